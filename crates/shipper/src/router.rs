@@ -1,0 +1,130 @@
+//! [`Router`]: key → shard → owner → [`EventShipper`].
+
+use std::sync::{Arc, RwLock};
+
+use crate::error::{BatchError, ShipperError, ShipperResult};
+use crate::event::{NodeId, ShardId, ShippedEvent};
+use crate::shard_map::{ShardMap, ShardMapError};
+use crate::shipper::EventShipper;
+
+/// Where [`Router::route`] sent an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    /// The key's shard.
+    pub shard: ShardId,
+    /// The shard's owner, the event's destination.
+    pub node: NodeId,
+    /// Whether the owner is this node (the local sink took it).
+    pub local: bool,
+}
+
+/// One destination's share of a [`Router::route_batch`] call: shipped with
+/// one `ship_batch`, so it arrives in order with no gaps.
+#[derive(Debug)]
+pub struct DestinationBatch {
+    /// The destination.
+    pub node: NodeId,
+    /// Whether the destination is this node.
+    pub local: bool,
+    /// Positions, in the input, of the events sent here, in input order.
+    pub positions: Vec<usize>,
+    /// Shards of those events, parallel to `positions`.
+    pub shards: Vec<ShardId>,
+    /// What `ship_batch` answered.
+    pub result: Result<usize, BatchError>,
+}
+
+/// Routes keyed JSON events to their shard's owner through one
+/// [`EventShipper`] (the local node's).
+pub struct Router {
+    shipper: Arc<EventShipper>,
+    map: RwLock<ShardMap>,
+}
+
+impl Router {
+    /// A router shipping through `shipper` with the placement of `map`.
+    pub fn new(shipper: Arc<EventShipper>, map: ShardMap) -> Self {
+        Self { shipper, map: RwLock::new(map) }
+    }
+
+    /// The shipper events leave through.
+    pub fn shipper(&self) -> &Arc<EventShipper> {
+        &self.shipper
+    }
+
+    /// A copy of the current shard map.
+    pub fn shard_map(&self) -> ShardMap {
+        self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Install a new shard map (after a membership change).
+    pub fn set_shard_map(&self, map: ShardMap) {
+        *self.map.write().unwrap_or_else(|e| e.into_inner()) = map;
+    }
+
+    /// The shard of `key` and its owner.
+    pub fn resolve(&self, key: &str) -> ShipperResult<(ShardId, NodeId)> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        match map.locate(key) {
+            Ok((shard, node)) => Ok((shard, node.clone())),
+            Err(ShardMapError::InvalidShard { shard, .. }) => Err(ShipperError::InvalidShard(shard)),
+            Err(other) => Err(ShipperError::NoRoute(format!("owner of key {key:?} ({other})"))),
+        }
+    }
+
+    /// Route one event: pick its shard and owner, build the event and ship it.
+    pub async fn route(&self, key: &str, payload: &serde_json::Value) -> ShipperResult<Routed> {
+        let (shard, node) = self.resolve(key)?;
+        let event = ShippedEvent::json(shard, key, payload, self.shipper.local_node().clone())?;
+        self.shipper.ship(&node, event).await?;
+        let local = &node == self.shipper.local_node();
+        Ok(Routed { shard, node, local })
+    }
+
+    /// Route many events: one `ship_batch` per destination, destinations in
+    /// order of first appearance, each destination's events in input order
+    /// (so events of one key keep their order).
+    ///
+    /// Returns one [`DestinationBatch`] per destination, or the first error
+    /// that stopped the events from being built (an unroutable key, a payload
+    /// that does not encode), in which case nothing was shipped.
+    pub async fn route_batch<K: AsRef<str>>(
+        &self,
+        items: &[(K, serde_json::Value)],
+    ) -> ShipperResult<Vec<DestinationBatch>> {
+        let local_node = self.shipper.local_node();
+        let mut groups: Vec<Group> = Vec::new();
+        for (position, (key, payload)) in items.iter().enumerate() {
+            let key = key.as_ref();
+            let (shard, node) = self.resolve(key)?;
+            let event = ShippedEvent::json(shard, key, payload, local_node.clone())?;
+            let index = match groups.iter().position(|g| g.node == node) {
+                Some(index) => index,
+                None => {
+                    groups.push(Group { node, ..Group::default() });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[index];
+            group.positions.push(position);
+            group.shards.push(shard);
+            group.events.push(event);
+        }
+        let mut batches = Vec::with_capacity(groups.len());
+        for Group { node, positions, shards, events } in groups {
+            let result = self.shipper.ship_batch(&node, events).await;
+            let local = &node == local_node;
+            batches.push(DestinationBatch { node, local, positions, shards, result });
+        }
+        Ok(batches)
+    }
+}
+
+/// One destination's events while a batch is being split.
+#[derive(Default)]
+struct Group {
+    node: NodeId,
+    positions: Vec<usize>,
+    shards: Vec<ShardId>,
+    events: Vec<ShippedEvent>,
+}

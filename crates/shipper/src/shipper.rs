@@ -1,0 +1,182 @@
+//! [`EventShipper`]: local short-circuit, remote via the transport, and the
+//! one place where outcomes are counted.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::debug;
+
+use crate::channel::{reserve_until, send_all};
+use crate::error::{BatchError, ShipperError, ShipperResult};
+use crate::event::{NodeId, ShippedEvent};
+use crate::stats::ShipperStats;
+use crate::transport::ShipperTransport;
+
+/// Configuration for [`EventShipper`].
+///
+/// Kept to the seed's single field so `ShipperConfig { local_node }` still
+/// compiles; options added since are builder methods on [`EventShipper`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipperConfig {
+    /// Identifier of this node: the shipper short-circuits when the
+    /// destination matches.
+    pub local_node: NodeId,
+}
+
+/// Cross-shard event shipper: events for the local node go to the installed
+/// local sink, the others through a [`ShipperTransport`].
+pub struct EventShipper {
+    config: ShipperConfig,
+    transport: Arc<dyn ShipperTransport>,
+    local_in: Mutex<Option<mpsc::Sender<ShippedEvent>>>,
+    stats: Arc<ShipperStats>,
+    deadline: Option<Duration>,
+}
+
+impl EventShipper {
+    /// Build a shipper. It has no deadline (as the seed): see [`Self::with_deadline`].
+    pub fn new(config: ShipperConfig, transport: Arc<dyn ShipperTransport>) -> Self {
+        Self {
+            config,
+            transport,
+            local_in: Mutex::new(None),
+            stats: Arc::new(ShipperStats::default()),
+            deadline: None,
+        }
+    }
+
+    /// Bound every `ship` and `ship_batch` call by `deadline` (of tokio time,
+    /// so simulated time under a simulator). Without one, a full local sink or
+    /// a stuck transport blocks the caller for as long as it stays stuck.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The deadline set by [`Self::with_deadline`], if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// Install a local-delivery sink so events targeting the local node are
+    /// dispatched through it (the `Receiver` half is held by the operator).
+    pub fn install_local_sink(&self, sink: mpsc::Sender<ShippedEvent>) {
+        *self.local_in.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    }
+
+    /// Stats accessor; read the counters with [`ShipperStats::snapshot`].
+    pub fn stats(&self) -> &Arc<ShipperStats> {
+        &self.stats
+    }
+
+    /// Local node id.
+    pub fn local_node(&self) -> &NodeId {
+        &self.config.local_node
+    }
+
+    /// The transport remote events go through.
+    pub fn transport(&self) -> &Arc<dyn ShipperTransport> {
+        &self.transport
+    }
+
+    /// Send one event to `dst`: the local sink if `dst` is this node,
+    /// otherwise the transport. Counted in exactly one counter.
+    pub async fn ship(&self, dst: &NodeId, event: ShippedEvent) -> ShipperResult<()> {
+        let deadline = self.deadline_instant();
+        let local = dst == &self.config.local_node;
+        let result = if local {
+            self.ship_local(dst, event, deadline).await
+        } else {
+            match deadline {
+                Some(deadline) => self.transport.send_until(dst, event, deadline).await,
+                None => self.transport.send(dst, event).await,
+            }
+        };
+        match &result {
+            Ok(()) => {
+                self.stats.count_delivered(local, 1);
+                debug!(dst = %dst, local, "ship: ok");
+            }
+            Err(err) => {
+                self.stats.count_failed(err, 1);
+                debug!(dst = %dst, local, error = %err, "ship: failed");
+            }
+        }
+        result
+    }
+
+    /// Ship a batch to one destination, in order, with no gaps.
+    ///
+    /// Returns how many events were shipped (all of them). On failure the
+    /// [`BatchError`] says how many were shipped and hands back the rest, the
+    /// failed event first, so resuming with `unshipped` duplicates nothing
+    /// that was acknowledged. Every event of the batch is counted once:
+    /// shipped ones as delivered, the others under the error's kind.
+    pub async fn ship_batch(&self, dst: &NodeId, events: Vec<ShippedEvent>) -> Result<usize, BatchError> {
+        let deadline = self.deadline_instant();
+        let local = dst == &self.config.local_node;
+        let total = events.len() as u64;
+        let result = if local {
+            match self.local_sink(dst) {
+                Ok(tx) => send_all(dst, &tx, events, deadline).await,
+                Err(error) => Err(BatchError { shipped: 0, error, unshipped: events }),
+            }
+        } else {
+            self.transport.send_batch(dst, events, deadline).await
+        };
+        match &result {
+            Ok(shipped) => self.stats.count_delivered(local, *shipped as u64),
+            Err(err) => {
+                self.stats.count_delivered(local, err.shipped as u64);
+                self.stats.count_failed(&err.error, total - err.shipped as u64);
+                debug!(dst = %dst, local, shipped = err.shipped, error = %err.error, "ship_batch: stopped");
+                if local && matches!(err.error, ShipperError::NoRoute(_)) {
+                    self.drop_dead_local_sink();
+                }
+            }
+        }
+        result
+    }
+
+    fn deadline_instant(&self) -> Option<Instant> {
+        self.deadline.map(|d| Instant::now() + d)
+    }
+
+    fn local_sink(&self, dst: &NodeId) -> ShipperResult<mpsc::Sender<ShippedEvent>> {
+        let sink = self.local_in.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        sink.ok_or_else(|| ShipperError::NoRoute(dst.clone()))
+    }
+
+    async fn ship_local(
+        &self,
+        dst: &NodeId,
+        event: ShippedEvent,
+        deadline: Option<Instant>,
+    ) -> ShipperResult<()> {
+        let tx = self.local_sink(dst)?;
+        match reserve_until(dst, &tx, deadline).await {
+            Ok(permit) => {
+                permit.send(event);
+                Ok(())
+            }
+            Err(err) => {
+                if matches!(err, ShipperError::NoRoute(_)) {
+                    self.drop_dead_local_sink();
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// A local sink whose receiver was dropped is uninstalled, as a dead
+    /// remote route is pruned, so later ships fail fast with `NoRoute`.
+    fn drop_dead_local_sink(&self) {
+        let mut sink = self.local_in.lock().unwrap_or_else(|e| e.into_inner());
+        if sink.as_ref().is_some_and(|tx| tx.is_closed()) {
+            *sink = None;
+        }
+    }
+}
