@@ -35,7 +35,7 @@ mod transport;
 pub use error::{BatchError, FailureOutcome, ShipperError, ShipperResult};
 pub use event::{NodeId, ShardId, ShippedEvent};
 pub use in_process::InProcessShipperTransport;
-pub use router::{DestinationBatch, Routed, Router};
+pub use router::{DestinationBatch, PlannedBatch, Routed, Router};
 pub use shard_map::{RebalancePlan, ShardMap, ShardMapError, ShardMove, fnv1a_64};
 pub use shipper::{EventShipper, ShipperConfig};
 pub use stats::{ShipperStats, ShipperStatsSnapshot};

@@ -92,39 +92,69 @@ impl Router {
         &self,
         items: &[(K, serde_json::Value)],
     ) -> ShipperResult<Vec<DestinationBatch>> {
+        let planned = self.plan_batch(items)?;
+        let mut batches = Vec::with_capacity(planned.len());
+        for batch in planned {
+            batches.push(self.ship_planned(batch).await);
+        }
+        Ok(batches)
+    }
+
+    /// The first half of [`Self::route_batch`]: resolve every key and split
+    /// the events by destination, without shipping anything. Callers that
+    /// want to observe or schedule each destination's batch (a tracer, a
+    /// concurrent sender) ship the plans with [`Self::ship_planned`].
+    pub fn plan_batch<K: AsRef<str>>(
+        &self,
+        items: &[(K, serde_json::Value)],
+    ) -> ShipperResult<Vec<PlannedBatch>> {
         let local_node = self.shipper.local_node();
-        let mut groups: Vec<Group> = Vec::new();
+        let mut planned: Vec<PlannedBatch> = Vec::new();
         for (position, (key, payload)) in items.iter().enumerate() {
             let key = key.as_ref();
             let (shard, node) = self.resolve(key)?;
             let event = ShippedEvent::json(shard, key, payload, local_node.clone())?;
-            let index = match groups.iter().position(|g| g.node == node) {
+            let index = match planned.iter().position(|p| p.node == node) {
                 Some(index) => index,
                 None => {
-                    groups.push(Group { node, ..Group::default() });
-                    groups.len() - 1
+                    let local = &node == local_node;
+                    planned.push(PlannedBatch {
+                        node,
+                        local,
+                        positions: vec![],
+                        shards: vec![],
+                        events: vec![],
+                    });
+                    planned.len() - 1
                 }
             };
-            let group = &mut groups[index];
-            group.positions.push(position);
-            group.shards.push(shard);
-            group.events.push(event);
+            let batch = &mut planned[index];
+            batch.positions.push(position);
+            batch.shards.push(shard);
+            batch.events.push(event);
         }
-        let mut batches = Vec::with_capacity(groups.len());
-        for Group { node, positions, shards, events } in groups {
-            let result = self.shipper.ship_batch(&node, events).await;
-            let local = &node == local_node;
-            batches.push(DestinationBatch { node, local, positions, shards, result });
-        }
-        Ok(batches)
+        Ok(planned)
+    }
+
+    /// The second half of [`Self::route_batch`]: ship one planned batch.
+    pub async fn ship_planned(&self, batch: PlannedBatch) -> DestinationBatch {
+        let PlannedBatch { node, local, positions, shards, events } = batch;
+        let result = self.shipper.ship_batch(&node, events).await;
+        DestinationBatch { node, local, positions, shards, result }
     }
 }
 
-/// One destination's events while a batch is being split.
-#[derive(Default)]
-struct Group {
-    node: NodeId,
-    positions: Vec<usize>,
-    shards: Vec<ShardId>,
-    events: Vec<ShippedEvent>,
+/// One destination's share of a batch, resolved but not yet shipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedBatch {
+    /// The destination.
+    pub node: NodeId,
+    /// Whether the destination is this node.
+    pub local: bool,
+    /// Positions, in the input, of the events going there, in input order.
+    pub positions: Vec<usize>,
+    /// Shards of those events, parallel to `positions`.
+    pub shards: Vec<ShardId>,
+    /// The events, in input order.
+    pub events: Vec<ShippedEvent>,
 }
