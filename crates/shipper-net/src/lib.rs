@@ -1,1 +1,68 @@
+//! # shipper-net — acknowledged event shipping over TCP
+//!
+//! A [`shipper::ShipperTransport`] whose `Ok` means the destination's sink
+//! accepted the event, whose errors say whether the event may have arrived,
+//! and whose every call ends by a deadline. The protocol is written once,
+//! generic over a small [`Network`] trait with two implementations: tokio's
+//! sockets ([`TokioNet`]) and turmoil's simulated ones (`TurmoilNet`, cargo
+//! feature `turmoil`), so simulations exercise the production code.
+//!
+//! ## Protocol
+//!
+//! Each destination gets `connections` slots. A slot carries one *stream* at
+//! a time: a connection opens with a [`Frame::Hello`] naming (node, life,
+//! slot, stream id), then numbered [`Frame::Event`]s (1, 2, 3, …). A ship
+//! call goes whole onto one slot (round-robin), so a batch is contiguous and
+//! in order; different calls use different slots and may overtake.
+//!
+//! The receiver ([`NetServer`]) delivers a stream strictly in order: the next
+//! expected number goes to the [`EventSink`] and is acknowledged only after
+//! the sink accepted it; a lower number is a duplicate, dropped and
+//! acknowledged again; a higher one is dropped unacknowledged. It remembers
+//! only the next expected number per stream, and only the newest stream per
+//! slot and the newest life per sender.
+//!
+//! The sender keeps at most `max_unacked` events in flight per slot. When the
+//! oldest one's ack is `ack_timeout` late, or the connection fails, it
+//! reconnects (exponential backoff, seeded jitter) and resends the unacked
+//! events in order on the same stream, whose duplicates the receiver drops.
+//! When a call's deadline passes it fails: `Ambiguous` if any of its
+//! unacknowledged events was written, a never-sent error otherwise. Once
+//! only such abandoned events are in flight, the slot starts a new stream so
+//! later calls do not wait behind the gap they leave; an event is never
+//! written on two streams, which is why per-stream dedup suffices.
+//!
+//! Frames are length-prefixed JSON ([`codec`]); anything malformed,
+//! oversized, truncated or unexpected closes that connection and is counted.
 
+pub mod codec;
+pub mod frame;
+
+mod backoff;
+mod config;
+mod dedup;
+mod link;
+mod net;
+mod observer;
+mod server;
+mod shared;
+mod sink;
+mod slot;
+mod stats;
+mod tokio_net;
+mod transport;
+#[cfg(feature = "turmoil")]
+mod turmoil_net;
+
+pub use codec::FrameError;
+pub use config::NetConfig;
+pub use frame::{DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION};
+pub use net::Network;
+pub use observer::TransportObserver;
+pub use server::{NetServer, serve};
+pub use sink::{EventSink, SinkClosed};
+pub use stats::{NetStats, NetStatsSnapshot};
+pub use tokio_net::TokioNet;
+pub use transport::NetTransport;
+#[cfg(feature = "turmoil")]
+pub use turmoil_net::{DEFAULT_PORT, TurmoilNet};

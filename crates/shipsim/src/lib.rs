@@ -1,1 +1,19 @@
+//! shipsim: deterministic simulation testing for the event shipper.
+//!
+//! A run takes a [`scenario::Scenario`] and a seed, builds a turmoil
+//! simulation with one host per node ([`node`]), drives the faults on their
+//! schedule ([`faults`], [`runner`]), records every fact ([`recorder`],
+//! [`trace`]) and checks the invariants ([`check`]). Same scenario and seed,
+//! same trace, byte for byte.
 
+pub mod check;
+pub mod faults;
+pub mod logging;
+pub mod node;
+pub mod recorder;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod seeds;
+pub mod trace;
+pub mod workload;

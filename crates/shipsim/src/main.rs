@@ -1,1 +1,42 @@
-fn main(){}
+//! `shipsim`: run, check, explore and replay simulation scenarios.
+//!
+//! Exit status: 0 every invariant held, 1 a violation (or a nondeterministic
+//! run), 2 bad input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "shipsim", version, about = "Deterministic simulation testing for the event shipper")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario with each of its seeds (or --seed) and check every invariant.
+    Run(cli::run::RunArgs),
+    /// Validate a scenario file without running it.
+    Check {
+        /// The scenario file.
+        scenario: PathBuf,
+    },
+    /// Replay a repro file (a scenario that carries its seed): same trace, same violation.
+    Replay(cli::run::ReplayArgs),
+}
+
+fn main() -> ExitCode {
+    shipsim::logging::init();
+    let args = Args::parse();
+    let status = match args.command {
+        Command::Run(run) => cli::run::run(&run),
+        Command::Check { scenario } => cli::check(&scenario),
+        Command::Replay(replay) => cli::run::replay(&replay),
+    };
+    ExitCode::from(status as u8)
+}

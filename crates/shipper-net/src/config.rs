@@ -1,0 +1,142 @@
+//! [`NetConfig`]: one node's transport settings.
+
+use std::time::Duration;
+
+use shipper::NodeId;
+
+use crate::frame::DEFAULT_MAX_FRAME;
+
+/// Settings of one node's [`crate::NetTransport`] and [`crate::NetServer`].
+///
+/// Build it with [`NetConfig::new`] and adjust with the `with_*` methods; the
+/// fields are public so a harness can also fill them from a scenario file.
+/// Durations are tokio time (simulated time under turmoil).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetConfig {
+    /// This node's name, as the peers' networks know it.
+    pub node: NodeId,
+    /// This process's life: must differ for every incarnation of the node and
+    /// increase across restarts (a restart counter works). Receivers keep
+    /// duplicate-suppression state for the newest life of each sender only,
+    /// and refuse connections from older lives.
+    pub life: u64,
+    /// Connections (slots) per destination. Calls are spread round-robin
+    /// over them, so calls may overtake each other; a batch stays on one.
+    pub connections: usize,
+    /// How long the oldest unacknowledged frame of a connection may wait for
+    /// its ack before the connection is presumed stuck, closed and its
+    /// unacked frames resent on a new one.
+    pub ack_timeout: Duration,
+    /// The longest a ship call may take; `send_until`/`send_batch` deadlines
+    /// are capped by it.
+    pub deadline: Duration,
+    /// How long a connection attempt may take before it counts as failed.
+    pub connect_timeout: Duration,
+    /// Largest frame body accepted or sent, in bytes.
+    pub max_frame: usize,
+    /// Frames in flight (written, not yet acknowledged) per connection;
+    /// further events wait, within their deadline.
+    pub max_unacked: usize,
+    /// First reconnect delay; doubles per consecutive failure.
+    pub backoff_min: Duration,
+    /// Cap of the reconnect delay.
+    pub backoff_max: Duration,
+    /// A receiving connection that carries no frame for this long is closed
+    /// (a sender reconnects on demand). Bounds what half-dead connections,
+    /// such as one whose data a simulated network lost, can hold.
+    pub idle_timeout: Duration,
+    /// Seed of the reconnect jitter (no OS randomness anywhere).
+    pub rng_seed: u64,
+}
+
+impl NetConfig {
+    /// The defaults: 2 connections, 200 ms ack timeout, 5 s deadline, 1 s
+    /// connect timeout, 1 MiB frames, 64 unacked frames per connection,
+    /// 10 ms..500 ms backoff, 30 s idle timeout, seed 0.
+    pub fn new(node: impl Into<NodeId>, life: u64) -> Self {
+        Self {
+            node: node.into(),
+            life,
+            connections: 2,
+            ack_timeout: Duration::from_millis(200),
+            deadline: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(1),
+            max_frame: DEFAULT_MAX_FRAME,
+            max_unacked: 64,
+            backoff_min: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(500),
+            idle_timeout: Duration::from_secs(30),
+            rng_seed: 0,
+        }
+    }
+
+    /// Sets [`Self::connections`] (at least 1 is used).
+    pub fn with_connections(mut self, connections: usize) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// Sets [`Self::ack_timeout`].
+    pub fn with_ack_timeout(mut self, ack_timeout: Duration) -> Self {
+        self.ack_timeout = ack_timeout;
+        self
+    }
+
+    /// Sets [`Self::deadline`].
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets [`Self::connect_timeout`].
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Sets [`Self::max_frame`].
+    pub fn with_max_frame(mut self, max_frame: usize) -> Self {
+        self.max_frame = max_frame;
+        self
+    }
+
+    /// Sets [`Self::max_unacked`] (at least 1 is used).
+    pub fn with_max_unacked(mut self, max_unacked: usize) -> Self {
+        self.max_unacked = max_unacked;
+        self
+    }
+
+    /// Sets [`Self::backoff_min`] and [`Self::backoff_max`].
+    pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff_min = min;
+        self.backoff_max = max;
+        self
+    }
+
+    /// Sets [`Self::idle_timeout`].
+    pub fn with_idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets [`Self::rng_seed`].
+    pub fn with_rng_seed(mut self, rng_seed: u64) -> Self {
+        self.rng_seed = rng_seed;
+        self
+    }
+
+    /// The same settings with every value forced into its working range, so
+    /// no setting can make the transport divide by zero or spin.
+    pub(crate) fn normalized(mut self) -> Self {
+        let tick = Duration::from_millis(1);
+        self.connections = self.connections.max(1);
+        self.max_unacked = self.max_unacked.max(1);
+        self.max_frame = self.max_frame.clamp(64, u32::MAX as usize);
+        self.ack_timeout = self.ack_timeout.max(tick);
+        self.connect_timeout = self.connect_timeout.max(tick);
+        self.idle_timeout = self.idle_timeout.max(tick);
+        self.backoff_min = self.backoff_min.max(tick);
+        self.backoff_max = self.backoff_max.max(self.backoff_min);
+        self
+    }
+}

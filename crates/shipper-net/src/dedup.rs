@@ -1,0 +1,130 @@
+//! The receiver's memory of what it delivered: per source stream, only the
+//! next expected sequence number.
+//!
+//! A stream is (source node, source life, slot, stream id). The table keeps,
+//! for each source node, its newest life and, per slot, its newest stream:
+//! memory grows with the number of peers and slots, not with traffic or
+//! time. Older lives and streams are refused, which is safe because a sender
+//! never writes an event on more than one stream, and a life only ends when
+//! its process does.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use shipper::NodeId;
+
+/// Delivery position of one stream.
+#[derive(Debug)]
+pub(crate) struct StreamCursor {
+    stream: u64,
+    /// A newer stream or life of the same sender replaced this one.
+    retired: AtomicBool,
+    /// Next expected sequence number. Held across the sink's `accept`, so
+    /// two connections of one stream (an old one not yet noticed dead and
+    /// its replacement) can never deliver the same number twice.
+    pub(crate) next: tokio::sync::Mutex<u64>,
+}
+
+impl StreamCursor {
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+    }
+}
+
+/// What a `Hello` opened.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// Deliver on this cursor.
+    Current(Arc<StreamCursor>),
+    /// The hello names an older life or stream than one already seen.
+    Stale(&'static str),
+}
+
+#[derive(Debug)]
+struct Source {
+    life: u64,
+    slots: BTreeMap<u32, Arc<StreamCursor>>,
+}
+
+/// Dedup state of one receiving process life (one `serve` call).
+#[derive(Debug, Default)]
+pub(crate) struct DedupTable {
+    sources: Mutex<BTreeMap<NodeId, Source>>,
+}
+
+impl DedupTable {
+    /// Finds or creates the cursor a `Hello` names. A stream seen for the
+    /// first time in this life starts at `base`: every lower number was
+    /// acknowledged, by an earlier life of this receiver, so this life has
+    /// delivered none of the numbers from `base` on.
+    pub(crate) fn open(&self, node: &str, life: u64, slot: u32, stream: u64, base: u64) -> Opened {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let source =
+            sources.entry(node.to_owned()).or_insert_with(|| Source { life, slots: BTreeMap::new() });
+        if life < source.life {
+            return Opened::Stale("a connection from an older life of the sender");
+        }
+        if life > source.life {
+            for cursor in source.slots.values() {
+                cursor.retire();
+            }
+            *source = Source { life, slots: BTreeMap::new() };
+        }
+        if let Some(cursor) = source.slots.get(&slot) {
+            if cursor.stream == stream {
+                return Opened::Current(cursor.clone());
+            }
+            if cursor.stream > stream {
+                return Opened::Stale("a connection for a retired stream");
+            }
+            cursor.retire();
+        }
+        let cursor = Arc::new(StreamCursor {
+            stream,
+            retired: AtomicBool::new(false),
+            next: tokio::sync::Mutex::new(base),
+        });
+        source.slots.insert(slot, cursor.clone());
+        Opened::Current(cursor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(opened: Opened) -> Arc<StreamCursor> {
+        match opened {
+            Opened::Current(c) => c,
+            Opened::Stale(why) => panic!("stale: {why}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_lives_and_staleness() {
+        let table = DedupTable::default();
+        let a = cursor(table.open("n1", 1, 0, 1, 1));
+        *a.next.lock().await = 5;
+        // Same stream again (a reconnect): same cursor, base ignored.
+        let again = cursor(table.open("n1", 1, 0, 1, 3));
+        assert!(Arc::ptr_eq(&a, &again));
+        assert_eq!(*again.next.lock().await, 5);
+        // A new stream on the slot retires the old one and starts at base.
+        let b = cursor(table.open("n1", 1, 0, 2, 1));
+        assert!(a.is_retired());
+        assert_eq!(*b.next.lock().await, 1);
+        assert!(matches!(table.open("n1", 1, 0, 1, 1), Opened::Stale(_)));
+        // Other slots are independent.
+        let c = cursor(table.open("n1", 1, 1, 1, 4));
+        assert_eq!(*c.next.lock().await, 4);
+        // A new life retires everything of the old one; the old life is refused.
+        let d = cursor(table.open("n1", 2, 0, 1, 1));
+        assert!(b.is_retired() && c.is_retired() && !d.is_retired());
+        assert!(matches!(table.open("n1", 1, 0, 9, 1), Opened::Stale(_)));
+    }
+}

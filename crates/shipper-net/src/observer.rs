@@ -1,0 +1,39 @@
+//! Hooks through which a harness traces what the transport does.
+
+use shipper::{NodeId, ShippedEvent};
+
+/// Called by the transport as things happen; every method defaults to doing
+/// nothing. Calls come from the transport's tasks, in the order the events
+/// happen, and must not block.
+///
+/// Deliveries are not reported here: the receiving side's
+/// [`crate::EventSink`] sees them.
+pub trait TransportObserver: Send + Sync {
+    /// The ack for `event` (sent to `dst`) arrived while its ship call was
+    /// waiting: the call will count it as delivered.
+    fn on_ack(&self, dst: &NodeId, event: &ShippedEvent) {
+        let _ = (dst, event);
+    }
+
+    /// The ack for `event` arrived after its ship call had given up (and
+    /// returned an ambiguous error): it was delivered after all.
+    fn on_late_ack(&self, dst: &NodeId, event: &ShippedEvent) {
+        let _ = (dst, event);
+    }
+
+    /// `event` is being written again on a new connection to `dst`.
+    fn on_retransmit(&self, dst: &NodeId, event: &ShippedEvent) {
+        let _ = (dst, event);
+    }
+
+    /// A slot established a connection to `dst` after having had one.
+    fn on_reconnect(&self, dst: &NodeId) {
+        let _ = dst;
+    }
+
+    /// A connection with `peer` (a node name, or an address before the peer
+    /// said who it is) was closed because it broke the protocol.
+    fn on_protocol_error(&self, peer: &str, reason: &str) {
+        let _ = (peer, reason);
+    }
+}

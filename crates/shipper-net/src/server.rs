@@ -1,0 +1,268 @@
+//! The receiving side: accept connections, deliver each stream in order to
+//! the sink exactly once per receiving life, acknowledge after the sink took
+//! the event.
+
+use std::io;
+use std::sync::Arc;
+
+use shipper::{NodeId, ShippedEvent};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::codec::{FrameError, read_frame, write_frame};
+use crate::config::NetConfig;
+use crate::dedup::{DedupTable, Opened, StreamCursor};
+use crate::frame::{Frame, PROTOCOL_VERSION};
+use crate::net::Network;
+use crate::observer::TransportObserver;
+use crate::shared::Shared;
+use crate::sink::{EventSink, SinkClosed};
+use crate::stats::NetStats;
+
+/// Serves one node's listener. Usually made by [`crate::NetTransport::server`]
+/// so that both directions of a node share counters and observer.
+pub struct NetServer<N: Network> {
+    net: N,
+    shared: Arc<Shared>,
+}
+
+impl<N: Network> Clone for NetServer<N> {
+    fn clone(&self) -> Self {
+        Self { net: self.net.clone(), shared: self.shared.clone() }
+    }
+}
+
+impl<N: Network> NetServer<N> {
+    /// A server with its own counters (see [`Self::stats`]).
+    pub fn new(net: N, config: NetConfig) -> Self {
+        Self::from_shared(net, Arc::new(Shared::new(config, Arc::default(), None)))
+    }
+
+    pub(crate) fn from_shared(net: N, shared: Arc<Shared>) -> Self {
+        Self { net, shared }
+    }
+
+    /// Reports protocol errors to `observer` too.
+    pub fn with_observer(self, observer: Arc<dyn TransportObserver>) -> Self {
+        let shared = Shared::new(self.shared.config.clone(), self.shared.stats.clone(), Some(observer));
+        Self { net: self.net, shared: Arc::new(shared) }
+    }
+
+    /// The counters this server updates (`received`, `duplicates_dropped`,
+    /// `protocol_errors`).
+    pub fn stats(&self) -> &Arc<NetStats> {
+        &self.shared.stats
+    }
+
+    /// Binds this node's listener on the server's network.
+    pub async fn bind(&self) -> io::Result<N::Listener> {
+        self.net.bind().await
+    }
+
+    /// Accepts connections on `listener` and serves each in its own task,
+    /// until the sink closes (then returns `Ok`).
+    ///
+    /// One call is one receiving process life: duplicate suppression state
+    /// lives in this future, and dropping it (or aborting its task) closes
+    /// every connection it serves.
+    pub async fn serve(self, listener: N::Listener, sink: Arc<dyn EventSink>) -> io::Result<()> {
+        let table = Arc::new(DedupTable::default());
+        let mut connections: JoinSet<Exit> = JoinSet::new();
+        let node = self.shared.config.node.clone();
+        info!(node = %node, addr = ?N::local_addr(&listener).ok(), "serving");
+        loop {
+            tokio::select! {
+                biased;
+                Some(done) = connections.join_next(), if !connections.is_empty() => match done {
+                    Ok(Exit::SinkClosed) => {
+                        info!(node = %node, "sink closed: server stops");
+                        return Ok(());
+                    }
+                    Ok(Exit::Closed) => {}
+                    Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                    Err(_cancelled) => {}
+                },
+                accepted = N::accept(&listener) => match accepted {
+                    Ok((stream, peer)) => {
+                        debug!(node = %node, peer = %peer, "accepted");
+                        let conn = Connection { shared: self.shared.clone(), table: table.clone(), sink: sink.clone(), who: peer.to_string() };
+                        connections.spawn(conn.run(stream));
+                    }
+                    Err(err) => {
+                        // Usually transient (out of descriptors): pause rather than spin.
+                        warn!(node = %node, error = %err, "accept failed");
+                        tokio::time::sleep(self.shared.config.backoff_min).await;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Serves `listener` with a server of its own counters: shorthand for
+/// `NetServer::new(net, config).serve(listener, sink)`.
+pub async fn serve<N: Network>(
+    net: N,
+    listener: N::Listener,
+    sink: Arc<dyn EventSink>,
+    config: NetConfig,
+) -> io::Result<()> {
+    NetServer::new(net, config).serve(listener, sink).await
+}
+
+/// How a connection task ended.
+enum Exit {
+    /// The connection is closed; the server goes on.
+    Closed,
+    /// The sink refused for good: the server stops.
+    SinkClosed,
+}
+
+/// What happened to one event frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Handed to the sink, which accepted it.
+    Delivered,
+    /// Already delivered in this life: dropped, acknowledged again.
+    Duplicate,
+    /// An earlier number is missing: dropped, not acknowledged.
+    Gap { expected: u64 },
+    /// A newer stream or life of the sender took over.
+    Retired,
+}
+
+/// The dedup point: delivers `seq` only if it is the next expected number of
+/// its stream, waiting for the sink to accept it before moving on.
+async fn deliver_in_order(
+    cursor: &StreamCursor,
+    seq: u64,
+    from: &NodeId,
+    event: ShippedEvent,
+    sink: &dyn EventSink,
+) -> Result<Verdict, SinkClosed> {
+    let mut next = cursor.next.lock().await;
+    if cursor.is_retired() {
+        return Ok(Verdict::Retired);
+    }
+    if seq == *next {
+        sink.accept(from, event).await?;
+        *next += 1;
+        Ok(Verdict::Delivered)
+    } else if seq < *next {
+        Ok(Verdict::Duplicate)
+    } else {
+        Ok(Verdict::Gap { expected: *next })
+    }
+}
+
+/// One accepted connection.
+struct Connection {
+    shared: Arc<Shared>,
+    table: Arc<DedupTable>,
+    sink: Arc<dyn EventSink>,
+    /// The peer, for logs: its address until it says hello, then its name.
+    who: String,
+}
+
+impl Connection {
+    async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(mut self, stream: S) -> Exit {
+        let (reader, mut writer) = tokio::io::split(stream);
+        let mut reader = BufReader::new(reader);
+        let Some(hello) = self.next_frame(&mut reader).await else {
+            return Exit::Closed;
+        };
+        let Frame::Hello { version, node, life, slot, stream, base } = hello else {
+            self.protocol_error(&FrameError::Unexpected(hello.kind()).to_string());
+            return Exit::Closed;
+        };
+        if version != PROTOCOL_VERSION {
+            self.protocol_error(&format!("protocol version {version}, expected {PROTOCOL_VERSION}"));
+            return Exit::Closed;
+        }
+        if base == 0 {
+            self.protocol_error("hello with base 0 (sequences start at 1)");
+            return Exit::Closed;
+        }
+        self.who = node.clone();
+        let cursor = match self.table.open(&node, life, slot, stream, base) {
+            Opened::Current(cursor) => cursor,
+            Opened::Stale(why) => {
+                debug!(node = %self.shared.config.node, peer = %node, life, slot, stream, "refusing {why}");
+                return Exit::Closed;
+            }
+        };
+        let max_frame = self.shared.config.max_frame;
+        loop {
+            let Some(frame) = self.next_frame(&mut reader).await else {
+                return Exit::Closed;
+            };
+            let Frame::Event { seq, event, .. } = frame else {
+                self.protocol_error(&FrameError::Unexpected(frame.kind()).to_string());
+                return Exit::Closed;
+            };
+            match deliver_in_order(&cursor, seq, &node, event, self.sink.as_ref()).await {
+                Ok(Verdict::Delivered) => self.shared.stats.count_received(),
+                Ok(Verdict::Duplicate) => {
+                    self.shared.stats.count_duplicate();
+                    debug!(peer = %node, seq, "duplicate dropped");
+                }
+                Ok(Verdict::Gap { expected }) => {
+                    // A sender never skips a number on a stream, so this
+                    // points at a bug; the sender's ack timeout recovers.
+                    warn!(peer = %node, seq, expected, "out of order: dropped without ack");
+                    continue;
+                }
+                Ok(Verdict::Retired) => {
+                    debug!(peer = %node, slot, stream, "stream retired: closing");
+                    return Exit::Closed;
+                }
+                Err(SinkClosed) => return Exit::SinkClosed,
+            }
+            // The ack point: reached only once the sink has accepted this
+            // event (now or in an earlier delivery of it).
+            let ack: Frame<ShippedEvent> = Frame::Ack { seq };
+            match tokio::time::timeout(
+                self.shared.config.idle_timeout,
+                write_frame(&mut writer, &ack, max_frame),
+            )
+            .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    debug!(peer = %node, error = %err, "ack write failed");
+                    return Exit::Closed;
+                }
+                Err(_elapsed) => {
+                    debug!(peer = %node, "ack write stalled: closing");
+                    return Exit::Closed;
+                }
+            }
+        }
+    }
+
+    /// The next frame, or `None` when the connection should close: clean
+    /// end, idle timeout, socket error, or a protocol error (counted).
+    async fn next_frame<R: AsyncRead + Unpin>(&self, reader: &mut R) -> Option<Frame> {
+        let config = &self.shared.config;
+        match tokio::time::timeout(config.idle_timeout, read_frame(reader, config.max_frame)).await {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(FrameError::Io(err))) => {
+                debug!(peer = %self.who, error = %err, "connection failed");
+                None
+            }
+            Ok(Err(err)) => {
+                self.protocol_error(&err.to_string());
+                None
+            }
+            Err(_elapsed) => {
+                debug!(peer = %self.who, "idle: closing");
+                None
+            }
+        }
+    }
+
+    fn protocol_error(&self, reason: &str) {
+        self.shared.protocol_error(&self.who, reason);
+    }
+}

@@ -1,0 +1,394 @@
+//! Stats: each node life's counters agree with what the trace saw it do.
+//!
+//! At every `Stats` record of a node life, against that life's records
+//! before it:
+//! - `attempts`: `shipper.attempts()` = events of its `ship_batch` calls that
+//!   returned (a call cut short by a crash is counted nowhere);
+//! - `sent` / `local`: the shipped prefixes of its remote / local calls;
+//! - `no-route` / `send-failures` / `ambiguous`: the unshipped events of its
+//!   calls that failed with that outcome;
+//! - `received`: its deliveries from other nodes; `sink`: all its deliveries;
+//! - `monotone`: no counter below the same life's previous `Stats`.
+//!
+//! Once the run is over (`Phase end`):
+//! - `missing-stats`: every life that started has a `Stats` record;
+//! - `totals`: over all lives, `sent` ≤ remote events delivered and `local`
+//!   ≤ local events delivered (each shipment counted once however often it
+//!   arrived).
+//!
+//! Cost: O(R + E) time, O(L) memory for L node lives.
+
+use std::collections::BTreeMap;
+
+use shipper::ShipperStatsSnapshot;
+
+use crate::trace::{Micros, Outcome, Record, Violation};
+
+use super::index::{Index, NONE};
+use super::{Sink, fmt_t};
+
+/// The invariant's name in reports.
+pub const INVARIANT: &str = "stats";
+/// `attempts()` is not the number of events of returned calls.
+pub const ATTEMPTS: &str = "attempts";
+/// `sent` is not the shipped events of returned remote calls.
+pub const SENT: &str = "sent";
+/// `local` is not the shipped events of returned local calls.
+pub const LOCAL: &str = "local";
+/// `no_route` is not the unshipped events of `no-route` calls.
+pub const NO_ROUTE: &str = "no-route";
+/// `send_failures` is not the unshipped events of `not-delivered` calls.
+pub const SEND_FAILURES: &str = "send-failures";
+/// `ambiguous` is not the unshipped events of `ambiguous` calls.
+pub const AMBIGUOUS: &str = "ambiguous";
+/// `received` is not the life's remote deliveries.
+pub const RECEIVED: &str = "received";
+/// `sink` is not the life's deliveries.
+pub const SINK: &str = "sink";
+/// A counter went down within a life.
+pub const MONOTONE: &str = "monotone";
+/// A life that started has no `Stats`.
+pub const MISSING_STATS: &str = "missing-stats";
+/// Totals over the run do not balance.
+pub const TOTALS: &str = "totals";
+
+/// Checks stats, whatever the trace's `Start` says.
+pub fn check(records: &[Record]) -> Vec<Violation> {
+    let index = Index::build(records);
+    let mut sink = Sink::new(INVARIANT);
+    run(&index, &mut sink);
+    sink.into_violations()
+}
+
+/// What a life's counters should say, from the trace.
+#[derive(Debug, Default, Clone, Copy)]
+struct Expected {
+    attempts: u64,
+    sent: u64,
+    local: u64,
+    no_route: u64,
+    send_failures: u64,
+    ambiguous: u64,
+    received: u64,
+    sink: u64,
+}
+
+/// A `Stats` record's counters, in report order.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    shipper: ShipperStatsSnapshot,
+    received: u64,
+    duplicates_dropped: u64,
+    retransmits: u64,
+    sink: u64,
+    t: Micros,
+}
+
+impl Seen {
+    fn counters(&self) -> [(&'static str, u64); 9] {
+        [
+            ("sent", self.shipper.sent),
+            ("local", self.shipper.local),
+            ("no_route", self.shipper.no_route),
+            ("send_failures", self.shipper.send_failures),
+            ("ambiguous", self.shipper.ambiguous),
+            ("received", self.received),
+            ("duplicates_dropped", self.duplicates_dropped),
+            ("retransmits", self.retransmits),
+            ("sink", self.sink),
+        ]
+    }
+}
+
+pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
+    let mut expected: BTreeMap<(u32, u32), Expected> = BTreeMap::new();
+    let mut last: BTreeMap<(u32, u32), Seen> = BTreeMap::new();
+    let mut deliveries = index.deliveries.iter();
+    for (pos, record) in index.records.iter().enumerate() {
+        match record {
+            Record::ShipEnd { node, batch, .. } => {
+                let Some(b) = index.node(node).and_then(|n| index.batch(n, *batch)) else { continue };
+                let batch = &index.batches[b as usize];
+                let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
+                if end.pos != pos {
+                    continue; // a second ShipEnd: malformed, counted once
+                }
+                let e = expected.entry((batch.node, batch.life)).or_default();
+                let (len, shipped) = (u64::from(batch.len()), u64::from(shipped));
+                e.attempts += len;
+                *(if batch.local { &mut e.local } else { &mut e.sent }) += shipped;
+                match end.outcome {
+                    Outcome::Ok => {}
+                    Outcome::NoRoute => e.no_route += len - shipped,
+                    Outcome::NotDelivered => e.send_failures += len - shipped,
+                    Outcome::Ambiguous => e.ambiguous += len - shipped,
+                }
+            }
+            Record::Deliver { .. } => {
+                let Some(d) = deliveries.next() else { continue };
+                let e = expected.entry((d.node, d.life)).or_default();
+                e.sink += 1;
+                if d.source != index.name(d.node) {
+                    e.received += 1;
+                }
+            }
+            Record::Stats {
+                t,
+                node,
+                life,
+                shipper,
+                received,
+                duplicates_dropped,
+                retransmits,
+                sink: sunk,
+            } => {
+                let Some(n) = index.node(node) else { continue };
+                let seen = Seen {
+                    shipper: *shipper,
+                    received: *received,
+                    duplicates_dropped: *duplicates_dropped,
+                    retransmits: *retransmits,
+                    sink: *sunk,
+                    t: *t,
+                };
+                let e = expected.get(&(n, *life)).copied().unwrap_or_default();
+                compare(node, *life, &seen, &e, sink);
+                if let Some(prev) = last.insert((n, *life), seen) {
+                    monotone(node, *life, &prev, &seen, sink);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let Some((_, end_t)) = index.end else { return };
+    for (&(node, life), info) in &index.lives {
+        if info.up.is_some() && info.stats.is_empty() {
+            sink.add(end_t, MISSING_STATS, || {
+                let name = index.name(node);
+                (
+                    None,
+                    format!("a Stats record for life {life} of {name}"),
+                    format!("none by the end of the run ({})", fmt_t(end_t)),
+                )
+            });
+        }
+    }
+    totals(index, &last, end_t, sink);
+}
+
+/// The per-life equalities at one `Stats` record.
+fn compare(node: &str, life: u32, seen: &Seen, e: &Expected, sink: &mut Sink) {
+    let checks: [(&'static str, &str, u64, u64, &str); 8] = [
+        (
+            ATTEMPTS,
+            "attempts()",
+            seen.shipper.attempts(),
+            e.attempts,
+            "events of its ship_batch calls that returned, each counted in exactly one counter",
+        ),
+        (SENT, "sent", seen.shipper.sent, e.sent, "events its remote ship_batch calls reported shipped"),
+        (LOCAL, "local", seen.shipper.local, e.local, "events its local ship_batch calls reported shipped"),
+        (
+            NO_ROUTE,
+            "no_route",
+            seen.shipper.no_route,
+            e.no_route,
+            "unshipped events of its calls that failed with no-route",
+        ),
+        (
+            SEND_FAILURES,
+            "send_failures",
+            seen.shipper.send_failures,
+            e.send_failures,
+            "unshipped events of its calls that failed with not-delivered",
+        ),
+        (
+            AMBIGUOUS,
+            "ambiguous",
+            seen.shipper.ambiguous,
+            e.ambiguous,
+            "unshipped events of its calls that failed ambiguously",
+        ),
+        (RECEIVED, "received", seen.received, e.received, "its deliveries from other nodes"),
+        (SINK, "sink", seen.sink, e.sink, "all its deliveries, remote and local"),
+    ];
+    for (rule, counter, got, want, meaning) in checks {
+        if got != want {
+            sink.add(seen.t, rule, || {
+                (
+                    None,
+                    format!("{node} life {life}: {counter} = {want} ({meaning})"),
+                    format!("its Stats at {} says {counter} = {got}", fmt_t(seen.t)),
+                )
+            });
+        }
+    }
+}
+
+/// `monotone` between two `Stats` of one life.
+fn monotone(node: &str, life: u32, prev: &Seen, seen: &Seen, sink: &mut Sink) {
+    for ((counter, before), (_, now)) in prev.counters().into_iter().zip(seen.counters()) {
+        if now < before {
+            sink.add(seen.t, MONOTONE, || {
+                (
+                    None,
+                    format!("{node} life {life}: counters that never decrease"),
+                    format!("{counter} was {before} at {} and is {now} at {}", fmt_t(prev.t), fmt_t(seen.t)),
+                )
+            });
+        }
+    }
+}
+
+/// `totals` at the end of the run, from each life's last `Stats`.
+fn totals(index: &Index<'_>, last: &BTreeMap<(u32, u32), Seen>, end_t: Micros, sink: &mut Sink) {
+    let sent: u64 = last.values().map(|s| s.shipper.sent).sum();
+    let local: u64 = last.values().map(|s| s.shipper.local).sum();
+    let (mut remote_delivered, mut local_delivered) = (0u64, 0u64);
+    for batch in &index.batches {
+        let range = batch.first as usize..(batch.first + batch.len()) as usize;
+        let delivered = index.first_delivery[range].iter().filter(|&&d| d != NONE).count() as u64;
+        *(if batch.local { &mut local_delivered } else { &mut remote_delivered }) += delivered;
+    }
+    for (counter, total, delivered, kind) in
+        [("sent", sent, remote_delivered, "remote"), ("local", local, local_delivered, "local")]
+    {
+        if total > delivered {
+            sink.add(end_t, TOTALS, || {
+                (
+                    None,
+                    format!(
+                        "the sum of {counter} over all node lives ≤ {kind} events delivered ({delivered})"
+                    ),
+                    format!("the Stats say {counter} = {total} in all"),
+                )
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::fixtures::*;
+
+    #[test]
+    fn clean_run_holds() {
+        assert_eq!(check(&clean_run()), vec![]);
+    }
+
+    fn rule_set(violations: &[Violation]) -> Vec<&str> {
+        let mut rules: Vec<&str> = violations.iter().map(|v| v.rule.as_str()).collect();
+        rules.sort();
+        rules.dedup();
+        rules
+    }
+
+    #[test]
+    fn each_shipper_counter_off_by_one() {
+        type Change = fn(&mut ShipperStatsSnapshot);
+        let cases: [(&str, Change); 5] = [
+            (SENT, |s| s.sent += 1),
+            (LOCAL, |s| s.local += 1),
+            (NO_ROUTE, |s| s.no_route += 1),
+            (SEND_FAILURES, |s| s.send_failures += 1),
+            (AMBIGUOUS, |s| s.ambiguous -= 1),
+        ];
+        for (rule, change) in cases {
+            // n2's first life has ambiguous = 1; n1's life has the others.
+            let (node, life) = if rule == AMBIGUOUS { ("n2", 1) } else { ("n1", 1) };
+            let records = changed(clean_run(), stats_of(node, life), |r| {
+                if let Record::Stats { shipper, .. } = r {
+                    change(shipper);
+                }
+            });
+            let violations = check(&records);
+            let mut want = vec![ATTEMPTS, rule];
+            want.sort();
+            // `totals` may also see an extra `sent`.
+            let got: Vec<&str> = rule_set(&violations).into_iter().filter(|r| *r != TOTALS).collect();
+            assert_eq!(got, want, "{rule}: {violations:#?}");
+            let v = violations.iter().find(|v| v.rule == rule).unwrap();
+            assert_eq!(v.invariant, INVARIANT);
+            assert!(v.expected.starts_with(&format!("{node} life {life}: ")), "{}", v.expected);
+        }
+    }
+
+    #[test]
+    fn a_batch_cut_short_by_a_crash_counts_nowhere() {
+        // n2 b2 ([13]) never returned: counting it in life 1 is wrong.
+        let records = changed(clean_run(), stats_of("n2", 1), |r| {
+            if let Record::Stats { shipper, .. } = r {
+                shipper.ambiguous += 1;
+            }
+        });
+        assert_eq!(rule_set(&check(&records)), [AMBIGUOUS, ATTEMPTS]);
+    }
+
+    #[test]
+    fn received_and_sink_mismatch() {
+        let received = changed(clean_run(), stats_of("n1", 1), |r| {
+            if let Record::Stats { received, .. } = r {
+                *received += 1;
+            }
+        });
+        let v = only(&check(&received), RECEIVED);
+        assert!(v.expected.contains("received = 3"), "{}", v.expected);
+        assert!(v.actual.contains("received = 4"), "{}", v.actual);
+
+        // n1's local deliveries count in sink, not in received.
+        let sink = changed(clean_run(), stats_of("n1", 1), |r| {
+            if let Record::Stats { sink, .. } = r {
+                *sink -= 2;
+            }
+        });
+        assert!(only(&check(&sink), SINK).expected.contains("sink = 5"));
+    }
+
+    #[test]
+    fn missing_stats_for_a_life() {
+        let records = without(clean_run(), stats_of("n2", 2));
+        let v = only(&check(&records), MISSING_STATS);
+        assert!(v.expected.contains("life 2 of n2"), "{}", v.expected);
+        let records = without(clean_run(), stats_of("n2", 1));
+        assert!(only(&check(&records), MISSING_STATS).expected.contains("life 1 of n2"));
+    }
+
+    #[test]
+    fn counters_never_decrease_within_a_life() {
+        let stats = |t, retransmits| Record::Stats {
+            t,
+            node: "n2".into(),
+            life: 2,
+            shipper: ShipperStatsSnapshot::default(),
+            received: 1,
+            duplicates_dropped: 0,
+            retransmits,
+            sink: 1,
+        };
+        let agreeing = with_after(clean_run(), ship_end_of("n1", 4), stats(250 * MS, 0));
+        assert_eq!(check(&agreeing), vec![], "a mid-life Stats agrees with the trace so far");
+        // The final Stats of n2 life 2 says retransmits = 0.
+        let decreasing = with_after(clean_run(), ship_end_of("n1", 4), stats(250 * MS, 5));
+        let v = only(&check(&decreasing), MONOTONE);
+        assert_eq!(v.t, 400 * MS);
+        assert!(v.actual.contains("retransmits was 5"), "{}", v.actual);
+    }
+
+    #[test]
+    fn totals_balance_at_the_end() {
+        // A lost Ok'd event: n1's sent counts it, no delivery exists. n2's
+        // receiver counters agree with its deliveries, so only totals see it.
+        let records = without(clean_run(), delivery_of(2, "n2", 1));
+        let records = changed(records, stats_of("n2", 1), |r| {
+            if let Record::Stats { received, sink, .. } = r {
+                *received -= 1;
+                *sink -= 1;
+            }
+        });
+        let v = only(&check(&records), TOTALS);
+        assert!(v.expected.contains("remote events delivered (6)"), "{}", v.expected);
+        assert!(v.actual.contains("sent = 7"), "{}", v.actual);
+    }
+}

@@ -1,0 +1,136 @@
+//! `shipsim run` and `shipsim replay`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant; // allow-nondeterminism: wall time for the report only
+
+use clap::Args;
+use shipsim::report;
+use shipsim::runner;
+use shipsim::scenario::Scenario;
+use shipsim::trace::jsonl;
+
+use super::{Status, load};
+
+/// Options of `shipsim run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Run this seed instead of the file's `seeds`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the trace as JSON Lines (with several seeds, one file per seed: NAME.seed-N.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Run each seed twice and compare the traces byte for byte.
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+/// Options of `shipsim replay`.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The repro file: a scenario whose `seeds` names the failing seed.
+    pub repro: PathBuf,
+    /// Write the trace as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
+
+/// `shipsim run`.
+pub fn run(args: &RunArgs) -> Status {
+    let scenario = match load(&args.scenario) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let seeds = match args.seed {
+        Some(seed) => vec![seed],
+        None => scenario.seeds.clone(),
+    };
+    run_seeds(&args.scenario, &scenario, &seeds, args.trace.as_deref(), args.check_determinism)
+}
+
+/// `shipsim replay`: the repro's own seeds, with the determinism check on.
+pub fn replay(args: &ReplayArgs) -> Status {
+    let scenario = match load(&args.repro) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let seeds = scenario.seeds.clone();
+    run_seeds(&args.repro, &scenario, &seeds, args.trace.as_deref(), true)
+}
+
+fn run_seeds(path: &Path, scenario: &Scenario, seeds: &[u64], trace: Option<&Path>, twice: bool) -> Status {
+    let mut status = Status::Pass;
+    for &seed in seeds {
+        let outcome = run_one(path, scenario, seed, trace.map(|t| trace_path(t, seed, seeds.len())), twice);
+        status = worst(status, outcome);
+    }
+    status
+}
+
+fn run_one(path: &Path, scenario: &Scenario, seed: u64, trace: Option<PathBuf>, twice: bool) -> Status {
+    let started = Instant::now();
+    let result = match runner::run(scenario, seed) {
+        Ok(result) => result,
+        Err(err) => {
+            eprintln!("error: {}: seed {seed}: {err}", path.display());
+            return Status::BadInput;
+        }
+    };
+    let wall = started.elapsed();
+    let bytes = jsonl::to_bytes(&result.records);
+    print!("{}", report::render(&path.display().to_string(), seed, &result, wall));
+    if let Some(trace) = &trace {
+        if let Err(err) = std::fs::write(trace, &bytes) {
+            eprintln!("error: cannot write the trace to {}: {err}", trace.display());
+            return Status::BadInput;
+        }
+        println!(
+            "  trace: {} ({} records, digest {:016x})",
+            trace.display(),
+            result.records.len(),
+            jsonl::digest(&bytes)
+        );
+    }
+    let mut status = if result.passed() { Status::Pass } else { Status::Fail };
+    if twice {
+        status = worst(status, check_determinism(scenario, seed, &bytes));
+    }
+    status
+}
+
+/// Runs the seed again and compares; on a mismatch names the first differing line.
+fn check_determinism(scenario: &Scenario, seed: u64, first: &[u8]) -> Status {
+    let second = match runner::run(scenario, seed) {
+        Ok(result) => jsonl::to_bytes(&result.records),
+        Err(err) => {
+            eprintln!("error: the second run failed: {err}");
+            return Status::Fail;
+        }
+    };
+    match jsonl::first_difference(first, &second) {
+        None => {
+            println!("  deterministic: two runs, same trace (digest {:016x})", jsonl::digest(first));
+            Status::Pass
+        }
+        Some((line, a, b)) => {
+            println!(
+                "  NONDETERMINISTIC: the traces differ first at line {line}:\n    run 1: {a}\n    run 2: {b}"
+            );
+            Status::Fail
+        }
+    }
+}
+
+fn trace_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
+    if seeds == 1 {
+        return base.to_path_buf();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "trace".into());
+    base.with_file_name(format!("{stem}.seed-{seed}.jsonl"))
+}
+
+fn worst(a: Status, b: Status) -> Status {
+    if (b as u8) > (a as u8) { b } else { a }
+}

@@ -1,0 +1,191 @@
+//! Applying a scenario's faults to the simulated network and hosts, and
+//! undoing them all when the settle phase begins.
+//!
+//! The state kept here (which links are cut, held, lossy or slowed, which
+//! nodes are down) is what the settle phase must undo; turmoil does not
+//! report it.
+
+use std::collections::BTreeSet;
+
+use rand::Rng;
+use rand::rngs::SmallRng;
+use turmoil::Sim;
+
+use crate::recorder::SharedRecorder;
+use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario};
+
+/// An unordered node pair, smaller name first.
+type Pair = (String, String);
+
+fn pair(a: &str, b: &str) -> Pair {
+    if a <= b { (a.to_owned(), b.to_owned()) } else { (b.to_owned(), a.to_owned()) }
+}
+
+fn link_pair(link: &Link) -> Pair {
+    pair(&link.a, &link.b)
+}
+
+/// What the faults applied so far have left broken.
+#[derive(Debug, Default)]
+pub struct FaultState {
+    partitioned: BTreeSet<Pair>,
+    /// `(from, to)`: messages from `from` to `to` are dropped.
+    oneway: BTreeSet<(String, String)>,
+    held: BTreeSet<Pair>,
+    lossy: BTreeSet<Pair>,
+    slowed: BTreeSet<Pair>,
+    down: BTreeSet<String>,
+}
+
+impl FaultState {
+    /// Nodes currently crashed.
+    pub fn down(&self) -> &BTreeSet<String> {
+        &self.down
+    }
+}
+
+/// Applies `action` now. `reorder` steps the simulation (it delivers held
+/// messages one at a time), so it takes the RNG that orders them.
+pub fn apply(
+    sim: &mut Sim<'_>,
+    state: &mut FaultState,
+    recorder: &SharedRecorder,
+    action: &FaultAction,
+    rng: &mut SmallRng,
+) -> turmoil::Result {
+    match action {
+        FaultAction::Partition(groups) => {
+            for (i, left) in groups.iter().enumerate() {
+                for right in &groups[i + 1..] {
+                    for a in left {
+                        for b in right {
+                            sim.partition(a.as_str(), b.as_str());
+                            state.partitioned.insert(pair(a, b));
+                        }
+                    }
+                }
+            }
+        }
+        FaultAction::PartitionOneway { from, to } => {
+            sim.partition_oneway(from.as_str(), to.as_str());
+            state.oneway.insert((from.clone(), to.clone()));
+        }
+        FaultAction::Heal(target) => heal(sim, state, target),
+        FaultAction::Crash(node) => crash(sim, state, recorder, node),
+        FaultAction::Restart(node) => {
+            sim.bounce(node.as_str());
+            state.down.remove(node);
+        }
+        FaultAction::Bounce(node) => {
+            recorder.lock().life_down(node, true);
+            sim.bounce(node.as_str());
+            state.down.remove(node);
+        }
+        FaultAction::Hold(link) => {
+            sim.hold(link.a.as_str(), link.b.as_str());
+            state.held.insert(link_pair(link));
+        }
+        FaultAction::Release(link) => {
+            sim.release(link.a.as_str(), link.b.as_str());
+            state.held.remove(&link_pair(link));
+        }
+        FaultAction::Reorder(link) => {
+            reorder(sim, recorder, link, rng)?;
+            sim.release(link.a.as_str(), link.b.as_str());
+            state.held.remove(&link_pair(link));
+        }
+        FaultAction::Latency { link, value } => {
+            set_latency(sim, link, value);
+            state.slowed.insert(link_pair(link));
+        }
+        FaultAction::Loss { link, rate } => {
+            sim.set_link_fail_rate(link.a.as_str(), link.b.as_str(), *rate);
+            state.lossy.insert(link_pair(link));
+        }
+    }
+    Ok(())
+}
+
+fn crash(sim: &mut Sim<'_>, state: &mut FaultState, recorder: &SharedRecorder, node: &str) {
+    recorder.lock().life_down(node, true);
+    sim.crash(node);
+    state.down.insert(node.to_owned());
+}
+
+fn set_latency(sim: &mut Sim<'_>, link: &Link, value: &LatencyRange) {
+    // turmoil sets min and max together, then the max alone.
+    sim.set_link_latency(link.a.as_str(), link.b.as_str(), value.min);
+    sim.set_link_max_message_latency(link.a.as_str(), link.b.as_str(), value.max);
+}
+
+fn heal(sim: &mut Sim<'_>, state: &mut FaultState, target: &HealTarget) {
+    let touches = |node: &str| match target {
+        HealTarget::All => true,
+        HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == node),
+    };
+    let cut: Vec<Pair> =
+        state.partitioned.iter().filter(|(a, b)| touches(a) || touches(b)).cloned().collect();
+    for (a, b) in cut {
+        sim.repair(a.as_str(), b.as_str());
+        state.partitioned.remove(&(a, b));
+    }
+    let oneway: Vec<(String, String)> =
+        state.oneway.iter().filter(|(from, to)| touches(from) || touches(to)).cloned().collect();
+    for (from, to) in oneway {
+        sim.repair_oneway(from.as_str(), to.as_str());
+        state.oneway.remove(&(from, to));
+    }
+}
+
+/// Delivers the messages held on `link` one per tick, in a seeded random
+/// order. On a held link every message still on the link is held (turmoil
+/// does not expose the status): delivered ones leave it at the next step. TCP re-sequences the segments of one connection, so what changes
+/// is the order between connections (the pool) and between directions.
+fn reorder(sim: &mut Sim<'_>, recorder: &SharedRecorder, link: &Link, rng: &mut SmallRng) -> turmoil::Result {
+    let (a, b) = (sim.lookup(link.a.as_str()), sim.lookup(link.b.as_str()));
+    let wanted = if a < b { (a, b) } else { (b, a) };
+    let held = count_held(sim, wanted);
+    for remaining in (1..=held).rev() {
+        let pick = rng.random_range(0..remaining);
+        sim.links(|links| {
+            for link in links.filter(|l| l.pair() == wanted) {
+                if let Some(message) = link.into_iter().nth(pick) {
+                    message.deliver();
+                }
+            }
+        });
+        recorder.lock().set_now(sim.elapsed().as_micros() as u64);
+        sim.step()?;
+    }
+    Ok(())
+}
+
+fn count_held(sim: &Sim<'_>, wanted: (std::net::IpAddr, std::net::IpAddr)) -> usize {
+    let mut count = 0;
+    sim.links(|links| {
+        for link in links.filter(|l| l.pair() == wanted) {
+            count += link.count();
+        }
+    });
+    count
+}
+
+/// Undo every fault: the settle phase's starting point. Returns the nodes restarted.
+pub fn heal_everything(sim: &mut Sim<'_>, state: &mut FaultState, scenario: &Scenario) -> Vec<String> {
+    heal(sim, state, &HealTarget::All);
+    for (a, b) in std::mem::take(&mut state.held) {
+        sim.release(a.as_str(), b.as_str());
+    }
+    for (a, b) in std::mem::take(&mut state.lossy) {
+        sim.set_link_fail_rate(a.as_str(), b.as_str(), 0.0);
+    }
+    for (a, b) in std::mem::take(&mut state.slowed) {
+        set_latency(sim, &Link { a, b }, &scenario.network.latency);
+    }
+    sim.set_fail_rate(0.0);
+    let restarted: Vec<String> = std::mem::take(&mut state.down).into_iter().collect();
+    for node in &restarted {
+        sim.bounce(node.as_str());
+    }
+    restarted
+}

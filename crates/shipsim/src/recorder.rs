@@ -1,0 +1,222 @@
+//! The recorder: the one place every fact of a run is written to, and the
+//! memory a node keeps across its crashes (its workload position).
+//!
+//! Shared by the runner and every host through `Arc<Mutex<_>>`. The
+//! simulation is single-threaded, so the lock is never contended; it exists
+//! because the transport's hooks must be `Send + Sync`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use shipper::{ShipperStats, ShipperStatsSnapshot};
+
+use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record, ShippedRecord};
+
+/// Counters a node's transport exposes to the recorder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    /// Events the server handed to the sink.
+    pub received: u64,
+    /// Duplicates the server dropped.
+    pub duplicates_dropped: u64,
+    /// Frames the client resent.
+    pub retransmits: u64,
+}
+
+/// Reads a live transport's counters.
+pub type NetProbe = Box<dyn Fn() -> NetCounters + Send>;
+
+/// What the recorder keeps of one node.
+#[derive(Default)]
+pub struct NodeBook {
+    /// The current (or last) process life; 0 before the first start.
+    pub life: u32,
+    /// Whether the node's process is running.
+    pub running: bool,
+    /// The next workload event to route: survives crashes.
+    pub next_seq: u64,
+    /// The next batch number: unique per node across lives.
+    pub next_batch: u64,
+    /// Deliveries the node's sinks recorded in this life.
+    pub sink: u64,
+    /// `ship_batch` calls begun and not yet returned in this life.
+    pub in_flight: u32,
+    shipper: Option<Arc<ShipperStats>>,
+    net: Option<NetProbe>,
+}
+
+/// The run's record of facts.
+#[derive(Default)]
+pub struct Recorder {
+    now: Micros,
+    records: Vec<Record>,
+    nodes: BTreeMap<String, NodeBook>,
+}
+
+/// The recorder as the hosts and the runner share it.
+#[derive(Clone, Default)]
+pub struct SharedRecorder(Arc<Mutex<Recorder>>);
+
+impl SharedRecorder {
+    /// Lock the recorder. A panic elsewhere fails the run anyway, so a
+    /// poisoned lock is used as it is.
+    pub fn lock(&self) -> MutexGuard<'_, Recorder> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Recorder {
+    /// Set the time stamped on the records that follow (the runner calls it
+    /// before each simulation step, so stamps are monotone and tick-grained).
+    pub fn set_now(&mut self, now: Micros) {
+        self.now = now;
+    }
+
+    /// The current stamp.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    /// Append a record.
+    pub fn push(&mut self, record: Record) {
+        self.records.push(record);
+    }
+
+    /// Every record so far.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Take the records out, leaving none.
+    pub fn take_records(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// The book of `node`.
+    pub fn node(&mut self, node: &str) -> &mut NodeBook {
+        self.nodes.entry(node.to_owned()).or_default()
+    }
+
+    /// A phase change.
+    pub fn phase(&mut self, phase: Phase) {
+        let t = self.now;
+        self.push(Record::Phase { t, phase });
+    }
+
+    /// A fault applied.
+    pub fn fault(&mut self, fault: String) {
+        let t = self.now;
+        self.push(Record::Fault { t, fault });
+    }
+
+    /// A node's process starts: returns its new life.
+    pub fn life_up(&mut self, node: &str) -> u32 {
+        let t = self.now;
+        let book = self.node(node);
+        book.life += 1;
+        book.running = true;
+        book.sink = 0;
+        book.in_flight = 0;
+        let life = book.life;
+        self.push(Record::Life { t, node: node.to_owned(), life, state: LifeState::Up });
+        life
+    }
+
+    /// The counters of the node's current life, read when the life ends.
+    pub fn attach_counters(&mut self, node: &str, shipper: Arc<ShipperStats>, net: NetProbe) {
+        let book = self.node(node);
+        book.shipper = Some(shipper);
+        book.net = Some(net);
+    }
+
+    /// Whether every node runs, has routed its whole workload and has no
+    /// ship call in flight: nothing is left to converge.
+    pub fn all_idle(&self, nodes: &[String], target: u64) -> bool {
+        nodes.iter().all(|node| {
+            self.nodes.get(node).is_some_and(|b| b.running && b.next_seq >= target && b.in_flight == 0)
+        })
+    }
+
+    /// A node's process ends (crash, bounce, or the end of the run): its
+    /// counters are read one last time.
+    pub fn life_down(&mut self, node: &str, crashed: bool) {
+        let t = self.now;
+        let book = self.node(node);
+        if !book.running {
+            return;
+        }
+        book.running = false;
+        let life = book.life;
+        let shipper = book.shipper.take().map(|s| s.snapshot()).unwrap_or_default();
+        let net = book.net.take().map(|probe| probe()).unwrap_or_default();
+        let sink = book.sink;
+        self.push(stats_record(t, node, life, shipper, net, sink));
+        if crashed {
+            self.push(Record::Life { t, node: node.to_owned(), life, state: LifeState::Down });
+        }
+    }
+
+    /// A `ship_batch` is about to start; returns its batch number.
+    pub fn ship_begin(&mut self, node: &str, dst: &str, local: bool, events: Vec<ShippedRecord>) -> u64 {
+        let t = self.now;
+        let book = self.node(node);
+        let (life, batch) = (book.life, book.next_batch);
+        book.next_batch += 1;
+        book.in_flight += 1;
+        let (node, dst) = (node.to_owned(), dst.to_owned());
+        self.push(Record::ShipBegin { t, node, life, batch, dst, local, events });
+        batch
+    }
+
+    /// A `ship_batch` returned.
+    pub fn ship_end(
+        &mut self,
+        node: &str,
+        batch: u64,
+        shipped: u32,
+        outcome: Outcome,
+        error: Option<String>,
+    ) {
+        let t = self.now;
+        let book = self.node(node);
+        book.in_flight = book.in_flight.saturating_sub(1);
+        let life = book.life;
+        self.push(Record::ShipEnd { t, node: node.to_owned(), life, batch, shipped, outcome, error });
+    }
+
+    /// The sender `node` got the ack of event `id` from `dst`.
+    pub fn ack(&mut self, node: &str, dst: &str, id: EventId) {
+        let t = self.now;
+        let life = self.node(node).life;
+        self.push(Record::Ack { t, node: node.to_owned(), life, dst: dst.to_owned(), id });
+    }
+
+    /// A sink of `node` accepted an event.
+    pub fn deliver(&mut self, node: &str, source: &str, id: Option<EventId>, payload: String) {
+        let t = self.now;
+        let book = self.node(node);
+        book.sink += 1;
+        let life = book.life;
+        self.push(Record::Deliver { t, node: node.to_owned(), life, source: source.to_owned(), id, payload });
+    }
+}
+
+fn stats_record(
+    t: Micros,
+    node: &str,
+    life: u32,
+    shipper: ShipperStatsSnapshot,
+    net: NetCounters,
+    sink: u64,
+) -> Record {
+    Record::Stats {
+        t,
+        node: node.to_owned(),
+        life,
+        shipper,
+        received: net.received,
+        duplicates_dropped: net.duplicates_dropped,
+        retransmits: net.retransmits,
+        sink,
+    }
+}

@@ -1,0 +1,149 @@
+//! What a person reads after a run: a short summary, and for a failing run
+//! each violation with the event, the faults before it and the command that
+//! replays it.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::check;
+use crate::runner::RunResult;
+use crate::trace::{Micros, Record, Violation};
+
+/// The invariants, in the order the summary lists them.
+pub const INVARIANTS: [&str; 4] = ["delivery", "ordering", "stats", "liveness"];
+
+/// How many violations the report spells out; the rest are counted.
+const SHOWN_VIOLATIONS: usize = 5;
+
+/// Counts drawn from a run's records.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Events handed to `ship_batch`.
+    pub routed: u64,
+    /// Of those, to the sender itself.
+    pub local: u64,
+    /// Deliveries recorded by sinks (duplicates included).
+    pub delivered: u64,
+    /// `ship_batch` calls, and how many returned Ok.
+    pub batches: u64,
+    /// `ship_batch` calls that returned Ok.
+    pub batches_ok: u64,
+    /// Frames resent by the transports.
+    pub retransmits: u64,
+    /// Duplicates the receivers dropped.
+    pub duplicates_dropped: u64,
+    /// Faults applied (the settle phase's healing included).
+    pub faults: u64,
+    /// Process starts after the first (restarts).
+    pub restarts: u64,
+}
+
+impl Summary {
+    /// Tallies `records`.
+    pub fn of(records: &[Record]) -> Self {
+        let mut s = Summary::default();
+        for record in records {
+            match record {
+                Record::ShipBegin { local, events, .. } => {
+                    s.routed += events.len() as u64;
+                    if *local {
+                        s.local += events.len() as u64;
+                    }
+                    s.batches += 1;
+                }
+                Record::ShipEnd { outcome, .. } => {
+                    s.batches_ok += u64::from(*outcome == crate::trace::Outcome::Ok)
+                }
+                Record::Deliver { .. } => s.delivered += 1,
+                Record::Stats { retransmits, duplicates_dropped, .. } => {
+                    s.retransmits += retransmits;
+                    s.duplicates_dropped += duplicates_dropped;
+                }
+                Record::Fault { .. } => s.faults += 1,
+                Record::Life { life, state: crate::trace::LifeState::Up, .. } if *life > 1 => s.restarts += 1,
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+/// How to replay a run from the command line.
+pub fn replay_command(scenario_path: &str, seed: u64) -> String {
+    format!("cargo run --release -p shipsim -- run {scenario_path} --seed {seed}")
+}
+
+/// The full human report of one run.
+pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration) -> String {
+    let s = Summary::of(&result.records);
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario {scenario_path}, seed {seed}");
+    let _ = writeln!(
+        out,
+        "  events routed {} ({} local, {} remote), deliveries {}, batches {} ({} ok)",
+        s.routed,
+        s.local,
+        s.routed - s.local,
+        s.delivered,
+        s.batches,
+        s.batches_ok
+    );
+    let _ = writeln!(
+        out,
+        "  retransmits {}, duplicates dropped {}, faults applied {}, restarts {}",
+        s.retransmits, s.duplicates_dropped, s.faults, s.restarts
+    );
+    let _ = writeln!(
+        out,
+        "  simulated {:.3}s in {:.3}s wall ({:.0}x)",
+        result.simulated.as_secs_f64(),
+        wall.as_secs_f64(),
+        result.simulated.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+    );
+    for invariant in INVARIANTS {
+        let failed = result.violations.iter().filter(|v| v.invariant == invariant).count();
+        let verdict = if failed == 0 { "held".to_owned() } else { format!("VIOLATED ({failed})") };
+        let _ = writeln!(out, "  {invariant:<9} {verdict}");
+    }
+    if result.passed() {
+        let _ = writeln!(out, "PASS");
+        return out;
+    }
+    for violation in result.violations.iter().take(SHOWN_VIOLATIONS) {
+        out.push_str(&render_violation(violation, &result.records));
+    }
+    if result.violations.len() > SHOWN_VIOLATIONS {
+        let _ = writeln!(
+            out,
+            "  … and {} more violations (see the trace)",
+            result.violations.len() - SHOWN_VIOLATIONS
+        );
+    }
+    let _ = writeln!(out, "FAIL: replay with\n  {}", replay_command(scenario_path, seed));
+    out
+}
+
+/// One violation: the invariant, the event, expected and actual, the faults before it.
+pub fn render_violation(v: &Violation, records: &[Record]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n{} violated ({}) at {}", v.invariant, v.rule, time(v.t));
+    if let Some(e) = &v.event {
+        let _ = writeln!(out, "  event    {} (node {}, batch {}, index {})", e.id, e.node, e.batch, e.index);
+    }
+    let _ = writeln!(out, "  expected {}", v.expected);
+    let _ = writeln!(out, "  actual   {}", v.actual);
+    let faults = check::first_faults_before(records, v.t, 3);
+    if faults.is_empty() {
+        let _ = writeln!(out, "  faults before it: none");
+    } else {
+        let _ = writeln!(out, "  faults before it:");
+        for fault in faults {
+            let _ = writeln!(out, "    {fault}");
+        }
+    }
+    out
+}
+
+fn time(t: Micros) -> String {
+    format!("{:.3}s", t as f64 / 1e6)
+}

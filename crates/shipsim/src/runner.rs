@@ -1,0 +1,160 @@
+//! One run: a scenario and a seed, simulated from the first event to the
+//! end of the settle phase, then checked.
+//!
+//! The runner owns the turmoil `Sim` and the clock: it steps the simulation,
+//! applies each fault when its time comes, heals everything for the settle
+//! phase, and stops when every node is idle, the settle budget is spent or
+//! the scenario's duration runs out.
+
+use std::time::{Duration, SystemTime};
+
+use thiserror::Error;
+
+use crate::check;
+use crate::faults::{self, FaultState};
+use crate::node;
+use crate::recorder::SharedRecorder;
+use crate::scenario::Scenario;
+use crate::seeds;
+use crate::trace::{Phase, Record, Start, Violation};
+
+/// The simulation's tick: the grain of simulated time and of trace stamps.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// turmoil's clock starts here in every run (its default is the wall clock,
+/// which would leak into anything that reads the simulated system time).
+const EPOCH_SECS: u64 = 1_700_000_000;
+
+/// A run that could not be carried out (as opposed to one that found a bug).
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// A host's software returned an error or panicked.
+    #[error("the simulation stopped: {0}")]
+    Simulation(String),
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    /// Every record, the violations last.
+    pub records: Vec<Record>,
+    /// The invariants that failed (also at the end of `records`).
+    pub violations: Vec<Violation>,
+    /// Simulated time the run took.
+    pub simulated: Duration,
+}
+
+impl RunResult {
+    /// Whether every invariant held.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Run `scenario` with `seed`.
+pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
+    let recorder = SharedRecorder::default();
+    let mut sim = turmoil::Builder::new()
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        // The runner stops on its own clock; turmoil's limit is only a backstop.
+        .simulation_duration(scenario.duration + scenario.expect.settle + Duration::from_secs(60))
+        .tick_duration(TICK)
+        .min_message_latency(scenario.network.latency.min)
+        .max_message_latency(scenario.network.latency.max)
+        .fail_rate(scenario.network.loss)
+        // A lost message breaks its link until the next one gets through:
+        // per-message loss, as close as turmoil's link model comes.
+        .repair_rate(1.0)
+        .rng_seed(seed)
+        .build();
+    for node in &scenario.nodes {
+        let host = node::host(scenario, seed, node, recorder.clone());
+        sim.host(node.as_str(), host);
+    }
+    recorder.lock().push(Record::Start(start_record(scenario, seed)));
+    recorder.lock().phase(Phase::Faults);
+
+    let mut state = FaultState::default();
+    let mut fault_rng = seeds::rng(seed, &[b"faults"]);
+    for fault in &scenario.faults {
+        step_until(&mut sim, &recorder, fault.at)?;
+        recorder.lock().fault(fault.to_string());
+        faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng).map_err(sim_error)?;
+    }
+
+    let restarted = faults::heal_everything(&mut sim, &mut state, scenario);
+    {
+        let mut rec = recorder.lock();
+        rec.set_now(micros(sim.elapsed()));
+        if !scenario.faults.is_empty() {
+            let restarted =
+                if restarted.is_empty() { String::new() } else { format!(", restart {restarted:?}") };
+            rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}}}"));
+        }
+        rec.phase(Phase::Settle);
+    }
+    let settle_end = (sim.elapsed() + scenario.expect.settle).min(scenario.duration);
+    while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, scenario.workload.events) {
+        step(&mut sim, &recorder)?;
+    }
+
+    let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
+    let violations = check::check_all(&records);
+    records.extend(violations.iter().cloned().map(Record::Violation));
+    Ok(RunResult { records, violations, simulated: sim.elapsed() })
+}
+
+fn start_record(scenario: &Scenario, seed: u64) -> Start {
+    Start {
+        t: 0,
+        scenario: scenario.name.clone(),
+        seed,
+        nodes: scenario.nodes.clone(),
+        deadline_us: micros(scenario.transport.deadline),
+        tick_us: micros(TICK),
+        settle_us: micros(scenario.expect.settle),
+        delivery: scenario.expect.delivery.as_str().to_owned(),
+        ordering: scenario.expect.ordering.as_str().to_owned(),
+        stats: scenario.expect.stats.as_str().to_owned(),
+    }
+}
+
+/// Ends every life still running (reading its counters) and records each
+/// workload's progress.
+fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Record> {
+    let mut rec = recorder.lock();
+    rec.set_now(now);
+    rec.phase(Phase::End);
+    for node in &scenario.nodes {
+        rec.life_down(node, false);
+    }
+    for node in &scenario.nodes {
+        let routed = rec.node(node).next_seq;
+        let t = rec.now();
+        rec.push(Record::Workload { t, node: node.clone(), routed, target: scenario.workload.events });
+    }
+    rec.take_records()
+}
+
+fn step_until(sim: &mut turmoil::Sim<'_>, recorder: &SharedRecorder, at: Duration) -> Result<(), RunError> {
+    while sim.elapsed() < at {
+        step(sim, recorder)?;
+    }
+    recorder.lock().set_now(micros(sim.elapsed()));
+    Ok(())
+}
+
+/// One tick. Records made during it are stamped with its start.
+fn step(sim: &mut turmoil::Sim<'_>, recorder: &SharedRecorder) -> Result<(), RunError> {
+    recorder.lock().set_now(micros(sim.elapsed()));
+    sim.step().map(|_| ()).map_err(sim_error)
+}
+
+fn sim_error(err: Box<dyn std::error::Error>) -> RunError {
+    RunError::Simulation(err.to_string())
+}
+
+/// Simulated time in trace units.
+pub fn micros(d: Duration) -> u64 {
+    d.as_micros() as u64
+}

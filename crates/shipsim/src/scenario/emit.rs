@@ -1,0 +1,238 @@
+//! Writing scenarios back as YAML.
+//!
+//! `to_yaml` writes shrunk repros and other generated scenarios: every key explicit (so a
+//! repro does not change meaning when a default changes), faults one per line in the flow
+//! form of DESIGN.md, and values in forms the loader reads back to an equal [`Scenario`].
+//! Reports use the same flow form (`Display` of [`Fault`] and [`FaultAction`]) to show the
+//! last faults before a violation, so what a report prints can be pasted into a file.
+
+use std::fmt::{self, Write as _};
+
+use super::duration::format_duration;
+use super::model::{Fault, FaultAction, HealTarget, Link, Scenario};
+use super::scalars::{format_batch, format_float, format_latency, format_rate};
+
+/// Writes a scenario as YAML that [`super::parse`] reads back to an equal scenario (fault
+/// source lines aside, see [`Fault`]).
+pub fn to_yaml(s: &Scenario) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_yaml(&mut out, s);
+    out
+}
+
+fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
+    writeln!(out, "name: {}", Word(&s.name))?;
+    writeln!(out, "description: {}", quoted(&s.description))?;
+    let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
+    writeln!(out, "seeds: [{}]", seeds.join(", "))?;
+    writeln!(out, "nodes: {}", List(&s.nodes))?;
+    writeln!(out, "shards: {}", s.shards)?;
+    writeln!(out, "duration: {}", format_duration(s.duration))?;
+    writeln!(out, "network:")?;
+    writeln!(out, "  latency: {}", format_latency(s.network.latency))?;
+    writeln!(out, "  loss: {}", format_float(s.network.loss))?;
+    writeln!(out, "transport:")?;
+    writeln!(out, "  connections: {}", s.transport.connections)?;
+    writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
+    writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
+    writeln!(out, "workload:")?;
+    writeln!(out, "  events: {}", s.workload.events)?;
+    writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;
+    writeln!(out, "  batch: {}", format_batch(s.workload.batch))?;
+    writeln!(out, "  keys: {}", s.workload.keys)?;
+    if s.faults.is_empty() {
+        writeln!(out, "faults: []")?;
+    } else {
+        writeln!(out, "faults:")?;
+        for fault in &s.faults {
+            writeln!(out, "  - {fault}")?;
+        }
+    }
+    writeln!(out, "expect:")?;
+    writeln!(out, "  delivery: {}", s.expect.delivery.as_str())?;
+    writeln!(out, "  ordering: {}", s.expect.ordering.as_str())?;
+    writeln!(out, "  stats: {}", s.expect.stats.as_str())?;
+    writeln!(out, "  settle: {}", format_duration(s.expect.settle))
+}
+
+/// `{at: 2s, partition: [[n1], [n2, n3]]}`
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{at: {}, {}}}", format_duration(self.at), self.action)
+    }
+}
+
+/// The action's entry of a fault, without braces: `partition: [[n1], [n2, n3]]`,
+/// `heal: all`, `latency: {link: [n1, n2], value: 50ms..200ms}`.
+impl fmt::Display for FaultAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.kind())?;
+        match self {
+            FaultAction::Partition(groups) => {
+                f.write_char('[')?;
+                for (i, group) in groups.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", List(group))?;
+                }
+                f.write_char(']')
+            }
+            FaultAction::PartitionOneway { from, to } => {
+                write!(f, "{{from: {}, to: {}}}", Word(from), Word(to))
+            }
+            FaultAction::Heal(HealTarget::All) => f.write_str("all"),
+            FaultAction::Heal(HealTarget::Nodes(nodes)) => write!(f, "{}", List(nodes)),
+            FaultAction::Crash(node) | FaultAction::Restart(node) | FaultAction::Bounce(node) => {
+                write!(f, "{}", Word(node))
+            }
+            FaultAction::Hold(link) | FaultAction::Reorder(link) | FaultAction::Release(link) => {
+                write!(f, "{link}")
+            }
+            FaultAction::Latency { link, value } => {
+                write!(f, "{{link: {link}, value: {}}}", format_latency(*value))
+            }
+            FaultAction::Loss { link, rate } => {
+                write!(f, "{{link: {link}, rate: {}}}", format_float(*rate))
+            }
+        }
+    }
+}
+
+/// `[n1, n2]`
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {}]", Word(&self.a), Word(&self.b))
+    }
+}
+
+/// A name as a YAML scalar: plain when that is unambiguous, double-quoted otherwise.
+struct Word<'a>(&'a str);
+
+impl fmt::Display for Word<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if is_plain_safe(self.0) { f.write_str(self.0) } else { f.write_str(&quoted(self.0)) }
+    }
+}
+
+/// `[a, b, c]` of names.
+struct List<'a>(&'a [String]);
+
+impl fmt::Display for List<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('[')?;
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", Word(item))?;
+        }
+        f.write_char(']')
+    }
+}
+
+/// Plain scalars that read back as the same string in any context: a lowercase letter first
+/// (no numbers, no `-` indicator), then `[a-z0-9-]`, and none of YAML's null/boolean words.
+fn is_plain_safe(s: &str) -> bool {
+    const RESERVED: [&str; 9] = ["null", "true", "false", "yes", "no", "on", "off", "y", "n"];
+    s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !RESERVED.contains(&s)
+}
+
+/// A YAML double-quoted string; everything outside printable ASCII is escaped, so any Rust
+/// string survives the trip and the file stays plain ASCII.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            ' '..='~' => out.push(c),
+            c if u32::from(c) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\U{:08X}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::LatencyRange;
+    use std::time::Duration;
+
+    #[test]
+    fn faults_display_in_the_design_flow_form() {
+        let n = |s: &str| s.to_owned();
+        let fault = |secs, action| Fault { at: Duration::from_secs(secs), action, line: 0 };
+        let cases = [
+            (
+                fault(2, FaultAction::Partition(vec![vec![n("n1")], vec![n("n2"), n("n3")]])),
+                "{at: 2s, partition: [[n1], [n2, n3]]}",
+            ),
+            (
+                fault(3, FaultAction::PartitionOneway { from: n("n1"), to: n("n2") }),
+                "{at: 3s, partition-oneway: {from: n1, to: n2}}",
+            ),
+            (fault(4, FaultAction::Heal(HealTarget::All)), "{at: 4s, heal: all}"),
+            (
+                fault(4, FaultAction::Heal(HealTarget::Nodes(vec![n("n1"), n("n2")]))),
+                "{at: 4s, heal: [n1, n2]}",
+            ),
+            (fault(5, FaultAction::Crash(n("n2"))), "{at: 5s, crash: n2}"),
+            (fault(6, FaultAction::Restart(n("n2"))), "{at: 6s, restart: n2}"),
+            (fault(7, FaultAction::Bounce(n("n3"))), "{at: 7s, bounce: n3}"),
+            (fault(8, FaultAction::Hold(Link::new("n1", "n3"))), "{at: 8s, hold: [n1, n3]}"),
+            (fault(9, FaultAction::Reorder(Link::new("n1", "n3"))), "{at: 9s, reorder: [n1, n3]}"),
+            (fault(10, FaultAction::Release(Link::new("n1", "n3"))), "{at: 10s, release: [n1, n3]}"),
+            (
+                fault(
+                    11,
+                    FaultAction::Latency {
+                        link: Link::new("n1", "n2"),
+                        value: LatencyRange {
+                            min: Duration::from_millis(50),
+                            max: Duration::from_millis(200),
+                        },
+                    },
+                ),
+                "{at: 11s, latency: {link: [n1, n2], value: 50ms..200ms}}",
+            ),
+            (
+                fault(12, FaultAction::Loss { link: Link::new("n1", "n2"), rate: 0.1 }),
+                "{at: 12s, loss: {link: [n1, n2], rate: 0.1}}",
+            ),
+        ];
+        for (fault, text) in cases {
+            assert_eq!(fault.to_string(), text);
+        }
+        assert_eq!(FaultAction::Crash(n("n2")).to_string(), "crash: n2");
+    }
+
+    #[test]
+    fn ambiguous_names_are_quoted() {
+        assert_eq!(Word("n1").to_string(), "n1");
+        assert_eq!(Word("a-b").to_string(), "a-b");
+        for (name, written) in
+            [("1", "\"1\""), ("null", "\"null\""), ("-a", "\"-a\""), ("yes", "\"yes\""), ("", "\"\"")]
+        {
+            assert_eq!(Word(name).to_string(), written);
+        }
+    }
+
+    #[test]
+    fn quoting_escapes_everything_unusual() {
+        assert_eq!(quoted("a \"b\" \\ c"), r#""a \"b\" \\ c""#);
+        assert_eq!(quoted("é\u{0}\n\u{1F600}"), r#""\u00E9\u0000\n\U0001F600""#);
+    }
+}

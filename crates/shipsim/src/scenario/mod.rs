@@ -1,0 +1,164 @@
+//! Scenario files: the model, the strict loader and the writer.
+//!
+//! A scenario file (DESIGN.md, "Scenario files") describes a cluster, its workload, a fault
+//! timeline and the invariants to check. Loading is strict because a scenario that silently
+//! means something else than its author wrote tests less than they think: unknown keys, wrong
+//! types, duplicate keys, unknown node names and faults that cannot take effect are errors,
+//! each reported as `file:line:column: message`.
+//!
+//! The pipeline, one module per step:
+//! `source` (size, UTF-8, control characters, tabs) → `yaml` (serde-saphyr into the raw
+//! schema of `raw`, with limits against YAML bombs) → `validate` and `timeline` (semantic
+//! checks, defaults) → [`Scenario`]. `emit` writes a scenario back ([`to_yaml`]).
+
+mod duration;
+mod emit;
+mod error;
+mod model;
+mod raw;
+mod scalars;
+mod source;
+mod timeline;
+mod validate;
+mod yaml;
+
+#[cfg(test)]
+mod arbitrary;
+
+use std::io::Read as _;
+use std::path::Path;
+
+pub use duration::{format_duration, parse_duration};
+pub use emit::to_yaml;
+pub use error::{Pos, ScenarioError};
+pub use model::{
+    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
+    OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+};
+pub use source::MAX_SOURCE_BYTES;
+
+/// Reads and checks a scenario file. At most [`MAX_SOURCE_BYTES`] (+1, to detect the excess)
+/// are read, so pointing the loader at a huge file fails fast.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let io_error = |source| ScenarioError::Io { file: file.clone(), source };
+    let handle = std::fs::File::open(path).map_err(io_error)?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_SOURCE_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+    handle.take(limit).read_to_end(&mut bytes).map_err(io_error)?;
+    parse_bytes(&bytes, &file)
+}
+
+/// Checks a scenario given as bytes, e.g. read from stdin; `file` names it in errors.
+/// Bytes that are not UTF-8 are reported at the line and column of the first bad byte.
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Scenario, ScenarioError> {
+    let text = source::decode(bytes).map_err(|p| p.in_file(file))?;
+    parse(text, file)
+}
+
+/// Checks a scenario given as text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let text = source::check_text(text).map_err(|p| p.in_file(file))?;
+    let raw = yaml::parse_raw(text).map_err(|p| p.in_file(file))?;
+    validate::scenario(raw).map_err(|p| p.in_file(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    #[test]
+    fn load_names_a_missing_file() {
+        let err = load(Path::new("/nonexistent/dir/missing.yaml")).unwrap_err();
+        assert!(matches!(err, ScenarioError::Io { .. }));
+        assert!(
+            err.to_string().starts_with("/nonexistent/dir/missing.yaml: cannot read scenario file: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn load_reads_a_file() {
+        let dir = std::env::temp_dir().join(format!("shipsim-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ok.yaml");
+        std::fs::write(&path, "name: ok\nnodes: [n1, n2]\n").unwrap();
+        let s = load(&path).unwrap();
+        assert_eq!(s.nodes, ["n1", "n2"]);
+        std::fs::write(&path, "name: ok\nnodes: [n1, n1]\n").unwrap();
+        let err = load(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}:2:13: duplicate node `n1` (first listed at 2:9)", path.display())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn to_yaml_writes_every_key() {
+        let s = parse("name: small\nnodes: [n1]\n", "small.yaml").unwrap();
+        let text = to_yaml(&s);
+        assert_eq!(
+            text,
+            "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nduration: 1m\n\
+             network:\n  latency: 1ms\n  loss: 0.0\ntransport:\n  connections: 2\n  ack_timeout: 200ms\n  deadline: 5s\n\
+             workload:\n  events: 100\n  rate: 200/s\n  batch: 1..8\n  keys: 64\nfaults: []\n\
+             expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  settle: 10s\n"
+        );
+        assert_eq!(parse(&text, "again.yaml").unwrap(), s);
+    }
+
+    #[test]
+    fn fault_lines_are_recorded_and_survive_only_as_metadata() {
+        let s = parse(
+            "name: x\nnodes: [a, b]\nfaults:\n  - {at: 1s, crash: a}\n\n  - at: 2s\n    restart: a\n",
+            "f.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [4, 6]);
+        assert_eq!(s.faults[1].at, Duration::from_secs(2));
+        let again = parse(&to_yaml(&s), "g.yaml").unwrap();
+        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [20, 21]);
+        assert_eq!(again, s);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn valid_scenarios_round_trip_through_yaml(s in arbitrary::scenario()) {
+            let text = to_yaml(&s);
+            let back = parse(&text, "roundtrip.yaml");
+            prop_assert!(back.is_ok(), "{}\n---\n{}", back.unwrap_err(), text);
+            prop_assert_eq!(back.unwrap(), s, "{}", text);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            if let Err(e) = parse_bytes(&bytes, "fuzz.yaml") {
+                let pos = e.position().expect("parse errors have a position");
+                prop_assert!(pos.line >= 1 && pos.column >= 1);
+            }
+        }
+
+        #[test]
+        fn yaml_like_text_never_panics(text in arbitrary::yaml_like_text()) {
+            if let Err(e) = parse(&text, "fuzz.yaml") {
+                let pos = e.position().expect("parse errors have a position");
+                prop_assert!(pos.line >= 1 && pos.column >= 1);
+                prop_assert!(e.to_string().starts_with("fuzz.yaml:"));
+            }
+        }
+
+        #[test]
+        fn mutated_valid_files_never_panic(edits in arbitrary::edits()) {
+            let text = arbitrary::apply_edits(arbitrary::EXAMPLE, &edits);
+            if let Err(e) = parse_bytes(&text, "fuzz.yaml") {
+                let pos = e.position().expect("parse errors have a position");
+                prop_assert!(pos.line >= 1 && pos.column >= 1);
+            }
+        }
+    }
+}

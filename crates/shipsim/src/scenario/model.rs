@@ -1,0 +1,380 @@
+//! The validated scenario: plain Rust values the runner can trust.
+//!
+//! Everything here has passed the loader's checks (see `validate.rs` and `timeline.rs`): names
+//! are well-formed, every node a fault names exists, the fault timeline is ordered and makes
+//! sense step by step. No YAML types appear here, so the runner, the shrinker and proptest
+//! strategies can build and inspect scenarios without knowing how they are stored.
+
+use std::time::Duration;
+
+/// One scenario file: a cluster, its workload, a fault timeline and what must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// `[a-z0-9-]+`; names the test cases `cargo test` runs.
+    pub name: String,
+    /// What this scenario is aimed at (free text; empty when not given).
+    pub description: String,
+    /// Seeds `cargo test` runs; default `[1]`, never empty, no duplicates.
+    pub seeds: Vec<u64>,
+    /// 1..=16 unique node names, each `[a-z0-9-]+`, in the order written.
+    pub nodes: Vec<String>,
+    /// Number of shards (default 16, at least 1).
+    pub shards: u32,
+    /// Simulated time budget for the whole run (default 60s, more than 0).
+    pub duration: Duration,
+    /// Network defaults applied to every link.
+    pub network: Network,
+    /// Settings of the shipper's network transport.
+    pub transport: TransportSettings,
+    /// What each node routes.
+    pub workload: Workload,
+    /// The fault timeline, ordered by `at`.
+    pub faults: Vec<Fault>,
+    /// The invariants to check and how long the cluster may take to converge.
+    pub expect: Expect,
+}
+
+/// A per-message latency: one value (`5ms`, min == max) or a range (`1ms..20ms`); min <= max.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyRange {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl LatencyRange {
+    /// A fixed latency.
+    pub const fn fixed(value: Duration) -> LatencyRange {
+        LatencyRange { min: value, max: value }
+    }
+}
+
+/// Network defaults for every link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// Default 1ms.
+    pub latency: LatencyRange,
+    /// Probability that a message is dropped, in 0..=1 (default 0).
+    pub loss: f64,
+}
+
+/// Settings of the transport between nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransportSettings {
+    /// Connection pool size per destination, 1..=16 (default 2).
+    pub connections: usize,
+    /// How long a sender waits for an ack before retransmitting (default 200ms, more than 0).
+    pub ack_timeout: Duration,
+    /// How long a ship may take in total (default 5s, more than 0).
+    pub deadline: Duration,
+}
+
+/// What each node routes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Events each node routes (default 100).
+    pub events: u64,
+    /// Events per second per node, finite and more than 0 (written `200/s`, the default).
+    pub rate: f64,
+    /// Events per `route_batch` call.
+    pub batch: BatchSize,
+    /// Distinct routing keys, at least 1 (default 64).
+    pub keys: u32,
+}
+
+/// Events per `route_batch` call: `4` (min == max) or `1..8`; 1 <= min <= max.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSize {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// One step of the fault timeline.
+///
+/// `PartialEq` ignores [`Fault::line`]: it records where the fault was written, for reports,
+/// and is not part of what the fault does. A scenario written by `to_yaml` and read back is
+/// therefore equal to the original even though its faults sit on other lines.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// Simulated time since the start of the run; non-decreasing along the timeline and at
+    /// most the scenario's `duration`.
+    pub at: Duration,
+    pub action: FaultAction,
+    /// 1-based line of the fault in its file (0 for faults built in code).
+    pub line: usize,
+}
+
+impl PartialEq for Fault {
+    fn eq(&self, other: &Fault) -> bool {
+        self.at == other.at && self.action == other.action
+    }
+}
+
+/// What a fault does. The variant names mirror the YAML keys (see [`FaultAction::kind`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultAction {
+    /// Groups of nodes; every link between two different groups is cut both ways. Nodes not
+    /// listed in any group are unaffected. At least two non-empty, disjoint groups.
+    Partition(Vec<Vec<String>>),
+    /// Messages from `from` to `to` are dropped; the other direction still works.
+    PartitionOneway { from: String, to: String },
+    /// Repairs partitions (both kinds); holds are not affected.
+    Heal(HealTarget),
+    /// Stops a running node; its process state is lost.
+    Crash(String),
+    /// Starts a crashed node again (a new process life).
+    Restart(String),
+    /// Crash and restart of a running node at the same instant.
+    Bounce(String),
+    /// Messages on the link wait (in both directions) until a reorder or release.
+    Hold(Link),
+    /// Delivers the link's held messages one by one in a seeded random order, then releases
+    /// the link (it is no longer held afterwards).
+    Reorder(Link),
+    /// Delivers the link's held messages in order and lets new ones through.
+    Release(Link),
+    /// Sets the per-message latency of one link.
+    Latency { link: Link, value: LatencyRange },
+    /// Sets the message loss probability (0..=1) of one link.
+    Loss { link: Link, rate: f64 },
+}
+
+impl FaultAction {
+    /// Every YAML key that names an action, in the order of the enum.
+    pub const KINDS: [&'static str; 11] = [
+        "partition",
+        "partition-oneway",
+        "heal",
+        "crash",
+        "restart",
+        "bounce",
+        "hold",
+        "reorder",
+        "release",
+        "latency",
+        "loss",
+    ];
+
+    /// The YAML key of this action, e.g. `"partition-oneway"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultAction::Partition(_) => "partition",
+            FaultAction::PartitionOneway { .. } => "partition-oneway",
+            FaultAction::Heal(_) => "heal",
+            FaultAction::Crash(_) => "crash",
+            FaultAction::Restart(_) => "restart",
+            FaultAction::Bounce(_) => "bounce",
+            FaultAction::Hold(_) => "hold",
+            FaultAction::Reorder(_) => "reorder",
+            FaultAction::Release(_) => "release",
+            FaultAction::Latency { .. } => "latency",
+            FaultAction::Loss { .. } => "loss",
+        }
+    }
+}
+
+/// What a heal repairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealTarget {
+    /// Every partition and one-way partition (`heal: all`).
+    All,
+    /// Every partitioned link, in either direction, that touches one of these nodes
+    /// (`heal: [n1, n2]`).
+    Nodes(Vec<String>),
+}
+
+/// A link between two different nodes. The link itself is unordered (`[n1, n2]` and
+/// `[n2, n1]` are the same link, see [`Link::same_as`]); the fields keep the order written so
+/// that a scenario round-trips unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub a: String,
+    pub b: String,
+}
+
+impl Link {
+    pub fn new(a: impl Into<String>, b: impl Into<String>) -> Link {
+        Link { a: a.into(), b: b.into() }
+    }
+
+    /// The two ends in sorted order: the identity of the unordered link.
+    pub fn key(&self) -> (&str, &str) {
+        if self.a <= self.b { (&self.a, &self.b) } else { (&self.b, &self.a) }
+    }
+
+    /// Whether both links join the same two nodes, in whatever order they were written.
+    pub fn same_as(&self, other: &Link) -> bool {
+        self.key() == other.key()
+    }
+
+    /// Whether `node` is one of the link's ends.
+    pub fn touches(&self, node: &str) -> bool {
+        self.a == node || self.b == node
+    }
+}
+
+/// The delivery guarantee checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// `exactly-once`: no loss, no duplicates within a process life.
+    ExactlyOnce,
+    /// `at-least-once`: no loss; duplicates allowed.
+    AtLeastOnce,
+}
+
+/// The ordering guarantee checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderingMode {
+    /// `per-batch`: the delivered events of a batch are a prefix of it, in order.
+    PerBatch,
+    /// `none`: ordering is not checked.
+    None,
+}
+
+/// Whether the stats invariant is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsMode {
+    /// `consistent`: counters add up.
+    Consistent,
+    /// `ignore`: counters are not checked.
+    Ignore,
+}
+
+/// What must hold at the end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    /// Default `exactly-once`.
+    pub delivery: DeliveryMode,
+    /// Default `per-batch`.
+    pub ordering: OrderingMode,
+    /// Default `consistent`.
+    pub stats: StatsMode,
+    /// After the last fault everything heals; the cluster must converge within this (default
+    /// 10s, more than 0).
+    pub settle: Duration,
+}
+
+impl DeliveryMode {
+    /// The YAML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::ExactlyOnce => "exactly-once",
+            DeliveryMode::AtLeastOnce => "at-least-once",
+        }
+    }
+}
+
+impl OrderingMode {
+    /// The YAML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderingMode::PerBatch => "per-batch",
+            OrderingMode::None => "none",
+        }
+    }
+}
+
+impl StatsMode {
+    /// The YAML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatsMode::Consistent => "consistent",
+            StatsMode::Ignore => "ignore",
+        }
+    }
+}
+
+/// Defaults of the optional sections, as documented in DESIGN.md.
+impl Default for Network {
+    fn default() -> Network {
+        Network { latency: LatencyRange::fixed(Duration::from_millis(1)), loss: 0.0 }
+    }
+}
+
+impl Default for TransportSettings {
+    fn default() -> TransportSettings {
+        TransportSettings {
+            connections: 2,
+            ack_timeout: Duration::from_millis(200),
+            deadline: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for BatchSize {
+    fn default() -> BatchSize {
+        BatchSize { min: 1, max: 8 }
+    }
+}
+
+impl Default for Workload {
+    fn default() -> Workload {
+        Workload { events: 100, rate: 200.0, batch: BatchSize::default(), keys: 64 }
+    }
+}
+
+impl Default for Expect {
+    fn default() -> Expect {
+        Expect {
+            delivery: DeliveryMode::ExactlyOnce,
+            ordering: OrderingMode::PerBatch,
+            stats: StatsMode::Consistent,
+            settle: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Scenario {
+    /// The default seeds, shards and duration when the file does not give them.
+    pub const DEFAULT_SEEDS: [u64; 1] = [1];
+    pub const DEFAULT_SHARDS: u32 = 16;
+    pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
+    /// At most this many nodes (and connections per destination).
+    pub const MAX_NODES: usize = 16;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_equality_ignores_the_source_line() {
+        let a = Fault { at: Duration::from_secs(1), action: FaultAction::Crash("n1".into()), line: 4 };
+        let b = Fault { line: 40, ..a.clone() };
+        assert_eq!(a, b);
+        let c = Fault { at: Duration::from_secs(2), ..a.clone() };
+        assert_ne!(a, c);
+        let d = Fault { action: FaultAction::Restart("n1".into()), ..a.clone() };
+        assert_ne!(a, d);
+    }
+
+    #[test]
+    fn kind_is_the_yaml_key() {
+        let link = Link::new("n1", "n2");
+        let actions = [
+            FaultAction::Partition(vec![]),
+            FaultAction::PartitionOneway { from: "a".into(), to: "b".into() },
+            FaultAction::Heal(HealTarget::All),
+            FaultAction::Crash("a".into()),
+            FaultAction::Restart("a".into()),
+            FaultAction::Bounce("a".into()),
+            FaultAction::Hold(link.clone()),
+            FaultAction::Reorder(link.clone()),
+            FaultAction::Release(link.clone()),
+            FaultAction::Latency { link: link.clone(), value: LatencyRange::fixed(Duration::ZERO) },
+            FaultAction::Loss { link, rate: 0.5 },
+        ];
+        let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
+        assert_eq!(kinds, FaultAction::KINDS);
+    }
+
+    #[test]
+    fn links_are_unordered() {
+        let ab = Link::new("n1", "n2");
+        let ba = Link::new("n2", "n1");
+        assert!(ab.same_as(&ba));
+        assert_eq!(ab.key(), ("n1", "n2"));
+        assert_eq!(ba.key(), ("n1", "n2"));
+        assert!(!ab.same_as(&Link::new("n1", "n3")));
+        assert!(ab.touches("n2") && !ab.touches("n3"));
+    }
+}

@@ -1,0 +1,668 @@
+//! The fault timeline: each entry checked on its own, then walked in order against the
+//! cluster state it would meet.
+//!
+//! A fault that cannot do anything at its moment — a restart of a running node, a heal when
+//! no partition is active, a release of a link that is not held — is almost always a mistake
+//! in the scenario, and running it would silently test less than its author thinks. So the
+//! walk tracks which nodes are crashed, which links are partitioned (both ways or one way) and
+//! which are held, and rejects such faults with the time and position that make them wrong.
+//!
+//! Holds do not combine with partitions on the same link: turmoil keeps a single state per
+//! link direction, so a hold replaces a partition (the link starts working again) and a
+//! partition of a held link drops the held messages, after which a release repairs the
+//! partition. Such combinations are rejected; DESIGN.md's "one-way partitions do not combine
+//! with hold" is the case users meet first, and two-way partitions behave the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::duration::{format_duration, parse_duration};
+use super::error::{Pos, Problem};
+use super::model::{Fault, FaultAction, HealTarget, Link};
+use super::raw::{Located, Names, RawFault, RawHeal};
+use super::scalars::{check_probability, parse_latency};
+use super::validate::located;
+
+/// Converts and checks the `faults:` list of a scenario with these nodes and duration.
+pub(crate) fn faults(
+    raw: Vec<Located<RawFault>>,
+    nodes: &[String],
+    duration: Duration,
+) -> Result<Vec<Fault>, Problem> {
+    let mut walk = Walk { nodes, ..Walk::default() };
+    let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let pos = entry.pos;
+        let at_text = entry.value.at.as_ref().map(|a| (a.value.clone(), a.pos));
+        let Some((at_text, at_pos)) = at_text else {
+            return Err(Problem::new(pos, "fault has no `at` time (e.g. `at: 2s`)"));
+        };
+        let at = parse_duration(&at_text).map_err(|m| Problem::new(at_pos, m))?;
+        if at > duration {
+            return Err(Problem::new(
+                at_pos,
+                format!(
+                    "fault at {} is past the scenario's duration ({})",
+                    format_duration(at),
+                    format_duration(duration)
+                ),
+            ));
+        }
+        if let Some(previous) = faults.last().filter(|f| f.at > at) {
+            return Err(Problem::new(
+                at_pos,
+                format!(
+                    "fault at {} comes before the previous fault (at {}): faults must be in \
+                     time order",
+                    format_duration(at),
+                    format_duration(previous.at)
+                ),
+            ));
+        }
+        let (action, action_pos) = walk.action(entry.value, pos)?;
+        walk.apply(&action, &action_pos, at)?;
+        faults.push(Fault { at, action, line: pos.line });
+    }
+    Ok(faults)
+}
+
+/// The cluster state along the timeline. Links are keyed by their sorted ends, one-way
+/// partitions by (from, to); the values are the times the state began, for messages.
+#[derive(Default)]
+struct Walk<'a> {
+    nodes: &'a [String],
+    crashed: BTreeMap<String, Duration>,
+    cut: BTreeMap<(String, String), Duration>,
+    oneway: BTreeMap<(String, String), Duration>,
+    held: BTreeMap<(String, String), Duration>,
+    released_by_reorder: BTreeMap<(String, String), Duration>,
+}
+
+/// Where an action was written: its value, and each node of a `heal:` list.
+struct ActionPos {
+    value: Pos,
+    nodes: Vec<Pos>,
+}
+
+fn key(link: &Link) -> (String, String) {
+    let (a, b) = link.key();
+    (a.to_owned(), b.to_owned())
+}
+
+fn show(link: &Link) -> String {
+    format!("[{}, {}]", link.a, link.b)
+}
+
+const ONE_STATE_PER_LINK: &str = "turmoil keeps one state per link direction, so partitions (one-way ones included) do not \
+     combine with hold";
+
+impl Walk<'_> {
+    /// The single action of a fault entry, checked on its own, and where it was written.
+    fn action(&self, raw: RawFault, entry: Pos) -> Result<(FaultAction, ActionPos), Problem> {
+        let RawFault {
+            at: _,
+            partition,
+            partition_oneway,
+            heal,
+            crash,
+            restart,
+            bounce,
+            hold,
+            reorder,
+            release,
+            latency,
+            loss,
+        } = raw;
+        let mut present: Vec<(&str, Pos)> = [
+            ("partition", partition.pos()),
+            ("partition-oneway", partition_oneway.pos()),
+            ("heal", heal.pos()),
+            ("crash", crash.pos()),
+            ("restart", restart.pos()),
+            ("bounce", bounce.pos()),
+            ("hold", hold.pos()),
+            ("reorder", reorder.pos()),
+            ("release", release.pos()),
+            ("latency", latency.pos()),
+            ("loss", loss.pos()),
+        ]
+        .into_iter()
+        .filter_map(|(kind, pos)| pos.map(|p| (kind, p)))
+        .collect();
+        present.sort_by_key(|(_, pos)| *pos);
+        let (kind, pos) = match present.as_slice() {
+            [] => {
+                return Err(Problem::new(
+                    entry,
+                    format!("fault has no action (expected one of: {})", FaultAction::KINDS.join(", ")),
+                ));
+            }
+            [one] => *one,
+            [(first, _), (second, pos), ..] => {
+                return Err(Problem::new(
+                    *pos,
+                    format!(
+                        "two actions in one fault: `{first}` and `{second}` (write one fault \
+                         entry per action)"
+                    ),
+                ));
+            }
+        };
+        let empty = || Problem::new(pos, format!("`{kind}` needs a value"));
+        let mut at = ActionPos { value: pos, nodes: Vec::new() };
+        let action = if let Some(groups) = partition.into_value() {
+            FaultAction::Partition(self.groups(groups)?)
+        } else if let Some(p) = partition_oneway.into_value() {
+            let from = self.node(&p.value.from)?;
+            let to = self.node(&p.value.to)?;
+            if from == to {
+                return Err(Problem::new(p.value.to.pos, "a one-way partition needs two different nodes"));
+            }
+            FaultAction::PartitionOneway { from, to }
+        } else if let Some(h) = heal.into_value() {
+            if let RawHeal::Nodes(list) = &h.value {
+                at.nodes = list.iter().map(|n| n.pos).collect();
+            }
+            FaultAction::Heal(self.heal_target(h)?)
+        } else if let Some(n) = crash.into_value() {
+            FaultAction::Crash(self.node(&n)?)
+        } else if let Some(n) = restart.into_value() {
+            FaultAction::Restart(self.node(&n)?)
+        } else if let Some(n) = bounce.into_value() {
+            FaultAction::Bounce(self.node(&n)?)
+        } else if let Some(l) = hold.into_value() {
+            FaultAction::Hold(self.link(&l)?)
+        } else if let Some(l) = reorder.into_value() {
+            FaultAction::Reorder(self.link(&l)?)
+        } else if let Some(l) = release.into_value() {
+            FaultAction::Release(self.link(&l)?)
+        } else if let Some(l) = latency.into_value() {
+            let link = self.link(&l.value.link)?;
+            let value = located(&l.value.value, parse_latency(&l.value.value.value))?;
+            FaultAction::Latency { link, value }
+        } else if let Some(l) = loss.into_value() {
+            let link = self.link(&l.value.link)?;
+            let rate = located(&l.value.rate, check_probability(l.value.rate.value, "loss rate"))?;
+            FaultAction::Loss { link, rate }
+        } else {
+            // The one action present has an empty value.
+            return Err(empty());
+        };
+        Ok((action, at))
+    }
+
+    fn node(&self, name: &Located<String>) -> Result<String, Problem> {
+        if self.nodes.contains(&name.value) {
+            Ok(name.value.clone())
+        } else {
+            Err(Problem::new(
+                name.pos,
+                format!("unknown node `{}` (nodes: {})", name.value, self.nodes.join(", ")),
+            ))
+        }
+    }
+
+    fn link(&self, names: &Names) -> Result<Link, Problem> {
+        let [a, b] = names.value.as_slice() else {
+            return Err(Problem::new(
+                names.pos,
+                format!("a link is a pair of nodes like [n1, n2], found {} names", names.value.len()),
+            ));
+        };
+        let link = Link::new(self.node(a)?, self.node(b)?);
+        if link.a == link.b {
+            return Err(Problem::new(
+                b.pos,
+                format!("a link joins two different nodes, found {}", show(&link)),
+            ));
+        }
+        Ok(link)
+    }
+
+    fn groups(&self, groups: Located<Vec<Names>>) -> Result<Vec<Vec<String>>, Problem> {
+        if groups.value.len() < 2 {
+            return Err(Problem::new(
+                groups.pos,
+                "a partition needs at least two groups, e.g. [[n1], [n2, n3]]",
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::with_capacity(groups.value.len());
+        for group in &groups.value {
+            if group.value.is_empty() {
+                return Err(Problem::new(group.pos, "empty partition group"));
+            }
+            let mut names = Vec::with_capacity(group.value.len());
+            for name in &group.value {
+                let node = self.node(name)?;
+                if !seen.insert(node.clone()) {
+                    return Err(Problem::new(
+                        name.pos,
+                        format!(
+                            "node `{node}` is in more than one partition group (groups must not overlap)"
+                        ),
+                    ));
+                }
+                names.push(node);
+            }
+            out.push(names);
+        }
+        Ok(out)
+    }
+
+    fn heal_target(&self, heal: Located<RawHeal>) -> Result<HealTarget, Problem> {
+        match heal.value {
+            RawHeal::Word(word) if word == "all" => Ok(HealTarget::All),
+            RawHeal::Nodes(list) if list.is_empty() => Err(Problem::new(
+                heal.pos,
+                "heal of nothing: the node list is empty (write `all` or list nodes)",
+            )),
+            RawHeal::Nodes(list) => {
+                let mut nodes: Vec<String> = Vec::with_capacity(list.len());
+                for name in &list {
+                    let node = self.node(name)?;
+                    if nodes.contains(&node) {
+                        return Err(Problem::new(name.pos, format!("node `{node}` is listed twice")));
+                    }
+                    nodes.push(node);
+                }
+                Ok(HealTarget::Nodes(nodes))
+            }
+            RawHeal::Word(word) => Err(Problem::new(
+                heal.pos,
+                format!("heal takes `all` or a list of nodes like [n1, n2], found `{word}`"),
+            )),
+            RawHeal::Mapping => Err(Problem::new(
+                heal.pos,
+                "heal takes `all` or a list of nodes like [n1, n2], found a mapping",
+            )),
+        }
+    }
+
+    /// Applies an action to the state, rejecting it if it cannot take effect at `at`.
+    fn apply(&mut self, action: &FaultAction, pos: &ActionPos, at: Duration) -> Result<(), Problem> {
+        let fail = |message: String| Err(Problem::new(pos.value, message));
+        let when = format_duration(at);
+        match action {
+            FaultAction::Partition(groups) => {
+                let mut links = Vec::new();
+                for (i, left) in groups.iter().enumerate() {
+                    for right in &groups[i + 1..] {
+                        for a in left {
+                            for b in right {
+                                links.push(Link::new(a.clone(), b.clone()));
+                            }
+                        }
+                    }
+                }
+                for link in &links {
+                    if let Some(since) = self.held.get(&key(link)) {
+                        return fail(format!(
+                            "partition cuts link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
+                             release the link first",
+                            show(link),
+                            format_duration(*since)
+                        ));
+                    }
+                }
+                for link in links {
+                    self.cut.entry(key(&link)).or_insert(at);
+                }
+            }
+            FaultAction::PartitionOneway { from, to } => {
+                let link = Link::new(from.clone(), to.clone());
+                if let Some(since) = self.held.get(&key(&link)) {
+                    return fail(format!(
+                        "one-way partition of link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
+                         release the link first",
+                        show(&link),
+                        format_duration(*since)
+                    ));
+                }
+                self.oneway.entry((from.clone(), to.clone())).or_insert(at);
+            }
+            FaultAction::Heal(HealTarget::All) => {
+                if self.cut.is_empty() && self.oneway.is_empty() {
+                    return fail(format!("heal of nothing: no partition is active at {when}"));
+                }
+                self.cut.clear();
+                self.oneway.clear();
+            }
+            FaultAction::Heal(HealTarget::Nodes(nodes)) => {
+                for (i, node) in nodes.iter().enumerate() {
+                    let involved = |(a, b): &(String, String)| a == node || b == node;
+                    if !self.cut.keys().any(involved) && !self.oneway.keys().any(involved) {
+                        return Err(Problem::new(
+                            pos.nodes.get(i).copied().unwrap_or(pos.value),
+                            format!("heal of `{node}`, which is in no active partition at {when}"),
+                        ));
+                    }
+                }
+                let touched = |(a, b): &(String, String)| nodes.contains(a) || nodes.contains(b);
+                self.cut.retain(|k, _| !touched(k));
+                self.oneway.retain(|k, _| !touched(k));
+            }
+            FaultAction::Crash(node) => {
+                if let Some(since) = self.crashed.get(node) {
+                    return fail(format!(
+                        "crash of `{node}`, which is already crashed (since {})",
+                        format_duration(*since)
+                    ));
+                }
+                self.crashed.insert(node.clone(), at);
+            }
+            FaultAction::Restart(node) => {
+                if self.crashed.remove(node).is_none() {
+                    return fail(format!("restart of `{node}`, which is running (crash it first)"));
+                }
+            }
+            FaultAction::Bounce(node) => {
+                if let Some(since) = self.crashed.get(node) {
+                    return fail(format!(
+                        "bounce of `{node}`, which is crashed (since {}): use restart",
+                        format_duration(*since)
+                    ));
+                }
+            }
+            FaultAction::Hold(link) => {
+                let k = key(link);
+                if let Some(since) = self.held.get(&k) {
+                    return fail(format!(
+                        "hold of link {}, which is already held (since {})",
+                        show(link),
+                        format_duration(*since)
+                    ));
+                }
+                let oneway = [(&link.a, &link.b), (&link.b, &link.a)]
+                    .into_iter()
+                    .find_map(|(f, t)| self.oneway.get(&(f.clone(), t.clone())).map(|s| (f, t, s)));
+                if let Some((from, to, since)) = oneway {
+                    return fail(format!(
+                        "hold of link {}, which has an active one-way partition ({from} -> {to} \
+                         since {}): {ONE_STATE_PER_LINK}; heal it first",
+                        show(link),
+                        format_duration(*since)
+                    ));
+                }
+                if let Some(since) = self.cut.get(&k) {
+                    return fail(format!(
+                        "hold of link {}, which is partitioned (since {}): {ONE_STATE_PER_LINK}; \
+                         heal it first",
+                        show(link),
+                        format_duration(*since)
+                    ));
+                }
+                self.released_by_reorder.remove(&k);
+                self.held.insert(k, at);
+            }
+            FaultAction::Reorder(link) => {
+                let k = key(link);
+                if self.held.remove(&k).is_none() {
+                    return fail(format!(
+                        "reorder of link {}, which is not held (hold it first)",
+                        show(link)
+                    ));
+                }
+                self.released_by_reorder.insert(k, at);
+            }
+            FaultAction::Release(link) => {
+                let k = key(link);
+                if self.held.remove(&k).is_none() {
+                    let why = match self.released_by_reorder.get(&k) {
+                        Some(t) => format!(" (the reorder at {} released it)", format_duration(*t)),
+                        None => String::new(),
+                    };
+                    return fail(format!("release of link {}, which is not held{why}", show(link)));
+                }
+            }
+            FaultAction::Latency { .. } | FaultAction::Loss { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::scenario;
+    use super::super::yaml::parse_raw;
+    use super::*;
+
+    const HEAD: &str = "name: t\nnodes: [n1, n2, n3]\nduration: 20s\nfaults:\n";
+
+    /// The faults of a scenario whose `faults:` list is `lines` (each a `  - {...}` entry).
+    fn run(lines: &[&str]) -> Result<Vec<Fault>, Problem> {
+        let text = format!("{HEAD}{}", lines.iter().map(|l| format!("  - {l}\n")).collect::<String>());
+        scenario(parse_raw(&text).expect("parses")).map(|s| s.faults)
+    }
+
+    /// The error for `lines`: (fault number counted from 1, column, message).
+    fn err(lines: &[&str]) -> (usize, usize, String) {
+        let p = run(lines).unwrap_err();
+        (p.pos.line - 4, p.pos.column, p.message)
+    }
+
+    /// Asserts that `lines` fail with `message` at the first `needle` of fault number `fault`.
+    #[track_caller]
+    fn fails(lines: &[&str], (fault, needle): (usize, &str), message: &str) {
+        let column = lines[fault - 1].find(needle).expect("needle in line") + "  - ".len() + 1;
+        assert_eq!(err(lines), (fault, column, message.to_owned()));
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn every_action_converts() {
+        let faults = run(&[
+            "{at: 1s, partition: [[n1], [n2, n3]]}",
+            "{at: 1s, partition-oneway: {from: n1, to: n2}}",
+            "{at: 2s, heal: all}",
+            "{at: 2s, partition: [[n1], [n2]]}",
+            "{at: 3s, heal: [n2]}",
+            "{at: 4s, crash: n2}",
+            "{at: 5s, restart: n2}",
+            "{at: 6s, bounce: n3}",
+            "{at: 7s, hold: [n1, n3]}",
+            "{at: 8s, reorder: [n3, n1]}",
+            "{at: 8s, hold: [n1, n3]}",
+            "{at: 9s, release: [n1, n3]}",
+            "{at: 10s, latency: {link: [n1, n2], value: 50ms..200ms}}",
+            "{at: 11s, loss: {link: [n1, n2], rate: 0.1}}",
+        ])
+        .unwrap();
+        let actions: Vec<&FaultAction> = faults.iter().map(|f| &f.action).collect();
+        assert_eq!(
+            actions[0],
+            &FaultAction::Partition(vec![vec!["n1".into()], vec!["n2".into(), "n3".into()]])
+        );
+        assert_eq!(actions[1], &FaultAction::PartitionOneway { from: "n1".into(), to: "n2".into() });
+        assert_eq!(actions[2], &FaultAction::Heal(HealTarget::All));
+        assert_eq!(actions[4], &FaultAction::Heal(HealTarget::Nodes(vec!["n2".into()])));
+        assert_eq!(actions[9], &FaultAction::Reorder(Link::new("n3", "n1")));
+        assert_eq!(
+            actions[12],
+            &FaultAction::Latency {
+                link: Link::new("n1", "n2"),
+                value: super::super::model::LatencyRange {
+                    min: Duration::from_millis(50),
+                    max: Duration::from_millis(200)
+                }
+            }
+        );
+        assert_eq!(actions[13], &FaultAction::Loss { link: Link::new("n1", "n2"), rate: 0.1 });
+        assert_eq!(faults[0].at, s(1));
+        assert_eq!(faults[0].line, 5);
+        assert_eq!(faults[13].line, 18);
+    }
+
+    #[test]
+    fn entry_shape_errors() {
+        fails(
+            &["{at: 2s}"],
+            (1, "{"),
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss)",
+        );
+        fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
+        fails(
+            &["{at: 2s, crash: n1, restart: n2}"],
+            (1, "n2"),
+            "two actions in one fault: `crash` and `restart` (write one fault entry per action)",
+        );
+        fails(
+            &["{at: 2s, restart: n2, crash: n1}"],
+            (1, "n1"),
+            "two actions in one fault: `restart` and `crash` (write one fault entry per action)",
+        );
+        fails(&["{at: 2s, crash: n4}"], (1, "n4"), "unknown node `n4` (nodes: n1, n2, n3)");
+        fails(&["{at: 2s, crash: }"], (1, ": }"), "`crash` needs a value");
+        fails(&["{at: 2s, hold: ~}"], (1, "~"), "`hold` needs a value");
+        assert_eq!(
+            err(&["{at: 2s, hold: [n1]}"]).2,
+            "a link is a pair of nodes like [n1, n2], found 1 names"
+        );
+        fails(&["{at: 2s, hold: [n1, n1]}"], (1, "n1]"), "a link joins two different nodes, found [n1, n1]");
+        assert_eq!(
+            err(&["{at: 2s, partition: [[n1, n2, n3]]}"]).2,
+            "a partition needs at least two groups, e.g. [[n1], [n2, n3]]"
+        );
+        fails(&["{at: 2s, partition: [[n1], []]}"], (1, "[]"), "empty partition group");
+        fails(
+            &["{at: 2s, partition: [[n1, n2], [n2, n3]]}"],
+            (1, "n2, n3"),
+            "node `n2` is in more than one partition group (groups must not overlap)",
+        );
+        assert_eq!(
+            err(&["{at: 2s, partition-oneway: {from: n1, to: n1}}"]).2,
+            "a one-way partition needs two different nodes"
+        );
+        assert_eq!(
+            err(&["{at: 2s, heal: n1}"]).2,
+            "heal takes `all` or a list of nodes like [n1, n2], found `n1`"
+        );
+        assert_eq!(
+            err(&["{at: 2s, heal: {a: 1}}"]).2,
+            "heal takes `all` or a list of nodes like [n1, n2], found a mapping"
+        );
+        fails(
+            &["{at: 2s, loss: {link: [n1, n2], rate: 2}}"],
+            (1, "2}"),
+            "loss rate must be a probability in 0..=1, found 2",
+        );
+        assert_eq!(
+            err(&["{at: 2s, latency: {link: [n1, n2], value: 9ms..1ms}}"]).2,
+            "latency range `9ms..1ms` is reversed: min 9ms is more than max 1ms"
+        );
+    }
+
+    #[test]
+    fn times_are_ordered_and_within_duration() {
+        fails(&["{at: 21s, crash: n1}"], (1, "21s"), "fault at 21s is past the scenario's duration (20s)");
+        assert!(run(&["{at: 20s, crash: n1}"]).is_ok());
+        fails(
+            &["{at: 3s, crash: n1}", "{at: 2s, restart: n1}"],
+            (2, "2s"),
+            "fault at 2s comes before the previous fault (at 3s): faults must be in time order",
+        );
+        assert!(run(&["{at: 3s, crash: n1}", "{at: 3s, restart: n1}"]).is_ok());
+        assert!(err(&["{at: -1s, crash: n1}"]).2.starts_with("negative duration `-1s`"));
+    }
+
+    #[test]
+    fn node_state_walk() {
+        fails(&["{at: 1s, restart: n1}"], (1, "n1"), "restart of `n1`, which is running (crash it first)");
+        assert_eq!(
+            err(&["{at: 1s, crash: n1}", "{at: 2s, crash: n1}"]).2,
+            "crash of `n1`, which is already crashed (since 1s)"
+        );
+        assert_eq!(
+            err(&["{at: 1s, crash: n1}", "{at: 2s, bounce: n1}"]).2,
+            "bounce of `n1`, which is crashed (since 1s): use restart"
+        );
+        assert!(run(&["{at: 1s, bounce: n1}", "{at: 2s, bounce: n1}", "{at: 3s, crash: n1}"]).is_ok());
+    }
+
+    #[test]
+    fn heal_needs_something_to_heal() {
+        fails(&["{at: 1s, heal: all}"], (1, "all"), "heal of nothing: no partition is active at 1s");
+        fails(
+            &["{at: 1s, partition: [[n1], [n2]]}", "{at: 2s, heal: [n1, n3]}"],
+            (2, "n3"),
+            "heal of `n3`, which is in no active partition at 2s",
+        );
+        assert_eq!(
+            err(&["{at: 1s, heal: []}"]).2,
+            "heal of nothing: the node list is empty (write `all` or list nodes)"
+        );
+        // Healing n1 repairs every link that touches it, so a second heal of n2 has nothing left.
+        assert_eq!(
+            err(&["{at: 1s, partition: [[n1], [n2]]}", "{at: 2s, heal: [n1]}", "{at: 3s, heal: [n2]}"]).2,
+            "heal of `n2`, which is in no active partition at 3s"
+        );
+        // One-way partitions count, and heal all clears them.
+        assert!(run(&["{at: 1s, partition-oneway: {from: n2, to: n3}}", "{at: 2s, heal: [n3]}"]).is_ok());
+        assert_eq!(
+            err(&[
+                "{at: 1s, partition-oneway: {from: n2, to: n3}}",
+                "{at: 2s, heal: all}",
+                "{at: 3s, heal: all}"
+            ])
+            .2,
+            "heal of nothing: no partition is active at 3s"
+        );
+        // Holds are not partitions.
+        assert_eq!(
+            err(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, heal: all}"]).2,
+            "heal of nothing: no partition is active at 2s"
+        );
+    }
+
+    #[test]
+    fn hold_release_reorder_walk() {
+        fails(&["{at: 1s, release: [n1, n2]}"], (1, "["), "release of link [n1, n2], which is not held");
+        assert_eq!(
+            err(&["{at: 1s, reorder: [n1, n2]}"]).2,
+            "reorder of link [n1, n2], which is not held (hold it first)"
+        );
+        assert_eq!(
+            err(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, hold: [n2, n1]}"]).2,
+            "hold of link [n2, n1], which is already held (since 1s)"
+        );
+        assert_eq!(
+            err(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, reorder: [n1, n2]}", "{at: 3s, release: [n1, n2]}"])
+                .2,
+            "release of link [n1, n2], which is not held (the reorder at 2s released it)"
+        );
+        assert!(
+            run(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, release: [n2, n1]}", "{at: 3s, hold: [n1, n2]}"])
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn hold_does_not_combine_with_partitions() {
+        fails(
+            &["{at: 1s, partition-oneway: {from: n2, to: n1}}", "{at: 2s, hold: [n1, n2]}"],
+            (2, "["),
+            "hold of link [n1, n2], which has an active one-way partition (n2 -> n1 since 1s): turmoil keeps one state per link direction, so partitions (one-way ones included) do not combine with hold; heal it first",
+        );
+        let msg = err(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, partition-oneway: {from: n1, to: n2}}"]).2;
+        assert!(
+            msg.starts_with("one-way partition of link [n1, n2], which is held (since 1s): turmoil"),
+            "{msg}"
+        );
+        let msg = err(&["{at: 1s, partition: [[n1], [n3]]}", "{at: 2s, hold: [n3, n1]}"]).2;
+        assert!(msg.starts_with("hold of link [n3, n1], which is partitioned (since 1s)"), "{msg}");
+        let msg = err(&["{at: 1s, hold: [n1, n3]}", "{at: 2s, partition: [[n1, n2], [n3]]}"]).2;
+        assert!(msg.starts_with("partition cuts link [n1, n3], which is held (since 1s)"), "{msg}");
+        // After a heal the link may be held.
+        assert!(
+            run(&[
+                "{at: 1s, partition-oneway: {from: n1, to: n2}}",
+                "{at: 2s, heal: all}",
+                "{at: 3s, hold: [n1, n2]}"
+            ])
+            .is_ok()
+        );
+    }
+}

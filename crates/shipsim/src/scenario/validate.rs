@@ -1,0 +1,324 @@
+//! Semantic checks: from the raw schema to a [`Scenario`] the runner can trust.
+//!
+//! The YAML parser already rejected wrong types, unknown and duplicate keys. What is left are
+//! values that are well-typed but meaningless — a bad name, a 17th node, a reversed range, a
+//! probability of 1.5 — each reported at the position of the offending value. Defaults are
+//! filled in here, so the model never holds an "absent" value. The fault timeline has its
+//! own module (`timeline.rs`).
+
+use std::collections::BTreeMap;
+
+use super::error::{Pos, Problem};
+use super::model::{
+    DeliveryMode, Expect, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+};
+use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
+use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
+use super::timeline;
+
+/// Checks a parsed file and fills in the defaults.
+pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
+    let name = check_name(&raw.name, "scenario name")?;
+    let description = raw.description.map(|d| d.value).unwrap_or_default();
+    let seeds = seeds(raw.seeds)?;
+    let nodes = nodes(&raw.nodes)?;
+    let shards = match raw.shards {
+        None => Scenario::DEFAULT_SHARDS,
+        Some(s) if s.value == 0 => return Err(Problem::new(s.pos, "shards must be at least 1")),
+        Some(s) => s.value,
+    };
+    let duration = match raw.duration {
+        None => Scenario::DEFAULT_DURATION,
+        Some(d) => located(&d, parse_positive_duration(&d.value, "duration"))?,
+    };
+    let network = network(raw.network.map(|n| n.value))?;
+    let transport = transport(raw.transport.map(|t| t.value))?;
+    let workload = workload(raw.workload.map(|w| w.value))?;
+    let faults = match raw.faults {
+        None => Vec::new(),
+        Some(faults) => timeline::faults(faults.value, &nodes, duration)?,
+    };
+    let expect = expect(raw.expect.map(|e| e.value))?;
+    Ok(Scenario {
+        name,
+        description,
+        seeds,
+        nodes,
+        shards,
+        duration,
+        network,
+        transport,
+        workload,
+        faults,
+        expect,
+    })
+}
+
+/// Attaches a value's position to a parse result.
+pub(crate) fn located<T, U>(at: &Located<T>, result: Result<U, String>) -> Result<U, Problem> {
+    result.map_err(|message| Problem::new(at.pos, message))
+}
+
+/// Names of scenarios and nodes: `[a-z0-9-]+`, so they work as test names, file names and
+/// YAML plain scalars alike.
+pub(crate) fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn check_name(name: &Located<String>, what: &str) -> Result<String, Problem> {
+    if is_name(&name.value) {
+        Ok(name.value.clone())
+    } else {
+        Err(Problem::new(
+            name.pos,
+            format!("invalid {what} `{}`: use lowercase letters, digits and `-` ([a-z0-9-]+)", name.value),
+        ))
+    }
+}
+
+fn seeds(seeds: Option<Located<Vec<Located<u64>>>>) -> Result<Vec<u64>, Problem> {
+    let Some(seeds) = seeds else {
+        return Ok(Scenario::DEFAULT_SEEDS.to_vec());
+    };
+    if seeds.value.is_empty() {
+        return Err(Problem::new(seeds.pos, "seeds must not be empty (leave the key out for [1])"));
+    }
+    let mut seen = BTreeMap::new();
+    for seed in &seeds.value {
+        if let Some(first) = seen.insert(seed.value, seed.pos) {
+            return Err(Problem::new(
+                seed.pos,
+                format!("seed {} is listed twice (first at {first})", seed.value),
+            ));
+        }
+    }
+    Ok(seeds.value.iter().map(|s| s.value).collect())
+}
+
+fn nodes(nodes: &Names) -> Result<Vec<String>, Problem> {
+    if nodes.value.is_empty() {
+        return Err(Problem::new(nodes.pos, "nodes must list at least one node"));
+    }
+    if let Some(extra) = nodes.value.get(Scenario::MAX_NODES) {
+        return Err(Problem::new(
+            extra.pos,
+            format!(
+                "too many nodes: {} listed, at most {} are supported",
+                nodes.value.len(),
+                Scenario::MAX_NODES
+            ),
+        ));
+    }
+    let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+    for node in &nodes.value {
+        check_name(node, "node name")?;
+        if let Some(first) = seen.insert(&node.value, node.pos) {
+            return Err(Problem::new(
+                node.pos,
+                format!("duplicate node `{}` (first listed at {first})", node.value),
+            ));
+        }
+    }
+    Ok(nodes.value.iter().map(|n| n.value.clone()).collect())
+}
+
+fn network(raw: Option<RawNetwork>) -> Result<Network, Problem> {
+    let mut network = Network::default();
+    let Some(raw) = raw else { return Ok(network) };
+    if let Some(latency) = raw.latency {
+        network.latency = located(&latency, parse_latency(&latency.value))?;
+    }
+    if let Some(loss) = raw.loss {
+        network.loss = located(&loss, check_probability(loss.value, "loss"))?;
+    }
+    Ok(network)
+}
+
+fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
+    let mut transport = TransportSettings::default();
+    let Some(raw) = raw else { return Ok(transport) };
+    if let Some(c) = raw.connections {
+        if !(1..=Scenario::MAX_NODES).contains(&c.value) {
+            return Err(Problem::new(c.pos, format!("connections must be in 1..=16, found {}", c.value)));
+        }
+        transport.connections = c.value;
+    }
+    if let Some(t) = raw.ack_timeout {
+        transport.ack_timeout = located(&t, parse_positive_duration(&t.value, "ack_timeout"))?;
+    }
+    if let Some(d) = raw.deadline {
+        transport.deadline = located(&d, parse_positive_duration(&d.value, "deadline"))?;
+    }
+    Ok(transport)
+}
+
+fn workload(raw: Option<RawWorkload>) -> Result<Workload, Problem> {
+    let mut workload = Workload::default();
+    let Some(raw) = raw else { return Ok(workload) };
+    if let Some(events) = raw.events {
+        workload.events = events.value;
+    }
+    if let Some(rate) = raw.rate {
+        workload.rate = located(&rate, parse_rate(&rate.value))?;
+    }
+    if let Some(batch) = raw.batch {
+        workload.batch = located(&batch, parse_batch(&batch.value))?;
+    }
+    if let Some(keys) = raw.keys {
+        if keys.value == 0 {
+            return Err(Problem::new(keys.pos, "keys must be at least 1"));
+        }
+        workload.keys = keys.value;
+    }
+    Ok(workload)
+}
+
+fn expect(raw: Option<RawExpect>) -> Result<Expect, Problem> {
+    let mut expect = Expect::default();
+    let Some(raw) = raw else { return Ok(expect) };
+    if let Some(d) = raw.delivery {
+        expect.delivery = one_of(
+            &d,
+            "delivery",
+            &[("exactly-once", DeliveryMode::ExactlyOnce), ("at-least-once", DeliveryMode::AtLeastOnce)],
+        )?;
+    }
+    if let Some(o) = raw.ordering {
+        expect.ordering =
+            one_of(&o, "ordering", &[("per-batch", OrderingMode::PerBatch), ("none", OrderingMode::None)])?;
+    }
+    if let Some(s) = raw.stats {
+        expect.stats =
+            one_of(&s, "stats", &[("consistent", StatsMode::Consistent), ("ignore", StatsMode::Ignore)])?;
+    }
+    if let Some(s) = raw.settle {
+        expect.settle = located(&s, parse_positive_duration(&s.value, "settle"))?;
+    }
+    Ok(expect)
+}
+
+fn one_of<T: Copy>(value: &Located<String>, key: &str, choices: &[(&str, T)]) -> Result<T, Problem> {
+    choices.iter().find(|(word, _)| *word == value.value).map(|(_, v)| *v).ok_or_else(|| {
+        let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+        Problem::new(
+            value.pos,
+            format!("invalid {key} `{}`: expected one of {}", value.value, words.join(", ")),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::yaml::parse_raw;
+    use super::*;
+    use std::time::Duration;
+
+    fn check(text: &str) -> Result<Scenario, Problem> {
+        scenario(parse_raw(text).unwrap())
+    }
+
+    fn err(text: &str) -> (Pos, String) {
+        let p = check(text).unwrap_err();
+        (p.pos, p.message)
+    }
+
+    #[test]
+    fn minimal_file_gets_the_documented_defaults() {
+        let s = check("name: tiny\nnodes: [n1]\n").unwrap();
+        assert_eq!(s.description, "");
+        assert_eq!(s.seeds, vec![1]);
+        assert_eq!(s.shards, 16);
+        assert_eq!(s.duration, Duration::from_secs(60));
+        assert_eq!(s.network, Network::default());
+        assert_eq!(s.network.latency.max, Duration::from_millis(1));
+        assert_eq!(s.transport.connections, 2);
+        assert_eq!(s.transport.ack_timeout, Duration::from_millis(200));
+        assert_eq!(s.transport.deadline, Duration::from_secs(5));
+        assert_eq!((s.workload.events, s.workload.rate, s.workload.keys), (100, 200.0, 64));
+        assert_eq!((s.workload.batch.min, s.workload.batch.max), (1, 8));
+        assert!(s.faults.is_empty());
+        assert_eq!(s.expect, Expect::default());
+        assert_eq!(s.expect.settle, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_name("partition-heal-2"));
+        assert!(!is_name("Partition") && !is_name("a b") && !is_name("") && !is_name("a_b"));
+        assert_eq!(
+            err("name: Big Bang\nnodes: [n1]\n"),
+            (
+                Pos::new(1, 7),
+                "invalid scenario name `Big Bang`: use lowercase letters, digits and `-` ([a-z0-9-]+)".into()
+            )
+        );
+        assert_eq!(
+            err("name: x\nnodes: [n1, N2]\n").1,
+            "invalid node name `N2`: use lowercase letters, digits and `-` ([a-z0-9-]+)"
+        );
+    }
+
+    #[test]
+    fn node_lists() {
+        assert_eq!(err("name: x\nnodes: []\n"), (Pos::new(2, 8), "nodes must list at least one node".into()));
+        assert_eq!(
+            err("name: x\nnodes: [a, b, a]\n"),
+            (Pos::new(2, 15), "duplicate node `a` (first listed at 2:9)".into())
+        );
+        let many: Vec<String> = (1..=17).map(|i| format!("n{i}")).collect();
+        let (pos, msg) = err(&format!(
+            "name: x\nnodes:\n{}",
+            many.iter().map(|n| format!("  - {n}\n")).collect::<String>()
+        ));
+        assert_eq!(
+            (pos, msg.as_str()),
+            (Pos::new(19, 5), "too many nodes: 17 listed, at most 16 are supported")
+        );
+    }
+
+    #[test]
+    fn seeds_must_be_non_empty_and_distinct() {
+        assert_eq!(check("name: x\nnodes: [a]\nseeds: [7, 3]\n").unwrap().seeds, vec![7, 3]);
+        assert_eq!(
+            err("name: x\nnodes: [a]\nseeds: []\n").1,
+            "seeds must not be empty (leave the key out for [1])"
+        );
+        assert_eq!(
+            err("name: x\nnodes: [a]\nseeds: [3, 3]\n"),
+            (Pos::new(3, 12), "seed 3 is listed twice (first at 3:9)".into())
+        );
+    }
+
+    #[test]
+    fn numeric_bounds() {
+        assert_eq!(
+            err("name: x\nnodes: [a]\nshards: 0\n"),
+            (Pos::new(3, 9), "shards must be at least 1".into())
+        );
+        assert_eq!(
+            err("name: x\nnodes: [a]\ntransport: {connections: 17}\n"),
+            (Pos::new(3, 26), "connections must be in 1..=16, found 17".into())
+        );
+        assert_eq!(err("name: x\nnodes: [a]\nworkload: {keys: 0}\n").1, "keys must be at least 1");
+        assert_eq!(err("name: x\nnodes: [a]\nduration: 0s\n").1, "duration must be more than 0s");
+        assert_eq!(err("name: x\nnodes: [a]\nexpect: {settle: 0ms}\n").1, "settle must be more than 0s");
+        assert_eq!(
+            err("name: x\nnodes: [a]\nnetwork:\n  loss: .nan\n"),
+            (Pos::new(4, 9), "loss must be a probability in 0..=1, found NaN".into())
+        );
+    }
+
+    #[test]
+    fn expect_modes() {
+        let s =
+            check("name: x\nnodes: [a]\nexpect: {delivery: at-least-once, ordering: none, stats: ignore}\n")
+                .unwrap();
+        assert_eq!(s.expect.delivery, DeliveryMode::AtLeastOnce);
+        assert_eq!(s.expect.ordering, OrderingMode::None);
+        assert_eq!(s.expect.stats, StatsMode::Ignore);
+        assert_eq!(
+            err("name: x\nnodes: [a]\nexpect:\n  delivery: twice\n"),
+            (Pos::new(4, 13), "invalid delivery `twice`: expected one of exactly-once, at-least-once".into())
+        );
+    }
+}

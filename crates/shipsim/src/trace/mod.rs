@@ -1,0 +1,6 @@
+//! Trace records, and writing, reading and hashing them.
+
+pub mod jsonl;
+mod record;
+
+pub use record::*;

@@ -1,0 +1,248 @@
+//! The trace: what happened in a run, one record per fact, in simulated time.
+//!
+//! Records are written as JSON Lines in field order (serde keeps struct
+//! order), so the same run gives the same bytes. Every checker reads only
+//! these records: a trace file is enough to re-check a run.
+
+use serde::{Deserialize, Serialize};
+use shipper::ShipperStatsSnapshot;
+
+/// Simulated time since the start of the run, in microseconds.
+pub type Micros = u64;
+
+/// A harness-wide event id: unique across the run, carried in the payload.
+pub type EventId = u64;
+
+/// One fact of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Record {
+    /// The first record: what was run and what the checkers expect.
+    Start(Start),
+    /// The run moved to another phase.
+    Phase {
+        /// When.
+        t: Micros,
+        /// The phase entered.
+        phase: Phase,
+    },
+    /// A fault from the scenario (or the settle phase's healing) was applied.
+    Fault {
+        /// When.
+        t: Micros,
+        /// The fault in the scenario's YAML flow form, e.g. `{at: 2s, crash: n2}`.
+        fault: String,
+    },
+    /// A node's process started (a new life) or stopped.
+    Life {
+        /// When.
+        t: Micros,
+        /// The node.
+        node: String,
+        /// The process life: 1 for the first start, +1 on each restart.
+        life: u32,
+        /// Whether the life starts or ends here.
+        state: LifeState,
+    },
+    /// A `ship_batch` call is about to start: one destination's share of a
+    /// route call, in batch order.
+    ShipBegin {
+        /// When.
+        t: Micros,
+        /// The sending node.
+        node: String,
+        /// The sender's process life.
+        life: u32,
+        /// Batch number, unique per sending node across its lives.
+        batch: u64,
+        /// The destination node.
+        dst: String,
+        /// Whether `dst` is the sender itself.
+        local: bool,
+        /// The events, in batch order (index = position here).
+        events: Vec<ShippedRecord>,
+    },
+    /// The `ship_batch` call returned.
+    ShipEnd {
+        /// When.
+        t: Micros,
+        /// The sending node.
+        node: String,
+        /// The sender's process life.
+        life: u32,
+        /// The batch of the matching `ShipBegin`.
+        batch: u64,
+        /// How many events of the batch were reported shipped (a prefix).
+        shipped: u32,
+        /// What the call answered.
+        outcome: Outcome,
+        /// The error's message, when there was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The sender's transport received the acknowledgement of an event.
+    Ack {
+        /// When.
+        t: Micros,
+        /// The sending node (the one that received the ack).
+        node: String,
+        /// The sender's process life.
+        life: u32,
+        /// The destination that acknowledged.
+        dst: String,
+        /// The event acknowledged.
+        id: EventId,
+    },
+    /// A sink accepted an event: it reached the application of `node`.
+    Deliver {
+        /// When.
+        t: Micros,
+        /// The receiving node.
+        node: String,
+        /// The receiver's process life.
+        life: u32,
+        /// The node the event claims to come from.
+        source: String,
+        /// The event id read from the payload (`None` if the payload had none).
+        id: Option<EventId>,
+        /// The payload as delivered (UTF-8 JSON), compared byte for byte.
+        payload: String,
+    },
+    /// Counters of one node's life, read at the end of that life (crash or end of run).
+    Stats {
+        /// When.
+        t: Micros,
+        /// The node.
+        node: String,
+        /// Its process life.
+        life: u32,
+        /// The shipper's counters.
+        shipper: ShipperStatsSnapshot,
+        /// Events the transport's server handed to the sink (remote deliveries).
+        received: u64,
+        /// Duplicates the transport's server dropped.
+        duplicates_dropped: u64,
+        /// Frames resent after a reconnect or an ack timeout.
+        retransmits: u64,
+        /// Events the node's sinks (remote and local) recorded.
+        sink: u64,
+    },
+    /// A node's workload progress at the end of the run.
+    Workload {
+        /// When.
+        t: Micros,
+        /// The node.
+        node: String,
+        /// Events routed (handed to the router) over all lives.
+        routed: u64,
+        /// Events the scenario asks each node to route.
+        target: u64,
+    },
+    /// An invariant failed (written by the runner after checking).
+    Violation(Violation),
+}
+
+/// The run header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Start {
+    /// Always 0.
+    pub t: Micros,
+    /// Scenario name.
+    pub scenario: String,
+    /// The simulation seed.
+    pub seed: u64,
+    /// The nodes, in scenario order.
+    pub nodes: Vec<String>,
+    /// Every ship call's deadline.
+    pub deadline_us: Micros,
+    /// The simulation tick: events are stamped with tick granularity.
+    pub tick_us: Micros,
+    /// The settle phase's budget.
+    pub settle_us: Micros,
+    /// `exactly-once` or `at-least-once`.
+    pub delivery: String,
+    /// `per-batch` or `none`.
+    pub ordering: String,
+    /// `consistent` or `ignore`.
+    pub stats: String,
+}
+
+/// Phases of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Faults are being applied on their schedule.
+    Faults,
+    /// Every fault is healed, every node runs: everything must converge.
+    Settle,
+    /// The run is over; the final stats follow.
+    End,
+}
+
+/// Whether a life begins or ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LifeState {
+    /// The host's software started.
+    Up,
+    /// The host crashed (or was bounced).
+    Down,
+}
+
+/// How a `ship_batch` call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every event was delivered.
+    Ok,
+    /// Stopped with `NoRoute`: the rest certainly not delivered.
+    NoRoute,
+    /// Stopped with another error that certainly did not deliver the rest.
+    NotDelivered,
+    /// Stopped with an ambiguous error: the rest may have been delivered.
+    Ambiguous,
+}
+
+/// One event of a `ShipBegin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippedRecord {
+    /// The event's id.
+    pub id: EventId,
+    /// Its routing key.
+    pub key: String,
+    /// Its shard.
+    pub shard: u32,
+    /// Its payload (UTF-8 JSON), as shipped.
+    pub payload: String,
+}
+
+/// A failed invariant, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// When it was detected (the time of the offending record, or the end of the run).
+    pub t: Micros,
+    /// `delivery`, `ordering`, `stats` or `liveness`.
+    pub invariant: String,
+    /// The rule within the invariant, e.g. `no-loss`, `no-duplicate`.
+    pub rule: String,
+    /// The event concerned, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventRef>,
+    /// What should have happened.
+    pub expected: String,
+    /// What happened.
+    pub actual: String,
+}
+
+/// Names an event the way a person debugging the run looks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    /// The event id.
+    pub id: EventId,
+    /// The sending node.
+    pub node: String,
+    /// The batch.
+    pub batch: u64,
+    /// Its index in the batch.
+    pub index: u32,
+}

@@ -1,0 +1,464 @@
+//! Every class of malformed scenario file gets its own clear error: the message and the exact
+//! `file:line:column` are asserted, so a regression in either shows up here.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use shipsim::scenario::{
+    self, DeliveryMode, FaultAction, HealTarget, LatencyRange, Link, Scenario, ScenarioError,
+};
+
+/// The full error line for `text`, loaded as `s.yaml`.
+fn error(text: &str) -> String {
+    match scenario::parse(text, "s.yaml") {
+        Ok(s) => panic!("expected an error, parsed {s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn error_bytes(bytes: &[u8]) -> String {
+    match scenario::parse_bytes(bytes, "s.yaml") {
+        Ok(s) => panic!("expected an error, parsed {s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A valid head; faults written after it start on line 5.
+const HEAD: &str = "name: t\nnodes: [n1, n2, n3]\nduration: 30s\nfaults:\n";
+
+fn with_faults(faults: &[&str]) -> String {
+    let mut text = HEAD.to_owned();
+    for f in faults {
+        text.push_str("  - ");
+        text.push_str(f);
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn unknown_key() {
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nshard: 3\n"),
+        "s.yaml:3:1: unknown key `shard` (expected one of: name, description, seeds, nodes, \
+         shards, duration, network, transport, workload, faults, expect)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nnetwork:\n  latency: 1ms\n  los: 0.1\n"),
+        "s.yaml:5:3: unknown key `los` (expected one of: latency, loss)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, crash: n1, when: now}"])),
+        "s.yaml:5:25: unknown key `when` (expected one of: at, partition, partition-oneway, \
+         heal, crash, restart, bounce, hold, reorder, release, latency, loss)"
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_eq!(error("name: t\nnodes: n1\n"), "s.yaml:2:8: expected a list");
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nnetwork: fast\n"),
+        "s.yaml:3:10: expected a mapping (`key: value` lines or `{key: value}`)"
+    );
+    assert_eq!(
+        error("name: [t]\nnodes: [n1]\n"),
+        "s.yaml:1:7: expected a single value, found a list or mapping"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nworkload:\n  events: many\n"),
+        "s.yaml:4:11: expected a whole number, found `many`"
+    );
+}
+
+#[test]
+fn unknown_node_name() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, crash: n9}"])),
+        "s.yaml:5:21: unknown node `n9` (nodes: n1, n2, n3)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, partition: [[n1], [n2, n7]]}"])),
+        "s.yaml:5:37: unknown node `n7` (nodes: n1, n2, n3)"
+    );
+}
+
+#[test]
+fn overlapping_partition_groups() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, partition: [[n1, n2], [n2, n3]]}"])),
+        "s.yaml:5:37: node `n2` is in more than one partition group (groups must not overlap)"
+    );
+}
+
+#[test]
+fn restart_of_a_running_node() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, restart: n2}"])),
+        "s.yaml:5:23: restart of `n2`, which is running (crash it first)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, crash: n2}", "{at: 2s, restart: n2}", "{at: 3s, restart: n2}"])),
+        "s.yaml:7:23: restart of `n2`, which is running (crash it first)"
+    );
+}
+
+#[test]
+fn crash_of_a_crashed_node() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, crash: n2}", "{at: 2s, crash: n2}"])),
+        "s.yaml:6:21: crash of `n2`, which is already crashed (since 1s)"
+    );
+}
+
+#[test]
+fn heal_of_nothing() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, heal: all}"])),
+        "s.yaml:5:20: heal of nothing: no partition is active at 1s"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, partition: [[n1], [n2]]}", "{at: 2s, heal: [n3]}"])),
+        "s.yaml:6:21: heal of `n3`, which is in no active partition at 2s"
+    );
+    assert_eq!(
+        error(&with_faults(&[
+            "{at: 1s, partition: [[n1], [n2]]}",
+            "{at: 2s, heal: all}",
+            "{at: 3s, heal: all}"
+        ])),
+        "s.yaml:7:20: heal of nothing: no partition is active at 3s"
+    );
+}
+
+#[test]
+fn two_actions_in_one_fault() {
+    assert_eq!(
+        error(&with_faults(&["{at: 2s, crash: n1, restart: n2}"])),
+        "s.yaml:5:34: two actions in one fault: `crash` and `restart` (write one fault entry per action)"
+    );
+}
+
+#[test]
+fn no_action() {
+    assert_eq!(
+        error(&with_faults(&["{at: 2s}"])),
+        "s.yaml:5:5: fault has no action (expected one of: partition, partition-oneway, heal, \
+         crash, restart, bounce, hold, reorder, release, latency, loss)"
+    );
+}
+
+#[test]
+fn time_past_duration() {
+    assert_eq!(
+        error(&with_faults(&["{at: 31s, crash: n1}"])),
+        "s.yaml:5:10: fault at 31s is past the scenario's duration (30s)"
+    );
+}
+
+#[test]
+fn decreasing_times() {
+    assert_eq!(
+        error(&with_faults(&["{at: 3s, crash: n1}", "{at: 2500ms, restart: n1}"])),
+        "s.yaml:6:10: fault at 2s500ms comes before the previous fault (at 3s): faults must be in time order"
+    );
+}
+
+#[test]
+fn latency_range_reversed() {
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nnetwork:\n  latency: 20ms..1ms\n"),
+        "s.yaml:4:12: latency range `20ms..1ms` is reversed: min 20ms is more than max 1ms"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, latency: {link: [n1, n2], value: 9ms..1ms}}"])),
+        "s.yaml:5:47: latency range `9ms..1ms` is reversed: min 9ms is more than max 1ms"
+    );
+}
+
+#[test]
+fn negative_duration() {
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nduration: -5s\n"),
+        "s.yaml:3:11: negative duration `-5s`: durations must be 0 or more"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nnetwork: {latency: -1ms..2ms}\n"),
+        "s.yaml:3:20: negative duration `-1ms`: durations must be 0 or more"
+    );
+}
+
+#[test]
+fn probability_outside_0_1() {
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nnetwork:\n  loss: 1.5\n"),
+        "s.yaml:4:9: loss must be a probability in 0..=1, found 1.5"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, loss: {link: [n1, n2], rate: -0.1}}"])),
+        "s.yaml:5:43: loss rate must be a probability in 0..=1, found -0.1"
+    );
+}
+
+#[test]
+fn number_overflow() {
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nshards: 99999999999\n"),
+        "s.yaml:3:9: number `99999999999` is out of range: expected a whole number in 0..=4294967295"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nseeds: [1, 18446744073709551616]\n"),
+        "s.yaml:3:12: number `18446744073709551616` is out of range: expected a whole number in \
+         0..=18446744073709551615"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nduration: 99999999999999999999h\n"),
+        "s.yaml:3:11: invalid duration `99999999999999999999h` (write e.g. 250ms, 2s, 1m30s): \
+         number too big to parse into 64-bit integer"
+    );
+}
+
+#[test]
+fn missing_required_key() {
+    assert_eq!(error("nodes: [n1]\n"), "s.yaml:1:1: missing required key `name`");
+    assert_eq!(error("name: t\nseeds: [1]\n"), "s.yaml:1:1: missing required key `nodes`");
+}
+
+#[test]
+fn duplicate_keys() {
+    assert_eq!(error("name: t\nnodes: [n1]\nname: u\n"), "s.yaml:3:1: duplicate key `name`");
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, crash: n1, crash: n2}"])),
+        "s.yaml:5:25: duplicate key `crash`"
+    );
+}
+
+#[test]
+fn tabs() {
+    assert_eq!(
+        error("name: t\nnodes:\n\t- n1\n"),
+        "s.yaml:3:1: tab character in indentation: YAML indents with spaces only"
+    );
+}
+
+#[test]
+fn binary_garbage_and_invalid_utf8() {
+    assert_eq!(
+        error_bytes(b"name: t\nnodes: [n1, \xff\xfe]\n"),
+        "s.yaml:2:13: invalid UTF-8 (byte 0xFF): a scenario file must be UTF-8 text"
+    );
+    assert_eq!(
+        error_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00"),
+        "s.yaml:1:1: control character U+007F is not allowed in a scenario file (is this a binary file?)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\u{0}\n"),
+        "s.yaml:2:12: control character U+0000 is not allowed in a scenario file (is this a binary file?)"
+    );
+}
+
+#[test]
+fn yaml_bomb_fails_fast() {
+    let mut bomb = String::from(
+        "name: t\nnodes: [n1]\na: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
+    );
+    let mut previous = 'a';
+    for level in 'b'..='i' {
+        let refs = vec![format!("*{previous}"); 9].join(", ");
+        bomb.push_str(&format!("{level}: &{level} [{refs}]\n"));
+        previous = level;
+    }
+    // `seeds` reads the top level as numbers, expanding the aliases as it goes.
+    let bomb = bomb.replacen("i: &i", "seeds: &i", 1);
+    let start = Instant::now();
+    let message = error(&bomb);
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert_eq!(
+        message,
+        "s.yaml:3:1: unknown key `a` (expected one of: name, description, seeds, nodes, shards, duration, network, transport, workload, faults, expect)"
+    );
+
+    // Bombs the schema does expand: one anchor aliased many times inside a partition.
+    let names = vec!["n1"; 5000].join(", ");
+    let aliases = vec!["*g"; 500].join(", ");
+    let bomb =
+        format!("name: t\nnodes: [n1, n2]\nfaults:\n  - {{at: 1s, partition: [&g [{names}], {aliases}]}}\n");
+    let start = Instant::now();
+    let message = error(&bomb);
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert!(
+        message.starts_with("s.yaml:4:20002: aliases expand to too much data for a scenario file"),
+        "{message}"
+    );
+    assert!(message.ends_with("a limit against YAML bombs)"), "{message}");
+
+    let aliases = vec!["*g"; 1000].join(", ");
+    let bomb =
+        format!("name: t\nnodes: [n1, n2]\nfaults:\n  - {{at: 1s, partition: [&g [n1, n1], {aliases}]}}\n");
+    assert_eq!(
+        error(&bomb),
+        "s.yaml:5:1: too many anchors, aliases or merge keys for a scenario file (a limit against YAML bombs)"
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_eq!(
+        error(""),
+        "s.yaml:1:1: empty scenario file: expected a mapping with at least `name` and `nodes`"
+    );
+    assert_eq!(
+        error("# just a comment\n\n"),
+        "s.yaml:1:1: empty scenario file: expected a mapping with at least `name` and `nodes`"
+    );
+}
+
+#[test]
+fn bad_name() {
+    assert_eq!(
+        error("name: Partition Heal\nnodes: [n1]\n"),
+        "s.yaml:1:7: invalid scenario name `Partition Heal`: use lowercase letters, digits and `-` ([a-z0-9-]+)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1, n_2]\n"),
+        "s.yaml:2:13: invalid node name `n_2`: use lowercase letters, digits and `-` ([a-z0-9-]+)"
+    );
+}
+
+#[test]
+fn seventeen_nodes() {
+    let nodes: Vec<String> = (1..=17).map(|i| format!("n{i}")).collect();
+    let text = format!("name: t\nnodes: [{}]\n", nodes.join(", "));
+    let column = text.find("n17").unwrap() - "name: t\n".len() + 1;
+    assert_eq!(
+        error(&text),
+        format!("s.yaml:2:{column}: too many nodes: 17 listed, at most 16 are supported")
+    );
+    let sixteen = format!("name: t\nnodes: [{}]\n", nodes[..16].join(", "));
+    assert_eq!(scenario::parse(&sixteen, "s.yaml").unwrap().nodes.len(), 16);
+}
+
+#[test]
+fn duplicate_node_names() {
+    assert_eq!(
+        error("name: t\nnodes:\n  - n1\n  - n2\n  - n1\n"),
+        "s.yaml:5:5: duplicate node `n1` (first listed at 3:5)"
+    );
+}
+
+#[test]
+fn release_of_a_link_not_held() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, release: [n1, n2]}"])),
+        "s.yaml:5:23: release of link [n1, n2], which is not held"
+    );
+    assert_eq!(
+        error(&with_faults(&[
+            "{at: 1s, hold: [n1, n2]}",
+            "{at: 2s, reorder: [n2, n1]}",
+            "{at: 3s, release: [n1, n2]}"
+        ])),
+        "s.yaml:7:23: release of link [n1, n2], which is not held (the reorder at 2s released it)"
+    );
+}
+
+#[test]
+fn hold_combined_with_oneway_partition() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, partition-oneway: {from: n2, to: n1}}", "{at: 2s, hold: [n1, n2]}"])),
+        "s.yaml:6:20: hold of link [n1, n2], which has an active one-way partition (n2 -> n1 since 1s): \
+         turmoil keeps one state per link direction, so partitions (one-way ones included) do not \
+         combine with hold; heal it first"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, partition-oneway: {from: n1, to: n2}}"])),
+        "s.yaml:6:32: one-way partition of link [n1, n2], which is held (since 1s): turmoil keeps \
+         one state per link direction, so partitions (one-way ones included) do not combine with \
+         hold; release the link first"
+    );
+}
+
+#[test]
+fn missing_file_names_the_file() {
+    let err = scenario::load(Path::new("no/such/scenario.yaml")).unwrap_err();
+    assert!(matches!(err, ScenarioError::Io { .. }));
+    assert!(err.to_string().starts_with("no/such/scenario.yaml: cannot read scenario file: "), "{err}");
+}
+
+/// DESIGN.md's example, minus its one contradiction: after `reorder` (which delivers the held
+/// messages and releases the link) the `release` of the same link at 10s has nothing to release.
+const DESIGN_EXAMPLE: &str = "\
+name: partition-heal                 # required, [a-z0-9-]+
+description: One node is cut off mid-batch and comes back.
+seeds: [1, 2, 3]                     # seeds that `cargo test` runs (default [1]); --seed overrides
+nodes: [n1, n2, n3]                  # required, 1..=16 unique names
+shards: 16                           # default 16
+duration: 60s                        # simulated time budget for the whole run
+network:
+  latency: 1ms..20ms                 # per-message latency range, or one value
+  loss: 0.0                          # probability a message is dropped
+transport:
+  connections: 2                     # pool size per destination
+  ack_timeout: 200ms
+  deadline: 5s
+workload:
+  events: 500                        # events each node routes
+  rate: 200/s                        # per node
+  batch: 1..8                        # events per route_batch call
+  keys: 64                           # distinct routing keys
+faults:                              # a timeline; `at` is simulated time since start
+  - {at: 2s, partition: [[n1], [n2, n3]]}   # groups; every link between groups is cut both ways
+  - {at: 3s, partition-oneway: {from: n1, to: n2}}
+  - {at: 4s, heal: all}                     # or a list of nodes
+  - {at: 5s, crash: n2}
+  - {at: 6s, restart: n2}
+  - {at: 7s, bounce: n3}                    # crash and restart at once
+  - {at: 8s, hold: [n1, n3]}                # messages on the link wait
+  - {at: 9s, reorder: [n1, n3]}             # deliver the held messages in a seeded random order
+  - {at: 11s, latency: {link: [n1, n2], value: 50ms..200ms}}
+  - {at: 12s, loss: {link: [n1, n2], rate: 0.1}}
+expect:
+  delivery: exactly-once             # or at-least-once
+  ordering: per-batch                # or none
+  stats: consistent
+  settle: 10s                        # after the last fault, everything heals and must converge
+";
+
+#[test]
+fn design_example_parses() {
+    let s = scenario::parse(DESIGN_EXAMPLE, "partition-heal.yaml").unwrap();
+    assert_eq!(s.name, "partition-heal");
+    assert_eq!(s.description, "One node is cut off mid-batch and comes back.");
+    assert_eq!(s.seeds, [1, 2, 3]);
+    assert_eq!(s.nodes, ["n1", "n2", "n3"]);
+    assert_eq!(s.duration, Duration::from_secs(60));
+    assert_eq!(
+        s.network.latency,
+        LatencyRange { min: Duration::from_millis(1), max: Duration::from_millis(20) }
+    );
+    assert_eq!(s.transport.ack_timeout, Duration::from_millis(200));
+    assert_eq!((s.workload.events, s.workload.rate), (500, 200.0));
+    assert_eq!(s.faults.len(), 10);
+    assert_eq!(s.faults[0].line, 20);
+    assert_eq!(
+        s.faults[0].action,
+        FaultAction::Partition(vec![vec!["n1".into()], vec!["n2".into(), "n3".into()]])
+    );
+    assert_eq!(s.faults[2].action, FaultAction::Heal(HealTarget::All));
+    assert_eq!(s.faults[7].action, FaultAction::Reorder(Link::new("n1", "n3")));
+    assert_eq!(s.faults[9].to_string(), "{at: 12s, loss: {link: [n1, n2], rate: 0.1}}");
+    assert_eq!(s.expect.delivery, DeliveryMode::ExactlyOnce);
+    assert_eq!(s.expect.settle, Duration::from_secs(10));
+
+    // The written form reads back to the same scenario.
+    let again: Scenario = scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap();
+    assert_eq!(again, s);
+
+    // And the contradiction that was removed is reported as such.
+    let original = DESIGN_EXAMPLE
+        .replace("  - {at: 11s, latency", "  - {at: 10s, release: [n1, n3]}\n  - {at: 11s, latency");
+    assert_eq!(
+        error(&original),
+        "s.yaml:28:24: release of link [n1, n3], which is not held (the reorder at 9s released it)"
+    );
+}
