@@ -74,7 +74,7 @@ pub(crate) fn spawn<N: Network>(
     events: mpsc::UnboundedSender<ConnEvent>,
 ) -> (ConnTask, mpsc::UnboundedSender<Vec<u8>>) {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(net.clone(), dst.clone(), conn, settings, events, out_rx));
+    let task = net.spawn(run(net.clone(), dst.clone(), conn, settings, events, out_rx));
     (ConnTask(task), out_tx)
 }
 

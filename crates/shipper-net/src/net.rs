@@ -7,6 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 /// A way to reach nodes by name and to listen for them.
 ///
@@ -36,4 +37,29 @@ pub trait Network: Clone + Send + Sync + 'static {
 
     /// The address `listener` is bound to (to learn an ephemeral port).
     fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
+
+    /// Runs one of the transport's background tasks.
+    ///
+    /// The network decides because a simulated one must keep a crash
+    /// deterministic: tokio's runtime drops `tokio::spawn`ed tasks in an order
+    /// that depends on process-wide task ids (so on whatever else the process
+    /// spawned, e.g. simulations on other threads), and a dropped task closes
+    /// its sockets, which sends segments. A host's `LocalSet` drops its tasks
+    /// in spawn order.
+    fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::spawn(task)
+    }
+
+    /// [`Network::spawn`] into a `JoinSet`.
+    fn spawn_in<T, F>(&self, set: &mut JoinSet<T>, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        set.spawn(task)
+    }
 }

@@ -87,7 +87,7 @@ impl<N: Network> NetServer<N> {
                     Ok((stream, peer)) => {
                         debug!(node = %node, peer = %peer, "accepted");
                         let conn = Connection { shared: self.shared.clone(), table: table.clone(), sink: sink.clone(), who: peer.to_string() };
-                        connections.spawn(conn.run(stream));
+                        self.net.spawn_in(&mut connections, conn.run(stream));
                     }
                     Err(err) => {
                         // Usually transient (out of descriptors): pause rather than spin.

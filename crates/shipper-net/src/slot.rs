@@ -92,7 +92,8 @@ impl SlotHandle {
             requests: requests_rx,
             requests_open: true,
         };
-        tokio::spawn(slot.run());
+        let net = slot.net.clone();
+        net.spawn(slot.run());
         Self { requests }
     }
 

@@ -1,11 +1,13 @@
 //! [`TurmoilNet`]: turmoil's simulated TCP, node name = turmoil host name.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use shipper::NodeId;
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use turmoil::net::{TcpListener, TcpStream};
 
 use crate::net::Network;
@@ -91,5 +93,23 @@ impl Network for TurmoilNet {
 
     fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
         listener.local_addr()
+    }
+
+    /// On the host's `LocalSet` (every turmoil host runs in one), so a crash
+    /// drops the tasks in spawn order.
+    fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::task::spawn_local(task)
+    }
+
+    fn spawn_in<T, F>(&self, set: &mut JoinSet<T>, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        set.spawn_local(task)
     }
 }

@@ -314,7 +314,7 @@ fn lossy_run(seed: u64, rate: f64) -> (Vec<Delivery>, CallResults, NetStatsSnaps
         let tasks: Vec<_> = (0..4u32)
             .map(|worker| {
                 let tx = tx.clone();
-                tokio::spawn(async move {
+                tokio::task::spawn_local(async move {
                     let mut results = Vec::new();
                     for round in 0..6u32 {
                         let call = worker * 100 + round;

@@ -77,11 +77,12 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
 
     let sink = RecordingSink { node: node.clone(), recorder: recorder.clone() };
     let listener = transport.bind().await?;
-    tokio::spawn(transport.serve(listener, Arc::new(sink.clone())));
+    // On the host's LocalSet: a crash then drops tasks in spawn order.
+    tokio::task::spawn_local(transport.serve(listener, Arc::new(sink.clone())));
 
     let (local_tx, mut local_rx) = mpsc::channel::<ShippedEvent>(LOCAL_SINK_CAPACITY);
     shipper.install_local_sink(local_tx);
-    tokio::spawn(async move {
+    tokio::task::spawn_local(async move {
         while let Some(event) = local_rx.recv().await {
             sink.record(&event);
         }
