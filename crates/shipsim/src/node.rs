@@ -47,6 +47,7 @@ pub fn host(
 async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let NodeSpec { scenario, seed, node, index, recorder } = &*spec;
     let life = recorder.lock().life_up(node);
+    tracing::debug!(node = %node, life, "process starts");
     let life_tag = life.to_string();
     let net = TurmoilNet::new(scenario.nodes.iter().cloned());
     let config = NetConfig::new(node.clone(), u64::from(life))
@@ -105,6 +106,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
                 Ok(n) => (*n as u32, Outcome::Ok, None),
                 Err(err) => (err.shipped as u32, outcome_of(&err.error), Some(err.error.to_string())),
             };
+            tracing::debug!(node = %node, batch = batch_no, shipped, ?outcome, error = error.as_deref(), "ship_batch returned");
             recorder.lock().ship_end(node, batch_no, shipped, outcome, error);
         }
         tokio::time::sleep(call.pause).await;

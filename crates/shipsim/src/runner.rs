@@ -38,8 +38,11 @@ pub enum RunError {
 pub struct RunResult {
     /// Every record, the violations last.
     pub records: Vec<Record>,
-    /// The invariants that failed (also at the end of `records`).
+    /// The invariants that failed (also at the end of `records`), at most
+    /// [`check::MAX_PER_RULE`] per rule.
     pub violations: Vec<Violation>,
+    /// Each invariant's outcome, with the full count per rule.
+    pub summary: check::CheckSummary,
     /// Simulated time the run took.
     pub simulated: Duration,
 }
@@ -78,6 +81,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
     for fault in &scenario.faults {
         step_until(&mut sim, &recorder, fault.at)?;
+        tracing::info!(t = ?sim.elapsed(), fault = %fault, "fault");
         recorder.lock().fault(fault.to_string());
         faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng).map_err(sim_error)?;
     }
@@ -99,9 +103,10 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     }
 
     let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
-    let violations = check::check_all(&records);
+    let summary = check::summarize(&records);
+    let violations = summary.violations();
     records.extend(violations.iter().cloned().map(Record::Violation));
-    Ok(RunResult { records, violations, simulated: sim.elapsed() })
+    Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
 }
 
 fn start_record(scenario: &Scenario, seed: u64) -> Start {

@@ -462,3 +462,13 @@ fn design_example_parses() {
         "s.yaml:28:24: release of link [n1, n3], which is not held (the reorder at 9s released it)"
     );
 }
+
+#[test]
+fn one_way_partition_with_network_loss() {
+    let text = "name: t\nnodes: [n1, n2]\nnetwork:\n  loss: 0.01\nfaults:\n  - {at: 1s, partition-oneway: {from: n1, to: n2}}\n";
+    assert_eq!(
+        error(text),
+        "s.yaml:6:32: one-way partition with `network.loss` 0.01 above 0: turmoil models loss as random link \
+         failures whose random repair heals both directions, which would silently end a one-way partition"
+    );
+}

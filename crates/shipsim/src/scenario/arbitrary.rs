@@ -122,7 +122,7 @@ prop_compose! {
         steps in proptest::collection::vec((0u8..12, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
     ) -> Scenario {
         let nodes: Vec<String> = nodes.into_iter().collect();
-        let faults = timeline(&nodes, duration, steps);
+        let faults = timeline(&nodes, duration, network.loss, steps);
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
             network, transport, workload, faults, expect,
@@ -157,7 +157,9 @@ fn pair(a: &str, b: &str) -> (String, String) {
 }
 
 /// Builds a timeline the validator accepts, mirroring its state walk.
-fn timeline(nodes: &[String], duration: Duration, steps: Vec<Step>) -> Vec<Fault> {
+/// A valid fault timeline; `network_loss` matters because one-way partitions
+/// do not combine with loss.
+fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<Step>) -> Vec<Fault> {
     let mut times: Vec<Duration> = steps
         .iter()
         .map(|s| {
@@ -173,6 +175,7 @@ fn timeline(nodes: &[String], duration: Duration, steps: Vec<Step>) -> Vec<Fault
     let mut cut: BTreeSet<(String, String)> = BTreeSet::new();
     let mut oneway: BTreeSet<(String, String)> = BTreeSet::new();
     let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut lossy: BTreeSet<(String, String)> = BTreeSet::new();
     let mut faults = Vec::new();
     for ((kind, _, seed, range, prob), at) in steps.into_iter().zip(times) {
         let mut pick = Pick(seed);
@@ -213,10 +216,13 @@ fn timeline(nodes: &[String], duration: Duration, steps: Vec<Step>) -> Vec<Fault
                     Some(FaultAction::Partition(groups))
                 }
             }
-            1 => pick.one(&links).filter(|l| !held.contains(&pair(&l.a, &l.b))).map(|l| {
-                oneway.insert((l.a.clone(), l.b.clone()));
-                FaultAction::PartitionOneway { from: l.a, to: l.b }
-            }),
+            1 if network_loss == 0.0 => pick
+                .one(&links)
+                .filter(|l| !held.contains(&pair(&l.a, &l.b)) && !lossy.contains(&pair(&l.a, &l.b)))
+                .map(|l| {
+                    oneway.insert((l.a.clone(), l.b.clone()));
+                    FaultAction::PartitionOneway { from: l.a, to: l.b }
+                }),
             2 if !cut.is_empty() || !oneway.is_empty() => {
                 cut.clear();
                 oneway.clear();
@@ -275,7 +281,16 @@ fn timeline(nodes: &[String], duration: Duration, steps: Vec<Step>) -> Vec<Fault
                 })
             }
             10 => pick.one(&links).map(|link| FaultAction::Latency { link, value: range }),
-            11 => pick.one(&links).map(|link| FaultAction::Loss { link, rate: prob }),
+            11 => pick.one(&links).filter(|l| prob == 0.0 || !blocked(l, &BTreeSet::new(), &oneway)).map(
+                |link| {
+                    if prob == 0.0 {
+                        lossy.remove(&pair(&link.a, &link.b));
+                    } else {
+                        lossy.insert(pair(&link.a, &link.b));
+                    }
+                    FaultAction::Loss { link, rate: prob }
+                },
+            ),
             _ => None,
         };
         if let Some(action) = action {

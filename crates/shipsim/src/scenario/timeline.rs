@@ -28,8 +28,9 @@ pub(crate) fn faults(
     raw: Vec<Located<RawFault>>,
     nodes: &[String],
     duration: Duration,
+    network_loss: f64,
 ) -> Result<Vec<Fault>, Problem> {
-    let mut walk = Walk { nodes, ..Walk::default() };
+    let mut walk = Walk { nodes, network_loss, ..Walk::default() };
     let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
     for entry in raw {
         let pos = entry.pos;
@@ -76,7 +77,13 @@ struct Walk<'a> {
     oneway: BTreeMap<(String, String), Duration>,
     held: BTreeMap<(String, String), Duration>,
     released_by_reorder: BTreeMap<(String, String), Duration>,
+    /// The scenario's `network.loss`, and links given a loss rate above 0 (since when).
+    network_loss: f64,
+    lossy: BTreeMap<(String, String), Duration>,
 }
+
+const RANDOM_REPAIR: &str = "turmoil models loss as random link failures whose random repair heals both \
+     directions, which would silently end a one-way partition";
 
 /// Where an action was written: its value, and each node of a `heal:` list.
 struct ActionPos {
@@ -319,6 +326,20 @@ impl Walk<'_> {
                         format_duration(*since)
                     ));
                 }
+                if self.network_loss > 0.0 {
+                    return fail(format!(
+                        "one-way partition with `network.loss` {} above 0: {RANDOM_REPAIR}",
+                        self.network_loss
+                    ));
+                }
+                if let Some(since) = self.lossy.get(&key(&link)) {
+                    return fail(format!(
+                        "one-way partition of link {}, which is lossy (since {}): {RANDOM_REPAIR}; \
+                         set its loss to 0 first",
+                        show(&link),
+                        format_duration(*since)
+                    ));
+                }
                 self.oneway.entry((from.clone(), to.clone())).or_insert(at);
             }
             FaultAction::Heal(HealTarget::All) => {
@@ -415,7 +436,26 @@ impl Walk<'_> {
                     return fail(format!("release of link {}, which is not held{why}", show(link)));
                 }
             }
-            FaultAction::Latency { .. } | FaultAction::Loss { .. } => {}
+            FaultAction::Loss { link, rate } => {
+                let k = key(link);
+                if *rate == 0.0 {
+                    self.lossy.remove(&k);
+                    return Ok(());
+                }
+                let oneway = [(&link.a, &link.b), (&link.b, &link.a)]
+                    .into_iter()
+                    .find_map(|(f, t)| self.oneway.get(&(f.clone(), t.clone())).map(|s| (f, t, s)));
+                if let Some((from, to, since)) = oneway {
+                    return fail(format!(
+                        "loss on link {}, which has an active one-way partition ({from} -> {to} since {}): \
+                         {RANDOM_REPAIR}; heal it first",
+                        show(link),
+                        format_duration(*since)
+                    ));
+                }
+                self.lossy.entry(k).or_insert(at);
+            }
+            FaultAction::Latency { .. } => {}
         }
         Ok(())
     }
@@ -636,6 +676,42 @@ mod tests {
         assert!(
             run(&["{at: 1s, hold: [n1, n2]}", "{at: 2s, release: [n2, n1]}", "{at: 3s, hold: [n1, n2]}"])
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn one_way_partitions_do_not_combine_with_loss() {
+        let msg = err(&[
+            "{at: 1s, loss: {link: [n1, n2], rate: 0.1}}",
+            "{at: 2s, partition-oneway: {from: n2, to: n1}}",
+        ])
+        .2;
+        assert!(
+            msg.starts_with(
+                "one-way partition of link [n2, n1], which is lossy (since 1s): turmoil models loss"
+            ),
+            "{msg}"
+        );
+        let msg = err(&[
+            "{at: 1s, partition-oneway: {from: n2, to: n1}}",
+            "{at: 2s, loss: {link: [n1, n2], rate: 0.1}}",
+        ])
+        .2;
+        assert!(
+            msg.starts_with(
+                "loss on link [n1, n2], which has an active one-way partition (n2 -> n1 since 1s)"
+            ),
+            "{msg}"
+        );
+        // A loss set back to 0 frees the link; other links stay usable.
+        assert!(
+            run(&[
+                "{at: 1s, loss: {link: [n1, n2], rate: 0.1}}",
+                "{at: 2s, partition-oneway: {from: n1, to: n3}}",
+                "{at: 3s, loss: {link: [n1, n2], rate: 0.0}}",
+                "{at: 4s, partition-oneway: {from: n1, to: n2}}",
+            ])
+            .is_ok()
         );
     }
 

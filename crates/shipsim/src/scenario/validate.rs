@@ -36,7 +36,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     let workload = workload(raw.workload.map(|w| w.value))?;
     let faults = match raw.faults {
         None => Vec::new(),
-        Some(faults) => timeline::faults(faults.value, &nodes, duration)?,
+        Some(faults) => timeline::faults(faults.value, &nodes, duration, network.loss)?,
     };
     let expect = expect(raw.expect.map(|e| e.value))?;
     Ok(Scenario {

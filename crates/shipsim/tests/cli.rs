@@ -1,0 +1,84 @@
+//! The `shipsim` binary as a user meets it: exit statuses, error positions,
+//! reports and traces.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shipsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shipsim")).args(args).output().expect("shipsim runs")
+}
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name).display().to_string()
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_accepts_a_bundled_scenario() {
+    let out = shipsim(&["check", &scenario("partition-heal.yaml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ok (3 nodes, 2 faults"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn bad_input_names_file_line_and_column_and_exits_2() {
+    let path = scratch("bad.yaml", "name: bad\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, restart: n2}\n");
+    for command in ["check", "run"] {
+        let out = shipsim(&[command, path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("{}:4:", path.display())), "{command}: {err}");
+        assert!(err.contains("restart of `n2`"), "{command}: {err}");
+    }
+    let out = shipsim(&["run", "/no/such/file.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/no/such/file.yaml"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_passing_run_exits_0_and_writes_a_deterministic_trace() {
+    let trace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-baseline.jsonl");
+    let out = shipsim(&[
+        "run",
+        &scenario("baseline.yaml"),
+        "--seed",
+        "7",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--check-determinism",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("PASS") && stdout.contains("deterministic: two runs, same trace"), "{stdout}");
+    let first = std::fs::read_to_string(&trace).expect("trace written");
+    assert!(first.lines().next().unwrap().starts_with(r#"{"kind":"start","t":0,"scenario":"baseline","seed":7"#));
+    shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", trace.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&trace).unwrap(), first, "same seed, same bytes");
+}
+
+/// A workload that cannot finish within its settle budget is a liveness
+/// violation: exit 1, the rule named, and a replay command.
+#[test]
+fn a_violation_exits_1_with_a_replay_command() {
+    let path = scratch(
+        "slow.yaml",
+        "name: slow\nnodes: [n1, n2]\nduration: 10s\nworkload:\n  events: 100\n  rate: 10/s\nexpect:\n  settle: 2s\n",
+    );
+    let out = shipsim(&["run", path.to_str().unwrap(), "--seed", "3"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("liveness  violated"), "{stdout}");
+    assert!(stdout.contains("unfinished-workload"), "{stdout}");
+    assert!(stdout.contains(&format!("run {} --seed 3", path.display())), "{stdout}");
+}
