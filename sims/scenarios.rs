@@ -5,12 +5,14 @@
 //! - `SHIPSIM_SEED=N` runs seed N instead of each file's `seeds`.
 //! - `SHIPSIM_SEEDS=N` runs seeds 1..=N of every file (a nightly sweep).
 //!
-//! A failing case prints the run's report and the command that replays it.
+//! A failing case prints the run's report, writes its repro under `target/shipsim/failures/`
+//! and prints its path and the command that replays it.
 
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use shipsim::report;
+use shipsim::repro;
 use shipsim::runner;
 use shipsim::scenario::{self, Scenario};
 use shipsim::trace::jsonl;
@@ -81,7 +83,25 @@ fn run_case(scenario: &Scenario, shown: &str, seed: u64) -> Result<(), Failed> {
     if result.passed() {
         return Ok(());
     }
-    Err(report::render(shown, seed, &result, std::time::Duration::ZERO).into())
+    let mut message = report::render(shown, seed, &result, std::time::Duration::ZERO);
+    // The failure's repro: the scenario with this seed only, under the workspace's target/.
+    match repro::write(&failures_dir(), scenario, seed, result.violations.first(), &[]) {
+        Ok(path) => message.push_str(&format!(
+            "repro: {}\nreplay: {}\n",
+            path.display(),
+            repro::replay_command(&path)
+        )),
+        Err(err) => message.push_str(&format!("(cannot write the repro: {err})\n")),
+    }
+    Err(message.into())
+}
+
+/// The workspace's `target/shipsim/failures` (tests run in `sims/`, not at the root).
+fn failures_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("shipsim/failures")
 }
 
 fn deterministic(scenario: &Scenario, seed: u64) -> Result<(), Failed> {

@@ -39,6 +39,7 @@ pub mod codec;
 pub mod frame;
 
 mod backoff;
+mod broken;
 mod config;
 mod dedup;
 mod link;

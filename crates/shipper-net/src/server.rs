@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+use crate::broken::{self, Variant};
 use crate::codec::{FrameError, read_frame, write_frame};
 use crate::config::NetConfig;
 use crate::dedup::{DedupTable, Opened, StreamCursor};
@@ -150,6 +151,11 @@ async fn deliver_in_order(
         *next += 1;
         Ok(Verdict::Delivered)
     } else if seq < *next {
+        // broken::NoDedup: hand the duplicate to the sink again.
+        if broken::is(Variant::NoDedup) {
+            sink.accept(from, event).await?;
+            return Ok(Verdict::Delivered);
+        }
         Ok(Verdict::Duplicate)
     } else {
         Ok(Verdict::Gap { expected: *next })
@@ -192,7 +198,6 @@ impl Connection {
                 return Exit::Closed;
             }
         };
-        let max_frame = self.shared.config.max_frame;
         loop {
             let Some(frame) = self.next_frame(&mut reader).await else {
                 return Exit::Closed;
@@ -201,6 +206,10 @@ impl Connection {
                 self.protocol_error(&FrameError::Unexpected(frame.kind()).to_string());
                 return Exit::Closed;
             };
+            // broken::AckBeforeSink: ack on read; dedup and the sink get the event a moment later.
+            if broken::is(Variant::AckBeforeSink) && !self.ack_before_sink(&mut writer, seq, &node).await {
+                return Exit::Closed;
+            }
             match deliver_in_order(&cursor, seq, &node, event, self.sink.as_ref()).await {
                 Ok(Verdict::Delivered) => self.shared.stats.count_received(),
                 Ok(Verdict::Duplicate) => {
@@ -221,22 +230,36 @@ impl Connection {
             }
             // The ack point: reached only once the sink has accepted this
             // event (now or in an earlier delivery of it).
-            let ack: Frame<ShippedEvent> = Frame::Ack { seq };
-            match tokio::time::timeout(
-                self.shared.config.idle_timeout,
-                write_frame(&mut writer, &ack, max_frame),
-            )
+            if !broken::is(Variant::AckBeforeSink) && !self.write_ack(&mut writer, seq, &node).await {
+                return Exit::Closed;
+            }
+        }
+    }
+
+    /// `broken::AckBeforeSink`: acknowledges `seq` at once, then lets the
+    /// event wait a few milliseconds (a sink that queues and takes it later)
+    /// before it reaches dedup and the sink; a crash in between loses it.
+    async fn ack_before_sink<W: AsyncWrite + Unpin>(&self, writer: &mut W, seq: u64, node: &str) -> bool {
+        let acked = self.write_ack(writer, seq, node).await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        acked
+    }
+
+    /// Acknowledges `seq`; `false` when the connection should close.
+    async fn write_ack<W: AsyncWrite + Unpin>(&self, writer: &mut W, seq: u64, node: &str) -> bool {
+        let ack: Frame<ShippedEvent> = Frame::Ack { seq };
+        let max_frame = self.shared.config.max_frame;
+        match tokio::time::timeout(self.shared.config.idle_timeout, write_frame(writer, &ack, max_frame))
             .await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => {
-                    debug!(peer = %node, error = %err, "ack write failed");
-                    return Exit::Closed;
-                }
-                Err(_elapsed) => {
-                    debug!(peer = %node, "ack write stalled: closing");
-                    return Exit::Closed;
-                }
+        {
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
+                debug!(peer = %node, error = %err, "ack write failed");
+                false
+            }
+            Err(_elapsed) => {
+                debug!(peer = %node, "ack write stalled: closing");
+                false
             }
         }
     }

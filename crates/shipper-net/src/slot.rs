@@ -27,6 +27,7 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, trace};
 
 use crate::backoff::Backoff;
+use crate::broken::{self, Variant};
 use crate::codec::encode_frame;
 use crate::frame::{Frame, PROTOCOL_VERSION};
 use crate::link::{self, CloseReason, ConnEvent, ConnTask, LinkSettings};
@@ -37,6 +38,9 @@ use crate::shared::Shared;
 /// concluding the slot task is gone. The slot answers at the deadline; this
 /// only guards against a slot that vanished.
 const REPLY_GRACE: Duration = Duration::from_secs(1);
+
+/// What `broken::NoDeadline` adds to a call's deadline: longer than any run.
+const NO_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 
 /// The caller's side of a slot.
 #[derive(Debug, Clone)]
@@ -106,6 +110,8 @@ impl SlotHandle {
         events: Vec<ShippedEvent>,
         deadline: Instant,
     ) -> Result<usize, BatchError> {
+        // broken::NoDeadline: the call waits (practically) forever on a stuck link.
+        let deadline = if broken::is(Variant::NoDeadline) { deadline + NO_DEADLINE } else { deadline };
         let (reply, verdict) = oneshot::channel();
         if let Err(mpsc::error::SendError(request)) =
             self.requests.send(Request { batch, events, deadline, reply })
@@ -318,6 +324,10 @@ impl<N: Network> Slot<N> {
                 event: queued.event,
                 abandoned: false,
             });
+            // broken::NoAck (the seed's semantics): Ok once written, no ack awaited.
+            if broken::is(Variant::NoAck) {
+                self.on_ack(seq, now);
+            }
         }
     }
 
@@ -403,7 +413,10 @@ impl<N: Network> Slot<N> {
         debug!(dst = %self.dst, slot = self.index, stream = self.stream, resend = self.unacked.len(), "connected");
         // Resend in stream order: the receiver delivers only the next
         // expected sequence number, so any other order would stall it.
-        for inflight in &self.unacked {
+        for k in 0..self.unacked.len() {
+            // broken::ResendOutOfOrder: resend the unacked frames newest first.
+            let k = if broken::is(Variant::ResendOutOfOrder) { self.unacked.len() - 1 - k } else { k };
+            let inflight = &self.unacked[k];
             let frame = Frame::Event {
                 seq: inflight.seq,
                 batch: inflight.batch,

@@ -5,12 +5,14 @@ use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use async_trait::async_trait;
 use shipper::{BatchError, NodeId, ShippedEvent, ShipperError, ShipperResult, ShipperTransport};
 use tokio::time::Instant;
 use tracing::warn;
 
+use crate::broken::{self, Variant};
 use crate::codec::event_frame_bound;
 use crate::config::NetConfig;
 use crate::net::Network;
@@ -174,8 +176,13 @@ impl<N: Network> NetTransport<N> {
         let result = if events.is_empty() {
             Ok(0)
         } else {
+            let peer = self.peer(dst);
+            // broken::BatchRoundRobin: the batch's events spread over the pool, one per slot in turn.
+            if broken::is(Variant::BatchRoundRobin) {
+                return spread_over_slots(&peer, dst, &self.next_batch, events, deadline).await;
+            }
             let batch = self.next_batch.fetch_add(1, Ordering::Relaxed);
-            self.peer(dst).pick_slot().call(dst, batch, events, deadline).await
+            peer.pick_slot().call(dst, batch, events, deadline).await
         };
         let Some(first) = rest.first() else {
             return result;
@@ -191,6 +198,47 @@ impl<N: Network> NetTransport<N> {
                 Err(err)
             }
         }
+    }
+}
+
+/// `broken::BatchRoundRobin`: ships each event of `events` as its own call on
+/// the next slot round-robin, all at once, so the batch's events race each
+/// other over different connections. `Ok` when all were acked; otherwise the
+/// acked prefix counts as shipped and the rest comes back.
+async fn spread_over_slots(
+    peer: &Peer,
+    dst: &NodeId,
+    next_batch: &AtomicU64,
+    events: Vec<ShippedEvent>,
+    deadline: Instant,
+) -> Result<usize, BatchError> {
+    let mut calls: Vec<_> = events
+        .iter()
+        .map(|event| {
+            let batch = next_batch.fetch_add(1, Ordering::Relaxed);
+            Box::pin(peer.pick_slot().call(dst, batch, vec![event.clone()], deadline))
+        })
+        .collect();
+    let mut results: Vec<Option<Result<usize, BatchError>>> = calls.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (call, result) in calls.iter_mut().zip(results.iter_mut()) {
+            if result.is_none()
+                && let Poll::Ready(done) = call.as_mut().poll(cx)
+            {
+                *result = Some(done);
+            }
+        }
+        if results.iter().all(Option::is_some) { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    let shipped = results.iter().take_while(|r| matches!(r, Some(Ok(_)))).count();
+    match results.into_iter().nth(shipped).flatten() {
+        None | Some(Ok(_)) => Ok(shipped),
+        Some(Err(err)) => Err(BatchError {
+            shipped,
+            error: err.error,
+            unshipped: events.into_iter().skip(shipped).collect(),
+        }),
     }
 }
 

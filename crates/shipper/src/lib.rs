@@ -22,6 +22,8 @@
 //! This crate depends on no simulator: the network transport lives in
 //! `shipper-net`, the harness in `shipsim`.
 
+#[doc(hidden)]
+pub mod broken;
 mod channel;
 mod error;
 mod event;

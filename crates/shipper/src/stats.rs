@@ -62,13 +62,18 @@ impl ShipperStats {
 
     pub(crate) fn count_delivered(&self, local: bool, n: u64) {
         let counter = if local { &self.local } else { &self.sent };
+        // broken::StatsDoubleCount: every remote event acknowledged counts twice.
+        let n = if !local && crate::broken::is(crate::broken::Variant::StatsDoubleCount) { 2 * n } else { n };
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts `n` events that failed with `err`, in the one counter its kind belongs to.
     pub(crate) fn count_failed(&self, err: &ShipperError, n: u64) {
         let counter = match err {
-            ShipperError::NoRoute(_) => &self.no_route,
+            // broken::NoRouteAsSendFailure: a NoRoute lands in `send_failures`.
+            ShipperError::NoRoute(_) if !crate::broken::is(crate::broken::Variant::NoRouteAsSendFailure) => {
+                &self.no_route
+            }
             ShipperError::Ambiguous { .. } => &self.ambiguous,
             _ => &self.send_failures,
         };

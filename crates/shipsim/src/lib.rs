@@ -7,13 +7,17 @@
 //! same trace, byte for byte.
 
 pub mod check;
+pub mod explore;
 pub mod faults;
 pub mod logging;
 pub mod node;
 pub mod recorder;
 pub mod report;
+pub mod repro;
 pub mod runner;
 pub mod scenario;
 pub mod seeds;
+pub mod shrink;
+pub mod strategies;
 pub mod trace;
 pub mod workload;

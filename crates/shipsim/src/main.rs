@@ -26,8 +26,12 @@ enum Command {
         /// The scenario file.
         scenario: PathBuf,
     },
+    /// Run many seeds in parallel; shrink the first failure and write its repro.
+    Explore(cli::explore::ExploreArgs),
     /// Replay a repro file (a scenario that carries its seed): same trace, same violation.
     Replay(cli::run::ReplayArgs),
+    /// Measure the performance figures (build with --release): a table, or --json.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,7 +40,9 @@ fn main() -> ExitCode {
     let status = match args.command {
         Command::Run(run) => cli::run::run(&run),
         Command::Check { scenario } => cli::check(&scenario),
+        Command::Explore(explore) => cli::explore::explore(&explore),
         Command::Replay(replay) => cli::run::replay(&replay),
+        Command::Bench(bench) => cli::bench::run(&bench),
     };
     ExitCode::from(status as u8)
 }

@@ -67,7 +67,20 @@ impl Generator {
 }
 
 /// The event id a payload carries, if it carries one.
+///
+/// The workload's payloads start with `{"id":N,` (serde_json writes object keys in sorted
+/// order); those are read without parsing the whole payload (this is called for every ship,
+/// delivery and ack). Anything else is parsed as JSON.
 pub fn id_of(payload: &[u8]) -> Option<EventId> {
+    if let Some(rest) = payload.strip_prefix(b"{\"id\":") {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0
+            && matches!(rest.get(digits), Some(b',' | b'}'))
+            && let Some(id) = std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok())
+        {
+            return Some(id);
+        }
+    }
     let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
     value.get("id")?.as_u64()
 }
@@ -97,6 +110,17 @@ mod tests {
         }
         let expected: Vec<EventId> = (0..23).map(|seq| event_id(3, seq)).collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn id_of_reads_the_fast_form_and_falls_back_to_json() {
+        assert_eq!(id_of(br#"{"id":42,"seq":1,"src":"n1"}"#), Some(42));
+        assert_eq!(id_of(br#"{"id":7}"#), Some(7));
+        assert_eq!(id_of(br#"{"seq":1, "id":9}"#), Some(9));
+        assert_eq!(id_of(br#"{"id":1.5}"#), None);
+        assert_eq!(id_of(br#"{"id":-3,"x":1}"#), None);
+        assert_eq!(id_of(br#"{"id":99999999999999999999999}"#), None);
+        assert_eq!(id_of(b"not json"), None);
     }
 
     #[test]

@@ -62,7 +62,9 @@ fn a_passing_run_exits_0_and_writes_a_deterministic_trace() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("PASS") && stdout.contains("deterministic: two runs, same trace"), "{stdout}");
     let first = std::fs::read_to_string(&trace).expect("trace written");
-    assert!(first.lines().next().unwrap().starts_with(r#"{"kind":"start","t":0,"scenario":"baseline","seed":7"#));
+    assert!(
+        first.lines().next().unwrap().starts_with(r#"{"kind":"start","t":0,"scenario":"baseline","seed":7"#)
+    );
     shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", trace.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&trace).unwrap(), first, "same seed, same bytes");
 }

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+pub mod bench;
+pub mod explore;
 pub mod run;
 
 /// Exit statuses, as documented in `shipsim --help`.

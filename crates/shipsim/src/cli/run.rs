@@ -5,6 +5,7 @@ use std::time::Instant; // allow-nondeterminism: wall time for the report only
 
 use clap::Args;
 use shipsim::report;
+use shipsim::repro;
 use shipsim::runner;
 use shipsim::scenario::Scenario;
 use shipsim::trace::jsonl;
@@ -47,7 +48,8 @@ pub fn run(args: &RunArgs) -> Status {
         Some(seed) => vec![seed],
         None => scenario.seeds.clone(),
     };
-    run_seeds(&args.scenario, &scenario, &seeds, args.trace.as_deref(), args.check_determinism)
+    let mode = Mode { twice: args.check_determinism, write_repro: true, expect: None };
+    run_seeds(&args.scenario, &scenario, &seeds, args.trace.as_deref(), &mode)
 }
 
 /// `shipsim replay`: the repro's own seeds, with the determinism check on.
@@ -57,19 +59,43 @@ pub fn replay(args: &ReplayArgs) -> Status {
         Err(status) => return status,
     };
     let seeds = scenario.seeds.clone();
-    run_seeds(&args.repro, &scenario, &seeds, args.trace.as_deref(), true)
+    // The repro's header names the violation it was written for; replay says whether it is
+    // the same one. The file is not rewritten: it is the evidence.
+    let expect = std::fs::read_to_string(&args.repro).ok().and_then(|text| header_violation(&text));
+    let mode = Mode { twice: true, write_repro: false, expect };
+    run_seeds(&args.repro, &scenario, &seeds, args.trace.as_deref(), &mode)
 }
 
-fn run_seeds(path: &Path, scenario: &Scenario, seeds: &[u64], trace: Option<&Path>, twice: bool) -> Status {
+/// How `run_seeds` runs: `shipsim run` writes repros of failures, `shipsim replay` checks
+/// determinism and compares with the violation its file records.
+struct Mode {
+    /// Run each seed twice and compare the traces.
+    twice: bool,
+    /// Write a repro file for each failing seed.
+    write_repro: bool,
+    /// The (invariant, rule) the replayed repro was written for.
+    expect: Option<(String, String)>,
+}
+
+/// The `(invariant, rule)` of a repro header line `# violation: delivery / no-loss at ...`.
+fn header_violation(text: &str) -> Option<(String, String)> {
+    let line =
+        text.lines().take_while(|l| l.starts_with('#')).find_map(|l| l.strip_prefix("# violation: "))?;
+    let (invariant, rest) = line.split_once(" / ")?;
+    let rule = rest.split_whitespace().next()?;
+    Some((invariant.to_owned(), rule.to_owned()))
+}
+
+fn run_seeds(path: &Path, scenario: &Scenario, seeds: &[u64], trace: Option<&Path>, mode: &Mode) -> Status {
     let mut status = Status::Pass;
     for &seed in seeds {
-        let outcome = run_one(path, scenario, seed, trace.map(|t| trace_path(t, seed, seeds.len())), twice);
+        let outcome = run_one(path, scenario, seed, trace.map(|t| trace_path(t, seed, seeds.len())), mode);
         status = worst(status, outcome);
     }
     status
 }
 
-fn run_one(path: &Path, scenario: &Scenario, seed: u64, trace: Option<PathBuf>, twice: bool) -> Status {
+fn run_one(path: &Path, scenario: &Scenario, seed: u64, trace: Option<PathBuf>, mode: &Mode) -> Status {
     let started = Instant::now();
     let result = match runner::run(scenario, seed) {
         Ok(result) => result,
@@ -94,7 +120,23 @@ fn run_one(path: &Path, scenario: &Scenario, seed: u64, trace: Option<PathBuf>, 
         );
     }
     let mut status = if result.passed() { Status::Pass } else { Status::Fail };
-    if twice {
+    if let Some((invariant, rule)) = &mode.expect {
+        if result.violations.iter().any(|v| &v.invariant == invariant && &v.rule == rule) {
+            println!("  reproduced: {invariant} / {rule}, as the repro records");
+        } else {
+            println!("  NOT reproduced: the repro records {invariant} / {rule} (fixed, or another failure)");
+        }
+    }
+    if mode.write_repro && !result.passed() {
+        match repro::write(&repro::default_dir(), scenario, seed, result.violations.first(), &[]) {
+            Ok(file) => {
+                println!("  repro: {}", file.display());
+                println!("  replay: {}", repro::replay_command(&file));
+            }
+            Err(err) => eprintln!("error: cannot write the repro: {err}"),
+        }
+    }
+    if mode.twice {
         status = worst(status, check_determinism(scenario, seed, &bytes));
     }
     status

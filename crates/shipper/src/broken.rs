@@ -1,0 +1,119 @@
+//! Deliberately broken variants of the router and the transport, for proving
+//! that the simulation harness catches real bugs (`sims/broken.rs`).
+//!
+//! Each variant is a one-line branch at the place it breaks, guarded by
+//! [`is`]. Without the cargo feature `broken`, [`is`] is the constant `false`
+//! and every hook compiles away; with it, a variant is switched on for the
+//! current thread only, by [`with`], so simulations running in parallel on
+//! other threads (one simulation per thread) stay correct.
+
+/// A deliberate bug. Listed in the order of the catalogue in issue 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// The seed's semantics: a ship is `Ok` once its frames are written, with
+    /// no wait for the receiver's ack (`shipper-net`, `Slot::pump`).
+    NoAck,
+    /// The receiver delivers duplicates instead of dropping them
+    /// (`shipper-net`, `deliver_in_order`).
+    NoDedup,
+    /// A batch's events spread round-robin over the pooled connections
+    /// instead of going whole onto one (`shipper-net`, `NetTransport::ship`).
+    BatchRoundRobin,
+    /// Unacked frames resent in reverse order after a reconnect
+    /// (`shipper-net`, `Slot::on_connected`).
+    ResendOutOfOrder,
+    /// `ship_batch` drops the rest of a failed batch and reports the whole
+    /// batch as shipped (`EventShipper::ship_batch`).
+    SilentBatchDrop,
+    /// Every remote event acknowledged is counted twice in `sent`
+    /// (`ShipperStats::count_delivered`).
+    StatsDoubleCount,
+    /// A transport's `NoRoute` is counted as a send failure
+    /// (`ShipperStats::count_failed`).
+    NoRouteAsSendFailure,
+    /// The receiver acks an event as soon as it reads it, and hands it to
+    /// the sink only afterwards (`shipper-net`, `Connection::run`).
+    AckBeforeSink,
+    /// A ship ignores its deadline and waits as long as its link stays stuck
+    /// (`shipper-net`, `SlotHandle::call`).
+    NoDeadline,
+}
+
+impl Variant {
+    /// Every variant, in catalogue order.
+    pub const ALL: [Variant; 9] = [
+        Variant::NoAck,
+        Variant::NoDedup,
+        Variant::BatchRoundRobin,
+        Variant::ResendOutOfOrder,
+        Variant::SilentBatchDrop,
+        Variant::StatsDoubleCount,
+        Variant::NoRouteAsSendFailure,
+        Variant::AckBeforeSink,
+        Variant::NoDeadline,
+    ];
+}
+
+#[cfg(feature = "broken")]
+thread_local! {
+    static ACTIVE: std::cell::Cell<Option<Variant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether `variant` is switched on for the current thread. Always `false`
+/// without the feature `broken`.
+#[inline(always)]
+pub fn is(variant: Variant) -> bool {
+    #[cfg(feature = "broken")]
+    {
+        ACTIVE.with(|active| active.get() == Some(variant))
+    }
+    #[cfg(not(feature = "broken"))]
+    {
+        let _ = variant;
+        false
+    }
+}
+
+/// The variant switched on for the current thread, if any.
+pub fn active() -> Option<Variant> {
+    #[cfg(feature = "broken")]
+    {
+        ACTIVE.with(std::cell::Cell::get)
+    }
+    #[cfg(not(feature = "broken"))]
+    {
+        None
+    }
+}
+
+/// Runs `f` with `variant` switched on for the current thread, and switches
+/// it back off afterwards (also if `f` panics). Everything `f` runs on this
+/// thread — a whole turmoil simulation does — sees the variant.
+#[cfg(feature = "broken")]
+pub fn with<R>(variant: Variant, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Variant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTIVE.with(|active| active.set(self.0));
+        }
+    }
+    let _restore = Restore(ACTIVE.with(|active| active.replace(Some(variant))));
+    f()
+}
+
+#[cfg(all(test, feature = "broken"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variant_is_on_only_inside_with_and_only_on_its_thread() {
+        assert!(!is(Variant::NoAck));
+        with(Variant::NoAck, || {
+            assert!(is(Variant::NoAck));
+            assert!(!is(Variant::NoDedup));
+            assert_eq!(active(), Some(Variant::NoAck));
+            std::thread::spawn(|| assert_eq!(active(), None)).join().unwrap();
+        });
+        assert_eq!(active(), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! Item 2: the harness against a bare turmoil program doing the same traffic.
+//!
+//! (a) A scenario built in code goes through `shipsim::runner::run` (nodes,
+//! recorder, checkers): nodes `[n1, n2]`, one routing key, batches of one
+//! event, a rate so high that pacing never waits, a fixed 1 ms latency and no
+//! faults. The workload makes every node route its `events`: with one key,
+//! one node owns it, so the other node ships its N events one at a time over
+//! the network, each acked before the next, while the owner routes its own N
+//! events to itself (local, no network). That local half is extra work the
+//! bare program does not do; it is counted in the harness's wall time.
+//!
+//! (b) A bare turmoil program: two hosts, the client writes N 128-byte
+//! length-prefixed messages (4-byte length + 124-byte body) one at a time and
+//! waits for a 1-byte ack after each. Same tick (1 ms), same latency.
+
+use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
+
+use serde::Serialize;
+use shipsim::report::Summary;
+use shipsim::runner;
+use shipsim::scenario::{BatchSize, Expect, LatencyRange, Network, Scenario, TransportSettings, Workload};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const LATENCY: Duration = Duration::from_millis(1);
+const PORT: u16 = 9000;
+const BODY: usize = 124;
+
+/// Item 2's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct HarnessFigures {
+    /// Acked remote events (the bare program's messages).
+    pub events: u64,
+    pub harness_wall_s: f64,
+    pub harness_simulated_s: f64,
+    /// Remote events the harness run shipped (should equal `events`).
+    pub harness_remote_events: u64,
+    /// Local events the owner node routed alongside.
+    pub harness_local_events: u64,
+    pub harness_passed: bool,
+    pub bare_wall_s: f64,
+    pub bare_simulated_s: f64,
+    /// harness / bare wall time; target <= 1.5, goal <= 1.2.
+    pub ratio: f64,
+}
+
+/// The scenario of (a).
+pub fn scenario(events: u64) -> Scenario {
+    Scenario {
+        name: "bench-harness".into(),
+        description: "one node ships N acked events to another, one at a time".into(),
+        seeds: vec![1],
+        nodes: vec!["n1".into(), "n2".into()],
+        shards: 16,
+        duration: Duration::from_secs(3600 * 24),
+        network: Network { latency: LatencyRange::fixed(LATENCY), loss: 0.0 },
+        transport: TransportSettings::default(),
+        workload: Workload { events, rate: f64::MAX, batch: BatchSize { min: 1, max: 1 }, keys: 1 },
+        faults: Vec::new(),
+        expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },
+    }
+}
+
+/// Runs (a) and (b) alternately, `rounds` times each; the fastest of each counts.
+pub fn run(events: u64, rounds: usize) -> HarnessFigures {
+    let scenario = scenario(events);
+    let (mut harness_wall_s, mut bare_wall_s, mut bare_simulated_s) = (f64::INFINITY, f64::INFINITY, 0.0);
+    let mut result = None;
+    for _ in 0..rounds.max(1) {
+        let start = Instant::now();
+        let run = runner::run(&scenario, 1).expect("the harness run");
+        harness_wall_s = harness_wall_s.min(start.elapsed().as_secs_f64());
+        result = Some(run);
+        let (wall, simulated) = bare(events);
+        bare_wall_s = bare_wall_s.min(wall);
+        bare_simulated_s = simulated;
+    }
+    let result = result.expect("at least one round");
+    let summary = Summary::of(&result.records);
+    HarnessFigures {
+        events,
+        harness_wall_s,
+        harness_simulated_s: result.simulated.as_secs_f64(),
+        harness_remote_events: summary.routed - summary.local,
+        harness_local_events: summary.local,
+        harness_passed: result.passed(),
+        bare_wall_s,
+        bare_simulated_s,
+        ratio: harness_wall_s / bare_wall_s,
+    }
+}
+
+/// (b): wall and simulated seconds of the bare turmoil program.
+pub fn bare(events: u64) -> (f64, f64) {
+    let start = Instant::now();
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(3600 * 24))
+        .tick_duration(runner::TICK)
+        .min_message_latency(LATENCY)
+        .max_message_latency(LATENCY)
+        .rng_seed(1)
+        .build();
+    sim.host("server", || async {
+        let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
+        loop {
+            let (mut stream, _) = listener.accept().await?;
+            tokio::task::spawn_local(async move {
+                let mut body = [0u8; BODY];
+                loop {
+                    let len = match stream.read_u32().await {
+                        Ok(len) => len as usize,
+                        Err(_) => return,
+                    };
+                    if stream.read_exact(&mut body[..len]).await.is_err() || stream.write_u8(1).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    sim.client("client", async move {
+        let mut stream = turmoil::net::TcpStream::connect(("server", PORT)).await?;
+        let mut message = [7u8; 4 + BODY];
+        message[..4].copy_from_slice(&(BODY as u32).to_be_bytes());
+        for _ in 0..events {
+            stream.write_all(&message).await?;
+            stream.read_u8().await?;
+        }
+        Ok(())
+    });
+    sim.run().expect("the bare turmoil program");
+    (start.elapsed().as_secs_f64(), sim.elapsed().as_secs_f64())
+}

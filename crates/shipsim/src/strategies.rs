@@ -1,0 +1,213 @@
+//! proptest strategies for whole *runnable* scenarios: what the property test in
+//! `sims/generated.rs` feeds the simulator.
+//!
+//! Unlike the loader's own strategies (`scenario/arbitrary.rs`, which stress the parser with
+//! any valid file: huge numbers, odd names), these aim at the system under test: 1–6 nodes,
+//! 0–12 faults over the whole fault vocabulary, small workloads so each case runs in a
+//! fraction of a second, and settings inside the ranges where a correct shipper must pass
+//! every invariant (a generous duration and settle, so "the workload did not finish" can only
+//! mean a bug).
+//!
+//! Validity comes from the loader itself: the timeline is built fault by fault, and a fault is
+//! kept only if the scenario so far still passes `parse(to_yaml(..))`. There is no second copy
+//! of the validator's rules to drift from it.
+//!
+//! Choices are listed simplest first (proptest shrinks integers towards 0), so a shrunk case
+//! prefers fewer nodes, fewer events, default-ish settings and the simpler fault kinds.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use proptest::sample::select;
+
+use crate::scenario::{
+    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network, Scenario,
+    TransportSettings, Workload, to_yaml,
+};
+
+/// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
+pub const KINDS_SIMPLEST_FIRST: [&str; 11] = [
+    "latency",
+    "loss",
+    "bounce",
+    "crash",
+    "restart",
+    "heal",
+    "partition-oneway",
+    "partition",
+    "hold",
+    "release",
+    "reorder",
+];
+
+/// Faults happen within the first this many milliseconds; the workloads are done by then.
+const FAULT_WINDOW_MS: u64 = 6_000;
+
+/// One generated fault step: (kind index into [`KINDS_SIMPLEST_FIRST`], time in ms, a number
+/// that picks nodes and links, a latency range, a loss rate).
+pub type Step = (usize, u64, u64, LatencyRange, f64);
+
+fn latency() -> impl Strategy<Value = LatencyRange> {
+    (0u64..20, 0u64..50).prop_map(|(min, extra)| LatencyRange {
+        min: Duration::from_millis(min),
+        max: Duration::from_millis(min + extra),
+    })
+}
+
+fn loss_rate() -> impl Strategy<Value = f64> {
+    select(vec![0.0, 0.1, 0.3, 1.0])
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (0..KINDS_SIMPLEST_FIRST.len(), 0..FAULT_WINDOW_MS, any::<u64>(), latency(), loss_rate())
+}
+
+prop_compose! {
+    /// A valid, quickly runnable scenario whose `seeds` is the one simulation seed of the case.
+    pub fn runnable_scenario()(
+        node_count in 1usize..=6,
+        seed in any::<u64>(),
+        network in (latency(), select(vec![0.0, 0.0, 0.05, 0.2]))
+            .prop_map(|(latency, loss)| Network { latency, loss }),
+        transport in (1usize..=4, 50u64..400, 200u64..2_000).prop_map(|(connections, ack, deadline)| {
+            TransportSettings {
+                connections,
+                ack_timeout: Duration::from_millis(ack),
+                deadline: Duration::from_millis(deadline),
+            }
+        }),
+        workload in (1u64..=40, 50u32..=400, 1u32..=4, 0u32..=4, 1u32..=16).prop_map(
+            |(events, rate, min, extra, keys)| Workload {
+                events,
+                rate: f64::from(rate),
+                batch: BatchSize { min, max: min + extra },
+                keys,
+            }
+        ),
+        shards in 1u32..=16,
+        steps in proptest::collection::vec(step(), 0..=12),
+    ) -> Scenario {
+        let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
+        let base = Scenario {
+            name: "generated".into(),
+            description: String::new(),
+            seeds: vec![seed],
+            nodes,
+            shards,
+            duration: Duration::from_secs(60),
+            network,
+            transport,
+            workload,
+            faults: Vec::new(),
+            expect: Expect::default(),
+        };
+        with_timeline(base, steps)
+    }
+}
+
+/// Adds the steps in time order, each only if the scenario stays valid.
+pub fn with_timeline(mut scenario: Scenario, mut steps: Vec<Step>) -> Scenario {
+    steps.sort_by_key(|s| s.1);
+    for (kind, at_ms, pick, range, rate) in steps {
+        let Some(action) = action(&scenario.nodes, KINDS_SIMPLEST_FIRST[kind], pick, range, rate) else {
+            continue;
+        };
+        scenario.faults.push(Fault { at: Duration::from_millis(at_ms), action, line: 0 });
+        match scenario::parse(&to_yaml(&scenario), "<generated>") {
+            Ok(valid) => scenario = valid,
+            Err(_) => {
+                scenario.faults.pop();
+            }
+        }
+    }
+    scenario
+}
+
+/// The action of one step, its nodes and links chosen by `pick`; `None` when the cluster is
+/// too small for the kind.
+fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f64) -> Option<FaultAction> {
+    let n = nodes.len() as u64;
+    let node = |k: u32| nodes[((pick >> k) % n) as usize].clone();
+    let link = || {
+        let a = (pick % n) as usize;
+        let b = (a + 1 + ((pick >> 8) % (n - 1)) as usize) % nodes.len();
+        Link::new(nodes[a].clone(), nodes[b].clone())
+    };
+    let two = n >= 2;
+    Some(match kind {
+        "latency" if two => FaultAction::Latency { link: link(), value: range },
+        "loss" if two => FaultAction::Loss { link: link(), rate },
+        "bounce" => FaultAction::Bounce(node(0)),
+        "crash" => FaultAction::Crash(node(0)),
+        "restart" => FaultAction::Restart(node(0)),
+        "heal" => {
+            if pick.is_multiple_of(2) {
+                FaultAction::Heal(HealTarget::All)
+            } else {
+                let chosen: Vec<String> = nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| (pick >> (i + 1)) & 1 == 1)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                if chosen.is_empty() {
+                    return None;
+                }
+                FaultAction::Heal(HealTarget::Nodes(chosen))
+            }
+        }
+        "partition-oneway" if two => {
+            let l = link();
+            FaultAction::PartitionOneway { from: l.a, to: l.b }
+        }
+        "partition" if two => {
+            // Each node lands in group 0, group 1, or (1 in 3) no group.
+            let mut groups = vec![Vec::new(), Vec::new()];
+            for (i, name) in nodes.iter().enumerate() {
+                match (pick >> (2 * i)) % 3 {
+                    0 => groups[0].push(name.clone()),
+                    1 => groups[1].push(name.clone()),
+                    _ => {}
+                }
+            }
+            if groups.iter().any(Vec::is_empty) {
+                return None;
+            }
+            FaultAction::Partition(groups)
+        }
+        "hold" if two => FaultAction::Hold(link()),
+        "release" if two => FaultAction::Release(link()),
+        "reorder" if two => FaultAction::Reorder(link()),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeSet;
+
+    /// The property test is only as good as what it generates: every fault kind comes up,
+    /// timelines get long, and every scenario is valid and small.
+    #[test]
+    fn generated_scenarios_are_valid_small_and_cover_every_kind() {
+        let mut runner = TestRunner::deterministic();
+        let mut kinds = BTreeSet::new();
+        let mut longest = 0;
+        let mut sizes = BTreeSet::new();
+        for _ in 0..400 {
+            let s = runnable_scenario().new_tree(&mut runner).unwrap().current();
+            assert!(scenario::parse(&to_yaml(&s), "x").is_ok());
+            assert!((1..=6).contains(&s.nodes.len()) && s.faults.len() <= 12 && s.workload.events <= 40);
+            assert_eq!(s.seeds.len(), 1);
+            sizes.insert(s.nodes.len());
+            longest = longest.max(s.faults.len());
+            kinds.extend(s.faults.iter().map(|f| f.action.kind()));
+        }
+        assert_eq!(kinds.len(), FaultAction::KINDS.len(), "{kinds:?}");
+        assert_eq!(sizes.len(), 6);
+        assert!(longest >= 6, "{longest}");
+    }
+}

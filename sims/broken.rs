@@ -1,0 +1,152 @@
+//! Proof of bug-finding: the harness catches deliberately broken variants of
+//! the router and the transport (`shipper::broken`, cargo feature `broken`,
+//! enabled only for this suite's dev-dependency, never in the binary).
+//!
+//! One case per variant: it switches the variant on for its own thread
+//! (`broken::with`; each simulation runs on one thread, so cases run in
+//! parallel safely), runs a scenario over seeds 1..=N and passes once a run
+//! reports the expected invariant and rule. A table of variant → scenario →
+//! invariant/rule → seeds needed is printed at the end.
+//!
+//! Not in the table (ignored cases, see `NOT_CAUGHT`):
+//! - `ResendOutOfOrder`: the receiver delivers a stream strictly in order and
+//!   drops a frame past a gap unacknowledged, so a reversed resend only costs
+//!   extra ack timeouts; in every scenario tried it converged before any
+//!   deadline, so no invariant fires (it is a slowdown, not a wrong result).
+//! - `NoRouteAsSendFailure`: no scenario produces a `NoRoute` (every node is
+//!   known to the network and every local sink is installed), so the miscount
+//!   never happens.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use shipper::broken::{self, Variant};
+use shipsim::{runner, scenario};
+
+/// A variant, where it is caught, and what must fire.
+struct Case {
+    variant: Variant,
+    scenario: &'static str,
+    invariant: &'static str,
+    rule: &'static str,
+    /// Seeds 1..=max_seeds are tried.
+    max_seeds: u64,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        variant: Variant::NoAck,
+        scenario: "baseline",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::NoDedup,
+        scenario: "latency-spike",
+        invariant: "delivery",
+        rule: "no-duplicate",
+        max_seeds: 5,
+    },
+    Case {
+        variant: Variant::BatchRoundRobin,
+        scenario: "baseline",
+        invariant: "ordering",
+        rule: "swap",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::SilentBatchDrop,
+        scenario: "partition-heal",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::StatsDoubleCount,
+        scenario: "baseline",
+        invariant: "stats",
+        rule: "sent",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::AckBeforeSink,
+        scenario: "crash-restart-receiver",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 5,
+    },
+    Case {
+        variant: Variant::NoDeadline,
+        scenario: "partition-heal",
+        invariant: "liveness",
+        rule: "deadline",
+        max_seeds: 3,
+    },
+];
+
+/// Variants no scenario catches yet (see the module docs).
+const NOT_CAUGHT: &[Variant] = &[Variant::ResendOutOfOrder, Variant::NoRouteAsSendFailure];
+
+static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = CASES
+        .iter()
+        .map(|case| Trial::test(format!("{:?}::{}", case.variant, case.scenario), move || caught(case)))
+        .collect();
+    trials.extend(
+        NOT_CAUGHT
+            .iter()
+            .map(|v| Trial::test(format!("{v:?}::not-caught"), || Ok(())).with_ignored_flag(true)),
+    );
+    let conclusion = libtest_mimic::run(&args, trials);
+    let mut rows = TABLE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if !rows.is_empty() {
+        rows.sort();
+        println!("\n| variant | scenario | invariant/rule | seeds needed | also fired |");
+        println!("| --- | --- | --- | --- | --- |");
+        for row in rows {
+            println!("{row}");
+        }
+    }
+    conclusion.exit();
+}
+
+fn caught(case: &Case) -> Result<(), Failed> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{}.yaml", case.scenario));
+    let scenario = scenario::load(&path).map_err(|e| e.to_string())?;
+    for seed in 1..=case.max_seeds {
+        let result = broken::with(case.variant, || runner::run(&scenario, seed))
+            .map_err(|e| format!("{:?} seed {seed}: {e}", case.variant))?;
+        let fired = result.violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule);
+        if fired {
+            let mut others: Vec<String> = result
+                .violations
+                .iter()
+                .filter(|v| !(v.invariant == case.invariant && v.rule == case.rule))
+                .map(|v| format!("{}/{}", v.invariant, v.rule))
+                .collect();
+            others.sort();
+            others.dedup();
+            let row = format!(
+                "| {:?} | {} | {}/{} | {seed} (of {}) | {} |",
+                case.variant,
+                case.scenario,
+                case.invariant,
+                case.rule,
+                case.max_seeds,
+                others.join(", ")
+            );
+            TABLE.lock().unwrap_or_else(|e| e.into_inner()).push(row);
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "{:?}: no run of {} over seeds 1..={} reported {}/{}",
+        case.variant, case.scenario, case.max_seeds, case.invariant, case.rule
+    )
+    .into())
+}
