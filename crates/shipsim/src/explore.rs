@@ -304,20 +304,7 @@ mod tests {
     /// Two nodes, a few events, and a settle phase so short that some seeds cannot finish the
     /// workload: a mix of passing and failing seeds (of seeds 1..=12, only 5 fails) in a
     /// fraction of a second.
-    const TINY: &str = "\
-name: tiny-explore
-nodes: [n1, n2]
-duration: 1s
-network:
-  latency: 1ms..40ms
-workload:
-  events: 30
-  rate: 40/s
-faults:
-  - {at: 300ms, loss: {link: [n1, n2], rate: 0.3}}
-expect:
-  settle: 600ms
-";
+    const TINY: &str = include_str!("../tests/fixtures/tiny-explore.yaml");
 
     fn tiny() -> Scenario {
         scenario::parse(TINY, "tiny.yaml").unwrap()

@@ -7,20 +7,7 @@ use std::process::{Command, Output};
 
 /// Seeds 1..=12 of this scenario: only seed 5 fails (liveness, the settle phase is too short),
 /// in a fraction of a second.
-const TINY: &str = "\
-name: tiny-explore
-nodes: [n1, n2]
-duration: 1s
-network:
-  latency: 1ms..40ms
-workload:
-  events: 30
-  rate: 40/s
-faults:
-  - {at: 300ms, loss: {link: [n1, n2], rate: 0.3}}
-expect:
-  settle: 600ms
-";
+const TINY: &str = include_str!("fixtures/tiny-explore.yaml");
 
 /// A fresh directory per test, so parallel tests do not share repros.
 fn scratch(test: &str) -> PathBuf {
