@@ -22,7 +22,11 @@ use std::sync::Mutex;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use shipper::broken::{self, Variant};
+use shipsim::shrink::{self, Target};
 use shipsim::{runner, scenario};
+
+/// Simulation runs each caught variant may spend on shrinking its failure.
+const SHRINK_BUDGET: usize = 24;
 
 /// A variant, where it is caught, and what must fire.
 struct Case {
@@ -106,8 +110,8 @@ fn main() {
     let mut rows = TABLE.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if !rows.is_empty() {
         rows.sort();
-        println!("\n| variant | scenario | invariant/rule | seeds needed | also fired |");
-        println!("| --- | --- | --- | --- | --- |");
+        println!("\n| variant | scenario | invariant/rule | seeds needed | shrunk repro | also fired |");
+        println!("| --- | --- | --- | --- | --- | --- |");
         for row in rows {
             println!("{row}");
         }
@@ -131,13 +135,26 @@ fn caught(case: &Case) -> Result<(), Failed> {
                 .collect();
             others.sort();
             others.dedup();
+            let target = Target { invariant: case.invariant.into(), rule: case.rule.into() };
+            let shrunk =
+                broken::with(case.variant, || shrink::shrink(&scenario, seed, &target, SHRINK_BUDGET));
+            let still = broken::with(case.variant, || runner::run(&shrunk.scenario, seed))
+                .map_err(|e| format!("{:?} shrunk repro: {e}", case.variant))?;
+            if !still.violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule) {
+                return Err(format!("{:?}: the shrunk repro no longer fails", case.variant).into());
+            }
             let row = format!(
-                "| {:?} | {} | {}/{} | {seed} (of {}) | {} |",
+                "| {:?} | {} | {}/{} | {seed} (of {}) | {} of {} faults, {} of {} events/node ({} runs) | {} |",
                 case.variant,
                 case.scenario,
                 case.invariant,
                 case.rule,
                 case.max_seeds,
+                shrunk.scenario.faults.len(),
+                scenario.faults.len(),
+                shrunk.scenario.workload.events,
+                scenario.workload.events,
+                shrunk.log.tried,
                 others.join(", ")
             );
             TABLE.lock().unwrap_or_else(|e| e.into_inner()).push(row);
