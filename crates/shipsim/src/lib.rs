@@ -9,6 +9,7 @@
 pub mod check;
 pub mod explore;
 pub mod faults;
+pub mod html;
 pub mod logging;
 pub mod node;
 pub mod recorder;

@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Run each seed twice and compare the traces byte for byte.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Write the run as a self-contained HTML space-time diagram (with several seeds, one file
+    /// per seed: NAME.seed-N.html).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Options of `shipsim replay`.
@@ -36,6 +40,9 @@ pub struct ReplayArgs {
     /// Write the trace as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Write the run as a self-contained HTML space-time diagram.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `shipsim run`.
@@ -48,7 +55,8 @@ pub fn run(args: &RunArgs) -> Status {
         Some(seed) => vec![seed],
         None => scenario.seeds.clone(),
     };
-    let mode = Mode { twice: args.check_determinism, write_repro: true, expect: None };
+    let mode =
+        Mode { twice: args.check_determinism, write_repro: true, expect: None, html: args.html.clone() };
     run_seeds(&args.scenario, &scenario, &seeds, args.trace.as_deref(), &mode)
 }
 
@@ -62,7 +70,7 @@ pub fn replay(args: &ReplayArgs) -> Status {
     // The repro's header names the violation it was written for; replay says whether it is
     // the same one. The file is not rewritten: it is the evidence.
     let expect = std::fs::read_to_string(&args.repro).ok().and_then(|text| header_violation(&text));
-    let mode = Mode { twice: true, write_repro: false, expect };
+    let mode = Mode { twice: true, write_repro: false, expect, html: args.html.clone() };
     run_seeds(&args.repro, &scenario, &seeds, args.trace.as_deref(), &mode)
 }
 
@@ -75,6 +83,8 @@ struct Mode {
     write_repro: bool,
     /// The (invariant, rule) the replayed repro was written for.
     expect: Option<(String, String)>,
+    /// Write an HTML diagram of each seed here.
+    html: Option<PathBuf>,
 }
 
 /// The `(invariant, rule)` of a repro header line `# violation: delivery / no-loss at ...`.
@@ -89,13 +99,22 @@ fn header_violation(text: &str) -> Option<(String, String)> {
 fn run_seeds(path: &Path, scenario: &Scenario, seeds: &[u64], trace: Option<&Path>, mode: &Mode) -> Status {
     let mut status = Status::Pass;
     for &seed in seeds {
-        let outcome = run_one(path, scenario, seed, trace.map(|t| trace_path(t, seed, seeds.len())), mode);
+        let trace = trace.map(|t| trace_path(t, seed, seeds.len()));
+        let html = mode.html.as_deref().map(|h| html_path(h, seed, seeds.len()));
+        let outcome = run_one(path, scenario, seed, trace, html, mode);
         status = worst(status, outcome);
     }
     status
 }
 
-fn run_one(path: &Path, scenario: &Scenario, seed: u64, trace: Option<PathBuf>, mode: &Mode) -> Status {
+fn run_one(
+    path: &Path,
+    scenario: &Scenario,
+    seed: u64,
+    trace: Option<PathBuf>,
+    html: Option<PathBuf>,
+    mode: &Mode,
+) -> Status {
     let started = Instant::now();
     let result = match runner::run(scenario, seed) {
         Ok(result) => result,
@@ -118,6 +137,13 @@ fn run_one(path: &Path, scenario: &Scenario, seed: u64, trace: Option<PathBuf>, 
             result.records.len(),
             jsonl::digest(&bytes)
         );
+    }
+    if let Some(html) = &html {
+        if let Err(err) = std::fs::write(html, shipsim::html::page(&result.records)) {
+            eprintln!("error: cannot write the diagram to {}: {err}", html.display());
+            return Status::BadInput;
+        }
+        println!("  html: {}", html.display());
     }
     let mut status = if result.passed() { Status::Pass } else { Status::Fail };
     if let Some((invariant, rule)) = &mode.expect {
@@ -171,6 +197,14 @@ fn trace_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
     }
     let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "trace".into());
     base.with_file_name(format!("{stem}.seed-{seed}.jsonl"))
+}
+
+fn html_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
+    if seeds == 1 {
+        return base.to_path_buf();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    base.with_file_name(format!("{stem}.seed-{seed}.html"))
 }
 
 fn worst(a: Status, b: Status) -> Status {

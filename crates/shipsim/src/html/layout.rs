@@ -1,0 +1,684 @@
+//! The layout model of a run's space-time diagram, built from its trace records alone.
+//!
+//! One lane per node (with its process lives), one arrow per shipped event (send to delivery,
+//! classified by outcome), fault marks, the settle phase's start and the violations. Everything
+//! is in trace order, so the same records give the same layout.
+
+use std::collections::BTreeMap;
+
+use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record};
+
+/// Above this many arrows the layout keeps every k-th one (and says so).
+pub const MAX_ARROWS: usize = 10_000;
+
+/// The invariants every run reports, in report order.
+pub const INVARIANTS: [&str; 5] = ["delivery", "ordering", "stats", "liveness", "trace"];
+
+/// The whole diagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Scenario name (empty when the trace has no start record).
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// The last record's time: the right edge of the diagram.
+    pub end: Micros,
+    /// One lane per node, scenario order first.
+    pub lanes: Vec<Lane>,
+    /// The arrows drawn (all of them, or a sample: see `sample_every`).
+    pub arrows: Vec<Arrow>,
+    /// How many arrows the run had before sampling.
+    pub total_arrows: usize,
+    /// `Some(k)`: only every k-th arrow is kept (plus the violating ones).
+    pub sample_every: Option<usize>,
+    /// Faults applied, in order.
+    pub faults: Vec<FaultMark>,
+    /// When the settle phase started.
+    pub settle: Option<Micros>,
+    /// The violations, in trace order.
+    pub violations: Vec<ViolationMark>,
+    /// Each invariant: held, skipped or violated.
+    pub invariants: Vec<InvariantMark>,
+    /// Run counts for the header.
+    pub counts: Counts,
+}
+
+/// Counts for the header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Events in `ShipBegin` records (local and remote).
+    pub events: usize,
+    /// `Deliver` records.
+    pub deliveries: usize,
+    /// `ShipBegin` records.
+    pub batches: usize,
+    /// `ShipEnd` records with outcome `ok`.
+    pub batches_ok: usize,
+    /// Fault records.
+    pub faults: usize,
+    /// Deliveries of an event beyond its first.
+    pub duplicates: usize,
+}
+
+/// An invariant's outcome, as far as the records tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvariantMark {
+    /// `delivery`, `ordering`, ...
+    pub name: String,
+    /// Violation records of it (0: held, unless skipped).
+    pub violations: usize,
+    /// Why it was not checked (the scenario's `expect` turned it off).
+    pub skipped: Option<String>,
+}
+
+/// A node's lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lane {
+    /// The node.
+    pub node: String,
+    /// Its process lives, in order.
+    pub lives: Vec<LifeSpan>,
+}
+
+/// One process life of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifeSpan {
+    /// The life number.
+    pub life: u32,
+    /// When it started.
+    pub up: Micros,
+    /// When it stopped (`None`: it ran to the end).
+    pub down: Option<Micros>,
+}
+
+/// How a shipped event ended, which decides its arrow's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ArrowClass {
+    /// Reported shipped: within the shipped prefix of its batch.
+    Acked,
+    /// Not reported shipped, and the call ended ambiguously (or never returned), or it was
+    /// delivered anyway.
+    Ambiguous,
+    /// Not reported shipped and never delivered.
+    NeverSent,
+    /// A second (or later) delivery of the same event.
+    Duplicate,
+}
+
+impl ArrowClass {
+    /// The CSS class name.
+    pub fn css(self) -> &'static str {
+        match self {
+            ArrowClass::Acked => "acked",
+            ArrowClass::Ambiguous => "ambiguous",
+            ArrowClass::NeverSent => "never-sent",
+            ArrowClass::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// One shipped event, from its send to its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrow {
+    /// The event id.
+    pub id: EventId,
+    /// The sending node's lane.
+    pub src: usize,
+    /// The destination's lane.
+    pub dst: usize,
+    /// The batch.
+    pub batch: u64,
+    /// Index in the batch.
+    pub index: u32,
+    /// Routing key.
+    pub key: String,
+    /// Send time (the `ShipBegin`).
+    pub sent: Micros,
+    /// Delivery time (`None`: never delivered).
+    pub delivered: Option<Micros>,
+    /// Colour class.
+    pub class: ArrowClass,
+    /// Whether `dst` is the sender itself.
+    pub local: bool,
+    /// Whether a violation names this event.
+    pub violated: bool,
+}
+
+/// A fault applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultMark {
+    /// When.
+    pub t: Micros,
+    /// The fault as written in the trace.
+    pub text: String,
+    /// Its kind: `crash`, `partition`, `heal`, ..., `settle` for the settle phase's healing.
+    pub kind: String,
+    /// The lanes of the nodes it names.
+    pub lanes: Vec<usize>,
+    /// For a fault that lasts (partition, one-way partition, hold, reorder, loss, latency): when
+    /// it ends (a heuristic on the text: the first later heal of a partition or release of a hold
+    /// or reorder naming `all` or one of its nodes, the same kind of fault on the same nodes, or
+    /// the settle phase); `None` for an instant fault.
+    pub until: Option<Micros>,
+}
+
+/// Fault kinds that last until healed, released or replaced.
+const LASTING: [&str; 6] = ["partition", "partition-oneway", "hold", "reorder", "loss", "latency"];
+
+/// The kind of a fault in its YAML flow form: `{at: 1s, crash: n2}` → `crash`.
+fn fault_kind(text: &str) -> String {
+    let body = text.trim().trim_start_matches('{');
+    let body = match body.strip_prefix("at:") {
+        Some(rest) => rest.split_once(", ").map(|(_, r)| r).unwrap_or(""),
+        None => body,
+    };
+    body.split(':').next().unwrap_or("").trim().to_owned()
+}
+
+/// Whether `text` names `word` as a whole token.
+fn names(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).any(|w| w == word)
+}
+
+/// Fills in the lanes and ends of `faults`.
+fn fault_spans(faults: &mut [FaultMark], lanes: &[Lane], settle: Option<Micros>, end: Micros) {
+    for f in faults.iter_mut() {
+        f.kind = fault_kind(&f.text);
+        f.lanes = (0..lanes.len()).filter(|&i| names(&f.text, &lanes[i].node)).collect();
+    }
+    for i in 0..faults.len() {
+        let f = &faults[i];
+        // A loss rate of 0 ends a loss rather than starting one.
+        let no_loss = f.kind == "loss" && (f.text.contains("rate: 0.0}") || f.text.contains("rate: 0}"));
+        if !LASTING.contains(&f.kind.as_str()) || no_loss {
+            continue;
+        }
+        // Heal ends partitions, release ends holds and reorders; loss and latency last until
+        // replaced on the same link. The settle phase ends them all.
+        let healer = match f.kind.as_str() {
+            "partition" | "partition-oneway" => Some("heal"),
+            "hold" | "reorder" => Some("release"),
+            _ => None,
+        };
+        let ends = |g: &FaultMark| {
+            g.kind == "settle"
+                || (Some(g.kind.as_str()) == healer
+                    && (names(&g.text, "all") || g.lanes.iter().any(|l| f.lanes.contains(l))))
+                || (g.kind == f.kind && g.lanes == f.lanes)
+        };
+        let until = faults[i + 1..].iter().find(|g| ends(g)).map(|g| g.t);
+        faults[i].until = Some(until.or(settle).unwrap_or(end).max(faults[i].t));
+    }
+}
+
+/// A violation to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViolationMark {
+    /// When it was detected.
+    pub t: Micros,
+    /// `invariant / rule: expected ..., actual ...`.
+    pub message: String,
+    /// The event it names, if any (highlighted arrows); `None`: shown as a banner.
+    pub event: Option<EventId>,
+}
+
+impl Layout {
+    /// The layout of `records`.
+    pub fn of(records: &[Record]) -> Layout {
+        let mut b = Builder::default();
+        for r in records {
+            b.scan(r);
+        }
+        b.finish(records)
+    }
+
+    /// The lane index of `node`, if it has one.
+    pub fn lane(&self, node: &str) -> Option<usize> {
+        self.lanes.iter().position(|l| l.node == node)
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    scenario: String,
+    seed: u64,
+    /// The start record's `ordering` and `stats` expectations.
+    expect: (String, String),
+    end: Micros,
+    lanes: Vec<Lane>,
+    /// (node, batch) → (shipped prefix, outcome).
+    ends: BTreeMap<(String, u64), (u32, Outcome)>,
+    /// (id, receiving node) → delivery times, in order.
+    deliveries: BTreeMap<(EventId, String), Vec<Micros>>,
+    faults: Vec<FaultMark>,
+    settle: Option<Micros>,
+    violations: Vec<ViolationMark>,
+    /// (event id, sending node) named by violations.
+    violated: Vec<(EventId, String)>,
+    counts: Counts,
+}
+
+impl Builder {
+    fn lane(&mut self, node: &str) -> usize {
+        if let Some(i) = self.lanes.iter().position(|l| l.node == node) {
+            return i;
+        }
+        self.lanes.push(Lane { node: node.to_owned(), lives: Vec::new() });
+        self.lanes.len() - 1
+    }
+
+    fn scan(&mut self, r: &Record) {
+        match r {
+            Record::Start(s) => {
+                self.scenario = s.scenario.clone();
+                self.seed = s.seed;
+                self.expect = (s.ordering.clone(), s.stats.clone());
+                for n in &s.nodes {
+                    self.lane(n);
+                }
+            }
+            Record::Phase { t, phase } => {
+                self.end = self.end.max(*t);
+                if *phase == Phase::Settle && self.settle.is_none() {
+                    self.settle = Some(*t);
+                }
+            }
+            Record::Fault { t, fault } => {
+                self.end = self.end.max(*t);
+                self.counts.faults += 1;
+                self.faults.push(FaultMark {
+                    t: *t,
+                    text: fault.clone(),
+                    kind: String::new(),
+                    lanes: Vec::new(),
+                    until: None,
+                });
+            }
+            Record::Life { t, node, life, state } => {
+                self.end = self.end.max(*t);
+                let i = self.lane(node);
+                let lives = &mut self.lanes[i].lives;
+                match state {
+                    LifeState::Up => lives.push(LifeSpan { life: *life, up: *t, down: None }),
+                    LifeState::Down => match lives.iter_mut().rev().find(|l| l.life == *life) {
+                        Some(l) if l.down.is_none() => l.down = Some(*t),
+                        // A stop without a recorded start: the life began at 0.
+                        _ => lives.push(LifeSpan { life: *life, up: 0, down: Some(*t) }),
+                    },
+                }
+            }
+            Record::ShipBegin { t, node, dst, events, .. } => {
+                self.end = self.end.max(*t);
+                self.lane(node);
+                self.lane(dst);
+                self.counts.batches += 1;
+                self.counts.events += events.len();
+            }
+            Record::ShipEnd { t, node, batch, shipped, outcome, .. } => {
+                self.end = self.end.max(*t);
+                if *outcome == Outcome::Ok {
+                    self.counts.batches_ok += 1;
+                }
+                self.ends.insert((node.clone(), *batch), (*shipped, *outcome));
+            }
+            Record::Ack { t, .. } | Record::Stats { t, .. } | Record::Workload { t, .. } => {
+                self.end = self.end.max(*t);
+            }
+            Record::Deliver { t, node, id, .. } => {
+                self.end = self.end.max(*t);
+                self.counts.deliveries += 1;
+                if let Some(id) = id {
+                    self.deliveries.entry((*id, node.clone())).or_default().push(*t);
+                }
+            }
+            Record::Violation(v) => {
+                self.end = self.end.max(v.t);
+                let message =
+                    format!("{} / {}: expected {}, actual {}", v.invariant, v.rule, v.expected, v.actual);
+                if let Some(e) = &v.event {
+                    self.violated.push((e.id, e.node.clone()));
+                }
+                self.violations.push(ViolationMark {
+                    t: v.t,
+                    message,
+                    event: v.event.as_ref().map(|e| e.id),
+                });
+            }
+        }
+    }
+
+    fn finish(mut self, records: &[Record]) -> Layout {
+        // How many deliveries of each (id, dst) the sends have consumed so far.
+        let mut used: BTreeMap<(EventId, String), usize> = BTreeMap::new();
+        // The last send of each (id, dst), for the duplicates.
+        let mut last_send: BTreeMap<(EventId, String), Arrow> = BTreeMap::new();
+        let mut arrows = Vec::new();
+        for r in records {
+            let Record::ShipBegin { t, node, batch, dst, local, events, .. } = r else { continue };
+            let (src_lane, dst_lane) = (self.lane(node), self.lane(dst));
+            let end = self.ends.get(&(node.clone(), *batch)).copied();
+            for (index, e) in events.iter().enumerate() {
+                let index = index as u32;
+                let k = (e.id, dst.clone());
+                let n = used.entry(k.clone()).or_default();
+                let delivered = self.deliveries.get(&k).and_then(|d| d.get(*n)).copied();
+                if delivered.is_some() {
+                    *n += 1;
+                }
+                let class = match end {
+                    Some((shipped, _)) if index < shipped => ArrowClass::Acked,
+                    Some((_, Outcome::Ambiguous)) | None => ArrowClass::Ambiguous,
+                    _ if delivered.is_some() => ArrowClass::Ambiguous,
+                    _ => ArrowClass::NeverSent,
+                };
+                let arrow = Arrow {
+                    id: e.id,
+                    src: src_lane,
+                    dst: dst_lane,
+                    batch: *batch,
+                    index,
+                    key: e.key.clone(),
+                    sent: *t,
+                    delivered,
+                    class,
+                    local: *local,
+                    violated: self.violated.iter().any(|(id, n)| *id == e.id && n == node),
+                };
+                last_send.insert(k, arrow.clone());
+                arrows.push(arrow);
+            }
+        }
+        // Deliveries beyond those the sends account for: duplicates, from the last send.
+        for (k, times) in &self.deliveries {
+            let n = used.get(k).copied().unwrap_or(0);
+            let Some(send) = last_send.get(k) else { continue };
+            for &t in times.iter().skip(n) {
+                self.counts.duplicates += 1;
+                let mut dup = send.clone();
+                dup.delivered = Some(t);
+                dup.class = ArrowClass::Duplicate;
+                arrows.push(dup);
+            }
+        }
+        arrows.sort_by(|a, b| {
+            (a.sent, a.src, a.batch, a.index, a.class).cmp(&(b.sent, b.src, b.batch, b.index, b.class))
+        });
+        let total_arrows = arrows.len();
+        let sample_every = (total_arrows > MAX_ARROWS).then(|| total_arrows.div_ceil(MAX_ARROWS));
+        if let Some(k) = sample_every {
+            arrows = arrows
+                .into_iter()
+                .enumerate()
+                .filter(|(i, a)| i % k == 0 || a.violated)
+                .map(|(_, a)| a)
+                .collect();
+        }
+        let skipped = |name: &str| match name {
+            "ordering" if self.expect.0 == "none" => Some("expect ordering: none".to_owned()),
+            "stats" if self.expect.1 == "ignore" => Some("expect stats: ignore".to_owned()),
+            _ => None,
+        };
+        let mut invariants: Vec<InvariantMark> = INVARIANTS
+            .iter()
+            .map(|name| InvariantMark { name: name.to_string(), violations: 0, skipped: skipped(name) })
+            .collect();
+        for r in records {
+            if let Record::Violation(v) = r {
+                match invariants.iter_mut().find(|i| i.name == v.invariant) {
+                    Some(i) => i.violations += 1,
+                    None => invariants.push(InvariantMark {
+                        name: v.invariant.clone(),
+                        violations: 1,
+                        skipped: None,
+                    }),
+                }
+            }
+        }
+        fault_spans(&mut self.faults, &self.lanes, self.settle, self.end);
+        Layout {
+            scenario: self.scenario,
+            seed: self.seed,
+            end: self.end,
+            lanes: self.lanes,
+            arrows,
+            total_arrows,
+            sample_every,
+            faults: self.faults,
+            settle: self.settle,
+            violations: self.violations,
+            invariants,
+            counts: self.counts,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::trace::{EventRef, ShippedRecord, Start, Violation};
+
+    fn shipped(id: EventId) -> ShippedRecord {
+        ShippedRecord { id, key: format!("k{id}"), shard: 0, payload: format!("{{\"id\":{id}}}") }
+    }
+
+    fn deliver(t: Micros, id: EventId) -> Record {
+        Record::Deliver {
+            t,
+            node: "n2".into(),
+            life: 1,
+            source: "n1".into(),
+            id: Some(id),
+            payload: String::new(),
+        }
+    }
+
+    /// A tiny run: n1 ships two batches to n2, n2 crashes, one violation per kind.
+    pub(crate) fn records() -> Vec<Record> {
+        let life = |t, node: &str, life, state| Record::Life { t, node: node.into(), life, state };
+        vec![
+            Record::Start(Start {
+                t: 0,
+                scenario: "tiny <&>".into(),
+                seed: 7,
+                nodes: vec!["n1".into(), "n2".into()],
+                deadline_us: 1000,
+                tick_us: 1,
+                settle_us: 5000,
+                delivery: "exactly-once".into(),
+                ordering: "per-batch".into(),
+                stats: "consistent".into(),
+            }),
+            Record::Phase { t: 0, phase: Phase::Faults },
+            life(0, "n1", 1, LifeState::Up),
+            life(0, "n2", 1, LifeState::Up),
+            Record::ShipBegin {
+                t: 100,
+                node: "n1".into(),
+                life: 1,
+                batch: 0,
+                dst: "n2".into(),
+                local: false,
+                events: vec![shipped(1), shipped(2), shipped(3)],
+            },
+            deliver(150, 1),
+            deliver(160, 1),
+            deliver(170, 2),
+            Record::ShipEnd {
+                t: 200,
+                node: "n1".into(),
+                life: 1,
+                batch: 0,
+                shipped: 1,
+                outcome: Outcome::Ambiguous,
+                error: Some("timeout".into()),
+            },
+            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into() },
+            life(300, "n2", 1, LifeState::Down),
+            Record::ShipBegin {
+                t: 400,
+                node: "n1".into(),
+                life: 1,
+                batch: 1,
+                dst: "n2".into(),
+                local: false,
+                events: vec![shipped(4)],
+            },
+            Record::ShipEnd {
+                t: 450,
+                node: "n1".into(),
+                life: 1,
+                batch: 1,
+                shipped: 0,
+                outcome: Outcome::NotDelivered,
+                error: None,
+            },
+            Record::Phase { t: 500, phase: Phase::Settle },
+            life(600, "n2", 2, LifeState::Up),
+            Record::Phase { t: 1000, phase: Phase::End },
+            Record::Violation(Violation {
+                t: 160,
+                invariant: "delivery".into(),
+                rule: "no-duplicate".into(),
+                event: Some(EventRef { id: 1, node: "n1".into(), batch: 0, index: 0 }),
+                expected: "one delivery".into(),
+                actual: "two".into(),
+            }),
+            Record::Violation(Violation {
+                t: 1000,
+                invariant: "liveness".into(),
+                rule: "settled".into(),
+                event: None,
+                expected: "quiet".into(),
+                actual: "busy <n2>".into(),
+            }),
+        ]
+    }
+
+    #[test]
+    fn lanes_lives_faults_phases() {
+        let l = Layout::of(&records());
+        assert_eq!((l.scenario.as_str(), l.seed, l.end), ("tiny <&>", 7, 1000));
+        assert_eq!(l.lanes.len(), 2);
+        assert_eq!(l.lanes[0].lives, vec![LifeSpan { life: 1, up: 0, down: None }]);
+        assert_eq!(
+            l.lanes[1].lives,
+            vec![LifeSpan { life: 1, up: 0, down: Some(300) }, LifeSpan { life: 2, up: 600, down: None }]
+        );
+        let crash = FaultMark {
+            t: 300,
+            text: "{at: 300us, crash: n2}".into(),
+            kind: "crash".into(),
+            lanes: vec![1],
+            until: None,
+        };
+        assert_eq!(l.faults, vec![crash]);
+        assert_eq!(l.settle, Some(500));
+        let counts = Counts { events: 4, deliveries: 3, batches: 2, batches_ok: 0, faults: 1, duplicates: 1 };
+        assert_eq!(l.counts, counts);
+    }
+
+    #[test]
+    fn arrows_are_classified_by_outcome() {
+        let l = Layout::of(&records());
+        let got: Vec<_> =
+            l.arrows.iter().map(|a| (a.id, a.src, a.dst, a.sent, a.delivered, a.class, a.violated)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 0, 1, 100, Some(150), ArrowClass::Acked, true),
+                (1, 0, 1, 100, Some(160), ArrowClass::Duplicate, true),
+                (2, 0, 1, 100, Some(170), ArrowClass::Ambiguous, false),
+                (3, 0, 1, 100, None, ArrowClass::Ambiguous, false),
+                (4, 0, 1, 400, None, ArrowClass::NeverSent, false),
+            ]
+        );
+        assert_eq!((l.total_arrows, l.sample_every), (5, None));
+    }
+
+    #[test]
+    fn lasting_faults_span_until_healed() {
+        let fault = |t, text: &str| Record::Fault { t, fault: text.into() };
+        let mut records = records();
+        records.insert(
+            2,
+            Record::Start(Start {
+                nodes: vec!["n1".into(), "n2".into(), "n3".into()],
+                ..match &records[0] {
+                    Record::Start(s) => s.clone(),
+                    _ => unreachable!(),
+                }
+            }),
+        );
+        records.remove(0);
+        let faults = [
+            fault(10, "{at: 10us, partition: [[n1], [n2, n3]]}"),
+            fault(20, "{at: 20us, hold: [n1, n3]}"),
+            fault(30, "{at: 30us, loss: {link: [n1, n2], rate: 0.05}}"),
+            fault(40, "{at: 40us, release: [n1, n3]}"),
+            fault(50, "{at: 50us, heal: all}"),
+            fault(60, "{at: 60us, loss: {link: [n1, n2], rate: 0.0}}"),
+            fault(70, "{at: 70us, latency: {link: [n2, n3], value: 1ms..2ms}}"),
+        ];
+        for (i, f) in faults.into_iter().enumerate() {
+            records.insert(3 + i, f);
+        }
+        let l = Layout::of(&records);
+        let got: Vec<_> = l.faults.iter().map(|f| (f.kind.as_str(), f.lanes.clone(), f.until)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("partition", vec![0, 1, 2], Some(50)),
+                ("hold", vec![0, 2], Some(40)),
+                ("loss", vec![0, 1], Some(60)),
+                ("release", vec![0, 2], None),
+                ("heal", vec![], None),
+                ("loss", vec![0, 1], None),
+                ("latency", vec![1, 2], Some(500)),
+                ("crash", vec![1], None),
+            ]
+        );
+    }
+
+    #[test]
+    fn violations_and_invariants() {
+        let l = Layout::of(&records());
+        assert_eq!(l.violations.len(), 2);
+        assert_eq!(l.violations[0].event, Some(1));
+        assert_eq!(l.violations[0].message, "delivery / no-duplicate: expected one delivery, actual two");
+        assert_eq!(l.violations[1].event, None);
+        let inv: Vec<_> = l.invariants.iter().map(|i| (i.name.as_str(), i.violations)).collect();
+        assert_eq!(inv, vec![("delivery", 1), ("ordering", 0), ("stats", 0), ("liveness", 1), ("trace", 0)]);
+        assert!(l.invariants.iter().all(|i| i.skipped.is_none()));
+        let mut relaxed = records();
+        if let Record::Start(s) = &mut relaxed[0] {
+            s.ordering = "none".into();
+        }
+        let l = Layout::of(&relaxed);
+        assert_eq!(l.invariants[1].skipped.as_deref(), Some("expect ordering: none"));
+    }
+
+    #[test]
+    fn big_runs_are_sampled_deterministically() {
+        let mut records = records();
+        let events: Vec<_> = (100..100 + 25_000).map(shipped).collect();
+        records.insert(
+            4,
+            Record::ShipBegin {
+                t: 50,
+                node: "n1".into(),
+                life: 1,
+                batch: 9,
+                dst: "n2".into(),
+                local: false,
+                events,
+            },
+        );
+        let l = Layout::of(&records);
+        assert_eq!(l.total_arrows, 25_005);
+        assert_eq!(l.sample_every, Some(3));
+        assert!(l.arrows.len() <= MAX_ARROWS + 2);
+        // The violating arrows survive the sampling.
+        assert_eq!(l.arrows.iter().filter(|a| a.violated).count(), 2);
+        assert_eq!(Layout::of(&records), l);
+    }
+}
