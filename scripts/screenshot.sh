@@ -32,6 +32,8 @@ case $out in
     *) out_abs=$(pwd)/$out ;;
 esac
 
-"$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+"$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$(mktemp -d)" \
     --screenshot="$out_abs" --window-size="$(echo "$size" | tr x ,)" "file://$abs"
 echo "wrote $out_abs"

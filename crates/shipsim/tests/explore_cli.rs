@@ -53,6 +53,12 @@ fn explore_reports_the_same_with_one_or_two_jobs_and_writes_a_replayable_repro()
     // The repro does not depend on --jobs either (its replay line names its own file).
     let repro_one = std::fs::read_to_string(dir.join("one/tiny-explore-seed-5.yaml")).unwrap();
     let repro_two = std::fs::read_to_string(dir.join("two/tiny-explore-seed-5.yaml")).unwrap();
+    let diagram =
+        std::fs::read_to_string(dir.join("one/tiny-explore-seed-5.html")).expect("diagram next to the repro");
+    assert!(
+        diagram.contains("<svg") && diagram.contains("liveness violated"),
+        "the diagram shows the violation"
+    );
     assert_eq!(repro_one.replace("one/", "two/"), repro_two);
     assert!(repro_one.starts_with("# shipsim repro: scenario tiny-explore, seed 5\n"), "{repro_one}");
     assert!(repro_one.contains("# violation: liveness / "), "{repro_one}");

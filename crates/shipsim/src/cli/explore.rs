@@ -112,6 +112,14 @@ pub fn explore(args: &ExploreArgs) -> Status {
         match repro::write(&dir, &shrunk, failure.seed, Some(shown), &notes) {
             Ok(path) => {
                 println!("seed {}: repro written to {}", failure.seed, path.display());
+                // The diagram of the written repro's run, next to it.
+                if let Some(run) = &rerun {
+                    let html = path.with_extension("html");
+                    match std::fs::write(&html, shipsim::html::page(&run.records)) {
+                        Ok(()) => println!("  diagram: {}", html.display()),
+                        Err(err) => eprintln!("warning: cannot write {}: {err}", html.display()),
+                    }
+                }
                 println!("  replay: {}", repro::replay_command(&path));
             }
             Err(err) => {
