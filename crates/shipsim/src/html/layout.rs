@@ -25,6 +25,8 @@ pub struct Layout {
     pub end: Micros,
     /// One lane per node, scenario order first.
     pub lanes: Vec<Lane>,
+    /// The acks, sampled like the arrows.
+    pub acks: Vec<AckMark>,
     /// The arrows drawn (all of them, or a sample: see `sample_every`).
     pub arrows: Vec<Arrow>,
     /// How many arrows the run had before sampling.
@@ -144,6 +146,22 @@ pub struct Arrow {
     pub violated: bool,
 }
 
+/// An ack reaching its sender: drawn from the event's delivery at `from`
+/// to the moment the sender's transport got the ack, shown on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckMark {
+    /// The event acknowledged.
+    pub id: EventId,
+    /// The acknowledging (receiving) node's lane.
+    pub from: usize,
+    /// The sender's lane.
+    pub to: usize,
+    /// When the event was first delivered at `from` (`None`: no delivery recorded).
+    pub delivered: Option<Micros>,
+    /// When the sender got the ack.
+    pub acked: Micros,
+}
+
 /// A fault applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultMark {
@@ -251,6 +269,8 @@ struct Builder {
     /// (id, receiving node) → delivery times, in order.
     deliveries: BTreeMap<(EventId, String), Vec<Micros>>,
     faults: Vec<FaultMark>,
+    /// (time, sender, acknowledging node, id), in trace order.
+    acks: Vec<(Micros, String, String, EventId)>,
     settle: Option<Micros>,
     violations: Vec<ViolationMark>,
     /// (event id, sending node) named by violations.
@@ -321,7 +341,11 @@ impl Builder {
                 }
                 self.ends.insert((node.clone(), *batch), (*shipped, *outcome));
             }
-            Record::Ack { t, .. } | Record::Stats { t, .. } | Record::Workload { t, .. } => {
+            Record::Ack { t, node, dst, id, .. } => {
+                self.end = self.end.max(*t);
+                self.acks.push((*t, node.clone(), dst.clone(), *id));
+            }
+            Record::Stats { t, .. } | Record::Workload { t, .. } => {
                 self.end = self.end.max(*t);
             }
             Record::Deliver { t, node, id, .. } => {
@@ -413,6 +437,15 @@ impl Builder {
                 .map(|(_, a)| a)
                 .collect();
         }
+        let mut acks = Vec::with_capacity(self.acks.len());
+        for (i, (acked, sender, receiver, id)) in std::mem::take(&mut self.acks).into_iter().enumerate() {
+            if sample_every.is_some_and(|k| i % k != 0) {
+                continue;
+            }
+            let delivered = self.deliveries.get(&(id, receiver.clone())).and_then(|ts| ts.first().copied());
+            let (from, to) = (self.lane(&receiver), self.lane(&sender));
+            acks.push(AckMark { id, from, to, delivered, acked });
+        }
         let skipped = |name: &str| match name {
             "ordering" if self.expect.0 == "none" => Some("expect ordering: none".to_owned()),
             "stats" if self.expect.1 == "ignore" => Some("expect stats: ignore".to_owned()),
@@ -440,6 +473,7 @@ impl Builder {
             seed: self.seed,
             end: self.end,
             lanes: self.lanes,
+            acks,
             arrows,
             total_arrows,
             sample_every,
@@ -503,6 +537,7 @@ pub(crate) mod tests {
             deliver(150, 1),
             deliver(160, 1),
             deliver(170, 2),
+            Record::Ack { t: 180, node: "n1".into(), life: 1, dst: "n2".into(), id: 1 },
             Record::ShipEnd {
                 t: 200,
                 node: "n1".into(),
@@ -552,6 +587,12 @@ pub(crate) mod tests {
                 actual: "busy <n2>".into(),
             }),
         ]
+    }
+
+    #[test]
+    fn acks_run_from_the_first_delivery_to_the_sender() {
+        let l = Layout::of(&records());
+        assert_eq!(l.acks, vec![AckMark { id: 1, from: 1, to: 0, delivered: Some(150), acked: 180 }]);
     }
 
     #[test]

@@ -54,6 +54,8 @@ text.fault-label{fill:#b06000;font-size:10px}
 .never-sent{stroke:#999;stroke-dasharray:3 2}
 .duplicate{stroke:#8a2be2}
 .violated{stroke:#e00000;stroke-width:3.5;opacity:1}
+.ack{stroke:#3a6fd0;stroke-width:.8;stroke-dasharray:2 2;fill:none}
+#acks.hidden{display:none}
 .vmark{fill:none;stroke:#e00000;stroke-width:2}
 .vline{stroke:#e00000;stroke-width:1.5;stroke-dasharray:6 3}
 text.vlabel{fill:#c00000;font-size:11px;font-weight:bold}
@@ -72,6 +74,8 @@ window.addEventListener('mousemove',function(e){if(!d)return;var r=s.getBounding
 b[0]=d[2]-(e.clientX-d[0])/r.width*b[2];b[1]=d[3]-(e.clientY-d[1])/r.height*b[3];set();});
 window.addEventListener('mouseup',function(){d=null;s.classList.remove('drag');});
 s.addEventListener('dblclick',function(){b=b0.slice();set();});
+var c=document.getElementById('show-acks'),g=document.getElementById('acks');
+if(c&&g)c.addEventListener('change',function(){g.classList.toggle('hidden',!c.checked);});
 })();
 ";
 
@@ -143,6 +147,9 @@ fn header(out: &mut String, l: &Layout, title: &str) {
     ] {
         let _ = write!(out, "<span><i class=\"k-{class}\"></i>{what}</span>");
     }
+    out.push_str(
+        "<span><label><input type=\"checkbox\" id=\"show-acks\"/> show acks (blue dashes)</label></span>",
+    );
     out.push_str(
         "<span>orange dashes: faults; bands on lanes: lasting faults (partition, hold, loss, ...); shaded: settle phase; wheel: zoom, drag: pan, double-click: reset; \
          hover for details</span></p>\n",
@@ -321,6 +328,24 @@ fn svg(out: &mut String, l: &Layout) {
             if a.violated { "; VIOLATION" } else { "" }
         );
     }
+    // Acks, hidden until asked for: from the delivery to the ack's arrival at the sender.
+    out.push_str("<g id=\"acks\" class=\"hidden\">\n");
+    for ack in &l.acks {
+        let start = ack.delivered.unwrap_or(ack.acked);
+        let _ = writeln!(
+            out,
+            "<line class=\"ack\" x1=\"{:.2}\" y1=\"{:.1}\" x2=\"{:.2}\" y2=\"{:.1}\"><title>ack of event {} from {} to {} at {}</title></line>",
+            x(start),
+            y(ack.from),
+            x(ack.acked),
+            y(ack.to),
+            ack.id,
+            esc(&l.lanes[ack.from].node),
+            esc(&l.lanes[ack.to].node),
+            secs(ack.acked)
+        );
+    }
+    out.push_str("</g>\n");
     // Violations: a ring on the named event's arrow, else a line at the time of detection.
     for v in &l.violations {
         let arrow = v.event.and_then(|id| l.arrows.iter().find(|a| a.id == id && a.violated));
@@ -561,6 +586,8 @@ mod tests {
         assert!(html.contains("class=\"settle\""));
         assert!(html.contains("class=\"crash\""));
         assert!(html.contains("class=\"restart\""));
+        assert!(html.contains("<g id=\"acks\" class=\"hidden\">") && html.contains("class=\"ack\""));
+        assert!(html.contains("id=\"show-acks\""), "acks are shown on demand");
     }
 
     #[test]
