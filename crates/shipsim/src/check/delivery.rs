@@ -61,10 +61,7 @@ pub fn check(records: &[Record]) -> Vec<Violation> {
 
 /// Checks the delivery rules `mode` asks for.
 pub fn check_with(records: &[Record], mode: DeliveryMode) -> Vec<Violation> {
-    let index = Index::build(records);
-    let mut sink = Sink::new(INVARIANT);
-    run(&index, mode, &mut sink);
-    sink.into_violations()
+    super::check_one(records, INVARIANT, |index, sink| run(index, mode, sink))
 }
 
 /// Per (event id, destination node): which life last got it, and how often.

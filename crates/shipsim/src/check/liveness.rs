@@ -37,10 +37,7 @@ pub const UNFINISHED_WORKLOAD: &str = "unfinished-workload";
 
 /// Checks liveness, whatever the trace's `Start` says.
 pub fn check(records: &[Record]) -> Vec<Violation> {
-    let index = Index::build(records);
-    let mut sink = Sink::new(INVARIANT);
-    run(&index, &mut sink);
-    sink.into_violations()
+    super::check_one(records, INVARIANT, run)
 }
 
 pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {

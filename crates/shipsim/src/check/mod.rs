@@ -204,6 +204,19 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
     CheckSummary { results }
 }
 
+/// Runs one checker over `records` on its own, whatever the trace's `Start`
+/// asks: what each module's `check` does.
+fn check_one(
+    records: &[Record],
+    invariant: &'static str,
+    run: impl FnOnce(&Index<'_>, &mut Sink),
+) -> Vec<Violation> {
+    let index = Index::build(records);
+    let mut sink = Sink::new(invariant);
+    run(&index, &mut sink);
+    sink.into_violations()
+}
+
 /// Every reported violation of every invariant the run's `Start` asks for,
 /// in time order. See [`summarize`] for the counts.
 pub fn check_all(records: &[Record]) -> Vec<Violation> {

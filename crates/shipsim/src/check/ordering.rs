@@ -34,10 +34,7 @@ pub const BELOW_SHIPPED: &str = "below-shipped";
 
 /// Checks per-batch ordering, whatever the trace's `Start` says.
 pub fn check(records: &[Record]) -> Vec<Violation> {
-    let index = Index::build(records);
-    let mut sink = Sink::new(INVARIANT);
-    run(&index, &mut sink);
-    sink.into_violations()
+    super::check_one(records, INVARIANT, run)
 }
 
 /// The first out-of-order delivery of a batch.

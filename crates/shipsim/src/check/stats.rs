@@ -54,10 +54,7 @@ pub const TOTALS: &str = "totals";
 
 /// Checks stats, whatever the trace's `Start` says.
 pub fn check(records: &[Record]) -> Vec<Violation> {
-    let index = Index::build(records);
-    let mut sink = Sink::new(INVARIANT);
-    run(&index, &mut sink);
-    sink.into_violations()
+    super::check_one(records, INVARIANT, run)
 }
 
 /// What a life's counters should say, from the trace.
