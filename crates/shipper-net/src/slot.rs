@@ -85,7 +85,7 @@ impl SlotHandle {
             calls: BTreeMap::new(),
             pending: VecDeque::new(),
             unacked: VecDeque::new(),
-            link: Link::Down { retry_at: Instant::now() },
+            link: Link::Down { retry_at: Instant::now() }, // allow-nondeterminism: tokio time, which turmoil simulates
             next_conn: 1,
             connections: 0,
             backoff,
@@ -228,7 +228,7 @@ struct Slot<N: Network> {
 impl<N: Network> Slot<N> {
     async fn run(mut self) {
         loop {
-            let now = Instant::now();
+            let now = Instant::now(); // allow-nondeterminism: tokio time, which turmoil simulates
             self.expire_calls(now);
             self.check_ack_timeout(now);
             self.maybe_connect(now);
@@ -350,7 +350,7 @@ impl<N: Network> Slot<N> {
     }
 
     fn on_conn_event(&mut self, event: ConnEvent) {
-        let now = Instant::now();
+        let now = Instant::now(); // allow-nondeterminism: tokio time, which turmoil simulates
         match event {
             ConnEvent::Connected { conn } => {
                 if let Link::Connecting { conn: current, .. } = &self.link
@@ -569,7 +569,7 @@ impl<N: Network> Slot<N> {
         };
         debug!(dst = %self.dst, slot = self.index, batch, acked = call.acked, error = %error, "call failed");
         let _ = call.reply.send(Outcome { acked: call.acked, failure: Some((error, unshipped)) });
-        self.drop_abandoned(Instant::now());
+        self.drop_abandoned(Instant::now()); // allow-nondeterminism: tokio time, which turmoil simulates
     }
 
     /// Once every event in flight belongs to a call that gave up, nothing

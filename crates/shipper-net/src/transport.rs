@@ -147,7 +147,7 @@ impl<N: Network> NetTransport<N> {
     /// The deadline of a call: `requested`, but never later than
     /// `config.deadline` from now.
     fn deadline(&self, requested: Option<Instant>) -> Instant {
-        let cap = Instant::now() + self.shared.config.deadline;
+        let cap = Instant::now() + self.shared.config.deadline; // allow-nondeterminism: tokio time, which turmoil simulates
         requested.map_or(cap, |d| d.min(cap))
     }
 

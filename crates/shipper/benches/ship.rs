@@ -31,53 +31,38 @@ fn payload(i: usize) -> serde_json::Value {
     serde_json::json!({ "id": i, "op": "insert", "v": 42 })
 }
 
-async fn run_ours(events: usize) -> f64 {
-    use shipper::{EventShipper, InProcessShipperTransport, ShippedEvent, ShipperConfig};
-    let transport = Arc::new(InProcessShipperTransport::new(CAPACITY));
-    let mut rx = transport.spawn_receiver("dst".into());
-    let consumer = tokio::spawn(async move {
-        let mut n = 0usize;
-        while rx.recv().await.is_some() {
-            n += 1;
+/// The same measurement for both shippers: they share the seed's API, so
+/// only the module the types come from differs.
+macro_rules! measure {
+    ($name:ident, $module:path) => {
+        async fn $name(events: usize) -> f64 {
+            use $module::{EventShipper, InProcessShipperTransport, ShippedEvent, ShipperConfig};
+            let transport = Arc::new(InProcessShipperTransport::new(CAPACITY));
+            let mut rx = transport.spawn_receiver("dst".into());
+            let consumer = tokio::spawn(async move {
+                let mut n = 0usize;
+                while rx.recv().await.is_some() {
+                    n += 1;
+                }
+                n
+            });
+            let shipper = EventShipper::new(ShipperConfig { local_node: "src".into() }, transport);
+            let dst = "dst".to_string();
+            let start = Instant::now(); // allow-nondeterminism: a benchmark measures wall time
+            for i in 0..events {
+                let event = ShippedEvent::json((i % 16) as u32, "key", &payload(i), "src").expect("encodes");
+                shipper.ship(&dst, event).await.expect("ships");
+            }
+            let elapsed = start.elapsed().as_secs_f64();
+            drop(shipper);
+            assert_eq!(consumer.await.expect("consumer"), events);
+            events as f64 / elapsed
         }
-        n
-    });
-    let shipper = EventShipper::new(ShipperConfig { local_node: "src".into() }, transport);
-    let dst = "dst".to_string();
-    let start = Instant::now(); // allow-nondeterminism: a benchmark measures wall time
-    for i in 0..events {
-        let event = ShippedEvent::json((i % 16) as u32, "key", &payload(i), "src").expect("encodes");
-        shipper.ship(&dst, event).await.expect("ships");
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    drop(shipper);
-    assert_eq!(consumer.await.expect("consumer"), events);
-    events as f64 / elapsed
+    };
 }
 
-async fn run_seed(events: usize) -> f64 {
-    use seed_event_shipper::{EventShipper, InProcessShipperTransport, ShippedEvent, ShipperConfig};
-    let transport = Arc::new(InProcessShipperTransport::new(CAPACITY));
-    let mut rx = transport.spawn_receiver("dst".into());
-    let consumer = tokio::spawn(async move {
-        let mut n = 0usize;
-        while rx.recv().await.is_some() {
-            n += 1;
-        }
-        n
-    });
-    let shipper = EventShipper::new(ShipperConfig { local_node: "src".into() }, transport);
-    let dst = "dst".to_string();
-    let start = Instant::now(); // allow-nondeterminism: a benchmark measures wall time
-    for i in 0..events {
-        let event = ShippedEvent::json((i % 16) as u32, "key", &payload(i), "src").expect("encodes");
-        shipper.ship(&dst, event).await.expect("ships");
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    drop(shipper);
-    assert_eq!(consumer.await.expect("consumer"), events);
-    events as f64 / elapsed
-}
+measure!(run_ours, shipper);
+measure!(run_seed, seed_event_shipper);
 
 fn main() {
     let events = env_or("EVENTS", 1_000_000);

@@ -148,7 +148,7 @@ impl EventShipper {
     }
 
     fn deadline_instant(&self) -> Option<Instant> {
-        self.deadline.map(|d| Instant::now() + d)
+        self.deadline.map(|d| Instant::now() + d) // allow-nondeterminism: tokio time, which turmoil simulates
     }
 
     fn local_sink(&self, dst: &NodeId) -> ShipperResult<mpsc::Sender<ShippedEvent>> {
