@@ -112,7 +112,7 @@ mod tests {
             assert!(is(Variant::NoAck));
             assert!(!is(Variant::NoDedup));
             assert_eq!(active(), Some(Variant::NoAck));
-            let other_thread = std::thread::spawn(|| active()); // allow-nondeterminism: tests per-thread state
+            let other_thread = std::thread::spawn(active); // allow-nondeterminism: tests per-thread state
             assert_eq!(other_thread.join().unwrap(), None);
         });
         assert_eq!(active(), None);
