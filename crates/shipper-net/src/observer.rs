@@ -31,6 +31,16 @@ pub trait TransportObserver: Send + Sync {
         let _ = dst;
     }
 
+    /// A frame from `peer` arrived past a gap in its stream: number `seq`
+    /// while `expected` was next. It is dropped unacknowledged. A sender
+    /// writes each connection's frames in stream order starting at or below
+    /// what the receiver expects, so a correct sender never causes one; the
+    /// receiver's in-order delivery hides the bug from the sink, so this hook
+    /// is how a harness sees it.
+    fn on_stream_gap(&self, peer: &NodeId, seq: u64, expected: u64) {
+        let _ = (peer, seq, expected);
+    }
+
     /// A connection with `peer` (a node name, or an address before the peer
     /// said who it is) was closed because it broke the protocol.
     fn on_protocol_error(&self, peer: &str, reason: &str) {

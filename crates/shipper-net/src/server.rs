@@ -220,6 +220,7 @@ impl Connection {
                     // A sender never skips a number on a stream, so this
                     // points at a bug; the sender's ack timeout recovers.
                     warn!(peer = %node, seq, expected, "out of order: dropped without ack");
+                    self.shared.observe(|o| o.on_stream_gap(&node, seq, expected));
                     continue;
                 }
                 Ok(Verdict::Retired) => {

@@ -177,4 +177,8 @@ impl TransportObserver for AckRecorder {
     fn on_late_ack(&self, dst: &NodeId, event: &ShippedEvent) {
         self.record(dst, event);
     }
+
+    fn on_stream_gap(&self, peer: &NodeId, seq: u64, expected: u64) {
+        self.recorder.lock().stream_gap(&self.node, peer, seq, expected);
+    }
 }

@@ -199,6 +199,20 @@ impl Recorder {
         let life = book.life;
         self.push(Record::Deliver { t, node: node.to_owned(), life, source: source.to_owned(), id, payload });
     }
+
+    /// A receiver `node` dropped frame `seq` from `source` while `expected` was next.
+    pub fn stream_gap(&mut self, node: &str, source: &str, seq: u64, expected: u64) {
+        let t = self.now;
+        let life = self.node(node).life;
+        self.push(Record::StreamGap {
+            t,
+            node: node.to_owned(),
+            life,
+            source: source.to_owned(),
+            seq,
+            expected,
+        });
+    }
 }
 
 fn stats_record(

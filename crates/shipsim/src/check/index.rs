@@ -194,6 +194,8 @@ pub(crate) struct Index<'a> {
     pub last_t: Micros,
     /// Positions of the `Workload` records.
     pub workloads: Vec<usize>,
+    /// Positions of the `StreamGap` records.
+    pub stream_gaps: Vec<usize>,
     /// Ways the trace itself is malformed.
     pub malformed: Sink,
 }
@@ -220,6 +222,7 @@ impl<'a> Index<'a> {
             end: None,
             last_t: 0,
             workloads: Vec::new(),
+            stream_gaps: Vec::new(),
             malformed: Sink::new(TRACE),
         };
         ix.header();
@@ -429,6 +432,10 @@ impl<'a> Index<'a> {
             Record::Workload { node, .. } => {
                 self.intern(node, t);
                 self.workloads.push(pos);
+            }
+            Record::StreamGap { node, .. } => {
+                self.intern(node, t);
+                self.stream_gaps.push(pos);
             }
         }
     }

@@ -261,6 +261,7 @@ pub fn record_t(record: &Record) -> Micros {
         | Record::Ack { t, .. }
         | Record::Deliver { t, .. }
         | Record::Stats { t, .. }
+        | Record::StreamGap { t, .. }
         | Record::Workload { t, .. } => *t,
     }
 }

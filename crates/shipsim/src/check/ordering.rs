@@ -10,6 +10,13 @@
 //! - `below-shipped`: the call failed having reported `shipped` events
 //!   shipped, but k < shipped.
 //!
+//! - `stream-gap`: a receiver's transport dropped a frame that arrived past
+//!   a gap in its sender's stream (a `StreamGap` record). The receiver
+//!   delivers a stream strictly in order, so the sink never sees the
+//!   disorder; but a sender that writes its stream out of order (say, resends
+//!   unacked frames newest first after a reconnect) breaks the order the
+//!   batch guarantee rests on, and without this rule only a slowdown shows.
+//!
 //! A batch is reported once, at its first offending index. Batches cut short
 //! by a crash of their sender (no `ShipEnd`) are checked for order only.
 //!
@@ -31,6 +38,8 @@ pub const SWAP: &str = "swap";
 pub const OK_INCOMPLETE: &str = "ok-incomplete";
 /// A failed batch delivered fewer events than it reported shipped.
 pub const BELOW_SHIPPED: &str = "below-shipped";
+/// A sender wrote its stream out of order: a frame arrived past a gap.
+pub const STREAM_GAP: &str = "stream-gap";
 
 /// Checks per-batch ordering, whatever the trace's `Start` says.
 pub fn check(records: &[Record]) -> Vec<Violation> {
@@ -47,6 +56,32 @@ struct Break {
 }
 
 pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
+    batches(index, sink);
+    stream_gaps(index, sink);
+}
+
+/// Every `StreamGap` record is a violation.
+fn stream_gaps(index: &Index<'_>, sink: &mut Sink) {
+    for &pos in &index.stream_gaps {
+        let Record::StreamGap { t, node, life, source, seq, expected } = &index.records[pos] else {
+            continue;
+        };
+        sink.add(*t, STREAM_GAP, || {
+            (
+                None,
+                format!("frames from {source} reach {node} (life {life}) in stream order: number {expected} next"),
+                format!(
+                    "number {seq} arrived at {} while {expected} was next: {source} wrote its stream out of order, \
+                     and {node} dropped the frame unacknowledged",
+                    fmt_t(*t)
+                ),
+            )
+        });
+    }
+}
+
+/// Per-batch order of the deliveries.
+fn batches(index: &Index<'_>, sink: &mut Sink) {
     // Per batch: the next index expected, and the first break.
     let mut next = vec![0u32; index.batches.len()];
     let mut broken: Vec<Option<Break>> = vec![None; index.batches.len()];
@@ -136,6 +171,27 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
 mod tests {
     use super::*;
     use crate::check::fixtures::*;
+
+    #[test]
+    fn stream_gap_fires() {
+        let records = with_after(
+            clean_run(),
+            delivery_of(2, "n2", 1),
+            Record::StreamGap {
+                t: 13 * MS,
+                node: "n2".into(),
+                life: 1,
+                source: "n1".into(),
+                seq: 4,
+                expected: 3,
+            },
+        );
+        let v = only(&check(&records), STREAM_GAP);
+        assert_eq!(v.invariant, INVARIANT);
+        assert_eq!(v.t, 13 * MS);
+        assert!(v.expected.contains("frames from n1 reach n2 (life 1) in stream order"), "{}", v.expected);
+        assert!(v.actual.contains("number 4 arrived at 0.013000s while 3 was next"), "{}", v.actual);
+    }
 
     #[test]
     fn clean_run_holds() {

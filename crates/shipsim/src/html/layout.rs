@@ -345,7 +345,7 @@ impl Builder {
                 self.end = self.end.max(*t);
                 self.acks.push((*t, node.clone(), dst.clone(), *id));
             }
-            Record::Stats { t, .. } | Record::Workload { t, .. } => {
+            Record::Stats { t, .. } | Record::Workload { t, .. } | Record::StreamGap { t, .. } => {
                 self.end = self.end.max(*t);
             }
             Record::Deliver { t, node, id, .. } => {

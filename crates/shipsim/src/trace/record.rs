@@ -108,6 +108,24 @@ pub enum Record {
         /// The payload as delivered (UTF-8 JSON), compared byte for byte.
         payload: String,
     },
+    /// A receiver dropped a frame that arrived past a gap in its sender's
+    /// stream (a number above the one it expected next): the sender wrote
+    /// the stream out of order. The receiver's in-order delivery keeps the
+    /// sink's order right, so only this record shows the bug.
+    StreamGap {
+        /// When.
+        t: Micros,
+        /// The receiving node.
+        node: String,
+        /// The receiver's process life.
+        life: u32,
+        /// The sending node.
+        source: String,
+        /// The stream number that arrived.
+        seq: u64,
+        /// The number the receiver expected next.
+        expected: u64,
+    },
     /// Counters of one node's life, read at the end of that life (crash or end of run).
     Stats {
         /// When.
