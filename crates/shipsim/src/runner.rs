@@ -70,14 +70,14 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         .repair_rate(1.0)
         .rng_seed(seed)
         .build();
+    let mut state = FaultState::default();
     for node in &scenario.nodes {
-        let host = node::host(scenario, seed, node, recorder.clone());
+        let host = node::host(scenario, seed, node, recorder.clone(), state.routes().clone());
         sim.host(node.as_str(), host);
     }
     recorder.lock().push(Record::Start(start_record(scenario, seed)));
     recorder.lock().phase(Phase::Faults);
 
-    let mut state = FaultState::default();
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
     for fault in &scenario.faults {
         step_until(&mut sim, &recorder, fault.at)?;
@@ -86,14 +86,24 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng).map_err(sim_error)?;
     }
 
-    let restarted = faults::heal_everything(&mut sim, &mut state, scenario);
+    let healed = faults::heal_everything(&mut sim, &mut state, scenario);
     {
         let mut rec = recorder.lock();
         rec.set_now(micros(sim.elapsed()));
         if !scenario.faults.is_empty() {
-            let restarted =
-                if restarted.is_empty() { String::new() } else { format!(", restart {restarted:?}") };
-            rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}}}"));
+            let restarted = if healed.restarted.is_empty() {
+                String::new()
+            } else {
+                format!(", restart {:?}", healed.restarted)
+            };
+            let routes: Vec<String> =
+                healed.routes.iter().map(|(from, to)| format!("{from}->{to}")).collect();
+            let routes = if routes.is_empty() {
+                String::new()
+            } else {
+                format!(", restore routes [{}]", routes.join(", "))
+            };
+            rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}{routes}}}"));
         }
         rec.phase(Phase::Settle);
     }

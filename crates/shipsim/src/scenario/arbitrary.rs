@@ -47,6 +47,8 @@ faults:
   - {at: 9s, reorder: [n1, n3]}
   - {at: 11s, latency: {link: [n1, n2], value: 50ms..200ms}}
   - {at: 12s, loss: {link: [n1, n2], rate: 0.1}}
+  - {at: 13s, drop-route: {from: n1, to: n2}}
+  - {at: 14s, restore-route: {from: n1, to: n2}}
 expect:
   delivery: exactly-once
   ordering: per-batch
@@ -119,7 +121,7 @@ prop_compose! {
             select(vec![StatsMode::Consistent, StatsMode::Ignore]),
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, settle)| Expect { delivery, ordering, stats, settle }),
-        steps in proptest::collection::vec((0u8..12, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        steps in proptest::collection::vec((0u8..14, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
     ) -> Scenario {
         let nodes: Vec<String> = nodes.into_iter().collect();
         let faults = timeline(&nodes, duration, network.loss, steps);
@@ -176,6 +178,8 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
     let mut oneway: BTreeSet<(String, String)> = BTreeSet::new();
     let mut held: BTreeSet<(String, String)> = BTreeSet::new();
     let mut lossy: BTreeSet<(String, String)> = BTreeSet::new();
+    // Routes dropped, (from, to); a crash or bounce of `from` ends them.
+    let mut dropped: BTreeSet<(String, String)> = BTreeSet::new();
     let mut faults = Vec::new();
     for ((kind, _, seed, range, prob), at) in steps.into_iter().zip(times) {
         let mut pick = Pick(seed);
@@ -246,6 +250,7 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
             4 | 6 => {
                 let running: Vec<String> = nodes.iter().filter(|n| !crashed.contains(*n)).cloned().collect();
                 pick.one(&running).map(|n| {
+                    dropped.retain(|(from, _)| *from != n);
                     if kind == 4 {
                         crashed.insert(n.clone());
                         FaultAction::Crash(n)
@@ -291,6 +296,20 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
                     FaultAction::Loss { link, rate: prob }
                 },
             ),
+            12 => pick
+                .one(&links)
+                .filter(|l| !crashed.contains(&l.a) && !dropped.contains(&(l.a.clone(), l.b.clone())))
+                .map(|l| {
+                    dropped.insert((l.a.clone(), l.b.clone()));
+                    FaultAction::DropRoute { from: l.a, to: l.b }
+                }),
+            13 => {
+                let routes: Vec<(String, String)> = dropped.iter().cloned().collect();
+                pick.one(&routes).map(|(from, to)| {
+                    dropped.remove(&(from.clone(), to.clone()));
+                    FaultAction::RestoreRoute { from, to }
+                })
+            }
             _ => None,
         };
         if let Some(action) = action {
@@ -319,6 +338,8 @@ pub fn yaml_like_text() -> impl Strategy<Value = String> {
         "at",
         "partition",
         "partition-oneway",
+        "drop-route",
+        "restore-route",
         "heal",
         "all",
         "crash",

@@ -79,7 +79,9 @@ impl fmt::Display for FaultAction {
                 }
                 f.write_char(']')
             }
-            FaultAction::PartitionOneway { from, to } => {
+            FaultAction::PartitionOneway { from, to }
+            | FaultAction::DropRoute { from, to }
+            | FaultAction::RestoreRoute { from, to } => {
                 write!(f, "{{from: {}, to: {}}}", Word(from), Word(to))
             }
             FaultAction::Heal(HealTarget::All) => f.write_str("all"),
@@ -211,6 +213,14 @@ mod tests {
             (
                 fault(12, FaultAction::Loss { link: Link::new("n1", "n2"), rate: 0.1 }),
                 "{at: 12s, loss: {link: [n1, n2], rate: 0.1}}",
+            ),
+            (
+                fault(13, FaultAction::DropRoute { from: n("n1"), to: n("n2") }),
+                "{at: 13s, drop-route: {from: n1, to: n2}}",
+            ),
+            (
+                fault(14, FaultAction::RestoreRoute { from: n("n1"), to: n("n2") }),
+                "{at: 14s, restore-route: {from: n1, to: n2}}",
             ),
         ];
         for (fault, text) in cases {

@@ -136,11 +136,19 @@ pub enum FaultAction {
     Latency { link: Link, value: LatencyRange },
     /// Sets the message loss probability (0..=1) of one link.
     Loss { link: Link, rate: f64 },
+    /// `from`'s transport forgets its route to `to` (stale service discovery): `from`'s new
+    /// ships to `to` fail at once with `NoRoute`, never sent, until a `restore-route`, a crash
+    /// or bounce of `from` (a new process reads its routes afresh) or the settle phase. Calls
+    /// already under way finish as usual. The network itself is untouched: `to` still reaches
+    /// `from`.
+    DropRoute { from: String, to: String },
+    /// Gives back a route taken by `drop-route`.
+    RestoreRoute { from: String, to: String },
 }
 
 impl FaultAction {
     /// Every YAML key that names an action, in the order of the enum.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 13] = [
         "partition",
         "partition-oneway",
         "heal",
@@ -152,6 +160,8 @@ impl FaultAction {
         "release",
         "latency",
         "loss",
+        "drop-route",
+        "restore-route",
     ];
 
     /// The YAML key of this action, e.g. `"partition-oneway"`.
@@ -168,6 +178,8 @@ impl FaultAction {
             FaultAction::Release(_) => "release",
             FaultAction::Latency { .. } => "latency",
             FaultAction::Loss { .. } => "loss",
+            FaultAction::DropRoute { .. } => "drop-route",
+            FaultAction::RestoreRoute { .. } => "restore-route",
         }
     }
 }
@@ -362,6 +374,8 @@ mod tests {
             FaultAction::Release(link.clone()),
             FaultAction::Latency { link: link.clone(), value: LatencyRange::fixed(Duration::ZERO) },
             FaultAction::Loss { link, rate: 0.5 },
+            FaultAction::DropRoute { from: "a".into(), to: "b".into() },
+            FaultAction::RestoreRoute { from: "a".into(), to: "b".into() },
         ];
         let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultAction::KINDS);
