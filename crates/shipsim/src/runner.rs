@@ -108,7 +108,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         rec.phase(Phase::Settle);
     }
     let settle_end = (sim.elapsed() + scenario.expect.settle).min(scenario.duration);
-    while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, scenario.workload.events) {
+    while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, &scenario.workload) {
         step(&mut sim, &recorder)?;
     }
 
@@ -146,7 +146,8 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
     for node in &scenario.nodes {
         let routed = rec.node(node).next_seq;
         let t = rec.now();
-        rec.push(Record::Workload { t, node: node.clone(), routed, target: scenario.workload.events });
+        let target = scenario.workload.events_of(node);
+        rec.push(Record::Workload { t, node: node.clone(), routed, target });
     }
     rec.take_records()
 }

@@ -144,6 +144,9 @@ fn candidates(s: &Scenario) -> Vec<(String, Scenario)> {
             if !s.faults.iter().any(|f| mentions(&f.action, node)) {
                 let mut c = s.clone();
                 c.nodes.retain(|n| n != node);
+                if let Some(senders) = &mut c.workload.senders {
+                    senders.retain(|n| n != node); // none left: the loader rejects it
+                }
                 out.push((format!("dropped node {node}"), c));
             }
         }

@@ -529,3 +529,24 @@ fn route_faults_follow_the_route_state() {
     assert_eq!(s.faults[0].action, FaultAction::DropRoute { from: "n1".into(), to: "n2".into() });
     assert_eq!(s.faults[1].action, FaultAction::RestoreRoute { from: "n1".into(), to: "n2".into() });
 }
+
+#[test]
+fn workload_senders() {
+    let text = |senders: &str| format!("name: t\nnodes: [n1, n2, n3]\nworkload:\n  senders: {senders}\n");
+    assert_eq!(error(&text("[n1, n9]")), "s.yaml:4:17: unknown node `n9` (nodes: n1, n2, n3)");
+    assert_eq!(
+        error(&text("[]")),
+        "s.yaml:4:12: senders must list at least one node (leave the key out for every node)"
+    );
+    assert_eq!(error(&text("[n2, n2]")), "s.yaml:4:17: sender `n2` is listed twice (first listed at 4:13)");
+    assert_eq!(error(&text("n1")), "s.yaml:4:12: expected a list");
+
+    let s = scenario::parse(&text("[n3, n1]"), "s.yaml").unwrap();
+    assert_eq!(s.workload.senders, Some(vec!["n3".to_owned(), "n1".to_owned()]));
+    assert!(s.workload.sends("n1") && !s.workload.sends("n2"));
+    assert_eq!((s.workload.events_of("n3"), s.workload.events_of("n2")), (100, 0));
+    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
+    let every = scenario::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
+    assert_eq!(every.workload.senders, None);
+    assert!(every.workload.sends("n2"));
+}

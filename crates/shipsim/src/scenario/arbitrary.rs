@@ -114,7 +114,8 @@ prop_compose! {
             .prop_map(|(connections, ack_timeout, deadline)| TransportSettings { connections, ack_timeout, deadline }),
         workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX)
             .prop_map(|(events, rate, min, extra, keys)| Workload {
-                events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys }),
+                events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
+                senders: None }),
         expect in (
             select(vec![DeliveryMode::ExactlyOnce, DeliveryMode::AtLeastOnce]),
             select(vec![OrderingMode::PerBatch, OrderingMode::None]),
@@ -122,14 +123,28 @@ prop_compose! {
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, settle)| Expect { delivery, ordering, stats, settle }),
         steps in proptest::collection::vec((0u8..14, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        senders in any::<Option<u64>>(),
     ) -> Scenario {
         let nodes: Vec<String> = nodes.into_iter().collect();
+        let mut workload = workload;
+        workload.senders = senders.map(|bits| subset(&nodes, bits));
         let faults = timeline(&nodes, duration, network.loss, steps);
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
             network, transport, workload, faults, expect,
         }
     }
+}
+
+/// A non-empty subset of `nodes`, in their order, chosen by the bits of `bits`.
+fn subset(nodes: &[String], bits: u64) -> Vec<String> {
+    let chosen: Vec<String> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (bits >> (i % 64)) & 1 == 1)
+        .map(|(_, n)| n.clone())
+        .collect();
+    if chosen.is_empty() { vec![nodes[(bits % nodes.len() as u64) as usize].clone()] } else { chosen }
 }
 
 /// A tiny deterministic generator for the arguments of one step.

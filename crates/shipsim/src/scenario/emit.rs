@@ -41,6 +41,10 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;
     writeln!(out, "  batch: {}", format_batch(s.workload.batch))?;
     writeln!(out, "  keys: {}", s.workload.keys)?;
+    // Absent means every node, a meaning no default change can alter.
+    if let Some(senders) = &s.workload.senders {
+        writeln!(out, "  senders: {}", List(senders))?;
+    }
     if s.faults.is_empty() {
         writeln!(out, "faults: []")?;
     } else {

@@ -79,6 +79,21 @@ pub struct Workload {
     pub batch: BatchSize,
     /// Distinct routing keys, at least 1 (default 64).
     pub keys: u32,
+    /// The nodes that route events (`senders: [n1]`); `None` (the default): every node. The
+    /// others route nothing and only receive. Never empty, no duplicates, scenario nodes only.
+    pub senders: Option<Vec<String>>,
+}
+
+impl Workload {
+    /// Whether `node` routes events.
+    pub fn sends(&self, node: &str) -> bool {
+        self.senders.as_ref().is_none_or(|senders| senders.iter().any(|s| s == node))
+    }
+
+    /// The events `node` routes: `events` for a sender, 0 for the others.
+    pub fn events_of(&self, node: &str) -> u64 {
+        if self.sends(node) { self.events } else { 0 }
+    }
 }
 
 /// Events per `route_batch` call: `4` (min == max) or `1..8`; 1 <= min <= max.
@@ -320,7 +335,7 @@ impl Default for BatchSize {
 
 impl Default for Workload {
     fn default() -> Workload {
-        Workload { events: 100, rate: 200.0, batch: BatchSize::default(), keys: 64 }
+        Workload { events: 100, rate: 200.0, batch: BatchSize::default(), keys: 64, senders: None }
     }
 }
 

@@ -67,6 +67,7 @@ pub(crate) struct RawWorkload {
     pub rate: Option<Located<String>>,
     pub batch: Option<Located<String>>,
     pub keys: Option<Located<u32>>,
+    pub senders: Option<Names>,
 }
 
 #[derive(Debug, Deserialize)]
