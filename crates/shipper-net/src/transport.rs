@@ -1,6 +1,6 @@
 //! [`NetTransport`]: the [`ShipperTransport`] over a [`Network`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -37,10 +37,16 @@ use crate::stats::NetStats;
 /// Slot tasks are spawned on first use of a destination, on the current
 /// tokio runtime (the simulated host's, under turmoil), and stop once the
 /// transport is dropped and their calls are over.
+///
+/// A route is the network knowing the destination, minus the routes taken
+/// away by [`NetTransport::remove_route`] (until `register_route` gives them
+/// back): a stale service-discovery entry, as far as the caller can tell.
 pub struct NetTransport<N: Network> {
     net: N,
     shared: Arc<Shared>,
     peers: Mutex<BTreeMap<NodeId, Arc<Peer>>>,
+    /// Destinations the network knows but that were unregistered.
+    removed: Mutex<BTreeSet<NodeId>>,
     next_batch: AtomicU64,
 }
 
@@ -66,8 +72,31 @@ impl<N: Network> NetTransport<N> {
             net,
             shared: Arc::new(Shared::new(config, Arc::default(), None)),
             peers: Mutex::default(),
+            removed: Mutex::default(),
             next_batch: AtomicU64::new(1),
         }
+    }
+
+    /// Forgets the route to `node`: from now on every call to it fails at
+    /// once with `NoRoute` (never sent), until `register_route(node)`.
+    ///
+    /// Calls already under way are not touched: the slots to `node` keep
+    /// running and finish (ack, resend, time out) what they accepted, as a
+    /// process whose discovery entry expired still owns its open
+    /// connections. Only the decision to start new calls changes.
+    pub fn remove_route(&self, node: &NodeId) {
+        self.removed_mut().insert(node.clone());
+    }
+
+    fn removed_mut(&self) -> std::sync::MutexGuard<'_, BTreeSet<NodeId>> {
+        // Every change is one insert or remove: poisoning cannot leave it torn.
+        self.removed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a new call to `dst` may start: the network knows it and its
+    /// route was not removed.
+    fn routes_to(&self, dst: &NodeId) -> bool {
+        self.net.knows(dst) && !self.removed_mut().contains(dst)
     }
 
     /// Reports acks, retransmits, reconnects and protocol errors to
@@ -163,7 +192,7 @@ impl<N: Network> NetTransport<N> {
         if events.is_empty() {
             return Ok(0);
         }
-        if !self.net.knows(dst) {
+        if !self.routes_to(dst) {
             return Err(BatchError {
                 shipped: 0,
                 error: ShipperError::NoRoute(dst.clone()),
@@ -271,7 +300,8 @@ impl<N: Network> ShipperTransport for NetTransport<N> {
         self.ship(dst, events, deadline).await
     }
 
-    /// Starts the connection slots to `node` now (inside a tokio runtime;
+    /// Gives back a route taken by [`NetTransport::remove_route`] and
+    /// starts the connection slots to `node` now (inside a tokio runtime;
     /// otherwise on first send). A node the network does not know is logged
     /// and ignored: it stays `NoRoute`.
     fn register_route(&self, node: NodeId) {
@@ -279,13 +309,15 @@ impl<N: Network> ShipperTransport for NetTransport<N> {
             warn!(node = %self.shared.config.node, peer = %node, "register_route: the network does not know this node");
             return;
         }
+        self.removed_mut().remove(&node);
         if tokio::runtime::Handle::try_current().is_ok() {
             self.peer(&node);
         }
     }
 
-    /// Whether the network knows `node` (it may still be unreachable).
+    /// Whether the network knows `node` and its route was not removed (it
+    /// may still be unreachable).
     fn has_route(&self, node: &NodeId) -> bool {
-        self.net.knows(node)
+        self.routes_to(node)
     }
 }

@@ -393,3 +393,39 @@ async fn calls_on_different_slots_can_overtake() {
         assert_eq!(order, expected, "with {connections} connection(s)");
     }
 }
+
+#[tokio::test]
+async fn a_removed_route_is_no_route_for_new_calls_only_until_registered_again() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut sink = Recorder::new(log.clone(), 1);
+    sink.delay = Some(Duration::from_millis(40));
+    let (_server, addr, _task) = start_receiver("127.0.0.1:0".parse().unwrap(), sink).await;
+    let a = Arc::new(sender_to(addr, quick("a")));
+    let b = "b".to_string();
+
+    // A call under way when the route goes keeps going: its slot finishes it.
+    let under_way = tokio::spawn({
+        let (a, b) = (a.clone(), b.clone());
+        async move { a.send_batch(&b, batch(0, 4), None).await }
+    });
+    wait_for("the first event of the call under way", || !log.lock().unwrap().is_empty()).await;
+    a.remove_route(&b);
+    assert!(!a.has_route(&b));
+
+    // New calls fail at once, never sent, every event handed back.
+    let err = a.send_batch(&b, batch(1, 3), None).await.unwrap_err();
+    assert_eq!(err.error, ShipperError::NoRoute(b.clone()));
+    assert_eq!(err.error.outcome(), FailureOutcome::NotDelivered);
+    assert_eq!((err.shipped, err.unshipped.len()), (0, 3));
+    assert_eq!(a.send(&b, event(2, 0)).await.unwrap_err(), ShipperError::NoRoute(b.clone()));
+    assert_eq!(under_way.await.unwrap().expect("the call under way"), 4);
+    let stats = a.stats().snapshot();
+    assert_eq!((stats.sent, stats.acked), (4, 4), "only the call under way was written: {stats:?}");
+    assert!(keys_of_life(&log.lock().unwrap(), 1).iter().all(|k| k.starts_with("0/")));
+
+    // Registering gives the route back.
+    a.register_route(b.clone());
+    assert!(a.has_route(&b));
+    a.send(&b, event(3, 0)).await.expect("send after register_route");
+    assert_eq!(keys_of_life(&log.lock().unwrap(), 1).last().map(String::as_str), Some("3/0"));
+}

@@ -242,13 +242,14 @@ pub fn run_seed(scenario: &Scenario, seed: u64, swarm_on: bool) -> SeedResult {
 /// Kinds that only make sense together: a restart needs its crash, a reorder or release its
 /// hold, a heal a partition. Swarm testing switches whole groups on and off so the variant stays
 /// a valid scenario in the common case.
-const KIND_GROUPS: [&[&str]; 6] = [
+const KIND_GROUPS: [&[&str]; 7] = [
     &["partition", "partition-oneway", "heal"],
     &["crash", "restart"],
     &["bounce"],
     &["hold", "reorder", "release"],
     &["latency"],
     &["loss"],
+    &["drop-route", "restore-route"],
 ];
 
 /// The swarm variant of `scenario` for `seed` (swarm testing: Groce et al., 2012).

@@ -2,8 +2,9 @@
 //! undoing them all when the settle phase begins.
 //!
 //! The state kept here (which links are cut, held, lossy or slowed, which
-//! nodes are down) is what the settle phase must undo; turmoil does not
-//! report it.
+//! nodes are down, which routes are dropped) is what the settle phase must
+//! undo; turmoil does not report it. Routes live in the nodes' transports,
+//! reached through [`Routes`].
 
 use std::collections::BTreeSet;
 
@@ -12,6 +13,7 @@ use rand::rngs::SmallRng;
 use turmoil::Sim;
 
 use crate::recorder::SharedRecorder;
+use crate::routes::Routes;
 use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario};
 
 /// An unordered node pair, smaller name first.
@@ -35,12 +37,18 @@ pub struct FaultState {
     lossy: BTreeSet<Pair>,
     slowed: BTreeSet<Pair>,
     down: BTreeSet<String>,
+    routes: Routes,
 }
 
 impl FaultState {
     /// Nodes currently crashed.
     pub fn down(&self) -> &BTreeSet<String> {
         &self.down
+    }
+
+    /// The dropped routes, shared with the hosts (each attaches its transport to it).
+    pub fn routes(&self) -> &Routes {
+        &self.routes
     }
 }
 
@@ -80,7 +88,10 @@ pub fn apply(
             recorder.lock().life_down(node, true);
             sim.bounce(node.as_str());
             state.down.remove(node);
+            state.routes.reset(node);
         }
+        FaultAction::DropRoute { from, to } => state.routes.drop_route(from, to),
+        FaultAction::RestoreRoute { from, to } => state.routes.restore_route(from, to),
         FaultAction::Hold(link) => {
             sim.hold(link.a.as_str(), link.b.as_str());
             state.held.insert(link_pair(link));
@@ -110,6 +121,7 @@ fn crash(sim: &mut Sim<'_>, state: &mut FaultState, recorder: &SharedRecorder, n
     recorder.lock().life_down(node, true);
     sim.crash(node);
     state.down.insert(node.to_owned());
+    state.routes.reset(node);
 }
 
 fn set_latency(sim: &mut Sim<'_>, link: &Link, value: &LatencyRange) {
@@ -170,9 +182,19 @@ fn count_held(sim: &Sim<'_>, wanted: (std::net::IpAddr, std::net::IpAddr)) -> us
     count
 }
 
-/// Undo every fault: the settle phase's starting point. Returns the nodes restarted.
-pub fn heal_everything(sim: &mut Sim<'_>, state: &mut FaultState, scenario: &Scenario) -> Vec<String> {
+/// What the settle phase had to undo besides links.
+#[derive(Debug, Default)]
+pub struct Healed {
+    /// Nodes restarted.
+    pub restarted: Vec<String>,
+    /// Routes restored, `(from, to)`.
+    pub routes: Vec<(String, String)>,
+}
+
+/// Undo every fault: the settle phase's starting point.
+pub fn heal_everything(sim: &mut Sim<'_>, state: &mut FaultState, scenario: &Scenario) -> Healed {
     heal(sim, state, &HealTarget::All);
+    let routes = state.routes.restore_all();
     for (a, b) in std::mem::take(&mut state.held) {
         sim.release(a.as_str(), b.as_str());
     }
@@ -187,5 +209,5 @@ pub fn heal_everything(sim: &mut Sim<'_>, state: &mut FaultState, scenario: &Sce
     for node in &restarted {
         sim.bounce(node.as_str());
     }
-    restarted
+    Healed { restarted, routes }
 }

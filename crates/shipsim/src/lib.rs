@@ -2,7 +2,7 @@
 //!
 //! A run takes a [`scenario::Scenario`] and a seed, builds a turmoil
 //! simulation with one host per node ([`node`]), drives the faults on their
-//! schedule ([`faults`], [`runner`]), records every fact ([`recorder`],
+//! schedule ([`faults`], [`routes`], [`runner`]), records every fact ([`recorder`],
 //! [`trace`]) and checks the invariants ([`check`]). Same scenario and seed,
 //! same trace, byte for byte.
 
@@ -15,6 +15,7 @@ pub mod node;
 pub mod recorder;
 pub mod report;
 pub mod repro;
+pub mod routes;
 pub mod runner;
 pub mod scenario;
 pub mod seeds;

@@ -14,6 +14,7 @@ use shipper_net::{EventSink, NetConfig, NetTransport, SinkClosed, TransportObser
 use tokio::sync::mpsc;
 
 use crate::recorder::{NetCounters, SharedRecorder};
+use crate::routes::Routes;
 use crate::scenario::Scenario;
 use crate::seeds;
 use crate::trace::{Outcome, ShippedRecord};
@@ -29,6 +30,7 @@ struct NodeSpec {
     node: String,
     index: usize,
     recorder: SharedRecorder,
+    routes: Routes,
 }
 
 /// The program turmoil runs for `node`, on start and on every restart.
@@ -37,15 +39,22 @@ pub fn host(
     seed: u64,
     node: &str,
     recorder: SharedRecorder,
+    routes: Routes,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
     let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
-    let spec =
-        Arc::new(NodeSpec { scenario: scenario.clone(), seed, node: node.to_owned(), index, recorder });
+    let spec = Arc::new(NodeSpec {
+        scenario: scenario.clone(),
+        seed,
+        node: node.to_owned(),
+        index,
+        recorder,
+        routes,
+    });
     move || Box::pin(run_life(spec.clone()))
 }
 
 async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
-    let NodeSpec { scenario, seed, node, index, recorder } = &*spec;
+    let NodeSpec { scenario, seed, node, index, recorder, routes } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");
     let life_tag = life.to_string();
@@ -57,6 +66,8 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         .with_rng_seed(seeds::derive(*seed, &[node.as_bytes(), b"transport", life_tag.as_bytes()]));
     let observer = Arc::new(AckRecorder { node: node.clone(), recorder: recorder.clone() });
     let transport = Arc::new(NetTransport::new(net, config).with_observer(observer));
+    // Before anything ships: a route dropped for this node at its restart is already gone.
+    routes.attach(node, &transport);
 
     let shipper = Arc::new(
         EventShipper::new(ShipperConfig { local_node: node.clone() }, transport.clone())

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use shipper::{ShipperStats, ShipperStatsSnapshot};
 
+use crate::scenario::Workload;
 use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record, ShippedRecord};
 
 /// Counters a node's transport exposes to the recorder.
@@ -131,8 +132,9 @@ impl Recorder {
 
     /// Whether every node runs, has routed its whole workload and has no
     /// ship call in flight: nothing is left to converge.
-    pub fn all_idle(&self, nodes: &[String], target: u64) -> bool {
+    pub fn all_idle(&self, nodes: &[String], workload: &Workload) -> bool {
         nodes.iter().all(|node| {
+            let target = workload.events_of(node);
             self.nodes.get(node).is_some_and(|b| b.running && b.next_seq >= target && b.in_flight == 0)
         })
     }

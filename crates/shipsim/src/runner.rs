@@ -70,14 +70,14 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         .repair_rate(1.0)
         .rng_seed(seed)
         .build();
+    let mut state = FaultState::default();
     for node in &scenario.nodes {
-        let host = node::host(scenario, seed, node, recorder.clone());
+        let host = node::host(scenario, seed, node, recorder.clone(), state.routes().clone());
         sim.host(node.as_str(), host);
     }
     recorder.lock().push(Record::Start(start_record(scenario, seed)));
     recorder.lock().phase(Phase::Faults);
 
-    let mut state = FaultState::default();
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
     for fault in &scenario.faults {
         step_until(&mut sim, &recorder, fault.at)?;
@@ -86,19 +86,29 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng).map_err(sim_error)?;
     }
 
-    let restarted = faults::heal_everything(&mut sim, &mut state, scenario);
+    let healed = faults::heal_everything(&mut sim, &mut state, scenario);
     {
         let mut rec = recorder.lock();
         rec.set_now(micros(sim.elapsed()));
         if !scenario.faults.is_empty() {
-            let restarted =
-                if restarted.is_empty() { String::new() } else { format!(", restart {restarted:?}") };
-            rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}}}"));
+            let restarted = if healed.restarted.is_empty() {
+                String::new()
+            } else {
+                format!(", restart {:?}", healed.restarted)
+            };
+            let routes: Vec<String> =
+                healed.routes.iter().map(|(from, to)| format!("{from}->{to}")).collect();
+            let routes = if routes.is_empty() {
+                String::new()
+            } else {
+                format!(", restore routes [{}]", routes.join(", "))
+            };
+            rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}{routes}}}"));
         }
         rec.phase(Phase::Settle);
     }
     let settle_end = (sim.elapsed() + scenario.expect.settle).min(scenario.duration);
-    while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, scenario.workload.events) {
+    while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, &scenario.workload) {
         step(&mut sim, &recorder)?;
     }
 
@@ -136,7 +146,8 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
     for node in &scenario.nodes {
         let routed = rec.node(node).next_seq;
         let t = rec.now();
-        rec.push(Record::Workload { t, node: node.clone(), routed, target: scenario.workload.events });
+        let target = scenario.workload.events_of(node);
+        rec.push(Record::Workload { t, node: node.clone(), routed, target });
     }
     rec.take_records()
 }

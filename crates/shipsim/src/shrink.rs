@@ -144,6 +144,9 @@ fn candidates(s: &Scenario) -> Vec<(String, Scenario)> {
             if !s.faults.iter().any(|f| mentions(&f.action, node)) {
                 let mut c = s.clone();
                 c.nodes.retain(|n| n != node);
+                if let Some(senders) = &mut c.workload.senders {
+                    senders.retain(|n| n != node); // none left: the loader rejects it
+                }
                 out.push((format!("dropped node {node}"), c));
             }
         }
@@ -162,7 +165,9 @@ fn candidates(s: &Scenario) -> Vec<(String, Scenario)> {
 fn describe(fault: &Fault) -> String {
     let what = match &fault.action {
         FaultAction::Partition(groups) => format!("partition {groups:?}"),
-        FaultAction::PartitionOneway { from, to } => format!("partition-oneway {from}->{to}"),
+        FaultAction::PartitionOneway { from, to }
+        | FaultAction::DropRoute { from, to }
+        | FaultAction::RestoreRoute { from, to } => format!("{} {from}->{to}", fault.action.kind()),
         FaultAction::Heal(HealTarget::All) => "heal all".to_owned(),
         FaultAction::Heal(HealTarget::Nodes(nodes)) => format!("heal {nodes:?}"),
         FaultAction::Crash(n) | FaultAction::Restart(n) | FaultAction::Bounce(n) => {
@@ -182,7 +187,9 @@ fn describe(fault: &Fault) -> String {
 fn mentions(action: &FaultAction, node: &str) -> bool {
     match action {
         FaultAction::Partition(groups) => groups.iter().flatten().any(|n| n == node),
-        FaultAction::PartitionOneway { from, to } => from == node || to == node,
+        FaultAction::PartitionOneway { from, to }
+        | FaultAction::DropRoute { from, to }
+        | FaultAction::RestoreRoute { from, to } => from == node || to == node,
         FaultAction::Heal(HealTarget::All) => false,
         FaultAction::Heal(HealTarget::Nodes(nodes)) => nodes.iter().any(|n| n == node),
         FaultAction::Crash(n) | FaultAction::Restart(n) | FaultAction::Bounce(n) => n == node,

@@ -26,12 +26,14 @@ use crate::scenario::{
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
-pub const KINDS_SIMPLEST_FIRST: [&str; 11] = [
+pub const KINDS_SIMPLEST_FIRST: [&str; 13] = [
     "latency",
     "loss",
     "bounce",
     "crash",
     "restart",
+    "drop-route",
+    "restore-route",
     "heal",
     "partition-oneway",
     "partition",
@@ -82,12 +84,16 @@ prop_compose! {
                 rate: f64::from(rate),
                 batch: BatchSize { min, max: min + extra },
                 keys,
+                senders: None,
             }
         ),
         shards in 1u32..=16,
         steps in proptest::collection::vec(step(), 0..=12),
+        // One case in four routes from some of the nodes only.
+        senders in proptest::option::weighted(0.25, any::<u64>()),
     ) -> Scenario {
         let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
+        let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), ..workload };
         let base = Scenario {
             name: "generated".into(),
             description: String::new(),
@@ -105,11 +111,25 @@ prop_compose! {
     }
 }
 
+/// A non-empty subset of `nodes`, in their order: node i is in it when bit i of `bits` is set
+/// (the first node when none is).
+fn some_of(nodes: &[String], bits: u64) -> Vec<String> {
+    let chosen: Vec<String> =
+        nodes.iter().enumerate().filter(|(i, _)| (bits >> i) & 1 == 1).map(|(_, n)| n.clone()).collect();
+    if chosen.is_empty() { nodes[..1].to_vec() } else { chosen }
+}
+
 /// Adds the steps in time order, each only if the scenario stays valid.
 pub fn with_timeline(mut scenario: Scenario, mut steps: Vec<Step>) -> Scenario {
     steps.sort_by_key(|s| s.1);
     for (kind, at_ms, pick, range, rate) in steps {
-        let Some(action) = action(&scenario.nodes, KINDS_SIMPLEST_FIRST[kind], pick, range, rate) else {
+        let kind = KINDS_SIMPLEST_FIRST[kind];
+        let action = if kind == "restore-route" {
+            restore(&scenario.faults, pick)
+        } else {
+            action(&scenario.nodes, kind, pick, range, rate)
+        };
+        let Some(action) = action else {
             continue;
         };
         scenario.faults.push(Fault { at: Duration::from_millis(at_ms), action, line: 0 });
@@ -121,6 +141,25 @@ pub fn with_timeline(mut scenario: Scenario, mut steps: Vec<Step>) -> Scenario {
         }
     }
     scenario
+}
+
+/// A `restore-route` of one of the routes `faults` left dropped, chosen by `pick` (a random
+/// one would almost never be dropped, so the kind would hardly ever survive validation).
+fn restore(faults: &[Fault], pick: u64) -> Option<FaultAction> {
+    let mut dropped: Vec<(String, String)> = Vec::new();
+    for fault in faults {
+        match &fault.action {
+            FaultAction::DropRoute { from, to } => dropped.push((from.clone(), to.clone())),
+            FaultAction::RestoreRoute { from, to } => dropped.retain(|r| r != &(from.clone(), to.clone())),
+            FaultAction::Crash(node) | FaultAction::Bounce(node) => dropped.retain(|(from, _)| from != node),
+            _ => {}
+        }
+    }
+    if dropped.is_empty() {
+        return None;
+    }
+    let (from, to) = dropped.swap_remove((pick % dropped.len() as u64) as usize);
+    Some(FaultAction::RestoreRoute { from, to })
 }
 
 /// The action of one step, its nodes and links chosen by `pick`; `None` when the cluster is
@@ -178,6 +217,10 @@ fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f6
         "hold" if two => FaultAction::Hold(link()),
         "release" if two => FaultAction::Release(link()),
         "reorder" if two => FaultAction::Reorder(link()),
+        "drop-route" if two => {
+            let l = link();
+            FaultAction::DropRoute { from: l.a, to: l.b }
+        }
         _ => return None,
     })
 }

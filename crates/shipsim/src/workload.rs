@@ -43,8 +43,10 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// A generator for `node` (at `node_index` in the scenario), drawing from `rng`.
-    pub fn new(node: &str, node_index: usize, workload: Workload, rng: SmallRng) -> Self {
+    /// A generator for `node` (at `node_index` in the scenario), drawing from `rng`. A node
+    /// that is not one of the workload's `senders` has no calls.
+    pub fn new(node: &str, node_index: usize, mut workload: Workload, rng: SmallRng) -> Self {
+        workload.events = workload.events_of(node);
         Self { node: node.to_owned(), node_index, workload, rng }
     }
 
@@ -91,7 +93,7 @@ mod tests {
     use crate::scenario::BatchSize;
 
     fn workload(events: u64) -> Workload {
-        Workload { events, rate: 100.0, batch: BatchSize { min: 2, max: 5 }, keys: 8 }
+        Workload { events, rate: 100.0, batch: BatchSize { min: 2, max: 5 }, keys: 8, senders: None }
     }
 
     #[test]
@@ -121,6 +123,15 @@ mod tests {
         assert_eq!(id_of(br#"{"id":-3,"x":1}"#), None);
         assert_eq!(id_of(br#"{"id":99999999999999999999999}"#), None);
         assert_eq!(id_of(b"not json"), None);
+    }
+
+    #[test]
+    fn only_senders_route() {
+        let only_n2 = Workload { senders: Some(vec!["n2".into()]), ..workload(10) };
+        assert_eq!(Generator::new("n1", 0, only_n2.clone(), crate::seeds::rng(1, &[b"n1"])).call(0), None);
+        let mut n2 = Generator::new("n2", 1, only_n2, crate::seeds::rng(1, &[b"n2"]));
+        assert!(n2.call(0).is_some());
+        assert!(n2.call(10).is_none());
     }
 
     #[test]

@@ -50,7 +50,8 @@ fn unknown_key() {
     assert_eq!(
         error(&with_faults(&["{at: 1s, crash: n1, when: now}"])),
         "s.yaml:5:25: unknown key `when` (expected one of: at, partition, partition-oneway, \
-         heal, crash, restart, bounce, hold, reorder, release, latency, loss)"
+         heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, \
+         restore-route)"
     );
 }
 
@@ -144,7 +145,7 @@ fn no_action() {
     assert_eq!(
         error(&with_faults(&["{at: 2s}"])),
         "s.yaml:5:5: fault has no action (expected one of: partition, partition-oneway, heal, \
-         crash, restart, bounce, hold, reorder, release, latency, loss)"
+         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route)"
     );
 }
 
@@ -471,4 +472,81 @@ fn one_way_partition_with_network_loss() {
         "s.yaml:6:32: one-way partition with `network.loss` 0.01 above 0: turmoil models loss as random link \
          failures whose random repair heals both directions, which would silently end a one-way partition"
     );
+}
+
+#[test]
+fn route_faults_need_two_known_nodes() {
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, drop-route: {from: n1, to: n1}}"])),
+        "s.yaml:5:41: a drop-route needs two different nodes (a node always reaches itself)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, restore-route: {from: n2, to: n2}}"])),
+        "s.yaml:5:44: a restore-route needs two different nodes (a node always reaches itself)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, drop-route: {from: n1, to: n9}}"])),
+        "s.yaml:5:41: unknown node `n9` (nodes: n1, n2, n3)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, restore-route: {from: n0, to: n2}}"])),
+        "s.yaml:5:36: unknown node `n0` (nodes: n1, n2, n3)"
+    );
+}
+
+#[test]
+fn route_faults_follow_the_route_state() {
+    assert_eq!(
+        error(&with_faults(&[
+            "{at: 1s, drop-route: {from: n1, to: n2}}",
+            "{at: 2s, drop-route: {from: n1, to: n2}}"
+        ])),
+        "s.yaml:6:26: drop-route n1 -> n2, which is already dropped (since 1s)"
+    );
+    assert_eq!(
+        error(&with_faults(&["{at: 1s, restore-route: {from: n1, to: n2}}"])),
+        "s.yaml:5:29: restore-route n1 -> n2, which is not dropped (drop it first)"
+    );
+    // A restart re-reads the routes: the crash ended the drop, nothing is left to restore.
+    assert_eq!(
+        error(&with_faults(&[
+            "{at: 1s, drop-route: {from: n1, to: n2}}",
+            "{at: 2s, crash: n1}",
+            "{at: 3s, restart: n1}",
+            "{at: 4s, restore-route: {from: n1, to: n2}}"
+        ])),
+        "s.yaml:8:29: restore-route n1 -> n2, which is not dropped (the crash of `n1` at 2s ended it: \
+         a restarted process reads its routes afresh)"
+    );
+    let s = scenario::parse(
+        &with_faults(&[
+            "{at: 1s, drop-route: {from: n1, to: n2}}",
+            "{at: 3s, restore-route: {from: n1, to: n2}}",
+        ]),
+        "s.yaml",
+    )
+    .unwrap();
+    assert_eq!(s.faults[0].action, FaultAction::DropRoute { from: "n1".into(), to: "n2".into() });
+    assert_eq!(s.faults[1].action, FaultAction::RestoreRoute { from: "n1".into(), to: "n2".into() });
+}
+
+#[test]
+fn workload_senders() {
+    let text = |senders: &str| format!("name: t\nnodes: [n1, n2, n3]\nworkload:\n  senders: {senders}\n");
+    assert_eq!(error(&text("[n1, n9]")), "s.yaml:4:17: unknown node `n9` (nodes: n1, n2, n3)");
+    assert_eq!(
+        error(&text("[]")),
+        "s.yaml:4:12: senders must list at least one node (leave the key out for every node)"
+    );
+    assert_eq!(error(&text("[n2, n2]")), "s.yaml:4:17: sender `n2` is listed twice (first listed at 4:13)");
+    assert_eq!(error(&text("n1")), "s.yaml:4:12: expected a list");
+
+    let s = scenario::parse(&text("[n3, n1]"), "s.yaml").unwrap();
+    assert_eq!(s.workload.senders, Some(vec!["n3".to_owned(), "n1".to_owned()]));
+    assert!(s.workload.sends("n1") && !s.workload.sends("n2"));
+    assert_eq!((s.workload.events_of("n3"), s.workload.events_of("n2")), (100, 0));
+    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
+    let every = scenario::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
+    assert_eq!(every.workload.senders, None);
+    assert!(every.workload.sends("n2"));
 }

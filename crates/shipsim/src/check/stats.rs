@@ -313,6 +313,27 @@ mod tests {
     }
 
     #[test]
+    fn a_no_route_counted_as_a_send_failure() {
+        // n1 b3 ([8, 9]) ended `no-route`: its two events belong in `no_route`. Moving them to
+        // `send_failures` keeps `attempts` right, so only the two counters' rules see it.
+        let records = changed(clean_run(), stats_of("n1", 1), |r| {
+            if let Record::Stats { shipper, .. } = r {
+                shipper.no_route -= 2;
+                shipper.send_failures += 2;
+            }
+        });
+        let violations = check(&records);
+        assert_eq!(rule_set(&violations), [NO_ROUTE, SEND_FAILURES]);
+        let v = violations.iter().find(|v| v.rule == NO_ROUTE).unwrap();
+        assert!(
+            v.expected.contains("no_route = 2 (unshipped events of its calls that failed with no-route)"),
+            "{}",
+            v.expected
+        );
+        assert!(v.actual.contains("no_route = 0"), "{}", v.actual);
+    }
+
+    #[test]
     fn a_batch_cut_short_by_a_crash_counts_nowhere() {
         // n2 b2 ([13]) never returned: counting it in life 1 is wrong.
         let records = changed(clean_run(), stats_of("n2", 1), |r| {

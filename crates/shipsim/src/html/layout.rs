@@ -180,8 +180,16 @@ pub struct FaultMark {
     pub until: Option<Micros>,
 }
 
-/// Fault kinds that last until healed, released or replaced.
-const LASTING: [&str; 6] = ["partition", "partition-oneway", "hold", "reorder", "loss", "latency"];
+/// Fault kinds that last until healed, released, restored or replaced.
+const LASTING: [&str; 7] =
+    ["partition", "partition-oneway", "hold", "reorder", "loss", "latency", "drop-route"];
+
+/// The `(from, to)` of a route fault's text: `{at: 3s, drop-route: {from: n1, to: n2}}`.
+fn route_of(text: &str) -> Option<(&str, &str)> {
+    let from = text.split_once("from: ")?.1.split([',', '}']).next()?.trim();
+    let to = text.split_once(" to: ")?.1.split([',', '}']).next()?.trim();
+    Some((from, to))
+}
 
 /// The kind of a fault in its YAML flow form: `{at: 1s, crash: n2}` → `crash`.
 fn fault_kind(text: &str) -> String {
@@ -202,7 +210,11 @@ fn names(text: &str, word: &str) -> bool {
 fn fault_spans(faults: &mut [FaultMark], lanes: &[Lane], settle: Option<Micros>, end: Micros) {
     for f in faults.iter_mut() {
         f.kind = fault_kind(&f.text);
-        f.lanes = (0..lanes.len()).filter(|&i| names(&f.text, &lanes[i].node)).collect();
+        f.lanes = match route_of(&f.text).filter(|_| f.kind.ends_with("-route")) {
+            // A route is the sender's: only its lane shows it.
+            Some((from, _)) => (0..lanes.len()).filter(|&i| lanes[i].node == from).collect(),
+            None => (0..lanes.len()).filter(|&i| names(&f.text, &lanes[i].node)).collect(),
+        };
     }
     for i in 0..faults.len() {
         let f = &faults[i];
@@ -218,7 +230,14 @@ fn fault_spans(faults: &mut [FaultMark], lanes: &[Lane], settle: Option<Micros>,
             "hold" | "reorder" => Some("release"),
             _ => None,
         };
+        // A dropped route ends with its restore-route, or a crash or bounce of its sender.
+        let route = route_of(&f.text).filter(|_| f.kind == "drop-route");
         let ends = |g: &FaultMark| {
+            if route.is_some() {
+                return g.kind == "settle"
+                    || (g.kind == "restore-route" && route_of(&g.text) == route)
+                    || (matches!(g.kind.as_str(), "crash" | "bounce") && g.lanes == f.lanes);
+            }
             g.kind == "settle"
                 || (Some(g.kind.as_str()) == healer
                     && (names(&g.text, "all") || g.lanes.iter().any(|l| f.lanes.contains(l))))
@@ -659,6 +678,11 @@ pub(crate) mod tests {
             fault(50, "{at: 50us, heal: all}"),
             fault(60, "{at: 60us, loss: {link: [n1, n2], rate: 0.0}}"),
             fault(70, "{at: 70us, latency: {link: [n2, n3], value: 1ms..2ms}}"),
+            fault(80, "{at: 80us, drop-route: {from: n1, to: n2}}"),
+            fault(81, "{at: 81us, drop-route: {from: n1, to: n3}}"),
+            fault(82, "{at: 82us, drop-route: {from: n2, to: n3}}"),
+            fault(90, "{at: 90us, restore-route: {from: n1, to: n3}}"),
+            fault(95, "{at: 95us, bounce: n2}"),
         ];
         for (i, f) in faults.into_iter().enumerate() {
             records.insert(3 + i, f);
@@ -675,6 +699,11 @@ pub(crate) mod tests {
                 ("heal", vec![], None),
                 ("loss", vec![0, 1], None),
                 ("latency", vec![1, 2], Some(500)),
+                ("drop-route", vec![0], Some(500)),
+                ("drop-route", vec![0], Some(90)),
+                ("drop-route", vec![1], Some(95)),
+                ("restore-route", vec![0], None),
+                ("bounce", vec![1], None),
                 ("crash", vec![1], None),
             ]
         );

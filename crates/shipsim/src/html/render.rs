@@ -45,6 +45,7 @@ svg text{font-size:11px;fill:#333}
 .span.partition,.span.partition-oneway{fill:#ff7b00}
 .span.hold,.span.reorder{fill:#c9a000}
 .span.loss,.span.latency{fill:#d05050}
+.span.drop-route{fill:#7a4fd0}
 .fault{stroke:#e08000;stroke-width:1.2;stroke-dasharray:4 3}
 text.fault-label{fill:#b06000;font-size:10px}
 .a{stroke-width:1.1;fill:none;opacity:.75}

@@ -47,6 +47,8 @@ faults:
   - {at: 9s, reorder: [n1, n3]}
   - {at: 11s, latency: {link: [n1, n2], value: 50ms..200ms}}
   - {at: 12s, loss: {link: [n1, n2], rate: 0.1}}
+  - {at: 13s, drop-route: {from: n1, to: n2}}
+  - {at: 14s, restore-route: {from: n1, to: n2}}
 expect:
   delivery: exactly-once
   ordering: per-batch
@@ -112,22 +114,37 @@ prop_compose! {
             .prop_map(|(connections, ack_timeout, deadline)| TransportSettings { connections, ack_timeout, deadline }),
         workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX)
             .prop_map(|(events, rate, min, extra, keys)| Workload {
-                events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys }),
+                events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
+                senders: None }),
         expect in (
             select(vec![DeliveryMode::ExactlyOnce, DeliveryMode::AtLeastOnce]),
             select(vec![OrderingMode::PerBatch, OrderingMode::None]),
             select(vec![StatsMode::Consistent, StatsMode::Ignore]),
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, settle)| Expect { delivery, ordering, stats, settle }),
-        steps in proptest::collection::vec((0u8..12, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        steps in proptest::collection::vec((0u8..14, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        senders in any::<Option<u64>>(),
     ) -> Scenario {
         let nodes: Vec<String> = nodes.into_iter().collect();
+        let mut workload = workload;
+        workload.senders = senders.map(|bits| subset(&nodes, bits));
         let faults = timeline(&nodes, duration, network.loss, steps);
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
             network, transport, workload, faults, expect,
         }
     }
+}
+
+/// A non-empty subset of `nodes`, in their order, chosen by the bits of `bits`.
+fn subset(nodes: &[String], bits: u64) -> Vec<String> {
+    let chosen: Vec<String> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (bits >> (i % 64)) & 1 == 1)
+        .map(|(_, n)| n.clone())
+        .collect();
+    if chosen.is_empty() { vec![nodes[(bits % nodes.len() as u64) as usize].clone()] } else { chosen }
 }
 
 /// A tiny deterministic generator for the arguments of one step.
@@ -176,6 +193,8 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
     let mut oneway: BTreeSet<(String, String)> = BTreeSet::new();
     let mut held: BTreeSet<(String, String)> = BTreeSet::new();
     let mut lossy: BTreeSet<(String, String)> = BTreeSet::new();
+    // Routes dropped, (from, to); a crash or bounce of `from` ends them.
+    let mut dropped: BTreeSet<(String, String)> = BTreeSet::new();
     let mut faults = Vec::new();
     for ((kind, _, seed, range, prob), at) in steps.into_iter().zip(times) {
         let mut pick = Pick(seed);
@@ -246,6 +265,7 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
             4 | 6 => {
                 let running: Vec<String> = nodes.iter().filter(|n| !crashed.contains(*n)).cloned().collect();
                 pick.one(&running).map(|n| {
+                    dropped.retain(|(from, _)| *from != n);
                     if kind == 4 {
                         crashed.insert(n.clone());
                         FaultAction::Crash(n)
@@ -291,6 +311,20 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
                     FaultAction::Loss { link, rate: prob }
                 },
             ),
+            12 => pick
+                .one(&links)
+                .filter(|l| !crashed.contains(&l.a) && !dropped.contains(&(l.a.clone(), l.b.clone())))
+                .map(|l| {
+                    dropped.insert((l.a.clone(), l.b.clone()));
+                    FaultAction::DropRoute { from: l.a, to: l.b }
+                }),
+            13 => {
+                let routes: Vec<(String, String)> = dropped.iter().cloned().collect();
+                pick.one(&routes).map(|(from, to)| {
+                    dropped.remove(&(from.clone(), to.clone()));
+                    FaultAction::RestoreRoute { from, to }
+                })
+            }
             _ => None,
         };
         if let Some(action) = action {
@@ -319,6 +353,8 @@ pub fn yaml_like_text() -> impl Strategy<Value = String> {
         "at",
         "partition",
         "partition-oneway",
+        "drop-route",
+        "restore-route",
         "heal",
         "all",
         "crash",

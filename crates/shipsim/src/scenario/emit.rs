@@ -41,6 +41,10 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;
     writeln!(out, "  batch: {}", format_batch(s.workload.batch))?;
     writeln!(out, "  keys: {}", s.workload.keys)?;
+    // Absent means every node, a meaning no default change can alter.
+    if let Some(senders) = &s.workload.senders {
+        writeln!(out, "  senders: {}", List(senders))?;
+    }
     if s.faults.is_empty() {
         writeln!(out, "faults: []")?;
     } else {
@@ -79,7 +83,9 @@ impl fmt::Display for FaultAction {
                 }
                 f.write_char(']')
             }
-            FaultAction::PartitionOneway { from, to } => {
+            FaultAction::PartitionOneway { from, to }
+            | FaultAction::DropRoute { from, to }
+            | FaultAction::RestoreRoute { from, to } => {
                 write!(f, "{{from: {}, to: {}}}", Word(from), Word(to))
             }
             FaultAction::Heal(HealTarget::All) => f.write_str("all"),
@@ -211,6 +217,14 @@ mod tests {
             (
                 fault(12, FaultAction::Loss { link: Link::new("n1", "n2"), rate: 0.1 }),
                 "{at: 12s, loss: {link: [n1, n2], rate: 0.1}}",
+            ),
+            (
+                fault(13, FaultAction::DropRoute { from: n("n1"), to: n("n2") }),
+                "{at: 13s, drop-route: {from: n1, to: n2}}",
+            ),
+            (
+                fault(14, FaultAction::RestoreRoute { from: n("n1"), to: n("n2") }),
+                "{at: 14s, restore-route: {from: n1, to: n2}}",
             ),
         ];
         for (fault, text) in cases {

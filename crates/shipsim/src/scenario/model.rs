@@ -79,6 +79,21 @@ pub struct Workload {
     pub batch: BatchSize,
     /// Distinct routing keys, at least 1 (default 64).
     pub keys: u32,
+    /// The nodes that route events (`senders: [n1]`); `None` (the default): every node. The
+    /// others route nothing and only receive. Never empty, no duplicates, scenario nodes only.
+    pub senders: Option<Vec<String>>,
+}
+
+impl Workload {
+    /// Whether `node` routes events.
+    pub fn sends(&self, node: &str) -> bool {
+        self.senders.as_ref().is_none_or(|senders| senders.iter().any(|s| s == node))
+    }
+
+    /// The events `node` routes: `events` for a sender, 0 for the others.
+    pub fn events_of(&self, node: &str) -> u64 {
+        if self.sends(node) { self.events } else { 0 }
+    }
 }
 
 /// Events per `route_batch` call: `4` (min == max) or `1..8`; 1 <= min <= max.
@@ -136,11 +151,19 @@ pub enum FaultAction {
     Latency { link: Link, value: LatencyRange },
     /// Sets the message loss probability (0..=1) of one link.
     Loss { link: Link, rate: f64 },
+    /// `from`'s transport forgets its route to `to` (stale service discovery): `from`'s new
+    /// ships to `to` fail at once with `NoRoute`, never sent, until a `restore-route`, a crash
+    /// or bounce of `from` (a new process reads its routes afresh) or the settle phase. Calls
+    /// already under way finish as usual. The network itself is untouched: `to` still reaches
+    /// `from`.
+    DropRoute { from: String, to: String },
+    /// Gives back a route taken by `drop-route`.
+    RestoreRoute { from: String, to: String },
 }
 
 impl FaultAction {
     /// Every YAML key that names an action, in the order of the enum.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 13] = [
         "partition",
         "partition-oneway",
         "heal",
@@ -152,6 +175,8 @@ impl FaultAction {
         "release",
         "latency",
         "loss",
+        "drop-route",
+        "restore-route",
     ];
 
     /// The YAML key of this action, e.g. `"partition-oneway"`.
@@ -168,6 +193,8 @@ impl FaultAction {
             FaultAction::Release(_) => "release",
             FaultAction::Latency { .. } => "latency",
             FaultAction::Loss { .. } => "loss",
+            FaultAction::DropRoute { .. } => "drop-route",
+            FaultAction::RestoreRoute { .. } => "restore-route",
         }
     }
 }
@@ -308,7 +335,7 @@ impl Default for BatchSize {
 
 impl Default for Workload {
     fn default() -> Workload {
-        Workload { events: 100, rate: 200.0, batch: BatchSize::default(), keys: 64 }
+        Workload { events: 100, rate: 200.0, batch: BatchSize::default(), keys: 64, senders: None }
     }
 }
 
@@ -362,6 +389,8 @@ mod tests {
             FaultAction::Release(link.clone()),
             FaultAction::Latency { link: link.clone(), value: LatencyRange::fixed(Duration::ZERO) },
             FaultAction::Loss { link, rate: 0.5 },
+            FaultAction::DropRoute { from: "a".into(), to: "b".into() },
+            FaultAction::RestoreRoute { from: "a".into(), to: "b".into() },
         ];
         let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultAction::KINDS);

@@ -67,6 +67,7 @@ pub(crate) struct RawWorkload {
     pub rate: Option<Located<String>>,
     pub batch: Option<Located<String>>,
     pub keys: Option<Located<u32>>,
+    pub senders: Option<Names>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +108,10 @@ pub(crate) struct RawFault {
     pub latency: Slot<RawLinkLatency>,
     #[serde(default)]
     pub loss: Slot<RawLinkLoss>,
+    #[serde(default)]
+    pub drop_route: Slot<RawOneway>,
+    #[serde(default)]
+    pub restore_route: Slot<RawOneway>,
 }
 
 /// An optional key that tells "absent" from "present but empty" (`crash:` with no value),
@@ -143,6 +148,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slot<T> {
     }
 }
 
+/// `{from: n1, to: n2}`: a direction, as `partition-oneway`, `drop-route` and
+/// `restore-route` take it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOneway {

@@ -7,6 +7,12 @@
 //! walk tracks which nodes are crashed, which links are partitioned (both ways or one way) and
 //! which are held, and rejects such faults with the time and position that make them wrong.
 //!
+//! Routes (`drop-route`, `restore-route`) live in the sending node's process: a crash or
+//! bounce of `from` ends every route it dropped (the next process reads its routes afresh,
+//! as a restarted service re-reads its discovery config), so a later `restore-route` of one
+//! of them restores nothing and is rejected, and a crashed node has no routes to drop.
+//! Heals do not touch routes: routes are not partitions.
+//!
 //! Holds do not combine with partitions on the same link: turmoil keeps a single state per
 //! link direction, so a hold replaces a partition (the link starts working again) and a
 //! partition of a held link drops the held messages, after which a release repairs the
@@ -19,7 +25,7 @@ use std::time::Duration;
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
 use super::model::{Fault, FaultAction, HealTarget, Link};
-use super::raw::{Located, Names, RawFault, RawHeal};
+use super::raw::{Located, Names, RawFault, RawHeal, RawOneway};
 use super::scalars::{check_probability, parse_latency};
 use super::validate::located;
 
@@ -80,6 +86,9 @@ struct Walk<'a> {
     /// The scenario's `network.loss`, and links given a loss rate above 0 (since when).
     network_loss: f64,
     lossy: BTreeMap<(String, String), Duration>,
+    /// Routes dropped, by (from, to), and what gave back a route no longer dropped.
+    dropped: BTreeMap<(String, String), Duration>,
+    restored: BTreeMap<(String, String), String>,
 }
 
 const RANDOM_REPAIR: &str = "turmoil models loss as random link failures whose random repair heals both \
@@ -119,6 +128,8 @@ impl Walk<'_> {
             release,
             latency,
             loss,
+            drop_route,
+            restore_route,
         } = raw;
         let mut present: Vec<(&str, Pos)> = [
             ("partition", partition.pos()),
@@ -132,6 +143,8 @@ impl Walk<'_> {
             ("release", release.pos()),
             ("latency", latency.pos()),
             ("loss", loss.pos()),
+            ("drop-route", drop_route.pos()),
+            ("restore-route", restore_route.pos()),
         ]
         .into_iter()
         .filter_map(|(kind, pos)| pos.map(|p| (kind, p)))
@@ -191,6 +204,12 @@ impl Walk<'_> {
             let link = self.link(&l.value.link)?;
             let rate = located(&l.value.rate, check_probability(l.value.rate.value, "loss rate"))?;
             FaultAction::Loss { link, rate }
+        } else if let Some(r) = drop_route.into_value() {
+            let (from, to) = self.route(&r.value, "drop-route")?;
+            FaultAction::DropRoute { from, to }
+        } else if let Some(r) = restore_route.into_value() {
+            let (from, to) = self.route(&r.value, "restore-route")?;
+            FaultAction::RestoreRoute { from, to }
         } else {
             // The one action present has an empty value.
             return Err(empty());
@@ -206,6 +225,28 @@ impl Walk<'_> {
                 name.pos,
                 format!("unknown node `{}` (nodes: {})", name.value, self.nodes.join(", ")),
             ))
+        }
+    }
+
+    /// The (from, to) of a route fault: two known, different nodes.
+    fn route(&self, raw: &RawOneway, kind: &str) -> Result<(String, String), Problem> {
+        let from = self.node(&raw.from)?;
+        let to = self.node(&raw.to)?;
+        if from == to {
+            return Err(Problem::new(
+                raw.to.pos,
+                format!("a {kind} needs two different nodes (a node always reaches itself)"),
+            ));
+        }
+        Ok((from, to))
+    }
+
+    /// A crash or bounce of `node` ends the routes it dropped.
+    fn reset_routes(&mut self, node: &str, why: String) {
+        let ended: Vec<(String, String)> = self.dropped.keys().filter(|(f, _)| f == node).cloned().collect();
+        for route in ended {
+            self.dropped.remove(&route);
+            self.restored.insert(route, why.clone());
         }
     }
 
@@ -371,6 +412,7 @@ impl Walk<'_> {
                     ));
                 }
                 self.crashed.insert(node.clone(), at);
+                self.reset_routes(node, format!("the crash of `{node}` at {when} ended it: a restarted process reads its routes afresh"));
             }
             FaultAction::Restart(node) => {
                 if self.crashed.remove(node).is_none() {
@@ -384,6 +426,7 @@ impl Walk<'_> {
                         format_duration(*since)
                     ));
                 }
+                self.reset_routes(node, format!("the bounce of `{node}` at {when} ended it: a restarted process reads its routes afresh"));
             }
             FaultAction::Hold(link) => {
                 let k = key(link);
@@ -456,6 +499,35 @@ impl Walk<'_> {
                 self.lossy.entry(k).or_insert(at);
             }
             FaultAction::Latency { .. } => {}
+            FaultAction::DropRoute { from, to } => {
+                if let Some(since) = self.crashed.get(from) {
+                    return fail(format!(
+                        "drop-route {from} -> {to} while `{from}` is crashed (since {}): a crashed \
+                         node has no routes to drop, and its restart reads them afresh",
+                        format_duration(*since)
+                    ));
+                }
+                let route = (from.clone(), to.clone());
+                if let Some(since) = self.dropped.get(&route) {
+                    return fail(format!(
+                        "drop-route {from} -> {to}, which is already dropped (since {})",
+                        format_duration(*since)
+                    ));
+                }
+                self.restored.remove(&route);
+                self.dropped.insert(route, at);
+            }
+            FaultAction::RestoreRoute { from, to } => {
+                let route = (from.clone(), to.clone());
+                if self.dropped.remove(&route).is_none() {
+                    let why = match self.restored.get(&route) {
+                        Some(why) => format!(" ({why})"),
+                        None => " (drop it first)".to_owned(),
+                    };
+                    return fail(format!("restore-route {from} -> {to}, which is not dropped{why}"));
+                }
+                self.restored.insert(route, format!("the restore-route at {when} restored it"));
+            }
         }
         Ok(())
     }
@@ -509,6 +581,8 @@ mod tests {
             "{at: 9s, release: [n1, n3]}",
             "{at: 10s, latency: {link: [n1, n2], value: 50ms..200ms}}",
             "{at: 11s, loss: {link: [n1, n2], rate: 0.1}}",
+            "{at: 12s, drop-route: {from: n3, to: n1}}",
+            "{at: 13s, restore-route: {from: n3, to: n1}}",
         ])
         .unwrap();
         let actions: Vec<&FaultAction> = faults.iter().map(|f| &f.action).collect();
@@ -534,6 +608,8 @@ mod tests {
         assert_eq!(faults[0].at, s(1));
         assert_eq!(faults[0].line, 5);
         assert_eq!(faults[13].line, 18);
+        assert_eq!(actions[14], &FaultAction::DropRoute { from: "n3".into(), to: "n1".into() });
+        assert_eq!(actions[15], &FaultAction::RestoreRoute { from: "n3".into(), to: "n1".into() });
     }
 
     #[test]
@@ -541,7 +617,7 @@ mod tests {
         fails(
             &["{at: 2s}"],
             (1, "{"),
-            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss)",
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route)",
         );
         fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
         fails(
@@ -739,6 +815,95 @@ mod tests {
                 "{at: 3s, hold: [n1, n2]}"
             ])
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn route_walk() {
+        fails(
+            &["{at: 1s, drop-route: {from: n1, to: n1}}"],
+            (1, "n1}"),
+            "a drop-route needs two different nodes (a node always reaches itself)",
+        );
+        fails(
+            &["{at: 1s, restore-route: {from: n4, to: n1}}"],
+            (1, "n4"),
+            "unknown node `n4` (nodes: n1, n2, n3)",
+        );
+        fails(
+            &["{at: 1s, drop-route: {from: n1, to: n2}}", "{at: 2s, drop-route: {from: n1, to: n2}}"],
+            (2, "{from"),
+            "drop-route n1 -> n2, which is already dropped (since 1s)",
+        );
+        fails(
+            &["{at: 1s, restore-route: {from: n1, to: n2}}"],
+            (1, "{from"),
+            "restore-route n1 -> n2, which is not dropped (drop it first)",
+        );
+        // A route is one direction: n2 -> n1 is another route.
+        assert_eq!(
+            err(&["{at: 1s, drop-route: {from: n1, to: n2}}", "{at: 2s, restore-route: {from: n2, to: n1}}"])
+                .2,
+            "restore-route n2 -> n1, which is not dropped (drop it first)"
+        );
+        assert_eq!(
+            err(&[
+                "{at: 1s, drop-route: {from: n1, to: n2}}",
+                "{at: 2s, restore-route: {from: n1, to: n2}}",
+                "{at: 3s, restore-route: {from: n1, to: n2}}"
+            ])
+            .2,
+            "restore-route n1 -> n2, which is not dropped (the restore-route at 2s restored it)"
+        );
+        // A crash or bounce of `from` ends its dropped routes; one of `to` does not.
+        assert_eq!(
+            err(&[
+                "{at: 1s, drop-route: {from: n1, to: n2}}",
+                "{at: 2s, crash: n1}",
+                "{at: 3s, restart: n1}",
+                "{at: 4s, restore-route: {from: n1, to: n2}}"
+            ])
+            .2,
+            "restore-route n1 -> n2, which is not dropped (the crash of `n1` at 2s ended it: a restarted \
+             process reads its routes afresh)"
+        );
+        assert_eq!(
+            err(&[
+                "{at: 1s, drop-route: {from: n1, to: n2}}",
+                "{at: 2s, bounce: n1}",
+                "{at: 4s, restore-route: {from: n1, to: n2}}"
+            ])
+            .2,
+            "restore-route n1 -> n2, which is not dropped (the bounce of `n1` at 2s ended it: a restarted \
+             process reads its routes afresh)"
+        );
+        assert!(
+            run(&[
+                "{at: 1s, drop-route: {from: n1, to: n2}}",
+                "{at: 2s, bounce: n2}",
+                "{at: 3s, crash: n2}",
+                "{at: 4s, restore-route: {from: n1, to: n2}}"
+            ])
+            .is_ok()
+        );
+        assert_eq!(
+            err(&["{at: 1s, crash: n1}", "{at: 2s, drop-route: {from: n1, to: n3}}"]).2,
+            "drop-route n1 -> n3 while `n1` is crashed (since 1s): a crashed node has no routes to drop, \
+             and its restart reads them afresh"
+        );
+        // Dropped again after a bounce; heals do not restore routes.
+        assert!(
+            run(&[
+                "{at: 1s, drop-route: {from: n1, to: n2}}",
+                "{at: 2s, bounce: n1}",
+                "{at: 2s, drop-route: {from: n1, to: n2}}",
+                "{at: 3s, restore-route: {from: n1, to: n2}}"
+            ])
+            .is_ok()
+        );
+        assert_eq!(
+            err(&["{at: 1s, drop-route: {from: n1, to: n2}}", "{at: 2s, heal: all}"]).2,
+            "heal of nothing: no partition is active at 2s"
         );
     }
 }

@@ -33,7 +33,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     };
     let network = network(raw.network.map(|n| n.value))?;
     let transport = transport(raw.transport.map(|t| t.value))?;
-    let workload = workload(raw.workload.map(|w| w.value))?;
+    let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
     let faults = match raw.faults {
         None => Vec::new(),
         Some(faults) => timeline::faults(faults.value, &nodes, duration, network.loss)?,
@@ -152,7 +152,7 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
     Ok(transport)
 }
 
-fn workload(raw: Option<RawWorkload>) -> Result<Workload, Problem> {
+fn workload(raw: Option<RawWorkload>, nodes: &[String]) -> Result<Workload, Problem> {
     let mut workload = Workload::default();
     let Some(raw) = raw else { return Ok(workload) };
     if let Some(events) = raw.events {
@@ -170,7 +170,36 @@ fn workload(raw: Option<RawWorkload>) -> Result<Workload, Problem> {
         }
         workload.keys = keys.value;
     }
+    if let Some(senders) = raw.senders {
+        workload.senders = Some(senders_of(&senders, nodes)?);
+    }
     Ok(workload)
+}
+
+/// `workload.senders`: at least one scenario node, each once.
+fn senders_of(senders: &Names, nodes: &[String]) -> Result<Vec<String>, Problem> {
+    if senders.value.is_empty() {
+        return Err(Problem::new(
+            senders.pos,
+            "senders must list at least one node (leave the key out for every node)",
+        ));
+    }
+    let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+    for sender in &senders.value {
+        if !nodes.contains(&sender.value) {
+            return Err(Problem::new(
+                sender.pos,
+                format!("unknown node `{}` (nodes: {})", sender.value, nodes.join(", ")),
+            ));
+        }
+        if let Some(first) = seen.insert(&sender.value, sender.pos) {
+            return Err(Problem::new(
+                sender.pos,
+                format!("sender `{}` is listed twice (first listed at {first})", sender.value),
+            ));
+        }
+    }
+    Ok(senders.value.iter().map(|s| s.value.clone()).collect())
 }
 
 fn expect(raw: Option<RawExpect>) -> Result<Expect, Problem> {

@@ -54,7 +54,13 @@ pub fn scenario(events: u64) -> Scenario {
         duration: Duration::from_secs(3600 * 24),
         network: Network { latency: LatencyRange::fixed(LATENCY), loss: 0.0 },
         transport: TransportSettings::default(),
-        workload: Workload { events, rate: f64::MAX, batch: BatchSize { min: 1, max: 1 }, keys: 1 },
+        workload: Workload {
+            events,
+            rate: f64::MAX,
+            batch: BatchSize { min: 1, max: 1 },
+            keys: 1,
+            senders: None,
+        },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },
     }

@@ -51,6 +51,7 @@ pub fn scenario(events: u64, nodes: usize) -> Scenario {
             rate: f64::MAX,
             batch: BatchSize { min: 1, max: 8 },
             keys: 64,
+            senders: None,
         },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },
