@@ -174,11 +174,12 @@ struct Connection {
 
 impl Connection {
     async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(mut self, stream: S) -> Exit {
-        let (reader, mut writer) = tokio::io::split(stream);
-        let mut reader = BufReader::new(reader);
+        // Reads and ack writes take turns, so one buffered stream serves both
+        // (no `split` and its lock on every read and write).
+        let mut conn = BufReader::new(Box::pin(stream));
         let mut idle = IdleTimer::new(self.shared.config.idle_timeout);
         let mut body = Vec::new();
-        let Some(hello) = self.next_frame(&mut reader, &mut body, &mut idle).await else {
+        let Some(hello) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
             return Exit::Closed;
         };
         let Frame::Hello { version, node, life, slot, stream, base } = hello else {
@@ -202,7 +203,7 @@ impl Connection {
             }
         };
         loop {
-            let Some(frame) = self.next_frame(&mut reader, &mut body, &mut idle).await else {
+            let Some(frame) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
                 return Exit::Closed;
             };
             let Frame::Event { seq, event, .. } = frame else {
@@ -211,7 +212,7 @@ impl Connection {
             };
             // broken::AckBeforeSink: ack on read; dedup and the sink get the event a moment later.
             if broken::is(Variant::AckBeforeSink)
-                && !self.ack_before_sink(&mut writer, seq, &node, &mut idle).await
+                && !self.ack_before_sink(&mut conn, seq, &node, &mut idle).await
             {
                 return Exit::Closed;
             }
@@ -235,8 +236,7 @@ impl Connection {
             }
             // The ack point: reached only once the sink has accepted this
             // event (now or in an earlier delivery of it).
-            if !broken::is(Variant::AckBeforeSink)
-                && !self.write_ack(&mut writer, seq, &node, &mut idle).await
+            if !broken::is(Variant::AckBeforeSink) && !self.write_ack(&mut conn, seq, &node, &mut idle).await
             {
                 return Exit::Closed;
             }
