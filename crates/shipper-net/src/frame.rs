@@ -6,11 +6,12 @@
 //! 3, …; the receiver delivers a stream strictly in that order, which is what
 //! keeps a batch (always sent on one stream) in order with no gaps.
 
-use serde::{Deserialize, Serialize};
 use shipper::{NodeId, ShippedEvent};
 
 /// Version carried by every `Hello`; a receiver refuses any other.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 1: JSON bodies. 2: binary bodies (see [`crate::codec`]).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Default limit on a frame's body, in bytes (1 MiB).
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
@@ -18,13 +19,12 @@ pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
 /// Bytes of the length prefix in front of every frame body.
 pub const LENGTH_PREFIX: usize = 4;
 
-/// A protocol frame. Bodies are serde_json; see [`crate::codec`] for the
-/// length-prefixed framing around them.
+/// A protocol frame; see [`crate::codec`] for its bytes on the wire.
 ///
 /// Generic over the event so the sender can encode a frame that borrows the
 /// event (`Frame<&ShippedEvent>`) and the receiver can decode one that owns
-/// it (`Frame<ShippedEvent>`): both have the same JSON form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// it (`Frame<ShippedEvent>`): both have the same wire form.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame<E = ShippedEvent> {
     /// First frame of every connection, sender to receiver: which stream the
     /// following events belong to.

@@ -32,7 +32,7 @@
 //! later calls do not wait behind the gap they leave; an event is never
 //! written on two streams, which is why per-stream dedup suffices.
 //!
-//! Frames are length-prefixed JSON ([`codec`]); anything malformed,
+//! Frames are length-prefixed binary ([`codec`]); anything malformed,
 //! oversized, truncated or unexpected closes that connection and is counted.
 
 pub mod codec;
@@ -42,6 +42,7 @@ mod backoff;
 mod broken;
 mod config;
 mod dedup;
+mod idle;
 mod link;
 mod net;
 mod observer;

@@ -13,7 +13,7 @@ use tokio::io::{AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::codec::{FrameError, read_frame};
+use crate::codec::{FrameError, read_frame_into};
 use crate::frame::Frame;
 use crate::net::Network;
 
@@ -121,8 +121,9 @@ async fn read_acks<N: Network>(
     events: &mpsc::UnboundedSender<ConnEvent>,
 ) -> CloseReason {
     let mut reader = BufReader::new(reader);
+    let mut body = Vec::new();
     loop {
-        match read_frame(&mut reader, max_frame).await {
+        match read_frame_into(&mut reader, max_frame, &mut body).await {
             Ok(Some(Frame::Ack { seq })) => {
                 if events.send(ConnEvent::Ack { conn, seq }).is_err() {
                     return CloseReason::Released;

@@ -11,10 +11,11 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::broken::{self, Variant};
-use crate::codec::{FrameError, read_frame, write_frame};
+use crate::codec::{FrameError, read_frame_into, write_frame};
 use crate::config::NetConfig;
 use crate::dedup::{DedupTable, Opened, StreamCursor};
 use crate::frame::{Frame, PROTOCOL_VERSION};
+use crate::idle::IdleTimer;
 use crate::net::Network;
 use crate::observer::TransportObserver;
 use crate::shared::Shared;
@@ -173,9 +174,12 @@ struct Connection {
 
 impl Connection {
     async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(mut self, stream: S) -> Exit {
-        let (reader, mut writer) = tokio::io::split(stream);
-        let mut reader = BufReader::new(reader);
-        let Some(hello) = self.next_frame(&mut reader).await else {
+        // Reads and ack writes take turns, so one buffered stream serves both
+        // (no `split` and its lock on every read and write).
+        let mut conn = BufReader::new(Box::pin(stream));
+        let mut idle = IdleTimer::new(self.shared.config.idle_timeout);
+        let mut body = Vec::new();
+        let Some(hello) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
             return Exit::Closed;
         };
         let Frame::Hello { version, node, life, slot, stream, base } = hello else {
@@ -199,7 +203,7 @@ impl Connection {
             }
         };
         loop {
-            let Some(frame) = self.next_frame(&mut reader).await else {
+            let Some(frame) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
                 return Exit::Closed;
             };
             let Frame::Event { seq, event, .. } = frame else {
@@ -207,7 +211,9 @@ impl Connection {
                 return Exit::Closed;
             };
             // broken::AckBeforeSink: ack on read; dedup and the sink get the event a moment later.
-            if broken::is(Variant::AckBeforeSink) && !self.ack_before_sink(&mut writer, seq, &node).await {
+            if broken::is(Variant::AckBeforeSink)
+                && !self.ack_before_sink(&mut conn, seq, &node, &mut idle).await
+            {
                 return Exit::Closed;
             }
             match deliver_in_order(&cursor, seq, &node, event, self.sink.as_ref()).await {
@@ -231,7 +237,8 @@ impl Connection {
             }
             // The ack point: reached only once the sink has accepted this
             // event (now or in an earlier delivery of it).
-            if !broken::is(Variant::AckBeforeSink) && !self.write_ack(&mut writer, seq, &node).await {
+            if !broken::is(Variant::AckBeforeSink) && !self.write_ack(&mut conn, seq, &node, &mut idle).await
+            {
                 return Exit::Closed;
             }
         }
@@ -240,25 +247,35 @@ impl Connection {
     /// `broken::AckBeforeSink`: acknowledges `seq` at once, then lets the
     /// event wait a few milliseconds (a sink that queues and takes it later)
     /// before it reaches dedup and the sink; a crash in between loses it.
-    async fn ack_before_sink<W: AsyncWrite + Unpin>(&self, writer: &mut W, seq: u64, node: &str) -> bool {
-        let acked = self.write_ack(writer, seq, node).await;
+    async fn ack_before_sink<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+        seq: u64,
+        node: &str,
+        idle: &mut IdleTimer,
+    ) -> bool {
+        let acked = self.write_ack(writer, seq, node, idle).await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         acked
     }
 
     /// Acknowledges `seq`; `false` when the connection should close.
-    async fn write_ack<W: AsyncWrite + Unpin>(&self, writer: &mut W, seq: u64, node: &str) -> bool {
+    async fn write_ack<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+        seq: u64,
+        node: &str,
+        idle: &mut IdleTimer,
+    ) -> bool {
         let ack: Frame<ShippedEvent> = Frame::Ack { seq };
         let max_frame = self.shared.config.max_frame;
-        match tokio::time::timeout(self.shared.config.idle_timeout, write_frame(writer, &ack, max_frame))
-            .await
-        {
-            Ok(Ok(())) => true,
-            Ok(Err(err)) => {
+        match idle.run(write_frame(writer, &ack, max_frame)).await {
+            Some(Ok(())) => true,
+            Some(Err(err)) => {
                 debug!(peer = %node, error = %err, "ack write failed");
                 false
             }
-            Err(_elapsed) => {
+            None => {
                 debug!(peer = %node, "ack write stalled: closing");
                 false
             }
@@ -267,19 +284,23 @@ impl Connection {
 
     /// The next frame, or `None` when the connection should close: clean
     /// end, idle timeout, socket error, or a protocol error (counted).
-    async fn next_frame<R: AsyncRead + Unpin>(&self, reader: &mut R) -> Option<Frame> {
-        let config = &self.shared.config;
-        match tokio::time::timeout(config.idle_timeout, read_frame(reader, config.max_frame)).await {
-            Ok(Ok(frame)) => frame,
-            Ok(Err(FrameError::Io(err))) => {
+    async fn next_frame<R: AsyncRead + Unpin>(
+        &self,
+        reader: &mut R,
+        body: &mut Vec<u8>,
+        idle: &mut IdleTimer,
+    ) -> Option<Frame> {
+        match idle.run(read_frame_into(reader, self.shared.config.max_frame, body)).await {
+            Some(Ok(frame)) => frame,
+            Some(Err(FrameError::Io(err))) => {
                 debug!(peer = %self.who, error = %err, "connection failed");
                 None
             }
-            Ok(Err(err)) => {
+            Some(Err(err)) => {
                 self.protocol_error(&err.to_string());
                 None
             }
-            Err(_elapsed) => {
+            None => {
                 debug!(peer = %self.who, "idle: closing");
                 None
             }

@@ -227,6 +227,11 @@ struct Slot<N: Network> {
 
 impl<N: Network> Slot<N> {
     async fn run(mut self) {
+        // One timer for the slot's life, moved to each round's wake time
+        // (usually later than before, which tokio does without touching its
+        // timer wheel) rather than a new timer registered every round.
+        let mut timer = Box::pin(sleep_until(Instant::now())); // allow-nondeterminism: tokio time, which turmoil simulates
+        let mut armed = None;
         loop {
             let now = Instant::now(); // allow-nondeterminism: tokio time, which turmoil simulates
             self.expire_calls(now);
@@ -238,6 +243,12 @@ impl<N: Network> Slot<N> {
                 return;
             }
             let wake = self.next_wake();
+            if let Some(at) = wake
+                && armed != Some(at)
+            {
+                timer.as_mut().reset(at);
+                armed = Some(at);
+            }
             tokio::select! {
                 biased;
                 Some(event) = self.conn_rx.recv() => self.on_conn_event(event),
@@ -245,7 +256,7 @@ impl<N: Network> Slot<N> {
                     Some(request) => self.on_request(request),
                     None => self.requests_open = false,
                 },
-                () = sleep_until(wake.unwrap_or(now)), if wake.is_some() => {}
+                () = timer.as_mut(), if wake.is_some() => {}
             }
         }
     }

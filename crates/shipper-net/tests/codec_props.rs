@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use proptest::prelude::*;
 use shipper::ShippedEvent;
-use shipper_net::codec::{decode_frame, encode_frame, read_frame};
+use shipper_net::codec::{decode_frame, encode_frame, read_frame, read_frame_into};
 use shipper_net::{Frame, FrameError};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -163,6 +163,37 @@ proptest! {
             })
         });
         prop_assert!(largest <= MAX, "async reader allocated {largest} bytes");
+
+        // The same with one body buffer reused across frames (as connections do).
+        let (_, largest) = largest_allocation(|| {
+            rt.block_on(async {
+                let mut reader = Chunked { bytes: &bytes, chunk: 5 };
+                let mut body = Vec::new();
+                while let Ok(Some(_)) = read_frame_into(&mut reader, MAX, &mut body).await {}
+            })
+        });
+        prop_assert!(largest <= MAX, "reused-buffer reader allocated {largest} bytes");
+    }
+
+    #[test]
+    fn a_reused_buffer_never_grows_past_the_limit(frames in prop::collection::vec(frame(), 1..12)) {
+        let mut wire = Vec::new();
+        for frame in &frames {
+            if let Ok(bytes) = encode_frame(frame, MAX) {
+                wire.extend(bytes);
+            }
+        }
+        let rt = runtime();
+        let (capacity, largest) = largest_allocation(|| {
+            rt.block_on(async {
+                let mut reader = &wire[..];
+                let mut body = Vec::new();
+                while let Ok(Some(_)) = read_frame_into(&mut reader, MAX, &mut body).await {}
+                body.capacity()
+            })
+        });
+        prop_assert!(capacity <= MAX, "buffer capacity {capacity}");
+        prop_assert!(largest <= MAX, "allocated {largest} bytes");
     }
 
     #[test]

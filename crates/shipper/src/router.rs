@@ -108,12 +108,34 @@ impl Router {
         &self,
         items: &[(K, serde_json::Value)],
     ) -> ShipperResult<Vec<PlannedBatch>> {
+        self.plan(items.iter().map(|(key, payload)| {
+            let bytes = serde_json::to_vec(payload).map_err(|e| ShipperError::Encode(e.to_string()));
+            (key.as_ref(), bytes)
+        }))
+    }
+
+    /// [`Self::plan_batch`] for payloads the caller already encoded: each
+    /// payload (and each `String` key) moves into its event as it is,
+    /// without a JSON round trip or a copy.
+    pub fn plan_encoded<K: AsRef<str> + Into<String>>(
+        &self,
+        items: Vec<(K, Vec<u8>)>,
+    ) -> ShipperResult<Vec<PlannedBatch>> {
+        self.plan(items.into_iter().map(|(key, payload)| (key, Ok(payload))))
+    }
+
+    /// Plans `(key, payload)` pairs in order; a key that does not route, or
+    /// a payload that did not encode, stops the plan (key checked first).
+    fn plan<K: AsRef<str> + Into<String>>(
+        &self,
+        items: impl Iterator<Item = (K, ShipperResult<Vec<u8>>)>,
+    ) -> ShipperResult<Vec<PlannedBatch>> {
         let local_node = self.shipper.local_node();
         let mut planned: Vec<PlannedBatch> = Vec::new();
-        for (position, (key, payload)) in items.iter().enumerate() {
-            let key = key.as_ref();
-            let (shard, node) = self.resolve(key)?;
-            let event = ShippedEvent::json(shard, key, payload, local_node.clone())?;
+        for (position, (key, payload)) in items.enumerate() {
+            let (shard, node) = self.resolve(key.as_ref())?;
+            let event =
+                ShippedEvent { shard, key: key.into(), payload: payload?, source: local_node.clone() };
             let index = match planned.iter().position(|p| p.node == node) {
                 Some(index) => index,
                 None => {

@@ -66,3 +66,19 @@ async fn route_reports_unroutable_keys() {
     assert!(router.route_batch(&[("k", serde_json::json!(1))]).await.is_err());
     assert_eq!(router.shipper().stats().snapshot().attempts(), 0, "nothing reached the shipper");
 }
+
+#[tokio::test]
+async fn encoded_payloads_plan_like_json_ones_and_travel_untouched() {
+    let transport = Arc::new(InProcessShipperTransport::new(64));
+    let router = router_on("a", &["a", "b"], transport);
+    let json: Vec<(String, serde_json::Value)> =
+        (0..12).map(|i| (format!("k{i}"), serde_json::json!({ "seq": i }))).collect();
+    let encoded: Vec<(String, Vec<u8>)> =
+        json.iter().map(|(k, v)| (k.clone(), serde_json::to_vec(v).expect("encodes"))).collect();
+    assert_eq!(router.plan_encoded(encoded).expect("routes"), router.plan_batch(&json).expect("routes"));
+    let raw = vec![("k1", vec![0xFF, 0x00])];
+    let planned = router.plan_encoded(raw).expect("routes");
+    assert_eq!(planned[0].events[0].payload, [0xFF, 0x00]);
+    let no_nodes = router_on("a", &[], Arc::new(InProcessShipperTransport::new(4)));
+    assert!(matches!(no_nodes.plan_encoded(vec![("k", vec![1])]), Err(ShipperError::NoRoute(_))));
+}

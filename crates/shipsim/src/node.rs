@@ -96,7 +96,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     shipper.install_local_sink(local_tx);
     tokio::task::spawn_local(async move {
         while let Some(event) = local_rx.recv().await {
-            sink.record(&event);
+            sink.record(event);
         }
     });
 
@@ -107,8 +107,9 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     loop {
         let next_seq = recorder.lock().node(node).next_seq;
         let Some(call) = generator.call(next_seq) else { break };
-        let planned = router.plan_batch(&call.items)?;
-        recorder.lock().node(node).next_seq += call.items.len() as u64;
+        let events = call.items.len() as u64;
+        let planned = router.plan_encoded(call.items)?;
+        recorder.lock().node(node).next_seq += events;
         for batch in planned {
             let events = batch.events.iter().map(shipped_record).collect();
             let batch_no = recorder.lock().ship_begin(node, &batch.node, batch.local, events);
@@ -120,7 +121,11 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
             tracing::debug!(node = %node, batch = batch_no, shipped, ?outcome, error = error.as_deref(), "ship_batch returned");
             recorder.lock().ship_end(node, batch_no, shipped, outcome, error);
         }
-        tokio::time::sleep(call.pause).await;
+        // A zero pause (an unlimited rate) goes straight on: a zero sleep
+        // would only cost a timer and a wake-up per call.
+        if !call.pause.is_zero() {
+            tokio::time::sleep(call.pause).await;
+        }
     }
     // The workload is done; the node keeps serving its peers.
     std::future::pending::<()>().await;
@@ -152,16 +157,19 @@ struct RecordingSink {
 }
 
 impl RecordingSink {
-    fn record(&self, event: &ShippedEvent) {
-        let payload = String::from_utf8_lossy(&event.payload).into_owned();
-        self.recorder.lock().deliver(&self.node, &event.source, workload::id_of(&event.payload), payload);
+    fn record(&self, event: ShippedEvent) {
+        let id = workload::id_of(&event.payload);
+        // The sink owns the event: its payload becomes the record's without a copy.
+        let payload = String::from_utf8(event.payload)
+            .unwrap_or_else(|bad| String::from_utf8_lossy(bad.as_bytes()).into_owned());
+        self.recorder.lock().deliver(&self.node, &event.source, id, payload);
     }
 }
 
 #[async_trait::async_trait]
 impl EventSink for RecordingSink {
     async fn accept(&self, _from: &NodeId, event: ShippedEvent) -> Result<(), SinkClosed> {
-        self.record(&event);
+        self.record(event);
         Ok(())
     }
 }

@@ -95,7 +95,11 @@ impl Recorder {
 
     /// The book of `node`.
     pub fn node(&mut self, node: &str) -> &mut NodeBook {
-        self.nodes.entry(node.to_owned()).or_default()
+        // Called several times per event: allocate the key only on first use.
+        if !self.nodes.contains_key(node) {
+            self.nodes.insert(node.to_owned(), NodeBook::default());
+        }
+        self.nodes.get_mut(node).expect("inserted above")
     }
 
     /// A phase change.

@@ -28,15 +28,17 @@ pub fn event_id(node_index: usize, seq: u64) -> EventId {
 pub struct Call {
     /// The first event's sequence number on its node.
     pub first_seq: u64,
-    /// `(key, payload)` pairs, each payload carrying its event id.
-    pub items: Vec<(String, serde_json::Value)>,
+    /// `(key, payload)` pairs, each payload a JSON object carrying its
+    /// event id: `{"id":N,"src":"node","seq":S}`.
+    pub items: Vec<(String, Vec<u8>)>,
     /// How long to wait after this call to keep the node's rate.
     pub pause: Duration,
 }
 
 /// Generates a node's calls from a seeded RNG.
 pub struct Generator {
-    node: String,
+    /// The node's name as a JSON string, quotes included.
+    src_json: String,
     node_index: usize,
     workload: Workload,
     rng: SmallRng,
@@ -47,7 +49,8 @@ impl Generator {
     /// that is not one of the workload's `senders` has no calls.
     pub fn new(node: &str, node_index: usize, mut workload: Workload, rng: SmallRng) -> Self {
         workload.events = workload.events_of(node);
-        Self { node: node.to_owned(), node_index, workload, rng }
+        let src_json = serde_json::Value::from(node).to_string();
+        Self { src_json, node_index, workload, rng }
     }
 
     /// The call starting at event `next_seq`, or `None` when the workload is done.
@@ -57,10 +60,21 @@ impl Generator {
         let size = u64::from(size).min(remaining);
         let items = (next_seq..next_seq + size)
             .map(|seq| {
-                let key = format!("k{}", self.rng.random_range(0..self.workload.keys));
-                let id = event_id(self.node_index, seq);
-                let payload = serde_json::json!({ "id": id, "src": self.node, "seq": seq });
-                (key, payload)
+                let mut key = String::with_capacity(8);
+                key.push('k');
+                push_decimal(&mut key, u64::from(self.rng.random_range(0..self.workload.keys)));
+                // Written directly (it is the same JSON as a serde_json
+                // object of these fields in this order): building a
+                // `serde_json::Value` per event cost more than shipping it.
+                let mut payload = String::with_capacity(40 + self.src_json.len());
+                payload.push_str(r#"{"id":"#);
+                push_decimal(&mut payload, event_id(self.node_index, seq));
+                payload.push_str(r#","src":"#);
+                payload.push_str(&self.src_json);
+                payload.push_str(r#","seq":"#);
+                push_decimal(&mut payload, seq);
+                payload.push('}');
+                (key, payload.into_bytes())
             })
             .collect();
         let pause = Duration::from_secs_f64(size as f64 / self.workload.rate);
@@ -68,11 +82,26 @@ impl Generator {
     }
 }
 
+/// Appends `n` in decimal, as `format!("{n}")` would, without the
+/// formatting machinery (this runs twice per generated event).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// The event id a payload carries, if it carries one.
 ///
-/// The workload's payloads start with `{"id":N,` (serde_json writes object keys in sorted
-/// order); those are read without parsing the whole payload (this is called for every ship,
-/// delivery and ack). Anything else is parsed as JSON.
+/// The workload's payloads start with `{"id":N,`; those are read without parsing the whole
+/// payload (this is called for every ship, delivery and ack). Anything else is parsed as JSON.
 pub fn id_of(payload: &[u8]) -> Option<EventId> {
     if let Some(rest) = payload.strip_prefix(b"{\"id\":") {
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -106,7 +135,12 @@ mod tests {
             assert!((1..=5).contains(&call.items.len()));
             for (key, payload) in &call.items {
                 assert!(key.starts_with('k'));
-                seen.push(id_of(&serde_json::to_vec(payload).unwrap()).expect("id"));
+                let json: serde_json::Value = serde_json::from_slice(payload).expect("a JSON payload");
+                assert_eq!(
+                    json,
+                    serde_json::json!({ "id": id_of(payload).unwrap(), "src": "n1", "seq": json["seq"] })
+                );
+                seen.push(id_of(payload).expect("id"));
             }
             next += call.items.len() as u64;
         }
@@ -132,6 +166,15 @@ mod tests {
         let mut n2 = Generator::new("n2", 1, only_n2, crate::seeds::rng(1, &[b"n2"]));
         assert!(n2.call(0).is_some());
         assert!(n2.call(10).is_none());
+    }
+
+    #[test]
+    fn decimals_read_as_format_writes_them() {
+        for n in [0, 7, 10, 99, 1234567890, u64::MAX] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
     }
 
     #[test]

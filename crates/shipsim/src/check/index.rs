@@ -226,6 +226,7 @@ impl<'a> Index<'a> {
             malformed: Sink::new(TRACE),
         };
         ix.header();
+        ix.reserve();
         for (pos, record) in records.iter().enumerate() {
             ix.add(pos, record);
         }
@@ -236,6 +237,31 @@ impl<'a> Index<'a> {
             });
         }
         ix
+    }
+
+    /// Sizes the per-batch, per-shipment and per-delivery tables from a quick
+    /// count, so that building them never regrows a vector or rehashes a map
+    /// (which cost more than the count on long traces).
+    fn reserve(&mut self) {
+        let (mut batches, mut shipments, mut deliveries) = (0usize, 0usize, 0usize);
+        for record in self.records {
+            match record {
+                Record::ShipBegin { events, .. } => {
+                    batches += 1;
+                    shipments += events.len();
+                }
+                Record::Deliver { .. } => deliveries += 1,
+                _ => {}
+            }
+        }
+        self.batches.reserve_exact(batches);
+        self.batch_by_key.reserve(batches);
+        for table in [&mut self.shipment_batch, &mut self.prev_same_id, &mut self.first_delivery] {
+            table.reserve_exact(shipments);
+        }
+        self.acked_at.reserve_exact(shipments);
+        self.latest_by_id.reserve(shipments);
+        self.deliveries.reserve_exact(deliveries);
     }
 
     /// Finds the header and the scenario's node names.

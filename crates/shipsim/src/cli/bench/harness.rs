@@ -3,11 +3,9 @@
 //! (a) A scenario built in code goes through `shipsim::runner::run` (nodes,
 //! recorder, checkers): nodes `[n1, n2]`, one routing key, batches of one
 //! event, a rate so high that pacing never waits, a fixed 1 ms latency and no
-//! faults. The workload makes every node route its `events`: with one key,
-//! one node owns it, so the other node ships its N events one at a time over
-//! the network, each acked before the next, while the owner routes its own N
-//! events to itself (local, no network). That local half is extra work the
-//! bare program does not do; it is counted in the harness's wall time.
+//! faults. `workload.senders` names only the node that does not own the key,
+//! so it ships its N events one at a time over the network, each acked before
+//! the next, and the owner only receives: the same traffic as (b).
 //!
 //! (b) A bare turmoil program: two hosts, the client writes N 128-byte
 //! length-prefixed messages (4-byte length + 124-byte body) one at a time and
@@ -16,6 +14,7 @@
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::Serialize;
+use shipper::ShardMap;
 use shipsim::report::Summary;
 use shipsim::runner;
 use shipsim::scenario::{BatchSize, Expect, LatencyRange, Network, Scenario, TransportSettings, Workload};
@@ -24,6 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LATENCY: Duration = Duration::from_millis(1);
 const PORT: u16 = 9000;
 const BODY: usize = 124;
+const SHARDS: u32 = 16;
 
 /// Item 2's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -45,12 +45,13 @@ pub struct HarnessFigures {
 
 /// The scenario of (a).
 pub fn scenario(events: u64) -> Scenario {
+    let nodes: Vec<String> = vec!["n1".into(), "n2".into()];
     Scenario {
         name: "bench-harness".into(),
         description: "one node ships N acked events to another, one at a time".into(),
         seeds: vec![1],
-        nodes: vec!["n1".into(), "n2".into()],
-        shards: 16,
+        nodes: nodes.clone(),
+        shards: SHARDS,
         duration: Duration::from_secs(3600 * 24),
         network: Network { latency: LatencyRange::fixed(LATENCY), loss: 0.0 },
         transport: TransportSettings::default(),
@@ -59,11 +60,19 @@ pub fn scenario(events: u64) -> Scenario {
             rate: f64::MAX,
             batch: BatchSize { min: 1, max: 1 },
             keys: 1,
-            senders: None,
+            senders: Some(vec![sender(&nodes)]),
         },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },
     }
+}
+
+/// The node that does not own the workload's only key (`k0`), so every event
+/// it routes goes over the network.
+fn sender(nodes: &[String]) -> String {
+    let map = ShardMap::with_nodes(SHARDS, nodes.iter().cloned()).expect("two nodes, 16 shards");
+    let (_, owner) = map.locate("k0").expect("a node owns every shard");
+    nodes.iter().find(|n| *n != owner).expect("two nodes").clone()
 }
 
 /// Runs (a) and (b) alternately, `rounds` times each; the fastest of each counts.
