@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::recorder::{NetCounters, SharedRecorder};
 use crate::scenario::Scenario;
 use crate::seeds;
-use crate::trace::{Outcome, ShippedRecord};
+use crate::trace::Outcome;
 use crate::workload::{self, Generator};
 
 /// Room in the local sink's channel; the consumer drains it every tick.
@@ -99,8 +99,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         let planned = router.plan_batch(&call.items)?;
         recorder.lock().node(node).next_seq += call.items.len() as u64;
         for batch in planned {
-            let events = batch.events.iter().map(shipped_record).collect();
-            let batch_no = recorder.lock().ship_begin(node, &batch.node, batch.local, events);
+            let batch_no = recorder.lock().ship_begin(node, &batch.node, batch.local, &batch.events);
             let result = router.ship_planned(batch).await;
             let (shipped, outcome, error) = match &result.result {
                 Ok(n) => (*n as u32, Outcome::Ok, None),
@@ -124,15 +123,6 @@ fn outcome_of(err: &ShipperError) -> Outcome {
     }
 }
 
-fn shipped_record(event: &ShippedEvent) -> ShippedRecord {
-    ShippedRecord {
-        id: workload::id_of(&event.payload).unwrap_or(u64::MAX),
-        key: event.key.clone(),
-        shard: event.shard,
-        payload: String::from_utf8_lossy(&event.payload).into_owned(),
-    }
-}
-
 /// The receiving application: records each event it accepts.
 #[derive(Clone)]
 struct RecordingSink {
@@ -142,8 +132,12 @@ struct RecordingSink {
 
 impl RecordingSink {
     fn record(&self, event: &ShippedEvent) {
-        let payload = String::from_utf8_lossy(&event.payload).into_owned();
-        self.recorder.lock().deliver(&self.node, &event.source, workload::id_of(&event.payload), payload);
+        self.recorder.lock().deliver(
+            &self.node,
+            &event.source,
+            workload::id_of(&event.payload),
+            &event.payload,
+        );
     }
 }
 

@@ -315,7 +315,7 @@ mod tests {
     fn payload_changed_by_one_byte_is_fabrication() {
         let records = changed(clean_run(), delivery_of(3, "n2", 1), |r| {
             if let Record::Deliver { payload, .. } = r {
-                *payload = payload.replacen("n1", "m1", 1);
+                *payload = payload.replacen("n1", "m1", 1).into();
             }
         });
         let v = only(&check(&records), NO_FABRICATION);

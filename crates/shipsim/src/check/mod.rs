@@ -566,7 +566,7 @@ mod tests {
         let found = check_all(&records);
         assert!(!found.is_empty());
         let mut rechecked = records.clone();
-        rechecked.extend(found.iter().cloned().map(Record::Violation));
+        rechecked.extend(found.iter().cloned().map(|v| Record::Violation(Box::new(v))));
         assert_eq!(check_all(&rechecked), found);
     }
 

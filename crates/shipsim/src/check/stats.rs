@@ -141,7 +141,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
             } => {
                 let Some(n) = index.node(node) else { continue };
                 let seen = Seen {
-                    shipper: *shipper,
+                    shipper: **shipper,
                     received: *received,
                     duplicates_dropped: *duplicates_dropped,
                     retransmits: *retransmits,
@@ -358,7 +358,7 @@ mod tests {
             t,
             node: "n2".into(),
             life: 2,
-            shipper: ShipperStatsSnapshot::default(),
+            shipper: Box::default(),
             received: 1,
             duplicates_dropped: 0,
             retransmits,
