@@ -20,6 +20,7 @@ use std::fmt;
 use crate::trace::{EventRef, Micros, Record, Start, Violation};
 
 pub mod delivery;
+mod dense;
 mod index;
 pub mod liveness;
 pub mod ordering;

@@ -125,7 +125,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
                 let Some(d) = deliveries.next() else { continue };
                 let e = expected.entry((d.node, d.life)).or_default();
                 e.sink += 1;
-                if d.source != index.name(d.node) {
+                if index.delivered(d).source != index.name(d.node) {
                     e.received += 1;
                 }
             }
