@@ -276,3 +276,68 @@ fn stats_record(
         sink,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, payload: &str) -> ShippedEvent {
+        assert_eq!(workload::id_of(payload.as_bytes()), Some(id), "the payload carries id {id}");
+        ShippedEvent { shard: 3, key: "k1".into(), payload: payload.as_bytes().to_vec(), source: "n1".into() }
+    }
+
+    fn payloads(records: &[Record]) -> (Vec<Text>, Vec<Text>) {
+        let shipped = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::ShipBegin { events, .. } => Some(events.iter().map(|e| e.payload.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let delivered = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Deliver { payload, .. } => Some(payload.clone()),
+                _ => None,
+            })
+            .collect();
+        (shipped, delivered)
+    }
+
+    #[test]
+    fn a_delivery_shares_the_shipped_text_only_when_the_bytes_are_the_same() {
+        let mut rec = Recorder::default();
+        rec.life_up("n1");
+        let shipped = [event(1, r#"{"id":1,"v":"a"}"#), event(2, r#"{"id":2,"v":"b"}"#)];
+        rec.ship_begin("n1", "n2", false, &shipped);
+        rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
+        rec.deliver("n2", "n1", Some(2), br#"{"id":2,"v":"B"}"#);
+        rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
+        let (shipped, delivered) = payloads(rec.records());
+        assert!(delivered[0].shares(&shipped[0]), "same bytes: one allocation");
+        assert_eq!(delivered[1], r#"{"id":2,"v":"B"}"#, "changed bytes are kept as delivered");
+        assert!(!delivered[1].shares(&shipped[1]));
+        assert_eq!(delivered[2], shipped[0], "a duplicate has the same text, its own allocation");
+        // Node names are one allocation each, however many records name them.
+        let names: Vec<&Text> = rec
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Deliver { source, .. } => Some(source),
+                Record::ShipBegin { node, .. } | Record::Life { node, .. } => Some(node),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names.len(), 5);
+        assert!(names.iter().all(|n| n.shares(names[0])));
+    }
+
+    #[test]
+    fn records_stay_compact() {
+        // The size of every record in memory: a million-event run holds
+        // millions of them. Grows only with a reason.
+        assert!(std::mem::size_of::<Record>() <= 80, "{} bytes", std::mem::size_of::<Record>());
+        assert!(std::mem::size_of::<ShippedRecord>() <= 48);
+    }
+}
