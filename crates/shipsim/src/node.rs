@@ -17,7 +17,7 @@ use crate::recorder::{NetCounters, SharedRecorder};
 use crate::routes::Routes;
 use crate::scenario::Scenario;
 use crate::seeds;
-use crate::trace::{Outcome, ShippedRecord};
+use crate::trace::Outcome;
 use crate::workload::{self, Generator};
 
 /// Room in the local sink's channel; the consumer drains it every tick.
@@ -96,7 +96,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     shipper.install_local_sink(local_tx);
     tokio::task::spawn_local(async move {
         while let Some(event) = local_rx.recv().await {
-            sink.record(event);
+            sink.record(&event);
         }
     });
 
@@ -111,8 +111,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         let planned = router.plan_encoded(call.items)?;
         recorder.lock().node(node).next_seq += events;
         for batch in planned {
-            let events = batch.events.iter().map(shipped_record).collect();
-            let batch_no = recorder.lock().ship_begin(node, &batch.node, batch.local, events);
+            let batch_no = recorder.lock().ship_begin(node, &batch.node, batch.local, &batch.events);
             let result = router.ship_planned(batch).await;
             let (shipped, outcome, error) = match &result.result {
                 Ok(n) => (*n as u32, Outcome::Ok, None),
@@ -140,15 +139,6 @@ fn outcome_of(err: &ShipperError) -> Outcome {
     }
 }
 
-fn shipped_record(event: &ShippedEvent) -> ShippedRecord {
-    ShippedRecord {
-        id: workload::id_of(&event.payload).unwrap_or(u64::MAX),
-        key: event.key.clone(),
-        shard: event.shard,
-        payload: String::from_utf8_lossy(&event.payload).into_owned(),
-    }
-}
-
 /// The receiving application: records each event it accepts.
 #[derive(Clone)]
 struct RecordingSink {
@@ -157,19 +147,20 @@ struct RecordingSink {
 }
 
 impl RecordingSink {
-    fn record(&self, event: ShippedEvent) {
-        let id = workload::id_of(&event.payload);
-        // The sink owns the event: its payload becomes the record's without a copy.
-        let payload = String::from_utf8(event.payload)
-            .unwrap_or_else(|bad| String::from_utf8_lossy(bad.as_bytes()).into_owned());
-        self.recorder.lock().deliver(&self.node, &event.source, id, payload);
+    fn record(&self, event: &ShippedEvent) {
+        self.recorder.lock().deliver(
+            &self.node,
+            &event.source,
+            workload::id_of(&event.payload),
+            &event.payload,
+        );
     }
 }
 
 #[async_trait::async_trait]
 impl EventSink for RecordingSink {
     async fn accept(&self, _from: &NodeId, event: ShippedEvent) -> Result<(), SinkClosed> {
-        self.record(event);
+        self.record(&event);
         Ok(())
     }
 }

@@ -4,14 +4,20 @@
 //! Shared by the runner and every host through `Arc<Mutex<_>>`. The
 //! simulation is single-threaded, so the lock is never contended; it exists
 //! because the transport's hooks must be `Send + Sync`.
+//!
+//! Memory: a big run holds millions of records, so the recorder shares text
+//! between them ([`Text`]): one allocation per node name and per routing key,
+//! and a delivery whose payload is byte for byte the one shipped holds the
+//! shipped text rather than a copy. The trace's bytes are the same either way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use shipper::{ShipperStats, ShipperStatsSnapshot};
+use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
 use crate::scenario::Workload;
-use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record, ShippedRecord};
+use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Text};
+use crate::workload;
 
 /// Counters a node's transport exposes to the recorder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +58,12 @@ pub struct Recorder {
     now: Micros,
     records: Vec<Record>,
     nodes: BTreeMap<String, NodeBook>,
+    /// Node names and routing keys, one allocation each.
+    names: BTreeSet<Text>,
+    /// The payload text of each shipped event not yet delivered, by id: a
+    /// delivery of the same bytes shares it. Bounded by the events in flight
+    /// (plus any never delivered).
+    in_flight: BTreeMap<EventId, Text>,
 }
 
 /// The recorder as the hosts and the runner share it.
@@ -102,6 +114,16 @@ impl Recorder {
         self.nodes.get_mut(node).expect("inserted above")
     }
 
+    /// The shared text of a node name or routing key.
+    fn name(&mut self, name: &str) -> Text {
+        if let Some(text) = self.names.get(name) {
+            return text.clone();
+        }
+        let text = Text::from(name);
+        self.names.insert(text.clone());
+        text
+    }
+
     /// A phase change.
     pub fn phase(&mut self, phase: Phase) {
         let t = self.now;
@@ -123,7 +145,8 @@ impl Recorder {
         book.sink = 0;
         book.in_flight = 0;
         let life = book.life;
-        self.push(Record::Life { t, node: node.to_owned(), life, state: LifeState::Up });
+        let node = self.name(node);
+        self.push(Record::Life { t, node, life, state: LifeState::Up });
         life
     }
 
@@ -156,22 +179,35 @@ impl Recorder {
         let shipper = book.shipper.take().map(|s| s.snapshot()).unwrap_or_default();
         let net = book.net.take().map(|probe| probe()).unwrap_or_default();
         let sink = book.sink;
-        self.push(stats_record(t, node, life, shipper, net, sink));
+        let node = self.name(node);
+        self.push(stats_record(t, node.clone(), life, shipper, net, sink));
         if crashed {
-            self.push(Record::Life { t, node: node.to_owned(), life, state: LifeState::Down });
+            self.push(Record::Life { t, node, life, state: LifeState::Down });
         }
     }
 
-    /// A `ship_batch` is about to start; returns its batch number.
-    pub fn ship_begin(&mut self, node: &str, dst: &str, local: bool, events: Vec<ShippedRecord>) -> u64 {
+    /// A `ship_batch` of `events` is about to start; returns its batch number.
+    pub fn ship_begin(&mut self, node: &str, dst: &str, local: bool, events: &[ShippedEvent]) -> u64 {
         let t = self.now;
         let book = self.node(node);
         let (life, batch) = (book.life, book.next_batch);
         book.next_batch += 1;
         book.in_flight += 1;
-        let (node, dst) = (node.to_owned(), dst.to_owned());
+        let events = events.iter().map(|event| self.shipped_record(event)).collect();
+        let (node, dst) = (self.name(node), self.name(dst));
         self.push(Record::ShipBegin { t, node, life, batch, dst, local, events });
         batch
+    }
+
+    /// How the trace shows a shipped event (an event without an id gets
+    /// `u64::MAX`, which no workload event has).
+    fn shipped_record(&mut self, event: &ShippedEvent) -> ShippedRecord {
+        let id = workload::id_of(&event.payload);
+        let payload = text_of(&event.payload);
+        if let Some(id) = id {
+            self.in_flight.insert(id, payload.clone());
+        }
+        ShippedRecord { id: id.unwrap_or(u64::MAX), key: self.name(&event.key), shard: event.shard, payload }
     }
 
     /// A `ship_batch` returned.
@@ -187,43 +223,54 @@ impl Recorder {
         let book = self.node(node);
         book.in_flight = book.in_flight.saturating_sub(1);
         let life = book.life;
-        self.push(Record::ShipEnd { t, node: node.to_owned(), life, batch, shipped, outcome, error });
+        let node = self.name(node);
+        self.push(Record::ShipEnd { t, node, life, batch, shipped, outcome, error });
     }
 
     /// The sender `node` got the ack of event `id` from `dst`.
     pub fn ack(&mut self, node: &str, dst: &str, id: EventId) {
         let t = self.now;
         let life = self.node(node).life;
-        self.push(Record::Ack { t, node: node.to_owned(), life, dst: dst.to_owned(), id });
+        let (node, dst) = (self.name(node), self.name(dst));
+        self.push(Record::Ack { t, node, life, dst, id });
     }
 
-    /// A sink of `node` accepted an event.
-    pub fn deliver(&mut self, node: &str, source: &str, id: Option<EventId>, payload: String) {
+    /// A sink of `node` accepted an event with these payload bytes.
+    pub fn deliver(&mut self, node: &str, source: &str, id: Option<EventId>, payload: &[u8]) {
         let t = self.now;
         let book = self.node(node);
         book.sink += 1;
         let life = book.life;
-        self.push(Record::Deliver { t, node: node.to_owned(), life, source: source.to_owned(), id, payload });
+        // Share the shipped text only when the bytes are the same: the
+        // checkers compare payloads byte for byte, so a changed payload must
+        // keep its own bytes. (Equal bytes give equal text: the shipped text
+        // is valid UTF-8, so decoding the same bytes gives it back.)
+        let shipped = id.and_then(|id| match self.in_flight.get(&id) {
+            Some(text) if text.as_bytes() == payload => self.in_flight.remove(&id),
+            _ => None,
+        });
+        let payload = shipped.unwrap_or_else(|| text_of(payload));
+        let (node, source) = (self.name(node), self.name(source));
+        self.push(Record::Deliver { t, node, life, source, id, payload });
     }
 
     /// A receiver `node` dropped frame `seq` from `source` while `expected` was next.
     pub fn stream_gap(&mut self, node: &str, source: &str, seq: u64, expected: u64) {
         let t = self.now;
         let life = self.node(node).life;
-        self.push(Record::StreamGap {
-            t,
-            node: node.to_owned(),
-            life,
-            source: source.to_owned(),
-            seq,
-            expected,
-        });
+        let (node, source) = (self.name(node), self.name(source));
+        self.push(Record::StreamGap { t, node, life, source, seq, expected });
     }
+}
+
+/// A payload as the trace shows it: its bytes as UTF-8, invalid sequences replaced.
+fn text_of(payload: &[u8]) -> Text {
+    Text::from(&*String::from_utf8_lossy(payload))
 }
 
 fn stats_record(
     t: Micros,
-    node: &str,
+    node: Text,
     life: u32,
     shipper: ShipperStatsSnapshot,
     net: NetCounters,
@@ -231,12 +278,77 @@ fn stats_record(
 ) -> Record {
     Record::Stats {
         t,
-        node: node.to_owned(),
+        node,
         life,
-        shipper,
+        shipper: Box::new(shipper),
         received: net.received,
         duplicates_dropped: net.duplicates_dropped,
         retransmits: net.retransmits,
         sink,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, payload: &str) -> ShippedEvent {
+        assert_eq!(workload::id_of(payload.as_bytes()), Some(id), "the payload carries id {id}");
+        ShippedEvent { shard: 3, key: "k1".into(), payload: payload.as_bytes().to_vec(), source: "n1".into() }
+    }
+
+    fn payloads(records: &[Record]) -> (Vec<Text>, Vec<Text>) {
+        let shipped = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::ShipBegin { events, .. } => Some(events.iter().map(|e| e.payload.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let delivered = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Deliver { payload, .. } => Some(payload.clone()),
+                _ => None,
+            })
+            .collect();
+        (shipped, delivered)
+    }
+
+    #[test]
+    fn a_delivery_shares_the_shipped_text_only_when_the_bytes_are_the_same() {
+        let mut rec = Recorder::default();
+        rec.life_up("n1");
+        let shipped = [event(1, r#"{"id":1,"v":"a"}"#), event(2, r#"{"id":2,"v":"b"}"#)];
+        rec.ship_begin("n1", "n2", false, &shipped);
+        rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
+        rec.deliver("n2", "n1", Some(2), br#"{"id":2,"v":"B"}"#);
+        rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
+        let (shipped, delivered) = payloads(rec.records());
+        assert!(delivered[0].shares(&shipped[0]), "same bytes: one allocation");
+        assert_eq!(delivered[1], r#"{"id":2,"v":"B"}"#, "changed bytes are kept as delivered");
+        assert!(!delivered[1].shares(&shipped[1]));
+        assert_eq!(delivered[2], shipped[0], "a duplicate has the same text, its own allocation");
+        // Node names are one allocation each, however many records name them.
+        let names: Vec<&Text> = rec
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Deliver { source, .. } => Some(source),
+                Record::ShipBegin { node, .. } | Record::Life { node, .. } => Some(node),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names.len(), 5);
+        assert!(names.iter().all(|n| n.shares(names[0])));
+    }
+
+    #[test]
+    fn records_stay_compact() {
+        // The size of every record in memory: a million-event run holds
+        // millions of them. Grows only with a reason.
+        assert!(std::mem::size_of::<Record>() <= 80, "{} bytes", std::mem::size_of::<Record>());
+        assert!(std::mem::size_of::<ShippedRecord>() <= 48);
     }
 }

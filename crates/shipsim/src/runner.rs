@@ -75,7 +75,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         let host = node::host(scenario, seed, node, recorder.clone(), state.routes().clone());
         sim.host(node.as_str(), host);
     }
-    recorder.lock().push(Record::Start(start_record(scenario, seed)));
+    recorder.lock().push(Record::Start(Box::new(start_record(scenario, seed))));
     recorder.lock().phase(Phase::Faults);
 
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
@@ -115,7 +115,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
     let summary = check::summarize(&records);
     let violations = summary.violations();
-    records.extend(violations.iter().cloned().map(Record::Violation));
+    records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
     Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
 }
 
@@ -147,7 +147,7 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
         let routed = rec.node(node).next_seq;
         let t = rec.now();
         let target = scenario.workload.events_of(node);
-        rec.push(Record::Workload { t, node: node.clone(), routed, target });
+        rec.push(Record::Workload { t, node: node.into(), routed, target });
     }
     rec.take_records()
 }

@@ -133,13 +133,17 @@ pub(crate) fn run(index: &Index<'_>, mode: DeliveryMode, sink: &mut Sink) {
 }
 
 /// `no-fabrication` for one delivery.
-fn fabrication(index: &Index<'_>, d: &Delivery<'_>, sink: &mut Sink) {
-    let at =
-        |d: &Delivery<'_>| format!("{} (life {}) accepted at {}", index.name(d.node), d.life, fmt_t(d.t));
+fn fabrication(index: &Index<'_>, d: &Delivery, sink: &mut Sink) {
+    let at = |d: &Delivery| format!("{} (life {}) accepted at {}", index.name(d.node), d.life, fmt_t(d.t));
     let expected = "a delivery of an event shipped to this node, from its sender, byte for byte";
-    let Some(id) = d.id else {
+    let delivered = index.delivered(d);
+    let Some(id) = delivered.id else {
         sink.add(d.t, NO_FABRICATION, || {
-            (None, expected.into(), format!("{} a payload without an event id: {}", at(d), clip(d.payload)))
+            (
+                None,
+                expected.into(),
+                format!("{} a payload without an event id: {}", at(d), clip(delivered.payload)),
+            )
         });
         return;
     };
@@ -174,24 +178,24 @@ fn fabrication(index: &Index<'_>, d: &Delivery<'_>, sink: &mut Sink) {
     }
     let (event, _) = index.event_of(d.shipment);
     let sender = index.name(index.batch_of(d.shipment).node);
-    let wrong_source = d.source != sender;
-    let wrong_payload = d.payload != event.payload;
+    let wrong_source = delivered.source != sender;
+    let wrong_payload = delivered.payload != &*event.payload;
     if !wrong_source && !wrong_payload {
         return;
     }
     sink.add(d.t, NO_FABRICATION, || {
         let mut problems = Vec::new();
         if wrong_source {
-            problems.push(format!("as coming from {}, but {sender} shipped it", d.source));
+            problems.push(format!("as coming from {}, but {sender} shipped it", delivered.source));
         }
         if wrong_payload {
-            let (shipped, got) = (event.payload.as_bytes(), d.payload.as_bytes());
+            let (shipped, got) = (event.payload.as_bytes(), delivered.payload.as_bytes());
             let byte =
                 shipped.iter().zip(got).position(|(a, b)| a != b).unwrap_or(shipped.len().min(got.len()));
             problems.push(format!(
                 "with a payload differing at byte {byte}: shipped {}, delivered {}",
                 clip(&event.payload),
-                clip(d.payload)
+                clip(delivered.payload)
             ));
         }
         (
@@ -203,7 +207,7 @@ fn fabrication(index: &Index<'_>, d: &Delivery<'_>, sink: &mut Sink) {
 }
 
 /// `no-duplicate` and `redelivery-after-ack` for one attributed delivery.
-fn duplicates(index: &Index<'_>, d: &Delivery<'_>, seen: &mut [Option<Seen>], sink: &mut Sink) {
+fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], sink: &mut Sink) {
     // The shipments of this id to this node begun before the delivery: the
     // attributed one and the earlier ones in its chain.
     let mut head = d.shipment;
@@ -225,7 +229,7 @@ fn duplicates(index: &Index<'_>, d: &Delivery<'_>, seen: &mut [Option<Seen>], si
         g = index.prev_same_id[g as usize];
     }
     let state = &mut seen[head as usize];
-    let id = d.id.unwrap_or_default();
+    let id = index.delivered(d).id.unwrap_or_default();
     let node = index.name(d.node);
     match *state {
         None => *state = Some(Seen { life: d.life, count: 1, last_t: d.t }),
@@ -315,7 +319,7 @@ mod tests {
     fn payload_changed_by_one_byte_is_fabrication() {
         let records = changed(clean_run(), delivery_of(3, "n2", 1), |r| {
             if let Record::Deliver { payload, .. } = r {
-                *payload = payload.replacen("n1", "m1", 1);
+                *payload = payload.replacen("n1", "m1", 1).into();
             }
         });
         let v = only(&check(&records), NO_FABRICATION);

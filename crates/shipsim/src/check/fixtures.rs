@@ -38,7 +38,7 @@ impl Tb {
             ordering: "per-batch".into(),
             stats: "consistent".into(),
         };
-        let mut tb = Tb { records: vec![Record::Start(start)] };
+        let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {
             tb.life(0, node, 1, LifeState::Up);
         }
@@ -75,9 +75,9 @@ impl Tb {
             .iter()
             .map(|&id| ShippedRecord {
                 id,
-                key: format!("k{id}"),
+                key: format!("k{id}").into(),
                 shard: (id % 16) as u32,
-                payload: payload(node, id),
+                payload: payload(node, id).into(),
             })
             .collect();
         self.records.push(Record::ShipBegin {
@@ -151,7 +151,7 @@ impl Tb {
             t,
             node: node.into(),
             life,
-            shipper: ShipperStatsSnapshot { sent, local, no_route, send_failures, ambiguous },
+            shipper: Box::new(ShipperStatsSnapshot { sent, local, no_route, send_failures, ambiguous }),
             received,
             duplicates_dropped: 0,
             retransmits: 0,

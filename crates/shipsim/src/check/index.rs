@@ -2,59 +2,22 @@
 //! shipped, deliveries attributed to the shipment they deliver, acks, lives
 //! and phases, plus the ways the trace itself is malformed.
 //!
-//! Cost: O(R + E) for R records and E shipped events (hash lookups by id and
-//! by (node, batch); a delivery walks the shipments of its id, which is one
-//! unless a restarted sender shipped the same event again).
+//! Cost: O(R + E) for R records and E shipped events (lookups by id and by
+//! (node, batch) in [`DenseMap`]s; a delivery walks the shipments of its id,
+//! which is one unless a restarted sender shipped the same event again).
+//! Memory: about 60 bytes per event shipped and delivered once (25 per
+//! shipment, 32 per delivery), plus about 95 per batch; the records' text is
+//! borrowed, never copied.
 //!
-//! Hash maps here are for lookup only: nothing iterates them, so no output
-//! order depends on them.
+//! Maps here are for lookup only: nothing iterates them, so no output order
+//! depends on them.
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::trace::{EventId, EventRef, LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Start};
 
+use super::dense::{DenseMap, FastMap};
 use super::{Sink, fmt_t, record_t};
-
-/// A hash map for lookups only (never iterated), with a fast non-keyed hash:
-/// the keys come from our own trace, not from an adversary.
-type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-/// The multiply-rotate hash of rustc's `FxHasher`.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.write_u64(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        for &byte in chunks.remainder() {
-            self.write_u64(u64::from(byte));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// "No such item" in the u32 index arrays.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -124,9 +87,11 @@ impl Batch<'_> {
     }
 }
 
-/// A `Deliver` record.
+/// A `Deliver` record: what the checkers look at for every delivery. Its
+/// source, id and payload stay in the record ([`Index::delivered`]): there is
+/// one of these per delivery, so it is kept small.
 #[derive(Debug)]
-pub(crate) struct Delivery<'a> {
+pub(crate) struct Delivery {
     /// Position of the record.
     pub pos: usize,
     /// Its time.
@@ -135,15 +100,19 @@ pub(crate) struct Delivery<'a> {
     pub node: u32,
     /// The receiver's life.
     pub life: u32,
+    /// The shipment it delivers: the latest one of its id to this node begun
+    /// before it, or [`NONE`] if there is no such shipment.
+    pub shipment: u32,
+}
+
+/// The source, id and payload of a delivery, as its record says.
+pub(crate) struct Delivered<'a> {
     /// The node the event claims to come from.
     pub source: &'a str,
     /// The id read from the payload.
     pub id: Option<EventId>,
     /// The payload as delivered.
     pub payload: &'a str,
-    /// The shipment it delivers: the latest one of its id to this node begun
-    /// before it, or [`NONE`] if there is no such shipment.
-    pub shipment: u32,
 }
 
 /// What the trace says about one life of one node.
@@ -170,12 +139,13 @@ pub(crate) struct Index<'a> {
     name_ix: FastMap<&'a str, u32>,
     /// Every `ship_batch` call, in `ShipBegin` order.
     pub batches: Vec<Batch<'a>>,
-    batch_by_key: FastMap<(u32, u64), u32>,
+    /// Per node (by index): its batches by number.
+    batch_by_key: Vec<DenseMap>,
     /// Per shipment: its batch.
     pub shipment_batch: Vec<u32>,
     /// Per shipment: the shipment of the same id begun just before it, or [`NONE`].
     pub prev_same_id: Vec<u32>,
-    latest_by_id: FastMap<EventId, u32>,
+    latest_by_id: DenseMap,
     /// Per shipment: the first delivery attributed to it (an index into
     /// `deliveries`), or [`NONE`].
     pub first_delivery: Vec<u32>,
@@ -183,7 +153,7 @@ pub(crate) struct Index<'a> {
     /// delivered (its `Ack`, or a `ShipEnd` counting it as shipped), or [`NEVER`].
     pub acked_at: Vec<usize>,
     /// Every `Deliver` record, in trace order.
-    pub deliveries: Vec<Delivery<'a>>,
+    pub deliveries: Vec<Delivery>,
     /// Lives by (node, life).
     pub lives: BTreeMap<(u32, u32), LifeInfo>,
     /// The `Phase settle` record (position, time).
@@ -210,10 +180,10 @@ impl<'a> Index<'a> {
             names: Vec::new(),
             name_ix: FastMap::default(),
             batches: Vec::new(),
-            batch_by_key: FastMap::default(),
+            batch_by_key: Vec::new(),
             shipment_batch: Vec::new(),
             prev_same_id: Vec::new(),
-            latest_by_id: FastMap::default(),
+            latest_by_id: DenseMap::default(),
             first_delivery: Vec::new(),
             acked_at: Vec::new(),
             deliveries: Vec::new(),
@@ -240,8 +210,9 @@ impl<'a> Index<'a> {
     }
 
     /// Sizes the per-batch, per-shipment and per-delivery tables from a quick
-    /// count, so that building them never regrows a vector or rehashes a map
-    /// (which cost more than the count on long traces).
+    /// count, so that building them never regrows a vector (which cost more
+    /// than the count on long traces). The paged id tables grow a page at a
+    /// time and need no sizing.
     fn reserve(&mut self) {
         let (mut batches, mut shipments, mut deliveries) = (0usize, 0usize, 0usize);
         for record in self.records {
@@ -255,12 +226,10 @@ impl<'a> Index<'a> {
             }
         }
         self.batches.reserve_exact(batches);
-        self.batch_by_key.reserve(batches);
         for table in [&mut self.shipment_batch, &mut self.prev_same_id, &mut self.first_delivery] {
             table.reserve_exact(shipments);
         }
         self.acked_at.reserve_exact(shipments);
-        self.latest_by_id.reserve(shipments);
         self.deliveries.reserve_exact(deliveries);
     }
 
@@ -331,12 +300,12 @@ impl<'a> Index<'a> {
 
     /// The batch `batch` of node `node`.
     pub fn batch(&self, node: u32, batch: u64) -> Option<u32> {
-        self.batch_by_key.get(&(node, batch)).copied()
+        self.batch_by_key.get(node as usize)?.get(batch)
     }
 
     /// The latest shipment of `id`, or [`NONE`].
     pub fn latest_shipment(&self, id: EventId) -> u32 {
-        self.latest_by_id.get(&id).copied().unwrap_or(NONE)
+        self.latest_by_id.get(id).unwrap_or(NONE)
     }
 
     /// The batch of shipment `g`.
@@ -372,6 +341,14 @@ impl<'a> Index<'a> {
     /// last record.
     pub fn end_t(&self) -> Micros {
         self.end.map_or(self.last_t, |(_, t)| t)
+    }
+
+    /// The source, id and payload of delivery `d`.
+    pub fn delivered(&self, d: &Delivery) -> Delivered<'a> {
+        match &self.records[d.pos] {
+            Record::Deliver { source, id, payload, .. } => Delivered { source, id: *id, payload },
+            _ => unreachable!("deliveries are built from `Deliver` records only"),
+        }
     }
 
     /// Number of shipments (events over all `ShipBegin`s).
@@ -431,7 +408,7 @@ impl<'a> Index<'a> {
                 self.ship_end(pos, t, node, *life, *batch, *shipped, *outcome)
             }
             Record::Ack { node, dst, id, .. } => self.ack(pos, t, node, dst, *id),
-            Record::Deliver { node, life, source, id, payload, .. } => {
+            Record::Deliver { node, life, id, .. } => {
                 let node = self.intern(node, t);
                 let mut shipment = id.map_or(NONE, |id| self.latest_shipment(id));
                 while shipment != NONE && self.batch_of(shipment).dst != node {
@@ -440,16 +417,7 @@ impl<'a> Index<'a> {
                 if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
                     self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
                 }
-                self.deliveries.push(Delivery {
-                    pos,
-                    t,
-                    node,
-                    life: *life,
-                    source,
-                    id: *id,
-                    payload,
-                    shipment,
-                });
+                self.deliveries.push(Delivery { pos, t, node, life: *life, shipment });
             }
             Record::Stats { node, life, .. } => {
                 let node = self.intern(node, t);
@@ -491,8 +459,12 @@ impl<'a> Index<'a> {
         }
         let b = self.batches.len() as u32;
         // Keep the first of two batches of one number: `ShipEnd`s match it.
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.batch_by_key.entry((node_ix, batch)) {
-            slot.insert(b);
+        if self.batch_by_key.len() <= node_ix as usize {
+            self.batch_by_key.resize_with(node_ix as usize + 1, DenseMap::default);
+        }
+        let numbers = &mut self.batch_by_key[node_ix as usize];
+        if numbers.get(batch).is_none() {
+            numbers.insert(batch, b);
         } else {
             self.malformed.add(t, "ship-begin", || {
                 (

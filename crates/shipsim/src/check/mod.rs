@@ -20,6 +20,7 @@ use std::fmt;
 use crate::trace::{EventRef, Micros, Record, Start, Violation};
 
 pub mod delivery;
+mod dense;
 mod index;
 pub mod liveness;
 pub mod ordering;
@@ -567,7 +568,7 @@ mod tests {
         let found = check_all(&records);
         assert!(!found.is_empty());
         let mut rechecked = records.clone();
-        rechecked.extend(found.iter().cloned().map(Record::Violation));
+        rechecked.extend(found.iter().cloned().map(|v| Record::Violation(Box::new(v))));
         assert_eq!(check_all(&rechecked), found);
     }
 

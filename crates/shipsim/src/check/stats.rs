@@ -125,7 +125,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
                 let Some(d) = deliveries.next() else { continue };
                 let e = expected.entry((d.node, d.life)).or_default();
                 e.sink += 1;
-                if d.source != index.name(d.node) {
+                if index.delivered(d).source != index.name(d.node) {
                     e.received += 1;
                 }
             }
@@ -141,7 +141,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
             } => {
                 let Some(n) = index.node(node) else { continue };
                 let seen = Seen {
-                    shipper: *shipper,
+                    shipper: **shipper,
                     received: *received,
                     duplicates_dropped: *duplicates_dropped,
                     retransmits: *retransmits,
@@ -379,7 +379,7 @@ mod tests {
             t,
             node: "n2".into(),
             life: 2,
-            shipper: ShipperStatsSnapshot::default(),
+            shipper: Box::default(),
             received: 1,
             duplicates_dropped: 0,
             retransmits,

@@ -124,19 +124,17 @@ fn run_one(
         }
     };
     let wall = started.elapsed();
-    let bytes = jsonl::to_bytes(&result.records);
     print!("{}", report::render(&path.display().to_string(), seed, &result, wall));
     if let Some(trace) = &trace {
-        if let Err(err) = std::fs::write(trace, &bytes) {
-            eprintln!("error: cannot write the trace to {}: {err}", trace.display());
-            return Status::BadInput;
-        }
-        println!(
-            "  trace: {} ({} records, digest {:016x})",
-            trace.display(),
-            result.records.len(),
-            jsonl::digest(&bytes)
-        );
+        // Streamed to the file: a big run's trace is never whole in memory.
+        let (digest, _) = match write_trace(trace, &result.records) {
+            Ok(digest) => digest,
+            Err(err) => {
+                eprintln!("error: cannot write the trace to {}: {err}", trace.display());
+                return Status::BadInput;
+            }
+        };
+        println!("  trace: {} ({} records, digest {digest:016x})", trace.display(), result.records.len());
     }
     if let Some(html) = &html {
         if let Err(err) = std::fs::write(html, shipsim::html::page(&result.records)) {
@@ -163,23 +161,34 @@ fn run_one(
         }
     }
     if mode.twice {
-        status = worst(status, check_determinism(scenario, seed, &bytes));
+        status = worst(status, check_determinism(scenario, seed, &result.records));
     }
     status
 }
 
-/// Runs the seed again and compares; on a mismatch names the first differing line.
-fn check_determinism(scenario: &Scenario, seed: u64, first: &[u8]) -> Status {
+/// Writes `records` as JSON Lines to `path` through a buffer; returns the
+/// trace's digest and length.
+fn write_trace(path: &Path, records: &[shipsim::trace::Record]) -> std::io::Result<(u64, u64)> {
+    let mut file = jsonl::Digest::new(std::fs::File::create(path)?);
+    jsonl::write(records, std::io::BufWriter::with_capacity(1 << 16, &mut file))?;
+    Ok((file.digest(), file.len()))
+}
+
+/// Runs the seed again and compares the traces line by line (each run's
+/// JSON Lines, one line in memory at a time); on a mismatch names the first
+/// differing line.
+fn check_determinism(scenario: &Scenario, seed: u64, first: &[shipsim::trace::Record]) -> Status {
     let second = match runner::run(scenario, seed) {
-        Ok(result) => jsonl::to_bytes(&result.records),
+        Ok(result) => result.records,
         Err(err) => {
             eprintln!("error: the second run failed: {err}");
             return Status::Fail;
         }
     };
-    match jsonl::first_difference(first, &second) {
+    match jsonl::first_record_difference(first, &second) {
         None => {
-            println!("  deterministic: two runs, same trace (digest {:016x})", jsonl::digest(first));
+            let (digest, _) = jsonl::Digest::of(first);
+            println!("  deterministic: two runs, same trace (digest {digest:016x})");
             Status::Pass
         }
         Some((line, a, b)) => {

@@ -358,11 +358,11 @@ impl Builder {
                 if *outcome == Outcome::Ok {
                     self.counts.batches_ok += 1;
                 }
-                self.ends.insert((node.clone(), *batch), (*shipped, *outcome));
+                self.ends.insert((node.to_string(), *batch), (*shipped, *outcome));
             }
             Record::Ack { t, node, dst, id, .. } => {
                 self.end = self.end.max(*t);
-                self.acks.push((*t, node.clone(), dst.clone(), *id));
+                self.acks.push((*t, node.to_string(), dst.to_string(), *id));
             }
             Record::Stats { t, .. } | Record::Workload { t, .. } | Record::StreamGap { t, .. } => {
                 self.end = self.end.max(*t);
@@ -371,7 +371,7 @@ impl Builder {
                 self.end = self.end.max(*t);
                 self.counts.deliveries += 1;
                 if let Some(id) = id {
-                    self.deliveries.entry((*id, node.clone())).or_default().push(*t);
+                    self.deliveries.entry((*id, node.to_string())).or_default().push(*t);
                 }
             }
             Record::Violation(v) => {
@@ -379,7 +379,7 @@ impl Builder {
                 let message =
                     format!("{} / {}: expected {}, actual {}", v.invariant, v.rule, v.expected, v.actual);
                 if let Some(e) = &v.event {
-                    self.violated.push((e.id, e.node.clone()));
+                    self.violated.push((e.id, e.node.to_string()));
                 }
                 self.violations.push(ViolationMark {
                     t: v.t,
@@ -399,10 +399,10 @@ impl Builder {
         for r in records {
             let Record::ShipBegin { t, node, batch, dst, local, events, .. } = r else { continue };
             let (src_lane, dst_lane) = (self.lane(node), self.lane(dst));
-            let end = self.ends.get(&(node.clone(), *batch)).copied();
+            let end = self.ends.get(&(node.to_string(), *batch)).copied();
             for (index, e) in events.iter().enumerate() {
                 let index = index as u32;
-                let k = (e.id, dst.clone());
+                let k = (e.id, dst.to_string());
                 let n = used.entry(k.clone()).or_default();
                 let delivered = self.deliveries.get(&k).and_then(|d| d.get(*n)).copied();
                 if delivered.is_some() {
@@ -420,12 +420,12 @@ impl Builder {
                     dst: dst_lane,
                     batch: *batch,
                     index,
-                    key: e.key.clone(),
+                    key: e.key.to_string(),
                     sent: *t,
                     delivered,
                     class,
                     local: *local,
-                    violated: self.violated.iter().any(|(id, n)| *id == e.id && n == node),
+                    violated: self.violated.iter().any(|(id, n)| *id == e.id && n.as_str() == node.as_str()),
                 };
                 last_send.insert(k, arrow.clone());
                 arrows.push(arrow);
@@ -511,7 +511,12 @@ pub(crate) mod tests {
     use crate::trace::{EventRef, ShippedRecord, Start, Violation};
 
     fn shipped(id: EventId) -> ShippedRecord {
-        ShippedRecord { id, key: format!("k{id}"), shard: 0, payload: format!("{{\"id\":{id}}}") }
+        ShippedRecord {
+            id,
+            key: format!("k{id}").into(),
+            shard: 0,
+            payload: format!("{{\"id\":{id}}}").into(),
+        }
     }
 
     fn deliver(t: Micros, id: EventId) -> Record {
@@ -521,7 +526,7 @@ pub(crate) mod tests {
             life: 1,
             source: "n1".into(),
             id: Some(id),
-            payload: String::new(),
+            payload: "".into(),
         }
     }
 
@@ -529,7 +534,7 @@ pub(crate) mod tests {
     pub(crate) fn records() -> Vec<Record> {
         let life = |t, node: &str, life, state| Record::Life { t, node: node.into(), life, state };
         vec![
-            Record::Start(Start {
+            Record::Start(Box::new(Start {
                 t: 0,
                 scenario: "tiny <&>".into(),
                 seed: 7,
@@ -540,7 +545,7 @@ pub(crate) mod tests {
                 delivery: "exactly-once".into(),
                 ordering: "per-batch".into(),
                 stats: "consistent".into(),
-            }),
+            })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),
             life(0, "n2", 1, LifeState::Up),
@@ -589,22 +594,22 @@ pub(crate) mod tests {
             Record::Phase { t: 500, phase: Phase::Settle },
             life(600, "n2", 2, LifeState::Up),
             Record::Phase { t: 1000, phase: Phase::End },
-            Record::Violation(Violation {
+            Record::Violation(Box::new(Violation {
                 t: 160,
                 invariant: "delivery".into(),
                 rule: "no-duplicate".into(),
                 event: Some(EventRef { id: 1, node: "n1".into(), batch: 0, index: 0 }),
                 expected: "one delivery".into(),
                 actual: "two".into(),
-            }),
-            Record::Violation(Violation {
+            })),
+            Record::Violation(Box::new(Violation {
                 t: 1000,
                 invariant: "liveness".into(),
                 rule: "settled".into(),
                 event: None,
                 expected: "quiet".into(),
                 actual: "busy <n2>".into(),
-            }),
+            })),
         ]
     }
 
@@ -661,13 +666,13 @@ pub(crate) mod tests {
         let mut records = records();
         records.insert(
             2,
-            Record::Start(Start {
+            Record::Start(Box::new(Start {
                 nodes: vec!["n1".into(), "n2".into(), "n3".into()],
                 ..match &records[0] {
-                    Record::Start(s) => s.clone(),
+                    Record::Start(s) => (**s).clone(),
                     _ => unreachable!(),
                 }
-            }),
+            })),
         );
         records.remove(0);
         let faults = [

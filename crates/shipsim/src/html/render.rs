@@ -607,14 +607,14 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        records.push(Record::Violation(Violation {
+        records.push(Record::Violation(Box::new(Violation {
             t: 1,
             invariant: "delivery".into(),
             rule: "no-loss".into(),
-            event: Some(EventRef { id, node, batch, index: 0 }),
+            event: Some(EventRef { id, node: node.to_string(), batch, index: 0 }),
             expected: "delivered".into(),
             actual: "lost".into(),
-        }));
+        })));
         let html = render(&Layout::of(&records));
         well_formed(svg_part(&html)).unwrap();
         assert_eq!(html, render(&Layout::of(&records)));

@@ -1,5 +1,9 @@
 //! JSON Lines: one record per line, fields in declaration order, so the
 //! same records always give the same bytes (and the same hash).
+//!
+//! A big run's trace is hundreds of megabytes: write it through [`write`]
+//! into a file (or a [`Digest`] for its hash and length) rather than
+//! building it in memory with [`to_bytes`], which is for small traces.
 
 use std::io::{self, Write};
 
@@ -34,6 +38,82 @@ pub fn read(text: &str) -> Result<Vec<Record>, String> {
 /// versions, unlike std's hasher).
 pub fn digest(bytes: &[u8]) -> u64 {
     shipper::fnv1a_64(bytes)
+}
+
+/// A writer that passes bytes on to `inner` and keeps their [`digest`] and
+/// their count as they go: a trace's hash without holding the trace.
+pub struct Digest<W> {
+    inner: W,
+    hash: u64,
+    len: u64,
+}
+
+impl<W: Write> Digest<W> {
+    /// FNV-1a's offset basis: the digest of no bytes.
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    /// Digests what is written, passing it on to `inner`.
+    pub fn new(inner: W) -> Self {
+        Digest { inner, hash: Self::OFFSET, len: 0 }
+    }
+
+    /// The [`digest`] of every byte written so far.
+    pub fn digest(&self) -> u64 {
+        self.hash
+    }
+
+    /// How many bytes were written.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The inner writer.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl Digest<io::Sink> {
+    /// The digest and length of the JSON Lines of `records`, without keeping them.
+    pub fn of(records: &[Record]) -> (u64, u64) {
+        let mut digest = Digest::new(io::sink());
+        write(records, io::BufWriter::with_capacity(1 << 16, &mut digest)).expect("io::sink cannot fail");
+        (digest.digest(), digest.len())
+    }
+}
+
+impl<W: Write> Write for Digest<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash = buf[..n].iter().fold(self.hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(Self::PRIME));
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The first line (1-based) where the JSON Lines of two record lists
+/// differ, with both versions of it: [`first_difference`] of their
+/// [`to_bytes`], one line in memory at a time.
+pub fn first_record_difference(a: &[Record], b: &[Record]) -> Option<(usize, String, String)> {
+    let line = |record: Option<&Record>| record.map(|r| serde_json::to_string(r).expect("records serialize"));
+    let show = |text: Option<String>| text.unwrap_or_else(|| "<end of trace>".to_owned());
+    for i in 0..a.len().max(b.len()) {
+        let (l, r) = (line(a.get(i)), line(b.get(i)));
+        if l != r {
+            return Some((i + 1, show(l), show(r)));
+        }
+    }
+    None
 }
 
 /// The first line (1-based) where two traces differ, with both versions of it.
@@ -80,6 +160,24 @@ mod tests {
         assert_eq!(line, 2);
         assert!(a.contains("\"t\":5") && b.contains("\"t\":6"));
         assert_eq!(first_difference(&bytes, &bytes), None);
+        assert_eq!(first_record_difference(&records, &other), Some((line, a, b)));
+        assert_eq!(first_record_difference(&records, &records), None);
+        let (line, a, b) = first_record_difference(&records, &records[..1]).expect("one is shorter");
+        assert_eq!((line, b.as_str()), (2, "<end of trace>"));
+        assert!(a.contains("\"t\":5"));
         assert_ne!(digest(&bytes), digest(&to_bytes(&other)));
+    }
+
+    #[test]
+    fn the_streaming_digest_is_the_digest_of_the_bytes() {
+        let records: Vec<Record> = (0..500).map(|t| Record::Fault { t, fault: format!("f{t}") }).collect();
+        let bytes = to_bytes(&records);
+        assert_eq!(Digest::of(&records), (digest(&bytes), bytes.len() as u64));
+        let mut copy = Digest::new(Vec::new());
+        write(&records, io::BufWriter::with_capacity(7, &mut copy)).unwrap();
+        assert_eq!((copy.digest(), copy.len()), (digest(&bytes), bytes.len() as u64));
+        assert_eq!(copy.into_inner(), bytes);
+        assert_eq!(Digest::new(io::sink()).digest(), digest(b""));
+        assert_ne!(Digest::of(&records[1..]).0, digest(&bytes));
     }
 }

@@ -2,5 +2,7 @@
 
 pub mod jsonl;
 mod record;
+mod text;
 
 pub use record::*;
+pub use text::Text;

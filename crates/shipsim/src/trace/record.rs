@@ -3,9 +3,16 @@
 //! Records are written as JSON Lines in field order (serde keeps struct
 //! order), so the same run gives the same bytes. Every checker reads only
 //! these records: a trace file is enough to re-check a run.
+//!
+//! A run keeps its records in memory for the checkers, so they are compact:
+//! node names, keys and payloads are shared [`Text`], and the rare large
+//! records (`Start`, `Violation`, the shipper counters) are boxed so they do
+//! not set the size of every record. None of that shows in the JSON.
 
 use serde::{Deserialize, Serialize};
 use shipper::ShipperStatsSnapshot;
+
+use super::Text;
 
 /// Simulated time since the start of the run, in microseconds.
 pub type Micros = u64;
@@ -18,7 +25,7 @@ pub type EventId = u64;
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Record {
     /// The first record: what was run and what the checkers expect.
-    Start(Start),
+    Start(Box<Start>),
     /// The run moved to another phase.
     Phase {
         /// When.
@@ -38,7 +45,7 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The node.
-        node: String,
+        node: Text,
         /// The process life: 1 for the first start, +1 on each restart.
         life: u32,
         /// Whether the life starts or ends here.
@@ -50,13 +57,13 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The sending node.
-        node: String,
+        node: Text,
         /// The sender's process life.
         life: u32,
         /// Batch number, unique per sending node across its lives.
         batch: u64,
         /// The destination node.
-        dst: String,
+        dst: Text,
         /// Whether `dst` is the sender itself.
         local: bool,
         /// The events, in batch order (index = position here).
@@ -67,7 +74,7 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The sending node.
-        node: String,
+        node: Text,
         /// The sender's process life.
         life: u32,
         /// The batch of the matching `ShipBegin`.
@@ -85,11 +92,11 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The sending node (the one that received the ack).
-        node: String,
+        node: Text,
         /// The sender's process life.
         life: u32,
         /// The destination that acknowledged.
-        dst: String,
+        dst: Text,
         /// The event acknowledged.
         id: EventId,
     },
@@ -98,15 +105,15 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The receiving node.
-        node: String,
+        node: Text,
         /// The receiver's process life.
         life: u32,
         /// The node the event claims to come from.
-        source: String,
+        source: Text,
         /// The event id read from the payload (`None` if the payload had none).
         id: Option<EventId>,
         /// The payload as delivered (UTF-8 JSON), compared byte for byte.
-        payload: String,
+        payload: Text,
     },
     /// A receiver dropped a frame that arrived past a gap in its sender's
     /// stream (a number above the one it expected next): the sender wrote
@@ -116,11 +123,11 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The receiving node.
-        node: String,
+        node: Text,
         /// The receiver's process life.
         life: u32,
         /// The sending node.
-        source: String,
+        source: Text,
         /// The stream number that arrived.
         seq: u64,
         /// The number the receiver expected next.
@@ -131,11 +138,11 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The node.
-        node: String,
+        node: Text,
         /// Its process life.
         life: u32,
         /// The shipper's counters.
-        shipper: ShipperStatsSnapshot,
+        shipper: Box<ShipperStatsSnapshot>,
         /// Events the transport's server handed to the sink (remote deliveries).
         received: u64,
         /// Duplicates the transport's server dropped.
@@ -150,14 +157,14 @@ pub enum Record {
         /// When.
         t: Micros,
         /// The node.
-        node: String,
+        node: Text,
         /// Events routed (handed to the router) over all lives.
         routed: u64,
         /// Events the scenario asks each node to route.
         target: u64,
     },
     /// An invariant failed (written by the runner after checking).
-    Violation(Violation),
+    Violation(Box<Violation>),
 }
 
 /// The run header.
@@ -227,11 +234,11 @@ pub struct ShippedRecord {
     /// The event's id.
     pub id: EventId,
     /// Its routing key.
-    pub key: String,
+    pub key: Text,
     /// Its shard.
     pub shard: u32,
     /// Its payload (UTF-8 JSON), as shipped.
-    pub payload: String,
+    pub payload: Text,
 }
 
 /// A failed invariant, as reported.
