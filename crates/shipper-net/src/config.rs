@@ -39,7 +39,10 @@ pub struct NetConfig {
     pub max_unacked: usize,
     /// First reconnect delay; doubles per consecutive failure.
     pub backoff_min: Duration,
-    /// Cap of the reconnect delay.
+    /// Cap of the reconnect delay. The transport uses at most a quarter of
+    /// [`Self::deadline`]: a ship waiting out a longer delay would fail at its
+    /// deadline although the peer became reachable meanwhile (found by
+    /// `shipsim explore`; see `scenarios/regressions/backoff-past-deadline.yaml`).
     pub backoff_max: Duration,
     /// A receiving connection that carries no frame for this long is closed
     /// (a sender reconnects on demand). Bounds what half-dead connections,
@@ -135,8 +138,33 @@ impl NetConfig {
         self.ack_timeout = self.ack_timeout.max(tick);
         self.connect_timeout = self.connect_timeout.max(tick);
         self.idle_timeout = self.idle_timeout.max(tick);
-        self.backoff_min = self.backoff_min.max(tick);
-        self.backoff_max = self.backoff_max.max(self.backoff_min);
+        self.deadline = self.deadline.max(tick);
+        let backoff_cap = (self.deadline / 4).max(tick);
+        self.backoff_min = self.backoff_min.clamp(tick, backoff_cap);
+        self.backoff_max = self.backoff_max.clamp(self.backoff_min, backoff_cap);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn backoff_is_capped_at_a_quarter_of_the_deadline() {
+        let c = NetConfig::new("n1", 1).with_deadline(ms(300)).with_backoff(ms(10), ms(500)).normalized();
+        assert_eq!((c.backoff_min, c.backoff_max), (ms(10), ms(75)));
+        let tiny = NetConfig::new("n1", 1).with_deadline(ms(20)).with_backoff(ms(10), ms(500)).normalized();
+        assert_eq!((tiny.backoff_min, tiny.backoff_max), (ms(5), ms(5)));
+    }
+
+    #[test]
+    fn a_deadline_far_above_the_backoff_leaves_it_alone() {
+        let c = NetConfig::new("n1", 1).with_deadline(ms(5000)).with_backoff(ms(10), ms(500)).normalized();
+        assert_eq!((c.backoff_min, c.backoff_max), (ms(10), ms(500)));
     }
 }

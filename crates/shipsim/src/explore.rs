@@ -260,7 +260,11 @@ const KIND_GROUPS: [&[&str]; 7] = [
 ///   the scenario's fault kinds, including rare ones, instead of always all of them at once;
 /// - the rates are varied: the network latency and each `latency` fault's range are scaled by
 ///   a factor in 0.5..4, the network loss and each `loss` fault's rate by a factor in 0.25..2
-///   (never above max(rate, 0.5), and a zero rate stays zero, so validity does not change).
+///   (never above max(rate, 0.5), and a zero rate stays zero, so validity does not change);
+/// - when the latency grows (factor above 1), the settle phase and the run's duration grow by
+///   the same factor: a workload paced by round trips needs proportionally more time to finish,
+///   and a sweep that reported "the run ended too soon" for slow networks would only find the
+///   limits of its own time budget, not bugs.
 ///
 /// If the variant is not a valid scenario (dropping one group can rarely leave another fault
 /// that needs it), the fault timeline is kept whole and only the rates vary; if that is invalid
@@ -278,6 +282,9 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     varied.network.latency.min = scale_latency(varied.network.latency.min);
     varied.network.latency.max = scale_latency(varied.network.latency.max);
     varied.network.loss = scale_loss(varied.network.loss);
+    let time_factor = latency_factor.max(1.0);
+    varied.expect.settle = varied.expect.settle.mul_f64(time_factor);
+    varied.duration = varied.duration.mul_f64(time_factor);
     for fault in &mut varied.faults {
         match &mut fault.action {
             FaultAction::Latency { value, .. } => {
@@ -371,5 +378,25 @@ mod tests {
             distinct.insert(to_yaml(&v));
         }
         assert!(distinct.len() > 5, "swarm should vary the scenario: {}", distinct.len());
+    }
+
+    #[test]
+    fn swarm_scales_time_budgets_with_latency() {
+        let s = tiny();
+        let (mut slower, mut faster) = (0, 0);
+        for seed in 0..40 {
+            let v = swarm(&s, seed);
+            let factor = v.network.latency.max.as_secs_f64() / s.network.latency.max.as_secs_f64();
+            let settle = v.expect.settle.as_secs_f64() / s.expect.settle.as_secs_f64();
+            let duration = v.duration.as_secs_f64() / s.duration.as_secs_f64();
+            let expected = factor.max(1.0);
+            assert!((settle - expected).abs() < 1e-6, "seed {seed}: settle x{settle}, latency x{factor}");
+            assert!(
+                (duration - expected).abs() < 1e-6,
+                "seed {seed}: duration x{duration}, latency x{factor}"
+            );
+            if factor > 1.0 { slower += 1 } else { faster += 1 }
+        }
+        assert!(slower > 0 && faster > 0, "both directions seen: {slower} slower, {faster} faster");
     }
 }

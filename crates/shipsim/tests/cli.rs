@@ -84,3 +84,26 @@ fn a_violation_exits_1_with_a_replay_command() {
     assert!(stdout.contains("unfinished-workload"), "{stdout}");
     assert!(stdout.contains(&format!("run {} --seed 3", path.display())), "{stdout}");
 }
+
+/// `shipsim run … | head -1`: when stdout's reader goes away the command does
+/// not panic; it finishes its work (the trace is complete) and its exit status
+/// still tells whether the run passed.
+#[test]
+fn a_closed_stdout_neither_panics_nor_cuts_the_trace() {
+    let trace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-closed-stdout.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipsim"))
+        .args(["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", trace.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("shipsim runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("shipsim ends");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let written = std::fs::read_to_string(&trace).expect("trace written");
+    let full = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-open-stdout.jsonl");
+    shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", full.to_str().unwrap()]);
+    assert_eq!(written, std::fs::read_to_string(&full).unwrap(), "the same trace as with stdout open");
+}

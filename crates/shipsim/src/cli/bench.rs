@@ -11,6 +11,7 @@
 //! 5. `memory`: peak resident memory of one run with 1 M events, in a child
 //!    process.
 
+use crate::cli::stdout::{out, outln};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -101,9 +102,9 @@ pub fn run(args: &BenchArgs) -> Status {
     }
     let report = measure(args);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("figures serialize"));
+        outln!("{}", serde_json::to_string_pretty(&report).expect("figures serialize"));
     } else {
-        print!("{}", render(&report));
+        out!("{}", render(&report));
     }
     if report.errors.is_empty() { Status::Pass } else { Status::Fail }
 }

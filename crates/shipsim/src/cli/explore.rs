@@ -3,6 +3,7 @@
 //! The library ([`shipsim::explore`]) does the sweep; this module adds what a person at a
 //! terminal needs: the progress bar, the shrink, the repro file and the throughput.
 
+use crate::cli::stdout::{out, outln};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant}; // allow-nondeterminism: progress and throughput only
@@ -72,8 +73,8 @@ pub fn explore(args: &ExploreArgs) -> Status {
     let wall = started.elapsed();
     bar.finish_and_clear();
 
-    print!("{}", sweep.render(&scenario.name));
-    println!("{}", throughput(sweep.ran, wall, jobs));
+    out!("{}", sweep.render(&scenario.name));
+    outln!("{}", throughput(sweep.ran, wall, jobs));
 
     let dir = args.out.clone().unwrap_or_else(repro::default_dir);
     let mut status = Status::Pass;
@@ -95,7 +96,7 @@ pub fn explore(args: &ExploreArgs) -> Status {
         let (shrunk, notes) = if i == 0 && args.shrink_budget > 0 {
             let target = shrink::Target { invariant: first.invariant.clone(), rule: first.rule.clone() };
             let shrunk = shrink::shrink(&failure.scenario, failure.seed, &target, args.shrink_budget);
-            println!("seed {}: {}", failure.seed, shrunk.log.summary());
+            outln!("seed {}: {}", failure.seed, shrunk.log.summary());
             let notes = vec![shrunk.log.summary()];
             (shrunk.scenario, notes)
         } else {
@@ -111,16 +112,16 @@ pub fn explore(args: &ExploreArgs) -> Status {
             .unwrap_or(first);
         match repro::write(&dir, &shrunk, failure.seed, Some(shown), &notes) {
             Ok(path) => {
-                println!("seed {}: repro written to {}", failure.seed, path.display());
+                outln!("seed {}: repro written to {}", failure.seed, path.display());
                 // The diagram of the written repro's run, next to it.
                 if let Some(run) = &rerun {
                     let html = path.with_extension("html");
                     match std::fs::write(&html, shipsim::html::page(&run.records)) {
-                        Ok(()) => println!("  diagram: {}", html.display()),
+                        Ok(()) => outln!("  diagram: {}", html.display()),
                         Err(err) => eprintln!("warning: cannot write {}: {err}", html.display()),
                     }
                 }
-                println!("  replay: {}", repro::replay_command(&path));
+                outln!("  replay: {}", repro::replay_command(&path));
             }
             Err(err) => {
                 eprintln!("error: cannot write the repro under {}: {err}", dir.display());

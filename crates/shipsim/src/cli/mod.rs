@@ -5,6 +5,9 @@ use std::path::Path;
 pub mod bench;
 pub mod explore;
 pub mod run;
+pub mod stdout;
+
+use stdout::outln;
 
 /// Exit statuses, as documented in `shipsim --help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +32,7 @@ pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, Status> {
 pub fn check(path: &Path) -> Status {
     match load(path) {
         Ok(scenario) => {
-            println!(
+            outln!(
                 "{}: ok ({} nodes, {} faults, seeds {:?})",
                 path.display(),
                 scenario.nodes.len(),

@@ -1,5 +1,6 @@
 //! `shipsim run` and `shipsim replay`.
 
+use crate::cli::stdout::{out, outln};
 use std::path::{Path, PathBuf};
 use std::time::Instant; // allow-nondeterminism: wall time for the report only
 
@@ -124,7 +125,7 @@ fn run_one(
         }
     };
     let wall = started.elapsed();
-    print!("{}", report::render(&path.display().to_string(), seed, &result, wall));
+    out!("{}", report::render(&path.display().to_string(), seed, &result, wall));
     if let Some(trace) = &trace {
         // Streamed to the file: a big run's trace is never whole in memory.
         let (digest, _) = match write_trace(trace, &result.records) {
@@ -134,28 +135,28 @@ fn run_one(
                 return Status::BadInput;
             }
         };
-        println!("  trace: {} ({} records, digest {digest:016x})", trace.display(), result.records.len());
+        outln!("  trace: {} ({} records, digest {digest:016x})", trace.display(), result.records.len());
     }
     if let Some(html) = &html {
         if let Err(err) = std::fs::write(html, shipsim::html::page(&result.records)) {
             eprintln!("error: cannot write the diagram to {}: {err}", html.display());
             return Status::BadInput;
         }
-        println!("  html: {}", html.display());
+        outln!("  html: {}", html.display());
     }
     let mut status = if result.passed() { Status::Pass } else { Status::Fail };
     if let Some((invariant, rule)) = &mode.expect {
         if result.violations.iter().any(|v| &v.invariant == invariant && &v.rule == rule) {
-            println!("  reproduced: {invariant} / {rule}, as the repro records");
+            outln!("  reproduced: {invariant} / {rule}, as the repro records");
         } else {
-            println!("  NOT reproduced: the repro records {invariant} / {rule} (fixed, or another failure)");
+            outln!("  NOT reproduced: the repro records {invariant} / {rule} (fixed, or another failure)");
         }
     }
     if mode.write_repro && !result.passed() {
         match repro::write(&repro::default_dir(), scenario, seed, result.violations.first(), &[]) {
             Ok(file) => {
-                println!("  repro: {}", file.display());
-                println!("  replay: {}", repro::replay_command(&file));
+                outln!("  repro: {}", file.display());
+                outln!("  replay: {}", repro::replay_command(&file));
             }
             Err(err) => eprintln!("error: cannot write the repro: {err}"),
         }
@@ -188,11 +189,11 @@ fn check_determinism(scenario: &Scenario, seed: u64, first: &[shipsim::trace::Re
     match jsonl::first_record_difference(first, &second) {
         None => {
             let (digest, _) = jsonl::Digest::of(first);
-            println!("  deterministic: two runs, same trace (digest {digest:016x})");
+            outln!("  deterministic: two runs, same trace (digest {digest:016x})");
             Status::Pass
         }
         Some((line, a, b)) => {
-            println!(
+            outln!(
                 "  NONDETERMINISTIC: the traces differ first at line {line}:\n    run 1: {a}\n    run 2: {b}"
             );
             Status::Fail

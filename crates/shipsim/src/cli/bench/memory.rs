@@ -7,6 +7,7 @@
 //! JSON Lines, streamed (here into a digest rather than a file, so the disk
 //! does not time the run).
 
+use crate::cli::stdout::outln;
 use std::process::Command;
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
@@ -76,7 +77,7 @@ pub fn child(events: u64, nodes: usize) -> Result<(), String> {
         trace_bytes: trace_bytes as usize,
         passed: result.passed(),
     };
-    println!("{}", serde_json::to_string(&figures).map_err(|e| e.to_string())?);
+    outln!("{}", serde_json::to_string(&figures).map_err(|e| e.to_string())?);
     Ok(())
 }
 
