@@ -261,10 +261,13 @@ const KIND_GROUPS: [&[&str]; 7] = [
 /// - the rates are varied: the network latency and each `latency` fault's range are scaled by
 ///   a factor in 0.5..4, the network loss and each `loss` fault's rate by a factor in 0.25..2
 ///   (never above max(rate, 0.5), and a zero rate stays zero, so validity does not change);
-/// - when the latency grows (factor above 1), the settle phase and the run's duration grow by
-///   the same factor: a workload paced by round trips needs proportionally more time to finish,
-///   and a sweep that reported "the run ended too soon" for slow networks would only find the
-///   limits of its own time budget, not bugs.
+/// - when the latency grows (factor above 1), every time budget measured against round trips
+///   grows by the same factor: the transport's ack timeout and deadline, the settle phase and
+///   the run's duration. A scenario's timing is relative to its network (an ack timeout below
+///   the round trip declares every connection stuck; a workload paced by round trips needs
+///   proportionally longer to finish); without this a sweep would mostly find the limits of
+///   the budgets it had just outgrown, not bugs. The transport's own constants (reconnect
+///   backoff, connect timeout) are not scaled, so a sweep still meets them at new ratios.
 ///
 /// If the variant is not a valid scenario (dropping one group can rarely leave another fault
 /// that needs it), the fault timeline is kept whole and only the rates vary; if that is invalid
@@ -283,8 +286,14 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     varied.network.latency.max = scale_latency(varied.network.latency.max);
     varied.network.loss = scale_loss(varied.network.loss);
     let time_factor = latency_factor.max(1.0);
-    varied.expect.settle = varied.expect.settle.mul_f64(time_factor);
-    varied.duration = varied.duration.mul_f64(time_factor);
+    for budget in [
+        &mut varied.transport.ack_timeout,
+        &mut varied.transport.deadline,
+        &mut varied.expect.settle,
+        &mut varied.duration,
+    ] {
+        *budget = budget.mul_f64(time_factor);
+    }
     for fault in &mut varied.faults {
         match &mut fault.action {
             FaultAction::Latency { value, .. } => {
@@ -389,12 +398,14 @@ mod tests {
             let factor = v.network.latency.max.as_secs_f64() / s.network.latency.max.as_secs_f64();
             let settle = v.expect.settle.as_secs_f64() / s.expect.settle.as_secs_f64();
             let duration = v.duration.as_secs_f64() / s.duration.as_secs_f64();
+            let ack = v.transport.ack_timeout.as_secs_f64() / s.transport.ack_timeout.as_secs_f64();
+            let deadline = v.transport.deadline.as_secs_f64() / s.transport.deadline.as_secs_f64();
             let expected = factor.max(1.0);
-            assert!((settle - expected).abs() < 1e-6, "seed {seed}: settle x{settle}, latency x{factor}");
-            assert!(
-                (duration - expected).abs() < 1e-6,
-                "seed {seed}: duration x{duration}, latency x{factor}"
-            );
+            for (what, got) in
+                [("settle", settle), ("duration", duration), ("ack_timeout", ack), ("deadline", deadline)]
+            {
+                assert!((got - expected).abs() < 1e-6, "seed {seed}: {what} x{got}, latency x{factor}");
+            }
             if factor > 1.0 { slower += 1 } else { faster += 1 }
         }
         assert!(slower > 0 && faster > 0, "both directions seen: {slower} slower, {faster} faster");
