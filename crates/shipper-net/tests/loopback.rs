@@ -80,9 +80,9 @@ fn sender_to(addr: SocketAddr, config: NetConfig) -> NetTransport<TokioNet> {
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let give_up = Instant::now() + Duration::from_secs(5);
+    let give_up = Instant::now() + Duration::from_secs(5); // allow-nondeterminism: real sockets, bounded by wall time
     while !done() {
-        assert!(Instant::now() < give_up, "timed out waiting for {what}");
+        assert!(Instant::now() < give_up, "timed out waiting for {what}"); // allow-nondeterminism: real sockets, bounded by wall time
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -99,7 +99,7 @@ async fn ship_and_ship_batch_are_acked_and_delivered_in_order() {
     assert_eq!(keys_of_life(&log.lock().unwrap(), 1), ["0/0"], "Ok means the sink already has it");
 
     assert_eq!(a.send_batch(&b, batch(1, 20), None).await.expect("batch"), 20);
-    let until = Instant::now() + Duration::from_secs(1);
+    let until = Instant::now() + Duration::from_secs(1); // allow-nondeterminism: real sockets, bounded by wall time
     a.send_until(&b, event(2, 0), until).await.expect("send_until");
 
     // Concurrent calls spread over the pool: each batch stays in order.
@@ -179,7 +179,7 @@ async fn receiver_killed_for_good_gives_ambiguous_at_the_deadline() {
     let (_, addr, task) = start_receiver("127.0.0.1:0".parse().unwrap(), first.clone()).await;
     let a = Arc::new(sender_to(addr, quick("a").with_deadline(Duration::from_millis(400))));
     let b = "b".to_string();
-    let started = Instant::now();
+    let started = Instant::now(); // allow-nondeterminism: real sockets, bounded by wall time
     let shipping = tokio::spawn({
         let a = a.clone();
         async move { a.send_batch(&b, batch(1, 10), None).await }
@@ -273,7 +273,7 @@ async fn backpressure_bounds_the_frames_in_flight() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(a.stats().snapshot().sent, 3, "only the window is written while nothing is acked");
     // A second call queues behind the window and is never written.
-    let until = Instant::now() + Duration::from_millis(100);
+    let until = Instant::now() + Duration::from_millis(100); // allow-nondeterminism: real sockets, bounded by wall time
     let err = a.send_until(&"b".to_string(), event(2, 0), until).await.unwrap_err();
     assert_eq!(err, ShipperError::Timeout("b".into()), "waited for room, never sent");
     let err = shipping.await.unwrap().unwrap_err();
@@ -318,7 +318,7 @@ async fn a_receiver_that_never_reads_makes_the_send_fail_at_its_deadline() {
     });
     let deadline = Duration::from_millis(300);
     let a = sender_to(addr, quick("a").with_deadline(deadline).with_ack_timeout(Duration::from_millis(50)));
-    let started = Instant::now();
+    let started = Instant::now(); // allow-nondeterminism: real sockets, bounded by wall time
     let err = a.send(&"b".to_string(), event(0, 0)).await.expect_err("never acked");
     let elapsed = started.elapsed();
     assert!(elapsed >= deadline && elapsed < deadline + Duration::from_secs(1), "{elapsed:?}");
@@ -328,7 +328,7 @@ async fn a_receiver_that_never_reads_makes_the_send_fail_at_its_deadline() {
     assert_eq!(stats.acked, 0);
 
     // send_until: the earlier deadline wins.
-    let started = Instant::now();
+    let started = Instant::now(); // allow-nondeterminism: real sockets, bounded by wall time
     let err =
         a.send_until(&"b".to_string(), event(0, 1), started + Duration::from_millis(100)).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_millis(300) + Duration::from_millis(200), "{err:?}");
@@ -339,7 +339,7 @@ async fn never_sent_errors_say_so() {
     // A port with nothing listening: connections are refused.
     let closed_port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
     let a = sender_to(closed_port, quick("a").with_deadline(Duration::from_millis(200)));
-    let started = Instant::now();
+    let started = Instant::now(); // allow-nondeterminism: real sockets, bounded by wall time
     let err = a.send(&"b".to_string(), event(0, 0)).await.unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(matches!(err, ShipperError::Send(ref why) if why.contains("could not connect")), "{err:?}");

@@ -126,7 +126,7 @@ fn partition_then_repair_within_the_deadline_is_ok() {
             tokio::time::sleep(Duration::from_secs(1)).await;
             turmoil::repair("tx", "rx");
         });
-        let started = Instant::now();
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
         let result = tx.send_batch(&rx_name(), batch(1, 10), None).await;
         (result, started.elapsed(), tx.stats().snapshot())
     });
@@ -150,14 +150,14 @@ fn a_partition_that_outlasts_the_deadline_fails_at_the_deadline() {
         let tx = sender(sender_config().with_deadline(deadline));
         // Cut off before any connection: certainly not delivered.
         turmoil::partition("tx", "rx");
-        let started = Instant::now();
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
         let never_connected = (tx.send(&rx_name(), event(0, 0)).await, started.elapsed());
         turmoil::repair("tx", "rx");
         tx.send(&rx_name(), event(1, 0)).await.expect("connected");
         tx.send(&rx_name(), event(2, 0)).await.expect("connected");
         // Cut off with connections up: the batch is written, never acked.
         turmoil::partition("tx", "rx");
-        let started = Instant::now();
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
         let written = (tx.send_batch(&rx_name(), batch(3, 5), None).await, started.elapsed());
         turmoil::repair("tx", "rx");
         // Both slots work again afterwards: the abandoned stream is not waited on.
@@ -195,7 +195,7 @@ fn hold_then_release_is_ok_and_delivers_once() {
             tokio::time::sleep(Duration::from_millis(700)).await;
             turmoil::release("tx", "rx");
         });
-        let started = Instant::now();
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
         let result = tx.send(&rx_name(), event(1, 0)).await;
         (result, started.elapsed(), tx.stats().snapshot())
     });
@@ -239,7 +239,7 @@ fn receiver_crash_gives_ambiguous_or_never_sent_and_no_duplicates() {
     let slot = out.clone();
     sim.client("tx", async move {
         let tx = sender(sender_config().with_deadline(deadline));
-        let started = Instant::now();
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
         let result = tx.send_batch(&rx_name(), batch(1, 50), None).await;
         let took = started.elapsed();
         let after = tx.send(&rx_name(), event(2, 0)).await;
@@ -318,7 +318,7 @@ fn lossy_run(seed: u64, rate: f64) -> (Vec<Delivery>, CallResults, NetStatsSnaps
                     let mut results = Vec::new();
                     for round in 0..6u32 {
                         let call = worker * 100 + round;
-                        let started = Instant::now();
+                        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
                         let result = tx.send_batch(&rx_name(), batch(call, 1 + call % 5), None).await;
                         assert!(started.elapsed() <= deadline, "call {call} outlived its deadline");
                         results.push((call, result));

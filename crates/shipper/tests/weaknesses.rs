@@ -210,7 +210,7 @@ impl ShipperTransport for Stuck {
 #[tokio::test(start_paused = true)]
 async fn stuck_transport_is_ambiguous_at_the_deadline() {
     let shipper = shipper_to(Arc::new(Stuck)).with_deadline(Duration::from_secs(1));
-    let started = tokio::time::Instant::now();
+    let started = tokio::time::Instant::now(); // allow-nondeterminism: tokio time, paused: virtual, not the wall clock
     let err = shipper.ship(&"dst".into(), event(0)).await.expect_err("stuck");
     assert_eq!(started.elapsed(), Duration::from_secs(1));
     assert!(err.is_ambiguous(), "{err}");
