@@ -138,7 +138,6 @@ impl NetConfig {
         self.ack_timeout = self.ack_timeout.max(tick);
         self.connect_timeout = self.connect_timeout.max(tick);
         self.idle_timeout = self.idle_timeout.max(tick);
-        self.deadline = self.deadline.max(tick);
         let backoff_cap = (self.deadline / 4).max(tick);
         self.backoff_min = self.backoff_min.clamp(tick, backoff_cap);
         self.backoff_max = self.backoff_max.clamp(self.backoff_min, backoff_cap);

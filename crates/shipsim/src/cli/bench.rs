@@ -11,7 +11,6 @@
 //! 5. `memory`: peak resident memory of one run with 1 M events, in a child
 //!    process.
 
-use crate::cli::stdout::{out, outln};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -19,6 +18,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Status;
+use super::stdout::{out, outln};
 
 mod explore;
 mod harness;

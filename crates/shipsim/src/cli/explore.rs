@@ -3,7 +3,6 @@
 //! The library ([`shipsim::explore`]) does the sweep; this module adds what a person at a
 //! terminal needs: the progress bar, the shrink, the repro file and the throughput.
 
-use crate::cli::stdout::{out, outln};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant}; // allow-nondeterminism: progress and throughput only
@@ -13,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shipsim::explore::{self, Options, Outcome, Shard};
 use shipsim::{repro, shrink};
 
+use super::stdout::{out, outln};
 use super::{Status, load};
 
 /// Options of `shipsim explore`.

@@ -1,6 +1,5 @@
 //! `shipsim run` and `shipsim replay`.
 
-use crate::cli::stdout::{out, outln};
 use std::path::{Path, PathBuf};
 use std::time::Instant; // allow-nondeterminism: wall time for the report only
 
@@ -11,6 +10,7 @@ use shipsim::runner;
 use shipsim::scenario::Scenario;
 use shipsim::trace::jsonl;
 
+use super::stdout::{out, outln};
 use super::{Status, load};
 
 /// Options of `shipsim run`.

@@ -7,7 +7,6 @@
 //! JSON Lines, streamed (here into a digest rather than a file, so the disk
 //! does not time the run).
 
-use crate::cli::stdout::outln;
 use std::process::Command;
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
@@ -16,6 +15,8 @@ use shipsim::report::Summary;
 use shipsim::runner;
 use shipsim::scenario::{BatchSize, Expect, Network, Scenario, TransportSettings, Workload};
 use shipsim::trace::jsonl;
+
+use crate::cli::stdout::outln;
 
 /// Target: under 1 GiB.
 pub const TARGET_KIB: u64 = 1024 * 1024;
