@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
 use super::model::{
-    DeliveryMode, Expect, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    DeliveryMode, Expect, Network, OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings,
+    Workload,
 };
 use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
 use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
@@ -219,6 +220,10 @@ fn expect(raw: Option<RawExpect>) -> Result<Expect, Problem> {
     if let Some(s) = raw.stats {
         expect.stats =
             one_of(&s, "stats", &[("consistent", StatsMode::Consistent), ("ignore", StatsMode::Ignore)])?;
+    }
+    if let Some(p) = raw.placement {
+        expect.placement =
+            one_of(&p, "placement", &[("owner", PlacementMode::Owner), ("ignore", PlacementMode::Ignore)])?;
     }
     if let Some(s) = raw.settle {
         expect.settle = located(&s, parse_positive_duration(&s.value, "settle"))?;
