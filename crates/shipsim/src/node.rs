@@ -105,9 +105,17 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let router = Router::new(shipper, map);
     let rng = seeds::rng(*seed, &[node.as_bytes(), b"workload", life_tag.as_bytes()]);
     let mut generator = Generator::new(node, *index, scenario.workload.clone(), rng);
+    // tokio's clock is turmoil's simulated one here: the schedule is deterministic.
+    let life_start = tokio::time::Instant::now();
     loop {
         let next_seq = recorder.lock().node(node).next_seq;
         let Some(call) = generator.call(next_seq) else { break };
+        // Planned when due, not before: a crash in the wait loses no event,
+        // and the plan uses the shard map of the moment it ships.
+        let due = life_start + call.due;
+        if tokio::time::Instant::now() < due {
+            tokio::time::sleep_until(due).await;
+        }
         let events = call.items.len() as u64;
         let planned = router.plan_encoded(call.items)?;
         recorder.lock().node(node).next_seq += events;
@@ -121,11 +129,6 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
             };
             tracing::debug!(node = %node, batch = batch_no, shipped, ?outcome, error = error.as_deref(), "ship_batch returned");
             recorder.lock().ship_end(node, batch_no, shipped, outcome, error);
-        }
-        // A zero pause (an unlimited rate) goes straight on: a zero sleep
-        // would only cost a timer and a wake-up per call.
-        if !call.pause.is_zero() {
-            tokio::time::sleep(call.pause).await;
         }
     }
     // The workload is done; the node keeps serving its peers.

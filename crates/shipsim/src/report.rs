@@ -13,7 +13,7 @@ use crate::trace::{Micros, Record, Violation};
 pub const SHOWN_VIOLATIONS: usize = 5;
 
 /// Counts drawn from a run's records.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
     /// Events handed to `ship_batch`.
     pub routed: u64,
@@ -33,15 +33,38 @@ pub struct Summary {
     pub faults: u64,
     /// Process starts after the first (restarts).
     pub restarts: u64,
+    /// The rate the workload asked for (events/s per sending node; 0 if unknown).
+    pub rate_asked: f64,
+    /// The sending node with the lowest achieved rate, and that rate.
+    pub slowest: Option<(String, f64)>,
+}
+
+/// How fast a node routed: events over the span from its first call to
+/// its last, plus the interval the last call's events take at the asked rate.
+#[derive(Default)]
+struct Pace {
+    first: Micros,
+    last: Micros,
+    last_events: u64,
+    events: u64,
 }
 
 impl Summary {
     /// Tallies `records`.
     pub fn of(records: &[Record]) -> Self {
         let mut s = Summary::default();
+        let mut paces: std::collections::BTreeMap<&str, Pace> = std::collections::BTreeMap::new();
         for record in records {
             match record {
-                Record::ShipBegin { local, events, .. } => {
+                Record::Start(start) => s.rate_asked = start.rate,
+                Record::ShipBegin { t, node, local, events, .. } => {
+                    let pace = paces.entry(node).or_insert(Pace { first: *t, ..Pace::default() });
+                    if pace.last != *t || pace.events == 0 {
+                        pace.last_events = 0;
+                    }
+                    pace.last = *t;
+                    pace.last_events += events.len() as u64;
+                    pace.events += events.len() as u64;
                     s.routed += events.len() as u64;
                     if *local {
                         s.local += events.len() as u64;
@@ -61,7 +84,28 @@ impl Summary {
                 _ => {}
             }
         }
+        if s.rate_asked > 0.0 {
+            s.slowest = paces
+                .iter()
+                .map(|(node, p)| {
+                    let span = (p.last - p.first) as f64 / 1e6 + p.last_events as f64 / s.rate_asked;
+                    (node.to_string(), p.events as f64 / span.max(1e-9))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+        }
         s
+    }
+
+    /// The line saying the workload fell short of its rate (by more than
+    /// 10%: a rate is a schedule, met up to the grain of its calls), if it did.
+    pub fn rate_shortfall(&self) -> Option<String> {
+        let (node, achieved) = self.slowest.as_ref()?;
+        (*achieved < 0.9 * self.rate_asked).then(|| {
+            format!(
+                "workload rate {}/s asked, {achieved:.0}/s achieved by {node} (calls slower than the schedule, or time spent down)",
+                self.rate_asked
+            )
+        })
     }
 }
 
@@ -90,6 +134,9 @@ pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration
         "  retransmits {}, duplicates dropped {}, faults applied {}, restarts {}",
         s.retransmits, s.duplicates_dropped, s.faults, s.restarts
     );
+    if let Some(line) = s.rate_shortfall() {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(
         out,
         "  simulated {:.3}s in {:.3}s wall ({:.0}x)",

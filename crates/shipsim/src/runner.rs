@@ -107,7 +107,10 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         }
         rec.phase(Phase::Settle);
     }
-    let settle_end = (sim.elapsed() + scenario.expect.settle).min(scenario.duration);
+    // The budget counts from when the cluster could first converge: the last
+    // fault, or the end of the workload on a healthy network if that is later.
+    let converge_from = sim.elapsed().max(crate::workload::healthy_time(scenario));
+    let settle_end = (converge_from + scenario.expect.settle).min(scenario.duration);
     while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, &scenario.workload) {
         step(&mut sim, &recorder)?;
     }
@@ -135,6 +138,7 @@ fn start_record(scenario: &Scenario, seed: u64) -> Start {
         shards: scenario.shards,
         members: scenario.nodes.clone(),
         placement: scenario.expect.placement.as_str().to_owned(),
+        rate: scenario.workload.rate,
     }
 }
 

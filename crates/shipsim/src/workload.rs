@@ -31,8 +31,14 @@ pub struct Call {
     /// `(key, payload)` pairs, each payload a JSON object carrying its
     /// event id: `{"id":N,"src":"node","seq":S}`.
     pub items: Vec<(String, Vec<u8>)>,
-    /// How long to wait after this call to keep the node's rate.
-    pub pause: Duration,
+    /// When the call is due, from the first call of this process life: the
+    /// events routed before it in this life at the workload's rate. The rate
+    /// is a schedule, not a pause after each call: a call that returns early
+    /// waits for the next one's time, and a node that falls behind (its calls
+    /// take longer than the rate allows, e.g. on a slow network) routes the
+    /// next call at once, so the achieved rate falls short only when the
+    /// calls themselves are too slow. The report says when it did.
+    pub due: Duration,
 }
 
 /// Generates a node's calls from a seeded RNG.
@@ -42,6 +48,8 @@ pub struct Generator {
     node_index: usize,
     workload: Workload,
     rng: SmallRng,
+    /// The first event of this life's first call: where its schedule starts.
+    life_first: Option<u64>,
 }
 
 impl Generator {
@@ -50,7 +58,7 @@ impl Generator {
     pub fn new(node: &str, node_index: usize, mut workload: Workload, rng: SmallRng) -> Self {
         workload.events = workload.events_of(node);
         let src_json = serde_json::Value::from(node).to_string();
-        Self { src_json, node_index, workload, rng }
+        Self { src_json, node_index, workload, rng, life_first: None }
     }
 
     /// The call starting at event `next_seq`, or `None` when the workload is done.
@@ -77,9 +85,32 @@ impl Generator {
                 (key, payload.into_bytes())
             })
             .collect();
-        let pause = Duration::from_secs_f64(size as f64 / self.workload.rate);
-        Some(Call { first_seq: next_seq, items, pause })
+        let first = *self.life_first.get_or_insert(next_seq);
+        let due = Duration::from_secs_f64(next_seq.saturating_sub(first) as f64 / self.workload.rate);
+        Some(Call { first_seq: next_seq, items, due })
     }
+}
+
+/// How long the workload would take on a healthy network: the rate's
+/// schedule, or the calls' round trips when those are slower. A call of the
+/// mean batch size reaches at most that many peers (and no more than there
+/// are), one round trip each (2 × the base latency's maximum, plus a tick
+/// each way for the simulation's grain). The runner measures the settle
+/// budget from this time when it comes after the last fault: a steady
+/// workload longer than `settle` is not a liveness failure.
+pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
+    let w = &scenario.workload;
+    let events = scenario.nodes.iter().map(|n| w.events_of(n)).max().unwrap_or(0);
+    if events == 0 {
+        return Duration::ZERO;
+    }
+    let mean_batch = (f64::from(w.batch.min) + f64::from(w.batch.max)) / 2.0;
+    let calls = (events as f64 / mean_batch).ceil();
+    let peers = mean_batch.min(scenario.nodes.len().saturating_sub(1) as f64);
+    let round_trip = 2.0 * (scenario.network.latency.max + crate::runner::TICK).as_secs_f64();
+    let per_call = (mean_batch / w.rate).max(peers * round_trip);
+    let schedule = events as f64 / w.rate;
+    Duration::from_secs_f64(schedule.max(calls * per_call))
 }
 
 /// Appends `n` in decimal, as `format!("{n}")` would, without the
@@ -187,8 +218,37 @@ mod tests {
     }
 
     #[test]
-    fn pause_keeps_the_rate() {
-        let call = Generator::new("n1", 0, workload(50), crate::seeds::rng(1, &[b"n1"])).call(0).unwrap();
-        assert_eq!(call.pause, Duration::from_secs_f64(call.items.len() as f64 / 100.0));
+    fn calls_are_due_on_the_rates_schedule_from_the_lifes_first_call() {
+        let mut generator = Generator::new("n1", 0, workload(50), crate::seeds::rng(1, &[b"n1"]));
+        let mut seq = 0;
+        while let Some(call) = generator.call(seq) {
+            assert_eq!(call.due, Duration::from_secs_f64(seq as f64 / 100.0), "call at {seq}");
+            seq += call.items.len() as u64;
+        }
+        assert_eq!(seq, 50);
+        // A restarted life resumes at event 30: its schedule starts again there.
+        let mut restarted = Generator::new("n1", 0, workload(50), crate::seeds::rng(2, &[b"n1"]));
+        let first = restarted.call(30).unwrap();
+        assert_eq!(first.due, Duration::ZERO);
+        let next = restarted.call(30 + first.items.len() as u64).unwrap();
+        assert_eq!(next.due, Duration::from_secs_f64(first.items.len() as f64 / 100.0));
+    }
+
+    #[test]
+    fn a_healthy_workload_takes_its_schedule_or_its_round_trips() {
+        let mut scenario = crate::scenario::parse(
+            "name: t\nnodes: [n1, n2, n3]\nworkload: {events: 2000, rate: 200/s, batch: 4..8}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        // 2000 events at 200/s: 10 s of schedule (334 calls of 6, 30 ms apart);
+        // their 1 ms round trips fit in it.
+        assert_eq!(healthy_time(&scenario), Duration::from_secs_f64(334.0 * 0.03));
+        // 40 ms latency: each call of 6 events reaches up to 2 peers, 2 × 82 ms.
+        scenario.network.latency = crate::scenario::LatencyRange::fixed(Duration::from_millis(40));
+        let slow = healthy_time(&scenario);
+        assert!(slow > Duration::from_secs(50) && slow < Duration::from_secs(60), "{slow:?}");
+        scenario.workload.senders = Some(vec![]);
+        assert_eq!(healthy_time(&scenario), Duration::ZERO, "nobody sends");
     }
 }

@@ -63,19 +63,24 @@ fn a_passing_run_exits_0_and_writes_a_deterministic_trace() {
     assert!(stdout.contains("PASS") && stdout.contains("deterministic: two runs, same trace"), "{stdout}");
     let first = std::fs::read_to_string(&trace).expect("trace written");
     assert!(
-        first.lines().next().unwrap().starts_with(r#"{"kind":"start","t":0,"scenario":"baseline","seed":7"#)
+        first
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with(r#"{"kind":"start","format":1,"t":0,"scenario":"baseline","seed":7"#)
     );
     shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", trace.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&trace).unwrap(), first, "same seed, same bytes");
 }
 
-/// A workload that cannot finish within its settle budget is a liveness
-/// violation: exit 1, the rule named, and a replay command.
+/// A workload that cannot finish within the run's duration (100 events at
+/// 10/s need 10 s, the run has 5) is a liveness violation: exit 1, the rule
+/// named, and a replay command.
 #[test]
 fn a_violation_exits_1_with_a_replay_command() {
     let path = scratch(
         "slow.yaml",
-        "name: slow\nnodes: [n1, n2]\nduration: 10s\nworkload:\n  events: 100\n  rate: 10/s\nexpect:\n  settle: 2s\n",
+        "name: slow\nnodes: [n1, n2]\nduration: 5s\nworkload:\n  events: 100\n  rate: 10/s\nexpect:\n  settle: 2s\n",
     );
     let out = shipsim(&["run", path.to_str().unwrap(), "--seed", "3"]);
     let stdout = text(&out.stdout);
@@ -83,6 +88,23 @@ fn a_violation_exits_1_with_a_replay_command() {
     assert!(stdout.contains("liveness  violated"), "{stdout}");
     assert!(stdout.contains("unfinished-workload"), "{stdout}");
     assert!(stdout.contains(&format!("run {} --seed 3", path.display())), "{stdout}");
+}
+
+/// A steady workload longer than `settle`, with no fault at all, is no
+/// liveness failure: the settle budget counts from when the workload could
+/// first have finished on a healthy network (2000 events at 200/s: 10 s),
+/// not from time 0.
+#[test]
+fn a_steady_workload_longer_than_settle_passes() {
+    let path = scratch(
+        "steady.yaml",
+        "name: steady\nnodes: [n1, n2, n3]\nworkload:\n  events: 2000\n  rate: 200/s\nexpect:\n  settle: 5s\n",
+    );
+    let out = shipsim(&["run", path.to_str().unwrap(), "--seed", "1"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("events routed 6000"), "{stdout}");
+    assert!(stdout.contains("liveness  held"), "{stdout}");
 }
 
 /// `shipsim run … | head -1`: when stdout's reader goes away the command does

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Seeds 1..=12 of this scenario: only seed 5 fails (liveness, the settle phase is too short),
-/// in a fraction of a second.
+/// Seeds 1..=12 of this scenario: 5, 6 and 10 fail (liveness: the run's duration is cut
+/// shorter than the workload's schedule), in a fraction of a second.
 const TINY: &str = include_str!("fixtures/tiny-explore.yaml");
 
 /// A fresh directory per test, so parallel tests do not share repros.
@@ -77,8 +77,8 @@ fn shards_split_the_sweep_and_a_passing_shard_exits_0() {
     let out = shipsim(&dir, &["explore", "tiny.yaml", "--seeds", "12", "--shard", "0/5", "--out", "f"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("1 of 2 seeds run, 1 failed"), "{}", text(&out.stdout));
-    // Congruent to 1 mod 5: 1, 6, 11, all passing.
-    let out = shipsim(&dir, &["explore", "tiny.yaml", "--seeds", "12", "--shard", "1/5", "--out", "f"]);
+    // Congruent to 2 mod 5: 2, 7, 12, all passing.
+    let out = shipsim(&dir, &["explore", "tiny.yaml", "--seeds", "12", "--shard", "2/5", "--out", "f"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("3 of 3 seeds run, 0 failed"), "{}", text(&out.stdout));
     let out = shipsim(&dir, &["explore", "tiny.yaml", "--seeds", "12", "--shard", "5/5"]);
@@ -97,8 +97,8 @@ fn run_writes_a_repro_per_failing_seed_and_replay_of_a_fixed_bug_passes() {
     let loaded = shipsim::scenario::load(&dir.join(repro)).expect("the repro loads");
     assert_eq!(loaded.seeds, [5]);
 
-    // "Fix" the bug (a longer settle phase): replay passes, says so, and exits 0.
-    let fixed = std::fs::read_to_string(dir.join(repro)).unwrap().replace("settle: 600ms", "settle: 10s");
+    // "Fix" the bug (a long enough run): replay passes, says so, and exits 0.
+    let fixed = std::fs::read_to_string(dir.join(repro)).unwrap().replace("duration: 730ms", "duration: 2s");
     std::fs::write(dir.join("fixed.yaml"), fixed).unwrap();
     let out = shipsim(&dir, &["replay", "fixed.yaml"]);
     let stdout = text(&out.stdout);

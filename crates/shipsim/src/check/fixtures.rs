@@ -43,6 +43,7 @@ impl Tb {
             shards: 0,
             members: Vec::new(),
             placement: "owner".into(),
+            rate: 0.0,
         };
         let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {

@@ -553,6 +553,7 @@ pub(crate) mod tests {
                 shards: 0,
                 members: Vec::new(),
                 placement: "owner".into(),
+                rate: 0.0,
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),

@@ -243,6 +243,10 @@ pub struct Start {
     /// `owner` (every event must go to its shard's owner) or `ignore`.
     #[serde(default = "owner")]
     pub placement: String,
+    /// The workload's rate asked for, events per second per sending node
+    /// (0 when unknown): the report compares the achieved rate with it.
+    #[serde(default)]
+    pub rate: f64,
 }
 
 fn owner() -> String {
