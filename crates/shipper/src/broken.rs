@@ -37,11 +37,15 @@ pub enum Variant {
     /// A ship ignores its deadline and waits as long as its link stays stuck
     /// (`shipper-net`, `SlotHandle::call`).
     NoDeadline,
+    /// The frame reader takes whatever one `read` returns as the whole body
+    /// instead of reading until the body is complete, as if a read were a
+    /// frame (`shipper-net`, `codec::read_frame_into`).
+    SplitReadMishandled,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -51,6 +55,7 @@ impl Variant {
         Variant::NoRouteAsSendFailure,
         Variant::AckBeforeSink,
         Variant::NoDeadline,
+        Variant::SplitReadMishandled,
     ];
 }
 
