@@ -266,16 +266,29 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SegmentedStream<S> {
     }
 }
 
-/// A size in `min..=max` (1 <= min <= max), log-uniform by octave.
+/// A size in `min..=max` (1 <= min <= max), log-uniform by octave: each
+/// octave weighted by the share of it inside the range, uniform within it.
 fn draw(rng: &mut SmallRng, min: usize, max: usize) -> usize {
     if min == max {
         return min;
     }
     let octave_of = |n: usize| usize::BITS - 1 - n.leading_zeros();
-    let octave = rng.random_range(octave_of(min)..=octave_of(max));
-    let low = (1usize << octave).max(min);
-    let high = (1usize << octave).saturating_mul(2).saturating_sub(1).min(max);
-    rng.random_range(low..=high)
+    let (first, last) = (octave_of(min), octave_of(max));
+    let bounds = |k: u32| ((1usize << k).max(min), (1usize << k).saturating_mul(2).saturating_sub(1).min(max));
+    let weight = |k: u32| {
+        let (low, high) = bounds(k);
+        ((high - low + 1) as u128) << (last - k)
+    };
+    let mut pick = rng.random_range(0..(first..=last).map(weight).sum::<u128>());
+    for k in first..=last {
+        let w = weight(k);
+        if pick < w {
+            let (low, high) = bounds(k);
+            return rng.random_range(low..=high);
+        }
+        pick -= w;
+    }
+    max
 }
 
 /// splitmix64: unrelated streams from nearby seeds and connection numbers.
