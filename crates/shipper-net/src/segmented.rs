@@ -274,7 +274,8 @@ fn draw(rng: &mut SmallRng, min: usize, max: usize) -> usize {
     }
     let octave_of = |n: usize| usize::BITS - 1 - n.leading_zeros();
     let (first, last) = (octave_of(min), octave_of(max));
-    let bounds = |k: u32| ((1usize << k).max(min), (1usize << k).saturating_mul(2).saturating_sub(1).min(max));
+    let bounds =
+        |k: u32| ((1usize << k).max(min), (1usize << k).saturating_mul(2).saturating_sub(1).min(max));
     let weight = |k: u32| {
         let (low, high) = bounds(k);
         ((high - low + 1) as u128) << (last - k)
@@ -356,20 +357,20 @@ mod tests {
         let cut = |seed| {
             let data = data.clone();
             async move {
-            let (a, mut b) = tokio::io::duplex(1 << 16);
-            let mut writer = SegmentedStream::with_sizes(a, 1..=100, seed);
-            let mut sizes = Vec::new();
-            let mut rest = &data[..];
-            while !rest.is_empty() {
-                let n = writer.write(rest).await.unwrap();
-                sizes.push(n);
-                rest = &rest[n..];
-            }
-            drop(writer);
-            let mut got = Vec::new();
-            b.read_to_end(&mut got).await.unwrap();
-            assert_eq!(got, data);
-            sizes
+                let (a, mut b) = tokio::io::duplex(1 << 16);
+                let mut writer = SegmentedStream::with_sizes(a, 1..=100, seed);
+                let mut sizes = Vec::new();
+                let mut rest = &data[..];
+                while !rest.is_empty() {
+                    let n = writer.write(rest).await.unwrap();
+                    sizes.push(n);
+                    rest = &rest[n..];
+                }
+                drop(writer);
+                let mut got = Vec::new();
+                b.read_to_end(&mut got).await.unwrap();
+                assert_eq!(got, data);
+                sizes
             }
         };
         let sizes = cut(7).await;
@@ -418,7 +419,11 @@ mod tests {
     async fn an_error_after_some_bytes_is_deferred() {
         struct Failing(Vec<u8>);
         impl AsyncRead for Failing {
-            fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
                 let this = self.get_mut();
                 if this.0.is_empty() {
                     return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));

@@ -111,7 +111,10 @@ mod tests {
     use shipper_net::NetConfig;
 
     fn transport(node: &str) -> Arc<NodeTransport> {
-        Arc::new(NetTransport::new(Segmented::off(TurmoilNet::new(["n1", "n2", "n3"])), NetConfig::new(node, 1)))
+        Arc::new(NetTransport::new(
+            Segmented::off(TurmoilNet::new(["n1", "n2", "n3"])),
+            NetConfig::new(node, 1),
+        ))
     }
 
     #[test]

@@ -75,10 +75,7 @@ fn bytes() -> impl Strategy<Value = (Option<SizeRange>, Option<SizeRange>, usize
         (range(1, 1500), range(16, 4096)),
         (range(16, 1500), range(16, 16 << 10)),
     ]);
-    (
-        prop_oneof![3 => Just((None, None)), 1 => shapes],
-        select(vec![64usize, 64, 1, 4, 16]),
-    )
+    (prop_oneof![3 => Just((None, None)), 1 => shapes], select(vec![64usize, 64, 1, 4, 16]))
         .prop_map(|((segment, payload), max_unacked)| (segment, payload, max_unacked))
 }
 

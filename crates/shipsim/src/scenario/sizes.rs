@@ -22,7 +22,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         _ => UNITS.iter().find(|(name, _)| *name == unit).map(|(_, scale)| *scale),
     };
     let (Some(scale), false) = (scale, number.is_empty()) else {
-        return Err(format!("invalid size `{text}`: write a whole number of bytes like `1500`, `16B`, `4KiB` or `1MiB`"));
+        return Err(format!(
+            "invalid size `{text}`: write a whole number of bytes like `1500`, `16B`, `4KiB` or `1MiB`"
+        ));
     };
     number
         .parse::<u64>()
@@ -33,11 +35,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// The largest exact unit: `1MiB`, `1536B`... `0B`. Reads back through [`parse_size`].
 pub fn format_size(bytes: u64) -> String {
-    let (unit, scale) = UNITS
-        .iter()
-        .find(|(_, scale)| bytes != 0 && bytes % scale == 0)
-        .copied()
-        .unwrap_or(("B", 1));
+    let (unit, scale) =
+        UNITS.iter().find(|(_, scale)| bytes != 0 && bytes % scale == 0).copied().unwrap_or(("B", 1));
     format!("{}{unit}", bytes / scale)
 }
 
@@ -88,7 +87,10 @@ mod tests {
         for bad in ["", "KiB", "1.5KiB", "1MB", "1kib", "-1", "1 GiB", "0x10"] {
             assert!(parse_size(bad).unwrap_err().starts_with("invalid size"), "{bad}");
         }
-        assert_eq!(parse_size("99999999999999999999MiB"), Err("size `99999999999999999999MiB` is out of range".into()));
+        assert_eq!(
+            parse_size("99999999999999999999MiB"),
+            Err("size `99999999999999999999MiB` is out of range".into())
+        );
         assert_eq!(parse_size("17592186044416MiB"), Err("size `17592186044416MiB` is out of range".into()));
     }
 

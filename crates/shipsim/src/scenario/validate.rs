@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
+use super::frames;
 use super::model::{
     DeliveryMode, Expect, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
 };
 use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
-use super::frames;
 use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
 use super::sizes::{format_size, parse_size, parse_size_range};
 use super::timeline;
@@ -224,7 +224,11 @@ fn workload(raw: Option<RawWorkload>, nodes: &[String]) -> Result<Workload, Prob
         if range.min == 0 || range.max > Workload::MAX_PAYLOAD {
             return Err(Problem::new(
                 payload.pos,
-                format!("payload `{}` must be within 1B..{}", payload.value, format_size(Workload::MAX_PAYLOAD)),
+                format!(
+                    "payload `{}` must be within 1B..{}",
+                    payload.value,
+                    format_size(Workload::MAX_PAYLOAD)
+                ),
             ));
         }
         workload.payload = Some(range);
