@@ -35,8 +35,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// The largest exact unit: `1MiB`, `1536B`... `0B`. Reads back through [`parse_size`].
 pub fn format_size(bytes: u64) -> String {
-    let (unit, scale) =
-        UNITS.iter().find(|(_, scale)| bytes != 0 && bytes % scale == 0).copied().unwrap_or(("B", 1));
+    let (unit, scale) = UNITS
+        .iter()
+        .find(|(_, scale)| bytes != 0 && bytes.is_multiple_of(*scale))
+        .copied()
+        .unwrap_or(("B", 1));
     format!("{}{unit}", bytes / scale)
 }
 
