@@ -112,6 +112,13 @@ const CASES: &[Case] = &[
         rule: "wrong-owner",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::SplitReadMishandled,
+        scenario: "split-stream",
+        invariant: "delivery",
+        rule: "no-fabrication",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -29,6 +29,7 @@ use std::io;
 use shipper::ShippedEvent;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::broken::{self, Variant};
 use crate::frame::{Frame, LENGTH_PREFIX};
 
 /// Tag byte of a `Hello` body.
@@ -279,7 +280,13 @@ pub async fn read_frame_into<R: AsyncRead + Unpin>(
     // Exact: amortized growth could round a buffer up past the limit.
     body.reserve_exact(len);
     body.resize(len, 0);
-    reader.read_exact(body).await.map_err(|e| match e.kind() {
+    // broken::SplitReadMishandled: whatever one read returns is taken as the whole body.
+    let read = if broken::is(Variant::SplitReadMishandled) {
+        reader.read(body).await
+    } else {
+        reader.read_exact(body).await
+    };
+    read.map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => FrameError::Truncated,
         _ => FrameError::Io(e),
     })?;

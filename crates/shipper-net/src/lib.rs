@@ -34,6 +34,9 @@
 //!
 //! Frames are length-prefixed binary ([`codec`]); anything malformed,
 //! oversized, truncated or unexpected closes that connection and is counted.
+//!
+//! [`Segmented`] wraps any [`Network`] so that its byte streams arrive in
+//! seeded pieces: reads end inside frames and span several, as TCP allows.
 
 pub mod codec;
 pub mod frame;
@@ -46,6 +49,7 @@ mod idle;
 mod link;
 mod net;
 mod observer;
+mod segmented;
 mod server;
 mod shared;
 mod sink;
@@ -61,6 +65,7 @@ pub use config::NetConfig;
 pub use frame::{DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION};
 pub use net::Network;
 pub use observer::TransportObserver;
+pub use segmented::{Segmented, SegmentedListener, SegmentedStream, drawn_sizes};
 pub use server::{NetServer, serve};
 pub use sink::{EventSink, SinkClosed};
 pub use stats::{NetStats, NetStatsSnapshot};

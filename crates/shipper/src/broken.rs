@@ -40,11 +40,15 @@ pub enum Variant {
     /// The router sends every fourth shard's events to the member after the
     /// owner (an off-by-one in the member list; `Router`'s `locate`).
     Misroute,
+    /// The frame reader takes whatever one `read` returns as the whole body
+    /// instead of reading until the body is complete, as if a read were a
+    /// frame (`shipper-net`, `codec::read_frame_into`).
+    SplitReadMishandled,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 11] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -55,6 +59,7 @@ impl Variant {
         Variant::AckBeforeSink,
         Variant::NoDeadline,
         Variant::Misroute,
+        Variant::SplitReadMishandled,
     ];
 }
 

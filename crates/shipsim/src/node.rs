@@ -10,11 +10,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use shipper::{EventShipper, NodeId, Router, ShardMap, ShippedEvent, ShipperConfig, ShipperError};
-use shipper_net::{EventSink, NetConfig, NetTransport, SinkClosed, TransportObserver, TurmoilNet};
+use shipper_net::{EventSink, NetConfig, NetTransport, Segmented, SinkClosed, TransportObserver, TurmoilNet};
 use tokio::sync::mpsc;
 
 use crate::recorder::{NetCounters, SharedRecorder};
-use crate::routes::Routes;
+use crate::routes::{NodeNet, Routes};
 use crate::scenario::Scenario;
 use crate::seeds;
 use crate::trace::Outcome;
@@ -58,11 +58,13 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");
     let life_tag = life.to_string();
-    let net = TurmoilNet::new(scenario.nodes.iter().cloned());
+    let net = network(scenario, *seed, node, &life_tag);
     let config = NetConfig::new(node.clone(), u64::from(life))
         .with_connections(scenario.transport.connections)
         .with_ack_timeout(scenario.transport.ack_timeout)
         .with_deadline(scenario.transport.deadline)
+        .with_max_frame(usize::try_from(scenario.transport.max_frame).unwrap_or(usize::MAX))
+        .with_max_unacked(scenario.transport.max_unacked)
         .with_rng_seed(seeds::derive(*seed, &[node.as_bytes(), b"transport", life_tag.as_bytes()]));
     let observer = Arc::new(AckRecorder { node: node.clone(), recorder: recorder.clone() });
     let transport = Arc::new(NetTransport::new(net, config).with_observer(observer));
@@ -134,6 +136,20 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     // The workload is done; the node keeps serving its peers.
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// The life's network: turmoil's, its streams cut into seeded pieces when the scenario sets
+/// `network.segment` (sizes drawn per connection from the run seed, the node and its life).
+fn network(scenario: &Scenario, seed: u64, node: &str, life_tag: &str) -> NodeNet {
+    let turmoil = TurmoilNet::new(scenario.nodes.iter().cloned());
+    match scenario.network.segment {
+        None => Segmented::off(turmoil),
+        Some(range) => {
+            let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+            let seed = seeds::derive(seed, &[node.as_bytes(), b"segment", life_tag.as_bytes()]);
+            Segmented::new(turmoil, size(range.min)..=size(range.max), seed)
+        }
+    }
 }
 
 fn outcome_of(err: &ShipperError) -> Outcome {

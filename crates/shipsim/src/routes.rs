@@ -19,10 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use shipper::ShipperTransport;
-use shipper_net::{NetTransport, TurmoilNet};
+use shipper_net::{NetTransport, Segmented, TurmoilNet};
+
+/// The network of a simulated node: turmoil's, segmenting its streams when the scenario
+/// sets `network.segment` ([`Segmented::off`] otherwise).
+pub type NodeNet = Segmented<TurmoilNet>;
 
 /// The transport of a simulated node.
-pub type NodeTransport = NetTransport<TurmoilNet>;
+pub type NodeTransport = NetTransport<NodeNet>;
 
 /// The dropped routes of a run and the transports of the lives running.
 #[derive(Clone, Default)]
@@ -107,7 +111,10 @@ mod tests {
     use shipper_net::NetConfig;
 
     fn transport(node: &str) -> Arc<NodeTransport> {
-        Arc::new(NetTransport::new(TurmoilNet::new(["n1", "n2", "n3"]), NetConfig::new(node, 1)))
+        Arc::new(NetTransport::new(
+            Segmented::off(TurmoilNet::new(["n1", "n2", "n3"])),
+            NetConfig::new(node, 1),
+        ))
     }
 
     #[test]

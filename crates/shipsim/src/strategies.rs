@@ -22,7 +22,7 @@ use proptest::sample::select;
 
 use crate::scenario::{
     self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network, Scenario,
-    TransportSettings, Workload, to_yaml,
+    SizeRange, TransportSettings, Workload, to_yaml,
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
@@ -60,6 +60,25 @@ fn loss_rate() -> impl Strategy<Value = f64> {
     select(vec![0.0, 0.1, 0.3, 1.0])
 }
 
+/// Byte-level settings: `network.segment`, `workload.payload` and `transport.max_unacked`.
+/// Mostly today's defaults; otherwise combinations a correct transport must get through within
+/// the generated deadlines (a 1-byte segment only with compact payloads: a simulated TCP
+/// window is counted in messages, so tiny pieces of large payloads would outlast any
+/// deadline and only find the budget's edge).
+fn bytes() -> impl Strategy<Value = (Option<SizeRange>, Option<SizeRange>, usize)> {
+    let range = |min, max| Some(SizeRange { min, max });
+    let shapes = select(vec![
+        (None, None),
+        (range(1, 64), None),
+        (range(1, 1), None),
+        (None, range(16, 4096)),
+        (range(1, 1500), range(16, 4096)),
+        (range(16, 1500), range(16, 16 << 10)),
+    ]);
+    (prop_oneof![3 => Just((None, None)), 1 => shapes], select(vec![64usize, 64, 1, 4, 16]))
+        .prop_map(|((segment, payload), max_unacked)| (segment, payload, max_unacked))
+}
+
 fn step() -> impl Strategy<Value = Step> {
     (0..KINDS_SIMPLEST_FIRST.len(), 0..FAULT_WINDOW_MS, any::<u64>(), latency(), loss_rate())
 }
@@ -70,12 +89,13 @@ prop_compose! {
         node_count in 1usize..=6,
         seed in any::<u64>(),
         network in (latency(), select(vec![0.0, 0.0, 0.05, 0.2]))
-            .prop_map(|(latency, loss)| Network { latency, loss }),
+            .prop_map(|(latency, loss)| Network { latency, loss, segment: None }),
         transport in (1usize..=4, 50u64..400, 200u64..2_000).prop_map(|(connections, ack, deadline)| {
             TransportSettings {
                 connections,
                 ack_timeout: Duration::from_millis(ack),
                 deadline: Duration::from_millis(deadline),
+                ..TransportSettings::default()
             }
         }),
         workload in (1u64..=40, 50u32..=400, 1u32..=4, 0u32..=4, 1u32..=16).prop_map(
@@ -85,15 +105,19 @@ prop_compose! {
                 batch: BatchSize { min, max: min + extra },
                 keys,
                 senders: None,
+                payload: None,
             }
         ),
         shards in 1u32..=16,
         steps in proptest::collection::vec(step(), 0..=12),
         // One case in four routes from some of the nodes only.
         senders in proptest::option::weighted(0.25, any::<u64>()),
+        (segment, payload, max_unacked) in bytes(),
     ) -> Scenario {
         let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
-        let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), ..workload };
+        let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), payload, ..workload };
+        let network = Network { segment, ..network };
+        let transport = TransportSettings { max_unacked, ..transport };
         let base = Scenario {
             name: "generated".into(),
             description: String::new(),
@@ -240,6 +264,7 @@ mod tests {
         let mut kinds = BTreeSet::new();
         let mut longest = 0;
         let mut sizes = BTreeSet::new();
+        let (mut segmented, mut padded, mut windows) = (0, 0, BTreeSet::new());
         for _ in 0..400 {
             let s = runnable_scenario().new_tree(&mut runner).unwrap().current();
             assert!(scenario::parse(&to_yaml(&s), "x").is_ok());
@@ -248,7 +273,13 @@ mod tests {
             sizes.insert(s.nodes.len());
             longest = longest.max(s.faults.len());
             kinds.extend(s.faults.iter().map(|f| f.action.kind()));
+            segmented += usize::from(s.network.segment.is_some());
+            padded += usize::from(s.workload.payload.is_some());
+            windows.insert(s.transport.max_unacked);
         }
+        assert!((40..200).contains(&segmented), "{segmented} of 400 segmented");
+        assert!((25..200).contains(&padded), "{padded} of 400 with payload sizes");
+        assert_eq!(windows.len(), 4, "{windows:?}");
         assert_eq!(kinds.len(), FaultAction::KINDS.len(), "{kinds:?}");
         assert_eq!(sizes.len(), 6);
         assert!(longest >= 6, "{longest}");

@@ -6,17 +6,31 @@
 //! advanced when a call is planned, before anything is shipped. A restarted
 //! node resumes after the call it was in: events of that call that were not
 //! shipped before the crash are lost with the process, never shipped twice.
+//!
+//! With `payload: 16B..256KiB` each payload gets a `"pad"` string that brings it to a size
+//! drawn log-uniformly by octave ([`seeds::log_uniform`]) from its own RNG stream, split off
+//! the node's, so small and large payloads both occur. The pad is a 64-character pattern
+//! rotated by the event's sequence number: cheap to write (whole slices of one static
+//! string), still valid JSON carrying the `id` first, and different in every position, so a
+//! transport that shifts, drops or zeroes bytes inside a payload changes it.
 
 use std::time::Duration;
 
-use rand::Rng;
 use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 use crate::scenario::Workload;
+use crate::seeds;
 use crate::trace::EventId;
 
 /// Bits of an event id below the node's index: 2^40 events per node.
 const SEQ_BITS: u32 = 40;
+
+/// What a payload's pad repeats: JSON-safe, no two neighbours alike.
+const PAD_PATTERN: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Bytes the pad field adds besides the pad itself and the closing brace: `,"pad":""`.
+const PAD_FIELD: usize = 9;
 
 /// The id of a node's `seq`-th event: unique across the run, and readable.
 pub fn event_id(node_index: usize, seq: u64) -> EventId {
@@ -29,7 +43,8 @@ pub struct Call {
     /// The first event's sequence number on its node.
     pub first_seq: u64,
     /// `(key, payload)` pairs, each payload a JSON object carrying its
-    /// event id: `{"id":N,"src":"node","seq":S}`.
+    /// event id: `{"id":N,"src":"node","seq":S}`, with `,"pad":"…"` before
+    /// the closing brace when the workload sets payload sizes.
     pub items: Vec<(String, Vec<u8>)>,
     /// When the call is due, from the first call of this process life: the
     /// events routed before it in this life at the workload's rate. The rate
@@ -50,15 +65,21 @@ pub struct Generator {
     rng: SmallRng,
     /// The first event of this life's first call: where its schedule starts.
     life_first: Option<u64>,
+    /// Draws payload sizes, when the workload sets them.
+    sizes: Option<SmallRng>,
 }
 
 impl Generator {
     /// A generator for `node` (at `node_index` in the scenario), drawing from `rng`. A node
     /// that is not one of the workload's `senders` has no calls.
-    pub fn new(node: &str, node_index: usize, mut workload: Workload, rng: SmallRng) -> Self {
+    ///
+    /// Payload sizes come from a stream split off `rng` (one draw, taken only when the workload
+    /// sets sizes, so workloads without them generate what they always did).
+    pub fn new(node: &str, node_index: usize, mut workload: Workload, mut rng: SmallRng) -> Self {
         workload.events = workload.events_of(node);
         let src_json = serde_json::Value::from(node).to_string();
-        Self { src_json, node_index, workload, rng, life_first: None }
+        let sizes = workload.payload.map(|_| SmallRng::seed_from_u64(rng.random()));
+        Self { src_json, node_index, workload, rng, sizes, life_first: None }
     }
 
     /// The call starting at event `next_seq`, or `None` when the workload is done.
@@ -71,18 +92,12 @@ impl Generator {
                 let mut key = String::with_capacity(8);
                 key.push('k');
                 push_decimal(&mut key, u64::from(self.rng.random_range(0..self.workload.keys)));
-                // Written directly (it is the same JSON as a serde_json
-                // object of these fields in this order): building a
-                // `serde_json::Value` per event cost more than shipping it.
-                let mut payload = String::with_capacity(40 + self.src_json.len());
-                payload.push_str(r#"{"id":"#);
-                push_decimal(&mut payload, event_id(self.node_index, seq));
-                payload.push_str(r#","src":"#);
-                payload.push_str(&self.src_json);
-                payload.push_str(r#","seq":"#);
-                push_decimal(&mut payload, seq);
-                payload.push('}');
-                (key, payload.into_bytes())
+                let size = match (&mut self.sizes, self.workload.payload) {
+                    (Some(rng), Some(range)) => seeds::log_uniform(rng, range.min, range.max),
+                    _ => 0,
+                };
+                let id = event_id(self.node_index, seq);
+                (key, payload(id, &self.src_json, seq, usize::try_from(size).unwrap_or(usize::MAX)))
             })
             .collect();
         let first = *self.life_first.get_or_insert(next_seq);
@@ -111,6 +126,47 @@ pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
     let per_call = (mean_batch / w.rate).max(peers * round_trip);
     let schedule = events as f64 / w.rate;
     Duration::from_secs_f64(schedule.max(calls * per_call))
+}
+
+/// The payload of event `id` (`seq` on its node, `src_json` its node's name as JSON): the
+/// compact JSON object, padded to `size` bytes when that is at least its length plus the pad
+/// field's. Written directly (it is the same JSON as a serde_json object of these fields in
+/// this order): building a `serde_json::Value` per event cost more than shipping it.
+pub fn payload(id: EventId, src_json: &str, seq: u64, size: usize) -> Vec<u8> {
+    let mut payload = String::with_capacity(size.max(40 + src_json.len()));
+    payload.push_str(r#"{"id":"#);
+    push_decimal(&mut payload, id);
+    payload.push_str(r#","src":"#);
+    payload.push_str(src_json);
+    payload.push_str(r#","seq":"#);
+    push_decimal(&mut payload, seq);
+    let mut bytes = payload.into_bytes();
+    if let Some(pad) = size.checked_sub(bytes.len() + 1 + PAD_FIELD) {
+        bytes.extend_from_slice(br#","pad":""#);
+        let mut at = (seq % PAD_PATTERN.len() as u64) as usize;
+        let mut left = pad;
+        while left > 0 {
+            let take = (PAD_PATTERN.len() - at).min(left);
+            bytes.extend_from_slice(&PAD_PATTERN[at..at + take]);
+            left -= take;
+            at = 0;
+        }
+        bytes.push(b'"');
+    }
+    bytes.push(b'}');
+    bytes
+}
+
+/// The longest payload `workload` can generate on any of `nodes`: its payload sizes' upper
+/// bound, or the compact JSON of the largest event id, node name and sequence number if that
+/// is longer (a size below a payload's own length leaves it unpadded).
+pub fn payload_len_bound(workload: &Workload, nodes: &[String]) -> u64 {
+    let longest = nodes.iter().max_by_key(|n| n.len()).map(String::as_str).unwrap_or_default();
+    let src_json = serde_json::Value::from(longest).to_string();
+    let last = workload.events.saturating_sub(1);
+    let id = event_id(nodes.len().saturating_sub(1), last.min((1 << SEQ_BITS) - 1));
+    let compact = payload(id, &src_json, last, 0).len() as u64;
+    compact.max(workload.payload.map_or(0, |p| p.max))
 }
 
 /// Appends `n` in decimal, as `format!("{n}")` would, without the
@@ -150,10 +206,17 @@ pub fn id_of(payload: &[u8]) -> Option<EventId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::BatchSize;
+    use crate::scenario::{BatchSize, SizeRange};
 
     fn workload(events: u64) -> Workload {
-        Workload { events, rate: 100.0, batch: BatchSize { min: 2, max: 5 }, keys: 8, senders: None }
+        Workload {
+            events,
+            rate: 100.0,
+            batch: BatchSize { min: 2, max: 5 },
+            keys: 8,
+            senders: None,
+            payload: None,
+        }
     }
 
     #[test]
@@ -250,5 +313,61 @@ mod tests {
         assert!(slow > Duration::from_secs(50) && slow < Duration::from_secs(60), "{slow:?}");
         scenario.workload.senders = Some(vec![]);
         assert_eq!(healthy_time(&scenario), Duration::ZERO, "nobody sends");
+    }
+
+    #[test]
+    fn padded_payloads_have_the_drawn_size_and_stay_json_with_their_id() {
+        let sized = Workload { payload: Some(SizeRange { min: 16, max: 64 << 10 }), ..workload(300) };
+        let mut generator = Generator::new("n1", 2, sized, crate::seeds::rng(5, &[b"n1"]));
+        let (mut next, mut lengths) = (0, Vec::new());
+        while let Some(call) = generator.call(next) {
+            for (_, payload) in &call.items {
+                let json: serde_json::Value = serde_json::from_slice(payload).expect("a JSON payload");
+                let id = id_of(payload).expect("the id is read");
+                assert_eq!(json["id"], id);
+                assert_eq!(json["seq"], next);
+                lengths.push(payload.len());
+                next += 1;
+            }
+        }
+        assert!(lengths.iter().all(|&n| n <= 64 << 10));
+        assert!(lengths.iter().any(|&n| n < 64), "small payloads occur: {lengths:?}");
+        assert!(lengths.iter().any(|&n| n > 8 << 10), "large payloads occur");
+        // A size at least the compact length plus the pad field is met exactly.
+        for size in [36, 37, 100, 1000, 4096] {
+            assert_eq!(payload(7, r#""n1""#, 3, size).len(), size);
+        }
+        // Below it: the compact payload, unpadded.
+        assert_eq!(payload(7, r#""n1""#, 3, 10), br#"{"id":7,"src":"n1","seq":3}"#);
+        assert_eq!(payload(7, r#""n1""#, 3, 35), br#"{"id":7,"src":"n1","seq":3}"#);
+        // Neighbouring events pad differently (a shifted pad would show).
+        assert_ne!(payload(7, r#""n1""#, 3, 200)[40..], payload(8, r#""n1""#, 4, 200)[40..]);
+    }
+
+    #[test]
+    fn without_payload_sizes_the_calls_are_unchanged() {
+        let a = Generator::new("n1", 0, workload(50), crate::seeds::rng(1, &[b"n1"])).call(0).unwrap();
+        assert!(a.items.iter().all(|(_, p)| !p.windows(5).any(|w| w == b"\"pad\"")));
+        let mut rng = crate::seeds::rng(1, &[b"n1"]);
+        let size = rng.random_range(2..=5u32);
+        assert_eq!(a.items.len(), size as usize, "the first draw is still the batch size");
+    }
+
+    #[test]
+    fn the_payload_bound_covers_every_generated_payload() {
+        let nodes: Vec<String> = vec!["n1".into(), "node-with-a-long-name".into()];
+        let sized = Workload { payload: Some(SizeRange { min: 10, max: 300 }), ..workload(1000) };
+        let bound = payload_len_bound(&sized, &nodes);
+        assert_eq!(bound, 300.max(payload_len_bound(&workload(1000), &nodes)));
+        for (i, node) in nodes.iter().enumerate() {
+            let mut generator = Generator::new(node, i, sized.clone(), crate::seeds::rng(2, &[b"x"]));
+            let mut next = 0;
+            while let Some(call) = generator.call(next) {
+                next += call.items.len() as u64;
+                assert!(call.items.iter().all(|(_, p)| p.len() as u64 <= bound));
+            }
+        }
+        let compact_last = payload(event_id(1, 999), r#""node-with-a-long-name""#, 999, 0).len() as u64;
+        assert_eq!(payload_len_bound(&workload(1000), &nodes), compact_last);
     }
 }

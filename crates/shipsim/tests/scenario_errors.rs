@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shipsim::scenario::{
-    self, DeliveryMode, FaultAction, HealTarget, LatencyRange, Link, Scenario, ScenarioError,
+    self, DeliveryMode, FaultAction, HealTarget, LatencyRange, Link, Scenario, ScenarioError, SizeRange,
 };
 
 /// The full error line for `text`, loaded as `s.yaml`.
@@ -45,7 +45,7 @@ fn unknown_key() {
     );
     assert_eq!(
         error("name: t\nnodes: [n1]\nnetwork:\n  latency: 1ms\n  los: 0.1\n"),
-        "s.yaml:5:3: unknown key `los` (expected one of: latency, loss)"
+        "s.yaml:5:3: unknown key `los` (expected one of: latency, loss, segment)"
     );
     assert_eq!(
         error(&with_faults(&["{at: 1s, crash: n1, when: now}"])),
@@ -559,4 +559,79 @@ fn unknown_placement_mode() {
     );
     let s = scenario::parse("name: t\nnodes: [n1]\nexpect: {placement: ignore}\n", "s.yaml").unwrap();
     assert_eq!(s.expect.placement, scenario::PlacementMode::Ignore);
+}
+
+#[test]
+fn network_segment() {
+    let text = |segment: &str| format!("name: t\nnodes: [n1, n2]\nnetwork:\n  segment: {segment}\n");
+    let s = scenario::parse(&text("1..1500"), "s.yaml").unwrap();
+    assert_eq!(s.network.segment, Some(SizeRange { min: 1, max: 1500 }));
+    assert_eq!(
+        scenario::parse(&text("64"), "s.yaml").unwrap().network.segment,
+        Some(SizeRange { min: 64, max: 64 })
+    );
+    assert_eq!(scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().network.segment, None);
+    assert_eq!(
+        error(&text("0..64")),
+        "s.yaml:4:12: segment `0..64` must be within 1..65536 bytes (a piece of at least one byte, at \
+         most what a connection writes at once)"
+    );
+    assert!(error(&text("1..1MiB")).starts_with("s.yaml:4:12: segment `1..1MiB` must be within 1..65536"));
+    assert_eq!(
+        error(&text("64..8")),
+        "s.yaml:4:12: size range `64..8` is reversed: min 64B is more than max 8B"
+    );
+    assert_eq!(
+        error(&text("1..lots")),
+        "s.yaml:4:12: invalid size `lots`: write a whole number of bytes like `1500`, `16B`, `4KiB` or `1MiB`"
+    );
+}
+
+#[test]
+fn transport_limits() {
+    let text = |key: &str| format!("name: t\nnodes: [n1, n2]\ntransport:\n  {key}\n");
+    let s = scenario::parse(&text("max_frame: 64KiB"), "s.yaml").unwrap();
+    assert_eq!((s.transport.max_frame, s.transport.max_unacked), (64 << 10, 64));
+    let s = scenario::parse(&text("max_unacked: 2"), "s.yaml").unwrap();
+    assert_eq!((s.transport.max_frame, s.transport.max_unacked), (1 << 20, 2));
+    assert_eq!(error(&text("max_frame: 10")), "s.yaml:4:14: max_frame must be within 64B..1024MiB, found 10");
+    assert_eq!(
+        error(&text("max_frame: 2048MiB")),
+        "s.yaml:4:14: max_frame must be within 64B..1024MiB, found 2048MiB"
+    );
+    assert_eq!(
+        error(&text("max_frame: 1MB")),
+        "s.yaml:4:14: invalid size `1MB`: write a whole number of bytes like `1500`, `16B`, `4KiB` or `1MiB`"
+    );
+    assert_eq!(error(&text("max_unacked: 0")), "s.yaml:4:16: max_unacked must be in 1..=65536, found 0");
+    assert_eq!(
+        error(&text("max_unacked: 100000")),
+        "s.yaml:4:16: max_unacked must be in 1..=65536, found 100000"
+    );
+    assert!(error(&text("max-frame: 1MiB")).starts_with("s.yaml:4:3: unknown key `max-frame`"));
+}
+
+#[test]
+fn workload_payload() {
+    let text = |payload: &str, frame: &str| {
+        format!(
+            "name: t\nnodes: [n1, n2]\ntransport:\n  max_frame: {frame}\nworkload:\n  payload: {payload}\n"
+        )
+    };
+    let s = scenario::parse(&text("16B..256KiB", "1MiB"), "s.yaml").unwrap();
+    assert_eq!(s.workload.payload, Some(SizeRange { min: 16, max: 256 << 10 }));
+    assert_eq!(error(&text("0..1KiB", "1MiB")), "s.yaml:6:12: payload `0..1KiB` must be within 1B..16MiB");
+    assert_eq!(error(&text("1..32MiB", "1MiB")), "s.yaml:6:12: payload `1..32MiB` must be within 1B..16MiB");
+    // The largest payload, the largest key (`k63`), the longest name and 37 bytes of fields
+    // must fit the frame limit: 256 KiB does not fit 256 KiB. Reported at the payload.
+    assert_eq!(
+        error(&text("16B..256KiB", "256KiB")),
+        "s.yaml:6:12: an event frame can be 262186 bytes (a payload of up to 262144, its key, its \
+         source's name and 37 bytes of fields), more than max_frame 256KiB: payload + key + names \
+         must fit max_frame"
+    );
+    // Without a payload range, a frame limit too small for the compact payload is reported at
+    // the limit.
+    let small = "name: t\nnodes: [n1, n2]\nworkload:\n  events: 100000\ntransport:\n  max_frame: 64\n";
+    assert!(error(small).starts_with("s.yaml:6:14: an event frame can be "), "{}", error(small));
 }

@@ -10,9 +10,10 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use super::frames::required_max_frame;
 use super::model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
-    OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, SizeRange, StatsMode, TransportSettings, Workload,
 };
 
 /// DESIGN.md's example without its contradictory line (the release after a reorder: a
@@ -98,6 +99,11 @@ fn rate() -> impl Strategy<Value = f64> {
     .prop_filter("finite and positive", |r| r.is_finite() && *r > 0.0)
 }
 
+/// An optional size range within `1..=max`.
+fn sizes(max: u64) -> impl Strategy<Value = Option<SizeRange>> {
+    proptest::option::of((1..=max, 1..=max).prop_map(|(a, b)| SizeRange { min: a.min(b), max: a.max(b) }))
+}
+
 /// One generated timeline step: an action kind, a time fraction and randomness for its
 /// arguments.
 type Step = (u8, u32, u64, LatencyRange, f64);
@@ -110,13 +116,17 @@ prop_compose! {
         nodes in proptest::collection::btree_set(name(), 1..=16),
         shards in 1..=u32::MAX,
         duration in positive_duration(),
-        network in (latency(), probability()).prop_map(|(latency, loss)| Network { latency, loss }),
-        transport in (1usize..=16, positive_duration(), positive_duration())
-            .prop_map(|(connections, ack_timeout, deadline)| TransportSettings { connections, ack_timeout, deadline }),
-        workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX)
-            .prop_map(|(events, rate, min, extra, keys)| Workload {
+        network in (latency(), probability(), sizes(Network::MAX_SEGMENT))
+            .prop_map(|(latency, loss, segment)| Network { latency, loss, segment }),
+        transport in (
+            1usize..=16, positive_duration(), positive_duration(), TransportSettings::MAX_FRAME_RANGE,
+            1..=TransportSettings::MAX_UNACKED,
+        ).prop_map(|(connections, ack_timeout, deadline, max_frame, max_unacked)| TransportSettings {
+            connections, ack_timeout, deadline, max_frame, max_unacked }),
+        workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX, sizes(Workload::MAX_PAYLOAD))
+            .prop_map(|(events, rate, min, extra, keys, payload)| Workload {
                 events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
-                senders: None }),
+                senders: None, payload }),
         expect in (
             select(vec![DeliveryMode::ExactlyOnce, DeliveryMode::AtLeastOnce]),
             select(vec![OrderingMode::PerBatch, OrderingMode::None]),
@@ -131,6 +141,9 @@ prop_compose! {
         let mut workload = workload;
         workload.senders = senders.map(|bits| subset(&nodes, bits));
         let faults = timeline(&nodes, duration, network.loss, steps);
+        // The loader refuses a frame limit the workload's frames do not fit.
+        let mut transport = transport;
+        transport.max_frame = transport.max_frame.max(required_max_frame(&nodes, &workload));
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
             network, transport, workload, faults, expect,

@@ -11,6 +11,7 @@ use std::fmt::{self, Write as _};
 use super::duration::format_duration;
 use super::model::{Fault, FaultAction, HealTarget, Link, Scenario};
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
+use super::sizes::{format_count_range, format_size, format_size_range};
 
 /// Writes a scenario as YAML that [`super::parse`] reads back to an equal scenario (fault
 /// source lines aside, see [`Fault`]).
@@ -32,10 +33,16 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "network:")?;
     writeln!(out, "  latency: {}", format_latency(s.network.latency))?;
     writeln!(out, "  loss: {}", format_float(s.network.loss))?;
+    // Absent means off (each write whole), a meaning no default change can alter.
+    if let Some(segment) = s.network.segment {
+        writeln!(out, "  segment: {}", format_count_range(segment))?;
+    }
     writeln!(out, "transport:")?;
     writeln!(out, "  connections: {}", s.transport.connections)?;
     writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
     writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
+    writeln!(out, "  max_frame: {}", format_size(s.transport.max_frame))?;
+    writeln!(out, "  max_unacked: {}", s.transport.max_unacked)?;
     writeln!(out, "workload:")?;
     writeln!(out, "  events: {}", s.workload.events)?;
     writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;
@@ -44,6 +51,10 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     // Absent means every node, a meaning no default change can alter.
     if let Some(senders) = &s.workload.senders {
         writeln!(out, "  senders: {}", List(senders))?;
+    }
+    // Absent means the compact payload, which no size range spells.
+    if let Some(payload) = s.workload.payload {
+        writeln!(out, "  payload: {}", format_size_range(payload))?;
     }
     if s.faults.is_empty() {
         writeln!(out, "faults: []")?;

@@ -14,9 +14,11 @@
 mod duration;
 mod emit;
 mod error;
+mod frames;
 mod model;
 mod raw;
 mod scalars;
+mod sizes;
 mod source;
 mod timeline;
 mod validate;
@@ -33,8 +35,9 @@ pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
-    OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, SizeRange, StatsMode, TransportSettings, Workload,
 };
+pub use sizes::{format_size, parse_size};
 pub use source::MAX_SOURCE_BYTES;
 
 /// Reads and checks a scenario file. At most [`MAX_SOURCE_BYTES`] (+1, to detect the excess)
@@ -103,7 +106,7 @@ mod tests {
         assert_eq!(
             text,
             "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nduration: 1m\n\
-             network:\n  latency: 1ms\n  loss: 0.0\ntransport:\n  connections: 2\n  ack_timeout: 200ms\n  deadline: 5s\n\
+             network:\n  latency: 1ms\n  loss: 0.0\ntransport:\n  connections: 2\n  ack_timeout: 200ms\n  deadline: 5s\n  max_frame: 1MiB\n  max_unacked: 64\n\
              workload:\n  events: 100\n  rate: 200/s\n  batch: 1..8\n  keys: 64\nfaults: []\n\
              expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  placement: owner\n  settle: 10s\n"
         );
@@ -120,8 +123,22 @@ mod tests {
         assert_eq!(s.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [4, 6]);
         assert_eq!(s.faults[1].at, Duration::from_secs(2));
         let again = parse(&to_yaml(&s), "g.yaml").unwrap();
-        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [20, 21]);
+        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [22, 23]);
         assert_eq!(again, s);
+    }
+
+    #[test]
+    fn byte_level_keys_round_trip() {
+        let text = "name: b\nnodes: [n1, n2]\nnetwork:\n  segment: 1..1500\ntransport:\n  max_frame: 64KiB\n  \
+                    max_unacked: 4\nworkload:\n  payload: 16B..32KiB\n";
+        let s = parse(text, "b.yaml").unwrap();
+        assert_eq!(s.network.segment, Some(SizeRange { min: 1, max: 1500 }));
+        assert_eq!((s.transport.max_frame, s.transport.max_unacked), (64 << 10, 4));
+        assert_eq!(s.workload.payload, Some(SizeRange { min: 16, max: 32 << 10 }));
+        let yaml = to_yaml(&s);
+        assert!(yaml.contains("  segment: 1..1500\n") && yaml.contains("  payload: 16B..32KiB\n"), "{yaml}");
+        assert!(yaml.contains("  max_frame: 64KiB\n  max_unacked: 4\n"), "{yaml}");
+        assert_eq!(parse(&yaml, "again.yaml").unwrap(), s);
     }
 
     proptest! {

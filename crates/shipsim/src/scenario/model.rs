@@ -48,6 +48,13 @@ impl LatencyRange {
     }
 }
 
+/// A range of byte sizes: one value (`4KiB`, min == max) or `16B..256KiB`; min <= max.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeRange {
+    pub min: u64,
+    pub max: u64,
+}
+
 /// Network defaults for every link.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
@@ -55,6 +62,17 @@ pub struct Network {
     pub latency: LatencyRange,
     /// Probability that a message is dropped, in 0..=1 (default 0).
     pub loss: f64,
+    /// `segment: 1..1500`: every connection's byte stream, both ways, is cut into pieces of
+    /// seeded sizes in this range (bytes, within 1..=[`Network::MAX_SEGMENT`]): each write
+    /// travels as pieces of at most a drawn size and each read returns at most a drawn number
+    /// of bytes, so reads end inside frames and span several. `None` (the default): each write
+    /// travels whole and each read returns one write's bytes.
+    pub segment: Option<SizeRange>,
+}
+
+impl Network {
+    /// The largest `segment` size: a link writes at most 64 KiB of queued frames at once.
+    pub const MAX_SEGMENT: u64 = 64 * 1024;
 }
 
 /// Settings of the transport between nodes.
@@ -66,6 +84,21 @@ pub struct TransportSettings {
     pub ack_timeout: Duration,
     /// How long a ship may take in total (default 5s, more than 0).
     pub deadline: Duration,
+    /// Largest frame body the transport sends or accepts, in bytes (default 1MiB, the
+    /// transport's own default; within [`TransportSettings::MAX_FRAME_RANGE`]). Every frame the
+    /// workload can make must fit.
+    pub max_frame: u64,
+    /// Frames in flight (written, not yet acknowledged) per connection, within
+    /// 1..=[`TransportSettings::MAX_UNACKED`] (default 64, the transport's own default).
+    pub max_unacked: usize,
+}
+
+impl TransportSettings {
+    /// The `max_frame` values accepted: a frame must hold at least a `Hello`; beyond 1 GiB a
+    /// simulation only runs out of memory.
+    pub const MAX_FRAME_RANGE: std::ops::RangeInclusive<u64> = 64..=(1 << 30);
+    /// The largest `max_unacked`.
+    pub const MAX_UNACKED: usize = 1 << 16;
 }
 
 /// What each node routes.
@@ -82,9 +115,17 @@ pub struct Workload {
     /// The nodes that route events (`senders: [n1]`); `None` (the default): every node. The
     /// others route nothing and only receive. Never empty, no duplicates, scenario nodes only.
     pub senders: Option<Vec<String>>,
+    /// `payload: 16B..256KiB`: each event's JSON payload is padded to a seeded size in this
+    /// range (log-uniform by octave, see `workload.rs`; a size below the JSON's own length
+    /// leaves it unpadded), within 1..=[`Workload::MAX_PAYLOAD`]. `None` (the default): the
+    /// compact payload `{"id":N,"src":"n1","seq":S}`, about 40 bytes.
+    pub payload: Option<SizeRange>,
 }
 
 impl Workload {
+    /// The largest `payload` size (each event is held in memory until checked).
+    pub const MAX_PAYLOAD: u64 = 16 << 20;
+
     /// Whether `node` routes events.
     pub fn sends(&self, node: &str) -> bool {
         self.senders.as_ref().is_none_or(|senders| senders.iter().any(|s| s == node))
@@ -334,7 +375,7 @@ impl StatsMode {
 /// Defaults of the optional sections, as documented in DESIGN.md.
 impl Default for Network {
     fn default() -> Network {
-        Network { latency: LatencyRange::fixed(Duration::from_millis(1)), loss: 0.0 }
+        Network { latency: LatencyRange::fixed(Duration::from_millis(1)), loss: 0.0, segment: None }
     }
 }
 
@@ -344,6 +385,8 @@ impl Default for TransportSettings {
             connections: 2,
             ack_timeout: Duration::from_millis(200),
             deadline: Duration::from_secs(5),
+            max_frame: shipper_net::DEFAULT_MAX_FRAME as u64,
+            max_unacked: 64,
         }
     }
 }
@@ -356,7 +399,14 @@ impl Default for BatchSize {
 
 impl Default for Workload {
     fn default() -> Workload {
-        Workload { events: 100, rate: 200.0, batch: BatchSize::default(), keys: 64, senders: None }
+        Workload {
+            events: 100,
+            rate: 200.0,
+            batch: BatchSize::default(),
+            keys: 64,
+            senders: None,
+            payload: None,
+        }
     }
 }
 

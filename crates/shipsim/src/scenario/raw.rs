@@ -48,6 +48,7 @@ pub(crate) struct RawScenario {
 pub(crate) struct RawNetwork {
     pub latency: Option<Located<String>>,
     pub loss: Option<Located<f64>>,
+    pub segment: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +59,11 @@ pub(crate) struct RawTransport {
     #[serde(rename = "ack_timeout")]
     pub ack_timeout: Option<Located<String>>,
     pub deadline: Option<Located<String>>,
+    /// Underscores, like `ack_timeout`, the transport section's spelling.
+    #[serde(rename = "max_frame")]
+    pub max_frame: Option<Located<String>>,
+    #[serde(rename = "max_unacked")]
+    pub max_unacked: Option<Located<usize>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +74,7 @@ pub(crate) struct RawWorkload {
     pub batch: Option<Located<String>>,
     pub keys: Option<Located<u32>>,
     pub senders: Option<Names>,
+    pub payload: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,12 +9,14 @@
 use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
+use super::frames;
 use super::model::{
     DeliveryMode, Expect, Network, OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings,
     Workload,
 };
 use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
 use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
+use super::sizes::{format_size, parse_size, parse_size_range};
 use super::timeline;
 
 /// Checks a parsed file and fills in the defaults.
@@ -33,8 +35,12 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         Some(d) => located(&d, parse_positive_duration(&d.value, "duration"))?,
     };
     let network = network(raw.network.map(|n| n.value))?;
+    let max_frame_at = raw.transport.as_ref().and_then(|t| t.value.max_frame.as_ref()).map(|m| m.pos);
     let transport = transport(raw.transport.map(|t| t.value))?;
+    let payload_at = raw.workload.as_ref().and_then(|w| w.value.payload.as_ref()).map(|p| p.pos);
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
+    let at = payload_at.or(max_frame_at).unwrap_or(raw.nodes.pos);
+    frames::check_fit(&nodes, &workload, transport.max_frame).map_err(|message| Problem::new(at, message))?;
     let faults = match raw.faults {
         None => Vec::new(),
         Some(faults) => timeline::faults(faults.value, &nodes, duration, network.loss)?,
@@ -132,6 +138,21 @@ fn network(raw: Option<RawNetwork>) -> Result<Network, Problem> {
     if let Some(loss) = raw.loss {
         network.loss = located(&loss, check_probability(loss.value, "loss"))?;
     }
+    if let Some(segment) = raw.segment {
+        let range = located(&segment, parse_size_range(&segment.value))?;
+        if range.min == 0 || range.max > Network::MAX_SEGMENT {
+            return Err(Problem::new(
+                segment.pos,
+                format!(
+                    "segment `{}` must be within 1..{} bytes (a piece of at least one byte, at most \
+                     what a connection writes at once)",
+                    segment.value,
+                    Network::MAX_SEGMENT
+                ),
+            ));
+        }
+        network.segment = Some(range);
+    }
     Ok(network)
 }
 
@@ -149,6 +170,31 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
     }
     if let Some(d) = raw.deadline {
         transport.deadline = located(&d, parse_positive_duration(&d.value, "deadline"))?;
+    }
+    if let Some(m) = raw.max_frame {
+        let bytes = located(&m, parse_size(&m.value))?;
+        let allowed = TransportSettings::MAX_FRAME_RANGE;
+        if !allowed.contains(&bytes) {
+            return Err(Problem::new(
+                m.pos,
+                format!(
+                    "max_frame must be within {}..{}, found {}",
+                    format_size(*allowed.start()),
+                    format_size(*allowed.end()),
+                    m.value
+                ),
+            ));
+        }
+        transport.max_frame = bytes;
+    }
+    if let Some(u) = raw.max_unacked {
+        if !(1..=TransportSettings::MAX_UNACKED).contains(&u.value) {
+            return Err(Problem::new(
+                u.pos,
+                format!("max_unacked must be in 1..={}, found {}", TransportSettings::MAX_UNACKED, u.value),
+            ));
+        }
+        transport.max_unacked = u.value;
     }
     Ok(transport)
 }
@@ -173,6 +219,20 @@ fn workload(raw: Option<RawWorkload>, nodes: &[String]) -> Result<Workload, Prob
     }
     if let Some(senders) = raw.senders {
         workload.senders = Some(senders_of(&senders, nodes)?);
+    }
+    if let Some(payload) = raw.payload {
+        let range = located(&payload, parse_size_range(&payload.value))?;
+        if range.min == 0 || range.max > Workload::MAX_PAYLOAD {
+            return Err(Problem::new(
+                payload.pos,
+                format!(
+                    "payload `{}` must be within 1B..{}",
+                    payload.value,
+                    format_size(Workload::MAX_PAYLOAD)
+                ),
+            ));
+        }
+        workload.payload = Some(range);
     }
     Ok(workload)
 }

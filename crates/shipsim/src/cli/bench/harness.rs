@@ -53,7 +53,7 @@ pub fn scenario(events: u64) -> Scenario {
         nodes: nodes.clone(),
         shards: SHARDS,
         duration: Duration::from_secs(3600 * 24),
-        network: Network { latency: LatencyRange::fixed(LATENCY), loss: 0.0 },
+        network: Network { latency: LatencyRange::fixed(LATENCY), ..Network::default() },
         transport: TransportSettings::default(),
         workload: Workload {
             events,
@@ -61,6 +61,7 @@ pub fn scenario(events: u64) -> Scenario {
             batch: BatchSize { min: 1, max: 1 },
             keys: 1,
             senders: Some(vec![sender(&nodes)]),
+            payload: None,
         },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },

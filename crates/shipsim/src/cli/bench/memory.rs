@@ -55,6 +55,7 @@ pub fn scenario(events: u64, nodes: usize) -> Scenario {
             batch: BatchSize { min: 1, max: 8 },
             keys: 64,
             senders: None,
+            payload: None,
         },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },
