@@ -62,7 +62,7 @@ pub use frame::{DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION};
 pub use net::Network;
 pub use observer::TransportObserver;
 pub use server::{NetServer, serve};
-pub use sink::{EventSink, SinkClosed};
+pub use sink::{EventSink, SinkClosed, SinkError};
 pub use stats::{NetStats, NetStatsSnapshot};
 pub use tokio_net::TokioNet;
 pub use transport::NetTransport;

@@ -37,11 +37,16 @@ pub enum Variant {
     /// A ship ignores its deadline and waits as long as its link stays stuck
     /// (`shipper-net`, `SlotHandle::call`).
     NoDeadline,
+    /// The receiver writes the ack as soon as it read the frame and only
+    /// then awaits the sink's accept, with no pause in between: two lines
+    /// swapped (`shipper-net`, `Connection::run`). Invisible with an instant
+    /// sink; a crash while a slow accept is pending loses an acked event.
+    AckBeforeAccept,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -51,6 +56,7 @@ impl Variant {
         Variant::NoRouteAsSendFailure,
         Variant::AckBeforeSink,
         Variant::NoDeadline,
+        Variant::AckBeforeAccept,
     ];
 }
 

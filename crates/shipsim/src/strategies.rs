@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use crate::scenario::{
-    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network, Scenario,
+    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network, Scenario, Sink,
     TransportSettings, Workload, to_yaml,
 };
 
@@ -60,6 +60,16 @@ fn loss_rate() -> impl Strategy<Value = f64> {
     select(vec![0.0, 0.1, 0.3, 1.0])
 }
 
+/// A slow or sometimes busy receiving application, small enough next to the generated
+/// deadlines (200 ms and up, batches of up to 8 events) that a correct shipper still meets
+/// them: at most 8 ms per accept, at most 1 in 10 refused.
+fn sink() -> impl Strategy<Value = Sink> {
+    (0u64..=3, 0u64..=5, select(vec![0.0, 0.02, 0.1])).prop_map(|(min, extra, busy)| Sink {
+        latency: LatencyRange { min: Duration::from_millis(min), max: Duration::from_millis(min + extra) },
+        busy,
+    })
+}
+
 fn step() -> impl Strategy<Value = Step> {
     (0..KINDS_SIMPLEST_FIRST.len(), 0..FAULT_WINDOW_MS, any::<u64>(), latency(), loss_rate())
 }
@@ -91,6 +101,8 @@ prop_compose! {
         steps in proptest::collection::vec(step(), 0..=12),
         // One case in four routes from some of the nodes only.
         senders in proptest::option::weighted(0.25, any::<u64>()),
+        // One case in four has a slow or busy sink (shrinks to the instant one).
+        sink in proptest::option::weighted(0.25, sink()),
     ) -> Scenario {
         let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
         let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), ..workload };
@@ -103,6 +115,7 @@ prop_compose! {
             duration: Duration::from_secs(60),
             network,
             transport,
+            sink: sink.unwrap_or_default(),
             workload,
             faults: Vec::new(),
             expect: Expect::default(),
@@ -240,17 +253,20 @@ mod tests {
         let mut kinds = BTreeSet::new();
         let mut longest = 0;
         let mut sizes = BTreeSet::new();
+        let mut slow_sinks = 0;
         for _ in 0..400 {
             let s = runnable_scenario().new_tree(&mut runner).unwrap().current();
             assert!(scenario::parse(&to_yaml(&s), "x").is_ok());
             assert!((1..=6).contains(&s.nodes.len()) && s.faults.len() <= 12 && s.workload.events <= 40);
             assert_eq!(s.seeds.len(), 1);
             sizes.insert(s.nodes.len());
+            slow_sinks += usize::from(s.sink != Sink::default());
             longest = longest.max(s.faults.len());
             kinds.extend(s.faults.iter().map(|f| f.action.kind()));
         }
         assert_eq!(kinds.len(), FaultAction::KINDS.len(), "{kinds:?}");
         assert_eq!(sizes.len(), 6);
         assert!(longest >= 6, "{longest}");
+        assert!((40..=160).contains(&slow_sinks), "{slow_sinks} of 400 with a sink model");
     }
 }

@@ -12,7 +12,7 @@ use proptest::sample::select;
 
 use super::model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
-    OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    OrderingMode, Scenario, Sink, StatsMode, TransportSettings, Workload,
 };
 
 /// DESIGN.md's example without its contradictory line (the release after a reorder: a
@@ -112,6 +112,7 @@ prop_compose! {
         network in (latency(), probability()).prop_map(|(latency, loss)| Network { latency, loss }),
         transport in (1usize..=16, positive_duration(), positive_duration())
             .prop_map(|(connections, ack_timeout, deadline)| TransportSettings { connections, ack_timeout, deadline }),
+        sink in (latency(), prop_oneof![Just(0.0), 0.0..1.0f64]).prop_map(|(latency, busy)| Sink { latency, busy }),
         workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX)
             .prop_map(|(events, rate, min, extra, keys)| Workload {
                 events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
@@ -131,7 +132,7 @@ prop_compose! {
         let faults = timeline(&nodes, duration, network.loss, steps);
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
-            network, transport, workload, faults, expect,
+            network, transport, sink, workload, faults, expect,
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::fmt::{self, Write as _};
 
 use super::duration::format_duration;
-use super::model::{Fault, FaultAction, HealTarget, Link, Scenario};
+use super::model::{Fault, FaultAction, HealTarget, Link, Scenario, Sink};
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 
 /// Writes a scenario as YAML that [`super::parse`] reads back to an equal scenario (fault
@@ -36,6 +36,13 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  connections: {}", s.transport.connections)?;
     writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
     writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
+    // Absent means an instant sink that never refuses: the behaviour every file written
+    // before the section existed relies on, so no default change can alter it.
+    if s.sink != Sink::default() {
+        writeln!(out, "sink:")?;
+        writeln!(out, "  latency: {}", format_latency(s.sink.latency))?;
+        writeln!(out, "  busy: {}", format_float(s.sink.busy))?;
+    }
     writeln!(out, "workload:")?;
     writeln!(out, "  events: {}", s.workload.events)?;
     writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;

@@ -26,6 +26,8 @@ pub struct Scenario {
     pub network: Network,
     /// Settings of the shipper's network transport.
     pub transport: TransportSettings,
+    /// How each node's receiving application takes events (default: at once, never busy).
+    pub sink: Sink,
     /// What each node routes.
     pub workload: Workload,
     /// The fault timeline, ordered by `at`.
@@ -66,6 +68,19 @@ pub struct TransportSettings {
     pub ack_timeout: Duration,
     /// How long a ship may take in total (default 5s, more than 0).
     pub deadline: Duration,
+}
+
+/// The receiving application of every node (the scenario's `sink` section): how long each
+/// accept of an event that came over the network takes, and how often the application
+/// refuses one as busy. Local events (sender and owner the same node) skip it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sink {
+    /// Per-accept latency, drawn uniformly per event from the seed (default 0ms). The event
+    /// counts as delivered when it ends; a crash of the node meanwhile drops it.
+    pub latency: LatencyRange,
+    /// Probability that an accept is refused as busy, in 0..1 (default 0; 1 would refuse
+    /// everything forever). The transport offers the event again after a short pause.
+    pub busy: f64,
 }
 
 /// What each node routes.
@@ -324,6 +339,12 @@ impl Default for TransportSettings {
             ack_timeout: Duration::from_millis(200),
             deadline: Duration::from_secs(5),
         }
+    }
+}
+
+impl Default for Sink {
+    fn default() -> Sink {
+        Sink { latency: LatencyRange::fixed(Duration::ZERO), busy: 0.0 }
     }
 }
 

@@ -10,10 +10,12 @@ use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
 use super::model::{
-    DeliveryMode, Expect, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    DeliveryMode, Expect, Network, OrderingMode, Scenario, Sink, StatsMode, TransportSettings, Workload,
 };
-use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
-use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
+use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload};
+use super::scalars::{
+    check_busy_rate, check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate,
+};
 use super::timeline;
 
 /// Checks a parsed file and fills in the defaults.
@@ -33,6 +35,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     };
     let network = network(raw.network.map(|n| n.value))?;
     let transport = transport(raw.transport.map(|t| t.value))?;
+    let sink = sink(raw.sink.map(|s| s.value))?;
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
     let faults = match raw.faults {
         None => Vec::new(),
@@ -48,6 +51,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         duration,
         network,
         transport,
+        sink,
         workload,
         faults,
         expect,
@@ -150,6 +154,18 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
         transport.deadline = located(&d, parse_positive_duration(&d.value, "deadline"))?;
     }
     Ok(transport)
+}
+
+fn sink(raw: Option<RawSink>) -> Result<Sink, Problem> {
+    let mut sink = Sink::default();
+    let Some(raw) = raw else { return Ok(sink) };
+    if let Some(latency) = raw.latency {
+        sink.latency = located(&latency, parse_latency(&latency.value))?;
+    }
+    if let Some(busy) = raw.busy {
+        sink.busy = located(&busy, check_busy_rate(busy.value))?;
+    }
+    Ok(sink)
 }
 
 fn workload(raw: Option<RawWorkload>, nodes: &[String]) -> Result<Workload, Problem> {
@@ -263,6 +279,8 @@ mod tests {
         assert_eq!(s.transport.connections, 2);
         assert_eq!(s.transport.ack_timeout, Duration::from_millis(200));
         assert_eq!(s.transport.deadline, Duration::from_secs(5));
+        assert_eq!(s.sink, Sink::default());
+        assert_eq!((s.sink.latency.max, s.sink.busy), (Duration::ZERO, 0.0));
         assert_eq!((s.workload.events, s.workload.rate, s.workload.keys), (100, 200.0, 64));
         assert_eq!((s.workload.batch.min, s.workload.batch.max), (1, 8));
         assert!(s.faults.is_empty());
