@@ -7,7 +7,7 @@
 //! crash can land between a transport's ack and the sink's accept, and a
 //! transport that acks before the sink accepted is only visible then.
 //!
-//! Each accept asks [`SinkModel::next`] what the application does: refuse as
+//! Each accept asks [`SinkModel::answer`] what the application does: refuse as
 //! busy (the server offers the event again later), or accept after a seeded
 //! latency. The latency is a tokio sleep on turmoil's simulated clock, and the
 //! event is recorded as delivered only when it ends: a crash meanwhile drops
@@ -59,7 +59,7 @@ impl SinkModel {
     /// The answer to the next offered event: busy with probability `busy`,
     /// otherwise accepted after a latency drawn uniformly from the range.
     /// Draws only what the settings make random.
-    pub fn next(&mut self) -> Answer {
+    pub fn answer(&mut self) -> Answer {
         if self.settings.busy > 0.0 && self.rng.random_bool(self.settings.busy) {
             return Answer::Busy;
         }
@@ -100,7 +100,7 @@ impl RecordingSink {
     }
 
     fn answer(&self) -> Answer {
-        self.model.lock().unwrap_or_else(|e| e.into_inner()).next()
+        self.model.lock().unwrap_or_else(|e| e.into_inner()).answer()
     }
 
     /// Waits `latency` (if any), then records: dropped mid-wait, nothing is recorded.
@@ -152,7 +152,7 @@ mod tests {
     }
 
     fn answers(m: &mut SinkModel, n: usize) -> Vec<Answer> {
-        (0..n).map(|_| m.next()).collect()
+        (0..n).map(|_| m.answer()).collect()
     }
 
     #[test]
