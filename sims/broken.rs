@@ -12,6 +12,9 @@
 //! - `ResendOutOfOrder`: the receiver delivers a stream strictly in order
 //!   and drops a frame past a gap unacknowledged; the `stream-gap` rule
 //!   fires on the gaps the receiver reports.
+//! - `AckBeforeAccept` acks before the sink accepted, with no pause: with
+//!   an instant sink nothing can happen in between, so it is caught where
+//!   the sink is slow (`slow-sink-crash`: a crash lands on pending accepts).
 //! - `NoRouteAsSendFailure` needs a `NoRoute` to miscount: `stale-route`
 //!   drops a route (`drop-route`), and the stats invariant compares
 //!   `no_route` with the trace's `no-route` outcomes.
@@ -119,6 +122,13 @@ const CASES: &[Case] = &[
         rule: "no-fabrication",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::AckBeforeAccept,
+        scenario: "slow-sink-crash",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -130,6 +140,7 @@ fn main() {
         .map(|case| Trial::test(format!("{:?}::{}", case.variant, case.scenario), move || caught(case)))
         .collect();
     trials.push(Trial::test("every-variant-has-a-case", every_variant_has_a_case));
+    trials.push(Trial::test("AckBeforeAccept::loss-at-a-crash", ack_before_accept_loses_at_a_crash));
     let conclusion = libtest_mimic::run(&args, trials);
     let mut rows = TABLE.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if !rows.is_empty() {
@@ -155,6 +166,39 @@ fn every_variant_has_a_case() -> Result<(), Failed> {
     match missing.is_empty() {
         true => Ok(()),
         false => Err(format!("variants with no case in sims/broken.rs: {}", missing.join(", ")).into()),
+    }
+}
+
+/// `AckBeforeAccept` is also caught at the end of a run (the last acked
+/// accepts are still pending when the simulation stops), which alone would
+/// not show that a crash is what loses the event. Seed 1 of
+/// `slow-sink-crash` must lose one whose ship ended between a crash of n2 and
+/// a deadline after the following restart, long before the end of the run.
+fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/slow-sink-crash.yaml");
+    let scenario = scenario::load(&path).map_err(|e| e.to_string())?;
+    let at = |kind: &str| -> Vec<u64> {
+        let times = scenario.faults.iter().filter(|f| f.action.kind() == kind);
+        times.map(|f| f.at.as_micros() as u64).collect()
+    };
+    let deadline = scenario.transport.deadline.as_micros() as u64;
+    // A lost event's ack came at most one sink latency before the crash.
+    let windows: Vec<(u64, u64)> = at("crash")
+        .into_iter()
+        .zip(at("restart"))
+        .map(|(c, r)| (c.saturating_sub(100_000), r + deadline))
+        .collect();
+    let result =
+        broken::with(Variant::AckBeforeAccept, || runner::run(&scenario, 1)).map_err(|e| e.to_string())?;
+    let losses: Vec<u64> = result.violations.iter().filter(|v| v.rule == "no-loss").map(|v| v.t).collect();
+    let at_crash =
+        losses.iter().filter(|t| windows.iter().any(|(from, to)| (*from..=*to).contains(*t))).count();
+    match at_crash {
+        0 => {
+            Err(format!("no loss near a crash of n2 (windows {windows:?} µs), losses at {losses:?} µs")
+                .into())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -48,6 +48,12 @@ pub struct NetConfig {
     /// (a sender reconnects on demand). Bounds what half-dead connections,
     /// such as one whose data a simulated network lost, can hold.
     pub idle_timeout: Duration,
+    /// How long the server waits before offering an event again to a sink
+    /// that answered busy ([`crate::SinkError::Busy`]). Fixed rather than
+    /// growing: a busy sink expects to be asked again soon, and how long is
+    /// too long is the sender's to decide (its ack timeout and deadline see
+    /// the missing ack as backpressure).
+    pub busy_retry: Duration,
     /// Seed of the reconnect jitter (no OS randomness anywhere).
     pub rng_seed: u64,
 }
@@ -55,7 +61,7 @@ pub struct NetConfig {
 impl NetConfig {
     /// The defaults: 2 connections, 200 ms ack timeout, 5 s deadline, 1 s
     /// connect timeout, 1 MiB frames, 64 unacked frames per connection,
-    /// 10 ms..500 ms backoff, 30 s idle timeout, seed 0.
+    /// 10 ms..500 ms backoff, 30 s idle timeout, 5 ms busy retry, seed 0.
     pub fn new(node: impl Into<NodeId>, life: u64) -> Self {
         Self {
             node: node.into(),
@@ -69,6 +75,7 @@ impl NetConfig {
             backoff_min: Duration::from_millis(10),
             backoff_max: Duration::from_millis(500),
             idle_timeout: Duration::from_secs(30),
+            busy_retry: Duration::from_millis(5),
             rng_seed: 0,
         }
     }
@@ -122,6 +129,12 @@ impl NetConfig {
         self
     }
 
+    /// Sets [`Self::busy_retry`] (at least 1 ms is used).
+    pub fn with_busy_retry(mut self, busy_retry: Duration) -> Self {
+        self.busy_retry = busy_retry;
+        self
+    }
+
     /// Sets [`Self::rng_seed`].
     pub fn with_rng_seed(mut self, rng_seed: u64) -> Self {
         self.rng_seed = rng_seed;
@@ -138,6 +151,7 @@ impl NetConfig {
         self.ack_timeout = self.ack_timeout.max(tick);
         self.connect_timeout = self.connect_timeout.max(tick);
         self.idle_timeout = self.idle_timeout.max(tick);
+        self.busy_retry = self.busy_retry.max(tick);
         let backoff_cap = (self.deadline / 4).max(tick);
         self.backoff_min = self.backoff_min.clamp(tick, backoff_cap);
         self.backoff_max = self.backoff_max.clamp(self.backoff_min, backoff_cap);

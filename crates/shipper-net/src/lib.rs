@@ -17,7 +17,9 @@
 //!
 //! The receiver ([`NetServer`]) delivers a stream strictly in order: the next
 //! expected number goes to the [`EventSink`] and is acknowledged only after
-//! the sink accepted it; a lower number is a duplicate, dropped and
+//! the sink accepted it (a sink that answers busy, [`SinkError::Busy`], is
+//! offered the event again every [`NetConfig::busy_retry`], the event
+//! unacknowledged meanwhile); a lower number is a duplicate, dropped and
 //! acknowledged again; a higher one is dropped unacknowledged. It remembers
 //! only the next expected number per stream, and only the newest stream per
 //! slot and the newest life per sender.
@@ -67,7 +69,7 @@ pub use net::Network;
 pub use observer::TransportObserver;
 pub use segmented::{Segmented, SegmentedListener, SegmentedStream, drawn_sizes};
 pub use server::{NetServer, serve};
-pub use sink::{EventSink, SinkClosed};
+pub use sink::{EventSink, SinkClosed, SinkError};
 pub use stats::{NetStats, NetStatsSnapshot};
 pub use tokio_net::TokioNet;
 pub use transport::NetTransport;

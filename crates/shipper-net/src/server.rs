@@ -1,6 +1,12 @@
 //! The receiving side: accept connections, deliver each stream in order to
 //! the sink exactly once per receiving life, acknowledge after the sink took
 //! the event.
+//!
+//! A sink that answers busy ([`SinkError::Busy`]) gets the event offered
+//! again every [`NetConfig::busy_retry`], for as long as it stays busy and
+//! the stream is current: the event is neither acknowledged nor dropped
+//! meanwhile, and the connection reads no further frame, so the sender sees
+//! backpressure (a late ack) and its ack timeout and deadline decide.
 
 use std::io;
 use std::sync::Arc;
@@ -19,7 +25,7 @@ use crate::idle::IdleTimer;
 use crate::net::Network;
 use crate::observer::TransportObserver;
 use crate::shared::Shared;
-use crate::sink::{EventSink, SinkClosed};
+use crate::sink::{EventSink, SinkClosed, SinkError};
 use crate::stats::NetStats;
 
 /// Serves one node's listener. Usually made by [`crate::NetTransport::server`]
@@ -142,13 +148,16 @@ async fn deliver_in_order(
     from: &NodeId,
     event: ShippedEvent,
     sink: &dyn EventSink,
+    shared: &Shared,
 ) -> Result<Verdict, SinkClosed> {
     let mut next = cursor.next.lock().await;
     if cursor.is_retired() {
         return Ok(Verdict::Retired);
     }
     if seq == *next {
-        sink.accept(from, event).await?;
+        if !offer_until_accepted(cursor, from, event, sink, shared).await? {
+            return Ok(Verdict::Retired);
+        }
         *next += 1;
         Ok(Verdict::Delivered)
     } else if seq < *next {
@@ -160,6 +169,34 @@ async fn deliver_in_order(
         Ok(Verdict::Duplicate)
     } else {
         Ok(Verdict::Gap { expected: *next })
+    }
+}
+
+/// Offers `event` to the sink until it accepts (`true`), pausing
+/// [`NetConfig::busy_retry`] after each busy answer. Gives up (`false`,
+/// nothing delivered) once a newer stream or life of the sender retired the
+/// cursor: the sender abandoned this stream's unacknowledged events.
+async fn offer_until_accepted(
+    cursor: &StreamCursor,
+    from: &NodeId,
+    mut event: ShippedEvent,
+    sink: &dyn EventSink,
+    shared: &Shared,
+) -> Result<bool, SinkClosed> {
+    loop {
+        match sink.try_accept(from, event).await {
+            Ok(()) => return Ok(true),
+            Err(SinkError::Closed) => return Err(SinkClosed),
+            Err(SinkError::Busy(back)) => {
+                shared.stats.count_sink_busy();
+                debug!(peer = %from, "sink busy: offering again later");
+                tokio::time::sleep(shared.config.busy_retry).await;
+                if cursor.is_retired() {
+                    return Ok(false);
+                }
+                event = back;
+            }
+        }
     }
 }
 
@@ -216,7 +253,12 @@ impl Connection {
             {
                 return Exit::Closed;
             }
-            match deliver_in_order(&cursor, seq, &node, event, self.sink.as_ref()).await {
+            // broken::AckBeforeAccept: the ack written before the sink accepted, no pause in between.
+            if broken::is(Variant::AckBeforeAccept) && !self.write_ack(&mut conn, seq, &node, &mut idle).await
+            {
+                return Exit::Closed;
+            }
+            match deliver_in_order(&cursor, seq, &node, event, self.sink.as_ref(), &self.shared).await {
                 Ok(Verdict::Delivered) => self.shared.stats.count_received(),
                 Ok(Verdict::Duplicate) => {
                     self.shared.stats.count_duplicate();
@@ -237,8 +279,8 @@ impl Connection {
             }
             // The ack point: reached only once the sink has accepted this
             // event (now or in an earlier delivery of it).
-            if !broken::is(Variant::AckBeforeSink) && !self.write_ack(&mut conn, seq, &node, &mut idle).await
-            {
+            let acked_early = broken::is(Variant::AckBeforeSink) || broken::is(Variant::AckBeforeAccept);
+            if !acked_early && !self.write_ack(&mut conn, seq, &node, &mut idle).await {
                 return Exit::Closed;
             }
         }

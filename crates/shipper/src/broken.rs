@@ -44,11 +44,16 @@ pub enum Variant {
     /// instead of reading until the body is complete, as if a read were a
     /// frame (`shipper-net`, `codec::read_frame_into`).
     SplitReadMishandled,
+    /// The receiver writes the ack as soon as it read the frame and only
+    /// then awaits the sink's accept, with no pause in between: two lines
+    /// swapped (`shipper-net`, `Connection::run`). Invisible with an instant
+    /// sink; a crash while a slow accept is pending loses an acked event.
+    AckBeforeAccept,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 11] = [
+    pub const ALL: [Variant; 12] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -60,6 +65,7 @@ impl Variant {
         Variant::NoDeadline,
         Variant::Misroute,
         Variant::SplitReadMishandled,
+        Variant::AckBeforeAccept,
     ];
 }
 

@@ -20,6 +20,7 @@ pub mod runner;
 pub mod scenario;
 pub mod seeds;
 pub mod shrink;
+pub mod sink;
 pub mod strategies;
 pub mod trace;
 pub mod workload;

@@ -1,6 +1,7 @@
 //! One node of a simulated cluster: the transport's server, an
 //! `EventShipper` + `Router` over the transport, sinks that record every
-//! delivery, and the workload.
+//! delivery (with the scenario's sink latency and busy answers, see
+//! `sink.rs`), and the workload.
 //!
 //! turmoil runs the program returned by [`host`] on every (re)start of the
 //! host; everything a node must remember across a crash lives in the
@@ -10,13 +11,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use shipper::{EventShipper, NodeId, Router, ShardMap, ShippedEvent, ShipperConfig, ShipperError};
-use shipper_net::{EventSink, NetConfig, NetTransport, Segmented, SinkClosed, TransportObserver, TurmoilNet};
+use shipper_net::{NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
 use tokio::sync::mpsc;
 
 use crate::recorder::{NetCounters, SharedRecorder};
 use crate::routes::{NodeNet, Routes};
 use crate::scenario::Scenario;
 use crate::seeds;
+use crate::sink::{RecordingSink, SinkModel};
 use crate::trace::Outcome;
 use crate::workload::{self, Generator};
 
@@ -89,13 +91,16 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         }),
     );
 
-    let sink = RecordingSink { node: node.clone(), recorder: recorder.clone() };
+    let model = SinkModel::new(&scenario.sink, *seed, node, life);
+    let sink = Arc::new(RecordingSink::new(node.clone(), recorder.clone(), model));
     let listener = transport.bind().await?;
     // On the host's LocalSet: a crash then drops tasks in spawn order.
-    tokio::task::spawn_local(transport.serve(listener, Arc::new(sink.clone())));
+    tokio::task::spawn_local(transport.serve(listener, sink.clone()));
 
     let (local_tx, mut local_rx) = mpsc::channel::<ShippedEvent>(LOCAL_SINK_CAPACITY);
     shipper.install_local_sink(local_tx);
+    // Local events skip the sink model: they never cross the transport, so
+    // no ack can race their accept.
     tokio::task::spawn_local(async move {
         while let Some(event) = local_rx.recv().await {
             sink.record(&event);
@@ -157,32 +162,6 @@ fn outcome_of(err: &ShipperError) -> Outcome {
         ShipperError::NoRoute(_) => Outcome::NoRoute,
         err if err.is_ambiguous() => Outcome::Ambiguous,
         _ => Outcome::NotDelivered,
-    }
-}
-
-/// The receiving application: records each event it accepts.
-#[derive(Clone)]
-struct RecordingSink {
-    node: NodeId,
-    recorder: SharedRecorder,
-}
-
-impl RecordingSink {
-    fn record(&self, event: &ShippedEvent) {
-        self.recorder.lock().deliver(
-            &self.node,
-            &event.source,
-            workload::id_of(&event.payload),
-            &event.payload,
-        );
-    }
-}
-
-#[async_trait::async_trait]
-impl EventSink for RecordingSink {
-    async fn accept(&self, _from: &NodeId, event: ShippedEvent) -> Result<(), SinkClosed> {
-        self.record(&event);
-        Ok(())
     }
 }
 

@@ -41,7 +41,7 @@ fn unknown_key() {
     assert_eq!(
         error("name: t\nnodes: [n1]\nshard: 3\n"),
         "s.yaml:3:1: unknown key `shard` (expected one of: name, description, seeds, nodes, \
-         shards, duration, network, transport, workload, faults, expect)"
+         shards, duration, network, transport, sink, workload, faults, expect)"
     );
     assert_eq!(
         error("name: t\nnodes: [n1]\nnetwork:\n  latency: 1ms\n  los: 0.1\n"),
@@ -276,7 +276,7 @@ fn yaml_bomb_fails_fast() {
     assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
     assert_eq!(
         message,
-        "s.yaml:3:1: unknown key `a` (expected one of: name, description, seeds, nodes, shards, duration, network, transport, workload, faults, expect)"
+        "s.yaml:3:1: unknown key `a` (expected one of: name, description, seeds, nodes, shards, duration, network, transport, sink, workload, faults, expect)"
     );
 
     // Bombs the schema does expand: one anchor aliased many times inside a partition.
@@ -634,4 +634,49 @@ fn workload_payload() {
     // the limit.
     let small = "name: t\nnodes: [n1, n2]\nworkload:\n  events: 100000\ntransport:\n  max_frame: 64\n";
     assert!(error(small).starts_with("s.yaml:6:14: an event frame can be "), "{}", error(small));
+}
+
+#[test]
+fn sink_section() {
+    let text = |body: &str| format!("name: t\nnodes: [n1, n2]\nsink:\n{body}");
+    assert_eq!(
+        error(&text("  busy: 1.5\n")),
+        "s.yaml:4:9: busy must be a probability in 0..1 (1 would refuse every event forever), found 1.5"
+    );
+    assert_eq!(
+        error(&text("  busy: -0.05\n")),
+        "s.yaml:4:9: busy must be a probability in 0..1 (1 would refuse every event forever), found -0.05"
+    );
+    assert_eq!(
+        error(&text("  busy: 1\n")),
+        "s.yaml:4:9: busy must be a probability in 0..1 (1 would refuse every event forever), found 1"
+    );
+    assert_eq!(error(&text("  busy: often\n")), "s.yaml:4:9: expected a number, found `often`");
+    assert_eq!(
+        error(&text("  latency: 40ms..5ms\n")),
+        "s.yaml:4:12: latency range `40ms..5ms` is reversed: min 40ms is more than max 5ms"
+    );
+    assert_eq!(
+        error(&text("  latency: -5ms\n")),
+        "s.yaml:4:12: negative duration `-5ms`: durations must be 0 or more"
+    );
+    assert!(error(&text("  latency: soon\n")).starts_with("s.yaml:4:12: invalid duration `soon`"));
+    assert_eq!(
+        error(&text("  latency: 1ms\n  stall: 2s\n")),
+        "s.yaml:5:3: unknown key `stall` (expected one of: latency, busy)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nsink: slow\n"),
+        "s.yaml:3:7: expected a mapping (`key: value` lines or `{key: value}`)"
+    );
+
+    let s = scenario::parse(&text("  latency: 5ms..40ms\n  busy: 0.05\n"), "s.yaml").unwrap();
+    assert_eq!(
+        s.sink.latency,
+        LatencyRange { min: Duration::from_millis(5), max: Duration::from_millis(40) }
+    );
+    assert_eq!(s.sink.busy, 0.05);
+    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
+    let instant = scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
+    assert_eq!(instant.sink, scenario::Sink::default());
 }

@@ -13,7 +13,7 @@ use proptest::sample::select;
 use super::frames::required_max_frame;
 use super::model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
-    OrderingMode, PlacementMode, Scenario, SizeRange, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
 };
 
 /// DESIGN.md's example without its contradictory line (the release after a reorder: a
@@ -123,6 +123,7 @@ prop_compose! {
             1..=TransportSettings::MAX_UNACKED,
         ).prop_map(|(connections, ack_timeout, deadline, max_frame, max_unacked)| TransportSettings {
             connections, ack_timeout, deadline, max_frame, max_unacked }),
+        sink in (latency(), prop_oneof![Just(0.0), 0.0..1.0f64]).prop_map(|(latency, busy)| Sink { latency, busy }),
         workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX, sizes(Workload::MAX_PAYLOAD))
             .prop_map(|(events, rate, min, extra, keys, payload)| Workload {
                 events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
@@ -146,7 +147,7 @@ prop_compose! {
         transport.max_frame = transport.max_frame.max(required_max_frame(&nodes, &workload));
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
-            network, transport, workload, faults, expect,
+            network, transport, sink, workload, faults, expect,
         }
     }
 }

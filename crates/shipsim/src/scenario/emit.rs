@@ -9,7 +9,7 @@
 use std::fmt::{self, Write as _};
 
 use super::duration::format_duration;
-use super::model::{Fault, FaultAction, HealTarget, Link, Scenario};
+use super::model::{Fault, FaultAction, HealTarget, Link, Scenario, Sink};
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 use super::sizes::{format_count_range, format_size, format_size_range};
 
@@ -43,6 +43,13 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
     writeln!(out, "  max_frame: {}", format_size(s.transport.max_frame))?;
     writeln!(out, "  max_unacked: {}", s.transport.max_unacked)?;
+    // Absent means an instant sink that never refuses: the behaviour every file written
+    // before the section existed relies on, so no default change can alter it.
+    if s.sink != Sink::default() {
+        writeln!(out, "sink:")?;
+        writeln!(out, "  latency: {}", format_latency(s.sink.latency))?;
+        writeln!(out, "  busy: {}", format_float(s.sink.busy))?;
+    }
     writeln!(out, "workload:")?;
     writeln!(out, "  events: {}", s.workload.events)?;
     writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;

@@ -35,7 +35,7 @@ pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
-    OrderingMode, PlacementMode, Scenario, SizeRange, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
 };
 pub use sizes::{format_size, parse_size};
 pub use source::MAX_SOURCE_BYTES;
@@ -111,6 +111,20 @@ mod tests {
              expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  placement: owner\n  settle: 10s\n"
         );
         assert_eq!(parse(&text, "again.yaml").unwrap(), s);
+    }
+
+    #[test]
+    fn to_yaml_writes_a_sink_section_only_when_it_is_not_the_instant_one() {
+        let s =
+            parse("name: small\nnodes: [n1]\nsink:\n  latency: 5ms..40ms\n  busy: 0.05\n", "s.yaml").unwrap();
+        assert_eq!(s.sink.busy, 0.05);
+        let text = to_yaml(&s);
+        assert!(text.contains("\nsink:\n  latency: 5ms..40ms\n  busy: 0.05\n"), "{text}");
+        assert_eq!(parse(&text, "again.yaml").unwrap(), s);
+        let only_latency = parse("name: small\nnodes: [n1]\nsink: {latency: 3ms}\n", "s.yaml").unwrap();
+        assert!(to_yaml(&only_latency).contains("\nsink:\n  latency: 3ms\n  busy: 0.0\n"));
+        let instant = parse("name: small\nnodes: [n1]\nsink: {latency: 0ms, busy: 0}\n", "s.yaml").unwrap();
+        assert!(!to_yaml(&instant).contains("sink"));
     }
 
     #[test]

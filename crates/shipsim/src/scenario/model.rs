@@ -26,6 +26,8 @@ pub struct Scenario {
     pub network: Network,
     /// Settings of the shipper's network transport.
     pub transport: TransportSettings,
+    /// How each node's receiving application takes events (default: at once, never busy).
+    pub sink: Sink,
     /// What each node routes.
     pub workload: Workload,
     /// The fault timeline, ordered by `at`.
@@ -99,6 +101,19 @@ impl TransportSettings {
     pub const MAX_FRAME_RANGE: std::ops::RangeInclusive<u64> = 64..=(1 << 30);
     /// The largest `max_unacked`.
     pub const MAX_UNACKED: usize = 1 << 16;
+}
+
+/// The receiving application of every node (the scenario's `sink` section): how long each
+/// accept of an event that came over the network takes, and how often the application
+/// refuses one as busy. Local events (sender and owner the same node) skip it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sink {
+    /// Per-accept latency, drawn uniformly per event from the seed (default 0ms). The event
+    /// counts as delivered when it ends; a crash of the node meanwhile drops it.
+    pub latency: LatencyRange,
+    /// Probability that an accept is refused as busy, in 0..1 (default 0; 1 would refuse
+    /// everything forever). The transport offers the event again after a short pause.
+    pub busy: f64,
 }
 
 /// What each node routes.
@@ -388,6 +403,12 @@ impl Default for TransportSettings {
             max_frame: shipper_net::DEFAULT_MAX_FRAME as u64,
             max_unacked: 64,
         }
+    }
+}
+
+impl Default for Sink {
+    fn default() -> Sink {
+        Sink { latency: LatencyRange::fixed(Duration::ZERO), busy: 0.0 }
     }
 }
 

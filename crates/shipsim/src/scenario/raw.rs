@@ -38,6 +38,7 @@ pub(crate) struct RawScenario {
     pub duration: Option<Located<String>>,
     pub network: Option<Located<RawNetwork>>,
     pub transport: Option<Located<RawTransport>>,
+    pub sink: Option<Located<RawSink>>,
     pub workload: Option<Located<RawWorkload>>,
     pub faults: Option<Located<Vec<Located<RawFault>>>>,
     pub expect: Option<Located<RawExpect>>,
@@ -64,6 +65,13 @@ pub(crate) struct RawTransport {
     pub max_frame: Option<Located<String>>,
     #[serde(rename = "max_unacked")]
     pub max_unacked: Option<Located<usize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSink {
+    pub latency: Option<Located<String>>,
+    pub busy: Option<Located<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

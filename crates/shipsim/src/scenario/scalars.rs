@@ -100,6 +100,16 @@ pub fn check_probability(value: f64, what: &str) -> Result<f64, String> {
     }
 }
 
+/// The sink's `busy` rate: a probability below 1 (a sink refusing every event would never
+/// take one, and no run could converge).
+pub fn check_busy_rate(value: f64) -> Result<f64, String> {
+    if (0.0..1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("busy must be a probability in 0..1 (1 would refuse every event forever), found {value}"))
+    }
+}
+
 /// A duration that must be more than zero (timeouts, deadlines, `settle`, `duration`).
 pub fn parse_positive_duration(text: &str, what: &str) -> Result<Duration, String> {
     let d = parse_duration(text)?;
@@ -178,6 +188,15 @@ mod tests {
         );
         assert!(check_probability(f64::NAN, "loss").is_err());
         assert!(check_probability(-0.1, "loss").is_err());
+    }
+
+    #[test]
+    fn busy_rates() {
+        assert_eq!(check_busy_rate(0.0), Ok(0.0));
+        assert_eq!(check_busy_rate(0.99), Ok(0.99));
+        for bad in [1.0, 1.5, -0.1, f64::NAN] {
+            assert!(check_busy_rate(bad).unwrap_err().starts_with("busy must be a probability in 0..1"));
+        }
     }
 
     #[test]

@@ -11,11 +11,13 @@ use std::collections::BTreeMap;
 use super::error::{Pos, Problem};
 use super::frames;
 use super::model::{
-    DeliveryMode, Expect, Network, OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings,
+    DeliveryMode, Expect, Network, OrderingMode, PlacementMode, Scenario, Sink, StatsMode, TransportSettings,
     Workload,
 };
-use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
-use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
+use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload};
+use super::scalars::{
+    check_busy_rate, check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate,
+};
 use super::sizes::{format_size, parse_size, parse_size_range};
 use super::timeline;
 
@@ -38,6 +40,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     let max_frame_at = raw.transport.as_ref().and_then(|t| t.value.max_frame.as_ref()).map(|m| m.pos);
     let transport = transport(raw.transport.map(|t| t.value))?;
     let payload_at = raw.workload.as_ref().and_then(|w| w.value.payload.as_ref()).map(|p| p.pos);
+    let sink = sink(raw.sink.map(|s| s.value))?;
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
     let at = payload_at.or(max_frame_at).unwrap_or(raw.nodes.pos);
     frames::check_fit(&nodes, &workload, transport.max_frame).map_err(|message| Problem::new(at, message))?;
@@ -55,6 +58,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         duration,
         network,
         transport,
+        sink,
         workload,
         faults,
         expect,
@@ -199,6 +203,18 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
     Ok(transport)
 }
 
+fn sink(raw: Option<RawSink>) -> Result<Sink, Problem> {
+    let mut sink = Sink::default();
+    let Some(raw) = raw else { return Ok(sink) };
+    if let Some(latency) = raw.latency {
+        sink.latency = located(&latency, parse_latency(&latency.value))?;
+    }
+    if let Some(busy) = raw.busy {
+        sink.busy = located(&busy, check_busy_rate(busy.value))?;
+    }
+    Ok(sink)
+}
+
 fn workload(raw: Option<RawWorkload>, nodes: &[String]) -> Result<Workload, Problem> {
     let mut workload = Workload::default();
     let Some(raw) = raw else { return Ok(workload) };
@@ -328,6 +344,8 @@ mod tests {
         assert_eq!(s.transport.connections, 2);
         assert_eq!(s.transport.ack_timeout, Duration::from_millis(200));
         assert_eq!(s.transport.deadline, Duration::from_secs(5));
+        assert_eq!(s.sink, Sink::default());
+        assert_eq!((s.sink.latency.max, s.sink.busy), (Duration::ZERO, 0.0));
         assert_eq!((s.workload.events, s.workload.rate, s.workload.keys), (100, 200.0, 64));
         assert_eq!((s.workload.batch.min, s.workload.batch.max), (1, 8));
         assert!(s.faults.is_empty());

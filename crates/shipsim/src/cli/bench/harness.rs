@@ -17,7 +17,9 @@ use serde::Serialize;
 use shipper::ShardMap;
 use shipsim::report::Summary;
 use shipsim::runner;
-use shipsim::scenario::{BatchSize, Expect, LatencyRange, Network, Scenario, TransportSettings, Workload};
+use shipsim::scenario::{
+    BatchSize, Expect, LatencyRange, Network, Scenario, Sink, TransportSettings, Workload,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LATENCY: Duration = Duration::from_millis(1);
@@ -55,6 +57,7 @@ pub fn scenario(events: u64) -> Scenario {
         duration: Duration::from_secs(3600 * 24),
         network: Network { latency: LatencyRange::fixed(LATENCY), ..Network::default() },
         transport: TransportSettings::default(),
+        sink: Sink::default(),
         workload: Workload {
             events,
             rate: f64::MAX,

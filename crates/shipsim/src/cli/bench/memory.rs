@@ -13,7 +13,7 @@ use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measure
 use serde::{Deserialize, Serialize};
 use shipsim::report::Summary;
 use shipsim::runner;
-use shipsim::scenario::{BatchSize, Expect, Network, Scenario, TransportSettings, Workload};
+use shipsim::scenario::{BatchSize, Expect, Network, Scenario, Sink, TransportSettings, Workload};
 use shipsim::trace::jsonl;
 
 use crate::cli::stdout::outln;
@@ -49,6 +49,7 @@ pub fn scenario(events: u64, nodes: usize) -> Scenario {
         duration: Duration::from_secs(3600 * 24),
         network: Network::default(),
         transport: TransportSettings::default(),
+        sink: Sink::default(),
         workload: Workload {
             events: events.div_ceil(nodes as u64),
             rate: f64::MAX,
