@@ -64,12 +64,7 @@ impl Router {
 
     /// The shard of `key` and its owner.
     pub fn resolve(&self, key: &str) -> ShipperResult<(ShardId, NodeId)> {
-        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        match map.locate(key) {
-            Ok((shard, node)) => Ok((shard, node.clone())),
-            Err(ShardMapError::InvalidShard { shard, .. }) => Err(ShipperError::InvalidShard(shard)),
-            Err(other) => Err(ShipperError::NoRoute(format!("owner of key {key:?} ({other})"))),
-        }
+        locate(&self.map.read().unwrap_or_else(|e| e.into_inner()), key)
     }
 
     /// Route one event: pick its shard and owner, build the event and ship it.
@@ -131,9 +126,13 @@ impl Router {
         items: impl Iterator<Item = (K, ShipperResult<Vec<u8>>)>,
     ) -> ShipperResult<Vec<PlannedBatch>> {
         let local_node = self.shipper.local_node();
+        // One read of the map for the whole plan: every batch of it names the
+        // epoch its owners were computed under.
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        let epoch = map.epoch();
         let mut planned: Vec<PlannedBatch> = Vec::new();
         for (position, (key, payload)) in items.enumerate() {
-            let (shard, node) = self.resolve(key.as_ref())?;
+            let (shard, node) = locate(&map, key.as_ref())?;
             let event =
                 ShippedEvent { shard, key: key.into(), payload: payload?, source: local_node.clone() };
             let index = match planned.iter().position(|p| p.node == node) {
@@ -143,6 +142,7 @@ impl Router {
                     planned.push(PlannedBatch {
                         node,
                         local,
+                        epoch,
                         positions: vec![],
                         shards: vec![],
                         events: vec![],
@@ -160,7 +160,7 @@ impl Router {
 
     /// The second half of [`Self::route_batch`]: ship one planned batch.
     pub async fn ship_planned(&self, batch: PlannedBatch) -> DestinationBatch {
-        let PlannedBatch { node, local, positions, shards, events } = batch;
+        let PlannedBatch { node, local, positions, shards, events, .. } = batch;
         let result = self.shipper.ship_batch(&node, events).await;
         DestinationBatch { node, local, positions, shards, result }
     }
@@ -173,10 +173,23 @@ pub struct PlannedBatch {
     pub node: NodeId,
     /// Whether the destination is this node.
     pub local: bool,
+    /// The epoch of the shard map the owner was computed under: a receiver
+    /// or a checker can tell a plan made with a stale map.
+    pub epoch: u64,
     /// Positions, in the input, of the events going there, in input order.
     pub positions: Vec<usize>,
     /// Shards of those events, parallel to `positions`.
     pub shards: Vec<ShardId>,
     /// The events, in input order.
     pub events: Vec<ShippedEvent>,
+}
+
+/// The shard of `key` and its owner under `map`, as a shipper error when
+/// there is none.
+fn locate(map: &ShardMap, key: &str) -> ShipperResult<(ShardId, NodeId)> {
+    match map.locate(key) {
+        Ok((shard, node)) => Ok((shard, node.clone())),
+        Err(ShardMapError::InvalidShard { shard, .. }) => Err(ShipperError::InvalidShard(shard)),
+        Err(other) => Err(ShipperError::NoRoute(format!("owner of key {key:?} ({other})"))),
+    }
 }
