@@ -37,11 +37,14 @@ pub enum Variant {
     /// A ship ignores its deadline and waits as long as its link stays stuck
     /// (`shipper-net`, `SlotHandle::call`).
     NoDeadline,
+    /// `Router::set_shard_map` takes a new map's epoch but keeps the old
+    /// owners: a placement cache not invalidated on a membership change.
+    StaleMap,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -51,6 +54,7 @@ impl Variant {
         Variant::NoRouteAsSendFailure,
         Variant::AckBeforeSink,
         Variant::NoDeadline,
+        Variant::StaleMap,
     ];
 }
 
