@@ -16,6 +16,7 @@ pub struct NetStats {
     received: AtomicU64,
     duplicates_dropped: AtomicU64,
     protocol_errors: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// A copy of [`NetStats`] at one moment.
@@ -39,6 +40,10 @@ pub struct NetStatsSnapshot {
     /// Connections closed because the peer broke the protocol (malformed,
     /// oversized, truncated or unexpected frames), on either side.
     pub protocol_errors: u64,
+    /// Event frames this node's servers refused because their fence said
+    /// this node does not own the event's shard (each resent copy again).
+    #[serde(default)]
+    pub refused: u64,
 }
 
 impl NetStats {
@@ -52,6 +57,7 @@ impl NetStats {
             received: self.received.load(Ordering::Relaxed),
             duplicates_dropped: self.duplicates_dropped.load(Ordering::Relaxed),
             protocol_errors: self.protocol_errors.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
     }
 
@@ -77,6 +83,10 @@ impl NetStats {
 
     pub(crate) fn count_duplicate(&self) {
         self.duplicates_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_protocol_error(&self) {
