@@ -21,8 +21,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use crate::scenario::{
-    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network, Scenario,
-    TransportSettings, Workload, to_yaml,
+    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
+    Scenario, TransportSettings, Workload, to_yaml,
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
@@ -100,6 +100,8 @@ prop_compose! {
             seeds: vec![seed],
             nodes,
             shards,
+            members: None,
+            membership: Membership::default(),
             duration: Duration::from_secs(60),
             network,
             transport,

@@ -32,7 +32,7 @@ pub use duration::{format_duration, parse_duration};
 pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
-    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
+    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
     OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
 };
 pub use source::MAX_SOURCE_BYTES;

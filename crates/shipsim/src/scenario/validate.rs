@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
 use super::model::{
-    DeliveryMode, Expect, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    DeliveryMode, Expect, Membership, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
 };
-use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawTransport, RawWorkload};
+use super::raw::{
+    Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawTransport, RawWorkload,
+};
 use super::scalars::{check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate};
 use super::timeline;
 
@@ -27,6 +29,11 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         Some(s) if s.value == 0 => return Err(Problem::new(s.pos, "shards must be at least 1")),
         Some(s) => s.value,
     };
+    let members = match &raw.members {
+        None => None,
+        Some(members) => Some(members_of(members, &nodes)?),
+    };
+    let membership = membership(raw.membership.map(|m| m.value))?;
     let duration = match raw.duration {
         None => Scenario::DEFAULT_DURATION,
         Some(d) => located(&d, parse_positive_duration(&d.value, "duration"))?,
@@ -36,7 +43,10 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
     let faults = match raw.faults {
         None => Vec::new(),
-        Some(faults) => timeline::faults(faults.value, &nodes, duration, network.loss)?,
+        Some(faults) => {
+            let initial = members.clone().unwrap_or_else(|| nodes.clone());
+            timeline::faults(faults.value, &nodes, &initial, duration, network.loss)?
+        }
     };
     let expect = expect(raw.expect.map(|e| e.value))?;
     Ok(Scenario {
@@ -45,6 +55,8 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         seeds,
         nodes,
         shards,
+        members,
+        membership,
         duration,
         network,
         transport,
@@ -120,6 +132,41 @@ fn nodes(nodes: &Names) -> Result<Vec<String>, Problem> {
         }
     }
     Ok(nodes.value.iter().map(|n| n.value.clone()).collect())
+}
+
+/// `members`: at least one scenario node, each once.
+fn members_of(members: &Names, nodes: &[String]) -> Result<Vec<String>, Problem> {
+    if members.value.is_empty() {
+        return Err(Problem::new(
+            members.pos,
+            "members must list at least one node (leave the key out for every node)",
+        ));
+    }
+    let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+    for member in &members.value {
+        if !nodes.contains(&member.value) {
+            return Err(Problem::new(
+                member.pos,
+                format!("unknown node `{}` in members (nodes: {})", member.value, nodes.join(", ")),
+            ));
+        }
+        if let Some(first) = seen.insert(&member.value, member.pos) {
+            return Err(Problem::new(
+                member.pos,
+                format!("member `{}` is listed twice (first listed at {first})", member.value),
+            ));
+        }
+    }
+    Ok(members.value.iter().map(|m| m.value.clone()).collect())
+}
+
+fn membership(raw: Option<RawMembership>) -> Result<Membership, Problem> {
+    let mut membership = Membership::default();
+    let Some(raw) = raw else { return Ok(membership) };
+    if let Some(p) = raw.propagation {
+        membership.propagation = located(&p, parse_latency(&p.value))?;
+    }
+    Ok(membership)
 }
 
 fn network(raw: Option<RawNetwork>) -> Result<Network, Problem> {
