@@ -21,11 +21,15 @@ use std::sync::Mutex;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use shipper::broken::{self, Variant};
+use shipsim::explore::{self, Outcome};
 use shipsim::shrink::{self, Target};
 use shipsim::{runner, scenario};
 
 /// Simulation runs each caught variant may spend on shrinking its failure.
 const SHRINK_BUDGET: usize = 24;
+
+/// Seeds `shipsim explore --swarm` may take to catch a variant.
+const EXPLORE_SEEDS: u64 = 50;
 
 /// A variant, where it is caught, and what must fire.
 struct Case {
@@ -101,6 +105,13 @@ const CASES: &[Case] = &[
         rule: "stream-gap",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::Misroute,
+        scenario: "baseline",
+        invariant: "placement",
+        rule: "wrong-owner",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -116,8 +127,10 @@ fn main() {
     let mut rows = TABLE.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if !rows.is_empty() {
         rows.sort();
-        println!("\n| variant | scenario | invariant/rule | seeds needed | shrunk repro | also fired |");
-        println!("| --- | --- | --- | --- | --- | --- |");
+        println!(
+            "\n| variant | scenario | invariant/rule | seeds needed | explore --swarm | shrunk repro | also fired |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
         for row in rows {
             println!("{row}");
         }
@@ -162,8 +175,9 @@ fn caught(case: &Case) -> Result<(), Failed> {
             if !still.violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule) {
                 return Err(format!("{:?}: the shrunk repro no longer fails", case.variant).into());
             }
+            let explored = explore_catches(case, &scenario)?;
             let row = format!(
-                "| {:?} | {} | {}/{} | {seed} (of {}) | {} of {} faults, {} of {} events/node ({} runs) | {} |",
+                "| {:?} | {} | {}/{} | {seed} (of {}) | {explored} | {} of {} faults, {} of {} events/node ({} runs) | {} |",
                 case.variant,
                 case.scenario,
                 case.invariant,
@@ -185,4 +199,39 @@ fn caught(case: &Case) -> Result<(), Failed> {
         case.variant, case.scenario, case.max_seeds, case.invariant, case.rule
     )
     .into())
+}
+
+/// What `shipsim explore S --swarm` does with the variant on, seed by seed
+/// (`explore::run_seed`, the function every explore worker runs): the first
+/// seed, of at most [`EXPLORE_SEEDS`], whose swarm variant reports the
+/// expected rule. With `SHIPSIM_BROKEN_SWEEP=1` every seed runs and the
+/// failing ones are counted (the README's figures).
+fn explore_catches(case: &Case, scenario: &scenario::Scenario) -> Result<String, Failed> {
+    let sweep = std::env::var_os("SHIPSIM_BROKEN_SWEEP").is_some();
+    let (mut first, mut caught) = (None, 0);
+    for seed in 1..=EXPLORE_SEEDS {
+        let result = broken::with(case.variant, || explore::run_seed(scenario, seed, true));
+        let fired = match &result.outcome {
+            Outcome::Fail(violations) => {
+                violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule)
+            }
+            Outcome::Pass | Outcome::Error(_) => false,
+        };
+        if fired {
+            caught += 1;
+            first.get_or_insert(seed);
+            if !sweep {
+                break;
+            }
+        }
+    }
+    match (first, sweep) {
+        (None, _) => Err(format!(
+            "{:?}: explore --swarm over seeds 1..={EXPLORE_SEEDS} of {} never reported {}/{}",
+            case.variant, case.scenario, case.invariant, case.rule
+        )
+        .into()),
+        (Some(seed), false) => Ok(format!("seed {seed}")),
+        (Some(seed), true) => Ok(format!("seed {seed}, {caught} of {EXPLORE_SEEDS} seeds")),
+    }
 }

@@ -7,7 +7,7 @@
 //! current thread only, by [`with`], so simulations running in parallel on
 //! other threads (one simulation per thread) stay correct.
 
-/// A deliberate bug. Listed in the order of the catalogue in issue 5.
+/// A deliberate bug. Listed in the order they were added; the README tabulates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
     /// The seed's semantics: a ship is `Ok` once its frames are written, with
@@ -37,6 +37,9 @@ pub enum Variant {
     /// A ship ignores its deadline and waits as long as its link stays stuck
     /// (`shipper-net`, `SlotHandle::call`).
     NoDeadline,
+    /// The router sends every fourth shard's events to the member after the
+    /// owner (an off-by-one in the member list; `Router`'s `locate`).
+    Misroute,
     /// `Router::set_shard_map` takes a new map's epoch but keeps the old
     /// owners: a placement cache not invalidated on a membership change.
     StaleMap,
@@ -44,7 +47,7 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 11] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -54,6 +57,7 @@ impl Variant {
         Variant::NoRouteAsSendFailure,
         Variant::AckBeforeSink,
         Variant::NoDeadline,
+        Variant::Misroute,
         Variant::StaleMap,
     ];
 }

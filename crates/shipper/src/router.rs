@@ -312,6 +312,12 @@ pub struct PlannedBatch {
 /// there is none.
 fn locate(map: &ShardMap, key: &str) -> ShipperResult<(ShardId, NodeId)> {
     match map.locate(key) {
+        // broken::Misroute: an off-by-one in the member list for every fourth shard.
+        Ok((shard, node)) if broken::is(Variant::Misroute) && shard % 4 == 3 => {
+            let members: Vec<&NodeId> = map.nodes().collect();
+            let at = members.iter().position(|n| *n == node).unwrap_or(0);
+            Ok((shard, members[(at + 1) % members.len()].clone()))
+        }
         Ok((shard, node)) => Ok((shard, node.clone())),
         Err(ShardMapError::InvalidShard { shard, .. }) => Err(ShipperError::InvalidShard(shard)),
         Err(other) => Err(ShipperError::NoRoute(format!("owner of key {key:?} ({other})"))),

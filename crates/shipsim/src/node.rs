@@ -101,6 +101,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     });
 
     let map = ShardMap::with_nodes(scenario.shards, scenario.nodes.iter().cloned())?;
+    recorder.lock().adopt(node, map.epoch(), Vec::new());
     let router = Router::new(shipper, map);
     let rng = seeds::rng(*seed, &[node.as_bytes(), b"workload", life_tag.as_bytes()]);
     let mut generator = Generator::new(node, *index, scenario.workload.clone(), rng);
@@ -111,7 +112,8 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         let planned = router.plan_encoded(call.items)?;
         recorder.lock().node(node).next_seq += events;
         for batch in planned {
-            let batch_no = recorder.lock().ship_begin(node, &batch.node, batch.local, &batch.events);
+            let batch_no =
+                recorder.lock().ship_begin(node, &batch.node, batch.local, batch.epoch, &batch.events);
             let result = router.ship_planned(batch).await;
             let (shipped, outcome, error) = match &result.result {
                 Ok(n) => (*n as u32, Outcome::Ok, None),

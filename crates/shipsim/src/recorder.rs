@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
 use crate::scenario::Workload;
-use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Text};
+use crate::trace::{
+    EventId, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord, Text,
+};
 use crate::workload;
 
 /// Counters a node's transport exposes to the recorder.
@@ -186,8 +188,16 @@ impl Recorder {
         }
     }
 
-    /// A `ship_batch` of `events` is about to start; returns its batch number.
-    pub fn ship_begin(&mut self, node: &str, dst: &str, local: bool, events: &[ShippedEvent]) -> u64 {
+    /// A `ship_batch` of `events`, planned with the shard map of `epoch`, is
+    /// about to start; returns its batch number.
+    pub fn ship_begin(
+        &mut self,
+        node: &str,
+        dst: &str,
+        local: bool,
+        epoch: u64,
+        events: &[ShippedEvent],
+    ) -> u64 {
         let t = self.now;
         let book = self.node(node);
         let (life, batch) = (book.life, book.next_batch);
@@ -195,8 +205,26 @@ impl Recorder {
         book.in_flight += 1;
         let events = events.iter().map(|event| self.shipped_record(event)).collect();
         let (node, dst) = (self.name(node), self.name(dst));
-        self.push(Record::ShipBegin { t, node, life, batch, dst, local, events });
+        self.push(Record::ShipBegin { t, node, life, batch, dst, local, epoch, events });
         batch
+    }
+
+    /// The cluster's shard map changed to `epoch` with these `members`.
+    pub fn membership(&mut self, epoch: u64, change: MembershipChange, node: &str, members: &[String]) {
+        let t = self.now;
+        let node = self.name(node);
+        let mut members: Vec<Text> = members.iter().map(|m| self.name(m)).collect();
+        members.sort();
+        self.push(Record::Membership { t, epoch, change, node, members });
+    }
+
+    /// `node`'s router installed the map of `epoch`; `moved` are the shards
+    /// whose owner its own map says changed.
+    pub fn adopt(&mut self, node: &str, epoch: u64, moved: Vec<u32>) {
+        let t = self.now;
+        let life = self.node(node).life;
+        let node = self.name(node);
+        self.push(Record::Adopt { t, node, life, epoch, moved });
     }
 
     /// How the trace shows a shipped event (an event without an id gets
@@ -321,7 +349,7 @@ mod tests {
         let mut rec = Recorder::default();
         rec.life_up("n1");
         let shipped = [event(1, r#"{"id":1,"v":"a"}"#), event(2, r#"{"id":2,"v":"b"}"#)];
-        rec.ship_begin("n1", "n2", false, &shipped);
+        rec.ship_begin("n1", "n2", false, 0, &shipped);
         rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
         rec.deliver("n2", "n1", Some(2), br#"{"id":2,"v":"B"}"#);
         rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);

@@ -131,6 +131,9 @@ fn start_record(scenario: &Scenario, seed: u64) -> Start {
         delivery: scenario.expect.delivery.as_str().to_owned(),
         ordering: scenario.expect.ordering.as_str().to_owned(),
         stats: scenario.expect.stats.as_str().to_owned(),
+        shards: scenario.shards,
+        members: scenario.nodes.clone(),
+        placement: scenario.expect.placement.as_str().to_owned(),
     }
 }
 

@@ -550,3 +550,13 @@ fn workload_senders() {
     assert_eq!(every.workload.senders, None);
     assert!(every.workload.sends("n2"));
 }
+
+#[test]
+fn unknown_placement_mode() {
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nexpect:\n  placement: anywhere\n"),
+        "s.yaml:4:14: invalid placement `anywhere`: expected one of owner, ignore"
+    );
+    let s = scenario::parse("name: t\nnodes: [n1]\nexpect: {placement: ignore}\n", "s.yaml").unwrap();
+    assert_eq!(s.expect.placement, scenario::PlacementMode::Ignore);
+}

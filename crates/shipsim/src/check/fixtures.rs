@@ -37,6 +37,11 @@ impl Tb {
             delivery: "exactly-once".into(),
             ordering: "per-batch".into(),
             stats: "consistent".into(),
+            // No shard count: the fixtures' shards are made up, so placement
+            // is skipped unless a test sets these (see `placement.rs`).
+            shards: 0,
+            members: Vec::new(),
+            placement: "owner".into(),
         };
         let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {
@@ -87,6 +92,7 @@ impl Tb {
             batch,
             dst: dst.into(),
             local: node == dst,
+            epoch: 0,
             events,
         });
         self

@@ -391,7 +391,11 @@ impl<'a> Index<'a> {
                     self.end.get_or_insert((pos, t));
                 }
             },
-            Record::Fault { .. } | Record::Violation(_) => {}
+            // Placement reads these itself (`placement.rs`).
+            Record::Fault { .. }
+            | Record::Violation(_)
+            | Record::Membership { .. }
+            | Record::Adopt { .. } => {}
             Record::Life { node, life, state, .. } => {
                 let node = self.intern(node, t);
                 let info = self.lives.entry((node, *life)).or_default();

@@ -1,6 +1,7 @@
 //! Invariant checkers: they read a run's trace and say which invariants held.
 //!
-//! One module per invariant (`delivery`, `ordering`, `stats`, `liveness`),
+//! One module per invariant (`delivery`, `ordering`, `stats`, `liveness`,
+//! `placement`, whose owners come from an oracle of its own, `oracle`),
 //! each with `check(records) -> Vec<Violation>` that checks it strictly, and
 //! [`summarize`] / [`check_all`] that check them all the way the run's
 //! `Start` record asks (`ordering: none` skips ordering, `stats: ignore`
@@ -23,7 +24,9 @@ pub mod delivery;
 mod dense;
 mod index;
 pub mod liveness;
+mod oracle;
 pub mod ordering;
+pub mod placement;
 pub mod stats;
 
 #[cfg(test)]
@@ -119,7 +122,7 @@ impl InvariantResult {
 }
 
 /// Every invariant's outcome, in a fixed order: delivery, ordering, stats,
-/// liveness, trace.
+/// liveness, placement, trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckSummary {
     /// One per invariant.
@@ -173,7 +176,7 @@ impl fmt::Display for CheckSummary {
 pub fn summarize(records: &[Record]) -> CheckSummary {
     let index = Index::build(records);
     let expect = Expect::of(index.start);
-    let mut results = Vec::with_capacity(5);
+    let mut results = Vec::with_capacity(6);
 
     let mut sink = Sink::new(delivery::INVARIANT);
     delivery::run(&index, expect.delivery, &mut sink);
@@ -200,6 +203,15 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
     let mut sink = Sink::new(liveness::INVARIANT);
     liveness::run(&index, &mut sink);
     results.push(InvariantResult::from_sink(sink, None));
+
+    match placement::skipped(&index) {
+        Some(why) => results.push(InvariantResult::skipped(placement::INVARIANT, why)),
+        None => {
+            let mut sink = Sink::new(placement::INVARIANT);
+            placement::run(&index, &mut sink);
+            results.push(InvariantResult::from_sink(sink, None));
+        }
+    }
 
     results.push(InvariantResult::from_sink(index.malformed, None));
     CheckSummary { results }
@@ -263,6 +275,8 @@ pub fn record_t(record: &Record) -> Micros {
         | Record::Deliver { t, .. }
         | Record::Stats { t, .. }
         | Record::StreamGap { t, .. }
+        | Record::Membership { t, .. }
+        | Record::Adopt { t, .. }
         | Record::Workload { t, .. } => *t,
     }
 }
@@ -399,11 +413,12 @@ mod tests {
         let summary = summarize(&records);
         assert!(summary.held());
         let names: Vec<&str> = summary.results.iter().map(|r| r.invariant).collect();
-        assert_eq!(names, ["delivery", "ordering", "stats", "liveness", "trace"]);
-        assert!(summary.results.iter().all(|r| r.status == Status::Held));
+        assert_eq!(names, ["delivery", "ordering", "stats", "liveness", "placement", "trace"]);
+        assert!(summary.results.iter().all(|r| r.status == Status::Held || r.invariant == "placement"));
         assert_eq!(
             summary.to_string(),
-            "delivery  held\nordering  held\nstats     held\nliveness  held\ntrace     held\n"
+            "delivery  held\nordering  held\nstats     held\nliveness  held\n\
+             placement skipped (the trace names no shard count)\ntrace     held\n"
         );
     }
 

@@ -364,7 +364,11 @@ impl Builder {
                 self.end = self.end.max(*t);
                 self.acks.push((*t, node.to_string(), dst.to_string(), *id));
             }
-            Record::Stats { t, .. } | Record::Workload { t, .. } | Record::StreamGap { t, .. } => {
+            Record::Stats { t, .. }
+            | Record::Workload { t, .. }
+            | Record::StreamGap { t, .. }
+            | Record::Membership { t, .. }
+            | Record::Adopt { t, .. } => {
                 self.end = self.end.max(*t);
             }
             Record::Deliver { t, node, id, .. } => {
@@ -545,6 +549,9 @@ pub(crate) mod tests {
                 delivery: "exactly-once".into(),
                 ordering: "per-batch".into(),
                 stats: "consistent".into(),
+                shards: 0,
+                members: Vec::new(),
+                placement: "owner".into(),
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),
@@ -556,7 +563,8 @@ pub(crate) mod tests {
                 batch: 0,
                 dst: "n2".into(),
                 local: false,
-                events: vec![shipped(1), shipped(2), shipped(3)],
+                epoch: 0,
+                events: vec![shipped(1), shipped(2), shipped(3)].into(),
             },
             deliver(150, 1),
             deliver(160, 1),
@@ -580,7 +588,8 @@ pub(crate) mod tests {
                 batch: 1,
                 dst: "n2".into(),
                 local: false,
-                events: vec![shipped(4)],
+                epoch: 0,
+                events: vec![shipped(4)].into(),
             },
             Record::ShipEnd {
                 t: 450,
@@ -745,7 +754,8 @@ pub(crate) mod tests {
                 batch: 9,
                 dst: "n2".into(),
                 local: false,
-                events,
+                epoch: 0,
+                events: events.into(),
             },
         );
         let l = Layout::of(&records);

@@ -12,7 +12,7 @@ use proptest::sample::select;
 
 use super::model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
-    OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings, Workload,
 };
 
 /// DESIGN.md's example without its contradictory line (the release after a reorder: a
@@ -53,6 +53,7 @@ expect:
   delivery: exactly-once
   ordering: per-batch
   stats: consistent
+  placement: owner
   settle: 10s
 ";
 
@@ -120,8 +121,9 @@ prop_compose! {
             select(vec![DeliveryMode::ExactlyOnce, DeliveryMode::AtLeastOnce]),
             select(vec![OrderingMode::PerBatch, OrderingMode::None]),
             select(vec![StatsMode::Consistent, StatsMode::Ignore]),
+            select(vec![PlacementMode::Owner, PlacementMode::Ignore]),
             positive_duration(),
-        ).prop_map(|(delivery, ordering, stats, settle)| Expect { delivery, ordering, stats, settle }),
+        ).prop_map(|(delivery, ordering, stats, placement, settle)| Expect { delivery, ordering, stats, placement, settle }),
         steps in proptest::collection::vec((0u8..14, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
         senders in any::<Option<u64>>(),
     ) -> Scenario {

@@ -63,6 +63,7 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  delivery: {}", s.expect.delivery.as_str())?;
     writeln!(out, "  ordering: {}", s.expect.ordering.as_str())?;
     writeln!(out, "  stats: {}", s.expect.stats.as_str())?;
+    writeln!(out, "  placement: {}", s.expect.placement.as_str())?;
     writeln!(out, "  settle: {}", format_duration(s.expect.settle))
 }
 

@@ -33,7 +33,7 @@ pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
-    OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings, Workload,
 };
 pub use source::MAX_SOURCE_BYTES;
 
@@ -105,7 +105,7 @@ mod tests {
             "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nduration: 1m\n\
              network:\n  latency: 1ms\n  loss: 0.0\ntransport:\n  connections: 2\n  ack_timeout: 200ms\n  deadline: 5s\n\
              workload:\n  events: 100\n  rate: 200/s\n  batch: 1..8\n  keys: 64\nfaults: []\n\
-             expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  settle: 10s\n"
+             expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  placement: owner\n  settle: 10s\n"
         );
         assert_eq!(parse(&text, "again.yaml").unwrap(), s);
     }

@@ -296,6 +296,25 @@ pub enum StatsMode {
     Ignore,
 }
 
+/// Whether the placement invariant is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementMode {
+    /// `owner`: every event goes to its shard's owner under the map its sender used.
+    Owner,
+    /// `ignore`: placement is not checked.
+    Ignore,
+}
+
+impl PlacementMode {
+    /// The YAML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlacementMode::Owner => "owner",
+            PlacementMode::Ignore => "ignore",
+        }
+    }
+}
+
 /// What must hold at the end of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expect {
@@ -305,6 +324,8 @@ pub struct Expect {
     pub ordering: OrderingMode,
     /// Default `consistent`.
     pub stats: StatsMode,
+    /// Default `owner`.
+    pub placement: PlacementMode,
     /// After the last fault everything heals; the cluster must converge within this (default
     /// 10s, more than 0).
     pub settle: Duration,
@@ -375,6 +396,7 @@ impl Default for Expect {
             delivery: DeliveryMode::ExactlyOnce,
             ordering: OrderingMode::PerBatch,
             stats: StatsMode::Consistent,
+            placement: PlacementMode::Owner,
             settle: Duration::from_secs(10),
         }
     }

@@ -84,6 +84,7 @@ pub(crate) struct RawExpect {
     pub delivery: Option<Located<String>>,
     pub ordering: Option<Located<String>>,
     pub stats: Option<Located<String>>,
+    pub placement: Option<Located<String>>,
     pub settle: Option<Located<String>>,
 }
 

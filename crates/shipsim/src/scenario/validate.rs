@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
 use super::model::{
-    DeliveryMode, Expect, Membership, Network, OrderingMode, Scenario, StatsMode, TransportSettings, Workload,
+    DeliveryMode, Expect, Membership, Network, OrderingMode, PlacementMode, Scenario, StatsMode,
+    TransportSettings, Workload,
 };
 use super::raw::{
     Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawTransport, RawWorkload,
@@ -266,6 +267,10 @@ fn expect(raw: Option<RawExpect>) -> Result<Expect, Problem> {
     if let Some(s) = raw.stats {
         expect.stats =
             one_of(&s, "stats", &[("consistent", StatsMode::Consistent), ("ignore", StatsMode::Ignore)])?;
+    }
+    if let Some(p) = raw.placement {
+        expect.placement =
+            one_of(&p, "placement", &[("owner", PlacementMode::Owner), ("ignore", PlacementMode::Ignore)])?;
     }
     if let Some(s) = raw.settle {
         expect.settle = located(&s, parse_positive_duration(&s.value, "settle"))?;

@@ -66,8 +66,12 @@ pub enum Record {
         dst: Text,
         /// Whether `dst` is the sender itself.
         local: bool,
-        /// The events, in batch order (index = position here).
-        events: Vec<ShippedRecord>,
+        /// The epoch of the shard map the router planned the batch with.
+        #[serde(default)]
+        epoch: u64,
+        /// The events, in batch order (index = position here). A boxed
+        /// slice, not a `Vec`: it keeps every record at 80 bytes.
+        events: Box<[ShippedRecord]>,
     },
     /// The `ship_batch` call returned.
     ShipEnd {
@@ -152,6 +156,38 @@ pub enum Record {
         /// Events the node's sinks (remote and local) recorded.
         sink: u64,
     },
+    /// The cluster's shard map changed (a `join` or `leave` fault): the new
+    /// epoch and its members. Nodes adopt it later, each after its own
+    /// propagation delay (`Adopt`).
+    Membership {
+        /// When the change was announced.
+        t: Micros,
+        /// The epoch of the new map (the initial map, in `Start`, is epoch 0).
+        epoch: u64,
+        /// What changed.
+        change: MembershipChange,
+        /// The node that joined or left.
+        node: Text,
+        /// The members of the new map, in name order.
+        members: Vec<Text>,
+    },
+    /// A node's router installed the shard map of `epoch`: after its
+    /// propagation delay, at the start of a process life, or learned from a
+    /// receiver's refusal.
+    Adopt {
+        /// When.
+        t: Micros,
+        /// The node.
+        node: Text,
+        /// Its process life.
+        life: u32,
+        /// The epoch installed.
+        epoch: u64,
+        /// The shards whose owner differs between the node's previous map and
+        /// this one, as the node's own `ShardMap` computes them, in shard
+        /// order (empty at the start of a life).
+        moved: Vec<u32>,
+    },
     /// A node's workload progress at the end of the run.
     Workload {
         /// When.
@@ -190,6 +226,29 @@ pub struct Start {
     pub ordering: String,
     /// `consistent` or `ignore`.
     pub stats: String,
+    /// Shards keys are spread over (`fnv1a_64(key) % shards`).
+    #[serde(default)]
+    pub shards: u32,
+    /// The members of the initial shard map (epoch 0); empty means every node.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// `owner` (every event must go to its shard's owner) or `ignore`.
+    #[serde(default = "owner")]
+    pub placement: String,
+}
+
+fn owner() -> String {
+    "owner".to_owned()
+}
+
+/// A change of the cluster's membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MembershipChange {
+    /// A node entered the shard map.
+    Join,
+    /// A node left the shard map (its process may keep running).
+    Leave,
 }
 
 /// Phases of a run.
