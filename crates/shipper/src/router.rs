@@ -68,6 +68,11 @@ impl Router {
         &self.shipper
     }
 
+    /// The epoch of the current shard map (cheaper than [`Self::shard_map`]).
+    pub fn epoch(&self) -> u64 {
+        self.read_map().epoch()
+    }
+
     /// A copy of the current shard map.
     pub fn shard_map(&self) -> ShardMap {
         self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
