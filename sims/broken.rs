@@ -112,6 +112,13 @@ const CASES: &[Case] = &[
         rule: "wrong-owner",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::StaleMap,
+        scenario: "scale-out",
+        invariant: "placement",
+        rule: "wrong-owner",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());
