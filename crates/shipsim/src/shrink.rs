@@ -147,6 +147,9 @@ fn candidates(s: &Scenario) -> Vec<(String, Scenario)> {
                 if let Some(senders) = &mut c.workload.senders {
                     senders.retain(|n| n != node); // none left: the loader rejects it
                 }
+                if let Some(members) = &mut c.members {
+                    members.retain(|n| n != node); // none left: the loader rejects it
+                }
                 out.push((format!("dropped node {node}"), c));
             }
         }
