@@ -26,9 +26,11 @@ use crate::scenario::{
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
-pub const KINDS_SIMPLEST_FIRST: [&str; 13] = [
+pub const KINDS_SIMPLEST_FIRST: [&str; 15] = [
     "latency",
     "loss",
+    "join",
+    "leave",
     "bounce",
     "crash",
     "restart",
@@ -91,8 +93,15 @@ prop_compose! {
         steps in proptest::collection::vec(step(), 0..=12),
         // One case in four routes from some of the nodes only.
         senders in proptest::option::weighted(0.25, any::<u64>()),
+        // One case in three starts with some nodes outside the shard map (so they can join).
+        members in proptest::option::weighted(0.35, any::<u64>()),
+        propagation in (0u64..200, 0u64..300).prop_map(|(min, extra)| LatencyRange {
+            min: Duration::from_millis(min),
+            max: Duration::from_millis(min + extra),
+        }),
     ) -> Scenario {
         let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
+        let members = members.map(|bits| some_of(&nodes, bits));
         let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), ..workload };
         let base = Scenario {
             name: "generated".into(),
@@ -100,8 +109,8 @@ prop_compose! {
             seeds: vec![seed],
             nodes,
             shards,
-            members: None,
-            membership: Membership::default(),
+            members,
+            membership: Membership { propagation },
             duration: Duration::from_secs(60),
             network,
             transport,
@@ -219,6 +228,8 @@ fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f6
         "hold" if two => FaultAction::Hold(link()),
         "release" if two => FaultAction::Release(link()),
         "reorder" if two => FaultAction::Reorder(link()),
+        "join" => FaultAction::Join(node(0)),
+        "leave" if two => FaultAction::Leave(node(0)),
         "drop-route" if two => {
             let l = link();
             FaultAction::DropRoute { from: l.a, to: l.b }

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use super::model::{
-    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
+    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
     OrderingMode, PlacementMode, Scenario, StatsMode, TransportSettings, Workload,
 };
 
@@ -124,16 +124,20 @@ prop_compose! {
             select(vec![PlacementMode::Owner, PlacementMode::Ignore]),
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, placement, settle)| Expect { delivery, ordering, stats, placement, settle }),
-        steps in proptest::collection::vec((0u8..14, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        steps in proptest::collection::vec((0u8..16, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
         senders in any::<Option<u64>>(),
+        members in any::<Option<u64>>(),
+        propagation in latency(),
     ) -> Scenario {
         let nodes: Vec<String> = nodes.into_iter().collect();
         let mut workload = workload;
         workload.senders = senders.map(|bits| subset(&nodes, bits));
-        let faults = timeline(&nodes, duration, network.loss, steps);
+        let members = members.map(|bits| subset(&nodes, bits));
+        let initial = members.clone().unwrap_or_else(|| nodes.clone());
+        let faults = timeline(&nodes, &initial, duration, network.loss, steps);
         Scenario {
-            name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
-            network, transport, workload, faults, expect,
+            name, description, seeds: seeds.into_iter().collect(), nodes, shards, members,
+            membership: Membership { propagation }, duration, network, transport, workload, faults, expect,
         }
     }
 }
@@ -178,7 +182,14 @@ fn pair(a: &str, b: &str) -> (String, String) {
 /// Builds a timeline the validator accepts, mirroring its state walk.
 /// A valid fault timeline; `network_loss` matters because one-way partitions
 /// do not combine with loss.
-fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<Step>) -> Vec<Fault> {
+fn timeline(
+    nodes: &[String],
+    initial_members: &[String],
+    duration: Duration,
+    network_loss: f64,
+    steps: Vec<Step>,
+) -> Vec<Fault> {
+    let mut members: BTreeSet<String> = initial_members.iter().cloned().collect();
     let mut times: Vec<Duration> = steps
         .iter()
         .map(|s| {
@@ -325,6 +336,20 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
                 pick.one(&routes).map(|(from, to)| {
                     dropped.remove(&(from.clone(), to.clone()));
                     FaultAction::RestoreRoute { from, to }
+                })
+            }
+            14 => {
+                let outside: Vec<String> = nodes.iter().filter(|n| !members.contains(*n)).cloned().collect();
+                pick.one(&outside).map(|n| {
+                    members.insert(n.clone());
+                    FaultAction::Join(n)
+                })
+            }
+            15 if members.len() > 1 => {
+                let inside: Vec<String> = members.iter().cloned().collect();
+                pick.one(&inside).map(|n| {
+                    members.remove(&n);
+                    FaultAction::Leave(n)
                 })
             }
             _ => None,

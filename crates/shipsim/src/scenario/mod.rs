@@ -102,7 +102,7 @@ mod tests {
         let text = to_yaml(&s);
         assert_eq!(
             text,
-            "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nduration: 1m\n\
+            "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nmembership:\n  propagation: 0s\nduration: 1m\n\
              network:\n  latency: 1ms\n  loss: 0.0\ntransport:\n  connections: 2\n  ack_timeout: 200ms\n  deadline: 5s\n\
              workload:\n  events: 100\n  rate: 200/s\n  batch: 1..8\n  keys: 64\nfaults: []\n\
              expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  placement: owner\n  settle: 10s\n"
@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(s.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [4, 6]);
         assert_eq!(s.faults[1].at, Duration::from_secs(2));
         let again = parse(&to_yaml(&s), "g.yaml").unwrap();
-        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [20, 21]);
+        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [22, 23]);
         assert_eq!(again, s);
     }
 

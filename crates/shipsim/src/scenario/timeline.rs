@@ -659,7 +659,7 @@ mod tests {
         fails(
             &["{at: 2s}"],
             (1, "{"),
-            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route)",
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave)",
         );
         fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
         fails(
