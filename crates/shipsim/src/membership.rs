@@ -208,7 +208,10 @@ mod tests {
 
     fn router(node: &str, map: ShardMap) -> Arc<Router> {
         let transport = Arc::new(InProcessShipperTransport::new(1));
-        Arc::new(Router::new(Arc::new(EventShipper::new(ShipperConfig { local_node: node.into() }, transport)), map))
+        Arc::new(Router::new(
+            Arc::new(EventShipper::new(ShipperConfig { local_node: node.into() }, transport)),
+            map,
+        ))
     }
 
     #[test]
@@ -267,7 +270,9 @@ mod tests {
             s.nodes.iter().map(|n| t.delay(n, 1)).collect()
         };
         assert_eq!(delays(&a), delays(&b));
-        assert!(delays(&a).iter().all(|d| (Duration::from_millis(10)..=Duration::from_millis(900)).contains(d)));
+        assert!(
+            delays(&a).iter().all(|d| (Duration::from_millis(10)..=Duration::from_millis(900)).contains(d))
+        );
         let recorder = SharedRecorder::default();
         a.change(&s.faults[0].action, Duration::ZERO, &s.nodes, &recorder);
         let latest = a.latest().unwrap();

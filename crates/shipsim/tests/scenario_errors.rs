@@ -562,7 +562,8 @@ fn unknown_placement_mode() {
 }
 
 /// A four-node head with n1..n3 as the initial members; faults start on line 6.
-const MEMBERS_HEAD: &str = "name: t\nnodes: [n1, n2, n3, n4]\nmembers: [n1, n2, n3]\nduration: 30s\nfaults:\n";
+const MEMBERS_HEAD: &str =
+    "name: t\nnodes: [n1, n2, n3, n4]\nmembers: [n1, n2, n3]\nduration: 30s\nfaults:\n";
 
 fn with_membership_faults(faults: &[&str]) -> String {
     let mut text = MEMBERS_HEAD.to_owned();
@@ -626,7 +627,12 @@ fn joins_and_leaves_follow_the_membership_along_the_timeline() {
         "s.yaml:6:21: unknown node `n0` (nodes: n1, n2, n3, n4)"
     );
     // A node that left may join again, and one that joined may leave.
-    let ok = with_membership_faults(&["{at: 1s, leave: n1}", "{at: 2s, join: n1}", "{at: 3s, join: n4}", "{at: 4s, leave: n4}"]);
+    let ok = with_membership_faults(&[
+        "{at: 1s, leave: n1}",
+        "{at: 2s, join: n1}",
+        "{at: 3s, join: n4}",
+        "{at: 4s, leave: n4}",
+    ]);
     let s = scenario::parse(&ok, "s.yaml").unwrap();
     assert_eq!(s.faults.len(), 4);
     assert_eq!(s.epochs().last().map(|(_, m)| m.clone()), Some(vec!["n1".into(), "n2".into(), "n3".into()]));

@@ -85,27 +85,42 @@ fn counters_count_the_refusal_and_the_replan_each_once() {
 #[test]
 fn shipping_again_after_an_ambiguous_outcome_is_malformed() {
     let mut tb = Tb::new(&["n1", "n2", "n3"]);
-    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1])
-        .end(12 * MS, "n1", 1, 1, 0, Outcome::Ambiguous)
-        .begin(12 * MS, "n1", 1, 2, "n3", &[1]);
+    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).end(12 * MS, "n1", 1, 1, 0, Outcome::Ambiguous).begin(
+        12 * MS,
+        "n1",
+        1,
+        2,
+        "n3",
+        &[1],
+    );
     assert!(rules(&check_all(&tb.build())).contains(&("trace", "ship-begin")));
 }
 
 #[test]
 fn shipping_again_before_the_refused_call_returned_is_malformed() {
     let mut tb = Tb::new(&["n1", "n2", "n3"]);
-    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1, 2])
-        .begin(11 * MS, "n1", 1, 2, "n3", &[2])
-        .end(12 * MS, "n1", 1, 1, 0, Outcome::NotDelivered);
+    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1, 2]).begin(11 * MS, "n1", 1, 2, "n3", &[2]).end(
+        12 * MS,
+        "n1",
+        1,
+        1,
+        0,
+        Outcome::NotDelivered,
+    );
     assert!(rules(&check_all(&tb.build())).contains(&("trace", "ship-begin")));
 }
 
 #[test]
 fn shipping_again_an_event_of_the_acknowledged_prefix_is_malformed() {
     let mut tb = Tb::new(&["n1", "n2", "n3"]);
-    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1, 2])
-        .end(12 * MS, "n1", 1, 1, 1, Outcome::NotDelivered)
-        .begin(12 * MS, "n1", 1, 2, "n3", &[1, 2]);
+    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1, 2]).end(12 * MS, "n1", 1, 1, 1, Outcome::NotDelivered).begin(
+        12 * MS,
+        "n1",
+        1,
+        2,
+        "n3",
+        &[1, 2],
+    );
     let violations = check_all(&tb.build());
     let found = rules(&violations);
     assert_eq!(found.iter().filter(|r| **r == ("trace", "ship-begin")).count(), 1, "only event 1: {found:?}");
