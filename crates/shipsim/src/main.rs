@@ -30,6 +30,12 @@ enum Command {
     Explore(cli::explore::ExploreArgs),
     /// Replay a repro file (a scenario that carries its seed): same trace, same violation.
     Replay(cli::run::ReplayArgs),
+    /// Re-check a trace file (`run --trace`) with every checker, without simulating: exit 0 every
+    /// invariant held, 1 a violation, 2 a malformed or truncated trace (its line is named).
+    Verify {
+        /// The trace, JSON Lines.
+        trace: PathBuf,
+    },
     /// Measure the performance figures (build with --release): a table, or --json.
     Bench(cli::bench::BenchArgs),
 }
@@ -42,6 +48,7 @@ fn main() -> ExitCode {
         Command::Check { scenario } => cli::check(&scenario),
         Command::Explore(explore) => cli::explore::explore(&explore),
         Command::Replay(replay) => cli::run::replay(&replay),
+        Command::Verify { trace } => cli::verify::verify(&trace),
         Command::Bench(bench) => cli::bench::run(&bench),
     };
     ExitCode::from(status as u8)

@@ -10,7 +10,7 @@ use crate::runner::RunResult;
 use crate::trace::{Micros, Record, Violation};
 
 /// How many violations the report spells out; the rest are counted.
-const SHOWN_VIOLATIONS: usize = 5;
+pub const SHOWN_VIOLATIONS: usize = 5;
 
 /// Counts drawn from a run's records.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

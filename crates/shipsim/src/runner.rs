@@ -143,6 +143,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
 
 fn start_record(scenario: &Scenario, seed: u64) -> Start {
     Start {
+        format: crate::trace::FORMAT_VERSION,
         t: 0,
         scenario: scenario.name.clone(),
         seed,

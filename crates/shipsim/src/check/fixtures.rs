@@ -27,6 +27,7 @@ impl Tb {
     /// up in life 1, and `Phase faults`.
     pub fn new(nodes: &[&str]) -> Self {
         let start = Start {
+            format: crate::trace::FORMAT_VERSION,
             t: 0,
             scenario: "fixture".into(),
             seed: 1,

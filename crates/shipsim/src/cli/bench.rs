@@ -2,7 +2,7 @@
 //! next to its baseline, measured in one run (absolute times drift on shared
 //! machines; ratios measured side by side do not). Build with `--release`.
 //!
-//! 1. `router`: in-process shipping, ours against the seed's algorithm.
+//! 1. `router`: in-process shipping, ours against the seed's code, verbatim.
 //! 2. `harness`: a 2-node scenario through the full harness against a bare
 //!    turmoil program doing the same acked traffic.
 //! 3. `speed`: simulated seconds, events and ticks per wall second of every
@@ -185,7 +185,11 @@ pub fn render(report: &BenchReport) -> String {
             r.events, r.rounds
         );
         let _ = writeln!(out, "| shipper | events/s |\n| --- | ---: |");
-        let _ = writeln!(out, "| seed's algorithm (std locks) | {} |", grouped(r.seed_events_per_s));
+        let _ = writeln!(
+            out,
+            "| seed's code, verbatim (oxirs-stream 0.3.1) | {} |",
+            grouped(r.seed_events_per_s)
+        );
         let _ = writeln!(
             out,
             "| ours (EventShipper + InProcessShipperTransport) | {} |",

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod explore;
 pub mod run;
 pub mod stdout;
+pub mod verify;
 
 use stdout::outln;
 

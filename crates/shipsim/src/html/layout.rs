@@ -539,6 +539,7 @@ pub(crate) mod tests {
         let life = |t, node: &str, life, state| Record::Life { t, node: node.into(), life, state };
         vec![
             Record::Start(Box::new(Start {
+                format: crate::trace::FORMAT_VERSION,
                 t: 0,
                 scenario: "tiny <&>".into(),
                 seed: 7,

@@ -1,6 +1,7 @@
 //! Trace records, and writing, reading and hashing them.
 
 pub mod jsonl;
+pub mod load;
 mod record;
 mod text;
 

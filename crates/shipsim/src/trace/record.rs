@@ -203,9 +203,17 @@ pub enum Record {
     Violation(Box<Violation>),
 }
 
+/// The trace format this build writes, in every `Start` record: a reader
+/// refuses a newer one rather than misread it. Traces from before the field
+/// existed read as 0.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// The run header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Start {
+    /// The trace format ([`FORMAT_VERSION`] when written by this build).
+    #[serde(default)]
+    pub format: u32,
     /// Always 0.
     pub t: Micros,
     /// Scenario name.
