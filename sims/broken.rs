@@ -129,6 +129,13 @@ const CASES: &[Case] = &[
         rule: "no-loss",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::StaleMap,
+        scenario: "scale-out",
+        invariant: "placement",
+        rule: "wrong-owner",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -7,8 +7,9 @@
 //! | frame | tag | fields |
 //! | --- | --- | --- |
 //! | `Hello` | 1 | version u32, life u64, slot u32, stream u64, base u64, node str |
-//! | `Event` | 2 | seq u64, batch u64, index u32, shard u32, key str, source str, payload bytes |
+//! | `Event` | 2 | seq u64, batch u64, index u32, epoch u64, shard u32, key str, source str, payload bytes |
 //! | `Ack` | 3 | seq u64 |
+//! | `Refuse` | 4 | seq u64, epoch u64, member count u32, that many member str |
 //!
 //! Binary rather than JSON because a JSON body spelled the payload as an
 //! array of numbers (about 3.5 bytes per byte) and cost more to parse than
@@ -38,10 +39,15 @@ const TAG_HELLO: u8 = 1;
 const TAG_EVENT: u8 = 2;
 /// Tag byte of an `Ack` body.
 const TAG_ACK: u8 = 3;
+/// Tag byte of a `Refuse` body.
+const TAG_REFUSE: u8 = 4;
 
 /// Bytes of an `Event` body besides its three strings: tag, seq, batch,
-/// index, shard and the three length fields.
-const EVENT_FIXED: usize = 1 + 8 + 8 + 4 + 4 + 3 * 4;
+/// index, epoch, shard and the three length fields.
+const EVENT_FIXED: usize = 1 + 8 + 8 + 4 + 8 + 4 + 3 * 4;
+
+/// Bytes of a `Refuse` body besides its members: tag, seq, epoch, count.
+const REFUSE_FIXED: usize = 1 + 8 + 8 + 4;
 
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +101,7 @@ fn body_len<E: Borrow<ShippedEvent>>(frame: &Frame<E>) -> usize {
             EVENT_FIXED + event.key.len() + event.source.len() + event.payload.len()
         }
         Frame::Ack { .. } => 1 + 8,
+        Frame::Refuse { members, .. } => REFUSE_FIXED + members.iter().map(|m| 4 + m.len()).sum::<usize>(),
     }
 }
 
@@ -122,12 +129,13 @@ pub fn encode_frame<E: Borrow<ShippedEvent>>(frame: &Frame<E>, max: usize) -> Re
             buf.extend_from_slice(&base.to_be_bytes());
             put_bytes(&mut buf, node.as_bytes());
         }
-        Frame::Event { seq, batch, index, event } => {
+        Frame::Event { seq, batch, index, epoch, event } => {
             let event = event.borrow();
             buf.push(TAG_EVENT);
             buf.extend_from_slice(&seq.to_be_bytes());
             buf.extend_from_slice(&batch.to_be_bytes());
             buf.extend_from_slice(&index.to_be_bytes());
+            buf.extend_from_slice(&epoch.to_be_bytes());
             buf.extend_from_slice(&event.shard.to_be_bytes());
             put_bytes(&mut buf, event.key.as_bytes());
             put_bytes(&mut buf, event.source.as_bytes());
@@ -136,6 +144,16 @@ pub fn encode_frame<E: Borrow<ShippedEvent>>(frame: &Frame<E>, max: usize) -> Re
         Frame::Ack { seq } => {
             buf.push(TAG_ACK);
             buf.extend_from_slice(&seq.to_be_bytes());
+        }
+        Frame::Refuse { seq, epoch, members } => {
+            buf.push(TAG_REFUSE);
+            buf.extend_from_slice(&seq.to_be_bytes());
+            buf.extend_from_slice(&epoch.to_be_bytes());
+            // The body length was checked, so the count fits a u32 too.
+            buf.extend_from_slice(&(members.len() as u32).to_be_bytes());
+            for member in members {
+                put_bytes(&mut buf, member.as_bytes());
+            }
         }
     }
     debug_assert_eq!(buf.len(), LENGTH_PREFIX + len, "body_len disagrees with the encoder");
@@ -215,13 +233,30 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
         },
         TAG_EVENT => {
             let (seq, batch, index) = (f.u64("seq")?, f.u64("batch")?, f.u32("index")?);
+            let epoch = f.u64("epoch")?;
             let shard = f.u32("shard")?;
             let key = f.string("key")?;
             let source = f.string("source")?;
             let payload = f.bytes("payload")?;
-            Frame::Event { seq, batch, index, event: ShippedEvent { shard, key, payload, source } }
+            Frame::Event { seq, batch, index, epoch, event: ShippedEvent { shard, key, payload, source } }
         }
         TAG_ACK => Frame::Ack { seq: f.u64("seq")? },
+        TAG_REFUSE => {
+            let (seq, epoch, count) = (f.u64("seq")?, f.u64("epoch")?, f.u32("member count")? as usize);
+            // Every member takes at least its 4-byte length: a count the
+            // body cannot hold is refused before anything is allocated.
+            if count > f.rest.len() / 4 {
+                return Err(FrameError::Malformed(format!(
+                    "member count: {count} members announced, room for at most {} in the frame",
+                    f.rest.len() / 4
+                )));
+            }
+            let mut members = Vec::with_capacity(count);
+            for _ in 0..count {
+                members.push(f.string("member")?);
+            }
+            Frame::Refuse { seq, epoch, members }
+        }
         b'{' => return Err(FrameError::Malformed("a JSON body (a protocol version 1 peer?)".into())),
         other => return Err(FrameError::Malformed(format!("unknown frame tag {other}"))),
     };
@@ -331,8 +366,9 @@ mod tests {
                 stream: 3,
                 base: 1,
             },
-            Frame::Event { seq: 1, batch: 9, index: 0, event: event(1) },
+            Frame::Event { seq: 1, batch: 9, index: 0, epoch: 4, event: event(1) },
             Frame::Ack { seq: u64::MAX },
+            Frame::Refuse { seq: 3, epoch: 2, members: vec!["n1".into(), "n22".into()] },
         ]
     }
 
@@ -349,11 +385,16 @@ mod tests {
     #[test]
     fn borrowed_event_encodes_like_owned() {
         let ev = event(5);
-        let borrowed =
-            encode_frame(&Frame::Event { seq: 4, batch: 2, index: 1, event: &ev }, DEFAULT_MAX_FRAME)
-                .unwrap();
-        let owned =
-            encode_frame(&Frame::Event { seq: 4, batch: 2, index: 1, event: ev }, DEFAULT_MAX_FRAME).unwrap();
+        let borrowed = encode_frame(
+            &Frame::Event { seq: 4, batch: 2, index: 1, epoch: 1, event: &ev },
+            DEFAULT_MAX_FRAME,
+        )
+        .unwrap();
+        let owned = encode_frame(
+            &Frame::Event { seq: 4, batch: 2, index: 1, epoch: 1, event: ev },
+            DEFAULT_MAX_FRAME,
+        )
+        .unwrap();
         assert_eq!(borrowed, owned);
     }
 
@@ -377,7 +418,7 @@ mod tests {
     #[test]
     fn encoding_refuses_frames_over_the_limit() {
         let big = ShippedEvent { shard: 0, key: "k".into(), payload: vec![7; 100], source: "n".into() };
-        let frame = Frame::Event { seq: 1, batch: 1, index: 0, event: &big };
+        let frame = Frame::Event { seq: 1, batch: 1, index: 0, epoch: 1, event: &big };
         assert!(matches!(encode_frame(&frame, 64), Err(FrameError::Oversized { .. })));
         assert!(event_frame_bound(&big) > 64);
         let fits = encode_frame(&frame, DEFAULT_MAX_FRAME).unwrap();
@@ -397,9 +438,11 @@ mod tests {
         for ev in
             [event(1), ShippedEvent { shard: 0, key: String::new(), payload: vec![], source: String::new() }]
         {
-            let bytes =
-                encode_frame(&Frame::Event { seq: 3, batch: 2, index: 1, event: &ev }, DEFAULT_MAX_FRAME)
-                    .unwrap();
+            let bytes = encode_frame(
+                &Frame::Event { seq: 3, batch: 2, index: 1, epoch: 1, event: &ev },
+                DEFAULT_MAX_FRAME,
+            )
+            .unwrap();
             assert_eq!(bytes.len() - LENGTH_PREFIX, event_frame_bound(&ev));
         }
     }
@@ -407,8 +450,11 @@ mod tests {
     #[test]
     fn a_payload_costs_its_own_length_on_the_wire() {
         let ev = ShippedEvent { shard: 1, key: "k".into(), payload: vec![255; 128], source: "n1".into() };
-        let bytes = encode_frame(&Frame::Event { seq: 1, batch: 1, index: 0, event: &ev }, DEFAULT_MAX_FRAME)
-            .unwrap();
+        let bytes = encode_frame(
+            &Frame::Event { seq: 1, batch: 1, index: 0, epoch: 1, event: &ev },
+            DEFAULT_MAX_FRAME,
+        )
+        .unwrap();
         assert_eq!(bytes.len(), LENGTH_PREFIX + EVENT_FIXED + 1 + 2 + 128);
     }
 
@@ -430,7 +476,7 @@ mod tests {
 
     #[test]
     fn broken_bodies_are_malformed_with_a_reason() {
-        let [hello, ev, ack] = <[Frame; 3]>::try_from(samples()).unwrap();
+        let [hello, ev, ack, _refuse] = <[Frame; 4]>::try_from(samples()).unwrap();
         // Cut short inside the node name, and inside the ack's number.
         assert!(
             malformed(&edited(&hello, |b| {
@@ -489,7 +535,7 @@ mod tests {
         assert_eq!(read_frame(&mut reader, DEFAULT_MAX_FRAME).await.unwrap(), None);
         let mut cut = &wire[..wire.len() - 1];
         let mut last = Ok(None);
-        for _ in 0..3 {
+        for _ in 0..samples().len() {
             last = read_frame(&mut cut, DEFAULT_MAX_FRAME).await;
         }
         assert!(matches!(last, Err(FrameError::Truncated)));

@@ -1,5 +1,6 @@
-//! The receiver's memory of what it delivered: per source stream, only the
-//! next expected sequence number.
+//! The receiver's memory of what it delivered: per source stream, the next
+//! expected sequence number, and the numbers its fence refused that the
+//! sender may not have heard of yet.
 //!
 //! A stream is (source node, source life, slot, stream id). The table keeps,
 //! for each source node, its newest life and, per slot, its newest stream:
@@ -12,7 +13,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use shipper::NodeId;
+use shipper::{NodeId, Refusal};
+
+/// Where a stream's delivery stands.
+#[derive(Debug)]
+pub(crate) struct Position {
+    /// Next expected sequence number.
+    pub(crate) next: u64,
+    /// The batch whose frame was refused last, and the refusal: every later
+    /// frame of that batch is refused too, so the delivered part of a batch
+    /// stays a prefix of it.
+    pub(crate) refusing: Option<(u64, Arc<Refusal>)>,
+}
 
 /// Delivery position of one stream.
 #[derive(Debug)]
@@ -20,13 +32,34 @@ pub(crate) struct StreamCursor {
     stream: u64,
     /// A newer stream or life of the same sender replaced this one.
     retired: AtomicBool,
-    /// Next expected sequence number. Held across the sink's `accept`, so
-    /// two connections of one stream (an old one not yet noticed dead and
-    /// its replacement) can never deliver the same number twice.
-    pub(crate) next: tokio::sync::Mutex<u64>,
+    /// Held across the sink's `accept`, so two connections of one stream
+    /// (an old one not yet noticed dead and its replacement) can never
+    /// deliver the same number twice.
+    pub(crate) position: tokio::sync::Mutex<Position>,
+    /// Numbers below `next` that were refused, not delivered: a resent copy
+    /// is refused again, never acknowledged as a duplicate. Pruned below a
+    /// hello's base (the sender settled those); only refusals are kept, so
+    /// it stays empty unless the shard map changes.
+    refused: Mutex<BTreeMap<u64, Arc<Refusal>>>,
 }
 
 impl StreamCursor {
+    /// Notes that `seq` was refused.
+    pub(crate) fn note_refused(&self, seq: u64, refusal: Arc<Refusal>) {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, refusal);
+    }
+
+    /// The refusal of `seq`, if it was refused.
+    pub(crate) fn refusal_of(&self, seq: u64) -> Option<Arc<Refusal>> {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).get(&seq).cloned()
+    }
+
+    /// Forgets the refusals below `base`: the sender will never resend them.
+    fn settle_below(&self, base: u64) {
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        *refused = refused.split_off(&base);
+    }
+
     pub(crate) fn is_retired(&self) -> bool {
         self.retired.load(Ordering::Acquire)
     }
@@ -77,6 +110,7 @@ impl DedupTable {
         }
         if let Some(cursor) = source.slots.get(&slot) {
             if cursor.stream == stream {
+                cursor.settle_below(base);
                 return Opened::Current(cursor.clone());
             }
             if cursor.stream > stream {
@@ -87,7 +121,8 @@ impl DedupTable {
         let cursor = Arc::new(StreamCursor {
             stream,
             retired: AtomicBool::new(false),
-            next: tokio::sync::Mutex::new(base),
+            position: tokio::sync::Mutex::new(Position { next: base, refusing: None }),
+            refused: Mutex::default(),
         });
         source.slots.insert(slot, cursor.clone());
         Opened::Current(cursor)
@@ -109,22 +144,37 @@ mod tests {
     async fn streams_lives_and_staleness() {
         let table = DedupTable::default();
         let a = cursor(table.open("n1", 1, 0, 1, 1));
-        *a.next.lock().await = 5;
+        a.position.lock().await.next = 5;
         // Same stream again (a reconnect): same cursor, base ignored.
         let again = cursor(table.open("n1", 1, 0, 1, 3));
         assert!(Arc::ptr_eq(&a, &again));
-        assert_eq!(*again.next.lock().await, 5);
+        assert_eq!(again.position.lock().await.next, 5);
         // A new stream on the slot retires the old one and starts at base.
         let b = cursor(table.open("n1", 1, 0, 2, 1));
         assert!(a.is_retired());
-        assert_eq!(*b.next.lock().await, 1);
+        assert_eq!(b.position.lock().await.next, 1);
         assert!(matches!(table.open("n1", 1, 0, 1, 1), Opened::Stale(_)));
         // Other slots are independent.
         let c = cursor(table.open("n1", 1, 1, 1, 4));
-        assert_eq!(*c.next.lock().await, 4);
+        assert_eq!(c.position.lock().await.next, 4);
         // A new life retires everything of the old one; the old life is refused.
         let d = cursor(table.open("n1", 2, 0, 1, 1));
         assert!(b.is_retired() && c.is_retired() && !d.is_retired());
         assert!(matches!(table.open("n1", 1, 0, 9, 1), Opened::Stale(_)));
+    }
+
+    #[test]
+    fn refusals_are_remembered_until_the_sender_settled_them() {
+        let table = DedupTable::default();
+        let a = cursor(table.open("n1", 1, 0, 1, 1));
+        let refusal = Arc::new(Refusal { epoch: 2, members: vec!["n2".into()] });
+        a.note_refused(3, refusal.clone());
+        a.note_refused(5, refusal.clone());
+        assert_eq!(a.refusal_of(3).as_deref(), Some(&*refusal));
+        assert_eq!(a.refusal_of(4), None);
+        // A reconnect whose hello says 4 is the lowest resent: 3 is settled.
+        let again = cursor(table.open("n1", 1, 0, 1, 4));
+        assert_eq!(again.refusal_of(3), None);
+        assert!(again.refusal_of(5).is_some());
     }
 }

@@ -10,8 +10,9 @@ use shipper::{NodeId, ShippedEvent};
 
 /// Version carried by every `Hello`; a receiver refuses any other.
 ///
-/// 1: JSON bodies. 2: binary bodies (see [`crate::codec`]).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 1: JSON bodies. 2: binary bodies (see [`crate::codec`]). 3: events carry
+/// the epoch of the shard map they were planned with; the `Refuse` frame.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Default limit on a frame's body, in bytes (1 MiB).
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
@@ -54,6 +55,10 @@ pub enum Frame<E = ShippedEvent> {
         batch: u64,
         /// Position within the batch, from 0.
         index: u32,
+        /// The epoch of the shard map the batch was planned with
+        /// ([`shipper::UNFENCED_EPOCH`] when it was not): a fenced receiver
+        /// admits or refuses the event by it ([`shipper::Fence`]).
+        epoch: u64,
         /// The event itself.
         event: E,
     },
@@ -62,6 +67,19 @@ pub enum Frame<E = ShippedEvent> {
     Ack {
         /// Highest delivered sequence number.
         seq: u64,
+    },
+    /// Receiver to sender: the event `seq` was refused by the receiver's
+    /// fence (it does not own the event's shard) and will never be
+    /// delivered; neither will the later events of its batch on this
+    /// stream, each refused in turn. The stream goes on past it: later
+    /// batches are delivered and acknowledged as usual.
+    Refuse {
+        /// The refused event's sequence number.
+        seq: u64,
+        /// The epoch of the receiver's shard map.
+        epoch: u64,
+        /// The receiver's members, in name order: its map, to learn.
+        members: Vec<NodeId>,
     },
 }
 
@@ -72,6 +90,7 @@ impl<E> Frame<E> {
             Frame::Hello { .. } => "hello",
             Frame::Event { .. } => "event",
             Frame::Ack { .. } => "ack",
+            Frame::Refuse { .. } => "refuse",
         }
     }
 }

@@ -24,6 +24,20 @@
 //! only the next expected number per stream, and only the newest stream per
 //! slot and the newest life per sender.
 //!
+//! A server may be *fenced* ([`NetServer::with_fence`], usually by the
+//! node's [`shipper::Router`]): every event frame carries the epoch of the
+//! shard map its batch was planned with, and the fence admits it (this node
+//! owns the shard, or the sender's map is newer) or refuses it. A refused
+//! event is answered with [`Frame::Refuse`] (the receiver's epoch and
+//! members), never handed to the sink and never acknowledged; its number is
+//! consumed, so the stream goes on, and every later frame of the same batch
+//! on the stream is refused too, so what a batch delivered stays a prefix of
+//! it. The receiver remembers refused numbers until a hello shows the sender
+//! settled them, so a resent copy is refused again rather than acknowledged
+//! as a duplicate. The sender's call ends at the first refusal with
+//! [`shipper::ShipperError::WrongOwner`] (certain: not delivered), the
+//! acknowledged prefix counted as shipped.
+//!
 //! The sender keeps at most `max_unacked` events in flight per slot. When the
 //! oldest one's ack is `ack_timeout` late, or the connection fails, it
 //! reconnects (exponential backoff, seeded jitter) and resends the unacked

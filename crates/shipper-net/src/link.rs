@@ -28,6 +28,8 @@ pub(crate) enum ConnEvent {
     Connected { conn: u64 },
     /// The receiver acknowledged everything up to `seq`.
     Ack { conn: u64, seq: u64 },
+    /// The receiver's fence refused `seq`: its map is `epoch`, `members`.
+    Refuse { conn: u64, seq: u64, epoch: u64, members: Vec<NodeId> },
     /// The connection is gone (or never came up).
     Closed { conn: u64, why: CloseReason },
 }
@@ -113,7 +115,7 @@ async fn run<N: Network>(
     let _ = events.send(ConnEvent::Closed { conn, why });
 }
 
-/// Forwards acks to the slot until the connection ends or misbehaves.
+/// Forwards acks and refusals to the slot until the connection ends or misbehaves.
 async fn read_acks<N: Network>(
     reader: ReadHalf<N::Stream>,
     conn: u64,
@@ -126,6 +128,11 @@ async fn read_acks<N: Network>(
         match read_frame_into(&mut reader, max_frame, &mut body).await {
             Ok(Some(Frame::Ack { seq })) => {
                 if events.send(ConnEvent::Ack { conn, seq }).is_err() {
+                    return CloseReason::Released;
+                }
+            }
+            Ok(Some(Frame::Refuse { seq, epoch, members })) => {
+                if events.send(ConnEvent::Refuse { conn, seq, epoch, members }).is_err() {
                     return CloseReason::Released;
                 }
             }

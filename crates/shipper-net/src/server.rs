@@ -11,7 +11,7 @@
 use std::io;
 use std::sync::Arc;
 
-use shipper::{NodeId, ShippedEvent};
+use shipper::{Fence, NodeId, Refusal, ShippedEvent};
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -33,11 +33,12 @@ use crate::stats::NetStats;
 pub struct NetServer<N: Network> {
     net: N,
     shared: Arc<Shared>,
+    fence: Option<Arc<dyn Fence>>,
 }
 
 impl<N: Network> Clone for NetServer<N> {
     fn clone(&self) -> Self {
-        Self { net: self.net.clone(), shared: self.shared.clone() }
+        Self { net: self.net.clone(), shared: self.shared.clone(), fence: self.fence.clone() }
     }
 }
 
@@ -48,13 +49,24 @@ impl<N: Network> NetServer<N> {
     }
 
     pub(crate) fn from_shared(net: N, shared: Arc<Shared>) -> Self {
-        Self { net, shared }
+        Self { net, shared, fence: None }
     }
 
     /// Reports protocol errors to `observer` too.
     pub fn with_observer(self, observer: Arc<dyn TransportObserver>) -> Self {
         let shared = Shared::new(self.shared.config.clone(), self.shared.stats.clone(), Some(observer));
-        Self { net: self.net, shared: Arc::new(shared) }
+        Self { net: self.net, shared: Arc::new(shared), fence: self.fence }
+    }
+
+    /// Asks `fence` about every event before the sink sees it (usually the
+    /// node's [`shipper::Router`]). A refused event is answered with a
+    /// [`Frame::Refuse`] carrying the fence's map, never handed to the sink
+    /// and never acknowledged; the later events of its batch on that stream
+    /// are refused too, and the stream goes on past them. Without a fence
+    /// every event is admitted.
+    pub fn with_fence(mut self, fence: Arc<dyn Fence>) -> Self {
+        self.fence = Some(fence);
+        self
     }
 
     /// The counters this server updates (`received`, `duplicates_dropped`,
@@ -94,7 +106,7 @@ impl<N: Network> NetServer<N> {
                 accepted = N::accept(&listener) => match accepted {
                     Ok((stream, peer)) => {
                         debug!(node = %node, peer = %peer, "accepted");
-                        let conn = Connection { shared: self.shared.clone(), table: table.clone(), sink: sink.clone(), who: peer.to_string() };
+                        let conn = Connection { shared: self.shared.clone(), table: table.clone(), sink: sink.clone(), fence: self.fence.clone(), who: peer.to_string() };
                         self.net.spawn_in(&mut connections, conn.run(stream));
                     }
                     Err(err) => {
@@ -128,7 +140,7 @@ enum Exit {
 }
 
 /// What happened to one event frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
     /// Handed to the sink, which accepted it.
     Delivered,
@@ -138,29 +150,61 @@ enum Verdict {
     Gap { expected: u64 },
     /// A newer stream or life of the sender took over.
     Retired,
+    /// The fence refused it (now or when it first came): not delivered, not
+    /// acknowledged; the sender is told with this refusal.
+    Refused(Arc<Refusal>),
+}
+
+/// One event frame's numbers and epoch.
+#[derive(Debug, Clone, Copy)]
+struct Numbers {
+    seq: u64,
+    batch: u64,
+    epoch: u64,
 }
 
 /// The dedup point: delivers `seq` only if it is the next expected number of
-/// its stream, waiting for the sink to accept it before moving on.
+/// its stream and the fence (if any) admits it, waiting for the sink to
+/// accept it before moving on. A refused number is consumed all the same,
+/// so the stream goes on past it.
 async fn deliver_in_order(
     cursor: &StreamCursor,
-    seq: u64,
+    frame: Numbers,
     from: &NodeId,
     event: ShippedEvent,
     sink: &dyn EventSink,
+    fence: Option<&dyn Fence>,
     shared: &Shared,
 ) -> Result<Verdict, SinkClosed> {
-    let mut next = cursor.next.lock().await;
+    let Numbers { seq, batch, epoch } = frame;
+    let mut position = cursor.position.lock().await;
     if cursor.is_retired() {
         return Ok(Verdict::Retired);
     }
-    if seq == *next {
+    let next = position.next;
+    if seq == next {
+        if let Some(fence) = fence {
+            let refusal = match &position.refusing {
+                Some((refusing, refusal)) if *refusing == batch => Some(refusal.clone()),
+                _ => fence.admit(event.shard, epoch).err().map(Arc::new),
+            };
+            if let Some(refusal) = refusal {
+                cursor.note_refused(seq, refusal.clone());
+                position.refusing = Some((batch, refusal.clone()));
+                position.next += 1;
+                return Ok(Verdict::Refused(refusal));
+            }
+            position.refusing = None;
+        }
         if !offer_until_accepted(cursor, from, event, sink, shared).await? {
             return Ok(Verdict::Retired);
         }
-        *next += 1;
+        position.next += 1;
         Ok(Verdict::Delivered)
-    } else if seq < *next {
+    } else if seq < next {
+        if let Some(refusal) = cursor.refusal_of(seq) {
+            return Ok(Verdict::Refused(refusal));
+        }
         // broken::NoDedup: hand the duplicate to the sink again.
         if broken::is(Variant::NoDedup) {
             sink.accept(from, event).await?;
@@ -168,7 +212,7 @@ async fn deliver_in_order(
         }
         Ok(Verdict::Duplicate)
     } else {
-        Ok(Verdict::Gap { expected: *next })
+        Ok(Verdict::Gap { expected: next })
     }
 }
 
@@ -200,11 +244,17 @@ async fn offer_until_accepted(
     }
 }
 
+/// The frame that tells the sender `seq` was refused.
+fn refuse_frame(seq: u64, refusal: &Refusal) -> Frame<ShippedEvent> {
+    Frame::Refuse { seq, epoch: refusal.epoch, members: refusal.members.clone() }
+}
+
 /// One accepted connection.
 struct Connection {
     shared: Arc<Shared>,
     table: Arc<DedupTable>,
     sink: Arc<dyn EventSink>,
+    fence: Option<Arc<dyn Fence>>,
     /// The peer, for logs: its address until it says hello, then its name.
     who: String,
 }
@@ -243,7 +293,7 @@ impl Connection {
             let Some(frame) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
                 return Exit::Closed;
             };
-            let Frame::Event { seq, event, .. } = frame else {
+            let Frame::Event { seq, batch, epoch, event, .. } = frame else {
                 self.protocol_error(&FrameError::Unexpected(frame.kind()).to_string());
                 return Exit::Closed;
             };
@@ -258,7 +308,18 @@ impl Connection {
             {
                 return Exit::Closed;
             }
-            match deliver_in_order(&cursor, seq, &node, event, self.sink.as_ref(), &self.shared).await {
+            let numbers = Numbers { seq, batch, epoch };
+            match deliver_in_order(
+                &cursor,
+                numbers,
+                &node,
+                event,
+                self.sink.as_ref(),
+                self.fence.as_deref(),
+                &self.shared,
+            )
+            .await
+            {
                 Ok(Verdict::Delivered) => self.shared.stats.count_received(),
                 Ok(Verdict::Duplicate) => {
                     self.shared.stats.count_duplicate();
@@ -269,6 +330,14 @@ impl Connection {
                     // points at a bug; the sender's ack timeout recovers.
                     warn!(peer = %node, seq, expected, "out of order: dropped without ack");
                     self.shared.observe(|o| o.on_stream_gap(&node, seq, expected));
+                    continue;
+                }
+                Ok(Verdict::Refused(refusal)) => {
+                    self.shared.stats.count_refused();
+                    debug!(peer = %node, seq, batch, epoch, own = refusal.epoch, "refused: not the owner");
+                    if !self.write_frame(&mut conn, &refuse_frame(seq, &refusal), &node, &mut idle).await {
+                        return Exit::Closed;
+                    }
                     continue;
                 }
                 Ok(Verdict::Retired) => {
@@ -309,16 +378,26 @@ impl Connection {
         node: &str,
         idle: &mut IdleTimer,
     ) -> bool {
-        let ack: Frame<ShippedEvent> = Frame::Ack { seq };
+        self.write_frame(writer, &Frame::Ack { seq }, node, idle).await
+    }
+
+    /// Writes an ack or a refusal; `false` when the connection should close.
+    async fn write_frame<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+        frame: &Frame<ShippedEvent>,
+        node: &str,
+        idle: &mut IdleTimer,
+    ) -> bool {
         let max_frame = self.shared.config.max_frame;
-        match idle.run(write_frame(writer, &ack, max_frame)).await {
+        match idle.run(write_frame(writer, frame, max_frame)).await {
             Some(Ok(())) => true,
             Some(Err(err)) => {
-                debug!(peer = %node, error = %err, "ack write failed");
+                debug!(peer = %node, error = %err, kind = frame.kind(), "write failed");
                 false
             }
             None => {
-                debug!(peer = %node, "ack write stalled: closing");
+                debug!(peer = %node, kind = frame.kind(), "write stalled: closing");
                 false
             }
         }

@@ -52,6 +52,7 @@ pub(crate) struct SlotHandle {
 #[derive(Debug)]
 struct Request {
     batch: u64,
+    epoch: u64,
     events: Vec<ShippedEvent>,
     deadline: Instant,
     reply: oneshot::Sender<Outcome>,
@@ -101,12 +102,13 @@ impl SlotHandle {
         Self { requests }
     }
 
-    /// Ships `events` (non-empty) on this slot and waits for the verdict,
-    /// which comes by `deadline`.
+    /// Ships `events` (non-empty), planned under `epoch`, on this slot and
+    /// waits for the verdict, which comes by `deadline`.
     pub(crate) async fn call(
         &self,
         dst: &NodeId,
         batch: u64,
+        epoch: u64,
         events: Vec<ShippedEvent>,
         deadline: Instant,
     ) -> Result<usize, BatchError> {
@@ -114,7 +116,7 @@ impl SlotHandle {
         let deadline = if broken::is(Variant::NoDeadline) { deadline + NO_DEADLINE } else { deadline };
         let (reply, verdict) = oneshot::channel();
         if let Err(mpsc::error::SendError(request)) =
-            self.requests.send(Request { batch, events, deadline, reply })
+            self.requests.send(Request { batch, epoch, events, deadline, reply })
         {
             return Err(BatchError {
                 shipped: 0,
@@ -158,6 +160,7 @@ struct Call {
 struct Queued {
     batch: u64,
     index: u32,
+    epoch: u64,
     event: ShippedEvent,
 }
 
@@ -167,8 +170,10 @@ struct Inflight {
     seq: u64,
     batch: u64,
     index: u32,
+    epoch: u64,
     event: ShippedEvent,
-    /// Its call gave up; kept only for the live events behind it.
+    /// Its call is over (it gave up, or it was refused); kept only for the
+    /// live events behind it, or until the receiver refuses it too.
     abandoned: bool,
 }
 
@@ -282,7 +287,7 @@ impl<N: Network> Slot<N> {
     }
 
     fn on_request(&mut self, request: Request) {
-        let Request { batch, events, deadline, reply } = request;
+        let Request { batch, epoch, events, deadline, reply } = request;
         let total = events.len();
         if total == 0 {
             let _ = reply.send(Outcome { acked: 0, failure: None });
@@ -292,7 +297,7 @@ impl<N: Network> Slot<N> {
         self.calls.insert(batch, Call { deadline, total, acked: 0, reply });
         for (index, event) in events.into_iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            self.pending.push_back(Queued { batch, index, event });
+            self.pending.push_back(Queued { batch, index, epoch, event });
         }
     }
 
@@ -308,7 +313,13 @@ impl<N: Network> Slot<N> {
                 break;
             };
             let seq = self.next_seq;
-            let frame = Frame::Event { seq, batch: queued.batch, index: queued.index, event: &queued.event };
+            let frame = Frame::Event {
+                seq,
+                batch: queued.batch,
+                index: queued.index,
+                epoch: queued.epoch,
+                event: &queued.event,
+            };
             let bytes = match encode_frame(&frame, self.shared.config.max_frame) {
                 Ok(bytes) => bytes,
                 Err(err) => {
@@ -332,6 +343,7 @@ impl<N: Network> Slot<N> {
                 seq,
                 batch: queued.batch,
                 index: queued.index,
+                epoch: queued.epoch,
                 event: queued.event,
                 abandoned: false,
             });
@@ -379,6 +391,15 @@ impl<N: Network> Slot<N> {
             ConnEvent::Ack { conn, seq } => {
                 if matches!(&self.link, Link::Up { conn: current, .. } if *current == conn) {
                     self.on_ack(seq, now);
+                }
+            }
+            ConnEvent::Refuse { conn, seq, epoch, members } => {
+                if matches!(&self.link, Link::Up { conn: current, .. } if *current == conn) {
+                    self.on_refuse(
+                        seq,
+                        ShipperError::WrongOwner { node: self.dst.clone(), epoch, members },
+                        now,
+                    );
                 }
             }
             ConnEvent::Closed { conn, why } => {
@@ -432,6 +453,7 @@ impl<N: Network> Slot<N> {
                 seq: inflight.seq,
                 batch: inflight.batch,
                 index: inflight.index,
+                epoch: inflight.epoch,
                 event: &inflight.event,
             };
             match encode_frame(&frame, config.max_frame) {
@@ -483,6 +505,60 @@ impl<N: Network> Slot<N> {
             self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
             self.drop_abandoned(now);
         }
+    }
+
+    /// The receiver refused `seq` (and will refuse the rest of its batch):
+    /// the event is settled, not delivered. Its call, if still waiting, ends
+    /// now with `error` (certain: nothing from `seq` on was delivered), the
+    /// acknowledged prefix counted as shipped; the call's later events still
+    /// in flight stay until the receiver refuses them in turn, the stream
+    /// needing them settled in order.
+    fn on_refuse(&mut self, seq: u64, error: ShipperError, now: Instant) {
+        let Some(at) = self.unacked.iter().position(|f| f.seq == seq) else {
+            if seq >= self.next_seq {
+                let reason =
+                    format!("refusal of sequence {seq}, which was never sent (next is {})", self.next_seq);
+                self.shared.protocol_error(&self.dst, &reason);
+                self.ack_due = None;
+                self.link = Link::Down { retry_at: now + self.backoff.next_delay() };
+            }
+            // Otherwise a refusal repeated for a number already settled.
+            return;
+        };
+        let Some(refused) = self.unacked.remove(at) else {
+            return;
+        };
+        if !refused.abandoned {
+            self.refuse_call(refused.batch, refused.event, error);
+        }
+        self.backoff.reset();
+        self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
+        self.drop_abandoned(now);
+    }
+
+    /// Ends `batch` with the refusal `error`: `first` (the refused event)
+    /// and every later event of the call come back, in order.
+    fn refuse_call(&mut self, batch: u64, first: ShippedEvent, error: ShipperError) {
+        let Some(call) = self.calls.remove(&batch) else {
+            return;
+        };
+        let mut unshipped = Vec::with_capacity(call.total - call.acked);
+        unshipped.push(first);
+        for inflight in self.unacked.iter_mut().filter(|f| f.batch == batch) {
+            inflight.abandoned = true;
+            unshipped.push(inflight.event.clone());
+        }
+        let mut others = VecDeque::with_capacity(self.pending.len());
+        for queued in self.pending.drain(..) {
+            if queued.batch == batch {
+                unshipped.push(queued.event);
+            } else {
+                others.push_back(queued);
+            }
+        }
+        self.pending = others;
+        debug!(dst = %self.dst, slot = self.index, batch, acked = call.acked, error = %error, "call refused");
+        let _ = call.reply.send(Outcome { acked: call.acked, failure: Some((error, unshipped)) });
     }
 
     fn on_closed(&mut self, why: CloseReason, now: Instant) {

@@ -17,6 +17,7 @@ pub struct NetStats {
     duplicates_dropped: AtomicU64,
     protocol_errors: AtomicU64,
     sink_busy: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// A copy of [`NetStats`] at one moment.
@@ -44,6 +45,10 @@ pub struct NetStatsSnapshot {
     /// event again later (the event stayed unacknowledged meanwhile).
     #[serde(default)]
     pub sink_busy: u64,
+    /// Event frames this node's servers refused because their fence said
+    /// this node does not own the event's shard (each resent copy again).
+    #[serde(default)]
+    pub refused: u64,
 }
 
 impl NetStats {
@@ -58,6 +63,7 @@ impl NetStats {
             duplicates_dropped: self.duplicates_dropped.load(Ordering::Relaxed),
             protocol_errors: self.protocol_errors.load(Ordering::Relaxed),
             sink_busy: self.sink_busy.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
     }
 
@@ -87,6 +93,10 @@ impl NetStats {
 
     pub(crate) fn count_sink_busy(&self) {
         self.sink_busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_protocol_error(&self) {

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use async_trait::async_trait;
-use shipper::{BatchError, NodeId, ShippedEvent, ShipperError, ShipperResult, ShipperTransport};
+use shipper::{
+    BatchError, Fence, NodeId, ShippedEvent, ShipperError, ShipperResult, ShipperTransport, UNFENCED_EPOCH,
+};
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -151,6 +153,17 @@ impl<N: Network> NetTransport<N> {
         self.server().serve(listener, sink)
     }
 
+    /// [`Self::serve`] with every event asked about by `fence` first (the
+    /// node's [`shipper::Router`]): see [`NetServer::with_fence`].
+    pub fn serve_fenced(
+        &self,
+        listener: N::Listener,
+        sink: Arc<dyn EventSink>,
+        fence: Arc<dyn Fence>,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        self.server().with_fence(fence).serve(listener, sink)
+    }
+
     fn peers_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, Arc<Peer>>> {
         // Every change is one insert or clear: poisoning cannot leave it torn.
         self.peers.lock().unwrap_or_else(|e| e.into_inner())
@@ -188,6 +201,7 @@ impl<N: Network> NetTransport<N> {
         dst: &NodeId,
         mut events: Vec<ShippedEvent>,
         deadline: Instant,
+        epoch: u64,
     ) -> Result<usize, BatchError> {
         if events.is_empty() {
             return Ok(0);
@@ -208,10 +222,10 @@ impl<N: Network> NetTransport<N> {
             let peer = self.peer(dst);
             // broken::BatchRoundRobin: the batch's events spread over the pool, one per slot in turn.
             if broken::is(Variant::BatchRoundRobin) {
-                return spread_over_slots(&peer, dst, &self.next_batch, events, deadline).await;
+                return spread_over_slots(&peer, dst, &self.next_batch, events, deadline, epoch).await;
             }
             let batch = self.next_batch.fetch_add(1, Ordering::Relaxed);
-            peer.pick_slot().call(dst, batch, events, deadline).await
+            peer.pick_slot().call(dst, batch, epoch, events, deadline).await
         };
         let Some(first) = rest.first() else {
             return result;
@@ -240,12 +254,13 @@ async fn spread_over_slots(
     next_batch: &AtomicU64,
     events: Vec<ShippedEvent>,
     deadline: Instant,
+    epoch: u64,
 ) -> Result<usize, BatchError> {
     let mut calls: Vec<_> = events
         .iter()
         .map(|event| {
             let batch = next_batch.fetch_add(1, Ordering::Relaxed);
-            Box::pin(peer.pick_slot().call(dst, batch, vec![event.clone()], deadline))
+            Box::pin(peer.pick_slot().call(dst, batch, epoch, vec![event.clone()], deadline))
         })
         .collect();
     let mut results: Vec<Option<Result<usize, BatchError>>> = calls.iter().map(|_| None).collect();
@@ -277,14 +292,14 @@ impl<N: Network> ShipperTransport for NetTransport<N> {
     /// `config.deadline`.
     async fn send(&self, dst: &NodeId, event: ShippedEvent) -> ShipperResult<()> {
         let deadline = self.deadline(None);
-        self.ship(dst, vec![event], deadline).await.map(drop).map_err(|e| e.error)
+        self.ship(dst, vec![event], deadline, UNFENCED_EPOCH).await.map(drop).map_err(|e| e.error)
     }
 
     /// As `send`, giving up at the earlier of `deadline` and `config.deadline`
     /// from now.
     async fn send_until(&self, dst: &NodeId, event: ShippedEvent, deadline: Instant) -> ShipperResult<()> {
         let deadline = self.deadline(Some(deadline));
-        self.ship(dst, vec![event], deadline).await.map(drop).map_err(|e| e.error)
+        self.ship(dst, vec![event], deadline, UNFENCED_EPOCH).await.map(drop).map_err(|e| e.error)
     }
 
     /// The whole batch on one connection, in order. `Ok(n)` once every event
@@ -297,7 +312,22 @@ impl<N: Network> ShipperTransport for NetTransport<N> {
         deadline: Option<Instant>,
     ) -> Result<usize, BatchError> {
         let deadline = self.deadline(deadline);
-        self.ship(dst, events, deadline).await
+        self.ship(dst, events, deadline, UNFENCED_EPOCH).await
+    }
+
+    /// As `send_batch`, the events carrying `epoch`: a fenced receiver
+    /// that does not own them refuses them ([`ShipperError::WrongOwner`],
+    /// certain: the refused events and the rest of the batch were not
+    /// delivered; `shipped` is the acknowledged prefix).
+    async fn send_batch_at(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        deadline: Option<Instant>,
+        epoch: u64,
+    ) -> Result<usize, BatchError> {
+        let deadline = self.deadline(deadline);
+        self.ship(dst, events, deadline, epoch).await
     }
 
     /// Gives back a route taken by [`NetTransport::remove_route`] and

@@ -113,9 +113,11 @@ fn frame() -> impl Strategy<Value = Frame> {
                 base
             }
         ),
-        (any::<u64>(), any::<u64>(), any::<u32>(), event())
-            .prop_map(|(seq, batch, index, event)| Frame::Event { seq, batch, index, event }),
+        (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>(), event())
+            .prop_map(|(seq, batch, index, epoch, event)| Frame::Event { seq, batch, index, epoch, event }),
         any::<u64>().prop_map(|seq| Frame::Ack { seq }),
+        (any::<u64>(), any::<u64>(), prop::collection::vec("[a-z0-9-]{0,8}", 0..6))
+            .prop_map(|(seq, epoch, members)| Frame::Refuse { seq, epoch, members }),
     ]
 }
 
@@ -223,6 +225,22 @@ proptest! {
     }
 
     #[test]
+    fn a_refusal_announcing_more_members_than_it_holds_is_malformed_before_allocation(
+        count in 1u32..=u32::MAX,
+        members in prop::collection::vec("[a-z]{0,4}", 0..4),
+    ) {
+        let frame: Frame = Frame::Refuse { seq: 1, epoch: 2, members: members.clone() };
+        let mut bytes = encode_frame(&frame, MAX).unwrap();
+        // The count sits after the length prefix, the tag, seq and epoch.
+        let at = 4 + 1 + 8 + 8;
+        let count = count.max(members.len() as u32 + 1);
+        bytes[at..at + 4].copy_from_slice(&count.to_be_bytes());
+        let (result, largest) = largest_allocation(|| decode_frame(&bytes, MAX));
+        prop_assert!(matches!(result, Err(FrameError::Malformed(_))), "{result:?}");
+        prop_assert!(largest <= MAX, "allocated {largest} bytes");
+    }
+
+    #[test]
     fn oversized_length_prefix_is_rejected_before_allocation(len in (MAX as u32 + 1)..=u32::MAX, tail in prop::collection::vec(any::<u8>(), 0..64)) {
         let mut bytes = len.to_be_bytes().to_vec();
         bytes.extend(tail);
@@ -241,7 +259,7 @@ proptest! {
     #[test]
     fn a_frame_over_the_limit_is_never_encoded(payload in prop::collection::vec(any::<u8>(), MAX..MAX * 2)) {
         let event = ShippedEvent { shard: 0, key: "k".into(), payload, source: "n".into() };
-        let result = encode_frame(&Frame::Event { seq: 1, batch: 1, index: 0, event }, MAX);
+        let result = encode_frame(&Frame::Event { seq: 1, batch: 1, index: 0, epoch: 0, event }, MAX);
         prop_assert!(matches!(result, Err(FrameError::Oversized { .. })), "encoded anyway");
     }
 }
@@ -250,7 +268,7 @@ proptest! {
 #[test]
 fn the_allocation_tracker_is_live() {
     let event = ShippedEvent { shard: 0, key: "k".repeat(300), payload: Vec::new(), source: "n".into() };
-    let bytes = encode_frame(&Frame::Event { seq: 1, batch: 1, index: 0, event }, MAX).unwrap();
+    let bytes = encode_frame(&Frame::Event { seq: 1, batch: 1, index: 0, epoch: 0, event }, MAX).unwrap();
     let rt = runtime();
     let (frame, largest) = largest_allocation(|| rt.block_on(read_frame(&mut &bytes[..], MAX)));
     assert!(frame.unwrap().is_some());

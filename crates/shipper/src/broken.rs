@@ -49,11 +49,14 @@ pub enum Variant {
     /// swapped (`shipper-net`, `Connection::run`). Invisible with an instant
     /// sink; a crash while a slow accept is pending loses an acked event.
     AckBeforeAccept,
+    /// `Router::set_shard_map` takes a new map's epoch but keeps the old
+    /// owners: a placement cache not invalidated on a membership change.
+    StaleMap,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 12] = [
+    pub const ALL: [Variant; 13] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -66,6 +69,7 @@ impl Variant {
         Variant::Misroute,
         Variant::SplitReadMishandled,
         Variant::AckBeforeAccept,
+        Variant::StaleMap,
     ];
 }
 

@@ -36,6 +36,19 @@ pub enum ShipperError {
     /// The deadline passed before the event was handed over: it was not sent.
     #[error("the deadline passed before the event to {0} was sent")]
     Timeout(NodeId),
+    /// The receiver does not own the events' shard under its map, which is
+    /// not older than the one the batch was planned with: it refused them,
+    /// and they were not delivered. `epoch` and `members` are its map, for
+    /// [`crate::Router::learn`].
+    #[error("node {node} refused the events: it does not own their shard at epoch {epoch}")]
+    WrongOwner {
+        /// The refusing node.
+        node: NodeId,
+        /// The epoch of the refusing node's map.
+        epoch: u64,
+        /// The refusing node's members, in name order.
+        members: Vec<NodeId>,
+    },
     /// The event may or may not have been delivered: it was handed over, but no
     /// acknowledgement came back before the deadline.
     #[error("delivery to {node} is unknown: {reason}")]
@@ -57,6 +70,16 @@ pub enum FailureOutcome {
 }
 
 impl ShipperError {
+    /// The refusal a [`ShipperError::WrongOwner`] carries.
+    pub fn refusal(&self) -> Option<crate::fence::Refusal> {
+        match self {
+            ShipperError::WrongOwner { epoch, members, .. } => {
+                Some(crate::fence::Refusal { epoch: *epoch, members: members.clone() })
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the event may have been delivered despite the error.
     pub fn outcome(&self) -> FailureOutcome {
         match self {

@@ -19,6 +19,24 @@
 //! On top of the shipper sit [`ShardMap`] (key → shard → owner, with a
 //! placement that does not depend on join order) and [`Router`].
 //!
+//! ## Membership changes
+//!
+//! A map has an epoch that counts membership changes; a router never goes
+//! back to an older one ([`Router::set_shard_map`]). Each planned batch
+//! carries the epoch it was planned under, and transports that can carry it
+//! (`shipper-net`) let the receiver fence its sink ([`Fence`], implemented
+//! by [`Router`]): a node admits an event if it owns the event's shard under
+//! its own map, or if the sender's map is newer than its own (it is behind
+//! and will learn); otherwise it refuses it, unacknowledged and never handed
+//! to the sink, with its own epoch and members. The sender's call ends with
+//! [`ShipperError::WrongOwner`] (certainly not delivered, counted in
+//! `send_failures`), the router learns the newer map from it
+//! ([`Router::learn`]) and plans the refused events again ([`Router::replan`]);
+//! [`Router::route_batch`] does so at most [`Router::MAX_REPLANS`] times per
+//! call, after which the last refusal stands. Nothing is lost (a refused
+//! event is reported, never acknowledged), and nothing is accepted by a node
+//! that knows it is not the owner.
+//!
 //! This crate depends on no simulator: the network transport lives in
 //! `shipper-net`, the harness in `shipsim`.
 
@@ -27,6 +45,7 @@ pub mod broken;
 mod channel;
 mod error;
 mod event;
+mod fence;
 mod in_process;
 mod router;
 mod shard_map;
@@ -36,6 +55,7 @@ mod transport;
 
 pub use error::{BatchError, FailureOutcome, ShipperError, ShipperResult};
 pub use event::{NodeId, ShardId, ShippedEvent};
+pub use fence::{Fence, Refusal, UNFENCED_EPOCH};
 pub use in_process::InProcessShipperTransport;
 pub use router::{DestinationBatch, PlannedBatch, Routed, Router};
 pub use shard_map::{RebalancePlan, ShardMap, ShardMapError, ShardMove, fnv1a_64};

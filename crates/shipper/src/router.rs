@@ -1,10 +1,11 @@
 //! [`Router`]: key → shard → owner → [`EventShipper`].
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::broken::{self, Variant};
 use crate::error::{BatchError, ShipperError, ShipperResult};
 use crate::event::{NodeId, ShardId, ShippedEvent};
+use crate::fence::{Fence, Refusal};
 use crate::shard_map::{ShardMap, ShardMapError};
 use crate::shipper::EventShipper;
 
@@ -31,8 +32,22 @@ pub struct DestinationBatch {
     pub positions: Vec<usize>,
     /// Shards of those events, parallel to `positions`.
     pub shards: Vec<ShardId>,
+    /// The epoch of the map the batch was planned with (it travelled with
+    /// the events).
+    pub epoch: u64,
     /// What `ship_batch` answered.
     pub result: Result<usize, BatchError>,
+}
+
+impl DestinationBatch {
+    /// If the destination refused the batch ([`ShipperError::WrongOwner`]):
+    /// its map, and the positions and events it did not take, in order.
+    pub fn refused(&self) -> Option<(Refusal, &[usize], &[ShippedEvent])> {
+        let Err(err) = &self.result else { return None };
+        let refusal = err.error.refusal()?;
+        let positions = self.positions.get(err.shipped..).unwrap_or_default();
+        Some((refusal, positions, &err.unshipped))
+    }
 }
 
 /// Routes keyed JSON events to their shard's owner through one
@@ -53,14 +68,68 @@ impl Router {
         &self.shipper
     }
 
+    /// The epoch of the current shard map (cheaper than [`Self::shard_map`]).
+    pub fn epoch(&self) -> u64 {
+        self.read_map().epoch()
+    }
+
     /// A copy of the current shard map.
     pub fn shard_map(&self) -> ShardMap {
         self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Install a new shard map (after a membership change).
-    pub fn set_shard_map(&self, map: ShardMap) {
-        *self.map.write().unwrap_or_else(|e| e.into_inner()) = map;
+    /// How many times [`Self::route_batch`] and [`Self::route`] plan refused
+    /// events again within one call. Each refusal that teaches a newer map
+    /// brings the sender one membership change closer, so a few suffice when
+    /// changes are rare; a receiver that keeps refusing (its map is no newer,
+    /// yet it disagrees) would otherwise bounce the events forever. Past the
+    /// bound the last refusal stands: its events are reported not delivered.
+    pub const MAX_REPLANS: usize = 3;
+
+    /// Install a new shard map (after a membership change), unless its epoch
+    /// is not newer than the current one: a late, older map (changes that
+    /// propagated out of order, a stale refusal) is ignored, so the epoch
+    /// never goes backwards. Returns the shards whose owner changed, in
+    /// shard order, or `None` when the map was ignored.
+    pub fn set_shard_map(&self, map: ShardMap) -> Option<Vec<ShardId>> {
+        let mut current = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.epoch() <= current.epoch() {
+            return None;
+        }
+        // broken::StaleMap: the epoch advances, the owners stay (a placement cache not invalidated).
+        let map = if broken::is(Variant::StaleMap) { current.clone().relabelled(map.epoch()) } else { map };
+        let moved = map.moved_since(&current);
+        *current = map;
+        Some(moved)
+    }
+
+    /// Learns the map a refusing receiver holds: installed as by
+    /// [`Self::set_shard_map`] (so only when newer), built from its members
+    /// with this router's shard count. Returns the shards that moved, or
+    /// `None` when nothing was learned.
+    pub fn learn(&self, refusal: &Refusal) -> Option<Vec<ShardId>> {
+        let n_shards = self.read_map().n_shards();
+        let map = ShardMap::from_members(n_shards, refusal.members.iter().cloned(), refusal.epoch).ok()?;
+        self.set_shard_map(map)
+    }
+
+    /// Plans `events` again under the current map (after [`Self::learn`]):
+    /// `positions` are theirs in the original input (parallel to `events`),
+    /// kept in the new plans. Split by destination as [`Self::plan_batch`]
+    /// does, in order.
+    pub fn replan(&self, positions: &[usize], events: Vec<ShippedEvent>) -> ShipperResult<Vec<PlannedBatch>> {
+        let map = self.read_map();
+        let local_node = self.shipper.local_node();
+        let mut planned = Vec::new();
+        for (&position, event) in positions.iter().zip(events) {
+            let (shard, node) = locate(&map, &event.key)?;
+            push_planned(&mut planned, local_node, map.epoch(), node, position, shard, event);
+        }
+        Ok(planned)
+    }
+
+    fn read_map(&self) -> RwLockReadGuard<'_, ShardMap> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The shard of `key` and its owner.
@@ -68,32 +137,58 @@ impl Router {
         locate(&self.map.read().unwrap_or_else(|e| e.into_inner()), key)
     }
 
-    /// Route one event: pick its shard and owner, build the event and ship it.
+    /// Route one event: pick its shard and owner, build the event and ship
+    /// it; a refusal from a node that is no longer the owner is learned from
+    /// and the event routed again (at most [`Self::MAX_REPLANS`] times).
     pub async fn route(&self, key: &str, payload: &serde_json::Value) -> ShipperResult<Routed> {
-        let (shard, node) = self.resolve(key)?;
-        let event = ShippedEvent::json(shard, key, payload, self.shipper.local_node().clone())?;
-        self.shipper.ship(&node, event).await?;
-        let local = &node == self.shipper.local_node();
-        Ok(Routed { shard, node, local })
+        let planned = self.plan_batch(&[(key, payload.clone())])?;
+        let batches = self.ship_all(planned).await;
+        let last = batches.into_iter().last().ok_or_else(|| ShipperError::NoRoute(key.to_owned()))?;
+        last.result?;
+        let shard = last.shards.first().copied().unwrap_or_default();
+        Ok(Routed { shard, node: last.node, local: last.local })
     }
 
     /// Route many events: one `ship_batch` per destination, destinations in
     /// order of first appearance, each destination's events in input order
     /// (so events of one key keep their order).
     ///
-    /// Returns one [`DestinationBatch`] per destination, or the first error
-    /// that stopped the events from being built (an unroutable key, a payload
-    /// that does not encode), in which case nothing was shipped.
+    /// Returns one [`DestinationBatch`] per `ship_batch` call, or the first
+    /// error that stopped the events from being built (an unroutable key, a
+    /// payload that does not encode), in which case nothing was shipped.
+    ///
+    /// A batch refused by a node that no longer owns its shards
+    /// ([`ShipperError::WrongOwner`]) is learned from ([`Self::learn`]) and
+    /// its unshipped events are planned again and shipped at once, before
+    /// the next destination's batch: the refused batch and its re-plans are
+    /// all in the result, in the order shipped. At most
+    /// [`Self::MAX_REPLANS`] rounds per planned batch; then the refusal stands.
     pub async fn route_batch<K: AsRef<str>>(
         &self,
         items: &[(K, serde_json::Value)],
     ) -> ShipperResult<Vec<DestinationBatch>> {
         let planned = self.plan_batch(items)?;
+        Ok(self.ship_all(planned).await)
+    }
+
+    /// Ships each plan, re-planning refused ones depth first (so events of
+    /// one key, which share a plan, keep their order).
+    async fn ship_all(&self, planned: Vec<PlannedBatch>) -> Vec<DestinationBatch> {
         let mut batches = Vec::with_capacity(planned.len());
-        for batch in planned {
-            batches.push(self.ship_planned(batch).await);
+        let mut todo: Vec<(PlannedBatch, usize)> = planned.into_iter().rev().map(|p| (p, 0)).collect();
+        while let Some((plan, round)) = todo.pop() {
+            let done = self.ship_planned(plan).await;
+            if round < Self::MAX_REPLANS
+                && let Some((refusal, positions, events)) = done.refused()
+            {
+                self.learn(&refusal);
+                if let Ok(again) = self.replan(positions, events.to_vec()) {
+                    todo.extend(again.into_iter().rev().map(|p| (p, round + 1)));
+                }
+            }
+            batches.push(done);
         }
-        Ok(batches)
+        batches
     }
 
     /// The first half of [`Self::route_batch`]: resolve every key and split
@@ -136,35 +231,68 @@ impl Router {
             let (shard, node) = locate(&map, key.as_ref())?;
             let event =
                 ShippedEvent { shard, key: key.into(), payload: payload?, source: local_node.clone() };
-            let index = match planned.iter().position(|p| p.node == node) {
-                Some(index) => index,
-                None => {
-                    let local = &node == local_node;
-                    planned.push(PlannedBatch {
-                        node,
-                        local,
-                        epoch,
-                        positions: vec![],
-                        shards: vec![],
-                        events: vec![],
-                    });
-                    planned.len() - 1
-                }
-            };
-            let batch = &mut planned[index];
-            batch.positions.push(position);
-            batch.shards.push(shard);
-            batch.events.push(event);
+            push_planned(&mut planned, local_node, epoch, node, position, shard, event);
         }
         Ok(planned)
     }
 
     /// The second half of [`Self::route_batch`]: ship one planned batch.
+    /// The events carry the plan's epoch, so a fenced receiver that does
+    /// not own them refuses them ([`ShipperError::WrongOwner`]); the caller
+    /// may then [`Self::learn`] and [`Self::replan`].
     pub async fn ship_planned(&self, batch: PlannedBatch) -> DestinationBatch {
-        let PlannedBatch { node, local, positions, shards, events, .. } = batch;
-        let result = self.shipper.ship_batch(&node, events).await;
-        DestinationBatch { node, local, positions, shards, result }
+        let PlannedBatch { node, local, epoch, positions, shards, events } = batch;
+        let result = self.shipper.ship_batch_at(&node, events, epoch).await;
+        DestinationBatch { node, local, positions, shards, epoch, result }
     }
+}
+
+/// The receiver's side: this node admits an event if it owns the event's
+/// shard under its map, or if the sender's map is newer (it will learn);
+/// otherwise it refuses with its map. See [`crate::Fence`].
+impl Fence for Router {
+    fn admit(&self, shard: ShardId, sender_epoch: u64) -> Result<(), Refusal> {
+        let map = self.read_map();
+        if map.owner(shard).is_ok_and(|owner| owner == self.shipper.local_node()) {
+            return Ok(());
+        }
+        if sender_epoch > map.epoch() {
+            return Ok(());
+        }
+        Err(Refusal { epoch: map.epoch(), members: map.nodes().cloned().collect() })
+    }
+}
+
+/// Adds `event` (at input `position`, of `shard`) to the plan for `node`,
+/// starting one if this is the first event for it.
+fn push_planned(
+    planned: &mut Vec<PlannedBatch>,
+    local_node: &NodeId,
+    epoch: u64,
+    node: NodeId,
+    position: usize,
+    shard: ShardId,
+    event: ShippedEvent,
+) {
+    let index = match planned.iter().position(|p| p.node == node) {
+        Some(index) => index,
+        None => {
+            let local = &node == local_node;
+            planned.push(PlannedBatch {
+                node,
+                local,
+                epoch,
+                positions: vec![],
+                shards: vec![],
+                events: vec![],
+            });
+            planned.len() - 1
+        }
+    };
+    let batch = &mut planned[index];
+    batch.positions.push(position);
+    batch.shards.push(shard);
+    batch.events.push(event);
 }
 
 /// One destination's share of a batch, resolved but not yet shipped.

@@ -122,6 +122,37 @@ impl ShardMap {
         Ok(map)
     }
 
+    /// The map of `members` at `epoch`: what a node that went through
+    /// `epoch` membership changes ending with these members holds. Placement
+    /// depends only on the member set, so this is the same map, owner for
+    /// owner, as the one reached by `add_node`/`remove_node`; it is how a
+    /// node rebuilds the map a refusal describes ([`crate::Refusal`]).
+    pub fn from_members<I, N>(n_shards: u32, members: I, epoch: u64) -> Result<Self, ShardMapError>
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<NodeId>,
+    {
+        let mut map = Self::with_nodes(n_shards, members)?;
+        map.epoch = epoch;
+        Ok(map)
+    }
+
+    /// The shards whose owner differs between `older` and this map, in shard
+    /// order (a shard with no owner in one of them counts as moved). What a
+    /// node hands over or takes on when it installs this map over `older`.
+    pub fn moved_since(&self, older: &ShardMap) -> Vec<ShardId> {
+        (0..self.n_shards.max(older.n_shards))
+            .filter(|&shard| self.owner(shard).ok() != older.owner(shard).ok())
+            .collect()
+    }
+
+    /// This map's owners under another epoch number. Only for
+    /// `broken::StaleMap`, which keeps its owners while the epoch advances.
+    pub(crate) fn relabelled(mut self, epoch: u64) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
     /// How many shards keys are spread over.
     pub fn n_shards(&self) -> u32 {
         self.n_shards

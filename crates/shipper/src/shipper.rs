@@ -12,6 +12,7 @@ use tracing::debug;
 use crate::channel::{reserve_until, send_all};
 use crate::error::{BatchError, ShipperError, ShipperResult};
 use crate::event::{NodeId, ShippedEvent};
+use crate::fence::UNFENCED_EPOCH;
 use crate::stats::ShipperStats;
 use crate::transport::ShipperTransport;
 
@@ -116,6 +117,21 @@ impl EventShipper {
     /// that was acknowledged. Every event of the batch is counted once:
     /// shipped ones as delivered, the others under the error's kind.
     pub async fn ship_batch(&self, dst: &NodeId, events: Vec<ShippedEvent>) -> Result<usize, BatchError> {
+        self.ship_batch_at(dst, events, UNFENCED_EPOCH).await
+    }
+
+    /// [`Self::ship_batch`] for a batch planned with the shard map of
+    /// `epoch` ([`crate::Router`] does): remote events carry it, so a fenced
+    /// receiver that does not own their shard refuses them
+    /// ([`ShipperError::WrongOwner`], counted in `send_failures`: certainly
+    /// not delivered). Local events are not fenced: the local sink is this
+    /// node's, planned with this node's map.
+    pub async fn ship_batch_at(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        epoch: u64,
+    ) -> Result<usize, BatchError> {
         let deadline = self.deadline_instant();
         let local = dst == &self.config.local_node;
         let total = events.len() as u64;
@@ -125,7 +141,7 @@ impl EventShipper {
                 Err(error) => Err(BatchError { shipped: 0, error, unshipped: events }),
             }
         } else {
-            self.transport.send_batch(dst, events, deadline).await
+            self.transport.send_batch_at(dst, events, deadline, epoch).await
         };
         // broken::SilentBatchDrop: drop the rest of a failed batch, report all shipped.
         let result = if crate::broken::is(crate::broken::Variant::SilentBatchDrop) {

@@ -68,6 +68,23 @@ pub trait ShipperTransport: Send + Sync {
         Ok(shipped)
     }
 
+    /// [`ShipperTransport::send_batch`] for a batch planned with the shard
+    /// map of `epoch`: a transport that carries the epoch lets a fenced
+    /// receiver refuse events it does not own ([`crate::Fence`]) with
+    /// [`ShipperError::WrongOwner`]. The default drops the epoch and calls
+    /// `send_batch`, so transports that cannot carry one keep working
+    /// (their receivers cannot fence).
+    async fn send_batch_at(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        deadline: Option<Instant>,
+        epoch: u64,
+    ) -> Result<usize, BatchError> {
+        let _ = epoch;
+        self.send_batch(dst, events, deadline).await
+    }
+
     /// Make `node` routable. What that involves is the transport's business
     /// (open a channel, resolve an address); a transport that discovers nodes
     /// out of band may ignore it.

@@ -90,6 +90,8 @@ pub fn apply(
             state.down.remove(node);
             state.routes.reset(node);
         }
+        // Membership changes are the runner's (`membership.rs`): the network is untouched.
+        FaultAction::Join(_) | FaultAction::Leave(_) => {}
         FaultAction::DropRoute { from, to } => state.routes.drop_route(from, to),
         FaultAction::RestoreRoute { from, to } => state.routes.restore_route(from, to),
         FaultAction::Hold(link) => {

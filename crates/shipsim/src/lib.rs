@@ -11,6 +11,7 @@ pub mod explore;
 pub mod faults;
 pub mod html;
 pub mod logging;
+pub mod membership;
 pub mod node;
 pub mod recorder;
 pub mod report;

@@ -10,10 +10,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use shipper::{EventShipper, NodeId, Router, ShardMap, ShippedEvent, ShipperConfig, ShipperError};
+use shipper::{EventShipper, NodeId, PlannedBatch, Router, ShippedEvent, ShipperConfig, ShipperError};
 use shipper_net::{NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
 use tokio::sync::mpsc;
 
+use crate::membership::Membership;
 use crate::recorder::{NetCounters, SharedRecorder};
 use crate::routes::{NodeNet, Routes};
 use crate::scenario::Scenario;
@@ -33,6 +34,7 @@ struct NodeSpec {
     index: usize,
     recorder: SharedRecorder,
     routes: Routes,
+    membership: Membership,
 }
 
 /// The program turmoil runs for `node`, on start and on every restart.
@@ -42,6 +44,7 @@ pub fn host(
     node: &str,
     recorder: SharedRecorder,
     routes: Routes,
+    membership: Membership,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
     let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
     let spec = Arc::new(NodeSpec {
@@ -51,12 +54,13 @@ pub fn host(
         index,
         recorder,
         routes,
+        membership,
     });
     move || Box::pin(run_life(spec.clone()))
 }
 
 async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
-    let NodeSpec { scenario, seed, node, index, recorder, routes } = &*spec;
+    let NodeSpec { scenario, seed, node, index, recorder, routes, membership } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");
     let life_tag = life.to_string();
@@ -91,11 +95,20 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         }),
     );
 
+    // A starting process reads the membership service afresh: the latest map. Its first
+    // map moves nothing (it had none before).
+    let map = membership.latest()?;
+    recorder.lock().adopt(node, map.epoch(), Vec::new());
+    let router = Arc::new(Router::new(shipper.clone(), map));
+    membership.attach(node, &router);
+
     let model = SinkModel::new(&scenario.sink, *seed, node, life);
     let sink = Arc::new(RecordingSink::new(node.clone(), recorder.clone(), model));
     let listener = transport.bind().await?;
-    // On the host's LocalSet: a crash then drops tasks in spawn order.
-    tokio::task::spawn_local(transport.serve(listener, sink.clone()));
+    // On the host's LocalSet: a crash then drops tasks in spawn order. The router fences
+    // what the server hands the sink: events of shards this node knows it does not own
+    // are refused.
+    tokio::task::spawn_local(transport.serve_fenced(listener, sink.clone(), router.clone()));
 
     let (local_tx, mut local_rx) = mpsc::channel::<ShippedEvent>(LOCAL_SINK_CAPACITY);
     shipper.install_local_sink(local_tx);
@@ -107,9 +120,6 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         }
     });
 
-    let map = ShardMap::with_nodes(scenario.shards, scenario.nodes.iter().cloned())?;
-    recorder.lock().adopt(node, map.epoch(), Vec::new());
-    let router = Router::new(shipper, map);
     let rng = seeds::rng(*seed, &[node.as_bytes(), b"workload", life_tag.as_bytes()]);
     let mut generator = Generator::new(node, *index, scenario.workload.clone(), rng);
     // tokio's clock is turmoil's simulated one here: the schedule is deterministic.
@@ -126,17 +136,7 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         let events = call.items.len() as u64;
         let planned = router.plan_encoded(call.items)?;
         recorder.lock().node(node).next_seq += events;
-        for batch in planned {
-            let batch_no =
-                recorder.lock().ship_begin(node, &batch.node, batch.local, batch.epoch, &batch.events);
-            let result = router.ship_planned(batch).await;
-            let (shipped, outcome, error) = match &result.result {
-                Ok(n) => (*n as u32, Outcome::Ok, None),
-                Err(err) => (err.shipped as u32, outcome_of(&err.error), Some(err.error.to_string())),
-            };
-            tracing::debug!(node = %node, batch = batch_no, shipped, ?outcome, error = error.as_deref(), "ship_batch returned");
-            recorder.lock().ship_end(node, batch_no, shipped, outcome, error);
-        }
+        ship_all(node, &router, recorder, planned).await;
     }
     // The workload is done; the node keeps serving its peers.
     std::future::pending::<()>().await;
@@ -153,6 +153,47 @@ fn network(scenario: &Scenario, seed: u64, node: &str, life_tag: &str) -> NodeNe
             let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
             let seed = seeds::derive(seed, &[node.as_bytes(), b"segment", life_tag.as_bytes()]);
             Segmented::new(turmoil, size(range.min)..=size(range.max), seed)
+        }
+    }
+}
+
+/// Ships each plan, depth first, as `Router::route_batch` does, recording each `ship_batch`:
+/// a plan made under a map that has changed since is planned again first (the node knows
+/// better: it must not hand its own sink what it no longer owns, nor send to a former owner);
+/// a batch refused by a node that no longer owns its shards is learned from (an `Adopt`
+/// when the map is newer) and its unshipped events planned and shipped again as new
+/// batches, at most `Router::MAX_REPLANS` times.
+async fn ship_all(node: &str, router: &Router, recorder: &SharedRecorder, planned: Vec<PlannedBatch>) {
+    let mut todo: Vec<(PlannedBatch, usize)> = planned.into_iter().rev().map(|p| (p, 0)).collect();
+    while let Some((plan, round)) = todo.pop() {
+        if plan.epoch < router.epoch() {
+            match router.replan(&plan.positions, plan.events.clone()) {
+                Ok(again) => {
+                    todo.extend(again.into_iter().rev().map(|p| (p, round)));
+                    continue;
+                }
+                Err(err) => tracing::warn!(node = %node, error = %err, "cannot re-plan a stale plan"),
+            }
+        }
+        let batch_no = recorder.lock().ship_begin(node, &plan.node, plan.local, plan.epoch, &plan.events);
+        let result = router.ship_planned(plan).await;
+        let (shipped, outcome, error) = match &result.result {
+            Ok(n) => (*n as u32, Outcome::Ok, None),
+            Err(err) => (err.shipped as u32, outcome_of(&err.error), Some(err.error.to_string())),
+        };
+        tracing::debug!(node = %node, batch = batch_no, shipped, ?outcome, error = error.as_deref(), "ship_batch returned");
+        recorder.lock().ship_end(node, batch_no, shipped, outcome, error);
+        if round >= Router::MAX_REPLANS {
+            continue;
+        }
+        if let Some((refusal, positions, events)) = result.refused() {
+            if let Some(moved) = router.learn(&refusal) {
+                recorder.lock().adopt(node, refusal.epoch, moved);
+            }
+            match router.replan(positions, events.to_vec()) {
+                Ok(again) => todo.extend(again.into_iter().rev().map(|p| (p, round + 1))),
+                Err(err) => tracing::warn!(node = %node, error = %err, "cannot re-plan a refused batch"),
+            }
         }
     }
 }

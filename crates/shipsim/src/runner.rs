@@ -12,9 +12,10 @@ use thiserror::Error;
 
 use crate::check;
 use crate::faults::{self, FaultState};
+use crate::membership::Membership;
 use crate::node;
 use crate::recorder::SharedRecorder;
-use crate::scenario::Scenario;
+use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
 use crate::trace::{Phase, Record, Start, Violation};
 
@@ -71,21 +72,42 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         .rng_seed(seed)
         .build();
     let mut state = FaultState::default();
+    let membership = Membership::new(scenario, seed);
     for node in &scenario.nodes {
-        let host = node::host(scenario, seed, node, recorder.clone(), state.routes().clone());
+        let host =
+            node::host(scenario, seed, node, recorder.clone(), state.routes().clone(), membership.clone());
         sim.host(node.as_str(), host);
     }
+    let clock = Clock { recorder: &recorder, membership: &membership };
     recorder.lock().push(Record::Start(Box::new(start_record(scenario, seed))));
     recorder.lock().phase(Phase::Faults);
 
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
     for fault in &scenario.faults {
-        step_until(&mut sim, &recorder, fault.at)?;
+        clock.step_until(&mut sim, fault.at)?;
         tracing::info!(t = ?sim.elapsed(), fault = %fault, "fault");
         recorder.lock().fault(fault.to_string());
-        faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng).map_err(sim_error)?;
+        match &fault.action {
+            FaultAction::Join(_) | FaultAction::Leave(_) => {
+                membership.change(&fault.action, sim.elapsed(), &scenario.nodes, &recorder);
+            }
+            FaultAction::Crash(node) | FaultAction::Bounce(node) => {
+                membership.detach(node);
+                faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng)
+                    .map_err(sim_error)?;
+            }
+            action => {
+                faults::apply(&mut sim, &mut state, &recorder, action, &mut fault_rng).map_err(sim_error)?
+            }
+        }
     }
 
+    // The settle phase begins once every node installed the last membership change (at
+    // its own, unstretched, propagation delay), so a batch begun in it is planned with the
+    // final map and no receiver refuses it.
+    while !membership.settled() && sim.elapsed() < scenario.duration {
+        clock.step(&mut sim)?;
+    }
     let healed = faults::heal_everything(&mut sim, &mut state, scenario);
     {
         let mut rec = recorder.lock();
@@ -112,7 +134,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     let converge_from = sim.elapsed().max(crate::workload::healthy_time(scenario));
     let settle_end = (converge_from + scenario.expect.settle).min(scenario.duration);
     while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, &scenario.workload) {
-        step(&mut sim, &recorder)?;
+        clock.step(&mut sim)?;
     }
 
     let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
@@ -136,7 +158,7 @@ fn start_record(scenario: &Scenario, seed: u64) -> Start {
         ordering: scenario.expect.ordering.as_str().to_owned(),
         stats: scenario.expect.stats.as_str().to_owned(),
         shards: scenario.shards,
-        members: scenario.nodes.clone(),
+        members: scenario.initial_members(),
         placement: scenario.expect.placement.as_str().to_owned(),
         rate: scenario.workload.rate,
     }
@@ -160,18 +182,29 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
     rec.take_records()
 }
 
-fn step_until(sim: &mut turmoil::Sim<'_>, recorder: &SharedRecorder, at: Duration) -> Result<(), RunError> {
-    while sim.elapsed() < at {
-        step(sim, recorder)?;
-    }
-    recorder.lock().set_now(micros(sim.elapsed()));
-    Ok(())
+/// What happens between ticks: the recorder's clock, and the shard maps that came due.
+struct Clock<'a> {
+    recorder: &'a SharedRecorder,
+    membership: &'a Membership,
 }
 
-/// One tick. Records made during it are stamped with its start.
-fn step(sim: &mut turmoil::Sim<'_>, recorder: &SharedRecorder) -> Result<(), RunError> {
-    recorder.lock().set_now(micros(sim.elapsed()));
-    sim.step().map(|_| ()).map_err(sim_error)
+impl Clock<'_> {
+    fn step_until(&self, sim: &mut turmoil::Sim<'_>, at: Duration) -> Result<(), RunError> {
+        while sim.elapsed() < at {
+            self.step(sim)?;
+        }
+        self.recorder.lock().set_now(micros(sim.elapsed()));
+        self.membership.apply_due(sim.elapsed(), self.recorder);
+        Ok(())
+    }
+
+    /// One tick, after installing the maps due by its start. Records made during it are
+    /// stamped with its start.
+    fn step(&self, sim: &mut turmoil::Sim<'_>) -> Result<(), RunError> {
+        self.recorder.lock().set_now(micros(sim.elapsed()));
+        self.membership.apply_due(sim.elapsed(), self.recorder);
+        sim.step().map(|_| ()).map_err(sim_error)
+    }
 }
 
 fn sim_error(err: Box<dyn std::error::Error>) -> RunError {

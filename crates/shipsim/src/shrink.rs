@@ -147,6 +147,9 @@ fn candidates(s: &Scenario) -> Vec<(String, Scenario)> {
                 if let Some(senders) = &mut c.workload.senders {
                     senders.retain(|n| n != node); // none left: the loader rejects it
                 }
+                if let Some(members) = &mut c.members {
+                    members.retain(|n| n != node); // none left: the loader rejects it
+                }
                 out.push((format!("dropped node {node}"), c));
             }
         }
@@ -170,9 +173,11 @@ fn describe(fault: &Fault) -> String {
         | FaultAction::RestoreRoute { from, to } => format!("{} {from}->{to}", fault.action.kind()),
         FaultAction::Heal(HealTarget::All) => "heal all".to_owned(),
         FaultAction::Heal(HealTarget::Nodes(nodes)) => format!("heal {nodes:?}"),
-        FaultAction::Crash(n) | FaultAction::Restart(n) | FaultAction::Bounce(n) => {
-            format!("{} {n}", fault.action.kind())
-        }
+        FaultAction::Crash(n)
+        | FaultAction::Restart(n)
+        | FaultAction::Bounce(n)
+        | FaultAction::Join(n)
+        | FaultAction::Leave(n) => format!("{} {n}", fault.action.kind()),
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => {
             format!("{} {}-{}", fault.action.kind(), l.a, l.b)
         }
@@ -192,7 +197,11 @@ fn mentions(action: &FaultAction, node: &str) -> bool {
         | FaultAction::RestoreRoute { from, to } => from == node || to == node,
         FaultAction::Heal(HealTarget::All) => false,
         FaultAction::Heal(HealTarget::Nodes(nodes)) => nodes.iter().any(|n| n == node),
-        FaultAction::Crash(n) | FaultAction::Restart(n) | FaultAction::Bounce(n) => n == node,
+        FaultAction::Crash(n)
+        | FaultAction::Restart(n)
+        | FaultAction::Bounce(n)
+        | FaultAction::Join(n)
+        | FaultAction::Leave(n) => n == node,
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => l.touches(node),
         FaultAction::Latency { link, .. } | FaultAction::Loss { link, .. } => link.touches(node),
     }

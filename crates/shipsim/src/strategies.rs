@@ -21,14 +21,16 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use crate::scenario::{
-    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network, Scenario, Sink,
-    SizeRange, TransportSettings, Workload, to_yaml,
+    self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
+    Scenario, Sink, SizeRange, TransportSettings, Workload, to_yaml,
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
-pub const KINDS_SIMPLEST_FIRST: [&str; 13] = [
+pub const KINDS_SIMPLEST_FIRST: [&str; 15] = [
     "latency",
     "loss",
+    "join",
+    "leave",
     "bounce",
     "crash",
     "restart",
@@ -125,8 +127,15 @@ prop_compose! {
         (segment, payload, max_unacked) in bytes(),
         // One case in four has a slow or busy sink (shrinks to the instant one).
         sink in proptest::option::weighted(0.25, sink()),
+        // One case in three starts with some nodes outside the shard map (so they can join).
+        members in proptest::option::weighted(0.35, any::<u64>()),
+        propagation in (0u64..200, 0u64..300).prop_map(|(min, extra)| LatencyRange {
+            min: Duration::from_millis(min),
+            max: Duration::from_millis(min + extra),
+        }),
     ) -> Scenario {
         let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
+        let members = members.map(|bits| some_of(&nodes, bits));
         let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), payload, ..workload };
         let network = Network { segment, ..network };
         let mut transport = TransportSettings { max_unacked, ..transport };
@@ -144,6 +153,8 @@ prop_compose! {
             seeds: vec![seed],
             nodes,
             shards,
+            members,
+            membership: Membership { propagation },
             duration: Duration::from_secs(60),
             network,
             transport,
@@ -262,6 +273,8 @@ fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f6
         "hold" if two => FaultAction::Hold(link()),
         "release" if two => FaultAction::Release(link()),
         "reorder" if two => FaultAction::Reorder(link()),
+        "join" => FaultAction::Join(node(0)),
+        "leave" if two => FaultAction::Leave(node(0)),
         "drop-route" if two => {
             let l = link();
             FaultAction::DropRoute { from: l.a, to: l.b }

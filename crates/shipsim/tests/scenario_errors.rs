@@ -41,7 +41,7 @@ fn unknown_key() {
     assert_eq!(
         error("name: t\nnodes: [n1]\nshard: 3\n"),
         "s.yaml:3:1: unknown key `shard` (expected one of: name, description, seeds, nodes, \
-         shards, duration, network, transport, sink, workload, faults, expect)"
+         shards, members, membership, duration, network, transport, sink, workload, faults, expect)"
     );
     assert_eq!(
         error("name: t\nnodes: [n1]\nnetwork:\n  latency: 1ms\n  los: 0.1\n"),
@@ -51,7 +51,7 @@ fn unknown_key() {
         error(&with_faults(&["{at: 1s, crash: n1, when: now}"])),
         "s.yaml:5:25: unknown key `when` (expected one of: at, partition, partition-oneway, \
          heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, \
-         restore-route)"
+         restore-route, join, leave)"
     );
 }
 
@@ -145,7 +145,7 @@ fn no_action() {
     assert_eq!(
         error(&with_faults(&["{at: 2s}"])),
         "s.yaml:5:5: fault has no action (expected one of: partition, partition-oneway, heal, \
-         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route)"
+         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave)"
     );
 }
 
@@ -276,7 +276,7 @@ fn yaml_bomb_fails_fast() {
     assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
     assert_eq!(
         message,
-        "s.yaml:3:1: unknown key `a` (expected one of: name, description, seeds, nodes, shards, duration, network, transport, sink, workload, faults, expect)"
+        "s.yaml:3:1: unknown key `a` (expected one of: name, description, seeds, nodes, shards, members, membership, duration, network, transport, sink, workload, faults, expect)"
     );
 
     // Bombs the schema does expand: one anchor aliased many times inside a partition.
@@ -622,12 +622,12 @@ fn workload_payload() {
     assert_eq!(s.workload.payload, Some(SizeRange { min: 16, max: 256 << 10 }));
     assert_eq!(error(&text("0..1KiB", "1MiB")), "s.yaml:6:12: payload `0..1KiB` must be within 1B..16MiB");
     assert_eq!(error(&text("1..32MiB", "1MiB")), "s.yaml:6:12: payload `1..32MiB` must be within 1B..16MiB");
-    // The largest payload, the largest key (`k63`), the longest name and 37 bytes of fields
+    // The largest payload, the largest key (`k63`), the longest name and 45 bytes of fields
     // must fit the frame limit: 256 KiB does not fit 256 KiB. Reported at the payload.
     assert_eq!(
         error(&text("16B..256KiB", "256KiB")),
-        "s.yaml:6:12: an event frame can be 262186 bytes (a payload of up to 262144, its key, its \
-         source's name and 37 bytes of fields), more than max_frame 256KiB: payload + key + names \
+        "s.yaml:6:12: an event frame can be 262194 bytes (a payload of up to 262144, its key, its \
+         source's name and 45 bytes of fields), more than max_frame 256KiB: payload + key + names \
          must fit max_frame"
     );
     // Without a payload range, a frame limit too small for the compact payload is reported at
@@ -679,4 +679,101 @@ fn sink_section() {
     assert_eq!(scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
     let instant = scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
     assert_eq!(instant.sink, scenario::Sink::default());
+}
+
+/// A four-node head with n1..n3 as the initial members; faults start on line 6.
+const MEMBERS_HEAD: &str =
+    "name: t\nnodes: [n1, n2, n3, n4]\nmembers: [n1, n2, n3]\nduration: 30s\nfaults:\n";
+
+fn with_membership_faults(faults: &[&str]) -> String {
+    let mut text = MEMBERS_HEAD.to_owned();
+    for f in faults {
+        text.push_str("  - ");
+        text.push_str(f);
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn members_must_be_known_distinct_and_non_empty() {
+    assert_eq!(
+        error("name: t\nnodes: [n1, n2]\nmembers: [n1, n9]\n"),
+        "s.yaml:3:15: unknown node `n9` in members (nodes: n1, n2)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1, n2]\nmembers: [n2, n2]\n"),
+        "s.yaml:3:15: member `n2` is listed twice (first listed at 3:11)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1, n2]\nmembers: []\n"),
+        "s.yaml:3:10: members must list at least one node (leave the key out for every node)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\nmembership: {propagation: 5ms..1ms}\n").split(": ").next(),
+        Some("s.yaml:3:27")
+    );
+    assert!(error("name: t\nnodes: [n1]\nmembership: {delay: 5ms}\n").contains("`delay`"));
+}
+
+#[test]
+fn joins_and_leaves_follow_the_membership_along_the_timeline() {
+    assert_eq!(
+        error(&with_membership_faults(&["{at: 1s, join: n2}"])),
+        "s.yaml:6:20: join of `n2`, which is already a member (since the start)"
+    );
+    assert_eq!(
+        error(&with_membership_faults(&["{at: 1s, join: n4}", "{at: 2s, join: n4}"])),
+        "s.yaml:7:20: join of `n4`, which is already a member (joined at 1s)"
+    );
+    assert_eq!(
+        error(&with_membership_faults(&["{at: 1s, leave: n4}"])),
+        "s.yaml:6:21: leave of `n4`, which is not a member at 1s (it never joined)"
+    );
+    assert_eq!(
+        error(&with_membership_faults(&["{at: 1s, leave: n1}", "{at: 2s, leave: n1}"])),
+        "s.yaml:7:21: leave of `n1`, which is not a member at 2s (it left at 1s)"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1, n2]\nmembers: [n1]\nfaults:\n  - {at: 1s, leave: n1}\n"),
+        "s.yaml:5:21: leave of `n1`, the last member: a shard map needs at least one member"
+    );
+    assert_eq!(
+        error(&with_membership_faults(&["{at: 1s, join: n7}"])),
+        "s.yaml:6:20: unknown node `n7` (nodes: n1, n2, n3, n4)"
+    );
+    assert_eq!(
+        error(&with_membership_faults(&["{at: 1s, leave: n0}"])),
+        "s.yaml:6:21: unknown node `n0` (nodes: n1, n2, n3, n4)"
+    );
+    // A node that left may join again, and one that joined may leave.
+    let ok = with_membership_faults(&[
+        "{at: 1s, leave: n1}",
+        "{at: 2s, join: n1}",
+        "{at: 3s, join: n4}",
+        "{at: 4s, leave: n4}",
+    ]);
+    let s = scenario::parse(&ok, "s.yaml").unwrap();
+    assert_eq!(s.faults.len(), 4);
+    assert_eq!(s.epochs().last().map(|(_, m)| m.clone()), Some(vec!["n1".into(), "n2".into(), "n3".into()]));
+}
+
+#[test]
+fn membership_keys_round_trip_through_the_emitter() {
+    let text = "name: t\nnodes: [n1, n2, n3]\nmembers: [n2, n1]\nmembership: {propagation: 10ms..250ms}\n\
+                faults:\n  - {at: 1s, join: n3}\n  - {at: 2s, leave: n2}\n";
+    let s = scenario::parse(text, "s.yaml").unwrap();
+    assert_eq!(s.members, Some(vec!["n2".into(), "n1".into()]));
+    assert_eq!(
+        s.membership.propagation,
+        LatencyRange { min: Duration::from_millis(10), max: Duration::from_millis(250) }
+    );
+    assert_eq!(s.faults[0].action, FaultAction::Join("n3".into()));
+    let back = scenario::parse(&scenario::to_yaml(&s), "back.yaml").unwrap();
+    assert_eq!(back, s);
+    // Absent keys stay absent in meaning: every node is a member, propagation is 0.
+    let plain = scenario::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
+    assert_eq!((plain.members.clone(), plain.initial_members()), (None, vec!["n1".into(), "n2".into()]));
+    assert_eq!(plain.membership.propagation, LatencyRange::fixed(Duration::ZERO));
+    assert_eq!(scenario::parse(&scenario::to_yaml(&plain), "p.yaml").unwrap(), plain);
 }

@@ -308,6 +308,15 @@ impl<'a> Index<'a> {
         self.latest_by_id.get(id).unwrap_or(NONE)
     }
 
+    /// Whether shipment `g`'s call has returned and reported it certainly not delivered
+    /// (outcome `no-route` or `not-delivered`, at or past the shipped prefix): the only case
+    /// in which its sender may ship the same event again in the same life (a re-plan after a
+    /// refusal).
+    pub fn certainly_not_delivered(&self, g: u32) -> bool {
+        let batch = self.batch_of(g);
+        batch.certainly_failed() && batch.shipped().is_some_and(|shipped| g - batch.first >= shipped)
+    }
+
     /// The batch of shipment `g`.
     pub fn batch_of(&self, g: u32) -> &Batch<'a> {
         &self.batches[self.shipment_batch[g as usize] as usize]
@@ -486,12 +495,18 @@ impl<'a> Index<'a> {
             self.prev_same_id.push(prev);
             self.first_delivery.push(NONE);
             self.acked_at.push(NEVER);
-            if prev != NONE && self.batch_of(prev).node == node_ix && self.batch_of(prev).life == life {
+            if prev != NONE
+                && self.batch_of(prev).node == node_ix
+                && self.batch_of(prev).life == life
+                && !self.certainly_not_delivered(prev)
+            {
                 let id = event.id;
                 self.malformed.add(t, "ship-begin", || {
                     (
                         None,
-                        "event ids unique (one life ships an event once)".into(),
+                        "event ids unique (one life ships an event again only after a call \
+                         reported it certainly not delivered, e.g. refused by a non-owner)"
+                            .into(),
                         format!("event {id} shipped again by {node} in the same life, in batch {batch}"),
                     )
                 });

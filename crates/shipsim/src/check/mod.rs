@@ -31,6 +31,8 @@ pub mod stats;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod reship_tests;
 
 pub use delivery::DeliveryMode;
 

@@ -768,4 +768,30 @@ pub(crate) mod tests {
         assert_eq!(l.arrows.iter().filter(|a| a.violated).count(), 2);
         assert_eq!(Layout::of(&records), l);
     }
+
+    #[test]
+    fn membership_changes_are_instant_marks_on_their_node() {
+        let lanes: Vec<Lane> =
+            ["n1", "n4"].iter().map(|n| Lane { node: (*n).to_owned(), lives: Vec::new() }).collect();
+        let mut faults: Vec<FaultMark> = ["{at: 1s500ms, join: n4}", "{at: 2s, leave: n1}"]
+            .iter()
+            .enumerate()
+            .map(|(i, text)| FaultMark {
+                t: i as u64,
+                text: (*text).into(),
+                kind: String::new(),
+                lanes: Vec::new(),
+                until: None,
+            })
+            .collect();
+        fault_spans(&mut faults, &lanes, None, 10);
+        assert_eq!(
+            (faults[0].kind.as_str(), faults[0].lanes.as_slice(), faults[0].until),
+            ("join", &[1][..], None)
+        );
+        assert_eq!(
+            (faults[1].kind.as_str(), faults[1].lanes.as_slice(), faults[1].until),
+            ("leave", &[0][..], None)
+        );
+    }
 }

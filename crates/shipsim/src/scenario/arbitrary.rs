@@ -12,7 +12,7 @@ use proptest::sample::select;
 
 use super::frames::required_max_frame;
 use super::model::{
-    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
+    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
     OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
 };
 
@@ -135,19 +135,23 @@ prop_compose! {
             select(vec![PlacementMode::Owner, PlacementMode::Ignore]),
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, placement, settle)| Expect { delivery, ordering, stats, placement, settle }),
-        steps in proptest::collection::vec((0u8..14, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        steps in proptest::collection::vec((0u8..16, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
         senders in any::<Option<u64>>(),
+        members in any::<Option<u64>>(),
+        propagation in latency(),
     ) -> Scenario {
         let nodes: Vec<String> = nodes.into_iter().collect();
         let mut workload = workload;
         workload.senders = senders.map(|bits| subset(&nodes, bits));
-        let faults = timeline(&nodes, duration, network.loss, steps);
+        let members = members.map(|bits| subset(&nodes, bits));
+        let initial = members.clone().unwrap_or_else(|| nodes.clone());
+        let faults = timeline(&nodes, &initial, duration, network.loss, steps);
         // The loader refuses a frame limit the workload's frames do not fit.
         let mut transport = transport;
         transport.max_frame = transport.max_frame.max(required_max_frame(&nodes, &workload));
         Scenario {
-            name, description, seeds: seeds.into_iter().collect(), nodes, shards, duration,
-            network, transport, sink, workload, faults, expect,
+            name, description, seeds: seeds.into_iter().collect(), nodes, shards, members,
+            membership: Membership { propagation }, duration, network, transport, sink, workload, faults, expect,
         }
     }
 }
@@ -192,7 +196,14 @@ fn pair(a: &str, b: &str) -> (String, String) {
 /// Builds a timeline the validator accepts, mirroring its state walk.
 /// A valid fault timeline; `network_loss` matters because one-way partitions
 /// do not combine with loss.
-fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<Step>) -> Vec<Fault> {
+fn timeline(
+    nodes: &[String],
+    initial_members: &[String],
+    duration: Duration,
+    network_loss: f64,
+    steps: Vec<Step>,
+) -> Vec<Fault> {
+    let mut members: BTreeSet<String> = initial_members.iter().cloned().collect();
     let mut times: Vec<Duration> = steps
         .iter()
         .map(|s| {
@@ -339,6 +350,20 @@ fn timeline(nodes: &[String], duration: Duration, network_loss: f64, steps: Vec<
                 pick.one(&routes).map(|(from, to)| {
                     dropped.remove(&(from.clone(), to.clone()));
                     FaultAction::RestoreRoute { from, to }
+                })
+            }
+            14 => {
+                let outside: Vec<String> = nodes.iter().filter(|n| !members.contains(*n)).cloned().collect();
+                pick.one(&outside).map(|n| {
+                    members.insert(n.clone());
+                    FaultAction::Join(n)
+                })
+            }
+            15 if members.len() > 1 => {
+                let inside: Vec<String> = members.iter().cloned().collect();
+                pick.one(&inside).map(|n| {
+                    members.remove(&n);
+                    FaultAction::Leave(n)
                 })
             }
             _ => None,

@@ -29,6 +29,12 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "seeds: [{}]", seeds.join(", "))?;
     writeln!(out, "nodes: {}", List(&s.nodes))?;
     writeln!(out, "shards: {}", s.shards)?;
+    // Absent means every node, a meaning no default change can alter.
+    if let Some(members) = &s.members {
+        writeln!(out, "members: {}", List(members))?;
+    }
+    writeln!(out, "membership:")?;
+    writeln!(out, "  propagation: {}", format_latency(s.membership.propagation))?;
     writeln!(out, "duration: {}", format_duration(s.duration))?;
     writeln!(out, "network:")?;
     writeln!(out, "  latency: {}", format_latency(s.network.latency))?;
@@ -109,9 +115,11 @@ impl fmt::Display for FaultAction {
             }
             FaultAction::Heal(HealTarget::All) => f.write_str("all"),
             FaultAction::Heal(HealTarget::Nodes(nodes)) => write!(f, "{}", List(nodes)),
-            FaultAction::Crash(node) | FaultAction::Restart(node) | FaultAction::Bounce(node) => {
-                write!(f, "{}", Word(node))
-            }
+            FaultAction::Crash(node)
+            | FaultAction::Restart(node)
+            | FaultAction::Bounce(node)
+            | FaultAction::Join(node)
+            | FaultAction::Leave(node) => write!(f, "{}", Word(node)),
             FaultAction::Hold(link) | FaultAction::Reorder(link) | FaultAction::Release(link) => {
                 write!(f, "{link}")
             }

@@ -87,11 +87,11 @@ mod tests {
     fn a_payload_must_leave_room_for_key_names_and_fields() {
         let payload = Some(SizeRange { min: 16, max: 1000 });
         let workload = Workload { payload, keys: 10, ..Workload::default() };
-        // 1000 + "k9" + "n1" + 37 bytes of fields.
-        assert_eq!(check_fit(&nodes(), &workload, 1041), Ok(()));
-        let err = check_fit(&nodes(), &workload, 1040).unwrap_err();
-        assert!(err.starts_with("an event frame can be 1041 bytes (a payload of up to 1000,"), "{err}");
-        assert!(err.contains("37 bytes of fields") && err.contains("more than max_frame 1040B"), "{err}");
+        // 1000 + "k9" + "n1" + 45 bytes of fields.
+        assert_eq!(check_fit(&nodes(), &workload, 1049), Ok(()));
+        let err = check_fit(&nodes(), &workload, 1048).unwrap_err();
+        assert!(err.starts_with("an event frame can be 1049 bytes (a payload of up to 1000,"), "{err}");
+        assert!(err.contains("45 bytes of fields") && err.contains("more than max_frame 1048B"), "{err}");
     }
 
     #[test]

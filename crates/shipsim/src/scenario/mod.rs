@@ -34,7 +34,7 @@ pub use duration::{format_duration, parse_duration};
 pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
-    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Network,
+    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
     OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
 };
 pub use sizes::{format_size, parse_size};
@@ -105,7 +105,7 @@ mod tests {
         let text = to_yaml(&s);
         assert_eq!(
             text,
-            "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nduration: 1m\n\
+            "name: small\ndescription: \"\"\nseeds: [1]\nnodes: [n1]\nshards: 16\nmembership:\n  propagation: 0s\nduration: 1m\n\
              network:\n  latency: 1ms\n  loss: 0.0\ntransport:\n  connections: 2\n  ack_timeout: 200ms\n  deadline: 5s\n  max_frame: 1MiB\n  max_unacked: 64\n\
              workload:\n  events: 100\n  rate: 200/s\n  batch: 1..8\n  keys: 64\nfaults: []\n\
              expect:\n  delivery: exactly-once\n  ordering: per-batch\n  stats: consistent\n  placement: owner\n  settle: 10s\n"
@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(s.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [4, 6]);
         assert_eq!(s.faults[1].at, Duration::from_secs(2));
         let again = parse(&to_yaml(&s), "g.yaml").unwrap();
-        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [22, 23]);
+        assert_eq!(again.faults.iter().map(|f| f.line).collect::<Vec<_>>(), [24, 25]);
         assert_eq!(again, s);
     }
 

@@ -20,6 +20,12 @@ pub struct Scenario {
     pub nodes: Vec<String>,
     /// Number of shards (default 16, at least 1).
     pub shards: u32,
+    /// The shard map's members at the start (epoch 0), in the order written; `None` (the
+    /// default): every node. Never empty, no duplicates, scenario nodes only. See
+    /// [`Scenario::initial_members`].
+    pub members: Option<Vec<String>>,
+    /// How membership changes (`join`, `leave`) reach the nodes.
+    pub membership: Membership,
     /// Simulated time budget for the whole run (default 60s, more than 0).
     pub duration: Duration,
     /// Network defaults applied to every link.
@@ -55,6 +61,20 @@ impl LatencyRange {
 pub struct SizeRange {
     pub min: u64,
     pub max: u64,
+}
+
+/// How a membership change reaches the nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// Each node installs a new shard map this long after the change, a seeded value in this
+    /// range per node and change (written `0ms..500ms`, or one value; default 0ms).
+    pub propagation: LatencyRange,
+}
+
+impl Default for Membership {
+    fn default() -> Membership {
+        Membership { propagation: LatencyRange::fixed(Duration::ZERO) }
+    }
 }
 
 /// Network defaults for every link.
@@ -215,11 +235,17 @@ pub enum FaultAction {
     DropRoute { from: String, to: String },
     /// Gives back a route taken by `drop-route`.
     RestoreRoute { from: String, to: String },
+    /// The node enters the shard map: the epoch advances, and each node installs the new map
+    /// after its propagation delay. The node must not be a member at that point.
+    Join(String),
+    /// The node leaves the shard map (its process keeps running and receiving what is still
+    /// sent to it under older maps). It must be a member, and not the last one.
+    Leave(String),
 }
 
 impl FaultAction {
     /// Every YAML key that names an action, in the order of the enum.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 15] = [
         "partition",
         "partition-oneway",
         "heal",
@@ -233,6 +259,8 @@ impl FaultAction {
         "loss",
         "drop-route",
         "restore-route",
+        "join",
+        "leave",
     ];
 
     /// The YAML key of this action, e.g. `"partition-oneway"`.
@@ -251,6 +279,8 @@ impl FaultAction {
             FaultAction::Loss { .. } => "loss",
             FaultAction::DropRoute { .. } => "drop-route",
             FaultAction::RestoreRoute { .. } => "restore-route",
+            FaultAction::Join(_) => "join",
+            FaultAction::Leave(_) => "leave",
         }
     }
 }
@@ -450,6 +480,33 @@ impl Scenario {
     pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
     /// At most this many nodes (and connections per destination).
     pub const MAX_NODES: usize = 16;
+
+    /// The shard map's members at epoch 0: `members`, or every node.
+    pub fn initial_members(&self) -> Vec<String> {
+        self.members.clone().unwrap_or_else(|| self.nodes.clone())
+    }
+
+    /// The members after each membership change of the timeline: index `e` holds the member
+    /// set of epoch `e` (index 0: [`Self::initial_members`]), each in name order, with the
+    /// change (`join`/`leave` and node) that made it. Epoch `e` is the e-th join or leave.
+    pub fn epochs(&self) -> Vec<(Option<&FaultAction>, Vec<String>)> {
+        let mut members = self.initial_members();
+        members.sort();
+        let mut epochs = vec![(None, members.clone())];
+        for fault in &self.faults {
+            match &fault.action {
+                FaultAction::Join(node) => {
+                    if let Err(at) = members.binary_search(node) {
+                        members.insert(at, node.clone());
+                    }
+                }
+                FaultAction::Leave(node) => members.retain(|m| m != node),
+                _ => continue,
+            }
+            epochs.push((Some(&fault.action), members.clone()));
+        }
+        epochs
+    }
 }
 
 #[cfg(test)]
@@ -484,6 +541,8 @@ mod tests {
             FaultAction::Loss { link, rate: 0.5 },
             FaultAction::DropRoute { from: "a".into(), to: "b".into() },
             FaultAction::RestoreRoute { from: "a".into(), to: "b".into() },
+            FaultAction::Join("a".into()),
+            FaultAction::Leave("a".into()),
         ];
         let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultAction::KINDS);

@@ -35,6 +35,8 @@ pub(crate) struct RawScenario {
     pub seeds: Option<Located<Vec<Located<u64>>>>,
     pub nodes: Names,
     pub shards: Option<Located<u32>>,
+    pub members: Option<Names>,
+    pub membership: Option<Located<RawMembership>>,
     pub duration: Option<Located<String>>,
     pub network: Option<Located<RawNetwork>>,
     pub transport: Option<Located<RawTransport>>,
@@ -42,6 +44,12 @@ pub(crate) struct RawScenario {
     pub workload: Option<Located<RawWorkload>>,
     pub faults: Option<Located<Vec<Located<RawFault>>>>,
     pub expect: Option<Located<RawExpect>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawMembership {
+    pub propagation: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +136,10 @@ pub(crate) struct RawFault {
     pub drop_route: Slot<RawOneway>,
     #[serde(default)]
     pub restore_route: Slot<RawOneway>,
+    #[serde(default)]
+    pub join: Slot<String>,
+    #[serde(default)]
+    pub leave: Slot<String>,
 }
 
 /// An optional key that tells "absent" from "present but empty" (`crash:` with no value),

@@ -33,10 +33,12 @@ use super::validate::located;
 pub(crate) fn faults(
     raw: Vec<Located<RawFault>>,
     nodes: &[String],
+    members: &[String],
     duration: Duration,
     network_loss: f64,
 ) -> Result<Vec<Fault>, Problem> {
-    let mut walk = Walk { nodes, network_loss, ..Walk::default() };
+    let members = members.iter().map(|m| (m.clone(), Duration::ZERO)).collect();
+    let mut walk = Walk { nodes, network_loss, members, ..Walk::default() };
     let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
     for entry in raw {
         let pos = entry.pos;
@@ -89,6 +91,10 @@ struct Walk<'a> {
     /// Routes dropped, by (from, to), and what gave back a route no longer dropped.
     dropped: BTreeMap<(String, String), Duration>,
     restored: BTreeMap<(String, String), String>,
+    /// The shard map's members, with when they joined (zero for the initial ones), and when
+    /// the others left.
+    members: BTreeMap<String, Duration>,
+    left: BTreeMap<String, Duration>,
 }
 
 const RANDOM_REPAIR: &str = "turmoil models loss as random link failures whose random repair heals both \
@@ -130,6 +136,8 @@ impl Walk<'_> {
             loss,
             drop_route,
             restore_route,
+            join,
+            leave,
         } = raw;
         let mut present: Vec<(&str, Pos)> = [
             ("partition", partition.pos()),
@@ -145,6 +153,8 @@ impl Walk<'_> {
             ("loss", loss.pos()),
             ("drop-route", drop_route.pos()),
             ("restore-route", restore_route.pos()),
+            ("join", join.pos()),
+            ("leave", leave.pos()),
         ]
         .into_iter()
         .filter_map(|(kind, pos)| pos.map(|p| (kind, p)))
@@ -210,6 +220,10 @@ impl Walk<'_> {
         } else if let Some(r) = restore_route.into_value() {
             let (from, to) = self.route(&r.value, "restore-route")?;
             FaultAction::RestoreRoute { from, to }
+        } else if let Some(n) = join.into_value() {
+            FaultAction::Join(self.node(&n)?)
+        } else if let Some(n) = leave.into_value() {
+            FaultAction::Leave(self.node(&n)?)
         } else {
             // The one action present has an empty value.
             return Err(empty());
@@ -332,6 +346,34 @@ impl Walk<'_> {
         let fail = |message: String| Err(Problem::new(pos.value, message));
         let when = format_duration(at);
         match action {
+            FaultAction::Join(node) => {
+                if let Some(since) = self.members.get(node) {
+                    let since = if since.is_zero() {
+                        "since the start".to_owned()
+                    } else {
+                        format!("joined at {}", format_duration(*since))
+                    };
+                    return fail(format!("join of `{node}`, which is already a member ({since})"));
+                }
+                self.left.remove(node);
+                self.members.insert(node.clone(), at);
+            }
+            FaultAction::Leave(node) => {
+                if !self.members.contains_key(node) {
+                    let why = match self.left.get(node) {
+                        Some(left) => format!("it left at {}", format_duration(*left)),
+                        None => "it never joined".to_owned(),
+                    };
+                    return fail(format!("leave of `{node}`, which is not a member at {when} ({why})"));
+                }
+                if self.members.len() == 1 {
+                    return fail(format!(
+                        "leave of `{node}`, the last member: a shard map needs at least one member"
+                    ));
+                }
+                self.members.remove(node);
+                self.left.insert(node.clone(), at);
+            }
             FaultAction::Partition(groups) => {
                 let mut links = Vec::new();
                 for (i, left) in groups.iter().enumerate() {
@@ -617,7 +659,7 @@ mod tests {
         fails(
             &["{at: 2s}"],
             (1, "{"),
-            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route)",
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave)",
         );
         fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
         fails(

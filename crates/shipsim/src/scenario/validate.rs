@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use super::error::{Pos, Problem};
 use super::frames;
 use super::model::{
-    DeliveryMode, Expect, Network, OrderingMode, PlacementMode, Scenario, Sink, StatsMode, TransportSettings,
-    Workload,
+    DeliveryMode, Expect, Membership, Network, OrderingMode, PlacementMode, Scenario, Sink, StatsMode,
+    TransportSettings, Workload,
 };
-use super::raw::{Located, Names, RawExpect, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload};
+use super::raw::{
+    Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload,
+};
 use super::scalars::{
     check_busy_rate, check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate,
 };
@@ -32,6 +34,11 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         Some(s) if s.value == 0 => return Err(Problem::new(s.pos, "shards must be at least 1")),
         Some(s) => s.value,
     };
+    let members = match &raw.members {
+        None => None,
+        Some(members) => Some(members_of(members, &nodes)?),
+    };
+    let membership = membership(raw.membership.map(|m| m.value))?;
     let duration = match raw.duration {
         None => Scenario::DEFAULT_DURATION,
         Some(d) => located(&d, parse_positive_duration(&d.value, "duration"))?,
@@ -46,7 +53,10 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     frames::check_fit(&nodes, &workload, transport.max_frame).map_err(|message| Problem::new(at, message))?;
     let faults = match raw.faults {
         None => Vec::new(),
-        Some(faults) => timeline::faults(faults.value, &nodes, duration, network.loss)?,
+        Some(faults) => {
+            let initial = members.clone().unwrap_or_else(|| nodes.clone());
+            timeline::faults(faults.value, &nodes, &initial, duration, network.loss)?
+        }
     };
     let expect = expect(raw.expect.map(|e| e.value))?;
     Ok(Scenario {
@@ -55,6 +65,8 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         seeds,
         nodes,
         shards,
+        members,
+        membership,
         duration,
         network,
         transport,
@@ -131,6 +143,41 @@ fn nodes(nodes: &Names) -> Result<Vec<String>, Problem> {
         }
     }
     Ok(nodes.value.iter().map(|n| n.value.clone()).collect())
+}
+
+/// `members`: at least one scenario node, each once.
+fn members_of(members: &Names, nodes: &[String]) -> Result<Vec<String>, Problem> {
+    if members.value.is_empty() {
+        return Err(Problem::new(
+            members.pos,
+            "members must list at least one node (leave the key out for every node)",
+        ));
+    }
+    let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+    for member in &members.value {
+        if !nodes.contains(&member.value) {
+            return Err(Problem::new(
+                member.pos,
+                format!("unknown node `{}` in members (nodes: {})", member.value, nodes.join(", ")),
+            ));
+        }
+        if let Some(first) = seen.insert(&member.value, member.pos) {
+            return Err(Problem::new(
+                member.pos,
+                format!("member `{}` is listed twice (first listed at {first})", member.value),
+            ));
+        }
+    }
+    Ok(members.value.iter().map(|m| m.value.clone()).collect())
+}
+
+fn membership(raw: Option<RawMembership>) -> Result<Membership, Problem> {
+    let mut membership = Membership::default();
+    let Some(raw) = raw else { return Ok(membership) };
+    if let Some(p) = raw.propagation {
+        membership.propagation = located(&p, parse_latency(&p.value))?;
+    }
+    Ok(membership)
 }
 
 fn network(raw: Option<RawNetwork>) -> Result<Network, Problem> {

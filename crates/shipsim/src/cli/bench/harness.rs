@@ -54,6 +54,8 @@ pub fn scenario(events: u64) -> Scenario {
         seeds: vec![1],
         nodes: nodes.clone(),
         shards: SHARDS,
+        members: None,
+        membership: Default::default(),
         duration: Duration::from_secs(3600 * 24),
         network: Network { latency: LatencyRange::fixed(LATENCY), ..Network::default() },
         transport: TransportSettings::default(),

@@ -46,6 +46,8 @@ pub fn scenario(events: u64, nodes: usize) -> Scenario {
         seeds: vec![1],
         nodes: (1..=nodes).map(|i| format!("n{i}")).collect(),
         shards: 16,
+        members: None,
+        membership: Default::default(),
         duration: Duration::from_secs(3600 * 24),
         network: Network::default(),
         transport: TransportSettings::default(),

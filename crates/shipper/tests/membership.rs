@@ -1,0 +1,202 @@
+//! Membership changes: maps that only move forward, the receiver's fence,
+//! learning a map from a refusal and planning the refused events again.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use shipper::*;
+use tokio::time::Instant;
+
+fn shipper_for(node: &str, transport: Arc<dyn ShipperTransport>) -> Arc<EventShipper> {
+    Arc::new(EventShipper::new(ShipperConfig { local_node: node.into() }, transport))
+}
+
+fn map(members: &[&str], epoch: u64) -> ShardMap {
+    ShardMap::from_members(16, members.iter().copied(), epoch).expect("map")
+}
+
+/// A transport whose receivers are fenced by their own routers: each event
+/// is admitted or refused as `shipper-net`'s server would, the admitted
+/// prefix delivered, the rest handed back with `WrongOwner`.
+#[derive(Default)]
+struct FencedTransport {
+    receivers: Mutex<BTreeMap<NodeId, Arc<Router>>>,
+    delivered: Mutex<Vec<(NodeId, String)>>,
+}
+
+#[async_trait]
+impl ShipperTransport for FencedTransport {
+    async fn send(&self, dst: &NodeId, event: ShippedEvent) -> ShipperResult<()> {
+        self.send_batch_at(dst, vec![event], None, UNFENCED_EPOCH).await.map(drop).map_err(|e| e.error)
+    }
+
+    async fn send_batch_at(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        _deadline: Option<Instant>,
+        epoch: u64,
+    ) -> Result<usize, BatchError> {
+        let Some(receiver) = self.receivers.lock().unwrap().get(dst).cloned() else {
+            return Err(BatchError {
+                shipped: 0,
+                error: ShipperError::NoRoute(dst.clone()),
+                unshipped: events,
+            });
+        };
+        for (at, event) in events.iter().enumerate() {
+            if let Err(Refusal { epoch, members }) = receiver.admit(event.shard, epoch) {
+                let error = ShipperError::WrongOwner { node: dst.clone(), epoch, members };
+                return Err(BatchError { shipped: at, error, unshipped: events[at..].to_vec() });
+            }
+            self.delivered.lock().unwrap().push((dst.clone(), event.key.clone()));
+        }
+        Ok(events.len())
+    }
+
+    async fn send_batch(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BatchError> {
+        self.send_batch_at(dst, events, deadline, UNFENCED_EPOCH).await
+    }
+}
+
+/// A cluster of routers over one fenced transport, each at its own map.
+fn cluster(maps: &[(&str, ShardMap)]) -> (Arc<FencedTransport>, BTreeMap<String, Arc<Router>>) {
+    let transport = Arc::new(FencedTransport::default());
+    let mut routers = BTreeMap::new();
+    for (node, map) in maps {
+        let router = Arc::new(Router::new(shipper_for(node, transport.clone()), map.clone()));
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        std::mem::forget(rx); // the local sink stays open for the test
+        router.shipper().install_local_sink(tx);
+        transport.receivers.lock().unwrap().insert((*node).into(), router.clone());
+        routers.insert((*node).to_owned(), router);
+    }
+    (transport, routers)
+}
+
+#[test]
+fn from_members_is_the_map_reached_by_changes() {
+    let mut grown = ShardMap::with_nodes(16, ["n1", "n2", "n3"]).unwrap();
+    grown.add_node("n4").unwrap();
+    grown.remove_node("n2").unwrap();
+    let rebuilt = map(&["n4", "n3", "n1"], 2);
+    assert_eq!(rebuilt.assignment(), grown.assignment());
+    assert_eq!(rebuilt.epoch(), grown.epoch());
+}
+
+#[test]
+fn moved_since_names_exactly_the_shards_that_changed_owner() {
+    let before = map(&["n1", "n2", "n3"], 0);
+    let mut after = before.clone();
+    let plan = after.add_node("n4").unwrap();
+    let expected: Vec<ShardId> = plan.moves.iter().map(|m| m.shard).collect();
+    assert!(!expected.is_empty(), "a fourth node wins some of 16 shards");
+    assert_eq!(after.moved_since(&before), expected);
+    assert!(after.moved_since(&after).is_empty());
+    assert!(after.moved_since(&before).iter().all(|&s| after.owner(s).unwrap() == "n4"));
+}
+
+#[test]
+fn the_epoch_never_goes_backwards() {
+    let router = Router::new(shipper_for("n1", Arc::new(FencedTransport::default())), map(&["n1", "n2"], 0));
+    let moved = router.set_shard_map(map(&["n1", "n2", "n3"], 2)).expect("newer: installed");
+    assert_eq!(moved, map(&["n1", "n2", "n3"], 2).moved_since(&map(&["n1", "n2"], 0)));
+    assert_eq!(router.set_shard_map(map(&["n1"], 1)), None, "older: ignored");
+    assert_eq!(router.set_shard_map(map(&["n1"], 2)), None, "same epoch: ignored");
+    let now = router.shard_map();
+    assert_eq!((now.epoch(), now.nodes().count()), (2, 3));
+}
+
+#[test]
+fn the_fence_admits_owners_and_senders_ahead_and_refuses_the_rest() {
+    let m = map(&["n1", "n2"], 3);
+    let router = Router::new(shipper_for("n1", Arc::new(FencedTransport::default())), m.clone());
+    let mine = (0..16).find(|&s| m.owner(s).unwrap() == "n1").unwrap();
+    let theirs = (0..16).find(|&s| m.owner(s).unwrap() == "n2").unwrap();
+    assert_eq!(router.admit(mine, 0), Ok(()), "an owner takes even a stale sender's event");
+    assert_eq!(router.admit(theirs, 4), Ok(()), "a sender ahead of us: we are behind");
+    assert_eq!(router.admit(theirs, UNFENCED_EPOCH), Ok(()), "unplanned events are not fenced");
+    let refusal = router.admit(theirs, 3).expect_err("same epoch, not the owner");
+    assert_eq!(refusal, Refusal { epoch: 3, members: vec!["n1".into(), "n2".into()] });
+    assert!(router.admit(theirs, 1).is_err());
+}
+
+#[test]
+fn learning_installs_only_newer_maps() {
+    let router = Router::new(shipper_for("n1", Arc::new(FencedTransport::default())), map(&["n1", "n2"], 1));
+    assert_eq!(router.learn(&Refusal { epoch: 1, members: vec!["n1".into()] }), None);
+    assert_eq!(router.learn(&Refusal { epoch: 0, members: vec!["n1".into()] }), None);
+    let moved = router.learn(&Refusal { epoch: 2, members: vec!["n1".into(), "n2".into(), "n3".into()] });
+    assert_eq!(moved, Some(map(&["n1", "n2", "n3"], 2).moved_since(&map(&["n1", "n2"], 1))));
+    assert_eq!(router.shard_map(), map(&["n1", "n2", "n3"], 2));
+}
+
+#[tokio::test]
+async fn a_refused_batch_is_learned_from_and_replanned_to_the_new_owner() {
+    // n1 still routes with epoch 0 (n1, n2); n2 and n3 are at epoch 1 (n3 joined).
+    let old = map(&["n1", "n2"], 0);
+    let new = map(&["n1", "n2", "n3"], 1);
+    let (transport, routers) = cluster(&[("n1", old.clone()), ("n2", new.clone()), ("n3", new.clone())]);
+    let moved: Vec<ShardId> = new.moved_since(&old);
+    let key = (0..1000)
+        .map(|i| format!("k{i}"))
+        .find(|k| moved.contains(&old.shard_for(k)) && old.locate(k).unwrap().1 == "n2")
+        .unwrap();
+    assert_eq!(old.locate(&key).unwrap().1, "n2", "a shard that moved from n2 to n3");
+
+    let n1 = &routers["n1"];
+    let batches = n1.route_batch(&[(key.clone(), serde_json::json!(1))]).await.expect("routes");
+    assert_eq!(batches.len(), 2, "the refused batch and its re-plan");
+    let (refused, replanned) = (&batches[0], &batches[1]);
+    assert_eq!((refused.node.as_str(), refused.epoch), ("n2", 0));
+    let err = refused.result.as_ref().expect_err("refused");
+    assert!(
+        matches!(&err.error, ShipperError::WrongOwner { node, epoch: 1, members } if node == "n2" && members.len() == 3)
+    );
+    assert_eq!(err.error.outcome(), FailureOutcome::NotDelivered);
+    assert_eq!(
+        (replanned.node.as_str(), replanned.epoch, replanned.positions.as_slice()),
+        ("n3", 1, &[0][..])
+    );
+    assert_eq!(replanned.result.as_ref().ok(), Some(&1));
+    assert_eq!(n1.shard_map(), new, "n1 learned epoch 1");
+    assert_eq!(*transport.delivered.lock().unwrap(), [("n3".to_owned(), key)]);
+    let stats = n1.shipper().stats().snapshot();
+    assert_eq!(
+        (stats.sent, stats.send_failures),
+        (1, 1),
+        "the refusal is a send failure, the re-plan a send"
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_that_keeps_refusing_ends_the_replans() {
+    // n2's map is no newer than n1's, yet it disagrees: n1 learns nothing and
+    // routes there again. A disagreement (a bug) that must stay bounded.
+    let (transport, routers) = cluster(&[("n1", map(&["n1", "n2"], 0)), ("n2", map(&["n1", "n2"], 0))]);
+    let m = map(&["n1", "n2"], 0);
+    let key = (0..1000).map(|i| format!("k{i}")).find(|k| m.locate(k).unwrap().1 == "n2").unwrap();
+    // n2 refuses everything: its router thinks it is not a member.
+    let lonely =
+        Arc::new(Router::new(shipper_for("n2", Arc::new(FencedTransport::default())), map(&["n1"], 0)));
+    transport.receivers.lock().unwrap().insert("n2".into(), lonely);
+    let batches = routers["n1"].route_batch(&[(key, serde_json::json!(1))]).await.expect("routes");
+    assert_eq!(batches.len(), 1 + Router::MAX_REPLANS);
+    assert!(batches.iter().all(|b| b.refused().is_some()));
+}
+
+#[tokio::test]
+async fn route_follows_a_refusal_too() {
+    let old = map(&["n1", "n2", "n3"], 0);
+    let new = map(&["n1", "n3"], 1); // n2 left
+    let (_transport, routers) = cluster(&[("n1", old.clone()), ("n2", new.clone()), ("n3", new.clone())]);
+    let key = (0..1000).map(|i| format!("k{i}")).find(|k| old.locate(k).unwrap().1 == "n2").unwrap();
+    let routed = routers["n1"].route(&key, &serde_json::json!(1)).await.expect("delivered after learning");
+    assert_eq!(routed.node, *new.locate(&key).unwrap().1);
+}
