@@ -101,6 +101,13 @@ const CASES: &[Case] = &[
         rule: "stream-gap",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::StickyBackoff,
+        scenario: "flapping-link",
+        invariant: "liveness",
+        rule: "recovery",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());

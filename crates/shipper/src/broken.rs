@@ -37,11 +37,15 @@ pub enum Variant {
     /// A ship ignores its deadline and waits as long as its link stays stuck
     /// (`shipper-net`, `SlotHandle::call`).
     NoDeadline,
+    /// The reconnect backoff is never reset after a connection proved
+    /// healthy (an ack), so after a few failures every reconnect waits the
+    /// cap (`shipper-net`, `Slot::on_ack`).
+    StickyBackoff,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -51,6 +55,7 @@ impl Variant {
         Variant::NoRouteAsSendFailure,
         Variant::AckBeforeSink,
         Variant::NoDeadline,
+        Variant::StickyBackoff,
     ];
 }
 

@@ -37,6 +37,7 @@ impl Tb {
             delivery: "exactly-once".into(),
             ordering: "per-batch".into(),
             stats: "consistent".into(),
+            transport: Default::default(),
         };
         let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {
@@ -52,7 +53,7 @@ impl Tb {
     }
 
     pub fn fault(&mut self, t: Micros, fault: &str) -> &mut Self {
-        self.records.push(Record::Fault { t, fault: fault.into() });
+        self.records.push(Record::Fault { t, fault: fault.into(), cut: vec![], healed: vec![] });
         self
     }
 

@@ -24,6 +24,7 @@ mod dense;
 mod index;
 pub mod liveness;
 pub mod ordering;
+pub mod recovery;
 pub mod stats;
 
 #[cfg(test)]
@@ -233,7 +234,7 @@ pub fn first_faults_before(records: &[Record], t: Micros, n: usize) -> Vec<Strin
     }
     for record in records {
         match record {
-            Record::Fault { t: at, fault } if *at <= t => {
+            Record::Fault { t: at, fault, .. } if *at <= t => {
                 if last.len() == n {
                     last.pop_front();
                 }

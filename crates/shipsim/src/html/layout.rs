@@ -322,7 +322,7 @@ impl Builder {
                     self.settle = Some(*t);
                 }
             }
-            Record::Fault { t, fault } => {
+            Record::Fault { t, fault, .. } => {
                 self.end = self.end.max(*t);
                 self.counts.faults += 1;
                 self.faults.push(FaultMark {
@@ -545,6 +545,7 @@ pub(crate) mod tests {
                 delivery: "exactly-once".into(),
                 ordering: "per-batch".into(),
                 stats: "consistent".into(),
+                transport: Default::default(),
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),
@@ -571,7 +572,7 @@ pub(crate) mod tests {
                 outcome: Outcome::Ambiguous,
                 error: Some("timeout".into()),
             },
-            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into() },
+            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into(), cut: vec![], healed: vec![] },
             life(300, "n2", 1, LifeState::Down),
             Record::ShipBegin {
                 t: 400,
@@ -662,7 +663,7 @@ pub(crate) mod tests {
 
     #[test]
     fn lasting_faults_span_until_healed() {
-        let fault = |t, text: &str| Record::Fault { t, fault: text.into() };
+        let fault = |t, text: &str| Record::Fault { t, fault: text.into(), cut: vec![], healed: vec![] };
         let mut records = records();
         records.insert(
             2,

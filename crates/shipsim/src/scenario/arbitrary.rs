@@ -110,8 +110,11 @@ prop_compose! {
         shards in 1..=u32::MAX,
         duration in positive_duration(),
         network in (latency(), probability()).prop_map(|(latency, loss)| Network { latency, loss }),
-        transport in (1usize..=16, positive_duration(), positive_duration())
-            .prop_map(|(connections, ack_timeout, deadline)| TransportSettings { connections, ack_timeout, deadline }),
+        transport in (1usize..=16, positive_duration(), positive_duration(), positive_duration(), latency())
+            .prop_map(|(connections, ack_timeout, deadline, connect_timeout, backoff)| TransportSettings {
+                connections, ack_timeout, deadline, connect_timeout,
+                backoff: LatencyRange { min: backoff.min.max(Duration::from_nanos(1)), ..backoff },
+            }),
         workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX)
             .prop_map(|(events, rate, min, extra, keys)| Workload {
                 events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,

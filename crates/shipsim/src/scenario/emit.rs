@@ -9,7 +9,7 @@
 use std::fmt::{self, Write as _};
 
 use super::duration::format_duration;
-use super::model::{Fault, FaultAction, HealTarget, Link, Scenario};
+use super::model::{Fault, FaultAction, HealTarget, Link, Scenario, TransportSettings};
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 
 /// Writes a scenario as YAML that [`super::parse`] reads back to an equal scenario (fault
@@ -36,6 +36,13 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  connections: {}", s.transport.connections)?;
     writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
     writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
+    // Written only when set: files from before these keys existed emit unchanged.
+    if s.transport.connect_timeout != TransportSettings::DEFAULT_CONNECT_TIMEOUT {
+        writeln!(out, "  connect_timeout: {}", format_duration(s.transport.connect_timeout))?;
+    }
+    if s.transport.backoff != TransportSettings::DEFAULT_BACKOFF {
+        writeln!(out, "  backoff: {}", format_latency(s.transport.backoff))?;
+    }
     writeln!(out, "workload:")?;
     writeln!(out, "  events: {}", s.workload.events)?;
     writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;

@@ -66,6 +66,13 @@ pub struct TransportSettings {
     pub ack_timeout: Duration,
     /// How long a ship may take in total (default 5s, more than 0).
     pub deadline: Duration,
+    /// How long one connection attempt may take before it counts as failed (default 1s, more
+    /// than 0). Across a partition an attempt's SYN is lost and the attempt waits this long.
+    pub connect_timeout: Duration,
+    /// The reconnect backoff: first delay `min`, doubling per consecutive failure up to `max`
+    /// (written `10ms..500ms`, the default; one value: min == max). The transport caps both at
+    /// a quarter of `deadline`.
+    pub backoff: LatencyRange,
 }
 
 /// What each node routes.
@@ -317,12 +324,22 @@ impl Default for Network {
     }
 }
 
+impl TransportSettings {
+    /// The transport's own default connect timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// The transport's own default reconnect backoff.
+    pub const DEFAULT_BACKOFF: LatencyRange =
+        LatencyRange { min: Duration::from_millis(10), max: Duration::from_millis(500) };
+}
+
 impl Default for TransportSettings {
     fn default() -> TransportSettings {
         TransportSettings {
             connections: 2,
             ack_timeout: Duration::from_millis(200),
             deadline: Duration::from_secs(5),
+            connect_timeout: TransportSettings::DEFAULT_CONNECT_TIMEOUT,
+            backoff: TransportSettings::DEFAULT_BACKOFF,
         }
     }
 }

@@ -58,6 +58,9 @@ pub(crate) struct RawTransport {
     #[serde(rename = "ack_timeout")]
     pub ack_timeout: Option<Located<String>>,
     pub deadline: Option<Located<String>>,
+    #[serde(rename = "connect_timeout")]
+    pub connect_timeout: Option<Located<String>>,
+    pub backoff: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize)]

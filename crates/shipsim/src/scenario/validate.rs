@@ -149,6 +149,17 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
     if let Some(d) = raw.deadline {
         transport.deadline = located(&d, parse_positive_duration(&d.value, "deadline"))?;
     }
+    if let Some(t) = raw.connect_timeout {
+        transport.connect_timeout = located(&t, parse_positive_duration(&t.value, "connect_timeout"))?;
+    }
+    if let Some(b) = raw.backoff {
+        let range =
+            located(&b, parse_latency(&b.value).map_err(|e| e.replace("latency range", "backoff range")))?;
+        if range.min.is_zero() {
+            return Err(Problem::new(b.pos, "backoff must start above 0s"));
+        }
+        transport.backoff = range;
+    }
     Ok(transport)
 }
 
