@@ -41,11 +41,17 @@ pub enum Variant {
     /// healthy (an ack), so after a few failures every reconnect waits the
     /// cap (`shipper-net`, `Slot::on_ack`).
     StickyBackoff,
+    /// A never-sent `Timeout` is counted as ambiguous instead of as a send
+    /// failure (`ShipperStats::count_failed`).
+    TimeoutAsAmbiguous,
+    /// A batch the transport stopped part-way, with a prefix acknowledged,
+    /// is answered `Ok(prefix)` (`EventShipper::ship_batch`).
+    PartialAsOk,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 12] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -56,6 +62,8 @@ impl Variant {
         Variant::AckBeforeSink,
         Variant::NoDeadline,
         Variant::StickyBackoff,
+        Variant::TimeoutAsAmbiguous,
+        Variant::PartialAsOk,
     ];
 }
 
