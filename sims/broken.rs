@@ -108,6 +108,20 @@ const CASES: &[Case] = &[
         rule: "recovery",
         max_seeds: 3,
     },
+    Case {
+        variant: Variant::TimeoutAsAmbiguous,
+        scenario: "tight-deadline",
+        invariant: "stats",
+        rule: "send-failures",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::PartialAsOk,
+        scenario: "tight-deadline",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 3,
+    },
 ];
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());
