@@ -133,7 +133,7 @@ impl Recorder {
     /// A fault applied; returns the record's position, for [`Self::fault_effect`].
     pub fn fault(&mut self, fault: String) -> usize {
         let t = self.now;
-        self.push(Record::Fault { t, fault, cut: Vec::new(), healed: Vec::new() });
+        self.push(Record::Fault { t, fault, links: Box::default() });
         self.records.len() - 1
     }
 
@@ -144,9 +144,9 @@ impl Recorder {
             pairs.iter().map(|(from, to)| [self.name(from), self.name(to)]).collect()
         };
         let (cut_t, healed_t) = (texts(cut), texts(healed));
-        if let Some(Record::Fault { cut, healed, .. }) = self.records.get_mut(pos) {
-            *cut = cut_t;
-            *healed = healed_t;
+        if let Some(Record::Fault { links, .. }) = self.records.get_mut(pos) {
+            links.cut = cut_t;
+            links.healed = healed_t;
         }
     }
 

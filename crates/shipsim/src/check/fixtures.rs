@@ -53,7 +53,7 @@ impl Tb {
     }
 
     pub fn fault(&mut self, t: Micros, fault: &str) -> &mut Self {
-        self.records.push(Record::Fault { t, fault: fault.into(), cut: vec![], healed: vec![] });
+        self.records.push(Record::Fault { t, fault: fault.into(), links: Default::default() });
         self
     }
 

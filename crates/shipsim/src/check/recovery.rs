@@ -102,15 +102,15 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
 
     for (pos, record) in index.records.iter().enumerate() {
         match record {
-            Record::Fault { t, cut, healed, .. } => {
-                for [from, to] in cut.iter().chain(healed) {
+            Record::Fault { t, links, .. } => {
+                for [from, to] in links.cut.iter().chain(&links.healed) {
                     let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
                     for o in open.remove(&(from, to)).unwrap_or_default() {
                         obligations[o].closed = Some(*t);
                     }
                     windows.remove(&(from, to));
                 }
-                for [from, to] in healed {
+                for [from, to] in &links.healed {
                     let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
                     let mut window = Window { heal: *t, judged: vec![false; connections] };
                     // A call in flight across the heal is its slot's first
@@ -325,7 +325,7 @@ mod tests {
     use super::*;
     use crate::check::fixtures::*;
     use crate::check::liveness::{INVARIANT, check};
-    use crate::trace::{Phase, TransportTiming};
+    use crate::trace::{FaultLinks, Phase, TransportTiming};
 
     const TIMING: TransportTiming = TransportTiming {
         connections: 1,
@@ -341,7 +341,8 @@ mod tests {
         let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
         let (text, cut, healed) =
             if cut { ("{partition}", pairs, vec![]) } else { ("{heal: all}", vec![], pairs) };
-        tb.records.push(Record::Fault { t, fault: text.into(), cut, healed });
+        let links = Box::new(FaultLinks { cut, healed });
+        tb.records.push(Record::Fault { t, fault: text.into(), links });
     }
 
     /// n1 ships batch 1 (acked at 12 ms), the link is cut at 100 ms, batch 2

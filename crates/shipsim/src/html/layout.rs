@@ -572,7 +572,7 @@ pub(crate) mod tests {
                 outcome: Outcome::Ambiguous,
                 error: Some("timeout".into()),
             },
-            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into(), cut: vec![], healed: vec![] },
+            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into(), links: Default::default() },
             life(300, "n2", 1, LifeState::Down),
             Record::ShipBegin {
                 t: 400,
@@ -663,7 +663,7 @@ pub(crate) mod tests {
 
     #[test]
     fn lasting_faults_span_until_healed() {
-        let fault = |t, text: &str| Record::Fault { t, fault: text.into(), cut: vec![], healed: vec![] };
+        let fault = |t, text: &str| Record::Fault { t, fault: text.into(), links: Default::default() };
         let mut records = records();
         records.insert(
             2,

@@ -39,15 +39,10 @@ pub enum Record {
         t: Micros,
         /// The fault in the scenario's YAML flow form, e.g. `{at: 2s, crash: n2}`.
         fault: String,
-        /// `[from, to]` pairs a ship from `from` to `to` could use before the
-        /// fault and cannot after it (a cut, a hold, loss, a crash, a dropped
-        /// route; a bounce cuts and heals its node's pairs at once).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        cut: Vec<[Text; 2]>,
-        /// `[from, to]` pairs usable again after the fault: both ends up, no
-        /// partition either way, no hold, no loss, the route known.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        healed: Vec<[Text; 2]>,
+        /// What the fault did to the routes between nodes (boxed: rare, and
+        /// kept out of the size of every record; flat in the JSON).
+        #[serde(flatten)]
+        links: Box<FaultLinks>,
     },
     /// A node's process started (a new life) or stopped.
     Life {
@@ -174,6 +169,20 @@ pub enum Record {
     },
     /// An invariant failed (written by the runner after checking).
     Violation(Box<Violation>),
+}
+
+/// The `(from, to)` pairs a fault cut and healed, for the `recovery` rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultLinks {
+    /// `[from, to]` pairs a ship from `from` to `to` could use before the
+    /// fault and cannot after it (a cut, a hold, loss, a crash, a dropped
+    /// route; a bounce cuts and heals its node's pairs at once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<[Text; 2]>,
+    /// `[from, to]` pairs usable again after the fault: both ends up, no
+    /// partition either way, no hold, no loss, the route known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub healed: Vec<[Text; 2]>,
 }
 
 /// The run header.
