@@ -130,6 +130,27 @@ const CASES: &[Case] = &[
         max_seeds: 3,
     },
     Case {
+        variant: Variant::StickyBackoff,
+        scenario: "flapping-link",
+        invariant: "liveness",
+        rule: "recovery",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::TimeoutAsAmbiguous,
+        scenario: "tight-deadline",
+        invariant: "stats",
+        rule: "send-failures",
+        max_seeds: 3,
+    },
+    Case {
+        variant: Variant::PartialAsOk,
+        scenario: "tight-deadline",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 3,
+    },
+    Case {
         variant: Variant::StaleMap,
         scenario: "scale-out",
         invariant: "placement",

@@ -142,8 +142,10 @@ impl NetConfig {
     }
 
     /// The same settings with every value forced into its working range, so
-    /// no setting can make the transport divide by zero or spin.
-    pub(crate) fn normalized(mut self) -> Self {
+    /// no setting can make the transport divide by zero or spin: the
+    /// settings the transport actually runs with (a harness reads its timing
+    /// bounds from them).
+    pub fn normalized(mut self) -> Self {
         let tick = Duration::from_millis(1);
         self.connections = self.connections.max(1);
         self.max_unacked = self.max_unacked.max(1);

@@ -501,7 +501,10 @@ impl<N: Network> Slot<N> {
             }
         }
         if progressed {
-            self.backoff.reset();
+            // broken::StickyBackoff: the backoff keeps counting failures across healthy connections.
+            if !broken::is(Variant::StickyBackoff) {
+                self.backoff.reset();
+            }
             self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
             self.drop_abandoned(now);
         }

@@ -52,11 +52,21 @@ pub enum Variant {
     /// `Router::set_shard_map` takes a new map's epoch but keeps the old
     /// owners: a placement cache not invalidated on a membership change.
     StaleMap,
+    /// The reconnect backoff is never reset after a connection proved
+    /// healthy (an ack), so after a few failures every reconnect waits the
+    /// cap (`shipper-net`, `Slot::on_ack`).
+    StickyBackoff,
+    /// A never-sent `Timeout` is counted as ambiguous instead of as a send
+    /// failure (`ShipperStats::count_failed`).
+    TimeoutAsAmbiguous,
+    /// A batch the transport stopped part-way, with a prefix acknowledged,
+    /// is answered `Ok(prefix)` (`EventShipper::ship_batch`).
+    PartialAsOk,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 13] = [
+    pub const ALL: [Variant; 16] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -70,6 +80,9 @@ impl Variant {
         Variant::SplitReadMishandled,
         Variant::AckBeforeAccept,
         Variant::StaleMap,
+        Variant::StickyBackoff,
+        Variant::TimeoutAsAmbiguous,
+        Variant::PartialAsOk,
     ];
 }
 

@@ -75,6 +75,10 @@ impl ShipperStats {
                 &self.no_route
             }
             ShipperError::Ambiguous { .. } => &self.ambiguous,
+            // broken::TimeoutAsAmbiguous: a never-sent timeout lands in `ambiguous`.
+            ShipperError::Timeout(_) if crate::broken::is(crate::broken::Variant::TimeoutAsAmbiguous) => {
+                &self.ambiguous
+            }
             _ => &self.send_failures,
         };
         counter.fetch_add(n, Ordering::Relaxed);

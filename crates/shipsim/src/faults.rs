@@ -52,6 +52,41 @@ impl FaultState {
     }
 }
 
+/// A directed pair `(from, to)`: ships from `from` to `to`.
+pub type Route = (String, String);
+
+impl FaultState {
+    /// Every directed pair of `scenario`'s nodes a ship could use right now:
+    /// both ends up, no partition between them either way, no hold, no loss
+    /// (the link's, or the network's while `network_lossy`), and the route
+    /// not dropped. What the
+    /// `recovery` rule needs to know about the faults (the trace records the
+    /// pairs each fault cuts and heals).
+    pub fn usable(&self, scenario: &Scenario, network_lossy: bool) -> BTreeSet<Route> {
+        let dropped: BTreeSet<Route> = self.routes.dropped().into_iter().collect();
+        let mut usable = BTreeSet::new();
+        for from in &scenario.nodes {
+            for to in &scenario.nodes {
+                let link = pair(from, to);
+                let ok = from != to
+                    && !self.down.contains(from)
+                    && !self.down.contains(to)
+                    && !self.partitioned.contains(&link)
+                    && !self.oneway.contains(&(from.clone(), to.clone()))
+                    && !self.oneway.contains(&(to.clone(), from.clone()))
+                    && !self.held.contains(&link)
+                    && !network_lossy
+                    && !self.lossy.contains(&link)
+                    && !dropped.contains(&(from.clone(), to.clone()));
+                if ok {
+                    usable.insert((from.clone(), to.clone()));
+                }
+            }
+        }
+        usable
+    }
+}
+
 /// Applies `action` now. `reorder` steps the simulation (it delivers held
 /// messages one at a time), so it takes the RNG that orders them.
 pub fn apply(
@@ -113,7 +148,11 @@ pub fn apply(
         }
         FaultAction::Loss { link, rate } => {
             sim.set_link_fail_rate(link.a.as_str(), link.b.as_str(), *rate);
-            state.lossy.insert(link_pair(link));
+            if *rate > 0.0 {
+                state.lossy.insert(link_pair(link));
+            } else {
+                state.lossy.remove(&link_pair(link));
+            }
         }
     }
     Ok(())

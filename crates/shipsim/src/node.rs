@@ -59,18 +59,27 @@ pub fn host(
     move || Box::pin(run_life(spec.clone()))
 }
 
+/// The transport settings of `node`'s life `life` as the scenario sets them (the jitter seed
+/// aside). The runner writes their normalized form into the trace's `Start`.
+pub fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
+    let transport = &scenario.transport;
+    NetConfig::new(node, u64::from(life))
+        .with_connections(transport.connections)
+        .with_ack_timeout(transport.ack_timeout)
+        .with_deadline(transport.deadline)
+        .with_connect_timeout(transport.connect_timeout)
+        .with_backoff(transport.backoff.min, transport.backoff.max)
+        .with_max_frame(usize::try_from(transport.max_frame).unwrap_or(usize::MAX))
+        .with_max_unacked(transport.max_unacked)
+}
+
 async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let NodeSpec { scenario, seed, node, index, recorder, routes, membership } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");
     let life_tag = life.to_string();
     let net = network(scenario, *seed, node, &life_tag);
-    let config = NetConfig::new(node.clone(), u64::from(life))
-        .with_connections(scenario.transport.connections)
-        .with_ack_timeout(scenario.transport.ack_timeout)
-        .with_deadline(scenario.transport.deadline)
-        .with_max_frame(usize::try_from(scenario.transport.max_frame).unwrap_or(usize::MAX))
-        .with_max_unacked(scenario.transport.max_unacked)
+    let config = net_config(scenario, node, life)
         .with_rng_seed(seeds::derive(*seed, &[node.as_bytes(), b"transport", life_tag.as_bytes()]));
     let observer = Arc::new(AckRecorder { node: node.clone(), recorder: recorder.clone() });
     let transport = Arc::new(NetTransport::new(net, config).with_observer(observer));

@@ -132,10 +132,24 @@ impl Recorder {
         self.push(Record::Phase { t, phase });
     }
 
-    /// A fault applied.
-    pub fn fault(&mut self, fault: String) {
+    /// A fault applied; returns the record's position, for [`Self::fault_effect`].
+    pub fn fault(&mut self, fault: String) -> usize {
         let t = self.now;
-        self.push(Record::Fault { t, fault });
+        self.push(Record::Fault { t, fault, links: Box::default() });
+        self.records.len() - 1
+    }
+
+    /// What the fault recorded at `pos` did to the routes between nodes:
+    /// the `(from, to)` pairs it made unusable and those it made usable.
+    pub fn fault_effect(&mut self, pos: usize, cut: &[(String, String)], healed: &[(String, String)]) {
+        let mut texts = |pairs: &[(String, String)]| -> Vec<[Text; 2]> {
+            pairs.iter().map(|(from, to)| [self.name(from), self.name(to)]).collect()
+        };
+        let (cut_t, healed_t) = (texts(cut), texts(healed));
+        if let Some(Record::Fault { links, .. }) = self.records.get_mut(pos) {
+            links.cut = cut_t;
+            links.healed = healed_t;
+        }
     }
 
     /// A node's process starts: returns its new life.

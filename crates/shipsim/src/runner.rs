@@ -11,13 +11,13 @@ use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
 use crate::check;
-use crate::faults::{self, FaultState};
+use crate::faults::{self, FaultState, Route};
 use crate::membership::Membership;
 use crate::node;
 use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
-use crate::trace::{Phase, Record, Start, Violation};
+use crate::trace::{Phase, Record, Start, TransportTiming, Violation};
 
 /// The simulation's tick: the grain of simulated time and of trace stamps.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -70,6 +70,10 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         // per-message loss, as close as turmoil's link model comes.
         .repair_rate(1.0)
         .rng_seed(seed)
+        // Hosts run in a seeded random order each step (turmoil shuffles
+        // them with its seeded rng): the schedule is part of what a seed
+        // decides, so a sweep explores interleavings, not only timings.
+        .enable_random_order()
         .build();
     let mut state = FaultState::default();
     let membership = Membership::new(scenario, seed);
@@ -83,10 +87,12 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     recorder.lock().phase(Phase::Faults);
 
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
+    let network_lossy = scenario.network.loss > 0.0;
     for fault in &scenario.faults {
         clock.step_until(&mut sim, fault.at)?;
         tracing::info!(t = ?sim.elapsed(), fault = %fault, "fault");
-        recorder.lock().fault(fault.to_string());
+        let before = state.usable(scenario, network_lossy);
+        let pos = recorder.lock().fault(fault.to_string());
         match &fault.action {
             FaultAction::Join(_) | FaultAction::Leave(_) => {
                 membership.change(&fault.action, sim.elapsed(), &scenario.nodes, &recorder);
@@ -100,6 +106,22 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
                 faults::apply(&mut sim, &mut state, &recorder, action, &mut fault_rng).map_err(sim_error)?
             }
         }
+        let after = state.usable(scenario, network_lossy);
+        let (cut, healed) = match &fault.action {
+            // The held messages go out over the next ticks, after this
+            // record's time: no heal is claimed (a checker then sees the
+            // pair unusable until a later heal: it expects nothing of it).
+            FaultAction::Reorder(_) => (Vec::new(), Vec::new()),
+            // Down and up within the instant: every pair of the node is cut
+            // and healed at once (its connections die with the old life).
+            FaultAction::Bounce(node) => {
+                let touched: Vec<Route> =
+                    after.iter().filter(|(from, to)| from == node || to == node).cloned().collect();
+                (touched.clone(), touched)
+            }
+            _ => (before.difference(&after).cloned().collect(), after.difference(&before).cloned().collect()),
+        };
+        recorder.lock().fault_effect(pos, &cut, &healed);
     }
 
     // The settle phase begins once every node installed the last membership change (at
@@ -108,7 +130,11 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     while !membership.settled() && sim.elapsed() < scenario.duration {
         clock.step(&mut sim)?;
     }
+
+    let before = state.usable(scenario, network_lossy);
     let healed = faults::heal_everything(&mut sim, &mut state, scenario);
+    let after = state.usable(scenario, false);
+    let settle_healed: Vec<Route> = after.difference(&before).cloned().collect();
     {
         let mut rec = recorder.lock();
         rec.set_now(micros(sim.elapsed()));
@@ -125,7 +151,8 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
             } else {
                 format!(", restore routes [{}]", routes.join(", "))
             };
-            rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}{routes}}}"));
+            let pos = rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}{routes}}}"));
+            rec.fault_effect(pos, &[], &settle_healed);
         }
         rec.phase(Phase::Settle);
     }
@@ -161,6 +188,33 @@ fn start_record(scenario: &Scenario, seed: u64) -> Start {
         members: scenario.initial_members(),
         placement: scenario.expect.placement.as_str().to_owned(),
         rate: scenario.workload.rate,
+        transport: transport_timing(scenario),
+    }
+}
+
+/// The transport's timing as it runs it (normalized), and the worst latency
+/// any link can have in this scenario.
+fn transport_timing(scenario: &Scenario) -> TransportTiming {
+    let config = match scenario.nodes.first() {
+        Some(node) => node::net_config(scenario, node, 1).normalized(),
+        None => return TransportTiming::default(),
+    };
+    let latency_max = scenario
+        .faults
+        .iter()
+        .filter_map(|f| match &f.action {
+            FaultAction::Latency { value, .. } => Some(value.max),
+            _ => None,
+        })
+        .fold(scenario.network.latency.max, Duration::max);
+    TransportTiming {
+        connections: u32::try_from(config.connections).unwrap_or(u32::MAX),
+        max_unacked: u32::try_from(config.max_unacked).unwrap_or(u32::MAX),
+        ack_timeout_us: micros(config.ack_timeout),
+        connect_timeout_us: micros(config.connect_timeout),
+        backoff_min_us: micros(config.backoff_min),
+        backoff_max_us: micros(config.backoff_max),
+        latency_max_us: micros(latency_max),
     }
 }
 

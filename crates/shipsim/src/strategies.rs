@@ -102,11 +102,17 @@ prop_compose! {
         seed in any::<u64>(),
         network in (latency(), select(vec![0.0, 0.0, 0.05, 0.2]))
             .prop_map(|(latency, loss)| Network { latency, loss, segment: None }),
-        transport in (1usize..=4, 50u64..400, 200u64..2_000).prop_map(|(connections, ack, deadline)| {
+        transport in (1usize..=4, 50u64..400, 200u64..2_000, select(vec![1_000u64, 50, 200]), select(vec![500u64, 2_000]))
+            .prop_map(|(connections, ack, deadline, connect, backoff_max)| {
             TransportSettings {
                 connections,
                 ack_timeout: Duration::from_millis(ack),
                 deadline: Duration::from_millis(deadline),
+                connect_timeout: Duration::from_millis(connect),
+                backoff: LatencyRange {
+                    min: TransportSettings::DEFAULT_BACKOFF.min,
+                    max: Duration::from_millis(backoff_max),
+                },
                 ..TransportSettings::default()
             }
         }),

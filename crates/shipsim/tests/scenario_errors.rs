@@ -777,3 +777,30 @@ fn membership_keys_round_trip_through_the_emitter() {
     assert_eq!(plain.membership.propagation, LatencyRange::fixed(Duration::ZERO));
     assert_eq!(scenario::parse(&scenario::to_yaml(&plain), "p.yaml").unwrap(), plain);
 }
+
+#[test]
+fn transport_connect_timeout_and_backoff() {
+    let text = "name: t\nnodes: [n1, n2]\ntransport:\n  connect_timeout: 50ms\n  backoff: 10ms..2s\n";
+    let s = scenario::parse(text, "s.yaml").unwrap();
+    assert_eq!(s.transport.connect_timeout, Duration::from_millis(50));
+    assert_eq!(
+        s.transport.backoff,
+        LatencyRange { min: Duration::from_millis(10), max: Duration::from_secs(2) }
+    );
+    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "s.yaml").unwrap(), s);
+    let defaults = scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
+    assert_eq!(defaults.transport.connect_timeout, Duration::from_secs(1));
+    assert!(!scenario::to_yaml(&defaults).contains("backoff"), "defaults are not written");
+    assert_eq!(
+        error("name: t\nnodes: [n1]\ntransport:\n  connect_timeout: 0s\n"),
+        "s.yaml:4:20: connect_timeout must be more than 0s"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\ntransport:\n  backoff: 2s..10ms\n"),
+        "s.yaml:4:12: backoff range `2s..10ms` is reversed: min 2s is more than max 10ms"
+    );
+    assert_eq!(
+        error("name: t\nnodes: [n1]\ntransport:\n  backoff: 0s..1s\n"),
+        "s.yaml:4:12: backoff must start above 0s"
+    );
+}

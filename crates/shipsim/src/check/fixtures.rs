@@ -44,6 +44,7 @@ impl Tb {
             members: Vec::new(),
             placement: "owner".into(),
             rate: 0.0,
+            transport: Default::default(),
         };
         let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {
@@ -59,7 +60,7 @@ impl Tb {
     }
 
     pub fn fault(&mut self, t: Micros, fault: &str) -> &mut Self {
-        self.records.push(Record::Fault { t, fault: fault.into() });
+        self.records.push(Record::Fault { t, fault: fault.into(), links: Default::default() });
         self
     }
 

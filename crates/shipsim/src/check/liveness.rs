@@ -9,7 +9,10 @@
 //! - `unfinished-ship`: by the end of the run every call has returned,
 //!   unless its sender's life ended first (a crash cuts it short);
 //! - `unfinished-workload`: every node's `Workload` has `routed == target`
-//!   (the workload finished within the settle budget).
+//!   (the workload finished within the settle budget);
+//! - `recovery`: after a fault is healed, the first ship over the healed
+//!   route on each connection returns `Ok` within a bound the transport's
+//!   configuration sets (see [`super::recovery`] for the formula).
 //!
 //! The end-of-run rules need the `Phase end` record; `deadline` needs `Start`.
 //!
@@ -34,6 +37,9 @@ pub const SETTLE_OK: &str = "settle-ok";
 pub const UNFINISHED_SHIP: &str = "unfinished-ship";
 /// A workload did not route all its events.
 pub const UNFINISHED_WORKLOAD: &str = "unfinished-workload";
+
+/// After a heal, a ship over the healed route did not succeed in time.
+pub const RECOVERY: &str = super::recovery::RECOVERY;
 
 /// Checks liveness, whatever the trace's `Start` says.
 pub fn check(records: &[Record]) -> Vec<Violation> {
@@ -115,6 +121,8 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
             });
         }
     }
+
+    super::recovery::run(index, sink);
 
     let mut reported = BTreeSet::new();
     for &pos in &index.workloads {

@@ -27,6 +27,7 @@ pub mod liveness;
 mod oracle;
 pub mod ordering;
 pub mod placement;
+pub mod recovery;
 pub mod stats;
 
 #[cfg(test)]
@@ -247,7 +248,7 @@ pub fn first_faults_before(records: &[Record], t: Micros, n: usize) -> Vec<Strin
     }
     for record in records {
         match record {
-            Record::Fault { t: at, fault } if *at <= t => {
+            Record::Fault { t: at, fault, .. } if *at <= t => {
                 if last.len() == n {
                     last.pop_front();
                 }

@@ -322,7 +322,7 @@ impl Builder {
                     self.settle = Some(*t);
                 }
             }
-            Record::Fault { t, fault } => {
+            Record::Fault { t, fault, .. } => {
                 self.end = self.end.max(*t);
                 self.counts.faults += 1;
                 self.faults.push(FaultMark {
@@ -554,6 +554,7 @@ pub(crate) mod tests {
                 members: Vec::new(),
                 placement: "owner".into(),
                 rate: 0.0,
+                transport: Default::default(),
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),
@@ -581,7 +582,7 @@ pub(crate) mod tests {
                 outcome: Outcome::Ambiguous,
                 error: Some("timeout".into()),
             },
-            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into() },
+            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into(), links: Default::default() },
             life(300, "n2", 1, LifeState::Down),
             Record::ShipBegin {
                 t: 400,
@@ -673,7 +674,7 @@ pub(crate) mod tests {
 
     #[test]
     fn lasting_faults_span_until_healed() {
-        let fault = |t, text: &str| Record::Fault { t, fault: text.into() };
+        let fault = |t, text: &str| Record::Fault { t, fault: text.into(), links: Default::default() };
         let mut records = records();
         records.insert(
             2,

@@ -120,9 +120,13 @@ prop_compose! {
             .prop_map(|(latency, loss, segment)| Network { latency, loss, segment }),
         transport in (
             1usize..=16, positive_duration(), positive_duration(), TransportSettings::MAX_FRAME_RANGE,
-            1..=TransportSettings::MAX_UNACKED,
-        ).prop_map(|(connections, ack_timeout, deadline, max_frame, max_unacked)| TransportSettings {
-            connections, ack_timeout, deadline, max_frame, max_unacked }),
+            1..=TransportSettings::MAX_UNACKED, positive_duration(), latency(),
+        ).prop_map(|(connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout, backoff)| {
+            TransportSettings {
+                connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout,
+                backoff: LatencyRange { min: backoff.min.max(Duration::from_nanos(1)), ..backoff },
+            }
+        }),
         sink in (latency(), prop_oneof![Just(0.0), 0.0..1.0f64]).prop_map(|(latency, busy)| Sink { latency, busy }),
         workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX, sizes(Workload::MAX_PAYLOAD))
             .prop_map(|(events, rate, min, extra, keys, payload)| Workload {

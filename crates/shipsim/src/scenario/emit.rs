@@ -9,7 +9,7 @@
 use std::fmt::{self, Write as _};
 
 use super::duration::format_duration;
-use super::model::{Fault, FaultAction, HealTarget, Link, Scenario, Sink};
+use super::model::{Fault, FaultAction, HealTarget, Link, Scenario, Sink, TransportSettings};
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 use super::sizes::{format_count_range, format_size, format_size_range};
 
@@ -47,6 +47,13 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "  connections: {}", s.transport.connections)?;
     writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
     writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
+    // Written only when set: files from before these keys existed emit unchanged.
+    if s.transport.connect_timeout != TransportSettings::DEFAULT_CONNECT_TIMEOUT {
+        writeln!(out, "  connect_timeout: {}", format_duration(s.transport.connect_timeout))?;
+    }
+    if s.transport.backoff != TransportSettings::DEFAULT_BACKOFF {
+        writeln!(out, "  backoff: {}", format_latency(s.transport.backoff))?;
+    }
     writeln!(out, "  max_frame: {}", format_size(s.transport.max_frame))?;
     writeln!(out, "  max_unacked: {}", s.transport.max_unacked)?;
     // Absent means an instant sink that never refuses: the behaviour every file written

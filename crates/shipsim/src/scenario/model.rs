@@ -113,6 +113,13 @@ pub struct TransportSettings {
     /// Frames in flight (written, not yet acknowledged) per connection, within
     /// 1..=[`TransportSettings::MAX_UNACKED`] (default 64, the transport's own default).
     pub max_unacked: usize,
+    /// How long one connection attempt may take before it counts as failed (default 1s, more
+    /// than 0). Across a partition an attempt's SYN is lost and the attempt waits this long.
+    pub connect_timeout: Duration,
+    /// The reconnect backoff: first delay `min`, doubling per consecutive failure up to `max`
+    /// (written `10ms..500ms`, the default; one value: min == max). The transport caps both at
+    /// a quarter of `deadline`.
+    pub backoff: LatencyRange,
 }
 
 impl TransportSettings {
@@ -424,6 +431,14 @@ impl Default for Network {
     }
 }
 
+impl TransportSettings {
+    /// The transport's own default connect timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// The transport's own default reconnect backoff.
+    pub const DEFAULT_BACKOFF: LatencyRange =
+        LatencyRange { min: Duration::from_millis(10), max: Duration::from_millis(500) };
+}
+
 impl Default for TransportSettings {
     fn default() -> TransportSettings {
         TransportSettings {
@@ -432,6 +447,8 @@ impl Default for TransportSettings {
             deadline: Duration::from_secs(5),
             max_frame: shipper_net::DEFAULT_MAX_FRAME as u64,
             max_unacked: 64,
+            connect_timeout: TransportSettings::DEFAULT_CONNECT_TIMEOUT,
+            backoff: TransportSettings::DEFAULT_BACKOFF,
         }
     }
 }

@@ -68,6 +68,9 @@ pub(crate) struct RawTransport {
     #[serde(rename = "ack_timeout")]
     pub ack_timeout: Option<Located<String>>,
     pub deadline: Option<Located<String>>,
+    #[serde(rename = "connect_timeout")]
+    pub connect_timeout: Option<Located<String>>,
+    pub backoff: Option<Located<String>>,
     /// Underscores, like `ack_timeout`, the transport section's spelling.
     #[serde(rename = "max_frame")]
     pub max_frame: Option<Located<String>>,

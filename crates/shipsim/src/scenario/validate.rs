@@ -247,6 +247,17 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
         }
         transport.max_unacked = u.value;
     }
+    if let Some(t) = raw.connect_timeout {
+        transport.connect_timeout = located(&t, parse_positive_duration(&t.value, "connect_timeout"))?;
+    }
+    if let Some(b) = raw.backoff {
+        let range =
+            located(&b, parse_latency(&b.value).map_err(|e| e.replace("latency range", "backoff range")))?;
+        if range.min.is_zero() {
+            return Err(Problem::new(b.pos, "backoff must start above 0s"));
+        }
+        transport.backoff = range;
+    }
     Ok(transport)
 }
 

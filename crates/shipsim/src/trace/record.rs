@@ -39,6 +39,10 @@ pub enum Record {
         t: Micros,
         /// The fault in the scenario's YAML flow form, e.g. `{at: 2s, crash: n2}`.
         fault: String,
+        /// What the fault did to the routes between nodes (boxed: rare, and
+        /// kept out of the size of every record; flat in the JSON).
+        #[serde(flatten)]
+        links: Box<FaultLinks>,
     },
     /// A node's process started (a new life) or stopped.
     Life {
@@ -208,6 +212,20 @@ pub enum Record {
 /// existed read as 0.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The `(from, to)` pairs a fault cut and healed, for the `recovery` rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultLinks {
+    /// `[from, to]` pairs a ship from `from` to `to` could use before the
+    /// fault and cannot after it (a cut, a hold, loss, a crash, a dropped
+    /// route; a bounce cuts and heals its node's pairs at once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<[Text; 2]>,
+    /// `[from, to]` pairs usable again after the fault: both ends up, no
+    /// partition either way, no hold, no loss, the route known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub healed: Vec<[Text; 2]>,
+}
+
 /// The run header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Start {
@@ -247,6 +265,11 @@ pub struct Start {
     /// (0 when unknown): the report compares the achieved rate with it.
     #[serde(default)]
     pub rate: f64,
+    /// The transport's settings as it runs them (`NetConfig` after
+    /// `normalized`), for the `recovery` rule; 0 (absent) in traces from
+    /// before they were recorded, which skips the rule.
+    #[serde(default)]
+    pub transport: TransportTiming,
 }
 
 fn owner() -> String {
@@ -261,6 +284,27 @@ pub enum MembershipChange {
     Join,
     /// A node left the shard map (its process may keep running).
     Leave,
+}
+
+/// The transport settings that bound how fast a correct transport recovers
+/// from a healed fault, and the network's worst latency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransportTiming {
+    /// Connections (slots) per destination; calls go to them round-robin.
+    pub connections: u32,
+    /// Frames in flight per connection.
+    pub max_unacked: u32,
+    /// An unacked frame older than this: reconnect.
+    pub ack_timeout_us: Micros,
+    /// A connection attempt longer than this fails.
+    pub connect_timeout_us: Micros,
+    /// First reconnect delay; doubles per consecutive failure.
+    pub backoff_min_us: Micros,
+    /// Cap of the reconnect delay.
+    pub backoff_max_us: Micros,
+    /// The highest one-way message latency any link can have in the run: the
+    /// network's and every `latency` fault's maximum.
+    pub latency_max_us: Micros,
 }
 
 /// Phases of a run.

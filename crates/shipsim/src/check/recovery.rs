@@ -1,0 +1,413 @@
+//! Liveness rule `recovery`: once a fault that made a route unusable is
+//! healed, the transport gets going again within a bound its configuration
+//! sets, not merely "eventually".
+//!
+//! The trace says which `(from, to)` pairs each fault cut and healed (the
+//! `cut`/`healed` lists of `Fault` records: a heal, release, restart,
+//! restore-route, bounce or the settle phase's healing), and the `Start`
+//! record carries the transport's timing as it runs it. After a heal of
+//! `s → d` at `H`, the first ship from `s` to `d` on each connection slot
+//! (calls go to the `connections` slots round-robin, so the slot of a call
+//! is its rank among the sender life's calls to `d`, modulo `connections`)
+//! must return `Ok` by
+//!
+//! ```text
+//! F = max(H + connect_timeout, b + ack_timeout)
+//! D = min(backoff_max, 2 × (F − L) + backoff_min)
+//! B = F + D + hops × (latency_max + tick) + 2 × tick,   hops = 2 + 2 × ⌈n / max_unacked⌉
+//! ```
+//!
+//! where `b` is the ship's start, `n` its events, and `L` the last time the
+//! slot got an ack before `b` (or its first call: a slot starts with a fresh
+//! backoff). Why each term, for a correct transport:
+//! - `F`: the latest moment the slot can still be caught in a state left over
+//!   from the fault: a connection attempt begun before the heal whose SYN was
+//!   lost fails by `H + connect_timeout`; a connection whose frames were lost
+//!   is given up `ack_timeout` after the oldest unacked write (at the latest
+//!   the ship's own, at `b`);
+//! - `D`: the reconnect delay drawn at that failure. The backoff doubles per
+//!   consecutive failure from `backoff_min` and restarts at every ack, and
+//!   each delay is at least half its base (jitter), so the delays waited
+//!   since the last ack sum to at least `(base − backoff_min) / 2`; they fit
+//!   in `F − L`, hence `base ≤ 2 × (F − L) + backoff_min`. A backoff that is
+//!   not reset by an ack (`broken::StickyBackoff`) waits up to `backoff_max`
+//!   after a short outage and breaks this;
+//! - then one connection (SYN and SYN-ACK) and one round trip per window of
+//!   `max_unacked` frames, each hop at most the worst latency plus a tick.
+//!
+//! No obligation (no false alarm) where a correct transport has no bound:
+//! - the pair is cut again (or either end goes down) before `B`: the window
+//!   ends, the next heal opens another;
+//! - `B` lies past the ship's deadline: the ship may fail at its deadline; the
+//!   next ship on the slot is judged instead;
+//! - the ack timeout is within a round trip of the worst latency (a healthy
+//!   connection can time out, so nothing bounds recovery), or the trace has
+//!   no transport timing (older traces): the rule is skipped;
+//! - a reorder's release (the held messages go out over later ticks) claims
+//!   no heal; loss (network or link) keeps a pair unusable until it is set
+//!   to 0.
+//!
+//! Cost: O(R) over the records plus O(B) over the batches.
+
+use std::collections::BTreeMap;
+
+use crate::trace::{LifeState, Micros, Outcome, Record, Start};
+
+use super::index::{Batch, Index, NONE};
+use super::{Sink, fmt_t};
+
+/// The rule's name in reports.
+pub const RECOVERY: &str = "recovery";
+
+/// `(sender, sender life, destination)`: one transport's slots to one peer.
+type Peer = (u32, u32, u32);
+
+/// An open recovery window of a `(from, to)` pair.
+struct Window {
+    /// The heal's time.
+    heal: Micros,
+    /// Slots already judged in this window.
+    judged: Vec<bool>,
+}
+
+/// A ship that must return `Ok` by `bound`, unless the window closes first.
+struct Obligation {
+    batch: usize,
+    heal: Micros,
+    bound: Micros,
+    last_ack: Micros,
+    /// The window's end (the next cut of the pair), if any.
+    closed: Option<Micros>,
+}
+
+pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
+    let Some(start) = index.start else { return };
+    if !applies(start) {
+        return;
+    }
+    let timing = start.transport;
+    let connections = timing.connections as usize;
+    let slot_of = slots(index, connections);
+    let batch_at: BTreeMap<usize, usize> =
+        index.batches.iter().enumerate().map(|(i, b)| (b.pos, i)).collect();
+
+    // Per peer and slot: the first call's time, then the latest ack's.
+    let mut last_ack: BTreeMap<(Peer, usize), Micros> = BTreeMap::new();
+    let mut windows: BTreeMap<(u32, u32), Window> = BTreeMap::new();
+    // Obligations of each pair's open window (indices into `obligations`).
+    let mut open: BTreeMap<(u32, u32), Vec<usize>> = BTreeMap::new();
+    let mut obligations: Vec<Obligation> = Vec::new();
+    // Per (sender, destination, slot): the call in flight on it.
+    let mut pending: BTreeMap<(u32, u32, usize), usize> = BTreeMap::new();
+
+    for (pos, record) in index.records.iter().enumerate() {
+        match record {
+            Record::Fault { t, links, .. } => {
+                for [from, to] in links.cut.iter().chain(&links.healed) {
+                    let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
+                    for o in open.remove(&(from, to)).unwrap_or_default() {
+                        obligations[o].closed = Some(*t);
+                    }
+                    windows.remove(&(from, to));
+                }
+                for [from, to] in &links.healed {
+                    let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
+                    let mut window = Window { heal: *t, judged: vec![false; connections] };
+                    // A call in flight across the heal is its slot's first
+                    // ship over the healed route.
+                    for slot in 0..connections {
+                        let Some(&b) = pending.get(&(from, to, slot)) else { continue };
+                        let batch = &index.batches[b];
+                        let reset = last_ack[&((batch.node, batch.life, batch.dst), slot)];
+                        let bound = bound(&timing, start.tick_us, *t, batch, *t, reset);
+                        if bound > batch.t.saturating_add(start.deadline_us) {
+                            continue;
+                        }
+                        window.judged[slot] = true;
+                        open.entry((from, to)).or_default().push(obligations.len());
+                        obligations.push(Obligation {
+                            batch: b,
+                            heal: *t,
+                            bound,
+                            last_ack: reset,
+                            closed: None,
+                        });
+                    }
+                    windows.insert((from, to), window);
+                }
+            }
+            Record::ShipEnd { node, batch, .. } => {
+                let b = index.node(node).and_then(|node| index.batch(node, *batch)).map(|b| b as usize);
+                if let Some(b) = b
+                    && index.batches[b].end.is_some_and(|end| end.pos == pos)
+                    && let Some(slot) = slot_of[b]
+                {
+                    let batch = &index.batches[b];
+                    if pending.get(&(batch.node, batch.dst, slot)) == Some(&b) {
+                        pending.remove(&(batch.node, batch.dst, slot));
+                    }
+                }
+            }
+            Record::Life { node, state: LifeState::Down, .. } => {
+                if let Some(node) = index.node(node) {
+                    pending.retain(|&(from, _, _), _| from != node);
+                }
+            }
+            Record::Ack { node, life, dst, id, .. } => {
+                let (Some(node), Some(dst)) = (index.node(node), index.node(dst)) else { continue };
+                if let Some(slot) = acked_slot(index, &slot_of, node, *life, dst, *id) {
+                    last_ack.insert(((node, *life, dst), slot), record_time(record));
+                }
+            }
+            Record::ShipBegin { .. } => {
+                let Some(&b) = batch_at.get(&pos) else { continue };
+                let Some(slot) = slot_of[b] else { continue };
+                let batch = &index.batches[b];
+                let peer = (batch.node, batch.life, batch.dst);
+                last_ack.entry((peer, slot)).or_insert(batch.t);
+                pending.insert((batch.node, batch.dst, slot), b);
+                let Some(window) = windows.get_mut(&(batch.node, batch.dst)) else { continue };
+                if window.judged[slot] {
+                    continue;
+                }
+                let reset = last_ack[&(peer, slot)];
+                let bound = bound(&timing, start.tick_us, window.heal, batch, batch.t, reset);
+                // Past its deadline the ship may fail: the next one is judged.
+                if bound > batch.t.saturating_add(start.deadline_us) {
+                    continue;
+                }
+                window.judged[slot] = true;
+                open.entry((batch.node, batch.dst)).or_default().push(obligations.len());
+                obligations.push(Obligation {
+                    batch: b,
+                    heal: window.heal,
+                    bound,
+                    last_ack: reset,
+                    closed: None,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    for o in &obligations {
+        if o.closed.is_some_and(|closed| closed <= o.bound) {
+            continue;
+        }
+        let batch = &index.batches[o.batch];
+        // A sender bounced at the heal itself: its old life's call died with it.
+        let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
+        if down.is_some_and(|(_, t)| t <= o.bound) {
+            continue;
+        }
+        let (late, at) = match batch.end {
+            Some(end) if end.outcome == Outcome::Ok && end.t <= o.bound => continue,
+            Some(end) => (true, end.t),
+            // Still pending: a violation once the trace has passed the bound.
+            None if index.last_t > o.bound => (true, index.last_t),
+            None => (false, 0),
+        };
+        if !late {
+            continue;
+        }
+        sink.add(at, RECOVERY, || {
+            let first = (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
+            let what = format!(
+                "batch {} of {} to {} (begun at {}, {} events)",
+                batch.batch,
+                index.name(batch.node),
+                index.name(batch.dst),
+                fmt_t(batch.t),
+                batch.len()
+            );
+            let expected = format!(
+                "{what} returns Ok by {}: the route healed at {}, its slot's last ack at {} \
+                 (connect timeout {}, ack timeout {}, backoff {}..{}, latency up to {})",
+                fmt_t(o.bound),
+                fmt_t(o.heal),
+                fmt_t(o.last_ack),
+                fmt_t(timing.connect_timeout_us),
+                fmt_t(timing.ack_timeout_us),
+                fmt_t(timing.backoff_min_us),
+                fmt_t(timing.backoff_max_us),
+                fmt_t(timing.latency_max_us),
+            );
+            let actual = match batch.end {
+                Some(end) if end.outcome == Outcome::Ok => {
+                    format!("it returned Ok at {}, {} past the bound", fmt_t(end.t), fmt_t(end.t - o.bound))
+                }
+                Some(end) => {
+                    format!("it failed at {} after {} of {}", fmt_t(end.t), end.shipped, batch.len())
+                }
+                None => format!("it had not returned by {}", fmt_t(index.last_t)),
+            };
+            (first, expected, actual)
+        });
+    }
+}
+
+/// Whether the trace carries what the rule needs, and a healthy connection
+/// never times out (else nothing bounds recovery).
+fn applies(start: &Start) -> bool {
+    let t = &start.transport;
+    let round_trip = 2 * (t.latency_max_us + start.tick_us) + 2 * start.tick_us;
+    t.connections > 0 && t.max_unacked > 0 && t.ack_timeout_us > round_trip
+}
+
+/// The time by which `batch`, on a slot whose backoff last restarted at
+/// `reset`, returns `Ok` after a heal at `heal`; `from` is when it started
+/// or, for a call in flight across the heal, the heal (see the module's
+/// formula).
+fn bound(
+    t: &crate::trace::TransportTiming,
+    tick: Micros,
+    heal: Micros,
+    batch: &Batch<'_>,
+    from: Micros,
+    reset: Micros,
+) -> Micros {
+    let failed = (heal + t.connect_timeout_us).max(from + t.ack_timeout_us);
+    let delay = t.backoff_max_us.min(2 * failed.saturating_sub(reset) + t.backoff_min_us);
+    let windows = u64::from(batch.len()).div_ceil(u64::from(t.max_unacked)).max(1);
+    let hops = 2 + 2 * windows;
+    failed + delay + hops * (t.latency_max_us + tick) + 2 * tick
+}
+
+/// The slot of every batch that reached the transport: its rank among its
+/// sender life's calls to the same destination, modulo `connections`. Local
+/// calls, empty ones and those refused with `NoRoute` (no slot is picked for
+/// them) have none.
+fn slots(index: &Index<'_>, connections: usize) -> Vec<Option<usize>> {
+    let mut calls: BTreeMap<Peer, usize> = BTreeMap::new();
+    index
+        .batches
+        .iter()
+        .map(|batch| {
+            let refused = batch.end.is_some_and(|end| end.outcome == Outcome::NoRoute);
+            if batch.local || batch.events.is_empty() || refused {
+                return None;
+            }
+            let rank = calls.entry((batch.node, batch.life, batch.dst)).or_default();
+            let slot = *rank % connections;
+            *rank += 1;
+            Some(slot)
+        })
+        .collect()
+}
+
+/// The slot whose call shipped event `id` from `node` (life `life`) to `dst`.
+fn acked_slot(
+    index: &Index<'_>,
+    slot_of: &[Option<usize>],
+    node: u32,
+    life: u32,
+    dst: u32,
+    id: u64,
+) -> Option<usize> {
+    let mut shipment = index.latest_shipment(id);
+    while shipment != NONE {
+        let b = index.shipment_batch[shipment as usize] as usize;
+        let batch = &index.batches[b];
+        if batch.node == node && batch.life == life && batch.dst == dst {
+            return slot_of[b];
+        }
+        shipment = index.prev_same_id[shipment as usize];
+    }
+    None
+}
+
+fn record_time(record: &Record) -> Micros {
+    super::record_t(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::fixtures::*;
+    use crate::check::liveness::{INVARIANT, check};
+    use crate::trace::{FaultLinks, Phase, TransportTiming};
+
+    const TIMING: TransportTiming = TransportTiming {
+        connections: 1,
+        max_unacked: 64,
+        ack_timeout_us: 100 * MS,
+        connect_timeout_us: 50 * MS,
+        backoff_min_us: 10 * MS,
+        backoff_max_us: 2_000 * MS,
+        latency_max_us: 5 * MS,
+    };
+
+    fn fault(tb: &mut Tb, t: Micros, cut: bool) {
+        let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
+        let (text, cut, healed) =
+            if cut { ("{partition}", pairs, vec![]) } else { ("{heal: all}", vec![], pairs) };
+        let links = Box::new(FaultLinks { cut, healed });
+        tb.records.push(Record::Fault { t, fault: text.into(), links });
+    }
+
+    /// n1 ships batch 1 (acked at 12 ms), the link is cut at 100 ms, batch 2
+    /// begins at 110 ms and is in flight when the link heals at 300 ms; it
+    /// returns Ok at `end` (ms). `recut`: the link is cut again at that time.
+    /// With the timing above its bound is F = 300 + max(50, 100) = 400 ms,
+    /// D = min(2000, 2 × (400 − 12) + 10) = 786 ms, plus 4 hops of 6 ms and
+    /// 2 ticks: 1212 ms.
+    fn flap(end: Micros, recut: Option<Micros>, timing: TransportTiming) -> Vec<Record> {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.ack(12 * MS, "n1", 1, "n2", 1).end(12 * MS, "n1", 1, 1, 0, Outcome::Ok);
+        fault(&mut tb, 100 * MS, true);
+        tb.begin(110 * MS, "n1", 1, 2, "n2", &[2]);
+        fault(&mut tb, 300 * MS, false);
+        if let Some(at) = recut {
+            fault(&mut tb, at * MS, true);
+        }
+        tb.deliver(end * MS - MS, "n2", 1, "n1", 2).ack(end * MS, "n1", 1, "n2", 2);
+        tb.end(end * MS, "n1", 1, 2, 0, Outcome::Ok);
+        tb.phase(end * MS, Phase::Settle);
+        tb.phase(end * MS + MS, Phase::End).workload(end * MS + MS, "n1", 2, 2).workload(
+            end * MS + MS,
+            "n2",
+            0,
+            0,
+        );
+        with_start(tb.build(), |s| s.transport = timing)
+    }
+
+    #[test]
+    fn a_prompt_recovery_holds() {
+        assert_eq!(check(&flap(420, None, TIMING)), vec![]);
+        assert_eq!(check(&flap(1212, None, TIMING)), vec![], "exactly at the bound");
+    }
+
+    #[test]
+    fn a_backoff_that_kept_growing_is_caught() {
+        // A backoff never reset by acks waits its 2 s cap after the outage.
+        let v = only(&check(&flap(1900, None, TIMING)), RECOVERY);
+        assert_eq!(v.invariant, INVARIANT);
+        assert_eq!(event(&v), (2, "n1", 2, 0));
+        assert_eq!(v.t, 1900 * MS);
+        assert!(v.expected.contains("by 1.212000s"), "{}", v.expected);
+        assert!(v.actual.contains("0.688000s past the bound"), "{}", v.actual);
+        let v = only(&check(&flap(1213, None, TIMING)), RECOVERY);
+        assert!(v.actual.contains("0.001000s past"), "{}", v.actual);
+    }
+
+    #[test]
+    fn no_obligation_when_the_link_fails_again_or_the_timing_is_unknown() {
+        assert_eq!(check(&flap(1900, Some(1000), TIMING)), vec![], "cut again before the bound");
+        assert_eq!(rules(&check(&flap(1900, Some(1300), TIMING))), vec![(INVARIANT, RECOVERY)]);
+        assert_eq!(check(&flap(1900, None, TransportTiming::default())), vec![], "an older trace");
+        let slow = TransportTiming { latency_max_us: 60 * MS, ..TIMING };
+        assert_eq!(check(&flap(1900, None, slow)), vec![], "acks can time out on a healthy link");
+    }
+
+    #[test]
+    fn a_bound_past_the_deadline_judges_the_next_ship_instead() {
+        // Batch 2 (begun at 110 ms) may fail at its 1 s deadline: no recovery obligation.
+        let records = with_start(flap(1100, None, TIMING), |s| s.deadline_us = 1_000 * MS);
+        assert_eq!(check(&records), vec![]);
+        // With a 1.2 s deadline the bound (1212 ms) fits it (110 + 1200 ms): judged.
+        let records = with_start(flap(1250, None, TIMING), |s| s.deadline_us = 1_200 * MS);
+        assert_eq!(rules(&check(&records)), vec![(INVARIANT, RECOVERY)]);
+    }
+}
