@@ -210,6 +210,7 @@ async fn ship_all(node: &str, router: &Router, recorder: &SharedRecorder, planne
 fn outcome_of(err: &ShipperError) -> Outcome {
     match err {
         ShipperError::NoRoute(_) => Outcome::NoRoute,
+        ShipperError::WrongOwner { .. } => Outcome::Refused,
         err if err.is_ambiguous() => Outcome::Ambiguous,
         _ => Outcome::NotDelivered,
     }

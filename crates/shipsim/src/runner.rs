@@ -215,6 +215,8 @@ fn transport_timing(scenario: &Scenario) -> TransportTiming {
         backoff_min_us: micros(config.backoff_min),
         backoff_max_us: micros(config.backoff_max),
         latency_max_us: micros(latency_max),
+        sink_latency_max_us: micros(scenario.sink.latency.max),
+        sink_busy: scenario.sink.busy > 0.0,
     }
 }
 

@@ -279,6 +279,7 @@ pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::NoRoute => "no-route",
         Outcome::NotDelivered => "not-delivered",
         Outcome::Ambiguous => "ambiguous",
+        Outcome::Refused => "refused",
     }
 }
 

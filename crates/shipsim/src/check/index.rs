@@ -83,7 +83,10 @@ impl Batch<'_> {
     /// Whether the call returned an error that certainly did not deliver the
     /// events from `shipped` on.
     pub fn certainly_failed(&self) -> bool {
-        matches!(self.end.map(|end| end.outcome), Some(Outcome::NoRoute | Outcome::NotDelivered))
+        matches!(
+            self.end.map(|end| end.outcome),
+            Some(Outcome::NoRoute | Outcome::NotDelivered | Outcome::Refused)
+        )
     }
 }
 

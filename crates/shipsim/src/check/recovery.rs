@@ -14,7 +14,8 @@
 //! ```text
 //! F = max(H + connect_timeout, b + ack_timeout)
 //! D = min(backoff_max, 2 × (F − L) + backoff_min)
-//! B = F + D + hops × (latency_max + tick) + 2 × tick,   hops = 2 + 2 × ⌈n / max_unacked⌉
+//! B = F + D + hops × (latency_max + tick) + n × sink_max + 2 × tick,
+//!     hops = 2 + 2 × ⌈n / max_unacked⌉
 //! ```
 //!
 //! where `b` is the ship's start, `n` its events, and `L` the last time the
@@ -33,7 +34,9 @@
 //!   not reset by an ack (`broken::StickyBackoff`) waits up to `backoff_max`
 //!   after a short outage and breaks this;
 //! - then one connection (SYN and SYN-ACK) and one round trip per window of
-//!   `max_unacked` frames, each hop at most the worst latency plus a tick.
+//!   `max_unacked` frames, each hop at most the worst latency plus a tick,
+//!   and each event's accept by the receiving application (`sink.latency`'s
+//!   maximum, `sink_max`), which the receiver awaits before its ack.
 //!
 //! No obligation (no false alarm) where a correct transport has no bound:
 //! - the pair is cut again (or either end goes down) before `B`: the window
@@ -43,6 +46,10 @@
 //! - the ack timeout is within a round trip of the worst latency (a healthy
 //!   connection can time out, so nothing bounds recovery), or the trace has
 //!   no transport timing (older traces): the rule is skipped;
+//! - a sink that may answer busy (`sink.busy` above 0) holds an ack back a
+//!   random number of times: the rule is skipped;
+//! - a refusal (`refused`: the receiver does not own the shards) answers over
+//!   the healed link as well as an `Ok` does;
 //! - a reorder's release (the held messages go out over later ticks) claims
 //!   no heal; loss (network or link) keeps a pair unusable until it is set
 //!   to 0.
@@ -201,7 +208,10 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
             continue;
         }
         let (late, at) = match batch.end {
-            Some(end) if end.outcome == Outcome::Ok && end.t <= o.bound => continue,
+            // A refusal is an answer over the healed link too: it recovered.
+            Some(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused) && end.t <= o.bound => {
+                continue;
+            }
             Some(end) => (true, end.t),
             // Still pending: a violation once the trace has passed the bound.
             None if index.last_t > o.bound => (true, index.last_t),
@@ -251,7 +261,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
 fn applies(start: &Start) -> bool {
     let t = &start.transport;
     let round_trip = 2 * (t.latency_max_us + start.tick_us) + 2 * start.tick_us;
-    t.connections > 0 && t.max_unacked > 0 && t.ack_timeout_us > round_trip
+    t.connections > 0 && t.max_unacked > 0 && t.ack_timeout_us > round_trip && !t.sink_busy
 }
 
 /// The time by which `batch`, on a slot whose backoff last restarted at
@@ -270,7 +280,8 @@ fn bound(
     let delay = t.backoff_max_us.min(2 * failed.saturating_sub(reset) + t.backoff_min_us);
     let windows = u64::from(batch.len()).div_ceil(u64::from(t.max_unacked)).max(1);
     let hops = 2 + 2 * windows;
-    failed + delay + hops * (t.latency_max_us + tick) + 2 * tick
+    let accepts = u64::from(batch.len()) * t.sink_latency_max_us;
+    failed + delay + hops * (t.latency_max_us + tick) + accepts + 2 * tick
 }
 
 /// The slot of every batch that reached the transport: its rank among its
@@ -335,6 +346,8 @@ mod tests {
         backoff_min_us: 10 * MS,
         backoff_max_us: 2_000 * MS,
         latency_max_us: 5 * MS,
+        sink_latency_max_us: 0,
+        sink_busy: false,
     };
 
     fn fault(tb: &mut Tb, t: Micros, cut: bool) {
@@ -409,5 +422,34 @@ mod tests {
         // With a 1.2 s deadline the bound (1212 ms) fits it (110 + 1200 ms): judged.
         let records = with_start(flap(1250, None, TIMING), |s| s.deadline_us = 1_200 * MS);
         assert_eq!(rules(&check(&records)), vec![(INVARIANT, RECOVERY)]);
+    }
+
+    #[test]
+    fn a_slow_sink_widens_the_bound_and_a_busy_one_lifts_it() {
+        // 20 ms per accept, one event: the bound moves from 1212 to 1232 ms.
+        let slow_sink = TransportTiming { sink_latency_max_us: 20 * MS, ..TIMING };
+        assert_eq!(check(&flap(1232, None, slow_sink)), vec![]);
+        let v = only(&check(&flap(1233, None, slow_sink)), RECOVERY);
+        assert!(v.expected.contains("by 1.232000s"), "{}", v.expected);
+        let busy = TransportTiming { sink_busy: true, ..TIMING };
+        assert_eq!(check(&flap(1900, None, busy)), vec![], "busy answers have no bound");
+    }
+
+    #[test]
+    fn a_refusal_is_an_answer_over_the_healed_link() {
+        let refused = changed(
+            flap(420, None, TIMING),
+            |r| matches!(r, Record::ShipEnd { batch: 2, .. }),
+            |r| {
+                if let Record::ShipEnd { outcome, error, .. } = r {
+                    *outcome = Outcome::Refused;
+                    *error = Some("n2 does not own the shard".into());
+                }
+            },
+        );
+        let refused = without(refused, |r| {
+            matches!(r, Record::Deliver { id: Some(2), .. } | Record::Ack { id: 2, .. })
+        });
+        assert!(!rules(&check(&refused)).contains(&(INVARIANT, RECOVERY)));
     }
 }

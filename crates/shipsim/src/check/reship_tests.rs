@@ -1,5 +1,5 @@
 //! One event in several `ShipBegin`s of one sender life: a batch refused by a node that no
-//! longer owns its shard (`not-delivered`) and its re-plan to the new owner. Every rule keeps
+//! longer owns its shard (`refused`) and its re-plan to the new owner. Every rule keeps
 //! its meaning: no loss of an acknowledged event, no delivery where a call reported it
 //! certainly not sent, no duplicate within a life, and a second shipment only after a certain
 //! failure.
@@ -10,12 +10,12 @@ use crate::trace::{Outcome, Phase};
 
 const MS: u64 = 1000;
 
-/// n1 ships [1, 2] to n2, which refuses both (not-delivered after 0); n1 re-plans them to n3,
+/// n1 ships [1, 2] to n2, which refuses both (refused after 0); n1 re-plans them to n3,
 /// which takes them: ok. Then the run settles and ends with consistent counters.
 fn refused_then_replanned() -> Tb {
     let mut tb = Tb::new(&["n1", "n2", "n3"]);
     tb.begin(10 * MS, "n1", 1, 1, "n2", &[1, 2])
-        .end(12 * MS, "n1", 1, 1, 0, Outcome::NotDelivered)
+        .end(12 * MS, "n1", 1, 1, 0, Outcome::Refused)
         .begin(12 * MS, "n1", 1, 2, "n3", &[1, 2])
         .deliver(14 * MS, "n3", 1, "n1", 1)
         .deliver(14 * MS, "n3", 1, "n1", 2)

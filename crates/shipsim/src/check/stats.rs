@@ -117,7 +117,8 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
                 match end.outcome {
                     Outcome::Ok => {}
                     Outcome::NoRoute => e.no_route += len - shipped,
-                    Outcome::NotDelivered => e.send_failures += len - shipped,
+                    // A refusal is a send failure to the shipper's counters.
+                    Outcome::NotDelivered | Outcome::Refused => e.send_failures += len - shipped,
                     Outcome::Ambiguous => e.ambiguous += len - shipped,
                 }
             }

@@ -305,6 +305,14 @@ pub struct TransportTiming {
     /// The highest one-way message latency any link can have in the run: the
     /// network's and every `latency` fault's maximum.
     pub latency_max_us: Micros,
+    /// The receiving application's worst per-accept latency (`sink.latency`):
+    /// each event of a ship may wait this long before its ack.
+    #[serde(default)]
+    pub sink_latency_max_us: Micros,
+    /// Whether the sink may answer busy (`sink.busy` above 0): a refusal
+    /// repeats with some probability each time, so no bound holds.
+    #[serde(default)]
+    pub sink_busy: bool,
 }
 
 /// Phases of a run.
@@ -341,6 +349,10 @@ pub enum Outcome {
     NotDelivered,
     /// Stopped with an ambiguous error: the rest may have been delivered.
     Ambiguous,
+    /// Stopped because the receiver refused the rest: it does not own their
+    /// shards under its map (`WrongOwner`). Certainly not delivered; the
+    /// sender learns the map and re-plans them.
+    Refused,
 }
 
 /// One event of a `ShipBegin`.
