@@ -216,8 +216,18 @@ fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], sink: 
     let mut last_ack = 0usize;
     let mut g = d.shipment;
     while g != NONE {
-        if index.batch_of(g).dst == d.node {
+        let batch = index.batch_of(g);
+        if batch.dst == d.node {
             head = g;
+            // A shipment its call reported certainly not delivered (the event
+            // in the unshipped rest of a refused or failed batch) allows no
+            // delivery: a re-plan back to the same node allows one, not two.
+            let (_, at) = index.event_of(g);
+            let certainly_not = batch.certainly_failed() && batch.shipped().is_some_and(|n| at >= n);
+            if certainly_not {
+                g = index.prev_same_id[g as usize];
+                continue;
+            }
             shipped_here += 1;
             let acked = index.acked_at[g as usize];
             if acked == NEVER || acked > d.pos {

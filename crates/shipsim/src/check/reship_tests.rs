@@ -125,3 +125,21 @@ fn shipping_again_an_event_of_the_acknowledged_prefix_is_malformed() {
     let found = rules(&violations);
     assert_eq!(found.iter().filter(|r| **r == ("trace", "ship-begin")).count(), 1, "only event 1: {found:?}");
 }
+
+/// n2 refuses [1] (it was behind), n1 re-plans it to n2 again once the maps agree, and n2
+/// delivers it twice: the refused shipment allowed no delivery, so the second is a duplicate.
+#[test]
+fn a_replan_back_to_the_refusing_node_allows_one_delivery_not_two() {
+    let mut tb = Tb::new(&["n1", "n2"]);
+    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1])
+        .end(12 * MS, "n1", 1, 1, 0, Outcome::Refused)
+        .begin(12 * MS, "n1", 1, 2, "n2", &[1])
+        .deliver(14 * MS, "n2", 1, "n1", 1)
+        .ack(15 * MS, "n1", 1, "n2", 1)
+        .end(15 * MS, "n1", 1, 2, 1, Outcome::Ok);
+    let once = tb.records.clone();
+    assert_eq!(delivery::check(&once), vec![]);
+    tb.deliver(16 * MS, "n2", 1, "n1", 1);
+    let v = only(&delivery::check(&tb.build()), delivery::NO_DUPLICATE);
+    assert_eq!(event(&v), (1, "n1", 2, 0));
+}
