@@ -196,6 +196,8 @@ async fn deliver_in_order(
             }
             position.refusing = None;
         }
+        // Admitted: the fence hears when this accept ends, whichever way.
+        let _accepting = fence.map(|fence| Accepting { fence, shard: event.shard });
         if !offer_until_accepted(cursor, from, event, sink, shared).await? {
             return Ok(Verdict::Retired);
         }
@@ -241,6 +243,19 @@ async fn offer_until_accepted(
                 event = back;
             }
         }
+    }
+}
+
+/// An admitted event whose accept is in progress: tells the fence when it
+/// ends, also when the accept is abandoned or its task dropped by a crash.
+struct Accepting<'a> {
+    fence: &'a dyn Fence,
+    shard: shipper::ShardId,
+}
+
+impl Drop for Accepting<'_> {
+    fn drop(&mut self) {
+        self.fence.done(self.shard);
     }
 }
 

@@ -16,6 +16,10 @@
 //!   installs it if it is newer than its own ([`crate::Router::learn`]) and
 //!   plans the refused events again ([`crate::Router::replan`]).
 //!
+//! An admitted event's accept may take time; the fence hears when it ends
+//! ([`Fence::done`]), so that a map change taking its shard away waits for
+//! it: see `handover.rs`.
+//!
 //! A refused event is never handed to the sink and never acknowledged: the
 //! sender's call ends with [`crate::ShipperError::WrongOwner`], which is
 //! certain (the events were not delivered), so re-planning them duplicates
@@ -42,4 +46,11 @@ pub trait Fence: Send + Sync {
     /// Admit an event of `shard` that its sender planned under `sender_epoch`,
     /// or refuse it with this node's map. See the module docs for the rule.
     fn admit(&self, shard: ShardId, sender_epoch: u64) -> Result<(), Refusal>;
+
+    /// The accept of an event admitted by [`Fence::admit`] ended: accepted,
+    /// abandoned, or cut short. A fence that holds a map change back until
+    /// the accepts of the shards it takes away have ended (as
+    /// [`crate::Router`] does) lets it through now. Call it once per admitted
+    /// event, on every path.
+    fn done(&self, _shard: ShardId) {}
 }

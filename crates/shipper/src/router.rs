@@ -1,11 +1,12 @@
 //! [`Router`]: key → shard → owner → [`EventShipper`].
 
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::broken::{self, Variant};
 use crate::error::{BatchError, ShipperError, ShipperResult};
 use crate::event::{NodeId, ShardId, ShippedEvent};
 use crate::fence::{Fence, Refusal};
+use crate::handover::Handover;
 use crate::shard_map::{ShardMap, ShardMapError};
 use crate::shipper::EventShipper;
 
@@ -55,12 +56,27 @@ impl DestinationBatch {
 pub struct Router {
     shipper: Arc<EventShipper>,
     map: RwLock<ShardMap>,
+    /// Accepts in progress and a map waiting for them (locked before `map`).
+    handover: Mutex<Handover>,
+    on_install: Option<InstallObserver>,
 }
+
+/// Told of every map a [`Router`] installs after its first: the epoch and
+/// the shards whose owner changed, in shard order.
+pub type InstallObserver = Box<dyn Fn(u64, &[ShardId]) + Send + Sync>;
 
 impl Router {
     /// A router shipping through `shipper` with the placement of `map`.
     pub fn new(shipper: Arc<EventShipper>, map: ShardMap) -> Self {
-        Self { shipper, map: RwLock::new(map) }
+        Self { shipper, map: RwLock::new(map), handover: Mutex::default(), on_install: None }
+    }
+
+    /// Tells `observer` of every map installed from now on: at once by
+    /// [`Self::set_shard_map`] or [`Self::learn`], or later, when a staged
+    /// map's handover completes (see `handover.rs`).
+    pub fn with_install_observer(mut self, observer: InstallObserver) -> Self {
+        self.on_install = Some(observer);
+        self
     }
 
     /// The shipper events leave through.
@@ -87,20 +103,42 @@ impl Router {
     pub const MAX_REPLANS: usize = 3;
 
     /// Install a new shard map (after a membership change), unless its epoch
-    /// is not newer than the current one: a late, older map (changes that
-    /// propagated out of order, a stale refusal) is ignored, so the epoch
-    /// never goes backwards. Returns the shards whose owner changed, in
-    /// shard order, or `None` when the map was ignored.
+    /// is not newer than the current (or staged) one: a late, older map
+    /// (changes that propagated out of order, a stale refusal) is ignored, so
+    /// the epoch never goes backwards. Returns the shards whose owner
+    /// changed, in shard order, when the map was installed now; `None` when
+    /// it was ignored, or staged because it takes away a shard whose admitted
+    /// events are still being accepted: it is installed (and the install
+    /// observer told) once those accepts end.
     pub fn set_shard_map(&self, map: ShardMap) -> Option<Vec<ShardId>> {
+        let mut handover = self.lock_handover();
         let mut current = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.epoch() <= current.epoch() {
+        let newest = handover.staged.as_ref().map_or(current.epoch(), ShardMap::epoch).max(current.epoch());
+        if map.epoch() <= newest {
             return None;
         }
+        if handover.blocks(&current, &map, self.shipper.local_node()) {
+            handover.staged = Some(map);
+            return None;
+        }
+        handover.staged = None;
+        Some(self.install(&mut current, map))
+    }
+
+    /// Installs `map` over `current`; returns the shards that changed owner.
+    fn install(&self, current: &mut ShardMap, map: ShardMap) -> Vec<ShardId> {
         // broken::StaleMap: the epoch advances, the owners stay (a placement cache not invalidated).
         let map = if broken::is(Variant::StaleMap) { current.clone().relabelled(map.epoch()) } else { map };
-        let moved = map.moved_since(&current);
+        let moved = map.moved_since(current);
         *current = map;
-        Some(moved)
+        if let Some(observer) = &self.on_install {
+            observer(current.epoch(), &moved);
+        }
+        moved
+    }
+
+    fn lock_handover(&self) -> MutexGuard<'_, Handover> {
+        self.handover.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Learns the map a refusing receiver holds: installed as by
@@ -252,14 +290,37 @@ impl Router {
 /// otherwise it refuses with its map. See [`crate::Fence`].
 impl Fence for Router {
     fn admit(&self, shard: ShardId, sender_epoch: u64) -> Result<(), Refusal> {
+        let me = self.shipper.local_node();
+        let refusal =
+            |map: &ShardMap| Refusal { epoch: map.epoch(), members: map.nodes().cloned().collect() };
+        let mut handover = self.lock_handover();
+        // A shard this node is handing over (a staged map gives it away):
+        // it knows better already, unless the sender knows better still.
+        if let Some(staged) = &handover.staged
+            && sender_epoch <= staged.epoch()
+            && !staged.owner(shard).is_ok_and(|owner| owner == me)
+        {
+            return Err(refusal(staged));
+        }
         let map = self.read_map();
-        if map.owner(shard).is_ok_and(|owner| owner == self.shipper.local_node()) {
-            return Ok(());
+        let owned = map.owner(shard).is_ok_and(|owner| owner == me);
+        if !owned && sender_epoch <= map.epoch() {
+            return Err(refusal(&map));
         }
-        if sender_epoch > map.epoch() {
-            return Ok(());
+        handover.admit(shard);
+        Ok(())
+    }
+
+    fn done(&self, shard: ShardId) {
+        let mut handover = self.lock_handover();
+        handover.done(shard);
+        let Some(staged) = handover.staged.take() else { return };
+        let mut current = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if handover.blocks(&current, &staged, self.shipper.local_node()) {
+            handover.staged = Some(staged);
+        } else {
+            self.install(&mut current, staged);
         }
-        Err(Refusal { epoch: map.epoch(), members: map.nodes().cloned().collect() })
     }
 }
 

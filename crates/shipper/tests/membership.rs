@@ -51,6 +51,7 @@ impl ShipperTransport for FencedTransport {
                 return Err(BatchError { shipped: at, error, unshipped: events[at..].to_vec() });
             }
             self.delivered.lock().unwrap().push((dst.clone(), event.key.clone()));
+            receiver.done(event.shard);
         }
         Ok(events.len())
     }
@@ -199,4 +200,44 @@ async fn route_follows_a_refusal_too() {
     let key = (0..1000).map(|i| format!("k{i}")).find(|k| old.locate(k).unwrap().1 == "n2").unwrap();
     let routed = routers["n1"].route(&key, &serde_json::json!(1)).await.expect("delivered after learning");
     assert_eq!(routed.node, *new.locate(&key).unwrap().1);
+}
+
+/// A map that takes a shard away while an admitted event of it is still being accepted waits
+/// (staged); the fence already refuses that shard with the staged map; the map is installed,
+/// and the install observer told, when the accept ends.
+#[test]
+fn a_map_change_waits_for_accepts_of_the_shards_it_takes_away() {
+    let transport: Arc<dyn ShipperTransport> = Arc::new(FencedTransport::default());
+    let installs = Arc::new(Mutex::new(Vec::new()));
+    let seen = installs.clone();
+    let router = Router::new(shipper_for("a", transport), map(&["a", "b"], 0)).with_install_observer(
+        Box::new(move |epoch, moved| seen.lock().unwrap().push((epoch, moved.to_vec()))),
+    );
+    let next = map(&["a", "b", "c"], 1);
+    let current = router.shard_map();
+    let lost = (0..16)
+        .find(|&s| current.owner(s).unwrap() == "a" && next.owner(s).unwrap() == "c")
+        .expect("a shard moves");
+    let kept = (0..16).find(|&s| next.owner(s).unwrap() == "a").expect("a keeps a shard");
+
+    router.admit(lost, 0).expect("a owns it at epoch 0");
+    assert_eq!(router.set_shard_map(next.clone()), None, "staged: an accept of a lost shard is in progress");
+    assert_eq!(router.epoch(), 0);
+    assert_eq!(
+        router.admit(lost, 0),
+        Err(Refusal { epoch: 1, members: vec!["a".into(), "b".into(), "c".into()] }),
+        "it refuses the shard it is handing over"
+    );
+    assert_eq!(router.admit(lost, 2), Ok(()), "unless the sender knows a newer map");
+    router.done(lost);
+    router.admit(kept, 0).expect("a keeps this one");
+    assert!(installs.lock().unwrap().is_empty());
+    router.done(lost);
+    assert_eq!(router.epoch(), 1, "the last accept of the lost shard ended: installed");
+    assert_eq!(installs.lock().unwrap().clone(), vec![(1, next.moved_since(&current))]);
+    router.done(kept);
+    // A map that takes nothing with accepts in progress is installed at once, and told too.
+    let after = map(&["a", "c"], 2);
+    assert_eq!(router.set_shard_map(after.clone()), Some(after.moved_since(&next)));
+    assert_eq!(installs.lock().unwrap().len(), 2);
 }

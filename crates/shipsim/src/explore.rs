@@ -19,11 +19,12 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use rand::Rng as _;
 
 use crate::runner;
-use crate::scenario::{self, FaultAction, Scenario, to_yaml};
+use crate::scenario::{self, FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
 use crate::seeds;
 use crate::trace::Violation;
 
@@ -242,7 +243,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64, swarm_on: bool) -> SeedResult {
 /// Kinds that only make sense together: a restart needs its crash, a reorder or release its
 /// hold, a heal a partition. Swarm testing switches whole groups on and off so the variant stays
 /// a valid scenario in the common case.
-const KIND_GROUPS: [&[&str]; 7] = [
+const KIND_GROUPS: [&[&str]; 8] = [
     &["partition", "partition-oneway", "heal"],
     &["crash", "restart"],
     &["bounce"],
@@ -250,6 +251,7 @@ const KIND_GROUPS: [&[&str]; 7] = [
     &["latency"],
     &["loss"],
     &["drop-route", "restore-route"],
+    &["join", "leave"],
 ];
 
 /// The swarm variant of `scenario` for `seed` (swarm testing: Groce et al., 2012).
@@ -267,7 +269,17 @@ const KIND_GROUPS: [&[&str]; 7] = [
 ///   the round trip declares every connection stuck; a workload paced by round trips needs
 ///   proportionally longer to finish); without this a sweep would mostly find the limits of
 ///   the budgets it had just outgrown, not bugs. The transport's own constants (reconnect
-///   backoff, connect timeout) are not scaled, so a sweep still meets them at new ratios.
+///   backoff, connect timeout) are not scaled, so a sweep still meets them at new ratios;
+/// - byte streams: with probability 1/4, a scenario that cuts no byte stream and loses no
+///   message gets `network.segment: 1..1500` (frames arrive in pieces and reads end inside
+///   them; with loss, more pieces per frame would only mean more losses per frame);
+/// - the receiving application: with probability 1/2, a scenario that crashes or bounces
+///   nodes and has no `sink` section gets a sink of 1ms..2ms per accept (scaled by the
+///   latency factor), so a crash can land between an ack and an accept; its ack timeout and
+///   deadline grow by a batch's worth of accepts. A scenario's own sink latency is scaled
+///   like the network's;
+/// - membership: the propagation delay of `join`/`leave` is scaled by a factor in 0..4
+///   (0: every node adopts a change at once).
 ///
 /// If the variant is not a valid scenario (dropping one group can rarely leave another fault
 /// that needs it), the fault timeline is kept whole and only the rates vary; if that is invalid
@@ -294,6 +306,32 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     ] {
         *budget = budget.mul_f64(time_factor);
     }
+    // Drawn after the older dimensions, so those keep the values a seed always gave them.
+    let segment_on = rng.random_bool(0.25);
+    let sink_on = rng.random_bool(0.5);
+    let propagation_factor = rng.random_range(0.0..4.0);
+    let lossless = varied.network.loss == 0.0 && !varied.faults.iter().any(|f| f.action.kind() == "loss");
+    if segment_on && lossless && varied.network.segment.is_none() {
+        varied.network.segment = Some(SizeRange { min: 1, max: 1500 });
+    }
+    let crashes =
+        varied.faults.iter().any(|f| matches!(f.action, FaultAction::Crash(_) | FaultAction::Bounce(_)));
+    if varied.sink == Sink::default() {
+        if sink_on && crashes {
+            varied.sink.latency = LatencyRange {
+                min: scale_latency(Duration::from_millis(1)),
+                max: scale_latency(Duration::from_millis(2)),
+            };
+            let accepts = varied.sink.latency.max * varied.workload.batch.max;
+            varied.transport.ack_timeout += accepts;
+            varied.transport.deadline += accepts;
+        }
+    } else {
+        varied.sink.latency.min = scale_latency(varied.sink.latency.min);
+        varied.sink.latency.max = scale_latency(varied.sink.latency.max);
+    }
+    varied.membership.propagation.min = varied.membership.propagation.min.mul_f64(propagation_factor);
+    varied.membership.propagation.max = varied.membership.propagation.max.mul_f64(propagation_factor);
     for fault in &mut varied.faults {
         match &mut fault.action {
             FaultAction::Latency { value, .. } => {
@@ -409,5 +447,47 @@ mod tests {
             if factor > 1.0 { slower += 1 } else { faster += 1 }
         }
         assert!(slower > 0 && faster > 0, "both directions seen: {slower} slower, {faster} faster");
+    }
+
+    #[test]
+    fn swarm_adds_byte_sink_and_membership_dimensions_on_some_seeds() {
+        let load = |name: &str| {
+            scenario::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name),
+            )
+            .unwrap()
+        };
+        let (crashes, joins) = (load("crash-restart-receiver.yaml"), load("scale-out.yaml"));
+        assert_eq!(crashes.network.segment, None);
+        let (mut segmented, mut with_sink, mut propagation) = (0, 0, std::collections::BTreeSet::new());
+        for seed in 0..80 {
+            let v = swarm(&crashes, seed);
+            segmented += usize::from(v.network.segment.is_some());
+            if v.sink.latency.max > crashes.sink.latency.max * 4 {
+                panic!("seed {seed}: a sink latency scales like the network's: {:?}", v.sink.latency);
+            }
+            with_sink += usize::from(v.sink.latency.max != crashes.sink.latency.max);
+            propagation.insert(swarm(&joins, seed).membership.propagation.max);
+        }
+        assert!((5..40).contains(&segmented), "{segmented} of 80 segmented");
+        assert!(with_sink > 40, "the scenario's own sink latency is scaled: {with_sink} of 80");
+        assert!(propagation.len() > 40, "{propagation:?}");
+        // A scenario that bounces nodes and has no sink gets one on about half the seeds,
+        // with the ack timeout and deadline grown by a batch's worth of accepts.
+        let bounces = load("bounce-sender.yaml");
+        assert_eq!(bounces.sink, Sink::default());
+        let sinks: Vec<Scenario> =
+            (0..80).map(|seed| swarm(&bounces, seed)).filter(|v| v.sink != Sink::default()).collect();
+        assert!((20..60).contains(&sinks.len()), "{} of 80 with a sink", sinks.len());
+        for v in &sinks {
+            let factor =
+                (v.network.latency.max.as_secs_f64() / bounces.network.latency.max.as_secs_f64()).max(1.0);
+            let accepts = v.sink.latency.max * bounces.workload.batch.max;
+            let expected = bounces.transport.deadline.mul_f64(factor) + accepts;
+            assert!(v.transport.deadline.abs_diff(expected) < Duration::from_micros(10), "{v:?}");
+        }
+        // A fault-free scenario gets none (nothing can land between an ack and an accept).
+        let baseline = load("baseline.yaml");
+        assert!((0..40).all(|seed| swarm(&baseline, seed).sink == Sink::default()));
     }
 }

@@ -114,10 +114,11 @@ impl Membership {
         }
     }
 
-    /// Installs every adoption due by `now`, in (due, node) order, recording each one a
-    /// router took. An adoption for a node with no live process, or of an epoch not newer
-    /// than its router's, is dropped.
-    pub fn apply_due(&self, now: Duration, recorder: &SharedRecorder) {
+    /// Hands every adoption due by `now` to its router, in (due, node) order; the router
+    /// installs it (at once, or after the accepts of shards it gives away end) and its
+    /// install observer records the `Adopt`. An adoption for a node with no live process, or
+    /// of an epoch not newer than its router's, is dropped.
+    pub fn apply_due(&self, now: Duration) {
         loop {
             let mut table = self.lock();
             let Some(first) = table.pending.first().filter(|(due, _, _)| *due <= now).cloned() else {
@@ -134,10 +135,10 @@ impl Membership {
                 }
             };
             drop(table);
-            if let Some(moved) = router.set_shard_map(map) {
-                tracing::debug!(node = %node, epoch, moved = moved.len(), "adopted");
-                recorder.lock().adopt(&node, epoch, moved);
-            }
+            // The router's install observer records the `Adopt` (now, or once a staged map's
+            // handover completes).
+            let installed = router.set_shard_map(map);
+            tracing::debug!(node = %node, epoch, installed = installed.is_some(), "adoption due");
         }
     }
 
@@ -206,12 +207,19 @@ mod tests {
         crate::scenario::parse(&text, "m.yaml").unwrap()
     }
 
-    fn router(node: &str, map: ShardMap) -> Arc<Router> {
+    /// A router for `node` whose installs are recorded, as `node.rs` sets it up.
+    fn router(node: &str, map: ShardMap, recorder: &SharedRecorder) -> Arc<Router> {
         let transport = Arc::new(InProcessShipperTransport::new(1));
-        Arc::new(Router::new(
-            Arc::new(EventShipper::new(ShipperConfig { local_node: node.into() }, transport)),
-            map,
-        ))
+        let (recorder, name) = (recorder.clone(), node.to_owned());
+        Arc::new(
+            Router::new(
+                Arc::new(EventShipper::new(ShipperConfig { local_node: node.into() }, transport)),
+                map,
+            )
+            .with_install_observer(Box::new(move |epoch, moved| {
+                recorder.lock().adopt(&name, epoch, moved.to_vec())
+            })),
+        )
     }
 
     #[test]
@@ -224,7 +232,7 @@ mod tests {
             .iter()
             .map(|n| {
                 recorder.lock().life_up(n);
-                let r = router(n, membership.latest().unwrap());
+                let r = router(n, membership.latest().unwrap(), &recorder);
                 membership.attach(n, &r);
                 r
             })
@@ -234,7 +242,7 @@ mod tests {
         }
         assert_eq!(membership.epoch(), 2);
         assert!(!membership.settled());
-        membership.apply_due(Duration::from_millis(1500), &recorder);
+        membership.apply_due(Duration::from_millis(1500));
         assert!(membership.settled(), "every delay is at most 500ms");
         let expected = ShardMap::from_members(16, ["n1", "n3", "n4"], 2).unwrap();
         for r in &routers {

@@ -108,7 +108,14 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     // map moves nothing (it had none before).
     let map = membership.latest()?;
     recorder.lock().adopt(node, map.epoch(), Vec::new());
-    let router = Arc::new(Router::new(shipper.clone(), map));
+    // Every later map the router installs is recorded as it happens: at an adoption, from a
+    // refusal, or when a staged map's handover completes (the router waits for accepts of
+    // shards it gives away).
+    let installs = (recorder.clone(), node.clone());
+    let router =
+        Arc::new(Router::new(shipper.clone(), map).with_install_observer(Box::new(move |epoch, moved| {
+            installs.0.lock().adopt(&installs.1, epoch, moved.to_vec())
+        })));
     membership.attach(node, &router);
 
     let model = SinkModel::new(&scenario.sink, *seed, node, life);
@@ -196,9 +203,8 @@ async fn ship_all(node: &str, router: &Router, recorder: &SharedRecorder, planne
             continue;
         }
         if let Some((refusal, positions, events)) = result.refused() {
-            if let Some(moved) = router.learn(&refusal) {
-                recorder.lock().adopt(node, refusal.epoch, moved);
-            }
+            // A newer map learned here is recorded by the router's install observer.
+            router.learn(&refusal);
             match router.replan(positions, events.to_vec()) {
                 Ok(again) => todo.extend(again.into_iter().rev().map(|p| (p, round + 1))),
                 Err(err) => tracing::warn!(node = %node, error = %err, "cannot re-plan a refused batch"),

@@ -250,7 +250,7 @@ impl Clock<'_> {
             self.step(sim)?;
         }
         self.recorder.lock().set_now(micros(sim.elapsed()));
-        self.membership.apply_due(sim.elapsed(), self.recorder);
+        self.membership.apply_due(sim.elapsed());
         Ok(())
     }
 
@@ -258,7 +258,7 @@ impl Clock<'_> {
     /// stamped with its start.
     fn step(&self, sim: &mut turmoil::Sim<'_>) -> Result<(), RunError> {
         self.recorder.lock().set_now(micros(sim.elapsed()));
-        self.membership.apply_due(sim.elapsed(), self.recorder);
+        self.membership.apply_due(sim.elapsed());
         sim.step().map(|_| ()).map_err(sim_error)
     }
 }

@@ -110,7 +110,8 @@ impl Generator {
 /// schedule, or the calls' round trips when those are slower. A call of the
 /// mean batch size reaches at most that many peers (and no more than there
 /// are), one round trip each (2 × the base latency's maximum, plus a tick
-/// each way for the simulation's grain). The runner measures the settle
+/// each way for the simulation's grain), and each event's accept by the receiving
+/// application (`sink.latency`'s maximum). The runner measures the settle
 /// budget from this time when it comes after the last fault: a steady
 /// workload longer than `settle` is not a liveness failure.
 pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
@@ -123,7 +124,9 @@ pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
     let calls = (events as f64 / mean_batch).ceil();
     let peers = mean_batch.min(scenario.nodes.len().saturating_sub(1) as f64);
     let round_trip = 2.0 * (scenario.network.latency.max + crate::runner::TICK).as_secs_f64();
-    let per_call = (mean_batch / w.rate).max(peers * round_trip);
+    // Each event of a call waits for its receiver's accept before its ack.
+    let accepts = mean_batch * scenario.sink.latency.max.as_secs_f64();
+    let per_call = (mean_batch / w.rate).max(peers * round_trip + accepts);
     let schedule = events as f64 / w.rate;
     Duration::from_secs_f64(schedule.max(calls * per_call))
 }

@@ -1,0 +1,78 @@
+//! Handing shards over at a map change without a moment of two owners.
+//!
+//! A receiver checks its fence when an event arrives, but the application
+//! accepts it later (an accept can take time). If the node installed a new
+//! map in between that gives the event's shard to another node, it would
+//! accept an event for a shard it already knows it lost, while the new
+//! owner accepts events of the same shard: the check and the act would not
+//! be one step. So a node counts the events it admitted whose accept has not
+//! ended, per shard, and a new map that takes away a shard with such events
+//! waits (it is *staged*) until they end. Meanwhile the fence already judges
+//! by the staged map: an event of a shard the node is giving away is
+//! refused, with the staged map for the sender to learn, so the wait ends.
+
+use std::collections::BTreeMap;
+
+use crate::event::{NodeId, ShardId};
+use crate::shard_map::ShardMap;
+
+/// Accepts in progress, and a map waiting for them.
+#[derive(Debug, Default)]
+pub(crate) struct Handover {
+    /// Events admitted and not yet accepted (or abandoned), per shard.
+    admitted: BTreeMap<ShardId, u32>,
+    /// The newest map received, when installing it must wait.
+    pub(crate) staged: Option<ShardMap>,
+}
+
+impl Handover {
+    /// An event of `shard` was admitted; its accept is in progress.
+    pub(crate) fn admit(&mut self, shard: ShardId) {
+        *self.admitted.entry(shard).or_default() += 1;
+    }
+
+    /// An admitted event's accept ended (accepted, abandoned or cut short).
+    pub(crate) fn done(&mut self, shard: ShardId) {
+        if let Some(count) = self.admitted.get_mut(&shard) {
+            *count -= 1;
+            if *count == 0 {
+                self.admitted.remove(&shard);
+            }
+        }
+    }
+
+    /// Whether installing `next` over `current` must wait: `me` would lose a
+    /// shard that still has accepts in progress.
+    pub(crate) fn blocks(&self, current: &ShardMap, next: &ShardMap, me: &NodeId) -> bool {
+        self.admitted.keys().any(|&shard| {
+            current.owner(shard).is_ok_and(|owner| owner == me)
+                && !next.owner(shard).is_ok_and(|owner| owner == me)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_shard_being_lost_with_accepts_in_progress_blocks() {
+        let current = ShardMap::with_nodes(16, ["a", "b"]).unwrap();
+        let mut next = current.clone();
+        let plan = next.add_node("c").unwrap();
+        let lost = plan.moves.iter().find(|m| m.from.as_deref() == Some("a")).expect("a loses a shard").shard;
+        let kept =
+            (0..16).find(|&s| current.owner(s).unwrap() == "a" && next.owner(s).unwrap() == "a").unwrap();
+        let me = "a".to_owned();
+        let mut handover = Handover::default();
+        handover.admit(kept);
+        assert!(!handover.blocks(&current, &next, &me), "a shard a keeps does not block");
+        handover.admit(lost);
+        handover.admit(lost);
+        assert!(handover.blocks(&current, &next, &me));
+        handover.done(lost);
+        assert!(handover.blocks(&current, &next, &me), "one accept still in progress");
+        handover.done(lost);
+        assert!(!handover.blocks(&current, &next, &me));
+    }
+}
