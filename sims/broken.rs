@@ -106,7 +106,7 @@ const CASES: &[Case] = &[
         scenario: "partition-heal",
         invariant: "ordering",
         rule: "stream-gap",
-        max_seeds: 3,
+        max_seeds: 5,
     },
     Case {
         variant: Variant::Misroute,

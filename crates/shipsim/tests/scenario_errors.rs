@@ -386,9 +386,9 @@ fn missing_file_names_the_file() {
     assert!(err.to_string().starts_with("no/such/scenario.yaml: cannot read scenario file: "), "{err}");
 }
 
-/// DESIGN.md's example, minus its one contradiction: after `reorder` (which delivers the held
+/// The project's original schema example, minus its one contradiction: after `reorder` (which delivers the held
 /// messages and releases the link) the `release` of the same link at 10s has nothing to release.
-const DESIGN_EXAMPLE: &str = "\
+const ORIGINAL_EXAMPLE: &str = "\
 name: partition-heal                 # required, [a-z0-9-]+
 description: One node is cut off mid-batch and comes back.
 seeds: [1, 2, 3]                     # seeds that `cargo test` runs (default [1]); --seed overrides
@@ -427,7 +427,7 @@ expect:
 
 #[test]
 fn design_example_parses() {
-    let s = scenario::parse(DESIGN_EXAMPLE, "partition-heal.yaml").unwrap();
+    let s = scenario::parse(ORIGINAL_EXAMPLE, "partition-heal.yaml").unwrap();
     assert_eq!(s.name, "partition-heal");
     assert_eq!(s.description, "One node is cut off mid-batch and comes back.");
     assert_eq!(s.seeds, [1, 2, 3]);
@@ -456,7 +456,7 @@ fn design_example_parses() {
     assert_eq!(again, s);
 
     // And the contradiction that was removed is reported as such.
-    let original = DESIGN_EXAMPLE
+    let original = ORIGINAL_EXAMPLE
         .replace("  - {at: 11s, latency", "  - {at: 10s, release: [n1, n3]}\n  - {at: 11s, latency");
     assert_eq!(
         error(&original),

@@ -16,7 +16,7 @@ use super::model::{
     OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
 };
 
-/// DESIGN.md's example without its contradictory line (the release after a reorder: a
+/// The project's original schema example without its contradictory line (the release after a reorder: a
 /// reorder releases the link).
 pub const EXAMPLE: &str = "\
 name: partition-heal

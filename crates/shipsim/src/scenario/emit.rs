@@ -2,7 +2,7 @@
 //!
 //! `to_yaml` writes shrunk repros and other generated scenarios: every key explicit (so a
 //! repro does not change meaning when a default changes), faults one per line in the flow
-//! form of DESIGN.md, and values in forms the loader reads back to an equal [`Scenario`].
+//! form the README's schema uses, and values in forms the loader reads back to an equal [`Scenario`].
 //! Reports use the same flow form (`Display` of [`Fault`] and [`FaultAction`]) to show the
 //! last faults before a violation, so what a report prints can be pasted into a file.
 

@@ -424,7 +424,7 @@ impl StatsMode {
     }
 }
 
-/// Defaults of the optional sections, as documented in DESIGN.md.
+/// Defaults of the optional sections, as the README's schema documents them.
 impl Default for Network {
     fn default() -> Network {
         Network { latency: LatencyRange::fixed(Duration::from_millis(1)), loss: 0.0, segment: None }

@@ -64,7 +64,8 @@ pub(crate) struct RawNetwork {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawTransport {
     pub connections: Option<Located<usize>>,
-    /// Spelled with an underscore in DESIGN.md's schema, which is the contract.
+    /// Spelled with an underscore, as the schema has always had it (README, "Writing a
+    /// scenario"): files in use rely on it.
     #[serde(rename = "ack_timeout")]
     pub ack_timeout: Option<Located<String>>,
     pub deadline: Option<Located<String>>,
