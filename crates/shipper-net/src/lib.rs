@@ -81,7 +81,7 @@ pub use config::NetConfig;
 pub use frame::{DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION};
 pub use net::Network;
 pub use observer::TransportObserver;
-pub use segmented::{Segmented, SegmentedListener, SegmentedStream, drawn_sizes};
+pub use segmented::{Segmented, SegmentedListener, SegmentedStream, drawn_sizes, log_uniform};
 pub use server::{NetServer, serve};
 pub use sink::{EventSink, SinkClosed, SinkError};
 pub use stats::{NetStats, NetStatsSnapshot};

@@ -266,19 +266,31 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SegmentedStream<S> {
     }
 }
 
-/// A size in `min..=max` (1 <= min <= max), log-uniform by octave: each
-/// octave weighted by the share of it inside the range, uniform within it.
+/// A size in `min..=max`, log-uniform by octave, as [`log_uniform`] draws it.
 fn draw(rng: &mut SmallRng, min: usize, max: usize) -> usize {
+    usize::try_from(log_uniform(rng, min as u64, max as u64)).unwrap_or(max)
+}
+
+/// A size in `min..=max`, log-uniform by octave: every octave `2^k..2^(k+1)`
+/// the range covers whole is drawn as often as any other, one it covers in
+/// part in proportion, and a size is uniform within its octave. So
+/// `16..262144` gives sizes under 32 about as often as ones over 131072,
+/// with integer arithmetic only (no float rounding to differ between
+/// machines). `min` is taken as at least 1 and `max` as at least `min`.
+/// (Also the harness's payload sizes: one definition of the distribution.)
+pub fn log_uniform(rng: &mut SmallRng, min: u64, max: u64) -> u64 {
+    let min = min.max(1);
+    let max = max.max(min);
     if min == max {
         return min;
     }
-    let octave_of = |n: usize| usize::BITS - 1 - n.leading_zeros();
+    let octave_of = |n: u64| u64::BITS - 1 - n.leading_zeros();
     let (first, last) = (octave_of(min), octave_of(max));
-    let bounds =
-        |k: u32| ((1usize << k).max(min), (1usize << k).saturating_mul(2).saturating_sub(1).min(max));
+    let bounds = |k: u32| ((1u64 << k).max(min), (1u64 << k).saturating_mul(2).saturating_sub(1).min(max));
+    // An octave's weight: the share of it inside the range, scaled to integers.
     let weight = |k: u32| {
         let (low, high) = bounds(k);
-        ((high - low + 1) as u128) << (last - k)
+        u128::from(high - low + 1) << (last - k)
     };
     let mut pick = rng.random_range(0..(first..=last).map(weight).sum::<u128>());
     for k in first..=last {

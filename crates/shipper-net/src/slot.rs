@@ -547,19 +547,7 @@ impl<N: Network> Slot<N> {
         };
         let mut unshipped = Vec::with_capacity(call.total - call.acked);
         unshipped.push(first);
-        for inflight in self.unacked.iter_mut().filter(|f| f.batch == batch) {
-            inflight.abandoned = true;
-            unshipped.push(inflight.event.clone());
-        }
-        let mut others = VecDeque::with_capacity(self.pending.len());
-        for queued in self.pending.drain(..) {
-            if queued.batch == batch {
-                unshipped.push(queued.event);
-            } else {
-                others.push_back(queued);
-            }
-        }
-        self.pending = others;
+        self.take_back(batch, &mut unshipped);
         debug!(dst = %self.dst, slot = self.index, batch, acked = call.acked, error = %error, "call refused");
         let _ = call.reply.send(Outcome { acked: call.acked, failure: Some((error, unshipped)) });
     }
@@ -631,21 +619,7 @@ impl<N: Network> Slot<N> {
             return;
         };
         let mut unshipped = Vec::with_capacity(call.total - call.acked);
-        let mut written = 0usize;
-        for inflight in self.unacked.iter_mut().filter(|f| f.batch == batch) {
-            inflight.abandoned = true;
-            written += 1;
-            unshipped.push(inflight.event.clone());
-        }
-        let mut others = VecDeque::with_capacity(self.pending.len());
-        for queued in self.pending.drain(..) {
-            if queued.batch == batch {
-                unshipped.push(queued.event);
-            } else {
-                others.push_back(queued);
-            }
-        }
-        self.pending = others;
+        let written = self.take_back(batch, &mut unshipped);
         let error = if written > 0 {
             ShipperError::Ambiguous {
                 node: self.dst.clone(),
@@ -660,6 +634,29 @@ impl<N: Network> Slot<N> {
         debug!(dst = %self.dst, slot = self.index, batch, acked = call.acked, error = %error, "call failed");
         let _ = call.reply.send(Outcome { acked: call.acked, failure: Some((error, unshipped)) });
         self.drop_abandoned(Instant::now()); // allow-nondeterminism: tokio time, which turmoil simulates
+    }
+
+    /// Takes `batch`'s events back from the slot into `into`, in batch order:
+    /// its written, unacknowledged frames (marked abandoned, so a late ack is
+    /// only counted) and then its frames not yet written. Returns how many had
+    /// been written: with any, the outcome of the rest is unknown.
+    fn take_back(&mut self, batch: u64, into: &mut Vec<ShippedEvent>) -> usize {
+        let mut written = 0;
+        for inflight in self.unacked.iter_mut().filter(|f| f.batch == batch) {
+            inflight.abandoned = true;
+            written += 1;
+            into.push(inflight.event.clone());
+        }
+        let mut others = VecDeque::with_capacity(self.pending.len());
+        for queued in self.pending.drain(..) {
+            if queued.batch == batch {
+                into.push(queued.event);
+            } else {
+                others.push_back(queued);
+            }
+        }
+        self.pending = others;
+        written
     }
 
     /// Once every event in flight belongs to a call that gave up, nothing

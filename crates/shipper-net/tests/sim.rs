@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::run_client;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
@@ -89,22 +91,6 @@ impl TransportObserver for Acks {
 
 fn sender(config: NetConfig) -> NetTransport<TurmoilNet> {
     NetTransport::new(TurmoilNet::new(NODES), config)
-}
-
-/// Runs the client to completion and returns what it produced.
-fn run_client<T: 'static>(
-    sim: &mut turmoil::Sim<'static>,
-    client: impl std::future::Future<Output = T> + 'static,
-) -> T {
-    let out = Arc::new(Mutex::new(None));
-    let slot = out.clone();
-    sim.client("tx", async move {
-        let value = client.await;
-        *slot.lock().unwrap() = Some(value);
-        Ok(())
-    });
-    sim.run().expect("simulation");
-    out.lock().unwrap().take().expect("client finished")
 }
 
 fn rx_name() -> NodeId {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::run_client;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
@@ -126,22 +128,6 @@ fn sender(deadline: Duration) -> NetTransport<TurmoilNet> {
 
 fn rx_name() -> NodeId {
     "rx".to_string()
-}
-
-/// Runs the client to completion and returns what it produced.
-fn run_client<T: 'static>(
-    sim: &mut turmoil::Sim<'static>,
-    client: impl std::future::Future<Output = T> + 'static,
-) -> T {
-    let out = Arc::new(Mutex::new(None));
-    let slot = out.clone();
-    sim.client("tx", async move {
-        let value = client.await;
-        *slot.lock().unwrap() = Some(value);
-        Ok(())
-    });
-    sim.run().expect("simulation");
-    out.lock().unwrap().take().expect("client finished")
 }
 
 #[test]

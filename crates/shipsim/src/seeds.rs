@@ -1,8 +1,8 @@
 //! Seeded randomness: every random choice in a run comes from the run's seed
 //! and a name, never from the OS, so the same seed replays the same run.
 
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 
 /// splitmix64: spreads nearby seeds (1, 2, 3) into unrelated streams.
 fn mix(mut z: u64) -> u64 {
@@ -22,36 +22,9 @@ pub fn rng(seed: u64, parts: &[&[u8]]) -> SmallRng {
     SmallRng::seed_from_u64(derive(seed, parts))
 }
 
-/// A size in `min..=max`, log-uniform by octave: every octave `2^k..2^(k+1)` the range covers
-/// whole is drawn as often as any other, one it covers in part in proportion, and a size is
-/// uniform within its octave. So `16B..256KiB` makes payloads under 32 bytes about as often as
-/// ones over 128 KiB, with integer arithmetic only (no float rounding to differ between
-/// machines). `min` is taken as at least 1 and `max` as at least `min`.
-pub fn log_uniform(rng: &mut SmallRng, min: u64, max: u64) -> u64 {
-    let min = min.max(1);
-    let max = max.max(min);
-    if min == max {
-        return min;
-    }
-    let octave_of = |n: u64| u64::BITS - 1 - n.leading_zeros();
-    let (first, last) = (octave_of(min), octave_of(max));
-    let bounds = |k: u32| ((1u64 << k).max(min), (1u64 << k).saturating_mul(2).saturating_sub(1).min(max));
-    // An octave's weight: the share of it inside the range, scaled to integers.
-    let weight = |k: u32| {
-        let (low, high) = bounds(k);
-        u128::from(high - low + 1) << (last - k)
-    };
-    let mut pick = rng.random_range(0..(first..=last).map(weight).sum::<u128>());
-    for k in first..=last {
-        let w = weight(k);
-        if pick < w {
-            let (low, high) = bounds(k);
-            return rng.random_range(low..=high);
-        }
-        pick -= w;
-    }
-    max
-}
+/// A size in `min..=max`, log-uniform by octave (payload sizes): the transport's own
+/// definition, so the harness and `network.segment` draw one distribution.
+pub use shipper_net::log_uniform;
 
 #[cfg(test)]
 mod tests {

@@ -105,3 +105,20 @@ pub fn assert_batch_order(log: &[Delivery], call: u32) {
         }
     }
 }
+
+/// Runs the client (host `tx`) to completion on `sim` and returns what it produced.
+#[cfg(feature = "turmoil")]
+pub fn run_client<T: 'static>(
+    sim: &mut turmoil::Sim<'static>,
+    client: impl std::future::Future<Output = T> + 'static,
+) -> T {
+    let out = Arc::new(Mutex::new(None));
+    let slot = out.clone();
+    sim.client("tx", async move {
+        let value = client.await;
+        *slot.lock().unwrap() = Some(value);
+        Ok(())
+    });
+    sim.run().expect("simulation");
+    out.lock().unwrap().take().expect("client finished")
+}
