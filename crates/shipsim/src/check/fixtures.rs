@@ -258,7 +258,7 @@ pub fn without(mut records: Vec<Record>, pred: impl Fn(&Record) -> bool) -> Vec<
 pub fn with_after(mut records: Vec<Record>, pred: impl Fn(&Record) -> bool, record: Record) -> Vec<Record> {
     let pos = find(&records, pred);
     records.insert(pos + 1, record);
-    let times: Vec<Micros> = records[pos..records.len().min(pos + 3)].iter().map(super::record_t).collect();
+    let times: Vec<Micros> = records[pos..records.len().min(pos + 3)].iter().map(Record::t).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "the inserted record's time does not fit: {times:?}");
     records
 }
@@ -330,7 +330,7 @@ pub fn swapped(
     b: impl Fn(&Record) -> bool,
 ) -> Vec<Record> {
     let (i, j) = (find(&records, a), find(&records, b));
-    let (ti, tj) = (super::record_t(&records[i]), super::record_t(&records[j]));
+    let (ti, tj) = (records[i].t(), records[j].t());
     records.swap(i, j);
     for (pos, t) in [(i, ti), (j, tj)] {
         if let Record::Deliver { t: at, .. } = &mut records[pos] {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use crate::trace::{EventId, EventRef, LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Start};
 
 use super::dense::{DenseMap, FastMap};
-use super::{Sink, fmt_t, record_t};
+use super::{Sink, fmt_t};
 
 /// "No such item" in the u32 index arrays.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -346,7 +346,7 @@ impl<'a> Index<'a> {
 
     /// The time of the record at `pos`.
     pub fn t_at(&self, pos: usize) -> Micros {
-        record_t(&self.records[pos])
+        self.records[pos].t()
     }
 
     /// The time checks at the end of the run report: the `Phase end`, or the
@@ -374,7 +374,7 @@ impl<'a> Index<'a> {
             // report: outside the time order, and nothing to check.
             return;
         }
-        let t = record_t(record);
+        let t = record.t();
         if t < self.last_t {
             let last = self.last_t;
             self.malformed.add(t, "time-order", || {

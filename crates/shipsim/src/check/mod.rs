@@ -257,31 +257,11 @@ pub fn first_faults_before(records: &[Record], t: Micros, n: usize) -> Vec<Strin
             // Violation records may be stamped earlier than what precedes them;
             // every other record's time never decreases.
             Record::Violation(_) => {}
-            other if record_t(other) > t => break,
+            other if other.t() > t => break,
             _ => {}
         }
     }
     last.into_iter().map(str::to_owned).collect()
-}
-
-/// The time stamp of any record.
-pub fn record_t(record: &Record) -> Micros {
-    match record {
-        Record::Start(start) => start.t,
-        Record::Violation(violation) => violation.t,
-        Record::Phase { t, .. }
-        | Record::Fault { t, .. }
-        | Record::Life { t, .. }
-        | Record::ShipBegin { t, .. }
-        | Record::ShipEnd { t, .. }
-        | Record::Ack { t, .. }
-        | Record::Deliver { t, .. }
-        | Record::Stats { t, .. }
-        | Record::StreamGap { t, .. }
-        | Record::Membership { t, .. }
-        | Record::Adopt { t, .. }
-        | Record::Workload { t, .. } => *t,
-    }
 }
 
 /// Simulated time the way reports print it: `12.000345s`.

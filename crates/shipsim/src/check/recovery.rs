@@ -163,7 +163,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
             Record::Ack { node, life, dst, id, .. } => {
                 let (Some(node), Some(dst)) = (index.node(node), index.node(dst)) else { continue };
                 if let Some(slot) = acked_slot(index, &slot_of, node, *life, dst, *id) {
-                    last_ack.insert(((node, *life, dst), slot), record_time(record));
+                    last_ack.insert(((node, *life, dst), slot), record.t());
                 }
             }
             Record::ShipBegin { .. } => {
@@ -325,10 +325,6 @@ fn acked_slot(
         shipment = index.prev_same_id[shipment as usize];
     }
     None
-}
-
-fn record_time(record: &Record) -> Micros {
-    super::record_t(record)
 }
 
 #[cfg(test)]

@@ -207,6 +207,28 @@ pub enum Record {
     Violation(Box<Violation>),
 }
 
+impl Record {
+    /// When the fact happened, in simulated microseconds since the start.
+    pub fn t(&self) -> Micros {
+        match self {
+            Record::Start(start) => start.t,
+            Record::Violation(violation) => violation.t,
+            Record::Phase { t, .. }
+            | Record::Fault { t, .. }
+            | Record::Life { t, .. }
+            | Record::ShipBegin { t, .. }
+            | Record::ShipEnd { t, .. }
+            | Record::Ack { t, .. }
+            | Record::Deliver { t, .. }
+            | Record::Stats { t, .. }
+            | Record::StreamGap { t, .. }
+            | Record::Membership { t, .. }
+            | Record::Adopt { t, .. }
+            | Record::Workload { t, .. } => *t,
+        }
+    }
+}
+
 /// The trace format this build writes, in every `Start` record: a reader
 /// refuses a newer one rather than misread it. Traces from before the field
 /// existed read as 0.
