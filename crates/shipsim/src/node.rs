@@ -139,14 +139,15 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let rng = seeds::rng(*seed, &[node.as_bytes(), b"workload", life_tag.as_bytes()]);
     let mut generator = Generator::new(node, *index, scenario.workload.clone(), rng);
     // tokio's clock is turmoil's simulated one here: the schedule is deterministic.
-    let life_start = tokio::time::Instant::now();
+    let life_start = tokio::time::Instant::now(); // allow-nondeterminism: turmoil's simulated clock
     loop {
         let next_seq = recorder.lock().node(node).next_seq;
         let Some(call) = generator.call(next_seq) else { break };
         // Planned when due, not before: a crash in the wait loses no event,
         // and the plan uses the shard map of the moment it ships.
         let due = life_start + call.due;
-        if tokio::time::Instant::now() < due {
+        let now = tokio::time::Instant::now(); // allow-nondeterminism: turmoil's simulated clock
+        if now < due {
             tokio::time::sleep_until(due).await;
         }
         let events = call.items.len() as u64;

@@ -65,7 +65,7 @@ pub fn explore(args: &ExploreArgs) -> Status {
     };
     let planned = explore::seed_list(&options).len();
     let bar = progress_bar(planned);
-    let started = Instant::now();
+    let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let sweep = explore::explore(&scenario, &options, |p| {
         bar.set_position(p.done as u64);
         bar.set_message(format!("failures: {}", p.failures));

@@ -116,7 +116,7 @@ fn run_one(
     html: Option<PathBuf>,
     mode: &Mode,
 ) -> Status {
-    let started = Instant::now();
+    let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let result = match runner::run(scenario, seed) {
         Ok(result) => result,
         Err(err) => {

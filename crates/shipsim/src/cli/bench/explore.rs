@@ -21,7 +21,7 @@ pub struct ExploreFigures {
 
 fn sweep(scenario: &shipsim::scenario::Scenario, seeds: u64, jobs: usize) -> (f64, usize) {
     let options = Options { seeds, jobs, keep_going: true, ..Options::default() };
-    let start = Instant::now();
+    let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let result = explore::explore(scenario, &options, |_| {});
     let minutes = start.elapsed().as_secs_f64() / 60.0;
     (result.ran as f64 / minutes, result.failures.len())

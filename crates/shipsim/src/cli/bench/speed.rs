@@ -43,7 +43,7 @@ pub fn run(paths: &[PathBuf], repeat: usize) -> Result<Vec<SpeedFigures>, String
         let mut wall_s = f64::INFINITY;
         let mut result = None;
         for _ in 0..repeat.max(1) {
-            let start = Instant::now();
+            let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
             let run = runner::run(&scenario, seed).map_err(|e| format!("{}: {e}", path.display()))?;
             wall_s = wall_s.min(start.elapsed().as_secs_f64());
             result = Some(run);
