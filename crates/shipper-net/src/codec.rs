@@ -10,6 +10,7 @@
 //! | `Event` | 2 | seq u64, batch u64, index u32, epoch u64, shard u32, key str, source str, payload bytes |
 //! | `Ack` | 3 | seq u64 |
 //! | `Refuse` | 4 | seq u64, epoch u64, member count u32, that many member str |
+//! | `Skip` | 5 | seq u64 |
 //!
 //! Binary rather than JSON because a JSON body spelled the payload as an
 //! array of numbers (about 3.5 bytes per byte) and cost more to parse than
@@ -41,6 +42,8 @@ const TAG_EVENT: u8 = 2;
 const TAG_ACK: u8 = 3;
 /// Tag byte of a `Refuse` body.
 const TAG_REFUSE: u8 = 4;
+/// Tag byte of a `Skip` body.
+const TAG_SKIP: u8 = 5;
 
 /// Bytes of an `Event` body besides its three strings: tag, seq, batch,
 /// index, epoch, shard and the three length fields.
@@ -100,7 +103,7 @@ fn body_len<E: Borrow<ShippedEvent>>(frame: &Frame<E>) -> usize {
             let event = event.borrow();
             EVENT_FIXED + event.key.len() + event.source.len() + event.payload.len()
         }
-        Frame::Ack { .. } => 1 + 8,
+        Frame::Ack { .. } | Frame::Skip { .. } => 1 + 8,
         Frame::Refuse { members, .. } => REFUSE_FIXED + members.iter().map(|m| 4 + m.len()).sum::<usize>(),
     }
 }
@@ -143,6 +146,10 @@ pub fn encode_frame<E: Borrow<ShippedEvent>>(frame: &Frame<E>, max: usize) -> Re
         }
         Frame::Ack { seq } => {
             buf.push(TAG_ACK);
+            buf.extend_from_slice(&seq.to_be_bytes());
+        }
+        Frame::Skip { seq } => {
+            buf.push(TAG_SKIP);
             buf.extend_from_slice(&seq.to_be_bytes());
         }
         Frame::Refuse { seq, epoch, members } => {
@@ -241,6 +248,7 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
             Frame::Event { seq, batch, index, epoch, event: ShippedEvent { shard, key, payload, source } }
         }
         TAG_ACK => Frame::Ack { seq: f.u64("seq")? },
+        TAG_SKIP => Frame::Skip { seq: f.u64("seq")? },
         TAG_REFUSE => {
             let (seq, epoch, count) = (f.u64("seq")?, f.u64("epoch")?, f.u32("member count")? as usize);
             // Every member takes at least its 4-byte length: a count the
@@ -369,6 +377,7 @@ mod tests {
             Frame::Event { seq: 1, batch: 9, index: 0, epoch: 4, event: event(1) },
             Frame::Ack { seq: u64::MAX },
             Frame::Refuse { seq: 3, epoch: 2, members: vec!["n1".into(), "n22".into()] },
+            Frame::Skip { seq: 6 },
         ]
     }
 
@@ -476,7 +485,7 @@ mod tests {
 
     #[test]
     fn broken_bodies_are_malformed_with_a_reason() {
-        let [hello, ev, ack, _refuse] = <[Frame; 4]>::try_from(samples()).unwrap();
+        let [hello, ev, ack, _refuse, _skip] = <[Frame; 5]>::try_from(samples()).unwrap();
         // Cut short inside the node name, and inside the ack's number.
         assert!(
             malformed(&edited(&hello, |b| {

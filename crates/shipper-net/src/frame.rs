@@ -12,7 +12,8 @@ use shipper::{NodeId, ShippedEvent};
 ///
 /// 1: JSON bodies. 2: binary bodies (see [`crate::codec`]). 3: events carry
 /// the epoch of the shard map they were planned with; the `Refuse` frame.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: the `Skip` frame.
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Default limit on a frame's body, in bytes (1 MiB).
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
@@ -81,6 +82,16 @@ pub enum Frame<E = ShippedEvent> {
         /// The receiver's members, in name order: its map, to learn.
         members: Vec<NodeId>,
     },
+    /// Sender to receiver, in place of an event resent after a reconnect:
+    /// the event `seq` belongs to a call the sender already ended as
+    /// refused (certainly not delivered). The receiver consumes the number
+    /// and delivers nothing, so a receiver that restarted since the refusal
+    /// (and forgot it) cannot deliver what the sender reported undelivered,
+    /// while the numbers stay contiguous for the events behind it.
+    Skip {
+        /// The skipped event's sequence number.
+        seq: u64,
+    },
 }
 
 impl<E> Frame<E> {
@@ -91,6 +102,7 @@ impl<E> Frame<E> {
             Frame::Event { .. } => "event",
             Frame::Ack { .. } => "ack",
             Frame::Refuse { .. } => "refuse",
+            Frame::Skip { .. } => "skip",
         }
     }
 }

@@ -246,6 +246,22 @@ async fn offer_until_accepted(
     }
 }
 
+/// A `Skip`: consumes `seq` without delivering anything when it is the next
+/// expected number (a number already passed is a duplicate, ignored).
+/// Returns the expected number when `seq` lies past it: a gap, as for an
+/// event, which a correct sender never causes.
+async fn skip_in_order(cursor: &StreamCursor, seq: u64) -> Option<u64> {
+    let mut position = cursor.position.lock().await;
+    match seq.cmp(&position.next) {
+        std::cmp::Ordering::Equal => {
+            position.next += 1;
+            None
+        }
+        std::cmp::Ordering::Less => None,
+        std::cmp::Ordering::Greater => Some(position.next),
+    }
+}
+
 /// An admitted event whose accept is in progress: tells the fence when it
 /// ends, also when the accept is abandoned or its task dropped by a crash.
 struct Accepting<'a> {
@@ -308,9 +324,19 @@ impl Connection {
             let Some(frame) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
                 return Exit::Closed;
             };
-            let Frame::Event { seq, batch, epoch, event, .. } = frame else {
-                self.protocol_error(&FrameError::Unexpected(frame.kind()).to_string());
-                return Exit::Closed;
+            let (seq, batch, epoch, event) = match frame {
+                Frame::Event { seq, batch, epoch, event, .. } => (seq, batch, epoch, event),
+                Frame::Skip { seq } => {
+                    if let Some(expected) = skip_in_order(&cursor, seq).await {
+                        warn!(peer = %node, seq, expected, "skip out of order: dropped");
+                        self.shared.observe(|o| o.on_stream_gap(&node, seq, expected));
+                    }
+                    continue;
+                }
+                other => {
+                    self.protocol_error(&FrameError::Unexpected(other.kind()).to_string());
+                    return Exit::Closed;
+                }
             };
             // broken::AckBeforeSink: ack on read; dedup and the sink get the event a moment later.
             if broken::is(Variant::AckBeforeSink)

@@ -175,6 +175,11 @@ struct Inflight {
     /// Its call is over (it gave up, or it was refused); kept only for the
     /// live events behind it, or until the receiver refuses it too.
     abandoned: bool,
+    /// Its call was refused: the caller was told it is certainly not
+    /// delivered, so after a reconnect it is resent as a `Skip`, never as
+    /// the event (a receiver that restarted would deliver it), and an ack
+    /// covering it reports nothing.
+    refused: bool,
 }
 
 /// The slot's connection.
@@ -346,6 +351,7 @@ impl<N: Network> Slot<N> {
                 epoch: queued.epoch,
                 event: queued.event,
                 abandoned: false,
+                refused: false,
             });
             // broken::NoAck (the seed's semantics): Ok once written, no ack awaited.
             if broken::is(Variant::NoAck) {
@@ -449,12 +455,16 @@ impl<N: Network> Slot<N> {
             // broken::ResendOutOfOrder: resend the unacked frames newest first.
             let k = if broken::is(Variant::ResendOutOfOrder) { self.unacked.len() - 1 - k } else { k };
             let inflight = &self.unacked[k];
-            let frame = Frame::Event {
-                seq: inflight.seq,
-                batch: inflight.batch,
-                index: inflight.index,
-                epoch: inflight.epoch,
-                event: &inflight.event,
+            let frame = if inflight.refused {
+                Frame::Skip { seq: inflight.seq }
+            } else {
+                Frame::Event {
+                    seq: inflight.seq,
+                    batch: inflight.batch,
+                    index: inflight.index,
+                    epoch: inflight.epoch,
+                    event: &inflight.event,
+                }
             };
             match encode_frame(&frame, config.max_frame) {
                 Ok(bytes) => {
@@ -485,6 +495,9 @@ impl<N: Network> Slot<N> {
                 break;
             };
             progressed = true;
+            if inflight.refused {
+                continue; // skipped, never delivered: the ack only moved past its number
+            }
             if inflight.abandoned {
                 self.shared.observe(|o| o.on_late_ack(&self.dst, &inflight.event));
                 continue;
@@ -534,7 +547,10 @@ impl<N: Network> Slot<N> {
         if !refused.abandoned {
             self.refuse_call(refused.batch, refused.event, error);
         }
-        self.backoff.reset();
+        // A refusal is an answer: the connection works (unless the backoff is broken on purpose).
+        if !broken::is(Variant::StickyBackoff) {
+            self.backoff.reset();
+        }
         self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
         self.drop_abandoned(now);
     }
@@ -547,7 +563,7 @@ impl<N: Network> Slot<N> {
         };
         let mut unshipped = Vec::with_capacity(call.total - call.acked);
         unshipped.push(first);
-        self.take_back(batch, &mut unshipped);
+        self.take_back(batch, &mut unshipped, true);
         debug!(dst = %self.dst, slot = self.index, batch, acked = call.acked, error = %error, "call refused");
         let _ = call.reply.send(Outcome { acked: call.acked, failure: Some((error, unshipped)) });
     }
@@ -619,7 +635,7 @@ impl<N: Network> Slot<N> {
             return;
         };
         let mut unshipped = Vec::with_capacity(call.total - call.acked);
-        let written = self.take_back(batch, &mut unshipped);
+        let written = self.take_back(batch, &mut unshipped, false);
         let error = if written > 0 {
             ShipperError::Ambiguous {
                 node: self.dst.clone(),
@@ -638,12 +654,14 @@ impl<N: Network> Slot<N> {
 
     /// Takes `batch`'s events back from the slot into `into`, in batch order:
     /// its written, unacknowledged frames (marked abandoned, so a late ack is
-    /// only counted) and then its frames not yet written. Returns how many had
-    /// been written: with any, the outcome of the rest is unknown.
-    fn take_back(&mut self, batch: u64, into: &mut Vec<ShippedEvent>) -> usize {
+    /// only counted; and `refused` when the call ended refused) and then its
+    /// frames not yet written. Returns how many had been written: with any,
+    /// the outcome of the rest is unknown unless the call was refused.
+    fn take_back(&mut self, batch: u64, into: &mut Vec<ShippedEvent>, refused: bool) -> usize {
         let mut written = 0;
         for inflight in self.unacked.iter_mut().filter(|f| f.batch == batch) {
             inflight.abandoned = true;
+            inflight.refused = refused;
             written += 1;
             into.push(inflight.event.clone());
         }

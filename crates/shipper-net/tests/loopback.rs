@@ -429,3 +429,57 @@ async fn a_removed_route_is_no_route_for_new_calls_only_until_registered_again()
     a.send(&b, event(3, 0)).await.expect("send after register_route");
     assert_eq!(keys_of_life(&log.lock().unwrap(), 1).last().map(String::as_str), Some("3/0"));
 }
+
+/// A `Skip` consumes its number and delivers nothing: what a sender resends in place of an
+/// event whose call it already ended as refused, so a receiver that restarted since (and
+/// forgot the refusal) cannot deliver it, while the events behind it go on.
+#[tokio::test]
+async fn a_skip_consumes_its_number_without_delivering() {
+    use shipper_net::Frame;
+    use shipper_net::codec::{encode_frame, read_frame_into};
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (_server, addr, _task) =
+        start_receiver("127.0.0.1:0".parse().unwrap(), Recorder::new(log.clone(), 1)).await;
+    let frame = |f: Frame<shipper::ShippedEvent>| encode_frame(&f, 1 << 20).unwrap();
+    let mut bytes = frame(Frame::Hello {
+        version: shipper_net::PROTOCOL_VERSION,
+        node: "a".into(),
+        life: 1,
+        slot: 0,
+        stream: 1,
+        base: 1,
+    });
+    bytes.extend(frame(Frame::Skip { seq: 1 }));
+    bytes.extend(frame(Frame::Event {
+        seq: 2,
+        batch: 2,
+        index: 0,
+        epoch: shipper::UNFENCED_EPOCH,
+        event: event(2, 0),
+    }));
+    // A skip of a number already passed is a duplicate: ignored.
+    bytes.extend(frame(Frame::Skip { seq: 1 }));
+    bytes.extend(frame(Frame::Event {
+        seq: 3,
+        batch: 3,
+        index: 0,
+        epoch: shipper::UNFENCED_EPOCH,
+        event: event(3, 0),
+    }));
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    raw.write_all(&bytes).await.unwrap();
+    let mut reader = tokio::io::BufReader::new(raw);
+    let mut body = Vec::new();
+    let mut acks = Vec::new();
+    while acks.last() != Some(&3) {
+        match tokio::time::timeout(Duration::from_secs(2), read_frame_into(&mut reader, 1 << 20, &mut body))
+            .await
+        {
+            Ok(Ok(Some(Frame::Ack { seq }))) => acks.push(seq),
+            other => panic!("expected acks, got {other:?} after {acks:?}"),
+        }
+    }
+    assert_eq!(acks, [2, 3], "no ack for the skipped number");
+    let keys: Vec<String> = log.lock().unwrap().iter().map(|d| d.event.key.clone()).collect();
+    assert_eq!(keys, ["2/0", "3/0"], "the skipped number delivered nothing");
+}

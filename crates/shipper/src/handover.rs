@@ -41,13 +41,13 @@ impl Handover {
         }
     }
 
-    /// Whether installing `next` over `current` must wait: `me` would lose a
-    /// shard that still has accepts in progress.
-    pub(crate) fn blocks(&self, current: &ShardMap, next: &ShardMap, me: &NodeId) -> bool {
-        self.admitted.keys().any(|&shard| {
-            current.owner(shard).is_ok_and(|owner| owner == me)
-                && !next.owner(shard).is_ok_and(|owner| owner == me)
-        })
+    /// Whether installing `next` must wait: a shard with accepts in progress
+    /// is not `me`'s under it. Whether `me` owns that shard now does not
+    /// matter: an event admitted because its sender's map was newer is
+    /// accepted under that map, and a `next` that gives the shard to a third
+    /// node must wait for it just the same.
+    pub(crate) fn blocks(&self, next: &ShardMap, me: &NodeId) -> bool {
+        self.admitted.keys().any(|&shard| !next.owner(shard).is_ok_and(|owner| owner == me))
     }
 }
 
@@ -66,13 +66,26 @@ mod tests {
         let me = "a".to_owned();
         let mut handover = Handover::default();
         handover.admit(kept);
-        assert!(!handover.blocks(&current, &next, &me), "a shard a keeps does not block");
+        assert!(!handover.blocks(&next, &me), "a shard a keeps does not block");
         handover.admit(lost);
         handover.admit(lost);
-        assert!(handover.blocks(&current, &next, &me));
+        assert!(handover.blocks(&next, &me));
         handover.done(lost);
-        assert!(handover.blocks(&current, &next, &me), "one accept still in progress");
+        assert!(handover.blocks(&next, &me), "one accept still in progress");
         handover.done(lost);
-        assert!(!handover.blocks(&current, &next, &me));
+        assert!(!handover.blocks(&next, &me));
+    }
+
+    #[test]
+    fn an_accept_admitted_for_a_newer_sender_blocks_a_map_that_gives_its_shard_away() {
+        // a is behind (b owns the shard in a's map); a sender on a newer map sent it here.
+        let current = ShardMap::with_nodes(16, ["a", "b"]).unwrap();
+        let shard = (0..16).find(|&s| current.owner(s).unwrap() == "b").unwrap();
+        let mut handover = Handover::default();
+        handover.admit(shard);
+        let elsewhere = ShardMap::from_members(16, ["b"], 3).unwrap();
+        assert!(handover.blocks(&elsewhere, &"a".to_owned()), "a map giving it to b waits");
+        let mine = ShardMap::from_members(16, ["a"], 5).unwrap();
+        assert!(!handover.blocks(&mine, &"a".to_owned()), "a map giving it to a does not wait");
     }
 }

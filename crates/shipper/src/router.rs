@@ -117,7 +117,7 @@ impl Router {
         if map.epoch() <= newest {
             return None;
         }
-        if handover.blocks(&current, &map, self.shipper.local_node()) {
+        if handover.blocks(&map, self.shipper.local_node()) {
             handover.staged = Some(map);
             return None;
         }
@@ -156,23 +156,38 @@ impl Router {
     /// kept in the new plans. Split by destination as [`Self::plan_batch`]
     /// does, in order.
     pub fn replan(&self, positions: &[usize], events: Vec<ShippedEvent>) -> ShipperResult<Vec<PlannedBatch>> {
-        let map = self.read_map();
-        let local_node = self.shipper.local_node();
-        let mut planned = Vec::new();
-        for (&position, event) in positions.iter().zip(events) {
-            let (shard, node) = locate(&map, &event.key)?;
-            push_planned(&mut planned, local_node, map.epoch(), node, position, shard, event);
-        }
-        Ok(planned)
+        self.with_plan_map(|map| {
+            let local_node = self.shipper.local_node();
+            let mut planned = Vec::new();
+            for (&position, event) in positions.iter().zip(events) {
+                let (shard, node) = locate(map, &event.key)?;
+                push_planned(&mut planned, local_node, map.epoch(), node, position, shard, event);
+            }
+            Ok(planned)
+        })
     }
 
     fn read_map(&self) -> RwLockReadGuard<'_, ShardMap> {
         self.map.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The shard of `key` and its owner.
+    /// Runs `f` with the map outgoing events are planned with: the newest
+    /// this node knows, a staged one included. The handover holds back only
+    /// what this node *accepts*; where it sends, it already knows better
+    /// (planning with the installed map would send refused events straight
+    /// back to the node that refused them).
+    fn with_plan_map<R>(&self, f: impl FnOnce(&ShardMap) -> R) -> R {
+        let handover = self.lock_handover();
+        match &handover.staged {
+            Some(staged) => f(staged),
+            None => f(&self.read_map()),
+        }
+    }
+
+    /// The shard of `key` and its owner, under the map outgoing events are
+    /// planned with.
     pub fn resolve(&self, key: &str) -> ShipperResult<(ShardId, NodeId)> {
-        locate(&self.map.read().unwrap_or_else(|e| e.into_inner()), key)
+        self.with_plan_map(|map| locate(map, key))
     }
 
     /// Route one event: pick its shard and owner, build the event and ship
@@ -260,18 +275,19 @@ impl Router {
         items: impl Iterator<Item = (K, ShipperResult<Vec<u8>>)>,
     ) -> ShipperResult<Vec<PlannedBatch>> {
         let local_node = self.shipper.local_node();
-        // One read of the map for the whole plan: every batch of it names the
-        // epoch its owners were computed under.
-        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-        let epoch = map.epoch();
-        let mut planned: Vec<PlannedBatch> = Vec::new();
-        for (position, (key, payload)) in items.enumerate() {
-            let (shard, node) = locate(&map, key.as_ref())?;
-            let event =
-                ShippedEvent { shard, key: key.into(), payload: payload?, source: local_node.clone() };
-            push_planned(&mut planned, local_node, epoch, node, position, shard, event);
-        }
-        Ok(planned)
+        // One map for the whole plan: every batch of it names the epoch its
+        // owners were computed under.
+        self.with_plan_map(|map| {
+            let epoch = map.epoch();
+            let mut planned: Vec<PlannedBatch> = Vec::new();
+            for (position, (key, payload)) in items.enumerate() {
+                let (shard, node) = locate(map, key.as_ref())?;
+                let event =
+                    ShippedEvent { shard, key: key.into(), payload: payload?, source: local_node.clone() };
+                push_planned(&mut planned, local_node, epoch, node, position, shard, event);
+            }
+            Ok(planned)
+        })
     }
 
     /// The second half of [`Self::route_batch`]: ship one planned batch.
@@ -316,7 +332,7 @@ impl Fence for Router {
         handover.done(shard);
         let Some(staged) = handover.staged.take() else { return };
         let mut current = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if handover.blocks(&current, &staged, self.shipper.local_node()) {
+        if handover.blocks(&staged, self.shipper.local_node()) {
             handover.staged = Some(staged);
         } else {
             self.install(&mut current, staged);
