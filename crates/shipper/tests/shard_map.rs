@@ -104,10 +104,13 @@ proptest! {
         prop_assert_eq!(plan.moves.len(), moved);
     }
 
-    /// Balance: with at least 64 shards per node, every node owns between half
-    /// and one and a half times its fair share.
+    /// Balance: with at least 256 shards per node, every node owns between
+    /// half and one and a half times its fair share. (Rendezvous ownership is
+    /// binomial: at 64 shards per node the bound is about 4 standard
+    /// deviations, which a random name set breaks now and then, a flaky
+    /// test; at 256 it is 8.)
     #[test]
-    fn placement_is_balanced(names in node_names(), per_node in 64u32..128) {
+    fn placement_is_balanced(names in node_names(), per_node in 256u32..512) {
         let shards = per_node * names.len() as u32;
         let map = ShardMap::with_nodes(shards, names.clone()).expect("map");
         let assignment = map.assignment();
