@@ -23,5 +23,7 @@ pub mod seeds;
 pub mod shrink;
 pub mod sink;
 pub mod strategies;
+pub mod tcp;
 pub mod trace;
+pub mod transport;
 pub mod workload;
