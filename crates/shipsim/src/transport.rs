@@ -29,8 +29,9 @@ pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// its host; it runs until the process ends (or the sink closes).
 pub type Server = LocalFuture<'static, io::Result<()>>;
 
-/// Builds the transports of a run: one per node and process life.
-pub trait TransportFactory: 'static {
+/// Builds the transports of a run: one per node and process life. Shared by the runs of an
+/// explore sweep, which run on several threads.
+pub trait TransportFactory: Send + Sync + 'static {
     /// Builds `life.node`'s transport for one process life (called inside the turmoil host,
     /// at every start and restart of the node).
     fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport>;
