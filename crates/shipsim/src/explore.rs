@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -26,7 +27,9 @@ use rand::Rng as _;
 use crate::runner;
 use crate::scenario::{self, FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
 use crate::seeds;
+use crate::tcp::TcpFactory;
 use crate::trace::Violation;
+use crate::transport::TransportFactory;
 
 /// Workers get a larger stack than the 2 MiB default: a simulation runs a whole cluster's
 /// tasks on one thread, as the main thread (8 MiB) of `shipsim run` does.
@@ -178,7 +181,17 @@ pub struct Progress {
 }
 
 /// Runs the sweep. `progress` is called on the calling thread after each finished seed.
-pub fn explore(scenario: &Scenario, options: &Options, mut progress: impl FnMut(Progress)) -> Sweep {
+pub fn explore(scenario: &Scenario, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
+    explore_with(scenario, options, &(Arc::new(TcpFactory) as Arc<dyn TransportFactory>), progress)
+}
+
+/// [`explore`] on the transports `factory` builds.
+pub fn explore_with(
+    scenario: &Scenario,
+    options: &Options,
+    factory: &Arc<dyn TransportFactory>,
+    mut progress: impl FnMut(Progress),
+) -> Sweep {
     let seeds = seed_list(options);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -196,7 +209,7 @@ pub fn explore(scenario: &Scenario, options: &Options, mut progress: impl FnMut(
                     while !stop.load(Ordering::SeqCst) {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&seed) = seeds.get(i) else { break };
-                        let result = run_seed(scenario, seed, options.swarm);
+                        let result = run_seed_with(scenario, seed, options.swarm, factory.clone());
                         if tx.send((i, result)).is_err() {
                             break;
                         }
@@ -231,8 +244,18 @@ pub fn explore(scenario: &Scenario, options: &Options, mut progress: impl FnMut(
 
 /// Runs one seed of the sweep.
 pub fn run_seed(scenario: &Scenario, seed: u64, swarm_on: bool) -> SeedResult {
+    run_seed_with(scenario, seed, swarm_on, Arc::new(TcpFactory))
+}
+
+/// [`run_seed`] on the transports `factory` builds.
+pub fn run_seed_with(
+    scenario: &Scenario,
+    seed: u64,
+    swarm_on: bool,
+    factory: Arc<dyn TransportFactory>,
+) -> SeedResult {
     let scenario = if swarm_on { swarm(scenario, seed) } else { scenario.clone() };
-    let outcome = match runner::run(&scenario, seed) {
+    let outcome = match runner::run_with(&scenario, seed, factory) {
         Ok(result) if result.violations.is_empty() => Outcome::Pass,
         Ok(result) => Outcome::Fail(result.violations),
         Err(err) => Outcome::Error(err.to_string()),

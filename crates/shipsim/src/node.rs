@@ -11,16 +11,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use shipper::{EventShipper, NodeId, PlannedBatch, Router, ShippedEvent, ShipperConfig, ShipperError};
-use shipper_net::{NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
 use tokio::sync::mpsc;
 
 use crate::membership::Membership;
-use crate::recorder::{NetCounters, SharedRecorder};
-use crate::routes::{NodeNet, Routes};
+use crate::recorder::SharedRecorder;
+use crate::routes::Routes;
 use crate::scenario::Scenario;
 use crate::seeds;
 use crate::sink::{RecordingSink, SinkModel};
 use crate::trace::Outcome;
+use crate::transport::{AckObserver, LifeContext, TransportFactory};
 use crate::workload::{self, Generator};
 
 /// Room in the local sink's channel; the consumer drains it every tick.
@@ -35,6 +35,7 @@ struct NodeSpec {
     recorder: SharedRecorder,
     routes: Routes,
     membership: Membership,
+    factory: Arc<dyn TransportFactory>,
 }
 
 /// The program turmoil runs for `node`, on start and on every restart.
@@ -45,6 +46,7 @@ pub fn host(
     recorder: SharedRecorder,
     routes: Routes,
     membership: Membership,
+    factory: Arc<dyn TransportFactory>,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
     let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
     let spec = Arc::new(NodeSpec {
@@ -55,54 +57,34 @@ pub fn host(
         recorder,
         routes,
         membership,
+        factory,
     });
     move || Box::pin(run_life(spec.clone()))
 }
 
-/// The transport settings of `node`'s life `life` as the scenario sets them (the jitter seed
-/// aside). The runner writes their normalized form into the trace's `Start`.
-pub fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
-    let transport = &scenario.transport;
-    NetConfig::new(node, u64::from(life))
-        .with_connections(transport.connections)
-        .with_ack_timeout(transport.ack_timeout)
-        .with_deadline(transport.deadline)
-        .with_connect_timeout(transport.connect_timeout)
-        .with_backoff(transport.backoff.min, transport.backoff.max)
-        .with_max_frame(usize::try_from(transport.max_frame).unwrap_or(usize::MAX))
-        .with_max_unacked(transport.max_unacked)
-}
-
 async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
-    let NodeSpec { scenario, seed, node, index, recorder, routes, membership } = &*spec;
+    let NodeSpec { scenario, seed, node, index, recorder, routes, membership, factory } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");
     let life_tag = life.to_string();
-    let net = network(scenario, *seed, node, &life_tag);
-    let config = net_config(scenario, node, life)
-        .with_rng_seed(seeds::derive(*seed, &[node.as_bytes(), b"transport", life_tag.as_bytes()]));
     let observer = Arc::new(AckRecorder { node: node.clone(), recorder: recorder.clone() });
-    let transport = Arc::new(NetTransport::new(net, config).with_observer(observer));
+    let transport = factory.build(&LifeContext {
+        scenario,
+        node,
+        life,
+        nodes: &scenario.nodes,
+        observer,
+        run_seed: *seed,
+    });
     // Before anything ships: a route dropped for this node at its restart is already gone.
     routes.attach(node, &transport);
 
     let shipper = Arc::new(
-        EventShipper::new(ShipperConfig { local_node: node.clone() }, transport.clone())
+        EventShipper::new(ShipperConfig { local_node: node.clone() }, transport.shipper_transport())
             .with_deadline(scenario.transport.deadline),
     );
-    let net_stats = transport.stats().clone();
-    recorder.lock().attach_counters(
-        node,
-        shipper.stats().clone(),
-        Box::new(move || {
-            let s = net_stats.snapshot();
-            NetCounters {
-                received: s.received,
-                duplicates_dropped: s.duplicates_dropped,
-                retransmits: s.retransmits,
-            }
-        }),
-    );
+    let probe = transport.clone();
+    recorder.lock().attach_counters(node, shipper.stats().clone(), Box::new(move || probe.counters()));
 
     // A starting process reads the membership service afresh: the latest map. Its first
     // map moves nothing (it had none before).
@@ -120,11 +102,11 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
 
     let model = SinkModel::new(&scenario.sink, *seed, node, life);
     let sink = Arc::new(RecordingSink::new(node.clone(), recorder.clone(), model));
-    let listener = transport.bind().await?;
+    let server = transport.serve(sink.clone(), router.clone()).await?;
     // On the host's LocalSet: a crash then drops tasks in spawn order. The router fences
     // what the server hands the sink: events of shards this node knows it does not own
     // are refused.
-    tokio::task::spawn_local(transport.serve_fenced(listener, sink.clone(), router.clone()));
+    tokio::task::spawn_local(server);
 
     let (local_tx, mut local_rx) = mpsc::channel::<ShippedEvent>(LOCAL_SINK_CAPACITY);
     shipper.install_local_sink(local_tx);
@@ -158,20 +140,6 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     // The workload is done; the node keeps serving its peers.
     std::future::pending::<()>().await;
     Ok(())
-}
-
-/// The life's network: turmoil's, its streams cut into seeded pieces when the scenario sets
-/// `network.segment` (sizes drawn per connection from the run seed, the node and its life).
-fn network(scenario: &Scenario, seed: u64, node: &str, life_tag: &str) -> NodeNet {
-    let turmoil = TurmoilNet::new(scenario.nodes.iter().cloned());
-    match scenario.network.segment {
-        None => Segmented::off(turmoil),
-        Some(range) => {
-            let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-            let seed = seeds::derive(seed, &[node.as_bytes(), b"segment", life_tag.as_bytes()]);
-            Segmented::new(turmoil, size(range.min)..=size(range.max), seed)
-        }
-    }
 }
 
 /// Ships each plan, depth first, as `Router::route_batch` does, recording each `ship_batch`:
@@ -237,12 +205,8 @@ impl AckRecorder {
     }
 }
 
-impl TransportObserver for AckRecorder {
+impl AckObserver for AckRecorder {
     fn on_ack(&self, dst: &NodeId, event: &ShippedEvent) {
-        self.record(dst, event);
-    }
-
-    fn on_late_ack(&self, dst: &NodeId, event: &ShippedEvent) {
         self.record(dst, event);
     }
 

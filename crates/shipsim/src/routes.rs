@@ -18,15 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use shipper::ShipperTransport;
-use shipper_net::{NetTransport, Segmented, TurmoilNet};
-
-/// The network of a simulated node: turmoil's, segmenting its streams when the scenario
-/// sets `network.segment` ([`Segmented::off`] otherwise).
-pub type NodeNet = Segmented<TurmoilNet>;
-
-/// The transport of a simulated node.
-pub type NodeTransport = NetTransport<NodeNet>;
+use crate::transport::NodeTransport;
 
 /// The dropped routes of a run and the transports of the lives running.
 #[derive(Clone, Default)]
@@ -37,7 +29,7 @@ struct Table {
     /// `(from, to)`: `from`'s transport has no route to `to`.
     dropped: BTreeSet<(String, String)>,
     /// Each node's latest transport (weak: a crash drops it with its process).
-    live: BTreeMap<String, Weak<NodeTransport>>,
+    live: BTreeMap<String, Weak<dyn NodeTransport>>,
 }
 
 /// Shows the dropped routes (the transports are not worth printing).
@@ -54,15 +46,15 @@ impl Routes {
     }
 
     /// `node`'s new life runs `transport`: it loses the routes still dropped for `node`.
-    pub fn attach(&self, node: &str, transport: &Arc<NodeTransport>) {
+    pub fn attach(&self, node: &str, transport: &Arc<dyn NodeTransport>) {
         let mut table = self.lock();
         for (_, to) in table.dropped.iter().filter(|(from, _)| from == node) {
-            transport.remove_route(to);
+            transport.drop_route(to);
         }
         table.live.insert(node.to_owned(), Arc::downgrade(transport));
     }
 
-    fn live(&self, node: &str) -> Option<Arc<NodeTransport>> {
+    fn live(&self, node: &str) -> Option<Arc<dyn NodeTransport>> {
         self.lock().live.get(node).and_then(Weak::upgrade)
     }
 
@@ -70,7 +62,7 @@ impl Routes {
     pub fn drop_route(&self, from: &str, to: &str) {
         self.lock().dropped.insert((from.to_owned(), to.to_owned()));
         if let Some(transport) = self.live(from) {
-            transport.remove_route(&to.to_owned());
+            transport.drop_route(to);
         }
     }
 
@@ -78,7 +70,7 @@ impl Routes {
     pub fn restore_route(&self, from: &str, to: &str) {
         self.lock().dropped.remove(&(from.to_owned(), to.to_owned()));
         if let Some(transport) = self.live(from) {
-            transport.register_route(to.to_owned());
+            transport.restore_route(to);
         }
     }
 
@@ -108,20 +100,23 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shipper_net::NetConfig;
+    use crate::tcp::{NodeNet, TcpNode};
+    use shipper::ShipperTransport;
+    use shipper_net::{NetConfig, NetTransport, Segmented, TurmoilNet};
 
-    fn transport(node: &str) -> Arc<NodeTransport> {
-        Arc::new(NetTransport::new(
+    fn transport(node: &str) -> (Arc<dyn NodeTransport>, Arc<NetTransport<NodeNet>>) {
+        let net = Arc::new(NetTransport::new(
             Segmented::off(TurmoilNet::new(["n1", "n2", "n3"])),
             NetConfig::new(node, 1),
-        ))
+        ));
+        (Arc::new(TcpNode::new(net.clone())), net)
     }
 
     #[test]
     fn drops_reach_the_live_transport_and_a_new_life_alike() {
         let routes = Routes::default();
-        let first = transport("n1");
-        routes.attach("n1", &first);
+        let (attached, first) = transport("n1");
+        routes.attach("n1", &attached);
         routes.drop_route("n1", "n2");
         let (n2, n3) = ("n2".to_owned(), "n3".to_owned());
         assert!(!first.has_route(&n2) && first.has_route(&n3));
@@ -131,8 +126,8 @@ mod tests {
         routes.reset("n1");
         assert!(routes.dropped().is_empty(), "a crash ends the routes its node dropped");
         routes.drop_route("n1", "n3");
-        let second = transport("n1");
-        routes.attach("n1", &second);
+        let (attached, second) = transport("n1");
+        routes.attach("n1", &attached);
         assert!(second.has_route(&n2) && !second.has_route(&n3));
 
         routes.restore_route("n1", "n3");

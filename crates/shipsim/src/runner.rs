@@ -6,6 +6,7 @@
 //! phase, and stops when every node is idle, the settle budget is spent or
 //! the scenario's duration runs out.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
@@ -17,7 +18,9 @@ use crate::node;
 use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
+use crate::tcp::TcpFactory;
 use crate::trace::{Phase, Record, Start, TransportTiming, Violation};
+use crate::transport::{self, LACKS_TIMING, TransportFactory};
 
 /// The simulation's tick: the grain of simulated time and of trace stamps.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -32,6 +35,9 @@ pub enum RunError {
     /// A host's software returned an error or panicked.
     #[error("the simulation stopped: {0}")]
     Simulation(String),
+    /// The scenario needs something the transport cannot do.
+    #[error("the scenario cannot run on this transport: {0}")]
+    Unsupported(String),
 }
 
 /// What a run produced.
@@ -55,8 +61,21 @@ impl RunResult {
     }
 }
 
-/// Run `scenario` with `seed`.
+/// Run `scenario` with `seed` on the default transport (shipper-net's TCP, [`TcpFactory`]).
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
+    run_with(scenario, seed, Arc::new(TcpFactory))
+}
+
+/// Run `scenario` with `seed` on the transports `factory` builds.
+pub fn run_with(
+    scenario: &Scenario,
+    seed: u64,
+    factory: Arc<dyn TransportFactory>,
+) -> Result<RunResult, RunError> {
+    if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
+        return Err(RunError::Unsupported(why));
+    }
+    let start = start_record(scenario, seed, &*factory);
     let recorder = SharedRecorder::default();
     let mut sim = turmoil::Builder::new()
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
@@ -78,12 +97,19 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     let mut state = FaultState::default();
     let membership = Membership::new(scenario, seed);
     for node in &scenario.nodes {
-        let host =
-            node::host(scenario, seed, node, recorder.clone(), state.routes().clone(), membership.clone());
+        let host = node::host(
+            scenario,
+            seed,
+            node,
+            recorder.clone(),
+            state.routes().clone(),
+            membership.clone(),
+            factory.clone(),
+        );
         sim.host(node.as_str(), host);
     }
     let clock = Clock { recorder: &recorder, membership: &membership };
-    recorder.lock().push(Record::Start(Box::new(start_record(scenario, seed))));
+    recorder.lock().push(Record::Start(Box::new(start)));
     recorder.lock().phase(Phase::Faults);
 
     let mut fault_rng = seeds::rng(seed, &[b"faults"]);
@@ -171,7 +197,12 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
 }
 
-fn start_record(scenario: &Scenario, seed: u64) -> Start {
+fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) -> Start {
+    let timing = factory.timing(scenario);
+    let mut lacks = factory.capabilities().lacks();
+    if timing.is_none() {
+        lacks.push(LACKS_TIMING.to_owned());
+    }
     Start {
         format: crate::trace::FORMAT_VERSION,
         t: 0,
@@ -188,17 +219,14 @@ fn start_record(scenario: &Scenario, seed: u64) -> Start {
         members: scenario.initial_members(),
         placement: scenario.expect.placement.as_str().to_owned(),
         rate: scenario.workload.rate,
-        transport: transport_timing(scenario),
+        transport: timing.map(|t| transport_timing(scenario, t)).unwrap_or_default(),
+        lacks,
     }
 }
 
-/// The transport's timing as it runs it (normalized), and the worst latency
-/// any link can have in this scenario.
-fn transport_timing(scenario: &Scenario) -> TransportTiming {
-    let config = match scenario.nodes.first() {
-        Some(node) => node::net_config(scenario, node, 1).normalized(),
-        None => return TransportTiming::default(),
-    };
+/// The transport's timing as it runs it, and the worst latency any link can have in this
+/// scenario.
+fn transport_timing(scenario: &Scenario, config: transport::Timing) -> TransportTiming {
     let latency_max = scenario
         .faults
         .iter()
@@ -208,8 +236,8 @@ fn transport_timing(scenario: &Scenario) -> TransportTiming {
         })
         .fold(scenario.network.latency.max, Duration::max);
     TransportTiming {
-        connections: u32::try_from(config.connections).unwrap_or(u32::MAX),
-        max_unacked: u32::try_from(config.max_unacked).unwrap_or(u32::MAX),
+        connections: config.connections,
+        max_unacked: config.max_unacked,
         ack_timeout_us: micros(config.ack_timeout),
         connect_timeout_us: micros(config.connect_timeout),
         backoff_min_us: micros(config.backoff_min),

@@ -18,10 +18,13 @@
 //! can orphan a link, and a scenario the loader rejects would make a repro nobody can replay.
 //! Invalid candidates are skipped and cost no run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::runner;
 use crate::scenario::{self, Fault, FaultAction, HealTarget, Scenario, format_duration, to_yaml};
+use crate::tcp::TcpFactory;
+use crate::transport::TransportFactory;
 
 /// A default budget of simulation runs: a few seconds to a minute of shrinking for typical
 /// scenarios, and enough for a 12-fault timeline to lose every fault one by one several times.
@@ -75,8 +78,19 @@ pub struct Shrunk {
 /// Shrinks a real failure: each candidate is simulated with `seed` and kept when it reports a
 /// violation of `target`. Runs that error out count as "does not fail that way".
 pub fn shrink(scenario: &Scenario, seed: u64, target: &Target, budget: usize) -> Shrunk {
+    shrink_on(scenario, seed, target, budget, &(Arc::new(TcpFactory) as Arc<dyn TransportFactory>))
+}
+
+/// [`shrink`] on the transports `factory` builds.
+pub fn shrink_on(
+    scenario: &Scenario,
+    seed: u64,
+    target: &Target,
+    budget: usize,
+    factory: &Arc<dyn TransportFactory>,
+) -> Shrunk {
     shrink_with(scenario, budget, |candidate| {
-        runner::run(candidate, seed).is_ok_and(|result| {
+        runner::run_with(candidate, seed, factory.clone()).is_ok_and(|result| {
             result.violations.iter().any(|v| v.invariant == target.invariant && v.rule == target.rule)
         })
     })

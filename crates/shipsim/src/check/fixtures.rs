@@ -45,6 +45,7 @@ impl Tb {
             placement: "owner".into(),
             rate: 0.0,
             transport: Default::default(),
+            lacks: Vec::new(),
         };
         let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
 
 use crate::trace::{EventRef, Micros, Record, Start, Violation};
+use crate::transport::{LACKS_ACKS, LACKS_COUNTERS, LACKS_TIMING};
 
 pub mod delivery;
 mod dense;
@@ -185,6 +186,7 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
     delivery::run(&index, expect.delivery, &mut sink);
     let relaxed = (expect.delivery == DeliveryMode::AtLeastOnce)
         .then(|| "at-least-once: duplicates and redeliveries allowed".to_owned());
+    let relaxed = lacking(relaxed, index.start, LACKS_ACKS, "redelivery-after-ack", "reports no acks");
     results.push(InvariantResult::from_sink(sink, relaxed));
 
     if expect.ordering {
@@ -198,14 +200,16 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
     if expect.stats {
         let mut sink = Sink::new(stats::INVARIANT);
         stats::run(&index, &mut sink);
-        results.push(InvariantResult::from_sink(sink, None));
+        let relaxed = lacking(None, index.start, LACKS_COUNTERS, "received", "has no counters");
+        results.push(InvariantResult::from_sink(sink, relaxed));
     } else {
         results.push(InvariantResult::skipped(stats::INVARIANT, "expect stats: ignore".into()));
     }
 
     let mut sink = Sink::new(liveness::INVARIANT);
     liveness::run(&index, &mut sink);
-    results.push(InvariantResult::from_sink(sink, None));
+    let relaxed = lacking(None, index.start, LACKS_TIMING, recovery::RECOVERY, "gave no timing");
+    results.push(InvariantResult::from_sink(sink, relaxed));
 
     match placement::skipped(&index) {
         Some(why) => results.push(InvariantResult::skipped(placement::INVARIANT, why)),
@@ -218,6 +222,25 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
 
     results.push(InvariantResult::from_sink(index.malformed, None));
     CheckSummary { results }
+}
+
+/// `relaxed`, plus a note that `rule` was skipped when the trace's `Start` says the transport
+/// lacks `capability`: a rule that cannot be checked is reported, never silently passed.
+fn lacking(
+    relaxed: Option<String>,
+    start: Option<&Start>,
+    capability: &str,
+    rule: &str,
+    why: &str,
+) -> Option<String> {
+    if !start.is_some_and(|s| s.lacks.iter().any(|l| l == capability)) {
+        return relaxed;
+    }
+    let note = format!("{rule} skipped: the transport {why}");
+    Some(match relaxed {
+        Some(relaxed) => format!("{relaxed}; {note}"),
+        None => note,
+    })
 }
 
 /// Runs one checker over `records` on its own, whatever the trace's `Start`
@@ -469,6 +492,35 @@ mod tests {
         let ignored = with_start(off, |s| s.stats = "ignore".into());
         assert_eq!(check_all(&ignored), vec![]);
         assert!(matches!(summarize(&ignored).get("stats").unwrap().status, Status::Skipped(_)));
+    }
+
+    #[test]
+    fn what_the_transport_lacks_is_reported_skipped_not_passed() {
+        // Counters off by one: `received` fires, unless the transport has no counters.
+        let off = changed(clean_run(), stats_of("n1", 1), |r| {
+            if let Record::Stats { received, .. } = r {
+                *received += 1;
+            }
+        });
+        assert_eq!(rules(&check_all(&off)), [("stats", "received")]);
+        let all = ["acks", "counters", "timing"].map(String::from).to_vec();
+        let lacking = with_start(off, |s| s.lacks = all);
+        assert_eq!(check_all(&lacking), vec![]);
+        let summary = summarize(&lacking);
+        let relaxed = |invariant: &str| summary.get(invariant).unwrap().relaxed.clone().unwrap_or_default();
+        assert_eq!(relaxed("delivery"), "redelivery-after-ack skipped: the transport reports no acks");
+        assert_eq!(relaxed("stats"), "received skipped: the transport has no counters");
+        assert_eq!(relaxed("liveness"), "recovery skipped: the transport gave no timing");
+        assert!(summary.to_string().contains("held [received skipped: the transport has no counters]"));
+        // Another stats rule still fires without counters.
+        let sink_off = changed(lacking, stats_of("n1", 1), |r| {
+            if let Record::Stats { sink, .. } = r {
+                *sink += 1;
+            }
+        });
+        assert_eq!(rules(&check_all(&sink_off)), [("stats", "sink")]);
+        // The TCP transport lacks nothing: no note.
+        assert_eq!(summarize(&clean_run()).get("delivery").unwrap().relaxed, None);
     }
 
     #[test]

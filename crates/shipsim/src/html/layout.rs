@@ -555,6 +555,7 @@ pub(crate) mod tests {
                 placement: "owner".into(),
                 rate: 0.0,
                 transport: Default::default(),
+                lacks: Vec::new(),
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),

@@ -292,6 +292,11 @@ pub struct Start {
     /// before they were recorded, which skips the rule.
     #[serde(default)]
     pub transport: TransportTiming,
+    /// What the run's transport cannot do (`acks`, `counters`, `timing`; empty, and absent
+    /// from the trace, for the default TCP transport): the rules that need it are skipped
+    /// and the report says why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lacks: Vec<String>,
 }
 
 fn owner() -> String {

@@ -1,0 +1,133 @@
+//! shipper-net's acked TCP transport behind the transport seam (`transport.rs`): the default
+//! transport of every run, configured by the scenario's `transport` and `network.segment`.
+//! It has every capability: acks, counters, routes and timing.
+
+use std::io;
+use std::sync::Arc;
+
+use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
+use shipper_net::{EventSink, NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
+
+use crate::recorder::NetCounters;
+use crate::scenario::Scenario;
+use crate::transport::{
+    AckObserver, Capabilities, LifeContext, LocalFuture, NodeTransport, Server, Timing, TransportFactory,
+};
+
+/// The network of a simulated node: turmoil's, segmenting its streams when the scenario
+/// sets `network.segment` ([`Segmented::off`] otherwise).
+pub type NodeNet = Segmented<TurmoilNet>;
+
+/// Builds shipper-net's `NetTransport` over turmoil for each node life.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TcpFactory;
+
+impl TransportFactory for TcpFactory {
+    fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
+        let net = network(life);
+        let config = net_config(life.scenario, life.node, life.life).with_rng_seed(life.seed("transport"));
+        let observer = Arc::new(Observer(life.observer.clone()));
+        Arc::new(TcpNode::new(Arc::new(NetTransport::new(net, config).with_observer(observer))))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn timing(&self, scenario: &Scenario) -> Option<Timing> {
+        let config = net_config(scenario, scenario.nodes.first()?, 1).normalized();
+        Some(Timing {
+            connections: u32::try_from(config.connections).unwrap_or(u32::MAX),
+            max_unacked: u32::try_from(config.max_unacked).unwrap_or(u32::MAX),
+            ack_timeout: config.ack_timeout,
+            connect_timeout: config.connect_timeout,
+            backoff_min: config.backoff_min,
+            backoff_max: config.backoff_max,
+        })
+    }
+}
+
+/// The transport settings of `node`'s life `life` as the scenario sets them (the jitter seed
+/// aside).
+pub fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
+    let transport = &scenario.transport;
+    NetConfig::new(node, u64::from(life))
+        .with_connections(transport.connections)
+        .with_ack_timeout(transport.ack_timeout)
+        .with_deadline(transport.deadline)
+        .with_connect_timeout(transport.connect_timeout)
+        .with_backoff(transport.backoff.min, transport.backoff.max)
+        .with_max_frame(usize::try_from(transport.max_frame).unwrap_or(usize::MAX))
+        .with_max_unacked(transport.max_unacked)
+}
+
+/// The life's network: turmoil's, its streams cut into seeded pieces when the scenario sets
+/// `network.segment` (sizes drawn per connection from the run seed, the node and its life).
+fn network(life: &LifeContext<'_>) -> NodeNet {
+    let turmoil = TurmoilNet::new(life.scenario.nodes.iter().cloned());
+    match life.scenario.network.segment {
+        None => Segmented::off(turmoil),
+        Some(range) => {
+            let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+            Segmented::new(turmoil, size(range.min)..=size(range.max), life.seed("segment"))
+        }
+    }
+}
+
+/// One life's `NetTransport`.
+pub struct TcpNode(Arc<NetTransport<NodeNet>>);
+
+impl TcpNode {
+    /// Wraps a built transport.
+    pub fn new(transport: Arc<NetTransport<NodeNet>>) -> Self {
+        TcpNode(transport)
+    }
+}
+
+impl NodeTransport for TcpNode {
+    fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {
+        self.0.clone()
+    }
+
+    fn serve(&self, sink: Arc<dyn EventSink>, fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>> {
+        Box::pin(async move {
+            let listener = self.0.bind().await?;
+            let server: Server = Box::pin(self.0.serve_fenced(listener, sink, fence));
+            Ok(server)
+        })
+    }
+
+    fn counters(&self) -> NetCounters {
+        let s = self.0.stats().snapshot();
+        NetCounters {
+            received: s.received,
+            duplicates_dropped: s.duplicates_dropped,
+            retransmits: s.retransmits,
+        }
+    }
+
+    fn drop_route(&self, to: &str) {
+        self.0.remove_route(&to.to_owned());
+    }
+
+    fn restore_route(&self, to: &str) {
+        self.0.register_route(to.to_owned());
+    }
+}
+
+/// shipper-net's observer hooks, forwarded to the harness's.
+struct Observer(Arc<dyn AckObserver>);
+
+impl TransportObserver for Observer {
+    fn on_ack(&self, dst: &NodeId, event: &ShippedEvent) {
+        self.0.on_ack(dst, event);
+    }
+
+    fn on_late_ack(&self, dst: &NodeId, event: &ShippedEvent) {
+        self.0.on_ack(dst, event);
+    }
+
+    fn on_stream_gap(&self, peer: &NodeId, seq: u64, expected: u64) {
+        self.0.on_stream_gap(peer, seq, expected);
+    }
+}

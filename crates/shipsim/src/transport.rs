@@ -1,0 +1,183 @@
+//! The transport seam: what the runner needs from a transport on a simulated host, so that
+//! any `shipper::ShipperTransport` (not only shipper-net's TCP one, see `tcp.rs`) can be run
+//! through the scenarios, the checkers, explore and shrinking.
+//!
+//! A [`TransportFactory`] builds one [`NodeTransport`] per process life of each node, inside
+//! that node's turmoil host (so a transport opens turmoil sockets and spawns tasks on the
+//! host's `LocalSet` as it would on a real machine). What a transport cannot do is declared up
+//! front in its [`Capabilities`]: the trace's `Start` record lists what is missing (`lacks`)
+//! and the checkers report the rules that need it as skipped, with the reason, instead of
+//! letting them pass silently.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
+pub use shipper_net::{EventSink, SinkClosed, SinkError};
+
+use crate::recorder::NetCounters;
+use crate::scenario::Scenario;
+use crate::seeds;
+
+/// A boxed future that stays on the host's thread (turmoil hosts run on a `LocalSet`).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A node's receiving side, bound and ready: the future that serves it. The node spawns it on
+/// its host; it runs until the process ends (or the sink closes).
+pub type Server = LocalFuture<'static, io::Result<()>>;
+
+/// Builds the transports of a run: one per node and process life. Shared by the runs of an
+/// explore sweep, which run on several threads.
+pub trait TransportFactory: Send + Sync + 'static {
+    /// Builds `life.node`'s transport for one process life (called inside the turmoil host,
+    /// at every start and restart of the node).
+    fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport>;
+
+    /// What every transport this factory builds can do. Missing capabilities are written into
+    /// the trace (`Start.lacks`) and skip the rules that need them. The default: none.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// The transport's timing as it runs it under `scenario`, which bounds how fast it
+    /// recovers from a healed fault (the liveness rule `recovery`). `None` (the default)
+    /// skips that rule.
+    fn timing(&self, _scenario: &Scenario) -> Option<Timing> {
+        None
+    }
+}
+
+/// What a [`NodeTransport`] can do beyond shipping and serving.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// It reports each ack it receives through [`LifeContext::observer`]: checks
+    /// `redelivery-after-ack` (an event acked to its sender must not be delivered again after
+    /// the receiver restarts).
+    pub acks: bool,
+    /// [`NodeTransport::counters`] reads real counters: checks the `stats` rule `received`.
+    pub counters: bool,
+    /// [`NodeTransport::drop_route`] and [`NodeTransport::restore_route`] work: a scenario
+    /// with `drop-route` or `restore-route` faults can run (without, it is refused with an
+    /// error before it starts).
+    pub routes: bool,
+}
+
+impl Capabilities {
+    /// Everything.
+    pub const ALL: Capabilities = Capabilities { acks: true, counters: true, routes: true };
+
+    /// The names the trace's `Start.lacks` uses for what is missing, in a fixed order
+    /// (`timing` is added by the runner when the factory gives none).
+    pub fn lacks(&self) -> Vec<String> {
+        let mut lacks = Vec::new();
+        if !self.acks {
+            lacks.push(LACKS_ACKS.to_owned());
+        }
+        if !self.counters {
+            lacks.push(LACKS_COUNTERS.to_owned());
+        }
+        lacks
+    }
+}
+
+/// `Start.lacks`: the transport reports no acks.
+pub const LACKS_ACKS: &str = "acks";
+/// `Start.lacks`: the transport has no counters.
+pub const LACKS_COUNTERS: &str = "counters";
+/// `Start.lacks`: the transport gave no timing.
+pub const LACKS_TIMING: &str = "timing";
+
+/// The settings that bound a transport's recovery after a healed fault (see the `recovery`
+/// rule in `check/recovery.rs` for how each is used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Connections (slots) per destination; calls go to them round-robin.
+    pub connections: u32,
+    /// Frames in flight per connection.
+    pub max_unacked: u32,
+    /// An unacked frame older than this: reconnect.
+    pub ack_timeout: Duration,
+    /// A connection attempt longer than this fails.
+    pub connect_timeout: Duration,
+    /// First reconnect delay; doubles per consecutive failure, restarts at an ack.
+    pub backoff_min: Duration,
+    /// Cap of the reconnect delay.
+    pub backoff_max: Duration,
+}
+
+/// One process life of one node, as its transport is built for it.
+pub struct LifeContext<'a> {
+    /// The scenario being run.
+    pub scenario: &'a Scenario,
+    /// The node.
+    pub node: &'a str,
+    /// Its process life, from 1.
+    pub life: u32,
+    /// Every node of the scenario, in scenario order (the peers to register).
+    pub nodes: &'a [String],
+    /// Where the transport reports the acks it receives (if it has [`Capabilities::acks`]).
+    pub observer: Arc<dyn AckObserver>,
+    pub(crate) run_seed: u64,
+}
+
+impl LifeContext<'_> {
+    /// A seed for this node and life, derived from the run's seed and `label`: a transport
+    /// draws all of its randomness from seeds like this, so the run stays deterministic.
+    pub fn seed(&self, label: &str) -> u64 {
+        let life = self.life.to_string();
+        seeds::derive(self.run_seed, &[self.node.as_bytes(), label.as_bytes(), life.as_bytes()])
+    }
+}
+
+/// What a transport tells the harness while it runs (the trace records it).
+pub trait AckObserver: Send + Sync {
+    /// The node's transport got the ack of `event` from `dst` (also one that came after its
+    /// ship call gave up).
+    fn on_ack(&self, dst: &NodeId, event: &ShippedEvent);
+
+    /// The node's receiving side dropped frame `seq` from `peer` while `expected` was next
+    /// (for transports that number their frames).
+    fn on_stream_gap(&self, _peer: &NodeId, _seq: u64, _expected: u64) {}
+}
+
+/// One node's transport for one process life.
+pub trait NodeTransport: Send + Sync {
+    /// What the node's `EventShipper` ships through.
+    fn shipper_transport(&self) -> Arc<dyn ShipperTransport>;
+
+    /// Binds the receiving side (awaited before the node's workload starts) and returns the
+    /// server that hands what arrives to `sink`, asking `fence` (the node's router) about
+    /// each event first; the node spawns it.
+    fn serve(&self, sink: Arc<dyn EventSink>, fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>>;
+
+    /// The transport's counters now (read when the life ends); only with
+    /// [`Capabilities::counters`].
+    fn counters(&self) -> NetCounters {
+        NetCounters::default()
+    }
+
+    /// Forget the route to `to`: its calls to `to` fail with `NoRoute` (a stale
+    /// service-discovery entry). Only with [`Capabilities::routes`].
+    fn drop_route(&self, _to: &str) {}
+
+    /// Know the route to `to` again. Only with [`Capabilities::routes`].
+    fn restore_route(&self, _to: &str) {}
+}
+
+/// Whether the scenario needs a capability the factory lacks: the run is refused with why.
+pub(crate) fn unsupported(scenario: &Scenario, capabilities: Capabilities) -> Option<String> {
+    use crate::scenario::FaultAction;
+    let routes = scenario
+        .faults
+        .iter()
+        .find(|f| matches!(f.action, FaultAction::DropRoute { .. } | FaultAction::RestoreRoute { .. }));
+    match routes {
+        Some(fault) if !capabilities.routes => {
+            Some(format!("the transport cannot drop or restore routes, which the fault {fault} needs"))
+        }
+        _ => None,
+    }
+}

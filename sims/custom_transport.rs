@@ -1,0 +1,145 @@
+//! Transports written outside shipsim, plugged in through its public seam only
+//! (`shipsim::Simulation`, `TransportFactory`, `NodeTransport`), as a user's own `tests/`
+//! would: shipper-net's acked transport built by hand (it must hold every invariant, or have
+//! it reported skipped with the reason), and a fire-and-forget wrapper of it (the harness must
+//! catch its losses).
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use shipper::{Fence, NodeId, ShippedEvent, ShipperResult, ShipperTransport};
+use shipper_net::{NetConfig, NetTransport, TransportObserver, TurmoilNet};
+use shipsim::{
+    AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NodeTransport, Scenario, Server,
+    Simulation, Status, TransportFactory,
+};
+
+/// shipper-net's transport over turmoil, configured from the scenario. It reports acks and can
+/// drop routes; it gives no counters and no timing, so the harness skips the `stats` rule
+/// `received` and the liveness rule `recovery`, and says so.
+struct Acked {
+    /// Report `Ok` as soon as a batch is handed to the transport, not when it is acked.
+    fire_and_forget: bool,
+}
+
+impl TransportFactory for Acked {
+    fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
+        let t = &life.scenario.transport;
+        let config = NetConfig::new(life.node, u64::from(life.life))
+            .with_connections(t.connections)
+            .with_ack_timeout(t.ack_timeout)
+            .with_deadline(t.deadline)
+            .with_connect_timeout(t.connect_timeout)
+            .with_backoff(t.backoff.min, t.backoff.max)
+            .with_max_unacked(t.max_unacked)
+            .with_rng_seed(life.seed("transport"));
+        let mut transport = NetTransport::new(TurmoilNet::new(life.nodes.iter().cloned()), config);
+        if !self.fire_and_forget {
+            transport = transport.with_observer(Arc::new(Acks(life.observer.clone())));
+        }
+        Arc::new(Node { transport: Arc::new(transport), fire_and_forget: self.fire_and_forget })
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { acks: !self.fire_and_forget, counters: false, routes: true }
+    }
+}
+
+struct Node {
+    transport: Arc<NetTransport<TurmoilNet>>,
+    fire_and_forget: bool,
+}
+
+impl NodeTransport for Node {
+    fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {
+        if self.fire_and_forget { Arc::new(Forget(self.transport.clone())) } else { self.transport.clone() }
+    }
+
+    fn serve(&self, sink: Arc<dyn EventSink>, fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>> {
+        Box::pin(async move {
+            let listener = self.transport.bind().await?;
+            let server: Server = Box::pin(self.transport.serve_fenced(listener, sink, fence));
+            Ok(server)
+        })
+    }
+
+    fn drop_route(&self, to: &str) {
+        self.transport.remove_route(&to.to_owned());
+    }
+
+    fn restore_route(&self, to: &str) {
+        self.transport.register_route(to.to_owned());
+    }
+}
+
+/// shipper-net's acks, told to the harness.
+struct Acks(Arc<dyn AckObserver>);
+
+impl TransportObserver for Acks {
+    fn on_ack(&self, dst: &NodeId, event: &ShippedEvent) {
+        self.0.on_ack(dst, event);
+    }
+
+    fn on_late_ack(&self, dst: &NodeId, event: &ShippedEvent) {
+        self.0.on_ack(dst, event);
+    }
+}
+
+/// Sends in the background and says `Ok` at once.
+struct Forget(Arc<NetTransport<TurmoilNet>>);
+
+#[async_trait]
+impl ShipperTransport for Forget {
+    async fn send(&self, dst: &NodeId, event: ShippedEvent) -> ShipperResult<()> {
+        let (transport, dst) = (self.0.clone(), dst.clone());
+        tokio::task::spawn_local(async move { transport.send(&dst, event).await });
+        Ok(())
+    }
+
+    fn has_route(&self, node: &NodeId) -> bool {
+        self.0.has_route(node)
+    }
+}
+
+fn scenario(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{name}.yaml"));
+    shipsim::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
+    for name in ["baseline", "partition-heal", "crash-restart-receiver", "stale-route", "lossy-link"] {
+        let scenario = scenario(name);
+        let result =
+            Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).seed(1).run().unwrap();
+        assert!(result.passed(), "{name}:\n{}", result.summary);
+        for r in &result.summary.results {
+            assert!(matches!(r.status, Status::Held | Status::Skipped(_)), "{name}: {}", r.invariant);
+        }
+        let relaxed = |invariant: &str| result.summary.get(invariant).and_then(|r| r.relaxed.clone());
+        assert_eq!(relaxed("stats").as_deref(), Some("received skipped: the transport has no counters"));
+        assert_eq!(relaxed("liveness").as_deref(), Some("recovery skipped: the transport gave no timing"));
+        assert_eq!(relaxed("delivery"), None, "{name}: acks are reported, redelivery-after-ack is checked");
+    }
+}
+
+#[test]
+fn a_custom_transport_runs_deterministically() {
+    let scenario = scenario("crash-restart-receiver");
+    let run =
+        || Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).seed(2).run().unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(shipsim::trace::jsonl::to_bytes(&a.records), shipsim::trace::jsonl::to_bytes(&b.records));
+}
+
+#[test]
+fn a_fire_and_forget_transport_loses_events_and_the_harness_says_so() {
+    let scenario = scenario("partition-heal");
+    let result = Simulation::new(&scenario).transport(Acked { fire_and_forget: true }).seed(1).run().unwrap();
+    let delivery = result.summary.get("delivery").unwrap();
+    assert_eq!(delivery.status, Status::Violated, "{}", result.summary);
+    assert!(delivery.counts.contains_key("no-loss"), "{}", result.summary);
+    assert!(delivery.relaxed.as_deref().is_some_and(|r| r.contains("reports no acks")));
+}
