@@ -17,7 +17,7 @@ use crate::node;
 use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
-use crate::trace::{Phase, Record, Start, TransportTiming, Violation};
+use crate::trace::{self, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
 
 /// The simulation's tick: the grain of simulated time and of trace stamps.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -92,7 +92,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         clock.step_until(&mut sim, fault.at)?;
         tracing::info!(t = ?sim.elapsed(), fault = %fault, "fault");
         let before = state.usable(scenario, network_lossy);
-        let pos = recorder.lock().fault(fault.to_string());
+        let pos = recorder.lock().fault(fault.to_string(), fault.action.traced());
         match &fault.action {
             FaultAction::Join(_) | FaultAction::Leave(_) => {
                 membership.change(&fault.action, sim.elapsed(), &scenario.nodes, &recorder);
@@ -139,19 +139,11 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
         let mut rec = recorder.lock();
         rec.set_now(micros(sim.elapsed()));
         if !scenario.faults.is_empty() {
-            let restarted = if healed.restarted.is_empty() {
-                String::new()
-            } else {
-                format!(", restart {:?}", healed.restarted)
-            };
-            let routes: Vec<String> =
-                healed.routes.iter().map(|(from, to)| format!("{from}->{to}")).collect();
-            let routes = if routes.is_empty() {
-                String::new()
-            } else {
-                format!(", restore routes [{}]", routes.join(", "))
-            };
-            let pos = rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}{routes}}}"));
+            let restarted: Vec<Text> = healed.restarted.iter().map(Text::from).collect();
+            let routes: Vec<[Text; 2]> =
+                healed.routes.iter().map(|(from, to)| [Text::from(from), Text::from(to)]).collect();
+            let text = SettleText { restarted: &restarted, routes: &routes }.to_string();
+            let pos = rec.fault(text, trace::FaultAction::Settle { restarted, routes });
             rec.fault_effect(pos, &[], &settle_healed);
         }
         rec.phase(Phase::Settle);

@@ -383,7 +383,7 @@ impl Sink {
 mod tests {
     use super::fixtures::*;
     use super::*;
-    use crate::trace::{Outcome, Phase};
+    use crate::trace::{FaultAction, HealTarget, Outcome, Phase};
 
     fn one(build: impl FnOnce(&mut Tb) -> &mut Tb) -> Record {
         build(&mut Tb { records: Vec::new() }).build().remove(0)
@@ -540,7 +540,7 @@ mod tests {
         let mut backwards = clean_run();
         backwards.insert(
             find(&backwards, ship_end_of("n1", 1)) + 1,
-            one(|tb| tb.fault(MS, "{at: 1ms, heal: all}")),
+            one(|tb| tb.fault(MS, "{at: 1ms, heal: all}", FaultAction::Heal(HealTarget::All))),
         );
         assert_eq!(rules(&check_all(&backwards)), [("trace", "time-order")]);
 

@@ -332,7 +332,7 @@ mod tests {
     use super::*;
     use crate::check::fixtures::*;
     use crate::check::liveness::{INVARIANT, check};
-    use crate::trace::{FaultLinks, Phase, TransportTiming};
+    use crate::trace::{FaultAction, FaultLinks, HealTarget, Phase, TransportTiming};
 
     const TIMING: TransportTiming = TransportTiming {
         connections: 1,
@@ -348,10 +348,14 @@ mod tests {
 
     fn fault(tb: &mut Tb, t: Micros, cut: bool) {
         let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
-        let (text, cut, healed) =
-            if cut { ("{partition}", pairs, vec![]) } else { ("{heal: all}", vec![], pairs) };
+        let (text, action, cut, healed) = if cut {
+            let groups = vec![vec!["n1".into()], vec!["n2".into()]];
+            ("{partition: [[n1], [n2]]}", FaultAction::Partition(groups), pairs, vec![])
+        } else {
+            ("{heal: all}", FaultAction::Heal(HealTarget::All), vec![], pairs)
+        };
         let links = Box::new(FaultLinks { cut, healed });
-        tb.records.push(Record::Fault { t, fault: text.into(), links });
+        tb.records.push(Record::Fault { t, fault: text.into(), action: Box::new(action), links });
     }
 
     /// n1 ships batch 1 (acked at 12 ms), the link is cut at 100 ms, batch 2

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record};
+use crate::trace::{EventId, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase, Record};
 
 /// Above this many arrows the layout keeps every k-th one (and says so).
 pub const MAX_ARROWS: usize = 10_000;
@@ -163,84 +163,75 @@ pub struct AckMark {
 }
 
 /// A fault applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FaultMark {
     /// When.
     pub t: Micros,
-    /// The fault as written in the trace.
+    /// The fault as written in the trace, for a person to read.
     pub text: String,
+    /// What it did: the record's typed action, which everything below is computed from.
+    pub action: FaultAction,
     /// Its kind: `crash`, `partition`, `heal`, ..., `settle` for the settle phase's healing.
-    pub kind: String,
-    /// The lanes of the nodes it names.
+    pub kind: &'static str,
+    /// The lanes of the nodes it names (a route's: its sender's only).
     pub lanes: Vec<usize>,
-    /// For a fault that lasts (partition, one-way partition, hold, reorder, loss, latency): when
-    /// it ends (a heuristic on the text: the first later heal of a partition or release of a hold
-    /// or reorder naming `all` or one of its nodes, the same kind of fault on the same nodes, or
-    /// the settle phase); `None` for an instant fault.
+    /// For a fault that lasts (partition, one-way partition, hold, reorder, loss, latency,
+    /// dropped route): when it ends (the first later heal of a partition or release of a hold
+    /// or reorder naming all or one of its nodes, the same kind of fault on the same nodes, a
+    /// route's restore or its sender's crash, or the settle phase); `None` for an instant fault.
     pub until: Option<Micros>,
+}
+
+impl FaultMark {
+    /// A mark for `action`, its lanes and end not yet known.
+    fn new(t: Micros, text: String, action: FaultAction) -> FaultMark {
+        FaultMark { t, text, kind: action.kind(), action, lanes: Vec::new(), until: None }
+    }
 }
 
 /// Fault kinds that last until healed, released, restored or replaced.
 const LASTING: [&str; 7] =
     ["partition", "partition-oneway", "hold", "reorder", "loss", "latency", "drop-route"];
 
-/// The `(from, to)` of a route fault's text: `{at: 3s, drop-route: {from: n1, to: n2}}`.
-fn route_of(text: &str) -> Option<(&str, &str)> {
-    let from = text.split_once("from: ")?.1.split([',', '}']).next()?.trim();
-    let to = text.split_once(" to: ")?.1.split([',', '}']).next()?.trim();
-    Some((from, to))
-}
-
-/// The kind of a fault in its YAML flow form: `{at: 1s, crash: n2}` → `crash`.
-fn fault_kind(text: &str) -> String {
-    let body = text.trim().trim_start_matches('{');
-    let body = match body.strip_prefix("at:") {
-        Some(rest) => rest.split_once(", ").map(|(_, r)| r).unwrap_or(""),
-        None => body,
-    };
-    body.split(':').next().unwrap_or("").trim().to_owned()
-}
-
-/// Whether `text` names `word` as a whole token.
-fn names(text: &str, word: &str) -> bool {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).any(|w| w == word)
-}
-
 /// Fills in the lanes and ends of `faults`.
 fn fault_spans(faults: &mut [FaultMark], lanes: &[Lane], settle: Option<Micros>, end: Micros) {
+    let lane_of = |node: &str| lanes.iter().position(|l| l.node == node);
     for f in faults.iter_mut() {
-        f.kind = fault_kind(&f.text);
-        f.lanes = match route_of(&f.text).filter(|_| f.kind.ends_with("-route")) {
+        f.lanes = match f.action.route() {
             // A route is the sender's: only its lane shows it.
-            Some((from, _)) => (0..lanes.len()).filter(|&i| lanes[i].node == from).collect(),
-            None => (0..lanes.len()).filter(|&i| names(&f.text, &lanes[i].node)).collect(),
+            Some((from, _)) => lane_of(from).into_iter().collect(),
+            None => {
+                let named = f.action.nodes();
+                (0..lanes.len()).filter(|&i| named.iter().any(|n| **n == lanes[i].node)).collect()
+            }
         };
     }
     for i in 0..faults.len() {
         let f = &faults[i];
         // A loss rate of 0 ends a loss rather than starting one.
-        let no_loss = f.kind == "loss" && (f.text.contains("rate: 0.0}") || f.text.contains("rate: 0}"));
-        if !LASTING.contains(&f.kind.as_str()) || no_loss {
+        let no_loss = matches!(f.action, FaultAction::Loss { rate, .. } if rate == 0.0);
+        if !LASTING.contains(&f.kind) || no_loss {
             continue;
         }
         // Heal ends partitions, release ends holds and reorders; loss and latency last until
         // replaced on the same link. The settle phase ends them all.
-        let healer = match f.kind.as_str() {
+        let healer = match f.kind {
             "partition" | "partition-oneway" => Some("heal"),
             "hold" | "reorder" => Some("release"),
             _ => None,
         };
         // A dropped route ends with its restore-route, or a crash or bounce of its sender.
-        let route = route_of(&f.text).filter(|_| f.kind == "drop-route");
+        let route = f.action.route().filter(|_| f.kind == "drop-route");
         let ends = |g: &FaultMark| {
-            if route.is_some() {
-                return g.kind == "settle"
-                    || (g.kind == "restore-route" && route_of(&g.text) == route)
-                    || (matches!(g.kind.as_str(), "crash" | "bounce") && g.lanes == f.lanes);
+            if g.kind == "settle" {
+                return true;
             }
-            g.kind == "settle"
-                || (Some(g.kind.as_str()) == healer
-                    && (names(&g.text, "all") || g.lanes.iter().any(|l| f.lanes.contains(l))))
+            if route.is_some() {
+                return (g.kind == "restore-route" && g.action.route() == route)
+                    || (matches!(g.kind, "crash" | "bounce") && g.lanes == f.lanes);
+            }
+            let heals_all = matches!(g.action, FaultAction::Heal(HealTarget::All));
+            (Some(g.kind) == healer && (heals_all || g.lanes.iter().any(|l| f.lanes.contains(l))))
                 || (g.kind == f.kind && g.lanes == f.lanes)
         };
         let until = faults[i + 1..].iter().find(|g| ends(g)).map(|g| g.t);
@@ -322,16 +313,10 @@ impl Builder {
                     self.settle = Some(*t);
                 }
             }
-            Record::Fault { t, fault, .. } => {
+            Record::Fault { t, fault, action, .. } => {
                 self.end = self.end.max(*t);
                 self.counts.faults += 1;
-                self.faults.push(FaultMark {
-                    t: *t,
-                    text: fault.clone(),
-                    kind: String::new(),
-                    lanes: Vec::new(),
-                    until: None,
-                });
+                self.faults.push(FaultMark::new(*t, fault.clone(), (**action).clone()));
             }
             Record::Life { t, node, life, state } => {
                 self.end = self.end.max(*t);
@@ -512,7 +497,7 @@ impl Builder {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::trace::{EventRef, ShippedRecord, Start, Violation};
+    use crate::trace::{EventRef, ShippedRecord, Start, Text, Violation};
 
     fn shipped(id: EventId) -> ShippedRecord {
         ShippedRecord {
@@ -582,7 +567,12 @@ pub(crate) mod tests {
                 outcome: Outcome::Ambiguous,
                 error: Some("timeout".into()),
             },
-            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into(), links: Default::default() },
+            Record::Fault {
+                t: 300,
+                fault: "{at: 300us, crash: n2}".into(),
+                action: Box::new(FaultAction::Crash("n2".into())),
+                links: Default::default(),
+            },
             life(300, "n2", 1, LifeState::Down),
             Record::ShipBegin {
                 t: 400,
@@ -644,7 +634,8 @@ pub(crate) mod tests {
         let crash = FaultMark {
             t: 300,
             text: "{at: 300us, crash: n2}".into(),
-            kind: "crash".into(),
+            action: FaultAction::Crash("n2".into()),
+            kind: "crash",
             lanes: vec![1],
             until: None,
         };
@@ -674,7 +665,15 @@ pub(crate) mod tests {
 
     #[test]
     fn lasting_faults_span_until_healed() {
-        let fault = |t, text: &str| Record::Fault { t, fault: text.into(), links: Default::default() };
+        // The text says nothing the diagram reads: only the typed action counts.
+        let fault = |t, action| Record::Fault {
+            t,
+            fault: "(display text)".into(),
+            action: Box::new(action),
+            links: Default::default(),
+        };
+        let link = |a: &str, b: &str| [Text::from(a), Text::from(b)];
+        let route = |from: &str, to: &str| (Text::from(from), Text::from(to));
         let mut records = records();
         records.insert(
             2,
@@ -688,24 +687,36 @@ pub(crate) mod tests {
         );
         records.remove(0);
         let faults = [
-            fault(10, "{at: 10us, partition: [[n1], [n2, n3]]}"),
-            fault(20, "{at: 20us, hold: [n1, n3]}"),
-            fault(30, "{at: 30us, loss: {link: [n1, n2], rate: 0.05}}"),
-            fault(40, "{at: 40us, release: [n1, n3]}"),
-            fault(50, "{at: 50us, heal: all}"),
-            fault(60, "{at: 60us, loss: {link: [n1, n2], rate: 0.0}}"),
-            fault(70, "{at: 70us, latency: {link: [n2, n3], value: 1ms..2ms}}"),
-            fault(80, "{at: 80us, drop-route: {from: n1, to: n2}}"),
-            fault(81, "{at: 81us, drop-route: {from: n1, to: n3}}"),
-            fault(82, "{at: 82us, drop-route: {from: n2, to: n3}}"),
-            fault(90, "{at: 90us, restore-route: {from: n1, to: n3}}"),
-            fault(95, "{at: 95us, bounce: n2}"),
+            fault(10, FaultAction::Partition(vec![vec!["n1".into()], vec!["n2".into(), "n3".into()]])),
+            fault(20, FaultAction::Hold(link("n1", "n3"))),
+            fault(30, FaultAction::Loss { link: link("n1", "n2"), rate: 0.05 }),
+            fault(40, FaultAction::Release(link("n1", "n3"))),
+            fault(50, FaultAction::Heal(HealTarget::All)),
+            fault(60, FaultAction::Loss { link: link("n1", "n2"), rate: 0.0 }),
+            fault(70, FaultAction::Latency { link: link("n2", "n3"), min_us: 1000, max_us: 2000 }),
+            fault(80, {
+                let (from, to) = route("n1", "n2");
+                FaultAction::DropRoute { from, to }
+            }),
+            fault(81, {
+                let (from, to) = route("n1", "n3");
+                FaultAction::DropRoute { from, to }
+            }),
+            fault(82, {
+                let (from, to) = route("n2", "n3");
+                FaultAction::DropRoute { from, to }
+            }),
+            fault(90, {
+                let (from, to) = route("n1", "n3");
+                FaultAction::RestoreRoute { from, to }
+            }),
+            fault(95, FaultAction::Bounce("n2".into())),
         ];
         for (i, f) in faults.into_iter().enumerate() {
             records.insert(3 + i, f);
         }
         let l = Layout::of(&records);
-        let got: Vec<_> = l.faults.iter().map(|f| (f.kind.as_str(), f.lanes.clone(), f.until)).collect();
+        let got: Vec<_> = l.faults.iter().map(|f| (f.kind, f.lanes.clone(), f.until)).collect();
         assert_eq!(
             got,
             vec![
@@ -774,25 +785,13 @@ pub(crate) mod tests {
     fn membership_changes_are_instant_marks_on_their_node() {
         let lanes: Vec<Lane> =
             ["n1", "n4"].iter().map(|n| Lane { node: (*n).to_owned(), lives: Vec::new() }).collect();
-        let mut faults: Vec<FaultMark> = ["{at: 1s500ms, join: n4}", "{at: 2s, leave: n1}"]
-            .iter()
+        let mut faults: Vec<FaultMark> = [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into())]
+            .into_iter()
             .enumerate()
-            .map(|(i, text)| FaultMark {
-                t: i as u64,
-                text: (*text).into(),
-                kind: String::new(),
-                lanes: Vec::new(),
-                until: None,
-            })
+            .map(|(i, action)| FaultMark::new(i as u64, String::new(), action))
             .collect();
         fault_spans(&mut faults, &lanes, None, 10);
-        assert_eq!(
-            (faults[0].kind.as_str(), faults[0].lanes.as_slice(), faults[0].until),
-            ("join", &[1][..], None)
-        );
-        assert_eq!(
-            (faults[1].kind.as_str(), faults[1].lanes.as_slice(), faults[1].until),
-            ("leave", &[0][..], None)
-        );
+        assert_eq!((faults[0].kind, faults[0].lanes.as_slice(), faults[0].until), ("join", &[1][..], None));
+        assert_eq!((faults[1].kind, faults[1].lanes.as_slice(), faults[1].until), ("leave", &[0][..], None));
     }
 }

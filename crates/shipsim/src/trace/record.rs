@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use shipper::ShipperStatsSnapshot;
 
-use super::Text;
+use super::{FaultAction, Text};
 
 /// Simulated time since the start of the run, in microseconds.
 pub type Micros = u64;
@@ -37,8 +37,12 @@ pub enum Record {
     Fault {
         /// When.
         t: Micros,
-        /// The fault in the scenario's YAML flow form, e.g. `{at: 2s, crash: n2}`.
+        /// The fault for a person to read: the scenario's YAML flow form,
+        /// e.g. `{at: 2s, crash: n2}`. Nothing parses it: readers use `action`.
         fault: String,
+        /// What the fault did, as data (boxed: rare, and kept out of the
+        /// size of every record).
+        action: Box<FaultAction>,
         /// What the fault did to the routes between nodes (boxed: rare, and
         /// kept out of the size of every record; flat in the JSON).
         #[serde(flatten)]
@@ -230,9 +234,9 @@ impl Record {
 }
 
 /// The trace format this build writes, in every `Start` record: a reader
-/// refuses a newer one rather than misread it. Traces from before the field
-/// existed read as 0.
-pub const FORMAT_VERSION: u32 = 1;
+/// refuses another one rather than misread it. Traces from before the field
+/// existed read as 0. Format 2: fault records carry their `action` as data.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The `(from, to)` pairs a fault cut and healed, for the `recovery` rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
