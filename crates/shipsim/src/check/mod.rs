@@ -264,10 +264,8 @@ pub fn first_faults_before(records: &[Record], t: Micros, n: usize) -> Vec<Strin
     last.into_iter().map(str::to_owned).collect()
 }
 
-/// Simulated time the way reports print it: `12.000345s`.
-pub(crate) fn fmt_t(t: Micros) -> String {
-    format!("{}.{:06}s", t / 1_000_000, t % 1_000_000)
-}
+/// Simulated time the way reports print it (one formatter for the whole harness).
+pub(crate) use crate::trace::fmt_t;
 
 /// A payload short enough for a report line.
 pub(crate) fn clip(text: &str) -> String {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::{EventId, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase, Record};
+use crate::trace::{Counts, EventId, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase, Record};
 
 /// Above this many arrows the layout keeps every k-th one (and says so).
 pub const MAX_ARROWS: usize = 10_000;
@@ -41,24 +41,9 @@ pub struct Layout {
     pub violations: Vec<ViolationMark>,
     /// Each invariant: held, skipped or violated.
     pub invariants: Vec<InvariantMark>,
-    /// Run counts for the header.
+    /// Run counts for the header: the text report's, from the same pass.
     pub counts: Counts,
-}
-
-/// Counts for the header.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Events in `ShipBegin` records (local and remote).
-    pub events: usize,
-    /// `Deliver` records.
-    pub deliveries: usize,
-    /// `ShipBegin` records.
-    pub batches: usize,
-    /// `ShipEnd` records with outcome `ok`.
-    pub batches_ok: usize,
-    /// Fault records.
-    pub faults: usize,
-    /// Deliveries of an event beyond its first.
+    /// Deliveries of an event beyond those its sends account for (duplicate arrows).
     pub duplicates: usize,
 }
 
@@ -285,7 +270,7 @@ struct Builder {
     violations: Vec<ViolationMark>,
     /// (event id, sending node) named by violations.
     violated: Vec<(EventId, String)>,
-    counts: Counts,
+    duplicates: usize,
 }
 
 impl Builder {
@@ -315,7 +300,6 @@ impl Builder {
             }
             Record::Fault { t, fault, action, .. } => {
                 self.end = self.end.max(*t);
-                self.counts.faults += 1;
                 self.faults.push(FaultMark::new(*t, fault.clone(), (**action).clone()));
             }
             Record::Life { t, node, life, state } => {
@@ -331,18 +315,13 @@ impl Builder {
                     },
                 }
             }
-            Record::ShipBegin { t, node, dst, events, .. } => {
+            Record::ShipBegin { t, node, dst, .. } => {
                 self.end = self.end.max(*t);
                 self.lane(node);
                 self.lane(dst);
-                self.counts.batches += 1;
-                self.counts.events += events.len();
             }
             Record::ShipEnd { t, node, batch, shipped, outcome, .. } => {
                 self.end = self.end.max(*t);
-                if *outcome == Outcome::Ok {
-                    self.counts.batches_ok += 1;
-                }
                 self.ends.insert((node.to_string(), *batch), (*shipped, *outcome));
             }
             Record::Ack { t, node, dst, id, .. } => {
@@ -358,7 +337,6 @@ impl Builder {
             }
             Record::Deliver { t, node, id, .. } => {
                 self.end = self.end.max(*t);
-                self.counts.deliveries += 1;
                 if let Some(id) = id {
                     self.deliveries.entry((*id, node.to_string())).or_default().push(*t);
                 }
@@ -425,7 +403,7 @@ impl Builder {
             let n = used.get(k).copied().unwrap_or(0);
             let Some(send) = last_send.get(k) else { continue };
             for &t in times.iter().skip(n) {
-                self.counts.duplicates += 1;
+                self.duplicates += 1;
                 let mut dup = send.clone();
                 dup.delivered = Some(t);
                 dup.class = ArrowClass::Duplicate;
@@ -489,7 +467,8 @@ impl Builder {
             settle: self.settle,
             violations: self.violations,
             invariants,
-            counts: self.counts,
+            counts: Counts::of(records),
+            duplicates: self.duplicates,
         }
     }
 }
@@ -641,8 +620,10 @@ pub(crate) mod tests {
         };
         assert_eq!(l.faults, vec![crash]);
         assert_eq!(l.settle, Some(500));
-        let counts = Counts { events: 4, deliveries: 3, batches: 2, batches_ok: 0, faults: 1, duplicates: 1 };
-        assert_eq!(l.counts, counts);
+        assert_eq!(l.counts, Counts::of(&records()));
+        let c = &l.counts;
+        assert_eq!((c.routed, c.delivered, c.batches, c.batches_ok, c.faults), (4, 3, 2, 0, 1));
+        assert_eq!(l.duplicates, 1);
     }
 
     #[test]

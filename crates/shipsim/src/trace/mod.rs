@@ -1,11 +1,13 @@
 //! Trace records, and writing, reading and hashing them.
 
+mod counts;
 mod fault;
 pub mod jsonl;
 pub mod load;
 mod record;
 mod text;
 
+pub use counts::{Counts, fmt_t};
 pub use fault::{FaultAction, HealTarget, SettleText};
 pub use record::*;
 pub use text::Text;
