@@ -263,3 +263,45 @@ fn sim_error(err: Box<dyn std::error::Error>) -> RunError {
 pub fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each fault record carries the scenario's fault as data next to its
+    /// text; the settle phase's healing is a typed `settle` action naming
+    /// what it restarted and restored.
+    #[test]
+    fn fault_records_carry_their_action() {
+        let scenario = crate::scenario::parse(
+            "name: typed\nnodes: [n1, n2, n3]\nduration: 10s\nworkload: {events: 5}\nfaults:\n\
+             - {at: 100ms, crash: n2}\n- {at: 200ms, drop-route: {from: n1, to: n3}}\n",
+            "typed.yaml",
+        )
+        .unwrap();
+        let result = run(&scenario, 1).unwrap();
+        let faults: Vec<(&str, &trace::FaultAction)> = result
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Fault { fault, action, .. } => Some((fault.as_str(), &**action)),
+                _ => None,
+            })
+            .collect();
+        let settle = trace::FaultAction::Settle {
+            restarted: vec!["n2".into()],
+            routes: vec![["n1".into(), "n3".into()]],
+        };
+        assert_eq!(
+            faults,
+            [
+                ("{at: 100ms, crash: n2}", &trace::FaultAction::Crash("n2".into())),
+                (
+                    "{at: 200ms, drop-route: {from: n1, to: n3}}",
+                    &trace::FaultAction::DropRoute { from: "n1".into(), to: "n3".into() }
+                ),
+                ("{settle: heal all, release all, loss 0, restart [n2], restore routes [n1->n3]}", &settle),
+            ]
+        );
+    }
+}
