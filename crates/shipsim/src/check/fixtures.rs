@@ -3,7 +3,10 @@
 
 use shipper::ShipperStatsSnapshot;
 
-use crate::trace::{FaultAction, LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Start, Violation};
+use crate::trace::{
+    ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, LifeState, Micros, Outcome,
+    Phase, Record, ShippedRecord, Start, Violation,
+};
 
 /// One millisecond in trace time.
 pub const MS: Micros = 1_000;
@@ -35,14 +38,14 @@ impl Tb {
             deadline_us: SHIP_DEADLINE,
             tick_us: TICK,
             settle_us: 10_000 * MS,
-            delivery: "exactly-once".into(),
-            ordering: "per-batch".into(),
-            stats: "consistent".into(),
+            delivery: ExpectDelivery::ExactlyOnce,
+            ordering: ExpectOrdering::PerBatch,
+            stats: ExpectStats::Consistent,
             // No shard count: the fixtures' shards are made up, so placement
             // is skipped unless a test sets these (see `placement.rs`).
             shards: 0,
             members: Vec::new(),
-            placement: "owner".into(),
+            placement: ExpectPlacement::Owner,
             rate: 0.0,
             transport: Default::default(),
         };

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::{Counts, EventId, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase, Record};
+use crate::trace::{
+    Counts, EventId, ExpectOrdering, ExpectStats, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase,
+    Record,
+};
 
 /// Above this many arrows the layout keeps every k-th one (and says so).
 pub const MAX_ARROWS: usize = 10_000;
@@ -256,7 +259,7 @@ struct Builder {
     scenario: String,
     seed: u64,
     /// The start record's `ordering` and `stats` expectations.
-    expect: (String, String),
+    expect: (ExpectOrdering, ExpectStats),
     end: Micros,
     lanes: Vec<Lane>,
     /// (node, batch) → (shipped prefix, outcome).
@@ -287,7 +290,7 @@ impl Builder {
             Record::Start(s) => {
                 self.scenario = s.scenario.clone();
                 self.seed = s.seed;
-                self.expect = (s.ordering.clone(), s.stats.clone());
+                self.expect = (s.ordering, s.stats);
                 for n in &s.nodes {
                     self.lane(n);
                 }
@@ -433,8 +436,8 @@ impl Builder {
             acks.push(AckMark { id, from, to, delivered, acked });
         }
         let skipped = |name: &str| match name {
-            "ordering" if self.expect.0 == "none" => Some("expect ordering: none".to_owned()),
-            "stats" if self.expect.1 == "ignore" => Some("expect stats: ignore".to_owned()),
+            "ordering" if self.expect.0 == ExpectOrdering::None => Some("expect ordering: none".to_owned()),
+            "stats" if self.expect.1 == ExpectStats::Ignore => Some("expect stats: ignore".to_owned()),
             _ => None,
         };
         let mut invariants: Vec<InvariantMark> = INVARIANTS
@@ -476,7 +479,10 @@ impl Builder {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::trace::{EventRef, ShippedRecord, Start, Text, Violation};
+    use crate::trace::{
+        EventRef, ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, ShippedRecord, Start, Text,
+        Violation,
+    };
 
     fn shipped(id: EventId) -> ShippedRecord {
         ShippedRecord {
@@ -511,12 +517,12 @@ pub(crate) mod tests {
                 deadline_us: 1000,
                 tick_us: 1,
                 settle_us: 5000,
-                delivery: "exactly-once".into(),
-                ordering: "per-batch".into(),
-                stats: "consistent".into(),
+                delivery: ExpectDelivery::ExactlyOnce,
+                ordering: ExpectOrdering::PerBatch,
+                stats: ExpectStats::Consistent,
                 shards: 0,
                 members: Vec::new(),
-                placement: "owner".into(),
+                placement: ExpectPlacement::Owner,
                 rate: 0.0,
                 transport: Default::default(),
             })),
@@ -730,7 +736,7 @@ pub(crate) mod tests {
         assert!(l.invariants.iter().all(|i| i.skipped.is_none()));
         let mut relaxed = records();
         if let Record::Start(s) = &mut relaxed[0] {
-            s.ordering = "none".into();
+            s.ordering = ExpectOrdering::None;
         }
         let l = Layout::of(&relaxed);
         assert_eq!(l.invariants[1].skipped.as_deref(), Some("expect ordering: none"));

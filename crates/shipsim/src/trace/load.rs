@@ -175,6 +175,11 @@ mod tests {
             err,
             format!("t.jsonl:1: trace format 99 is newer than this shipsim reads ({FORMAT_VERSION})")
         );
+        // Expectations are typed: an unknown one is named where it stands, not checked by a guess.
+        let strange =
+            String::from_utf8(trace()).unwrap().replacen("\"exactly-once\"", "\"exactly-twice\"", 1);
+        let err = load(strange.as_bytes()).unwrap_err();
+        assert!(err.starts_with("t.jsonl:1:") && err.contains("unknown variant `exactly-twice`"), "{err}");
         let older = String::from_utf8(trace()).unwrap().replacen(&current, "\"format\":1", 1);
         let err = load(older.as_bytes()).unwrap_err();
         assert_eq!(

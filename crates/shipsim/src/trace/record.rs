@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use shipper::ShipperStatsSnapshot;
 
-use super::{FaultAction, Text};
+use super::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, Text};
 
 /// Simulated time since the start of the run, in microseconds.
 pub type Micros = u64;
@@ -273,11 +273,11 @@ pub struct Start {
     /// The settle phase's budget.
     pub settle_us: Micros,
     /// `exactly-once` or `at-least-once`.
-    pub delivery: String,
+    pub delivery: ExpectDelivery,
     /// `per-batch` or `none`.
-    pub ordering: String,
+    pub ordering: ExpectOrdering,
     /// `consistent` or `ignore`.
-    pub stats: String,
+    pub stats: ExpectStats,
     /// Shards keys are spread over (`fnv1a_64(key) % shards`).
     #[serde(default)]
     pub shards: u32,
@@ -285,8 +285,8 @@ pub struct Start {
     #[serde(default)]
     pub members: Vec<String>,
     /// `owner` (every event must go to its shard's owner) or `ignore`.
-    #[serde(default = "owner")]
-    pub placement: String,
+    #[serde(default)]
+    pub placement: ExpectPlacement,
     /// The workload's rate asked for, events per second per sending node
     /// (0 when unknown): the report compares the achieved rate with it.
     #[serde(default)]
@@ -296,10 +296,6 @@ pub struct Start {
     /// before they were recorded, which skips the rule.
     #[serde(default)]
     pub transport: TransportTiming,
-}
-
-fn owner() -> String {
-    "owner".to_owned()
 }
 
 /// A change of the cluster's membership.
