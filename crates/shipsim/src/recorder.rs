@@ -17,7 +17,7 @@ use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
 use crate::scenario::Workload;
 use crate::trace::{
-    EventId, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord, Text,
+    EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord, Text,
 };
 use crate::workload;
 
@@ -133,9 +133,9 @@ impl Recorder {
     }
 
     /// A fault applied; returns the record's position, for [`Self::fault_effect`].
-    pub fn fault(&mut self, fault: String) -> usize {
+    pub fn fault(&mut self, fault: String, action: FaultAction) -> usize {
         let t = self.now;
-        self.push(Record::Fault { t, fault, links: Box::default() });
+        self.push(Record::Fault { t, fault, action: Box::new(action), links: Box::default() });
         self.records.len() - 1
     }
 

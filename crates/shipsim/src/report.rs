@@ -7,107 +7,13 @@ use std::time::Duration;
 
 use crate::check;
 use crate::runner::RunResult;
-use crate::trace::{Micros, Record, Violation};
+use crate::trace::{Record, Violation, fmt_t};
 
 /// How many violations the report spells out; the rest are counted.
 pub const SHOWN_VIOLATIONS: usize = 5;
 
-/// Counts drawn from a run's records.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Summary {
-    /// Events handed to `ship_batch`.
-    pub routed: u64,
-    /// Of those, to the sender itself.
-    pub local: u64,
-    /// Deliveries recorded by sinks (duplicates included).
-    pub delivered: u64,
-    /// `ship_batch` calls, and how many returned Ok.
-    pub batches: u64,
-    /// `ship_batch` calls that returned Ok.
-    pub batches_ok: u64,
-    /// Frames resent by the transports.
-    pub retransmits: u64,
-    /// Duplicates the receivers dropped.
-    pub duplicates_dropped: u64,
-    /// Faults applied (the settle phase's healing included).
-    pub faults: u64,
-    /// Process starts after the first (restarts).
-    pub restarts: u64,
-    /// The rate the workload asked for (events/s per sending node; 0 if unknown).
-    pub rate_asked: f64,
-    /// The sending node with the lowest achieved rate, and that rate.
-    pub slowest: Option<(String, f64)>,
-}
-
-/// How fast a node routed: events over the span from its first call to
-/// its last, plus the interval the last call's events take at the asked rate.
-#[derive(Default)]
-struct Pace {
-    first: Micros,
-    last: Micros,
-    last_events: u64,
-    events: u64,
-}
-
-impl Summary {
-    /// Tallies `records`.
-    pub fn of(records: &[Record]) -> Self {
-        let mut s = Summary::default();
-        let mut paces: std::collections::BTreeMap<&str, Pace> = std::collections::BTreeMap::new();
-        for record in records {
-            match record {
-                Record::Start(start) => s.rate_asked = start.rate,
-                Record::ShipBegin { t, node, local, events, .. } => {
-                    let pace = paces.entry(node).or_insert(Pace { first: *t, ..Pace::default() });
-                    if pace.last != *t || pace.events == 0 {
-                        pace.last_events = 0;
-                    }
-                    pace.last = *t;
-                    pace.last_events += events.len() as u64;
-                    pace.events += events.len() as u64;
-                    s.routed += events.len() as u64;
-                    if *local {
-                        s.local += events.len() as u64;
-                    }
-                    s.batches += 1;
-                }
-                Record::ShipEnd { outcome, .. } => {
-                    s.batches_ok += u64::from(*outcome == crate::trace::Outcome::Ok)
-                }
-                Record::Deliver { .. } => s.delivered += 1,
-                Record::Stats { retransmits, duplicates_dropped, .. } => {
-                    s.retransmits += retransmits;
-                    s.duplicates_dropped += duplicates_dropped;
-                }
-                Record::Fault { .. } => s.faults += 1,
-                Record::Life { life, state: crate::trace::LifeState::Up, .. } if *life > 1 => s.restarts += 1,
-                _ => {}
-            }
-        }
-        if s.rate_asked > 0.0 {
-            s.slowest = paces
-                .iter()
-                .map(|(node, p)| {
-                    let span = (p.last - p.first) as f64 / 1e6 + p.last_events as f64 / s.rate_asked;
-                    (node.to_string(), p.events as f64 / span.max(1e-9))
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-        }
-        s
-    }
-
-    /// The line saying the workload fell short of its rate (by more than
-    /// 10%: a rate is a schedule, met up to the grain of its calls), if it did.
-    pub fn rate_shortfall(&self) -> Option<String> {
-        let (node, achieved) = self.slowest.as_ref()?;
-        (*achieved < 0.9 * self.rate_asked).then(|| {
-            format!(
-                "workload rate {}/s asked, {achieved:.0}/s achieved by {node} (calls slower than the schedule, or time spent down)",
-                self.rate_asked
-            )
-        })
-    }
-}
+/// Counts drawn from a run's records (the diagram's header prints the same).
+pub type Summary = crate::trace::Counts;
 
 /// How to replay a run from the command line.
 pub fn replay_command(scenario_path: &str, seed: u64) -> String {
@@ -168,7 +74,7 @@ pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration
 /// One violation: the invariant, the event, expected and actual, the faults before it.
 pub fn render_violation(v: &Violation, records: &[Record]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\n{} violated ({}) at {}", v.invariant, v.rule, time(v.t));
+    let _ = writeln!(out, "\n{} violated ({}) at {}", v.invariant, v.rule, fmt_t(v.t));
     if let Some(e) = &v.event {
         let _ = writeln!(out, "  event    {} (node {}, batch {}, index {})", e.id, e.node, e.batch, e.index);
     }
@@ -184,8 +90,4 @@ pub fn render_violation(v: &Violation, records: &[Record]) -> String {
         }
     }
     out
-}
-
-fn time(t: Micros) -> String {
-    format!("{:.3}s", t as f64 / 1e6)
 }

@@ -19,7 +19,7 @@ use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
 use crate::tcp::TcpFactory;
-use crate::trace::{Phase, Record, Start, TransportTiming, Violation};
+use crate::trace::{self, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
 use crate::transport::{self, LACKS_TIMING, TransportFactory};
 
 /// The simulation's tick: the grain of simulated time and of trace stamps.
@@ -118,7 +118,7 @@ pub fn run_with(
         clock.step_until(&mut sim, fault.at)?;
         tracing::info!(t = ?sim.elapsed(), fault = %fault, "fault");
         let before = state.usable(scenario, network_lossy);
-        let pos = recorder.lock().fault(fault.to_string());
+        let pos = recorder.lock().fault(fault.to_string(), fault.action.traced());
         match &fault.action {
             FaultAction::Join(_) | FaultAction::Leave(_) => {
                 membership.change(&fault.action, sim.elapsed(), &scenario.nodes, &recorder);
@@ -165,19 +165,11 @@ pub fn run_with(
         let mut rec = recorder.lock();
         rec.set_now(micros(sim.elapsed()));
         if !scenario.faults.is_empty() {
-            let restarted = if healed.restarted.is_empty() {
-                String::new()
-            } else {
-                format!(", restart {:?}", healed.restarted)
-            };
-            let routes: Vec<String> =
-                healed.routes.iter().map(|(from, to)| format!("{from}->{to}")).collect();
-            let routes = if routes.is_empty() {
-                String::new()
-            } else {
-                format!(", restore routes [{}]", routes.join(", "))
-            };
-            let pos = rec.fault(format!("{{settle: heal all, release all, loss 0{restarted}{routes}}}"));
+            let restarted: Vec<Text> = healed.restarted.iter().map(Text::from).collect();
+            let routes: Vec<[Text; 2]> =
+                healed.routes.iter().map(|(from, to)| [Text::from(from), Text::from(to)]).collect();
+            let text = SettleText { restarted: &restarted, routes: &routes }.to_string();
+            let pos = rec.fault(text, trace::FaultAction::Settle { restarted, routes });
             rec.fault_effect(pos, &[], &settle_healed);
         }
         rec.phase(Phase::Settle);
@@ -212,12 +204,12 @@ fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) 
         deadline_us: micros(scenario.transport.deadline),
         tick_us: micros(TICK),
         settle_us: micros(scenario.expect.settle),
-        delivery: scenario.expect.delivery.as_str().to_owned(),
-        ordering: scenario.expect.ordering.as_str().to_owned(),
-        stats: scenario.expect.stats.as_str().to_owned(),
+        delivery: scenario.expect.delivery.traced(),
+        ordering: scenario.expect.ordering.traced(),
+        stats: scenario.expect.stats.traced(),
         shards: scenario.shards,
         members: scenario.initial_members(),
-        placement: scenario.expect.placement.as_str().to_owned(),
+        placement: scenario.expect.placement.traced(),
         rate: scenario.workload.rate,
         transport: timing.map(|t| transport_timing(scenario, t)).unwrap_or_default(),
         lacks,
@@ -298,4 +290,46 @@ fn sim_error(err: Box<dyn std::error::Error>) -> RunError {
 /// Simulated time in trace units.
 pub fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each fault record carries the scenario's fault as data next to its
+    /// text; the settle phase's healing is a typed `settle` action naming
+    /// what it restarted and restored.
+    #[test]
+    fn fault_records_carry_their_action() {
+        let scenario = crate::scenario::parse(
+            "name: typed\nnodes: [n1, n2, n3]\nduration: 10s\nworkload: {events: 5}\nfaults:\n\
+             - {at: 100ms, crash: n2}\n- {at: 200ms, drop-route: {from: n1, to: n3}}\n",
+            "typed.yaml",
+        )
+        .unwrap();
+        let result = run(&scenario, 1).unwrap();
+        let faults: Vec<(&str, &trace::FaultAction)> = result
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Fault { fault, action, .. } => Some((fault.as_str(), &**action)),
+                _ => None,
+            })
+            .collect();
+        let settle = trace::FaultAction::Settle {
+            restarted: vec!["n2".into()],
+            routes: vec![["n1".into(), "n3".into()]],
+        };
+        assert_eq!(
+            faults,
+            [
+                ("{at: 100ms, crash: n2}", &trace::FaultAction::Crash("n2".into())),
+                (
+                    "{at: 200ms, drop-route: {from: n1, to: n3}}",
+                    &trace::FaultAction::DropRoute { from: "n1".into(), to: "n3".into() }
+                ),
+                ("{settle: heal all, release all, loss 0, restart [n2], restore routes [n1->n3]}", &settle),
+            ]
+        );
+    }
 }

@@ -411,7 +411,7 @@ mod tests {
         let v = only(&check(&acked), REDELIVERY_AFTER_ACK);
         assert_eq!(event(&v), (11, "n1", 4, 0));
         assert_eq!(v.t, 210 * MS);
-        assert!(v.actual.contains("acknowledged to n1 at 0.053000s"), "{}", v.actual);
+        assert!(v.actual.contains("acknowledged to n1 at 0.053s"), "{}", v.actual);
     }
 
     #[test]

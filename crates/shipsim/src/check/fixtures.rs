@@ -3,7 +3,10 @@
 
 use shipper::ShipperStatsSnapshot;
 
-use crate::trace::{LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Start, Violation};
+use crate::trace::{
+    ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, LifeState, Micros, Outcome,
+    Phase, Record, ShippedRecord, Start, Violation,
+};
 
 /// One millisecond in trace time.
 pub const MS: Micros = 1_000;
@@ -35,14 +38,14 @@ impl Tb {
             deadline_us: SHIP_DEADLINE,
             tick_us: TICK,
             settle_us: 10_000 * MS,
-            delivery: "exactly-once".into(),
-            ordering: "per-batch".into(),
-            stats: "consistent".into(),
+            delivery: ExpectDelivery::ExactlyOnce,
+            ordering: ExpectOrdering::PerBatch,
+            stats: ExpectStats::Consistent,
             // No shard count: the fixtures' shards are made up, so placement
             // is skipped unless a test sets these (see `placement.rs`).
             shards: 0,
             members: Vec::new(),
-            placement: "owner".into(),
+            placement: ExpectPlacement::Owner,
             rate: 0.0,
             transport: Default::default(),
             lacks: Vec::new(),
@@ -60,8 +63,9 @@ impl Tb {
         self
     }
 
-    pub fn fault(&mut self, t: Micros, fault: &str) -> &mut Self {
-        self.records.push(Record::Fault { t, fault: fault.into(), links: Default::default() });
+    pub fn fault(&mut self, t: Micros, fault: &str, action: FaultAction) -> &mut Self {
+        let action = Box::new(action);
+        self.records.push(Record::Fault { t, fault: fault.into(), action, links: Default::default() });
         self
     }
 
@@ -218,10 +222,10 @@ pub fn clean_run() -> Vec<Record> {
         .begin(50 * MS, "n1", 1, 4, "n2", &[11])
         .deliver(52 * MS, "n2", 1, "n1", 11)
         .begin(60 * MS, "n2", 1, 2, "n1", &[13])
-        .fault(100 * MS, "{at: 100ms, crash: n2}")
+        .fault(100 * MS, "{at: 100ms, crash: n2}", FaultAction::Crash("n2".into()))
         .stats(100 * MS, "n2", 1, [1, 0, 0, 0, 1], 4, 4)
         .life(100 * MS, "n2", 1, LifeState::Down)
-        .fault(200 * MS, "{at: 200ms, restart: n2}")
+        .fault(200 * MS, "{at: 200ms, restart: n2}", FaultAction::Restart("n2".into()))
         .life(200 * MS, "n2", 2, LifeState::Up)
         .deliver(210 * MS, "n2", 2, "n1", 11)
         .ack(211 * MS, "n1", 1, "n2", 11)

@@ -257,22 +257,6 @@ impl<'a> Index<'a> {
                         (None, "the `start` record first".into(), format!("it is record {}", pos + 1))
                     });
                 }
-                let checks: [(&str, &str, &[&str]); 3] = [
-                    ("delivery", &start.delivery, &["exactly-once", "at-least-once"]),
-                    ("ordering", &start.ordering, &["per-batch", "none"]),
-                    ("stats", &start.stats, &["consistent", "ignore"]),
-                ];
-                for (field, value, allowed) in checks {
-                    if !allowed.contains(&value) {
-                        self.malformed.add(start.t, "expect", || {
-                            (
-                                None,
-                                format!("`{field}` one of {}", allowed.join(", ")),
-                                format!("`{field}: {value}` (checked as the strictest)"),
-                            )
-                        });
-                    }
-                }
             }
             None => self.malformed.add(0, "start", || {
                 (None, "a `start` record".into(), "none: default expectations, no deadline check".into())

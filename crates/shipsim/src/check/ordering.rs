@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(v.invariant, INVARIANT);
         assert_eq!(v.t, 13 * MS);
         assert!(v.expected.contains("frames from n1 reach n2 (life 1) in stream order"), "{}", v.expected);
-        assert!(v.actual.contains("number 4 arrived at 0.013000s while 3 was next"), "{}", v.actual);
+        assert!(v.actual.contains("number 4 arrived at 0.013s while 3 was next"), "{}", v.actual);
     }
 
     #[test]

@@ -30,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::{LifeState, Micros, Phase, Record, Violation};
+use crate::trace::{ExpectPlacement, LifeState, Micros, Phase, Record, Violation};
 
 use super::index::{Index, NONE};
 use super::oracle::{Members, shard_of};
@@ -59,7 +59,7 @@ pub fn check(records: &[Record]) -> Vec<Violation> {
 /// Why placement cannot be checked on this trace, if it cannot.
 pub(crate) fn skipped(index: &Index<'_>) -> Option<String> {
     match index.start {
-        Some(start) if start.placement == "ignore" => Some("expect placement: ignore".into()),
+        Some(start) if start.placement == ExpectPlacement::Ignore => Some("expect placement: ignore".into()),
         Some(start) if start.shards == 0 => Some("the trace names no shard count".into()),
         None => Some("the trace has no start record".into()),
         Some(_) => None,
@@ -508,13 +508,13 @@ mod tests {
         let mut records = tb.build();
         assert_eq!(crate::check::summarize(&records).get(INVARIANT).unwrap().total(), 1);
         if let Record::Start(start) = &mut records[0] {
-            start.placement = "ignore".into();
+            start.placement = ExpectPlacement::Ignore;
         }
         let summary = crate::check::summarize(&records);
         let result = summary.get(INVARIANT).unwrap();
         assert_eq!(result.status, crate::check::Status::Skipped("expect placement: ignore".into()));
         if let Record::Start(start) = &mut records[0] {
-            start.placement = "owner".into();
+            start.placement = ExpectPlacement::Owner;
             start.shards = 0;
         }
         let summary = crate::check::summarize(&records);

@@ -332,7 +332,7 @@ mod tests {
     use super::*;
     use crate::check::fixtures::*;
     use crate::check::liveness::{INVARIANT, check};
-    use crate::trace::{FaultLinks, Phase, TransportTiming};
+    use crate::trace::{FaultAction, FaultLinks, HealTarget, Phase, TransportTiming};
 
     const TIMING: TransportTiming = TransportTiming {
         connections: 1,
@@ -348,10 +348,14 @@ mod tests {
 
     fn fault(tb: &mut Tb, t: Micros, cut: bool) {
         let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
-        let (text, cut, healed) =
-            if cut { ("{partition}", pairs, vec![]) } else { ("{heal: all}", vec![], pairs) };
+        let (text, action, cut, healed) = if cut {
+            let groups = vec![vec!["n1".into()], vec!["n2".into()]];
+            ("{partition: [[n1], [n2]]}", FaultAction::Partition(groups), pairs, vec![])
+        } else {
+            ("{heal: all}", FaultAction::Heal(HealTarget::All), vec![], pairs)
+        };
         let links = Box::new(FaultLinks { cut, healed });
-        tb.records.push(Record::Fault { t, fault: text.into(), links });
+        tb.records.push(Record::Fault { t, fault: text.into(), action: Box::new(action), links });
     }
 
     /// n1 ships batch 1 (acked at 12 ms), the link is cut at 100 ms, batch 2
@@ -395,10 +399,10 @@ mod tests {
         assert_eq!(v.invariant, INVARIANT);
         assert_eq!(event(&v), (2, "n1", 2, 0));
         assert_eq!(v.t, 1900 * MS);
-        assert!(v.expected.contains("by 1.212000s"), "{}", v.expected);
-        assert!(v.actual.contains("0.688000s past the bound"), "{}", v.actual);
+        assert!(v.expected.contains("by 1.212s"), "{}", v.expected);
+        assert!(v.actual.contains("0.688s past the bound"), "{}", v.actual);
         let v = only(&check(&flap(1213, None, TIMING)), RECOVERY);
-        assert!(v.actual.contains("0.001000s past"), "{}", v.actual);
+        assert!(v.actual.contains("0.001s past"), "{}", v.actual);
     }
 
     #[test]
@@ -426,7 +430,7 @@ mod tests {
         let slow_sink = TransportTiming { sink_latency_max_us: 20 * MS, ..TIMING };
         assert_eq!(check(&flap(1232, None, slow_sink)), vec![]);
         let v = only(&check(&flap(1233, None, slow_sink)), RECOVERY);
-        assert!(v.expected.contains("by 1.232000s"), "{}", v.expected);
+        assert!(v.expected.contains("by 1.232s"), "{}", v.expected);
         let busy = TransportTiming { sink_busy: true, ..TIMING };
         assert_eq!(check(&flap(1900, None, busy)), vec![], "busy answers have no bound");
     }

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::{EventId, LifeState, Micros, Outcome, Phase, Record};
+use crate::trace::{
+    Counts, EventId, ExpectOrdering, ExpectStats, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase,
+    Record,
+};
 
 /// Above this many arrows the layout keeps every k-th one (and says so).
 pub const MAX_ARROWS: usize = 10_000;
@@ -41,24 +44,9 @@ pub struct Layout {
     pub violations: Vec<ViolationMark>,
     /// Each invariant: held, skipped or violated.
     pub invariants: Vec<InvariantMark>,
-    /// Run counts for the header.
+    /// Run counts for the header: the text report's, from the same pass.
     pub counts: Counts,
-}
-
-/// Counts for the header.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Events in `ShipBegin` records (local and remote).
-    pub events: usize,
-    /// `Deliver` records.
-    pub deliveries: usize,
-    /// `ShipBegin` records.
-    pub batches: usize,
-    /// `ShipEnd` records with outcome `ok`.
-    pub batches_ok: usize,
-    /// Fault records.
-    pub faults: usize,
-    /// Deliveries of an event beyond its first.
+    /// Deliveries of an event beyond those its sends account for (duplicate arrows).
     pub duplicates: usize,
 }
 
@@ -163,84 +151,75 @@ pub struct AckMark {
 }
 
 /// A fault applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FaultMark {
     /// When.
     pub t: Micros,
-    /// The fault as written in the trace.
+    /// The fault as written in the trace, for a person to read.
     pub text: String,
+    /// What it did: the record's typed action, which everything below is computed from.
+    pub action: FaultAction,
     /// Its kind: `crash`, `partition`, `heal`, ..., `settle` for the settle phase's healing.
-    pub kind: String,
-    /// The lanes of the nodes it names.
+    pub kind: &'static str,
+    /// The lanes of the nodes it names (a route's: its sender's only).
     pub lanes: Vec<usize>,
-    /// For a fault that lasts (partition, one-way partition, hold, reorder, loss, latency): when
-    /// it ends (a heuristic on the text: the first later heal of a partition or release of a hold
-    /// or reorder naming `all` or one of its nodes, the same kind of fault on the same nodes, or
-    /// the settle phase); `None` for an instant fault.
+    /// For a fault that lasts (partition, one-way partition, hold, reorder, loss, latency,
+    /// dropped route): when it ends (the first later heal of a partition or release of a hold
+    /// or reorder naming all or one of its nodes, the same kind of fault on the same nodes, a
+    /// route's restore or its sender's crash, or the settle phase); `None` for an instant fault.
     pub until: Option<Micros>,
+}
+
+impl FaultMark {
+    /// A mark for `action`, its lanes and end not yet known.
+    fn new(t: Micros, text: String, action: FaultAction) -> FaultMark {
+        FaultMark { t, text, kind: action.kind(), action, lanes: Vec::new(), until: None }
+    }
 }
 
 /// Fault kinds that last until healed, released, restored or replaced.
 const LASTING: [&str; 7] =
     ["partition", "partition-oneway", "hold", "reorder", "loss", "latency", "drop-route"];
 
-/// The `(from, to)` of a route fault's text: `{at: 3s, drop-route: {from: n1, to: n2}}`.
-fn route_of(text: &str) -> Option<(&str, &str)> {
-    let from = text.split_once("from: ")?.1.split([',', '}']).next()?.trim();
-    let to = text.split_once(" to: ")?.1.split([',', '}']).next()?.trim();
-    Some((from, to))
-}
-
-/// The kind of a fault in its YAML flow form: `{at: 1s, crash: n2}` → `crash`.
-fn fault_kind(text: &str) -> String {
-    let body = text.trim().trim_start_matches('{');
-    let body = match body.strip_prefix("at:") {
-        Some(rest) => rest.split_once(", ").map(|(_, r)| r).unwrap_or(""),
-        None => body,
-    };
-    body.split(':').next().unwrap_or("").trim().to_owned()
-}
-
-/// Whether `text` names `word` as a whole token.
-fn names(text: &str, word: &str) -> bool {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).any(|w| w == word)
-}
-
 /// Fills in the lanes and ends of `faults`.
 fn fault_spans(faults: &mut [FaultMark], lanes: &[Lane], settle: Option<Micros>, end: Micros) {
+    let lane_of = |node: &str| lanes.iter().position(|l| l.node == node);
     for f in faults.iter_mut() {
-        f.kind = fault_kind(&f.text);
-        f.lanes = match route_of(&f.text).filter(|_| f.kind.ends_with("-route")) {
+        f.lanes = match f.action.route() {
             // A route is the sender's: only its lane shows it.
-            Some((from, _)) => (0..lanes.len()).filter(|&i| lanes[i].node == from).collect(),
-            None => (0..lanes.len()).filter(|&i| names(&f.text, &lanes[i].node)).collect(),
+            Some((from, _)) => lane_of(from).into_iter().collect(),
+            None => {
+                let named = f.action.nodes();
+                (0..lanes.len()).filter(|&i| named.iter().any(|n| **n == lanes[i].node)).collect()
+            }
         };
     }
     for i in 0..faults.len() {
         let f = &faults[i];
         // A loss rate of 0 ends a loss rather than starting one.
-        let no_loss = f.kind == "loss" && (f.text.contains("rate: 0.0}") || f.text.contains("rate: 0}"));
-        if !LASTING.contains(&f.kind.as_str()) || no_loss {
+        let no_loss = matches!(f.action, FaultAction::Loss { rate, .. } if rate == 0.0);
+        if !LASTING.contains(&f.kind) || no_loss {
             continue;
         }
         // Heal ends partitions, release ends holds and reorders; loss and latency last until
         // replaced on the same link. The settle phase ends them all.
-        let healer = match f.kind.as_str() {
+        let healer = match f.kind {
             "partition" | "partition-oneway" => Some("heal"),
             "hold" | "reorder" => Some("release"),
             _ => None,
         };
         // A dropped route ends with its restore-route, or a crash or bounce of its sender.
-        let route = route_of(&f.text).filter(|_| f.kind == "drop-route");
+        let route = f.action.route().filter(|_| f.kind == "drop-route");
         let ends = |g: &FaultMark| {
-            if route.is_some() {
-                return g.kind == "settle"
-                    || (g.kind == "restore-route" && route_of(&g.text) == route)
-                    || (matches!(g.kind.as_str(), "crash" | "bounce") && g.lanes == f.lanes);
+            if g.kind == "settle" {
+                return true;
             }
-            g.kind == "settle"
-                || (Some(g.kind.as_str()) == healer
-                    && (names(&g.text, "all") || g.lanes.iter().any(|l| f.lanes.contains(l))))
+            if route.is_some() {
+                return (g.kind == "restore-route" && g.action.route() == route)
+                    || (matches!(g.kind, "crash" | "bounce") && g.lanes == f.lanes);
+            }
+            let heals_all = matches!(g.action, FaultAction::Heal(HealTarget::All));
+            (Some(g.kind) == healer && (heals_all || g.lanes.iter().any(|l| f.lanes.contains(l))))
                 || (g.kind == f.kind && g.lanes == f.lanes)
         };
         let until = faults[i + 1..].iter().find(|g| ends(g)).map(|g| g.t);
@@ -280,7 +259,7 @@ struct Builder {
     scenario: String,
     seed: u64,
     /// The start record's `ordering` and `stats` expectations.
-    expect: (String, String),
+    expect: (ExpectOrdering, ExpectStats),
     end: Micros,
     lanes: Vec<Lane>,
     /// (node, batch) → (shipped prefix, outcome).
@@ -294,7 +273,7 @@ struct Builder {
     violations: Vec<ViolationMark>,
     /// (event id, sending node) named by violations.
     violated: Vec<(EventId, String)>,
-    counts: Counts,
+    duplicates: usize,
 }
 
 impl Builder {
@@ -311,7 +290,7 @@ impl Builder {
             Record::Start(s) => {
                 self.scenario = s.scenario.clone();
                 self.seed = s.seed;
-                self.expect = (s.ordering.clone(), s.stats.clone());
+                self.expect = (s.ordering, s.stats);
                 for n in &s.nodes {
                     self.lane(n);
                 }
@@ -322,16 +301,9 @@ impl Builder {
                     self.settle = Some(*t);
                 }
             }
-            Record::Fault { t, fault, .. } => {
+            Record::Fault { t, fault, action, .. } => {
                 self.end = self.end.max(*t);
-                self.counts.faults += 1;
-                self.faults.push(FaultMark {
-                    t: *t,
-                    text: fault.clone(),
-                    kind: String::new(),
-                    lanes: Vec::new(),
-                    until: None,
-                });
+                self.faults.push(FaultMark::new(*t, fault.clone(), (**action).clone()));
             }
             Record::Life { t, node, life, state } => {
                 self.end = self.end.max(*t);
@@ -346,18 +318,13 @@ impl Builder {
                     },
                 }
             }
-            Record::ShipBegin { t, node, dst, events, .. } => {
+            Record::ShipBegin { t, node, dst, .. } => {
                 self.end = self.end.max(*t);
                 self.lane(node);
                 self.lane(dst);
-                self.counts.batches += 1;
-                self.counts.events += events.len();
             }
             Record::ShipEnd { t, node, batch, shipped, outcome, .. } => {
                 self.end = self.end.max(*t);
-                if *outcome == Outcome::Ok {
-                    self.counts.batches_ok += 1;
-                }
                 self.ends.insert((node.to_string(), *batch), (*shipped, *outcome));
             }
             Record::Ack { t, node, dst, id, .. } => {
@@ -373,7 +340,6 @@ impl Builder {
             }
             Record::Deliver { t, node, id, .. } => {
                 self.end = self.end.max(*t);
-                self.counts.deliveries += 1;
                 if let Some(id) = id {
                     self.deliveries.entry((*id, node.to_string())).or_default().push(*t);
                 }
@@ -440,7 +406,7 @@ impl Builder {
             let n = used.get(k).copied().unwrap_or(0);
             let Some(send) = last_send.get(k) else { continue };
             for &t in times.iter().skip(n) {
-                self.counts.duplicates += 1;
+                self.duplicates += 1;
                 let mut dup = send.clone();
                 dup.delivered = Some(t);
                 dup.class = ArrowClass::Duplicate;
@@ -470,8 +436,8 @@ impl Builder {
             acks.push(AckMark { id, from, to, delivered, acked });
         }
         let skipped = |name: &str| match name {
-            "ordering" if self.expect.0 == "none" => Some("expect ordering: none".to_owned()),
-            "stats" if self.expect.1 == "ignore" => Some("expect stats: ignore".to_owned()),
+            "ordering" if self.expect.0 == ExpectOrdering::None => Some("expect ordering: none".to_owned()),
+            "stats" if self.expect.1 == ExpectStats::Ignore => Some("expect stats: ignore".to_owned()),
             _ => None,
         };
         let mut invariants: Vec<InvariantMark> = INVARIANTS
@@ -504,7 +470,8 @@ impl Builder {
             settle: self.settle,
             violations: self.violations,
             invariants,
-            counts: self.counts,
+            counts: Counts::of(records),
+            duplicates: self.duplicates,
         }
     }
 }
@@ -512,7 +479,10 @@ impl Builder {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::trace::{EventRef, ShippedRecord, Start, Violation};
+    use crate::trace::{
+        EventRef, ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, ShippedRecord, Start, Text,
+        Violation,
+    };
 
     fn shipped(id: EventId) -> ShippedRecord {
         ShippedRecord {
@@ -547,12 +517,12 @@ pub(crate) mod tests {
                 deadline_us: 1000,
                 tick_us: 1,
                 settle_us: 5000,
-                delivery: "exactly-once".into(),
-                ordering: "per-batch".into(),
-                stats: "consistent".into(),
+                delivery: ExpectDelivery::ExactlyOnce,
+                ordering: ExpectOrdering::PerBatch,
+                stats: ExpectStats::Consistent,
                 shards: 0,
                 members: Vec::new(),
-                placement: "owner".into(),
+                placement: ExpectPlacement::Owner,
                 rate: 0.0,
                 transport: Default::default(),
                 lacks: Vec::new(),
@@ -583,7 +553,12 @@ pub(crate) mod tests {
                 outcome: Outcome::Ambiguous,
                 error: Some("timeout".into()),
             },
-            Record::Fault { t: 300, fault: "{at: 300us, crash: n2}".into(), links: Default::default() },
+            Record::Fault {
+                t: 300,
+                fault: "{at: 300us, crash: n2}".into(),
+                action: Box::new(FaultAction::Crash("n2".into())),
+                links: Default::default(),
+            },
             life(300, "n2", 1, LifeState::Down),
             Record::ShipBegin {
                 t: 400,
@@ -645,14 +620,17 @@ pub(crate) mod tests {
         let crash = FaultMark {
             t: 300,
             text: "{at: 300us, crash: n2}".into(),
-            kind: "crash".into(),
+            action: FaultAction::Crash("n2".into()),
+            kind: "crash",
             lanes: vec![1],
             until: None,
         };
         assert_eq!(l.faults, vec![crash]);
         assert_eq!(l.settle, Some(500));
-        let counts = Counts { events: 4, deliveries: 3, batches: 2, batches_ok: 0, faults: 1, duplicates: 1 };
-        assert_eq!(l.counts, counts);
+        assert_eq!(l.counts, Counts::of(&records()));
+        let c = &l.counts;
+        assert_eq!((c.routed, c.delivered, c.batches, c.batches_ok, c.faults), (4, 3, 2, 0, 1));
+        assert_eq!(l.duplicates, 1);
     }
 
     #[test]
@@ -675,7 +653,15 @@ pub(crate) mod tests {
 
     #[test]
     fn lasting_faults_span_until_healed() {
-        let fault = |t, text: &str| Record::Fault { t, fault: text.into(), links: Default::default() };
+        // The text says nothing the diagram reads: only the typed action counts.
+        let fault = |t, action| Record::Fault {
+            t,
+            fault: "(display text)".into(),
+            action: Box::new(action),
+            links: Default::default(),
+        };
+        let link = |a: &str, b: &str| [Text::from(a), Text::from(b)];
+        let route = |from: &str, to: &str| (Text::from(from), Text::from(to));
         let mut records = records();
         records.insert(
             2,
@@ -689,24 +675,36 @@ pub(crate) mod tests {
         );
         records.remove(0);
         let faults = [
-            fault(10, "{at: 10us, partition: [[n1], [n2, n3]]}"),
-            fault(20, "{at: 20us, hold: [n1, n3]}"),
-            fault(30, "{at: 30us, loss: {link: [n1, n2], rate: 0.05}}"),
-            fault(40, "{at: 40us, release: [n1, n3]}"),
-            fault(50, "{at: 50us, heal: all}"),
-            fault(60, "{at: 60us, loss: {link: [n1, n2], rate: 0.0}}"),
-            fault(70, "{at: 70us, latency: {link: [n2, n3], value: 1ms..2ms}}"),
-            fault(80, "{at: 80us, drop-route: {from: n1, to: n2}}"),
-            fault(81, "{at: 81us, drop-route: {from: n1, to: n3}}"),
-            fault(82, "{at: 82us, drop-route: {from: n2, to: n3}}"),
-            fault(90, "{at: 90us, restore-route: {from: n1, to: n3}}"),
-            fault(95, "{at: 95us, bounce: n2}"),
+            fault(10, FaultAction::Partition(vec![vec!["n1".into()], vec!["n2".into(), "n3".into()]])),
+            fault(20, FaultAction::Hold(link("n1", "n3"))),
+            fault(30, FaultAction::Loss { link: link("n1", "n2"), rate: 0.05 }),
+            fault(40, FaultAction::Release(link("n1", "n3"))),
+            fault(50, FaultAction::Heal(HealTarget::All)),
+            fault(60, FaultAction::Loss { link: link("n1", "n2"), rate: 0.0 }),
+            fault(70, FaultAction::Latency { link: link("n2", "n3"), min_us: 1000, max_us: 2000 }),
+            fault(80, {
+                let (from, to) = route("n1", "n2");
+                FaultAction::DropRoute { from, to }
+            }),
+            fault(81, {
+                let (from, to) = route("n1", "n3");
+                FaultAction::DropRoute { from, to }
+            }),
+            fault(82, {
+                let (from, to) = route("n2", "n3");
+                FaultAction::DropRoute { from, to }
+            }),
+            fault(90, {
+                let (from, to) = route("n1", "n3");
+                FaultAction::RestoreRoute { from, to }
+            }),
+            fault(95, FaultAction::Bounce("n2".into())),
         ];
         for (i, f) in faults.into_iter().enumerate() {
             records.insert(3 + i, f);
         }
         let l = Layout::of(&records);
-        let got: Vec<_> = l.faults.iter().map(|f| (f.kind.as_str(), f.lanes.clone(), f.until)).collect();
+        let got: Vec<_> = l.faults.iter().map(|f| (f.kind, f.lanes.clone(), f.until)).collect();
         assert_eq!(
             got,
             vec![
@@ -739,7 +737,7 @@ pub(crate) mod tests {
         assert!(l.invariants.iter().all(|i| i.skipped.is_none()));
         let mut relaxed = records();
         if let Record::Start(s) = &mut relaxed[0] {
-            s.ordering = "none".into();
+            s.ordering = ExpectOrdering::None;
         }
         let l = Layout::of(&relaxed);
         assert_eq!(l.invariants[1].skipped.as_deref(), Some("expect ordering: none"));
@@ -775,25 +773,13 @@ pub(crate) mod tests {
     fn membership_changes_are_instant_marks_on_their_node() {
         let lanes: Vec<Lane> =
             ["n1", "n4"].iter().map(|n| Lane { node: (*n).to_owned(), lives: Vec::new() }).collect();
-        let mut faults: Vec<FaultMark> = ["{at: 1s500ms, join: n4}", "{at: 2s, leave: n1}"]
-            .iter()
+        let mut faults: Vec<FaultMark> = [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into())]
+            .into_iter()
             .enumerate()
-            .map(|(i, text)| FaultMark {
-                t: i as u64,
-                text: (*text).into(),
-                kind: String::new(),
-                lanes: Vec::new(),
-                until: None,
-            })
+            .map(|(i, action)| FaultMark::new(i as u64, String::new(), action))
             .collect();
         fault_spans(&mut faults, &lanes, None, 10);
-        assert_eq!(
-            (faults[0].kind.as_str(), faults[0].lanes.as_slice(), faults[0].until),
-            ("join", &[1][..], None)
-        );
-        assert_eq!(
-            (faults[1].kind.as_str(), faults[1].lanes.as_slice(), faults[1].until),
-            ("leave", &[0][..], None)
-        );
+        assert_eq!((faults[0].kind, faults[0].lanes.as_slice(), faults[0].until), ("join", &[1][..], None));
+        assert_eq!((faults[1].kind, faults[1].lanes.as_slice(), faults[1].until), ("leave", &[0][..], None));
     }
 }

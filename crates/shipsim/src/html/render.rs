@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::layout::{ArrowClass, Layout};
-use crate::trace::Micros;
+use crate::trace::{Micros, fmt_t};
 
 /// Left margin (lane labels), in SVG units.
 const LEFT: f64 = 110.0;
@@ -100,10 +100,10 @@ fn header(out: &mut String, l: &Layout, title: &str) {
         out,
         "<p class=\"counts\">simulated {}; events shipped {}, deliveries {} ({} duplicate), batches {} ({} ok), \
          faults {}, nodes {}</p>",
-        secs(l.end),
-        c.events,
-        c.deliveries,
-        c.duplicates,
+        fmt_t(l.end),
+        c.routed,
+        c.delivered,
+        l.duplicates,
         c.batches,
         c.batches_ok,
         c.faults,
@@ -127,7 +127,7 @@ fn header(out: &mut String, l: &Layout, title: &str) {
     out.push_str("</div>\n");
     for v in &l.violations {
         let place = if v.event.is_some() { " (highlighted in red below)" } else { "" };
-        let _ = writeln!(out, "<div class=\"banner\">at {}: {}{place}</div>", secs(v.t), esc(&v.message));
+        let _ = writeln!(out, "<div class=\"banner\">at {}: {}{place}</div>", fmt_t(v.t), esc(&v.message));
     }
     if let Some(k) = l.sample_every {
         let _ = writeln!(
@@ -174,7 +174,7 @@ fn svg(out: &mut String, l: &Layout) {
             x(s),
             x(end) - x(s),
             bottom - TOP,
-            secs(s)
+            fmt_t(s)
         );
         let _ = writeln!(out, "<text x=\"{:.2}\" y=\"{:.0}\">settle</text>", x(s) + 3.0, bottom - 3.0);
     }
@@ -186,15 +186,15 @@ fn svg(out: &mut String, l: &Layout) {
                 out,
                 "<rect class=\"span {}\" x=\"{:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\"><title>{} on {} from {} \
                  to {}: {}</title></rect>",
-                esc(&f.kind),
+                esc(f.kind),
                 x(f.t),
                 y(lane) - LANE * 0.3,
                 (x(until) - x(f.t)).max(1.0),
                 LANE * 0.6,
-                esc(&f.kind),
+                esc(f.kind),
                 esc(&l.lanes[lane].node),
-                secs(f.t),
-                secs(until),
+                fmt_t(f.t),
+                fmt_t(until),
                 esc(&f.text)
             );
         }
@@ -210,7 +210,7 @@ fn svg(out: &mut String, l: &Layout) {
             x(t),
             TOP - 4.0,
             bottom,
-            secs(t)
+            fmt_t(t)
         );
         t += step;
     }
@@ -229,7 +229,7 @@ fn svg(out: &mut String, l: &Layout) {
         for life in &lane.lives {
             let down = life.down.unwrap_or(end);
             let until =
-                life.down.map(|d| format!("down at {}", secs(d))).unwrap_or_else(|| "up to the end".into());
+                life.down.map(|d| format!("down at {}", fmt_t(d))).unwrap_or_else(|| "up to the end".into());
             let _ = writeln!(
                 out,
                 "<line class=\"life\" x1=\"{:.2}\" y1=\"{yy:.1}\" x2=\"{:.2}\" y2=\"{yy:.1}\"><title>{} life {}: up at \
@@ -238,7 +238,7 @@ fn svg(out: &mut String, l: &Layout) {
                 x(down),
                 esc(&lane.node),
                 life.life,
-                secs(life.up),
+                fmt_t(life.up),
                 until
             );
             if life.life > 1 {
@@ -249,7 +249,7 @@ fn svg(out: &mut String, l: &Layout) {
                     x(life.up),
                     esc(&lane.node),
                     life.life,
-                    secs(life.up)
+                    fmt_t(life.up)
                 );
             }
             if let Some(d) = life.down {
@@ -268,7 +268,7 @@ fn svg(out: &mut String, l: &Layout) {
                     yy - s,
                     esc(&lane.node),
                     life.life,
-                    secs(d)
+                    fmt_t(d)
                 );
             }
         }
@@ -281,7 +281,7 @@ fn svg(out: &mut String, l: &Layout) {
             "<line class=\"fault\" x1=\"{fx:.2}\" y1=\"{:.0}\" x2=\"{fx:.2}\" y2=\"{bottom:.0}\"><title>fault at {}: \
              {}</title></line><text class=\"fault-label\" x=\"{:.2}\" y=\"{:.0}\">{}<title>{}</title></text>",
             TOP - 14.0,
-            secs(f.t),
+            fmt_t(f.t),
             esc(&f.text),
             fx + 2.0,
             26.0 + 8.0 * (i % 2) as f64,
@@ -307,7 +307,7 @@ fn svg(out: &mut String, l: &Layout) {
             }
         };
         let class = if a.violated { format!("{} violated", a.class.css()) } else { a.class.css().to_owned() };
-        let delivered = a.delivered.map(secs).unwrap_or_else(|| "never".into());
+        let delivered = a.delivered.map(fmt_t).unwrap_or_else(|| "never".into());
         let what = match a.class {
             ArrowClass::Acked => "acked",
             ArrowClass::Ambiguous => "ambiguous",
@@ -324,7 +324,7 @@ fn svg(out: &mut String, l: &Layout) {
             a.batch,
             a.index,
             esc(&l.lanes[a.dst].node),
-            secs(a.sent),
+            fmt_t(a.sent),
             delivered,
             if a.violated { "; VIOLATION" } else { "" }
         );
@@ -343,7 +343,7 @@ fn svg(out: &mut String, l: &Layout) {
             ack.id,
             esc(&l.lanes[ack.from].node),
             esc(&l.lanes[ack.to].node),
-            secs(ack.acked)
+            fmt_t(ack.acked)
         );
     }
     out.push_str("</g>\n");
@@ -400,13 +400,6 @@ fn tick_step(end: Micros) -> Micros {
         }
         p *= 10;
     }
-}
-
-/// Microseconds as seconds, trailing zeros dropped: `1.25s`, `0s`.
-fn secs(us: Micros) -> String {
-    let frac = format!("{:06}", us % 1_000_000);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() { format!("{}s", us / 1_000_000) } else { format!("{}.{frac}s", us / 1_000_000) }
 }
 
 /// At most `n` characters of `s`, with an ellipsis when cut.
@@ -627,9 +620,9 @@ mod tests {
 
     #[test]
     fn time_formatting_and_ticks() {
-        assert_eq!(secs(0), "0s");
-        assert_eq!(secs(1_250_000), "1.25s");
-        assert_eq!(secs(300), "0.0003s");
+        assert_eq!(fmt_t(0), "0s");
+        assert_eq!(fmt_t(1_250_000), "1.25s");
+        assert_eq!(fmt_t(300), "0.0003s");
         assert_eq!(tick_step(1000), 100);
         assert_eq!(tick_step(6_233_000), 1_000_000);
         assert_eq!(tick_step(1), 1);

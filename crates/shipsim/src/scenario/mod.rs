@@ -21,6 +21,7 @@ mod scalars;
 mod sizes;
 mod source;
 mod timeline;
+mod traced;
 mod validate;
 mod yaml;
 

@@ -139,14 +139,16 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> Option<(usize, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::Phase;
+    use crate::trace::{FaultAction, Phase};
+
+    fn crash(t: u64) -> Record {
+        let action = Box::new(FaultAction::Crash("n1".into()));
+        Record::Fault { t, fault: "{at: 0s, crash: n1}".into(), action, links: Default::default() }
+    }
 
     #[test]
     fn round_trips_and_finds_the_first_difference() {
-        let records = vec![
-            Record::Phase { t: 0, phase: Phase::Faults },
-            Record::Fault { t: 5, fault: "{at: 0s, crash: n1}".into(), links: Default::default() },
-        ];
+        let records = vec![Record::Phase { t: 0, phase: Phase::Faults }, crash(5)];
         let bytes = to_bytes(&records);
         assert_eq!(read(std::str::from_utf8(&bytes).unwrap()).unwrap(), records);
         assert_eq!(
@@ -155,7 +157,7 @@ mod tests {
         );
 
         let mut other = records.clone();
-        other[1] = Record::Fault { t: 6, fault: "{at: 0s, crash: n1}".into(), links: Default::default() };
+        other[1] = crash(6);
         let (line, a, b) = first_difference(&bytes, &to_bytes(&other)).expect("they differ");
         assert_eq!(line, 2);
         assert!(a.contains("\"t\":5") && b.contains("\"t\":6"));
@@ -170,9 +172,7 @@ mod tests {
 
     #[test]
     fn the_streaming_digest_is_the_digest_of_the_bytes() {
-        let records: Vec<Record> = (0..500)
-            .map(|t| Record::Fault { t, fault: format!("f{t}"), links: Default::default() })
-            .collect();
+        let records: Vec<Record> = (0..500).map(crash).collect();
         let bytes = to_bytes(&records);
         assert_eq!(Digest::of(&records), (digest(&bytes), bytes.len() as u64));
         let mut copy = Digest::new(Vec::new());

@@ -74,6 +74,19 @@ pub fn read(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, TraceError
                         ),
                     ));
                 }
+                // An older trace lacks what this build's readers use (a fault's
+                // `action`): named as such, not as a missing field further down.
+                Record::Start(start) if start.format < FORMAT_VERSION => {
+                    return Err(at(
+                        i + 1,
+                        0,
+                        format!(
+                            "trace format {} is older than this shipsim reads ({FORMAT_VERSION}): \
+                             run the scenario again to write it anew",
+                            start.format
+                        ),
+                    ));
+                }
                 Record::Start(_) => {}
                 _ => return Err(at(i + 1, 0, "the first record is not a `start` record".into())),
             }
@@ -155,11 +168,26 @@ mod tests {
         let err = load(b"{\"kind\":\"nonsense\"}\n").unwrap_err();
         assert!(err.starts_with("t.jsonl:1:"), "{err}");
         let mut newer = String::from_utf8(trace()).unwrap();
-        newer = newer.replacen("\"format\":1", "\"format\":99", 1);
+        let current = format!("\"format\":{FORMAT_VERSION}");
+        newer = newer.replacen(&current, "\"format\":99", 1);
         let err = load(newer.as_bytes()).unwrap_err();
         assert_eq!(
             err,
             format!("t.jsonl:1: trace format 99 is newer than this shipsim reads ({FORMAT_VERSION})")
+        );
+        // Expectations are typed: an unknown one is named where it stands, not checked by a guess.
+        let strange =
+            String::from_utf8(trace()).unwrap().replacen("\"exactly-once\"", "\"exactly-twice\"", 1);
+        let err = load(strange.as_bytes()).unwrap_err();
+        assert!(err.starts_with("t.jsonl:1:") && err.contains("unknown variant `exactly-twice`"), "{err}");
+        let older = String::from_utf8(trace()).unwrap().replacen(&current, "\"format\":1", 1);
+        let err = load(older.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "t.jsonl:1: trace format 1 is older than this shipsim reads ({FORMAT_VERSION}): \
+                 run the scenario again to write it anew"
+            )
         );
     }
 }

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use shipper::ShipperStatsSnapshot;
 
-use super::Text;
+use super::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, Text};
 
 /// Simulated time since the start of the run, in microseconds.
 pub type Micros = u64;
@@ -37,8 +37,12 @@ pub enum Record {
     Fault {
         /// When.
         t: Micros,
-        /// The fault in the scenario's YAML flow form, e.g. `{at: 2s, crash: n2}`.
+        /// The fault for a person to read: the scenario's YAML flow form,
+        /// e.g. `{at: 2s, crash: n2}`. Nothing parses it: readers use `action`.
         fault: String,
+        /// What the fault did, as data (boxed: rare, and kept out of the
+        /// size of every record).
+        action: Box<FaultAction>,
         /// What the fault did to the routes between nodes (boxed: rare, and
         /// kept out of the size of every record; flat in the JSON).
         #[serde(flatten)]
@@ -230,9 +234,9 @@ impl Record {
 }
 
 /// The trace format this build writes, in every `Start` record: a reader
-/// refuses a newer one rather than misread it. Traces from before the field
-/// existed read as 0.
-pub const FORMAT_VERSION: u32 = 1;
+/// refuses another one rather than misread it. Traces from before the field
+/// existed read as 0. Format 2: fault records carry their `action` as data.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The `(from, to)` pairs a fault cut and healed, for the `recovery` rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -269,11 +273,11 @@ pub struct Start {
     /// The settle phase's budget.
     pub settle_us: Micros,
     /// `exactly-once` or `at-least-once`.
-    pub delivery: String,
+    pub delivery: ExpectDelivery,
     /// `per-batch` or `none`.
-    pub ordering: String,
+    pub ordering: ExpectOrdering,
     /// `consistent` or `ignore`.
-    pub stats: String,
+    pub stats: ExpectStats,
     /// Shards keys are spread over (`fnv1a_64(key) % shards`).
     #[serde(default)]
     pub shards: u32,
@@ -281,8 +285,8 @@ pub struct Start {
     #[serde(default)]
     pub members: Vec<String>,
     /// `owner` (every event must go to its shard's owner) or `ignore`.
-    #[serde(default = "owner")]
-    pub placement: String,
+    #[serde(default)]
+    pub placement: ExpectPlacement,
     /// The workload's rate asked for, events per second per sending node
     /// (0 when unknown): the report compares the achieved rate with it.
     #[serde(default)]
@@ -297,10 +301,6 @@ pub struct Start {
     /// and the report says why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lacks: Vec<String>,
-}
-
-fn owner() -> String {
-    "owner".to_owned()
 }
 
 /// A change of the cluster's membership.
