@@ -14,7 +14,7 @@ use turmoil::Sim;
 
 use crate::recorder::SharedRecorder;
 use crate::routes::Routes;
-use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario};
+use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario, partition_links};
 
 /// An unordered node pair, smaller name first.
 type Pair = (String, String);
@@ -38,6 +38,17 @@ pub struct FaultState {
     slowed: BTreeSet<Pair>,
     down: BTreeSet<String>,
     routes: Routes,
+    /// A reorder under way: the runner delivers its held messages one per
+    /// step ([`deliver_next_held`]) and then releases the link ([`finish_reorder`]).
+    reordering: Option<Reordering>,
+}
+
+/// The held messages of a link still to deliver in a seeded random order.
+#[derive(Debug)]
+struct Reordering {
+    link: Link,
+    wanted: (std::net::IpAddr, std::net::IpAddr),
+    remaining: usize,
 }
 
 impl FaultState {
@@ -87,26 +98,20 @@ impl FaultState {
     }
 }
 
-/// Applies `action` now. `reorder` steps the simulation (it delivers held
-/// messages one at a time), so it takes the RNG that orders them.
+/// Applies `action` now, without moving the clock: a `reorder` only plans
+/// its deliveries, which the runner makes step by step
+/// ([`deliver_next_held`], [`finish_reorder`]).
 pub fn apply(
     sim: &mut Sim<'_>,
     state: &mut FaultState,
     recorder: &SharedRecorder,
     action: &FaultAction,
-    rng: &mut SmallRng,
 ) -> turmoil::Result {
     match action {
         FaultAction::Partition(groups) => {
-            for (i, left) in groups.iter().enumerate() {
-                for right in &groups[i + 1..] {
-                    for a in left {
-                        for b in right {
-                            sim.partition(a.as_str(), b.as_str());
-                            state.partitioned.insert(pair(a, b));
-                        }
-                    }
-                }
+            for link in partition_links(groups) {
+                sim.partition(link.a.as_str(), link.b.as_str());
+                state.partitioned.insert(link_pair(&link));
             }
         }
         FaultAction::PartitionOneway { from, to } => {
@@ -138,9 +143,12 @@ pub fn apply(
             state.held.remove(&link_pair(link));
         }
         FaultAction::Reorder(link) => {
-            reorder(sim, recorder, link, rng)?;
-            sim.release(link.a.as_str(), link.b.as_str());
-            state.held.remove(&link_pair(link));
+            // Only the runner moves the clock: it delivers the held messages
+            // one per step and then releases the link.
+            let (a, b) = (sim.lookup(link.a.as_str()), sim.lookup(link.b.as_str()));
+            let wanted = if a < b { (a, b) } else { (b, a) };
+            let remaining = count_held(sim, wanted);
+            state.reordering = Some(Reordering { link: link.clone(), wanted, remaining });
         }
         FaultAction::Latency { link, value } => {
             set_latency(sim, link, value);
@@ -172,10 +180,7 @@ fn set_latency(sim: &mut Sim<'_>, link: &Link, value: &LatencyRange) {
 }
 
 fn heal(sim: &mut Sim<'_>, state: &mut FaultState, target: &HealTarget) {
-    let touches = |node: &str| match target {
-        HealTarget::All => true,
-        HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == node),
-    };
+    let touches = |node: &str| target.touches(node);
     let cut: Vec<Pair> =
         state.partitioned.iter().filter(|(a, b)| touches(a) || touches(b)).cloned().collect();
     for (a, b) in cut {
@@ -190,27 +195,36 @@ fn heal(sim: &mut Sim<'_>, state: &mut FaultState, target: &HealTarget) {
     }
 }
 
-/// Delivers the messages held on `link` one per tick, in a seeded random
-/// order. On a held link every message still on the link is held (turmoil
-/// does not expose the status): delivered ones leave it at the next step. TCP re-sequences the segments of one connection, so what changes
-/// is the order between connections (the pool) and between directions.
-fn reorder(sim: &mut Sim<'_>, recorder: &SharedRecorder, link: &Link, rng: &mut SmallRng) -> turmoil::Result {
-    let (a, b) = (sim.lookup(link.a.as_str()), sim.lookup(link.b.as_str()));
-    let wanted = if a < b { (a, b) } else { (b, a) };
-    let held = count_held(sim, wanted);
-    for remaining in (1..=held).rev() {
-        let pick = rng.random_range(0..remaining);
-        sim.links(|links| {
-            for link in links.filter(|l| l.pair() == wanted) {
-                if let Some(message) = link.into_iter().nth(pick) {
-                    message.deliver();
-                }
+/// A reorder's next held message, picked at random (seeded) among those
+/// still held, is delivered at the coming step; `false` when no reorder is
+/// under way or every held message went. On a held link every message still
+/// on the link is held (turmoil does not expose the status): delivered ones
+/// leave it at the next step. TCP re-sequences the segments of one
+/// connection, so what changes is the order between connections (the pool)
+/// and between directions.
+pub fn deliver_next_held(sim: &mut Sim<'_>, state: &mut FaultState, rng: &mut SmallRng) -> bool {
+    let Some(reordering) = state.reordering.as_mut().filter(|r| r.remaining > 0) else {
+        return false;
+    };
+    let pick = rng.random_range(0..reordering.remaining);
+    let wanted = reordering.wanted;
+    sim.links(|links| {
+        for link in links.filter(|l| l.pair() == wanted) {
+            if let Some(message) = link.into_iter().nth(pick) {
+                message.deliver();
             }
-        });
-        recorder.lock().set_now(sim.elapsed().as_micros() as u64);
-        sim.step()?;
+        }
+    });
+    reordering.remaining -= 1;
+    true
+}
+
+/// Ends a reorder whose held messages all went: the link is released.
+pub fn finish_reorder(sim: &mut Sim<'_>, state: &mut FaultState) {
+    if let Some(reordering) = state.reordering.take() {
+        sim.release(reordering.link.a.as_str(), reordering.link.b.as_str());
+        state.held.remove(&link_pair(&reordering.link));
     }
-    Ok(())
 }
 
 fn count_held(sim: &Sim<'_>, wanted: (std::net::IpAddr, std::net::IpAddr)) -> usize {

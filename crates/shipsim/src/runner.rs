@@ -125,13 +125,15 @@ pub fn run_with(
             }
             FaultAction::Crash(node) | FaultAction::Bounce(node) => {
                 membership.detach(node);
-                faults::apply(&mut sim, &mut state, &recorder, &fault.action, &mut fault_rng)
-                    .map_err(sim_error)?;
+                faults::apply(&mut sim, &mut state, &recorder, &fault.action).map_err(sim_error)?;
             }
-            action => {
-                faults::apply(&mut sim, &mut state, &recorder, action, &mut fault_rng).map_err(sim_error)?
-            }
+            action => faults::apply(&mut sim, &mut state, &recorder, action).map_err(sim_error)?,
         }
+        // A reorder's held messages go out one per step, the runner's steps.
+        while faults::deliver_next_held(&mut sim, &mut state, &mut fault_rng) {
+            clock.step(&mut sim)?;
+        }
+        faults::finish_reorder(&mut sim, &mut state);
         let after = state.usable(scenario, network_lossy);
         let (cut, healed) = match &fault.action {
             // The held messages go out over the next ticks, after this

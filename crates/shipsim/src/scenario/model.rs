@@ -330,6 +330,41 @@ impl Link {
     pub fn touches(&self, node: &str) -> bool {
         self.a == node || self.b == node
     }
+
+    /// Both directions, `(from, to)`, in the order written: what a one-way
+    /// partition on the link would be keyed by. The loader's checks and the
+    /// runner look a link's one-way partitions up through this.
+    pub fn directions(&self) -> [(&str, &str); 2] {
+        [(&self.a, &self.b), (&self.b, &self.a)]
+    }
+}
+
+/// The links a partition into `groups` cuts: every pair of nodes in two
+/// different groups, group by group in the order written. The loader's
+/// checks and the runner both expand a partition through this.
+pub fn partition_links(groups: &[Vec<String>]) -> Vec<Link> {
+    let mut links = Vec::new();
+    for (i, left) in groups.iter().enumerate() {
+        for right in &groups[i + 1..] {
+            for a in left {
+                for b in right {
+                    links.push(Link::new(a.clone(), b.clone()));
+                }
+            }
+        }
+    }
+    links
+}
+
+impl HealTarget {
+    /// Whether the heal repairs partitions that touch `node`. The loader's
+    /// checks and the runner both decide what a heal repairs through this.
+    pub fn touches(&self, node: &str) -> bool {
+        match self {
+            HealTarget::All => true,
+            HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == node),
+        }
+    }
 }
 
 /// The delivery guarantee checked.
@@ -563,6 +598,19 @@ mod tests {
         ];
         let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultAction::KINDS);
+    }
+
+    #[test]
+    fn a_partition_cuts_every_link_between_two_groups_and_a_heal_touches_its_nodes() {
+        let groups =
+            vec![vec!["n1".to_owned()], vec!["n2".to_owned(), "n3".to_owned()], vec!["n4".to_owned()]];
+        let links = partition_links(&groups);
+        let cut: Vec<(&str, &str)> = links.iter().map(|l| (l.a.as_str(), l.b.as_str())).collect();
+        assert_eq!(cut, [("n1", "n2"), ("n1", "n3"), ("n1", "n4"), ("n2", "n4"), ("n3", "n4")]);
+        assert!(HealTarget::All.touches("n9"));
+        let some = HealTarget::Nodes(vec!["n2".into()]);
+        assert!(some.touches("n2") && !some.touches("n1"));
+        assert_eq!(Link::new("n1", "n2").directions(), [("n1", "n2"), ("n2", "n1")]);
     }
 
     #[test]

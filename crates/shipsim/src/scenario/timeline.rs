@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
-use super::model::{Fault, FaultAction, HealTarget, Link};
+use super::model::{Fault, FaultAction, HealTarget, Link, partition_links};
 use super::raw::{Located, Names, RawFault, RawHeal, RawOneway};
 use super::scalars::{check_probability, parse_latency};
 use super::validate::located;
@@ -375,16 +375,7 @@ impl Walk<'_> {
                 self.left.insert(node.clone(), at);
             }
             FaultAction::Partition(groups) => {
-                let mut links = Vec::new();
-                for (i, left) in groups.iter().enumerate() {
-                    for right in &groups[i + 1..] {
-                        for a in left {
-                            for b in right {
-                                links.push(Link::new(a.clone(), b.clone()));
-                            }
-                        }
-                    }
-                }
+                let links = partition_links(groups);
                 for link in &links {
                     if let Some(since) = self.held.get(&key(link)) {
                         return fail(format!(
@@ -442,7 +433,8 @@ impl Walk<'_> {
                         ));
                     }
                 }
-                let touched = |(a, b): &(String, String)| nodes.contains(a) || nodes.contains(b);
+                let target = HealTarget::Nodes(nodes.clone());
+                let touched = |(a, b): &(String, String)| target.touches(a) || target.touches(b);
                 self.cut.retain(|k, _| !touched(k));
                 self.oneway.retain(|k, _| !touched(k));
             }
@@ -479,9 +471,10 @@ impl Walk<'_> {
                         format_duration(*since)
                     ));
                 }
-                let oneway = [(&link.a, &link.b), (&link.b, &link.a)]
+                let oneway = link
+                    .directions()
                     .into_iter()
-                    .find_map(|(f, t)| self.oneway.get(&(f.clone(), t.clone())).map(|s| (f, t, s)));
+                    .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, s)));
                 if let Some((from, to, since)) = oneway {
                     return fail(format!(
                         "hold of link {}, which has an active one-way partition ({from} -> {to} \
@@ -527,9 +520,10 @@ impl Walk<'_> {
                     self.lossy.remove(&k);
                     return Ok(());
                 }
-                let oneway = [(&link.a, &link.b), (&link.b, &link.a)]
+                let oneway = link
+                    .directions()
                     .into_iter()
-                    .find_map(|(f, t)| self.oneway.get(&(f.clone(), t.clone())).map(|s| (f, t, s)));
+                    .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, s)));
                 if let Some((from, to, since)) = oneway {
                     return fail(format!(
                         "loss on link {}, which has an active one-way partition ({from} -> {to} since {}): \
