@@ -68,7 +68,6 @@ mod observer;
 mod segmented;
 mod server;
 mod shared;
-mod sink;
 mod slot;
 mod stats;
 mod tokio_net;
@@ -83,7 +82,9 @@ pub use net::Network;
 pub use observer::TransportObserver;
 pub use segmented::{Segmented, SegmentedListener, SegmentedStream, drawn_sizes, log_uniform};
 pub use server::{NetServer, serve};
-pub use sink::{EventSink, SinkClosed, SinkError};
+/// The receiving application's interface, defined in `shipper` so that any
+/// transport implements against it; re-exported here for existing users.
+pub use shipper::{EventSink, SinkClosed, SinkError};
 pub use stats::{NetStats, NetStatsSnapshot};
 pub use tokio_net::TokioNet;
 pub use transport::NetTransport;

@@ -25,8 +25,8 @@ use crate::idle::IdleTimer;
 use crate::net::Network;
 use crate::observer::TransportObserver;
 use crate::shared::Shared;
-use crate::sink::{EventSink, SinkClosed, SinkError};
 use crate::stats::NetStats;
+use shipper::{EventSink, SinkClosed, SinkError};
 
 /// Serves one node's listener. Usually made by [`crate::NetTransport::server`]
 /// so that both directions of a node share counters and observer.

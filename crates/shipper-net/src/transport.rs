@@ -21,9 +21,9 @@ use crate::net::Network;
 use crate::observer::TransportObserver;
 use crate::server::NetServer;
 use crate::shared::Shared;
-use crate::sink::EventSink;
 use crate::slot::SlotHandle;
 use crate::stats::NetStats;
+use shipper::EventSink;
 
 /// Acknowledged event shipping over TCP, generic over the [`Network`].
 ///

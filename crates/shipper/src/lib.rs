@@ -51,6 +51,7 @@ mod in_process;
 mod router;
 mod shard_map;
 mod shipper;
+mod sink;
 mod stats;
 mod transport;
 
@@ -61,5 +62,6 @@ pub use in_process::InProcessShipperTransport;
 pub use router::{DestinationBatch, InstallObserver, PlannedBatch, Routed, Router};
 pub use shard_map::{RebalancePlan, ShardMap, ShardMapError, ShardMove, fnv1a_64};
 pub use shipper::{EventShipper, ShipperConfig};
+pub use sink::{EventSink, SinkClosed, SinkError};
 pub use stats::{ShipperStats, ShipperStatsSnapshot};
 pub use transport::ShipperTransport;

@@ -1,8 +1,12 @@
-//! Where a receiving node hands delivered events.
+//! Where a receiving node hands delivered events: the receiving
+//! application's side of every transport. It lives here, next to
+//! [`crate::ShipperTransport`], so a transport of any kind (shipper-net's
+//! TCP, a gRPC one) implements its receiving side against this crate alone.
 
 use async_trait::async_trait;
-use shipper::{NodeId, ShippedEvent};
 use tokio::sync::mpsc;
+
+use crate::event::{NodeId, ShippedEvent};
 
 /// The sink refuses events for good (its consumer is gone). The server stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -16,8 +20,8 @@ pub enum SinkError {
     #[error("the event sink is closed")]
     Closed,
     /// Not now (a full buffer, a rate limit): the event is handed back
-    /// untouched and the server offers it again after
-    /// [`crate::NetConfig::busy_retry`], without acknowledging it meanwhile.
+    /// untouched and the transport offers it again after a pause (shipper-net:
+    /// `NetConfig::busy_retry`), without acknowledging it meanwhile.
     #[error("the event sink is busy")]
     Busy(ShippedEvent),
 }
