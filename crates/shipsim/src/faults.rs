@@ -41,11 +41,6 @@ pub struct FaultState {
 }
 
 impl FaultState {
-    /// Nodes currently crashed.
-    pub fn down(&self) -> &BTreeSet<String> {
-        &self.down
-    }
-
     /// The dropped routes, shared with the hosts (each attaches its transport to it).
     pub fn routes(&self) -> &Routes {
         &self.routes

@@ -12,26 +12,26 @@
 
 pub mod check;
 pub mod explore;
-pub mod faults;
+pub(crate) mod faults;
 pub mod html;
 pub mod logging;
-pub mod membership;
-pub mod node;
-pub mod recorder;
+pub(crate) mod membership;
+pub(crate) mod node;
+pub(crate) mod recorder;
 pub mod report;
 pub mod repro;
-pub mod routes;
+pub(crate) mod routes;
 pub mod runner;
 pub mod scenario;
-pub mod seeds;
+pub(crate) mod seeds;
 pub mod shrink;
 pub mod simulation;
-pub mod sink;
+pub(crate) mod sink;
 pub mod strategies;
 pub mod tcp;
 pub mod trace;
 pub mod transport;
-pub mod workload;
+pub(crate) mod workload;
 
 pub use check::{CheckSummary, InvariantResult, Status};
 pub use explore::{Options as ExploreOptions, Sweep};
