@@ -45,7 +45,9 @@ pub struct Scenario {
 /// A per-message latency: one value (`5ms`, min == max) or a range (`1ms..20ms`); min <= max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LatencyRange {
+    /// The shortest latency a message gets.
     pub min: Duration,
+    /// The longest latency a message gets.
     pub max: Duration,
 }
 
@@ -59,7 +61,9 @@ impl LatencyRange {
 /// A range of byte sizes: one value (`4KiB`, min == max) or `16B..256KiB`; min <= max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SizeRange {
+    /// The smallest size, in bytes.
     pub min: u64,
+    /// The largest size, in bytes.
     pub max: u64,
 }
 
@@ -182,7 +186,9 @@ impl Workload {
 /// Events per `route_batch` call: `4` (min == max) or `1..8`; 1 <= min <= max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSize {
+    /// The fewest events in one call (at least 1).
     pub min: u32,
+    /// The most events in one call.
     pub max: u32,
 }
 
@@ -196,6 +202,7 @@ pub struct Fault {
     /// Simulated time since the start of the run; non-decreasing along the timeline and at
     /// most the scenario's `duration`.
     pub at: Duration,
+    /// What the fault does.
     pub action: FaultAction,
     /// 1-based line of the fault in its file (0 for faults built in code).
     pub line: usize,
@@ -214,7 +221,12 @@ pub enum FaultAction {
     /// listed in any group are unaffected. At least two non-empty, disjoint groups.
     Partition(Vec<Vec<String>>),
     /// Messages from `from` to `to` are dropped; the other direction still works.
-    PartitionOneway { from: String, to: String },
+    PartitionOneway {
+        /// The sender whose messages are dropped.
+        from: String,
+        /// The receiver they no longer reach.
+        to: String,
+    },
     /// Repairs partitions (both kinds); holds are not affected.
     Heal(HealTarget),
     /// Stops a running node; its process state is lost.
@@ -231,17 +243,37 @@ pub enum FaultAction {
     /// Delivers the link's held messages in order and lets new ones through.
     Release(Link),
     /// Sets the per-message latency of one link.
-    Latency { link: Link, value: LatencyRange },
+    Latency {
+        /// The link (both directions).
+        link: Link,
+        /// The latency each message on it gets from now on.
+        value: LatencyRange,
+    },
     /// Sets the message loss probability (0..=1) of one link.
-    Loss { link: Link, rate: f64 },
+    Loss {
+        /// The link (both directions).
+        link: Link,
+        /// The probability that one message is lost, 0..=1.
+        rate: f64,
+    },
     /// `from`'s transport forgets its route to `to` (stale service discovery): `from`'s new
     /// ships to `to` fail at once with `NoRoute`, never sent, until a `restore-route`, a crash
     /// or bounce of `from` (a new process reads its routes afresh) or the settle phase. Calls
     /// already under way finish as usual. The network itself is untouched: `to` still reaches
     /// `from`.
-    DropRoute { from: String, to: String },
+    DropRoute {
+        /// The node whose transport forgets the route.
+        from: String,
+        /// The node it can no longer ship to.
+        to: String,
+    },
     /// Gives back a route taken by `drop-route`.
-    RestoreRoute { from: String, to: String },
+    RestoreRoute {
+        /// The node whose transport gets the route back.
+        from: String,
+        /// The node it can ship to again.
+        to: String,
+    },
     /// The node enters the shard map: the epoch advances, and each node installs the new map
     /// after its propagation delay. The node must not be a member at that point.
     Join(String),
@@ -307,11 +339,14 @@ pub enum HealTarget {
 /// that a scenario round-trips unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
+    /// One end, as written first.
     pub a: String,
+    /// The other end.
     pub b: String,
 }
 
 impl Link {
+    /// The link between `a` and `b` (the same link as between `b` and `a`).
     pub fn new(a: impl Into<String>, b: impl Into<String>) -> Link {
         Link { a: a.into(), b: b.into() }
     }
@@ -491,9 +526,11 @@ impl Default for Expect {
 }
 
 impl Scenario {
-    /// The default seeds, shards and duration when the file does not give them.
+    /// The seeds run when the file gives no `seeds`.
     pub const DEFAULT_SEEDS: [u64; 1] = [1];
+    /// The shard count when the file gives no `shards`.
     pub const DEFAULT_SHARDS: u32 = 16;
+    /// The run's length when the file gives no `duration`.
     pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
     /// At most this many nodes (and connections per destination).
     pub const MAX_NODES: usize = 16;
