@@ -92,16 +92,10 @@ pub fn apply(
     rng: &mut SmallRng,
 ) -> turmoil::Result {
     match action {
-        FaultAction::Partition(groups) => {
-            for (i, left) in groups.iter().enumerate() {
-                for right in &groups[i + 1..] {
-                    for a in left {
-                        for b in right {
-                            sim.partition(a.as_str(), b.as_str());
-                            state.partitioned.insert(pair(a, b));
-                        }
-                    }
-                }
+        FaultAction::Partition(_) => {
+            for link in action.cut_links() {
+                sim.partition(link.a.as_str(), link.b.as_str());
+                state.partitioned.insert(link_pair(&link));
             }
         }
         FaultAction::PartitionOneway { from, to } => {
@@ -167,18 +161,13 @@ fn set_latency(sim: &mut Sim<'_>, link: &Link, value: &LatencyRange) {
 }
 
 fn heal(sim: &mut Sim<'_>, state: &mut FaultState, target: &HealTarget) {
-    let touches = |node: &str| match target {
-        HealTarget::All => true,
-        HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == node),
-    };
-    let cut: Vec<Pair> =
-        state.partitioned.iter().filter(|(a, b)| touches(a) || touches(b)).cloned().collect();
+    let cut: Vec<Pair> = state.partitioned.iter().filter(|(a, b)| target.repairs(a, b)).cloned().collect();
     for (a, b) in cut {
         sim.repair(a.as_str(), b.as_str());
         state.partitioned.remove(&(a, b));
     }
     let oneway: Vec<(String, String)> =
-        state.oneway.iter().filter(|(from, to)| touches(from) || touches(to)).cloned().collect();
+        state.oneway.iter().filter(|(from, to)| target.repairs(from, to)).cloned().collect();
     for (from, to) in oneway {
         sim.repair_oneway(from.as_str(), to.as_str());
         state.oneway.remove(&(from, to));

@@ -322,6 +322,36 @@ impl FaultAction {
             FaultAction::Leave(_) => "leave",
         }
     }
+
+    /// The links a partition cuts (both ways): every pair of nodes in two different groups,
+    /// group by group in the order written. Empty for every other action. The one place the
+    /// loader's timeline walk and the runner expand groups, so they cannot disagree.
+    pub fn cut_links(&self) -> Vec<Link> {
+        let FaultAction::Partition(groups) = self else { return Vec::new() };
+        let mut links = Vec::new();
+        for (i, left) in groups.iter().enumerate() {
+            for right in &groups[i + 1..] {
+                for a in left {
+                    for b in right {
+                        links.push(Link::new(a.clone(), b.clone()));
+                    }
+                }
+            }
+        }
+        links
+    }
+}
+
+impl HealTarget {
+    /// Whether this heal repairs a partition (of either kind) between `a` and `b`: `all`
+    /// repairs every one, a node list those with an end in the list. Shared by the loader's
+    /// timeline walk and the runner.
+    pub fn repairs(&self, a: &str, b: &str) -> bool {
+        match self {
+            HealTarget::All => true,
+            HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == a || n == b),
+        }
+    }
 }
 
 /// What a heal repairs.
@@ -611,5 +641,24 @@ mod tests {
         assert_eq!(ba.key(), ("n1", "n2"));
         assert!(!ab.same_as(&Link::new("n1", "n3")));
         assert!(ab.touches("n2") && !ab.touches("n3"));
+    }
+
+    #[test]
+    fn a_partition_cuts_every_pair_across_groups_and_nothing_else() {
+        let groups =
+            vec![vec!["n1".to_owned()], vec!["n2".to_owned(), "n3".to_owned()], vec!["n4".to_owned()]];
+        let keys: Vec<(String, String)> =
+            FaultAction::Partition(groups).cut_links().iter().map(|l| (l.a.clone(), l.b.clone())).collect();
+        let want = [("n1", "n2"), ("n1", "n3"), ("n1", "n4"), ("n2", "n4"), ("n3", "n4")];
+        assert_eq!(keys, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        assert!(FaultAction::Crash("n1".to_owned()).cut_links().is_empty());
+    }
+
+    #[test]
+    fn a_heal_of_nodes_repairs_only_pairs_with_a_listed_end() {
+        let heal = HealTarget::Nodes(vec!["n2".to_owned()]);
+        assert!(heal.repairs("n1", "n2") && heal.repairs("n2", "n3"));
+        assert!(!heal.repairs("n1", "n3"));
+        assert!(HealTarget::All.repairs("n1", "n3"));
     }
 }

@@ -374,17 +374,8 @@ impl Walk<'_> {
                 self.members.remove(node);
                 self.left.insert(node.clone(), at);
             }
-            FaultAction::Partition(groups) => {
-                let mut links = Vec::new();
-                for (i, left) in groups.iter().enumerate() {
-                    for right in &groups[i + 1..] {
-                        for a in left {
-                            for b in right {
-                                links.push(Link::new(a.clone(), b.clone()));
-                            }
-                        }
-                    }
-                }
+            FaultAction::Partition(_) => {
+                let links = action.cut_links();
                 for link in &links {
                     if let Some(since) = self.held.get(&key(link)) {
                         return fail(format!(
@@ -425,14 +416,14 @@ impl Walk<'_> {
                 }
                 self.oneway.entry((from.clone(), to.clone())).or_insert(at);
             }
-            FaultAction::Heal(HealTarget::All) => {
+            FaultAction::Heal(target @ HealTarget::All) => {
                 if self.cut.is_empty() && self.oneway.is_empty() {
                     return fail(format!("heal of nothing: no partition is active at {when}"));
                 }
-                self.cut.clear();
-                self.oneway.clear();
+                self.cut.retain(|(a, b), _| !target.repairs(a, b));
+                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
             }
-            FaultAction::Heal(HealTarget::Nodes(nodes)) => {
+            FaultAction::Heal(target @ HealTarget::Nodes(nodes)) => {
                 for (i, node) in nodes.iter().enumerate() {
                     let involved = |(a, b): &(String, String)| a == node || b == node;
                     if !self.cut.keys().any(involved) && !self.oneway.keys().any(involved) {
@@ -442,9 +433,8 @@ impl Walk<'_> {
                         ));
                     }
                 }
-                let touched = |(a, b): &(String, String)| nodes.contains(a) || nodes.contains(b);
-                self.cut.retain(|k, _| !touched(k));
-                self.oneway.retain(|k, _| !touched(k));
+                self.cut.retain(|(a, b), _| !target.repairs(a, b));
+                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
             }
             FaultAction::Crash(node) => {
                 if let Some(since) = self.crashed.get(node) {
