@@ -41,7 +41,9 @@ const WORKER_STACK: usize = 8 << 20;
 /// covers exactly the seeds of one `--seeds N` sweep, each seed once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// This process's share, `0..count`.
     pub index: u64,
+    /// How many processes split the sweep; 1 runs every seed.
     pub count: u64,
 }
 
@@ -84,6 +86,7 @@ pub struct Options {
     pub keep_going: bool,
     /// Derive a swarm variant of the scenario per seed ([`swarm`]).
     pub swarm: bool,
+    /// The share of the seeds this process runs (`--shard i/n`); [`Shard::ALL`] by default.
     pub shard: Shard,
 }
 
@@ -102,6 +105,7 @@ pub fn seed_list(options: &Options) -> Vec<u64> {
 /// How one seed went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// Every invariant held (or was skipped, with its reason).
     Pass,
     /// The violations (never empty).
     Fail(Vec<Violation>),
@@ -112,9 +116,11 @@ pub enum Outcome {
 /// One seed's result.
 #[derive(Debug, Clone)]
 pub struct SeedResult {
+    /// The seed that ran.
     pub seed: u64,
     /// The scenario that ran: the input, or its swarm variant.
     pub scenario: Scenario,
+    /// How the run went.
     pub outcome: Outcome,
 }
 
@@ -176,7 +182,9 @@ impl Sweep {
 /// them. For the progress bar only; the report does not use it.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
+    /// Seeds finished so far.
     pub done: usize,
+    /// Seeds among them that failed or could not run.
     pub failures: usize,
 }
 
@@ -280,7 +288,7 @@ const KIND_GROUPS: [&[&str]; 8] = [
 /// The swarm variant of `scenario` for `seed` (swarm testing: Groce et al., 2012).
 ///
 /// From `seeds::rng(seed, ["swarm"])` alone:
-/// - each group of fault kinds in [`KIND_GROUPS`] present in the timeline is kept with
+/// - each group of fault kinds in `KIND_GROUPS` present in the timeline is kept with
 ///   probability 1/2 (its faults are dropped otherwise), so a sweep sees each combination of
 ///   the scenario's fault kinds, including rare ones, instead of always all of them at once;
 /// - the rates are varied: the network latency and each `latency` fault's range are scaled by

@@ -14,7 +14,7 @@ use turmoil::Sim;
 
 use crate::recorder::SharedRecorder;
 use crate::routes::Routes;
-use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario, partition_links};
+use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario};
 
 /// An unordered node pair, smaller name first.
 type Pair = (String, String);
@@ -52,11 +52,6 @@ struct Reordering {
 }
 
 impl FaultState {
-    /// Nodes currently crashed.
-    pub fn down(&self) -> &BTreeSet<String> {
-        &self.down
-    }
-
     /// The dropped routes, shared with the hosts (each attaches its transport to it).
     pub fn routes(&self) -> &Routes {
         &self.routes
@@ -108,8 +103,8 @@ pub fn apply(
     action: &FaultAction,
 ) -> turmoil::Result {
     match action {
-        FaultAction::Partition(groups) => {
-            for link in partition_links(groups) {
+        FaultAction::Partition(_) => {
+            for link in action.cut_links() {
                 sim.partition(link.a.as_str(), link.b.as_str());
                 state.partitioned.insert(link_pair(&link));
             }
@@ -180,15 +175,13 @@ fn set_latency(sim: &mut Sim<'_>, link: &Link, value: &LatencyRange) {
 }
 
 fn heal(sim: &mut Sim<'_>, state: &mut FaultState, target: &HealTarget) {
-    let touches = |node: &str| target.touches(node);
-    let cut: Vec<Pair> =
-        state.partitioned.iter().filter(|(a, b)| touches(a) || touches(b)).cloned().collect();
+    let cut: Vec<Pair> = state.partitioned.iter().filter(|(a, b)| target.repairs(a, b)).cloned().collect();
     for (a, b) in cut {
         sim.repair(a.as_str(), b.as_str());
         state.partitioned.remove(&(a, b));
     }
     let oneway: Vec<(String, String)> =
-        state.oneway.iter().filter(|(from, to)| touches(from) || touches(to)).cloned().collect();
+        state.oneway.iter().filter(|(from, to)| target.repairs(from, to)).cloned().collect();
     for (from, to) in oneway {
         sim.repair_oneway(from.as_str(), to.as_str());
         state.oneway.remove(&(from, to));

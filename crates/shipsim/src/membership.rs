@@ -75,6 +75,7 @@ impl Membership {
     }
 
     /// The latest epoch announced.
+    #[cfg(test)]
     pub fn epoch(&self) -> u64 {
         self.lock().changes.len() as u64
     }

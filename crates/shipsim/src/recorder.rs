@@ -98,6 +98,7 @@ impl Recorder {
     }
 
     /// Every record so far.
+    #[cfg(test)]
     pub fn records(&self) -> &[Record] {
         &self.records
     }

@@ -33,7 +33,9 @@ pub const DEFAULT_BUDGET: usize = 200;
 /// What the failure was: the shrunk scenario must fail with the same invariant and rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The invariant that failed (`delivery`).
     pub invariant: String,
+    /// Its rule that fired (`no-loss`).
     pub rule: String,
 }
 
@@ -71,7 +73,9 @@ impl Log {
 /// A shrunk scenario and how it was reached.
 #[derive(Debug, Clone)]
 pub struct Shrunk {
+    /// The smallest failing scenario found.
     pub scenario: Scenario,
+    /// The steps that led to it and the runs they cost.
     pub log: Log,
 }
 

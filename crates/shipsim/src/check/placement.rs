@@ -2,7 +2,7 @@
 //! sender planned with, and a node that knows it no longer owns a shard
 //! accepts nothing for it.
 //!
-//! The owners come from [`super::oracle`], computed from the trace alone:
+//! The owners come from the `oracle` module, computed from the trace alone:
 //! the `Start` record's shard count and initial members (epoch 0), and each
 //! `Membership` record's epoch and members. Nothing the router says about
 //! placement is trusted; the `shard` of each shipped event and the `moved`

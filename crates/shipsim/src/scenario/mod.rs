@@ -37,7 +37,6 @@ pub use error::{Pos, ScenarioError};
 pub use model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
     OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
-    partition_links,
 };
 pub use sizes::{format_size, parse_size};
 pub use source::MAX_SOURCE_BYTES;

@@ -45,7 +45,9 @@ pub struct Scenario {
 /// A per-message latency: one value (`5ms`, min == max) or a range (`1ms..20ms`); min <= max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LatencyRange {
+    /// The shortest latency a message gets.
     pub min: Duration,
+    /// The longest latency a message gets.
     pub max: Duration,
 }
 
@@ -59,7 +61,9 @@ impl LatencyRange {
 /// A range of byte sizes: one value (`4KiB`, min == max) or `16B..256KiB`; min <= max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SizeRange {
+    /// The smallest size, in bytes.
     pub min: u64,
+    /// The largest size, in bytes.
     pub max: u64,
 }
 
@@ -182,7 +186,9 @@ impl Workload {
 /// Events per `route_batch` call: `4` (min == max) or `1..8`; 1 <= min <= max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSize {
+    /// The fewest events in one call (at least 1).
     pub min: u32,
+    /// The most events in one call.
     pub max: u32,
 }
 
@@ -196,6 +202,7 @@ pub struct Fault {
     /// Simulated time since the start of the run; non-decreasing along the timeline and at
     /// most the scenario's `duration`.
     pub at: Duration,
+    /// What the fault does.
     pub action: FaultAction,
     /// 1-based line of the fault in its file (0 for faults built in code).
     pub line: usize,
@@ -214,7 +221,12 @@ pub enum FaultAction {
     /// listed in any group are unaffected. At least two non-empty, disjoint groups.
     Partition(Vec<Vec<String>>),
     /// Messages from `from` to `to` are dropped; the other direction still works.
-    PartitionOneway { from: String, to: String },
+    PartitionOneway {
+        /// The sender whose messages are dropped.
+        from: String,
+        /// The receiver they no longer reach.
+        to: String,
+    },
     /// Repairs partitions (both kinds); holds are not affected.
     Heal(HealTarget),
     /// Stops a running node; its process state is lost.
@@ -231,17 +243,37 @@ pub enum FaultAction {
     /// Delivers the link's held messages in order and lets new ones through.
     Release(Link),
     /// Sets the per-message latency of one link.
-    Latency { link: Link, value: LatencyRange },
+    Latency {
+        /// The link (both directions).
+        link: Link,
+        /// The latency each message on it gets from now on.
+        value: LatencyRange,
+    },
     /// Sets the message loss probability (0..=1) of one link.
-    Loss { link: Link, rate: f64 },
+    Loss {
+        /// The link (both directions).
+        link: Link,
+        /// The probability that one message is lost, 0..=1.
+        rate: f64,
+    },
     /// `from`'s transport forgets its route to `to` (stale service discovery): `from`'s new
     /// ships to `to` fail at once with `NoRoute`, never sent, until a `restore-route`, a crash
     /// or bounce of `from` (a new process reads its routes afresh) or the settle phase. Calls
     /// already under way finish as usual. The network itself is untouched: `to` still reaches
     /// `from`.
-    DropRoute { from: String, to: String },
+    DropRoute {
+        /// The node whose transport forgets the route.
+        from: String,
+        /// The node it can no longer ship to.
+        to: String,
+    },
     /// Gives back a route taken by `drop-route`.
-    RestoreRoute { from: String, to: String },
+    RestoreRoute {
+        /// The node whose transport gets the route back.
+        from: String,
+        /// The node it can ship to again.
+        to: String,
+    },
     /// The node enters the shard map: the epoch advances, and each node installs the new map
     /// after its propagation delay. The node must not be a member at that point.
     Join(String),
@@ -290,6 +322,36 @@ impl FaultAction {
             FaultAction::Leave(_) => "leave",
         }
     }
+
+    /// The links a partition cuts (both ways): every pair of nodes in two different groups,
+    /// group by group in the order written. Empty for every other action. The one place the
+    /// loader's timeline walk and the runner expand groups, so they cannot disagree.
+    pub fn cut_links(&self) -> Vec<Link> {
+        let FaultAction::Partition(groups) = self else { return Vec::new() };
+        let mut links = Vec::new();
+        for (i, left) in groups.iter().enumerate() {
+            for right in &groups[i + 1..] {
+                for a in left {
+                    for b in right {
+                        links.push(Link::new(a.clone(), b.clone()));
+                    }
+                }
+            }
+        }
+        links
+    }
+}
+
+impl HealTarget {
+    /// Whether this heal repairs a partition (of either kind) between `a` and `b`: `all`
+    /// repairs every one, a node list those with an end in the list. Shared by the loader's
+    /// timeline walk and the runner.
+    pub fn repairs(&self, a: &str, b: &str) -> bool {
+        match self {
+            HealTarget::All => true,
+            HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == a || n == b),
+        }
+    }
 }
 
 /// What a heal repairs.
@@ -307,11 +369,14 @@ pub enum HealTarget {
 /// that a scenario round-trips unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
+    /// One end, as written first.
     pub a: String,
+    /// The other end.
     pub b: String,
 }
 
 impl Link {
+    /// The link between `a` and `b` (the same link as between `b` and `a`).
     pub fn new(a: impl Into<String>, b: impl Into<String>) -> Link {
         Link { a: a.into(), b: b.into() }
     }
@@ -336,34 +401,6 @@ impl Link {
     /// runner look a link's one-way partitions up through this.
     pub fn directions(&self) -> [(&str, &str); 2] {
         [(&self.a, &self.b), (&self.b, &self.a)]
-    }
-}
-
-/// The links a partition into `groups` cuts: every pair of nodes in two
-/// different groups, group by group in the order written. The loader's
-/// checks and the runner both expand a partition through this.
-pub fn partition_links(groups: &[Vec<String>]) -> Vec<Link> {
-    let mut links = Vec::new();
-    for (i, left) in groups.iter().enumerate() {
-        for right in &groups[i + 1..] {
-            for a in left {
-                for b in right {
-                    links.push(Link::new(a.clone(), b.clone()));
-                }
-            }
-        }
-    }
-    links
-}
-
-impl HealTarget {
-    /// Whether the heal repairs partitions that touch `node`. The loader's
-    /// checks and the runner both decide what a heal repairs through this.
-    pub fn touches(&self, node: &str) -> bool {
-        match self {
-            HealTarget::All => true,
-            HealTarget::Nodes(nodes) => nodes.iter().any(|n| n == node),
-        }
     }
 }
 
@@ -526,9 +563,11 @@ impl Default for Expect {
 }
 
 impl Scenario {
-    /// The default seeds, shards and duration when the file does not give them.
+    /// The seeds run when the file gives no `seeds`.
     pub const DEFAULT_SEEDS: [u64; 1] = [1];
+    /// The shard count when the file gives no `shards`.
     pub const DEFAULT_SHARDS: u32 = 16;
+    /// The run's length when the file gives no `duration`.
     pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
     /// At most this many nodes (and connections per destination).
     pub const MAX_NODES: usize = 16;
@@ -601,15 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn a_partition_cuts_every_link_between_two_groups_and_a_heal_touches_its_nodes() {
-        let groups =
-            vec![vec!["n1".to_owned()], vec!["n2".to_owned(), "n3".to_owned()], vec!["n4".to_owned()]];
-        let links = partition_links(&groups);
-        let cut: Vec<(&str, &str)> = links.iter().map(|l| (l.a.as_str(), l.b.as_str())).collect();
-        assert_eq!(cut, [("n1", "n2"), ("n1", "n3"), ("n1", "n4"), ("n2", "n4"), ("n3", "n4")]);
-        assert!(HealTarget::All.touches("n9"));
-        let some = HealTarget::Nodes(vec!["n2".into()]);
-        assert!(some.touches("n2") && !some.touches("n1"));
+    fn a_link_has_two_directions_in_the_order_written() {
         assert_eq!(Link::new("n1", "n2").directions(), [("n1", "n2"), ("n2", "n1")]);
     }
 
@@ -622,5 +653,24 @@ mod tests {
         assert_eq!(ba.key(), ("n1", "n2"));
         assert!(!ab.same_as(&Link::new("n1", "n3")));
         assert!(ab.touches("n2") && !ab.touches("n3"));
+    }
+
+    #[test]
+    fn a_partition_cuts_every_pair_across_groups_and_nothing_else() {
+        let groups =
+            vec![vec!["n1".to_owned()], vec!["n2".to_owned(), "n3".to_owned()], vec!["n4".to_owned()]];
+        let keys: Vec<(String, String)> =
+            FaultAction::Partition(groups).cut_links().iter().map(|l| (l.a.clone(), l.b.clone())).collect();
+        let want = [("n1", "n2"), ("n1", "n3"), ("n1", "n4"), ("n2", "n4"), ("n3", "n4")];
+        assert_eq!(keys, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        assert!(FaultAction::Crash("n1".to_owned()).cut_links().is_empty());
+    }
+
+    #[test]
+    fn a_heal_of_nodes_repairs_only_pairs_with_a_listed_end() {
+        let heal = HealTarget::Nodes(vec!["n2".to_owned()]);
+        assert!(heal.repairs("n1", "n2") && heal.repairs("n2", "n3"));
+        assert!(!heal.repairs("n1", "n3"));
+        assert!(HealTarget::All.repairs("n1", "n3"));
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
-use super::model::{Fault, FaultAction, HealTarget, Link, partition_links};
+use super::model::{Fault, FaultAction, HealTarget, Link};
 use super::raw::{Located, Names, RawFault, RawHeal, RawOneway};
 use super::scalars::{check_probability, parse_latency};
 use super::validate::located;
@@ -374,8 +374,8 @@ impl Walk<'_> {
                 self.members.remove(node);
                 self.left.insert(node.clone(), at);
             }
-            FaultAction::Partition(groups) => {
-                let links = partition_links(groups);
+            FaultAction::Partition(_) => {
+                let links = action.cut_links();
                 for link in &links {
                     if let Some(since) = self.held.get(&key(link)) {
                         return fail(format!(
@@ -416,14 +416,14 @@ impl Walk<'_> {
                 }
                 self.oneway.entry((from.clone(), to.clone())).or_insert(at);
             }
-            FaultAction::Heal(HealTarget::All) => {
+            FaultAction::Heal(target @ HealTarget::All) => {
                 if self.cut.is_empty() && self.oneway.is_empty() {
                     return fail(format!("heal of nothing: no partition is active at {when}"));
                 }
-                self.cut.clear();
-                self.oneway.clear();
+                self.cut.retain(|(a, b), _| !target.repairs(a, b));
+                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
             }
-            FaultAction::Heal(HealTarget::Nodes(nodes)) => {
+            FaultAction::Heal(target @ HealTarget::Nodes(nodes)) => {
                 for (i, node) in nodes.iter().enumerate() {
                     let involved = |(a, b): &(String, String)| a == node || b == node;
                     if !self.cut.keys().any(involved) && !self.oneway.keys().any(involved) {
@@ -433,10 +433,8 @@ impl Walk<'_> {
                         ));
                     }
                 }
-                let target = HealTarget::Nodes(nodes.clone());
-                let touched = |(a, b): &(String, String)| target.touches(a) || target.touches(b);
-                self.cut.retain(|k, _| !touched(k));
-                self.oneway.retain(|k, _| !touched(k));
+                self.cut.retain(|(a, b), _| !target.repairs(a, b));
+                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
             }
             FaultAction::Crash(node) => {
                 if let Some(since) = self.crashed.get(node) {

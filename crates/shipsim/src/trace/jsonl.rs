@@ -1,7 +1,7 @@
 //! JSON Lines: one record per line, fields in declaration order, so the
 //! same records always give the same bytes (and the same hash).
 //!
-//! A big run's trace is hundreds of megabytes: write it through [`write`]
+//! A big run's trace is hundreds of megabytes: write it through [`write()`]
 //! into a file (or a [`Digest`] for its hash and length) rather than
 //! building it in memory with [`to_bytes`], which is for small traces.
 
@@ -25,7 +25,7 @@ pub fn to_bytes(records: &[Record]) -> Vec<u8> {
     bytes
 }
 
-/// Reads JSON Lines written by [`write`]; an error names the line.
+/// Reads JSON Lines written by [`write()`]; an error names the line.
 pub fn read(text: &str) -> Result<Vec<Record>, String> {
     text.lines()
         .enumerate()
