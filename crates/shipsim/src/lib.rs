@@ -28,6 +28,7 @@ pub mod shrink;
 pub mod simulation;
 pub mod sink;
 pub mod strategies;
+pub mod suite;
 pub mod tcp;
 pub mod trace;
 pub mod transport;
@@ -40,6 +41,7 @@ pub use runner::{RunError, RunResult};
 pub use scenario::{Scenario, ScenarioError, load, parse};
 pub use shrink::{Shrunk, Target};
 pub use simulation::{Simulation, run};
+pub use suite::Suite;
 pub use tcp::TcpFactory;
 pub use transport::{
     AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NodeTransport, Server, SinkClosed,

@@ -1,0 +1,259 @@
+//! Scenario folders as `cargo test` cases: one case per scenario file and seed, on any
+//! transport, for a user's own `tests/` (and for the workspace's `sims/`).
+//!
+//! A test target with `harness = false` whose `main` is
+//!
+//! ```no_run
+//! fn main() {
+//!     shipsim::Suite::new().dir("tests/scenarios").run();
+//! }
+//! ```
+//!
+//! gets, for each `.yaml`/`.yml` file of the folder (sorted by name, not recursive):
+//! - `<scenario>::seed-<N>` for each of the file's `seeds`: runs it and checks every invariant;
+//!   a failure prints the run's report, writes a repro under the failures folder and prints
+//!   the command that replays it;
+//! - `<scenario>::deterministic`: runs the first seed twice and compares the traces byte for
+//!   byte;
+//! - `<file stem>::loads`, instead of the above, when the file does not load: it fails with
+//!   the load error (file, line, column).
+//!
+//! A scenario the transport cannot run (it needs a capability the factory lacks, such as
+//! dropping routes) gets its cases *ignored* with the reason, never passed.
+//!
+//! Environment, read when the cases are built:
+//! - `SHIPSIM_SEED=N` runs seed N instead of each file's `seeds`;
+//! - `SHIPSIM_SEEDS=N` runs seeds 1..=N of every file (a nightly sweep).
+//!
+//! libtest's own arguments work as usual: `cargo test --test sims -- partition-heal` runs one
+//! scenario's cases.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
+
+use crate::report;
+use crate::repro;
+use crate::runner::{self, RunError};
+use crate::scenario::{self, Scenario};
+use crate::tcp::TcpFactory;
+use crate::trace::jsonl;
+use crate::transport::TransportFactory;
+
+/// The scenario folders of a test target and the transport their cases run on.
+#[derive(Clone)]
+pub struct Suite {
+    dirs: Vec<PathBuf>,
+    factory: Arc<dyn TransportFactory>,
+    failures: Option<PathBuf>,
+    base: Option<PathBuf>,
+}
+
+impl Default for Suite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Suite {
+    /// No folders yet, on the default transport (shipper-net's TCP).
+    pub fn new() -> Self {
+        Suite { dirs: Vec::new(), factory: Arc::new(TcpFactory), failures: None, base: None }
+    }
+
+    /// Adds the scenario files of `dir` (a missing folder adds nothing). A relative path is
+    /// taken as cargo runs tests: from the package's folder.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dirs.push(dir.into());
+        self
+    }
+
+    /// Runs the cases on the transports `factory` builds instead.
+    pub fn transport(mut self, factory: impl TransportFactory) -> Self {
+        self.factory = Arc::new(factory);
+        self
+    }
+
+    /// Writes failure repros under `dir` instead of `target/shipsim/failures` (relative to
+    /// `CARGO_TARGET_DIR` when it is set).
+    pub fn failures(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.failures = Some(dir.into());
+        self
+    }
+
+    /// Shows scenario paths relative to `base` in reports (they are shown as given otherwise).
+    pub fn relative_to(mut self, base: impl Into<PathBuf>) -> Self {
+        self.base = Some(base.into());
+        self
+    }
+
+    /// The cases of every folder, in folder order, then file name order.
+    pub fn trials(&self) -> Vec<Trial> {
+        let seeds = Seeds::from_env();
+        self.dirs
+            .iter()
+            .flat_map(|dir| scenario_files(dir))
+            .flat_map(|path| self.trials_for(&path, &seeds))
+            .collect()
+    }
+
+    /// Parses libtest's arguments from the command line, runs the cases and exits with
+    /// libtest's status.
+    pub fn run(&self) -> ! {
+        self.run_with(&Arguments::from_args()).exit()
+    }
+
+    /// Runs the cases under `args` and returns how it went.
+    pub fn run_with(&self, args: &Arguments) -> Conclusion {
+        libtest_mimic::run(args, self.trials())
+    }
+
+    fn trials_for(&self, path: &Path, seeds: &Seeds) -> Vec<Trial> {
+        let shown = self.display(path);
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let scenario = match scenario::load(path) {
+            Ok(scenario) => scenario,
+            Err(err) => {
+                let message = err.to_string();
+                return vec![Trial::test(format!("{stem}::loads"), move || Err(message.into()))];
+            }
+        };
+        let mut trials = Vec::new();
+        for seed in seeds.of(&scenario) {
+            let case = Case {
+                scenario: scenario.clone(),
+                shown: shown.clone(),
+                factory: self.factory.clone(),
+                failures: self.failures_dir(),
+            };
+            trials.push(Trial::ignorable_test(format!("{}::seed-{seed}", scenario.name), move || {
+                case.run(seed)
+            }));
+        }
+        let factory = self.factory.clone();
+        let seed = scenario.seeds.first().copied().unwrap_or(1);
+        let name = format!("{}::deterministic", scenario.name);
+        trials.push(Trial::ignorable_test(name, move || deterministic(&scenario, seed, &factory)));
+        trials
+    }
+
+    fn display(&self, path: &Path) -> String {
+        let base = self.base.as_deref();
+        base.and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path).display().to_string()
+    }
+
+    fn failures_dir(&self) -> PathBuf {
+        self.failures.clone().unwrap_or_else(|| target_dir().join("shipsim/failures"))
+    }
+}
+
+/// Which seeds each file runs: its own, or the environment's override.
+enum Seeds {
+    Own,
+    One(u64),
+    Sweep(u64),
+}
+
+impl Seeds {
+    fn from_env() -> Self {
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        match (env("SHIPSIM_SEED"), env("SHIPSIM_SEEDS")) {
+            (Some(seed), _) => Seeds::One(seed),
+            (None, Some(n)) => Seeds::Sweep(n),
+            (None, None) => Seeds::Own,
+        }
+    }
+
+    fn of(&self, scenario: &Scenario) -> Vec<u64> {
+        match self {
+            Seeds::Own => scenario.seeds.clone(),
+            Seeds::One(seed) => vec![*seed],
+            Seeds::Sweep(n) => (1..=*n).collect(),
+        }
+    }
+}
+
+/// The `.yaml`/`.yml` files of `dir`, sorted so the case list is stable.
+fn scenario_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// One seed's case: what it needs, owned, since libtest runs it on a thread of its own.
+struct Case {
+    scenario: Scenario,
+    shown: String,
+    factory: Arc<dyn TransportFactory>,
+    failures: PathBuf,
+}
+
+impl Case {
+    fn run(&self, seed: u64) -> Result<Completion, Failed> {
+        let result = match runner::run_with(&self.scenario, seed, self.factory.clone()) {
+            Ok(result) => result,
+            Err(err) => return outcome(err).map_err(|e| format!("{} seed {seed}: {e}", self.shown).into()),
+        };
+        if result.passed() {
+            return Ok(Completion::Completed);
+        }
+        let mut message = report::render(&self.shown, seed, &result, std::time::Duration::ZERO);
+        // The failure's repro: the scenario with this seed only.
+        match repro::write(&self.failures, &self.scenario, seed, result.violations.first(), &[]) {
+            Ok(path) => message.push_str(&format!(
+                "repro: {}\nreplay: {}\n",
+                path.display(),
+                repro::replay_command(&path)
+            )),
+            Err(err) => message.push_str(&format!("(cannot write the repro: {err})\n")),
+        }
+        Err(message.into())
+    }
+}
+
+fn deterministic(
+    scenario: &Scenario,
+    seed: u64,
+    factory: &Arc<dyn TransportFactory>,
+) -> Result<Completion, Failed> {
+    let run = || runner::run_with(scenario, seed, factory.clone()).map(|r| jsonl::to_bytes(&r.records));
+    let first = match run() {
+        Ok(bytes) => bytes,
+        Err(err) => return outcome(err).map_err(|e| e.into()),
+    };
+    let second = run().map_err(|e| e.to_string())?;
+    match jsonl::first_difference(&first, &second) {
+        None => Ok(Completion::Completed),
+        Some((line, a, b)) => {
+            Err(format!("two runs of seed {seed} differ at trace line {line}:\n  {a}\n  {b}").into())
+        }
+    }
+}
+
+/// A run that did not happen: ignored, with the reason, when the transport lacks what the
+/// scenario needs (it is not a pass); an error otherwise.
+fn outcome(err: RunError) -> Result<Completion, String> {
+    match err {
+        RunError::Unsupported(why) => Ok(Completion::ignored_with(why)),
+        err => Err(err.to_string()),
+    }
+}
+
+/// The target folder the running test binary was built into: `CARGO_TARGET_DIR` when set,
+/// else the binary's `target/<profile>/deps/` two levels up (a workspace member's tests run in
+/// its own folder, not in the workspace's, so `target` relative to it would be wrong).
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().ok();
+    exe.as_deref()
+        .and_then(|exe| exe.ancestors().nth(3))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
