@@ -257,3 +257,122 @@ fn target_dir() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("target"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Capabilities, LifeContext, NodeTransport};
+
+    /// The TCP transport without the capability to drop routes.
+    struct NoRoutes;
+
+    impl TransportFactory for NoRoutes {
+        fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
+            TcpFactory.build(life)
+        }
+
+        fn capabilities(&self) -> Capabilities {
+            Capabilities { routes: false, ..TcpFactory.capabilities() }
+        }
+    }
+
+    const SMALL: &str = "name: tiny\nseeds: [4, 2]\nnodes: [solo]\nduration: 2s\n\
+                         workload:\n  events: 20\n  rate: 100/s\nexpect:\n  settle: 2s\n";
+
+    /// A fresh folder under the system's temporary one, holding `files`.
+    fn folder(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("shipsim-suite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        dir
+    }
+
+    fn bundled() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+    }
+
+    fn quiet() -> Arguments {
+        Arguments { test_threads: Some(1), quiet: true, ..Arguments::default() }
+    }
+
+    fn names(trials: &[Trial]) -> Vec<&str> {
+        trials.iter().map(Trial::name).collect()
+    }
+
+    #[test]
+    fn each_file_gives_a_case_per_seed_and_a_determinism_case_in_file_order() {
+        let dir =
+            folder("names", &[("b.yaml", SMALL), ("a.yml", &SMALL.replace("tiny", "first")), ("x.txt", "")]);
+        let trials = Suite::new().dir(&dir).trials();
+        let expected = [
+            "first::seed-4",
+            "first::seed-2",
+            "first::deterministic",
+            "tiny::seed-4",
+            "tiny::seed-2",
+            "tiny::deterministic",
+        ];
+        assert_eq!(names(&trials), expected);
+    }
+
+    #[test]
+    fn a_file_that_does_not_load_is_a_failing_case_naming_the_line() {
+        let dir = folder("bad", &[("broken.yaml", "name: broken\nseeds: [1]\nnodes: [a]\nduration: soon\n")]);
+        let suite = Suite::new().dir(&dir);
+        assert_eq!(names(&suite.trials()), ["broken::loads"]);
+        let conclusion = suite.run_with(&quiet());
+        assert_eq!((conclusion.num_failed, conclusion.num_passed), (1, 0));
+        let message = scenario::load(&dir.join("broken.yaml")).unwrap_err().to_string();
+        assert!(message.contains("broken.yaml") && message.contains(":4:"), "{message}");
+    }
+
+    #[test]
+    fn passing_cases_pass_and_a_missing_folder_adds_nothing() {
+        let dir = folder("pass", &[("tiny.yaml", SMALL)]);
+        let conclusion = Suite::new().dir(&dir).dir(dir.join("absent")).run_with(&quiet());
+        assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (3, 0, 0));
+    }
+
+    #[test]
+    fn a_scenario_the_transport_cannot_run_is_ignored_not_passed() {
+        let dir = folder("unsupported", &[]);
+        std::fs::copy(bundled().join("stale-route.yaml"), dir.join("stale-route.yaml")).unwrap();
+        let conclusion = Suite::new().dir(&dir).transport(NoRoutes).run_with(&quiet());
+        assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (0, 0, 4));
+    }
+
+    #[test]
+    fn a_failing_case_writes_its_repro_under_the_failures_folder() {
+        // Every event must arrive within a tick of the run's end: the settle phase cannot make it.
+        let late = SMALL.replace("settle: 2s", "settle: 1ms").replace("events: 20", "events: 400");
+        let dir = folder("fail", &[("late.yaml", &late)]);
+        let failures = dir.join("failures");
+        let case = Case {
+            scenario: scenario::load(&dir.join("late.yaml")).unwrap(),
+            shown: "late.yaml".into(),
+            factory: Arc::new(TcpFactory),
+            failures: failures.clone(),
+        };
+        let message = case.run(2).err().expect("the case fails").message().unwrap_or_default().to_string();
+        assert!(message.contains("late.yaml") && message.contains("replay: shipsim replay"), "{message}");
+        assert_eq!(std::fs::read_dir(&failures).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_seeds() {
+        let s = scenario::parse(SMALL, "tiny.yaml").unwrap();
+        assert_eq!(Seeds::Own.of(&s), [4, 2]);
+        assert_eq!(Seeds::One(9).of(&s), [9]);
+        assert_eq!(Seeds::Sweep(3).of(&s), [1, 2, 3]);
+    }
+
+    #[test]
+    fn reports_show_paths_relative_to_the_base() {
+        let suite = Suite::new().relative_to("/a/b");
+        assert_eq!(suite.display(Path::new("/a/b/scenarios/x.yaml")), "scenarios/x.yaml");
+        assert_eq!(suite.display(Path::new("/c/x.yaml")), "/c/x.yaml");
+    }
+}
