@@ -1,12 +1,18 @@
 //! Scenario folders as `cargo test` cases: one case per scenario file and seed, on any
 //! transport, for a user's own `tests/` (and for the workspace's `sims/`).
 //!
-//! A test target with `harness = false` whose `main` is
+//! A test target declared with `harness = false` in the user's `Cargo.toml`
+//!
+//! ```toml
+//! [[test]]
+//! name = "scenarios"
+//! harness = false
+//! ```
+//!
+//! whose `main` (in `tests/scenarios.rs`) is the single line
 //!
 //! ```no_run
-//! fn main() {
-//!     shipsim::Suite::new().dir("tests/scenarios").run();
-//! }
+//! shipsim::Suite::new().dir("tests/scenarios").run();
 //! ```
 //!
 //! gets, for each `.yaml`/`.yml` file of the folder (sorted by name, not recursive):
