@@ -166,7 +166,7 @@ fn a_scenario_folder_becomes_passing_cases_on_an_acked_transport() {
     let suite = shipsim::Suite::new().dir(&dir).transport(Acked { fire_and_forget: false });
     let names: Vec<String> = suite.trials().iter().map(|t| t.name().to_string()).collect();
     assert!(names.iter().any(|n| n == "baseline::deterministic"), "{names:?}");
-    assert!(names.iter().any(|n| n == "stale-route::seed-1"), "{names:?}");
+    assert!(names.iter().any(|n| n == "stale-route::deterministic"), "{names:?}");
     let conclusion = suite.run_with(&quiet());
     assert_eq!((conclusion.num_passed, conclusion.num_failed), (names.len() as u64, 0));
 }

@@ -54,6 +54,7 @@ pub struct Suite {
     factory: Arc<dyn TransportFactory>,
     failures: Option<PathBuf>,
     base: Option<PathBuf>,
+    seeds: Option<Vec<u64>>,
 }
 
 impl Default for Suite {
@@ -65,7 +66,7 @@ impl Default for Suite {
 impl Suite {
     /// No folders yet, on the default transport (shipper-net's TCP).
     pub fn new() -> Self {
-        Suite { dirs: Vec::new(), factory: Arc::new(TcpFactory), failures: None, base: None }
+        Suite { dirs: Vec::new(), factory: Arc::new(TcpFactory), failures: None, base: None, seeds: None }
     }
 
     /// Adds the scenario files of `dir` (a missing folder adds nothing). A relative path is
@@ -88,6 +89,13 @@ impl Suite {
         self
     }
 
+    /// Runs `seeds` for every file instead of each file's own `seeds` (`SHIPSIM_SEED` and
+    /// `SHIPSIM_SEEDS` still win, so a nightly sweep can widen any suite).
+    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Self {
+        self.seeds = Some(seeds.into_iter().collect());
+        self
+    }
+
     /// Shows scenario paths relative to `base` in reports (they are shown as given otherwise).
     pub fn relative_to(mut self, base: impl Into<PathBuf>) -> Self {
         self.base = Some(base.into());
@@ -96,7 +104,12 @@ impl Suite {
 
     /// The cases of every folder, in folder order, then file name order.
     pub fn trials(&self) -> Vec<Trial> {
-        let seeds = Seeds::from_env();
+        self.trials_under(Seeds::from_env())
+    }
+
+    /// The cases with `env` standing for what the environment asks.
+    fn trials_under(&self, env: Seeds) -> Vec<Trial> {
+        let seeds = env.or(self.seeds.clone());
         self.dirs
             .iter()
             .flat_map(|dir| scenario_files(dir))
@@ -138,6 +151,7 @@ impl Suite {
             }));
         }
         let factory = self.factory.clone();
+        // The file's first seed: the determinism case does not move with a sweep.
         let seed = scenario.seeds.first().copied().unwrap_or(1);
         let name = format!("{}::deterministic", scenario.name);
         trials.push(Trial::ignorable_test(name, move || deterministic(&scenario, seed, &factory)));
@@ -159,6 +173,7 @@ enum Seeds {
     Own,
     One(u64),
     Sweep(u64),
+    Given(Vec<u64>),
 }
 
 impl Seeds {
@@ -171,11 +186,20 @@ impl Seeds {
         }
     }
 
+    /// The environment's choice, else the suite's own list, else each file's seeds.
+    fn or(self, given: Option<Vec<u64>>) -> Self {
+        match (self, given) {
+            (Seeds::Own, Some(seeds)) => Seeds::Given(seeds),
+            (seeds, _) => seeds,
+        }
+    }
+
     fn of(&self, scenario: &Scenario) -> Vec<u64> {
         match self {
             Seeds::Own => scenario.seeds.clone(),
             Seeds::One(seed) => vec![*seed],
             Seeds::Sweep(n) => (1..=*n).collect(),
+            Seeds::Given(seeds) => seeds.clone(),
         }
     }
 }
@@ -304,6 +328,12 @@ mod tests {
         Arguments { test_threads: Some(1), quiet: true, ..Arguments::default() }
     }
 
+    /// Runs the suite's cases as if the environment named no seeds (a sweep's `SHIPSIM_SEEDS`
+    /// must not change what these tests expect).
+    fn conclude(suite: &Suite) -> Conclusion {
+        libtest_mimic::run(&quiet(), suite.trials_under(Seeds::Own))
+    }
+
     fn names(trials: &[Trial]) -> Vec<&str> {
         trials.iter().map(Trial::name).collect()
     }
@@ -312,7 +342,7 @@ mod tests {
     fn each_file_gives_a_case_per_seed_and_a_determinism_case_in_file_order() {
         let dir =
             folder("names", &[("b.yaml", SMALL), ("a.yml", &SMALL.replace("tiny", "first")), ("x.txt", "")]);
-        let trials = Suite::new().dir(&dir).trials();
+        let trials = Suite::new().dir(&dir).trials_under(Seeds::Own);
         let expected = [
             "first::seed-4",
             "first::seed-2",
@@ -329,7 +359,7 @@ mod tests {
         let dir = folder("bad", &[("broken.yaml", "name: broken\nseeds: [1]\nnodes: [a]\nduration: soon\n")]);
         let suite = Suite::new().dir(&dir);
         assert_eq!(names(&suite.trials()), ["broken::loads"]);
-        let conclusion = suite.run_with(&quiet());
+        let conclusion = conclude(&suite);
         assert_eq!((conclusion.num_failed, conclusion.num_passed), (1, 0));
         let message = scenario::load(&dir.join("broken.yaml")).unwrap_err().to_string();
         assert!(message.contains("broken.yaml") && message.contains(":4:"), "{message}");
@@ -338,7 +368,7 @@ mod tests {
     #[test]
     fn passing_cases_pass_and_a_missing_folder_adds_nothing() {
         let dir = folder("pass", &[("tiny.yaml", SMALL)]);
-        let conclusion = Suite::new().dir(&dir).dir(dir.join("absent")).run_with(&quiet());
+        let conclusion = conclude(&Suite::new().dir(&dir).dir(dir.join("absent")));
         assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (3, 0, 0));
     }
 
@@ -346,7 +376,7 @@ mod tests {
     fn a_scenario_the_transport_cannot_run_is_ignored_not_passed() {
         let dir = folder("unsupported", &[]);
         std::fs::copy(bundled().join("stale-route.yaml"), dir.join("stale-route.yaml")).unwrap();
-        let conclusion = Suite::new().dir(&dir).transport(NoRoutes).run_with(&quiet());
+        let conclusion = conclude(&Suite::new().dir(&dir).transport(NoRoutes));
         assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (0, 0, 4));
     }
 
@@ -373,6 +403,16 @@ mod tests {
         assert_eq!(Seeds::Own.of(&s), [4, 2]);
         assert_eq!(Seeds::One(9).of(&s), [9]);
         assert_eq!(Seeds::Sweep(3).of(&s), [1, 2, 3]);
+        assert_eq!(Seeds::Own.or(Some(vec![7, 8])).of(&s), [7, 8]);
+        assert_eq!(Seeds::One(9).or(Some(vec![7, 8])).of(&s), [9]);
+        assert_eq!(Seeds::Own.or(None).of(&s), [4, 2]);
+    }
+
+    #[test]
+    fn the_suite_s_seeds_replace_each_file_s() {
+        let dir = folder("seeds", &[("tiny.yaml", SMALL)]);
+        let trials = Suite::new().dir(&dir).seeds(5..=6).trials_under(Seeds::Own);
+        assert_eq!(names(&trials), ["tiny::seed-5", "tiny::seed-6", "tiny::deterministic"]);
     }
 
     #[test]
