@@ -156,8 +156,11 @@ fn scenario_folder(name: &str, scenarios: &[&str]) -> std::path::PathBuf {
     dir
 }
 
-fn quiet() -> libtest_mimic::Arguments {
-    libtest_mimic::Arguments { test_threads: Some(1), quiet: true, ..Default::default() }
+/// One thread, and the output in `dir`'s `libtest.log`: a nested run's expected failures must
+/// not show in the real run's output.
+fn quiet(dir: &Path) -> libtest_mimic::Arguments {
+    let logfile = Some(dir.join("libtest.log").display().to_string());
+    libtest_mimic::Arguments { test_threads: Some(1), quiet: true, logfile, ..Default::default() }
 }
 
 #[test]
@@ -167,7 +170,7 @@ fn a_scenario_folder_becomes_passing_cases_on_an_acked_transport() {
     let names: Vec<String> = suite.trials().iter().map(|t| t.name().to_string()).collect();
     assert!(names.iter().any(|n| n == "baseline::deterministic"), "{names:?}");
     assert!(names.iter().any(|n| n == "stale-route::deterministic"), "{names:?}");
-    let conclusion = suite.run_with(&quiet());
+    let conclusion = suite.run_with(&quiet(&dir));
     assert_eq!((conclusion.num_passed, conclusion.num_failed), (names.len() as u64, 0));
 }
 
@@ -177,8 +180,10 @@ fn a_scenario_folder_fails_a_fire_and_forget_transport_with_a_repro_per_failure(
     let failures = dir.join("failures");
     let suite =
         shipsim::Suite::new().dir(&dir).transport(Acked { fire_and_forget: true }).failures(&failures);
-    let conclusion = suite.run_with(&quiet());
+    let conclusion = suite.run_with(&quiet(&dir));
     assert!(conclusion.num_failed > 0, "no case failed");
     let repros = std::fs::read_dir(&failures).map(|d| d.count()).unwrap_or(0);
     assert_eq!(repros as u64, conclusion.num_failed);
+    let log = std::fs::read_to_string(dir.join("libtest.log")).unwrap();
+    assert!(log.contains("no-loss") && log.contains("replay: shipsim replay"), "{log}");
 }
