@@ -426,6 +426,20 @@ mod tests {
     }
 
     #[test]
+    fn repros_go_under_the_target_folder_the_test_binary_was_built_into() {
+        let exe = std::env::current_exe().unwrap();
+        let target = target_dir();
+        assert!(
+            exe.starts_with(&target) || target.is_relative(),
+            "{} not under {}",
+            exe.display(),
+            target.display()
+        );
+        assert_eq!(Suite::new().failures_dir(), target.join("shipsim/failures"));
+        assert_eq!(Suite::new().failures("/x").failures_dir(), Path::new("/x"));
+    }
+
+    #[test]
     fn reports_show_paths_relative_to_the_base() {
         let suite = Suite::new().relative_to("/a/b");
         assert_eq!(suite.display(Path::new("/a/b/scenarios/x.yaml")), "scenarios/x.yaml");
