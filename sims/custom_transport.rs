@@ -143,3 +143,47 @@ fn a_fire_and_forget_transport_loses_events_and_the_harness_says_so() {
     assert!(delivery.counts.contains_key("no-loss"), "{}", result.summary);
     assert!(delivery.relaxed.as_deref().is_some_and(|r| r.contains("reports no acks")));
 }
+
+/// A fresh folder holding copies of bundled scenarios, as a user's `tests/scenarios/` would.
+fn scenario_folder(name: &str, scenarios: &[&str]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sims-suite-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    for s in scenarios {
+        std::fs::copy(bundled.join(format!("{s}.yaml")), dir.join(format!("{s}.yaml"))).unwrap();
+    }
+    dir
+}
+
+/// One thread, and the output in `dir`'s `libtest.log`: a nested run's expected failures must
+/// not show in the real run's output.
+fn quiet(dir: &Path) -> libtest_mimic::Arguments {
+    let logfile = Some(dir.join("libtest.log").display().to_string());
+    libtest_mimic::Arguments { test_threads: Some(1), quiet: true, logfile, ..Default::default() }
+}
+
+#[test]
+fn a_scenario_folder_becomes_passing_cases_on_an_acked_transport() {
+    let dir = scenario_folder("acked", &["baseline", "stale-route"]);
+    let suite = shipsim::Suite::new().dir(&dir).transport(Acked { fire_and_forget: false });
+    let names: Vec<String> = suite.trials().iter().map(|t| t.name().to_string()).collect();
+    assert!(names.iter().any(|n| n == "baseline::deterministic"), "{names:?}");
+    assert!(names.iter().any(|n| n == "stale-route::deterministic"), "{names:?}");
+    let conclusion = suite.run_with(&quiet(&dir));
+    assert_eq!((conclusion.num_passed, conclusion.num_failed), (names.len() as u64, 0));
+}
+
+#[test]
+fn a_scenario_folder_fails_a_fire_and_forget_transport_with_a_repro_per_failure() {
+    let dir = scenario_folder("forget", &["partition-heal"]);
+    let failures = dir.join("failures");
+    let suite =
+        shipsim::Suite::new().dir(&dir).transport(Acked { fire_and_forget: true }).failures(&failures);
+    let conclusion = suite.run_with(&quiet(&dir));
+    assert!(conclusion.num_failed > 0, "no case failed");
+    let repros = std::fs::read_dir(&failures).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(repros as u64, conclusion.num_failed);
+    let log = std::fs::read_to_string(dir.join("libtest.log")).unwrap();
+    assert!(log.contains("no-loss") && log.contains("replay: shipsim replay"), "{log}");
+}

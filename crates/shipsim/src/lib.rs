@@ -56,6 +56,7 @@ pub mod shrink;
 pub mod simulation;
 pub(crate) mod sink;
 pub mod strategies;
+pub mod suite;
 pub mod tcp;
 pub mod trace;
 pub mod transport;
@@ -68,6 +69,7 @@ pub use runner::{RunError, RunResult};
 pub use scenario::{Scenario, ScenarioError, load, parse};
 pub use shrink::{Shrunk, Target};
 pub use simulation::{Simulation, run};
+pub use suite::Suite;
 pub use tcp::TcpFactory;
 pub use transport::{
     AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NodeTransport, Server, SinkClosed,

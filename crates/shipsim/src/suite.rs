@@ -1,0 +1,448 @@
+//! Scenario folders as `cargo test` cases: one case per scenario file and seed, on any
+//! transport, for a user's own `tests/` (and for the workspace's `sims/`).
+//!
+//! A test target declared with `harness = false` in the user's `Cargo.toml`
+//!
+//! ```toml
+//! [[test]]
+//! name = "scenarios"
+//! harness = false
+//! ```
+//!
+//! whose `main` (in `tests/scenarios.rs`) is the single line
+//!
+//! ```no_run
+//! shipsim::Suite::new().dir("tests/scenarios").run();
+//! ```
+//!
+//! gets, for each `.yaml`/`.yml` file of the folder (sorted by name, not recursive):
+//! - `<scenario>::seed-<N>` for each of the file's `seeds`: runs it and checks every invariant;
+//!   a failure prints the run's report, writes a repro under the failures folder and prints
+//!   the command that replays it;
+//! - `<scenario>::deterministic`: runs the first seed twice and compares the traces byte for
+//!   byte;
+//! - `<file stem>::loads`, instead of the above, when the file does not load: it fails with
+//!   the load error (file, line, column).
+//!
+//! A scenario the transport cannot run (it needs a capability the factory lacks, such as
+//! dropping routes) gets its cases *ignored* with the reason, never passed.
+//!
+//! Environment, read when the cases are built:
+//! - `SHIPSIM_SEED=N` runs seed N instead of each file's `seeds`;
+//! - `SHIPSIM_SEEDS=N` runs seeds 1..=N of every file (a nightly sweep).
+//!
+//! libtest's own arguments work as usual: `cargo test --test sims -- partition-heal` runs one
+//! scenario's cases.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
+
+use crate::report;
+use crate::repro;
+use crate::runner::{self, RunError};
+use crate::scenario::{self, Scenario};
+use crate::tcp::TcpFactory;
+use crate::trace::jsonl;
+use crate::transport::TransportFactory;
+
+/// The scenario folders of a test target and the transport their cases run on.
+#[derive(Clone)]
+pub struct Suite {
+    dirs: Vec<PathBuf>,
+    factory: Arc<dyn TransportFactory>,
+    failures: Option<PathBuf>,
+    base: Option<PathBuf>,
+    seeds: Option<Vec<u64>>,
+}
+
+impl Default for Suite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Suite {
+    /// No folders yet, on the default transport (shipper-net's TCP).
+    pub fn new() -> Self {
+        Suite { dirs: Vec::new(), factory: Arc::new(TcpFactory), failures: None, base: None, seeds: None }
+    }
+
+    /// Adds the scenario files of `dir` (a missing folder adds nothing). A relative path is
+    /// taken as cargo runs tests: from the package's folder.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dirs.push(dir.into());
+        self
+    }
+
+    /// Runs the cases on the transports `factory` builds instead.
+    pub fn transport(mut self, factory: impl TransportFactory) -> Self {
+        self.factory = Arc::new(factory);
+        self
+    }
+
+    /// Writes failure repros under `dir` instead of `target/shipsim/failures` (relative to
+    /// `CARGO_TARGET_DIR` when it is set).
+    pub fn failures(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.failures = Some(dir.into());
+        self
+    }
+
+    /// Runs `seeds` for every file instead of each file's own `seeds` (`SHIPSIM_SEED` and
+    /// `SHIPSIM_SEEDS` still win, so a nightly sweep can widen any suite).
+    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Self {
+        self.seeds = Some(seeds.into_iter().collect());
+        self
+    }
+
+    /// Shows scenario paths relative to `base` in reports (they are shown as given otherwise).
+    pub fn relative_to(mut self, base: impl Into<PathBuf>) -> Self {
+        self.base = Some(base.into());
+        self
+    }
+
+    /// The cases of every folder, in folder order, then file name order.
+    pub fn trials(&self) -> Vec<Trial> {
+        self.trials_under(Seeds::from_env())
+    }
+
+    /// The cases with `env` standing for what the environment asks.
+    fn trials_under(&self, env: Seeds) -> Vec<Trial> {
+        let seeds = env.or(self.seeds.clone());
+        self.dirs
+            .iter()
+            .flat_map(|dir| scenario_files(dir))
+            .flat_map(|path| self.trials_for(&path, &seeds))
+            .collect()
+    }
+
+    /// Parses libtest's arguments from the command line, runs the cases and exits with
+    /// libtest's status.
+    pub fn run(&self) -> ! {
+        self.run_with(&Arguments::from_args()).exit()
+    }
+
+    /// Runs the cases under `args` and returns how it went.
+    pub fn run_with(&self, args: &Arguments) -> Conclusion {
+        libtest_mimic::run(args, self.trials())
+    }
+
+    fn trials_for(&self, path: &Path, seeds: &Seeds) -> Vec<Trial> {
+        let shown = self.display(path);
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let scenario = match scenario::load(path) {
+            Ok(scenario) => scenario,
+            Err(err) => {
+                let message = err.to_string();
+                return vec![Trial::test(format!("{stem}::loads"), move || Err(message.into()))];
+            }
+        };
+        let mut trials = Vec::new();
+        for seed in seeds.of(&scenario) {
+            let case = Case {
+                scenario: scenario.clone(),
+                shown: shown.clone(),
+                factory: self.factory.clone(),
+                failures: self.failures_dir(),
+            };
+            trials.push(Trial::ignorable_test(format!("{}::seed-{seed}", scenario.name), move || {
+                case.run(seed)
+            }));
+        }
+        let factory = self.factory.clone();
+        // The file's first seed: the determinism case does not move with a sweep.
+        let seed = scenario.seeds.first().copied().unwrap_or(1);
+        let name = format!("{}::deterministic", scenario.name);
+        trials.push(Trial::ignorable_test(name, move || deterministic(&scenario, seed, &factory)));
+        trials
+    }
+
+    fn display(&self, path: &Path) -> String {
+        let base = self.base.as_deref();
+        base.and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path).display().to_string()
+    }
+
+    fn failures_dir(&self) -> PathBuf {
+        self.failures.clone().unwrap_or_else(|| target_dir().join("shipsim/failures"))
+    }
+}
+
+/// Which seeds each file runs: its own, or the environment's override.
+enum Seeds {
+    Own,
+    One(u64),
+    Sweep(u64),
+    Given(Vec<u64>),
+}
+
+impl Seeds {
+    fn from_env() -> Self {
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        match (env("SHIPSIM_SEED"), env("SHIPSIM_SEEDS")) {
+            (Some(seed), _) => Seeds::One(seed),
+            (None, Some(n)) => Seeds::Sweep(n),
+            (None, None) => Seeds::Own,
+        }
+    }
+
+    /// The environment's choice, else the suite's own list, else each file's seeds.
+    fn or(self, given: Option<Vec<u64>>) -> Self {
+        match (self, given) {
+            (Seeds::Own, Some(seeds)) => Seeds::Given(seeds),
+            (seeds, _) => seeds,
+        }
+    }
+
+    fn of(&self, scenario: &Scenario) -> Vec<u64> {
+        match self {
+            Seeds::Own => scenario.seeds.clone(),
+            Seeds::One(seed) => vec![*seed],
+            Seeds::Sweep(n) => (1..=*n).collect(),
+            Seeds::Given(seeds) => seeds.clone(),
+        }
+    }
+}
+
+/// The `.yaml`/`.yml` files of `dir`, sorted so the case list is stable.
+fn scenario_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// One seed's case: what it needs, owned, since libtest runs it on a thread of its own.
+struct Case {
+    scenario: Scenario,
+    shown: String,
+    factory: Arc<dyn TransportFactory>,
+    failures: PathBuf,
+}
+
+impl Case {
+    fn run(&self, seed: u64) -> Result<Completion, Failed> {
+        let result = match runner::run_with(&self.scenario, seed, self.factory.clone()) {
+            Ok(result) => result,
+            Err(err) => return outcome(err).map_err(|e| format!("{} seed {seed}: {e}", self.shown).into()),
+        };
+        if result.passed() {
+            return Ok(Completion::Completed);
+        }
+        let mut message = report::render(&self.shown, seed, &result, std::time::Duration::ZERO);
+        // The failure's repro: the scenario with this seed only.
+        match repro::write(&self.failures, &self.scenario, seed, result.violations.first(), &[]) {
+            Ok(path) => message.push_str(&format!(
+                "repro: {}\nreplay: {}\n",
+                path.display(),
+                repro::replay_command(&path)
+            )),
+            Err(err) => message.push_str(&format!("(cannot write the repro: {err})\n")),
+        }
+        Err(message.into())
+    }
+}
+
+fn deterministic(
+    scenario: &Scenario,
+    seed: u64,
+    factory: &Arc<dyn TransportFactory>,
+) -> Result<Completion, Failed> {
+    let run = || runner::run_with(scenario, seed, factory.clone()).map(|r| jsonl::to_bytes(&r.records));
+    let first = match run() {
+        Ok(bytes) => bytes,
+        Err(err) => return outcome(err).map_err(|e| e.into()),
+    };
+    let second = run().map_err(|e| e.to_string())?;
+    match jsonl::first_difference(&first, &second) {
+        None => Ok(Completion::Completed),
+        Some((line, a, b)) => {
+            Err(format!("two runs of seed {seed} differ at trace line {line}:\n  {a}\n  {b}").into())
+        }
+    }
+}
+
+/// A run that did not happen: ignored, with the reason, when the transport lacks what the
+/// scenario needs (it is not a pass); an error otherwise.
+fn outcome(err: RunError) -> Result<Completion, String> {
+    match err {
+        RunError::Unsupported(why) => Ok(Completion::ignored_with(why)),
+        err => Err(err.to_string()),
+    }
+}
+
+/// The target folder the running test binary was built into: `CARGO_TARGET_DIR` when set,
+/// else the binary's `target/<profile>/deps/` two levels up (a workspace member's tests run in
+/// its own folder, not in the workspace's, so `target` relative to it would be wrong).
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().ok();
+    exe.as_deref()
+        .and_then(|exe| exe.ancestors().nth(3))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Capabilities, LifeContext, NodeTransport};
+
+    /// The TCP transport without the capability to drop routes.
+    struct NoRoutes;
+
+    impl TransportFactory for NoRoutes {
+        fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
+            TcpFactory.build(life)
+        }
+
+        fn capabilities(&self) -> Capabilities {
+            Capabilities { routes: false, ..TcpFactory.capabilities() }
+        }
+    }
+
+    const SMALL: &str = "name: tiny\nseeds: [4, 2]\nnodes: [solo]\nduration: 2s\n\
+                         workload:\n  events: 20\n  rate: 100/s\nexpect:\n  settle: 2s\n";
+
+    /// A fresh folder under the system's temporary one, holding `files`.
+    fn folder(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("shipsim-suite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        dir
+    }
+
+    fn bundled() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+    }
+
+    /// One thread, and the output in `dir`'s `libtest.log`: a nested run's expected failures
+    /// must not show in the real run's output.
+    fn quiet(dir: &Path) -> Arguments {
+        let logfile = Some(dir.join("libtest.log").display().to_string());
+        Arguments { test_threads: Some(1), logfile, ..Arguments::default() }
+    }
+
+    fn log(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("libtest.log")).unwrap()
+    }
+
+    /// Runs the suite's cases as if the environment named no seeds (a sweep's `SHIPSIM_SEEDS`
+    /// must not change what these tests expect).
+    fn conclude(suite: &Suite, dir: &Path) -> Conclusion {
+        libtest_mimic::run(&quiet(dir), suite.trials_under(Seeds::Own))
+    }
+
+    fn names(trials: &[Trial]) -> Vec<&str> {
+        trials.iter().map(Trial::name).collect()
+    }
+
+    #[test]
+    fn each_file_gives_a_case_per_seed_and_a_determinism_case_in_file_order() {
+        let dir =
+            folder("names", &[("b.yaml", SMALL), ("a.yml", &SMALL.replace("tiny", "first")), ("x.txt", "")]);
+        let trials = Suite::new().dir(&dir).trials_under(Seeds::Own);
+        let expected = [
+            "first::seed-4",
+            "first::seed-2",
+            "first::deterministic",
+            "tiny::seed-4",
+            "tiny::seed-2",
+            "tiny::deterministic",
+        ];
+        assert_eq!(names(&trials), expected);
+    }
+
+    #[test]
+    fn a_file_that_does_not_load_is_a_failing_case_naming_the_line() {
+        let dir = folder("bad", &[("broken.yaml", "name: broken\nseeds: [1]\nnodes: [a]\nduration: soon\n")]);
+        let suite = Suite::new().dir(&dir);
+        assert_eq!(names(&suite.trials()), ["broken::loads"]);
+        let conclusion = conclude(&suite, &dir);
+        assert_eq!((conclusion.num_failed, conclusion.num_passed), (1, 0));
+        let log = log(&dir);
+        assert!(log.contains("broken.yaml:4:11: invalid duration `soon`"), "{log}");
+    }
+
+    #[test]
+    fn passing_cases_pass_and_a_missing_folder_adds_nothing() {
+        let dir = folder("pass", &[("tiny.yaml", SMALL)]);
+        let conclusion = conclude(&Suite::new().dir(&dir).dir(dir.join("absent")), &dir);
+        assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (3, 0, 0));
+    }
+
+    #[test]
+    fn a_scenario_the_transport_cannot_run_is_ignored_not_passed() {
+        let dir = folder("unsupported", &[]);
+        std::fs::copy(bundled().join("stale-route.yaml"), dir.join("stale-route.yaml")).unwrap();
+        let conclusion = conclude(&Suite::new().dir(&dir).transport(NoRoutes), &dir);
+        assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (0, 0, 4));
+        let log = log(&dir);
+        let seed_1 = log.lines().find(|l| l.contains("stale-route::seed-1")).unwrap_or_default();
+        assert!(seed_1.contains("ignored (the transport cannot drop or restore routes"), "{log}");
+    }
+
+    #[test]
+    fn a_failing_case_writes_its_repro_under_the_failures_folder() {
+        // Every event must arrive within a tick of the run's end: the settle phase cannot make it.
+        let late = SMALL.replace("settle: 2s", "settle: 1ms").replace("events: 20", "events: 400");
+        let dir = folder("fail", &[("late.yaml", &late)]);
+        let failures = dir.join("failures");
+        let case = Case {
+            scenario: scenario::load(&dir.join("late.yaml")).unwrap(),
+            shown: "late.yaml".into(),
+            factory: Arc::new(TcpFactory),
+            failures: failures.clone(),
+        };
+        let message = case.run(2).err().expect("the case fails").message().unwrap_or_default().to_string();
+        assert!(message.contains("late.yaml") && message.contains("replay: shipsim replay"), "{message}");
+        assert_eq!(std::fs::read_dir(&failures).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_seeds() {
+        let s = scenario::parse(SMALL, "tiny.yaml").unwrap();
+        assert_eq!(Seeds::Own.of(&s), [4, 2]);
+        assert_eq!(Seeds::One(9).of(&s), [9]);
+        assert_eq!(Seeds::Sweep(3).of(&s), [1, 2, 3]);
+        assert_eq!(Seeds::Own.or(Some(vec![7, 8])).of(&s), [7, 8]);
+        assert_eq!(Seeds::One(9).or(Some(vec![7, 8])).of(&s), [9]);
+        assert_eq!(Seeds::Own.or(None).of(&s), [4, 2]);
+    }
+
+    #[test]
+    fn the_suite_s_seeds_replace_each_file_s() {
+        let dir = folder("seeds", &[("tiny.yaml", SMALL)]);
+        let trials = Suite::new().dir(&dir).seeds(5..=6).trials_under(Seeds::Own);
+        assert_eq!(names(&trials), ["tiny::seed-5", "tiny::seed-6", "tiny::deterministic"]);
+    }
+
+    #[test]
+    fn repros_go_under_the_target_folder_the_test_binary_was_built_into() {
+        let exe = std::env::current_exe().unwrap();
+        let target = target_dir();
+        assert!(
+            exe.starts_with(&target) || target.is_relative(),
+            "{} not under {}",
+            exe.display(),
+            target.display()
+        );
+        assert_eq!(Suite::new().failures_dir(), target.join("shipsim/failures"));
+        assert_eq!(Suite::new().failures("/x").failures_dir(), Path::new("/x"));
+    }
+
+    #[test]
+    fn reports_show_paths_relative_to_the_base() {
+        let suite = Suite::new().relative_to("/a/b");
+        assert_eq!(suite.display(Path::new("/a/b/scenarios/x.yaml")), "scenarios/x.yaml");
+        assert_eq!(suite.display(Path::new("/c/x.yaml")), "/c/x.yaml");
+    }
+}
