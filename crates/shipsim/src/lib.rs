@@ -56,6 +56,7 @@ pub mod shrink;
 pub mod simulation;
 pub(crate) mod sink;
 pub mod strategies;
+#[cfg(feature = "suite")]
 pub mod suite;
 pub mod tcp;
 pub mod trace;
@@ -69,6 +70,7 @@ pub use runner::{RunError, RunResult};
 pub use scenario::{Scenario, ScenarioError, load, parse};
 pub use shrink::{Shrunk, Target};
 pub use simulation::{Simulation, run};
+#[cfg(feature = "suite")]
 pub use suite::Suite;
 pub use tcp::TcpFactory;
 pub use transport::{
