@@ -1,5 +1,6 @@
-//! One test per weakness of the seed (../shared/seed/README.md, items 1–4
-//! and 7). Each says what the seed did; each fails against the seed's code.
+//! One test per weakness of the seed (the README's table under "The core
+//! router"). Each says what the seed did; each fails against the seed's code
+//! (`crates/router-bench/src/seed_event_shipper.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
