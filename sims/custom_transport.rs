@@ -185,5 +185,5 @@ fn a_scenario_folder_fails_a_fire_and_forget_transport_with_a_repro_per_failure(
     let repros = std::fs::read_dir(&failures).map(|d| d.count()).unwrap_or(0);
     assert_eq!(repros as u64, conclusion.num_failed);
     let log = std::fs::read_to_string(dir.join("libtest.log")).unwrap();
-    assert!(log.contains("no-loss") && log.contains("replay: shipsim replay"), "{log}");
+    assert!(log.contains("no-loss") && log.contains("rerun: SHIPSIM_SEED="), "{log}");
 }

@@ -55,6 +55,9 @@ pub struct Suite {
     failures: Option<PathBuf>,
     base: Option<PathBuf>,
     seeds: Option<Vec<u64>>,
+    /// Whether `.transport` replaced the default: `shipsim replay` runs the default one, so a
+    /// failure then says how to rerun its own case instead.
+    custom: bool,
 }
 
 impl Default for Suite {
@@ -66,11 +69,19 @@ impl Default for Suite {
 impl Suite {
     /// No folders yet, on the default transport (shipper-net's TCP).
     pub fn new() -> Self {
-        Suite { dirs: Vec::new(), factory: Arc::new(TcpFactory), failures: None, base: None, seeds: None }
+        Suite {
+            dirs: Vec::new(),
+            factory: Arc::new(TcpFactory),
+            failures: None,
+            base: None,
+            seeds: None,
+            custom: false,
+        }
     }
 
-    /// Adds the scenario files of `dir` (a missing folder adds nothing). A relative path is
-    /// taken as cargo runs tests: from the package's folder.
+    /// Adds the scenario files of `dir`. A relative path is taken as cargo runs tests: from
+    /// the package's folder. A folder that does not exist is one failing case
+    /// (`<dir>::exists`): a mistyped path must not make a green suite of no cases.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dirs.push(dir.into());
         self
@@ -79,6 +90,7 @@ impl Suite {
     /// Runs the cases on the transports `factory` builds instead.
     pub fn transport(mut self, factory: impl TransportFactory) -> Self {
         self.factory = Arc::new(factory);
+        self.custom = true;
         self
     }
 
@@ -110,11 +122,19 @@ impl Suite {
     /// The cases with `env` standing for what the environment asks.
     fn trials_under(&self, env: Seeds) -> Vec<Trial> {
         let seeds = env.or(self.seeds.clone());
-        self.dirs
-            .iter()
-            .flat_map(|dir| scenario_files(dir))
-            .flat_map(|path| self.trials_for(&path, &seeds))
-            .collect()
+        let mut trials = Vec::new();
+        for dir in &self.dirs {
+            if !dir.is_dir() {
+                let message = format!("no scenario folder {}", dir.display());
+                trials
+                    .push(Trial::test(format!("{}::exists", self.display(dir)), move || Err(message.into())));
+                continue;
+            }
+            for path in scenario_files(dir) {
+                trials.extend(self.trials_for(&path, &seeds));
+            }
+        }
+        trials
     }
 
     /// Parses libtest's arguments from the command line, runs the cases and exits with
@@ -145,6 +165,7 @@ impl Suite {
                 shown: shown.clone(),
                 factory: self.factory.clone(),
                 failures: self.failures_dir(),
+                custom: self.custom,
             };
             trials.push(Trial::ignorable_test(format!("{}::seed-{seed}", scenario.name), move || {
                 case.run(seed)
@@ -221,6 +242,8 @@ struct Case {
     shown: String,
     factory: Arc<dyn TransportFactory>,
     failures: PathBuf,
+    /// Run on a transport other than shipsim's own (see [`Suite::transport`]).
+    custom: bool,
 }
 
 impl Case {
@@ -235,6 +258,13 @@ impl Case {
         let mut message = report::render(&self.shown, seed, &result, std::time::Duration::ZERO);
         // The failure's repro: the scenario with this seed only.
         match repro::write(&self.failures, &self.scenario, seed, result.violations.first(), &[]) {
+            // `shipsim replay` runs shipsim's own transport: on another one, rerun this case.
+            Ok(path) if self.custom => message.push_str(&format!(
+                "repro: {}\nrerun: SHIPSIM_SEED={seed} cargo test -- '{}::seed-{seed}' \
+                 (`shipsim replay` would run shipsim's own transport, not this one)\n",
+                path.display(),
+                self.scenario.name
+            )),
             Ok(path) => message.push_str(&format!(
                 "repro: {}\nreplay: {}\n",
                 path.display(),
@@ -373,10 +403,13 @@ mod tests {
     }
 
     #[test]
-    fn passing_cases_pass_and_a_missing_folder_adds_nothing() {
+    fn passing_cases_pass_and_a_missing_folder_is_a_failing_case() {
         let dir = folder("pass", &[("tiny.yaml", SMALL)]);
-        let conclusion = conclude(&Suite::new().dir(&dir).dir(dir.join("absent")), &dir);
+        let conclusion = conclude(&Suite::new().dir(&dir), &dir);
         assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (3, 0, 0));
+        let conclusion = conclude(&Suite::new().dir(&dir).dir(dir.join("absent")), &dir);
+        assert_eq!((conclusion.num_passed, conclusion.num_failed, conclusion.num_ignored), (3, 1, 0));
+        assert!(log(&dir).contains("no scenario folder"), "{}", log(&dir));
     }
 
     #[test]
@@ -401,10 +434,17 @@ mod tests {
             shown: "late.yaml".into(),
             factory: Arc::new(TcpFactory),
             failures: failures.clone(),
+            custom: false,
         };
         let message = case.run(2).err().expect("the case fails").message().unwrap_or_default().to_string();
         assert!(message.contains("late.yaml") && message.contains("replay: shipsim replay"), "{message}");
         assert_eq!(std::fs::read_dir(&failures).unwrap().count(), 1);
+        // On another transport `shipsim replay` would run the wrong one: the message says how
+        // to rerun this very case instead.
+        let custom = Case { custom: true, ..case };
+        let message = custom.run(2).err().expect("the case fails").message().unwrap_or_default().to_string();
+        assert!(message.contains("rerun: SHIPSIM_SEED=2 cargo test -- 'tiny::seed-2'"), "{message}");
+        assert!(!message.contains("replay: shipsim replay"), "{message}");
     }
 
     #[test]

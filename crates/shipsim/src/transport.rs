@@ -31,6 +31,12 @@ pub type Server = LocalFuture<'static, io::Result<()>>;
 
 /// Builds the transports of a run: one per node and process life. Shared by the runs of an
 /// explore sweep, which run on several threads.
+///
+/// The scenario's transport-side settings are the factory's to apply: shipsim's TCP factory
+/// cuts byte streams (`network.segment`) and sets `transport.max_frame`/`max_unacked`; a
+/// factory that ignores them runs those variants as the plain run. A sink's busy answers
+/// reach a transport only through [`shipper::EventSink::try_accept`]: one that calls `accept`
+/// never sees them.
 pub trait TransportFactory: Send + Sync + 'static {
     /// Builds `life.node`'s transport for one process life (called inside the turmoil host,
     /// at every start and restart of the node).
@@ -55,7 +61,8 @@ pub trait TransportFactory: Send + Sync + 'static {
 pub struct Capabilities {
     /// It reports each ack it receives through [`LifeContext::observer`]: checks
     /// `redelivery-after-ack` (an event acked to its sender must not be delivered again after
-    /// the receiver restarts).
+    /// the receiver restarts) and, with [`TransportFactory::timing`], the liveness rule
+    /// `recovery` (its bounds count from each connection's last ack).
     pub acks: bool,
     /// [`NodeTransport::counters`] reads real counters: checks the `stats` rule `received`.
     pub counters: bool,

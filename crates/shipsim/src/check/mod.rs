@@ -207,7 +207,11 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
 
     let mut sink = Sink::new(liveness::INVARIANT);
     liveness::run(&index, &mut sink);
-    let relaxed = lacking(None, index.start, LACKS_TIMING, recovery::RECOVERY, "gave no timing");
+    let relaxed =
+        lacking(None, index.start, LACKS_TIMING, recovery::RECOVERY, "gave no timing").or_else(|| {
+            // Recovery bounds count from the slot's last ack: without acks, skipped too.
+            lacking(None, index.start, LACKS_ACKS, recovery::RECOVERY, "reports no acks")
+        });
     results.push(InvariantResult::from_sink(sink, relaxed));
 
     match placement::skipped(&index) {
@@ -516,6 +520,13 @@ mod tests {
             }
         });
         assert_eq!(rules(&check_all(&sink_off)), [("stats", "sink")]);
+        // A transport with timing but no acks: recovery is skipped, and says why.
+        let no_acks = with_start(clean_run(), |s| s.lacks = vec!["acks".into()]);
+        let summary = summarize(&no_acks);
+        assert_eq!(
+            summary.get("liveness").unwrap().relaxed.as_deref(),
+            Some("recovery skipped: the transport reports no acks")
+        );
         // The TCP transport lacks nothing: no note.
         assert_eq!(summarize(&clean_run()).get("delivery").unwrap().relaxed, None);
     }
