@@ -15,7 +15,7 @@ use crate::trace::{
 pub const MAX_ARROWS: usize = 10_000;
 
 /// The invariants every run reports, in report order.
-pub const INVARIANTS: [&str; 5] = ["delivery", "ordering", "stats", "liveness", "trace"];
+pub const INVARIANTS: [&str; 6] = ["delivery", "ordering", "stats", "liveness", "placement", "trace"];
 
 /// The whole diagram.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +57,12 @@ pub struct InvariantMark {
     pub name: String,
     /// Violation records of it (0: held, unless skipped).
     pub violations: usize,
-    /// Why it was not checked (the scenario's `expect` turned it off).
+    /// Why it was not checked (the scenario's `expect` turned it off, or the trace cannot
+    /// tell), as the checkers say it.
     pub skipped: Option<String>,
+    /// What of it was not checked although the rest was (a rule the transport gave no facts
+    /// for, an at-least-once relaxation), as the report says it.
+    pub note: Option<String>,
 }
 
 /// A node's lane.
@@ -435,14 +439,20 @@ impl Builder {
             let (from, to) = (self.lane(&receiver), self.lane(&sender));
             acks.push(AckMark { id, from, to, delivered, acked });
         }
-        let skipped = |name: &str| match name {
-            "ordering" if self.expect.0 == ExpectOrdering::None => Some("expect ordering: none".to_owned()),
-            "stats" if self.expect.1 == ExpectStats::Ignore => Some("expect stats: ignore".to_owned()),
-            _ => None,
-        };
+        // What was skipped, wholly or in part, as the checkers themselves say it: one source
+        // for the report, `verify` and this page.
+        let summary = crate::check::summarize(records);
         let mut invariants: Vec<InvariantMark> = INVARIANTS
             .iter()
-            .map(|name| InvariantMark { name: name.to_string(), violations: 0, skipped: skipped(name) })
+            .map(|name| {
+                let result = summary.get(name);
+                let skipped = result.and_then(|r| match &r.status {
+                    crate::check::Status::Skipped(why) => Some(why.clone()),
+                    _ => None,
+                });
+                let note = result.and_then(|r| r.relaxed.clone());
+                InvariantMark { name: name.to_string(), violations: 0, skipped, note }
+            })
             .collect();
         for r in records {
             if let Record::Violation(v) = r {
@@ -452,6 +462,7 @@ impl Builder {
                         name: v.invariant.clone(),
                         violations: 1,
                         skipped: None,
+                        note: None,
                     }),
                 }
             }
@@ -733,14 +744,39 @@ pub(crate) mod tests {
         assert_eq!(l.violations[0].message, "delivery / no-duplicate: expected one delivery, actual two");
         assert_eq!(l.violations[1].event, None);
         let inv: Vec<_> = l.invariants.iter().map(|i| (i.name.as_str(), i.violations)).collect();
-        assert_eq!(inv, vec![("delivery", 1), ("ordering", 0), ("stats", 0), ("liveness", 1), ("trace", 0)]);
-        assert!(l.invariants.iter().all(|i| i.skipped.is_none()));
+        assert_eq!(
+            inv,
+            vec![
+                ("delivery", 1),
+                ("ordering", 0),
+                ("stats", 0),
+                ("liveness", 1),
+                ("placement", 0),
+                ("trace", 0)
+            ]
+        );
+        // This tiny trace names no shard count: placement says so, the others were checked.
+        let skipped: Vec<_> =
+            l.invariants.iter().filter_map(|i| i.skipped.as_deref().map(|w| (i.name.as_str(), w))).collect();
+        assert_eq!(skipped, [("placement", "the trace names no shard count")]);
+        assert!(l.invariants.iter().all(|i| i.note.is_none()));
         let mut relaxed = records();
         if let Record::Start(s) = &mut relaxed[0] {
             s.ordering = ExpectOrdering::None;
+            // A transport that reports no acks: the page says which rules it could not check.
+            s.lacks = vec!["acks".into()];
         }
         let l = Layout::of(&relaxed);
         assert_eq!(l.invariants[1].skipped.as_deref(), Some("expect ordering: none"));
+        assert_eq!(
+            l.invariants[0].note.as_deref(),
+            Some("redelivery-after-ack skipped: the transport reports no acks")
+        );
+        let page = crate::html::page(&relaxed);
+        assert!(
+            page.contains("redelivery-after-ack skipped: the transport reports no acks"),
+            "the page shows the note"
+        );
     }
 
     #[test]

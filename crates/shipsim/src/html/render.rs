@@ -112,15 +112,17 @@ fn header(out: &mut String, l: &Layout, title: &str) {
     out.push_str("<div>");
     for inv in &l.invariants {
         let name = esc(&inv.name);
+        // What of it could not be checked, as the report says it.
+        let note = inv.note.as_deref().map(|n| format!(" [{}]", esc(n))).unwrap_or_default();
         match (&inv.skipped, inv.violations) {
             (_, n) if n > 0 => {
-                let _ = write!(out, "<span class=\"inv violated\">{name} violated: {n}</span>");
+                let _ = write!(out, "<span class=\"inv violated\">{name} violated: {n}{note}</span>");
             }
             (Some(why), _) => {
                 let _ = write!(out, "<span class=\"inv skipped\">{name} skipped ({})</span>", esc(why));
             }
             (None, _) => {
-                let _ = write!(out, "<span class=\"inv held\">{name} held</span>");
+                let _ = write!(out, "<span class=\"inv held\">{name} held{note}</span>");
             }
         }
     }
