@@ -6,10 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::trace::{
-    Counts, EventId, ExpectOrdering, ExpectStats, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase,
-    Record,
-};
+use crate::trace::{Counts, EventId, FaultAction, HealTarget, LifeState, Micros, Outcome, Phase, Record};
 
 /// Above this many arrows the layout keeps every k-th one (and says so).
 pub const MAX_ARROWS: usize = 10_000;
@@ -262,8 +259,6 @@ impl Layout {
 struct Builder {
     scenario: String,
     seed: u64,
-    /// The start record's `ordering` and `stats` expectations.
-    expect: (ExpectOrdering, ExpectStats),
     end: Micros,
     lanes: Vec<Lane>,
     /// (node, batch) → (shipped prefix, outcome).
@@ -294,7 +289,6 @@ impl Builder {
             Record::Start(s) => {
                 self.scenario = s.scenario.clone();
                 self.seed = s.seed;
-                self.expect = (s.ordering, s.stats);
                 for n in &s.nodes {
                     self.lane(n);
                 }
