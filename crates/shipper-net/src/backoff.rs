@@ -5,13 +5,14 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// Delay before the next connection attempt of one slot.
+/// Delay before the next connection attempt of one slot (of shipper-net) or
+/// channel (of shipper-grpc).
 ///
 /// Jitter keeps the slots of many nodes from reconnecting in lockstep after a
 /// shared fault; it comes from a [`SmallRng`] seeded from the configuration,
 /// never from the OS, so a simulation replays exactly.
 #[derive(Debug)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     min: Duration,
     max: Duration,
     failures: u32,
@@ -19,13 +20,13 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    pub(crate) fn new(min: Duration, max: Duration, seed: u64) -> Self {
+    pub fn new(min: Duration, max: Duration, seed: u64) -> Self {
         Self { min, max: max.max(min), failures: 0, rng: SmallRng::seed_from_u64(seed) }
     }
 
     /// The delay after one more consecutive failure: `min * 2^failures`,
     /// capped at `max`, then scaled by a random factor in [1/2, 1].
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    pub fn next_delay(&mut self) -> Duration {
         let base = self.min.saturating_mul(1u32 << self.failures.min(20)).min(self.max);
         self.failures = self.failures.saturating_add(1);
         let nanos = base.as_nanos().min(u64::MAX as u128) as u64;
@@ -33,7 +34,7 @@ impl Backoff {
     }
 
     /// A connection proved healthy (an ack arrived): start over from `min`.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.failures = 0;
     }
 }

@@ -75,6 +75,7 @@ mod transport;
 #[cfg(feature = "turmoil")]
 mod turmoil_net;
 
+pub use backoff::Backoff;
 pub use codec::FrameError;
 pub use config::NetConfig;
 pub use frame::{DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION};

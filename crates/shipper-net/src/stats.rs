@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 /// Counters of a [`crate::NetTransport`] and of the [`crate::NetServer`]s
-/// made from it. Only the transport changes them; read them with
-/// [`NetStats::snapshot`]. They only grow.
+/// made from it (and of shipper-grpc's transport, which keeps the same
+/// counters). Only a transport changes them, through the `count_*` methods;
+/// read them with [`NetStats::snapshot`]. They only grow.
 #[derive(Debug, Default)]
 pub struct NetStats {
     sent: AtomicU64,
@@ -67,39 +68,48 @@ impl NetStats {
         }
     }
 
-    pub(crate) fn count_sent(&self) {
+    /// An event written for the first time.
+    pub fn count_sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_acked(&self) {
+    /// An event acknowledged.
+    pub fn count_acked(&self) {
         self.acked.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_retransmit(&self) {
+    /// An event written again (after a reconnect or a retry).
+    pub fn count_retransmit(&self) {
         self.retransmits.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_reconnect(&self) {
+    /// A connection re-established after having had one.
+    pub fn count_reconnect(&self) {
         self.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_received(&self) {
+    /// An event handed to the sink and accepted.
+    pub fn count_received(&self) {
         self.received.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_duplicate(&self) {
+    /// A copy of an event already delivered, dropped.
+    pub fn count_duplicate(&self) {
         self.duplicates_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_sink_busy(&self) {
+    /// The sink answered busy.
+    pub fn count_sink_busy(&self) {
         self.sink_busy.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_refused(&self) {
+    /// An event the fence refused.
+    pub fn count_refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_protocol_error(&self) {
+    /// Malformed or unexpected input from a peer.
+    pub fn count_protocol_error(&self) {
         self.protocol_errors.fetch_add(1, Ordering::Relaxed);
     }
 }

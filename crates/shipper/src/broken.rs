@@ -62,11 +62,20 @@ pub enum Variant {
     /// A batch the transport stopped part-way, with a prefix acknowledged,
     /// is answered `Ok(prefix)` (`EventShipper::ship_batch`).
     PartialAsOk,
+    /// gRPC: a retry goes out under a new idempotency key, so the receiver
+    /// takes it for a new call and delivers again what the lost attempt
+    /// delivered (`shipper-grpc`, `GrpcTransport::call`).
+    GrpcRetryWithoutKey,
+    /// gRPC: the receiver answers `Ok` (response headers and a reply counting
+    /// the whole call) as soon as it decoded the request, and hands the events
+    /// to the sink only afterwards; a crash in between loses acknowledged
+    /// events (`shipper-grpc`, `Handler::ship`).
+    GrpcOkOnHeaders,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 16] = [
+    pub const ALL: [Variant; 18] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -83,6 +92,8 @@ impl Variant {
         Variant::StickyBackoff,
         Variant::TimeoutAsAmbiguous,
         Variant::PartialAsOk,
+        Variant::GrpcRetryWithoutKey,
+        Variant::GrpcOkOnHeaders,
     ];
 }
 

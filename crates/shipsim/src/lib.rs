@@ -41,6 +41,7 @@
 pub mod check;
 pub mod explore;
 pub(crate) mod faults;
+pub mod grpc;
 pub mod html;
 pub mod logging;
 pub(crate) mod membership;
@@ -65,6 +66,7 @@ pub(crate) mod workload;
 
 pub use check::{CheckSummary, InvariantResult, Status};
 pub use explore::{Options as ExploreOptions, Sweep};
+pub use grpc::GrpcFactory;
 pub use recorder::NetCounters;
 pub use runner::{RunError, RunResult};
 pub use scenario::{Scenario, ScenarioError, load, parse};

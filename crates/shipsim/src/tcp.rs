@@ -63,7 +63,7 @@ pub fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
 
 /// The life's network: turmoil's, its streams cut into seeded pieces when the scenario sets
 /// `network.segment` (sizes drawn per connection from the run seed, the node and its life).
-fn network(life: &LifeContext<'_>) -> NodeNet {
+pub(crate) fn network(life: &LifeContext<'_>) -> NodeNet {
     let turmoil = TurmoilNet::new(life.scenario.nodes.iter().cloned());
     match life.scenario.network.segment {
         None => Segmented::off(turmoil),
@@ -115,8 +115,9 @@ impl NodeTransport for TcpNode {
     }
 }
 
-/// shipper-net's observer hooks, forwarded to the harness's.
-struct Observer(Arc<dyn AckObserver>);
+/// shipper-net's observer hooks (which the gRPC transport uses too), forwarded to the
+/// harness's.
+pub(crate) struct Observer(pub(crate) Arc<dyn AckObserver>);
 
 impl TransportObserver for Observer {
     fn on_ack(&self, dst: &NodeId, event: &ShippedEvent) {

@@ -1,0 +1,74 @@
+//! # shipper-grpc — acknowledged event shipping over gRPC
+//!
+//! A [`shipper::ShipperTransport`] on tonic and hyper's HTTP/2 with the guarantees of
+//! shipper-net's TCP transport: `Ok` only after the destination's sink accepted; errors that
+//! say whether the events may have arrived; every call ended by its deadline, which reaches
+//! the receiver as the gRPC deadline; reconnects with seeded backoff; idempotent retries;
+//! per-batch order; a bound on calls in flight; a message size limit. Like shipper-net it is
+//! generic over [`shipper_net::Network`], so the same code runs on tokio's sockets
+//! ([`shipper_net::TokioNet`]) and on turmoil's (`TurmoilNet`, feature `turmoil`).
+//!
+//! ## The RPC shape: one unary call per ship call
+//!
+//! `Shipper.Ship(ShipRequest) returns (ShipReply)` (`proto/shipper.proto`), one call per
+//! event or batch, rather than a bidirectional stream per connection:
+//! - the deadline of a ship is the deadline of its RPC (`grpc-timeout`), so the receiver
+//!   knows when the sender stops waiting, and a stuck call ends on its own;
+//! - the reply is the acknowledgement: it counts the events the sink accepted, so there is no
+//!   ack numbering to get wrong, and a partial answer (refused part-way, or the deadline
+//!   reached) is exact;
+//! - HTTP/2 already multiplexes calls on one connection, with flow control; a stream per
+//!   connection would rebuild that (windows, acks, resends) over a stream that can itself
+//!   be reset;
+//! - a retry is the same request again, which the receiver can recognise (below).
+//!
+//! A batch larger than one message may be (`max_frame`) is sent as consecutive calls of the
+//! same key, each starting where the last reply ended, so it stays in order.
+//!
+//! ## Idempotent retries
+//!
+//! Every attempt of a ship call carries the sender's (node, life), the call's key (unique in
+//! the life) and the position of its first event in the call. The receiver keeps, per key,
+//! how many events its sink accepted, and delivers a position only if it is the next one: a
+//! retry after a lost reply drops what was delivered and goes on from there. Keys are
+//! forgotten once the sender says they are settled (`settled_below`, the sender's oldest open
+//! call), so the receiver's memory is bounded by the calls in flight.
+//!
+//! ## Failure detection
+//!
+//! HTTP/2 keepalive pings every half `ack_timeout` without traffic and gives the connection
+//! up when the pong is half `ack_timeout` late, so a partitioned connection is noticed within
+//! the ack timeout; its calls then retry on a new connection after the backoff. A receiver
+//! whose sink is slow keeps answering pings, so a slow sink is not mistaken for a dead link.
+//!
+//! ## Determinism
+//!
+//! tonic's `transport` feature is not used: its `Channel` reconnects at once and unseeded
+//! and spawns with `tokio::spawn`, and its server spawns each connection on the runtime. This
+//! crate drives hyper's HTTP/2 client and server connections itself, spawning every task
+//! through the [`shipper_net::Network`] (a simulated host's `LocalSet`) and timing everything
+//! on tokio's clock. Two wall-clock reads inside hyper and h2 are switched off: the server's
+//! `date` header, and h2's expiry of locally reset streams (none are kept). The rest of
+//! hyper, h2 and tonic uses no random state, threads or clock that reaches behaviour; the
+//! harness's determinism check runs every scenario twice per transport and compares the
+//! traces byte for byte.
+
+pub mod pb;
+
+mod broken;
+mod calls;
+mod deadline;
+mod keys;
+mod link;
+mod rt;
+mod server;
+mod shared;
+mod transport;
+mod wire;
+
+pub use server::GrpcServer;
+#[cfg(feature = "turmoil")]
+pub use shipper_net::TurmoilNet;
+pub use shipper_net::{NetConfig, NetStats, NetStatsSnapshot, Network, TokioNet, TransportObserver};
+pub use transport::GrpcTransport;
+pub use wire::{ENVELOPE, message_limit};

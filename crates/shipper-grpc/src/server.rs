@@ -1,0 +1,318 @@
+//! The receiving side: the `Shipper` service on bare hyper HTTP/2 connections, delivering
+//! each call's events in order to the sink, at most once per position and receiving life, and
+//! answering only after the sink accepted what the reply counts.
+//!
+//! Each request's delivery runs in a task of its own, so a caller that gives up (a reset
+//! stream, a closed connection) never cuts a sink's accept short: the task finishes the event
+//! in hand, stops at the request's deadline, and leaves the call's position right for the
+//! retry.
+
+use std::io;
+use std::sync::Arc;
+
+use shipper::{EventSink, Fence, NodeId, ShardId, ShippedEvent, SinkError};
+use shipper_net::{NetConfig, NetStats, Network};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tonic::{Request, Response, Status};
+use tracing::{debug, info, warn};
+
+use crate::broken::{self, Variant};
+use crate::calls::{CallCursor, CallTable, Turned};
+use crate::deadline;
+use crate::pb::shipper_server::{Shipper, ShipperServer};
+use crate::pb::{ShipReply, ShipRequest};
+use crate::rt::{Exec, TokioIo, TokioTimer};
+use crate::shared::{Shared, now};
+use crate::wire;
+
+/// Serves one node's `Shipper` service. Usually made by [`crate::GrpcTransport::server`], so
+/// both directions of a node share counters and observer.
+pub struct GrpcServer<N: Network> {
+    net: N,
+    shared: Arc<Shared>,
+    fence: Option<Arc<dyn Fence>>,
+}
+
+impl<N: Network> GrpcServer<N> {
+    /// A server with its own counters.
+    pub fn new(net: N, config: NetConfig) -> Self {
+        Self::from_shared(net, Arc::new(Shared::new(config, None)))
+    }
+
+    pub(crate) fn from_shared(net: N, shared: Arc<Shared>) -> Self {
+        GrpcServer { net, shared, fence: None }
+    }
+
+    /// Asks `fence` about every event before the sink sees it (usually the node's
+    /// [`shipper::Router`]). A refused event ends its call: the reply carries the fence's map,
+    /// and neither it nor the call's later events reach the sink.
+    pub fn with_fence(mut self, fence: Arc<dyn Fence>) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    /// The counters this server updates (`received`, `duplicates_dropped`, `refused`,
+    /// `sink_busy`, `protocol_errors`).
+    pub fn stats(&self) -> &Arc<NetStats> {
+        &self.shared.stats
+    }
+
+    /// Binds this node's listener.
+    pub async fn bind(&self) -> io::Result<N::Listener> {
+        self.net.bind().await
+    }
+
+    /// Serves connections on `listener` until the sink closes (then `Ok`). One call is one
+    /// receiving process life: the memory of delivered calls lives in this future.
+    pub async fn serve(self, listener: N::Listener, sink: Arc<dyn EventSink>) -> io::Result<()> {
+        let closed = Arc::new(Notify::new());
+        let limit = wire::message_limit(self.shared.config.max_frame);
+        let service = ShipperServer::new(Handler {
+            net: self.net.clone(),
+            shared: self.shared.clone(),
+            calls: Arc::default(),
+            sink,
+            fence: self.fence.clone(),
+            closed: closed.clone(),
+        })
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit);
+        let node = self.shared.config.node.clone();
+        info!(node = %node, addr = ?N::local_addr(&listener).ok(), "serving gRPC");
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                biased;
+                () = closed.notified() => {
+                    info!(node = %node, "sink closed: server stops");
+                    return Ok(());
+                }
+                Some(done) = connections.join_next(), if !connections.is_empty() => {
+                    if let Err(err) = done && err.is_panic() {
+                        std::panic::resume_unwind(err.into_panic());
+                    }
+                }
+                accepted = N::accept(&listener) => match accepted {
+                    Ok((stream, peer)) => {
+                        debug!(node = %node, peer = %peer, "accepted");
+                        let connection = self.connection(TokioIo::new(stream), service.clone());
+                        self.net.spawn_in(&mut connections, async move {
+                            if let Err(err) = connection.await {
+                                debug!(peer = %peer, error = %err, "connection ended");
+                            }
+                        });
+                    }
+                    Err(err) => {
+                        warn!(node = %node, error = %err, "accept failed");
+                        tokio::time::sleep(self.shared.config.backoff_min).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// One HTTP/2 connection, with keepalive and no `date` header (hyper reads the wall clock
+    /// for it, and its HPACK encoding would make the bytes on the wire differ between runs).
+    fn connection(
+        &self,
+        io: TokioIo<N::Stream>,
+        service: ShipperServer<Handler<N>>,
+    ) -> impl Future<Output = hyper::Result<()>> + Send + 'static {
+        let keepalive = self.shared.keepalive();
+        hyper::server::conn::http2::Builder::new(Exec(std::sync::Arc::new(self.net.clone())))
+            .timer(TokioTimer::new())
+            .keep_alive_interval(keepalive)
+            .keep_alive_timeout(keepalive)
+            .auto_date_header(false)
+            .max_concurrent_streams(u32::try_from(self.shared.config.max_unacked).unwrap_or(u32::MAX))
+            .serve_connection(io, hyper_util::service::TowerToHyperService::new(service))
+    }
+}
+
+/// The `Shipper` service of one receiving life.
+struct Handler<N> {
+    net: N,
+    shared: Arc<Shared>,
+    calls: Arc<CallTable>,
+    sink: Arc<dyn EventSink>,
+    fence: Option<Arc<dyn Fence>>,
+    /// Told when the sink closed for good: the server stops.
+    closed: Arc<Notify>,
+}
+
+#[tonic::async_trait]
+impl<N: Network> Shipper for Handler<N> {
+    async fn ship(&self, request: Request<ShipRequest>) -> Result<Response<ShipReply>, Status> {
+        let cap = now() + self.shared.config.deadline;
+        let deadline = match request.metadata().get("grpc-timeout") {
+            Some(value) => match deadline::parse(value.as_bytes()) {
+                Some(timeout) => cap.min(now() + timeout),
+                None => return Err(self.malformed("", "a malformed grpc-timeout header")),
+            },
+            None => cap,
+        };
+        let request = request.into_inner();
+        if let Some(why) = malformed(&request) {
+            return Err(self.malformed(&request.node, why));
+        }
+        let cursor = match self.calls.open(
+            &request.node,
+            request.life,
+            request.call,
+            request.settled_below,
+            request.first,
+        ) {
+            Ok(cursor) => cursor,
+            Err(Turned::Stale(why)) => {
+                debug!(peer = %request.node, call = request.call, "turned away: {why}");
+                return Err(Status::failed_precondition(why));
+            }
+            Err(Turned::Full) => {
+                warn!(peer = %request.node, "too many open calls");
+                return Err(Status::resource_exhausted("too many open calls from this sender"));
+            }
+        };
+        let delivery = Delivery {
+            shared: self.shared.clone(),
+            sink: self.sink.clone(),
+            fence: self.fence.clone(),
+            deadline,
+        };
+        // broken::GrpcOkOnHeaders: the reply (headers and all) goes out at once, counting the
+        // whole call; the sink gets the events a moment later.
+        if broken::is(Variant::GrpcOkOnHeaders) {
+            let delivered = request.first + request.events.len() as u64;
+            drop(self.net.spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                let _ = delivery.run(&cursor, request).await;
+            }));
+            return Ok(Response::new(ShipReply { delivered, refused: None }));
+        }
+        let task = self.net.spawn(async move { delivery.run(&cursor, request).await });
+        match task.await {
+            Ok(Ok(reply)) => Ok(Response::new(reply)),
+            Ok(Err(SinkGone)) => {
+                self.closed.notify_one();
+                Err(Status::aborted("the receiver's sink is closed"))
+            }
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_cancelled) => Err(Status::aborted("the receiver is shutting down")),
+        }
+    }
+}
+
+impl<N> Handler<N> {
+    /// Counts and reports a malformed request, and the status that answers it.
+    fn malformed(&self, peer: &str, why: &str) -> Status {
+        self.shared.stats.count_protocol_error();
+        warn!(node = %self.shared.config.node, peer = %peer, reason = why, "malformed request");
+        self.shared.observe(|o| o.on_protocol_error(peer, why));
+        Status::invalid_argument(why)
+    }
+}
+
+/// What no correct sender sends.
+fn malformed(request: &ShipRequest) -> Option<&'static str> {
+    if request.node.is_empty() {
+        Some("a request without a sender node")
+    } else if request.life == 0 {
+        Some("a request with life 0 (lives start at 1)")
+    } else if request.call == 0 {
+        Some("a request with call 0 (calls start at 1)")
+    } else if request.call < request.settled_below {
+        Some("a request for a call it says is settled")
+    } else if request.first.checked_add(request.events.len() as u64).is_none() {
+        Some("a request whose positions overflow")
+    } else {
+        None
+    }
+}
+
+/// The sink closed for good.
+struct SinkGone;
+
+/// One request's delivery, run in a task of its own.
+struct Delivery {
+    shared: Arc<Shared>,
+    sink: Arc<dyn EventSink>,
+    fence: Option<Arc<dyn Fence>>,
+    deadline: Instant,
+}
+
+impl Delivery {
+    /// Delivers the request's events from the call's position on, in order, until the last,
+    /// a refusal or the deadline; replies with where the call stands.
+    async fn run(&self, cursor: &CallCursor, request: ShipRequest) -> Result<ShipReply, SinkGone> {
+        let mut position = cursor.position.lock().await;
+        let from: NodeId = request.node;
+        for (at, event) in (request.first..).zip(request.events) {
+            if position.refused.is_some() {
+                break;
+            }
+            if at < position.delivered {
+                self.shared.stats.count_duplicate();
+                continue;
+            }
+            if at > position.delivered {
+                // The sender resends from its last reply, never past what this life delivered.
+                warn!(peer = %from, at, expected = position.delivered, "a gap in a call: not delivered");
+                self.shared.observe(|o| o.on_stream_gap(&from, at, position.delivered));
+                break;
+            }
+            if now() >= self.deadline {
+                break;
+            }
+            let event = wire::from_pb(event);
+            if let Some(fence) = &self.fence
+                && let Err(refusal) = fence.admit(event.shard, request.epoch)
+            {
+                self.shared.stats.count_refused();
+                debug!(peer = %from, at, epoch = request.epoch, own = refusal.epoch, "refused: not the owner");
+                position.refused = Some(Arc::new(refusal));
+                break;
+            }
+            let _accepting = self.fence.as_deref().map(|fence| Accepting { fence, shard: event.shard });
+            if !self.offer_until_accepted(&from, event).await? {
+                break;
+            }
+            position.delivered += 1;
+            self.shared.stats.count_received();
+        }
+        let refused = position.refused.as_deref().map(wire::refusal_to_pb);
+        Ok(ShipReply { delivered: position.delivered, refused })
+    }
+
+    /// Offers `event` until the sink accepts it (`true`), pausing `busy_retry` after each busy
+    /// answer; `false` once the deadline passed with the sink still busy.
+    async fn offer_until_accepted(&self, from: &NodeId, mut event: ShippedEvent) -> Result<bool, SinkGone> {
+        loop {
+            match self.sink.try_accept(from, event).await {
+                Ok(()) => return Ok(true),
+                Err(SinkError::Closed) => return Err(SinkGone),
+                Err(SinkError::Busy(back)) => {
+                    self.shared.stats.count_sink_busy();
+                    let retry = now() + self.shared.config.busy_retry;
+                    if retry >= self.deadline {
+                        return Ok(false);
+                    }
+                    tokio::time::sleep_until(retry).await;
+                    event = back;
+                }
+            }
+        }
+    }
+}
+
+/// An admitted event whose accept is under way: the fence hears when it ends, on every path.
+struct Accepting<'a> {
+    fence: &'a dyn Fence,
+    shard: ShardId,
+}
+
+impl Drop for Accepting<'_> {
+    fn drop(&mut self) {
+        self.fence.done(self.shard);
+    }
+}

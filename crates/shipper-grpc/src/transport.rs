@@ -1,0 +1,435 @@
+//! [`GrpcTransport`]: the [`ShipperTransport`] over gRPC, on a [`Network`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use shipper::{
+    BatchError, EventSink, Fence, NodeId, ShippedEvent, ShipperError, ShipperResult, ShipperTransport,
+    UNFENCED_EPOCH,
+};
+use shipper_net::{NetConfig, NetStats, Network, TransportObserver};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tonic::Code;
+use tracing::{debug, warn};
+
+use crate::broken::{self, Variant};
+use crate::keys::CallKeys;
+use crate::link::{Link, Unreachable};
+use crate::pb;
+use crate::pb::shipper_client::ShipperClient;
+use crate::server::GrpcServer;
+use crate::shared::{Shared, now};
+use crate::wire;
+
+/// Acknowledged event shipping over gRPC, generic over the [`Network`].
+///
+/// - `Ok` means the destination's sink accepted every event of the call.
+/// - An error's [`ShipperError::outcome`] says whether the events may have arrived:
+///   `Ambiguous` once an attempt ended without a reply, a never-sent error otherwise
+///   (`NoRoute`, `Timeout`, `Send` for a request the receiver turned away).
+/// - Every call ends by its deadline (`send` uses `config.deadline`, the others the earlier of
+///   theirs and that), and the receiver gets it as the gRPC deadline.
+/// - A call is one unary RPC (several consecutive ones when it is larger than a message may
+///   be), retried on a new connection after a failure with the same idempotency key.
+///
+/// Of [`NetConfig`]: `ack_timeout` sets the HTTP/2 keepalive, `max_frame` the message size,
+/// `max_unacked` the calls in flight per destination; `connections` is not used (one HTTP/2
+/// connection multiplexes every call to a destination).
+pub struct GrpcTransport<N: Network> {
+    net: N,
+    shared: Arc<Shared>,
+    peers: Mutex<BTreeMap<NodeId, Arc<Peer>>>,
+    /// Destinations the network knows whose route was taken away.
+    removed: Mutex<BTreeSet<NodeId>>,
+    keys: CallKeys,
+}
+
+/// One destination: its connection and its bound on calls in flight.
+struct Peer {
+    link: Link,
+    /// `http://<destination>`: the scheme and authority of its requests.
+    origin: http::Uri,
+    in_flight: Arc<Semaphore>,
+}
+
+/// How a call ended without every event accepted.
+struct Failure {
+    acked: usize,
+    error: ShipperError,
+}
+
+impl<N: Network> GrpcTransport<N> {
+    /// A transport for the node `config.node`. Out-of-range settings are clamped.
+    pub fn new(net: N, config: NetConfig) -> Self {
+        GrpcTransport {
+            net,
+            shared: Arc::new(Shared::new(config, None)),
+            peers: Mutex::default(),
+            removed: Mutex::default(),
+            keys: CallKeys::default(),
+        }
+    }
+
+    /// Reports acks, retransmits, reconnects and malformed requests to `observer`, from this
+    /// transport and the servers it makes. Set it before the first send.
+    pub fn with_observer(mut self, observer: Arc<dyn TransportObserver>) -> Self {
+        self.shared = Arc::new(Shared::new(self.shared.config.clone(), Some(observer)));
+        self.peers_mut().clear();
+        self
+    }
+
+    /// The settings in force (after clamping).
+    pub fn config(&self) -> &NetConfig {
+        &self.shared.config
+    }
+
+    /// The counters of this transport and of the servers it made.
+    pub fn stats(&self) -> &Arc<NetStats> {
+        &self.shared.stats
+    }
+
+    /// A server for this node's receiving side, sharing this transport's settings, counters
+    /// and observer.
+    pub fn server(&self) -> GrpcServer<N> {
+        GrpcServer::from_shared(self.net.clone(), self.shared.clone())
+    }
+
+    /// Binds this node's listener.
+    pub async fn bind(&self) -> io::Result<N::Listener> {
+        self.net.bind().await
+    }
+
+    /// `self.server().serve(listener, sink)`: a future to spawn, running until the sink
+    /// closes. See [`GrpcServer::serve`].
+    pub fn serve(
+        &self,
+        listener: N::Listener,
+        sink: Arc<dyn EventSink>,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        self.server().serve(listener, sink)
+    }
+
+    /// [`Self::serve`] with every event asked about by `fence` first: see
+    /// [`GrpcServer::with_fence`].
+    pub fn serve_fenced(
+        &self,
+        listener: N::Listener,
+        sink: Arc<dyn EventSink>,
+        fence: Arc<dyn Fence>,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        self.server().with_fence(fence).serve(listener, sink)
+    }
+
+    /// Forgets the route to `node`: new calls to it fail at once with `NoRoute` (never sent)
+    /// until `register_route(node)`. Calls under way finish.
+    pub fn remove_route(&self, node: &NodeId) {
+        self.removed_mut().insert(node.clone());
+    }
+
+    fn removed_mut(&self) -> std::sync::MutexGuard<'_, BTreeSet<NodeId>> {
+        // Every change is one insert or remove: poisoning cannot leave it torn.
+        self.removed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn peers_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, Arc<Peer>>> {
+        // Every change is one insert or clear: poisoning cannot leave it torn.
+        self.peers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn routes_to(&self, dst: &NodeId) -> bool {
+        self.net.knows(dst) && !self.removed_mut().contains(dst)
+    }
+
+    /// The destination's connection and in-flight bound, made on first use. Its backoff
+    /// jitter is seeded from `config.rng_seed` and the destination's name.
+    fn peer(&self, dst: &NodeId) -> Arc<Peer> {
+        let mut peers = self.peers_mut();
+        if let Some(peer) = peers.get(dst) {
+            return peer.clone();
+        }
+        let seed = self.shared.config.rng_seed ^ fnv1a(dst.as_bytes());
+        let peer = Arc::new(Peer {
+            link: Link::new(dst.clone(), &self.shared, seed),
+            origin: origin(dst),
+            in_flight: Arc::new(Semaphore::new(self.shared.config.max_unacked)),
+        });
+        peers.insert(dst.clone(), peer.clone());
+        peer
+    }
+
+    /// The deadline of a call: `requested`, but never later than `config.deadline` from now.
+    fn deadline(&self, requested: Option<Instant>) -> Instant {
+        let cap = now() + self.shared.config.deadline;
+        requested.map_or(cap, |d| d.min(cap))
+    }
+
+    /// Ships `events` as one call. An event too large for a message ends the call where it
+    /// sits: the prefix before it is shipped, it and the rest come back with an `Encode` error.
+    async fn ship(
+        &self,
+        dst: &NodeId,
+        mut events: Vec<ShippedEvent>,
+        deadline: Instant,
+        epoch: u64,
+    ) -> Result<usize, BatchError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        if !self.routes_to(dst) {
+            return Err(BatchError {
+                shipped: 0,
+                error: ShipperError::NoRoute(dst.clone()),
+                unshipped: events,
+            });
+        }
+        let max_frame = self.shared.config.max_frame;
+        let mut encoded: Vec<pb::Event> = events.iter().map(wire::to_pb).collect();
+        let too_big = encoded.iter().position(|e| wire::event_size(e) > max_frame);
+        let rest = too_big.map(|at| {
+            encoded.truncate(at);
+            events.split_off(at)
+        });
+        let result =
+            if events.is_empty() { Ok(()) } else { self.call(dst, &events, encoded, deadline, epoch).await };
+        let mut failure = match result {
+            Ok(()) => None,
+            Err(failure) => Some(failure),
+        };
+        if let Some(rest) = &rest
+            && failure.is_none()
+        {
+            let size = wire::event_size(&wire::to_pb(&rest[0]));
+            let error = ShipperError::Encode(format!(
+                "an event of {size} bytes does not fit the {max_frame}-byte message limit"
+            ));
+            failure = Some(Failure { acked: events.len(), error });
+        }
+        match failure {
+            None => Ok(events.len()),
+            Some(Failure { acked, error }) => {
+                let mut unshipped = events.split_off(acked);
+                unshipped.extend(rest.unwrap_or_default());
+                Err(BatchError { shipped: acked, error, unshipped })
+            }
+        }
+    }
+
+    /// One call: attempts until every event is accepted, the receiver refuses, or the
+    /// deadline passes. Each attempt carries the events from the first unacknowledged one on,
+    /// as many as fit a message, under the call's key.
+    async fn call(
+        &self,
+        dst: &NodeId,
+        events: &[ShippedEvent],
+        encoded: Vec<pb::Event>,
+        deadline: Instant,
+        epoch: u64,
+    ) -> Result<(), Failure> {
+        let config = &self.shared.config;
+        let peer = self.peer(dst);
+        let Ok(Ok(_permit)) = tokio::time::timeout_at(deadline, peer.in_flight.clone().acquire_owned()).await
+        else {
+            return Err(Failure { acked: 0, error: ShipperError::Timeout(dst.clone()) });
+        };
+        let mut key = self.keys.open();
+        let limit = wire::message_limit(config.max_frame);
+        let mut acked = 0;
+        let mut written = 0;
+        let mut attempts = 0u32;
+        // An attempt ended without a reply: its events may have arrived.
+        let mut uncertain = false;
+        let mut turned_away = None;
+        let mut last = String::from("the deadline passed before the events were sent");
+        while acked < events.len() && now() < deadline {
+            let connection = match peer.link.connection(&self.net, &self.shared, deadline).await {
+                Ok(connection) => connection,
+                Err(Unreachable::Backoff) => break,
+                Err(Unreachable::Failed(err)) => {
+                    last = format!("cannot connect: {err}");
+                    continue;
+                }
+            };
+            // broken::GrpcRetryWithoutKey: a retry goes out under a new key, as a new call.
+            if attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
+                key = self.keys.open();
+            }
+            attempts += 1;
+            let end = wire::part_end(&encoded, acked, config.max_frame);
+            self.count_writes(dst, &events[acked..end], acked, written);
+            written = written.max(end);
+            let mut request = tonic::Request::new(pb::ShipRequest {
+                node: config.node.clone(),
+                life: config.life,
+                call: key.key,
+                settled_below: self.keys.settled_below(),
+                epoch,
+                events: encoded[acked..end].to_vec(),
+                first: acked as u64,
+            });
+            request.set_timeout(deadline.saturating_duration_since(now()));
+            let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit);
+            let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
+                Err(_elapsed) => {
+                    uncertain = true;
+                    last = String::from("no reply before the deadline");
+                    break;
+                }
+                Ok(Ok(reply)) => reply.into_inner(),
+                Ok(Err(status)) if answered(status.code()) => {
+                    turned_away = Some(status.message().to_owned());
+                    break;
+                }
+                Ok(Err(status)) => {
+                    debug!(peer = %dst, status = %status, "call failed: reconnecting");
+                    uncertain = true;
+                    last = format!("the call failed: {status}");
+                    peer.link.failed(connection.generation).await;
+                    continue;
+                }
+            };
+            peer.link.replied();
+            let Some(delivered) = usize::try_from(reply.delivered).ok().filter(|d| (acked..=end).contains(d))
+            else {
+                warn!(peer = %dst, delivered = reply.delivered, acked, end, "a reply counting events it was not sent");
+                self.shared.stats.count_protocol_error();
+                self.shared.observe(|o| o.on_protocol_error(dst, "a reply counting events it was not sent"));
+                uncertain = true;
+                last = String::from("a malformed reply");
+                break;
+            };
+            for event in &events[acked..delivered] {
+                self.shared.stats.count_acked();
+                self.shared.observe(|o| o.on_ack(dst, event));
+            }
+            let progressed = delivered > acked;
+            acked = delivered;
+            if let Some(refusal) = reply.refused {
+                let refusal = wire::refusal_from_pb(refusal);
+                let error = ShipperError::WrongOwner {
+                    node: dst.clone(),
+                    epoch: refusal.epoch,
+                    members: refusal.members,
+                };
+                return Err(Failure { acked, error });
+            }
+            if !progressed {
+                // The receiver stopped short (its sink busy to the deadline): pause, then
+                // try again while the deadline allows.
+                let pause = now() + config.busy_retry;
+                tokio::time::sleep_until(pause.min(deadline)).await;
+            }
+        }
+        if acked == events.len() {
+            return Ok(());
+        }
+        let error = if uncertain {
+            ShipperError::Ambiguous { node: dst.clone(), reason: last }
+        } else if let Some(why) = turned_away {
+            ShipperError::Send(format!("{dst} turned the call away: {why}"))
+        } else {
+            ShipperError::Timeout(dst.clone())
+        };
+        Err(Failure { acked, error })
+    }
+
+    /// Counts the events of an attempt starting at position `from`: first writes as sent,
+    /// the ones an earlier attempt carried (below `written`) as retransmits.
+    fn count_writes(&self, dst: &NodeId, events: &[ShippedEvent], from: usize, written: usize) {
+        for (at, event) in (from..).zip(events) {
+            if at < written {
+                self.shared.stats.count_retransmit();
+                self.shared.observe(|o| o.on_retransmit(dst, event));
+            } else {
+                self.shared.stats.count_sent();
+            }
+        }
+    }
+}
+
+/// Statuses the receiver answers with before delivering anything of the attempt: a definite
+/// no, not a connection problem (those the call retries on a new connection).
+fn answered(code: Code) -> bool {
+    matches!(
+        code,
+        Code::InvalidArgument
+            | Code::FailedPrecondition
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::Unimplemented
+    )
+}
+
+/// The origin of requests to `dst`: its name as the authority, or `localhost` for a name
+/// that cannot be one (the connection is already made, so it only labels the request).
+fn origin(dst: &str) -> http::Uri {
+    http::Uri::try_from(format!("http://{dst}"))
+        .unwrap_or_else(|_| http::Uri::from_static("http://localhost"))
+}
+
+/// FNV-1a, 64 bits: a stable hash of a destination name for its backoff seed.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[async_trait]
+impl<N: Network> ShipperTransport for GrpcTransport<N> {
+    /// Ok once the destination's sink accepted the event; gives up after `config.deadline`.
+    async fn send(&self, dst: &NodeId, event: ShippedEvent) -> ShipperResult<()> {
+        let deadline = self.deadline(None);
+        self.ship(dst, vec![event], deadline, UNFENCED_EPOCH).await.map(drop).map_err(|e| e.error)
+    }
+
+    /// As `send`, giving up at the earlier of `deadline` and `config.deadline` from now.
+    async fn send_until(&self, dst: &NodeId, event: ShippedEvent, deadline: Instant) -> ShipperResult<()> {
+        let deadline = self.deadline(Some(deadline));
+        self.ship(dst, vec![event], deadline, UNFENCED_EPOCH).await.map(drop).map_err(|e| e.error)
+    }
+
+    /// The whole batch as one call, delivered in order. `Ok(n)` once every event was
+    /// accepted; otherwise `shipped` is the accepted prefix and `unshipped` the rest.
+    async fn send_batch(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BatchError> {
+        let deadline = self.deadline(deadline);
+        self.ship(dst, events, deadline, UNFENCED_EPOCH).await
+    }
+
+    /// As `send_batch`, the request carrying `epoch`: a fenced receiver that does not own the
+    /// events refuses them ([`ShipperError::WrongOwner`], certain: the refused event and the
+    /// rest were not delivered; `shipped` is the accepted prefix).
+    async fn send_batch_at(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        deadline: Option<Instant>,
+        epoch: u64,
+    ) -> Result<usize, BatchError> {
+        let deadline = self.deadline(deadline);
+        self.ship(dst, events, deadline, epoch).await
+    }
+
+    /// Gives back a route taken by [`GrpcTransport::remove_route`]. A node the network does
+    /// not know is logged and ignored: it stays `NoRoute`.
+    fn register_route(&self, node: NodeId) {
+        if !self.net.knows(&node) {
+            warn!(node = %self.shared.config.node, peer = %node, "register_route: the network does not know this node");
+            return;
+        }
+        self.removed_mut().remove(&node);
+    }
+
+    /// Whether the network knows `node` and its route was not removed (it may still be
+    /// unreachable).
+    fn has_route(&self, node: &NodeId) -> bool {
+        self.routes_to(node)
+    }
+}

@@ -1,0 +1,83 @@
+//! shipper-grpc's transport behind the transport seam (`transport.rs`): tonic's generated
+//! client and server over hyper's HTTP/2, on turmoil's TCP, configured by the same scenario
+//! settings as the TCP transport (`tcp.rs`). `transport: {kind: grpc}` in a scenario, or
+//! `--transport grpc`, runs it. It has every capability: acks, counters, routes and timing.
+
+use std::io;
+use std::sync::Arc;
+
+use shipper::{Fence, ShipperTransport};
+use shipper_grpc::GrpcTransport;
+use shipper_net::EventSink;
+
+use crate::recorder::NetCounters;
+use crate::scenario::Scenario;
+use crate::tcp::{NodeNet, Observer, net_config, network};
+use crate::transport::{
+    Capabilities, LifeContext, LocalFuture, NodeTransport, Server, Timing, TransportFactory,
+};
+
+/// Builds shipper-grpc's `GrpcTransport` over turmoil for each node life.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcFactory;
+
+impl TransportFactory for GrpcFactory {
+    fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
+        let config = net_config(life.scenario, life.node, life.life).with_rng_seed(life.seed("transport"));
+        let observer = Arc::new(Observer(life.observer.clone()));
+        Arc::new(GrpcNode(Arc::new(GrpcTransport::new(network(life), config).with_observer(observer))))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    /// One connection per destination; a call's parts go one round trip after another, so
+    /// the bound counts a round trip per event (`max_unacked: 1`). The keepalive notices a
+    /// dead connection within `ack_timeout`, the TCP transport's ack timeout's role.
+    fn timing(&self, scenario: &Scenario) -> Option<Timing> {
+        let config = net_config(scenario, scenario.nodes.first()?, 1).normalized();
+        Some(Timing {
+            connections: 1,
+            max_unacked: 1,
+            ack_timeout: config.ack_timeout,
+            connect_timeout: config.connect_timeout,
+            backoff_min: config.backoff_min,
+            backoff_max: config.backoff_max,
+        })
+    }
+}
+
+/// One life's `GrpcTransport`.
+pub struct GrpcNode(Arc<GrpcTransport<NodeNet>>);
+
+impl NodeTransport for GrpcNode {
+    fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {
+        self.0.clone()
+    }
+
+    fn serve(&self, sink: Arc<dyn EventSink>, fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>> {
+        Box::pin(async move {
+            let listener = self.0.bind().await?;
+            let server: Server = Box::pin(self.0.serve_fenced(listener, sink, fence));
+            Ok(server)
+        })
+    }
+
+    fn counters(&self) -> NetCounters {
+        let s = self.0.stats().snapshot();
+        NetCounters {
+            received: s.received,
+            duplicates_dropped: s.duplicates_dropped,
+            retransmits: s.retransmits,
+        }
+    }
+
+    fn drop_route(&self, to: &str) {
+        self.0.remove_route(&to.to_owned());
+    }
+
+    fn restore_route(&self, to: &str) {
+        self.0.register_route(to.to_owned());
+    }
+}
