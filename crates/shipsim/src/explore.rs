@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
+use crate::kinds;
 use crate::runner;
 use crate::scenario::{self, FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
 use crate::seeds;
-use crate::tcp::TcpFactory;
 use crate::trace::Violation;
 use crate::transport::TransportFactory;
 
@@ -188,9 +188,10 @@ pub struct Progress {
     pub failures: usize,
 }
 
-/// Runs the sweep. `progress` is called on the calling thread after each finished seed.
+/// Runs the sweep on the transport the scenario's `transport.kind` names. `progress` is called
+/// on the calling thread after each finished seed.
 pub fn explore(scenario: &Scenario, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
-    explore_with(scenario, options, &(Arc::new(TcpFactory) as Arc<dyn TransportFactory>), progress)
+    explore_with(scenario, options, &kinds::scenario_factory(scenario), progress)
 }
 
 /// [`explore`] on the transports `factory` builds.
@@ -250,9 +251,9 @@ pub fn explore_with(
     Sweep { planned: seeds.len(), ran, failures, stopped_early: ran < seeds.len() }
 }
 
-/// Runs one seed of the sweep.
+/// Runs one seed of the sweep, on the transport the scenario's `transport.kind` names.
 pub fn run_seed(scenario: &Scenario, seed: u64, swarm_on: bool) -> SeedResult {
-    run_seed_with(scenario, seed, swarm_on, Arc::new(TcpFactory))
+    run_seed_with(scenario, seed, swarm_on, kinds::scenario_factory(scenario))
 }
 
 /// [`run_seed`] on the transports `factory` builds.

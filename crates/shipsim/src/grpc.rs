@@ -11,7 +11,7 @@ use shipper_grpc::GrpcTransport;
 use shipper_net::EventSink;
 
 use crate::recorder::NetCounters;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, TransportKind};
 use crate::tcp::{NodeNet, Observer, net_config, network};
 use crate::transport::{
     Capabilities, LifeContext, LocalFuture, NodeTransport, Server, Timing, TransportFactory,
@@ -22,6 +22,10 @@ use crate::transport::{
 pub struct GrpcFactory;
 
 impl TransportFactory for GrpcFactory {
+    fn name(&self) -> String {
+        TransportKind::Grpc.name().to_owned()
+    }
+
     fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
         let config = net_config(life.scenario, life.node, life.life).with_rng_seed(life.seed("transport"));
         let observer = Arc::new(Observer(life.observer.clone()));

@@ -8,8 +8,9 @@
 //! scenario, the run's result and the trace are the contract, not how a run is driven.
 //!
 //! The transport is pluggable ([`transport`]): [`Simulation`] runs a scenario, an explore
-//! sweep or a shrink on any `shipper::ShipperTransport` a [`TransportFactory`] builds;
-//! shipper-net's TCP transport ([`tcp`]) is the default.
+//! sweep or a shrink on any `shipper::ShipperTransport` a [`TransportFactory`] builds. A
+//! scenario names one of the bundled transports in `transport.kind` ([`TransportKind`],
+//! [`factory_for`]); shipper-net's TCP transport ([`tcp`]) is the default.
 //!
 //! A scenario written inline, run with one seed: every invariant holds, and the same seed gives
 //! the same records again.
@@ -43,6 +44,7 @@ pub mod explore;
 pub(crate) mod faults;
 pub mod grpc;
 pub mod html;
+pub mod kinds;
 pub mod logging;
 pub(crate) mod membership;
 pub(crate) mod node;
@@ -67,9 +69,10 @@ pub(crate) mod workload;
 pub use check::{CheckSummary, InvariantResult, Status};
 pub use explore::{Options as ExploreOptions, Sweep};
 pub use grpc::GrpcFactory;
+pub use kinds::factory_for;
 pub use recorder::NetCounters;
 pub use runner::{RunError, RunResult};
-pub use scenario::{Scenario, ScenarioError, load, parse};
+pub use scenario::{Scenario, ScenarioError, TransportKind, load, parse};
 pub use shrink::{Shrunk, Target};
 pub use simulation::{Simulation, run};
 #[cfg(feature = "suite")]

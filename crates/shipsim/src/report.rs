@@ -24,7 +24,7 @@ pub fn replay_command(scenario_path: &str, seed: u64) -> String {
 pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration) -> String {
     let s = Summary::of(&result.records);
     let mut out = String::new();
-    let _ = writeln!(out, "scenario {scenario_path}, seed {seed}");
+    let _ = writeln!(out, "scenario {scenario_path}, seed {seed}{}", transport_suffix(&result.records));
     let _ = writeln!(
         out,
         "  events routed {} ({} local, {} remote), deliveries {}, batches {} ({} ok)",
@@ -71,6 +71,17 @@ pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration
     out
 }
 
+/// `, transport tcp`: what a header adds after the seed when the trace's `Start` names the
+/// transport the run ran on (empty for a trace from before it was recorded).
+pub fn transport_suffix(records: &[Record]) -> String {
+    match records.first() {
+        Some(Record::Start(start)) if !start.transport_name.is_empty() => {
+            format!(", transport {}", start.transport_name)
+        }
+        _ => String::new(),
+    }
+}
+
 /// One violation: the invariant, the event, expected and actual, the faults before it.
 pub fn render_violation(v: &Violation, records: &[Record]) -> String {
     let mut out = String::new();
@@ -90,4 +101,24 @@ pub fn render_violation(v: &Violation, records: &[Record]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::fixtures::Tb;
+
+    #[test]
+    fn the_header_names_the_transport_when_the_trace_does() {
+        let mut records = Tb::new(&["n1"]).records;
+        assert_eq!(transport_suffix(&records), ", transport tcp");
+        let Record::Start(start) = &mut records[0] else { panic!("a Start first") };
+        start.transport_name = "grpc".into();
+        assert_eq!(transport_suffix(&records), ", transport grpc");
+        // A trace from before the name was recorded: the header as it was.
+        let Record::Start(start) = &mut records[0] else { panic!("a Start first") };
+        start.transport_name.clear();
+        assert_eq!(transport_suffix(&records), "");
+        assert_eq!(transport_suffix(&[]), "");
+    }
 }

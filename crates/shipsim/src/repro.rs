@@ -31,8 +31,14 @@ pub fn default_dir() -> PathBuf {
 
 /// The file name of a repro: `<name>-seed-<N>.yaml`, so one scenario's failing seeds sit side by
 /// side and a rerun of the same seed overwrites its old repro instead of piling up copies.
+/// A scenario that names its transport gets `<name>-<kind>-seed-<N>.yaml`: the same seed
+/// failing on two transports (a suite's `each_transport` cases) leaves two repros, each
+/// replaying on its own transport, not one overwriting the other.
 pub fn file_name(scenario: &Scenario, seed: u64) -> String {
-    format!("{}-seed-{seed}.yaml", scenario.name)
+    match scenario.transport.kind {
+        Some(kind) => format!("{}-{kind}-seed-{seed}.yaml", scenario.name),
+        None => format!("{}-seed-{seed}.yaml", scenario.name),
+    }
 }
 
 /// The text of a repro: a comment header, then the scenario with `seeds: [seed]`.
@@ -50,7 +56,8 @@ pub fn render(
     let mut repro = scenario.clone();
     repro.seeds = vec![seed];
     let mut out = String::new();
-    let _ = writeln!(out, "# shipsim repro: scenario {}, seed {seed}", scenario.name);
+    let transport = scenario.transport.kind.map(|kind| format!(", transport {kind}")).unwrap_or_default();
+    let _ = writeln!(out, "# shipsim repro: scenario {}, seed {seed}{transport}", scenario.name);
     match violation {
         Some(v) => {
             let _ = writeln!(out, "# violation: {} / {} at t={}us", v.invariant, v.rule, v.t);
@@ -147,5 +154,17 @@ faults:
         assert_eq!(loaded.seeds, vec![7]);
         assert_eq!(Scenario { seeds: original.seeds.clone(), ..loaded }, original);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_repro_keeps_the_transport_it_ran_on_in_its_name_and_body() {
+        let mut s = scenario::parse(SCENARIO, "tiny.yaml").unwrap();
+        assert_eq!(file_name(&s, 7), "tiny-seed-7.yaml");
+        s.transport.kind = Some(crate::scenario::TransportKind::Grpc);
+        assert_eq!(file_name(&s, 7), "tiny-grpc-seed-7.yaml");
+        let text = render(&s, 7, None, Path::new("tiny-grpc-seed-7.yaml"), &[]);
+        assert!(text.starts_with("# shipsim repro: scenario tiny, seed 7, transport grpc\n"), "{text}");
+        let loaded = scenario::parse(&text, "tiny-grpc-seed-7.yaml").unwrap();
+        assert_eq!(loaded.transport.kind, Some(crate::scenario::TransportKind::Grpc));
     }
 }

@@ -13,12 +13,12 @@ use thiserror::Error;
 
 use crate::check;
 use crate::faults::{self, FaultState, Route};
+use crate::kinds;
 use crate::membership::Membership;
 use crate::node;
 use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
-use crate::tcp::TcpFactory;
 use crate::trace::{self, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
 use crate::transport::{self, LACKS_TIMING, TransportFactory};
 
@@ -61,9 +61,10 @@ impl RunResult {
     }
 }
 
-/// Run `scenario` with `seed` on the default transport (shipper-net's TCP, [`TcpFactory`]).
+/// Run `scenario` with `seed` on the transport its `transport.kind` names (shipper-net's TCP,
+/// [`crate::TcpFactory`], when it names none).
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
-    run_with(scenario, seed, Arc::new(TcpFactory))
+    run_with(scenario, seed, kinds::scenario_factory(scenario))
 }
 
 /// Run `scenario` with `seed` on the transports `factory` builds.
@@ -213,6 +214,7 @@ fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) 
         members: scenario.initial_members(),
         placement: scenario.expect.placement.traced(),
         rate: scenario.workload.rate,
+        transport_name: factory.name(),
         transport: timing.map(|t| transport_timing(scenario, t)).unwrap_or_default(),
         lacks,
     }

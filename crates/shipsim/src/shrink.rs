@@ -21,9 +21,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::kinds;
 use crate::runner;
 use crate::scenario::{self, Fault, FaultAction, HealTarget, Scenario, format_duration, to_yaml};
-use crate::tcp::TcpFactory;
 use crate::transport::TransportFactory;
 
 /// A default budget of simulation runs: a few seconds to a minute of shrinking for typical
@@ -82,7 +82,7 @@ pub struct Shrunk {
 /// Shrinks a real failure: each candidate is simulated with `seed` and kept when it reports a
 /// violation of `target`. Runs that error out count as "does not fail that way".
 pub fn shrink(scenario: &Scenario, seed: u64, target: &Target, budget: usize) -> Shrunk {
-    shrink_on(scenario, seed, target, budget, &(Arc::new(TcpFactory) as Arc<dyn TransportFactory>))
+    shrink_on(scenario, seed, target, budget, &kinds::scenario_factory(scenario))
 }
 
 /// [`shrink`] on the transports `factory` builds.

@@ -10,10 +10,10 @@
 use std::sync::Arc;
 
 use crate::explore::{self, Options, Progress, Sweep};
+use crate::kinds;
 use crate::runner::{self, RunError, RunResult};
 use crate::scenario::Scenario;
 use crate::shrink::{self, Shrunk, Target};
-use crate::tcp::TcpFactory;
 use crate::transport::TransportFactory;
 
 /// A scenario, a transport and a seed, ready to run.
@@ -25,12 +25,14 @@ pub struct Simulation<'a> {
 }
 
 impl<'a> Simulation<'a> {
-    /// `scenario` on the default transport (shipper-net's TCP) with seed 1.
+    /// `scenario` on the transport its `transport.kind` names (shipper-net's TCP when it names
+    /// none) with seed 1.
     pub fn new(scenario: &'a Scenario) -> Self {
-        Simulation { scenario, factory: Arc::new(TcpFactory), seed: 1 }
+        Simulation { scenario, factory: kinds::scenario_factory(scenario), seed: 1 }
     }
 
-    /// Runs on the transports `factory` builds instead.
+    /// Runs on the transports `factory` builds instead, whatever the scenario's
+    /// `transport.kind`.
     pub fn transport(mut self, factory: impl TransportFactory) -> Self {
         self.factory = Arc::new(factory);
         self
@@ -60,7 +62,7 @@ impl<'a> Simulation<'a> {
     }
 }
 
-/// Runs `scenario` with `seed` on the default transport.
+/// Runs `scenario` with `seed` on the transport its `transport.kind` names.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
     Simulation::new(scenario).seed(seed).run()
 }
@@ -68,6 +70,8 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::TransportKind;
+    use crate::tcp::TcpFactory;
     use crate::transport::{Capabilities, LifeContext, NodeTransport};
 
     /// The TCP transport declaring fewer capabilities than it has.
@@ -94,6 +98,26 @@ mod tests {
         let a = run(&s, 3).unwrap();
         let b = runner::run(&s, 3).unwrap();
         assert_eq!(crate::trace::jsonl::to_bytes(&a.records), crate::trace::jsonl::to_bytes(&b.records));
+    }
+
+    fn transport_name(result: &RunResult) -> &str {
+        match result.records.first() {
+            Some(crate::trace::Record::Start(start)) => &start.transport_name,
+            _ => panic!("a Start first"),
+        }
+    }
+
+    #[test]
+    fn the_scenario_s_kind_picks_the_transport_and_an_explicit_one_overrides_it() {
+        let mut s = scenario("baseline");
+        s.workload.events = 20;
+        assert_eq!(transport_name(&run(&s, 1).unwrap()), "tcp");
+        s.transport.kind = Some(TransportKind::Grpc);
+        assert_eq!(transport_name(&run(&s, 1).unwrap()), "grpc");
+        assert_eq!(transport_name(&runner::run(&s, 1).unwrap()), "grpc");
+        let custom = Simulation::new(&s).transport(Modest(Capabilities::ALL)).run().unwrap();
+        assert_eq!(transport_name(&custom), "custom");
+        assert_eq!(transport_name(&Simulation::new(&s).transport(TcpFactory).run().unwrap()), "tcp");
     }
 
     #[test]

@@ -24,6 +24,12 @@
 //! - `<file stem>::loads`, instead of the above, when the file does not load: it fails with
 //!   the load error (file, line, column).
 //!
+//! Each file runs on the transport its `transport.kind` names (TCP when it names none), or on
+//! the one [`Suite::transport`] gives. [`Suite::each_transport`] runs each file on every
+//! bundled transport instead (a file that names its kind, on that one only), and the case
+//! names say which: `<scenario>::<kind>::seed-<N>`, `<scenario>::<kind>::deterministic`. A
+//! failing case's repro names its transport, so its replay command reruns that very case.
+//!
 //! A scenario the transport cannot run (it needs a capability the factory lacks, such as
 //! dropping routes) gets its cases *ignored* with the reason, never passed.
 //!
@@ -39,11 +45,11 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
+use crate::kinds;
 use crate::report;
 use crate::repro;
 use crate::runner::{self, RunError};
-use crate::scenario::{self, Scenario};
-use crate::tcp::TcpFactory;
+use crate::scenario::{self, Scenario, TransportKind};
 use crate::trace::jsonl;
 use crate::transport::TransportFactory;
 
@@ -51,13 +57,15 @@ use crate::transport::TransportFactory;
 #[derive(Clone)]
 pub struct Suite {
     dirs: Vec<PathBuf>,
-    factory: Arc<dyn TransportFactory>,
+    /// The transport `.transport` gave, for every case; `None`: each file's `transport.kind`.
+    /// `shipsim replay` runs only the bundled transports, so a failure on a given one says
+    /// how to rerun its own case instead.
+    factory: Option<Arc<dyn TransportFactory>>,
     failures: Option<PathBuf>,
     base: Option<PathBuf>,
     seeds: Option<Vec<u64>>,
-    /// Whether `.transport` replaced the default: `shipsim replay` runs the default one, so a
-    /// failure then says how to rerun its own case instead.
-    custom: bool,
+    /// Each file on every bundled transport ([`Suite::each_transport`]).
+    each_transport: bool,
 }
 
 impl Default for Suite {
@@ -67,15 +75,17 @@ impl Default for Suite {
 }
 
 impl Suite {
-    /// No folders yet, on the default transport (shipper-net's TCP).
+    /// No folders yet; each file will run on the transport its `transport.kind` names
+    /// (shipper-net's TCP when it names none), its cases named `<scenario>::seed-<N>` and
+    /// `<scenario>::deterministic`.
     pub fn new() -> Self {
         Suite {
             dirs: Vec::new(),
-            factory: Arc::new(TcpFactory),
+            factory: None,
             failures: None,
             base: None,
             seeds: None,
-            custom: false,
+            each_transport: false,
         }
     }
 
@@ -87,10 +97,20 @@ impl Suite {
         self
     }
 
-    /// Runs the cases on the transports `factory` builds instead.
+    /// Runs the cases on the transports `factory` builds instead, whatever each file's
+    /// `transport.kind` (and [`Suite::each_transport`] with it: there is one transport).
     pub fn transport(mut self, factory: impl TransportFactory) -> Self {
-        self.factory = Arc::new(factory);
-        self.custom = true;
+        self.factory = Some(Arc::new(factory));
+        self
+    }
+
+    /// Runs each file on every bundled transport ([`TransportKind::ALL`]), so one folder of
+    /// scenarios tests them all; a file whose `transport.kind` is written runs on that one
+    /// only (it is about that transport). The case names carry the kind:
+    /// `<scenario>::<kind>::seed-<N>` and `<scenario>::<kind>::deterministic`, so
+    /// `cargo test -- ::grpc::` runs one transport's cases.
+    pub fn each_transport(mut self) -> Self {
+        self.each_transport = true;
         self
     }
 
@@ -159,24 +179,49 @@ impl Suite {
             }
         };
         let mut trials = Vec::new();
-        for seed in seeds.of(&scenario) {
-            let case = Case {
-                scenario: scenario.clone(),
-                shown: shown.clone(),
-                factory: self.factory.clone(),
-                failures: self.failures_dir(),
-                custom: self.custom,
-            };
-            trials.push(Trial::ignorable_test(format!("{}::seed-{seed}", scenario.name), move || {
-                case.run(seed)
-            }));
+        for (prefix, scenario, factory) in self.runs_of(scenario) {
+            for seed in seeds.of(&scenario) {
+                let case = Case {
+                    name: format!("{prefix}::seed-{seed}"),
+                    scenario: scenario.clone(),
+                    shown: shown.clone(),
+                    factory: factory.clone(),
+                    failures: self.failures_dir(),
+                    custom: self.factory.is_some(),
+                };
+                trials.push(Trial::ignorable_test(case.name.clone(), move || case.run(seed)));
+            }
+            // The file's first seed: the determinism case does not move with a sweep.
+            let seed = scenario.seeds.first().copied().unwrap_or(1);
+            let name = format!("{prefix}::deterministic");
+            trials.push(Trial::ignorable_test(name, move || deterministic(&scenario, seed, &factory)));
         }
-        let factory = self.factory.clone();
-        // The file's first seed: the determinism case does not move with a sweep.
-        let seed = scenario.seeds.first().copied().unwrap_or(1);
-        let name = format!("{}::deterministic", scenario.name);
-        trials.push(Trial::ignorable_test(name, move || deterministic(&scenario, seed, &factory)));
         trials
+    }
+
+    /// The runs a loaded file makes: its case-name prefix, the scenario as run and the
+    /// transport. Under [`Suite::each_transport`] each run's scenario names its kind, so its
+    /// repros replay on it.
+    fn runs_of(&self, scenario: Scenario) -> Vec<(String, Scenario, Arc<dyn TransportFactory>)> {
+        if let Some(factory) = &self.factory {
+            return vec![(scenario.name.clone(), scenario, factory.clone())];
+        }
+        if !self.each_transport {
+            let factory = kinds::scenario_factory(&scenario);
+            return vec![(scenario.name.clone(), scenario, factory)];
+        }
+        let on_kinds = match scenario.transport.kind {
+            Some(kind) => vec![kind],
+            None => TransportKind::ALL.to_vec(),
+        };
+        on_kinds
+            .into_iter()
+            .map(|kind| {
+                let mut on = scenario.clone();
+                on.transport.kind = Some(kind);
+                (format!("{}::{kind}", scenario.name), on, kinds::factory_for(kind))
+            })
+            .collect()
     }
 
     fn display(&self, path: &Path) -> String {
@@ -238,11 +283,14 @@ fn scenario_files(dir: &Path) -> Vec<PathBuf> {
 
 /// One seed's case: what it needs, owned, since libtest runs it on a thread of its own.
 struct Case {
+    /// The case's name, as libtest filters it.
+    name: String,
     scenario: Scenario,
     shown: String,
     factory: Arc<dyn TransportFactory>,
     failures: PathBuf,
-    /// Run on a transport other than shipsim's own (see [`Suite::transport`]).
+    /// Run on a transport given to the suite (see [`Suite::transport`]), which `shipsim
+    /// replay` cannot run.
     custom: bool,
 }
 
@@ -258,12 +306,12 @@ impl Case {
         let mut message = report::render(&self.shown, seed, &result, std::time::Duration::ZERO);
         // The failure's repro: the scenario with this seed only.
         match repro::write(&self.failures, &self.scenario, seed, result.violations.first(), &[]) {
-            // `shipsim replay` runs shipsim's own transport: on another one, rerun this case.
+            // `shipsim replay` runs shipsim's own transports: on another one, rerun this case.
             Ok(path) if self.custom => message.push_str(&format!(
-                "repro: {}\nrerun: SHIPSIM_SEED={seed} cargo test -- '{}::seed-{seed}' \
+                "repro: {}\nrerun: SHIPSIM_SEED={seed} cargo test -- '{}' \
                  (`shipsim replay` would run shipsim's own transport, not this one)\n",
                 path.display(),
-                self.scenario.name
+                self.name
             )),
             Ok(path) => message.push_str(&format!(
                 "repro: {}\nreplay: {}\n",
@@ -321,6 +369,7 @@ fn target_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::TcpFactory;
     use crate::transport::{Capabilities, LifeContext, NodeTransport};
 
     /// The TCP transport without the capability to drop routes.
@@ -430,6 +479,7 @@ mod tests {
         let dir = folder("fail", &[("late.yaml", &late)]);
         let failures = dir.join("failures");
         let case = Case {
+            name: "tiny::seed-2".into(),
             scenario: scenario::load(&dir.join("late.yaml")).unwrap(),
             shown: "late.yaml".into(),
             factory: Arc::new(TcpFactory),
@@ -445,6 +495,51 @@ mod tests {
         let message = custom.run(2).err().expect("the case fails").message().unwrap_or_default().to_string();
         assert!(message.contains("rerun: SHIPSIM_SEED=2 cargo test -- 'tiny::seed-2'"), "{message}");
         assert!(!message.contains("replay: shipsim replay"), "{message}");
+    }
+
+    #[test]
+    fn each_transport_names_the_kind_and_a_file_that_names_its_kind_runs_on_it_only() {
+        let grpc = SMALL
+            .replace("tiny", "first")
+            .replace("duration: 2s\n", "duration: 2s\ntransport: {kind: grpc}\n");
+        let dir = folder("kinds", &[("b.yaml", SMALL), ("a.yaml", &grpc)]);
+        let trials = Suite::new().dir(&dir).each_transport().trials_under(Seeds::Own);
+        let expected = [
+            "first::grpc::seed-4",
+            "first::grpc::seed-2",
+            "first::grpc::deterministic",
+            "tiny::tcp::seed-4",
+            "tiny::tcp::seed-2",
+            "tiny::tcp::deterministic",
+            "tiny::grpc::seed-4",
+            "tiny::grpc::seed-2",
+            "tiny::grpc::deterministic",
+        ];
+        assert_eq!(names(&trials), expected);
+        // Without it, each file on its own kind, the names as they always were.
+        let trials = Suite::new().dir(&dir).trials_under(Seeds::Own);
+        let plain: Vec<&str> = names(&trials);
+        assert_eq!(plain[..3], ["first::seed-4", "first::seed-2", "first::deterministic"]);
+        assert_eq!(plain[3..], ["tiny::seed-4", "tiny::seed-2", "tiny::deterministic"]);
+        // A given transport is the one transport: no kinds in the names.
+        let given = Suite::new().dir(&dir).each_transport().transport(TcpFactory).trials_under(Seeds::Own);
+        assert_eq!(names(&given), plain);
+    }
+
+    #[test]
+    fn each_transport_s_failures_leave_a_repro_per_transport_that_replays_on_it() {
+        let late = SMALL.replace("settle: 2s", "settle: 1ms").replace("events: 20", "events: 400");
+        let dir = folder("kinds-fail", &[("late.yaml", &late)]);
+        let failures = dir.join("failures");
+        let suite = Suite::new().dir(&dir).each_transport().seeds([2]).failures(&failures);
+        let conclusion = conclude(&suite, &dir);
+        assert_eq!((conclusion.num_failed, conclusion.num_passed), (2, 2), "{}", log(&dir));
+        let log = log(&dir);
+        for kind in TransportKind::ALL {
+            let repro = failures.join(format!("tiny-{kind}-seed-2.yaml"));
+            assert_eq!(scenario::load(&repro).unwrap().transport.kind, Some(kind), "{}", repro.display());
+            assert!(log.contains(&format!("replay: shipsim replay {}", repro.display())), "{log}");
+        }
     }
 
     #[test]

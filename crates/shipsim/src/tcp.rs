@@ -9,7 +9,7 @@ use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
 use shipper_net::{EventSink, NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
 
 use crate::recorder::NetCounters;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, TransportKind};
 use crate::transport::{
     AckObserver, Capabilities, LifeContext, LocalFuture, NodeTransport, Server, Timing, TransportFactory,
 };
@@ -44,6 +44,10 @@ impl TransportFactory for TcpFactory {
             backoff_min: config.backoff_min,
             backoff_max: config.backoff_max,
         })
+    }
+
+    fn name(&self) -> String {
+        TransportKind::Tcp.name().to_owned()
     }
 }
 

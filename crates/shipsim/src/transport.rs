@@ -54,6 +54,14 @@ pub trait TransportFactory: Send + Sync + 'static {
     fn timing(&self, _scenario: &Scenario) -> Option<Timing> {
         None
     }
+
+    /// The transport's name, written into the trace's `Start` record (`transport_name`) and
+    /// shown in the report's and the diagram's header, so a run says what it ran on. The
+    /// bundled factories give their `transport.kind` spelling (`tcp`, `grpc`); the default is
+    /// `custom`.
+    fn name(&self) -> String {
+        "custom".to_owned()
+    }
 }
 
 /// What a [`NodeTransport`] can do beyond shipping and serving.

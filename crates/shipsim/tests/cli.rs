@@ -129,3 +129,52 @@ fn a_closed_stdout_neither_panics_nor_cuts_the_trace() {
     shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", full.to_str().unwrap()]);
     assert_eq!(written, std::fs::read_to_string(&full).unwrap(), "the same trace as with stdout open");
 }
+
+#[test]
+fn an_unknown_transport_is_bad_input_naming_the_accepted_ones() {
+    let path = scenario("baseline.yaml");
+    for args in [
+        ["run", &path, "--transport", "bogus"].as_slice(),
+        &["explore", &path, "--seeds", "1", "--transport", "bogus"],
+        &["replay", &path, "--transport", "bogus"],
+    ] {
+        let out = shipsim(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("invalid transport kind `bogus`: expected one of tcp, grpc"), "{args:?}: {err}");
+    }
+    for command in ["run", "explore", "replay"] {
+        let help = text(&shipsim(&[command, "--help"]).stdout);
+        assert!(help.contains("--transport <KIND>") && help.contains("tcp or grpc"), "{command}: {help}");
+    }
+}
+
+#[test]
+fn run_on_another_transport_says_so_in_the_report_and_the_trace() {
+    let trace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-grpc.jsonl");
+    let out = shipsim(&[
+        "run",
+        &scenario("baseline.yaml"),
+        "--seed",
+        "7",
+        "--transport",
+        "grpc",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("baseline.yaml, seed 7, transport grpc\n") && stdout.contains("PASS"),
+        "{stdout}"
+    );
+    let written = std::fs::read_to_string(&trace).expect("trace written");
+    let start = written.lines().next().unwrap_or_default();
+    assert!(start.contains(r#""transport_name":"grpc""#), "{start}");
+    // Without the flag, the file's kind (none written: tcp).
+    let out =
+        shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", trace.to_str().unwrap()]);
+    assert!(text(&out.stdout).contains("seed 7, transport tcp\n"), "{}", text(&out.stdout));
+    let start = std::fs::read_to_string(&trace).unwrap().lines().next().unwrap_or_default().to_owned();
+    assert!(start.contains(r#""transport_name":"tcp""#), "{start}");
+}

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use shipsim::scenario::{
     self, DeliveryMode, FaultAction, HealTarget, LatencyRange, Link, Scenario, ScenarioError, SizeRange,
+    TransportKind,
 };
 
 /// The full error line for `text`, loaded as `s.yaml`.
@@ -559,6 +560,22 @@ fn unknown_placement_mode() {
     );
     let s = scenario::parse("name: t\nnodes: [n1]\nexpect: {placement: ignore}\n", "s.yaml").unwrap();
     assert_eq!(s.expect.placement, scenario::PlacementMode::Ignore);
+}
+
+#[test]
+fn transport_kind() {
+    let text =
+        |kind: &str| format!("name: t\nnodes: [n1, n2]\ntransport:\n  connections: 1\n  kind: {kind}\n");
+    assert_eq!(scenario::parse(&text("grpc"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Grpc));
+    assert_eq!(scenario::parse(&text("tcp"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Tcp));
+    assert_eq!(scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().transport.kind, None);
+    assert_eq!(error(&text("udp")), "s.yaml:5:9: invalid transport kind `udp`: expected one of tcp, grpc");
+    assert_eq!(error(&text("[tcp]")), "s.yaml:5:9: expected a single value, found a list or mapping");
+    assert_eq!(
+        error("name: t\nnodes: [n1]\ntransport: {kinds: tcp}\n"),
+        "s.yaml:3:13: unknown key `kinds` (expected one of: kind, connections, ack_timeout, deadline, \
+         connect_timeout, backoff, max_frame, max_unacked)"
+    );
 }
 
 #[test]

@@ -47,6 +47,7 @@ impl Tb {
             members: Vec::new(),
             placement: ExpectPlacement::Owner,
             rate: 0.0,
+            transport_name: "tcp".into(),
             transport: Default::default(),
             lacks: Vec::new(),
         };

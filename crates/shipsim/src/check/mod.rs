@@ -32,7 +32,7 @@ pub mod recovery;
 pub mod stats;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod reship_tests;
 

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant}; // allow-nondeterminism: progress and throug
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shipsim::explore::{self, Options, Outcome, Shard};
+use shipsim::scenario::TransportKind;
 use shipsim::{repro, shrink};
 
 use super::stdout::{out, outln};
-use super::{Status, load};
+use super::{Status, load_on};
 
 /// Options of `shipsim explore`.
 #[derive(Args)]
@@ -39,6 +40,10 @@ pub struct ExploreArgs {
     /// Run only the seeds congruent to i mod n, e.g. job i of an n-job CI matrix.
     #[arg(long, value_name = "i/n", default_value = "0/1")]
     pub shard: Shard,
+    /// Run on this transport (tcp or grpc) instead of the one the file's `transport.kind`
+    /// names (default tcp); the repros record it, so `shipsim replay` reruns on it.
+    #[arg(long, value_name = "KIND")]
+    pub transport: Option<TransportKind>,
     /// Where repros are written (default target/shipsim/failures).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -49,7 +54,7 @@ pub struct ExploreArgs {
 
 /// `shipsim explore`.
 pub fn explore(args: &ExploreArgs) -> Status {
-    let scenario = match load(&args.scenario) {
+    let scenario = match load_on(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };

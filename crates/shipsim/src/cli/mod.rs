@@ -29,6 +29,19 @@ pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, Status> {
     })
 }
 
+/// Loads a scenario and, with `--transport`, sets its `transport.kind`: the run, its report
+/// and any repro written from it then name that transport.
+pub fn load_on(
+    path: &Path,
+    transport: Option<shipsim::TransportKind>,
+) -> Result<shipsim::scenario::Scenario, Status> {
+    let mut scenario = load(path)?;
+    if let Some(kind) = transport {
+        scenario.transport.kind = Some(kind);
+    }
+    Ok(scenario)
+}
+
 /// `shipsim check`.
 pub fn check(path: &Path) -> Status {
     match load(path) {

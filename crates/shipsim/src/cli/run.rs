@@ -7,11 +7,11 @@ use clap::Args;
 use shipsim::report;
 use shipsim::repro;
 use shipsim::runner;
-use shipsim::scenario::Scenario;
+use shipsim::scenario::{Scenario, TransportKind};
 use shipsim::trace::jsonl;
 
 use super::stdout::{out, outln};
-use super::{Status, load};
+use super::{Status, load_on};
 
 /// Options of `shipsim run`.
 #[derive(Args)]
@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// Run this seed instead of the file's `seeds`.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run on this transport (tcp or grpc) instead of the one the file's `transport.kind`
+    /// names (default tcp); a failure's repro records it.
+    #[arg(long, value_name = "KIND")]
+    pub transport: Option<TransportKind>,
     /// Write the trace as JSON Lines (with several seeds, one file per seed: NAME.seed-N.jsonl).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -38,6 +42,10 @@ pub struct RunArgs {
 pub struct ReplayArgs {
     /// The repro file: a scenario whose `seeds` names the failing seed.
     pub repro: PathBuf,
+    /// Replay on this transport (tcp or grpc) instead of the one the repro's `transport.kind`
+    /// names (the one it failed on; tcp when it names none).
+    #[arg(long, value_name = "KIND")]
+    pub transport: Option<TransportKind>,
     /// Write the trace as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -48,7 +56,7 @@ pub struct ReplayArgs {
 
 /// `shipsim run`.
 pub fn run(args: &RunArgs) -> Status {
-    let scenario = match load(&args.scenario) {
+    let scenario = match load_on(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };
@@ -63,7 +71,7 @@ pub fn run(args: &RunArgs) -> Status {
 
 /// `shipsim replay`: the repro's own seeds, with the determinism check on.
 pub fn replay(args: &ReplayArgs) -> Status {
-    let scenario = match load(&args.repro) {
+    let scenario = match load_on(&args.repro, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };

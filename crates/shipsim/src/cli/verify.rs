@@ -27,7 +27,12 @@ pub fn verify(path: &Path) -> Status {
         Record::Start(start) => (start.scenario.clone(), start.seed),
         _ => unreachable!("load::read_file checks the first record is `start`"),
     };
-    outln!("trace {}: scenario {scenario}, seed {seed}, {} records", path.display(), records.len());
+    let transport = report::transport_suffix(&records);
+    outln!(
+        "trace {}: scenario {scenario}, seed {seed}{transport}, {} records",
+        path.display(),
+        records.len()
+    );
     if recorded > 0 {
         outln!("  ({recorded} violation records of the run that wrote it set aside: re-checked below)");
     }

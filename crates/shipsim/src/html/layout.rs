@@ -21,6 +21,8 @@ pub struct Layout {
     pub scenario: String,
     /// The seed.
     pub seed: u64,
+    /// The transport the run ran on (empty when the trace does not name it).
+    pub transport: String,
     /// The last record's time: the right edge of the diagram.
     pub end: Micros,
     /// One lane per node, scenario order first.
@@ -259,6 +261,7 @@ impl Layout {
 struct Builder {
     scenario: String,
     seed: u64,
+    transport: String,
     end: Micros,
     lanes: Vec<Lane>,
     /// (node, batch) → (shipped prefix, outcome).
@@ -289,6 +292,7 @@ impl Builder {
             Record::Start(s) => {
                 self.scenario = s.scenario.clone();
                 self.seed = s.seed;
+                self.transport = s.transport_name.clone();
                 for n in &s.nodes {
                     self.lane(n);
                 }
@@ -465,6 +469,7 @@ impl Builder {
         Layout {
             scenario: self.scenario,
             seed: self.seed,
+            transport: self.transport,
             end: self.end,
             lanes: self.lanes,
             acks,
@@ -529,6 +534,7 @@ pub(crate) mod tests {
                 members: Vec::new(),
                 placement: ExpectPlacement::Owner,
                 rate: 0.0,
+                transport_name: "tcp".into(),
                 transport: Default::default(),
                 lacks: Vec::new(),
             })),
@@ -615,7 +621,7 @@ pub(crate) mod tests {
     #[test]
     fn lanes_lives_faults_phases() {
         let l = Layout::of(&records());
-        assert_eq!((l.scenario.as_str(), l.seed, l.end), ("tiny <&>", 7, 1000));
+        assert_eq!((l.scenario.as_str(), l.seed, l.transport.as_str(), l.end), ("tiny <&>", 7, "tcp", 1000));
         assert_eq!(l.lanes.len(), 2);
         assert_eq!(l.lanes[0].lives, vec![LifeSpan { life: 1, up: 0, down: None }]);
         assert_eq!(

@@ -83,7 +83,10 @@ if(c&&g)c.addEventListener('change',function(){g.classList.toggle('hidden',!c.ch
 /// The HTML page of `layout`.
 pub fn render(layout: &Layout) -> String {
     let mut out = String::new();
-    let title = format!("shipsim: {}, seed {}", layout.scenario, layout.seed);
+    let mut title = format!("shipsim: {}, seed {}", layout.scenario, layout.seed);
+    if !layout.transport.is_empty() {
+        title.push_str(&format!(", transport {}", layout.transport));
+    }
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&title));
     let _ = writeln!(out, "<style>\n{CSS}</style>\n</head>\n<body>");
@@ -569,7 +572,7 @@ mod tests {
         assert_eq!(html, render(&Layout::of(&records())));
         assert!(!html.contains("http"), "no external URLs");
         assert!(!html.contains(" src="), "no fetched resources");
-        assert!(html.contains("<h1>shipsim: tiny &lt;&amp;&gt;, seed 7</h1>"));
+        assert!(html.contains("<h1>shipsim: tiny &lt;&amp;&gt;, seed 7, transport tcp</h1>"));
         assert!(html.contains("<span class=\"inv held\">ordering held</span>"));
         assert!(html.contains("<span class=\"inv violated\">delivery violated: 1</span>"));
         // The event-less violation is a banner; the other highlights its arrows.

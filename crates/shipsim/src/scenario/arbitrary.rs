@@ -13,7 +13,8 @@ use proptest::sample::select;
 use super::frames::required_max_frame;
 use super::model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
-    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportKind, TransportSettings,
+    Workload,
 };
 
 /// The project's original schema example without its contradictory line (the release after a reorder: a
@@ -121,9 +122,10 @@ prop_compose! {
         transport in (
             1usize..=16, positive_duration(), positive_duration(), TransportSettings::MAX_FRAME_RANGE,
             1..=TransportSettings::MAX_UNACKED, positive_duration(), latency(),
-        ).prop_map(|(connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout, backoff)| {
+            proptest::option::of(select(TransportKind::ALL.to_vec())),
+        ).prop_map(|(connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout, backoff, kind)| {
             TransportSettings {
-                connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout,
+                kind, connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout,
                 backoff: LatencyRange { min: backoff.min.max(Duration::from_nanos(1)), ..backoff },
             }
         }),

@@ -44,6 +44,11 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
         writeln!(out, "  segment: {}", format_count_range(segment))?;
     }
     writeln!(out, "transport:")?;
+    // Absent means the default transport: files from before the key existed emit unchanged,
+    // and a scenario that names its transport (a repro) keeps it.
+    if let Some(kind) = s.transport.kind {
+        writeln!(out, "  kind: {kind}")?;
+    }
     writeln!(out, "  connections: {}", s.transport.connections)?;
     writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
     writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;

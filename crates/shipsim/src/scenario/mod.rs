@@ -36,7 +36,8 @@ pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
     BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
-    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportSettings, Workload,
+    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportKind, TransportSettings,
+    Workload,
 };
 pub use sizes::{format_size, parse_size};
 pub use source::MAX_SOURCE_BYTES;
@@ -154,6 +155,24 @@ mod tests {
         assert!(yaml.contains("  segment: 1..1500\n") && yaml.contains("  payload: 16B..32KiB\n"), "{yaml}");
         assert!(yaml.contains("  max_frame: 64KiB\n  max_unacked: 4\n"), "{yaml}");
         assert_eq!(parse(&yaml, "again.yaml").unwrap(), s);
+    }
+
+    #[test]
+    fn the_transport_kind_is_written_only_when_the_file_names_it() {
+        let s = parse("name: k\nnodes: [n1]\ntransport:\n  kind: grpc\n", "k.yaml").unwrap();
+        assert_eq!(s.transport.kind, Some(TransportKind::Grpc));
+        let yaml = to_yaml(&s);
+        assert!(yaml.contains("\ntransport:\n  kind: grpc\n  connections: 2\n"), "{yaml}");
+        assert_eq!(parse(&yaml, "again.yaml").unwrap(), s);
+        let tcp = Scenario {
+            transport: TransportSettings { kind: Some(TransportKind::Tcp), ..s.transport.clone() },
+            ..s
+        };
+        assert!(to_yaml(&tcp).contains("\n  kind: tcp\n"));
+        assert_eq!(parse(&to_yaml(&tcp), "again.yaml").unwrap(), tcp);
+        // Unnamed, it stays unnamed: not pinned to today's default.
+        let plain = parse("name: k\nnodes: [n1]\n", "k.yaml").unwrap();
+        assert!(!to_yaml(&plain).contains("kind"), "{}", to_yaml(&plain));
     }
 
     proptest! {

@@ -5,6 +5,8 @@
 //! sense step by step. No YAML types appear here, so the runner, the shrinker and proptest
 //! strategies can build and inspect scenarios without knowing how they are stored.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// One scenario file: a cluster, its workload, a fault timeline and what must hold.
@@ -104,6 +106,11 @@ impl Network {
 /// Settings of the transport between nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportSettings {
+    /// The bundled transport the scenario runs on (`kind: tcp` or `kind: grpc`); `None` (the
+    /// key not written): [`TransportKind::default`], TCP. Kept apart from that default so a
+    /// file without the key writes back without it, and one that names its transport keeps
+    /// it (a repro replays on the transport it failed on).
+    pub kind: Option<TransportKind>,
     /// Connection pool size per destination, 1..=16 (default 2).
     pub connections: usize,
     /// How long a sender waits for an ack before retransmitting (default 200ms, more than 0).
@@ -124,6 +131,48 @@ pub struct TransportSettings {
     /// (written `10ms..500ms`, the default; one value: min == max). The transport caps both at
     /// a quarter of `deadline`.
     pub backoff: LatencyRange,
+}
+
+/// A transport shipsim bundles, as `transport.kind` and `--transport` name it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TransportKind {
+    /// `tcp`: shipper-net's acked TCP transport (the default).
+    #[default]
+    Tcp,
+    /// `grpc`: the gRPC transport.
+    Grpc,
+}
+
+impl TransportKind {
+    /// Every bundled transport, in the order cases and help texts list them.
+    pub const ALL: [TransportKind; 2] = [TransportKind::Tcp, TransportKind::Grpc];
+
+    /// The YAML and command-line spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Tcp => "tcp",
+            TransportKind::Grpc => "grpc",
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses the spelling [`TransportKind::name`] gives; the error lists the accepted ones (the
+/// loader and `--transport` both say it).
+impl FromStr for TransportKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<TransportKind, String> {
+        TransportKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = TransportKind::ALL.iter().map(|k| k.name()).collect();
+            format!("invalid transport kind `{s}`: expected one of {}", names.join(", "))
+        })
+    }
 }
 
 impl TransportSettings {
@@ -514,6 +563,7 @@ impl TransportSettings {
 impl Default for TransportSettings {
     fn default() -> TransportSettings {
         TransportSettings {
+            kind: None,
             connections: 2,
             ack_timeout: Duration::from_millis(200),
             deadline: Duration::from_secs(5),
@@ -637,6 +687,20 @@ mod tests {
         ];
         let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultAction::KINDS);
+    }
+
+    #[test]
+    fn transport_kinds_parse_what_they_display() {
+        for kind in TransportKind::ALL {
+            assert_eq!(kind.to_string(), kind.name());
+            assert_eq!(kind.name().parse::<TransportKind>(), Ok(kind));
+        }
+        assert_eq!(TransportKind::ALL.map(TransportKind::name), ["tcp", "grpc"]);
+        assert_eq!(TransportKind::default(), TransportKind::Tcp);
+        assert_eq!(
+            "GRPC".parse::<TransportKind>(),
+            Err("invalid transport kind `GRPC`: expected one of tcp, grpc".to_owned())
+        );
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub(crate) struct RawNetwork {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawTransport {
+    pub kind: Option<Located<String>>,
     pub connections: Option<Located<usize>>,
     /// Spelled with an underscore, as the schema has always had it (README, "Writing a
     /// scenario"): files in use rely on it.

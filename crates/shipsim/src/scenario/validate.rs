@@ -210,6 +210,9 @@ fn network(raw: Option<RawNetwork>) -> Result<Network, Problem> {
 fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
     let mut transport = TransportSettings::default();
     let Some(raw) = raw else { return Ok(transport) };
+    if let Some(k) = raw.kind {
+        transport.kind = Some(located(&k, k.value.parse())?);
+    }
     if let Some(c) = raw.connections {
         if !(1..=Scenario::MAX_NODES).contains(&c.value) {
             return Err(Problem::new(c.pos, format!("connections must be in 1..=16, found {}", c.value)));
@@ -377,6 +380,7 @@ fn one_of<T: Copy>(value: &Located<String>, key: &str, choices: &[(&str, T)]) ->
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::TransportKind;
     use super::super::yaml::parse_raw;
     use super::*;
     use std::time::Duration;
@@ -399,6 +403,7 @@ mod tests {
         assert_eq!(s.duration, Duration::from_secs(60));
         assert_eq!(s.network, Network::default());
         assert_eq!(s.network.latency.max, Duration::from_millis(1));
+        assert_eq!(s.transport.kind, None);
         assert_eq!(s.transport.connections, 2);
         assert_eq!(s.transport.ack_timeout, Duration::from_millis(200));
         assert_eq!(s.transport.deadline, Duration::from_secs(5));
@@ -475,6 +480,18 @@ mod tests {
         assert_eq!(
             err("name: x\nnodes: [a]\nnetwork:\n  loss: .nan\n"),
             (Pos::new(4, 9), "loss must be a probability in 0..=1, found NaN".into())
+        );
+    }
+
+    #[test]
+    fn transport_kind() {
+        let s = check("name: x\nnodes: [a]\ntransport:\n  kind: grpc\n  connections: 3\n").unwrap();
+        assert_eq!((s.transport.kind, s.transport.connections), (Some(TransportKind::Grpc), 3));
+        let s = check("name: x\nnodes: [a]\ntransport: {kind: tcp}\n").unwrap();
+        assert_eq!(s.transport.kind, Some(TransportKind::Tcp));
+        assert_eq!(
+            err("name: x\nnodes: [a]\ntransport:\n  deadline: 1s\n  kind: quic\n"),
+            (Pos::new(5, 9), "invalid transport kind `quic`: expected one of tcp, grpc".into())
         );
     }
 

@@ -136,6 +136,16 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_from_before_the_transport_name_still_loads() {
+        let text = String::from_utf8(trace()).unwrap();
+        assert!(text.contains(",\"transport_name\":\"tcp\","), "{}", text.lines().next().unwrap_or_default());
+        let old = text.replacen(",\"transport_name\":\"tcp\"", "", 1);
+        let records = load(old.as_bytes()).unwrap();
+        let Some(Record::Start(start)) = records.first() else { panic!("a Start first") };
+        assert_eq!((start.format, start.transport_name.as_str()), (FORMAT_VERSION, ""));
+    }
+
+    #[test]
     fn a_trace_cut_mid_line_names_the_line_and_column() {
         let bytes = trace();
         let cut = &bytes[..bytes.len() - 10];

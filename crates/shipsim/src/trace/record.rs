@@ -291,6 +291,12 @@ pub struct Start {
     /// (0 when unknown): the report compares the achieved rate with it.
     #[serde(default)]
     pub rate: f64,
+    /// The name of the transport the run ran on (`TransportFactory::name`: `tcp`, `grpc`, or
+    /// what a plugged-in factory calls itself). Named apart from `transport`, the key the
+    /// timing already holds; empty (absent) in traces written before it was recorded, which
+    /// read as they did, so it needs no new format.
+    #[serde(default)]
+    pub transport_name: String,
     /// The transport's settings as it runs them (`NetConfig` after
     /// `normalized`), for the `recovery` rule; 0 (absent) in traces from
     /// before they were recorded, which skips the rule.
