@@ -26,7 +26,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use shipper::broken::{self, Variant};
 use shipsim::explore::{self, Outcome};
 use shipsim::shrink::{self, Target};
-use shipsim::{runner, scenario};
+use shipsim::{TransportKind, runner, scenario};
 
 /// Simulation runs each caught variant may spend on shrinking its failure.
 const SHRINK_BUDGET: usize = 24;
@@ -42,6 +42,8 @@ struct Case {
     rule: &'static str,
     /// Seeds 1..=max_seeds are tried.
     max_seeds: u64,
+    /// The transport the scenario runs on.
+    transport: TransportKind,
 }
 
 const CASES: &[Case] = &[
@@ -51,6 +53,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-loss",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::NoDedup,
@@ -58,6 +61,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-duplicate",
         max_seeds: 5,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::BatchRoundRobin,
@@ -65,6 +69,7 @@ const CASES: &[Case] = &[
         invariant: "ordering",
         rule: "swap",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::SilentBatchDrop,
@@ -72,6 +77,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-loss",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::StatsDoubleCount,
@@ -79,6 +85,7 @@ const CASES: &[Case] = &[
         invariant: "stats",
         rule: "sent",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::NoRouteAsSendFailure,
@@ -86,6 +93,7 @@ const CASES: &[Case] = &[
         invariant: "stats",
         rule: "no-route",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::AckBeforeSink,
@@ -93,6 +101,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-loss",
         max_seeds: 5,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::NoDeadline,
@@ -100,6 +109,7 @@ const CASES: &[Case] = &[
         invariant: "liveness",
         rule: "deadline",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::ResendOutOfOrder,
@@ -107,6 +117,7 @@ const CASES: &[Case] = &[
         invariant: "ordering",
         rule: "stream-gap",
         max_seeds: 5,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::Misroute,
@@ -114,6 +125,7 @@ const CASES: &[Case] = &[
         invariant: "placement",
         rule: "wrong-owner",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::SplitReadMishandled,
@@ -121,6 +133,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-fabrication",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::AckBeforeAccept,
@@ -128,6 +141,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-loss",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::StickyBackoff,
@@ -135,6 +149,7 @@ const CASES: &[Case] = &[
         invariant: "liveness",
         rule: "recovery",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::TimeoutAsAmbiguous,
@@ -142,6 +157,7 @@ const CASES: &[Case] = &[
         invariant: "stats",
         rule: "send-failures",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::PartialAsOk,
@@ -149,6 +165,7 @@ const CASES: &[Case] = &[
         invariant: "delivery",
         rule: "no-loss",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::StaleMap,
@@ -156,17 +173,58 @@ const CASES: &[Case] = &[
         invariant: "placement",
         rule: "wrong-owner",
         max_seeds: 3,
+        transport: TransportKind::Tcp,
+    },
+    Case {
+        variant: Variant::GrpcRetryWithoutKey,
+        scenario: "latency-spike",
+        invariant: "delivery",
+        rule: "no-duplicate",
+        max_seeds: 3,
+        transport: TransportKind::Grpc,
+    },
+    Case {
+        variant: Variant::GrpcOkOnHeaders,
+        scenario: "crash-restart-receiver",
+        invariant: "delivery",
+        rule: "no-loss",
+        max_seeds: 3,
+        transport: TransportKind::Grpc,
+    },
+    Case {
+        variant: Variant::StickyBackoff,
+        scenario: "flapping-link",
+        invariant: "liveness",
+        rule: "recovery",
+        max_seeds: 3,
+        transport: TransportKind::Grpc,
     },
 ];
+
+impl Case {
+    /// `<variant>::<scenario>`, and `::<transport>` when it is not the default.
+    fn name(&self) -> String {
+        match self.transport {
+            TransportKind::Tcp => format!("{:?}::{}", self.variant, self.scenario),
+            other => format!("{:?}::{}::{other}", self.variant, self.scenario),
+        }
+    }
+
+    /// The case's scenario, set to run on the case's transport.
+    fn scenario(&self) -> Result<scenario::Scenario, Failed> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{}.yaml", self.scenario));
+        let mut scenario = scenario::load(&path).map_err(|e| e.to_string())?;
+        scenario.transport.kind = Some(self.transport);
+        Ok(scenario)
+    }
+}
 
 static TABLE: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn main() {
     let args = Arguments::from_args();
-    let mut trials: Vec<Trial> = CASES
-        .iter()
-        .map(|case| Trial::test(format!("{:?}::{}", case.variant, case.scenario), move || caught(case)))
-        .collect();
+    let mut trials: Vec<Trial> =
+        CASES.iter().map(|case| Trial::test(case.name(), move || caught(case))).collect();
     trials.push(Trial::test("every-variant-has-a-case", every_variant_has_a_case));
     trials.push(Trial::test("AckBeforeAccept::loss-at-a-crash", ack_before_accept_loses_at_a_crash));
     let conclusion = libtest_mimic::run(&args, trials);
@@ -231,8 +289,7 @@ fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
 }
 
 fn caught(case: &Case) -> Result<(), Failed> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{}.yaml", case.scenario));
-    let scenario = scenario::load(&path).map_err(|e| e.to_string())?;
+    let scenario = case.scenario()?;
     for seed in 1..=case.max_seeds {
         let result = broken::with(case.variant, || runner::run(&scenario, seed))
             .map_err(|e| format!("{:?} seed {seed}: {e}", case.variant))?;
@@ -258,7 +315,7 @@ fn caught(case: &Case) -> Result<(), Failed> {
             let row = format!(
                 "| {:?} | {} | {}/{} | {seed} (of {}) | {explored} | {} of {} faults, {} of {} events/node ({} runs) | {} |",
                 case.variant,
-                case.scenario,
+                case.name().split_once("::").map_or("", |(_, rest)| rest).replace("::", " on "),
                 case.invariant,
                 case.rule,
                 case.max_seeds,
