@@ -58,6 +58,8 @@ pub mod pb;
 mod broken;
 mod calls;
 mod deadline;
+#[cfg(all(test, feature = "turmoil"))]
+mod deadline_tests;
 mod keys;
 mod link;
 mod rt;

@@ -10,7 +10,6 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use hyper::client::conn::http2::SendRequest;
 use shipper::NodeId;
@@ -65,13 +64,26 @@ struct State {
     connected_before: bool,
 }
 
+impl State {
+    /// The connection failed: forget it, and wait out the next backoff delay before the
+    /// next attempt.
+    fn lost(&mut self) {
+        self.current = None;
+        let delay = self.backoff.next_delay();
+        self.not_before = Some(now() + delay);
+    }
+}
+
 /// The connection to one destination.
+///
+/// The state sits behind a plain mutex, never held across an await, so that reports of
+/// failures and replies never wait; a second, async lock makes concurrent calls wait for the
+/// one connection attempt under way instead of each making their own. Every wait is the
+/// caller's to bound with its deadline.
 pub(crate) struct Link {
     dst: NodeId,
-    /// Held across a connection attempt, so concurrent calls wait for the one attempt.
-    state: tokio::sync::Mutex<State>,
-    /// Backoff resets come from replies, which must not wait for an attempt under way.
-    healthy: Mutex<bool>,
+    state: Mutex<State>,
+    attempt: tokio::sync::Mutex<()>,
 }
 
 impl Link {
@@ -80,30 +92,45 @@ impl Link {
         let backoff = Backoff::new(config.backoff_min, config.backoff_max, seed);
         let state =
             State { current: None, generation: 0, not_before: None, backoff, connected_before: false };
-        Link { dst, state: tokio::sync::Mutex::new(state), healthy: Mutex::new(false) }
+        Link { dst, state: Mutex::new(state), attempt: tokio::sync::Mutex::new(()) }
     }
 
-    /// The open connection, or a new one (after the backoff, if the last one failed).
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every change is made whole under the lock: poisoning cannot leave it torn.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The open connection, if there is one; a closed one is forgotten (and the backoff
+    /// starts).
+    fn open(&self) -> Option<Connection> {
+        let mut state = self.state();
+        let (generation, http2) = state.current.as_ref()?;
+        if !http2.0.is_closed() {
+            return Some(Connection { http2: http2.clone(), generation: *generation });
+        }
+        debug!(peer = %self.dst, "connection closed: reconnecting");
+        state.lost();
+        None
+    }
+
+    /// The open connection, or a new one (after the backoff, if the last one failed). The
+    /// caller bounds the wait by its deadline; abandoning it leaves nothing half done.
     pub(crate) async fn connection<N: Network>(
         &self,
         net: &N,
         shared: &Shared,
         deadline: Instant,
     ) -> Result<Connection, Unreachable> {
-        let mut state = self.state.lock().await;
-        if std::mem::take(&mut *self.healthy.lock().unwrap_or_else(|e| e.into_inner())) {
-            state.backoff.reset();
+        if let Some(connection) = self.open() {
+            return Ok(connection);
         }
-        if let Some((generation, http2)) = &state.current {
-            if !http2.0.is_closed() {
-                return Ok(Connection { http2: http2.clone(), generation: *generation });
-            }
-            debug!(peer = %self.dst, "connection closed: reconnecting");
-            let delay = state.backoff.next_delay();
-            state.current = None;
-            state.not_before = Some(now() + delay);
+        let _turn = self.attempt.lock().await;
+        // Another call may have connected while this one waited for its turn.
+        if let Some(connection) = self.open() {
+            return Ok(connection);
         }
-        if let Some(not_before) = state.not_before {
+        let not_before = self.state().not_before;
+        if let Some(not_before) = not_before {
             if not_before > deadline {
                 return Err(Unreachable::Backoff);
             }
@@ -114,6 +141,7 @@ impl Link {
             Ok(attempt) => attempt,
             Err(_elapsed) => Err(io::Error::new(io::ErrorKind::TimedOut, "connection attempt timed out")),
         };
+        let mut state = self.state();
         match attempt {
             Ok(http2) => {
                 if state.connected_before {
@@ -128,8 +156,7 @@ impl Link {
             }
             Err(err) => {
                 debug!(peer = %self.dst, error = %err, "connection attempt failed");
-                let delay = state.backoff.next_delay();
-                state.not_before = Some(now() + delay);
+                state.lost();
                 Err(Unreachable::Failed(err))
             }
         }
@@ -137,12 +164,10 @@ impl Link {
 
     /// A call on connection `generation` failed in a way that points at the connection: it is
     /// dropped (if still the current one) and the next attempt waits out the backoff.
-    pub(crate) async fn failed(&self, generation: u64) {
-        let mut state = self.state.lock().await;
+    pub(crate) fn failed(&self, generation: u64) {
+        let mut state = self.state();
         if state.current.as_ref().is_some_and(|(current, _)| *current == generation) {
-            state.current = None;
-            let delay: Duration = state.backoff.next_delay();
-            state.not_before = Some(now() + delay);
+            state.lost();
         }
     }
 
@@ -152,7 +177,7 @@ impl Link {
         if crate::broken::is(crate::broken::Variant::StickyBackoff) {
             return;
         }
-        *self.healthy.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.state().backoff.reset();
     }
 }
 

@@ -195,10 +195,7 @@ impl<N: Network> GrpcTransport<N> {
         });
         let result =
             if events.is_empty() { Ok(()) } else { self.call(dst, &events, encoded, deadline, epoch).await };
-        let mut failure = match result {
-            Ok(()) => None,
-            Err(failure) => Some(failure),
-        };
+        let mut failure = result.err();
         if let Some(rest) = &rest
             && failure.is_none()
         {
@@ -245,10 +242,11 @@ impl<N: Network> GrpcTransport<N> {
         let mut turned_away = None;
         let mut last = String::from("the deadline passed before the events were sent");
         while acked < events.len() && now() < deadline {
-            let connection = match peer.link.connection(&self.net, &self.shared, deadline).await {
-                Ok(connection) => connection,
-                Err(Unreachable::Backoff) => break,
-                Err(Unreachable::Failed(err)) => {
+            let connecting = peer.link.connection(&self.net, &self.shared, deadline);
+            let connection = match tokio::time::timeout_at(deadline, connecting).await {
+                Ok(Ok(connection)) => connection,
+                Err(_) | Ok(Err(Unreachable::Backoff)) => break,
+                Ok(Err(Unreachable::Failed(err))) => {
                     last = format!("cannot connect: {err}");
                     continue;
                 }
@@ -289,7 +287,7 @@ impl<N: Network> GrpcTransport<N> {
                     debug!(peer = %dst, status = %status, "call failed: reconnecting");
                     uncertain = true;
                     last = format!("the call failed: {status}");
-                    peer.link.failed(connection.generation).await;
+                    peer.link.failed(connection.generation);
                     continue;
                 }
             };
