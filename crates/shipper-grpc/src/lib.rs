@@ -36,10 +36,14 @@
 //!
 //! ## Failure detection
 //!
-//! HTTP/2 keepalive pings every half `ack_timeout` without traffic and gives the connection
-//! up when the pong is half `ack_timeout` late, so a partitioned connection is noticed within
-//! the ack timeout; its calls then retry on a new connection after the backoff. A receiver
-//! whose sink is slow keeps answering pings, so a slow sink is not mistaken for a dead link.
+//! HTTP/2 keepalive ([`Keepalive`]) pings after half `ack_timeout` without a frame and gives
+//! the connection up when the pong is `ack_timeout` late: the pong is the TCP transport's ack
+//! (a round trip within the ack timeout keeps a connection), and a partitioned connection is
+//! noticed within one and a half ack timeouts of its last frame; its calls then retry on a new
+//! connection after the backoff. A receiver whose sink is slow keeps answering pings, so a
+//! slow sink is not mistaken for a dead link. (Both halves at half the ack timeout, the first
+//! design, killed every healthy connection whose round trip exceeded half the ack timeout:
+//! see the README's gRPC section.)
 //!
 //! ## Determinism
 //!
@@ -60,6 +64,7 @@ mod calls;
 mod deadline;
 #[cfg(all(test, feature = "turmoil"))]
 mod deadline_tests;
+mod keepalive;
 mod keys;
 mod link;
 mod rt;
@@ -68,6 +73,7 @@ mod shared;
 mod transport;
 mod wire;
 
+pub use keepalive::Keepalive;
 pub use server::GrpcServer;
 #[cfg(feature = "turmoil")]
 pub use shipper_net::TurmoilNet;

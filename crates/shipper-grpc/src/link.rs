@@ -190,8 +190,8 @@ async fn connect<N: Network>(net: &N, dst: &str, shared: &Shared) -> io::Result<
     let (sender, connection) =
         hyper::client::conn::http2::Builder::new(Exec(std::sync::Arc::new(net.clone())))
             .timer(TokioTimer::new())
-            .keep_alive_interval(keepalive)
-            .keep_alive_timeout(keepalive)
+            .keep_alive_interval(keepalive.interval)
+            .keep_alive_timeout(keepalive.timeout)
             .keep_alive_while_idle(true)
             .max_concurrent_reset_streams(0)
             .handshake(TokioIo::new(stream))

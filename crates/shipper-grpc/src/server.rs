@@ -123,8 +123,8 @@ impl<N: Network> GrpcServer<N> {
         let keepalive = self.shared.keepalive();
         hyper::server::conn::http2::Builder::new(Exec(std::sync::Arc::new(self.net.clone())))
             .timer(TokioTimer::new())
-            .keep_alive_interval(keepalive)
-            .keep_alive_timeout(keepalive)
+            .keep_alive_interval(keepalive.interval)
+            .keep_alive_timeout(keepalive.timeout)
             .auto_date_header(false)
             .max_concurrent_streams(u32::try_from(self.shared.config.max_unacked).unwrap_or(u32::MAX))
             .serve_connection(io, hyper_util::service::TowerToHyperService::new(service))

@@ -23,11 +23,9 @@ impl Shared {
         }
     }
 
-    /// The HTTP/2 keepalive: a ping after half the ack timeout without a frame, and the
-    /// connection given up when the pong is half the ack timeout late. A partitioned
-    /// connection is so noticed within the ack timeout of its last frame.
-    pub(crate) fn keepalive(&self) -> std::time::Duration {
-        (self.config.ack_timeout / 2).max(std::time::Duration::from_millis(1))
+    /// The HTTP/2 keepalive of this node's connections: see [`crate::Keepalive`].
+    pub(crate) fn keepalive(&self) -> crate::Keepalive {
+        crate::Keepalive::of(&self.config)
     }
 }
 

@@ -7,7 +7,7 @@ use std::io;
 use std::sync::Arc;
 
 use shipper::{Fence, ShipperTransport};
-use shipper_grpc::GrpcTransport;
+use shipper_grpc::{GrpcTransport, Keepalive};
 use shipper_net::EventSink;
 
 use crate::recorder::NetCounters;
@@ -37,14 +37,17 @@ impl TransportFactory for GrpcFactory {
     }
 
     /// One connection per destination; a call's parts go one round trip after another, so
-    /// the bound counts a round trip per event (`max_unacked: 1`). The keepalive notices a
-    /// dead connection within `ack_timeout`, the TCP transport's ack timeout's role.
+    /// the bound counts a round trip per event (`max_unacked: 1`). The HTTP/2 keepalive
+    /// gives a dead connection up within its interval plus its timeout of the last frame, and
+    /// a pong later than its timeout kills a connection (see `shipper_grpc::Keepalive`).
     fn timing(&self, scenario: &Scenario) -> Option<Timing> {
         let config = net_config(scenario, scenario.nodes.first()?, 1).normalized();
+        let keepalive = Keepalive::of(&config);
         Some(Timing {
             connections: 1,
             max_unacked: 1,
-            ack_timeout: config.ack_timeout,
+            ack_timeout: keepalive.detection(),
+            answer_timeout: keepalive.timeout,
             connect_timeout: config.connect_timeout,
             backoff_min: config.backoff_min,
             backoff_max: config.backoff_max,

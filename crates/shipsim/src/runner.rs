@@ -235,6 +235,7 @@ fn transport_timing(scenario: &Scenario, config: transport::Timing) -> Transport
         connections: config.connections,
         max_unacked: config.max_unacked,
         ack_timeout_us: micros(config.ack_timeout),
+        answer_timeout_us: micros(config.answer_timeout),
         connect_timeout_us: micros(config.connect_timeout),
         backoff_min_us: micros(config.backoff_min),
         backoff_max_us: micros(config.backoff_max),

@@ -22,7 +22,7 @@ use proptest::sample::select;
 
 use crate::scenario::{
     self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
-    Scenario, Sink, SizeRange, TransportSettings, Workload, to_yaml,
+    Scenario, Sink, SizeRange, TransportKind, TransportSettings, Workload, to_yaml,
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
@@ -135,6 +135,8 @@ prop_compose! {
         sink in proptest::option::weighted(0.25, sink()),
         // One case in three starts with some nodes outside the shard map (so they can join).
         members in proptest::option::weighted(0.35, any::<u64>()),
+        // Half the cases run on gRPC (shrinks to the default transport, TCP).
+        kind in proptest::option::weighted(0.5, Just(TransportKind::Grpc)),
         propagation in (0u64..200, 0u64..300).prop_map(|(min, extra)| LatencyRange {
             min: Duration::from_millis(min),
             max: Duration::from_millis(min + extra),
@@ -144,7 +146,7 @@ prop_compose! {
         let members = members.map(|bits| some_of(&nodes, bits));
         let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), payload, ..workload };
         let network = Network { segment, ..network };
-        let mut transport = TransportSettings { max_unacked, ..transport };
+        let mut transport = TransportSettings { max_unacked, kind, ..transport };
         if payload.is_some() || segment.is_some() || max_unacked < 8 {
             // A frame of kilobytes, or one cut into pieces, takes several round trips to
             // cross, and a window of a few frames sends a batch a few frames per round trip.

@@ -40,6 +40,7 @@ impl TransportFactory for TcpFactory {
             connections: u32::try_from(config.connections).unwrap_or(u32::MAX),
             max_unacked: u32::try_from(config.max_unacked).unwrap_or(u32::MAX),
             ack_timeout: config.ack_timeout,
+            answer_timeout: config.ack_timeout,
             connect_timeout: config.connect_timeout,
             backoff_min: config.backoff_min,
             backoff_max: config.backoff_max,

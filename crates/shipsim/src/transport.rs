@@ -113,8 +113,14 @@ pub struct Timing {
     pub connections: u32,
     /// Frames in flight per connection.
     pub max_unacked: u32,
-    /// An unacked frame older than this: reconnect.
+    /// A connection whose writes go unanswered is given up at most this long after the
+    /// oldest unanswered write (TCP: an unacked frame this old; gRPC: the keepalive's interval
+    /// plus its timeout).
     pub ack_timeout: Duration,
+    /// How late an answer (TCP: an ack; gRPC: a keepalive pong) may be before the connection
+    /// is given up: a round trip longer than this can kill a healthy connection, and then
+    /// nothing bounds recovery (the rule is skipped). TCP: the ack timeout again.
+    pub answer_timeout: Duration,
     /// A connection attempt longer than this fails.
     pub connect_timeout: Duration,
     /// First reconnect delay; doubles per consecutive failure, restarts at an ack.

@@ -25,7 +25,8 @@
 //!   from the fault: a connection attempt begun before the heal whose SYN was
 //!   lost fails by `H + connect_timeout`; a connection whose frames were lost
 //!   is given up `ack_timeout` after the oldest unacked write (at the latest
-//!   the ship's own, at `b`);
+//!   the ship's own, at `b`; the transport's timing says how long that is:
+//!   on gRPC, the keepalive's interval plus its timeout);
 //! - `D`: the reconnect delay drawn at that failure. The backoff doubles per
 //!   consecutive failure from `backoff_min` and restarts at every ack, and
 //!   each delay is at least half its base (jitter), so the delays waited
@@ -43,7 +44,8 @@
 //!   ends, the next heal opens another;
 //! - `B` lies past the ship's deadline: the ship may fail at its deadline; the
 //!   next ship on the slot is judged instead;
-//! - the ack timeout is within a round trip of the worst latency (a healthy
+//! - the answer timeout (how late an ack or a keepalive pong may be; the ack
+//!   timeout in older traces) is within a round trip of the worst latency (a healthy
 //!   connection can time out, so nothing bounds recovery), or the trace has
 //!   no transport timing (older traces): the rule is skipped;
 //! - a sink that may answer busy (`sink.busy` above 0) holds an ack back a
@@ -264,7 +266,8 @@ fn applies(start: &Start) -> bool {
     // Without acks in the trace the slots' last backoff resets are unknown: every bound would
     // allow the backoff's cap, and a backoff that never resets would pass. Skipped instead.
     let acks = !start.lacks.iter().any(|l| l == crate::transport::LACKS_ACKS);
-    t.connections > 0 && t.max_unacked > 0 && t.ack_timeout_us > round_trip && !t.sink_busy && acks
+    let answer = if t.answer_timeout_us > 0 { t.answer_timeout_us } else { t.ack_timeout_us };
+    t.connections > 0 && t.max_unacked > 0 && answer > round_trip && !t.sink_busy && acks
 }
 
 /// The time by which `batch`, on a slot whose backoff last restarted at
@@ -341,6 +344,7 @@ mod tests {
         connections: 1,
         max_unacked: 64,
         ack_timeout_us: 100 * MS,
+        answer_timeout_us: 100 * MS,
         connect_timeout_us: 50 * MS,
         backoff_min_us: 10 * MS,
         backoff_max_us: 2_000 * MS,
@@ -417,6 +421,16 @@ mod tests {
         assert_eq!(check(&no_acks), vec![], "no acks: the last reset is unknown, nothing is bounded");
         let slow = TransportTiming { latency_max_us: 60 * MS, ..TIMING };
         assert_eq!(check(&flap(1900, None, slow)), vec![], "acks can time out on a healthy link");
+        // gRPC-like: a dead link is given up late (interval plus timeout), but a pong may only
+        // be as late as the answer timeout, which a round trip can exceed.
+        let pongs = TransportTiming { ack_timeout_us: 300 * MS, answer_timeout_us: 10 * MS, ..TIMING };
+        assert_eq!(check(&flap(1900, None, pongs)), vec![], "pongs can time out on a healthy link");
+        let older = TransportTiming { answer_timeout_us: 0, ..TIMING };
+        assert_eq!(
+            rules(&check(&flap(1900, None, older))),
+            vec![(INVARIANT, RECOVERY)],
+            "0: the ack timeout"
+        );
     }
 
     #[test]

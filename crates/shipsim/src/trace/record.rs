@@ -327,8 +327,13 @@ pub struct TransportTiming {
     pub connections: u32,
     /// Frames in flight per connection.
     pub max_unacked: u32,
-    /// An unacked frame older than this: reconnect.
+    /// A connection whose writes go unanswered is given up at most this long after the
+    /// oldest unanswered write (see `transport::Timing`).
     pub ack_timeout_us: Micros,
+    /// How late an answer may be before a connection is given up; 0 in older traces, which
+    /// means `ack_timeout_us`.
+    #[serde(default)]
+    pub answer_timeout_us: Micros,
     /// A connection attempt longer than this fails.
     pub connect_timeout_us: Micros,
     /// First reconnect delay; doubles per consecutive failure.
