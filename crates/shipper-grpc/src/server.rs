@@ -12,7 +12,7 @@
 use std::io;
 use std::sync::Arc;
 
-use shipper::{EventSink, Fence, NodeId, ShardId, ShippedEvent, SinkError};
+use shipper::{EventSink, Fence, NodeId, ShardId, ShippedEvent, SinkClosed, SinkError};
 use shipper_net::{NetConfig, NetStats, Network};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -204,6 +204,7 @@ impl<N: Network> Shipper for Handler<N> {
             }));
             return Ok(Response::new(ShipReply { delivered, refused: None }));
         }
+        let first = request.first;
         let mut ended = self.ended.clone();
         let task = self.net.spawn(async move {
             // The end of the life first: once it ended, not one more event is offered.
@@ -215,15 +216,22 @@ impl<N: Network> Shipper for Handler<N> {
         });
         match task.await {
             Ok(Some(Ok(reply))) => Ok(Response::new(reply)),
-            Ok(Some(Err(SinkGone))) => {
+            Ok(Some(Err(SinkGone { delivered }))) => {
                 self.closed.notify_one();
-                Err(Status::aborted("the receiver's sink is closed"))
+                if delivered > first {
+                    // The sink took some of this attempt's events before it closed: the sender
+                    // takes `Aborted` for "nothing of the attempt delivered", so the exact
+                    // count answers instead (its next attempt finds the server gone).
+                    Ok(Response::new(ShipReply { delivered, refused: None }))
+                } else {
+                    Err(Status::aborted("the receiver's sink is closed"))
+                }
             }
-            // Not a status the sender takes for "nothing delivered": some of the attempt may
-            // have been.
+            // Neither is a status the sender takes for "nothing delivered": some of the
+            // attempt may have been.
             Ok(None) => Err(Status::unavailable("the receiver stopped")),
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(_cancelled) => Err(Status::aborted("the receiver is shutting down")),
+            Err(_cancelled) => Err(Status::unavailable("the receiver is shutting down")),
         }
     }
 }
@@ -255,8 +263,10 @@ fn malformed(request: &ShipRequest) -> Option<&'static str> {
     }
 }
 
-/// The sink closed for good.
-struct SinkGone;
+/// The sink closed for good, the call's position then.
+struct SinkGone {
+    delivered: u64,
+}
 
 /// One request's delivery, run in a task of its own.
 struct Delivery {
@@ -299,8 +309,10 @@ impl Delivery {
                 break;
             }
             let _accepting = self.fence.as_deref().map(|fence| Accepting { fence, shard: event.shard });
-            if !self.offer_until_accepted(&from, event).await? {
-                break;
+            match self.offer_until_accepted(&from, event).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(SinkClosed) => return Err(SinkGone { delivered: position.delivered }),
             }
             position.delivered += 1;
             self.shared.stats.count_received();
@@ -311,11 +323,11 @@ impl Delivery {
 
     /// Offers `event` until the sink accepts it (`true`), pausing `busy_retry` after each busy
     /// answer; `false` once the deadline passed with the sink still busy.
-    async fn offer_until_accepted(&self, from: &NodeId, mut event: ShippedEvent) -> Result<bool, SinkGone> {
+    async fn offer_until_accepted(&self, from: &NodeId, mut event: ShippedEvent) -> Result<bool, SinkClosed> {
         loop {
             match self.sink.try_accept(from, event).await {
                 Ok(()) => return Ok(true),
-                Err(SinkError::Closed) => return Err(SinkGone),
+                Err(SinkError::Closed) => return Err(SinkClosed),
                 Err(SinkError::Busy(back)) => {
                     self.shared.stats.count_sink_busy();
                     let retry = now() + self.shared.config.busy_retry;
