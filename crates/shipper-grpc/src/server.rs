@@ -5,14 +5,16 @@
 //! Each request's delivery runs in a task of its own, so a caller that gives up (a reset
 //! stream, a closed connection) never cuts a sink's accept short: the task finishes the event
 //! in hand, stops at the request's deadline, and leaves the call's position right for the
-//! retry.
+//! retry. Those tasks belong to the receiving life all the same: when `serve` ends (or is
+//! dropped, or its task aborted) they stop where they are, as they would if the process died,
+//! so a stopped life never delivers behind the back of the next one.
 
 use std::io;
 use std::sync::Arc;
 
-use shipper::{EventSink, Fence, NodeId, ShardId, ShippedEvent, SinkError};
+use shipper::{EventSink, Fence, NodeId, ShardId, ShippedEvent, SinkClosed, SinkError};
 use shipper_net::{NetConfig, NetStats, Network};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
@@ -65,9 +67,13 @@ impl<N: Network> GrpcServer<N> {
     }
 
     /// Serves connections on `listener` until the sink closes (then `Ok`). One call is one
-    /// receiving process life: the memory of delivered calls lives in this future.
+    /// receiving process life: the memory of delivered calls lives in this future, and
+    /// dropping it (or aborting its task) closes every connection it serves and stops every
+    /// delivery under way.
     pub async fn serve(self, listener: N::Listener, sink: Arc<dyn EventSink>) -> io::Result<()> {
         let closed = Arc::new(Notify::new());
+        // Never sent on: its drop, with this future, is what tells the deliveries the life ended.
+        let (_life, ended) = watch::channel(());
         let limit = wire::message_limit(self.shared.config.max_frame);
         let service = ShipperServer::new(Handler {
             net: self.net.clone(),
@@ -76,6 +82,7 @@ impl<N: Network> GrpcServer<N> {
             sink,
             fence: self.fence.clone(),
             closed: closed.clone(),
+            ended,
         })
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit);
@@ -140,6 +147,8 @@ struct Handler<N> {
     fence: Option<Arc<dyn Fence>>,
     /// Told when the sink closed for good: the server stops.
     closed: Arc<Notify>,
+    /// Closed when this life's `serve` ended: its deliveries stop.
+    ended: watch::Receiver<()>,
 }
 
 #[tonic::async_trait]
@@ -184,21 +193,45 @@ impl<N: Network> Shipper for Handler<N> {
         // whole call; the sink gets the events a moment later.
         if broken::is(Variant::GrpcOkOnHeaders) {
             let delivered = request.first + request.events.len() as u64;
+            let mut ended = self.ended.clone();
             drop(self.net.spawn(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                let _ = delivery.run(&cursor, request).await;
+                tokio::select! {
+                    biased;
+                    _ = ended.changed() => {}
+                    _ = delivery.run(&cursor, request) => {}
+                }
             }));
             return Ok(Response::new(ShipReply { delivered, refused: None }));
         }
-        let task = self.net.spawn(async move { delivery.run(&cursor, request).await });
-        match task.await {
-            Ok(Ok(reply)) => Ok(Response::new(reply)),
-            Ok(Err(SinkGone)) => {
-                self.closed.notify_one();
-                Err(Status::aborted("the receiver's sink is closed"))
+        let first = request.first;
+        let mut ended = self.ended.clone();
+        let task = self.net.spawn(async move {
+            // The end of the life first: once it ended, not one more event is offered.
+            tokio::select! {
+                biased;
+                _ = ended.changed() => None,
+                reply = delivery.run(&cursor, request) => Some(reply),
             }
+        });
+        match task.await {
+            Ok(Some(Ok(reply))) => Ok(Response::new(reply)),
+            Ok(Some(Err(SinkGone { delivered }))) => {
+                self.closed.notify_one();
+                if delivered > first {
+                    // The sink took some of this attempt's events before it closed: the sender
+                    // takes `Aborted` for "nothing of the attempt delivered", so the exact
+                    // count answers instead (its next attempt finds the server gone).
+                    Ok(Response::new(ShipReply { delivered, refused: None }))
+                } else {
+                    Err(Status::aborted("the receiver's sink is closed"))
+                }
+            }
+            // Neither is a status the sender takes for "nothing delivered": some of the
+            // attempt may have been.
+            Ok(None) => Err(Status::unavailable("the receiver stopped")),
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(_cancelled) => Err(Status::aborted("the receiver is shutting down")),
+            Err(_cancelled) => Err(Status::unavailable("the receiver is shutting down")),
         }
     }
 }
@@ -230,8 +263,10 @@ fn malformed(request: &ShipRequest) -> Option<&'static str> {
     }
 }
 
-/// The sink closed for good.
-struct SinkGone;
+/// The sink closed for good, the call's position then.
+struct SinkGone {
+    delivered: u64,
+}
 
 /// One request's delivery, run in a task of its own.
 struct Delivery {
@@ -274,8 +309,10 @@ impl Delivery {
                 break;
             }
             let _accepting = self.fence.as_deref().map(|fence| Accepting { fence, shard: event.shard });
-            if !self.offer_until_accepted(&from, event).await? {
-                break;
+            match self.offer_until_accepted(&from, event).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(SinkClosed) => return Err(SinkGone { delivered: position.delivered }),
             }
             position.delivered += 1;
             self.shared.stats.count_received();
@@ -286,11 +323,11 @@ impl Delivery {
 
     /// Offers `event` until the sink accepts it (`true`), pausing `busy_retry` after each busy
     /// answer; `false` once the deadline passed with the sink still busy.
-    async fn offer_until_accepted(&self, from: &NodeId, mut event: ShippedEvent) -> Result<bool, SinkGone> {
+    async fn offer_until_accepted(&self, from: &NodeId, mut event: ShippedEvent) -> Result<bool, SinkClosed> {
         loop {
             match self.sink.try_accept(from, event).await {
                 Ok(()) => return Ok(true),
-                Err(SinkError::Closed) => return Err(SinkGone),
+                Err(SinkError::Closed) => return Err(SinkClosed),
                 Err(SinkError::Busy(back)) => {
                     self.shared.stats.count_sink_busy();
                     let retry = now() + self.shared.config.busy_retry;

@@ -46,6 +46,8 @@ pub struct GrpcTransport<N: Network> {
     /// Destinations the network knows whose route was taken away.
     removed: Mutex<BTreeSet<NodeId>>,
     keys: CallKeys,
+    /// The bytes the events of one request may take (see [`wire::room_for_events`]).
+    room: usize,
 }
 
 /// One destination: its connection and its bound on calls in flight.
@@ -65,12 +67,15 @@ struct Failure {
 impl<N: Network> GrpcTransport<N> {
     /// A transport for the node `config.node`. Out-of-range settings are clamped.
     pub fn new(net: N, config: NetConfig) -> Self {
+        let shared = Arc::new(Shared::new(config, None));
+        let room = wire::room_for_events(&shared.config.node, shared.config.max_frame);
         GrpcTransport {
             net,
-            shared: Arc::new(Shared::new(config, None)),
+            shared,
             peers: Mutex::default(),
             removed: Mutex::default(),
             keys: CallKeys::default(),
+            room,
         }
     }
 
@@ -167,8 +172,9 @@ impl<N: Network> GrpcTransport<N> {
         requested.map_or(cap, |d| d.min(cap))
     }
 
-    /// Ships `events` as one call. An event too large for a message ends the call where it
-    /// sits: the prefix before it is shipped, it and the rest come back with an `Encode` error.
+    /// Ships `events` as one call. An event too large for a message (for the room a message
+    /// has for events) ends the call where it sits: the prefix before it is shipped, it and
+    /// the rest come back with an `Encode` error.
     async fn ship(
         &self,
         dst: &NodeId,
@@ -186,9 +192,9 @@ impl<N: Network> GrpcTransport<N> {
                 unshipped: events,
             });
         }
-        let max_frame = self.shared.config.max_frame;
+        let room = self.room;
         let mut encoded: Vec<pb::Event> = events.iter().map(wire::to_pb).collect();
-        let too_big = encoded.iter().position(|e| wire::event_size(e) > max_frame);
+        let too_big = encoded.iter().position(|e| wire::event_size(e) > room);
         let rest = too_big.map(|at| {
             encoded.truncate(at);
             events.split_off(at)
@@ -200,9 +206,14 @@ impl<N: Network> GrpcTransport<N> {
             && failure.is_none()
         {
             let size = wire::event_size(&wire::to_pb(&rest[0]));
-            let error = ShipperError::Encode(format!(
-                "an event of {size} bytes does not fit the {max_frame}-byte message limit"
-            ));
+            let error = ShipperError::Encode(if room < self.shared.config.max_frame {
+                format!(
+                    "an event of {size} bytes does not fit the {room} bytes a message has for events \
+                     beside this node's long name"
+                )
+            } else {
+                format!("an event of {size} bytes does not fit the {room}-byte message limit")
+            });
             failure = Some(Failure { acked: events.len(), error });
         }
         match failure {
@@ -256,7 +267,7 @@ impl<N: Network> GrpcTransport<N> {
                 key = self.keys.open();
             }
             attempts += 1;
-            let end = wire::part_end(&encoded, acked, config.max_frame);
+            let end = wire::part_end(&encoded, acked, self.room);
             self.count_writes(dst, &events[acked..end], acked, written);
             written = written.max(end);
             let mut request = tonic::Request::new(pb::ShipRequest {

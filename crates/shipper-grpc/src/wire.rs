@@ -15,6 +15,26 @@ pub fn message_limit(max_frame: usize) -> usize {
     max_frame.saturating_add(ENVELOPE)
 }
 
+/// The bytes the events of one request from `node` may take: `max_frame`, or less when the
+/// rest of the request (the sender's node name, above all) takes more than [`ENVELOPE`], so
+/// that no request exceeds [`message_limit`]. Without it, a sender with a long node name
+/// would build full parts that every receiver (and its own encoder) refuses, and retry them
+/// to the deadline.
+pub(crate) fn room_for_events(node: &str, max_frame: usize) -> usize {
+    // Every number at its widest, plus the gRPC frame header (flag and length).
+    let widest = pb::ShipRequest {
+        node: node.to_owned(),
+        life: u64::MAX,
+        call: u64::MAX,
+        settled_below: u64::MAX,
+        epoch: u64::MAX,
+        events: Vec::new(),
+        first: u64::MAX,
+    };
+    let envelope = prost::Message::encoded_len(&widest) + 5;
+    max_frame.min(message_limit(max_frame).saturating_sub(envelope))
+}
+
 /// The protobuf form of `event`.
 pub(crate) fn to_pb(event: &ShippedEvent) -> pb::Event {
     pb::Event {
@@ -79,6 +99,30 @@ mod tests {
         // An event larger than the limit still makes a part of its own.
         assert_eq!(part_end(&events, 4, 10), 5);
         assert_eq!(part_end(&events, 10, 10), 10);
+    }
+
+    #[test]
+    fn the_room_for_events_is_max_frame_unless_the_node_name_is_long() {
+        assert_eq!(room_for_events("n1", 4096), 4096);
+        assert_eq!(room_for_events(&"n".repeat(900), 4096), 4096);
+        let long = "n".repeat(2000);
+        let room = room_for_events(&long, 4096);
+        assert!(room < 4096 - 900, "{room}");
+        // A request filled to the room stays within the limit.
+        let events: Vec<_> = (0..1000).map(|_| event(10)).collect();
+        let end = part_end(&events, 0, room);
+        let request = pb::ShipRequest {
+            node: long.clone(),
+            life: u64::MAX,
+            call: u64::MAX,
+            settled_below: u64::MAX,
+            epoch: u64::MAX,
+            events: events[..end].to_vec(),
+            first: u64::MAX,
+        };
+        assert!(prost::Message::encoded_len(&request) <= message_limit(4096));
+        // A name longer than the whole limit leaves no room at all.
+        assert_eq!(room_for_events(&"n".repeat(6000), 4096), 0);
     }
 
     #[test]

@@ -1,0 +1,263 @@
+//! The gRPC transport on turmoil's simulated network: partitions that cut a call between the
+//! receiver's sink and its reply. The retry carries the call's idempotency key, so the
+//! receiver recognises what it already delivered and the sink sees every event once.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use common::{Log, Recorder, Trigger, assert_batch_order, assert_no_duplicates_within_a_life, batch};
+use shipper::{BatchError, NodeId, ShippedEvent, ShipperTransport};
+use shipper_grpc::{GrpcServer, GrpcTransport, NetConfig, NetStats, NetStatsSnapshot, TurmoilNet};
+use tokio::time::Instant;
+
+const NODES: [&str; 2] = ["tx", "rx"];
+
+/// What the receiver host shares with the test across its lives.
+#[derive(Clone, Default)]
+struct Receiver {
+    log: Log,
+    lives: Arc<AtomicU64>,
+    stats: Arc<Mutex<Vec<Arc<NetStats>>>>,
+}
+
+impl Receiver {
+    fn events(&self) -> Vec<ShippedEvent> {
+        self.log.lock().unwrap().iter().map(|d| d.event.clone()).collect()
+    }
+
+    fn stats(&self, life: u64) -> NetStatsSnapshot {
+        self.stats.lock().unwrap()[life as usize - 1].snapshot()
+    }
+}
+
+fn builder(seed: u64) -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(60))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(5))
+        .rng_seed(seed)
+        .epoch(UNIX_EPOCH)
+        .build()
+}
+
+/// Host "rx": a gRPC server whose sink, made per life by `sink`, records deliveries; every
+/// (re)start is a new life.
+fn add_receiver(
+    sim: &mut turmoil::Sim<'static>,
+    rx: &Receiver,
+    sink: impl Fn(Log, u64) -> Recorder + 'static,
+) {
+    let rx = rx.clone();
+    let sink = Arc::new(sink);
+    sim.host("rx", move || {
+        let rx = rx.clone();
+        let sink = sink.clone();
+        async move {
+            let life = rx.lives.fetch_add(1, Ordering::SeqCst) + 1;
+            let server = GrpcServer::new(TurmoilNet::new(NODES), NetConfig::new("rx", life));
+            rx.stats.lock().unwrap().push(server.stats().clone());
+            let listener = server.bind().await?;
+            server.serve(listener, Arc::new(sink(rx.log.clone(), life))).await?;
+            Ok(())
+        }
+    });
+}
+
+fn sender_config() -> NetConfig {
+    NetConfig::new("tx", 1)
+        .with_ack_timeout(Duration::from_millis(200))
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(200))
+        .with_rng_seed(42)
+}
+
+fn sender(config: NetConfig) -> GrpcTransport<TurmoilNet> {
+    GrpcTransport::new(TurmoilNet::new(NODES), config)
+}
+
+fn rx_name() -> NodeId {
+    "rx".to_string()
+}
+
+/// Runs the client (host `tx`) to completion on `sim` and returns what it produced.
+fn run_client<T: 'static>(sim: &mut turmoil::Sim<'static>, client: impl Future<Output = T> + 'static) -> T {
+    let out = Arc::new(Mutex::new(None));
+    let slot = out.clone();
+    sim.client("tx", async move {
+        let value = client.await;
+        *slot.lock().unwrap() = Some(value);
+        Ok(())
+    });
+    sim.run().expect("simulation");
+    out.lock().unwrap().take().expect("client finished")
+}
+
+/// Cuts tx from rx the moment the sink accepted its n-th event (before the server can
+/// reply), and heals the cut `heal_after` later.
+fn cut_after_delivery(heal_after: Duration) -> Trigger {
+    Arc::new(move || {
+        turmoil::partition("tx", "rx");
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep(heal_after).await;
+            turmoil::repair("tx", "rx");
+        });
+    })
+}
+
+/// One batch from tx to rx; its result, how long it took, and the sender's counters.
+fn ship_one_batch(
+    sim: &mut turmoil::Sim<'static>,
+    config: NetConfig,
+    events: Vec<ShippedEvent>,
+) -> (Result<usize, BatchError>, Duration, NetStatsSnapshot) {
+    run_client(sim, async move {
+        let tx = sender(config);
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
+        let result = tx.send_batch(&rx_name(), events, None).await;
+        (result, started.elapsed(), tx.stats().snapshot())
+    })
+}
+
+/// The cut comes in the middle of a one-message call. The receiver goes on delivering the
+/// rest (the sender's giving up never cuts its sink short), but its reply is lost; the retry
+/// after the heal carries the same key, so the receiver drops the whole resent batch as
+/// delivered and answers with the full count.
+#[test]
+fn a_partition_cut_mid_call_and_healed_is_ok_without_duplicates() {
+    let mut sim = builder(1);
+    let rx = Receiver::default();
+    let heal_after = Duration::from_secs(1);
+    add_receiver(&mut sim, &rx, move |log, life| Recorder {
+        delay: Some(Duration::from_millis(5)),
+        after: Some((10, cut_after_delivery(heal_after))),
+        ..Recorder::new(log, life)
+    });
+    let sent = batch(1, 30);
+    let (result, took, stats) = ship_one_batch(&mut sim, sender_config(), sent.clone());
+
+    assert_eq!(result, Ok(30), "Ok after the heal");
+    assert!(took >= heal_after, "cannot be acknowledged while cut off: {took:?}");
+    assert_eq!(rx.events(), sent, "every event once, in order");
+    assert_eq!(rx.lives.load(Ordering::SeqCst), 1, "the receiver never restarted");
+    let received = rx.stats(1);
+    assert_eq!(received.received, 30);
+    assert!(stats.retransmits >= 30 && stats.reconnects >= 1, "the retry resent the batch: {stats:?}");
+    assert_eq!(received.duplicates_dropped, stats.retransmits, "every resent event recognised as delivered");
+    assert_eq!(stats.acked, 30);
+}
+
+/// A call of three parts, cut right after the sink accepted the last event of the second part,
+/// before its reply: the retry resends the second part (the sender has no reply for it) to a
+/// receiver that already delivered it, which drops it and answers, and the third part follows.
+#[test]
+fn a_retry_that_meets_an_already_delivered_part_delivers_only_the_rest() {
+    let mut sim = builder(2);
+    let rx = Receiver::default();
+    let heal_after = Duration::from_secs(1);
+    // 11 of these events fit a 400-byte message.
+    let per_part = 11;
+    add_receiver(&mut sim, &rx, move |log, life| Recorder {
+        after: Some((2 * per_part, cut_after_delivery(heal_after))),
+        ..Recorder::new(log, life)
+    });
+    let sent = batch(1, 3 * per_part as u32);
+    let config = sender_config().with_max_frame(400);
+    let (result, took, stats) = ship_one_batch(&mut sim, config, sent.clone());
+
+    assert_eq!(result, Ok(3 * per_part), "Ok after the heal");
+    assert!(took >= heal_after, "{took:?}");
+    let log = rx.log.lock().unwrap().clone();
+    assert_no_duplicates_within_a_life(&log);
+    assert_batch_order(&log, 1);
+    assert_eq!(rx.events(), sent, "every event once, in order");
+    let received = rx.stats(1);
+    assert_eq!(received.received, 3 * per_part as u64);
+    // Only the part without a reply went again; the first part, acknowledged, did not.
+    assert_eq!(stats.retransmits, per_part as u64, "{stats:?}");
+    assert_eq!(received.duplicates_dropped, stats.retransmits, "every resent event recognised as delivered");
+    assert_eq!(stats.sent, 3 * per_part as u64, "{stats:?}");
+    assert_eq!(stats.acked, 3 * per_part as u64);
+}
+
+/// Notes how many events the sink had when the sender first resent one.
+struct RetryWitness {
+    log: Log,
+    delivered_at_retry: Mutex<Option<usize>>,
+}
+
+impl shipper_grpc::TransportObserver for RetryWitness {
+    fn on_retransmit(&self, _dst: &NodeId, _event: &ShippedEvent) {
+        let delivered = self.log.lock().unwrap().len();
+        self.delivered_at_retry.lock().unwrap().get_or_insert(delivered);
+    }
+}
+
+/// The retry arrives while the receiver is still delivering the first attempt (a slow sink):
+/// it waits for that delivery, then finds every event delivered, never offering one twice.
+#[test]
+fn a_retry_that_meets_a_delivery_under_way_waits_for_it() {
+    let mut sim = builder(3);
+    let rx = Receiver::default();
+    let witness = Arc::new(RetryWitness { log: rx.log.clone(), delivered_at_retry: Mutex::new(None) });
+    let heal_after = Duration::from_millis(500);
+    let delay = Duration::from_millis(50);
+    add_receiver(&mut sim, &rx, move |log, life| Recorder {
+        delay: Some(delay),
+        after: Some((5, cut_after_delivery(heal_after))),
+        ..Recorder::new(log, life)
+    });
+    let sent = batch(1, 40);
+    let events = sent.clone();
+    let observer = witness.clone();
+    let (result, took, stats) = run_client(&mut sim, async move {
+        let tx = sender(sender_config()).with_observer(observer);
+        let started = Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
+        let result = tx.send_batch(&rx_name(), events, None).await;
+        (result, started.elapsed(), tx.stats().snapshot())
+    });
+
+    assert_eq!(result, Ok(40));
+    let at_retry = witness.delivered_at_retry.lock().unwrap().expect("a retry");
+    assert!((5..39).contains(&at_retry), "the retry went out while the sink was at {at_retry} of 40");
+    assert!(took >= delay * 40, "the reply waits for the sink: {took:?}");
+    assert_eq!(rx.events(), sent, "every event once, in order");
+    let received = rx.stats(1);
+    assert_eq!(received.received, 40);
+    assert!(stats.retransmits >= 40, "{stats:?}");
+    assert_eq!(received.duplicates_dropped, stats.retransmits, "every resent event recognised as delivered");
+    assert_eq!(stats.acked, 40);
+}
+
+/// As the second test with a hold instead of a partition: the reply is held, not lost, and
+/// arrives after the release, by when the sender may have retried. Either way each event
+/// reaches the sink once.
+#[test]
+fn a_held_reply_released_late_is_ok_without_duplicates() {
+    let mut sim = builder(4);
+    let rx = Receiver::default();
+    let per_part = 11;
+    let hold: Trigger = Arc::new(|| {
+        turmoil::hold("tx", "rx");
+        tokio::task::spawn_local(async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            turmoil::release("tx", "rx");
+        });
+    });
+    add_receiver(&mut sim, &rx, move |log, life| Recorder {
+        after: Some((2 * per_part, hold.clone())),
+        ..Recorder::new(log, life)
+    });
+    let sent = batch(1, 3 * per_part as u32);
+    let config = sender_config().with_max_frame(400);
+    let (result, _took, stats) = ship_one_batch(&mut sim, config, sent.clone());
+
+    assert_eq!(result, Ok(3 * per_part));
+    assert_eq!(rx.events(), sent, "every event once, in order");
+    let received = rx.stats(1);
+    assert_eq!(received.received, 3 * per_part as u64);
+    assert!(stats.retransmits >= 1, "the held reply forced a retry: {stats:?}");
+    assert_eq!(received.duplicates_dropped, stats.retransmits, "every resent event recognised as delivered");
+    assert_eq!(stats.acked, 3 * per_part as u64);
+}
