@@ -195,10 +195,7 @@ impl<N: Network> GrpcTransport<N> {
         });
         let result =
             if events.is_empty() { Ok(()) } else { self.call(dst, &events, encoded, deadline, epoch).await };
-        let mut failure = match result {
-            Ok(()) => None,
-            Err(failure) => Some(failure),
-        };
+        let mut failure = result.err();
         if let Some(rest) = &rest
             && failure.is_none()
         {

@@ -1,7 +1,7 @@
 //! Between the shipper's types and the protobuf messages, and how a call is cut into messages
 //! that fit the size limit.
 
-use shipper::{NodeId, Refusal, ShippedEvent};
+use shipper::{Refusal, ShippedEvent};
 
 use crate::pb;
 
@@ -57,7 +57,7 @@ pub(crate) fn refusal_to_pb(refusal: &Refusal) -> pb::Refusal {
 
 /// A refusal from a reply.
 pub(crate) fn refusal_from_pb(refusal: pb::Refusal) -> Refusal {
-    Refusal { epoch: refusal.epoch, members: refusal.members.into_iter().map(NodeId::from).collect() }
+    Refusal { epoch: refusal.epoch, members: refusal.members }
 }
 
 #[cfg(test)]
