@@ -10,6 +10,8 @@
 //! 4. `explore`: seeds per minute of `shipsim explore` with 1 and 2 jobs.
 //! 5. `memory`: peak resident memory of one run with 1 M events, in a child
 //!    process.
+//! 6. `transports`: shipper-grpc's transport against shipper-net's TCP one,
+//!    simulated (a scenario through the full harness) and on loopback sockets.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -25,14 +27,15 @@ mod harness;
 mod memory;
 mod router;
 mod speed;
+mod transports;
 
-/// Every item, in the order of the issue.
-const ITEMS: [&str; 5] = ["router", "harness", "speed", "explore", "memory"];
+/// Every item, in the order of the issue (`transports` came later, with the gRPC transport).
+const ITEMS: [&str; 6] = ["router", "harness", "speed", "explore", "memory", "transports"];
 
 /// Options of `shipsim bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Items to run, comma-separated: router, harness, speed, explore, memory (default: all).
+    /// Items to run, comma-separated: router, harness, speed, explore, memory, transports (default: all).
     #[arg(long, value_delimiter = ',', value_name = "ITEMS")]
     pub only: Vec<String>,
     /// Print the figures as JSON instead of a table.
@@ -41,7 +44,7 @@ pub struct BenchArgs {
     /// Events per round of `router`.
     #[arg(long, default_value_t = 1_000_000)]
     pub router_events: usize,
-    /// Rounds of `router` and `harness` (each side once per round, alternating; the best round counts).
+    /// Rounds of `router`, `harness` and `transports` (each side once per round, alternating; the best round counts).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
     /// Runs of each scenario of `speed` (the fastest counts).
@@ -65,6 +68,18 @@ pub struct BenchArgs {
     /// Nodes of the `memory` run.
     #[arg(long, default_value_t = 1)]
     pub memory_nodes: usize,
+    /// The scenario `transports` runs through the full harness on each transport (every seed it lists).
+    #[arg(long, default_value = "scenarios/baseline.yaml")]
+    pub transports_scenario: PathBuf,
+    /// Events the loopback part of `transports` ships per round and transport.
+    #[arg(long, default_value_t = 20_000)]
+    pub transports_events: u64,
+    /// Events per ship call in the loopback part of `transports`.
+    #[arg(long, default_value_t = 10)]
+    pub transports_batch: usize,
+    /// Concurrent callers in the loopback part of `transports`.
+    #[arg(long, default_value_t = 4)]
+    pub transports_callers: usize,
     /// Internal: be the child process of `memory` and run that many events.
     #[arg(long, hide = true, value_name = "EVENTS")]
     pub memory_child: Option<u64>,
@@ -78,6 +93,7 @@ pub struct BenchReport {
     pub speed: Option<Vec<speed::SpeedFigures>>,
     pub explore: Option<explore::ExploreFigures>,
     pub memory: Option<memory::MemoryFigures>,
+    pub transports: Option<transports::TransportsFigures>,
     /// Items that could not be measured, with the reason.
     pub errors: Vec<String>,
 }
@@ -153,6 +169,25 @@ pub fn measure(args: &BenchArgs) -> BenchReport {
         match memory::run(args.memory_events, args.memory_nodes) {
             Ok(figures) => report.memory = Some(figures),
             Err(err) => report.errors.push(format!("memory: {err}")),
+        }
+    }
+    if wanted(args, "transports") {
+        let load = transports::LoopbackLoad {
+            events: args.transports_events,
+            batch: args.transports_batch,
+            callers: args.transports_callers,
+        };
+        eprintln!(
+            "bench: transports ({} on tcp and grpc; loopback: {} events in batches of {}, {} callers; {} rounds)",
+            args.transports_scenario.display(),
+            load.events,
+            load.batch,
+            load.callers,
+            args.rounds
+        );
+        match transports::run(&args.transports_scenario, load, args.rounds) {
+            Ok(figures) => report.transports = Some(figures),
+            Err(err) => report.errors.push(format!("transports: {err}")),
         }
     }
     report
@@ -283,10 +318,64 @@ pub fn render(report: &BenchReport) -> String {
         let _ = writeln!(out, "| wall s (run + trace encoding) | {:.3} |", m.wall_s);
         let _ = writeln!(out, "| simulated s | {:.3} |\n", m.simulated_s);
     }
+    if let Some(t) = &report.transports {
+        render_transports(&mut out, t);
+    }
     for err in &report.errors {
         let _ = writeln!(out, "error: {err}");
     }
     out
+}
+
+/// Item 6's table: one row per figure, both transports side by side.
+fn render_transports(out: &mut String, t: &transports::TransportsFigures) {
+    let (s, l) = (&t.simulated, &t.loopback);
+    let held = |passed: bool| if passed { "held" } else { "VIOLATED" };
+    let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
+    let _ = writeln!(
+        out,
+        "6. transports, gRPC against TCP: best of {} alternating rounds; loopback on one current-thread runtime, 127.0.0.1\n",
+        t.rounds
+    );
+    let _ = writeln!(out, "| figure | TCP | gRPC | ratio gRPC/TCP |\n| --- | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| simulated {} (seeds {}; {} routed, {} remote; checks {} / {}): events/s | {} | {} | {:.2} |",
+        s.scenario,
+        seeds.join(", "),
+        s.tcp.routed,
+        s.tcp.remote,
+        held(s.tcp.passed),
+        held(s.grpc.passed),
+        grouped(s.tcp.events_per_s),
+        grouped(s.grpc.events_per_s),
+        s.events_ratio
+    );
+    let _ = writeln!(
+        out,
+        "| simulated {}: sim s / wall s | {:.0} | {:.0} | {:.2} |",
+        s.scenario, s.tcp.speedup, s.grpc.speedup, s.speedup_ratio
+    );
+    let _ = writeln!(
+        out,
+        "| loopback, {} events in batches of {}, {} callers: events/s | {} | {} | {:.2} |",
+        l.events,
+        l.batch,
+        l.callers,
+        grouped(l.tcp.events_per_s),
+        grouped(l.grpc.events_per_s),
+        l.events_ratio
+    );
+    let _ = writeln!(
+        out,
+        "| loopback: ship call p50, µs | {:.0} | {:.0} | {:.2} |",
+        l.tcp.p50_us, l.grpc.p50_us, l.p50_ratio
+    );
+    let _ = writeln!(
+        out,
+        "| loopback: ship call p99, µs | {:.0} | {:.0} | {:.2} |\n",
+        l.tcp.p99_us, l.grpc.p99_us, l.p99_ratio
+    );
 }
 
 #[cfg(test)]
@@ -306,6 +395,11 @@ mod tests {
             scenarios: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios"),
             memory_events: 100,
             memory_nodes: 1,
+            transports_scenario: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../scenarios/baseline.yaml"),
+            transports_events: 50,
+            transports_batch: 7,
+            transports_callers: 3,
             memory_child: None,
         }
     }
@@ -324,6 +418,52 @@ mod tests {
         assert_eq!(json["router"]["events"], 200);
         assert_eq!(json["harness"]["events"], 10);
         assert!(json["speed"].is_null());
+    }
+
+    #[test]
+    fn percentile_is_the_nearest_rank() {
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(transports::percentile(&hundred, 50.0), 50.0);
+        assert_eq!(transports::percentile(&hundred, 99.0), 99.0);
+        assert_eq!(transports::percentile(&hundred, 100.0), 100.0);
+        assert_eq!(transports::percentile(&hundred, 0.0), 1.0);
+        let four = [10.0, 20.0, 30.0, 40.0];
+        assert_eq!(transports::percentile(&four, 50.0), 20.0);
+        assert_eq!(transports::percentile(&four, 51.0), 30.0);
+        assert_eq!(transports::percentile(&four, 99.0), 40.0);
+        assert_eq!(transports::percentile(&[7.0], 99.0), 7.0);
+        assert_eq!(transports::percentile(&[], 99.0), 0.0);
+    }
+
+    #[test]
+    fn transports_ship_every_event_on_both_and_fill_every_row() {
+        // 50 events in batches of 7: 7 full calls and one of 1, shared by 3 callers.
+        let load = transports::LoopbackLoad { events: 50, batch: 7, callers: 3 };
+        let loopback = transports::loopback(load, 1).expect("both transports on loopback");
+        for side in [&loopback.tcp, &loopback.grpc] {
+            assert_eq!((side.calls, side.delivered), (8, 50), "{side:?}");
+            assert!(
+                0.0 < side.p50_us && side.p50_us <= side.p99_us && side.p99_us <= side.max_us,
+                "{side:?}"
+            );
+        }
+        // The harness item's 2-node scenario: every event crosses the network.
+        let simulated = transports::simulated(&harness::scenario(10), 1).expect("both transports simulated");
+        for side in [&simulated.tcp, &simulated.grpc] {
+            assert_eq!(side.remote, 10, "{side:?}");
+            assert!(side.passed && side.simulated_s > 0.0, "{side:?}");
+        }
+        let report = BenchReport {
+            transports: Some(transports::TransportsFigures { rounds: 1, simulated, loopback }),
+            ..BenchReport::default()
+        };
+        let table = render(&report);
+        for row in ["events/s | ", "sim s / wall s", "p50, µs", "p99, µs", "checks held / held"] {
+            assert!(table.contains(row), "{row:?} missing:\n{table}");
+        }
+        let json: serde_json::Value = serde_json::to_value(&report).expect("serializes");
+        assert_eq!(json["transports"]["loopback"]["grpc"]["delivered"], 50);
+        assert_eq!(json["transports"]["simulated"]["tcp"]["remote"], 10);
     }
 
     #[test]
