@@ -251,6 +251,9 @@ impl<N: Network> GrpcTransport<N> {
         // An attempt ended without a reply: its events may have arrived.
         let mut uncertain = false;
         let mut turned_away = None;
+        // The last connection attempt failed (and nothing was sent since): the deadline came
+        // while the destination could not be reached.
+        let mut unreachable = None;
         let mut last = String::from("the deadline passed before the events were sent");
         while acked < events.len() && now() < deadline {
             let connecting = peer.link.connection(&self.net, &self.shared, deadline);
@@ -259,9 +262,11 @@ impl<N: Network> GrpcTransport<N> {
                 Err(_) | Ok(Err(Unreachable::Backoff)) => break,
                 Ok(Err(Unreachable::Failed(err))) => {
                     last = format!("cannot connect: {err}");
+                    unreachable = Some(err);
                     continue;
                 }
             };
+            unreachable = None;
             // broken::GrpcRetryWithoutKey: a retry goes out under a new key, as a new call.
             if attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
                 key = self.keys.open();
@@ -341,6 +346,8 @@ impl<N: Network> GrpcTransport<N> {
             ShipperError::Ambiguous { node: dst.clone(), reason: last }
         } else if let Some(why) = turned_away {
             ShipperError::Send(format!("{dst} turned the call away: {why}"))
+        } else if let Some(err) = unreachable {
+            ShipperError::Send(format!("could not connect to {dst}: {err}"))
         } else {
             ShipperError::Timeout(dst.clone())
         };
@@ -361,14 +368,17 @@ impl<N: Network> GrpcTransport<N> {
     }
 }
 
-/// Statuses the receiver answers with before delivering anything of the attempt: a definite
-/// no, not a connection problem (those the call retries on a new connection).
+/// Statuses the receiver answers with before delivering anything of the attempt (a malformed,
+/// stale or oversized request (`OutOfRange`: larger than the receiver's limit, a settings
+/// mismatch), too many open calls, a closed sink): a definite no, which no retry changes. Any
+/// other status is a connection problem, retried on a new connection.
 fn answered(code: Code) -> bool {
     matches!(
         code,
         Code::InvalidArgument
             | Code::FailedPrecondition
             | Code::ResourceExhausted
+            | Code::OutOfRange
             | Code::Aborted
             | Code::Unimplemented
     )

@@ -248,6 +248,10 @@ async fn a_refused_connection_fails_by_the_deadline_never_sent() {
         .unwrap_err();
     assert_eq!(err.outcome(), FailureOutcome::NotDelivered, "{err:?}");
     assert!(!err.is_ambiguous());
+    assert!(
+        matches!(&err, ShipperError::Send(why) if why.contains("could not connect")),
+        "the error says the destination could not be reached: {err:?}"
+    );
     let batch_err = a.send_batch(&b(), batch(1, 3), None).await.unwrap_err();
     assert_eq!(batch_err.error.outcome(), FailureOutcome::NotDelivered, "{batch_err:?}");
     assert_eq!((batch_err.shipped, batch_err.unshipped), (0, batch(1, 3)), "every event handed back");
