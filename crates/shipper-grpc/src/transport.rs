@@ -250,6 +250,10 @@ impl<N: Network> GrpcTransport<N> {
         let mut attempts = 0u32;
         // An attempt ended without a reply: its events may have arrived.
         let mut uncertain = false;
+        // How far into the call the attempts that went unanswered on each connection reached
+        // (generation, end): those events may have arrived in the receiving life at the other
+        // end of that connection, which a refusal from another life knows nothing of.
+        let mut unanswered: Vec<(u64, usize)> = Vec::new();
         let mut turned_away = None;
         // The last connection attempt failed (and nothing was sent since): the deadline came
         // while the destination could not be reached.
@@ -291,6 +295,7 @@ impl<N: Network> GrpcTransport<N> {
             let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
                 Err(_elapsed) => {
                     uncertain = true;
+                    unanswered.push((connection.generation, end));
                     last = String::from("no reply before the deadline");
                     break;
                 }
@@ -302,6 +307,7 @@ impl<N: Network> GrpcTransport<N> {
                 Ok(Err(status)) => {
                     debug!(peer = %dst, status = %status, "call failed: reconnecting");
                     uncertain = true;
+                    unanswered.push((connection.generation, end));
                     last = format!("the call failed: {status}");
                     peer.link.failed(connection.generation);
                     continue;
@@ -324,6 +330,25 @@ impl<N: Network> GrpcTransport<N> {
             let progressed = delivered > acked;
             acked = delivered;
             if let Some(refusal) = reply.refused {
+                // The refusal is certain for this receiving life, which delivered the call up
+                // to `acked` and nothing after. An attempt that went unanswered on another
+                // connection (an earlier life of the receiver, before a restart) may have
+                // delivered events past `acked`: for those the call cannot say "not delivered".
+                let reach = unanswered
+                    .iter()
+                    .filter(|(generation, _)| *generation != connection.generation)
+                    .map(|(_, end)| *end)
+                    .max();
+                if reach.is_some_and(|reach| reach > acked) {
+                    let reason = format!(
+                        "refused at event {acked} after an attempt without a reply on an earlier \
+                         connection, whose receiver may have delivered it"
+                    );
+                    return Err(Failure {
+                        acked,
+                        error: ShipperError::Ambiguous { node: dst.clone(), reason },
+                    });
+                }
                 let refusal = wire::refusal_from_pb(refusal);
                 let error = ShipperError::WrongOwner {
                     node: dst.clone(),
@@ -424,7 +449,9 @@ impl<N: Network> ShipperTransport for GrpcTransport<N> {
 
     /// As `send_batch`, the request carrying `epoch`: a fenced receiver that does not own the
     /// events refuses them ([`ShipperError::WrongOwner`], certain: the refused event and the
-    /// rest were not delivered; `shipped` is the accepted prefix).
+    /// rest were not delivered; `shipped` is the accepted prefix). A refusal that follows an
+    /// unanswered attempt which reached further on an earlier connection, and so maybe an
+    /// earlier life of the receiver, is `Ambiguous` instead.
     async fn send_batch_at(
         &self,
         dst: &NodeId,

@@ -261,3 +261,131 @@ fn a_held_reply_released_late_is_ok_without_duplicates() {
     assert_eq!(received.duplicates_dropped, stats.retransmits, "every resent event recognised as delivered");
     assert_eq!(stats.acked, 3 * per_part as u64);
 }
+
+/// A fence that admits every event in the receiver's first life and refuses every event in
+/// the later ones (the node lost its shards while it was down).
+struct RefuseAfterRestart {
+    life: u64,
+}
+
+impl shipper::Fence for RefuseAfterRestart {
+    fn admit(&self, _shard: shipper::ShardId, _sender_epoch: u64) -> Result<(), shipper::Refusal> {
+        if self.life == 1 { Ok(()) } else { Err(shipper::Refusal { epoch: 2, members: vec!["tx".into()] }) }
+    }
+}
+
+/// The receiver's first life delivers the whole call, but its reply is cut off and it
+/// crashes; its next life, which no longer owns the shards, refuses the retry. The events did
+/// arrive (in the first life), so the call must not say they certainly did not: a refusal
+/// after an attempt that went unanswered on another connection is `Ambiguous`, not
+/// `WrongOwner`.
+#[test]
+fn a_refusal_by_a_later_life_after_an_unanswered_attempt_is_ambiguous() {
+    let mut sim = builder(5);
+    let rx = Receiver::default();
+    let host_rx = rx.clone();
+    sim.host("rx", move || {
+        let rx = host_rx.clone();
+        async move {
+            let life = rx.lives.fetch_add(1, Ordering::SeqCst) + 1;
+            let server = GrpcServer::new(TurmoilNet::new(NODES), NetConfig::new("rx", life))
+                .with_fence(Arc::new(RefuseAfterRestart { life }));
+            rx.stats.lock().unwrap().push(server.stats().clone());
+            let listener = server.bind().await?;
+            // The first life's reply never gets out: the link is cut the moment its sink has
+            // the call's last event.
+            let cut: Trigger = Arc::new(|| turmoil::partition("tx", "rx"));
+            let sink =
+                Recorder { after: (life == 1).then_some((3, cut)), ..Recorder::new(rx.log.clone(), life) };
+            server.serve(listener, Arc::new(sink)).await?;
+            Ok(())
+        }
+    });
+    let out = Arc::new(Mutex::new(None));
+    let slot = out.clone();
+    sim.client("tx", async move {
+        let tx = sender(sender_config());
+        *slot.lock().unwrap() = Some(tx.send_batch(&rx_name(), batch(1, 3), None).await);
+        Ok(())
+    });
+    // Once the first life delivered the call (and the cut kept its reply in), it crashes and
+    // restarts, and the link heals.
+    let mut bounced = false;
+    while !sim.step().expect("simulation") {
+        if !bounced && rx.log.lock().unwrap().len() == 3 {
+            sim.bounce("rx");
+            sim.repair("tx", "rx");
+            bounced = true;
+        }
+    }
+    let result = out.lock().unwrap().take().expect("client finished");
+
+    assert!(bounced, "the first life delivered the call");
+    assert_eq!(rx.lives.load(Ordering::SeqCst), 2, "the retry reached the second life");
+    assert_eq!(rx.stats(2).refused, 1, "the second life refused the retry");
+    assert_eq!(rx.events(), batch(1, 3), "the first life delivered all three events");
+    let error = result.expect_err("refused by the second life");
+    assert_eq!(error.shipped, 0, "no reply counted any event: {error:?}");
+    assert_eq!(
+        error.error.outcome(),
+        shipper::FailureOutcome::Unknown,
+        "the events arrived in the first life, so the call cannot say they certainly did not: {}",
+        error.error
+    );
+}
+
+/// A fence that admits the first `admit` events it is asked about, then refuses the rest.
+struct AdmitFirst {
+    admit: usize,
+    asked: Mutex<usize>,
+}
+
+impl shipper::Fence for AdmitFirst {
+    fn admit(&self, _shard: shipper::ShardId, _sender_epoch: u64) -> Result<(), shipper::Refusal> {
+        let mut asked = self.asked.lock().unwrap();
+        *asked += 1;
+        if *asked <= self.admit {
+            Ok(())
+        } else {
+            Err(shipper::Refusal { epoch: 2, members: vec!["tx".into()] })
+        }
+    }
+}
+
+/// The counterpart of the test above in one receiving life: the reply to the second of three
+/// parts is cut off, the retry finds that part delivered, and the third part is refused. The
+/// unanswered attempt never carried the refused events, so the refusal stays certain.
+#[test]
+fn a_refusal_past_everything_an_unanswered_attempt_carried_stays_certain() {
+    let mut sim = builder(6);
+    let rx = Receiver::default();
+    let per_part = 11;
+    let host_rx = rx.clone();
+    sim.host("rx", move || {
+        let rx = host_rx.clone();
+        async move {
+            let life = rx.lives.fetch_add(1, Ordering::SeqCst) + 1;
+            let fence = AdmitFirst { admit: 2 * per_part, asked: Mutex::new(0) };
+            let server =
+                GrpcServer::new(TurmoilNet::new(NODES), NetConfig::new("rx", life).with_max_frame(400))
+                    .with_fence(Arc::new(fence));
+            rx.stats.lock().unwrap().push(server.stats().clone());
+            let listener = server.bind().await?;
+            let sink = Recorder {
+                after: Some((2 * per_part, cut_after_delivery(Duration::from_secs(1)))),
+                ..Recorder::new(rx.log.clone(), life)
+            };
+            server.serve(listener, Arc::new(sink)).await?;
+            Ok(())
+        }
+    });
+    let config = sender_config().with_max_frame(400);
+    let (result, _took, stats) = ship_one_batch(&mut sim, config, batch(1, 3 * per_part as u32));
+
+    let error = result.expect_err("the third part is refused");
+    assert_eq!(error.shipped, 2 * per_part, "{error:?}");
+    assert!(matches!(error.error, shipper::ShipperError::WrongOwner { .. }), "{}", error.error);
+    assert_eq!(rx.lives.load(Ordering::SeqCst), 1);
+    assert_eq!(rx.events(), batch(1, 2 * per_part as u32), "two parts delivered once each");
+    assert_eq!(stats.retransmits, per_part as u64, "the second part went again: {stats:?}");
+}
