@@ -79,4 +79,4 @@ pub use server::GrpcServer;
 pub use shipper_net::TurmoilNet;
 pub use shipper_net::{NetConfig, NetStats, NetStatsSnapshot, Network, TokioNet, TransportObserver};
 pub use transport::GrpcTransport;
-pub use wire::{ENVELOPE, message_limit};
+pub use wire::{ENVELOPE, REPLY_FLOOR, message_limit, reply_limit};

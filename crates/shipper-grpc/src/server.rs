@@ -85,7 +85,7 @@ impl<N: Network> GrpcServer<N> {
             ended,
         })
         .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit);
+        .max_encoding_message_size(wire::reply_limit(self.shared.config.max_frame));
         let node = self.shared.config.node.clone();
         info!(node = %node, addr = ?N::local_addr(&listener).ok(), "serving gRPC");
         let mut connections = JoinSet::new();
@@ -215,7 +215,16 @@ impl<N: Network> Shipper for Handler<N> {
             }
         });
         match task.await {
-            Ok(Some(Ok(reply))) => Ok(Response::new(reply)),
+            Ok(Some(Ok(reply))) => {
+                let limit = wire::reply_limit(self.shared.config.max_frame);
+                if prost::Message::encoded_len(&reply) > limit {
+                    // tonic would fail to encode it with `OutOfRange`, which the sender takes
+                    // for "nothing of the attempt delivered": a status it takes for "maybe".
+                    warn!(node = %self.shared.config.node, limit, "a reply too large to send (the refusal's map)");
+                    return Err(Status::internal("the reply does not fit the reply size limit"));
+                }
+                Ok(Response::new(reply))
+            }
             Ok(Some(Err(SinkGone { delivered }))) => {
                 self.closed.notify_one();
                 if delivered > first {

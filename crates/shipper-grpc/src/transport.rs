@@ -245,6 +245,7 @@ impl<N: Network> GrpcTransport<N> {
         };
         let mut key = self.keys.open();
         let limit = wire::message_limit(config.max_frame);
+        let reply_limit = wire::reply_limit(config.max_frame);
         let mut acked = 0;
         let mut written = 0;
         let mut attempts = 0u32;
@@ -290,7 +291,7 @@ impl<N: Network> GrpcTransport<N> {
             });
             request.set_timeout(deadline.saturating_duration_since(now()));
             let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
-                .max_decoding_message_size(limit)
+                .max_decoding_message_size(reply_limit)
                 .max_encoding_message_size(limit);
             let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
                 Err(_elapsed) => {

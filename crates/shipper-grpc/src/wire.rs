@@ -15,6 +15,17 @@ pub fn message_limit(max_frame: usize) -> usize {
     max_frame.saturating_add(ENVELOPE)
 }
 
+/// The least limit on one encoded reply: tonic's default. A reply is small except for a
+/// refusal, which carries the receiver's map (every member's name): that must not be cut to
+/// the size of a request, or the sender would read the failed encoding (`OutOfRange`) as "the
+/// receiver turned the call away" although its sink took part of it.
+pub const REPLY_FLOOR: usize = 4 << 20;
+
+/// The limit on one encoded reply, each way, for a configured `max_frame`.
+pub fn reply_limit(max_frame: usize) -> usize {
+    message_limit(max_frame).max(REPLY_FLOOR)
+}
+
 /// The bytes the events of one request from `node` may take: `max_frame`, or less when the
 /// rest of the request (the sender's node name, above all) takes more than [`ENVELOPE`], so
 /// that no request exceeds [`message_limit`]. Without it, a sender with a long node name
