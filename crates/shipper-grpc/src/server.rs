@@ -21,8 +21,9 @@ use tonic::{Request, Response, Status};
 use tracing::{debug, info, warn};
 
 use crate::broken::{self, Variant};
-use crate::calls::{CallCursor, CallTable, Turned};
+use crate::calls::{CallCursor, CallTable, Said, Turned};
 use crate::deadline;
+use crate::keys::MAX_LISTED_OPEN;
 use crate::pb::shipper_server::{Shipper, ShipperServer};
 use crate::pb::{ShipReply, ShipRequest};
 use crate::rt::{Exec, TokioIo, TokioTimer};
@@ -166,13 +167,15 @@ impl<N: Network> Shipper for Handler<N> {
         if let Some(why) = malformed(&request) {
             return Err(self.malformed(&request.node, why));
         }
-        let cursor = match self.calls.open(
-            &request.node,
-            request.life,
-            request.call,
-            request.settled_below,
-            request.first,
-        ) {
+        let said = Said {
+            life: request.life,
+            call: request.call,
+            first: request.first,
+            settled_below: request.settled_below,
+            issued: request.issued,
+            open: &request.open,
+        };
+        let cursor = match self.calls.open(&request.node, said) {
             Ok(cursor) => cursor,
             Err(Turned::Stale(why)) => {
                 debug!(peer = %request.node, call = request.call, "turned away: {why}");
@@ -267,6 +270,14 @@ fn malformed(request: &ShipRequest) -> Option<&'static str> {
         Some("a request for a call it says is settled")
     } else if request.first.checked_add(request.events.len() as u64).is_none() {
         Some("a request whose positions overflow")
+    } else if request.issued == 0 && !request.open.is_empty() {
+        Some("a request listing open calls without saying up to which it was issued")
+    } else if request.open.len() > MAX_LISTED_OPEN || !request.open.windows(2).all(|w| w[0] < w[1]) {
+        Some("a request whose open calls are more than 64 or not strictly ascending")
+    } else if request.call <= request.issued && request.open.binary_search(&request.call).is_err() {
+        // (A call past `issued` may be left out: a sender with more open calls than a request
+        // lists stops `issued` below the first it leaves out.)
+        Some("a request whose open calls leave out its own")
     } else {
         None
     }

@@ -45,14 +45,15 @@ pub struct GrpcTransport<N: Network> {
     peers: Mutex<BTreeMap<NodeId, Arc<Peer>>>,
     /// Destinations the network knows whose route was taken away.
     removed: Mutex<BTreeSet<NodeId>>,
-    keys: CallKeys,
     /// The bytes the events of one request may take (see [`wire::room_for_events`]).
     room: usize,
 }
 
-/// One destination: its connection and its bound on calls in flight.
+/// One destination: its connection, its bound on calls in flight and its call keys.
 struct Peer {
     link: Link,
+    /// The keys of this life's calls to the destination, and which are open.
+    keys: CallKeys,
     /// `http://<destination>`: the scheme and authority of its requests.
     origin: http::Uri,
     in_flight: Arc<Semaphore>,
@@ -69,21 +70,15 @@ impl<N: Network> GrpcTransport<N> {
     pub fn new(net: N, config: NetConfig) -> Self {
         let shared = Arc::new(Shared::new(config, None));
         let room = wire::room_for_events(&shared.config.node, shared.config.max_frame);
-        GrpcTransport {
-            net,
-            shared,
-            peers: Mutex::default(),
-            removed: Mutex::default(),
-            keys: CallKeys::default(),
-            room,
-        }
+        GrpcTransport { net, shared, peers: Mutex::default(), removed: Mutex::default(), room }
     }
 
     /// Reports acks, retransmits, reconnects and malformed requests to `observer`, from this
     /// transport and the servers it makes. Set it before the first send.
     pub fn with_observer(mut self, observer: Arc<dyn TransportObserver>) -> Self {
+        // The peers keep the settings, which stay; never their call keys, which must not
+        // start over within a life.
         self.shared = Arc::new(Shared::new(self.shared.config.clone(), Some(observer)));
-        self.peers_mut().clear();
         self
     }
 
@@ -159,6 +154,7 @@ impl<N: Network> GrpcTransport<N> {
         let seed = self.shared.config.rng_seed ^ fnv1a(dst.as_bytes());
         let peer = Arc::new(Peer {
             link: Link::new(dst.clone(), &self.shared, seed),
+            keys: CallKeys::default(),
             origin: origin(dst),
             in_flight: Arc::new(Semaphore::new(self.shared.config.max_unacked)),
         });
@@ -243,7 +239,7 @@ impl<N: Network> GrpcTransport<N> {
         else {
             return Err(Failure { acked: 0, error: ShipperError::Timeout(dst.clone()) });
         };
-        let mut key = self.keys.open();
+        let mut key = peer.keys.open();
         let limit = wire::message_limit(config.max_frame);
         let reply_limit = wire::reply_limit(config.max_frame);
         let mut acked = 0;
@@ -274,20 +270,23 @@ impl<N: Network> GrpcTransport<N> {
             unreachable = None;
             // broken::GrpcRetryWithoutKey: a retry goes out under a new key, as a new call.
             if attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
-                key = self.keys.open();
+                key = peer.keys.open();
             }
             attempts += 1;
             let end = wire::part_end(&encoded, acked, self.room);
             self.count_writes(dst, &events[acked..end], acked, written);
             written = written.max(end);
+            let settlement = peer.keys.settlement();
             let mut request = tonic::Request::new(pb::ShipRequest {
                 node: config.node.clone(),
                 life: config.life,
                 call: key.key,
-                settled_below: self.keys.settled_below(),
+                settled_below: settlement.settled_below,
                 epoch,
                 events: encoded[acked..end].to_vec(),
                 first: acked as u64,
+                issued: settlement.issued,
+                open: settlement.open,
             });
             request.set_timeout(deadline.saturating_duration_since(now()));
             let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())

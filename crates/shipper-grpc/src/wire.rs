@@ -41,6 +41,8 @@ pub(crate) fn room_for_events(node: &str, max_frame: usize) -> usize {
         epoch: u64::MAX,
         events: Vec::new(),
         first: u64::MAX,
+        issued: u64::MAX,
+        open: vec![u64::MAX; crate::keys::MAX_LISTED_OPEN],
     };
     let envelope = prost::Message::encoded_len(&widest) + 5;
     max_frame.min(message_limit(max_frame).saturating_sub(envelope))
@@ -115,7 +117,7 @@ mod tests {
     #[test]
     fn the_room_for_events_is_max_frame_unless_the_node_name_is_long() {
         assert_eq!(room_for_events("n1", 4096), 4096);
-        assert_eq!(room_for_events(&"n".repeat(900), 4096), 4096);
+        assert_eq!(room_for_events(&"n".repeat(200), 4096), 4096);
         let long = "n".repeat(2000);
         let room = room_for_events(&long, 4096);
         assert!(room < 4096 - 900, "{room}");
@@ -130,6 +132,8 @@ mod tests {
             epoch: u64::MAX,
             events: events[..end].to_vec(),
             first: u64::MAX,
+            issued: u64::MAX,
+            open: vec![u64::MAX; crate::keys::MAX_LISTED_OPEN],
         };
         assert!(prost::Message::encoded_len(&request) <= message_limit(4096));
         // A name longer than the whole limit leaves no room at all.

@@ -361,6 +361,8 @@ fn good_request(call: u64) -> pb::ShipRequest {
             source: "raw".into(),
         }],
         first: 0,
+        issued: 0,
+        open: Vec::new(),
     }
 }
 
@@ -380,6 +382,18 @@ async fn malformed_and_oversized_requests_get_a_clear_status_and_the_server_goes
         (
             "positions that overflow",
             tonic::Request::new(pb::ShipRequest { first: u64::MAX, ..good_request(1) }),
+        ),
+        (
+            "open calls without issued",
+            tonic::Request::new(pb::ShipRequest { open: vec![1], ..good_request(1) }),
+        ),
+        (
+            "open calls leaving out its own",
+            tonic::Request::new(pb::ShipRequest { issued: 2, open: vec![2], ..good_request(1) }),
+        ),
+        (
+            "open calls out of order",
+            tonic::Request::new(pb::ShipRequest { issued: 2, open: vec![2, 1], ..good_request(1) }),
         ),
         ("a malformed grpc-timeout", {
             let mut request = tonic::Request::new(good_request(1));

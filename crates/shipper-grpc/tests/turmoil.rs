@@ -389,3 +389,153 @@ fn a_refusal_past_everything_an_unanswered_attempt_carried_stays_certain() {
     assert_eq!(rx.events(), batch(1, 2 * per_part as u32), "two parts delivered once each");
     assert_eq!(stats.retransmits, per_part as u64, "the second part went again: {stats:?}");
 }
+
+/// A sink that takes `slow` to accept an event of shard 0, and accepts the rest at once.
+struct SlowOnShardZero {
+    inner: Recorder,
+    slow: Duration,
+}
+
+#[async_trait::async_trait]
+impl shipper::EventSink for SlowOnShardZero {
+    async fn accept(&self, from: &NodeId, event: ShippedEvent) -> Result<(), shipper::SinkClosed> {
+        if event.shard == 0 {
+            tokio::time::sleep(self.slow).await;
+        }
+        self.inner.accept(from, event).await
+    }
+}
+
+/// One call held open (to `stuck_at`) while the sender makes `CALLS` quick calls to "rx",
+/// far more than the receiver keeps per sender (`MAX_OPEN_CALLS`, 4096). Returns how many of
+/// the quick calls succeeded, the first failure, and what rx received.
+fn quick_calls_beside_a_stuck_one(stuck_at: &'static str) -> (usize, Option<shipper::ShipperError>, u64) {
+    const CALLS: usize = 5000;
+    let nodes = ["tx", "rx", "gone"];
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(600))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(2))
+        .rng_seed(7)
+        .epoch(UNIX_EPOCH)
+        .build();
+    let rx = Receiver::default();
+    for host in ["rx", "gone"] {
+        let rx = rx.clone();
+        sim.host(host, move || {
+            let rx = rx.clone();
+            async move {
+                let server = GrpcServer::new(TurmoilNet::new(nodes), NetConfig::new(host, 1));
+                if host == "rx" {
+                    rx.stats.lock().unwrap().push(server.stats().clone());
+                }
+                let listener = server.bind().await?;
+                // An event of shard 0 takes the sink longer than the whole run.
+                let sink = SlowOnShardZero {
+                    inner: Recorder::new(rx.log.clone(), 1),
+                    slow: Duration::from_secs(500),
+                };
+                server.serve(listener, Arc::new(sink)).await?;
+                Ok(())
+            }
+        });
+    }
+    let (ok, failure) = run_client(&mut sim, async move {
+        // "gone" never answers: a call to it waits for its deadline.
+        turmoil::partition("tx", "gone");
+        let config = sender_config().with_deadline(Duration::from_secs(300));
+        let tx = Arc::new(GrpcTransport::new(TurmoilNet::new(nodes), config));
+        let stuck = tokio::task::spawn_local({
+            let tx = tx.clone();
+            async move { tx.send(&stuck_at.to_string(), common::event(0, 0)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut calls = tokio::task::JoinSet::new();
+        for n in 0..CALLS {
+            let tx = tx.clone();
+            calls.spawn_local(async move { tx.send(&rx_name(), common::event(1, n as u32)).await });
+        }
+        let mut ok = 0;
+        let mut failure = None;
+        while let Some(result) = calls.join_next().await {
+            match result.expect("a call's task") {
+                Ok(()) => ok += 1,
+                Err(err) => {
+                    failure.get_or_insert(err);
+                }
+            }
+        }
+        stuck.abort();
+        (ok, failure)
+    });
+    (ok, failure, rx.stats(1).received)
+}
+
+/// A call to a destination cut off from the sender stays open to its deadline; the sender's
+/// calls to a healthy destination meanwhile must all succeed, however many: what a receiver
+/// remembers may not grow with the calls made since the sender's oldest open call, least of
+/// all one to another destination.
+#[test]
+fn a_call_stuck_on_one_destination_does_not_make_another_turn_calls_away() {
+    let (ok, failure, received) = quick_calls_beside_a_stuck_one("gone");
+    assert_eq!(ok, 5000, "the first failure: {failure:?}");
+    assert_eq!(received, 5000);
+}
+
+/// As above with the long call on the same destination (its event takes the sink a long
+/// time): the quick calls around it are settled, and the receiver may forget them.
+#[test]
+fn a_slow_call_does_not_make_its_destination_turn_later_calls_away() {
+    let (ok, failure, received) = quick_calls_beside_a_stuck_one("rx");
+    assert_eq!(ok, 5000, "the first failure: {failure:?}");
+    assert_eq!(received, 5000, "the slow event is still in the sink");
+}
+
+/// `calls` single-event calls at once from a sender whose in-flight bound is `calls`, to a
+/// receiver whose bound (and so its HTTP/2 stream limit) is `receiver_bound` and whose sink
+/// takes 50 ms per event; what each call returned, and the receiver's counters.
+fn concurrent_calls(
+    calls: u32,
+    receiver_bound: usize,
+) -> (Vec<Result<(), shipper::ShipperError>>, NetStatsSnapshot) {
+    let mut sim = builder(8);
+    let rx = Receiver::default();
+    let host_rx = rx.clone();
+    sim.host("rx", move || {
+        let rx = host_rx.clone();
+        async move {
+            let config = NetConfig::new("rx", 1).with_max_unacked(receiver_bound);
+            let server = GrpcServer::new(TurmoilNet::new(NODES), config);
+            rx.stats.lock().unwrap().push(server.stats().clone());
+            let listener = server.bind().await?;
+            let sink =
+                Recorder { delay: Some(Duration::from_millis(50)), ..Recorder::new(rx.log.clone(), 1) };
+            server.serve(listener, Arc::new(sink)).await?;
+            Ok(())
+        }
+    });
+    let results = run_client(&mut sim, async move {
+        let tx = Arc::new(sender(sender_config().with_max_unacked(calls as usize)));
+        let mut running = tokio::task::JoinSet::new();
+        for n in 0..calls {
+            let tx = tx.clone();
+            running.spawn_local(async move { tx.send(&rx_name(), common::event(1, n)).await });
+        }
+        let mut results = Vec::new();
+        while let Some(result) = running.join_next().await {
+            results.push(result.expect("a call's task"));
+        }
+        results
+    });
+    (results, rx.stats(1))
+}
+
+/// More calls open to one destination at once than a request lists (64): a call beyond the
+/// listed ones is served like the others.
+#[test]
+fn more_open_calls_than_a_request_lists_are_all_served() {
+    let (results, received) = concurrent_calls(100, 100);
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{} of 100 failed, the first: {:?}", failed.len(), failed.first());
+    assert_eq!((received.received, received.protocol_errors), (100, 0));
+}
