@@ -539,3 +539,15 @@ fn more_open_calls_than_a_request_lists_are_all_served() {
     assert!(failed.is_empty(), "{} of 100 failed, the first: {:?}", failed.len(), failed.first());
     assert_eq!((received.received, received.protocol_errors), (100, 0));
 }
+
+/// A sender allowed more calls in flight than the receiver allows streams: before the
+/// receiver's HTTP/2 settings arrive, a new connection opens more streams than it takes, and
+/// the receiver refuses the rest (`REFUSED_STREAM`: not processed). Those calls are retried,
+/// and every call succeeds.
+#[test]
+fn calls_beyond_the_receivers_stream_limit_are_retried_not_failed() {
+    let (results, received) = concurrent_calls(100, 64);
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{} of 100 failed, the first: {:?}", failed.len(), failed.first());
+    assert_eq!(received.received, 100);
+}
