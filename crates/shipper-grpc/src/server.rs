@@ -205,7 +205,7 @@ impl<N: Network> Shipper for Handler<N> {
                     _ = delivery.run(&cursor, request) => {}
                 }
             }));
-            return Ok(Response::new(ShipReply { delivered, refused: None }));
+            return Ok(Response::new(ShipReply { delivered, refused: None, life: self.shared.config.life }));
         }
         let first = request.first;
         let mut ended = self.ended.clone();
@@ -234,7 +234,7 @@ impl<N: Network> Shipper for Handler<N> {
                     // The sink took some of this attempt's events before it closed: the sender
                     // takes `Aborted` for "nothing of the attempt delivered", so the exact
                     // count answers instead (its next attempt finds the server gone).
-                    Ok(Response::new(ShipReply { delivered, refused: None }))
+                    Ok(Response::new(ShipReply { delivered, refused: None, life: self.shared.config.life }))
                 } else {
                     Err(Status::aborted("the receiver's sink is closed"))
                 }
@@ -338,7 +338,7 @@ impl Delivery {
             self.shared.stats.count_received();
         }
         let refused = position.refused.as_deref().map(wire::refusal_to_pb);
-        Ok(ShipReply { delivered: position.delivered, refused })
+        Ok(ShipReply { delivered: position.delivered, refused, life: self.shared.config.life })
     }
 
     /// Offers `event` until the sink accepts it (`true`), pausing `busy_retry` after each busy

@@ -18,7 +18,7 @@ use tracing::{debug, warn};
 
 use crate::broken::{self, Variant};
 use crate::keys::CallKeys;
-use crate::link::{Link, Unreachable};
+use crate::link::{Link, ReceiverLife, Unreachable};
 use crate::pb;
 use crate::pb::shipper_client::ShipperClient;
 use crate::server::GrpcServer;
@@ -247,10 +247,10 @@ impl<N: Network> GrpcTransport<N> {
         let mut attempts = 0u32;
         // An attempt ended without a reply: its events may have arrived.
         let mut uncertain = false;
-        // How far into the call the attempts that went unanswered on each connection reached
-        // (generation, end): those events may have arrived in the receiving life at the other
-        // end of that connection, which a refusal from another life knows nothing of.
-        let mut unanswered: Vec<(u64, usize)> = Vec::new();
+        // How far into the call each attempt that went unanswered reached, and the connection
+        // it went on (generation, life at its end): those events may have arrived in that
+        // life, which a refusal from another life knows nothing of.
+        let mut unanswered: Vec<(usize, u64, ReceiverLife)> = Vec::new();
         let mut turned_away = None;
         // The last connection attempt failed (and nothing was sent since): the deadline came
         // while the destination could not be reached.
@@ -295,7 +295,7 @@ impl<N: Network> GrpcTransport<N> {
             let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
                 Err(_elapsed) => {
                     uncertain = true;
-                    unanswered.push((connection.generation, end));
+                    unanswered.push((end, connection.generation, connection.life.clone()));
                     last = String::from("no reply before the deadline");
                     break;
                 }
@@ -307,13 +307,14 @@ impl<N: Network> GrpcTransport<N> {
                 Ok(Err(status)) => {
                     debug!(peer = %dst, status = %status, "call failed: reconnecting");
                     uncertain = true;
-                    unanswered.push((connection.generation, end));
+                    unanswered.push((end, connection.generation, connection.life.clone()));
                     last = format!("the call failed: {status}");
                     peer.link.failed(connection.generation);
                     continue;
                 }
             };
             peer.link.replied();
+            connection.life.learn(reply.life);
             let Some(delivered) = usize::try_from(reply.delivered).ok().filter(|d| (acked..=end).contains(d))
             else {
                 warn!(peer = %dst, delivered = reply.delivered, acked, end, "a reply counting events it was not sent");
@@ -331,18 +332,22 @@ impl<N: Network> GrpcTransport<N> {
             acked = delivered;
             if let Some(refusal) = reply.refused {
                 // The refusal is certain for this receiving life, which delivered the call up
-                // to `acked` and nothing after. An attempt that went unanswered on another
-                // connection (an earlier life of the receiver, before a restart) may have
-                // delivered events past `acked`: for those the call cannot say "not delivered".
+                // to `acked` and nothing after. An attempt that went unanswered on a connection
+                // not known to lead to this life (an earlier life of the receiver, before a
+                // restart) may have delivered events past `acked`: for those the call cannot
+                // say "not delivered".
                 let reach = unanswered
                     .iter()
-                    .filter(|(generation, _)| *generation != connection.generation)
-                    .map(|(_, end)| *end)
+                    .filter(|(_, generation, life)| {
+                        *generation != connection.generation && !life.is(reply.life)
+                    })
+                    .map(|(end, ..)| *end)
                     .max();
                 if reach.is_some_and(|reach| reach > acked) {
                     let reason = format!(
-                        "refused at event {acked} after an attempt without a reply on an earlier \
-                         connection, whose receiver may have delivered it"
+                        "refused at event {acked} after an attempt without a reply on a connection \
+                         to what may have been another life of the receiver, which may have \
+                         delivered it"
                     );
                     return Err(Failure {
                         acked,
@@ -450,8 +455,8 @@ impl<N: Network> ShipperTransport for GrpcTransport<N> {
     /// As `send_batch`, the request carrying `epoch`: a fenced receiver that does not own the
     /// events refuses them ([`ShipperError::WrongOwner`], certain: the refused event and the
     /// rest were not delivered; `shipped` is the accepted prefix). A refusal that follows an
-    /// unanswered attempt which reached further on an earlier connection, and so maybe an
-    /// earlier life of the receiver, is `Ambiguous` instead.
+    /// unanswered attempt which reached further on a connection not known to lead to the
+    /// refusing life (maybe an earlier life of the receiver) is `Ambiguous` instead.
     async fn send_batch_at(
         &self,
         dst: &NodeId,

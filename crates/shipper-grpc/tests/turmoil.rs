@@ -491,6 +491,49 @@ fn a_slow_call_does_not_make_its_destination_turn_later_calls_away() {
     assert_eq!(received, 5000, "the slow event is still in the sink");
 }
 
+/// The counterpart in one receiving life over two connections: the receiver delivers two
+/// events of a call and refuses the third, and the link is cut before its reply gets out; the
+/// retry after the heal goes over a new connection to the same life, which answers with the
+/// same refusal. The sender knows the first connection led to that life (an earlier call's
+/// reply on it said so), so the refusal stays certain.
+#[test]
+fn a_refusal_by_the_same_life_over_a_new_connection_stays_certain() {
+    let mut sim = builder(9);
+    let rx = Receiver::default();
+    let host_rx = rx.clone();
+    sim.host("rx", move || {
+        let rx = host_rx.clone();
+        async move {
+            let life = rx.lives.fetch_add(1, Ordering::SeqCst) + 1;
+            // One event of a first call, then two of the second, then refusals.
+            let fence = AdmitFirst { admit: 3, asked: Mutex::new(0) };
+            let server = GrpcServer::new(TurmoilNet::new(NODES), NetConfig::new("rx", life))
+                .with_fence(Arc::new(fence));
+            rx.stats.lock().unwrap().push(server.stats().clone());
+            let listener = server.bind().await?;
+            let sink = Recorder {
+                after: Some((3, cut_after_delivery(Duration::from_secs(1)))),
+                ..Recorder::new(rx.log.clone(), life)
+            };
+            server.serve(listener, Arc::new(sink)).await?;
+            Ok(())
+        }
+    });
+    let (first, second, stats) = run_client(&mut sim, async move {
+        let tx = sender(sender_config());
+        let first = tx.send_batch(&rx_name(), batch(1, 1), None).await;
+        let second = tx.send_batch(&rx_name(), batch(2, 5), None).await;
+        (first, second, tx.stats().snapshot())
+    });
+
+    assert_eq!(first, Ok(1));
+    let error = second.expect_err("the third event is refused");
+    assert_eq!(error.shipped, 2, "{error:?}");
+    assert!(matches!(error.error, shipper::ShipperError::WrongOwner { .. }), "{}", error.error);
+    assert_eq!(rx.lives.load(Ordering::SeqCst), 1, "one receiving life");
+    assert!(stats.reconnects >= 1, "the retry went over a new connection: {stats:?}");
+}
+
 /// `calls` single-event calls at once from a sender whose in-flight bound is `calls`, to a
 /// receiver whose bound (and so its HTTP/2 stream limit) is `receiver_bound` and whose sink
 /// takes 50 ms per event; what each call returned, and the receiver's counters.
