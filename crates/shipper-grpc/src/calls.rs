@@ -76,11 +76,13 @@ struct Source {
     /// heard; each open one was listed, so the table holds it).
     horizon: u64,
     calls: BTreeMap<u64, Entry>,
+    /// The lowest connection number its requests carried (0: none yet).
+    first_connection: u64,
 }
 
 impl Source {
     fn new(life: u64) -> Self {
-        Source { life, floor: 0, horizon: 0, calls: BTreeMap::new() }
+        Source { life, floor: 0, horizon: 0, calls: BTreeMap::new(), first_connection: 0 }
     }
 }
 
@@ -148,6 +150,20 @@ impl CallTable {
         let cursor = at_first();
         source.calls.insert(said.call, Entry::Seen(cursor.clone()));
         Ok(cursor)
+    }
+
+    /// Notes that a request of `node`'s life `life` came on its connection `connection` (0:
+    /// not said), and returns the lowest connection of that life seen so far (0: none). Call it
+    /// after [`Self::open`] accepted the request.
+    pub(crate) fn first_connection(&self, node: &str, life: u64, connection: u64) -> u64 {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(source) = sources.get_mut(node).filter(|source| source.life == life) else {
+            return 0;
+        };
+        if connection != 0 && (source.first_connection == 0 || connection < source.first_connection) {
+            source.first_connection = connection;
+        }
+        source.first_connection
     }
 
     /// Calls remembered for `node` (for tests of the memory bound).
@@ -241,5 +257,20 @@ mod tests {
         let six = Said { life: 1, call: 6, first: 2, settled_below: 6, issued: 6, open: &[6] };
         let cursor = table.open("n1", six).expect("6 is open, though below the horizon");
         assert_eq!(cursor.position.lock().await.delivered, 2, "it starts where its request says");
+    }
+
+    #[test]
+    fn the_first_connection_seen_is_the_lowest_of_the_senders_life() {
+        let table = CallTable::default();
+        assert_eq!(table.first_connection("n1", 1, 3), 0, "no request of n1 accepted yet");
+        table.open("n1", said(1, 1, 1, 0)).unwrap();
+        assert_eq!(table.first_connection("n1", 1, 3), 3);
+        assert_eq!(table.first_connection("n1", 1, 5), 3);
+        assert_eq!(table.first_connection("n1", 1, 2), 2, "a late request on an older connection");
+        assert_eq!(table.first_connection("n1", 1, 0), 2, "0: not said");
+        // A new life of the sender numbers its connections afresh.
+        table.open("n1", said(2, 1, 1, 0)).unwrap();
+        assert_eq!(table.first_connection("n1", 2, 1), 1);
+        assert_eq!(table.first_connection("n1", 1, 1), 0, "the old life is gone");
     }
 }

@@ -8,8 +8,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use hyper::client::conn::http2::SendRequest;
@@ -43,27 +42,8 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for Http2 {
 /// connection it was about.
 pub(crate) struct Connection {
     pub(crate) http2: Http2,
+    /// From 1, one more per connection made to the destination (requests carry it).
     pub(crate) generation: u64,
-    /// The receiving life at the other end, once a reply on the connection said it.
-    pub(crate) life: ReceiverLife,
-}
-
-/// The receiving life a connection leads to, learned from its replies (0: not yet known).
-#[derive(Clone, Default)]
-pub(crate) struct ReceiverLife(Arc<AtomicU64>);
-
-impl ReceiverLife {
-    /// A reply on the connection said its life (0: an older receiver that does not say).
-    pub(crate) fn learn(&self, life: u64) {
-        if life != 0 {
-            self.0.store(life, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether the connection is known to lead to `life`.
-    pub(crate) fn is(&self, life: u64) -> bool {
-        life != 0 && self.0.load(Ordering::Relaxed) == life
-    }
 }
 
 /// Why no connection could be had.
@@ -76,7 +56,7 @@ pub(crate) enum Unreachable {
 }
 
 struct State {
-    current: Option<(u64, Http2, ReceiverLife)>,
+    current: Option<(u64, Http2)>,
     generation: u64,
     /// No attempt before this (the backoff after a failure).
     not_before: Option<Instant>,
@@ -125,9 +105,9 @@ impl Link {
     /// starts).
     fn open(&self) -> Option<Connection> {
         let mut state = self.state();
-        let (generation, http2, life) = state.current.as_ref()?;
+        let (generation, http2) = state.current.as_ref()?;
         if !http2.0.is_closed() {
-            return Some(Connection { http2: http2.clone(), generation: *generation, life: life.clone() });
+            return Some(Connection { http2: http2.clone(), generation: *generation });
         }
         debug!(peer = %self.dst, "connection closed: reconnecting");
         state.lost();
@@ -172,9 +152,8 @@ impl Link {
                 state.connected_before = true;
                 state.generation += 1;
                 state.not_before = None;
-                let life = ReceiverLife::default();
-                state.current = Some((state.generation, http2.clone(), life.clone()));
-                Ok(Connection { http2, generation: state.generation, life })
+                state.current = Some((state.generation, http2.clone()));
+                Ok(Connection { http2, generation: state.generation })
             }
             Err(err) => {
                 debug!(peer = %self.dst, error = %err, "connection attempt failed");
@@ -188,7 +167,7 @@ impl Link {
     /// dropped (if still the current one) and the next attempt waits out the backoff.
     pub(crate) fn failed(&self, generation: u64) {
         let mut state = self.state();
-        if state.current.as_ref().is_some_and(|(current, ..)| *current == generation) {
+        if state.current.as_ref().is_some_and(|(current, _)| *current == generation) {
             state.lost();
         }
     }

@@ -186,11 +186,13 @@ impl<N: Network> Shipper for Handler<N> {
                 return Err(Status::resource_exhausted("too many open calls from this sender"));
             }
         };
+        let first_connection = self.calls.first_connection(&request.node, request.life, request.connection);
         let delivery = Delivery {
             shared: self.shared.clone(),
             sink: self.sink.clone(),
             fence: self.fence.clone(),
             deadline,
+            first_connection,
         };
         // broken::GrpcOkOnHeaders: the reply (headers and all) goes out at once, counting the
         // whole call; the sink gets the events a moment later.
@@ -205,7 +207,7 @@ impl<N: Network> Shipper for Handler<N> {
                     _ = delivery.run(&cursor, request) => {}
                 }
             }));
-            return Ok(Response::new(ShipReply { delivered, refused: None, life: self.shared.config.life }));
+            return Ok(Response::new(ShipReply { delivered, refused: None, first_connection }));
         }
         let first = request.first;
         let mut ended = self.ended.clone();
@@ -234,7 +236,7 @@ impl<N: Network> Shipper for Handler<N> {
                     // The sink took some of this attempt's events before it closed: the sender
                     // takes `Aborted` for "nothing of the attempt delivered", so the exact
                     // count answers instead (its next attempt finds the server gone).
-                    Ok(Response::new(ShipReply { delivered, refused: None, life: self.shared.config.life }))
+                    Ok(Response::new(ShipReply { delivered, refused: None, first_connection }))
                 } else {
                     Err(Status::aborted("the receiver's sink is closed"))
                 }
@@ -294,6 +296,8 @@ struct Delivery {
     sink: Arc<dyn EventSink>,
     fence: Option<Arc<dyn Fence>>,
     deadline: Instant,
+    /// The lowest connection of the sender this life has seen, for the reply.
+    first_connection: u64,
 }
 
 impl Delivery {
@@ -338,7 +342,7 @@ impl Delivery {
             self.shared.stats.count_received();
         }
         let refused = position.refused.as_deref().map(wire::refusal_to_pb);
-        Ok(ShipReply { delivered: position.delivered, refused, life: self.shared.config.life })
+        Ok(ShipReply { delivered: position.delivered, refused, first_connection: self.first_connection })
     }
 
     /// Offers `event` until the sink accepts it (`true`), pausing `busy_retry` after each busy

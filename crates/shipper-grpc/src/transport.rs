@@ -18,7 +18,7 @@ use tracing::{debug, warn};
 
 use crate::broken::{self, Variant};
 use crate::keys::CallKeys;
-use crate::link::{Link, ReceiverLife, Unreachable};
+use crate::link::{Link, Unreachable};
 use crate::pb;
 use crate::pb::shipper_client::ShipperClient;
 use crate::server::GrpcServer;
@@ -248,9 +248,9 @@ impl<N: Network> GrpcTransport<N> {
         // An attempt ended without a reply: its events may have arrived.
         let mut uncertain = false;
         // How far into the call each attempt that went unanswered reached, and the connection
-        // it went on (generation, life at its end): those events may have arrived in that
-        // life, which a refusal from another life knows nothing of.
-        let mut unanswered: Vec<(usize, u64, ReceiverLife)> = Vec::new();
+        // it went on (end, generation): those events may have arrived in the receiving life at
+        // the other end, which a refusal from another life knows nothing of.
+        let mut unanswered: Vec<(usize, u64)> = Vec::new();
         let mut turned_away = None;
         // The last connection attempt failed (and nothing was sent since): the deadline came
         // while the destination could not be reached.
@@ -287,6 +287,7 @@ impl<N: Network> GrpcTransport<N> {
                 first: acked as u64,
                 issued: settlement.issued,
                 open: settlement.open,
+                connection: connection.generation,
             });
             request.set_timeout(deadline.saturating_duration_since(now()));
             let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
@@ -295,7 +296,7 @@ impl<N: Network> GrpcTransport<N> {
             let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
                 Err(_elapsed) => {
                     uncertain = true;
-                    unanswered.push((end, connection.generation, connection.life.clone()));
+                    unanswered.push((end, connection.generation));
                     last = String::from("no reply before the deadline");
                     break;
                 }
@@ -307,14 +308,13 @@ impl<N: Network> GrpcTransport<N> {
                 Ok(Err(status)) => {
                     debug!(peer = %dst, status = %status, "call failed: reconnecting");
                     uncertain = true;
-                    unanswered.push((end, connection.generation, connection.life.clone()));
+                    unanswered.push((end, connection.generation));
                     last = format!("the call failed: {status}");
                     peer.link.failed(connection.generation);
                     continue;
                 }
             };
             peer.link.replied();
-            connection.life.learn(reply.life);
             let Some(delivered) = usize::try_from(reply.delivered).ok().filter(|d| (acked..=end).contains(d))
             else {
                 warn!(peer = %dst, delivered = reply.delivered, acked, end, "a reply counting events it was not sent");
@@ -333,15 +333,18 @@ impl<N: Network> GrpcTransport<N> {
             if let Some(refusal) = reply.refused {
                 // The refusal is certain for this receiving life, which delivered the call up
                 // to `acked` and nothing after. An attempt that went unanswered on a connection
-                // not known to lead to this life (an earlier life of the receiver, before a
-                // restart) may have delivered events past `acked`: for those the call cannot
-                // say "not delivered".
+                // older than the first this life saw (maybe to an earlier life of the receiver,
+                // before a restart) may have delivered events past `acked`: for those the call
+                // cannot say "not delivered". (This life saw connection `first_connection` and
+                // still answers, so it is at the end of every later one.)
+                let this_life = |generation: u64| {
+                    generation == connection.generation
+                        || (reply.first_connection != 0 && generation >= reply.first_connection)
+                };
                 let reach = unanswered
                     .iter()
-                    .filter(|(_, generation, life)| {
-                        *generation != connection.generation && !life.is(reply.life)
-                    })
-                    .map(|(end, ..)| *end)
+                    .filter(|(_, generation)| !this_life(*generation))
+                    .map(|(end, _)| *end)
                     .max();
                 if reach.is_some_and(|reach| reach > acked) {
                     let reason = format!(
