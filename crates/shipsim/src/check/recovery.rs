@@ -52,11 +52,13 @@
 //!   random number of times: the rule is skipped;
 //! - a refusal (`refused`: the receiver does not own the shards) answers over
 //!   the healed link as well as an `Ok` does;
-//! - a call in flight while its destination was down that ends `ambiguous`:
-//!   its request may have reached the dead life (or a connection the sender
-//!   could not yet know was dead), so when the new life refuses the events,
-//!   "maybe delivered" is the only true answer (a transport that said
-//!   `refused` would deny a delivery); the slot's next ship is judged instead;
+//! - a call in flight across the heal that ends `ambiguous`: an attempt of
+//!   it went unanswered in the outage, and the sender cannot always tell
+//!   whether that attempt reached the receiving life that answers now or an
+//!   earlier one (the destination may have restarted meanwhile, as far as the
+//!   sender knows); when that life refuses the events, "maybe delivered" is
+//!   the only true answer (`refused` could deny a delivery by the earlier
+//!   life). The slot's next ship is judged instead;
 //! - a reorder's release (the held messages go out over later ticks) claims
 //!   no heal; loss (network or link) keeps a pair unusable until it is set
 //!   to 0.
@@ -132,9 +134,7 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
                     for slot in 0..connections {
                         let Some(&b) = pending.get(&(from, to, slot)) else { continue };
                         let batch = &index.batches[b];
-                        if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous)
-                            && down_during(index, batch.dst, batch.t, *t)
-                        {
+                        if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
                             continue;
                         }
                         let reset = last_ack[&((batch.node, batch.life, batch.dst), slot)];
@@ -266,17 +266,6 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
             (first, expected, actual)
         });
     }
-}
-
-/// Whether `node` was down at some moment between `from` and `to`: a life of it went down by
-/// `to` and the next one came up at `from` or later (or not at all).
-fn down_during(index: &Index<'_>, node: u32, from: Micros, to: Micros) -> bool {
-    let lives = || index.lives.range((node, 0)..=(node, u32::MAX));
-    lives().any(|(&(_, life), info)| {
-        let Some((_, down)) = info.down else { return false };
-        let next_up = lives().find(|((_, later), _)| *later > life).and_then(|(_, next)| next.up);
-        down <= to && next_up.is_none_or(|(_, up)| up >= from)
-    })
 }
 
 /// Whether the trace carries what the rule needs, and a healthy connection
@@ -527,6 +516,24 @@ mod tests {
             0,
         );
         with_start(tb.build(), |s| s.transport = TIMING)
+    }
+
+    #[test]
+    fn a_call_in_flight_across_a_partition_may_end_ambiguous() {
+        let ambiguous = changed(
+            flap(420, None, TIMING),
+            |r| matches!(r, Record::ShipEnd { batch: 2, .. }),
+            |r| {
+                if let Record::ShipEnd { outcome, error, .. } = r {
+                    *outcome = Outcome::Ambiguous;
+                    *error = Some("refused after an attempt that went unanswered".into());
+                }
+            },
+        );
+        let ambiguous = without(ambiguous, |r| {
+            matches!(r, Record::Deliver { id: Some(2), .. } | Record::Ack { id: 2, .. })
+        });
+        assert!(!rules(&check(&ambiguous)).contains(&(INVARIANT, RECOVERY)));
     }
 
     #[test]
