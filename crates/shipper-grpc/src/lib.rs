@@ -28,11 +28,14 @@
 //! ## Idempotent retries
 //!
 //! Every attempt of a ship call carries the sender's (node, life), the call's key (unique in
-//! the life) and the position of its first event in the call. The receiver keeps, per key,
-//! how many events its sink accepted, and delivers a position only if it is the next one: a
-//! retry after a lost reply drops what was delivered and goes on from there. Keys are
-//! forgotten once the sender says they are settled (`settled_below`, the sender's oldest open
-//! call), so the receiver's memory is bounded by the calls in flight.
+//! the life and destination) and the position of its first event in the call. The receiver
+//! keeps, per key, how many events its sink accepted, and delivers a position only if it is
+//! the next one: a retry after a lost reply drops what was delivered and goes on from there.
+//! Keys are forgotten once the sender says they are settled: every request lists the sender's
+//! open calls to the receiver (`open`, up to the newest key `issued`) besides the oldest one
+//! (`settled_below`), so the receiver's memory is bounded by the calls in flight, also when
+//! calls settle out of order (a watermark alone kept every call made since the oldest open
+//! one: one slow call made a busy receiver turn calls away).
 //!
 //! ## Failure detection
 //!
@@ -79,4 +82,4 @@ pub use server::GrpcServer;
 pub use shipper_net::TurmoilNet;
 pub use shipper_net::{NetConfig, NetStats, NetStatsSnapshot, Network, TokioNet, TransportObserver};
 pub use transport::GrpcTransport;
-pub use wire::{ENVELOPE, message_limit};
+pub use wire::{ENVELOPE, REPLY_FLOOR, message_limit, reply_limit};

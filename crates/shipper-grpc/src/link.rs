@@ -42,6 +42,7 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for Http2 {
 /// connection it was about.
 pub(crate) struct Connection {
     pub(crate) http2: Http2,
+    /// From 1, one more per connection made to the destination (requests carry it).
     pub(crate) generation: u64,
 }
 

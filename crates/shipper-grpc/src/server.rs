@@ -21,8 +21,9 @@ use tonic::{Request, Response, Status};
 use tracing::{debug, info, warn};
 
 use crate::broken::{self, Variant};
-use crate::calls::{CallCursor, CallTable, Turned};
+use crate::calls::{CallCursor, CallTable, Said, Turned};
 use crate::deadline;
+use crate::keys::MAX_LISTED_OPEN;
 use crate::pb::shipper_server::{Shipper, ShipperServer};
 use crate::pb::{ShipReply, ShipRequest};
 use crate::rt::{Exec, TokioIo, TokioTimer};
@@ -85,7 +86,7 @@ impl<N: Network> GrpcServer<N> {
             ended,
         })
         .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit);
+        .max_encoding_message_size(wire::reply_limit(self.shared.config.max_frame));
         let node = self.shared.config.node.clone();
         info!(node = %node, addr = ?N::local_addr(&listener).ok(), "serving gRPC");
         let mut connections = JoinSet::new();
@@ -166,13 +167,15 @@ impl<N: Network> Shipper for Handler<N> {
         if let Some(why) = malformed(&request) {
             return Err(self.malformed(&request.node, why));
         }
-        let cursor = match self.calls.open(
-            &request.node,
-            request.life,
-            request.call,
-            request.settled_below,
-            request.first,
-        ) {
+        let said = Said {
+            life: request.life,
+            call: request.call,
+            first: request.first,
+            settled_below: request.settled_below,
+            issued: request.issued,
+            open: &request.open,
+        };
+        let cursor = match self.calls.open(&request.node, said) {
             Ok(cursor) => cursor,
             Err(Turned::Stale(why)) => {
                 debug!(peer = %request.node, call = request.call, "turned away: {why}");
@@ -183,11 +186,13 @@ impl<N: Network> Shipper for Handler<N> {
                 return Err(Status::resource_exhausted("too many open calls from this sender"));
             }
         };
+        let first_connection = self.calls.first_connection(&request.node, request.life, request.connection);
         let delivery = Delivery {
             shared: self.shared.clone(),
             sink: self.sink.clone(),
             fence: self.fence.clone(),
             deadline,
+            first_connection,
         };
         // broken::GrpcOkOnHeaders: the reply (headers and all) goes out at once, counting the
         // whole call; the sink gets the events a moment later.
@@ -202,7 +207,7 @@ impl<N: Network> Shipper for Handler<N> {
                     _ = delivery.run(&cursor, request) => {}
                 }
             }));
-            return Ok(Response::new(ShipReply { delivered, refused: None }));
+            return Ok(Response::new(ShipReply { delivered, refused: None, first_connection }));
         }
         let first = request.first;
         let mut ended = self.ended.clone();
@@ -215,14 +220,23 @@ impl<N: Network> Shipper for Handler<N> {
             }
         });
         match task.await {
-            Ok(Some(Ok(reply))) => Ok(Response::new(reply)),
+            Ok(Some(Ok(reply))) => {
+                let limit = wire::reply_limit(self.shared.config.max_frame);
+                if prost::Message::encoded_len(&reply) > limit {
+                    // tonic would fail to encode it with `OutOfRange`, which the sender takes
+                    // for "nothing of the attempt delivered": a status it takes for "maybe".
+                    warn!(node = %self.shared.config.node, limit, "a reply too large to send (the refusal's map)");
+                    return Err(Status::internal("the reply does not fit the reply size limit"));
+                }
+                Ok(Response::new(reply))
+            }
             Ok(Some(Err(SinkGone { delivered }))) => {
                 self.closed.notify_one();
                 if delivered > first {
                     // The sink took some of this attempt's events before it closed: the sender
                     // takes `Aborted` for "nothing of the attempt delivered", so the exact
                     // count answers instead (its next attempt finds the server gone).
-                    Ok(Response::new(ShipReply { delivered, refused: None }))
+                    Ok(Response::new(ShipReply { delivered, refused: None, first_connection }))
                 } else {
                     Err(Status::aborted("the receiver's sink is closed"))
                 }
@@ -258,6 +272,14 @@ fn malformed(request: &ShipRequest) -> Option<&'static str> {
         Some("a request for a call it says is settled")
     } else if request.first.checked_add(request.events.len() as u64).is_none() {
         Some("a request whose positions overflow")
+    } else if request.issued == 0 && !request.open.is_empty() {
+        Some("a request listing open calls without saying up to which it was issued")
+    } else if request.open.len() > MAX_LISTED_OPEN || !request.open.windows(2).all(|w| w[0] < w[1]) {
+        Some("a request whose open calls are more than 64 or not strictly ascending")
+    } else if request.call <= request.issued && request.open.binary_search(&request.call).is_err() {
+        // (A call past `issued` may be left out: a sender with more open calls than a request
+        // lists stops `issued` below the first it leaves out.)
+        Some("a request whose open calls leave out its own")
     } else {
         None
     }
@@ -274,6 +296,8 @@ struct Delivery {
     sink: Arc<dyn EventSink>,
     fence: Option<Arc<dyn Fence>>,
     deadline: Instant,
+    /// The lowest connection of the sender this life has seen, for the reply.
+    first_connection: u64,
 }
 
 impl Delivery {
@@ -318,7 +342,7 @@ impl Delivery {
             self.shared.stats.count_received();
         }
         let refused = position.refused.as_deref().map(wire::refusal_to_pb);
-        Ok(ShipReply { delivered: position.delivered, refused })
+        Ok(ShipReply { delivered: position.delivered, refused, first_connection: self.first_connection })
     }
 
     /// Offers `event` until the sink accepts it (`true`), pausing `busy_retry` after each busy

@@ -45,14 +45,15 @@ pub struct GrpcTransport<N: Network> {
     peers: Mutex<BTreeMap<NodeId, Arc<Peer>>>,
     /// Destinations the network knows whose route was taken away.
     removed: Mutex<BTreeSet<NodeId>>,
-    keys: CallKeys,
     /// The bytes the events of one request may take (see [`wire::room_for_events`]).
     room: usize,
 }
 
-/// One destination: its connection and its bound on calls in flight.
+/// One destination: its connection, its bound on calls in flight and its call keys.
 struct Peer {
     link: Link,
+    /// The keys of this life's calls to the destination, and which are open.
+    keys: CallKeys,
     /// `http://<destination>`: the scheme and authority of its requests.
     origin: http::Uri,
     in_flight: Arc<Semaphore>,
@@ -69,21 +70,15 @@ impl<N: Network> GrpcTransport<N> {
     pub fn new(net: N, config: NetConfig) -> Self {
         let shared = Arc::new(Shared::new(config, None));
         let room = wire::room_for_events(&shared.config.node, shared.config.max_frame);
-        GrpcTransport {
-            net,
-            shared,
-            peers: Mutex::default(),
-            removed: Mutex::default(),
-            keys: CallKeys::default(),
-            room,
-        }
+        GrpcTransport { net, shared, peers: Mutex::default(), removed: Mutex::default(), room }
     }
 
     /// Reports acks, retransmits, reconnects and malformed requests to `observer`, from this
     /// transport and the servers it makes. Set it before the first send.
     pub fn with_observer(mut self, observer: Arc<dyn TransportObserver>) -> Self {
+        // The peers keep the settings, which stay; never their call keys, which must not
+        // start over within a life.
         self.shared = Arc::new(Shared::new(self.shared.config.clone(), Some(observer)));
-        self.peers_mut().clear();
         self
     }
 
@@ -159,6 +154,7 @@ impl<N: Network> GrpcTransport<N> {
         let seed = self.shared.config.rng_seed ^ fnv1a(dst.as_bytes());
         let peer = Arc::new(Peer {
             link: Link::new(dst.clone(), &self.shared, seed),
+            keys: CallKeys::default(),
             origin: origin(dst),
             in_flight: Arc::new(Semaphore::new(self.shared.config.max_unacked)),
         });
@@ -243,13 +239,18 @@ impl<N: Network> GrpcTransport<N> {
         else {
             return Err(Failure { acked: 0, error: ShipperError::Timeout(dst.clone()) });
         };
-        let mut key = self.keys.open();
+        let mut key = peer.keys.open();
         let limit = wire::message_limit(config.max_frame);
+        let reply_limit = wire::reply_limit(config.max_frame);
         let mut acked = 0;
         let mut written = 0;
         let mut attempts = 0u32;
         // An attempt ended without a reply: its events may have arrived.
         let mut uncertain = false;
+        // How far into the call each attempt that went unanswered reached, and the connection
+        // it went on (end, generation): those events may have arrived in the receiving life at
+        // the other end, which a refusal from another life knows nothing of.
+        let mut unanswered: Vec<(usize, u64)> = Vec::new();
         let mut turned_away = None;
         // The last connection attempt failed (and nothing was sent since): the deadline came
         // while the destination could not be reached.
@@ -269,28 +270,33 @@ impl<N: Network> GrpcTransport<N> {
             unreachable = None;
             // broken::GrpcRetryWithoutKey: a retry goes out under a new key, as a new call.
             if attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
-                key = self.keys.open();
+                key = peer.keys.open();
             }
             attempts += 1;
             let end = wire::part_end(&encoded, acked, self.room);
             self.count_writes(dst, &events[acked..end], acked, written);
             written = written.max(end);
+            let settlement = peer.keys.settlement();
             let mut request = tonic::Request::new(pb::ShipRequest {
                 node: config.node.clone(),
                 life: config.life,
                 call: key.key,
-                settled_below: self.keys.settled_below(),
+                settled_below: settlement.settled_below,
                 epoch,
                 events: encoded[acked..end].to_vec(),
                 first: acked as u64,
+                issued: settlement.issued,
+                open: settlement.open,
+                connection: connection.generation,
             });
             request.set_timeout(deadline.saturating_duration_since(now()));
             let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
-                .max_decoding_message_size(limit)
+                .max_decoding_message_size(reply_limit)
                 .max_encoding_message_size(limit);
             let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
                 Err(_elapsed) => {
                     uncertain = true;
+                    unanswered.push((end, connection.generation));
                     last = String::from("no reply before the deadline");
                     break;
                 }
@@ -302,6 +308,7 @@ impl<N: Network> GrpcTransport<N> {
                 Ok(Err(status)) => {
                     debug!(peer = %dst, status = %status, "call failed: reconnecting");
                     uncertain = true;
+                    unanswered.push((end, connection.generation));
                     last = format!("the call failed: {status}");
                     peer.link.failed(connection.generation);
                     continue;
@@ -324,6 +331,32 @@ impl<N: Network> GrpcTransport<N> {
             let progressed = delivered > acked;
             acked = delivered;
             if let Some(refusal) = reply.refused {
+                // The refusal is certain for this receiving life, which delivered the call up
+                // to `acked` and nothing after. An attempt that went unanswered on a connection
+                // older than the first this life saw (maybe to an earlier life of the receiver,
+                // before a restart) may have delivered events past `acked`: for those the call
+                // cannot say "not delivered". (This life saw connection `first_connection` and
+                // still answers, so it is at the end of every later one.)
+                let this_life = |generation: u64| {
+                    generation == connection.generation
+                        || (reply.first_connection != 0 && generation >= reply.first_connection)
+                };
+                let reach = unanswered
+                    .iter()
+                    .filter(|(_, generation)| !this_life(*generation))
+                    .map(|(end, _)| *end)
+                    .max();
+                if reach.is_some_and(|reach| reach > acked) {
+                    let reason = format!(
+                        "refused at event {acked} after an attempt without a reply on a connection \
+                         to what may have been another life of the receiver, which may have \
+                         delivered it"
+                    );
+                    return Err(Failure {
+                        acked,
+                        error: ShipperError::Ambiguous { node: dst.clone(), reason },
+                    });
+                }
                 let refusal = wire::refusal_from_pb(refusal);
                 let error = ShipperError::WrongOwner {
                     node: dst.clone(),
@@ -424,7 +457,9 @@ impl<N: Network> ShipperTransport for GrpcTransport<N> {
 
     /// As `send_batch`, the request carrying `epoch`: a fenced receiver that does not own the
     /// events refuses them ([`ShipperError::WrongOwner`], certain: the refused event and the
-    /// rest were not delivered; `shipped` is the accepted prefix).
+    /// rest were not delivered; `shipped` is the accepted prefix). A refusal that follows an
+    /// unanswered attempt which reached further on a connection not known to lead to the
+    /// refusing life (maybe an earlier life of the receiver) is `Ambiguous` instead.
     async fn send_batch_at(
         &self,
         dst: &NodeId,

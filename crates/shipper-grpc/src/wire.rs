@@ -15,6 +15,17 @@ pub fn message_limit(max_frame: usize) -> usize {
     max_frame.saturating_add(ENVELOPE)
 }
 
+/// The least limit on one encoded reply: tonic's default. A reply is small except for a
+/// refusal, which carries the receiver's map (every member's name): that must not be cut to
+/// the size of a request, or the sender would read the failed encoding (`OutOfRange`) as "the
+/// receiver turned the call away" although its sink took part of it.
+pub const REPLY_FLOOR: usize = 4 << 20;
+
+/// The limit on one encoded reply, each way, for a configured `max_frame`.
+pub fn reply_limit(max_frame: usize) -> usize {
+    message_limit(max_frame).max(REPLY_FLOOR)
+}
+
 /// The bytes the events of one request from `node` may take: `max_frame`, or less when the
 /// rest of the request (the sender's node name, above all) takes more than [`ENVELOPE`], so
 /// that no request exceeds [`message_limit`]. Without it, a sender with a long node name
@@ -30,6 +41,9 @@ pub(crate) fn room_for_events(node: &str, max_frame: usize) -> usize {
         epoch: u64::MAX,
         events: Vec::new(),
         first: u64::MAX,
+        issued: u64::MAX,
+        open: vec![u64::MAX; crate::keys::MAX_LISTED_OPEN],
+        connection: u64::MAX,
     };
     let envelope = prost::Message::encoded_len(&widest) + 5;
     max_frame.min(message_limit(max_frame).saturating_sub(envelope))
@@ -104,7 +118,7 @@ mod tests {
     #[test]
     fn the_room_for_events_is_max_frame_unless_the_node_name_is_long() {
         assert_eq!(room_for_events("n1", 4096), 4096);
-        assert_eq!(room_for_events(&"n".repeat(900), 4096), 4096);
+        assert_eq!(room_for_events(&"n".repeat(200), 4096), 4096);
         let long = "n".repeat(2000);
         let room = room_for_events(&long, 4096);
         assert!(room < 4096 - 900, "{room}");
@@ -119,6 +133,9 @@ mod tests {
             epoch: u64::MAX,
             events: events[..end].to_vec(),
             first: u64::MAX,
+            issued: u64::MAX,
+            open: vec![u64::MAX; crate::keys::MAX_LISTED_OPEN],
+            connection: u64::MAX,
         };
         assert!(prost::Message::encoded_len(&request) <= message_limit(4096));
         // A name longer than the whole limit leaves no room at all.

@@ -361,6 +361,9 @@ fn good_request(call: u64) -> pb::ShipRequest {
             source: "raw".into(),
         }],
         first: 0,
+        issued: 0,
+        open: Vec::new(),
+        connection: 0,
     }
 }
 
@@ -380,6 +383,18 @@ async fn malformed_and_oversized_requests_get_a_clear_status_and_the_server_goes
         (
             "positions that overflow",
             tonic::Request::new(pb::ShipRequest { first: u64::MAX, ..good_request(1) }),
+        ),
+        (
+            "open calls without issued",
+            tonic::Request::new(pb::ShipRequest { open: vec![1], ..good_request(1) }),
+        ),
+        (
+            "open calls leaving out its own",
+            tonic::Request::new(pb::ShipRequest { issued: 2, open: vec![2], ..good_request(1) }),
+        ),
+        (
+            "open calls out of order",
+            tonic::Request::new(pb::ShipRequest { issued: 2, open: vec![2, 1], ..good_request(1) }),
         ),
         ("a malformed grpc-timeout", {
             let mut request = tonic::Request::new(good_request(1));
@@ -402,7 +417,7 @@ async fn malformed_and_oversized_requests_get_a_clear_status_and_the_server_goes
 
     // The same connection still serves a good request.
     let reply = guarded("a good request", client.ship(good_request(1))).await.expect("a good request");
-    assert_eq!(reply.into_inner(), pb::ShipReply { delivered: 1, refused: None });
+    assert_eq!(reply.into_inner(), pb::ShipReply { delivered: 1, refused: None, first_connection: 0 });
     assert_eq!(keys_of_life(&log.lock().unwrap(), 1), ["0/1"], "only the good request reached the sink");
 
     // Bytes that are not HTTP/2 cost only their own connection.
@@ -476,4 +491,77 @@ async fn a_long_node_name_makes_smaller_parts_not_refused_ones() {
     assert!(matches!(err.error, ShipperError::Encode(ref why) if why.contains("long name")), "{err:?}");
     assert_eq!((err.shipped, err.unshipped.len()), (0, 3));
     assert_eq!(c.stats().snapshot().sent, 0);
+}
+
+/// A fence that admits the first `admit` events and refuses the rest, with a map of many
+/// members with long names.
+struct AdmitFirst {
+    admit: usize,
+    members: usize,
+    asked: std::sync::Mutex<usize>,
+}
+
+impl shipper::Fence for AdmitFirst {
+    fn admit(&self, _shard: shipper::ShardId, _sender_epoch: u64) -> Result<(), shipper::Refusal> {
+        let mut asked = self.asked.lock().unwrap();
+        *asked += 1;
+        if *asked <= self.admit {
+            return Ok(());
+        }
+        let members =
+            (0..self.members).map(|n| format!("node-{n:06}.a-rather-long-domain.example")).collect();
+        Err(shipper::Refusal { epoch: 2, members })
+    }
+}
+
+/// A receiver whose fence admits five events and refuses the rest with a map of `members`.
+async fn start_fenced_receiver(
+    config: NetConfig,
+    members: usize,
+    log: common::Log,
+) -> (SocketAddr, JoinHandle<std::io::Result<()>>) {
+    let fence = AdmitFirst { admit: 5, members, asked: std::sync::Mutex::new(0) };
+    let server = GrpcServer::new(TokioNet::new().listen_on(any_port()), config).with_fence(Arc::new(fence));
+    let listener = server.bind().await.expect("bind");
+    let addr = TokioNet::local_addr(&listener).unwrap();
+    (addr, tokio::spawn(server.serve(listener, Arc::new(Recorder::new(log, 1)))))
+}
+
+/// The receiver delivers five events of a message and refuses the sixth; its refusal carries
+/// a map larger than a request may be. The reply must still reach the sender, which learns
+/// exactly what was delivered: never "nothing was delivered" for events the sink took.
+#[tokio::test]
+async fn a_refusal_larger_than_a_request_still_counts_what_was_delivered() {
+    let log = common::Log::default();
+    let config = |node| quick(node).with_max_frame(400);
+    let (addr, _task) = start_fenced_receiver(config("b"), 100, log.clone()).await;
+    let a = sender_to(addr, config("a"));
+    let sent = batch(1, 8);
+
+    let err = guarded("the batch", a.send_batch(&b(), sent.clone(), None)).await.unwrap_err();
+
+    assert_eq!(keys_of_life(&log.lock().unwrap(), 1).len(), 5, "the sink took five events");
+    assert_eq!(err.shipped, 5, "the call counts what the sink took: {err:?}");
+    assert_eq!(err.unshipped, sent[5..].to_vec());
+    let ShipperError::WrongOwner { epoch, members, .. } = &err.error else {
+        panic!("the receiver refused the sixth event: {:?}", err.error);
+    };
+    assert_eq!((*epoch, members.len()), (2, 100), "the whole map reaches the sender");
+}
+
+/// As above with a map beyond even the reply limit ([`shipper_grpc::REPLY_FLOOR`]): the reply
+/// cannot be sent, and the sender, which cannot know how much was delivered, says so.
+#[tokio::test]
+async fn a_refusal_too_large_for_any_reply_is_ambiguous() {
+    let log = common::Log::default();
+    let config = |node| quick(node).with_max_frame(400).with_deadline(Duration::from_secs(1));
+    let members = shipper_grpc::REPLY_FLOOR / 40;
+    let (addr, _task) = start_fenced_receiver(config("b"), members, log.clone()).await;
+    let a = sender_to(addr, config("a"));
+
+    let err = guarded("the batch", a.send_batch(&b(), batch(1, 8), None)).await.unwrap_err();
+
+    assert_eq!(keys_of_life(&log.lock().unwrap(), 1).len(), 5, "the sink took five events");
+    assert_eq!(err.error.outcome(), FailureOutcome::Unknown, "{:?}", err.error);
+    assert_eq!(err.shipped, 0, "no reply counted any");
 }

@@ -52,6 +52,13 @@
 //!   random number of times: the rule is skipped;
 //! - a refusal (`refused`: the receiver does not own the shards) answers over
 //!   the healed link as well as an `Ok` does;
+//! - a call in flight across the heal that ends `ambiguous`: an attempt of
+//!   it went unanswered in the outage, and the sender cannot always tell
+//!   whether that attempt reached the receiving life that answers now or an
+//!   earlier one (the destination may have restarted meanwhile, as far as the
+//!   sender knows); when that life refuses the events, "maybe delivered" is
+//!   the only true answer (`refused` could deny a delivery by the earlier
+//!   life). The slot's next ship is judged instead;
 //! - a reorder's release (the held messages go out over later ticks) claims
 //!   no heal; loss (network or link) keeps a pair unusable until it is set
 //!   to 0.
@@ -127,6 +134,9 @@ pub(crate) fn run(index: &Index<'_>, sink: &mut Sink) {
                     for slot in 0..connections {
                         let Some(&b) = pending.get(&(from, to, slot)) else { continue };
                         let batch = &index.batches[b];
+                        if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
+                            continue;
+                        }
                         let reset = last_ack[&((batch.node, batch.life, batch.dst), slot)];
                         let bound = bound(&timing, start.tick_us, *t, batch, *t, reset);
                         if bound > batch.t.saturating_add(start.deadline_us) {
@@ -470,5 +480,73 @@ mod tests {
             matches!(r, Record::Deliver { id: Some(2), .. } | Record::Ack { id: 2, .. })
         });
         assert!(!rules(&check(&refused)).contains(&(INVARIANT, RECOVERY)));
+    }
+
+    /// `flap`'s run with n2 crashing at 100 ms and restarting at 300 ms instead of a cut and a
+    /// heal: batch 2, begun at `begin` (ms) and in flight at the restart, ends `outcome` at
+    /// 420 ms; batch 3, the slot's next ship, begins at 430 ms and returns Ok at `next_end`.
+    fn across_a_crash(begin: Micros, outcome: Outcome, next_end: Micros) -> Vec<Record> {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.ack(12 * MS, "n1", 1, "n2", 1).end(12 * MS, "n1", 1, 1, 0, Outcome::Ok);
+        if begin < 100 {
+            tb.begin(begin * MS, "n1", 1, 2, "n2", &[2]);
+        }
+        let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
+        let crash = Box::new(FaultAction::Crash("n2".into()));
+        let links = Box::new(FaultLinks { cut: pairs.clone(), healed: vec![] });
+        tb.records.push(Record::Fault { t: 100 * MS, fault: "{crash: n2}".into(), action: crash, links });
+        tb.life(100 * MS, "n2", 1, LifeState::Down);
+        if begin >= 100 {
+            tb.begin(begin * MS, "n1", 1, 2, "n2", &[2]);
+        }
+        let restart = Box::new(FaultAction::Restart("n2".into()));
+        let links = Box::new(FaultLinks { cut: vec![], healed: pairs });
+        tb.records.push(Record::Fault { t: 300 * MS, fault: "{restart: n2}".into(), action: restart, links });
+        tb.life(300 * MS, "n2", 2, LifeState::Up);
+        tb.end(420 * MS, "n1", 1, 2, 0, outcome);
+        tb.begin(430 * MS, "n1", 1, 3, "n2", &[3]);
+        tb.deliver(next_end * MS - MS, "n2", 2, "n1", 3).ack(next_end * MS, "n1", 1, "n2", 3);
+        tb.end(next_end * MS, "n1", 1, 3, 0, Outcome::Ok);
+        tb.phase(next_end * MS, Phase::Settle);
+        tb.phase(next_end * MS + MS, Phase::End).workload(next_end * MS + MS, "n1", 3, 3).workload(
+            next_end * MS + MS,
+            "n2",
+            0,
+            0,
+        );
+        with_start(tb.build(), |s| s.transport = TIMING)
+    }
+
+    #[test]
+    fn a_call_in_flight_across_a_partition_may_end_ambiguous() {
+        let ambiguous = changed(
+            flap(420, None, TIMING),
+            |r| matches!(r, Record::ShipEnd { batch: 2, .. }),
+            |r| {
+                if let Record::ShipEnd { outcome, error, .. } = r {
+                    *outcome = Outcome::Ambiguous;
+                    *error = Some("refused after an attempt that went unanswered".into());
+                }
+            },
+        );
+        let ambiguous = without(ambiguous, |r| {
+            matches!(r, Record::Deliver { id: Some(2), .. } | Record::Ack { id: 2, .. })
+        });
+        assert!(!rules(&check(&ambiguous)).contains(&(INVARIANT, RECOVERY)));
+    }
+
+    #[test]
+    fn a_call_across_a_crash_of_its_destination_may_end_ambiguous_and_the_next_ship_is_judged() {
+        // Ambiguous: the dead life may have had it. Batch 3 is judged instead, and is prompt.
+        assert_eq!(check(&across_a_crash(90, Outcome::Ambiguous, 440)), vec![]);
+        // Begun while n2 was down: the sender may not know its connection is dead yet.
+        assert_eq!(check(&across_a_crash(150, Outcome::Ambiguous, 440)), vec![]);
+        // The slot's next ship must still recover in time (bound 430 + ... from its start).
+        let late = only(&check(&across_a_crash(90, Outcome::Ambiguous, 1900)), RECOVERY);
+        assert_eq!(event(&late), (3, "n1", 3, 0));
+        // Any other failure across the crash is the call's own: judged.
+        let v = only(&check(&across_a_crash(90, Outcome::NotDelivered, 440)), RECOVERY);
+        assert_eq!(event(&v), (2, "n1", 2, 0));
     }
 }
