@@ -301,7 +301,7 @@ impl<N: Network> GrpcTransport<N> {
                     break;
                 }
                 Ok(Ok(reply)) => reply.into_inner(),
-                Ok(Err(status)) if answered(status.code()) => {
+                Ok(Err(status)) if answered(&status) => {
                     turned_away = Some(status.message().to_owned());
                     break;
                 }
@@ -404,17 +404,38 @@ impl<N: Network> GrpcTransport<N> {
 /// Statuses the receiver answers with before delivering anything of the attempt (a malformed,
 /// stale or oversized request (`OutOfRange`: larger than the receiver's limit, a settings
 /// mismatch), too many open calls, a closed sink): a definite no, which no retry changes. Any
-/// other status is a connection problem, retried on a new connection.
-fn answered(code: Code) -> bool {
-    matches!(
-        code,
-        Code::InvalidArgument
-            | Code::FailedPrecondition
-            | Code::ResourceExhausted
-            | Code::OutOfRange
-            | Code::Aborted
-            | Code::Unimplemented
-    )
+/// other status is a connection problem, retried on a new connection. A status tonic made
+/// from a transport error (it keeps the error as its source) is one too, whatever its code:
+/// an HTTP/2 reset such as `ENHANCE_YOUR_CALM` maps to `ResourceExhausted`, which must not
+/// read as the receiver's no.
+fn answered(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_none()
+        && matches!(
+            status.code(),
+            Code::InvalidArgument
+                | Code::FailedPrecondition
+                | Code::ResourceExhausted
+                | Code::OutOfRange
+                | Code::Aborted
+                | Code::Unimplemented
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receivers_no_is_answered_and_a_transport_error_is_not() {
+        assert!(answered(&tonic::Status::invalid_argument("a request with life 0")));
+        assert!(answered(&tonic::Status::aborted("the receiver's sink is closed")));
+        assert!(!answered(&tonic::Status::unavailable("connection closed")));
+        assert!(!answered(&tonic::Status::unknown("http2 error")));
+        // The same code, made from a transport error: a connection problem.
+        let mut reset = tonic::Status::resource_exhausted("h2 protocol error: enhance your calm");
+        reset.set_source(Arc::new(std::io::Error::other("stream reset")));
+        assert!(!answered(&reset));
+    }
 }
 
 /// The origin of requests to `dst`: its name as the authority, or `localhost` for a name
