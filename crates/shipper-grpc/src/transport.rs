@@ -421,23 +421,6 @@ fn answered(status: &tonic::Status) -> bool {
         )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_receivers_no_is_answered_and_a_transport_error_is_not() {
-        assert!(answered(&tonic::Status::invalid_argument("a request with life 0")));
-        assert!(answered(&tonic::Status::aborted("the receiver's sink is closed")));
-        assert!(!answered(&tonic::Status::unavailable("connection closed")));
-        assert!(!answered(&tonic::Status::unknown("http2 error")));
-        // The same code, made from a transport error: a connection problem.
-        let mut reset = tonic::Status::resource_exhausted("h2 protocol error: enhance your calm");
-        reset.set_source(Arc::new(std::io::Error::other("stream reset")));
-        assert!(!answered(&reset));
-    }
-}
-
 /// The origin of requests to `dst`: its name as the authority, or `localhost` for a name
 /// that cannot be one (the connection is already made, so it only labels the request).
 fn origin(dst: &str) -> http::Uri {
@@ -506,5 +489,22 @@ impl<N: Network> ShipperTransport for GrpcTransport<N> {
     /// unreachable).
     fn has_route(&self, node: &NodeId) -> bool {
         self.routes_to(node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receivers_no_is_answered_and_a_transport_error_is_not() {
+        assert!(answered(&tonic::Status::invalid_argument("a request with life 0")));
+        assert!(answered(&tonic::Status::aborted("the receiver's sink is closed")));
+        assert!(!answered(&tonic::Status::unavailable("connection closed")));
+        assert!(!answered(&tonic::Status::unknown("http2 error")));
+        // The same code, made from a transport error: a connection problem.
+        let mut reset = tonic::Status::resource_exhausted("h2 protocol error: enhance your calm");
+        reset.set_source(Arc::new(std::io::Error::other("stream reset")));
+        assert!(!answered(&reset));
     }
 }
