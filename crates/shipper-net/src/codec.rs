@@ -6,10 +6,10 @@
 //!
 //! | frame | tag | fields |
 //! | --- | --- | --- |
-//! | `Hello` | 1 | version u32, life u64, slot u32, stream u64, base u64, node str |
+//! | `Hello` | 1 | version u32, life u64, slot u32, stream u64, base u64, conn u64, node str |
 //! | `Event` | 2 | seq u64, batch u64, index u32, epoch u64, shard u32, key str, source str, payload bytes |
 //! | `Ack` | 3 | seq u64 |
-//! | `Refuse` | 4 | seq u64, epoch u64, member count u32, that many member str |
+//! | `Refuse` | 4 | seq u64, epoch u64, first conn u64, member count u32, that many member str |
 //! | `Skip` | 5 | seq u64 |
 //!
 //! Binary rather than JSON because a JSON body spelled the payload as an
@@ -49,8 +49,9 @@ const TAG_SKIP: u8 = 5;
 /// index, epoch, shard and the three length fields.
 const EVENT_FIXED: usize = 1 + 8 + 8 + 4 + 8 + 4 + 3 * 4;
 
-/// Bytes of a `Refuse` body besides its members: tag, seq, epoch, count.
-const REFUSE_FIXED: usize = 1 + 8 + 8 + 4;
+/// Bytes of a `Refuse` body besides its members: tag, seq, epoch, first
+/// connection, count.
+const REFUSE_FIXED: usize = 1 + 8 + 8 + 8 + 4;
 
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +99,7 @@ fn check_len(len: usize, max: usize) -> Result<(), FrameError> {
 /// The body length of `frame`, computed without encoding it.
 fn body_len<E: Borrow<ShippedEvent>>(frame: &Frame<E>) -> usize {
     match frame {
-        Frame::Hello { node, .. } => 1 + 4 + 8 + 4 + 8 + 8 + 4 + node.len(),
+        Frame::Hello { node, .. } => 1 + 4 + 8 + 4 + 8 + 8 + 8 + 4 + node.len(),
         Frame::Event { event, .. } => {
             let event = event.borrow();
             EVENT_FIXED + event.key.len() + event.source.len() + event.payload.len()
@@ -123,13 +124,14 @@ pub fn encode_frame<E: Borrow<ShippedEvent>>(frame: &Frame<E>, max: usize) -> Re
     let mut buf = Vec::with_capacity(LENGTH_PREFIX + len);
     buf.extend_from_slice(&(len as u32).to_be_bytes());
     match frame {
-        Frame::Hello { version, node, life, slot, stream, base } => {
+        Frame::Hello { version, node, life, slot, stream, base, conn } => {
             buf.push(TAG_HELLO);
             buf.extend_from_slice(&version.to_be_bytes());
             buf.extend_from_slice(&life.to_be_bytes());
             buf.extend_from_slice(&slot.to_be_bytes());
             buf.extend_from_slice(&stream.to_be_bytes());
             buf.extend_from_slice(&base.to_be_bytes());
+            buf.extend_from_slice(&conn.to_be_bytes());
             put_bytes(&mut buf, node.as_bytes());
         }
         Frame::Event { seq, batch, index, epoch, event } => {
@@ -152,10 +154,11 @@ pub fn encode_frame<E: Borrow<ShippedEvent>>(frame: &Frame<E>, max: usize) -> Re
             buf.push(TAG_SKIP);
             buf.extend_from_slice(&seq.to_be_bytes());
         }
-        Frame::Refuse { seq, epoch, members } => {
+        Frame::Refuse { seq, epoch, members, first_conn } => {
             buf.push(TAG_REFUSE);
             buf.extend_from_slice(&seq.to_be_bytes());
             buf.extend_from_slice(&epoch.to_be_bytes());
+            buf.extend_from_slice(&first_conn.to_be_bytes());
             // The body length was checked, so the count fits a u32 too.
             buf.extend_from_slice(&(members.len() as u32).to_be_bytes());
             for member in members {
@@ -236,6 +239,7 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
             slot: f.u32("slot")?,
             stream: f.u64("stream")?,
             base: f.u64("base")?,
+            conn: f.u64("conn")?,
             node: f.string("node")?,
         },
         TAG_EVENT => {
@@ -250,7 +254,8 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
         TAG_ACK => Frame::Ack { seq: f.u64("seq")? },
         TAG_SKIP => Frame::Skip { seq: f.u64("seq")? },
         TAG_REFUSE => {
-            let (seq, epoch, count) = (f.u64("seq")?, f.u64("epoch")?, f.u32("member count")? as usize);
+            let (seq, epoch, first_conn) = (f.u64("seq")?, f.u64("epoch")?, f.u64("first conn")?);
+            let count = f.u32("member count")? as usize;
             // Every member takes at least its 4-byte length: a count the
             // body cannot hold is refused before anything is allocated.
             if count > f.rest.len() / 4 {
@@ -263,7 +268,7 @@ pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
             for _ in 0..count {
                 members.push(f.string("member")?);
             }
-            Frame::Refuse { seq, epoch, members }
+            Frame::Refuse { seq, epoch, members, first_conn }
         }
         b'{' => return Err(FrameError::Malformed("a JSON body (a protocol version 1 peer?)".into())),
         other => return Err(FrameError::Malformed(format!("unknown frame tag {other}"))),
@@ -373,10 +378,11 @@ mod tests {
                 slot: 1,
                 stream: 3,
                 base: 1,
+                conn: 4,
             },
             Frame::Event { seq: 1, batch: 9, index: 0, epoch: 4, event: event(1) },
             Frame::Ack { seq: u64::MAX },
-            Frame::Refuse { seq: 3, epoch: 2, members: vec!["n1".into(), "n22".into()] },
+            Frame::Refuse { seq: 3, epoch: 2, members: vec!["n1".into(), "n22".into()], first_conn: 2 },
             Frame::Skip { seq: 6 },
         ]
     }

@@ -12,8 +12,9 @@ use shipper::{NodeId, ShippedEvent};
 ///
 /// 1: JSON bodies. 2: binary bodies (see [`crate::codec`]). 3: events carry
 /// the epoch of the shard map they were planned with; the `Refuse` frame.
-/// 4: the `Skip` frame.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// 4: the `Skip` frame. 5: `Hello` numbers its connection, `Refuse` names
+/// the first connection the refusing life saw.
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Default limit on a frame's body, in bytes (1 MiB).
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
@@ -47,6 +48,9 @@ pub enum Frame<E = ShippedEvent> {
         /// connection: every lower one was acknowledged. A receiver that has
         /// no state for the stream (it restarted) starts expecting `base`.
         base: u64,
+        /// This connection's number within (node, life, slot), from 1, one
+        /// more for each connection the slot opens, whatever its stream.
+        conn: u64,
     },
     /// One event of a ship call, sender to receiver.
     Event {
@@ -81,6 +85,14 @@ pub enum Frame<E = ShippedEvent> {
         epoch: u64,
         /// The receiver's members, in name order: its map, to learn.
         members: Vec<NodeId>,
+        /// The lowest connection number (`Hello::conn`) of the sender's
+        /// slot that this receiving life has seen a hello on. That
+        /// connection reached this life, which still answers, so every
+        /// later connection of the slot reached it too: the refusal is
+        /// certain for an event first written on one of them. An event
+        /// written on an older connection may have reached an earlier life
+        /// of the receiver and been delivered there.
+        first_conn: u64,
     },
     /// Sender to receiver, in place of an event resent after a reconnect:
     /// the event `seq` belongs to a call the sender already ended as

@@ -11,7 +11,8 @@
 //!
 //! Each destination gets `connections` slots. A slot carries one *stream* at
 //! a time: a connection opens with a [`Frame::Hello`] naming (node, life,
-//! slot, stream id), then numbered [`Frame::Event`]s (1, 2, 3, …). A ship
+//! slot, stream id) and numbering the connection within the slot, then
+//! numbered [`Frame::Event`]s (1, 2, 3, …). A ship
 //! call goes whole onto one slot (round-robin), so a batch is contiguous and
 //! in order; different calls use different slots and may overtake.
 //!
@@ -34,9 +35,15 @@
 //! on the stream is refused too, so what a batch delivered stays a prefix of
 //! it. The receiver remembers refused numbers until a hello shows the sender
 //! settled them, so a resent copy is refused again rather than acknowledged
-//! as a duplicate. The sender's call ends at the first refusal with
-//! [`shipper::ShipperError::WrongOwner`] (certain: not delivered), the
-//! acknowledged prefix counted as shipped.
+//! as a duplicate. The sender's call ends at the first refusal, the
+//! acknowledged prefix counted as shipped, with
+//! [`shipper::ShipperError::WrongOwner`] (certain: not delivered) when the
+//! refusing life is the only one that can have received the events handed
+//! back: the refusal names the first connection of the slot that life saw,
+//! which reached it, as did every later one (it still answers). An event
+//! first written on an older connection may have reached an earlier life of
+//! the receiver and been delivered there before a restart, its ack lost:
+//! then the call ends `Ambiguous`.
 //!
 //! The sender keeps at most `max_unacked` events in flight per slot. When the
 //! oldest one's ack is `ack_timeout` late, or the connection fails, it

@@ -28,8 +28,9 @@ pub(crate) enum ConnEvent {
     Connected { conn: u64 },
     /// The receiver acknowledged everything up to `seq`.
     Ack { conn: u64, seq: u64 },
-    /// The receiver's fence refused `seq`: its map is `epoch`, `members`.
-    Refuse { conn: u64, seq: u64, epoch: u64, members: Vec<NodeId> },
+    /// The receiver's fence refused `seq`: its map is `epoch`, `members`;
+    /// the refusing life saw connection `first_conn` of the slot first.
+    Refuse { conn: u64, seq: u64, epoch: u64, members: Vec<NodeId>, first_conn: u64 },
     /// The connection is gone (or never came up).
     Closed { conn: u64, why: CloseReason },
 }
@@ -131,8 +132,8 @@ async fn read_acks<N: Network>(
                     return CloseReason::Released;
                 }
             }
-            Ok(Some(Frame::Refuse { seq, epoch, members })) => {
-                if events.send(ConnEvent::Refuse { conn, seq, epoch, members }).is_err() {
+            Ok(Some(Frame::Refuse { seq, epoch, members, first_conn })) => {
+                if events.send(ConnEvent::Refuse { conn, seq, epoch, members, first_conn }).is_err() {
                     return CloseReason::Released;
                 }
             }

@@ -275,9 +275,15 @@ impl Drop for Accepting<'_> {
     }
 }
 
-/// The frame that tells the sender `seq` was refused.
-fn refuse_frame(seq: u64, refusal: &Refusal) -> Frame<ShippedEvent> {
-    Frame::Refuse { seq, epoch: refusal.epoch, members: refusal.members.clone() }
+/// The frame that tells the sender `seq` was refused, and which of its
+/// connections this life saw first (so which events the refusal is certain for).
+fn refuse_frame(seq: u64, refusal: &Refusal, cursor: &StreamCursor) -> Frame<ShippedEvent> {
+    Frame::Refuse {
+        seq,
+        epoch: refusal.epoch,
+        members: refusal.members.clone(),
+        first_conn: cursor.first_conn(),
+    }
 }
 
 /// One accepted connection.
@@ -300,7 +306,7 @@ impl Connection {
         let Some(hello) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
             return Exit::Closed;
         };
-        let Frame::Hello { version, node, life, slot, stream, base } = hello else {
+        let Frame::Hello { version, node, life, slot, stream, base, conn: number } = hello else {
             self.protocol_error(&FrameError::Unexpected(hello.kind()).to_string());
             return Exit::Closed;
         };
@@ -312,8 +318,12 @@ impl Connection {
             self.protocol_error("hello with base 0 (sequences start at 1)");
             return Exit::Closed;
         }
+        if number == 0 {
+            self.protocol_error("hello with connection 0 (connections are numbered from 1)");
+            return Exit::Closed;
+        }
         self.who = node.clone();
-        let cursor = match self.table.open(&node, life, slot, stream, base) {
+        let cursor = match self.table.open(&node, life, slot, stream, base, number) {
             Opened::Current(cursor) => cursor,
             Opened::Stale(why) => {
                 debug!(node = %self.shared.config.node, peer = %node, life, slot, stream, "refusing {why}");
@@ -376,7 +386,10 @@ impl Connection {
                 Ok(Verdict::Refused(refusal)) => {
                     self.shared.stats.count_refused();
                     debug!(peer = %node, seq, batch, epoch, own = refusal.epoch, "refused: not the owner");
-                    if !self.write_frame(&mut conn, &refuse_frame(seq, &refusal), &node, &mut idle).await {
+                    if !self
+                        .write_frame(&mut conn, &refuse_frame(seq, &refusal, &cursor), &node, &mut idle)
+                        .await
+                    {
                         return Exit::Closed;
                     }
                     continue;

@@ -168,6 +168,8 @@ struct Queued {
 #[derive(Debug)]
 struct Inflight {
     seq: u64,
+    /// The connection it was first written on (resends go on later ones).
+    conn: u64,
     batch: u64,
     index: u32,
     epoch: u64,
@@ -308,10 +310,10 @@ impl<N: Network> Slot<N> {
 
     /// Writes pending events while the window has room.
     fn pump(&mut self, now: Instant) {
-        let Link::Up { out, .. } = &self.link else {
+        let Link::Up { out, conn, .. } = &self.link else {
             return;
         };
-        let out = out.clone();
+        let (out, conn) = (out.clone(), *conn);
         let max_unacked = self.shared.config.max_unacked;
         while self.unacked.len() < max_unacked {
             let Some(queued) = self.pending.pop_front() else {
@@ -346,6 +348,7 @@ impl<N: Network> Slot<N> {
             }
             self.unacked.push_back(Inflight {
                 seq,
+                conn,
                 batch: queued.batch,
                 index: queued.index,
                 epoch: queued.epoch,
@@ -399,13 +402,21 @@ impl<N: Network> Slot<N> {
                     self.on_ack(seq, now);
                 }
             }
-            ConnEvent::Refuse { conn, seq, epoch, members } => {
+            ConnEvent::Refuse { conn, seq, epoch, members, first_conn } => {
                 if matches!(&self.link, Link::Up { conn: current, .. } if *current == conn) {
-                    self.on_refuse(
-                        seq,
-                        ShipperError::WrongOwner { node: self.dst.clone(), epoch, members },
-                        now,
-                    );
+                    // The refusing life saw this connection's hello, so the
+                    // first one it saw is no later.
+                    if first_conn == 0 || first_conn > conn {
+                        let reason = format!(
+                            "refusal naming connection {first_conn} as the first seen, on connection {conn}"
+                        );
+                        self.shared.protocol_error(&self.dst, &reason);
+                        self.ack_due = None;
+                        self.link = Link::Down { retry_at: now + self.backoff.next_delay() };
+                        return;
+                    }
+                    let wrong_owner = ShipperError::WrongOwner { node: self.dst.clone(), epoch, members };
+                    self.on_refuse(seq, first_conn, wrong_owner, now);
                 }
             }
             ConnEvent::Closed { conn, why } => {
@@ -424,10 +435,10 @@ impl<N: Network> Slot<N> {
             self.shared.stats.count_reconnect();
             self.shared.observe(|o| o.on_reconnect(&self.dst));
         }
-        let Link::Up { out, .. } = &self.link else {
+        let Link::Up { out, conn, .. } = &self.link else {
             return;
         };
-        let out = out.clone();
+        let (out, conn) = (out.clone(), *conn);
         let config = &self.shared.config;
         let hello: Frame<&ShippedEvent> = Frame::Hello {
             version: PROTOCOL_VERSION,
@@ -436,6 +447,7 @@ impl<N: Network> Slot<N> {
             slot: self.index,
             stream: self.stream,
             base: self.unacked.front().map_or(self.next_seq, |f| f.seq),
+            conn,
         };
         match encode_frame(&hello, config.max_frame) {
             Ok(bytes) => {
@@ -524,12 +536,15 @@ impl<N: Network> Slot<N> {
     }
 
     /// The receiver refused `seq` (and will refuse the rest of its batch):
-    /// the event is settled, not delivered. Its call, if still waiting, ends
-    /// now with `error` (certain: nothing from `seq` on was delivered), the
-    /// acknowledged prefix counted as shipped; the call's later events still
-    /// in flight stay until the receiver refuses them in turn, the stream
-    /// needing them settled in order.
-    fn on_refuse(&mut self, seq: u64, error: ShipperError, now: Instant) {
+    /// the refusing life did not deliver it and will not deliver the rest.
+    /// Its call, if still waiting, ends now, the acknowledged prefix counted
+    /// as shipped: with `wrong_owner` (certain: nothing from `seq` on was
+    /// delivered) if that life, which saw connection `first_conn` of this
+    /// slot first, was at the end of every connection those events were
+    /// written on; `Ambiguous` otherwise (see [`Self::refusal_error`]). The
+    /// call's later events still in flight stay until the receiver refuses
+    /// them in turn, the stream needing them settled in order.
+    fn on_refuse(&mut self, seq: u64, first_conn: u64, wrong_owner: ShipperError, now: Instant) {
         let Some(at) = self.unacked.iter().position(|f| f.seq == seq) else {
             if seq >= self.next_seq {
                 let reason =
@@ -545,6 +560,7 @@ impl<N: Network> Slot<N> {
             return;
         };
         if !refused.abandoned {
+            let error = self.refusal_error(&refused, first_conn, wrong_owner);
             self.refuse_call(refused.batch, refused.event, error);
         }
         // A refusal is an answer: the connection works (unless the backoff is broken on purpose).
@@ -553,6 +569,32 @@ impl<N: Network> Slot<N> {
         }
         self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
         self.drop_abandoned(now);
+    }
+
+    /// What a refusal of `refused` means for its call. The refusing life saw
+    /// connection `first_conn` of this slot first and still answers, so it
+    /// was at the end of that connection and of every later one: if the
+    /// refused event and the call's later events in flight were all first
+    /// written on such connections, this life is the only one that could
+    /// have delivered them, and it did not (`wrong_owner`). An event written
+    /// on an older connection may have reached an earlier life of the
+    /// receiver (before a restart) and been delivered there, its ack lost:
+    /// then the call cannot say "not delivered", and ends `Ambiguous`.
+    fn refusal_error(&self, refused: &Inflight, first_conn: u64, wrong_owner: ShipperError) -> ShipperError {
+        let later = self.unacked.iter().filter(|f| f.batch == refused.batch).map(|f| f.conn);
+        let earliest = later.chain([refused.conn]).min().unwrap_or(refused.conn);
+        if earliest >= first_conn {
+            return wrong_owner;
+        }
+        ShipperError::Ambiguous {
+            node: self.dst.clone(),
+            reason: format!(
+                "refused by a life of the receiver whose first connection from slot {} was \
+                 {first_conn}, but the call's events were first written on connection {earliest}, \
+                 which may have reached an earlier life that delivered them",
+                self.index
+            ),
+        }
     }
 
     /// Ends `batch` with the refusal `error`: `first` (the refused event)

@@ -103,21 +103,30 @@ fn event() -> impl Strategy<Value = ShippedEvent> {
 
 fn frame() -> impl Strategy<Value = Frame> {
     prop_oneof![
-        (any::<u32>(), "[a-z0-9-]{0,8}", any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
-            |(version, node, life, slot, stream, base)| Frame::Hello {
+        (
+            any::<u32>(),
+            "[a-z0-9-]{0,8}",
+            any::<u64>(),
+            any::<u32>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<u64>()
+        )
+            .prop_map(|(version, node, life, slot, stream, base, conn)| Frame::Hello {
                 version,
                 node,
                 life,
                 slot,
                 stream,
-                base
-            }
-        ),
+                base,
+                conn
+            }),
         (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>(), event())
             .prop_map(|(seq, batch, index, epoch, event)| Frame::Event { seq, batch, index, epoch, event }),
         any::<u64>().prop_map(|seq| Frame::Ack { seq }),
-        (any::<u64>(), any::<u64>(), prop::collection::vec("[a-z0-9-]{0,8}", 0..6))
-            .prop_map(|(seq, epoch, members)| Frame::Refuse { seq, epoch, members }),
+        (any::<u64>(), any::<u64>(), prop::collection::vec("[a-z0-9-]{0,8}", 0..6), any::<u64>())
+            .prop_map(|(seq, epoch, members, first_conn)| Frame::Refuse { seq, epoch, members, first_conn }),
+        any::<u64>().prop_map(|seq| Frame::Skip { seq }),
     ]
 }
 
@@ -229,10 +238,10 @@ proptest! {
         count in 1u32..=u32::MAX,
         members in prop::collection::vec("[a-z]{0,4}", 0..4),
     ) {
-        let frame: Frame = Frame::Refuse { seq: 1, epoch: 2, members: members.clone() };
+        let frame: Frame = Frame::Refuse { seq: 1, epoch: 2, members: members.clone(), first_conn: 1 };
         let mut bytes = encode_frame(&frame, MAX).unwrap();
-        // The count sits after the length prefix, the tag, seq and epoch.
-        let at = 4 + 1 + 8 + 8;
+        // The count sits after the length prefix, the tag, seq, epoch and first connection.
+        let at = 4 + 1 + 8 + 8 + 8;
         let count = count.max(members.len() as u32 + 1);
         bytes[at..at + 4].copy_from_slice(&count.to_be_bytes());
         let (result, largest) = largest_allocation(|| decode_frame(&bytes, MAX));

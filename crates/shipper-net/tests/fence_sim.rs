@@ -1,7 +1,8 @@
 //! The receiver's fence on turmoil's simulated network: a receiver refuses
 //! events of shards it does not own under a map no older than the sender's,
 //! admits those of a sender ahead of it, and the stream goes on past a
-//! refusal.
+//! refusal. A refusal is certain only for events no earlier life of the
+//! receiver can have delivered.
 #![cfg(feature = "turmoil")]
 
 mod common;
@@ -12,8 +13,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{Delivery, Recorder};
 use shipper::{
-    BatchError, EventShipper, FailureOutcome, InProcessShipperTransport, NodeId, Router, ShardId, ShardMap,
-    ShippedEvent, ShipperConfig, ShipperError, ShipperTransport,
+    BatchError, EventShipper, EventSink, FailureOutcome, Fence, InProcessShipperTransport, NodeId, Refusal,
+    Router, ShardId, ShardMap, ShippedEvent, ShipperConfig, ShipperError, ShipperTransport, SinkClosed,
 };
 use shipper_net::{NetConfig, NetServer, NetStats, NetStatsSnapshot, NetTransport, TurmoilNet};
 
@@ -178,4 +179,199 @@ fn a_refusal_lost_on_the_way_is_repeated_for_the_resent_copy_never_acked() {
     // Refused when it came, and again for every resent copy (never acked as
     // a duplicate, which would have made the sender count it delivered).
     assert!(stats.refused >= 2 && stats.duplicates_dropped >= 1, "{stats:?}");
+}
+
+/// What the restarting receiver shares with a test across its lives.
+#[derive(Clone, Default)]
+struct Lives {
+    log: Arc<Mutex<Vec<Delivery>>>,
+    started: Arc<AtomicU64>,
+    stats: Arc<Mutex<Vec<Arc<NetStats>>>>,
+}
+
+impl Lives {
+    fn keys_of(&self, life: u64) -> Vec<String> {
+        common::keys_of_life(&self.log.lock().unwrap(), life)
+    }
+
+    fn stats(&self, life: u64) -> NetStatsSnapshot {
+        self.stats.lock().unwrap()[life as usize - 1].snapshot()
+    }
+}
+
+/// The fence of a receiver whose shards all moved away while it was down:
+/// its first life admits every event, every later life refuses every event
+/// (with a map of epoch 2 in which tx owns everything), running `on_refuse`
+/// at each refusal.
+struct MovedAwayAfterRestart {
+    life: u64,
+    on_refuse: fn(),
+}
+
+impl Fence for MovedAwayAfterRestart {
+    fn admit(&self, _shard: ShardId, _sender_epoch: u64) -> Result<(), Refusal> {
+        if self.life == 1 {
+            return Ok(());
+        }
+        (self.on_refuse)();
+        Err(Refusal { epoch: 2, members: vec!["tx".into()] })
+    }
+}
+
+/// A sink that records, and cuts the link between tx and rx the moment its
+/// first life has accepted the event `cut_at`: the ack never gets out.
+struct CutAfter {
+    inner: Recorder,
+    cut_at: Option<&'static str>,
+}
+
+#[async_trait::async_trait]
+impl EventSink for CutAfter {
+    async fn accept(&self, from: &NodeId, event: ShippedEvent) -> Result<(), SinkClosed> {
+        let cut = self.inner.life == 1 && self.cut_at == Some(event.key.as_str());
+        self.inner.accept(from, event).await?;
+        if cut {
+            turmoil::partition("tx", "rx");
+        }
+        Ok(())
+    }
+}
+
+/// Host "rx" fenced by [`MovedAwayAfterRestart`]; every (re)start is a new life.
+fn add_restarting_receiver(
+    sim: &mut turmoil::Sim<'static>,
+    lives: &Lives,
+    cut_at: Option<&'static str>,
+    on_refuse: fn(),
+) {
+    let lives = lives.clone();
+    sim.host("rx", move || {
+        let lives = lives.clone();
+        async move {
+            let life = lives.started.fetch_add(1, Ordering::SeqCst) + 1;
+            let fence = Arc::new(MovedAwayAfterRestart { life, on_refuse });
+            let server = NetServer::new(TurmoilNet::new(NODES), NetConfig::new("rx", life)).with_fence(fence);
+            lives.stats.lock().unwrap().push(server.stats().clone());
+            let listener = server.bind().await?;
+            let sink = CutAfter { inner: Recorder::new(lives.log.clone(), life), cut_at };
+            server.serve(listener, Arc::new(sink)).await?;
+            Ok(())
+        }
+    });
+}
+
+fn restart_sim() -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(30))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(5))
+        .rng_seed(11)
+        .epoch(UNIX_EPOCH)
+        .build()
+}
+
+fn restart_sender() -> NetTransport<TurmoilNet> {
+    let config = NetConfig::new("tx", 1).with_connections(1).with_rng_seed(5);
+    NetTransport::new(TurmoilNet::new(NODES), config)
+}
+
+#[test]
+fn a_refusal_by_a_new_life_of_events_the_old_life_delivered_is_not_certain() {
+    let mut sim = restart_sim();
+    let lives = Lives::default();
+    // The first life delivers both events and the link is cut before the
+    // second one's ack gets out.
+    add_restarting_receiver(&mut sim, &lives, Some("1/1"), || {});
+    let deadline = NetConfig::new("tx", 1).deadline;
+    let out = Arc::new(Mutex::new(None));
+    let slot = out.clone();
+    sim.client("tx", async move {
+        let tx = restart_sender();
+        let started = tokio::time::Instant::now(); // allow-nondeterminism: tokio time under turmoil is simulated
+        let result = tx.send_batch_at(&rx(), vec![event(0, 1, 0), event(0, 1, 1)], None, 1).await;
+        *slot.lock().unwrap() = Some((result, started.elapsed(), tx.stats().snapshot()));
+        Ok(())
+    });
+    // Then rx crashes and restarts (every shard moved away meanwhile), and
+    // the link heals: the sender's resend reaches the new life.
+    let mut bounced = false;
+    while !sim.step().expect("simulation") {
+        if !bounced && lives.keys_of(1).len() == 2 {
+            sim.bounce("rx");
+            sim.repair("tx", "rx");
+            bounced = true;
+        }
+    }
+    let (result, took, sender) = out.lock().unwrap().take().expect("client finished");
+
+    assert!(bounced, "the first life delivered the call");
+    assert_eq!(lives.keys_of(1), ["1/0", "1/1"]);
+    assert_eq!(lives.started.load(Ordering::SeqCst), 2);
+    assert!(lives.stats(2).refused >= 1, "the new life refused the resend: {:?}", lives.stats(2));
+    assert!(lives.keys_of(2).is_empty());
+    let err = result.expect_err("refused by the new life");
+    assert!(err.shipped < 2, "the second event's ack never got out: {err:?}");
+    assert!(took < deadline, "the refusal ended the call, not its deadline ({took:?})");
+    assert!(sender.reconnects >= 1, "{sender:?}");
+    // The events the call hands back were delivered by the first life: the
+    // call cannot say they certainly were not.
+    assert_eq!(
+        err.error.outcome(),
+        FailureOutcome::Unknown,
+        "{}: refused by a life that never saw the connection they were written on",
+        err.error
+    );
+    assert!(err.error.is_ambiguous(), "{}", err.error);
+}
+
+/// Cuts the link between tx and rx at once and heals it half a second later
+/// (run inside the receiver host).
+fn cut_for_half_a_second() {
+    turmoil::partition("tx", "rx");
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        turmoil::repair("tx", "rx");
+    });
+}
+
+#[test]
+fn a_refusal_by_a_new_life_of_events_only_it_was_sent_stays_certain_across_a_reconnect() {
+    let mut sim = restart_sim();
+    let lives = Lives::default();
+    // The second life's refusals are lost to a cut: the sender hears one
+    // only when it resends on a new connection to the same life.
+    add_restarting_receiver(&mut sim, &lives, None, cut_for_half_a_second);
+    let warm = Arc::new(AtomicU64::new(0));
+    let out = Arc::new(Mutex::new(None));
+    let (slot, warmed) = (out.clone(), warm.clone());
+    sim.client("tx", async move {
+        let tx = restart_sender();
+        let first = tx.send_batch_at(&rx(), vec![event(0, 0, 0)], None, 1).await;
+        warmed.store(1, Ordering::SeqCst);
+        // rx restarts meanwhile; its old connection is reset.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let second = tx.send_batch_at(&rx(), vec![event(0, 1, 0), event(0, 1, 1)], None, 1).await;
+        *slot.lock().unwrap() = Some((first, second, tx.stats().snapshot()));
+        Ok(())
+    });
+    let mut bounced = false;
+    while !sim.step().expect("simulation") {
+        if !bounced && warm.load(Ordering::SeqCst) == 1 {
+            sim.bounce("rx");
+            bounced = true;
+        }
+    }
+    let (first, second, sender) = out.lock().unwrap().take().expect("client finished");
+
+    assert_eq!(first.expect("delivered by the first life"), 1);
+    assert_eq!(lives.keys_of(1), ["0/0"]);
+    assert_eq!(lives.started.load(Ordering::SeqCst), 2);
+    assert!(lives.keys_of(2).is_empty());
+    // Refused when they came, and again when resent after the cut healed.
+    assert!(lives.stats(2).refused >= 3, "{:?}", lives.stats(2));
+    assert!(sender.reconnects >= 2, "after the restart and after the cut: {sender:?}");
+    let err = second.expect_err("refused");
+    assert_eq!(err.shipped, 0);
+    // Only the new life was ever sent them, and it refused them: certain.
+    assert_eq!(err.error, ShipperError::WrongOwner { node: rx(), epoch: 2, members: vec!["tx".into()] });
 }

@@ -211,6 +211,20 @@ async fn garbage_closes_only_that_connection_and_is_counted() {
             slot: 0,
             stream: 1,
             base: 1,
+            conn: 1,
+        },
+        1 << 20,
+    )
+    .unwrap();
+    let hello_conn_0 = shipper_net::codec::encode_frame(
+        &shipper_net::Frame::<shipper::ShippedEvent>::Hello {
+            version: shipper_net::PROTOCOL_VERSION,
+            node: "raw".into(),
+            life: 1,
+            slot: 0,
+            stream: 1,
+            base: 1,
+            conn: 0,
         },
         1 << 20,
     )
@@ -233,6 +247,7 @@ async fn garbage_closes_only_that_connection_and_is_counted() {
         ("truncated frame", truncated),
         ("ack instead of hello", ack.clone()),
         ("ack after hello", ack_after_hello),
+        ("hello naming connection 0", hello_conn_0),
     ];
     for (i, (what, bytes)) in attacks.iter().enumerate() {
         let mut raw = TcpStream::connect(addr).await.unwrap();
@@ -251,8 +266,9 @@ async fn garbage_closes_only_that_connection_and_is_counted() {
     assert_eq!(log.lock().unwrap().len(), 1);
     assert_eq!(a.stats().snapshot().protocol_errors, 0);
     let reported = seen.protocol_errors.lock().unwrap().clone();
-    assert_eq!(reported.len(), 5, "{reported:?}");
+    assert_eq!(reported.len(), 6, "{reported:?}");
     assert!(reported[1].contains("exceeds the limit"), "{reported:?}");
+    assert!(reported[5].contains("connection 0"), "{reported:?}");
 }
 
 #[tokio::test]
@@ -448,6 +464,7 @@ async fn a_skip_consumes_its_number_without_delivering() {
         slot: 0,
         stream: 1,
         base: 1,
+        conn: 1,
     });
     bytes.extend(frame(Frame::Skip { seq: 1 }));
     bytes.extend(frame(Frame::Event {
@@ -482,4 +499,42 @@ async fn a_skip_consumes_its_number_without_delivering() {
     assert_eq!(acks, [2, 3], "no ack for the skipped number");
     let keys: Vec<String> = log.lock().unwrap().iter().map(|d| d.event.key.clone()).collect();
     assert_eq!(keys, ["2/0", "3/0"], "the skipped number delivered nothing");
+}
+
+/// A receiver whose refusal names connection 0 (connections are numbered
+/// from 1) or a first connection later than the one it came on (no life
+/// can have seen it first) broke the protocol: the sender counts it,
+/// believes none of it, and the call ends at its deadline, ambiguous (its
+/// event was written), never `WrongOwner`.
+#[tokio::test]
+async fn a_refusal_naming_an_impossible_first_connection_is_a_protocol_error() {
+    use shipper_net::Frame;
+    use shipper_net::codec::{encode_frame, read_frame_into};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _liar = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            let mut reader = tokio::io::BufReader::new(stream);
+            let mut body = Vec::new();
+            let Ok(Some(Frame::Hello { conn, .. })) = read_frame_into(&mut reader, 1 << 20, &mut body).await
+            else {
+                continue;
+            };
+            let Ok(Some(Frame::Event { seq, .. })) = read_frame_into(&mut reader, 1 << 20, &mut body).await
+            else {
+                continue;
+            };
+            // The first connection is answered with 0, the later ones with the next one's number.
+            let first_conn = if conn == 1 { 0 } else { conn + 1 };
+            let refuse: Frame = Frame::Refuse { seq, epoch: 1, members: vec!["a".into()], first_conn };
+            let _ = reader.get_mut().write_all(&encode_frame(&refuse, 1 << 20).unwrap()).await;
+            held.push(reader);
+        }
+    });
+    let deadline = Duration::from_millis(300);
+    let a = sender_to(addr, quick("a").with_connections(1).with_deadline(deadline));
+    let err = a.send(&"b".to_string(), event(0, 0)).await.expect_err("never acked");
+    assert!(err.is_ambiguous(), "written, and the refusal is not believed: {err:?}");
+    assert!(a.stats().snapshot().protocol_errors >= 2, "both lies counted: {:?}", a.stats().snapshot());
 }

@@ -18,7 +18,7 @@ use crate::workload::payload_len_bound;
 /// The body of the `Hello` frame `node` opens its connections with.
 fn hello_len(node: &str) -> u64 {
     let hello: Frame<ShippedEvent> =
-        Frame::Hello { version: 0, node: node.to_owned(), life: 0, slot: 0, stream: 0, base: 0 };
+        Frame::Hello { version: 0, node: node.to_owned(), life: 0, slot: 0, stream: 0, base: 0, conn: 0 };
     encode_frame(&hello, usize::MAX).map_or(u64::MAX, |b| b.len() as u64 - 4)
 }
 
@@ -98,7 +98,7 @@ mod tests {
     fn a_long_name_must_fit_the_hello() {
         let long = vec!["n".repeat(100)];
         let err = check_fit(&long, &Workload { events: 0, ..Workload::default() }, 100).unwrap_err();
-        assert_eq!(err, format!("max_frame 100B cannot hold the 137-byte hello frame of node `{}`", long[0]));
+        assert_eq!(err, format!("max_frame 100B cannot hold the 145-byte hello frame of node `{}`", long[0]));
     }
 
     #[test]
