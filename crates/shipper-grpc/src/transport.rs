@@ -298,6 +298,10 @@ impl<N: Network> GrpcTransport<N> {
                     uncertain = true;
                     unanswered.push((end, connection.generation));
                     last = String::from("no reply before the deadline");
+                    // A connection that left a whole call unanswered may be dead without the
+                    // keepalive knowing yet (its detection can outlast a short deadline): the
+                    // next call starts on a new one.
+                    peer.link.failed(connection.generation);
                     break;
                 }
                 Ok(Ok(reply)) => reply.into_inner(),
