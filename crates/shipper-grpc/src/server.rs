@@ -12,7 +12,7 @@
 use std::io;
 use std::sync::Arc;
 
-use shipper::{EventSink, Fence, NodeId, ShardId, ShippedEvent, SinkClosed, SinkError};
+use shipper::{Accepting, EventSink, Fence, NodeId, ShippedEvent, SinkClosed, SinkError};
 use shipper_net::{NetConfig, NetStats, Network};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -332,7 +332,7 @@ impl Delivery {
                 position.refused = Some(Arc::new(refusal));
                 break;
             }
-            let _accepting = self.fence.as_deref().map(|fence| Accepting { fence, shard: event.shard });
+            let _accepting = self.fence.as_deref().map(|fence| Accepting::new(fence, event.shard));
             match self.offer_until_accepted(&from, event).await {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -363,17 +363,5 @@ impl Delivery {
                 }
             }
         }
-    }
-}
-
-/// An admitted event whose accept is under way: the fence hears when it ends, on every path.
-struct Accepting<'a> {
-    fence: &'a dyn Fence,
-    shard: ShardId,
-}
-
-impl Drop for Accepting<'_> {
-    fn drop(&mut self) {
-        self.fence.done(self.shard);
     }
 }

@@ -151,7 +151,7 @@ impl<N: Network> GrpcTransport<N> {
         if let Some(peer) = peers.get(dst) {
             return peer.clone();
         }
-        let seed = self.shared.config.rng_seed ^ fnv1a(dst.as_bytes());
+        let seed = self.shared.config.rng_seed ^ shipper::fnv1a_64(dst.as_bytes());
         let peer = Arc::new(Peer {
             link: Link::new(dst.clone(), &self.shared, seed),
             keys: CallKeys::default(),
@@ -430,11 +430,6 @@ fn answered(status: &tonic::Status) -> bool {
 fn origin(dst: &str) -> http::Uri {
     http::Uri::try_from(format!("http://{dst}"))
         .unwrap_or_else(|_| http::Uri::from_static("http://localhost"))
-}
-
-/// FNV-1a, 64 bits: a stable hash of a destination name for its backoff seed.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[async_trait]

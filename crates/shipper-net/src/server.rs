@@ -11,7 +11,7 @@
 use std::io;
 use std::sync::Arc;
 
-use shipper::{Fence, NodeId, Refusal, ShippedEvent};
+use shipper::{Accepting, Fence, NodeId, Refusal, ShippedEvent};
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -197,7 +197,7 @@ async fn deliver_in_order(
             position.refusing = None;
         }
         // Admitted: the fence hears when this accept ends, whichever way.
-        let _accepting = fence.map(|fence| Accepting { fence, shard: event.shard });
+        let _accepting = fence.map(|fence| Accepting::new(fence, event.shard));
         if !offer_until_accepted(cursor, from, event, sink, shared).await? {
             return Ok(Verdict::Retired);
         }
@@ -259,19 +259,6 @@ async fn skip_in_order(cursor: &StreamCursor, seq: u64) -> Option<u64> {
         }
         std::cmp::Ordering::Less => None,
         std::cmp::Ordering::Greater => Some(position.next),
-    }
-}
-
-/// An admitted event whose accept is in progress: tells the fence when it
-/// ends, also when the accept is abandoned or its task dropped by a crash.
-struct Accepting<'a> {
-    fence: &'a dyn Fence,
-    shard: shipper::ShardId,
-}
-
-impl Drop for Accepting<'_> {
-    fn drop(&mut self) {
-        self.fence.done(self.shard);
     }
 }
 

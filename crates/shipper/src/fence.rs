@@ -54,3 +54,25 @@ pub trait Fence: Send + Sync {
     /// event, on every path.
     fn done(&self, _shard: ShardId) {}
 }
+
+/// An admitted event whose accept is under way: tells the fence
+/// ([`Fence::done`]) when it ends, on every path, also when the accept is
+/// abandoned or its task dropped by a crash. A receiving transport holds one
+/// across each accept of an event its fence admitted.
+pub struct Accepting<'a> {
+    fence: &'a dyn Fence,
+    shard: ShardId,
+}
+
+impl<'a> Accepting<'a> {
+    /// The accept of an event of `shard`, which `fence` admitted, begins.
+    pub fn new(fence: &'a dyn Fence, shard: ShardId) -> Self {
+        Accepting { fence, shard }
+    }
+}
+
+impl Drop for Accepting<'_> {
+    fn drop(&mut self) {
+        self.fence.done(self.shard);
+    }
+}

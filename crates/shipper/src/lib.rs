@@ -57,7 +57,7 @@ mod transport;
 
 pub use error::{BatchError, FailureOutcome, ShipperError, ShipperResult};
 pub use event::{NodeId, ShardId, ShippedEvent};
-pub use fence::{Fence, Refusal, UNFENCED_EPOCH};
+pub use fence::{Accepting, Fence, Refusal, UNFENCED_EPOCH};
 pub use in_process::InProcessShipperTransport;
 pub use router::{DestinationBatch, InstallObserver, PlannedBatch, Routed, Router};
 pub use shard_map::{RebalancePlan, ShardMap, ShardMapError, ShardMove, fnv1a_64};

@@ -72,12 +72,7 @@ impl NodeTransport for GrpcNode {
     }
 
     fn counters(&self) -> NetCounters {
-        let s = self.0.stats().snapshot();
-        NetCounters {
-            received: s.received,
-            duplicates_dropped: s.duplicates_dropped,
-            retransmits: s.retransmits,
-        }
+        self.0.stats().snapshot().into()
     }
 
     fn drop_route(&self, to: &str) {

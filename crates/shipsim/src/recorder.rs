@@ -32,6 +32,17 @@ pub struct NetCounters {
     pub retransmits: u64,
 }
 
+/// The counters of shipper-net's stats, which its TCP transport and shipper-grpc's both keep.
+impl From<shipper_net::NetStatsSnapshot> for NetCounters {
+    fn from(s: shipper_net::NetStatsSnapshot) -> Self {
+        NetCounters {
+            received: s.received,
+            duplicates_dropped: s.duplicates_dropped,
+            retransmits: s.retransmits,
+        }
+    }
+}
+
 /// Reads a live transport's counters.
 pub type NetProbe = Box<dyn Fn() -> NetCounters + Send>;
 

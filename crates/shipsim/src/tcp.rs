@@ -103,12 +103,7 @@ impl NodeTransport for TcpNode {
     }
 
     fn counters(&self) -> NetCounters {
-        let s = self.0.stats().snapshot();
-        NetCounters {
-            received: s.received,
-            duplicates_dropped: s.duplicates_dropped,
-            retransmits: s.retransmits,
-        }
+        self.0.stats().snapshot().into()
     }
 
     fn drop_route(&self, to: &str) {
