@@ -25,8 +25,9 @@ use std::sync::Mutex;
 use libtest_mimic::{Arguments, Failed, Trial};
 use shipper::broken::{self, Variant};
 use shipsim::explore::{self, Outcome};
-use shipsim::shrink::{self, Target};
+use shipsim::shrink;
 use shipsim::{TransportKind, runner, scenario};
+use shipsim_trace::{DeliveryRule, FaultKind, LivenessRule, OrderingRule, PlacementRule, Rule, StatsRule};
 
 /// Simulation runs each caught variant may spend on shrinking its failure.
 const SHRINK_BUDGET: usize = 24;
@@ -38,8 +39,7 @@ const EXPLORE_SEEDS: u64 = 50;
 struct Case {
     variant: Variant,
     scenario: &'static str,
-    invariant: &'static str,
-    rule: &'static str,
+    rule: Rule,
     /// Seeds 1..=max_seeds are tried.
     max_seeds: u64,
     /// The transport the scenario runs on.
@@ -50,152 +50,133 @@ const CASES: &[Case] = &[
     Case {
         variant: Variant::NoAck,
         scenario: "baseline",
-        invariant: "delivery",
-        rule: "no-loss",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::NoDedup,
         scenario: "latency-spike",
-        invariant: "delivery",
-        rule: "no-duplicate",
+        rule: Rule::Delivery(DeliveryRule::NoDuplicate),
         max_seeds: 5,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::BatchRoundRobin,
         scenario: "baseline",
-        invariant: "ordering",
-        rule: "swap",
+        rule: Rule::Ordering(OrderingRule::Swap),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::SilentBatchDrop,
         scenario: "partition-heal",
-        invariant: "delivery",
-        rule: "no-loss",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::StatsDoubleCount,
         scenario: "baseline",
-        invariant: "stats",
-        rule: "sent",
+        rule: Rule::Stats(StatsRule::Sent),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::NoRouteAsSendFailure,
         scenario: "stale-route",
-        invariant: "stats",
-        rule: "no-route",
+        rule: Rule::Stats(StatsRule::NoRoute),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::AckBeforeSink,
         scenario: "crash-restart-receiver",
-        invariant: "delivery",
-        rule: "no-loss",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
         max_seeds: 5,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::NoDeadline,
         scenario: "partition-heal",
-        invariant: "liveness",
-        rule: "deadline",
+        rule: Rule::Liveness(LivenessRule::Deadline),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::ResendOutOfOrder,
         scenario: "partition-heal",
-        invariant: "ordering",
-        rule: "stream-gap",
+        rule: Rule::Ordering(OrderingRule::StreamGap),
         max_seeds: 5,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::Misroute,
         scenario: "baseline",
-        invariant: "placement",
-        rule: "wrong-owner",
+        rule: Rule::Placement(PlacementRule::WrongOwner),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::SplitReadMishandled,
         scenario: "split-stream",
-        invariant: "delivery",
-        rule: "no-fabrication",
+        rule: Rule::Delivery(DeliveryRule::NoFabrication),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::AckBeforeAccept,
         scenario: "slow-sink-crash",
-        invariant: "delivery",
-        rule: "no-loss",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::StickyBackoff,
         scenario: "flapping-link",
-        invariant: "liveness",
-        rule: "recovery",
+        rule: Rule::Liveness(LivenessRule::Recovery),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::TimeoutAsAmbiguous,
         scenario: "tight-deadline",
-        invariant: "stats",
-        rule: "send-failures",
+        rule: Rule::Stats(StatsRule::SendFailures),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::PartialAsOk,
         scenario: "tight-deadline",
-        invariant: "delivery",
-        rule: "no-loss",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::StaleMap,
         scenario: "scale-out",
-        invariant: "placement",
-        rule: "wrong-owner",
+        rule: Rule::Placement(PlacementRule::WrongOwner),
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
     Case {
         variant: Variant::GrpcRetryWithoutKey,
         scenario: "latency-spike",
-        invariant: "delivery",
-        rule: "no-duplicate",
+        rule: Rule::Delivery(DeliveryRule::NoDuplicate),
         max_seeds: 3,
         transport: TransportKind::Grpc,
     },
     Case {
         variant: Variant::GrpcOkOnHeaders,
         scenario: "crash-restart-receiver",
-        invariant: "delivery",
-        rule: "no-loss",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
         max_seeds: 3,
         transport: TransportKind::Grpc,
     },
     Case {
         variant: Variant::StickyBackoff,
         scenario: "flapping-link",
-        invariant: "liveness",
-        rule: "recovery",
+        rule: Rule::Liveness(LivenessRule::Recovery),
         max_seeds: 3,
         transport: TransportKind::Grpc,
     },
@@ -263,20 +244,21 @@ fn every_variant_has_a_case() -> Result<(), Failed> {
 fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/slow-sink-crash.yaml");
     let scenario = scenario::load(&path).map_err(|e| e.to_string())?;
-    let at = |kind: &str| -> Vec<u64> {
+    let at = |kind: FaultKind| -> Vec<u64> {
         let times = scenario.faults.iter().filter(|f| f.action.kind() == kind);
         times.map(|f| f.at.as_micros() as u64).collect()
     };
     let deadline = scenario.transport.deadline.as_micros() as u64;
     // A lost event's ack came at most one sink latency before the crash.
-    let windows: Vec<(u64, u64)> = at("crash")
+    let windows: Vec<(u64, u64)> = at(FaultKind::Crash)
         .into_iter()
-        .zip(at("restart"))
+        .zip(at(FaultKind::Restart))
         .map(|(c, r)| (c.saturating_sub(100_000), r + deadline))
         .collect();
     let result =
         broken::with(Variant::AckBeforeAccept, || runner::run(&scenario, 1)).map_err(|e| e.to_string())?;
-    let losses: Vec<u64> = result.violations.iter().filter(|v| v.rule == "no-loss").map(|v| v.t).collect();
+    let losses: Vec<u64> =
+        result.violations.iter().filter(|v| v.rule == DeliveryRule::NoLoss).map(|v| v.t).collect();
     let at_crash =
         losses.iter().filter(|t| windows.iter().any(|(from, to)| (*from..=*to).contains(*t))).count();
     match at_crash {
@@ -293,30 +275,29 @@ fn caught(case: &Case) -> Result<(), Failed> {
     for seed in 1..=case.max_seeds {
         let result = broken::with(case.variant, || runner::run(&scenario, seed))
             .map_err(|e| format!("{:?} seed {seed}: {e}", case.variant))?;
-        let fired = result.violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule);
+        let fired = result.violations.iter().any(|v| v.rule == case.rule);
         if fired {
             let mut others: Vec<String> = result
                 .violations
                 .iter()
-                .filter(|v| !(v.invariant == case.invariant && v.rule == case.rule))
-                .map(|v| format!("{}/{}", v.invariant, v.rule))
+                .filter(|v| !(v.rule == case.rule))
+                .map(|v| v.rule.to_string())
                 .collect();
             others.sort();
             others.dedup();
-            let target = Target { invariant: case.invariant.into(), rule: case.rule.into() };
+            let target = case.rule;
             let shrunk =
                 broken::with(case.variant, || shrink::shrink(&scenario, seed, &target, SHRINK_BUDGET));
             let still = broken::with(case.variant, || runner::run(&shrunk.scenario, seed))
                 .map_err(|e| format!("{:?} shrunk repro: {e}", case.variant))?;
-            if !still.violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule) {
+            if !still.violations.iter().any(|v| v.rule == case.rule) {
                 return Err(format!("{:?}: the shrunk repro no longer fails", case.variant).into());
             }
             let explored = explore_catches(case, &scenario)?;
             let row = format!(
-                "| {:?} | {} | {}/{} | {seed} (of {}) | {explored} | {} of {} faults, {} of {} events/node ({} runs) | {} |",
+                "| {:?} | {} | {} | {seed} (of {}) | {explored} | {} of {} faults, {} of {} events/node ({} runs) | {} |",
                 case.variant,
                 case.name().split_once("::").map_or("", |(_, rest)| rest).replace("::", " on "),
-                case.invariant,
                 case.rule,
                 case.max_seeds,
                 shrunk.scenario.faults.len(),
@@ -331,8 +312,8 @@ fn caught(case: &Case) -> Result<(), Failed> {
         }
     }
     Err(format!(
-        "{:?}: no run of {} over seeds 1..={} reported {}/{}",
-        case.variant, case.scenario, case.max_seeds, case.invariant, case.rule
+        "{:?}: no run of {} over seeds 1..={} reported {}",
+        case.variant, case.scenario, case.max_seeds, case.rule
     )
     .into())
 }
@@ -348,9 +329,7 @@ fn explore_catches(case: &Case, scenario: &scenario::Scenario) -> Result<String,
     for seed in 1..=EXPLORE_SEEDS {
         let result = broken::with(case.variant, || explore::run_seed(scenario, seed, true));
         let fired = match &result.outcome {
-            Outcome::Fail(violations) => {
-                violations.iter().any(|v| v.invariant == case.invariant && v.rule == case.rule)
-            }
+            Outcome::Fail(violations) => violations.iter().any(|v| v.rule == case.rule),
             Outcome::Pass | Outcome::Error(_) => false,
         };
         if fired {
@@ -363,8 +342,8 @@ fn explore_catches(case: &Case, scenario: &scenario::Scenario) -> Result<String,
     }
     match (first, sweep) {
         (None, _) => Err(format!(
-            "{:?}: explore --swarm over seeds 1..={EXPLORE_SEEDS} of {} never reported {}/{}",
-            case.variant, case.scenario, case.invariant, case.rule
+            "{:?}: explore --swarm over seeds 1..={EXPLORE_SEEDS} of {} never reported {}",
+            case.variant, case.scenario, case.rule
         )
         .into()),
         (Some(seed), false) => Ok(format!("seed {seed}")),

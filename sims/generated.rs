@@ -44,7 +44,10 @@ fn holds(scenario: &Scenario) -> Result<(), TestCaseError> {
         None => Ok(()),
         Some(v) => Err(TestCaseError::fail(format!(
             "seed {seed}: {} / {}: expected {}, got {}",
-            v.invariant, v.rule, v.expected, v.actual
+            v.invariant(),
+            v.rule.as_str(),
+            v.expected,
+            v.actual
         ))),
     }
 }

@@ -113,8 +113,8 @@ fn main() {
         Simulation::new(&scenario).transport(FireAndForget).seed(1).run().expect("the run completes");
     print!("{}", result.summary);
     assert!(!result.passed(), "the harness must catch a transport that loses what it reports shipped");
-    assert!(result.summary.get("delivery").is_some_and(|d| !d.held()));
+    assert!(!result.summary.get(shipsim::trace::Invariant::Delivery).held());
     let first = &result.violations[0];
-    println!("\nfirst violation, {} {} at {}us:", first.invariant, first.rule, first.t);
+    println!("\nfirst violation, {} {} at {}us:", first.invariant(), first.rule.as_str(), first.t);
     println!("  expected {}\n  actual   {}", first.expected, first.actual);
 }

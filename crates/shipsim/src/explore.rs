@@ -28,8 +28,9 @@ use crate::kinds;
 use crate::runner;
 use crate::scenario::{self, FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
 use crate::seeds;
-use crate::trace::Violation;
 use crate::transport::TransportFactory;
+use shipsim_trace::FaultKind;
+use shipsim_trace::Violation;
 
 /// Workers get a larger stack than the 2 MiB default: a simulation runs a whole cluster's
 /// tasks on one thread, as the main thread (8 MiB) of `shipsim run` does.
@@ -154,7 +155,7 @@ impl Sweep {
                     format!(
                         "seed {}: FAIL {} / {} ({} violations): expected {}, got {}",
                         failure.seed,
-                        v.invariant,
+                        v.invariant(),
                         v.rule,
                         violations.len(),
                         v.expected,
@@ -275,15 +276,15 @@ pub fn run_seed_with(
 /// Kinds that only make sense together: a restart needs its crash, a reorder or release its
 /// hold, a heal a partition. Swarm testing switches whole groups on and off so the variant stays
 /// a valid scenario in the common case.
-const KIND_GROUPS: [&[&str]; 8] = [
-    &["partition", "partition-oneway", "heal"],
-    &["crash", "restart"],
-    &["bounce"],
-    &["hold", "reorder", "release"],
-    &["latency"],
-    &["loss"],
-    &["drop-route", "restore-route"],
-    &["join", "leave"],
+const KIND_GROUPS: [&[FaultKind]; 8] = [
+    &[FaultKind::Partition, FaultKind::PartitionOneway, FaultKind::Heal],
+    &[FaultKind::Crash, FaultKind::Restart],
+    &[FaultKind::Bounce],
+    &[FaultKind::Hold, FaultKind::Reorder, FaultKind::Release],
+    &[FaultKind::Latency],
+    &[FaultKind::Loss],
+    &[FaultKind::DropRoute, FaultKind::RestoreRoute],
+    &[FaultKind::Join, FaultKind::Leave],
 ];
 
 /// The swarm variant of `scenario` for `seed` (swarm testing: Groce et al., 2012).
@@ -342,7 +343,8 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     let segment_on = rng.random_bool(0.25);
     let sink_on = rng.random_bool(0.5);
     let propagation_factor = rng.random_range(0.0..4.0);
-    let lossless = varied.network.loss == 0.0 && !varied.faults.iter().any(|f| f.action.kind() == "loss");
+    let lossless =
+        varied.network.loss == 0.0 && !varied.faults.iter().any(|f| f.action.kind() == FaultKind::Loss);
     if segment_on && lossless && varied.network.segment.is_none() {
         varied.network.segment = Some(SizeRange { min: 1, max: 1500 });
     }

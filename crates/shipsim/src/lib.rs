@@ -39,13 +39,10 @@
 
 #![warn(missing_docs)]
 
-pub mod check;
 pub mod explore;
 pub(crate) mod faults;
 pub mod grpc;
-pub mod html;
 pub mod kinds;
-pub mod logging;
 pub(crate) mod membership;
 pub(crate) mod node;
 pub(crate) mod recorder;
@@ -58,22 +55,23 @@ pub(crate) mod seeds;
 pub mod shrink;
 pub mod simulation;
 pub(crate) mod sink;
+#[cfg(feature = "proptest")]
 pub mod strategies;
 #[cfg(feature = "suite")]
 pub mod suite;
 pub mod tcp;
-pub mod trace;
 pub mod transport;
 pub(crate) mod workload;
 
-pub use check::{CheckSummary, InvariantResult, Status};
 pub use explore::{Options as ExploreOptions, Sweep};
 pub use grpc::GrpcFactory;
 pub use kinds::factory_for;
 pub use recorder::NetCounters;
 pub use runner::{RunError, RunResult};
 pub use scenario::{Scenario, ScenarioError, TransportKind, load, parse};
-pub use shrink::{Shrunk, Target};
+pub use shipsim_check::{self as check, CheckSummary, InvariantResult, Status};
+pub use shipsim_trace as trace;
+pub use shrink::Shrunk;
 pub use simulation::{Simulation, run};
 #[cfg(feature = "suite")]
 pub use suite::Suite;

@@ -26,7 +26,7 @@ use shipper::{Router, ShardMap, ShardMapError};
 use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, LatencyRange, Scenario};
 use crate::seeds;
-use crate::trace::MembershipChange;
+use shipsim_trace::MembershipChange;
 
 /// The epochs announced so far and the routers they reach.
 #[derive(Clone)]
@@ -197,8 +197,8 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::Record;
     use shipper::{EventShipper, InProcessShipperTransport, ShipperConfig};
+    use shipsim_trace::Record;
 
     fn scenario(propagation: &str) -> Scenario {
         let text = format!(

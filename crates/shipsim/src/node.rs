@@ -19,9 +19,9 @@ use crate::routes::Routes;
 use crate::scenario::Scenario;
 use crate::seeds;
 use crate::sink::{RecordingSink, SinkModel};
-use crate::trace::Outcome;
 use crate::transport::{AckObserver, LifeContext, TransportFactory};
 use crate::workload::{self, Generator};
+use shipsim_trace::Outcome;
 
 /// Room in the local sink's channel; the consumer drains it every tick.
 const LOCAL_SINK_CAPACITY: usize = 1024;

@@ -16,10 +16,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
 use crate::scenario::Workload;
-use crate::trace::{
-    EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord, Text,
-};
 use crate::workload;
+use shipsim_trace::{
+    EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord,
+    ShipperCounters, Text,
+};
 
 /// Counters a node's transport exposes to the recorder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -334,7 +335,13 @@ fn stats_record(
         t,
         node,
         life,
-        shipper: Box::new(shipper),
+        shipper: Box::new(ShipperCounters {
+            sent: shipper.sent,
+            local: shipper.local,
+            no_route: shipper.no_route,
+            send_failures: shipper.send_failures,
+            ambiguous: shipper.ambiguous,
+        }),
         received: net.received,
         duplicates_dropped: net.duplicates_dropped,
         retransmits: net.retransmits,

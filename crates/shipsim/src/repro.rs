@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::scenario::{Scenario, to_yaml};
-use crate::trace::Violation;
+use shipsim_trace::Violation;
 
 /// Where repros go unless told otherwise: under `target/` so they are never committed by
 /// accident, and cleaned with everything else by `cargo clean`.
@@ -60,7 +60,7 @@ pub fn render(
     let _ = writeln!(out, "# shipsim repro: scenario {}, seed {seed}{transport}", scenario.name);
     match violation {
         Some(v) => {
-            let _ = writeln!(out, "# violation: {} / {} at t={}us", v.invariant, v.rule, v.t);
+            let _ = writeln!(out, "# violation: {} / {} at t={}us", v.invariant(), v.rule.as_str(), v.t);
             let _ = writeln!(out, "#   expected: {}", one_line(&v.expected));
             let _ = writeln!(out, "#   actual:   {}", one_line(&v.actual));
         }
@@ -129,8 +129,7 @@ faults:
     fn violation() -> Violation {
         Violation {
             t: 1234,
-            invariant: "delivery".into(),
-            rule: "no-loss".into(),
+            rule: shipsim_trace::DeliveryRule::NoLoss.into(),
             event: None,
             expected: "event n1/3 delivered\nonce".into(),
             actual: "x".repeat(500),

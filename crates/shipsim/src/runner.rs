@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
-use crate::check;
 use crate::faults::{self, FaultState, Route};
 use crate::kinds;
 use crate::membership::Membership;
@@ -19,8 +18,8 @@ use crate::node;
 use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
-use crate::trace::{self, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
-use crate::transport::{self, LACKS_TIMING, TransportFactory};
+use crate::transport::{self, TransportFactory};
+use shipsim_trace::{Lack, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
 
 /// The simulation's tick: the grain of simulated time and of trace stamps.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -49,7 +48,7 @@ pub struct RunResult {
     /// [`check::MAX_PER_RULE`] per rule.
     pub violations: Vec<Violation>,
     /// Each invariant's outcome, with the full count per rule.
-    pub summary: check::CheckSummary,
+    pub summary: shipsim_check::CheckSummary,
     /// Simulated time the run took.
     pub simulated: Duration,
 }
@@ -172,7 +171,7 @@ pub fn run_with(
             let routes: Vec<[Text; 2]> =
                 healed.routes.iter().map(|(from, to)| [Text::from(from), Text::from(to)]).collect();
             let text = SettleText { restarted: &restarted, routes: &routes }.to_string();
-            let pos = rec.fault(text, trace::FaultAction::Settle { restarted, routes });
+            let pos = rec.fault(text, shipsim_trace::FaultAction::Settle { restarted, routes });
             rec.fault_effect(pos, &[], &settle_healed);
         }
         rec.phase(Phase::Settle);
@@ -186,7 +185,7 @@ pub fn run_with(
     }
 
     let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
-    let summary = check::summarize(&records);
+    let summary = shipsim_check::summarize(&records);
     let violations = summary.violations();
     records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
     Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
@@ -196,26 +195,26 @@ fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) 
     let timing = factory.timing(scenario);
     let mut lacks = factory.capabilities().lacks();
     if timing.is_none() {
-        lacks.push(LACKS_TIMING.to_owned());
+        lacks.push(Lack::Timing);
     }
     Start {
-        format: crate::trace::FORMAT_VERSION,
+        format: shipsim_trace::FORMAT_VERSION,
         t: 0,
         scenario: scenario.name.clone(),
         seed,
         nodes: scenario.nodes.clone(),
         deadline_us: micros(scenario.transport.deadline),
         tick_us: micros(TICK),
-        settle_us: micros(scenario.expect.settle),
-        delivery: scenario.expect.delivery.traced(),
-        ordering: scenario.expect.ordering.traced(),
-        stats: scenario.expect.stats.traced(),
+        settle_us: Some(micros(scenario.expect.settle)),
+        delivery: scenario.expect.delivery,
+        ordering: scenario.expect.ordering,
+        stats: scenario.expect.stats,
         shards: scenario.shards,
         members: scenario.initial_members(),
-        placement: scenario.expect.placement.traced(),
+        placement: scenario.expect.placement,
         rate: scenario.workload.rate,
         transport_name: factory.name(),
-        transport: timing.map(|t| transport_timing(scenario, t)).unwrap_or_default(),
+        transport: timing.map(|t| transport_timing(scenario, t)),
         lacks,
     }
 }
@@ -313,7 +312,7 @@ mod tests {
         )
         .unwrap();
         let result = run(&scenario, 1).unwrap();
-        let faults: Vec<(&str, &trace::FaultAction)> = result
+        let faults: Vec<(&str, &shipsim_trace::FaultAction)> = result
             .records
             .iter()
             .filter_map(|r| match r {
@@ -321,17 +320,17 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let settle = trace::FaultAction::Settle {
+        let settle = shipsim_trace::FaultAction::Settle {
             restarted: vec!["n2".into()],
             routes: vec![["n1".into(), "n3".into()]],
         };
         assert_eq!(
             faults,
             [
-                ("{at: 100ms, crash: n2}", &trace::FaultAction::Crash("n2".into())),
+                ("{at: 100ms, crash: n2}", &shipsim_trace::FaultAction::Crash("n2".into())),
                 (
                     "{at: 200ms, drop-route: {from: n1, to: n3}}",
-                    &trace::FaultAction::DropRoute { from: "n1".into(), to: "n3".into() }
+                    &shipsim_trace::FaultAction::DropRoute { from: "n1".into(), to: "n3".into() }
                 ),
                 ("{settle: heal all, release all, loss 0, restart [n2], restore routes [n1->n3]}", &settle),
             ]

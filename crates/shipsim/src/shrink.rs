@@ -25,19 +25,11 @@ use crate::kinds;
 use crate::runner;
 use crate::scenario::{self, Fault, FaultAction, HealTarget, Scenario, format_duration, to_yaml};
 use crate::transport::TransportFactory;
+use shipsim_trace::Rule;
 
 /// A default budget of simulation runs: a few seconds to a minute of shrinking for typical
 /// scenarios, and enough for a 12-fault timeline to lose every fault one by one several times.
 pub const DEFAULT_BUDGET: usize = 200;
-
-/// What the failure was: the shrunk scenario must fail with the same invariant and rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The invariant that failed (`delivery`).
-    pub invariant: String,
-    /// Its rule that fired (`no-loss`).
-    pub rule: String,
-}
 
 /// What the shrinker did, for the report and the repro's header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,7 +73,7 @@ pub struct Shrunk {
 
 /// Shrinks a real failure: each candidate is simulated with `seed` and kept when it reports a
 /// violation of `target`. Runs that error out count as "does not fail that way".
-pub fn shrink(scenario: &Scenario, seed: u64, target: &Target, budget: usize) -> Shrunk {
+pub fn shrink(scenario: &Scenario, seed: u64, target: &Rule, budget: usize) -> Shrunk {
     shrink_on(scenario, seed, target, budget, &kinds::scenario_factory(scenario))
 }
 
@@ -89,14 +81,13 @@ pub fn shrink(scenario: &Scenario, seed: u64, target: &Target, budget: usize) ->
 pub fn shrink_on(
     scenario: &Scenario,
     seed: u64,
-    target: &Target,
+    target: &Rule,
     budget: usize,
     factory: &Arc<dyn TransportFactory>,
 ) -> Shrunk {
     shrink_with(scenario, budget, |candidate| {
-        runner::run_with(candidate, seed, factory.clone()).is_ok_and(|result| {
-            result.violations.iter().any(|v| v.invariant == target.invariant && v.rule == target.rule)
-        })
+        runner::run_with(candidate, seed, factory.clone())
+            .is_ok_and(|result| result.violations.iter().any(|v| v.rule == *target))
     })
 }
 
@@ -228,6 +219,7 @@ fn mentions(action: &FaultAction, node: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shipsim_trace::FaultKind;
 
     const SCENARIO: &str = "\
 name: shrink-me
@@ -249,17 +241,18 @@ expect:
         scenario::parse(SCENARIO, "shrink-me.yaml").unwrap()
     }
 
-    fn has(s: &Scenario, kind: &str) -> bool {
+    fn has(s: &Scenario, kind: FaultKind) -> bool {
         s.faults.iter().any(|f| f.action.kind() == kind)
     }
 
     #[test]
     fn keeps_only_what_the_failure_needs() {
         // "Fails" while the hold is there and at least 10 events are routed.
-        let shrunk = shrink_with(&scenario(), DEFAULT_BUDGET, |s| has(s, "hold") && s.workload.events >= 10);
+        let shrunk =
+            shrink_with(&scenario(), DEFAULT_BUDGET, |s| has(s, FaultKind::Hold) && s.workload.events >= 10);
         let s = &shrunk.scenario;
         assert_eq!(s.faults.len(), 1, "{:?}", s.faults);
-        assert_eq!(s.faults[0].action.kind(), "hold");
+        assert_eq!(s.faults[0].action.kind(), FaultKind::Hold);
         assert_eq!(s.workload.events, 12, "400 halved while >= 10");
         assert_eq!(s.nodes, ["n1", "n3"], "nodes no fault names are dropped");
         assert_eq!(s.duration, Duration::from_secs(7), "last fault at 2s + settle 5s");
@@ -274,9 +267,9 @@ expect:
         // alone (the loader rejects a restart of a running node).
         let shrunk = shrink_with(&scenario(), DEFAULT_BUDGET, |s| {
             assert!(scenario::parse(&to_yaml(s), "x").is_ok(), "invalid candidate offered");
-            has(s, "restart")
+            has(s, FaultKind::Restart)
         });
-        let kinds: Vec<&str> = shrunk.scenario.faults.iter().map(|f| f.action.kind()).collect();
+        let kinds: Vec<&str> = shrunk.scenario.faults.iter().map(|f| f.action.kind().as_str()).collect();
         assert_eq!(kinds, ["crash", "restart"]);
         assert!(shrunk.log.invalid > 0, "dropping the crash alone should have been skipped");
     }
@@ -320,16 +313,12 @@ expect:
 ";
         let original = scenario::parse(text, "overrun.yaml").unwrap();
         let result = runner::run(&original, 1).unwrap();
-        let target = Target { invariant: "liveness".into(), rule: "unfinished-workload".into() };
-        assert!(
-            result.violations.iter().any(|v| v.invariant == target.invariant && v.rule == target.rule),
-            "{:?}",
-            result.violations
-        );
+        let target: shipsim_trace::Rule = shipsim_trace::LivenessRule::UnfinishedWorkload.into();
+        assert!(result.violations.iter().any(|v| v.rule == target), "{:?}", result.violations);
         let shrunk = shrink(&original, 1, &target, 60);
         assert!(shrunk.scenario.faults.is_empty(), "{:?}", shrunk.scenario.faults);
         assert!(shrunk.scenario.workload.events < 400);
         let again = runner::run(&shrunk.scenario, 1).unwrap();
-        assert!(again.violations.iter().any(|v| v.rule == target.rule));
+        assert!(again.violations.iter().any(|v| v.rule == target));
     }
 }

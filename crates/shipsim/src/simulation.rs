@@ -13,8 +13,9 @@ use crate::explore::{self, Options, Progress, Sweep};
 use crate::kinds;
 use crate::runner::{self, RunError, RunResult};
 use crate::scenario::Scenario;
-use crate::shrink::{self, Shrunk, Target};
+use crate::shrink::{self, Shrunk};
 use crate::transport::TransportFactory;
+use shipsim_trace::Rule;
 
 /// A scenario, a transport and a seed, ready to run.
 #[derive(Clone)]
@@ -57,7 +58,7 @@ impl<'a> Simulation<'a> {
 
     /// Shrinks a failure of this seed to a smaller scenario that still violates `target`,
     /// in at most `budget` runs.
-    pub fn shrink(&self, target: &Target, budget: usize) -> Shrunk {
+    pub fn shrink(&self, target: &Rule, budget: usize) -> Shrunk {
         shrink::shrink_on(self.scenario, self.seed, target, budget, &self.factory)
     }
 }
@@ -97,12 +98,12 @@ mod tests {
         let s = scenario("partition-heal");
         let a = run(&s, 3).unwrap();
         let b = runner::run(&s, 3).unwrap();
-        assert_eq!(crate::trace::jsonl::to_bytes(&a.records), crate::trace::jsonl::to_bytes(&b.records));
+        assert_eq!(shipsim_trace::to_bytes(&a.records), shipsim_trace::to_bytes(&b.records));
     }
 
     fn transport_name(result: &RunResult) -> &str {
         match result.records.first() {
-            Some(crate::trace::Record::Start(start)) => &start.transport_name,
+            Some(shipsim_trace::Record::Start(start)) => &start.transport_name,
             _ => panic!("a Start first"),
         }
     }
@@ -124,10 +125,10 @@ mod tests {
     fn a_missing_capability_is_named_in_the_trace_and_skips_its_rules() {
         let s = scenario("partition-heal");
         let result = Simulation::new(&s).transport(Modest(Capabilities::default())).run().unwrap();
-        let Some(crate::trace::Record::Start(start)) = result.records.first() else {
+        let Some(shipsim_trace::Record::Start(start)) = result.records.first() else {
             panic!("a Start first")
         };
-        assert_eq!(start.lacks, ["acks", "counters", "timing"]);
+        assert_eq!(start.lacks, shipsim_trace::Lack::ALL);
         let text = result.summary.to_string();
         assert!(text.contains("redelivery-after-ack skipped: the transport reports no acks"), "{text}");
         assert!(text.contains("recovery skipped: the transport gave no timing"), "{text}");

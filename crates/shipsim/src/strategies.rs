@@ -20,28 +20,30 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use shipsim_trace::FaultKind;
+
 use crate::scenario::{
     self, BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
     Scenario, Sink, SizeRange, TransportKind, TransportSettings, Workload, to_yaml,
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
-pub const KINDS_SIMPLEST_FIRST: [&str; 15] = [
-    "latency",
-    "loss",
-    "join",
-    "leave",
-    "bounce",
-    "crash",
-    "restart",
-    "drop-route",
-    "restore-route",
-    "heal",
-    "partition-oneway",
-    "partition",
-    "hold",
-    "release",
-    "reorder",
+pub const KINDS_SIMPLEST_FIRST: [FaultKind; 15] = [
+    FaultKind::Latency,
+    FaultKind::Loss,
+    FaultKind::Join,
+    FaultKind::Leave,
+    FaultKind::Bounce,
+    FaultKind::Crash,
+    FaultKind::Restart,
+    FaultKind::DropRoute,
+    FaultKind::RestoreRoute,
+    FaultKind::Heal,
+    FaultKind::PartitionOneway,
+    FaultKind::Partition,
+    FaultKind::Hold,
+    FaultKind::Release,
+    FaultKind::Reorder,
 ];
 
 /// Faults happen within the first this many milliseconds; the workloads are done by then.
@@ -188,7 +190,7 @@ pub fn with_timeline(mut scenario: Scenario, mut steps: Vec<Step>) -> Scenario {
     steps.sort_by_key(|s| s.1);
     for (kind, at_ms, pick, range, rate) in steps {
         let kind = KINDS_SIMPLEST_FIRST[kind];
-        let action = if kind == "restore-route" {
+        let action = if kind == FaultKind::RestoreRoute {
             restore(&scenario.faults, pick)
         } else {
             action(&scenario.nodes, kind, pick, range, rate)
@@ -228,7 +230,13 @@ fn restore(faults: &[Fault], pick: u64) -> Option<FaultAction> {
 
 /// The action of one step, its nodes and links chosen by `pick`; `None` when the cluster is
 /// too small for the kind.
-fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f64) -> Option<FaultAction> {
+fn action(
+    nodes: &[String],
+    kind: FaultKind,
+    pick: u64,
+    range: LatencyRange,
+    rate: f64,
+) -> Option<FaultAction> {
     let n = nodes.len() as u64;
     let node = |k: u32| nodes[((pick >> k) % n) as usize].clone();
     let link = || {
@@ -238,12 +246,12 @@ fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f6
     };
     let two = n >= 2;
     Some(match kind {
-        "latency" if two => FaultAction::Latency { link: link(), value: range },
-        "loss" if two => FaultAction::Loss { link: link(), rate },
-        "bounce" => FaultAction::Bounce(node(0)),
-        "crash" => FaultAction::Crash(node(0)),
-        "restart" => FaultAction::Restart(node(0)),
-        "heal" => {
+        FaultKind::Latency if two => FaultAction::Latency { link: link(), value: range },
+        FaultKind::Loss if two => FaultAction::Loss { link: link(), rate },
+        FaultKind::Bounce => FaultAction::Bounce(node(0)),
+        FaultKind::Crash => FaultAction::Crash(node(0)),
+        FaultKind::Restart => FaultAction::Restart(node(0)),
+        FaultKind::Heal => {
             if pick.is_multiple_of(2) {
                 FaultAction::Heal(HealTarget::All)
             } else {
@@ -259,11 +267,11 @@ fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f6
                 FaultAction::Heal(HealTarget::Nodes(chosen))
             }
         }
-        "partition-oneway" if two => {
+        FaultKind::PartitionOneway if two => {
             let l = link();
             FaultAction::PartitionOneway { from: l.a, to: l.b }
         }
-        "partition" if two => {
+        FaultKind::Partition if two => {
             // Each node lands in group 0, group 1, or (1 in 3) no group.
             let mut groups = vec![Vec::new(), Vec::new()];
             for (i, name) in nodes.iter().enumerate() {
@@ -278,12 +286,12 @@ fn action(nodes: &[String], kind: &str, pick: u64, range: LatencyRange, rate: f6
             }
             FaultAction::Partition(groups)
         }
-        "hold" if two => FaultAction::Hold(link()),
-        "release" if two => FaultAction::Release(link()),
-        "reorder" if two => FaultAction::Reorder(link()),
-        "join" => FaultAction::Join(node(0)),
-        "leave" if two => FaultAction::Leave(node(0)),
-        "drop-route" if two => {
+        FaultKind::Hold if two => FaultAction::Hold(link()),
+        FaultKind::Release if two => FaultAction::Release(link()),
+        FaultKind::Reorder if two => FaultAction::Reorder(link()),
+        FaultKind::Join => FaultAction::Join(node(0)),
+        FaultKind::Leave if two => FaultAction::Leave(node(0)),
+        FaultKind::DropRoute if two => {
             let l = link();
             FaultAction::DropRoute { from: l.a, to: l.b }
         }
@@ -324,7 +332,7 @@ mod tests {
         assert!((40..200).contains(&segmented), "{segmented} of 400 segmented");
         assert!((25..200).contains(&padded), "{padded} of 400 with payload sizes");
         assert_eq!(windows.len(), 4, "{windows:?}");
-        assert_eq!(kinds.len(), FaultAction::KINDS.len(), "{kinds:?}");
+        assert_eq!(kinds.len(), FaultKind::scripted().count(), "{kinds:?}");
         assert_eq!(sizes.len(), 6);
         assert!(longest >= 6, "{longest}");
         assert!((40..=160).contains(&slow_sinks), "{slow_sinks} of 400 with a sink model");

@@ -50,7 +50,6 @@ use crate::report;
 use crate::repro;
 use crate::runner::{self, RunError};
 use crate::scenario::{self, Scenario, TransportKind};
-use crate::trace::jsonl;
 use crate::transport::TransportFactory;
 
 /// The scenario folders of a test target and the transport their cases run on.
@@ -329,13 +328,14 @@ fn deterministic(
     seed: u64,
     factory: &Arc<dyn TransportFactory>,
 ) -> Result<Completion, Failed> {
-    let run = || runner::run_with(scenario, seed, factory.clone()).map(|r| jsonl::to_bytes(&r.records));
+    let run =
+        || runner::run_with(scenario, seed, factory.clone()).map(|r| shipsim_trace::to_bytes(&r.records));
     let first = match run() {
         Ok(bytes) => bytes,
         Err(err) => return outcome(err).map_err(|e| e.into()),
     };
     let second = run().map_err(|e| e.to_string())?;
-    match jsonl::first_difference(&first, &second) {
+    match shipsim_trace::first_difference(&first, &second) {
         None => Ok(Completion::Completed),
         Some((line, a, b)) => {
             Err(format!("two runs of seed {seed} differ at trace line {line}:\n  {a}\n  {b}").into())

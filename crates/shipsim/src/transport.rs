@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
 pub use shipper_net::{EventSink, SinkClosed, SinkError};
+use shipsim_trace::Lack;
 
 use crate::recorder::NetCounters;
 use crate::scenario::Scenario;
@@ -86,24 +87,17 @@ impl Capabilities {
 
     /// The names the trace's `Start.lacks` uses for what is missing, in a fixed order
     /// (`timing` is added by the runner when the factory gives none).
-    pub fn lacks(&self) -> Vec<String> {
+    pub fn lacks(&self) -> Vec<Lack> {
         let mut lacks = Vec::new();
         if !self.acks {
-            lacks.push(LACKS_ACKS.to_owned());
+            lacks.push(Lack::Acks);
         }
         if !self.counters {
-            lacks.push(LACKS_COUNTERS.to_owned());
+            lacks.push(Lack::Counters);
         }
         lacks
     }
 }
-
-/// `Start.lacks`: the transport reports no acks.
-pub const LACKS_ACKS: &str = "acks";
-/// `Start.lacks`: the transport has no counters.
-pub const LACKS_COUNTERS: &str = "counters";
-/// `Start.lacks`: the transport gave no timing.
-pub const LACKS_TIMING: &str = "timing";
 
 /// The settings that bound a transport's recovery after a healed fault (see the `recovery`
 /// rule in `check/recovery.rs` for how each is used).

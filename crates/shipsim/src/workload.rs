@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::scenario::Workload;
 use crate::seeds;
-use crate::trace::EventId;
+use shipsim_trace::EventId;
 
 /// Bits of an event id below the node's index: 2^40 events per node.
 const SEQ_BITS: u32 = 40;

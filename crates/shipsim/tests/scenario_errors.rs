@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shipsim::scenario::{
-    self, DeliveryMode, FaultAction, HealTarget, LatencyRange, Link, Scenario, ScenarioError, SizeRange,
+    self, ExpectDelivery, FaultAction, HealTarget, LatencyRange, Link, Scenario, ScenarioError, SizeRange,
     TransportKind,
 };
 
@@ -449,7 +449,7 @@ fn design_example_parses() {
     assert_eq!(s.faults[2].action, FaultAction::Heal(HealTarget::All));
     assert_eq!(s.faults[7].action, FaultAction::Reorder(Link::new("n1", "n3")));
     assert_eq!(s.faults[9].to_string(), "{at: 12s, loss: {link: [n1, n2], rate: 0.1}}");
-    assert_eq!(s.expect.delivery, DeliveryMode::ExactlyOnce);
+    assert_eq!(s.expect.delivery, ExpectDelivery::ExactlyOnce);
     assert_eq!(s.expect.settle, Duration::from_secs(10));
 
     // The written form reads back to the same scenario.
@@ -559,7 +559,7 @@ fn unknown_placement_mode() {
         "s.yaml:4:14: invalid placement `anywhere`: expected one of owner, ignore"
     );
     let s = scenario::parse("name: t\nnodes: [n1]\nexpect: {placement: ignore}\n", "s.yaml").unwrap();
-    assert_eq!(s.expect.placement, scenario::PlacementMode::Ignore);
+    assert_eq!(s.expect.placement, scenario::ExpectPlacement::Ignore);
 }
 
 #[test]

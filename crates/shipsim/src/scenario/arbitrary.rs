@@ -10,11 +10,12 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
+
 use super::frames::required_max_frame;
 use super::model::{
-    BatchSize, DeliveryMode, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network,
-    OrderingMode, PlacementMode, Scenario, Sink, SizeRange, StatsMode, TransportKind, TransportSettings,
-    Workload,
+    BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network, Scenario,
+    Sink, SizeRange, TransportKind, TransportSettings, Workload,
 };
 
 /// The project's original schema example without its contradictory line (the release after a reorder: a
@@ -135,10 +136,10 @@ prop_compose! {
                 events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
                 senders: None, payload }),
         expect in (
-            select(vec![DeliveryMode::ExactlyOnce, DeliveryMode::AtLeastOnce]),
-            select(vec![OrderingMode::PerBatch, OrderingMode::None]),
-            select(vec![StatsMode::Consistent, StatsMode::Ignore]),
-            select(vec![PlacementMode::Owner, PlacementMode::Ignore]),
+            select(vec![ExpectDelivery::ExactlyOnce, ExpectDelivery::AtLeastOnce]),
+            select(vec![ExpectOrdering::PerBatch, ExpectOrdering::None]),
+            select(vec![ExpectStats::Consistent, ExpectStats::Ignore]),
+            select(vec![ExpectPlacement::Owner, ExpectPlacement::Ignore]),
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, placement, settle)| Expect { delivery, ordering, stats, placement, settle }),
         steps in proptest::collection::vec((0u8..16, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
@@ -508,7 +509,7 @@ mod tests {
             longest = longest.max(s.faults.len());
             kinds.extend(s.faults.iter().map(|f| f.action.kind()));
         }
-        assert_eq!(kinds.len(), FaultAction::KINDS.len(), "{kinds:?}");
+        assert_eq!(kinds.len(), shipsim_trace::FaultKind::scripted().count(), "{kinds:?}");
         assert!(longest >= 10, "{longest}");
     }
 }

@@ -9,6 +9,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultKind};
+
 /// One scenario file: a cluster, its workload, a fault timeline and what must hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -332,43 +334,24 @@ pub enum FaultAction {
 }
 
 impl FaultAction {
-    /// Every YAML key that names an action, in the order of the enum.
-    pub const KINDS: [&'static str; 15] = [
-        "partition",
-        "partition-oneway",
-        "heal",
-        "crash",
-        "restart",
-        "bounce",
-        "hold",
-        "reorder",
-        "release",
-        "latency",
-        "loss",
-        "drop-route",
-        "restore-route",
-        "join",
-        "leave",
-    ];
-
     /// The YAML key of this action, e.g. `"partition-oneway"`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> FaultKind {
         match self {
-            FaultAction::Partition(_) => "partition",
-            FaultAction::PartitionOneway { .. } => "partition-oneway",
-            FaultAction::Heal(_) => "heal",
-            FaultAction::Crash(_) => "crash",
-            FaultAction::Restart(_) => "restart",
-            FaultAction::Bounce(_) => "bounce",
-            FaultAction::Hold(_) => "hold",
-            FaultAction::Reorder(_) => "reorder",
-            FaultAction::Release(_) => "release",
-            FaultAction::Latency { .. } => "latency",
-            FaultAction::Loss { .. } => "loss",
-            FaultAction::DropRoute { .. } => "drop-route",
-            FaultAction::RestoreRoute { .. } => "restore-route",
-            FaultAction::Join(_) => "join",
-            FaultAction::Leave(_) => "leave",
+            FaultAction::Partition(_) => FaultKind::Partition,
+            FaultAction::PartitionOneway { .. } => FaultKind::PartitionOneway,
+            FaultAction::Heal(_) => FaultKind::Heal,
+            FaultAction::Crash(_) => FaultKind::Crash,
+            FaultAction::Restart(_) => FaultKind::Restart,
+            FaultAction::Bounce(_) => FaultKind::Bounce,
+            FaultAction::Hold(_) => FaultKind::Hold,
+            FaultAction::Reorder(_) => FaultKind::Reorder,
+            FaultAction::Release(_) => FaultKind::Release,
+            FaultAction::Latency { .. } => FaultKind::Latency,
+            FaultAction::Loss { .. } => FaultKind::Loss,
+            FaultAction::DropRoute { .. } => FaultKind::DropRoute,
+            FaultAction::RestoreRoute { .. } => FaultKind::RestoreRoute,
+            FaultAction::Join(_) => FaultKind::Join,
+            FaultAction::Leave(_) => FaultKind::Leave,
         }
     }
 
@@ -453,96 +436,20 @@ impl Link {
     }
 }
 
-/// The delivery guarantee checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryMode {
-    /// `exactly-once`: no loss, no duplicates within a process life.
-    ExactlyOnce,
-    /// `at-least-once`: no loss; duplicates allowed.
-    AtLeastOnce,
-}
-
-/// The ordering guarantee checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderingMode {
-    /// `per-batch`: the delivered events of a batch are a prefix of it, in order.
-    PerBatch,
-    /// `none`: ordering is not checked.
-    None,
-}
-
-/// Whether the stats invariant is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatsMode {
-    /// `consistent`: counters add up.
-    Consistent,
-    /// `ignore`: counters are not checked.
-    Ignore,
-}
-
-/// Whether the placement invariant is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlacementMode {
-    /// `owner`: every event goes to its shard's owner under the map its sender used.
-    Owner,
-    /// `ignore`: placement is not checked.
-    Ignore,
-}
-
-impl PlacementMode {
-    /// The YAML spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlacementMode::Owner => "owner",
-            PlacementMode::Ignore => "ignore",
-        }
-    }
-}
-
 /// What must hold at the end of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expect {
     /// Default `exactly-once`.
-    pub delivery: DeliveryMode,
+    pub delivery: ExpectDelivery,
     /// Default `per-batch`.
-    pub ordering: OrderingMode,
+    pub ordering: ExpectOrdering,
     /// Default `consistent`.
-    pub stats: StatsMode,
+    pub stats: ExpectStats,
     /// Default `owner`.
-    pub placement: PlacementMode,
+    pub placement: ExpectPlacement,
     /// After the last fault everything heals; the cluster must converge within this (default
     /// 10s, more than 0).
     pub settle: Duration,
-}
-
-impl DeliveryMode {
-    /// The YAML spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryMode::ExactlyOnce => "exactly-once",
-            DeliveryMode::AtLeastOnce => "at-least-once",
-        }
-    }
-}
-
-impl OrderingMode {
-    /// The YAML spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderingMode::PerBatch => "per-batch",
-            OrderingMode::None => "none",
-        }
-    }
-}
-
-impl StatsMode {
-    /// The YAML spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatsMode::Consistent => "consistent",
-            StatsMode::Ignore => "ignore",
-        }
-    }
 }
 
 /// Defaults of the optional sections, as the README's schema documents them.
@@ -603,10 +510,10 @@ impl Default for Workload {
 impl Default for Expect {
     fn default() -> Expect {
         Expect {
-            delivery: DeliveryMode::ExactlyOnce,
-            ordering: OrderingMode::PerBatch,
-            stats: StatsMode::Consistent,
-            placement: PlacementMode::Owner,
+            delivery: ExpectDelivery::ExactlyOnce,
+            ordering: ExpectOrdering::PerBatch,
+            stats: ExpectStats::Consistent,
+            placement: ExpectPlacement::Owner,
             settle: Duration::from_secs(10),
         }
     }
@@ -685,8 +592,8 @@ mod tests {
             FaultAction::Join("a".into()),
             FaultAction::Leave("a".into()),
         ];
-        let kinds: Vec<&str> = actions.iter().map(FaultAction::kind).collect();
-        assert_eq!(kinds, FaultAction::KINDS);
+        let kinds: Vec<FaultKind> = actions.iter().map(FaultAction::kind).collect();
+        assert_eq!(kinds, FaultKind::scripted().collect::<Vec<_>>());
     }
 
     #[test]

@@ -22,6 +22,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use shipsim_trace::FaultKind;
+
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
 use super::model::{Fault, FaultAction, HealTarget, Link};
@@ -164,7 +166,10 @@ impl Walk<'_> {
             [] => {
                 return Err(Problem::new(
                     entry,
-                    format!("fault has no action (expected one of: {})", FaultAction::KINDS.join(", ")),
+                    format!(
+                        "fault has no action (expected one of: {})",
+                        FaultKind::scripted().map(FaultKind::as_str).collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
             [one] => *one,

@@ -1,10 +1,9 @@
-//! A scenario's faults and expectations in the trace's own form
-//! ([`trace::FaultAction`], [`trace::ExpectDelivery`], ...): the runner
-//! records them so that readers of the trace use data, not display text.
+//! A scenario's faults in the trace's own form ([`trace::FaultAction`]): the runner records
+//! them so that readers of the trace use data, not display text.
 
-use crate::trace::{self, Text};
+use shipsim_trace::{self as trace, Text};
 
-use super::{DeliveryMode, FaultAction, HealTarget, Link, OrderingMode, PlacementMode, StatsMode};
+use super::{FaultAction, HealTarget, Link};
 
 impl FaultAction {
     /// The trace's form of this action.
@@ -46,46 +45,6 @@ impl FaultAction {
     }
 }
 
-impl DeliveryMode {
-    /// The trace's form of this expectation.
-    pub fn traced(self) -> trace::ExpectDelivery {
-        match self {
-            DeliveryMode::ExactlyOnce => trace::ExpectDelivery::ExactlyOnce,
-            DeliveryMode::AtLeastOnce => trace::ExpectDelivery::AtLeastOnce,
-        }
-    }
-}
-
-impl OrderingMode {
-    /// The trace's form of this expectation.
-    pub fn traced(self) -> trace::ExpectOrdering {
-        match self {
-            OrderingMode::PerBatch => trace::ExpectOrdering::PerBatch,
-            OrderingMode::None => trace::ExpectOrdering::None,
-        }
-    }
-}
-
-impl StatsMode {
-    /// The trace's form of this expectation.
-    pub fn traced(self) -> trace::ExpectStats {
-        match self {
-            StatsMode::Consistent => trace::ExpectStats::Consistent,
-            StatsMode::Ignore => trace::ExpectStats::Ignore,
-        }
-    }
-}
-
-impl PlacementMode {
-    /// The trace's form of this expectation.
-    pub fn traced(self) -> trace::ExpectPlacement {
-        match self {
-            PlacementMode::Owner => trace::ExpectPlacement::Owner,
-            PlacementMode::Ignore => trace::ExpectPlacement::Ignore,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,26 +77,5 @@ mod tests {
             latency,
             trace::FaultAction::Latency { link: ["n2".into(), "n3".into()], min_us: 1000, max_us: 2000 }
         );
-    }
-
-    fn json(value: impl serde::Serialize) -> String {
-        serde_json::to_string(&value).unwrap()
-    }
-
-    /// Each expectation's trace form serializes as the scenario spells it.
-    #[test]
-    fn expectations_keep_their_strings() {
-        for mode in [DeliveryMode::ExactlyOnce, DeliveryMode::AtLeastOnce] {
-            assert_eq!(json(mode.traced()), format!("\"{}\"", mode.as_str()));
-        }
-        for mode in [OrderingMode::PerBatch, OrderingMode::None] {
-            assert_eq!(json(mode.traced()), format!("\"{}\"", mode.as_str()));
-        }
-        for mode in [StatsMode::Consistent, StatsMode::Ignore] {
-            assert_eq!(json(mode.traced()), format!("\"{}\"", mode.as_str()));
-        }
-        for mode in [PlacementMode::Owner, PlacementMode::Ignore] {
-            assert_eq!(json(mode.traced()), format!("\"{}\"", mode.as_str()));
-        }
     }
 }

@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
 use super::frames;
-use super::model::{
-    DeliveryMode, Expect, Membership, Network, OrderingMode, PlacementMode, Scenario, Sink, StatsMode,
-    TransportSettings, Workload,
-};
+use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
+
+use super::model::{Expect, Membership, Network, Scenario, Sink, TransportSettings, Workload};
 use super::raw::{
     Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload,
 };
@@ -347,20 +346,26 @@ fn expect(raw: Option<RawExpect>) -> Result<Expect, Problem> {
         expect.delivery = one_of(
             &d,
             "delivery",
-            &[("exactly-once", DeliveryMode::ExactlyOnce), ("at-least-once", DeliveryMode::AtLeastOnce)],
+            &[("exactly-once", ExpectDelivery::ExactlyOnce), ("at-least-once", ExpectDelivery::AtLeastOnce)],
         )?;
     }
     if let Some(o) = raw.ordering {
-        expect.ordering =
-            one_of(&o, "ordering", &[("per-batch", OrderingMode::PerBatch), ("none", OrderingMode::None)])?;
+        expect.ordering = one_of(
+            &o,
+            "ordering",
+            &[("per-batch", ExpectOrdering::PerBatch), ("none", ExpectOrdering::None)],
+        )?;
     }
     if let Some(s) = raw.stats {
         expect.stats =
-            one_of(&s, "stats", &[("consistent", StatsMode::Consistent), ("ignore", StatsMode::Ignore)])?;
+            one_of(&s, "stats", &[("consistent", ExpectStats::Consistent), ("ignore", ExpectStats::Ignore)])?;
     }
     if let Some(p) = raw.placement {
-        expect.placement =
-            one_of(&p, "placement", &[("owner", PlacementMode::Owner), ("ignore", PlacementMode::Ignore)])?;
+        expect.placement = one_of(
+            &p,
+            "placement",
+            &[("owner", ExpectPlacement::Owner), ("ignore", ExpectPlacement::Ignore)],
+        )?;
     }
     if let Some(s) = raw.settle {
         expect.settle = located(&s, parse_positive_duration(&s.value, "settle"))?;
@@ -500,9 +505,9 @@ mod tests {
         let s =
             check("name: x\nnodes: [a]\nexpect: {delivery: at-least-once, ordering: none, stats: ignore}\n")
                 .unwrap();
-        assert_eq!(s.expect.delivery, DeliveryMode::AtLeastOnce);
-        assert_eq!(s.expect.ordering, OrderingMode::None);
-        assert_eq!(s.expect.stats, StatsMode::Ignore);
+        assert_eq!(s.expect.delivery, ExpectDelivery::AtLeastOnce);
+        assert_eq!(s.expect.ordering, ExpectOrdering::None);
+        assert_eq!(s.expect.stats, ExpectStats::Ignore);
         assert_eq!(
             err("name: x\nnodes: [a]\nexpect:\n  delivery: twice\n"),
             (Pos::new(4, 13), "invalid delivery `twice`: expected one of exactly-once, at-least-once".into())

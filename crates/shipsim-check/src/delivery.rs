@@ -1,0 +1,465 @@
+//! Delivery: nothing Ok'd is lost, nothing is made up, nothing arrives twice.
+//!
+//! Rules:
+//! - `no-loss`: every event of a `ship_batch` call's shipped prefix (all of
+//!   it on `Ok`) has a delivery at its destination (any life of it) after
+//!   its `ShipBegin`.
+//! - `no-fabrication`: every delivery matches a shipment of its id to the
+//!   delivering node, begun before it, from the node it claims as source,
+//!   with the same payload byte for byte. A delivery without an id is made up.
+//! - `no-duplicate`: no event reaches one life of a node twice (more
+//!   precisely: not more often than it was shipped there, should a
+//!   restarted sender ship the same event again).
+//! - `redelivery-after-ack`: an event delivered in an earlier life of its
+//!   destination may arrive again in a later life only if some shipment of
+//!   it there had not been acknowledged to its sender (by an `Ack`, or a
+//!   `ShipEnd` counting it as shipped) before that delivery.
+//! - `delivered-despite-error`: an event a call reported certainly not
+//!   delivered (outcome `no-route` or `not-delivered`, index ≥ shipped) has
+//!   no delivery attributed to that call.
+//!
+//! A delivery is attributed to the latest shipment of its id to the
+//! delivering node begun before it; with unique event ids that is simply
+//! "the" shipment.
+//!
+//! `at-least-once` skips `no-duplicate` and `redelivery-after-ack` only.
+//!
+//! Cost: O(R + E) time (one pass over the deliveries, one over the
+//! shipments), O(E) memory, for R records and E shipped events.
+
+use shipsim_trace::{DeliveryRule, ExpectDelivery, Outcome};
+#[cfg(test)]
+use shipsim_trace::{Invariant, Record, Violation};
+
+use crate::findings::Findings;
+use crate::index::{Delivery, Index, NEVER, NONE};
+use crate::report::clip;
+use shipsim_trace::fmt_t;
+
+/// Checks every delivery rule (`exactly-once`), whatever the trace's `Start` says.
+#[cfg(test)]
+pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
+    check_with(records, ExpectDelivery::ExactlyOnce)
+}
+
+/// Checks the delivery rules `mode` asks for.
+#[cfg(test)]
+pub(crate) fn check_with(records: &[Record], mode: ExpectDelivery) -> Vec<Violation> {
+    crate::check_one(records, Invariant::Delivery, |index, findings| run(index, mode, findings))
+}
+
+/// Per (event id, destination node): which life last got it, and how often.
+/// Kept on the earliest shipment of the id to that node.
+#[derive(Clone, Copy)]
+struct Seen {
+    life: u32,
+    count: u32,
+    last_t: u64,
+}
+
+pub(crate) fn run(index: &Index<'_>, mode: ExpectDelivery, findings: &mut Findings) {
+    let mut seen: Vec<Option<Seen>> = vec![None; index.shipments()];
+    for delivery in &index.deliveries {
+        fabrication(index, delivery, findings);
+        if delivery.shipment != NONE && mode == ExpectDelivery::ExactlyOnce {
+            duplicates(index, delivery, &mut seen, findings);
+        }
+    }
+    for batch in &index.batches {
+        let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
+        for i in 0..batch.len() {
+            let g = batch.first + i;
+            let first = index.first_delivery[g as usize];
+            if i < shipped && first == NONE {
+                findings.add(end.t, DeliveryRule::NoLoss, || {
+                    let how = match end.outcome {
+                        Outcome::Ok => "returned Ok".to_owned(),
+                        outcome => {
+                            format!("reported {shipped} shipped before failing ({})", outcome_name(outcome))
+                        }
+                    };
+                    (
+                        Some(index.event_ref(g)),
+                        format!(
+                            "delivered to {} (its ship_batch {how} at {})",
+                            index.name(batch.dst),
+                            fmt_t(end.t)
+                        ),
+                        format!(
+                            "no delivery of event {} at {}",
+                            batch.events[i as usize].id,
+                            index.name(batch.dst)
+                        ),
+                    )
+                });
+            } else if i >= shipped && first != NONE && batch.certainly_failed() {
+                let delivery = &index.deliveries[first as usize];
+                findings.add(delivery.t.max(end.t), DeliveryRule::DeliveredDespiteError, || {
+                    (
+                        Some(index.event_ref(g)),
+                        format!(
+                            "not delivered to {}: its ship_batch failed ({}) after {shipped} of {}, so it certainly was not",
+                            index.name(batch.dst),
+                            outcome_name(end.outcome),
+                            batch.len()
+                        ),
+                        format!(
+                            "delivered to {} (life {}) at {}",
+                            index.name(delivery.node),
+                            delivery.life,
+                            fmt_t(delivery.t)
+                        ),
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// `no-fabrication` for one delivery.
+fn fabrication(index: &Index<'_>, d: &Delivery, findings: &mut Findings) {
+    let at = |d: &Delivery| format!("{} (life {}) accepted at {}", index.name(d.node), d.life, fmt_t(d.t));
+    let expected = "a delivery of an event shipped to this node, from its sender, byte for byte";
+    let delivered = index.delivered(d);
+    let Some(id) = delivered.id else {
+        findings.add(d.t, DeliveryRule::NoFabrication, || {
+            (
+                None,
+                expected.into(),
+                format!("{} a payload without an event id: {}", at(d), clip(delivered.payload)),
+            )
+        });
+        return;
+    };
+    if d.shipment == NONE {
+        let latest = index.latest_shipment(id);
+        findings.add(d.t, DeliveryRule::NoFabrication, || {
+            if latest == NONE {
+                return (None, expected.into(), format!("{} event {id}, which no ship_batch shipped", at(d)));
+            }
+            // Shipped, but not to this node before now.
+            let mut g = latest;
+            let mut later_here = NONE;
+            while g != NONE {
+                if index.batch_of(g).dst == d.node {
+                    later_here = g;
+                }
+                g = index.prev_same_id[g as usize];
+            }
+            if later_here != NONE {
+                let begin = index.batch_of(later_here).t;
+                let actual = format!("{} event {id} before it was shipped (at {})", at(d), fmt_t(begin));
+                return (Some(index.event_ref(later_here)), expected.into(), actual);
+            }
+            let dst = index.name(index.batch_of(latest).dst);
+            (
+                Some(index.event_ref(latest)),
+                expected.into(),
+                format!("{} event {id}, which was shipped to {dst}", at(d)),
+            )
+        });
+        return;
+    }
+    let (event, _) = index.event_of(d.shipment);
+    let sender = index.name(index.batch_of(d.shipment).node);
+    let wrong_source = delivered.source != sender;
+    let wrong_payload = delivered.payload != &*event.payload;
+    if !wrong_source && !wrong_payload {
+        return;
+    }
+    findings.add(d.t, DeliveryRule::NoFabrication, || {
+        let mut problems = Vec::new();
+        if wrong_source {
+            problems.push(format!("as coming from {}, but {sender} shipped it", delivered.source));
+        }
+        if wrong_payload {
+            let (shipped, got) = (event.payload.as_bytes(), delivered.payload.as_bytes());
+            let byte =
+                shipped.iter().zip(got).position(|(a, b)| a != b).unwrap_or(shipped.len().min(got.len()));
+            problems.push(format!(
+                "with a payload differing at byte {byte}: shipped {}, delivered {}",
+                clip(&event.payload),
+                clip(delivered.payload)
+            ));
+        }
+        (
+            Some(index.event_ref(d.shipment)),
+            expected.into(),
+            format!("{} event {id} {}", at(d), problems.join("; ")),
+        )
+    });
+}
+
+/// `no-duplicate` and `redelivery-after-ack` for one attributed delivery.
+fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], findings: &mut Findings) {
+    // The shipments of this id to this node begun before the delivery: the
+    // attributed one and the earlier ones in its chain.
+    let mut head = d.shipment;
+    let mut shipped_here = 0u32;
+    let mut all_acked = true;
+    let mut last_ack = 0usize;
+    let mut g = d.shipment;
+    while g != NONE {
+        let batch = index.batch_of(g);
+        if batch.dst == d.node {
+            head = g;
+            // A shipment its call reported certainly not delivered (the event
+            // in the unshipped rest of a refused or failed batch) allows no
+            // delivery: a re-plan back to the same node allows one, not two.
+            let (_, at) = index.event_of(g);
+            let certainly_not = batch.certainly_failed() && batch.shipped().is_some_and(|n| at >= n);
+            if certainly_not {
+                g = index.prev_same_id[g as usize];
+                continue;
+            }
+            shipped_here += 1;
+            let acked = index.acked_at[g as usize];
+            if acked == NEVER || acked > d.pos {
+                all_acked = false;
+            } else {
+                last_ack = last_ack.max(acked);
+            }
+        }
+        g = index.prev_same_id[g as usize];
+    }
+    let state = &mut seen[head as usize];
+    let id = index.delivered(d).id.unwrap_or_default();
+    let node = index.name(d.node);
+    match *state {
+        None => *state = Some(Seen { life: d.life, count: 1, last_t: d.t }),
+        Some(prev) if prev.life == d.life => {
+            let count = prev.count + 1;
+            *state = Some(Seen { count, last_t: d.t, ..prev });
+            if count > shipped_here {
+                findings.add(d.t, DeliveryRule::NoDuplicate, || {
+                    let times = if shipped_here == 1 { "once".to_owned() } else { format!("{shipped_here} times") };
+                    (
+                        Some(index.event_ref(d.shipment)),
+                        format!("event {id} delivered at most {times} to life {} of {node} (it was shipped there {times})", d.life),
+                        format!("delivered {count} times to life {} of {node}, the previous at {}", d.life, fmt_t(prev.last_t)),
+                    )
+                });
+            }
+        }
+        Some(prev) => {
+            *state = Some(Seen { life: d.life, count: 1, last_t: d.t });
+            if all_acked {
+                findings.add(d.t, DeliveryRule::RedeliveryAfterAck, || {
+                    let sender = index.name(index.batch_of(d.shipment).node);
+                    (
+                        Some(index.event_ref(d.shipment)),
+                        format!(
+                            "after a restart of {node}, only events whose ack never reached {sender} delivered again"
+                        ),
+                        format!(
+                            "event {id} delivered to life {} of {node} (last at {}), acknowledged to {sender} at {}, delivered again to life {} at {}",
+                            prev.life,
+                            fmt_t(prev.last_t),
+                            fmt_t(index.t_at(last_ack)),
+                            d.life,
+                            fmt_t(d.t)
+                        ),
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// An outcome as the trace spells it.
+pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Ok => "ok",
+        Outcome::NoRoute => "no-route",
+        Outcome::NotDelivered => "not-delivered",
+        Outcome::Ambiguous => "ambiguous",
+        Outcome::Refused => "refused",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use shipsim_trace::LifeState;
+
+    #[test]
+    fn clean_run_holds() {
+        assert_eq!(check(&clean_run()), vec![]);
+    }
+
+    #[test]
+    fn lost_ok_event_is_loss() {
+        let records = without(clean_run(), delivery_of(2, "n2", 1));
+        let v = only(&check(&records), DeliveryRule::NoLoss);
+        assert_eq!(v.invariant(), Invariant::Delivery);
+        assert_eq!(event(&v), (2, "n1", 1, 1));
+        assert_eq!(v.t, 14 * MS, "reported when the ship said Ok");
+        assert!(v.actual.contains("no delivery of event 2 at n2"), "{}", v.actual);
+    }
+
+    #[test]
+    fn lost_event_of_the_shipped_prefix_of_an_error_is_loss() {
+        let records = without(clean_run(), delivery_of(6, "n1", 1));
+        assert_eq!(event(&only(&check(&records), DeliveryRule::NoLoss)), (6, "n2", 1, 0));
+    }
+
+    #[test]
+    fn unshipped_event_of_an_ambiguous_batch_may_arrive_or_not() {
+        let delivered = with_after(clean_run(), delivery_of(6, "n1", 1), deliver(33 * MS, "n1", 1, "n2", 7));
+        assert_eq!(check(&delivered), vec![]);
+    }
+
+    #[test]
+    fn payload_changed_by_one_byte_is_fabrication() {
+        let records = changed(clean_run(), delivery_of(3, "n2", 1), |r| {
+            if let Record::Deliver { payload, .. } = r {
+                *payload = payload.replacen("n1", "m1", 1).into();
+            }
+        });
+        let v = only(&check(&records), DeliveryRule::NoFabrication);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert!(v.actual.contains("differing at byte 15"), "{}", v.actual);
+    }
+
+    #[test]
+    fn wrong_source_is_fabrication() {
+        let records = changed(clean_run(), delivery_of(3, "n2", 1), |r| {
+            if let Record::Deliver { source, .. } = r {
+                *source = "n2".into();
+            }
+        });
+        let v = only(&check(&records), DeliveryRule::NoFabrication);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert!(v.actual.contains("as coming from n2, but n1 shipped it"), "{}", v.actual);
+    }
+
+    #[test]
+    fn unknown_id_and_missing_id_are_fabrication() {
+        let unknown = with_after(clean_run(), delivery_of(3, "n2", 1), deliver(13 * MS, "n2", 1, "n1", 99));
+        let v = only(&check(&unknown), DeliveryRule::NoFabrication);
+        assert_eq!(v.event, None);
+        assert!(v.actual.contains("event 99, which no ship_batch shipped"), "{}", v.actual);
+
+        let no_id = with_after(
+            clean_run(),
+            delivery_of(3, "n2", 1),
+            Record::Deliver {
+                t: 13 * MS,
+                node: "n2".into(),
+                life: 1,
+                source: "n1".into(),
+                id: None,
+                payload: "garbage".into(),
+            },
+        );
+        let v = only(&check(&no_id), DeliveryRule::NoFabrication);
+        assert_eq!(v.event, None);
+        assert!(v.actual.contains("without an event id"), "{}", v.actual);
+    }
+
+    #[test]
+    fn delivery_at_another_node_or_before_the_ship_is_fabrication() {
+        // Event 4 was shipped to n1's own sink, not to n2.
+        let elsewhere = with_after(clean_run(), delivery_of(4, "n1", 1), deliver(20 * MS, "n2", 1, "n1", 4));
+        let v = only(&check(&elsewhere), DeliveryRule::NoFabrication);
+        assert_eq!(event(&v), (4, "n1", 2, 0));
+        assert!(v.actual.contains("which was shipped to n1"), "{}", v.actual);
+
+        // Event 14 arrives before n2 (life 2) ships it.
+        let early = with_after(
+            clean_run(),
+            |r| matches!(r, Record::Phase { phase: shipsim_trace::Phase::Settle, .. }),
+            deliver(300 * MS, "n1", 1, "n2", 14),
+        );
+        let v = only(&check(&early), DeliveryRule::NoFabrication);
+        assert_eq!(event(&v), (14, "n2", 3, 1));
+        assert!(v.actual.contains("before it was shipped"), "{}", v.actual);
+    }
+
+    #[test]
+    fn duplicate_in_one_life() {
+        let records = with_after(clean_run(), delivery_of(3, "n2", 1), deliver(13 * MS, "n2", 1, "n1", 3));
+        let v = only(&check(&records), DeliveryRule::NoDuplicate);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert_eq!(v.t, 13 * MS);
+    }
+
+    #[test]
+    fn redelivery_after_restart_allowed_without_ack_forbidden_after_it() {
+        // The clean run redelivers event 11 to n2's second life: its ack never
+        // came back before (it came at 211 ms, after the delivery at 210 ms).
+        assert_eq!(check(&clean_run()), vec![]);
+
+        let acked = with_after(clean_run(), delivery_of(11, "n2", 1), ack(53 * MS, "n1", 1, "n2", 11));
+        let v = only(&check(&acked), DeliveryRule::RedeliveryAfterAck);
+        assert_eq!(event(&v), (11, "n1", 4, 0));
+        assert_eq!(v.t, 210 * MS);
+        assert!(v.actual.contains("acknowledged to n1 at 0.053s"), "{}", v.actual);
+    }
+
+    #[test]
+    fn ship_end_counting_an_event_shipped_is_its_ack_too() {
+        // Event 1's acks are gone, but its Ok ShipEnd told n1 it was delivered.
+        let mut records = clean_run();
+        records.retain(|r| !matches!(r, Record::Ack { id: 1, .. }));
+        let records = with_after(
+            records,
+            |r| matches!(r, Record::Life { life: 2, .. }),
+            deliver(205 * MS, "n2", 2, "n1", 1),
+        );
+        assert_eq!(event(&only(&check(&records), DeliveryRule::RedeliveryAfterAck)), (1, "n1", 1, 0));
+    }
+
+    #[test]
+    fn delivered_despite_certain_error() {
+        let records = with_after(clean_run(), ship_end_of("n1", 3), deliver(41 * MS, "n2", 1, "n1", 9));
+        let v = only(&check(&records), DeliveryRule::DeliveredDespiteError);
+        assert_eq!(event(&v), (9, "n1", 3, 1));
+        assert!(v.expected.contains("no-route"), "{}", v.expected);
+    }
+
+    #[test]
+    fn at_least_once_relaxes_duplicates_but_not_loss() {
+        let dup = with_after(clean_run(), delivery_of(3, "n2", 1), deliver(13 * MS, "n2", 1, "n1", 3));
+        let acked = with_after(dup, delivery_of(11, "n2", 1), ack(53 * MS, "n1", 1, "n2", 11));
+        assert_eq!(
+            rules(&check(&acked)),
+            [("delivery", "no-duplicate"), ("delivery", "redelivery-after-ack")]
+        );
+        assert_eq!(check_with(&acked, ExpectDelivery::AtLeastOnce), vec![]);
+
+        let lost = without(acked, delivery_of(2, "n2", 1));
+        assert_eq!(rules(&check_with(&lost, ExpectDelivery::AtLeastOnce)), [("delivery", "no-loss")]);
+    }
+
+    /// A restarted sender ships the events of its interrupted call again
+    /// (same ids): each shipment may reach a life once.
+    #[test]
+    fn an_event_shipped_again_by_a_restarted_sender_may_arrive_once_per_shipment() {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n2", 1, 1, "n1", &[1])
+            .deliver(11 * MS, "n1", 1, "n2", 1)
+            .life(12 * MS, "n2", 1, LifeState::Down)
+            .life(20 * MS, "n2", 2, LifeState::Up)
+            .begin(21 * MS, "n2", 2, 2, "n1", &[1])
+            .deliver(22 * MS, "n1", 1, "n2", 1)
+            .ack(23 * MS, "n2", 2, "n1", 1)
+            .end(23 * MS, "n2", 2, 2, 1, Outcome::Ok);
+        let records = tb.build();
+        assert_eq!(check(&records), vec![]);
+
+        let third = with_after(records, ship_end_of("n2", 2), deliver(24 * MS, "n1", 1, "n2", 1));
+        let v = only(&check(&third), DeliveryRule::NoDuplicate);
+        assert_eq!(event(&v), (1, "n2", 2, 0));
+        assert!(v.expected.contains("at most 2 times"), "{}", v.expected);
+    }
+
+    fn deliver(t: u64, node: &str, life: u32, source: &str, id: u64) -> Record {
+        Tb { records: Vec::new() }.deliver(t, node, life, source, id).build().remove(0)
+    }
+
+    fn ack(t: u64, node: &str, life: u32, dst: &str, id: u64) -> Record {
+        Tb { records: Vec::new() }.ack(t, node, life, dst, id).build().remove(0)
+    }
+}

@@ -1,0 +1,66 @@
+//! shipsim's invariant checkers: each a pure function of a trace, reading nothing but
+//! `shipsim-trace` (no runtime, no simulator, not even the router under test), so a trace
+//! written by any system can be checked.
+//!
+//! One module per invariant (`delivery`, `ordering`, `stats`, `liveness` with `recovery`,
+//! `placement`, whose owners come from an oracle of its own), each behind the [`Checker`]
+//! trait that says when it applies and which of its rules a trace cannot support.
+//! [`summarize`] runs them all the way the trace's `start` record asks, after the
+//! well-formedness of the trace itself (invariant `trace`), which gates the rest.
+//!
+//! Every checker works from one shared index built in a single pass (lookups by event id
+//! and by (node, batch), never iterated), so a check is linear in the trace, and reports at
+//! most [`MAX_PER_RULE`] violations per rule (the earliest ones; the summary counts them
+//! all). Output order is deterministic: by time, then by the order the checker found them.
+//!
+//! The verdict ([`CheckSummary`]) is data; [`render_violation`] and [`html_page`] render it.
+
+#![warn(missing_docs, unreachable_pub)]
+
+mod checker;
+mod delivery;
+mod dense;
+mod findings;
+mod html;
+mod index;
+mod liveness;
+mod oracle;
+mod ordering;
+mod placement;
+mod recovery;
+mod report;
+mod stats;
+mod summary;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod reship_tests;
+#[cfg(test)]
+mod tests;
+
+pub use checker::{check_invariant, summarize};
+pub use findings::MAX_PER_RULE;
+pub use html::page as html_page;
+pub use report::{faults_before, render_violation, transport_suffix, truncate};
+pub use summary::{CheckSummary, InvariantResult, Status};
+
+/// Every reported violation of every invariant the run's `Start` asks for, in time order.
+/// See [`summarize`] for the counts.
+pub fn check_all(records: &[shipsim_trace::Record]) -> Vec<shipsim_trace::Violation> {
+    summarize(records).violations()
+}
+
+/// Runs one checker's `run` over `records` on its own, whatever the trace's `Start` asks:
+/// what each module's test-only `check` does.
+#[cfg(test)]
+fn check_one(
+    records: &[shipsim_trace::Record],
+    invariant: shipsim_trace::Invariant,
+    run: impl FnOnce(&index::Index<'_>, &mut findings::Findings),
+) -> Vec<shipsim_trace::Violation> {
+    let index = index::Index::build(records);
+    let mut findings = findings::Findings::new(invariant, []);
+    run(&index, &mut findings);
+    findings.finish().0
+}

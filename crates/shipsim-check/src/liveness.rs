@@ -1,0 +1,245 @@
+//! Liveness: no ship outlives its deadline, and once the settle phase has
+//! begun (every fault healed, every node up) everything converges.
+//!
+//! Rules:
+//! - `deadline`: every `ShipEnd` comes at most `deadline_us + tick_us` after
+//!   its `ShipBegin`; a call that never returned must not have been pending
+//!   longer than that when its sender crashed or the trace ended;
+//! - `settle-ok`: every call begun after `Phase settle` returns `Ok`;
+//! - `unfinished-ship`: by the end of the run every call has returned,
+//!   unless its sender's life ended first (a crash cuts it short);
+//! - `unfinished-workload`: every node's `Workload` has `routed == target`
+//!   (the workload finished within the settle budget);
+//! - `recovery`: after a fault is healed, the first ship over the healed
+//!   route on each connection returns `Ok` within a bound the transport's
+//!   configuration sets (see [`super::recovery`] for the formula).
+//!
+//! The end-of-run rules need the `Phase end` record; `deadline` needs `Start`.
+//!
+//! Cost: O(B + L + W) after the shared index, for B batches, L lives and W
+//! workload records.
+
+use std::collections::BTreeSet;
+
+#[cfg(test)]
+use shipsim_trace::{Invariant, Violation};
+use shipsim_trace::{LivenessRule, Outcome, Record};
+
+use crate::delivery::outcome_name;
+use crate::findings::Findings;
+use crate::index::Index;
+use shipsim_trace::fmt_t;
+
+/// Checks liveness, whatever the trace's `Start` says.
+#[cfg(test)]
+pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
+    crate::check_one(records, Invariant::Liveness, run)
+}
+
+pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+    let limit = index.start.map(|s| s.deadline_us.saturating_add(s.tick_us));
+    let done = index.end.is_some();
+    let end_t = index.end_t();
+    for batch in &index.batches {
+        let what =
+            || format!("batch {} of {} to {}", batch.batch, index.name(batch.node), index.name(batch.dst));
+        let first_event = || (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
+        let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
+        // When the call returned, or stopped waiting for good.
+        let (stop, how) = match (batch.end, down) {
+            (Some(end), _) => (end.t, "returned"),
+            (None, Some((_, t))) => (t, "was still pending when its sender crashed"),
+            (None, None) => (index.last_t, "was still pending at the end of the trace"),
+        };
+        if limit.is_some_and(|limit| stop.saturating_sub(batch.t) > limit) {
+            findings.add(stop, LivenessRule::Deadline, || {
+                let start = index.start.expect("a limit comes from a start");
+                (
+                    first_event(),
+                    format!(
+                        "{} returned within its deadline {} (+ tick {}) of its start at {}",
+                        what(),
+                        fmt_t(start.deadline_us),
+                        fmt_t(start.tick_us),
+                        fmt_t(batch.t)
+                    ),
+                    format!("it {how} at {}, {} later", fmt_t(stop), fmt_t(stop - batch.t)),
+                )
+            });
+        }
+        let failed_in_settle = match (batch.end, index.settle) {
+            (Some(end), Some((settle_pos, settle_t)))
+                if batch.pos > settle_pos && end.outcome != Outcome::Ok =>
+            {
+                Some((end, settle_t))
+            }
+            _ => None,
+        };
+        if let Some((end, settle_t)) = failed_in_settle {
+            findings.add(end.t, LivenessRule::SettleOk, || {
+                let shipped = batch.shipped().unwrap_or(0).min(batch.len().saturating_sub(1));
+                (
+                    (!batch.events.is_empty()).then(|| index.event_ref(batch.first + shipped)),
+                    format!(
+                        "{}, begun in the settle phase (from {}: network healed, all nodes up), returns Ok",
+                        what(),
+                        fmt_t(settle_t)
+                    ),
+                    format!(
+                        "it failed at {} ({}) after {} of {}{}",
+                        fmt_t(end.t),
+                        outcome_name(end.outcome),
+                        end.shipped,
+                        batch.len(),
+                        index.records[end.pos].error().map(|e| format!(": {e}")).unwrap_or_default()
+                    ),
+                )
+            });
+        }
+        if done && batch.end.is_none() && down.is_none() {
+            findings.add(end_t, LivenessRule::UnfinishedShip, || {
+                (
+                    first_event(),
+                    format!("{}, begun at {}, returned by the end of the run", what(), fmt_t(batch.t)),
+                    format!(
+                        "no ShipEnd by {}, and life {} of {} never ended",
+                        fmt_t(end_t),
+                        batch.life,
+                        index.name(batch.node)
+                    ),
+                )
+            });
+        }
+    }
+
+    super::recovery::run(index, findings);
+
+    let mut reported = BTreeSet::new();
+    for &pos in &index.workloads {
+        let Record::Workload { t, node, routed, target } = &index.records[pos] else { continue };
+        reported.insert(node.as_str());
+        if routed != target {
+            findings.add(*t, LivenessRule::UnfinishedWorkload, || {
+                (
+                    None,
+                    format!(
+                        "{node} routed all {target} events of its workload by the end of the settle phase"
+                    ),
+                    format!("it routed {routed}"),
+                )
+            });
+        }
+    }
+    if let Some(start) = index.start.filter(|_| done) {
+        for node in &start.nodes {
+            if !reported.contains(node.as_str()) {
+                findings.add(end_t, LivenessRule::UnfinishedWorkload, || {
+                    (
+                        None,
+                        format!("a Workload record for {node} by the end of the run"),
+                        "none: its progress is unknown".to_owned(),
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// The error text of a `ShipEnd`.
+trait ErrorText {
+    fn error(&self) -> Option<&str>;
+}
+
+impl ErrorText for Record {
+    fn error(&self) -> Option<&str> {
+        match self {
+            Record::ShipEnd { error, .. } => error.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use shipsim_trace::{LifeState, Phase};
+
+    #[test]
+    fn clean_run_holds() {
+        assert_eq!(check(&clean_run()), vec![]);
+    }
+
+    #[test]
+    fn ship_past_its_deadline() {
+        // n1 b4 takes 161 ms (50 ms → 211 ms); the limit is deadline + tick.
+        let on_time = with_start(clean_run(), |s| (s.deadline_us, s.tick_us) = (160 * MS, MS));
+        assert_eq!(check(&on_time), vec![]);
+        let late = with_start(clean_run(), |s| (s.deadline_us, s.tick_us) = (160 * MS - 1, MS));
+        let v = only(&check(&late), LivenessRule::Deadline);
+        assert_eq!(v.invariant(), Invariant::Liveness);
+        assert_eq!(event(&v), (11, "n1", 4, 0));
+        assert_eq!(v.t, 211 * MS);
+    }
+
+    #[test]
+    fn ship_pending_past_its_deadline_when_its_sender_crashed() {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(MS, "n1", 1, 1, "n2", &[1]).life(SHIP_DEADLINE + 3 * MS, "n1", 1, LifeState::Down);
+        let v = only(&check(&tb.build()), LivenessRule::Deadline);
+        assert!(v.actual.contains("still pending when its sender crashed"), "{}", v.actual);
+    }
+
+    /// One record built by `build`.
+    fn one(build: impl FnOnce(&mut Tb) -> &mut Tb) -> Record {
+        build(&mut Tb { records: Vec::new() }).build().remove(0)
+    }
+
+    #[test]
+    fn failure_during_settle() {
+        let begin = one(|tb| tb.begin(320 * MS, "n2", 2, 4, "n1", &[15, 16]));
+        let end = one(|tb| tb.end(325 * MS, "n2", 2, 4, 1, Outcome::NotDelivered));
+        let records = with_after(clean_run(), ship_end_of("n2", 3), begin);
+        let records = with_after(records, |r| matches!(r, Record::ShipBegin { t: 320_000, .. }), end);
+        let v = only(&check(&records), LivenessRule::SettleOk);
+        assert_eq!(event(&v), (16, "n2", 4, 1));
+        assert!(v.actual.contains("(not-delivered) after 1 of 2: NotDelivered"), "{}", v.actual);
+    }
+
+    #[test]
+    fn failure_of_a_ship_begun_before_settle_is_allowed() {
+        let begin = one(|tb| tb.begin(250 * MS, "n1", 1, 5, "n2", &[16]));
+        let end = one(|tb| tb.end(305 * MS, "n1", 1, 5, 0, Outcome::Ambiguous));
+        let records = with_after(clean_run(), ship_end_of("n1", 4), begin);
+        let records = with_after(records, |r| matches!(r, Record::Phase { phase: Phase::Settle, .. }), end);
+        assert_eq!(check(&records), vec![]);
+    }
+
+    #[test]
+    fn ship_that_never_returns_while_its_sender_lives() {
+        // The clean run's n2 b2 never returns either, but n2 crashed.
+        let begin = one(|tb| tb.begin(350 * MS, "n1", 1, 5, "n2", &[16]));
+        let records = with_after(clean_run(), ship_end_of("n2", 3), begin);
+        let v = only(&check(&records), LivenessRule::UnfinishedShip);
+        assert_eq!(event(&v), (16, "n1", 5, 0));
+        assert_eq!(v.t, 400 * MS);
+    }
+
+    #[test]
+    fn workload_unfinished() {
+        let records = changed(
+            clean_run(),
+            |r| matches!(r, Record::Workload { node, .. } if node == "n1"),
+            |r| {
+                if let Record::Workload { routed, .. } = r {
+                    *routed -= 1;
+                }
+            },
+        );
+        let v = only(&check(&records), LivenessRule::UnfinishedWorkload);
+        assert!(v.actual.contains("routed 7"), "{}", v.actual);
+
+        let missing = without(clean_run(), |r| matches!(r, Record::Workload { node, .. } if node == "n2"));
+        assert!(only(&check(&missing), LivenessRule::UnfinishedWorkload).expected.contains("n2"));
+    }
+}

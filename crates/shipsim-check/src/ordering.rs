@@ -1,0 +1,255 @@
+//! Ordering per batch: the delivered events of one `ship_batch` call, in
+//! delivery order, are a prefix of the batch in batch order.
+//!
+//! For each batch, take the deliveries attributed to its events (see
+//! `delivery`) in trace order and keep the first of each event: their
+//! indices must be 0, 1, 2, …, k-1. Rules:
+//! - `gap`: an index arrived while an earlier one never did;
+//! - `swap`: an index arrived before an earlier one that came later;
+//! - `ok-incomplete`: the call returned `Ok` but k < the batch's length;
+//! - `below-shipped`: the call failed having reported `shipped` events
+//!   shipped, but k < shipped.
+//!
+//! - `stream-gap`: a receiver's transport dropped a frame that arrived past
+//!   a gap in its sender's stream (a `StreamGap` record). The receiver
+//!   delivers a stream strictly in order, so the sink never sees the
+//!   disorder; but a sender that writes its stream out of order (say, resends
+//!   unacked frames newest first after a reconnect) breaks the order the
+//!   batch guarantee rests on, and without this rule only a slowdown shows.
+//!
+//! A batch is reported once, at its first offending index. Batches cut short
+//! by a crash of their sender (no `ShipEnd`) are checked for order only.
+//!
+//! Cost: O(R + E) time, O(B) memory for B batches.
+
+#[cfg(test)]
+use shipsim_trace::{Invariant, Violation};
+use shipsim_trace::{OrderingRule, Outcome, Record};
+
+use crate::delivery::outcome_name;
+use crate::findings::Findings;
+use crate::index::{Index, NONE};
+use shipsim_trace::fmt_t;
+
+/// Checks per-batch ordering, whatever the trace's `Start` says.
+#[cfg(test)]
+pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
+    crate::check_one(records, Invariant::Ordering, run)
+}
+
+/// The first out-of-order delivery of a batch.
+#[derive(Clone, Copy)]
+struct Break {
+    /// The delivery (an index into `Index::deliveries`).
+    delivery: u32,
+    /// The index it delivered.
+    got: u32,
+}
+
+pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+    batches(index, findings);
+    stream_gaps(index, findings);
+}
+
+/// Every `StreamGap` record is a violation.
+fn stream_gaps(index: &Index<'_>, findings: &mut Findings) {
+    for &pos in &index.stream_gaps {
+        let Record::StreamGap { t, node, life, source, seq, expected } = &index.records[pos] else {
+            continue;
+        };
+        findings.add(*t, OrderingRule::StreamGap, || {
+            (
+                None,
+                format!("frames from {source} reach {node} (life {life}) in stream order: number {expected} next"),
+                format!(
+                    "number {seq} arrived at {} while {expected} was next: {source} wrote its stream out of order, \
+                     and {node} dropped the frame unacknowledged",
+                    fmt_t(*t)
+                ),
+            )
+        });
+    }
+}
+
+/// Per-batch order of the deliveries.
+fn batches(index: &Index<'_>, findings: &mut Findings) {
+    // Per batch: the next index expected, and the first break.
+    let mut next = vec![0u32; index.batches.len()];
+    let mut broken: Vec<Option<Break>> = vec![None; index.batches.len()];
+    for (k, delivery) in index.deliveries.iter().enumerate() {
+        let g = delivery.shipment;
+        if g == NONE || index.first_delivery[g as usize] != k as u32 {
+            continue;
+        }
+        let b = index.shipment_batch[g as usize] as usize;
+        if broken[b].is_some() {
+            continue;
+        }
+        let got = g - index.batches[b].first;
+        if got == next[b] {
+            next[b] += 1;
+        } else {
+            broken[b] = Some(Break { delivery: k as u32, got });
+        }
+    }
+
+    for (b, batch) in index.batches.iter().enumerate() {
+        let k = next[b];
+        let dst = index.name(batch.dst);
+        let what = format!("batch {} of {} to {dst}", batch.batch, index.name(batch.node));
+        if let Some(brk) = broken[b] {
+            let delivery = &index.deliveries[brk.delivery as usize];
+            let missing = batch.first + k;
+            let later = index.first_delivery[missing as usize];
+            let rule = if later == NONE { OrderingRule::Gap } else { OrderingRule::Swap };
+            findings.add(delivery.t, rule, || {
+                let before = match k {
+                    0 => "as the batch's first delivery".to_owned(),
+                    1 => "after index 0 only".to_owned(),
+                    _ => format!("after indices 0..={}", k - 1),
+                };
+                let fate = match later {
+                    NONE => "never delivered".to_owned(),
+                    later => {
+                        format!("delivered only later, at {}", fmt_t(index.deliveries[later as usize].t))
+                    }
+                };
+                (
+                    Some(index.event_ref(batch.first + brk.got)),
+                    format!("{what} delivered in batch order: index {k} next"),
+                    format!(
+                        "index {} (event {}) delivered at {} {before}; index {k} (event {}) {fate}",
+                        brk.got,
+                        batch.events[brk.got as usize].id,
+                        fmt_t(delivery.t),
+                        batch.events[k as usize].id
+                    ),
+                )
+            });
+            continue;
+        }
+        let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
+        let (rule, expected) = match end.outcome {
+            Outcome::Ok if k < batch.len() => (
+                OrderingRule::OkIncomplete,
+                format!("all {} events of {what} delivered (ship_batch returned Ok)", batch.len()),
+            ),
+            Outcome::Ok => continue,
+            outcome if k < shipped => (
+                OrderingRule::BelowShipped,
+                format!(
+                    "at least the {shipped} events of {what} reported shipped delivered (it failed: {})",
+                    outcome_name(outcome)
+                ),
+            ),
+            _ => continue,
+        };
+        findings.add(end.t, rule, || {
+            let delivered = match k {
+                0 => "none of it delivered".to_owned(),
+                _ => format!("only indices 0..={} delivered", k - 1),
+            };
+            (
+                Some(index.event_ref(batch.first + k)),
+                expected,
+                format!("{delivered}; index {k} (event {}) never", batch.events[k as usize].id),
+            )
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+
+    #[test]
+    fn stream_gap_fires() {
+        let records = with_after(
+            clean_run(),
+            delivery_of(2, "n2", 1),
+            Record::StreamGap {
+                t: 13 * MS,
+                node: "n2".into(),
+                life: 1,
+                source: "n1".into(),
+                seq: 4,
+                expected: 3,
+            },
+        );
+        let v = only(&check(&records), OrderingRule::StreamGap);
+        assert_eq!(v.invariant(), Invariant::Ordering);
+        assert_eq!(v.t, 13 * MS);
+        assert!(v.expected.contains("frames from n1 reach n2 (life 1) in stream order"), "{}", v.expected);
+        assert!(v.actual.contains("number 4 arrived at 0.013s while 3 was next"), "{}", v.actual);
+    }
+
+    #[test]
+    fn clean_run_holds() {
+        assert_eq!(check(&clean_run()), vec![]);
+    }
+
+    #[test]
+    fn gap_in_a_batch() {
+        let records = without(clean_run(), delivery_of(2, "n2", 1));
+        let v = only(&check(&records), OrderingRule::Gap);
+        assert_eq!(v.invariant(), Invariant::Ordering);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert_eq!(v.t, 13 * MS);
+        assert!(v.actual.contains("after index 0 only; index 1 (event 2) never delivered"), "{}", v.actual);
+    }
+
+    #[test]
+    fn swap_in_a_batch() {
+        let records = swapped(clean_run(), delivery_of(2, "n2", 1), delivery_of(3, "n2", 1));
+        assert_eq!(crate::check_all(&records).len(), 1, "nothing else is wrong");
+        let v = only(&check(&records), OrderingRule::Swap);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert!(v.actual.contains("index 1 (event 2) delivered only later"), "{}", v.actual);
+    }
+
+    #[test]
+    fn first_index_missing_is_a_gap_reported_at_index_one() {
+        let records = without(clean_run(), delivery_of(1, "n2", 1));
+        let v = only(&check(&records), OrderingRule::Gap);
+        assert_eq!(event(&v), (2, "n1", 1, 1));
+        assert!(v.actual.contains("as the batch's first delivery"), "{}", v.actual);
+    }
+
+    #[test]
+    fn only_the_first_delivery_of_each_event_counts() {
+        // A redelivery of index 0 after index 2 is not a swap.
+        let records = with_after(clean_run(), delivery_of(3, "n2", 1), {
+            let mut tb = Tb { records: Vec::new() };
+            tb.deliver(13 * MS, "n2", 1, "n1", 1).build().remove(0)
+        });
+        assert_eq!(check(&records), vec![]);
+    }
+
+    #[test]
+    fn ok_batch_not_delivered_whole() {
+        let records = without(clean_run(), delivery_of(3, "n2", 1));
+        let v = only(&check(&records), OrderingRule::OkIncomplete);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert_eq!(v.t, 14 * MS);
+        assert!(v.actual.contains("only indices 0..=1 delivered"), "{}", v.actual);
+    }
+
+    #[test]
+    fn err_batch_delivered_less_than_shipped() {
+        let records = without(clean_run(), delivery_of(6, "n1", 1));
+        let v = only(&check(&records), OrderingRule::BelowShipped);
+        assert_eq!(event(&v), (6, "n2", 1, 0));
+        assert!(v.expected.contains("at least the 1 events"), "{}", v.expected);
+        assert!(v.expected.contains("ambiguous"), "{}", v.expected);
+    }
+
+    #[test]
+    fn err_batch_may_deliver_more_than_shipped() {
+        let records = with_after(clean_run(), delivery_of(6, "n1", 1), {
+            let mut tb = Tb { records: Vec::new() };
+            tb.deliver(33 * MS, "n1", 1, "n2", 7).build().remove(0)
+        });
+        assert_eq!(check(&records), vec![]);
+    }
+}

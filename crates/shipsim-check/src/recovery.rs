@@ -1,0 +1,548 @@
+//! Liveness rule `recovery`: once a fault that made a route unusable is
+//! healed, the transport gets going again within a bound its configuration
+//! sets, not merely "eventually".
+//!
+//! The trace says which `(from, to)` pairs each fault cut and healed (the
+//! `cut`/`healed` lists of `Fault` records: a heal, release, restart,
+//! restore-route, bounce or the settle phase's healing), and the `Start`
+//! record carries the transport's timing as it runs it. After a heal of
+//! `s → d` at `H`, the first ship from `s` to `d` on each connection slot
+//! (calls go to the `connections` slots round-robin, so the slot of a call
+//! is its rank among the sender life's calls to `d`, modulo `connections`)
+//! must return `Ok` by
+//!
+//! ```text
+//! F = max(H + connect_timeout, b + ack_timeout)
+//! D = min(backoff_max, 2 × (F − L) + backoff_min)
+//! B = F + D + hops × (latency_max + tick) + n × sink_max + 2 × tick,
+//!     hops = 2 + 2 × ⌈n / max_unacked⌉
+//! ```
+//!
+//! where `b` is the ship's start, `n` its events, and `L` the last time the
+//! slot got an ack before `b` (or its first call: a slot starts with a fresh
+//! backoff). Why each term, for a correct transport:
+//! - `F`: the latest moment the slot can still be caught in a state left over
+//!   from the fault: a connection attempt begun before the heal whose SYN was
+//!   lost fails by `H + connect_timeout`; a connection whose frames were lost
+//!   is given up `ack_timeout` after the oldest unacked write (at the latest
+//!   the ship's own, at `b`; the transport's timing says how long that is:
+//!   on gRPC, the keepalive's interval plus its timeout);
+//! - `D`: the reconnect delay drawn at that failure. The backoff doubles per
+//!   consecutive failure from `backoff_min` and restarts at every ack, and
+//!   each delay is at least half its base (jitter), so the delays waited
+//!   since the last ack sum to at least `(base − backoff_min) / 2`; they fit
+//!   in `F − L`, hence `base ≤ 2 × (F − L) + backoff_min`. A backoff that is
+//!   not reset by an ack (`broken::StickyBackoff`) waits up to `backoff_max`
+//!   after a short outage and breaks this;
+//! - then one connection (SYN and SYN-ACK) and one round trip per window of
+//!   `max_unacked` frames, each hop at most the worst latency plus a tick,
+//!   and each event's accept by the receiving application (`sink.latency`'s
+//!   maximum, `sink_max`), which the receiver awaits before its ack.
+//!
+//! No obligation (no false alarm) where a correct transport has no bound:
+//! - the pair is cut again (or either end goes down) before `B`: the window
+//!   ends, the next heal opens another;
+//! - `B` lies past the ship's deadline: the ship may fail at its deadline; the
+//!   next ship on the slot is judged instead;
+//! - the answer timeout (how late an ack or a keepalive pong may be; the ack
+//!   timeout in older traces) is within a round trip of the worst latency (a healthy
+//!   connection can time out, so nothing bounds recovery), or the trace has
+//!   no transport timing (older traces): the rule is skipped;
+//! - a sink that may answer busy (`sink.busy` above 0) holds an ack back a
+//!   random number of times: the rule is skipped;
+//! - a refusal (`refused`: the receiver does not own the shards) answers over
+//!   the healed link as well as an `Ok` does;
+//! - a call in flight across the heal that ends `ambiguous`: an attempt of
+//!   it went unanswered in the outage, and the sender cannot always tell
+//!   whether that attempt reached the receiving life that answers now or an
+//!   earlier one (the destination may have restarted meanwhile, as far as the
+//!   sender knows); when that life refuses the events, "maybe delivered" is
+//!   the only true answer (`refused` could deny a delivery by the earlier
+//!   life). The slot's next ship is judged instead;
+//! - a reorder's release (the held messages go out over later ticks) claims
+//!   no heal; loss (network or link) keeps a pair unusable until it is set
+//!   to 0.
+//!
+//! Cost: O(R) over the records plus O(B) over the batches.
+
+use std::collections::BTreeMap;
+
+use shipsim_trace::{Lack, LifeState, LivenessRule, Micros, Outcome, Record, Start};
+
+use crate::findings::Findings;
+use crate::index::{Batch, Index, NONE};
+use shipsim_trace::fmt_t;
+
+/// `(sender, sender life, destination)`: one transport's slots to one peer.
+type Peer = (u32, u32, u32);
+
+/// An open recovery window of a `(from, to)` pair.
+struct Window {
+    /// The heal's time.
+    heal: Micros,
+    /// Slots already judged in this window.
+    judged: Vec<bool>,
+}
+
+/// A ship that must return `Ok` by `bound`, unless the window closes first.
+struct Obligation {
+    batch: usize,
+    heal: Micros,
+    bound: Micros,
+    last_ack: Micros,
+    /// The window's end (the next cut of the pair), if any.
+    closed: Option<Micros>,
+}
+
+pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+    let Some(start) = index.start else { return };
+    let (None, Some(timing)) = (skipped(start), start.transport) else { return };
+    let connections = timing.connections as usize;
+    let slot_of = slots(index, connections);
+    let batch_at: BTreeMap<usize, usize> =
+        index.batches.iter().enumerate().map(|(i, b)| (b.pos, i)).collect();
+
+    // Per peer and slot: the first call's time, then the latest ack's.
+    let mut last_ack: BTreeMap<(Peer, usize), Micros> = BTreeMap::new();
+    let mut windows: BTreeMap<(u32, u32), Window> = BTreeMap::new();
+    // Obligations of each pair's open window (indices into `obligations`).
+    let mut open: BTreeMap<(u32, u32), Vec<usize>> = BTreeMap::new();
+    let mut obligations: Vec<Obligation> = Vec::new();
+    // Per (sender, destination, slot): the call in flight on it.
+    let mut pending: BTreeMap<(u32, u32, usize), usize> = BTreeMap::new();
+
+    for (pos, record) in index.records.iter().enumerate() {
+        match record {
+            Record::Fault { t, links, .. } => {
+                for [from, to] in links.cut.iter().chain(&links.healed) {
+                    let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
+                    for o in open.remove(&(from, to)).unwrap_or_default() {
+                        obligations[o].closed = Some(*t);
+                    }
+                    windows.remove(&(from, to));
+                }
+                for [from, to] in &links.healed {
+                    let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
+                    let mut window = Window { heal: *t, judged: vec![false; connections] };
+                    // A call in flight across the heal is its slot's first
+                    // ship over the healed route.
+                    for slot in 0..connections {
+                        let Some(&b) = pending.get(&(from, to, slot)) else { continue };
+                        let batch = &index.batches[b];
+                        if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
+                            continue;
+                        }
+                        let reset = last_ack[&((batch.node, batch.life, batch.dst), slot)];
+                        let bound = bound(&timing, start.tick_us, *t, batch, *t, reset);
+                        if bound > batch.t.saturating_add(start.deadline_us) {
+                            continue;
+                        }
+                        window.judged[slot] = true;
+                        open.entry((from, to)).or_default().push(obligations.len());
+                        obligations.push(Obligation {
+                            batch: b,
+                            heal: *t,
+                            bound,
+                            last_ack: reset,
+                            closed: None,
+                        });
+                    }
+                    windows.insert((from, to), window);
+                }
+            }
+            Record::ShipEnd { node, batch, .. } => {
+                let b = index.node(node).and_then(|node| index.batch(node, *batch)).map(|b| b as usize);
+                if let Some(b) = b
+                    && index.batches[b].end.is_some_and(|end| end.pos == pos)
+                    && let Some(slot) = slot_of[b]
+                {
+                    let batch = &index.batches[b];
+                    if pending.get(&(batch.node, batch.dst, slot)) == Some(&b) {
+                        pending.remove(&(batch.node, batch.dst, slot));
+                    }
+                }
+            }
+            Record::Life { node, state: LifeState::Down, .. } => {
+                if let Some(node) = index.node(node) {
+                    pending.retain(|&(from, _, _), _| from != node);
+                }
+            }
+            Record::Ack { node, life, dst, id, .. } => {
+                let (Some(node), Some(dst)) = (index.node(node), index.node(dst)) else { continue };
+                if let Some(slot) = acked_slot(index, &slot_of, node, *life, dst, *id) {
+                    last_ack.insert(((node, *life, dst), slot), record.t());
+                }
+            }
+            Record::ShipBegin { .. } => {
+                let Some(&b) = batch_at.get(&pos) else { continue };
+                let Some(slot) = slot_of[b] else { continue };
+                let batch = &index.batches[b];
+                let peer = (batch.node, batch.life, batch.dst);
+                last_ack.entry((peer, slot)).or_insert(batch.t);
+                pending.insert((batch.node, batch.dst, slot), b);
+                let Some(window) = windows.get_mut(&(batch.node, batch.dst)) else { continue };
+                if window.judged[slot] {
+                    continue;
+                }
+                let reset = last_ack[&(peer, slot)];
+                let bound = bound(&timing, start.tick_us, window.heal, batch, batch.t, reset);
+                // Past its deadline the ship may fail: the next one is judged.
+                if bound > batch.t.saturating_add(start.deadline_us) {
+                    continue;
+                }
+                window.judged[slot] = true;
+                open.entry((batch.node, batch.dst)).or_default().push(obligations.len());
+                obligations.push(Obligation {
+                    batch: b,
+                    heal: window.heal,
+                    bound,
+                    last_ack: reset,
+                    closed: None,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    for o in &obligations {
+        if o.closed.is_some_and(|closed| closed <= o.bound) {
+            continue;
+        }
+        let batch = &index.batches[o.batch];
+        // A sender bounced at the heal itself: its old life's call died with it.
+        let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
+        if down.is_some_and(|(_, t)| t <= o.bound) {
+            continue;
+        }
+        let (late, at) = match batch.end {
+            // A refusal is an answer over the healed link too: it recovered.
+            Some(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused) && end.t <= o.bound => {
+                continue;
+            }
+            Some(end) => (true, end.t),
+            // Still pending: a violation once the trace has passed the bound.
+            None if index.last_t > o.bound => (true, index.last_t),
+            None => (false, 0),
+        };
+        if !late {
+            continue;
+        }
+        findings.add(at, LivenessRule::Recovery, || {
+            let first = (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
+            let what = format!(
+                "batch {} of {} to {} (begun at {}, {} events)",
+                batch.batch,
+                index.name(batch.node),
+                index.name(batch.dst),
+                fmt_t(batch.t),
+                batch.len()
+            );
+            let expected = format!(
+                "{what} returns Ok by {}: the route healed at {}, its slot's last ack at {} \
+                 (connect timeout {}, ack timeout {}, backoff {}..{}, latency up to {})",
+                fmt_t(o.bound),
+                fmt_t(o.heal),
+                fmt_t(o.last_ack),
+                fmt_t(timing.connect_timeout_us),
+                fmt_t(timing.ack_timeout_us),
+                fmt_t(timing.backoff_min_us),
+                fmt_t(timing.backoff_max_us),
+                fmt_t(timing.latency_max_us),
+            );
+            let actual = match batch.end {
+                Some(end) if end.outcome == Outcome::Ok => {
+                    format!("it returned Ok at {}, {} past the bound", fmt_t(end.t), fmt_t(end.t - o.bound))
+                }
+                Some(end) => {
+                    format!("it failed at {} after {} of {}", fmt_t(end.t), end.shipped, batch.len())
+                }
+                None => format!("it had not returned by {}", fmt_t(index.last_t)),
+            };
+            (first, expected, actual)
+        });
+    }
+}
+
+/// Why the rule cannot judge this run, if it cannot: the trace lacks what it needs, or a
+/// healthy connection may time out (then nothing bounds recovery). The checker says the
+/// reason in the summary; [`run`] consults the same function, so the two cannot disagree.
+pub(crate) fn skipped(start: &Start) -> Option<String> {
+    let Some(t) = start.transport.as_ref().filter(|_| !start.lacks.contains(&Lack::Timing)) else {
+        return Some("the transport gave no timing".into());
+    };
+    // Without acks in the trace the slots' last backoff resets are unknown: every bound would
+    // allow the backoff's cap, and a backoff that never resets would pass.
+    if start.lacks.contains(&Lack::Acks) {
+        return Some("the transport reports no acks".into());
+    }
+    if t.sink_busy {
+        return Some("the sink may answer busy, which no bound covers".into());
+    }
+    if t.connections == 0 || t.max_unacked == 0 {
+        return Some("the trace's transport timing names no connections".into());
+    }
+    let round_trip = 2 * (t.latency_max_us + start.tick_us) + 2 * start.tick_us;
+    let answer = if t.answer_timeout_us > 0 { t.answer_timeout_us } else { t.ack_timeout_us };
+    if answer <= round_trip {
+        return Some("the answer timeout is not above the worst round trip".into());
+    }
+    None
+}
+
+/// The time by which `batch`, on a slot whose backoff last restarted at
+/// `reset`, returns `Ok` after a heal at `heal`; `from` is when it started
+/// or, for a call in flight across the heal, the heal (see the module's
+/// formula).
+fn bound(
+    t: &shipsim_trace::TransportTiming,
+    tick: Micros,
+    heal: Micros,
+    batch: &Batch<'_>,
+    from: Micros,
+    reset: Micros,
+) -> Micros {
+    let failed = (heal + t.connect_timeout_us).max(from + t.ack_timeout_us);
+    let delay = t.backoff_max_us.min(2 * failed.saturating_sub(reset) + t.backoff_min_us);
+    let windows = u64::from(batch.len()).div_ceil(u64::from(t.max_unacked)).max(1);
+    let hops = 2 + 2 * windows;
+    let accepts = u64::from(batch.len()) * t.sink_latency_max_us;
+    failed + delay + hops * (t.latency_max_us + tick) + accepts + 2 * tick
+}
+
+/// The slot of every batch that reached the transport: its rank among its
+/// sender life's calls to the same destination, modulo `connections`. Local
+/// calls, empty ones and those refused with `NoRoute` (no slot is picked for
+/// them) have none.
+fn slots(index: &Index<'_>, connections: usize) -> Vec<Option<usize>> {
+    let mut calls: BTreeMap<Peer, usize> = BTreeMap::new();
+    index
+        .batches
+        .iter()
+        .map(|batch| {
+            let refused = batch.end.is_some_and(|end| end.outcome == Outcome::NoRoute);
+            if batch.local || batch.events.is_empty() || refused {
+                return None;
+            }
+            let rank = calls.entry((batch.node, batch.life, batch.dst)).or_default();
+            let slot = *rank % connections;
+            *rank += 1;
+            Some(slot)
+        })
+        .collect()
+}
+
+/// The slot whose call shipped event `id` from `node` (life `life`) to `dst`.
+fn acked_slot(
+    index: &Index<'_>,
+    slot_of: &[Option<usize>],
+    node: u32,
+    life: u32,
+    dst: u32,
+    id: u64,
+) -> Option<usize> {
+    let mut shipment = index.latest_shipment(id);
+    while shipment != NONE {
+        let b = index.shipment_batch[shipment as usize] as usize;
+        let batch = &index.batches[b];
+        if batch.node == node && batch.life == life && batch.dst == dst {
+            return slot_of[b];
+        }
+        shipment = index.prev_same_id[shipment as usize];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::liveness::check;
+    use shipsim_trace::{FaultAction, FaultLinks, HealTarget, Invariant, Phase, TransportTiming};
+
+    fn fault(tb: &mut Tb, t: Micros, cut: bool) {
+        let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
+        let (text, action, cut, healed) = if cut {
+            let groups = vec![vec!["n1".into()], vec!["n2".into()]];
+            ("{partition: [[n1], [n2]]}", FaultAction::Partition(groups), pairs, vec![])
+        } else {
+            ("{heal: all}", FaultAction::Heal(HealTarget::All), vec![], pairs)
+        };
+        let links = Box::new(FaultLinks { cut, healed });
+        tb.records.push(Record::Fault { t, fault: text.into(), action: Box::new(action), links });
+    }
+
+    /// n1 ships batch 1 (acked at 12 ms), the link is cut at 100 ms, batch 2
+    /// begins at 110 ms and is in flight when the link heals at 300 ms; it
+    /// returns Ok at `end` (ms). `recut`: the link is cut again at that time.
+    /// With the timing above its bound is F = 300 + max(50, 100) = 400 ms,
+    /// D = min(2000, 2 × (400 − 12) + 10) = 786 ms, plus 4 hops of 6 ms and
+    /// 2 ticks: 1212 ms.
+    fn flap(end: Micros, recut: Option<Micros>, timing: TransportTiming) -> Vec<Record> {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.ack(12 * MS, "n1", 1, "n2", 1).end(12 * MS, "n1", 1, 1, 0, Outcome::Ok);
+        fault(&mut tb, 100 * MS, true);
+        tb.begin(110 * MS, "n1", 1, 2, "n2", &[2]);
+        fault(&mut tb, 300 * MS, false);
+        if let Some(at) = recut {
+            fault(&mut tb, at * MS, true);
+        }
+        tb.deliver(end * MS - MS, "n2", 1, "n1", 2).ack(end * MS, "n1", 1, "n2", 2);
+        tb.end(end * MS, "n1", 1, 2, 0, Outcome::Ok);
+        tb.phase(end * MS, Phase::Settle);
+        tb.phase(end * MS + MS, Phase::End).workload(end * MS + MS, "n1", 2, 2).workload(
+            end * MS + MS,
+            "n2",
+            0,
+            0,
+        );
+        with_start(tb.build(), |s| s.transport = Some(timing))
+    }
+
+    #[test]
+    fn a_prompt_recovery_holds() {
+        assert_eq!(check(&flap(420, None, TIMING)), vec![]);
+        assert_eq!(check(&flap(1212, None, TIMING)), vec![], "exactly at the bound");
+    }
+
+    #[test]
+    fn a_backoff_that_kept_growing_is_caught() {
+        // A backoff never reset by acks waits its 2 s cap after the outage.
+        let v = only(&check(&flap(1900, None, TIMING)), LivenessRule::Recovery);
+        assert_eq!(v.invariant(), Invariant::Liveness);
+        assert_eq!(event(&v), (2, "n1", 2, 0));
+        assert_eq!(v.t, 1900 * MS);
+        assert!(v.expected.contains("by 1.212s"), "{}", v.expected);
+        assert!(v.actual.contains("0.688s past the bound"), "{}", v.actual);
+        let v = only(&check(&flap(1213, None, TIMING)), LivenessRule::Recovery);
+        assert!(v.actual.contains("0.001s past"), "{}", v.actual);
+    }
+
+    #[test]
+    fn no_obligation_when_the_link_fails_again_or_the_timing_is_unknown() {
+        assert_eq!(check(&flap(1900, Some(1000), TIMING)), vec![], "cut again before the bound");
+        assert_eq!(rules(&check(&flap(1900, Some(1300), TIMING))), vec![("liveness", "recovery")]);
+        assert_eq!(check(&flap(1900, None, TransportTiming::default())), vec![], "an older trace");
+        let no_acks = with_start(flap(1900, None, TIMING), |s| s.lacks = vec![Lack::Acks]);
+        assert_eq!(check(&no_acks), vec![], "no acks: the last reset is unknown, nothing is bounded");
+        let slow = TransportTiming { latency_max_us: 60 * MS, ..TIMING };
+        assert_eq!(check(&flap(1900, None, slow)), vec![], "acks can time out on a healthy link");
+        // gRPC-like: a dead link is given up late (interval plus timeout), but a pong may only
+        // be as late as the answer timeout, which a round trip can exceed.
+        let pongs = TransportTiming { ack_timeout_us: 300 * MS, answer_timeout_us: 10 * MS, ..TIMING };
+        assert_eq!(check(&flap(1900, None, pongs)), vec![], "pongs can time out on a healthy link");
+        let older = TransportTiming { answer_timeout_us: 0, ..TIMING };
+        assert_eq!(
+            rules(&check(&flap(1900, None, older))),
+            vec![("liveness", "recovery")],
+            "0: the ack timeout"
+        );
+    }
+
+    #[test]
+    fn a_bound_past_the_deadline_judges_the_next_ship_instead() {
+        // Batch 2 (begun at 110 ms) may fail at its 1 s deadline: no recovery obligation.
+        let records = with_start(flap(1100, None, TIMING), |s| s.deadline_us = 1_000 * MS);
+        assert_eq!(check(&records), vec![]);
+        // With a 1.2 s deadline the bound (1212 ms) fits it (110 + 1200 ms): judged.
+        let records = with_start(flap(1250, None, TIMING), |s| s.deadline_us = 1_200 * MS);
+        assert_eq!(rules(&check(&records)), vec![("liveness", "recovery")]);
+    }
+
+    #[test]
+    fn a_slow_sink_widens_the_bound_and_a_busy_one_lifts_it() {
+        // 20 ms per accept, one event: the bound moves from 1212 to 1232 ms.
+        let slow_sink = TransportTiming { sink_latency_max_us: 20 * MS, ..TIMING };
+        assert_eq!(check(&flap(1232, None, slow_sink)), vec![]);
+        let v = only(&check(&flap(1233, None, slow_sink)), LivenessRule::Recovery);
+        assert!(v.expected.contains("by 1.232s"), "{}", v.expected);
+        let busy = TransportTiming { sink_busy: true, ..TIMING };
+        assert_eq!(check(&flap(1900, None, busy)), vec![], "busy answers have no bound");
+    }
+
+    #[test]
+    fn a_refusal_is_an_answer_over_the_healed_link() {
+        let refused = changed(
+            flap(420, None, TIMING),
+            |r| matches!(r, Record::ShipEnd { batch: 2, .. }),
+            |r| {
+                if let Record::ShipEnd { outcome, error, .. } = r {
+                    *outcome = Outcome::Refused;
+                    *error = Some("n2 does not own the shard".into());
+                }
+            },
+        );
+        let refused = without(refused, |r| {
+            matches!(r, Record::Deliver { id: Some(2), .. } | Record::Ack { id: 2, .. })
+        });
+        assert!(!rules(&check(&refused)).contains(&("liveness", "recovery")));
+    }
+
+    /// `flap`'s run with n2 crashing at 100 ms and restarting at 300 ms instead of a cut and a
+    /// heal: batch 2, begun at `begin` (ms) and in flight at the restart, ends `outcome` at
+    /// 420 ms; batch 3, the slot's next ship, begins at 430 ms and returns Ok at `next_end`.
+    fn across_a_crash(begin: Micros, outcome: Outcome, next_end: Micros) -> Vec<Record> {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.ack(12 * MS, "n1", 1, "n2", 1).end(12 * MS, "n1", 1, 1, 0, Outcome::Ok);
+        if begin < 100 {
+            tb.begin(begin * MS, "n1", 1, 2, "n2", &[2]);
+        }
+        let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
+        let crash = Box::new(FaultAction::Crash("n2".into()));
+        let links = Box::new(FaultLinks { cut: pairs.clone(), healed: vec![] });
+        tb.records.push(Record::Fault { t: 100 * MS, fault: "{crash: n2}".into(), action: crash, links });
+        tb.life(100 * MS, "n2", 1, LifeState::Down);
+        if begin >= 100 {
+            tb.begin(begin * MS, "n1", 1, 2, "n2", &[2]);
+        }
+        let restart = Box::new(FaultAction::Restart("n2".into()));
+        let links = Box::new(FaultLinks { cut: vec![], healed: pairs });
+        tb.records.push(Record::Fault { t: 300 * MS, fault: "{restart: n2}".into(), action: restart, links });
+        tb.life(300 * MS, "n2", 2, LifeState::Up);
+        tb.end(420 * MS, "n1", 1, 2, 0, outcome);
+        tb.begin(430 * MS, "n1", 1, 3, "n2", &[3]);
+        tb.deliver(next_end * MS - MS, "n2", 2, "n1", 3).ack(next_end * MS, "n1", 1, "n2", 3);
+        tb.end(next_end * MS, "n1", 1, 3, 0, Outcome::Ok);
+        tb.phase(next_end * MS, Phase::Settle);
+        tb.phase(next_end * MS + MS, Phase::End).workload(next_end * MS + MS, "n1", 3, 3).workload(
+            next_end * MS + MS,
+            "n2",
+            0,
+            0,
+        );
+        with_start(tb.build(), |s| s.transport = Some(TIMING))
+    }
+
+    #[test]
+    fn a_call_in_flight_across_a_partition_may_end_ambiguous() {
+        let ambiguous = changed(
+            flap(420, None, TIMING),
+            |r| matches!(r, Record::ShipEnd { batch: 2, .. }),
+            |r| {
+                if let Record::ShipEnd { outcome, error, .. } = r {
+                    *outcome = Outcome::Ambiguous;
+                    *error = Some("refused after an attempt that went unanswered".into());
+                }
+            },
+        );
+        let ambiguous = without(ambiguous, |r| {
+            matches!(r, Record::Deliver { id: Some(2), .. } | Record::Ack { id: 2, .. })
+        });
+        assert!(!rules(&check(&ambiguous)).contains(&("liveness", "recovery")));
+    }
+
+    #[test]
+    fn a_call_across_a_crash_of_its_destination_may_end_ambiguous_and_the_next_ship_is_judged() {
+        // Ambiguous: the dead life may have had it. Batch 3 is judged instead, and is prompt.
+        assert_eq!(check(&across_a_crash(90, Outcome::Ambiguous, 440)), vec![]);
+        // Begun while n2 was down: the sender may not know its connection is dead yet.
+        assert_eq!(check(&across_a_crash(150, Outcome::Ambiguous, 440)), vec![]);
+        // The slot's next ship must still recover in time (bound 430 + ... from its start).
+        let late = only(&check(&across_a_crash(90, Outcome::Ambiguous, 1900)), LivenessRule::Recovery);
+        assert_eq!(event(&late), (3, "n1", 3, 0));
+        // Any other failure across the crash is the call's own: judged.
+        let v = only(&check(&across_a_crash(90, Outcome::NotDelivered, 440)), LivenessRule::Recovery);
+        assert_eq!(event(&v), (2, "n1", 2, 0));
+    }
+}

@@ -1,0 +1,157 @@
+//! `shipsim explore`: sweep seeds in parallel, shrink the first failure, write its repro.
+//!
+//! The library ([`shipsim::explore`]) does the sweep; this module adds what a person at a
+//! terminal needs: the progress bar, the shrink, the repro file and the throughput.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant}; // allow-nondeterminism: progress and throughput only
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shipsim::explore::{self, Options, Outcome, Shard};
+use shipsim::scenario::TransportKind;
+use shipsim::{repro, shrink};
+
+use super::stdout::{out, outln};
+use super::{Status, load_on};
+
+/// Options of `shipsim explore`.
+#[derive(Args)]
+pub struct ExploreArgs {
+    /// The scenario file (its own `seeds` are ignored).
+    pub scenario: PathBuf,
+    /// How many seeds the sweep covers: --first-seed .. --first-seed + N (before --shard).
+    #[arg(long, value_name = "N")]
+    pub seeds: u64,
+    /// Worker threads, one simulation each (default: the number of CPUs).
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// The first seed of the sweep.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub first_seed: u64,
+    /// Run every seed and report every failure instead of stopping at the first.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Swarm testing: per seed, keep a random subset of the fault kinds and vary the latency
+    /// and loss rates (derived from the seed, so a repro replays without --swarm).
+    #[arg(long)]
+    pub swarm: bool,
+    /// Run only the seeds congruent to i mod n, e.g. job i of an n-job CI matrix.
+    #[arg(long, value_name = "i/n", default_value = "0/1")]
+    pub shard: Shard,
+    /// Run on this transport (tcp or grpc) instead of the one the file's `transport.kind`
+    /// names (default tcp); the repros record it, so `shipsim replay` reruns on it.
+    #[arg(long, value_name = "KIND")]
+    pub transport: Option<TransportKind>,
+    /// Where repros are written (default target/shipsim/failures).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// At most this many simulation runs for shrinking the first failure (0: no shrinking).
+    #[arg(long, value_name = "RUNS", default_value_t = shrink::DEFAULT_BUDGET)]
+    pub shrink_budget: usize,
+}
+
+/// `shipsim explore`.
+pub fn explore(args: &ExploreArgs) -> Status {
+    let scenario = match load_on(&args.scenario, args.transport) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let options = Options {
+        first_seed: args.first_seed,
+        seeds: args.seeds,
+        jobs,
+        keep_going: args.keep_going,
+        swarm: args.swarm,
+        shard: args.shard,
+    };
+    let planned = explore::seed_list(&options).len();
+    let bar = progress_bar(planned);
+    let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
+    let sweep = explore::explore(&scenario, &options, |p| {
+        bar.set_position(p.done as u64);
+        bar.set_message(format!("failures: {}", p.failures));
+    });
+    let wall = started.elapsed();
+    bar.finish_and_clear();
+
+    out!("{}", sweep.render(&scenario.name));
+    outln!("{}", throughput(sweep.ran, wall, jobs));
+
+    let dir = args.out.clone().unwrap_or_else(repro::default_dir);
+    let mut status = Status::Pass;
+    for (i, failure) in sweep.failures.iter().enumerate() {
+        let violations = match &failure.outcome {
+            Outcome::Fail(v) => v,
+            Outcome::Error(_) => {
+                status = Status::BadInput;
+                continue;
+            }
+            Outcome::Pass => continue,
+        };
+        if status == Status::Pass {
+            status = Status::Fail;
+        }
+        let first = &violations[0];
+        // Only the lowest failing seed is shrunk: shrinking costs up to the budget in runs, and
+        // with --keep-going the others are written as found.
+        let (shrunk, notes) = if i == 0 && args.shrink_budget > 0 {
+            let target = first.rule;
+            let shrunk = shrink::shrink(&failure.scenario, failure.seed, &target, args.shrink_budget);
+            outln!("seed {}: {}", failure.seed, shrunk.log.summary());
+            let notes = vec![shrunk.log.summary()];
+            (shrunk.scenario, notes)
+        } else {
+            (failure.scenario.clone(), Vec::new())
+        };
+        // The header names the violation of the written (possibly shrunk) scenario.
+        let rerun = shipsim::runner::run(&shrunk, failure.seed).ok();
+        let shown =
+            rerun.as_ref().and_then(|r| r.violations.iter().find(|v| v.rule == first.rule)).unwrap_or(first);
+        match repro::write(&dir, &shrunk, failure.seed, Some(shown), &notes) {
+            Ok(path) => {
+                outln!("seed {}: repro written to {}", failure.seed, path.display());
+                // The diagram of the written repro's run, next to it.
+                if let Some(run) = &rerun {
+                    let html = path.with_extension("html");
+                    match std::fs::write(&html, shipsim_check::html_page(&run.records)) {
+                        Ok(()) => outln!("  diagram: {}", html.display()),
+                        Err(err) => eprintln!("warning: cannot write {}: {err}", html.display()),
+                    }
+                }
+                outln!("  replay: {}", repro::replay_command(&path));
+            }
+            Err(err) => {
+                eprintln!("error: cannot write the repro under {}: {err}", dir.display());
+                status = Status::BadInput;
+            }
+        }
+    }
+    status
+}
+
+/// The bar draws on stderr only when it is a terminal, so logs and CI output stay clean.
+fn progress_bar(len: usize) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len as u64), target);
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} seeds, {per_sec}, {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("failures: 0");
+    bar
+}
+
+/// `600 seeds in 12.0s: 3000 seeds/min (2 jobs)`.
+fn throughput(seeds: usize, wall: Duration, jobs: usize) -> String {
+    let per_min = seeds as f64 * 60.0 / wall.as_secs_f64().max(1e-9);
+    format!("{seeds} seeds in {:.1}s: {per_min:.0} seeds/min ({jobs} jobs)", wall.as_secs_f64())
+}

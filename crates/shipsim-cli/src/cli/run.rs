@@ -1,0 +1,231 @@
+//! `shipsim run` and `shipsim replay`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant; // allow-nondeterminism: wall time for the report only
+
+use clap::Args;
+use shipsim::report;
+use shipsim::repro;
+use shipsim::runner;
+use shipsim::scenario::{Scenario, TransportKind};
+use shipsim_trace::{Invariant, Rule};
+
+use super::stdout::{out, outln};
+use super::{Status, load_on};
+
+/// Options of `shipsim run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Run this seed instead of the file's `seeds`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run on this transport (tcp or grpc) instead of the one the file's `transport.kind`
+    /// names (default tcp); a failure's repro records it.
+    #[arg(long, value_name = "KIND")]
+    pub transport: Option<TransportKind>,
+    /// Write the trace as JSON Lines (with several seeds, one file per seed: NAME.seed-N.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Run each seed twice and compare the traces byte for byte.
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Write the run as a self-contained HTML space-time diagram (with several seeds, one file
+    /// per seed: NAME.seed-N.html).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Options of `shipsim replay`.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The repro file: a scenario whose `seeds` names the failing seed.
+    pub repro: PathBuf,
+    /// Replay on this transport (tcp or grpc) instead of the one the repro's `transport.kind`
+    /// names (the one it failed on; tcp when it names none).
+    #[arg(long, value_name = "KIND")]
+    pub transport: Option<TransportKind>,
+    /// Write the trace as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write the run as a self-contained HTML space-time diagram.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `shipsim run`.
+pub fn run(args: &RunArgs) -> Status {
+    let scenario = match load_on(&args.scenario, args.transport) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let seeds = match args.seed {
+        Some(seed) => vec![seed],
+        None => scenario.seeds.clone(),
+    };
+    let mode =
+        Mode { twice: args.check_determinism, write_repro: true, expect: None, html: args.html.clone() };
+    run_seeds(&args.scenario, &scenario, &seeds, args.trace.as_deref(), &mode)
+}
+
+/// `shipsim replay`: the repro's own seeds, with the determinism check on.
+pub fn replay(args: &ReplayArgs) -> Status {
+    let scenario = match load_on(&args.repro, args.transport) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    let seeds = scenario.seeds.clone();
+    // The repro's header names the violation it was written for; replay says whether it is
+    // the same one. The file is not rewritten: it is the evidence.
+    let expect = std::fs::read_to_string(&args.repro).ok().and_then(|text| header_violation(&text));
+    let mode = Mode { twice: true, write_repro: false, expect, html: args.html.clone() };
+    run_seeds(&args.repro, &scenario, &seeds, args.trace.as_deref(), &mode)
+}
+
+/// How `run_seeds` runs: `shipsim run` writes repros of failures, `shipsim replay` checks
+/// determinism and compares with the violation its file records.
+struct Mode {
+    /// Run each seed twice and compare the traces.
+    twice: bool,
+    /// Write a repro file for each failing seed.
+    write_repro: bool,
+    /// The rule the replayed repro was written for.
+    expect: Option<Rule>,
+    /// Write an HTML diagram of each seed here.
+    html: Option<PathBuf>,
+}
+
+/// The rule of a repro header line `# violation: delivery / no-loss at ...`.
+fn header_violation(text: &str) -> Option<Rule> {
+    let line =
+        text.lines().take_while(|l| l.starts_with('#')).find_map(|l| l.strip_prefix("# violation: "))?;
+    let (invariant, rest) = line.split_once(" / ")?;
+    let rule = rest.split_whitespace().next()?;
+    Rule::parse(Invariant::parse(invariant)?, rule)
+}
+
+fn run_seeds(path: &Path, scenario: &Scenario, seeds: &[u64], trace: Option<&Path>, mode: &Mode) -> Status {
+    let mut status = Status::Pass;
+    for &seed in seeds {
+        let trace = trace.map(|t| trace_path(t, seed, seeds.len()));
+        let html = mode.html.as_deref().map(|h| html_path(h, seed, seeds.len()));
+        let outcome = run_one(path, scenario, seed, trace, html, mode);
+        status = worst(status, outcome);
+    }
+    status
+}
+
+fn run_one(
+    path: &Path,
+    scenario: &Scenario,
+    seed: u64,
+    trace: Option<PathBuf>,
+    html: Option<PathBuf>,
+    mode: &Mode,
+) -> Status {
+    let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
+    let result = match runner::run(scenario, seed) {
+        Ok(result) => result,
+        Err(err) => {
+            eprintln!("error: {}: seed {seed}: {err}", path.display());
+            return Status::BadInput;
+        }
+    };
+    let wall = started.elapsed();
+    out!("{}", report::render(&path.display().to_string(), seed, &result, wall));
+    if let Some(trace) = &trace {
+        // Streamed to the file: a big run's trace is never whole in memory.
+        let (digest, _) = match write_trace(trace, &result.records) {
+            Ok(digest) => digest,
+            Err(err) => {
+                eprintln!("error: cannot write the trace to {}: {err}", trace.display());
+                return Status::BadInput;
+            }
+        };
+        outln!("  trace: {} ({} records, digest {digest:016x})", trace.display(), result.records.len());
+    }
+    if let Some(html) = &html {
+        if let Err(err) = std::fs::write(html, shipsim_check::html_page(&result.records)) {
+            eprintln!("error: cannot write the diagram to {}: {err}", html.display());
+            return Status::BadInput;
+        }
+        outln!("  html: {}", html.display());
+    }
+    let mut status = if result.passed() { Status::Pass } else { Status::Fail };
+    if let Some(expected) = mode.expect {
+        let (invariant, rule) = (expected.invariant(), expected.as_str());
+        if result.violations.iter().any(|v| v.rule == expected) {
+            outln!("  reproduced: {invariant} / {rule}, as the repro records");
+        } else {
+            outln!("  NOT reproduced: the repro records {invariant} / {rule} (fixed, or another failure)");
+        }
+    }
+    if mode.write_repro && !result.passed() {
+        match repro::write(&repro::default_dir(), scenario, seed, result.violations.first(), &[]) {
+            Ok(file) => {
+                outln!("  repro: {}", file.display());
+                outln!("  replay: {}", repro::replay_command(&file));
+            }
+            Err(err) => eprintln!("error: cannot write the repro: {err}"),
+        }
+    }
+    if mode.twice {
+        status = worst(status, check_determinism(scenario, seed, &result.records));
+    }
+    status
+}
+
+/// Writes `records` as JSON Lines to `path` through a buffer; returns the
+/// trace's digest and length.
+fn write_trace(path: &Path, records: &[shipsim_trace::Record]) -> std::io::Result<(u64, u64)> {
+    let mut file = shipsim_trace::Digest::new(std::fs::File::create(path)?);
+    shipsim_trace::write(records, std::io::BufWriter::with_capacity(1 << 16, &mut file))?;
+    Ok((file.digest(), file.len()))
+}
+
+/// Runs the seed again and compares the traces line by line (each run's
+/// JSON Lines, one line in memory at a time); on a mismatch names the first
+/// differing line.
+fn check_determinism(scenario: &Scenario, seed: u64, first: &[shipsim_trace::Record]) -> Status {
+    let second = match runner::run(scenario, seed) {
+        Ok(result) => result.records,
+        Err(err) => {
+            eprintln!("error: the second run failed: {err}");
+            return Status::Fail;
+        }
+    };
+    match shipsim_trace::first_record_difference(first, &second) {
+        None => {
+            let (digest, _) = shipsim_trace::Digest::of(first);
+            outln!("  deterministic: two runs, same trace (digest {digest:016x})");
+            Status::Pass
+        }
+        Some((line, a, b)) => {
+            outln!(
+                "  NONDETERMINISTIC: the traces differ first at line {line}:\n    run 1: {a}\n    run 2: {b}"
+            );
+            Status::Fail
+        }
+    }
+}
+
+fn trace_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
+    if seeds == 1 {
+        return base.to_path_buf();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "trace".into());
+    base.with_file_name(format!("{stem}.seed-{seed}.jsonl"))
+}
+
+fn html_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
+    if seeds == 1 {
+        return base.to_path_buf();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    base.with_file_name(format!("{stem}.seed-{seed}.html"))
+}
+
+fn worst(a: Status, b: Status) -> Status {
+    if (b as u8) > (a as u8) { b } else { a }
+}
