@@ -1,0 +1,74 @@
+//! The tidy rules over the real workspace: `cargo test -p tidy` fails on any violation
+//! not in `src/allowlist.rs`, and on any allowlist entry that excuses nothing now.
+
+use std::path::{Path, PathBuf};
+
+use tidy::allowlist::{ALLOWLIST_CRATES, HARNESS_CRATES, LONG_FUNCTIONS, PENDING_SPLIT};
+use tidy::report::render;
+use tidy::walk::{self, Crate};
+use tidy::{Violation, run};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+fn crates() -> Vec<Crate> {
+    walk::workspace(&root()).expect("walk the workspace's crates")
+}
+
+fn assert_clean(title: &str, violations: &[Violation]) {
+    assert!(violations.is_empty(), "\n{}", render(title, violations));
+}
+
+#[test]
+fn functions_fit_in_70_lines() {
+    assert_clean("functions longer than 70 lines (split them)", &run::long_functions(&crates()));
+}
+
+#[test]
+fn simulated_path_is_deterministic() {
+    assert_clean("nondeterminism on the simulated path", &run::nondeterminism(&crates()));
+}
+
+#[test]
+fn no_pub_fn_in_private_modules() {
+    assert_clean("`pub fn` in private modules (make them `pub(crate)`)", &run::pub_in_private(&crates()));
+}
+
+/// Every `.rs` file under a crate's `src/` is reached by following `mod` declarations;
+/// a file tidy did not reach is a file no rule checked.
+#[test]
+fn every_source_file_is_reached() {
+    let root = root();
+    let crates = crates();
+    assert!(crates.iter().any(|c| c.dir == "crates/shipper"), "found no crates under {}", root.display());
+    let unreached: Vec<String> =
+        crates.iter().flat_map(|c| walk::unreached(&root, c).expect("list src")).collect();
+    assert!(unreached.is_empty(), "source files no crate root reaches: {unreached:#?}");
+}
+
+#[test]
+fn allowlist_names_only_transport_and_bench_crates() {
+    for entry in LONG_FUNCTIONS {
+        assert!(
+            ALLOWLIST_CRATES.iter().any(|c| entry.starts_with(c)),
+            "`{entry}` is outside {ALLOWLIST_CRATES:?}"
+        );
+    }
+}
+
+#[test]
+fn harness_crates_have_no_allowlist_entries() {
+    for entry in LONG_FUNCTIONS {
+        assert!(
+            !HARNESS_CRATES.iter().any(|c| entry.starts_with(c)),
+            "`{entry}`: harness crates get no allowlist"
+        );
+    }
+    for entry in PENDING_SPLIT {
+        assert!(
+            HARNESS_CRATES.iter().any(|c| entry.starts_with(c)),
+            "`{entry}` in PENDING_SPLIT is not a harness crate's"
+        );
+    }
+}
