@@ -24,9 +24,8 @@ use std::sync::Mutex;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use shipper::broken::{self, Variant};
-use shipsim::explore::{self, Outcome};
-use shipsim::shrink;
-use shipsim::{TransportKind, runner, scenario};
+use shipsim::scenario::{self, TransportKind};
+use shipsim::{SeedOutcome, Simulation};
 use shipsim_trace::{DeliveryRule, FaultKind, LivenessRule, OrderingRule, PlacementRule, Rule, StatsRule};
 
 /// Simulation runs each caught variant may spend on shrinking its failure.
@@ -194,7 +193,7 @@ impl Case {
     /// The case's scenario, set to run on the case's transport.
     fn scenario(&self) -> Result<scenario::Scenario, Failed> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{}.yaml", self.scenario));
-        let mut scenario = scenario::load(&path).map_err(|e| e.to_string())?;
+        let mut scenario = shipsim::load(&path).map_err(|e| e.to_string())?;
         scenario.transport.kind = Some(self.transport);
         Ok(scenario)
     }
@@ -243,7 +242,7 @@ fn every_variant_has_a_case() -> Result<(), Failed> {
 /// a deadline after the following restart, long before the end of the run.
 fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/slow-sink-crash.yaml");
-    let scenario = scenario::load(&path).map_err(|e| e.to_string())?;
+    let scenario = shipsim::load(&path).map_err(|e| e.to_string())?;
     let at = |kind: FaultKind| -> Vec<u64> {
         let times = scenario.faults.iter().filter(|f| f.action.kind() == kind);
         times.map(|f| f.at.as_micros() as u64).collect()
@@ -255,8 +254,8 @@ fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
         .zip(at(FaultKind::Restart))
         .map(|(c, r)| (c.saturating_sub(100_000), r + deadline))
         .collect();
-    let result =
-        broken::with(Variant::AckBeforeAccept, || runner::run(&scenario, 1)).map_err(|e| e.to_string())?;
+    let result = broken::with(Variant::AckBeforeAccept, || Simulation::new(&scenario).run(1))
+        .map_err(|e| e.to_string())?;
     let losses: Vec<u64> =
         result.violations.iter().filter(|v| v.rule == DeliveryRule::NoLoss).map(|v| v.t).collect();
     let at_crash =
@@ -273,7 +272,7 @@ fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
 fn caught(case: &Case) -> Result<(), Failed> {
     let scenario = case.scenario()?;
     for seed in 1..=case.max_seeds {
-        let result = broken::with(case.variant, || runner::run(&scenario, seed))
+        let result = broken::with(case.variant, || Simulation::new(&scenario).run(seed))
             .map_err(|e| format!("{:?} seed {seed}: {e}", case.variant))?;
         let fired = result.violations.iter().any(|v| v.rule == case.rule);
         if fired {
@@ -286,9 +285,10 @@ fn caught(case: &Case) -> Result<(), Failed> {
             others.sort();
             others.dedup();
             let target = case.rule;
-            let shrunk =
-                broken::with(case.variant, || shrink::shrink(&scenario, seed, &target, SHRINK_BUDGET));
-            let still = broken::with(case.variant, || runner::run(&shrunk.scenario, seed))
+            let shrunk = broken::with(case.variant, || {
+                Simulation::new(&scenario).shrink(seed, &target, SHRINK_BUDGET)
+            });
+            let still = broken::with(case.variant, || Simulation::new(&shrunk.scenario).run(seed))
                 .map_err(|e| format!("{:?} shrunk repro: {e}", case.variant))?;
             if !still.violations.iter().any(|v| v.rule == case.rule) {
                 return Err(format!("{:?}: the shrunk repro no longer fails", case.variant).into());
@@ -319,7 +319,7 @@ fn caught(case: &Case) -> Result<(), Failed> {
 }
 
 /// What `shipsim explore S --swarm` does with the variant on, seed by seed
-/// (`explore::run_seed`, the function every explore worker runs): the first
+/// (`Simulation::explore_seed`, what every explore worker runs): the first
 /// seed, of at most [`EXPLORE_SEEDS`], whose swarm variant reports the
 /// expected rule. With `SHIPSIM_BROKEN_SWEEP=1` every seed runs and the
 /// failing ones are counted (the README's figures).
@@ -327,10 +327,10 @@ fn explore_catches(case: &Case, scenario: &scenario::Scenario) -> Result<String,
     let sweep = std::env::var_os("SHIPSIM_BROKEN_SWEEP").is_some();
     let (mut first, mut caught) = (None, 0);
     for seed in 1..=EXPLORE_SEEDS {
-        let result = broken::with(case.variant, || explore::run_seed(scenario, seed, true));
+        let result = broken::with(case.variant, || Simulation::new(scenario).explore_seed(seed, true));
         let fired = match &result.outcome {
-            Outcome::Fail(violations) => violations.iter().any(|v| v.rule == case.rule),
-            Outcome::Pass | Outcome::Error(_) => false,
+            SeedOutcome::Fail(violations) => violations.iter().any(|v| v.rule == case.rule),
+            SeedOutcome::Pass | SeedOutcome::Error(_) => false,
         };
         if fired {
             caught += 1;

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shipper::{Fence, NodeId, ShippedEvent, ShipperResult, ShipperTransport};
 use shipper_net::{NetConfig, NetTransport, TransportObserver, TurmoilNet};
+use shipsim::check::Status;
+use shipsim::scenario::Scenario;
 use shipsim::{
-    AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NodeTransport, Scenario, Server,
-    Simulation, Status, TransportFactory,
+    AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NodeTransport, Server, Simulation,
+    TransportFactory,
 };
 use shipsim_trace::Invariant;
 
@@ -113,8 +115,7 @@ fn scenario(name: &str) -> Scenario {
 fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
     for name in ["baseline", "partition-heal", "crash-restart-receiver", "stale-route", "lossy-link"] {
         let scenario = scenario(name);
-        let result =
-            Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).seed(1).run().unwrap();
+        let result = Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).run(1).unwrap();
         assert!(result.passed(), "{name}:\n{}", result.summary);
         for r in &result.summary.results {
             assert!(matches!(r.status, Status::Held | Status::Skipped(_)), "{name}: {}", r.invariant);
@@ -139,8 +140,7 @@ fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
 #[test]
 fn a_custom_transport_runs_deterministically() {
     let scenario = scenario("crash-restart-receiver");
-    let run =
-        || Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).seed(2).run().unwrap();
+    let run = || Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).run(2).unwrap();
     let (a, b) = (run(), run());
     assert_eq!(shipsim_trace::to_bytes(&a.records), shipsim_trace::to_bytes(&b.records));
 }
@@ -148,7 +148,7 @@ fn a_custom_transport_runs_deterministically() {
 #[test]
 fn a_fire_and_forget_transport_loses_events_and_the_harness_says_so() {
     let scenario = scenario("partition-heal");
-    let result = Simulation::new(&scenario).transport(Acked { fire_and_forget: true }).seed(1).run().unwrap();
+    let result = Simulation::new(&scenario).transport(Acked { fire_and_forget: true }).run(1).unwrap();
     let delivery = result.summary.get(Invariant::Delivery);
     assert_eq!(delivery.status, Status::Violated, "{}", result.summary);
     assert!(delivery.count(shipsim_trace::DeliveryRule::NoLoss) > 0, "{}", result.summary);

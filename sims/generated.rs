@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 use shipsim::scenario::Scenario;
-use shipsim::{repro, runner, strategies};
+use shipsim::{Simulation, repro, strategies};
 
 /// Cases per `cargo test`: enough to cover every fault kind in a few seconds; a nightly job
 /// raises it with `PROPTEST_CASES`.
@@ -39,7 +39,8 @@ fn failures_dir() -> PathBuf {
 /// The property: the run completes and every invariant holds.
 fn holds(scenario: &Scenario) -> Result<(), TestCaseError> {
     let seed = scenario.seeds[0];
-    let result = runner::run(scenario, seed).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
+    let result =
+        Simulation::new(scenario).run(seed).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
     match result.violations.first() {
         None => Ok(()),
         Some(v) => Err(TestCaseError::fail(format!(
@@ -59,7 +60,8 @@ fn generated_scenarios_hold_every_invariant() {
         Ok(()) => {}
         Err(TestError::Fail(reason, minimal)) => {
             let seed = minimal.seeds[0];
-            let violation = runner::run(&minimal, seed).ok().and_then(|r| r.violations.into_iter().next());
+            let violation =
+                Simulation::new(&minimal).run(seed).ok().and_then(|r| r.violations.into_iter().next());
             let written = repro::write(
                 &failures_dir(),
                 &minimal,

@@ -94,7 +94,7 @@ fn run_writes_a_repro_per_failing_seed_and_replay_of_a_fixed_bug_passes() {
     let repro = "target/shipsim/failures/tiny-explore-seed-4.yaml";
     assert!(stdout.contains(&format!("repro: {repro}")), "{stdout}");
     assert!(stdout.contains(&format!("replay: shipsim replay {repro}")), "{stdout}");
-    let loaded = shipsim::scenario::load(&dir.join(repro)).expect("the repro loads");
+    let loaded = shipsim::load(&dir.join(repro)).expect("the repro loads");
     assert_eq!(loaded.seeds, [4]);
 
     // "Fix" the bug (a long enough run): replay passes, says so, and exits 0.
@@ -119,8 +119,8 @@ fn a_repro_found_on_another_transport_replays_on_it_without_the_flag() {
     // On gRPC the budget runs out first at seed 5 (of 1..=12: 5, 6, 9 and 10).
     let repro = "g/tiny-explore-grpc-seed-5.yaml";
     assert!(stdout.contains(&format!("replay: shipsim replay {repro}")), "{stdout}");
-    let loaded = shipsim::scenario::load(&dir.join(repro)).expect("the repro loads");
-    assert_eq!(loaded.transport.kind, Some(shipsim::TransportKind::Grpc));
+    let loaded = shipsim::load(&dir.join(repro)).expect("the repro loads");
+    assert_eq!(loaded.transport.kind, Some(shipsim::scenario::TransportKind::Grpc));
 
     let replay = shipsim(&dir, &["replay", repro]);
     let stdout = text(&replay.stdout);

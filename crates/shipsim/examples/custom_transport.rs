@@ -109,8 +109,7 @@ impl ShipperTransport for Sender {
 fn main() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/partition-heal.yaml");
     let scenario = shipsim::load(&path).expect("the bundled scenario loads");
-    let result =
-        Simulation::new(&scenario).transport(FireAndForget).seed(1).run().expect("the run completes");
+    let result = Simulation::new(&scenario).transport(FireAndForget).run(1).expect("the run completes");
     print!("{}", result.summary);
     assert!(!result.passed(), "the harness must catch a transport that loses what it reports shipped");
     assert!(!result.summary.get(shipsim::trace::Invariant::Delivery).held());

@@ -1,16 +1,14 @@
 //! shipsim: deterministic simulation testing for the event shipper.
 //!
-//! A run takes a [`scenario::Scenario`] and a seed, builds a turmoil
-//! simulation with one host per node, drives the faults on their schedule ([`runner`]),
-//! records every fact ([`trace`]) and checks the invariants ([`check`]). Same scenario and
-//! seed, same trace, byte for byte. The parts that do this (nodes, faults, routes, the
-//! recorder, the workload, the seeded random sources) are private to the crate: the
-//! scenario, the run's result and the trace are the contract, not how a run is driven.
+//! A run takes a scenario ([`scenario::Scenario`], from [`load`] or [`parse`]) and a seed,
+//! builds a turmoil simulation with one host per node, drives the faults on their schedule,
+//! records every fact into a trace ([`trace`]) and checks the invariants ([`check`]). Same
+//! scenario and seed, same trace, byte for byte. [`Simulation`] is the one entry point: run a
+//! seed, check that it is deterministic, sweep seeds, or shrink a failure.
 //!
-//! The transport is pluggable ([`transport`]): [`Simulation`] runs a scenario, an explore
-//! sweep or a shrink on any `shipper::ShipperTransport` a [`TransportFactory`] builds. A
-//! scenario names one of the bundled transports in `transport.kind` ([`TransportKind`],
-//! [`factory_for`]); shipper-net's TCP transport ([`tcp`]) is the default.
+//! The transport is pluggable: a [`TransportFactory`] builds any `shipper::ShipperTransport`
+//! for each simulated node. A scenario names one of the bundled ones in `transport.kind`
+//! ([`TcpFactory`], the default, and [`GrpcFactory`]).
 //!
 //! A scenario written inline, run with one seed: every invariant holds, and the same seed gives
 //! the same records again.
@@ -27,56 +25,67 @@
 //! expect: {settle: 5s}
 //! ";
 //! let scenario = shipsim::parse(yaml, "doc.yaml").unwrap();
-//! let first = shipsim::run(&scenario, 7).unwrap();
-//! assert!(first.passed(), "{}", first.summary);
-//! let again = shipsim::Simulation::new(&scenario).seed(7).run().unwrap();
-//! assert_eq!(first.records, again.records);
+//! let simulation = shipsim::Simulation::new(&scenario);
+//! let result = simulation.check_determinism(7).unwrap();
+//! assert!(result.passed(), "{}", result.summary);
 //! ```
 //!
-//! The `shipsim` binary and what only it needs (argument parsing, progress bars, the router
-//! benchmark) sit behind the default `cli` feature; `default-features = false` builds the
-//! library alone.
+//! How the crate is laid out: `scenario/` (load and validate a file) → `sim/` (the runner,
+//! nodes, faults, membership, routes, sinks, workload, recorder) → `transport/` (the seam and
+//! the bundled transports) → `search/` (explore, swarm, shrink) → `suite` and `repro`. The
+//! `shipsim` command lives in the `shipsim-cli` crate.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
-pub mod explore;
-pub(crate) mod faults;
-pub mod grpc;
-pub mod kinds;
-pub(crate) mod membership;
-pub(crate) mod node;
-pub(crate) mod recorder;
+mod payload;
 pub mod report;
 pub mod repro;
-pub(crate) mod routes;
-pub mod runner;
 pub mod scenario;
-pub(crate) mod seeds;
-pub mod shrink;
-pub mod simulation;
-pub(crate) mod sink;
+mod search;
+mod seeds;
+mod sim;
+mod simulation;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 #[cfg(feature = "suite")]
-pub mod suite;
-pub mod tcp;
-pub mod transport;
-pub(crate) mod workload;
+mod suite;
+mod transport;
 
-pub use explore::{Options as ExploreOptions, Sweep};
-pub use grpc::GrpcFactory;
-pub use kinds::factory_for;
-pub use recorder::NetCounters;
-pub use runner::{RunError, RunResult};
-pub use scenario::{Scenario, ScenarioError, TransportKind, load, parse};
-pub use shipsim_check::{self as check, CheckSummary, InvariantResult, Status};
+use std::path::Path;
+
+pub use search::explore::{Options as ExploreOptions, Progress, SeedOutcome, SeedResult, Shard, Sweep};
+pub use search::shrink::{DEFAULT_BUDGET as DEFAULT_SHRINK_BUDGET, Log as ShrinkLog, Shrunk};
+pub use search::swarm::swarm;
+pub use shipsim_check as check;
 pub use shipsim_trace as trace;
-pub use shrink::Shrunk;
-pub use simulation::{Simulation, run};
+pub use sim::{RunError, RunResult, TICK};
+pub use simulation::Simulation;
 #[cfg(feature = "suite")]
 pub use suite::Suite;
-pub use tcp::TcpFactory;
+pub use transport::grpc::GrpcFactory;
+pub use transport::kinds::factory_for;
+pub use transport::tcp::TcpFactory;
 pub use transport::{
-    AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NodeTransport, Server, SinkClosed,
-    SinkError, Timing, TransportFactory,
+    AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NetCounters, NodeTransport, Server,
+    SinkClosed, SinkError, Timing, TransportFactory,
 };
+
+use scenario::{Scenario, ScenarioError};
+
+/// Reads and checks a scenario file, including the limits of the bundled transport it names
+/// (a frame size): every error names the file, line and column. At most
+/// [`scenario::MAX_SOURCE_BYTES`] are read.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    scenario::load_within(path, &transport::kinds::fits)
+}
+
+/// [`load`] for a scenario given as text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    scenario::parse_within(text, file, &transport::kinds::fits)
+}
+
+/// [`load`] for a scenario given as bytes (e.g. read from stdin); `file` names it in errors.
+/// Bytes that are not UTF-8 are reported at the line and column of the first bad one.
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Scenario, ScenarioError> {
+    scenario::parse_bytes_within(bytes, file, &transport::kinds::fits)
+}

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::runner::RunResult;
+use crate::sim::RunResult;
 use shipsim_check::{render_violation, transport_suffix};
 
 /// How many violations the report spells out; the rest are counted.
@@ -14,12 +14,8 @@ pub const SHOWN_VIOLATIONS: usize = 5;
 /// Counts drawn from a run's records (the diagram's header prints the same).
 pub type Summary = shipsim_trace::Counts;
 
-/// How to replay a run from the command line.
-pub fn replay_command(scenario_path: &str, seed: u64) -> String {
-    format!("cargo run --release -p shipsim -- run {scenario_path} --seed {seed}")
-}
-
-/// The full human report of one run.
+/// The full human report of one run. A failing run's report ends with `FAIL`: the caller adds
+/// the one line that reruns it (a repro's replay, or its own test's name).
 pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration) -> String {
     let s = Summary::of(&result.records);
     let mut out = String::new();
@@ -66,6 +62,6 @@ pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration
             result.violations.len() - SHOWN_VIOLATIONS
         );
     }
-    let _ = writeln!(out, "FAIL: replay with\n  {}", replay_command(scenario_path, seed));
+    let _ = writeln!(out, "FAIL");
     out
 }

@@ -149,7 +149,7 @@ faults:
         assert!(text.contains("# shrunk: 2 steps"), "{text}");
         assert!(text.contains(&format!("# replay: shipsim replay {}", path.display())), "{text}");
         assert!(text.lines().all(|l| l.len() < 400), "a header line was not shortened");
-        let loaded = scenario::load(&path).unwrap();
+        let loaded = crate::load(&path).unwrap();
         assert_eq!(loaded.seeds, vec![7]);
         assert_eq!(Scenario { seeds: original.seeds.clone(), ..loaded }, original);
         let _ = std::fs::remove_dir_all(&dir);

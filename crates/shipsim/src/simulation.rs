@@ -1,35 +1,41 @@
-//! The library API: run a scenario (or sweep its seeds, or shrink a failure) on any transport
-//! from a user's own `cargo test`.
+//! The one entry point: a scenario on a transport, run with a seed, checked for determinism,
+//! swept over seeds, or shrunk to a smaller failure. The seed belongs to each call, never to
+//! the builder, so one `Simulation` serves a whole sweep.
 //!
 //! ```no_run
 //! let scenario = shipsim::load(std::path::Path::new("scenarios/partition-heal.yaml")).unwrap();
-//! let result = shipsim::Simulation::new(&scenario).seed(7).run().unwrap();
+//! let result = shipsim::Simulation::new(&scenario).run(7).unwrap();
 //! assert!(result.passed(), "{}", result.summary);
 //! ```
 
 use std::sync::Arc;
 
-use crate::explore::{self, Options, Progress, Sweep};
-use crate::kinds;
-use crate::runner::{self, RunError, RunResult};
-use crate::scenario::Scenario;
-use crate::shrink::{self, Shrunk};
-use crate::transport::TransportFactory;
 use shipsim_trace::Rule;
 
-/// A scenario, a transport and a seed, ready to run.
+use crate::scenario::Scenario;
+use crate::search::explore::{self, Options, Progress, SeedResult, Sweep};
+use crate::search::shrink::{self, Shrunk};
+use crate::sim::{self, RunError, RunResult};
+use crate::transport::TransportFactory;
+use crate::transport::kinds;
+
+/// A scenario and the transport it runs on.
 #[derive(Clone)]
 pub struct Simulation<'a> {
     scenario: &'a Scenario,
     factory: Arc<dyn TransportFactory>,
-    seed: u64,
 }
 
 impl<'a> Simulation<'a> {
     /// `scenario` on the transport its `transport.kind` names (shipper-net's TCP when it names
-    /// none) with seed 1.
+    /// none).
     pub fn new(scenario: &'a Scenario) -> Self {
-        Simulation { scenario, factory: kinds::scenario_factory(scenario), seed: 1 }
+        Simulation { scenario, factory: kinds::scenario_factory(scenario) }
+    }
+
+    /// `scenario` on the transports an already shared `factory` builds.
+    pub(crate) fn with_factory(scenario: &'a Scenario, factory: Arc<dyn TransportFactory>) -> Self {
+        Simulation { scenario, factory }
     }
 
     /// Runs on the transports `factory` builds instead, whatever the scenario's
@@ -39,41 +45,52 @@ impl<'a> Simulation<'a> {
         self
     }
 
-    /// Runs with `seed`.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
+    /// Runs the scenario once with `seed` and checks every invariant.
+    pub fn run(&self, seed: u64) -> Result<RunResult, RunError> {
+        sim::run_with(self.scenario, seed, self.factory.clone())
     }
 
-    /// Runs the scenario once and checks every invariant.
-    pub fn run(&self) -> Result<RunResult, RunError> {
-        runner::run_with(self.scenario, self.seed, self.factory.clone())
+    /// Runs `seed` twice and compares the traces byte for byte: the first run's result, or
+    /// [`RunError::Nondeterministic`] naming the first line where the two differ.
+    pub fn check_determinism(&self, seed: u64) -> Result<RunResult, RunError> {
+        let first = self.run(seed)?;
+        let second = self.run(seed)?;
+        match shipsim_trace::first_record_difference(&first.records, &second.records) {
+            None => Ok(first),
+            Some((line, first, second)) => Err(RunError::Nondeterministic { seed, line, first, second }),
+        }
     }
 
-    /// Sweeps the seeds `options` names (the seed set here is not used), as `shipsim explore`
-    /// does.
+    /// Sweeps the seeds `options` names, as `shipsim explore` does.
     pub fn explore(&self, options: &Options) -> Sweep {
-        explore::explore_with(self.scenario, options, &self.factory, |_: Progress| {})
+        self.explore_with_progress(options, |_| {})
     }
 
-    /// Shrinks a failure of this seed to a smaller scenario that still violates `target`,
-    /// in at most `budget` runs.
-    pub fn shrink(&self, target: &Rule, budget: usize) -> Shrunk {
-        shrink::shrink_on(self.scenario, self.seed, target, budget, &self.factory)
+    /// [`Self::explore`], calling `progress` on this thread after each finished seed.
+    pub fn explore_with_progress(&self, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
+        explore::explore_with(self.scenario, options, &self.factory, progress)
     }
-}
 
-/// Runs `scenario` with `seed` on the transport its `transport.kind` names.
-pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
-    Simulation::new(scenario).seed(seed).run()
+    /// One seed of a sweep exactly as an explore worker runs it: on the scenario's swarm
+    /// variant for `seed` when `swarm` is on.
+    pub fn explore_seed(&self, seed: u64, swarm: bool) -> SeedResult {
+        explore::run_seed_with(self.scenario, seed, swarm, self.factory.clone())
+    }
+
+    /// Shrinks a failure of `seed` to a smaller scenario that still violates `target`, in at
+    /// most `budget` runs.
+    pub fn shrink(&self, seed: u64, target: &Rule, budget: usize) -> Shrunk {
+        shrink::shrink_on(self.scenario, seed, target, budget, &self.factory)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::TransportKind;
-    use crate::tcp::TcpFactory;
+    use crate::transport::tcp::TcpFactory;
     use crate::transport::{Capabilities, LifeContext, NodeTransport};
+    use shipsim_trace::{Lack, Record};
 
     /// The TCP transport declaring fewer capabilities than it has.
     struct Modest(Capabilities);
@@ -90,20 +107,20 @@ mod tests {
 
     fn scenario(name: &str) -> Scenario {
         let path = format!("{}/../../scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
-        crate::scenario::load(std::path::Path::new(&path)).unwrap()
+        crate::load(std::path::Path::new(&path)).unwrap()
     }
 
     #[test]
-    fn the_default_transport_is_the_runner_s() {
+    fn the_default_transport_is_the_one_the_scenario_names() {
         let s = scenario("partition-heal");
-        let a = run(&s, 3).unwrap();
-        let b = runner::run(&s, 3).unwrap();
+        let a = Simulation::new(&s).run(3).unwrap();
+        let b = Simulation::new(&s).transport(TcpFactory).run(3).unwrap();
         assert_eq!(shipsim_trace::to_bytes(&a.records), shipsim_trace::to_bytes(&b.records));
     }
 
     fn transport_name(result: &RunResult) -> &str {
         match result.records.first() {
-            Some(shipsim_trace::Record::Start(start)) => &start.transport_name,
+            Some(Record::Start(start)) => &start.transport_name,
             _ => panic!("a Start first"),
         }
     }
@@ -112,23 +129,20 @@ mod tests {
     fn the_scenario_s_kind_picks_the_transport_and_an_explicit_one_overrides_it() {
         let mut s = scenario("baseline");
         s.workload.events = 20;
-        assert_eq!(transport_name(&run(&s, 1).unwrap()), "tcp");
+        assert_eq!(transport_name(&Simulation::new(&s).run(1).unwrap()), "tcp");
         s.transport.kind = Some(TransportKind::Grpc);
-        assert_eq!(transport_name(&run(&s, 1).unwrap()), "grpc");
-        assert_eq!(transport_name(&runner::run(&s, 1).unwrap()), "grpc");
-        let custom = Simulation::new(&s).transport(Modest(Capabilities::ALL)).run().unwrap();
+        assert_eq!(transport_name(&Simulation::new(&s).run(1).unwrap()), "grpc");
+        let custom = Simulation::new(&s).transport(Modest(Capabilities::ALL)).run(1).unwrap();
         assert_eq!(transport_name(&custom), "custom");
-        assert_eq!(transport_name(&Simulation::new(&s).transport(TcpFactory).run().unwrap()), "tcp");
+        assert_eq!(transport_name(&Simulation::new(&s).transport(TcpFactory).run(1).unwrap()), "tcp");
     }
 
     #[test]
     fn a_missing_capability_is_named_in_the_trace_and_skips_its_rules() {
         let s = scenario("partition-heal");
-        let result = Simulation::new(&s).transport(Modest(Capabilities::default())).run().unwrap();
-        let Some(shipsim_trace::Record::Start(start)) = result.records.first() else {
-            panic!("a Start first")
-        };
-        assert_eq!(start.lacks, shipsim_trace::Lack::ALL);
+        let result = Simulation::new(&s).transport(Modest(Capabilities::default())).run(1).unwrap();
+        let Some(Record::Start(start)) = result.records.first() else { panic!("a Start first") };
+        assert_eq!(start.lacks, Lack::ALL);
         let text = result.summary.to_string();
         assert!(text.contains("redelivery-after-ack skipped: the transport reports no acks"), "{text}");
         assert!(text.contains("recovery skipped: the transport gave no timing"), "{text}");
@@ -138,9 +152,27 @@ mod tests {
     #[test]
     fn a_scenario_needing_routes_is_refused_on_a_transport_without() {
         let s = scenario("stale-route");
-        let err = Simulation::new(&s).transport(Modest(Capabilities::default())).run().unwrap_err();
+        let err = Simulation::new(&s).transport(Modest(Capabilities::default())).run(1).unwrap_err();
         assert!(matches!(&err, RunError::Unsupported(why) if why.contains("drop-route")), "{err}");
         let routes = Capabilities { routes: true, ..Capabilities::default() };
-        assert!(Simulation::new(&s).transport(Modest(routes)).run().is_ok());
+        assert!(Simulation::new(&s).transport(Modest(routes)).run(1).is_ok());
+    }
+
+    #[test]
+    fn the_same_seed_is_deterministic_and_the_check_says_so() {
+        let mut s = scenario("partition-heal");
+        s.workload.events = 40;
+        let checked = Simulation::new(&s).check_determinism(2).unwrap();
+        let plain = Simulation::new(&s).run(2).unwrap();
+        assert_eq!(checked.records, plain.records);
+    }
+
+    /// A transport too small for the scenario's frames is refused before the run starts.
+    #[test]
+    fn a_run_checks_its_transport_s_limits() {
+        let mut s = scenario("big-payloads");
+        s.transport.max_frame = 256;
+        let err = Simulation::new(&s).run(1).unwrap_err();
+        assert!(matches!(&err, RunError::Unsupported(why) if why.contains("max_frame")), "{err}");
     }
 }

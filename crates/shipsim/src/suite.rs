@@ -45,12 +45,13 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
-use crate::kinds;
+use crate::Simulation;
 use crate::report;
 use crate::repro;
-use crate::runner::{self, RunError};
-use crate::scenario::{self, Scenario, TransportKind};
+use crate::scenario::{Scenario, TransportKind};
+use crate::sim::RunError;
 use crate::transport::TransportFactory;
+use crate::transport::kinds;
 
 /// The scenario folders of a test target and the transport their cases run on.
 #[derive(Clone)]
@@ -170,7 +171,7 @@ impl Suite {
     fn trials_for(&self, path: &Path, seeds: &Seeds) -> Vec<Trial> {
         let shown = self.display(path);
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let scenario = match scenario::load(path) {
+        let scenario = match crate::load(path) {
             Ok(scenario) => scenario,
             Err(err) => {
                 let message = err.to_string();
@@ -295,7 +296,7 @@ struct Case {
 
 impl Case {
     fn run(&self, seed: u64) -> Result<Completion, Failed> {
-        let result = match runner::run_with(&self.scenario, seed, self.factory.clone()) {
+        let result = match Simulation::with_factory(&self.scenario, self.factory.clone()).run(seed) {
             Ok(result) => result,
             Err(err) => return outcome(err).map_err(|e| format!("{} seed {seed}: {e}", self.shown).into()),
         };
@@ -328,18 +329,9 @@ fn deterministic(
     seed: u64,
     factory: &Arc<dyn TransportFactory>,
 ) -> Result<Completion, Failed> {
-    let run =
-        || runner::run_with(scenario, seed, factory.clone()).map(|r| shipsim_trace::to_bytes(&r.records));
-    let first = match run() {
-        Ok(bytes) => bytes,
-        Err(err) => return outcome(err).map_err(|e| e.into()),
-    };
-    let second = run().map_err(|e| e.to_string())?;
-    match shipsim_trace::first_difference(&first, &second) {
-        None => Ok(Completion::Completed),
-        Some((line, a, b)) => {
-            Err(format!("two runs of seed {seed} differ at trace line {line}:\n  {a}\n  {b}").into())
-        }
+    match Simulation::with_factory(scenario, factory.clone()).check_determinism(seed) {
+        Ok(_) => Ok(Completion::Completed),
+        Err(err) => outcome(err).map_err(|e| e.into()),
     }
 }
 
@@ -369,7 +361,7 @@ fn target_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::TcpFactory;
+    use crate::transport::tcp::TcpFactory;
     use crate::transport::{Capabilities, LifeContext, NodeTransport};
 
     /// The TCP transport without the capability to drop routes.
@@ -480,7 +472,7 @@ mod tests {
         let failures = dir.join("failures");
         let case = Case {
             name: "tiny::seed-2".into(),
-            scenario: scenario::load(&dir.join("late.yaml")).unwrap(),
+            scenario: crate::load(&dir.join("late.yaml")).unwrap(),
             shown: "late.yaml".into(),
             factory: Arc::new(TcpFactory),
             failures: failures.clone(),
@@ -537,14 +529,14 @@ mod tests {
         let log = log(&dir);
         for kind in TransportKind::ALL {
             let repro = failures.join(format!("tiny-{kind}-seed-2.yaml"));
-            assert_eq!(scenario::load(&repro).unwrap().transport.kind, Some(kind), "{}", repro.display());
+            assert_eq!(crate::load(&repro).unwrap().transport.kind, Some(kind), "{}", repro.display());
             assert!(log.contains(&format!("replay: shipsim replay {}", repro.display())), "{log}");
         }
     }
 
     #[test]
     fn the_environment_overrides_the_seeds() {
-        let s = scenario::parse(SMALL, "tiny.yaml").unwrap();
+        let s = crate::parse(SMALL, "tiny.yaml").unwrap();
         assert_eq!(Seeds::Own.of(&s), [4, 2]);
         assert_eq!(Seeds::One(9).of(&s), [9]);
         assert_eq!(Seeds::Sweep(3).of(&s), [1, 2, 3]);

@@ -11,14 +11,14 @@ use shipsim::scenario::{
 
 /// The full error line for `text`, loaded as `s.yaml`.
 fn error(text: &str) -> String {
-    match scenario::parse(text, "s.yaml") {
+    match shipsim::parse(text, "s.yaml") {
         Ok(s) => panic!("expected an error, parsed {s:?}"),
         Err(e) => e.to_string(),
     }
 }
 
 fn error_bytes(bytes: &[u8]) -> String {
-    match scenario::parse_bytes(bytes, "s.yaml") {
+    match shipsim::parse_bytes(bytes, "s.yaml") {
         Ok(s) => panic!("expected an error, parsed {s:?}"),
         Err(e) => e.to_string(),
     }
@@ -337,7 +337,7 @@ fn seventeen_nodes() {
         format!("s.yaml:2:{column}: too many nodes: 17 listed, at most 16 are supported")
     );
     let sixteen = format!("name: t\nnodes: [{}]\n", nodes[..16].join(", "));
-    assert_eq!(scenario::parse(&sixteen, "s.yaml").unwrap().nodes.len(), 16);
+    assert_eq!(shipsim::parse(&sixteen, "s.yaml").unwrap().nodes.len(), 16);
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn hold_combined_with_oneway_partition() {
 
 #[test]
 fn missing_file_names_the_file() {
-    let err = scenario::load(Path::new("no/such/scenario.yaml")).unwrap_err();
+    let err = shipsim::load(Path::new("no/such/scenario.yaml")).unwrap_err();
     assert!(matches!(err, ScenarioError::Io { .. }));
     assert!(err.to_string().starts_with("no/such/scenario.yaml: cannot read scenario file: "), "{err}");
 }
@@ -428,7 +428,7 @@ expect:
 
 #[test]
 fn design_example_parses() {
-    let s = scenario::parse(ORIGINAL_EXAMPLE, "partition-heal.yaml").unwrap();
+    let s = shipsim::parse(ORIGINAL_EXAMPLE, "partition-heal.yaml").unwrap();
     assert_eq!(s.name, "partition-heal");
     assert_eq!(s.description, "One node is cut off mid-batch and comes back.");
     assert_eq!(s.seeds, [1, 2, 3]);
@@ -453,7 +453,7 @@ fn design_example_parses() {
     assert_eq!(s.expect.settle, Duration::from_secs(10));
 
     // The written form reads back to the same scenario.
-    let again: Scenario = scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap();
+    let again: Scenario = shipsim::parse(&scenario::to_yaml(&s), "again.yaml").unwrap();
     assert_eq!(again, s);
 
     // And the contradiction that was removed is reported as such.
@@ -519,7 +519,7 @@ fn route_faults_follow_the_route_state() {
         "s.yaml:8:29: restore-route n1 -> n2, which is not dropped (the crash of `n1` at 2s ended it: \
          a restarted process reads its routes afresh)"
     );
-    let s = scenario::parse(
+    let s = shipsim::parse(
         &with_faults(&[
             "{at: 1s, drop-route: {from: n1, to: n2}}",
             "{at: 3s, restore-route: {from: n1, to: n2}}",
@@ -542,12 +542,12 @@ fn workload_senders() {
     assert_eq!(error(&text("[n2, n2]")), "s.yaml:4:17: sender `n2` is listed twice (first listed at 4:13)");
     assert_eq!(error(&text("n1")), "s.yaml:4:12: expected a list");
 
-    let s = scenario::parse(&text("[n3, n1]"), "s.yaml").unwrap();
+    let s = shipsim::parse(&text("[n3, n1]"), "s.yaml").unwrap();
     assert_eq!(s.workload.senders, Some(vec!["n3".to_owned(), "n1".to_owned()]));
     assert!(s.workload.sends("n1") && !s.workload.sends("n2"));
     assert_eq!((s.workload.events_of("n3"), s.workload.events_of("n2")), (100, 0));
-    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
-    let every = scenario::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
+    assert_eq!(shipsim::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
+    let every = shipsim::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
     assert_eq!(every.workload.senders, None);
     assert!(every.workload.sends("n2"));
 }
@@ -558,7 +558,7 @@ fn unknown_placement_mode() {
         error("name: t\nnodes: [n1]\nexpect:\n  placement: anywhere\n"),
         "s.yaml:4:14: invalid placement `anywhere`: expected one of owner, ignore"
     );
-    let s = scenario::parse("name: t\nnodes: [n1]\nexpect: {placement: ignore}\n", "s.yaml").unwrap();
+    let s = shipsim::parse("name: t\nnodes: [n1]\nexpect: {placement: ignore}\n", "s.yaml").unwrap();
     assert_eq!(s.expect.placement, scenario::ExpectPlacement::Ignore);
 }
 
@@ -566,9 +566,9 @@ fn unknown_placement_mode() {
 fn transport_kind() {
     let text =
         |kind: &str| format!("name: t\nnodes: [n1, n2]\ntransport:\n  connections: 1\n  kind: {kind}\n");
-    assert_eq!(scenario::parse(&text("grpc"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Grpc));
-    assert_eq!(scenario::parse(&text("tcp"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Tcp));
-    assert_eq!(scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().transport.kind, None);
+    assert_eq!(shipsim::parse(&text("grpc"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Grpc));
+    assert_eq!(shipsim::parse(&text("tcp"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Tcp));
+    assert_eq!(shipsim::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().transport.kind, None);
     assert_eq!(error(&text("udp")), "s.yaml:5:9: invalid transport kind `udp`: expected one of tcp, grpc");
     assert_eq!(error(&text("[tcp]")), "s.yaml:5:9: expected a single value, found a list or mapping");
     assert_eq!(
@@ -581,13 +581,13 @@ fn transport_kind() {
 #[test]
 fn network_segment() {
     let text = |segment: &str| format!("name: t\nnodes: [n1, n2]\nnetwork:\n  segment: {segment}\n");
-    let s = scenario::parse(&text("1..1500"), "s.yaml").unwrap();
+    let s = shipsim::parse(&text("1..1500"), "s.yaml").unwrap();
     assert_eq!(s.network.segment, Some(SizeRange { min: 1, max: 1500 }));
     assert_eq!(
-        scenario::parse(&text("64"), "s.yaml").unwrap().network.segment,
+        shipsim::parse(&text("64"), "s.yaml").unwrap().network.segment,
         Some(SizeRange { min: 64, max: 64 })
     );
-    assert_eq!(scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().network.segment, None);
+    assert_eq!(shipsim::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().network.segment, None);
     assert_eq!(
         error(&text("0..64")),
         "s.yaml:4:12: segment `0..64` must be within 1..65536 bytes (a piece of at least one byte, at \
@@ -607,9 +607,9 @@ fn network_segment() {
 #[test]
 fn transport_limits() {
     let text = |key: &str| format!("name: t\nnodes: [n1, n2]\ntransport:\n  {key}\n");
-    let s = scenario::parse(&text("max_frame: 64KiB"), "s.yaml").unwrap();
+    let s = shipsim::parse(&text("max_frame: 64KiB"), "s.yaml").unwrap();
     assert_eq!((s.transport.max_frame, s.transport.max_unacked), (64 << 10, 64));
-    let s = scenario::parse(&text("max_unacked: 2"), "s.yaml").unwrap();
+    let s = shipsim::parse(&text("max_unacked: 2"), "s.yaml").unwrap();
     assert_eq!((s.transport.max_frame, s.transport.max_unacked), (1 << 20, 2));
     assert_eq!(error(&text("max_frame: 10")), "s.yaml:4:14: max_frame must be within 64B..1024MiB, found 10");
     assert_eq!(
@@ -635,7 +635,7 @@ fn workload_payload() {
             "name: t\nnodes: [n1, n2]\ntransport:\n  max_frame: {frame}\nworkload:\n  payload: {payload}\n"
         )
     };
-    let s = scenario::parse(&text("16B..256KiB", "1MiB"), "s.yaml").unwrap();
+    let s = shipsim::parse(&text("16B..256KiB", "1MiB"), "s.yaml").unwrap();
     assert_eq!(s.workload.payload, Some(SizeRange { min: 16, max: 256 << 10 }));
     assert_eq!(error(&text("0..1KiB", "1MiB")), "s.yaml:6:12: payload `0..1KiB` must be within 1B..16MiB");
     assert_eq!(error(&text("1..32MiB", "1MiB")), "s.yaml:6:12: payload `1..32MiB` must be within 1B..16MiB");
@@ -687,14 +687,14 @@ fn sink_section() {
         "s.yaml:3:7: expected a mapping (`key: value` lines or `{key: value}`)"
     );
 
-    let s = scenario::parse(&text("  latency: 5ms..40ms\n  busy: 0.05\n"), "s.yaml").unwrap();
+    let s = shipsim::parse(&text("  latency: 5ms..40ms\n  busy: 0.05\n"), "s.yaml").unwrap();
     assert_eq!(
         s.sink.latency,
         LatencyRange { min: Duration::from_millis(5), max: Duration::from_millis(40) }
     );
     assert_eq!(s.sink.busy, 0.05);
-    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
-    let instant = scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
+    assert_eq!(shipsim::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
+    let instant = shipsim::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
     assert_eq!(instant.sink, scenario::Sink::default());
 }
 
@@ -770,7 +770,7 @@ fn joins_and_leaves_follow_the_membership_along_the_timeline() {
         "{at: 3s, join: n4}",
         "{at: 4s, leave: n4}",
     ]);
-    let s = scenario::parse(&ok, "s.yaml").unwrap();
+    let s = shipsim::parse(&ok, "s.yaml").unwrap();
     assert_eq!(s.faults.len(), 4);
     assert_eq!(s.epochs().last().map(|(_, m)| m.clone()), Some(vec!["n1".into(), "n2".into(), "n3".into()]));
 }
@@ -779,33 +779,33 @@ fn joins_and_leaves_follow_the_membership_along_the_timeline() {
 fn membership_keys_round_trip_through_the_emitter() {
     let text = "name: t\nnodes: [n1, n2, n3]\nmembers: [n2, n1]\nmembership: {propagation: 10ms..250ms}\n\
                 faults:\n  - {at: 1s, join: n3}\n  - {at: 2s, leave: n2}\n";
-    let s = scenario::parse(text, "s.yaml").unwrap();
+    let s = shipsim::parse(text, "s.yaml").unwrap();
     assert_eq!(s.members, Some(vec!["n2".into(), "n1".into()]));
     assert_eq!(
         s.membership.propagation,
         LatencyRange { min: Duration::from_millis(10), max: Duration::from_millis(250) }
     );
     assert_eq!(s.faults[0].action, FaultAction::Join("n3".into()));
-    let back = scenario::parse(&scenario::to_yaml(&s), "back.yaml").unwrap();
+    let back = shipsim::parse(&scenario::to_yaml(&s), "back.yaml").unwrap();
     assert_eq!(back, s);
     // Absent keys stay absent in meaning: every node is a member, propagation is 0.
-    let plain = scenario::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
+    let plain = shipsim::parse("name: t\nnodes: [n1, n2]\n", "s.yaml").unwrap();
     assert_eq!((plain.members.clone(), plain.initial_members()), (None, vec!["n1".into(), "n2".into()]));
     assert_eq!(plain.membership.propagation, LatencyRange::fixed(Duration::ZERO));
-    assert_eq!(scenario::parse(&scenario::to_yaml(&plain), "p.yaml").unwrap(), plain);
+    assert_eq!(shipsim::parse(&scenario::to_yaml(&plain), "p.yaml").unwrap(), plain);
 }
 
 #[test]
 fn transport_connect_timeout_and_backoff() {
     let text = "name: t\nnodes: [n1, n2]\ntransport:\n  connect_timeout: 50ms\n  backoff: 10ms..2s\n";
-    let s = scenario::parse(text, "s.yaml").unwrap();
+    let s = shipsim::parse(text, "s.yaml").unwrap();
     assert_eq!(s.transport.connect_timeout, Duration::from_millis(50));
     assert_eq!(
         s.transport.backoff,
         LatencyRange { min: Duration::from_millis(10), max: Duration::from_secs(2) }
     );
-    assert_eq!(scenario::parse(&scenario::to_yaml(&s), "s.yaml").unwrap(), s);
-    let defaults = scenario::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
+    assert_eq!(shipsim::parse(&scenario::to_yaml(&s), "s.yaml").unwrap(), s);
+    let defaults = shipsim::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
     assert_eq!(defaults.transport.connect_timeout, Duration::from_secs(1));
     assert!(!scenario::to_yaml(&defaults).contains("backoff"), "defaults are not written");
     assert_eq!(

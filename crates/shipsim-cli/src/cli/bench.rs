@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::Status;
+use super::ExitStatus;
 use super::stdout::{out, outln};
 
 mod explore;
@@ -99,19 +99,19 @@ pub struct BenchReport {
 }
 
 /// `shipsim bench`.
-pub fn run(args: &BenchArgs) -> Status {
+pub fn run(args: &BenchArgs) -> ExitStatus {
     if let Some(events) = args.memory_child {
         return match memory::child(events, args.memory_nodes) {
-            Ok(()) => Status::Pass,
+            Ok(()) => ExitStatus::Pass,
             Err(err) => {
                 eprintln!("error: {err}");
-                Status::BadInput
+                ExitStatus::BadInput
             }
         };
     }
     if let Some(unknown) = args.only.iter().find(|item| !ITEMS.contains(&item.as_str())) {
         eprintln!("error: unknown bench item {unknown:?} (items: {})", ITEMS.join(", "));
-        return Status::BadInput;
+        return ExitStatus::BadInput;
     }
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run `cargo run --release -p shipsim -- bench` for real figures");
@@ -122,7 +122,7 @@ pub fn run(args: &BenchArgs) -> Status {
     } else {
         out!("{}", render(&report));
     }
-    if report.errors.is_empty() { Status::Pass } else { Status::Fail }
+    if report.errors.is_empty() { ExitStatus::Pass } else { ExitStatus::Fail }
 }
 
 fn wanted(args: &BenchArgs, item: &str) -> bool {

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant}; // allow-nondeterminism: progress and throug
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shipsim::explore::{self, Options, Outcome, Shard};
+use shipsim::repro;
 use shipsim::scenario::TransportKind;
-use shipsim::{repro, shrink};
+use shipsim::{ExploreOptions as Options, SeedOutcome as Outcome, Shard, Simulation};
 
 use super::stdout::{out, outln};
-use super::{Status, load_on};
+use super::{ExitStatus, load_on};
 
 /// Options of `shipsim explore`.
 #[derive(Args)]
@@ -48,12 +48,12 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// At most this many simulation runs for shrinking the first failure (0: no shrinking).
-    #[arg(long, value_name = "RUNS", default_value_t = shrink::DEFAULT_BUDGET)]
+    #[arg(long, value_name = "RUNS", default_value_t = shipsim::DEFAULT_SHRINK_BUDGET)]
     pub shrink_budget: usize,
 }
 
 /// `shipsim explore`.
-pub fn explore(args: &ExploreArgs) -> Status {
+pub fn explore(args: &ExploreArgs) -> ExitStatus {
     let scenario = match load_on(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
@@ -68,10 +68,10 @@ pub fn explore(args: &ExploreArgs) -> Status {
         swarm: args.swarm,
         shard: args.shard,
     };
-    let planned = explore::seed_list(&options).len();
+    let planned = options.seed_list().len();
     let bar = progress_bar(planned);
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let sweep = explore::explore(&scenario, &options, |p| {
+    let sweep = Simulation::new(&scenario).explore_with_progress(&options, |p| {
         bar.set_position(p.done as u64);
         bar.set_message(format!("failures: {}", p.failures));
     });
@@ -82,25 +82,25 @@ pub fn explore(args: &ExploreArgs) -> Status {
     outln!("{}", throughput(sweep.ran, wall, jobs));
 
     let dir = args.out.clone().unwrap_or_else(repro::default_dir);
-    let mut status = Status::Pass;
+    let mut status = ExitStatus::Pass;
     for (i, failure) in sweep.failures.iter().enumerate() {
         let violations = match &failure.outcome {
             Outcome::Fail(v) => v,
             Outcome::Error(_) => {
-                status = Status::BadInput;
+                status = ExitStatus::BadInput;
                 continue;
             }
             Outcome::Pass => continue,
         };
-        if status == Status::Pass {
-            status = Status::Fail;
+        if status == ExitStatus::Pass {
+            status = ExitStatus::Fail;
         }
         let first = &violations[0];
         // Only the lowest failing seed is shrunk: shrinking costs up to the budget in runs, and
         // with --keep-going the others are written as found.
         let (shrunk, notes) = if i == 0 && args.shrink_budget > 0 {
             let target = first.rule;
-            let shrunk = shrink::shrink(&failure.scenario, failure.seed, &target, args.shrink_budget);
+            let shrunk = Simulation::new(&failure.scenario).shrink(failure.seed, &target, args.shrink_budget);
             outln!("seed {}: {}", failure.seed, shrunk.log.summary());
             let notes = vec![shrunk.log.summary()];
             (shrunk.scenario, notes)
@@ -108,7 +108,7 @@ pub fn explore(args: &ExploreArgs) -> Status {
             (failure.scenario.clone(), Vec::new())
         };
         // The header names the violation of the written (possibly shrunk) scenario.
-        let rerun = shipsim::runner::run(&shrunk, failure.seed).ok();
+        let rerun = Simulation::new(&shrunk).run(failure.seed).ok();
         let shown =
             rerun.as_ref().and_then(|r| r.violations.iter().find(|v| v.rule == first.rule)).unwrap_or(first);
         match repro::write(&dir, &shrunk, failure.seed, Some(shown), &notes) {
@@ -126,7 +126,7 @@ pub fn explore(args: &ExploreArgs) -> Status {
             }
             Err(err) => {
                 eprintln!("error: cannot write the repro under {}: {err}", dir.display());
-                status = Status::BadInput;
+                status = ExitStatus::BadInput;
             }
         }
     }

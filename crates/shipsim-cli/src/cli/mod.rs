@@ -12,7 +12,7 @@ use stdout::outln;
 
 /// Exit statuses, as documented in `shipsim --help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum ExitStatus {
     /// Every invariant held.
     Pass = 0,
     /// A violation, or a nondeterministic run.
@@ -22,10 +22,10 @@ pub enum Status {
 }
 
 /// Loads a scenario, printing the error (file:line:column: message) on failure.
-pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, Status> {
-    shipsim::scenario::load(path).map_err(|err| {
+pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, ExitStatus> {
+    shipsim::load(path).map_err(|err| {
         eprintln!("error: {err}");
-        Status::BadInput
+        ExitStatus::BadInput
     })
 }
 
@@ -33,8 +33,8 @@ pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, Status> {
 /// and any repro written from it then name that transport.
 pub fn load_on(
     path: &Path,
-    transport: Option<shipsim::TransportKind>,
-) -> Result<shipsim::scenario::Scenario, Status> {
+    transport: Option<shipsim::scenario::TransportKind>,
+) -> Result<shipsim::scenario::Scenario, ExitStatus> {
     let mut scenario = load(path)?;
     if let Some(kind) = transport {
         scenario.transport.kind = Some(kind);
@@ -43,7 +43,7 @@ pub fn load_on(
 }
 
 /// `shipsim check`.
-pub fn check(path: &Path) -> Status {
+pub fn check(path: &Path) -> ExitStatus {
     match load(path) {
         Ok(scenario) => {
             outln!(
@@ -53,7 +53,7 @@ pub fn check(path: &Path) -> Status {
                 scenario.faults.len(),
                 scenario.seeds
             );
-            Status::Pass
+            ExitStatus::Pass
         }
         Err(status) => status,
     }

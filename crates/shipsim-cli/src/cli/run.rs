@@ -4,14 +4,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant; // allow-nondeterminism: wall time for the report only
 
 use clap::Args;
+use shipsim::Simulation;
 use shipsim::report;
 use shipsim::repro;
-use shipsim::runner;
 use shipsim::scenario::{Scenario, TransportKind};
 use shipsim_trace::{Invariant, Rule};
 
 use super::stdout::{out, outln};
-use super::{Status, load_on};
+use super::{ExitStatus, load_on};
 
 /// Options of `shipsim run`.
 #[derive(Args)]
@@ -55,7 +55,7 @@ pub struct ReplayArgs {
 }
 
 /// `shipsim run`.
-pub fn run(args: &RunArgs) -> Status {
+pub fn run(args: &RunArgs) -> ExitStatus {
     let scenario = match load_on(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
@@ -70,7 +70,7 @@ pub fn run(args: &RunArgs) -> Status {
 }
 
 /// `shipsim replay`: the repro's own seeds, with the determinism check on.
-pub fn replay(args: &ReplayArgs) -> Status {
+pub fn replay(args: &ReplayArgs) -> ExitStatus {
     let scenario = match load_on(&args.repro, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
@@ -105,8 +105,14 @@ fn header_violation(text: &str) -> Option<Rule> {
     Rule::parse(Invariant::parse(invariant)?, rule)
 }
 
-fn run_seeds(path: &Path, scenario: &Scenario, seeds: &[u64], trace: Option<&Path>, mode: &Mode) -> Status {
-    let mut status = Status::Pass;
+fn run_seeds(
+    path: &Path,
+    scenario: &Scenario,
+    seeds: &[u64],
+    trace: Option<&Path>,
+    mode: &Mode,
+) -> ExitStatus {
+    let mut status = ExitStatus::Pass;
     for &seed in seeds {
         let trace = trace.map(|t| trace_path(t, seed, seeds.len()));
         let html = mode.html.as_deref().map(|h| html_path(h, seed, seeds.len()));
@@ -123,13 +129,13 @@ fn run_one(
     trace: Option<PathBuf>,
     html: Option<PathBuf>,
     mode: &Mode,
-) -> Status {
+) -> ExitStatus {
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let result = match runner::run(scenario, seed) {
+    let result = match Simulation::new(&scenario).run(seed) {
         Ok(result) => result,
         Err(err) => {
             eprintln!("error: {}: seed {seed}: {err}", path.display());
-            return Status::BadInput;
+            return ExitStatus::BadInput;
         }
     };
     let wall = started.elapsed();
@@ -140,7 +146,7 @@ fn run_one(
             Ok(digest) => digest,
             Err(err) => {
                 eprintln!("error: cannot write the trace to {}: {err}", trace.display());
-                return Status::BadInput;
+                return ExitStatus::BadInput;
             }
         };
         outln!("  trace: {} ({} records, digest {digest:016x})", trace.display(), result.records.len());
@@ -148,11 +154,11 @@ fn run_one(
     if let Some(html) = &html {
         if let Err(err) = std::fs::write(html, shipsim_check::html_page(&result.records)) {
             eprintln!("error: cannot write the diagram to {}: {err}", html.display());
-            return Status::BadInput;
+            return ExitStatus::BadInput;
         }
         outln!("  html: {}", html.display());
     }
-    let mut status = if result.passed() { Status::Pass } else { Status::Fail };
+    let mut status = if result.passed() { ExitStatus::Pass } else { ExitStatus::Fail };
     if let Some(expected) = mode.expect {
         let (invariant, rule) = (expected.invariant(), expected.as_str());
         if result.violations.iter().any(|v| v.rule == expected) {
@@ -187,25 +193,25 @@ fn write_trace(path: &Path, records: &[shipsim_trace::Record]) -> std::io::Resul
 /// Runs the seed again and compares the traces line by line (each run's
 /// JSON Lines, one line in memory at a time); on a mismatch names the first
 /// differing line.
-fn check_determinism(scenario: &Scenario, seed: u64, first: &[shipsim_trace::Record]) -> Status {
-    let second = match runner::run(scenario, seed) {
+fn check_determinism(scenario: &Scenario, seed: u64, first: &[shipsim_trace::Record]) -> ExitStatus {
+    let second = match Simulation::new(&scenario).run(seed) {
         Ok(result) => result.records,
         Err(err) => {
             eprintln!("error: the second run failed: {err}");
-            return Status::Fail;
+            return ExitStatus::Fail;
         }
     };
     match shipsim_trace::first_record_difference(first, &second) {
         None => {
             let (digest, _) = shipsim_trace::Digest::of(first);
             outln!("  deterministic: two runs, same trace (digest {digest:016x})");
-            Status::Pass
+            ExitStatus::Pass
         }
         Some((line, a, b)) => {
             outln!(
                 "  NONDETERMINISTIC: the traces differ first at line {line}:\n    run 1: {a}\n    run 2: {b}"
             );
-            Status::Fail
+            ExitStatus::Fail
         }
     }
 }
@@ -226,6 +232,6 @@ fn html_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
     base.with_file_name(format!("{stem}.seed-{seed}.html"))
 }
 
-fn worst(a: Status, b: Status) -> Status {
+fn worst(a: ExitStatus, b: ExitStatus) -> ExitStatus {
     if (b as u8) > (a as u8) { b } else { a }
 }

@@ -8,16 +8,16 @@ use std::path::Path;
 use shipsim::report;
 use shipsim_trace::Record;
 
-use super::Status;
+use super::ExitStatus;
 use super::stdout::{out, outln};
 
 /// `shipsim verify`.
-pub fn verify(path: &Path) -> Status {
+pub fn verify(path: &Path) -> ExitStatus {
     let mut records = match shipsim_trace::read_file(path) {
         Ok(records) => records,
         Err(err) => {
             eprintln!("error: {err}");
-            return Status::BadInput;
+            return ExitStatus::BadInput;
         }
     };
     let recorded = records.iter().filter(|r| matches!(r, Record::Violation(_))).count();
@@ -42,7 +42,7 @@ pub fn verify(path: &Path) -> Status {
     let violations = summary.violations();
     if violations.is_empty() {
         outln!("PASS");
-        return Status::Pass;
+        return ExitStatus::Pass;
     }
     for violation in violations.iter().take(report::SHOWN_VIOLATIONS) {
         out!("{}", shipsim_check::render_violation(violation, &records));
@@ -51,5 +51,5 @@ pub fn verify(path: &Path) -> Status {
         outln!("  … and {} more violations", violations.len() - report::SHOWN_VIOLATIONS);
     }
     outln!("FAIL");
-    Status::Fail
+    ExitStatus::Fail
 }

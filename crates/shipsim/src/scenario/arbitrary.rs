@@ -12,7 +12,6 @@ use proptest::sample::select;
 
 use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 
-use super::frames::required_max_frame;
 use super::model::{
     BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network, Scenario,
     Sink, SizeRange, TransportKind, TransportSettings, Workload,
@@ -153,9 +152,6 @@ prop_compose! {
         let members = members.map(|bits| subset(&nodes, bits));
         let initial = members.clone().unwrap_or_else(|| nodes.clone());
         let faults = timeline(&nodes, &initial, duration, network.loss, steps);
-        // The loader refuses a frame limit the workload's frames do not fit.
-        let mut transport = transport;
-        transport.max_frame = transport.max_frame.max(required_max_frame(&nodes, &workload));
         Scenario {
             name, description, seeds: seeds.into_iter().collect(), nodes, shards, members,
             membership: Membership { propagation }, duration, network, transport, sink, workload, faults, expect,

@@ -14,7 +14,6 @@
 mod duration;
 mod emit;
 mod error;
-mod frames;
 mod model;
 mod raw;
 mod scalars;
@@ -41,31 +40,42 @@ pub use model::{
 pub use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use sizes::{format_size, parse_size};
 pub use source::MAX_SOURCE_BYTES;
+pub(crate) use validate::Limits;
 
 /// Reads and checks a scenario file. At most [`MAX_SOURCE_BYTES`] (+1, to detect the excess)
 /// are read, so pointing the loader at a huge file fails fast.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+/// A transport's `limits` are checked too (see [`crate::load`]).
+pub(crate) fn load_within(path: &Path, limits: Limits<'_>) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let io_error = |source| ScenarioError::Io { file: file.clone(), source };
     let handle = std::fs::File::open(path).map_err(io_error)?;
     let mut bytes = Vec::new();
     let limit = u64::try_from(MAX_SOURCE_BYTES).unwrap_or(u64::MAX).saturating_add(1);
     handle.take(limit).read_to_end(&mut bytes).map_err(io_error)?;
-    parse_bytes(&bytes, &file)
+    parse_bytes_within(&bytes, &file, limits)
 }
 
 /// Checks a scenario given as bytes, e.g. read from stdin; `file` names it in errors.
 /// Bytes that are not UTF-8 are reported at the line and column of the first bad byte.
-pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Scenario, ScenarioError> {
+pub(crate) fn parse_bytes_within(
+    bytes: &[u8],
+    file: &str,
+    limits: Limits<'_>,
+) -> Result<Scenario, ScenarioError> {
     let text = source::decode(bytes).map_err(|p| p.in_file(file))?;
-    parse(text, file)
+    parse_within(text, file, limits)
 }
 
 /// Checks a scenario given as text; `file` names it in errors.
-pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+pub(crate) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    parse_within(text, file, &|_| Ok(()))
+}
+
+/// [`parse`], also checking a transport's `limits`.
+pub(crate) fn parse_within(text: &str, file: &str, limits: Limits<'_>) -> Result<Scenario, ScenarioError> {
     let text = source::check_text(text).map_err(|p| p.in_file(file))?;
     let raw = yaml::parse_raw(text).map_err(|p| p.in_file(file))?;
-    validate::scenario(raw).map_err(|p| p.in_file(file))
+    validate::scenario_within(raw, limits).map_err(|p| p.in_file(file))
 }
 
 #[cfg(test)]
@@ -76,7 +86,7 @@ mod tests {
 
     #[test]
     fn load_names_a_missing_file() {
-        let err = load(Path::new("/nonexistent/dir/missing.yaml")).unwrap_err();
+        let err = crate::load(Path::new("/nonexistent/dir/missing.yaml")).unwrap_err();
         assert!(matches!(err, ScenarioError::Io { .. }));
         assert!(
             err.to_string().starts_with("/nonexistent/dir/missing.yaml: cannot read scenario file: "),
@@ -90,10 +100,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("ok.yaml");
         std::fs::write(&path, "name: ok\nnodes: [n1, n2]\n").unwrap();
-        let s = load(&path).unwrap();
+        let s = crate::load(&path).unwrap();
         assert_eq!(s.nodes, ["n1", "n2"]);
         std::fs::write(&path, "name: ok\nnodes: [n1, n1]\n").unwrap();
-        let err = load(&path).unwrap_err();
+        let err = crate::load(&path).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("{}:2:13: duplicate node `n1` (first listed at 2:9)", path.display())
@@ -188,7 +198,7 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            if let Err(e) = parse_bytes(&bytes, "fuzz.yaml") {
+            if let Err(e) = crate::parse_bytes(&bytes, "fuzz.yaml") {
                 let pos = e.position().expect("parse errors have a position");
                 prop_assert!(pos.line >= 1 && pos.column >= 1);
             }
@@ -206,7 +216,7 @@ mod tests {
         #[test]
         fn mutated_valid_files_never_panic(edits in arbitrary::edits()) {
             let text = arbitrary::apply_edits(arbitrary::EXAMPLE, &edits);
-            if let Err(e) = parse_bytes(&text, "fuzz.yaml") {
+            if let Err(e) = crate::parse_bytes(&text, "fuzz.yaml") {
                 let pos = e.position().expect("parse errors have a position");
                 prop_assert!(pos.line >= 1 && pos.column >= 1);
             }

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use super::error::{Pos, Problem};
-use super::frames;
 use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 
 use super::model::{Expect, Membership, Network, Scenario, Sink, TransportSettings, Workload};
@@ -22,8 +21,19 @@ use super::scalars::{
 use super::sizes::{format_size, parse_size, parse_size_range};
 use super::timeline;
 
+/// A transport's own limits on a scenario (a frame size): `Err` says what does not fit. The
+/// loader knows no transport; it reports the error at the sizes that decide it.
+pub(crate) type Limits<'a> = &'a dyn Fn(&Scenario) -> Result<(), String>;
+
 /// Checks a parsed file and fills in the defaults.
+#[cfg(test)]
 pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
+    scenario_within(raw, &|_| Ok(()))
+}
+
+/// [`scenario`], then `limits`, reported at `workload.payload`, else `transport.max_frame`,
+/// else the node list (the longest name counts too).
+pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Scenario, Problem> {
     let name = check_name(&raw.name, "scenario name")?;
     let description = raw.description.map(|d| d.value).unwrap_or_default();
     let seeds = seeds(raw.seeds)?;
@@ -48,8 +58,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
     let payload_at = raw.workload.as_ref().and_then(|w| w.value.payload.as_ref()).map(|p| p.pos);
     let sink = sink(raw.sink.map(|s| s.value))?;
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
-    let at = payload_at.or(max_frame_at).unwrap_or(raw.nodes.pos);
-    frames::check_fit(&nodes, &workload, transport.max_frame).map_err(|message| Problem::new(at, message))?;
+    let sizes_at = payload_at.or(max_frame_at).unwrap_or(raw.nodes.pos);
     let faults = match raw.faults {
         None => Vec::new(),
         Some(faults) => {
@@ -58,7 +67,7 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         }
     };
     let expect = expect(raw.expect.map(|e| e.value))?;
-    Ok(Scenario {
+    let scenario = Scenario {
         name,
         description,
         seeds,
@@ -73,7 +82,9 @@ pub(crate) fn scenario(raw: RawScenario) -> Result<Scenario, Problem> {
         workload,
         faults,
         expect,
-    })
+    };
+    limits(&scenario).map_err(|message| Problem::new(sizes_at, message))?;
+    Ok(scenario)
 }
 
 /// Attaches a value's position to a parse result.

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Instant; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::Serialize;
-use shipsim::explore::{self, Options};
+use shipsim::{ExploreOptions as Options, Simulation};
 
 /// Item 4's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -22,14 +22,14 @@ pub struct ExploreFigures {
 fn sweep(scenario: &shipsim::scenario::Scenario, seeds: u64, jobs: usize) -> (f64, usize) {
     let options = Options { seeds, jobs, keep_going: true, ..Options::default() };
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let result = explore::explore(scenario, &options, |_| {});
+    let result = Simulation::new(scenario).explore(&options);
     let minutes = start.elapsed().as_secs_f64() / 60.0;
     (result.ran as f64 / minutes, result.failures.len())
 }
 
 /// Sweeps `seeds` seeds of `path` with --jobs 1, then --jobs 2.
 pub fn run(path: &Path, seeds: u64) -> Result<ExploreFigures, String> {
-    let scenario = shipsim::scenario::load(path).map_err(|e| e.to_string())?;
+    let scenario = shipsim::load(path).map_err(|e| e.to_string())?;
     let (jobs1, failures) = sweep(&scenario, seeds, 1);
     let (jobs2, _) = sweep(&scenario, seeds, 2);
     Ok(ExploreFigures {

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measure
 
 use serde::Serialize;
 use shipper::ShardMap;
-use shipsim::report::Summary;
-use shipsim::runner;
+use shipsim::Simulation;
 use shipsim::scenario::{
     BatchSize, Expect, LatencyRange, Network, Scenario, Sink, TransportSettings, Workload,
 };
+use shipsim::trace::Counts as Summary;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LATENCY: Duration = Duration::from_millis(1);
@@ -88,7 +88,7 @@ pub fn run(events: u64, rounds: usize) -> HarnessFigures {
     let mut result = None;
     for _ in 0..rounds.max(1) {
         let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-        let run = runner::run(&scenario, 1).expect("the harness run");
+        let run = Simulation::new(&scenario).run(1).expect("the harness run");
         harness_wall_s = harness_wall_s.min(start.elapsed().as_secs_f64());
         result = Some(run);
         let (wall, simulated) = bare(events);
@@ -115,7 +115,7 @@ pub fn bare(events: u64) -> (f64, f64) {
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(3600 * 24))
-        .tick_duration(runner::TICK)
+        .tick_duration(shipsim::TICK)
         .min_message_latency(LATENCY)
         .max_message_latency(LATENCY)
         .rng_seed(1)

@@ -11,9 +11,9 @@ use std::process::Command;
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::{Deserialize, Serialize};
-use shipsim::report::Summary;
-use shipsim::runner;
+use shipsim::Simulation;
 use shipsim::scenario::{BatchSize, Expect, Network, Scenario, Sink, TransportSettings, Workload};
+use shipsim::trace::Counts as Summary;
 
 use crate::cli::stdout::outln;
 
@@ -68,7 +68,7 @@ pub fn scenario(events: u64, nodes: usize) -> Scenario {
 pub fn child(events: u64, nodes: usize) -> Result<(), String> {
     let scenario = scenario(events, nodes);
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let result = runner::run(&scenario, 1).map_err(|e| e.to_string())?;
+    let result = Simulation::new(&scenario).run(1).map_err(|e| e.to_string())?;
     let (_, trace_bytes) = shipsim_trace::Digest::of(&result.records);
     let wall_s = start.elapsed().as_secs_f64();
     let figures = MemoryFigures {

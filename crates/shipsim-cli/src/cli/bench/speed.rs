@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::Serialize;
-use shipsim::report::Summary;
-use shipsim::runner;
+use shipsim::Simulation;
+use shipsim::trace::Counts as Summary;
 
 /// One scenario's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -38,13 +38,13 @@ pub fn bundled(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn run(paths: &[PathBuf], repeat: usize) -> Result<Vec<SpeedFigures>, String> {
     let mut out = Vec::new();
     for path in paths {
-        let scenario = shipsim::scenario::load(path).map_err(|e| e.to_string())?;
+        let scenario = shipsim::load(path).map_err(|e| e.to_string())?;
         let seed = scenario.seeds[0];
         let mut wall_s = f64::INFINITY;
         let mut result = None;
         for _ in 0..repeat.max(1) {
             let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-            let run = runner::run(&scenario, seed).map_err(|e| format!("{}: {e}", path.display()))?;
+            let run = Simulation::new(&scenario).run(seed).map_err(|e| format!("{}: {e}", path.display()))?;
             wall_s = wall_s.min(start.elapsed().as_secs_f64());
             result = Some(run);
         }
@@ -58,7 +58,7 @@ pub fn run(paths: &[PathBuf], repeat: usize) -> Result<Vec<SpeedFigures>, String
             simulated_s,
             speedup: simulated_s / wall_s,
             events_per_s: routed as f64 / wall_s,
-            ticks_per_s: simulated_s / runner::TICK.as_secs_f64() / wall_s,
+            ticks_per_s: simulated_s / shipsim::TICK.as_secs_f64() / wall_s,
             routed,
             passed: result.passed(),
         });

@@ -28,8 +28,8 @@ use serde::Serialize;
 use shipper::{NodeId, ShippedEvent, ShipperTransport};
 use shipper_grpc::{GrpcServer, GrpcTransport};
 use shipper_net::{NetConfig, NetServer, NetTransport, Network, TokioNet};
-use shipsim::report::Summary;
 use shipsim::scenario::Scenario;
+use shipsim::trace::Counts as Summary;
 use shipsim::{GrpcFactory, Simulation, TcpFactory, TransportFactory};
 use tokio::sync::{mpsc, oneshot};
 
@@ -129,7 +129,7 @@ pub struct LoopbackLoad {
 
 /// Runs (a) and (b), each `rounds` times per transport, alternating TCP and gRPC.
 pub fn run(path: &Path, load: LoopbackLoad, rounds: usize) -> Result<TransportsFigures, String> {
-    let scenario = shipsim::scenario::load(path).map_err(|e| e.to_string())?;
+    let scenario = shipsim::load(path).map_err(|e| e.to_string())?;
     let rounds = rounds.max(1);
     Ok(TransportsFigures {
         rounds,
@@ -170,9 +170,10 @@ fn simulated_round(
     let name = factory.name();
     let (mut routed, mut remote, mut wall_s, mut simulated_s, mut passed) = (0, 0, 0.0, 0.0, true);
     for &seed in &scenario.seeds {
-        let simulation = Simulation::new(scenario).transport(factory.clone()).seed(seed);
+        let simulation = Simulation::new(scenario).transport(factory.clone());
         let start = Instant::now(); // allow-nondeterminism: the bench measures wall time
-        let result = simulation.run().map_err(|e| format!("{} seed {seed} on {name}: {e}", scenario.name))?;
+        let result =
+            simulation.run(seed).map_err(|e| format!("{} seed {seed} on {name}: {e}", scenario.name))?;
         wall_s += start.elapsed().as_secs_f64();
         let summary = Summary::of(&result.records);
         routed += summary.routed;

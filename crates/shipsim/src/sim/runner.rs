@@ -7,36 +7,46 @@
 //! the scenario's duration runs out.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime}; // allow-nondeterminism: SystemTime only names turmoil's fixed epoch
 
 use thiserror::Error;
 
-use crate::faults::{self, FaultState, Route};
-use crate::kinds;
-use crate::membership::Membership;
-use crate::node;
-use crate::recorder::SharedRecorder;
+use super::clock::{TICK, micros};
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
+use crate::sim::faults::{self, FaultState, Route};
+use crate::sim::membership::Membership;
+use crate::sim::node;
+use crate::sim::recorder::SharedRecorder;
 use crate::transport::{self, TransportFactory};
 use shipsim_trace::{Lack, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
-
-/// The simulation's tick: the grain of simulated time and of trace stamps.
-pub const TICK: Duration = Duration::from_millis(1);
 
 /// turmoil's clock starts here in every run (its default is the wall clock,
 /// which would leak into anything that reads the simulated system time).
 const EPOCH_SECS: u64 = 1_700_000_000;
 
-/// A run that could not be carried out (as opposed to one that found a bug).
+/// A run that could not be carried out, or did not repeat itself (as opposed to one that
+/// found a bug in the system under test).
 #[derive(Debug, Error)]
 pub enum RunError {
-    /// A host's software returned an error or panicked.
-    #[error("the simulation stopped: {0}")]
-    Simulation(String),
-    /// The scenario needs something the transport cannot do.
+    /// A host's software returned an error or panicked; turmoil's error is the source.
+    #[error("the simulation stopped")]
+    Simulation(#[source] Box<dyn std::error::Error>),
+    /// The scenario needs something the transport cannot do, or does not fit its limits.
     #[error("the scenario cannot run on this transport: {0}")]
     Unsupported(String),
+    /// Two runs of the same scenario and seed wrote different traces.
+    #[error("two runs of seed {seed} differ at trace line {line}:\n  {first}\n  {second}")]
+    Nondeterministic {
+        /// The seed run twice.
+        seed: u64,
+        /// The first line (1-based) where the traces differ.
+        line: usize,
+        /// That line in the first run's trace.
+        first: String,
+        /// That line in the second run's trace.
+        second: String,
+    },
 }
 
 /// What a run produced.
@@ -60,14 +70,15 @@ impl RunResult {
     }
 }
 
-/// Run `scenario` with `seed` on the transport its `transport.kind` names (shipper-net's TCP,
-/// [`crate::TcpFactory`], when it names none).
-pub fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
-    run_with(scenario, seed, kinds::scenario_factory(scenario))
+/// Run `scenario` with `seed` on the transport its `transport.kind` names (TCP when it names
+/// none).
+#[cfg(test)]
+pub(crate) fn run(scenario: &Scenario, seed: u64) -> Result<RunResult, RunError> {
+    run_with(scenario, seed, crate::transport::kinds::scenario_factory(scenario))
 }
 
 /// Run `scenario` with `seed` on the transports `factory` builds.
-pub fn run_with(
+pub(crate) fn run_with(
     scenario: &Scenario,
     seed: u64,
     factory: Arc<dyn TransportFactory>,
@@ -75,10 +86,11 @@ pub fn run_with(
     if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
         return Err(RunError::Unsupported(why));
     }
+    factory.check(scenario).map_err(RunError::Unsupported)?;
     let start = start_record(scenario, seed, &*factory);
     let recorder = SharedRecorder::default();
     let mut sim = turmoil::Builder::new()
-        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS)) // allow-nondeterminism: a constant epoch, no clock read
         // The runner stops on its own clock; turmoil's limit is only a backstop.
         .simulation_duration(scenario.duration + scenario.expect.settle + Duration::from_secs(60))
         .tick_duration(TICK)
@@ -178,9 +190,11 @@ pub fn run_with(
     }
     // The budget counts from when the cluster could first converge: the last
     // fault, or the end of the workload on a healthy network if that is later.
-    let converge_from = sim.elapsed().max(crate::workload::healthy_time(scenario));
+    let converge_from = sim.elapsed().max(crate::sim::workload::healthy_time(scenario));
     let settle_end = (converge_from + scenario.expect.settle).min(scenario.duration);
-    while sim.elapsed() < settle_end && !recorder.lock().all_idle(&scenario.nodes, &scenario.workload) {
+    while sim.elapsed() < settle_end
+        && !recorder.lock().memory().all_idle(&scenario.nodes, &scenario.workload)
+    {
         clock.step(&mut sim)?;
     }
 
@@ -288,12 +302,7 @@ impl Clock<'_> {
 }
 
 fn sim_error(err: Box<dyn std::error::Error>) -> RunError {
-    RunError::Simulation(err.to_string())
-}
-
-/// Simulated time in trace units.
-pub fn micros(d: Duration) -> u64 {
-    d.as_micros() as u64
+    RunError::Simulation(err)
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use rand::Rng;
 use rand::rngs::SmallRng;
 use turmoil::Sim;
 
-use crate::recorder::SharedRecorder;
-use crate::routes::Routes;
 use crate::scenario::{FaultAction, HealTarget, LatencyRange, Link, Scenario};
+use crate::sim::recorder::SharedRecorder;
+use crate::sim::routes::Routes;
 
 /// An unordered node pair, smaller name first.
 type Pair = (String, String);

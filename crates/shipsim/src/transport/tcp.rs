@@ -8,10 +8,10 @@ use std::sync::Arc;
 use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
 use shipper_net::{EventSink, NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
 
-use crate::recorder::NetCounters;
 use crate::scenario::{Scenario, TransportKind};
 use crate::transport::{
-    AckObserver, Capabilities, LifeContext, LocalFuture, NodeTransport, Server, Timing, TransportFactory,
+    AckObserver, Capabilities, LifeContext, LocalFuture, NetCounters, NodeTransport, Server, Timing,
+    TransportFactory,
 };
 
 /// The network of a simulated node: turmoil's, segmenting its streams when the scenario
@@ -45,6 +45,13 @@ impl TransportFactory for TcpFactory {
             backoff_min: config.backoff_min,
             backoff_max: config.backoff_max,
         })
+    }
+
+    /// Every frame the run can send fits `transport.max_frame`: a bigger one would be refused
+    /// by the sender, which no scenario that sets sizes means to test.
+    fn check(&self, scenario: &Scenario) -> Result<(), String> {
+        let transport = &scenario.transport;
+        super::frames::check_fit(&scenario.nodes, &scenario.workload, transport.max_frame)
     }
 
     fn name(&self) -> String {

@@ -23,9 +23,9 @@ use std::time::Duration;
 use rand::Rng;
 use shipper::{Router, ShardMap, ShardMapError};
 
-use crate::recorder::SharedRecorder;
 use crate::scenario::{FaultAction, LatencyRange, Scenario};
 use crate::seeds;
+use crate::sim::recorder::SharedRecorder;
 use shipsim_trace::MembershipChange;
 
 /// The epochs announced so far and the routers they reach.

@@ -1,5 +1,5 @@
-//! The recorder: the one place every fact of a run is written to, and the
-//! memory a node keeps across its crashes (its workload position).
+//! The recorder: the one place every fact of a run is written to, stamped with the
+//! simulated time. What a node remembers across its crashes is kept beside it (`memory.rs`).
 //!
 //! Shared by the runner and every host through `Arc<Mutex<_>>`. The
 //! simulation is single-threaded, so the lock is never contended; it exists
@@ -15,63 +15,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
-use crate::scenario::Workload;
-use crate::workload;
+use super::memory::{Memory, NetProbe, NodeBook};
+use crate::transport::NetCounters;
 use shipsim_trace::{
     EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord,
     ShipperCounters, Text,
 };
-
-/// Counters a node's transport exposes to the recorder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NetCounters {
-    /// Events the server handed to the sink.
-    pub received: u64,
-    /// Duplicates the server dropped.
-    pub duplicates_dropped: u64,
-    /// Frames the client resent.
-    pub retransmits: u64,
-}
-
-/// The counters of shipper-net's stats, which its TCP transport and shipper-grpc's both keep.
-impl From<shipper_net::NetStatsSnapshot> for NetCounters {
-    fn from(s: shipper_net::NetStatsSnapshot) -> Self {
-        NetCounters {
-            received: s.received,
-            duplicates_dropped: s.duplicates_dropped,
-            retransmits: s.retransmits,
-        }
-    }
-}
-
-/// Reads a live transport's counters.
-pub type NetProbe = Box<dyn Fn() -> NetCounters + Send>;
-
-/// What the recorder keeps of one node.
-#[derive(Default)]
-pub struct NodeBook {
-    /// The current (or last) process life; 0 before the first start.
-    pub life: u32,
-    /// Whether the node's process is running.
-    pub running: bool,
-    /// The next workload event to route: survives crashes.
-    pub next_seq: u64,
-    /// The next batch number: unique per node across lives.
-    pub next_batch: u64,
-    /// Deliveries the node's sinks recorded in this life.
-    pub sink: u64,
-    /// `ship_batch` calls begun and not yet returned in this life.
-    pub in_flight: u32,
-    shipper: Option<Arc<ShipperStats>>,
-    net: Option<NetProbe>,
-}
 
 /// The run's record of facts.
 #[derive(Default)]
 pub struct Recorder {
     now: Micros,
     records: Vec<Record>,
-    nodes: BTreeMap<String, NodeBook>,
+    /// What each node remembers across its crashes.
+    memory: Memory,
     /// Node names and routing keys, one allocation each.
     names: BTreeSet<Text>,
     /// The payload text of each shipped event not yet delivered, by id: a
@@ -122,11 +79,12 @@ impl Recorder {
 
     /// The book of `node`.
     pub fn node(&mut self, node: &str) -> &mut NodeBook {
-        // Called several times per event: allocate the key only on first use.
-        if !self.nodes.contains_key(node) {
-            self.nodes.insert(node.to_owned(), NodeBook::default());
-        }
-        self.nodes.get_mut(node).expect("inserted above")
+        self.memory.node(node)
+    }
+
+    /// What every node remembers across its crashes.
+    pub fn memory(&self) -> &Memory {
+        &self.memory
     }
 
     /// The shared text of a node name or routing key.
@@ -184,15 +142,6 @@ impl Recorder {
         let book = self.node(node);
         book.shipper = Some(shipper);
         book.net = Some(net);
-    }
-
-    /// Whether every node runs, has routed its whole workload and has no
-    /// ship call in flight: nothing is left to converge.
-    pub fn all_idle(&self, nodes: &[String], workload: &Workload) -> bool {
-        nodes.iter().all(|node| {
-            let target = workload.events_of(node);
-            self.nodes.get(node).is_some_and(|b| b.running && b.next_seq >= target && b.in_flight == 0)
-        })
     }
 
     /// A node's process ends (crash, bounce, or the end of the run): its
@@ -257,7 +206,7 @@ impl Recorder {
     /// How the trace shows a shipped event (an event without an id gets
     /// `u64::MAX`, which no workload event has).
     fn shipped_record(&mut self, event: &ShippedEvent) -> ShippedRecord {
-        let id = workload::id_of(&event.payload);
+        let id = shipsim_trace::payload_id(&event.payload);
         let payload = text_of(&event.payload);
         if let Some(id) = id {
             self.in_flight.insert(id, payload.clone());
@@ -354,7 +303,7 @@ mod tests {
     use super::*;
 
     fn event(id: u64, payload: &str) -> ShippedEvent {
-        assert_eq!(workload::id_of(payload.as_bytes()), Some(id), "the payload carries id {id}");
+        assert_eq!(shipsim_trace::payload_id(payload.as_bytes()), Some(id), "the payload carries id {id}");
         ShippedEvent { shard: 3, key: "k1".into(), payload: payload.as_bytes().to_vec(), source: "n1".into() }
     }
 

@@ -19,9 +19,36 @@ use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
 pub use shipper_net::{EventSink, SinkClosed, SinkError};
 use shipsim_trace::Lack;
 
-use crate::recorder::NetCounters;
 use crate::scenario::Scenario;
 use crate::seeds;
+
+pub(crate) mod frames;
+pub(crate) mod grpc;
+pub(crate) mod kinds;
+pub(crate) mod tcp;
+
+/// Counters a node's transport exposes, read at the end of each life into the trace's
+/// `stats` record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    /// Events the server handed to the sink.
+    pub received: u64,
+    /// Duplicates the server dropped.
+    pub duplicates_dropped: u64,
+    /// Frames the client resent.
+    pub retransmits: u64,
+}
+
+/// The counters of shipper-net's stats, which its TCP transport and shipper-grpc's both keep.
+impl From<shipper_net::NetStatsSnapshot> for NetCounters {
+    fn from(s: shipper_net::NetStatsSnapshot) -> Self {
+        NetCounters {
+            received: s.received,
+            duplicates_dropped: s.duplicates_dropped,
+            retransmits: s.retransmits,
+        }
+    }
+}
 
 /// A boxed future that stays on the host's thread (turmoil hosts run on a `LocalSet`).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -62,6 +89,14 @@ pub trait TransportFactory: Send + Sync + 'static {
     /// `custom`.
     fn name(&self) -> String {
         "custom".to_owned()
+    }
+
+    /// Whether `scenario` fits this transport's own limits (a frame or message size): `Err`
+    /// says what does not fit. [`crate::load`] checks a file against the bundled transport
+    /// it names and reports the error at the sizes that decide it; a run checks its factory
+    /// before it starts. The default: every scenario fits.
+    fn check(&self, _scenario: &Scenario) -> Result<(), String> {
+        Ok(())
     }
 }
 

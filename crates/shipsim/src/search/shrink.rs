@@ -21,8 +21,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::kinds;
-use crate::runner;
 use crate::scenario::{self, Fault, FaultAction, HealTarget, Scenario, format_duration, to_yaml};
 use crate::transport::TransportFactory;
 use shipsim_trace::Rule;
@@ -71,14 +69,10 @@ pub struct Shrunk {
     pub log: Log,
 }
 
-/// Shrinks a real failure: each candidate is simulated with `seed` and kept when it reports a
-/// violation of `target`. Runs that error out count as "does not fail that way".
-pub fn shrink(scenario: &Scenario, seed: u64, target: &Rule, budget: usize) -> Shrunk {
-    shrink_on(scenario, seed, target, budget, &kinds::scenario_factory(scenario))
-}
-
-/// [`shrink`] on the transports `factory` builds.
-pub fn shrink_on(
+/// Shrinks a real failure on the transports `factory` builds: each candidate is simulated with
+/// `seed` and kept when it reports a violation of `target`. Runs that error out count as "does
+/// not fail that way".
+pub(crate) fn shrink_on(
     scenario: &Scenario,
     seed: u64,
     target: &Rule,
@@ -86,14 +80,18 @@ pub fn shrink_on(
     factory: &Arc<dyn TransportFactory>,
 ) -> Shrunk {
     shrink_with(scenario, budget, |candidate| {
-        runner::run_with(candidate, seed, factory.clone())
+        crate::sim::run_with(candidate, seed, factory.clone())
             .is_ok_and(|result| result.violations.iter().any(|v| v.rule == *target))
     })
 }
 
 /// Shrinks with any predicate: `fails(candidate)` says whether the candidate still fails the
 /// way we are chasing. Separate from [`shrink`] so the search can be tested without simulating.
-pub fn shrink_with(scenario: &Scenario, budget: usize, mut fails: impl FnMut(&Scenario) -> bool) -> Shrunk {
+pub(crate) fn shrink_with(
+    scenario: &Scenario,
+    budget: usize,
+    mut fails: impl FnMut(&Scenario) -> bool,
+) -> Shrunk {
     let mut current = scenario.clone();
     let mut log = Log::default();
     'search: loop {
@@ -312,13 +310,13 @@ expect:
   settle: 1s
 ";
         let original = scenario::parse(text, "overrun.yaml").unwrap();
-        let result = runner::run(&original, 1).unwrap();
+        let result = crate::sim::run(&original, 1).unwrap();
         let target: shipsim_trace::Rule = shipsim_trace::LivenessRule::UnfinishedWorkload.into();
         assert!(result.violations.iter().any(|v| v.rule == target), "{:?}", result.violations);
-        let shrunk = shrink(&original, 1, &target, 60);
+        let shrunk = crate::Simulation::new(&original).shrink(1, &target, 60);
         assert!(shrunk.scenario.faults.is_empty(), "{:?}", shrunk.scenario.faults);
         assert!(shrunk.scenario.workload.events < 400);
-        let again = runner::run(&shrunk.scenario, 1).unwrap();
+        let again = crate::sim::run(&shrunk.scenario, 1).unwrap();
         assert!(again.violations.iter().any(|v| v.rule == target));
     }
 }

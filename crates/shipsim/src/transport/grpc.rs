@@ -10,11 +10,10 @@ use shipper::{Fence, ShipperTransport};
 use shipper_grpc::{GrpcTransport, Keepalive};
 use shipper_net::EventSink;
 
-use crate::recorder::NetCounters;
 use crate::scenario::{Scenario, TransportKind};
-use crate::tcp::{NodeNet, Observer, net_config, network};
+use crate::transport::tcp::{NodeNet, Observer, net_config, network};
 use crate::transport::{
-    Capabilities, LifeContext, LocalFuture, NodeTransport, Server, Timing, TransportFactory,
+    Capabilities, LifeContext, LocalFuture, NetCounters, NodeTransport, Server, Timing, TransportFactory,
 };
 
 /// Builds shipper-grpc's `GrpcTransport` over turmoil for each node life.
@@ -22,6 +21,13 @@ use crate::transport::{
 pub struct GrpcFactory;
 
 impl TransportFactory for GrpcFactory {
+    /// Every frame the run can send fits `transport.max_frame`: a bigger one would be refused
+    /// by the sender, which no scenario that sets sizes means to test.
+    fn check(&self, scenario: &Scenario) -> Result<(), String> {
+        let transport = &scenario.transport;
+        super::frames::check_fit(&scenario.nodes, &scenario.workload, transport.max_frame)
+    }
+
     fn name(&self) -> String {
         TransportKind::Grpc.name().to_owned()
     }

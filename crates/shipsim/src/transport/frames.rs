@@ -11,9 +11,8 @@ use shipper::ShippedEvent;
 use shipper_net::Frame;
 use shipper_net::codec::{encode_frame, event_frame_bound};
 
-use super::model::Workload;
-use super::sizes::format_size;
-use crate::workload::payload_len_bound;
+use crate::payload::payload_len_bound;
+use crate::scenario::{Workload, format_size};
 
 /// The body of the `Hello` frame `node` opens its connections with.
 fn hello_len(node: &str) -> u64 {

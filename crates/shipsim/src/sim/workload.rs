@@ -19,23 +19,9 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use crate::payload::{event_id, payload, push_decimal};
 use crate::scenario::Workload;
 use crate::seeds;
-use shipsim_trace::EventId;
-
-/// Bits of an event id below the node's index: 2^40 events per node.
-const SEQ_BITS: u32 = 40;
-
-/// What a payload's pad repeats: JSON-safe, no two neighbours alike.
-const PAD_PATTERN: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Bytes the pad field adds besides the pad itself and the closing brace: `,"pad":""`.
-const PAD_FIELD: usize = 9;
-
-/// The id of a node's `seq`-th event: unique across the run, and readable.
-pub fn event_id(node_index: usize, seq: u64) -> EventId {
-    ((node_index as u64) << SEQ_BITS) | seq
-}
 
 /// One route call's worth of events.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +109,7 @@ pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
     let mean_batch = (f64::from(w.batch.min) + f64::from(w.batch.max)) / 2.0;
     let calls = (events as f64 / mean_batch).ceil();
     let peers = mean_batch.min(scenario.nodes.len().saturating_sub(1) as f64);
-    let round_trip = 2.0 * (scenario.network.latency.max + crate::runner::TICK).as_secs_f64();
+    let round_trip = 2.0 * (scenario.network.latency.max + super::clock::TICK).as_secs_f64();
     // Each event of a call waits for its receiver's accept before its ack.
     let accepts = mean_batch * scenario.sink.latency.max.as_secs_f64();
     let per_call = (mean_batch / w.rate).max(peers * round_trip + accepts);
@@ -131,85 +117,12 @@ pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
     Duration::from_secs_f64(schedule.max(calls * per_call))
 }
 
-/// The payload of event `id` (`seq` on its node, `src_json` its node's name as JSON): the
-/// compact JSON object, padded to `size` bytes when that is at least its length plus the pad
-/// field's. Written directly (it is the same JSON as a serde_json object of these fields in
-/// this order): building a `serde_json::Value` per event cost more than shipping it.
-pub fn payload(id: EventId, src_json: &str, seq: u64, size: usize) -> Vec<u8> {
-    let mut payload = String::with_capacity(size.max(40 + src_json.len()));
-    payload.push_str(r#"{"id":"#);
-    push_decimal(&mut payload, id);
-    payload.push_str(r#","src":"#);
-    payload.push_str(src_json);
-    payload.push_str(r#","seq":"#);
-    push_decimal(&mut payload, seq);
-    let mut bytes = payload.into_bytes();
-    if let Some(pad) = size.checked_sub(bytes.len() + 1 + PAD_FIELD) {
-        bytes.extend_from_slice(br#","pad":""#);
-        let mut at = (seq % PAD_PATTERN.len() as u64) as usize;
-        let mut left = pad;
-        while left > 0 {
-            let take = (PAD_PATTERN.len() - at).min(left);
-            bytes.extend_from_slice(&PAD_PATTERN[at..at + take]);
-            left -= take;
-            at = 0;
-        }
-        bytes.push(b'"');
-    }
-    bytes.push(b'}');
-    bytes
-}
-
-/// The longest payload `workload` can generate on any of `nodes`: its payload sizes' upper
-/// bound, or the compact JSON of the largest event id, node name and sequence number if that
-/// is longer (a size below a payload's own length leaves it unpadded).
-pub fn payload_len_bound(workload: &Workload, nodes: &[String]) -> u64 {
-    let longest = nodes.iter().max_by_key(|n| n.len()).map(String::as_str).unwrap_or_default();
-    let src_json = serde_json::Value::from(longest).to_string();
-    let last = workload.events.saturating_sub(1);
-    let id = event_id(nodes.len().saturating_sub(1), last.min((1 << SEQ_BITS) - 1));
-    let compact = payload(id, &src_json, last, 0).len() as u64;
-    compact.max(workload.payload.map_or(0, |p| p.max))
-}
-
-/// Appends `n` in decimal, as `format!("{n}")` would, without the
-/// formatting machinery (this runs twice per generated event).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
-}
-
-/// The event id a payload carries, if it carries one.
-///
-/// The workload's payloads start with `{"id":N,`; those are read without parsing the whole
-/// payload (this is called for every ship, delivery and ack). Anything else is parsed as JSON.
-pub fn id_of(payload: &[u8]) -> Option<EventId> {
-    if let Some(rest) = payload.strip_prefix(b"{\"id\":") {
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits > 0
-            && matches!(rest.get(digits), Some(b',' | b'}'))
-            && let Some(id) = std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok())
-        {
-            return Some(id);
-        }
-    }
-    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
-    value.get("id")?.as_u64()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::*;
     use crate::scenario::{BatchSize, SizeRange};
+    use shipsim_trace::EventId;
 
     fn workload(events: u64) -> Workload {
         Workload {
@@ -235,25 +148,14 @@ mod tests {
                 let json: serde_json::Value = serde_json::from_slice(payload).expect("a JSON payload");
                 assert_eq!(
                     json,
-                    serde_json::json!({ "id": id_of(payload).unwrap(), "src": "n1", "seq": json["seq"] })
+                    serde_json::json!({ "id": shipsim_trace::payload_id(payload).unwrap(), "src": "n1", "seq": json["seq"] })
                 );
-                seen.push(id_of(payload).expect("id"));
+                seen.push(shipsim_trace::payload_id(payload).expect("id"));
             }
             next += call.items.len() as u64;
         }
         let expected: Vec<EventId> = (0..23).map(|seq| event_id(3, seq)).collect();
         assert_eq!(seen, expected);
-    }
-
-    #[test]
-    fn id_of_reads_the_fast_form_and_falls_back_to_json() {
-        assert_eq!(id_of(br#"{"id":42,"seq":1,"src":"n1"}"#), Some(42));
-        assert_eq!(id_of(br#"{"id":7}"#), Some(7));
-        assert_eq!(id_of(br#"{"seq":1, "id":9}"#), Some(9));
-        assert_eq!(id_of(br#"{"id":1.5}"#), None);
-        assert_eq!(id_of(br#"{"id":-3,"x":1}"#), None);
-        assert_eq!(id_of(br#"{"id":99999999999999999999999}"#), None);
-        assert_eq!(id_of(b"not json"), None);
     }
 
     #[test]
@@ -326,7 +228,7 @@ mod tests {
         while let Some(call) = generator.call(next) {
             for (_, payload) in &call.items {
                 let json: serde_json::Value = serde_json::from_slice(payload).expect("a JSON payload");
-                let id = id_of(payload).expect("the id is read");
+                let id = shipsim_trace::payload_id(payload).expect("the id is read");
                 assert_eq!(json["id"], id);
                 assert_eq!(json["seq"], next);
                 lengths.push(payload.len());

@@ -24,10 +24,9 @@ use rand::rngs::SmallRng;
 use shipper::{NodeId, ShippedEvent};
 use shipper_net::{EventSink, SinkClosed, SinkError};
 
-use crate::recorder::SharedRecorder;
 use crate::scenario::Sink;
 use crate::seeds;
-use crate::workload;
+use crate::sim::recorder::SharedRecorder;
 
 /// What the application does with one offered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +93,7 @@ impl RecordingSink {
         self.recorder.lock().deliver(
             &self.node,
             &event.source,
-            workload::id_of(&event.payload),
+            shipsim_trace::payload_id(&event.payload),
             &event.payload,
         );
     }

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::grpc::GrpcFactory;
 use crate::scenario::{Scenario, TransportKind};
-use crate::tcp::TcpFactory;
 use crate::transport::TransportFactory;
+use crate::transport::grpc::GrpcFactory;
+use crate::transport::tcp::TcpFactory;
 
 /// The factory of the bundled transport `kind`.
 pub fn factory_for(kind: TransportKind) -> Arc<dyn TransportFactory> {
@@ -21,6 +21,11 @@ pub fn factory_for(kind: TransportKind) -> Arc<dyn TransportFactory> {
 /// file does not name one.
 pub(crate) fn scenario_factory(scenario: &Scenario) -> Arc<dyn TransportFactory> {
     factory_for(scenario.transport.kind.unwrap_or_default())
+}
+
+/// Whether `scenario` fits the limits of the bundled transport it names.
+pub(crate) fn fits(scenario: &Scenario) -> Result<(), String> {
+    scenario_factory(scenario).check(scenario)
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::{NodeNet, TcpNode};
+    use crate::transport::tcp::{NodeNet, TcpNode};
     use shipper::ShipperTransport;
     use shipper_net::{NetConfig, NetTransport, Segmented, TurmoilNet};
 

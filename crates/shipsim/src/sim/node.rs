@@ -13,14 +13,14 @@ use std::sync::Arc;
 use shipper::{EventShipper, NodeId, PlannedBatch, Router, ShippedEvent, ShipperConfig, ShipperError};
 use tokio::sync::mpsc;
 
-use crate::membership::Membership;
-use crate::recorder::SharedRecorder;
-use crate::routes::Routes;
 use crate::scenario::Scenario;
 use crate::seeds;
-use crate::sink::{RecordingSink, SinkModel};
+use crate::sim::membership::Membership;
+use crate::sim::recorder::SharedRecorder;
+use crate::sim::routes::Routes;
+use crate::sim::sink::{RecordingSink, SinkModel};
+use crate::sim::workload::Generator;
 use crate::transport::{AckObserver, LifeContext, TransportFactory};
-use crate::workload::{self, Generator};
 use shipsim_trace::Outcome;
 
 /// Room in the local sink's channel; the consumer drains it every tick.
@@ -199,7 +199,7 @@ struct AckRecorder {
 
 impl AckRecorder {
     fn record(&self, dst: &NodeId, event: &ShippedEvent) {
-        if let Some(id) = workload::id_of(&event.payload) {
+        if let Some(id) = shipsim_trace::payload_id(&event.payload) {
             self.recorder.lock().ack(&self.node, dst, id);
         }
     }

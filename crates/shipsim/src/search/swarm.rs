@@ -1,0 +1,214 @@
+//! Swarm testing (Groce et al., 2012): each seed of a sweep runs its own variant of the
+//! scenario, with some groups of fault kinds switched off and the rates varied, so a sweep
+//! meets combinations a single timeline never shows.
+
+use std::time::Duration;
+
+use rand::Rng as _;
+use shipsim_trace::FaultKind;
+
+use crate::scenario::{self, FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
+use crate::seeds;
+
+/// Kinds that only make sense together: a restart needs its crash, a reorder or release its
+/// hold, a heal a partition. Swarm testing switches whole groups on and off so the variant stays
+/// a valid scenario in the common case.
+const KIND_GROUPS: [&[FaultKind]; 8] = [
+    &[FaultKind::Partition, FaultKind::PartitionOneway, FaultKind::Heal],
+    &[FaultKind::Crash, FaultKind::Restart],
+    &[FaultKind::Bounce],
+    &[FaultKind::Hold, FaultKind::Reorder, FaultKind::Release],
+    &[FaultKind::Latency],
+    &[FaultKind::Loss],
+    &[FaultKind::DropRoute, FaultKind::RestoreRoute],
+    &[FaultKind::Join, FaultKind::Leave],
+];
+
+/// The swarm variant of `scenario` for `seed` (swarm testing: Groce et al., 2012).
+///
+/// From `seeds::rng(seed, ["swarm"])` alone:
+/// - each group of fault kinds in `KIND_GROUPS` present in the timeline is kept with
+///   probability 1/2 (its faults are dropped otherwise), so a sweep sees each combination of
+///   the scenario's fault kinds, including rare ones, instead of always all of them at once;
+/// - the rates are varied: the network latency and each `latency` fault's range are scaled by
+///   a factor in 0.5..4, the network loss and each `loss` fault's rate by a factor in 0.25..2
+///   (never above max(rate, 0.5), and a zero rate stays zero, so validity does not change);
+/// - when the latency grows (factor above 1), every time budget measured against round trips
+///   grows by the same factor: the transport's ack timeout and deadline, the settle phase and
+///   the run's duration. A scenario's timing is relative to its network (an ack timeout below
+///   the round trip declares every connection stuck; a workload paced by round trips needs
+///   proportionally longer to finish); without this a sweep would mostly find the limits of
+///   the budgets it had just outgrown, not bugs. The transport's own constants (reconnect
+///   backoff, connect timeout) are not scaled, so a sweep still meets them at new ratios;
+/// - byte streams: with probability 1/4, a scenario that cuts no byte stream and loses no
+///   message gets `network.segment: 1..1500` (frames arrive in pieces and reads end inside
+///   them; with loss, more pieces per frame would only mean more losses per frame);
+/// - the receiving application: with probability 1/2, a scenario that crashes or bounces
+///   nodes and has no `sink` section gets a sink of 1ms..2ms per accept (scaled by the
+///   latency factor), so a crash can land between an ack and an accept; its ack timeout and
+///   deadline grow by a batch's worth of accepts. A scenario's own sink latency is scaled
+///   like the network's;
+/// - membership: the propagation delay of `join`/`leave` is scaled by a factor in 0..4
+///   (0: every node adopts a change at once).
+///
+/// If the variant is not a valid scenario (dropping one group can rarely leave another fault
+/// that needs it), the fault timeline is kept whole and only the rates vary; if that is invalid
+/// too, the scenario is used unchanged. The variant is what runs and what a repro records, so
+/// replaying needs no `--swarm`.
+pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
+    let mut rng = seeds::rng(seed, &[b"swarm"]);
+    let keep: Vec<bool> = KIND_GROUPS.iter().map(|_| rng.random_bool(0.5)).collect();
+    let latency_factor = rng.random_range(0.5..4.0);
+    let loss_factor = rng.random_range(0.25..2.0);
+
+    let mut varied = scenario.clone();
+    let scale_latency = |d: std::time::Duration| d.mul_f64(latency_factor);
+    let scale_loss = |rate: f64| (rate * loss_factor).min(rate.max(0.5));
+    varied.network.latency.min = scale_latency(varied.network.latency.min);
+    varied.network.latency.max = scale_latency(varied.network.latency.max);
+    varied.network.loss = scale_loss(varied.network.loss);
+    let time_factor = latency_factor.max(1.0);
+    for budget in [
+        &mut varied.transport.ack_timeout,
+        &mut varied.transport.deadline,
+        &mut varied.expect.settle,
+        &mut varied.duration,
+    ] {
+        *budget = budget.mul_f64(time_factor);
+    }
+    // Drawn after the older dimensions, so those keep the values a seed always gave them.
+    let segment_on = rng.random_bool(0.25);
+    let sink_on = rng.random_bool(0.5);
+    let propagation_factor = rng.random_range(0.0..4.0);
+    let lossless =
+        varied.network.loss == 0.0 && !varied.faults.iter().any(|f| f.action.kind() == FaultKind::Loss);
+    if segment_on && lossless && varied.network.segment.is_none() {
+        varied.network.segment = Some(SizeRange { min: 1, max: 1500 });
+    }
+    let crashes =
+        varied.faults.iter().any(|f| matches!(f.action, FaultAction::Crash(_) | FaultAction::Bounce(_)));
+    if varied.sink == Sink::default() {
+        if sink_on && crashes {
+            varied.sink.latency = LatencyRange {
+                min: scale_latency(Duration::from_millis(1)),
+                max: scale_latency(Duration::from_millis(2)),
+            };
+            let accepts = varied.sink.latency.max * varied.workload.batch.max;
+            varied.transport.ack_timeout += accepts;
+            varied.transport.deadline += accepts;
+        }
+    } else {
+        varied.sink.latency.min = scale_latency(varied.sink.latency.min);
+        varied.sink.latency.max = scale_latency(varied.sink.latency.max);
+    }
+    varied.membership.propagation.min = varied.membership.propagation.min.mul_f64(propagation_factor);
+    varied.membership.propagation.max = varied.membership.propagation.max.mul_f64(propagation_factor);
+    for fault in &mut varied.faults {
+        match &mut fault.action {
+            FaultAction::Latency { value, .. } => {
+                value.min = scale_latency(value.min);
+                value.max = scale_latency(value.max);
+            }
+            FaultAction::Loss { rate, .. } => *rate = scale_loss(*rate),
+            _ => {}
+        }
+    }
+    let mut subset = varied.clone();
+    subset.faults.retain(|f| {
+        KIND_GROUPS.iter().zip(&keep).all(|(group, kept)| *kept || !group.contains(&f.action.kind()))
+    });
+    [subset, varied]
+        .into_iter()
+        .find_map(|candidate| scenario::parse(&to_yaml(&candidate), "<swarm>").ok())
+        .unwrap_or_else(|| scenario.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = include_str!("../../tests/fixtures/tiny-explore.yaml");
+
+    fn tiny() -> Scenario {
+        scenario::parse(TINY, "tiny.yaml").unwrap()
+    }
+
+    #[test]
+    fn swarm_variants_are_valid_and_a_function_of_the_seed() {
+        let s = crate::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scenarios/rolling-restarts.yaml"
+        )))
+        .unwrap();
+        let mut distinct = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let v = swarm(&s, seed);
+            assert_eq!(v, swarm(&s, seed));
+            assert!(scenario::parse(&to_yaml(&v), "x").is_ok());
+            distinct.insert(to_yaml(&v));
+        }
+        assert!(distinct.len() > 5, "swarm should vary the scenario: {}", distinct.len());
+    }
+
+    #[test]
+    fn swarm_scales_time_budgets_with_latency() {
+        let s = tiny();
+        let (mut slower, mut faster) = (0, 0);
+        for seed in 0..40 {
+            let v = swarm(&s, seed);
+            let factor = v.network.latency.max.as_secs_f64() / s.network.latency.max.as_secs_f64();
+            let settle = v.expect.settle.as_secs_f64() / s.expect.settle.as_secs_f64();
+            let duration = v.duration.as_secs_f64() / s.duration.as_secs_f64();
+            let ack = v.transport.ack_timeout.as_secs_f64() / s.transport.ack_timeout.as_secs_f64();
+            let deadline = v.transport.deadline.as_secs_f64() / s.transport.deadline.as_secs_f64();
+            let expected = factor.max(1.0);
+            for (what, got) in
+                [("settle", settle), ("duration", duration), ("ack_timeout", ack), ("deadline", deadline)]
+            {
+                assert!((got - expected).abs() < 1e-6, "seed {seed}: {what} x{got}, latency x{factor}");
+            }
+            if factor > 1.0 { slower += 1 } else { faster += 1 }
+        }
+        assert!(slower > 0 && faster > 0, "both directions seen: {slower} slower, {faster} faster");
+    }
+
+    #[test]
+    fn swarm_adds_byte_sink_and_membership_dimensions_on_some_seeds() {
+        let load = |name: &str| {
+            crate::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name))
+                .unwrap()
+        };
+        let (crashes, joins) = (load("crash-restart-receiver.yaml"), load("scale-out.yaml"));
+        assert_eq!(crashes.network.segment, None);
+        let (mut segmented, mut with_sink, mut propagation) = (0, 0, std::collections::BTreeSet::new());
+        for seed in 0..80 {
+            let v = swarm(&crashes, seed);
+            segmented += usize::from(v.network.segment.is_some());
+            if v.sink.latency.max > crashes.sink.latency.max * 4 {
+                panic!("seed {seed}: a sink latency scales like the network's: {:?}", v.sink.latency);
+            }
+            with_sink += usize::from(v.sink.latency.max != crashes.sink.latency.max);
+            propagation.insert(swarm(&joins, seed).membership.propagation.max);
+        }
+        assert!((5..40).contains(&segmented), "{segmented} of 80 segmented");
+        assert!(with_sink > 40, "the scenario's own sink latency is scaled: {with_sink} of 80");
+        assert!(propagation.len() > 40, "{propagation:?}");
+        // A scenario that bounces nodes and has no sink gets one on about half the seeds,
+        // with the ack timeout and deadline grown by a batch's worth of accepts.
+        let bounces = load("bounce-sender.yaml");
+        assert_eq!(bounces.sink, Sink::default());
+        let sinks: Vec<Scenario> =
+            (0..80).map(|seed| swarm(&bounces, seed)).filter(|v| v.sink != Sink::default()).collect();
+        assert!((20..60).contains(&sinks.len()), "{} of 80 with a sink", sinks.len());
+        for v in &sinks {
+            let factor =
+                (v.network.latency.max.as_secs_f64() / bounces.network.latency.max.as_secs_f64()).max(1.0);
+            let accepts = v.sink.latency.max * bounces.workload.batch.max;
+            let expected = bounces.transport.deadline.mul_f64(factor) + accepts;
+            assert!(v.transport.deadline.abs_diff(expected) < Duration::from_micros(10), "{v:?}");
+        }
+        // A fault-free scenario gets none (nothing can land between an ack and an accept).
+        let baseline = load("baseline.yaml");
+        assert!((0..40).all(|seed| swarm(&baseline, seed).sink == Sink::default()));
+    }
+}

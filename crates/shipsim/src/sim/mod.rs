@@ -1,0 +1,27 @@
+//! The simulator: one run of a scenario with a seed, on a turmoil network, recorded into a
+//! trace and checked.
+//!
+//! - [`runner`] owns the turmoil `Sim` and the clock, and drives everything below;
+//! - `node` is one host: the system under test's router and shipper over the transport, its
+//!   sinks (`sink`) and its workload (`workload`);
+//! - `faults`, `membership` and `routes` carry out the scenario's timeline;
+//! - `recorder` writes every fact into the trace, and `memory` keeps what a node remembers
+//!   across its crashes;
+//! - `clock` is the simulation's tick and time conversions.
+
+mod clock;
+mod faults;
+mod membership;
+mod memory;
+mod node;
+mod recorder;
+mod routes;
+mod runner;
+mod sink;
+mod workload;
+
+pub use clock::TICK;
+#[cfg(test)]
+pub(crate) use runner::run;
+pub(crate) use runner::run_with;
+pub use runner::{RunError, RunResult};
