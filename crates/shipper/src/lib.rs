@@ -40,6 +40,8 @@
 //! This crate depends on no simulator: the network transport lives in
 //! `shipper-net`, the harness in `shipsim`.
 
+#![warn(unreachable_pub)]
+
 mod batch_error;
 #[doc(hidden)]
 pub mod broken;
