@@ -32,10 +32,13 @@ fn a_short_deadline_does_not_wait_for_another_calls_connection_attempt() {
         // A long call starts a connection attempt whose SYN is lost: it waits 2 s.
         let long = tokio::task::spawn_local({
             let (transport, rx) = (transport.clone(), rx.clone());
-            async move { transport.send_until(&rx, event(1), Instant::now() + Duration::from_secs(5)).await }
+            async move {
+                let deadline = Instant::now() + Duration::from_secs(5); // allow-nondeterminism: tokio time, which turmoil simulates
+                transport.send_until(&rx, event(1), deadline).await
+            }
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let begun = Instant::now();
+        let begun = Instant::now(); // allow-nondeterminism: tokio time, which turmoil simulates
         let short = transport.send_until(&rx, event(2), begun + Duration::from_millis(100)).await;
         let took = begun.elapsed();
         let error = short.expect_err("nothing can be delivered across the partition");

@@ -60,6 +60,8 @@
 //! harness's determinism check runs every scenario twice per transport and compares the
 //! traces byte for byte.
 
+#![warn(unreachable_pub)]
+
 pub mod pb;
 
 mod broken;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use shipper::{Accepting, EventSink, Fence, NodeId, ShippedEvent, SinkClosed, SinkError};
 use shipper_net::{NetConfig, NetStats, Network};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 use tracing::{debug, info, warn};
@@ -155,37 +155,12 @@ struct Handler<N> {
 #[tonic::async_trait]
 impl<N: Network> Shipper for Handler<N> {
     async fn ship(&self, request: Request<ShipRequest>) -> Result<Response<ShipReply>, Status> {
-        let cap = now() + self.shared.config.deadline;
-        let deadline = match request.metadata().get("grpc-timeout") {
-            Some(value) => match deadline::parse(value.as_bytes()) {
-                Some(timeout) => cap.min(now() + timeout),
-                None => return Err(self.malformed("", "a malformed grpc-timeout header")),
-            },
-            None => cap,
-        };
+        let deadline = self.deadline(&request)?;
         let request = request.into_inner();
         if let Some(why) = malformed(&request) {
             return Err(self.malformed(&request.node, why));
         }
-        let said = Said {
-            life: request.life,
-            call: request.call,
-            first: request.first,
-            settled_below: request.settled_below,
-            issued: request.issued,
-            open: &request.open,
-        };
-        let cursor = match self.calls.open(&request.node, said) {
-            Ok(cursor) => cursor,
-            Err(Turned::Stale(why)) => {
-                debug!(peer = %request.node, call = request.call, "turned away: {why}");
-                return Err(Status::failed_precondition(why));
-            }
-            Err(Turned::Full) => {
-                warn!(peer = %request.node, "too many open calls");
-                return Err(Status::resource_exhausted("too many open calls from this sender"));
-            }
-        };
+        let cursor = self.open_call(&request)?;
         let first_connection = self.calls.first_connection(&request.node, request.life, request.connection);
         let delivery = Delivery {
             shared: self.shared.clone(),
@@ -197,29 +172,113 @@ impl<N: Network> Shipper for Handler<N> {
         // broken::GrpcOkOnHeaders: the reply (headers and all) goes out at once, counting the
         // whole call; the sink gets the events a moment later.
         if broken::is(Variant::GrpcOkOnHeaders) {
-            let delivered = request.first + request.events.len() as u64;
-            let mut ended = self.ended.clone();
-            drop(self.net.spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                tokio::select! {
-                    biased;
-                    _ = ended.changed() => {}
-                    _ = delivery.run(&cursor, request) => {}
-                }
-            }));
-            return Ok(Response::new(ShipReply { delivered, refused: None, first_connection }));
+            return Ok(self.ok_on_headers(delivery, cursor, request));
         }
         let first = request.first;
+        let task = self.spawn_delivery(delivery, cursor, request);
+        self.answer(task.await, first, first_connection)
+    }
+}
+
+/// How a delivery task ended: `None` when the receiving life ended first.
+type Delivered = Option<Result<ShipReply, SinkGone>>;
+
+impl<N: Network> Handler<N> {
+    /// Counts and reports a malformed request, and the status that answers it.
+    fn malformed(&self, peer: &str, why: &str) -> Status {
+        self.shared.stats.count_protocol_error();
+        warn!(node = %self.shared.config.node, peer = %peer, reason = why, "malformed request");
+        self.shared.observe(|o| o.on_protocol_error(peer, why));
+        Status::invalid_argument(why)
+    }
+
+    /// The request's deadline: its `grpc-timeout` from now, never later than
+    /// `config.deadline` from now. A malformed header is a malformed request.
+    fn deadline(&self, request: &Request<ShipRequest>) -> Result<Instant, Status> {
+        let cap = now() + self.shared.config.deadline;
+        match request.metadata().get("grpc-timeout") {
+            Some(value) => match deadline::parse(value.as_bytes()) {
+                Some(timeout) => Ok(cap.min(now() + timeout)),
+                None => Err(self.malformed("", "a malformed grpc-timeout header")),
+            },
+            None => Ok(cap),
+        }
+    }
+
+    /// The cursor of the call the request is an attempt of, or the status that turns it away
+    /// (a stale life or settled call, or a sender with too many calls open).
+    fn open_call(&self, request: &ShipRequest) -> Result<Arc<CallCursor>, Status> {
+        let said = Said {
+            life: request.life,
+            call: request.call,
+            first: request.first,
+            settled_below: request.settled_below,
+            issued: request.issued,
+            open: &request.open,
+        };
+        match self.calls.open(&request.node, said) {
+            Ok(cursor) => Ok(cursor),
+            Err(Turned::Stale(why)) => {
+                debug!(peer = %request.node, call = request.call, "turned away: {why}");
+                Err(Status::failed_precondition(why))
+            }
+            Err(Turned::Full) => {
+                warn!(peer = %request.node, "too many open calls");
+                Err(Status::resource_exhausted("too many open calls from this sender"))
+            }
+        }
+    }
+
+    /// `broken::GrpcOkOnHeaders`: a reply counting the whole call, made before the delivery,
+    /// which a task of its own starts a moment later (unless the life ended by then).
+    fn ok_on_headers(
+        &self,
+        delivery: Delivery,
+        cursor: Arc<CallCursor>,
+        request: ShipRequest,
+    ) -> Response<ShipReply> {
+        let delivered = request.first + request.events.len() as u64;
+        let first_connection = delivery.first_connection;
         let mut ended = self.ended.clone();
-        let task = self.net.spawn(async move {
+        drop(self.net.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            tokio::select! {
+                biased;
+                _ = ended.changed() => {}
+                _ = delivery.run(&cursor, request) => {}
+            }
+        }));
+        Response::new(ShipReply { delivered, refused: None, first_connection })
+    }
+
+    /// Runs the delivery in a task of its own, so a caller that gives up never cuts a sink's
+    /// accept short; the task stops where it is when the receiving life ends.
+    fn spawn_delivery(
+        &self,
+        delivery: Delivery,
+        cursor: Arc<CallCursor>,
+        request: ShipRequest,
+    ) -> JoinHandle<Delivered> {
+        let mut ended = self.ended.clone();
+        self.net.spawn(async move {
             // The end of the life first: once it ended, not one more event is offered.
             tokio::select! {
                 biased;
                 _ = ended.changed() => None,
                 reply = delivery.run(&cursor, request) => Some(reply),
             }
-        });
-        match task.await {
+        })
+    }
+
+    /// The answer to an attempt whose events were delivered from position `first`: the reply,
+    /// or a status when there is none to send. A sink closed for good stops the server.
+    fn answer(
+        &self,
+        task: Result<Delivered, JoinError>,
+        first: u64,
+        first_connection: u64,
+    ) -> Result<Response<ShipReply>, Status> {
+        match task {
             Ok(Some(Ok(reply))) => {
                 let limit = wire::reply_limit(self.shared.config.max_frame);
                 if prost::Message::encoded_len(&reply) > limit {
@@ -247,16 +306,6 @@ impl<N: Network> Shipper for Handler<N> {
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
             Err(_cancelled) => Err(Status::unavailable("the receiver is shutting down")),
         }
-    }
-}
-
-impl<N> Handler<N> {
-    /// Counts and reports a malformed request, and the status that answers it.
-    fn malformed(&self, peer: &str, why: &str) -> Status {
-        self.shared.stats.count_protocol_error();
-        warn!(node = %self.shared.config.node, peer = %peer, reason = why, "malformed request");
-        self.shared.observe(|o| o.on_protocol_error(peer, why));
-        Status::invalid_argument(why)
     }
 }
 

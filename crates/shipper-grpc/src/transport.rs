@@ -17,8 +17,8 @@ use tonic::Code;
 use tracing::{debug, warn};
 
 use crate::broken::{self, Variant};
-use crate::keys::CallKeys;
-use crate::link::{Link, Unreachable};
+use crate::keys::{CallKey, CallKeys};
+use crate::link::{Connection, Http2, Link, Unreachable};
 use crate::pb;
 use crate::pb::shipper_client::ShipperClient;
 use crate::server::GrpcServer;
@@ -63,6 +63,123 @@ struct Peer {
 struct Failure {
     acked: usize,
     error: ShipperError,
+}
+
+/// How an attempt of a call was cut short.
+enum CutShort {
+    /// Try again (on a new connection) while the deadline allows.
+    Retry,
+    /// No further attempt: the deadline came, the destination cannot be reached before it,
+    /// or the receiver said no. The call ends with what [`Call::into_result`] makes of it.
+    GiveUp,
+    /// The call ends now, with this failure (the receiver refused the events).
+    Ends(Failure),
+}
+
+/// One ship call under way: what it carries, how far the receiver acknowledged it, and
+/// what went wrong in its attempts, which decides the error it ends with.
+struct Call<'a> {
+    dst: &'a NodeId,
+    events: &'a [ShippedEvent],
+    /// `events` in protobuf form, encoded once for every attempt.
+    encoded: Vec<pb::Event>,
+    deadline: Instant,
+    /// The epoch of the map the call was planned under, for the receiver's fence.
+    epoch: u64,
+    /// The idempotency key every attempt carries, open until the call returns.
+    key: CallKey,
+    /// Events the receiver's sink accepted, from the start of the call.
+    acked: usize,
+    /// How far into the call any attempt wrote (events below it are retransmits).
+    written: usize,
+    attempts: u32,
+    /// An attempt ended without a reply: its events may have arrived.
+    uncertain: bool,
+    /// How far into the call each attempt that went unanswered reached, and the connection
+    /// it went on (end, generation): those events may have arrived in the receiving life at
+    /// the other end, which a refusal from another life knows nothing of.
+    unanswered: Vec<(usize, u64)>,
+    /// The receiver's no (the status message it answered with), if it said one.
+    turned_away: Option<String>,
+    /// The last connection attempt failed (and nothing was sent since): the deadline came
+    /// while the destination could not be reached.
+    unreachable: Option<io::Error>,
+    /// What went wrong last: the reason of an `Ambiguous` end.
+    last: String,
+}
+
+impl<'a> Call<'a> {
+    fn new(
+        dst: &'a NodeId,
+        events: &'a [ShippedEvent],
+        encoded: Vec<pb::Event>,
+        deadline: Instant,
+        epoch: u64,
+        key: CallKey,
+    ) -> Self {
+        Call {
+            dst,
+            events,
+            encoded,
+            deadline,
+            epoch,
+            key,
+            acked: 0,
+            written: 0,
+            attempts: 0,
+            uncertain: false,
+            unanswered: Vec::new(),
+            turned_away: None,
+            unreachable: None,
+            last: String::from("the deadline passed before the events were sent"),
+        }
+    }
+
+    /// The failure a refusal ends the call with, `acked` events in. Certain (`WrongOwner`) for
+    /// the refusing receiving life, which delivered the call up to `acked` and nothing after;
+    /// `Ambiguous` when an unanswered attempt reached further on a connection that may have
+    /// led to another life.
+    fn refused(&self, refusal: pb::Refusal, generation: u64, first_connection: u64) -> Failure {
+        let (dst, acked) = (self.dst, self.acked);
+        // An attempt that went unanswered on a connection older than the first this life saw
+        // (maybe to an earlier life of the receiver, before a restart) may have delivered
+        // events past `acked`: for those the call cannot say "not delivered". (This life saw
+        // connection `first_connection` and still answers, so it is at the end of every later
+        // one.)
+        let this_life = |conn: u64| conn == generation || (first_connection != 0 && conn >= first_connection);
+        let reach = self.unanswered.iter().filter(|(_, conn)| !this_life(*conn)).map(|(end, _)| *end).max();
+        if reach.is_some_and(|reach| reach > acked) {
+            let reason = format!(
+                "refused at event {acked} after an attempt without a reply on a connection \
+                 to what may have been another life of the receiver, which may have \
+                 delivered it"
+            );
+            return Failure { acked, error: ShipperError::Ambiguous { node: dst.clone(), reason } };
+        }
+        let refusal = wire::refusal_from_pb(refusal);
+        let error =
+            ShipperError::WrongOwner { node: dst.clone(), epoch: refusal.epoch, members: refusal.members };
+        Failure { acked, error }
+    }
+
+    /// How the call ends once no attempt is left: `Ok` if every event was accepted, else the
+    /// failure its attempts point to, the most uncertain first.
+    fn into_result(self) -> Result<(), Failure> {
+        if self.acked == self.events.len() {
+            return Ok(());
+        }
+        let dst = self.dst;
+        let error = if self.uncertain {
+            ShipperError::Ambiguous { node: dst.clone(), reason: self.last }
+        } else if let Some(why) = self.turned_away {
+            ShipperError::Send(format!("{dst} turned the call away: {why}"))
+        } else if let Some(err) = self.unreachable {
+            ShipperError::Send(format!("could not connect to {dst}: {err}"))
+        } else {
+            ShipperError::Timeout(dst.clone())
+        };
+        Err(Failure { acked: self.acked, error })
+    }
 }
 
 impl<N: Network> GrpcTransport<N> {
@@ -233,162 +350,178 @@ impl<N: Network> GrpcTransport<N> {
         deadline: Instant,
         epoch: u64,
     ) -> Result<(), Failure> {
-        let config = &self.shared.config;
         let peer = self.peer(dst);
         let Ok(Ok(_permit)) = tokio::time::timeout_at(deadline, peer.in_flight.clone().acquire_owned()).await
         else {
             return Err(Failure { acked: 0, error: ShipperError::Timeout(dst.clone()) });
         };
-        let mut key = peer.keys.open();
-        let limit = wire::message_limit(config.max_frame);
-        let reply_limit = wire::reply_limit(config.max_frame);
-        let mut acked = 0;
-        let mut written = 0;
-        let mut attempts = 0u32;
-        // An attempt ended without a reply: its events may have arrived.
-        let mut uncertain = false;
-        // How far into the call each attempt that went unanswered reached, and the connection
-        // it went on (end, generation): those events may have arrived in the receiving life at
-        // the other end, which a refusal from another life knows nothing of.
-        let mut unanswered: Vec<(usize, u64)> = Vec::new();
-        let mut turned_away = None;
-        // The last connection attempt failed (and nothing was sent since): the deadline came
-        // while the destination could not be reached.
-        let mut unreachable = None;
-        let mut last = String::from("the deadline passed before the events were sent");
-        while acked < events.len() && now() < deadline {
-            let connecting = peer.link.connection(&self.net, &self.shared, deadline);
-            let connection = match tokio::time::timeout_at(deadline, connecting).await {
-                Ok(Ok(connection)) => connection,
-                Err(_) | Ok(Err(Unreachable::Backoff)) => break,
-                Ok(Err(Unreachable::Failed(err))) => {
-                    last = format!("cannot connect: {err}");
-                    unreachable = Some(err);
-                    continue;
-                }
-            };
-            unreachable = None;
-            // broken::GrpcRetryWithoutKey: a retry goes out under a new key, as a new call.
-            if attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
-                key = peer.keys.open();
-            }
-            attempts += 1;
-            let end = wire::part_end(&encoded, acked, self.room);
-            self.count_writes(dst, &events[acked..end], acked, written);
-            written = written.max(end);
-            let settlement = peer.keys.settlement();
-            let mut request = tonic::Request::new(pb::ShipRequest {
-                node: config.node.clone(),
-                life: config.life,
-                call: key.key,
-                settled_below: settlement.settled_below,
-                epoch,
-                events: encoded[acked..end].to_vec(),
-                first: acked as u64,
-                issued: settlement.issued,
-                open: settlement.open,
-                connection: connection.generation,
-            });
-            request.set_timeout(deadline.saturating_duration_since(now()));
-            let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
-                .max_decoding_message_size(reply_limit)
-                .max_encoding_message_size(limit);
-            let reply = match tokio::time::timeout_at(deadline, client.ship(request)).await {
-                Err(_elapsed) => {
-                    uncertain = true;
-                    unanswered.push((end, connection.generation));
-                    last = String::from("no reply before the deadline");
-                    // A connection that left a whole call unanswered may be dead without the
-                    // keepalive knowing yet (its detection can outlast a short deadline): the
-                    // next call starts on a new one.
-                    peer.link.failed(connection.generation);
-                    break;
-                }
-                Ok(Ok(reply)) => reply.into_inner(),
-                Ok(Err(status)) if answered(&status) => {
-                    turned_away = Some(status.message().to_owned());
-                    break;
-                }
-                Ok(Err(status)) => {
-                    debug!(peer = %dst, status = %status, "call failed: reconnecting");
-                    uncertain = true;
-                    unanswered.push((end, connection.generation));
-                    last = format!("the call failed: {status}");
-                    peer.link.failed(connection.generation);
-                    continue;
-                }
-            };
-            peer.link.replied();
-            let Some(delivered) = usize::try_from(reply.delivered).ok().filter(|d| (acked..=end).contains(d))
-            else {
-                warn!(peer = %dst, delivered = reply.delivered, acked, end, "a reply counting events it was not sent");
-                self.shared.stats.count_protocol_error();
-                self.shared.observe(|o| o.on_protocol_error(dst, "a reply counting events it was not sent"));
-                uncertain = true;
-                last = String::from("a malformed reply");
-                break;
-            };
-            for event in &events[acked..delivered] {
-                self.shared.stats.count_acked();
-                self.shared.observe(|o| o.on_ack(dst, event));
-            }
-            let progressed = delivered > acked;
-            acked = delivered;
-            if let Some(refusal) = reply.refused {
-                // The refusal is certain for this receiving life, which delivered the call up
-                // to `acked` and nothing after. An attempt that went unanswered on a connection
-                // older than the first this life saw (maybe to an earlier life of the receiver,
-                // before a restart) may have delivered events past `acked`: for those the call
-                // cannot say "not delivered". (This life saw connection `first_connection` and
-                // still answers, so it is at the end of every later one.)
-                let this_life = |generation: u64| {
-                    generation == connection.generation
-                        || (reply.first_connection != 0 && generation >= reply.first_connection)
-                };
-                let reach = unanswered
-                    .iter()
-                    .filter(|(_, generation)| !this_life(*generation))
-                    .map(|(end, _)| *end)
-                    .max();
-                if reach.is_some_and(|reach| reach > acked) {
-                    let reason = format!(
-                        "refused at event {acked} after an attempt without a reply on a connection \
-                         to what may have been another life of the receiver, which may have \
-                         delivered it"
-                    );
-                    return Err(Failure {
-                        acked,
-                        error: ShipperError::Ambiguous { node: dst.clone(), reason },
-                    });
-                }
-                let refusal = wire::refusal_from_pb(refusal);
-                let error = ShipperError::WrongOwner {
-                    node: dst.clone(),
-                    epoch: refusal.epoch,
-                    members: refusal.members,
-                };
-                return Err(Failure { acked, error });
-            }
-            if !progressed {
-                // The receiver stopped short (its sink busy to the deadline): pause, then
-                // try again while the deadline allows.
-                let pause = now() + config.busy_retry;
-                tokio::time::sleep_until(pause.min(deadline)).await;
+        // Declared after the permit, so the call's key closes before the permit goes back.
+        let mut call = Call::new(dst, events, encoded, deadline, epoch, peer.keys.open());
+        while call.acked < events.len() && now() < deadline {
+            match self.attempt(&peer, &mut call).await {
+                Ok(()) | Err(CutShort::Retry) => {}
+                Err(CutShort::GiveUp) => break,
+                Err(CutShort::Ends(failure)) => return Err(failure),
             }
         }
-        if acked == events.len() {
-            return Ok(());
+        call.into_result()
+    }
+
+    /// One attempt of `call`: connect, send the part from the first unacknowledged event on,
+    /// take in the reply. `Ok` when the reply was taken in (the call goes on while events are
+    /// left); how the attempt was cut short otherwise.
+    async fn attempt(&self, peer: &Peer, call: &mut Call<'_>) -> Result<(), CutShort> {
+        let connection = self.connect(peer, call).await?;
+        let end = self.start_attempt(peer, call);
+        let generation = connection.generation;
+        let request = self.request(peer, call, end, generation);
+        let config = &self.shared.config;
+        let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
+            .max_decoding_message_size(wire::reply_limit(config.max_frame))
+            .max_encoding_message_size(wire::message_limit(config.max_frame));
+        let reply = self.send(&mut client, peer, call, request, end, generation).await?;
+        peer.link.replied();
+        let delivered = self.delivered(call, &reply, end)?;
+        let progressed = self.take_acks(call, delivered);
+        if let Some(refusal) = reply.refused {
+            return Err(CutShort::Ends(call.refused(refusal, generation, reply.first_connection)));
         }
-        let error = if uncertain {
-            ShipperError::Ambiguous { node: dst.clone(), reason: last }
-        } else if let Some(why) = turned_away {
-            ShipperError::Send(format!("{dst} turned the call away: {why}"))
-        } else if let Some(err) = unreachable {
-            ShipperError::Send(format!("could not connect to {dst}: {err}"))
-        } else {
-            ShipperError::Timeout(dst.clone())
+        if !progressed {
+            // The receiver stopped short (its sink busy to the deadline): pause, then
+            // try again while the deadline allows.
+            let pause = now() + config.busy_retry;
+            tokio::time::sleep_until(pause.min(call.deadline)).await;
+        }
+        Ok(())
+    }
+
+    /// The destination's connection, made (or waited for) by the call's deadline. A failed
+    /// connection attempt is retried while the deadline allows; a backoff that outlasts the
+    /// deadline gives up.
+    async fn connect(&self, peer: &Peer, call: &mut Call<'_>) -> Result<Connection, CutShort> {
+        let connecting = peer.link.connection(&self.net, &self.shared, call.deadline);
+        match tokio::time::timeout_at(call.deadline, connecting).await {
+            Ok(Ok(connection)) => {
+                call.unreachable = None;
+                Ok(connection)
+            }
+            Err(_) | Ok(Err(Unreachable::Backoff)) => Err(CutShort::GiveUp),
+            Ok(Err(Unreachable::Failed(err))) => {
+                call.last = format!("cannot connect: {err}");
+                call.unreachable = Some(err);
+                Err(CutShort::Retry)
+            }
+        }
+    }
+
+    /// Counts an attempt and the events it writes; returns the end of its part (as many
+    /// events from the first unacknowledged one as fit a message).
+    fn start_attempt(&self, peer: &Peer, call: &mut Call<'_>) -> usize {
+        // broken::GrpcRetryWithoutKey: a retry goes out under a new key, as a new call.
+        if call.attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
+            call.key = peer.keys.open();
+        }
+        call.attempts += 1;
+        let end = wire::part_end(&call.encoded, call.acked, self.room);
+        self.count_writes(call.dst, &call.events[call.acked..end], call.acked, call.written);
+        call.written = call.written.max(end);
+        end
+    }
+
+    /// The request of an attempt: the call's events from the first unacknowledged one up to
+    /// `end`, under the call's key, with what the receiver may forget, on connection
+    /// `generation`, and the time left to the deadline as its gRPC timeout.
+    fn request(
+        &self,
+        peer: &Peer,
+        call: &Call<'_>,
+        end: usize,
+        generation: u64,
+    ) -> tonic::Request<pb::ShipRequest> {
+        let config = &self.shared.config;
+        let settlement = peer.keys.settlement();
+        let mut request = tonic::Request::new(pb::ShipRequest {
+            node: config.node.clone(),
+            life: config.life,
+            call: call.key.key,
+            settled_below: settlement.settled_below,
+            epoch: call.epoch,
+            events: call.encoded[call.acked..end].to_vec(),
+            first: call.acked as u64,
+            issued: settlement.issued,
+            open: settlement.open,
+            connection: generation,
+        });
+        request.set_timeout(call.deadline.saturating_duration_since(now()));
+        request
+    }
+
+    /// Sends an attempt's request and waits for the reply until the deadline. An attempt
+    /// without a reply may have delivered its events (the call becomes uncertain); a status
+    /// the receiver answered with is its definite no; any other status is a connection
+    /// problem, retried on a new connection.
+    async fn send(
+        &self,
+        client: &mut ShipperClient<Http2>,
+        peer: &Peer,
+        call: &mut Call<'_>,
+        request: tonic::Request<pb::ShipRequest>,
+        end: usize,
+        generation: u64,
+    ) -> Result<pb::ShipReply, CutShort> {
+        match tokio::time::timeout_at(call.deadline, client.ship(request)).await {
+            Err(_elapsed) => {
+                call.uncertain = true;
+                call.unanswered.push((end, generation));
+                call.last = String::from("no reply before the deadline");
+                // A connection that left a whole call unanswered may be dead without the
+                // keepalive knowing yet (its detection can outlast a short deadline): the
+                // next call starts on a new one.
+                peer.link.failed(generation);
+                Err(CutShort::GiveUp)
+            }
+            Ok(Ok(reply)) => Ok(reply.into_inner()),
+            Ok(Err(status)) if answered(&status) => {
+                call.turned_away = Some(status.message().to_owned());
+                Err(CutShort::GiveUp)
+            }
+            Ok(Err(status)) => {
+                debug!(peer = %call.dst, status = %status, "call failed: reconnecting");
+                call.uncertain = true;
+                call.unanswered.push((end, generation));
+                call.last = format!("the call failed: {status}");
+                peer.link.failed(generation);
+                Err(CutShort::Retry)
+            }
+        }
+    }
+
+    /// Where the reply says the call stands: between what was acknowledged and the attempt's
+    /// `end`. A reply counting events it was not sent is a protocol error (counted): the call
+    /// gives up, uncertain.
+    fn delivered(&self, call: &mut Call<'_>, reply: &pb::ShipReply, end: usize) -> Result<usize, CutShort> {
+        let (dst, acked) = (call.dst, call.acked);
+        let Some(delivered) = usize::try_from(reply.delivered).ok().filter(|d| (acked..=end).contains(d))
+        else {
+            warn!(peer = %dst, delivered = reply.delivered, acked, end, "a reply counting events it was not sent");
+            self.shared.stats.count_protocol_error();
+            self.shared.observe(|o| o.on_protocol_error(dst, "a reply counting events it was not sent"));
+            call.uncertain = true;
+            call.last = String::from("a malformed reply");
+            return Err(CutShort::GiveUp);
         };
-        Err(Failure { acked, error })
+        Ok(delivered)
+    }
+
+    /// Counts and reports the events acknowledged up to `delivered`; whether there were any.
+    fn take_acks(&self, call: &mut Call<'_>, delivered: usize) -> bool {
+        for event in &call.events[call.acked..delivered] {
+            self.shared.stats.count_acked();
+            self.shared.observe(|o| o.on_ack(call.dst, event));
+        }
+        let progressed = delivered > call.acked;
+        call.acked = delivered;
+        progressed
     }
 
     /// Counts the events of an attempt starting at position `from`: first writes as sent,

@@ -61,6 +61,8 @@
 //! [`Segmented`] wraps any [`Network`] so that its byte streams arrive in
 //! seeded pieces: reads end inside frames and span several, as TCP allows.
 
+#![warn(unreachable_pub)]
+
 pub mod codec;
 pub mod frame;
 

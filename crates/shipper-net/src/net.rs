@@ -51,7 +51,7 @@ pub trait Network: Clone + Send + Sync + 'static {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        tokio::spawn(task)
+        tokio::spawn(task) // allow-nondeterminism: tokio's runtime; a simulated network (`TurmoilNet`) overrides this
     }
 
     /// [`Network::spawn`] into a `JoinSet`.

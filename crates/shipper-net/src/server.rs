@@ -9,6 +9,7 @@
 //! backpressure (a late ack) and its ack timeout and deadline decide.
 
 use std::io;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use shipper::{Accepting, Fence, NodeId, Refusal, ShippedEvent};
@@ -283,117 +284,181 @@ struct Connection {
     who: String,
 }
 
+/// The stream a connection's hello opened.
+struct OpenStream {
+    /// The sending node.
+    node: NodeId,
+    slot: u32,
+    stream: u64,
+    /// Where delivery on the stream stands, shared with the stream's other connections.
+    cursor: Arc<StreamCursor>,
+}
+
+/// What is wrong with a hello's numbers, if anything: a sender speaking another protocol
+/// version, or numbering its events or connections from 0.
+fn hello_error(version: u32, base: u64, number: u64) -> Option<String> {
+    if version != PROTOCOL_VERSION {
+        Some(format!("protocol version {version}, expected {PROTOCOL_VERSION}"))
+    } else if base == 0 {
+        Some("hello with base 0 (sequences start at 1)".to_owned())
+    } else if number == 0 {
+        Some("hello with connection 0 (connections are numbered from 1)".to_owned())
+    } else {
+        None
+    }
+}
+
 impl Connection {
+    /// Serves one connection: its hello opens a stream, then each frame is handled in turn
+    /// until the connection closes, the stream is retired or the sink closes.
     async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(mut self, stream: S) -> Exit {
         // Reads and ack writes take turns, so one buffered stream serves both
         // (no `split` and its lock on every read and write).
         let mut conn = BufReader::new(Box::pin(stream));
         let mut idle = IdleTimer::new(self.shared.config.idle_timeout);
         let mut body = Vec::new();
-        let Some(hello) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
+        let Some(stream) = self.open_stream(&mut conn, &mut body, &mut idle).await else {
             return Exit::Closed;
-        };
-        let Frame::Hello { version, node, life, slot, stream, base, conn: number } = hello else {
-            self.protocol_error(&FrameError::Unexpected(hello.kind()).to_string());
-            return Exit::Closed;
-        };
-        if version != PROTOCOL_VERSION {
-            self.protocol_error(&format!("protocol version {version}, expected {PROTOCOL_VERSION}"));
-            return Exit::Closed;
-        }
-        if base == 0 {
-            self.protocol_error("hello with base 0 (sequences start at 1)");
-            return Exit::Closed;
-        }
-        if number == 0 {
-            self.protocol_error("hello with connection 0 (connections are numbered from 1)");
-            return Exit::Closed;
-        }
-        self.who = node.clone();
-        let cursor = match self.table.open(&node, life, slot, stream, base, number) {
-            Opened::Current(cursor) => cursor,
-            Opened::Stale(why) => {
-                debug!(node = %self.shared.config.node, peer = %node, life, slot, stream, "refusing {why}");
-                return Exit::Closed;
-            }
         };
         loop {
             let Some(frame) = self.next_frame(&mut conn, &mut body, &mut idle).await else {
                 return Exit::Closed;
             };
-            let (seq, batch, epoch, event) = match frame {
-                Frame::Event { seq, batch, epoch, event, .. } => (seq, batch, epoch, event),
+            let step = match frame {
+                Frame::Event { seq, batch, epoch, event, .. } => {
+                    let numbers = Numbers { seq, batch, epoch };
+                    self.on_event(&mut conn, &stream, numbers, event, &mut idle).await
+                }
                 Frame::Skip { seq } => {
-                    if let Some(expected) = skip_in_order(&cursor, seq).await {
-                        warn!(peer = %node, seq, expected, "skip out of order: dropped");
-                        self.shared.observe(|o| o.on_stream_gap(&node, seq, expected));
-                    }
-                    continue;
+                    self.on_skip(&stream, seq).await;
+                    ControlFlow::Continue(())
                 }
                 other => {
                     self.protocol_error(&FrameError::Unexpected(other.kind()).to_string());
-                    return Exit::Closed;
+                    ControlFlow::Break(Exit::Closed)
                 }
             };
-            // broken::AckBeforeSink: ack on read; dedup and the sink get the event a moment later.
-            if broken::is(Variant::AckBeforeSink)
-                && !self.ack_before_sink(&mut conn, seq, &node, &mut idle).await
-            {
-                return Exit::Closed;
-            }
-            // broken::AckBeforeAccept: the ack written before the sink accepted, no pause in between.
-            if broken::is(Variant::AckBeforeAccept) && !self.write_ack(&mut conn, seq, &node, &mut idle).await
-            {
-                return Exit::Closed;
-            }
-            let numbers = Numbers { seq, batch, epoch };
-            match deliver_in_order(
-                &cursor,
-                numbers,
-                &node,
-                event,
-                self.sink.as_ref(),
-                self.fence.as_deref(),
-                &self.shared,
-            )
-            .await
-            {
-                Ok(Verdict::Delivered) => self.shared.stats.count_received(),
-                Ok(Verdict::Duplicate) => {
-                    self.shared.stats.count_duplicate();
-                    debug!(peer = %node, seq, "duplicate dropped");
-                }
-                Ok(Verdict::Gap { expected }) => {
-                    // A sender never skips a number on a stream, so this
-                    // points at a bug; the sender's ack timeout recovers.
-                    warn!(peer = %node, seq, expected, "out of order: dropped without ack");
-                    self.shared.observe(|o| o.on_stream_gap(&node, seq, expected));
-                    continue;
-                }
-                Ok(Verdict::Refused(refusal)) => {
-                    self.shared.stats.count_refused();
-                    debug!(peer = %node, seq, batch, epoch, own = refusal.epoch, "refused: not the owner");
-                    if !self
-                        .write_frame(&mut conn, &refuse_frame(seq, &refusal, &cursor), &node, &mut idle)
-                        .await
-                    {
-                        return Exit::Closed;
-                    }
-                    continue;
-                }
-                Ok(Verdict::Retired) => {
-                    debug!(peer = %node, slot, stream, "stream retired: closing");
-                    return Exit::Closed;
-                }
-                Err(SinkClosed) => return Exit::SinkClosed,
-            }
-            // The ack point: reached only once the sink has accepted this
-            // event (now or in an earlier delivery of it).
-            let acked_early = broken::is(Variant::AckBeforeSink) || broken::is(Variant::AckBeforeAccept);
-            if !acked_early && !self.write_ack(&mut conn, seq, &node, &mut idle).await {
-                return Exit::Closed;
+            if let ControlFlow::Break(exit) = step {
+                return exit;
             }
         }
+    }
+
+    /// Reads the hello and opens the stream it names. `None` when the connection should
+    /// close: no hello, a malformed one (counted), or one naming a stream or life that a
+    /// newer one replaced.
+    async fn open_stream<R: AsyncRead + Unpin>(
+        &mut self,
+        reader: &mut R,
+        body: &mut Vec<u8>,
+        idle: &mut IdleTimer,
+    ) -> Option<OpenStream> {
+        let hello = self.next_frame(reader, body, idle).await?;
+        let Frame::Hello { version, node, life, slot, stream, base, conn: number } = hello else {
+            self.protocol_error(&FrameError::Unexpected(hello.kind()).to_string());
+            return None;
+        };
+        if let Some(reason) = hello_error(version, base, number) {
+            self.protocol_error(&reason);
+            return None;
+        }
+        self.who = node.clone();
+        match self.table.open(&node, life, slot, stream, base, number) {
+            Opened::Current(cursor) => Some(OpenStream { node, slot, stream, cursor }),
+            Opened::Stale(why) => {
+                debug!(node = %self.shared.config.node, peer = %node, life, slot, stream, "refusing {why}");
+                None
+            }
+        }
+    }
+
+    /// A `Skip` frame: consumes its number, or reports the gap it lies past.
+    async fn on_skip(&self, stream: &OpenStream, seq: u64) {
+        if let Some(expected) = skip_in_order(&stream.cursor, seq).await {
+            let node = &stream.node;
+            warn!(peer = %node, seq, expected, "skip out of order: dropped");
+            self.shared.observe(|o| o.on_stream_gap(node, seq, expected));
+        }
+    }
+
+    /// An `Event` frame: delivered in order (or refused, or dropped) and answered, the ack
+    /// written only once the sink has the event. `Break` ends the connection.
+    async fn on_event<C: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        conn: &mut C,
+        stream: &OpenStream,
+        numbers: Numbers,
+        event: ShippedEvent,
+        idle: &mut IdleTimer,
+    ) -> ControlFlow<Exit> {
+        let seq = numbers.seq;
+        let node = &stream.node;
+        // broken::AckBeforeSink: ack on read; dedup and the sink get the event a moment later.
+        if broken::is(Variant::AckBeforeSink) && !self.ack_before_sink(conn, seq, node, idle).await {
+            return ControlFlow::Break(Exit::Closed);
+        }
+        // broken::AckBeforeAccept: the ack written before the sink accepted, no pause in between.
+        if broken::is(Variant::AckBeforeAccept) && !self.write_ack(conn, seq, node, idle).await {
+            return ControlFlow::Break(Exit::Closed);
+        }
+        let sink = self.sink.as_ref();
+        let verdict =
+            deliver_in_order(&stream.cursor, numbers, node, event, sink, self.fence.as_deref(), &self.shared)
+                .await;
+        if !self.on_verdict(conn, stream, numbers, verdict, idle).await? {
+            return ControlFlow::Continue(());
+        }
+        // The ack point: reached only once the sink has accepted this
+        // event (now or in an earlier delivery of it).
+        let acked_early = broken::is(Variant::AckBeforeSink) || broken::is(Variant::AckBeforeAccept);
+        if !acked_early && !self.write_ack(conn, seq, node, idle).await {
+            return ControlFlow::Break(Exit::Closed);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Counts and logs what became of an event, and answers a refusal. `Continue(true)` when
+    /// the event is to be acknowledged (delivered now or before), `Continue(false)` when it is
+    /// not (a gap, a refusal), `Break` when the connection ends (the stream was retired, a
+    /// write failed, the sink closed).
+    async fn on_verdict<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+        stream: &OpenStream,
+        numbers: Numbers,
+        verdict: Result<Verdict, SinkClosed>,
+        idle: &mut IdleTimer,
+    ) -> ControlFlow<Exit, bool> {
+        let Numbers { seq, batch, epoch } = numbers;
+        let OpenStream { node, slot, stream: stream_id, cursor } = stream;
+        match verdict {
+            Ok(Verdict::Delivered) => self.shared.stats.count_received(),
+            Ok(Verdict::Duplicate) => {
+                self.shared.stats.count_duplicate();
+                debug!(peer = %node, seq, "duplicate dropped");
+            }
+            Ok(Verdict::Gap { expected }) => {
+                // A sender never skips a number on a stream, so this
+                // points at a bug; the sender's ack timeout recovers.
+                warn!(peer = %node, seq, expected, "out of order: dropped without ack");
+                self.shared.observe(|o| o.on_stream_gap(node, seq, expected));
+                return ControlFlow::Continue(false);
+            }
+            Ok(Verdict::Refused(refusal)) => {
+                self.shared.stats.count_refused();
+                debug!(peer = %node, seq, batch, epoch, own = refusal.epoch, "refused: not the owner");
+                if !self.write_frame(writer, &refuse_frame(seq, &refusal, cursor), node, idle).await {
+                    return ControlFlow::Break(Exit::Closed);
+                }
+                return ControlFlow::Continue(false);
+            }
+            Ok(Verdict::Retired) => {
+                debug!(peer = %node, slot, stream = stream_id, "stream retired: closing");
+                return ControlFlow::Break(Exit::Closed);
+            }
+            Err(SinkClosed) => return ControlFlow::Break(Exit::SinkClosed),
+        }
+        ControlFlow::Continue(true)
     }
 
     /// `broken::AckBeforeSink`: acknowledges `seq` at once, then lets the

@@ -32,7 +32,7 @@ pub enum Variant {
     /// (`ShipperStats::count_failed`).
     NoRouteAsSendFailure,
     /// The receiver acks an event as soon as it reads it, and hands it to
-    /// the sink only afterwards (`shipper-net`, `Connection::run`).
+    /// the sink only afterwards (`shipper-net`, `Connection::on_event`).
     AckBeforeSink,
     /// A ship ignores its deadline and waits as long as its link stays stuck
     /// (`shipper-net`, `SlotHandle::call`).
@@ -46,7 +46,7 @@ pub enum Variant {
     SplitReadMishandled,
     /// The receiver writes the ack as soon as it read the frame and only
     /// then awaits the sink's accept, with no pause in between: two lines
-    /// swapped (`shipper-net`, `Connection::run`). Invisible with an instant
+    /// swapped (`shipper-net`, `Connection::on_event`). Invisible with an instant
     /// sink; a crash while a slow accept is pending loses an acked event.
     AckBeforeAccept,
     /// `Router::set_shard_map` takes a new map's epoch but keeps the old
@@ -64,7 +64,7 @@ pub enum Variant {
     PartialAsOk,
     /// gRPC: a retry goes out under a new idempotency key, so the receiver
     /// takes it for a new call and delivers again what the lost attempt
-    /// delivered (`shipper-grpc`, `GrpcTransport::call`).
+    /// delivered (`shipper-grpc`, `GrpcTransport::start_attempt`).
     GrpcRetryWithoutKey,
     /// gRPC: the receiver answers `Ok` (response headers and a reply counting
     /// the whole call) as soon as it decoded the request, and hands the events

@@ -7,8 +7,10 @@
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::error::{BatchError, ShipperError, ShipperResult};
-use crate::event::{NodeId, ShippedEvent};
+use crate::batch_error::BatchError;
+use crate::error::{ShipperError, ShipperResult};
+use crate::event::ShippedEvent;
+use crate::ids::NodeId;
 
 /// Waits for room in `tx` until `deadline`. The event is moved into the
 /// channel only once there is room, so a failure never consumes it.

@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-use crate::event::{NodeId, ShardId, ShippedEvent};
+use crate::fence::Refusal;
+use crate::ids::{NodeId, ShardId};
 
 /// Convenience alias.
 pub type ShipperResult<T> = std::result::Result<T, ShipperError>;
@@ -71,10 +72,10 @@ pub enum FailureOutcome {
 
 impl ShipperError {
     /// The refusal a [`ShipperError::WrongOwner`] carries.
-    pub fn refusal(&self) -> Option<crate::fence::Refusal> {
+    pub fn refusal(&self) -> Option<Refusal> {
         match self {
             ShipperError::WrongOwner { epoch, members, .. } => {
-                Some(crate::fence::Refusal { epoch: *epoch, members: members.clone() })
+                Some(Refusal { epoch: *epoch, members: members.clone() })
             }
             _ => None,
         }
@@ -91,33 +92,5 @@ impl ShipperError {
     /// Shorthand for `outcome() == FailureOutcome::Unknown`.
     pub fn is_ambiguous(&self) -> bool {
         self.outcome() == FailureOutcome::Unknown
-    }
-}
-
-/// A batch that stopped part-way.
-///
-/// `shipped` events (the batch's prefix) were delivered; `unshipped` holds the
-/// rest in batch order, the failed event first, so a caller can resume with
-/// `unshipped` and duplicate nothing that was acknowledged. When `error` is
-/// ambiguous, the failed event (and, on a pipelining transport, later ones)
-/// may have been delivered too.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("batch stopped after {shipped} events: {error}")]
-pub struct BatchError {
-    /// How many events of the batch were delivered, in order, before the failure.
-    pub shipped: usize,
-    /// Why the batch stopped.
-    #[source]
-    pub error: ShipperError,
-    /// The events not known to be delivered, the failed one first.
-    pub unshipped: Vec<ShippedEvent>,
-}
-
-/// Lets `ship_batch(..).await?` keep compiling in functions that return
-/// [`ShipperResult`], as it did against the seed. The unshipped events are
-/// dropped by this conversion; keep the [`BatchError`] to resume.
-impl From<BatchError> for ShipperError {
-    fn from(err: BatchError) -> Self {
-        err.error
     }
 }

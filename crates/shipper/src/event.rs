@@ -3,12 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ShipperError, ShipperResult};
-
-/// A logical node name. Mapping it to an address is the transport's business.
-pub type NodeId = String;
-
-/// A shard number, always `< n_shards` of the [`crate::ShardMap`] that produced it.
-pub type ShardId = u32;
+use crate::ids::{NodeId, ShardId};
 
 /// A keyed event being shipped between shards. The body is opaque so the
 /// shipper can carry any operator payload.

@@ -25,7 +25,7 @@
 //! certain (the events were not delivered), so re-planning them duplicates
 //! nothing.
 
-use crate::event::{NodeId, ShardId};
+use crate::ids::{NodeId, ShardId};
 
 /// The epoch of an event shipped without a shard map (a plain
 /// [`crate::EventShipper::ship_batch`]): newer than any map, so a fence

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::event::{NodeId, ShardId};
+use crate::ids::{NodeId, ShardId};
 use crate::shard_map::ShardMap;
 
 /// Accepts in progress, and a map waiting for them.

@@ -10,8 +10,10 @@ use tracing::warn;
 
 use crate::channel::reserve_until;
 
-use crate::error::{BatchError, ShipperError, ShipperResult};
-use crate::event::{NodeId, ShippedEvent};
+use crate::batch_error::BatchError;
+use crate::error::{ShipperError, ShipperResult};
+use crate::event::ShippedEvent;
+use crate::ids::NodeId;
 use crate::transport::ShipperTransport;
 
 /// In-process shipping transport, interface-compatible with a network one.

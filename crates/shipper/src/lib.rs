@@ -40,6 +40,9 @@
 //! This crate depends on no simulator: the network transport lives in
 //! `shipper-net`, the harness in `shipsim`.
 
+#![warn(unreachable_pub)]
+
+mod batch_error;
 #[doc(hidden)]
 pub mod broken;
 mod channel;
@@ -47,6 +50,7 @@ mod error;
 mod event;
 mod fence;
 mod handover;
+mod ids;
 mod in_process;
 mod router;
 mod shard_map;
@@ -55,9 +59,11 @@ mod sink;
 mod stats;
 mod transport;
 
-pub use error::{BatchError, FailureOutcome, ShipperError, ShipperResult};
-pub use event::{NodeId, ShardId, ShippedEvent};
+pub use batch_error::BatchError;
+pub use error::{FailureOutcome, ShipperError, ShipperResult};
+pub use event::ShippedEvent;
 pub use fence::{Accepting, Fence, Refusal, UNFENCED_EPOCH};
+pub use ids::{NodeId, ShardId};
 pub use in_process::InProcessShipperTransport;
 pub use router::{DestinationBatch, InstallObserver, PlannedBatch, Routed, Router};
 pub use shard_map::{RebalancePlan, ShardMap, ShardMapError, ShardMove, fnv1a_64};

@@ -2,11 +2,13 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
+use crate::batch_error::BatchError;
 use crate::broken::{self, Variant};
-use crate::error::{BatchError, ShipperError, ShipperResult};
-use crate::event::{NodeId, ShardId, ShippedEvent};
+use crate::error::{ShipperError, ShipperResult};
+use crate::event::ShippedEvent;
 use crate::fence::{Fence, Refusal};
 use crate::handover::Handover;
+use crate::ids::{NodeId, ShardId};
 use crate::shard_map::{ShardMap, ShardMapError};
 use crate::shipper::EventShipper;
 

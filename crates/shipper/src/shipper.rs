@@ -9,10 +9,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::debug;
 
+use crate::batch_error::BatchError;
 use crate::channel::{reserve_until, send_all};
-use crate::error::{BatchError, ShipperError, ShipperResult};
-use crate::event::{NodeId, ShippedEvent};
+use crate::error::{ShipperError, ShipperResult};
+use crate::event::ShippedEvent;
 use crate::fence::UNFENCED_EPOCH;
+use crate::ids::NodeId;
 use crate::stats::ShipperStats;
 use crate::transport::ShipperTransport;
 

@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use crate::event::{NodeId, ShippedEvent};
+use crate::event::ShippedEvent;
+use crate::ids::NodeId;
 
 /// The sink refuses events for good (its consumer is gone). The server stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

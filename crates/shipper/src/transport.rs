@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::error::{BatchError, ShipperError, ShipperResult};
-use crate::event::{NodeId, ShippedEvent};
+use crate::batch_error::BatchError;
+use crate::error::{ShipperError, ShipperResult};
+use crate::event::ShippedEvent;
+use crate::ids::NodeId;
 
 /// Pluggable transport: the in-process one in this crate, the TCP one in
 /// `shipper-net`.
