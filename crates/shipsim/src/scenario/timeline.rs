@@ -27,7 +27,7 @@ use shipsim_trace::FaultKind;
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
 use super::model::{Fault, FaultAction, HealTarget, Link};
-use super::raw::{Located, Names, RawFault, RawHeal, RawOneway};
+use super::raw::{Located, Names, RawFault, RawHeal, RawLinkLatency, RawLinkLoss, RawOneway, Slot};
 use super::scalars::{check_probability, parse_latency};
 use super::validate::located;
 
@@ -123,117 +123,79 @@ const ONE_STATE_PER_LINK: &str = "turmoil keeps one state per link direction, so
 impl Walk<'_> {
     /// The single action of a fault entry, checked on its own, and where it was written.
     fn action(&self, raw: RawFault, entry: Pos) -> Result<(FaultAction, ActionPos), Problem> {
-        let RawFault {
-            at: _,
-            partition,
-            partition_oneway,
-            heal,
-            crash,
-            restart,
-            bounce,
-            hold,
-            reorder,
-            release,
-            latency,
-            loss,
-            drop_route,
-            restore_route,
-            join,
-            leave,
-        } = raw;
-        let mut present: Vec<(&str, Pos)> = [
-            ("partition", partition.pos()),
-            ("partition-oneway", partition_oneway.pos()),
-            ("heal", heal.pos()),
-            ("crash", crash.pos()),
-            ("restart", restart.pos()),
-            ("bounce", bounce.pos()),
-            ("hold", hold.pos()),
-            ("reorder", reorder.pos()),
-            ("release", release.pos()),
-            ("latency", latency.pos()),
-            ("loss", loss.pos()),
-            ("drop-route", drop_route.pos()),
-            ("restore-route", restore_route.pos()),
-            ("join", join.pos()),
-            ("leave", leave.pos()),
+        let (kind, pos) = only_action(&raw, entry)?;
+        let mut at = ActionPos { value: pos, nodes: Vec::new() };
+        if let Slot::Present(Located { value: Some(RawHeal::Nodes(list)), .. }) = &raw.heal {
+            at.nodes = list.iter().map(|n| n.pos).collect();
+        }
+        match self.convert(raw) {
+            Some(action) => Ok((action?, at)),
+            // The one action present has an empty value.
+            None => Err(Problem::new(pos, format!("`{kind}` needs a value"))),
+        }
+    }
+
+    /// The entry's one action converted and checked on its own, or `None` if its value is
+    /// empty. [`only_action`] has made sure every other key is absent, so at most one item
+    /// of the list is `Some`, and only its conversion runs: its errors are the entry's.
+    fn convert(&self, raw: RawFault) -> Option<Result<FaultAction, Problem>> {
+        let node = |slot: Slot<String>, make: fn(String) -> FaultAction| {
+            slot.into_value().map(|n| self.node(&n).map(make))
+        };
+        let link = |slot: Slot<Vec<Located<String>>>, make: fn(Link) -> FaultAction| {
+            slot.into_value().map(|l| self.link(&l).map(make))
+        };
+        [
+            raw.partition.into_value().map(|g| self.groups(g).map(FaultAction::Partition)),
+            raw.partition_oneway.into_value().map(|p| self.partition_oneway_action(&p.value)),
+            raw.heal.into_value().map(|h| self.heal_target(h).map(FaultAction::Heal)),
+            node(raw.crash, FaultAction::Crash),
+            node(raw.restart, FaultAction::Restart),
+            node(raw.bounce, FaultAction::Bounce),
+            link(raw.hold, FaultAction::Hold),
+            link(raw.reorder, FaultAction::Reorder),
+            link(raw.release, FaultAction::Release),
+            raw.latency.into_value().map(|l| self.latency_action(&l.value)),
+            raw.loss.into_value().map(|l| self.loss_action(&l.value)),
+            raw.drop_route.into_value().map(|r| {
+                let (from, to) = self.route(&r.value, "drop-route")?;
+                Ok(FaultAction::DropRoute { from, to })
+            }),
+            raw.restore_route.into_value().map(|r| {
+                let (from, to) = self.route(&r.value, "restore-route")?;
+                Ok(FaultAction::RestoreRoute { from, to })
+            }),
+            node(raw.join, FaultAction::Join),
+            node(raw.leave, FaultAction::Leave),
         ]
         .into_iter()
-        .filter_map(|(kind, pos)| pos.map(|p| (kind, p)))
-        .collect();
-        present.sort_by_key(|(_, pos)| *pos);
-        let (kind, pos) = match present.as_slice() {
-            [] => {
-                return Err(Problem::new(
-                    entry,
-                    format!(
-                        "fault has no action (expected one of: {})",
-                        FaultKind::scripted().map(FaultKind::as_str).collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-            [one] => *one,
-            [(first, _), (second, pos), ..] => {
-                return Err(Problem::new(
-                    *pos,
-                    format!(
-                        "two actions in one fault: `{first}` and `{second}` (write one fault \
-                         entry per action)"
-                    ),
-                ));
-            }
-        };
-        let empty = || Problem::new(pos, format!("`{kind}` needs a value"));
-        let mut at = ActionPos { value: pos, nodes: Vec::new() };
-        let action = if let Some(groups) = partition.into_value() {
-            FaultAction::Partition(self.groups(groups)?)
-        } else if let Some(p) = partition_oneway.into_value() {
-            let from = self.node(&p.value.from)?;
-            let to = self.node(&p.value.to)?;
-            if from == to {
-                return Err(Problem::new(p.value.to.pos, "a one-way partition needs two different nodes"));
-            }
-            FaultAction::PartitionOneway { from, to }
-        } else if let Some(h) = heal.into_value() {
-            if let RawHeal::Nodes(list) = &h.value {
-                at.nodes = list.iter().map(|n| n.pos).collect();
-            }
-            FaultAction::Heal(self.heal_target(h)?)
-        } else if let Some(n) = crash.into_value() {
-            FaultAction::Crash(self.node(&n)?)
-        } else if let Some(n) = restart.into_value() {
-            FaultAction::Restart(self.node(&n)?)
-        } else if let Some(n) = bounce.into_value() {
-            FaultAction::Bounce(self.node(&n)?)
-        } else if let Some(l) = hold.into_value() {
-            FaultAction::Hold(self.link(&l)?)
-        } else if let Some(l) = reorder.into_value() {
-            FaultAction::Reorder(self.link(&l)?)
-        } else if let Some(l) = release.into_value() {
-            FaultAction::Release(self.link(&l)?)
-        } else if let Some(l) = latency.into_value() {
-            let link = self.link(&l.value.link)?;
-            let value = located(&l.value.value, parse_latency(&l.value.value.value))?;
-            FaultAction::Latency { link, value }
-        } else if let Some(l) = loss.into_value() {
-            let link = self.link(&l.value.link)?;
-            let rate = located(&l.value.rate, check_probability(l.value.rate.value, "loss rate"))?;
-            FaultAction::Loss { link, rate }
-        } else if let Some(r) = drop_route.into_value() {
-            let (from, to) = self.route(&r.value, "drop-route")?;
-            FaultAction::DropRoute { from, to }
-        } else if let Some(r) = restore_route.into_value() {
-            let (from, to) = self.route(&r.value, "restore-route")?;
-            FaultAction::RestoreRoute { from, to }
-        } else if let Some(n) = join.into_value() {
-            FaultAction::Join(self.node(&n)?)
-        } else if let Some(n) = leave.into_value() {
-            FaultAction::Leave(self.node(&n)?)
-        } else {
-            // The one action present has an empty value.
-            return Err(empty());
-        };
-        Ok((action, at))
+        .flatten()
+        .next()
+    }
+
+    /// `partition-oneway: {from, to}`: two known, different nodes.
+    fn partition_oneway_action(&self, raw: &RawOneway) -> Result<FaultAction, Problem> {
+        let from = self.node(&raw.from)?;
+        let to = self.node(&raw.to)?;
+        if from == to {
+            return Err(Problem::new(raw.to.pos, "a one-way partition needs two different nodes"));
+        }
+        Ok(FaultAction::PartitionOneway { from, to })
+    }
+
+    /// `latency: {link, value}`: the link first, so a wrong node is reported before a wrong
+    /// range.
+    fn latency_action(&self, raw: &RawLinkLatency) -> Result<FaultAction, Problem> {
+        let link = self.link(&raw.link)?;
+        let value = located(&raw.value, parse_latency(&raw.value.value))?;
+        Ok(FaultAction::Latency { link, value })
+    }
+
+    /// `loss: {link, rate}`: the link first, then the rate, which must be a probability.
+    fn loss_action(&self, raw: &RawLinkLoss) -> Result<FaultAction, Problem> {
+        let link = self.link(&raw.link)?;
+        let rate = located(&raw.rate, check_probability(raw.rate.value, "loss rate"))?;
+        Ok(FaultAction::Loss { link, rate })
     }
 
     fn node(&self, name: &Located<String>) -> Result<String, Problem> {
@@ -347,88 +309,127 @@ impl Walk<'_> {
     }
 
     /// Applies an action to the state, rejecting it if it cannot take effect at `at`.
+    ///
+    /// Each step below handles one kind of fault and returns why it was rejected, which is
+    /// reported at the action's value; only a heal points further in, at the node it names.
     fn apply(&mut self, action: &FaultAction, pos: &ActionPos, at: Duration) -> Result<(), Problem> {
-        let fail = |message: String| Err(Problem::new(pos.value, message));
+        let result = match action {
+            FaultAction::Join(node) => self.join(node, at),
+            FaultAction::Leave(node) => self.leave(node, at),
+            FaultAction::Partition(_) => self.partition(action.cut_links(), at),
+            FaultAction::PartitionOneway { from, to } => self.partition_oneway(from, to, at),
+            FaultAction::Heal(target) => return self.heal(target, pos, at),
+            FaultAction::Crash(node) => self.crash(node, at),
+            FaultAction::Restart(node) => self.restart(node),
+            FaultAction::Bounce(node) => self.bounce(node, at),
+            FaultAction::Hold(link) => self.hold(link, at),
+            FaultAction::Reorder(link) => self.reorder(link, at),
+            FaultAction::Release(link) => self.release(link),
+            FaultAction::Loss { link, rate } => self.loss(link, *rate, at),
+            FaultAction::Latency { .. } => Ok(()),
+            FaultAction::DropRoute { from, to } => self.drop_route(from, to, at),
+            FaultAction::RestoreRoute { from, to } => self.restore_route(from, to, at),
+        };
+        result.map_err(|message| Problem::new(pos.value, message))
+    }
+
+    /// A join of a node that is already a member would change nothing.
+    fn join(&mut self, node: &str, at: Duration) -> Result<(), String> {
+        if let Some(since) = self.members.get(node) {
+            let since = if since.is_zero() {
+                "since the start".to_owned()
+            } else {
+                format!("joined at {}", format_duration(*since))
+            };
+            return Err(format!("join of `{node}`, which is already a member ({since})"));
+        }
+        self.left.remove(node);
+        self.members.insert(node.to_owned(), at);
+        Ok(())
+    }
+
+    /// A leave needs a member to remove, and must leave the shard map at least one.
+    fn leave(&mut self, node: &str, at: Duration) -> Result<(), String> {
+        if !self.members.contains_key(node) {
+            let why = match self.left.get(node) {
+                Some(left) => format!("it left at {}", format_duration(*left)),
+                None => "it never joined".to_owned(),
+            };
+            return Err(format!(
+                "leave of `{node}`, which is not a member at {} ({why})",
+                format_duration(at)
+            ));
+        }
+        if self.members.len() == 1 {
+            return Err(format!("leave of `{node}`, the last member: a shard map needs at least one member"));
+        }
+        self.members.remove(node);
+        self.left.insert(node.to_owned(), at);
+        Ok(())
+    }
+
+    /// A partition may not cut a held link (one state per link direction); links already
+    /// cut stay cut since their first partition.
+    fn partition(&mut self, links: Vec<Link>, at: Duration) -> Result<(), String> {
+        for link in &links {
+            if let Some(since) = self.held.get(&key(link)) {
+                return Err(format!(
+                    "partition cuts link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
+                     release the link first",
+                    show(link),
+                    format_duration(*since)
+                ));
+            }
+        }
+        for link in links {
+            self.cut.entry(key(&link)).or_insert(at);
+        }
+        Ok(())
+    }
+
+    /// A one-way partition may not meet a hold (one state per link direction) nor any loss,
+    /// network-wide or on its link, whose random repair would end it.
+    fn partition_oneway(&mut self, from: &str, to: &str, at: Duration) -> Result<(), String> {
+        let link = Link::new(from, to);
+        if let Some(since) = self.held.get(&key(&link)) {
+            return Err(format!(
+                "one-way partition of link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
+                 release the link first",
+                show(&link),
+                format_duration(*since)
+            ));
+        }
+        if self.network_loss > 0.0 {
+            return Err(format!(
+                "one-way partition with `network.loss` {} above 0: {RANDOM_REPAIR}",
+                self.network_loss
+            ));
+        }
+        if let Some(since) = self.lossy.get(&key(&link)) {
+            return Err(format!(
+                "one-way partition of link {}, which is lossy (since {}): {RANDOM_REPAIR}; \
+                 set its loss to 0 first",
+                show(&link),
+                format_duration(*since)
+            ));
+        }
+        self.oneway.entry((from.to_owned(), to.to_owned())).or_insert(at);
+        Ok(())
+    }
+
+    /// A heal must repair something: some partition for `all`, and for a node list, a
+    /// partition touching each node (reported at that node). Routes are not partitions.
+    fn heal(&mut self, target: &HealTarget, pos: &ActionPos, at: Duration) -> Result<(), Problem> {
         let when = format_duration(at);
-        match action {
-            FaultAction::Join(node) => {
-                if let Some(since) = self.members.get(node) {
-                    let since = if since.is_zero() {
-                        "since the start".to_owned()
-                    } else {
-                        format!("joined at {}", format_duration(*since))
-                    };
-                    return fail(format!("join of `{node}`, which is already a member ({since})"));
-                }
-                self.left.remove(node);
-                self.members.insert(node.clone(), at);
+        match target {
+            HealTarget::All if self.cut.is_empty() && self.oneway.is_empty() => {
+                return Err(Problem::new(
+                    pos.value,
+                    format!("heal of nothing: no partition is active at {when}"),
+                ));
             }
-            FaultAction::Leave(node) => {
-                if !self.members.contains_key(node) {
-                    let why = match self.left.get(node) {
-                        Some(left) => format!("it left at {}", format_duration(*left)),
-                        None => "it never joined".to_owned(),
-                    };
-                    return fail(format!("leave of `{node}`, which is not a member at {when} ({why})"));
-                }
-                if self.members.len() == 1 {
-                    return fail(format!(
-                        "leave of `{node}`, the last member: a shard map needs at least one member"
-                    ));
-                }
-                self.members.remove(node);
-                self.left.insert(node.clone(), at);
-            }
-            FaultAction::Partition(_) => {
-                let links = action.cut_links();
-                for link in &links {
-                    if let Some(since) = self.held.get(&key(link)) {
-                        return fail(format!(
-                            "partition cuts link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
-                             release the link first",
-                            show(link),
-                            format_duration(*since)
-                        ));
-                    }
-                }
-                for link in links {
-                    self.cut.entry(key(&link)).or_insert(at);
-                }
-            }
-            FaultAction::PartitionOneway { from, to } => {
-                let link = Link::new(from.clone(), to.clone());
-                if let Some(since) = self.held.get(&key(&link)) {
-                    return fail(format!(
-                        "one-way partition of link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
-                         release the link first",
-                        show(&link),
-                        format_duration(*since)
-                    ));
-                }
-                if self.network_loss > 0.0 {
-                    return fail(format!(
-                        "one-way partition with `network.loss` {} above 0: {RANDOM_REPAIR}",
-                        self.network_loss
-                    ));
-                }
-                if let Some(since) = self.lossy.get(&key(&link)) {
-                    return fail(format!(
-                        "one-way partition of link {}, which is lossy (since {}): {RANDOM_REPAIR}; \
-                         set its loss to 0 first",
-                        show(&link),
-                        format_duration(*since)
-                    ));
-                }
-                self.oneway.entry((from.clone(), to.clone())).or_insert(at);
-            }
-            FaultAction::Heal(target @ HealTarget::All) => {
-                if self.cut.is_empty() && self.oneway.is_empty() {
-                    return fail(format!("heal of nothing: no partition is active at {when}"));
-                }
-                self.cut.retain(|(a, b), _| !target.repairs(a, b));
-                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
-            }
-            FaultAction::Heal(target @ HealTarget::Nodes(nodes)) => {
+            HealTarget::All => {}
+            HealTarget::Nodes(nodes) => {
                 for (i, node) in nodes.iter().enumerate() {
                     let involved = |(a, b): &(String, String)| a == node || b == node;
                     if !self.cut.keys().any(involved) && !self.oneway.keys().any(involved) {
@@ -438,138 +439,237 @@ impl Walk<'_> {
                         ));
                     }
                 }
-                self.cut.retain(|(a, b), _| !target.repairs(a, b));
-                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
             }
-            FaultAction::Crash(node) => {
-                if let Some(since) = self.crashed.get(node) {
-                    return fail(format!(
-                        "crash of `{node}`, which is already crashed (since {})",
-                        format_duration(*since)
-                    ));
-                }
-                self.crashed.insert(node.clone(), at);
-                self.reset_routes(node, format!("the crash of `{node}` at {when} ended it: a restarted process reads its routes afresh"));
-            }
-            FaultAction::Restart(node) => {
-                if self.crashed.remove(node).is_none() {
-                    return fail(format!("restart of `{node}`, which is running (crash it first)"));
-                }
-            }
-            FaultAction::Bounce(node) => {
-                if let Some(since) = self.crashed.get(node) {
-                    return fail(format!(
-                        "bounce of `{node}`, which is crashed (since {}): use restart",
-                        format_duration(*since)
-                    ));
-                }
-                self.reset_routes(node, format!("the bounce of `{node}` at {when} ended it: a restarted process reads its routes afresh"));
-            }
-            FaultAction::Hold(link) => {
-                let k = key(link);
-                if let Some(since) = self.held.get(&k) {
-                    return fail(format!(
-                        "hold of link {}, which is already held (since {})",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                let oneway = link
-                    .directions()
-                    .into_iter()
-                    .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, s)));
-                if let Some((from, to, since)) = oneway {
-                    return fail(format!(
-                        "hold of link {}, which has an active one-way partition ({from} -> {to} \
-                         since {}): {ONE_STATE_PER_LINK}; heal it first",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                if let Some(since) = self.cut.get(&k) {
-                    return fail(format!(
-                        "hold of link {}, which is partitioned (since {}): {ONE_STATE_PER_LINK}; \
-                         heal it first",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                self.released_by_reorder.remove(&k);
-                self.held.insert(k, at);
-            }
-            FaultAction::Reorder(link) => {
-                let k = key(link);
-                if self.held.remove(&k).is_none() {
-                    return fail(format!(
-                        "reorder of link {}, which is not held (hold it first)",
-                        show(link)
-                    ));
-                }
-                self.released_by_reorder.insert(k, at);
-            }
-            FaultAction::Release(link) => {
-                let k = key(link);
-                if self.held.remove(&k).is_none() {
-                    let why = match self.released_by_reorder.get(&k) {
-                        Some(t) => format!(" (the reorder at {} released it)", format_duration(*t)),
-                        None => String::new(),
-                    };
-                    return fail(format!("release of link {}, which is not held{why}", show(link)));
-                }
-            }
-            FaultAction::Loss { link, rate } => {
-                let k = key(link);
-                if *rate == 0.0 {
-                    self.lossy.remove(&k);
-                    return Ok(());
-                }
-                let oneway = link
-                    .directions()
-                    .into_iter()
-                    .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, s)));
-                if let Some((from, to, since)) = oneway {
-                    return fail(format!(
-                        "loss on link {}, which has an active one-way partition ({from} -> {to} since {}): \
-                         {RANDOM_REPAIR}; heal it first",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                self.lossy.entry(k).or_insert(at);
-            }
-            FaultAction::Latency { .. } => {}
-            FaultAction::DropRoute { from, to } => {
-                if let Some(since) = self.crashed.get(from) {
-                    return fail(format!(
-                        "drop-route {from} -> {to} while `{from}` is crashed (since {}): a crashed \
-                         node has no routes to drop, and its restart reads them afresh",
-                        format_duration(*since)
-                    ));
-                }
-                let route = (from.clone(), to.clone());
-                if let Some(since) = self.dropped.get(&route) {
-                    return fail(format!(
-                        "drop-route {from} -> {to}, which is already dropped (since {})",
-                        format_duration(*since)
-                    ));
-                }
-                self.restored.remove(&route);
-                self.dropped.insert(route, at);
-            }
-            FaultAction::RestoreRoute { from, to } => {
-                let route = (from.clone(), to.clone());
-                if self.dropped.remove(&route).is_none() {
-                    let why = match self.restored.get(&route) {
-                        Some(why) => format!(" ({why})"),
-                        None => " (drop it first)".to_owned(),
-                    };
-                    return fail(format!("restore-route {from} -> {to}, which is not dropped{why}"));
-                }
-                self.restored.insert(route, format!("the restore-route at {when} restored it"));
-            }
+        }
+        self.cut.retain(|(a, b), _| !target.repairs(a, b));
+        self.oneway.retain(|(a, b), _| !target.repairs(a, b));
+        Ok(())
+    }
+
+    /// A crash needs a running node, and ends the routes it dropped.
+    fn crash(&mut self, node: &str, at: Duration) -> Result<(), String> {
+        if let Some(since) = self.crashed.get(node) {
+            return Err(format!(
+                "crash of `{node}`, which is already crashed (since {})",
+                format_duration(*since)
+            ));
+        }
+        self.crashed.insert(node.to_owned(), at);
+        let when = format_duration(at);
+        self.reset_routes(
+            node,
+            format!("the crash of `{node}` at {when} ended it: a restarted process reads its routes afresh"),
+        );
+        Ok(())
+    }
+
+    /// A restart needs a crashed node.
+    fn restart(&mut self, node: &str) -> Result<(), String> {
+        if self.crashed.remove(node).is_none() {
+            return Err(format!("restart of `{node}`, which is running (crash it first)"));
         }
         Ok(())
     }
+
+    /// A bounce needs a running node (a crashed one wants a restart), and ends the routes
+    /// it dropped.
+    fn bounce(&mut self, node: &str, at: Duration) -> Result<(), String> {
+        if let Some(since) = self.crashed.get(node) {
+            return Err(format!(
+                "bounce of `{node}`, which is crashed (since {}): use restart",
+                format_duration(*since)
+            ));
+        }
+        let when = format_duration(at);
+        self.reset_routes(
+            node,
+            format!("the bounce of `{node}` at {when} ended it: a restarted process reads its routes afresh"),
+        );
+        Ok(())
+    }
+
+    /// A hold needs a link not already held and not partitioned either way (one state per
+    /// link direction).
+    fn hold(&mut self, link: &Link, at: Duration) -> Result<(), String> {
+        let k = key(link);
+        if let Some(since) = self.held.get(&k) {
+            return Err(format!(
+                "hold of link {}, which is already held (since {})",
+                show(link),
+                format_duration(*since)
+            ));
+        }
+        if let Some((from, to, since)) = self.oneway_on(link) {
+            return Err(format!(
+                "hold of link {}, which has an active one-way partition ({from} -> {to} \
+                 since {}): {ONE_STATE_PER_LINK}; heal it first",
+                show(link),
+                format_duration(since)
+            ));
+        }
+        if let Some(since) = self.cut.get(&k) {
+            return Err(format!(
+                "hold of link {}, which is partitioned (since {}): {ONE_STATE_PER_LINK}; \
+                 heal it first",
+                show(link),
+                format_duration(*since)
+            ));
+        }
+        self.released_by_reorder.remove(&k);
+        self.held.insert(k, at);
+        Ok(())
+    }
+
+    /// A reorder releases a held link (remembered, so a later release can say so).
+    fn reorder(&mut self, link: &Link, at: Duration) -> Result<(), String> {
+        let k = key(link);
+        if self.held.remove(&k).is_none() {
+            return Err(format!("reorder of link {}, which is not held (hold it first)", show(link)));
+        }
+        self.released_by_reorder.insert(k, at);
+        Ok(())
+    }
+
+    /// A release needs a held link; if a reorder released it already, the message says so.
+    fn release(&mut self, link: &Link) -> Result<(), String> {
+        let k = key(link);
+        if self.held.remove(&k).is_none() {
+            let why = match self.released_by_reorder.get(&k) {
+                Some(t) => format!(" (the reorder at {} released it)", format_duration(*t)),
+                None => String::new(),
+            };
+            return Err(format!("release of link {}, which is not held{why}", show(link)));
+        }
+        Ok(())
+    }
+
+    /// A loss rate of 0 frees the link; any other may not meet a one-way partition, which
+    /// its random repair would end.
+    fn loss(&mut self, link: &Link, rate: f64, at: Duration) -> Result<(), String> {
+        let k = key(link);
+        if rate == 0.0 {
+            self.lossy.remove(&k);
+            return Ok(());
+        }
+        if let Some((from, to, since)) = self.oneway_on(link) {
+            return Err(format!(
+                "loss on link {}, which has an active one-way partition ({from} -> {to} since {}): \
+                 {RANDOM_REPAIR}; heal it first",
+                show(link),
+                format_duration(since)
+            ));
+        }
+        self.lossy.entry(k).or_insert(at);
+        Ok(())
+    }
+
+    /// The active one-way partition on either direction of `link`, if any: (from, to, since).
+    fn oneway_on<'l>(&self, link: &'l Link) -> Option<(&'l str, &'l str, Duration)> {
+        link.directions()
+            .into_iter()
+            .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, *s)))
+    }
+
+    /// A route is dropped in the running process of `from`, once until restored.
+    fn drop_route(&mut self, from: &str, to: &str, at: Duration) -> Result<(), String> {
+        if let Some(since) = self.crashed.get(from) {
+            return Err(format!(
+                "drop-route {from} -> {to} while `{from}` is crashed (since {}): a crashed \
+                 node has no routes to drop, and its restart reads them afresh",
+                format_duration(*since)
+            ));
+        }
+        let route = (from.to_owned(), to.to_owned());
+        if let Some(since) = self.dropped.get(&route) {
+            return Err(format!(
+                "drop-route {from} -> {to}, which is already dropped (since {})",
+                format_duration(*since)
+            ));
+        }
+        self.restored.remove(&route);
+        self.dropped.insert(route, at);
+        Ok(())
+    }
+
+    /// A restore needs a dropped route; if something already gave it back (a restore, a
+    /// crash or bounce of `from`), the message says what.
+    fn restore_route(&mut self, from: &str, to: &str, at: Duration) -> Result<(), String> {
+        let route = (from.to_owned(), to.to_owned());
+        if self.dropped.remove(&route).is_none() {
+            let why = match self.restored.get(&route) {
+                Some(why) => format!(" ({why})"),
+                None => " (drop it first)".to_owned(),
+            };
+            return Err(format!("restore-route {from} -> {to}, which is not dropped{why}"));
+        }
+        let when = format_duration(at);
+        self.restored.insert(route, format!("the restore-route at {when} restored it"));
+        Ok(())
+    }
+}
+
+/// The one action key of a fault entry and where its value was written. No key, or two,
+/// is an error: at the entry for none, at the second key in the file for two (whatever
+/// the struct's field order), so the message points at the key to move.
+fn only_action(raw: &RawFault, entry: Pos) -> Result<(&'static str, Pos), Problem> {
+    let mut present: Vec<(&str, Pos)> =
+        action_keys(raw).into_iter().filter_map(|(kind, pos)| pos.map(|p| (kind, p))).collect();
+    present.sort_by_key(|(_, pos)| *pos);
+    match present.as_slice() {
+        [] => Err(Problem::new(
+            entry,
+            format!(
+                "fault has no action (expected one of: {})",
+                FaultKind::scripted().map(FaultKind::as_str).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+        [one] => Ok(*one),
+        [(first, _), (second, pos), ..] => Err(Problem::new(
+            *pos,
+            format!("two actions in one fault: `{first}` and `{second}` (write one fault entry per action)"),
+        )),
+    }
+}
+
+/// Every action key of a fault entry, as the file spells it, with where its value was
+/// written if present. Destructured field by field so that a new action key does not
+/// compile until it is listed here.
+fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
+    let RawFault {
+        at: _,
+        partition,
+        partition_oneway,
+        heal,
+        crash,
+        restart,
+        bounce,
+        hold,
+        reorder,
+        release,
+        latency,
+        loss,
+        drop_route,
+        restore_route,
+        join,
+        leave,
+    } = raw;
+    [
+        ("partition", partition.pos()),
+        ("partition-oneway", partition_oneway.pos()),
+        ("heal", heal.pos()),
+        ("crash", crash.pos()),
+        ("restart", restart.pos()),
+        ("bounce", bounce.pos()),
+        ("hold", hold.pos()),
+        ("reorder", reorder.pos()),
+        ("release", release.pos()),
+        ("latency", latency.pos()),
+        ("loss", loss.pos()),
+        ("drop-route", drop_route.pos()),
+        ("restore-route", restore_route.pos()),
+        ("join", join.pos()),
+        ("leave", leave.pos()),
+    ]
 }
 
 #[cfg(test)]
