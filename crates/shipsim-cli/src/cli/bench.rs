@@ -210,113 +210,24 @@ fn grouped(value: f64) -> String {
     out
 }
 
-/// The human table (Markdown, so it can go into the README as it is).
+/// The human table (Markdown, so it can go into the README as it is): one section per
+/// item measured, in the order of `ITEMS`, then the items that could not be measured.
 pub fn render(report: &BenchReport) -> String {
     let mut out = String::new();
     if let Some(r) = &report.router {
-        let _ = writeln!(
-            out,
-            "1. router core, in process: {} events to one destination, current-thread runtime, best of {} alternating rounds\n",
-            r.events, r.rounds
-        );
-        let _ = writeln!(out, "| shipper | events/s |\n| --- | ---: |");
-        let _ = writeln!(
-            out,
-            "| seed's code, verbatim (oxirs-stream 0.3.1) | {} |",
-            grouped(r.seed_events_per_s)
-        );
-        let _ = writeln!(
-            out,
-            "| ours (EventShipper + InProcessShipperTransport) | {} |",
-            grouped(r.ours_events_per_s)
-        );
-        let _ = writeln!(
-            out,
-            "| ratio ours/seed (target >= 1.0) | {:.2} (met: {}) |\n",
-            r.ratio,
-            met(r.ratio >= 1.0)
-        );
+        render_router(&mut out, r);
     }
     if let Some(h) = &report.harness {
-        let _ = writeln!(
-            out,
-            "2. harness vs bare turmoil: {} acked events one at a time over a fixed 1 ms link, tick 1 ms\n",
-            h.events
-        );
-        let _ = writeln!(out, "| program | wall s | simulated s |\n| --- | ---: | ---: |");
-        let _ = writeln!(
-            out,
-            "| shipsim scenario, full harness ({} remote + {} local events, checks {}) | {:.3} | {:.3} |",
-            h.harness_remote_events,
-            h.harness_local_events,
-            if h.harness_passed { "held" } else { "VIOLATED" },
-            h.harness_wall_s,
-            h.harness_simulated_s
-        );
-        let _ = writeln!(
-            out,
-            "| bare turmoil (128-byte messages, 1-byte acks) | {:.3} | {:.3} |",
-            h.bare_wall_s, h.bare_simulated_s
-        );
-        let _ = writeln!(
-            out,
-            "| ratio harness/bare (target <= 1.5, goal <= 1.2) | {:.2} (met: {}) | |\n",
-            h.ratio,
-            met(h.ratio <= 1.5)
-        );
+        render_harness(&mut out, h);
     }
     if let Some(speed) = &report.speed {
-        let _ = writeln!(out, "3. simulation speed, first seed of each scenario\n");
-        let _ = writeln!(
-            out,
-            "| scenario | routed | simulated s | wall s | sim s / wall s | events/s | ticks/s | checks |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-        );
-        for s in speed {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.3} | {:.3} | {:.0} | {} | {} | {} |",
-                s.scenario,
-                s.routed,
-                s.simulated_s,
-                s.wall_s,
-                s.speedup,
-                grouped(s.events_per_s),
-                grouped(s.ticks_per_s),
-                if s.passed { "held" } else { "VIOLATED" }
-            );
-        }
-        out.push('\n');
+        render_speed(&mut out, speed);
     }
     if let Some(e) = &report.explore {
-        let _ = writeln!(
-            out,
-            "4. explore throughput: {} seeds of {} ({} failing), every seed run\n",
-            e.seeds, e.scenario, e.failures
-        );
-        let _ = writeln!(out, "| jobs | seeds/min |\n| --- | ---: |");
-        let _ = writeln!(out, "| 1 | {} |", grouped(e.jobs1_seeds_per_min));
-        let _ = writeln!(out, "| 2 | {} |", grouped(e.jobs2_seeds_per_min));
-        let _ = writeln!(out, "| scaling jobs 2 / jobs 1 | {:.2} |\n", e.scaling);
+        render_explore(&mut out, e);
     }
     if let Some(m) = &report.memory {
-        let _ = writeln!(
-            out,
-            "5. memory: one run of {} events on {} node(s) ({} records, trace {} bytes, checks {}), in a child process\n",
-            m.events,
-            m.nodes,
-            m.records,
-            m.trace_bytes,
-            if m.passed { "held" } else { "VIOLATED" }
-        );
-        let _ = writeln!(out, "| figure | value |\n| --- | ---: |");
-        let _ = writeln!(
-            out,
-            "| peak RSS (VmHWM), target < 1 GiB | {:.0} MiB (met: {}) |",
-            m.peak_rss_kib as f64 / 1024.0,
-            met(m.peak_rss_kib < memory::TARGET_KIB)
-        );
-        let _ = writeln!(out, "| wall s (run + trace encoding) | {:.3} |", m.wall_s);
-        let _ = writeln!(out, "| simulated s | {:.3} |\n", m.simulated_s);
+        render_memory(&mut out, m);
     }
     if let Some(t) = &report.transports {
         render_transports(&mut out, t);
@@ -325,6 +236,118 @@ pub fn render(report: &BenchReport) -> String {
         let _ = writeln!(out, "error: {err}");
     }
     out
+}
+
+/// Item 1's table: the seed's shipper, ours, and the ratio against its target.
+fn render_router(out: &mut String, r: &router::RouterFigures) {
+    let _ = writeln!(
+        out,
+        "1. router core, in process: {} events to one destination, current-thread runtime, best of {} alternating rounds\n",
+        r.events, r.rounds
+    );
+    let _ = writeln!(out, "| shipper | events/s |\n| --- | ---: |");
+    let _ =
+        writeln!(out, "| seed's code, verbatim (oxirs-stream 0.3.1) | {} |", grouped(r.seed_events_per_s));
+    let _ = writeln!(
+        out,
+        "| ours (EventShipper + InProcessShipperTransport) | {} |",
+        grouped(r.ours_events_per_s)
+    );
+    let _ = writeln!(
+        out,
+        "| ratio ours/seed (target >= 1.0) | {:.2} (met: {}) |\n",
+        r.ratio,
+        met(r.ratio >= 1.0)
+    );
+}
+
+/// Item 2's table: the harness and bare turmoil, and the ratio against its target.
+fn render_harness(out: &mut String, h: &harness::HarnessFigures) {
+    let _ = writeln!(
+        out,
+        "2. harness vs bare turmoil: {} acked events one at a time over a fixed 1 ms link, tick 1 ms\n",
+        h.events
+    );
+    let _ = writeln!(out, "| program | wall s | simulated s |\n| --- | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| shipsim scenario, full harness ({} remote + {} local events, checks {}) | {:.3} | {:.3} |",
+        h.harness_remote_events,
+        h.harness_local_events,
+        if h.harness_passed { "held" } else { "VIOLATED" },
+        h.harness_wall_s,
+        h.harness_simulated_s
+    );
+    let _ = writeln!(
+        out,
+        "| bare turmoil (128-byte messages, 1-byte acks) | {:.3} | {:.3} |",
+        h.bare_wall_s, h.bare_simulated_s
+    );
+    let _ = writeln!(
+        out,
+        "| ratio harness/bare (target <= 1.5, goal <= 1.2) | {:.2} (met: {}) | |\n",
+        h.ratio,
+        met(h.ratio <= 1.5)
+    );
+}
+
+/// Item 3's table: one row per bundled scenario.
+fn render_speed(out: &mut String, speed: &[speed::SpeedFigures]) {
+    let _ = writeln!(out, "3. simulation speed, first seed of each scenario\n");
+    let _ = writeln!(
+        out,
+        "| scenario | routed | simulated s | wall s | sim s / wall s | events/s | ticks/s | checks |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for s in speed {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} | {:.3} | {:.0} | {} | {} | {} |",
+            s.scenario,
+            s.routed,
+            s.simulated_s,
+            s.wall_s,
+            s.speedup,
+            grouped(s.events_per_s),
+            grouped(s.ticks_per_s),
+            if s.passed { "held" } else { "VIOLATED" }
+        );
+    }
+    out.push('\n');
+}
+
+/// Item 4's table: seeds per minute with 1 and 2 jobs, and how that scales.
+fn render_explore(out: &mut String, e: &explore::ExploreFigures) {
+    let _ = writeln!(
+        out,
+        "4. explore throughput: {} seeds of {} ({} failing), every seed run\n",
+        e.seeds, e.scenario, e.failures
+    );
+    let _ = writeln!(out, "| jobs | seeds/min |\n| --- | ---: |");
+    let _ = writeln!(out, "| 1 | {} |", grouped(e.jobs1_seeds_per_min));
+    let _ = writeln!(out, "| 2 | {} |", grouped(e.jobs2_seeds_per_min));
+    let _ = writeln!(out, "| scaling jobs 2 / jobs 1 | {:.2} |\n", e.scaling);
+}
+
+/// Item 5's table: the child's peak memory against its target, and its times.
+fn render_memory(out: &mut String, m: &memory::MemoryFigures) {
+    let _ = writeln!(
+        out,
+        "5. memory: one run of {} events on {} node(s) ({} records, trace {} bytes, checks {}), in a child process\n",
+        m.events,
+        m.nodes,
+        m.records,
+        m.trace_bytes,
+        if m.passed { "held" } else { "VIOLATED" }
+    );
+    let _ = writeln!(out, "| figure | value |\n| --- | ---: |");
+    let _ = writeln!(
+        out,
+        "| peak RSS (VmHWM), target < 1 GiB | {:.0} MiB (met: {}) |",
+        m.peak_rss_kib as f64 / 1024.0,
+        met(m.peak_rss_kib < memory::TARGET_KIB)
+    );
+    let _ = writeln!(out, "| wall s (run + trace encoding) | {:.3} |", m.wall_s);
+    let _ = writeln!(out, "| simulated s | {:.3} |\n", m.simulated_s);
 }
 
 /// Item 6's table: one row per figure, both transports side by side.
@@ -402,6 +425,157 @@ mod tests {
             transports_callers: 3,
             memory_child: None,
         }
+    }
+
+    /// A report with every item (and an error), as fixed figures.
+    fn full_report() -> BenchReport {
+        let speed = |scenario: &str, passed| speed::SpeedFigures {
+            scenario: scenario.to_owned(),
+            seed: 1,
+            wall_s: 0.1234,
+            simulated_s: 12.5,
+            speedup: 101.3,
+            events_per_s: 1234567.8,
+            ticks_per_s: 98765.4,
+            routed: 4000,
+            passed,
+        };
+        let simulated_side = |routed, passed| transports::SimulatedSide {
+            routed,
+            remote: routed / 2,
+            wall_s: 0.5,
+            simulated_s: 40.0,
+            events_per_s: 8000.4,
+            speedup: 80.6,
+            passed,
+        };
+        let loopback_side = |events_per_s| transports::LoopbackSide {
+            calls: 2000,
+            delivered: 20000,
+            wall_s: 0.25,
+            events_per_s,
+            p50_us: 41.4,
+            p99_us: 180.5,
+            max_us: 900.0,
+        };
+        BenchReport {
+            router: Some(router::RouterFigures {
+                events: 1_000_000,
+                rounds: 3,
+                seed_events_per_s: 2533684.4,
+                ours_events_per_s: 3100000.0,
+                ratio: 1.2235,
+            }),
+            harness: Some(harness::HarnessFigures {
+                events: 20_000,
+                harness_wall_s: 1.23456,
+                harness_simulated_s: 40.5,
+                harness_remote_events: 20_000,
+                harness_local_events: 19_876,
+                harness_passed: true,
+                bare_wall_s: 1.1,
+                bare_simulated_s: 40.25,
+                ratio: 1.6,
+            }),
+            speed: Some(vec![speed("baseline", true), speed("every-fault", false)]),
+            explore: Some(explore::ExploreFigures {
+                scenario: "scenarios/baseline.yaml".to_owned(),
+                seeds: 200,
+                jobs1_seeds_per_min: 1500.2,
+                jobs2_seeds_per_min: 2800.9,
+                scaling: 1.867,
+                failures: 0,
+            }),
+            memory: Some(memory::MemoryFigures {
+                events: 1_000_000,
+                nodes: 1,
+                peak_rss_kib: 312_345,
+                wall_s: 9.87654,
+                simulated_s: 5000.0,
+                records: 3_000_123,
+                trace_bytes: 123_456_789,
+                passed: false,
+            }),
+            transports: Some(transports::TransportsFigures {
+                rounds: 3,
+                simulated: transports::SimulatedFigures {
+                    scenario: "baseline".to_owned(),
+                    seeds: vec![1, 2, 3],
+                    tcp: simulated_side(6000, true),
+                    grpc: simulated_side(6000, false),
+                    events_ratio: 0.8123,
+                    speedup_ratio: 0.7456,
+                },
+                loopback: transports::LoopbackFigures {
+                    events: 20_000,
+                    batch: 10,
+                    callers: 4,
+                    tcp: loopback_side(81234.5),
+                    grpc: loopback_side(40321.9),
+                    events_ratio: 0.4964,
+                    p50_ratio: 1.9,
+                    p99_ratio: 2.35,
+                },
+            }),
+            errors: vec!["speed: no scenarios".to_owned()],
+        }
+    }
+
+    /// Pins the table byte for byte: it goes into the README as it is.
+    #[test]
+    fn every_item_renders_in_order() {
+        let expected = r#"1. router core, in process: 1000000 events to one destination, current-thread runtime, best of 3 alternating rounds
+
+| shipper | events/s |
+| --- | ---: |
+| seed's code, verbatim (oxirs-stream 0.3.1) | 2,533,684 |
+| ours (EventShipper + InProcessShipperTransport) | 3,100,000 |
+| ratio ours/seed (target >= 1.0) | 1.22 (met: yes) |
+
+2. harness vs bare turmoil: 20000 acked events one at a time over a fixed 1 ms link, tick 1 ms
+
+| program | wall s | simulated s |
+| --- | ---: | ---: |
+| shipsim scenario, full harness (20000 remote + 19876 local events, checks held) | 1.235 | 40.500 |
+| bare turmoil (128-byte messages, 1-byte acks) | 1.100 | 40.250 |
+| ratio harness/bare (target <= 1.5, goal <= 1.2) | 1.60 (met: NO) | |
+
+3. simulation speed, first seed of each scenario
+
+| scenario | routed | simulated s | wall s | sim s / wall s | events/s | ticks/s | checks |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| baseline | 4000 | 12.500 | 0.123 | 101 | 1,234,568 | 98,765 | held |
+| every-fault | 4000 | 12.500 | 0.123 | 101 | 1,234,568 | 98,765 | VIOLATED |
+
+4. explore throughput: 200 seeds of scenarios/baseline.yaml (0 failing), every seed run
+
+| jobs | seeds/min |
+| --- | ---: |
+| 1 | 1,500 |
+| 2 | 2,801 |
+| scaling jobs 2 / jobs 1 | 1.87 |
+
+5. memory: one run of 1000000 events on 1 node(s) (3000123 records, trace 123456789 bytes, checks VIOLATED), in a child process
+
+| figure | value |
+| --- | ---: |
+| peak RSS (VmHWM), target < 1 GiB | 305 MiB (met: yes) |
+| wall s (run + trace encoding) | 9.877 |
+| simulated s | 5000.000 |
+
+6. transports, gRPC against TCP: best of 3 alternating rounds; loopback on one current-thread runtime, 127.0.0.1
+
+| figure | TCP | gRPC | ratio gRPC/TCP |
+| --- | ---: | ---: | ---: |
+| simulated baseline (seeds 1, 2, 3; 6000 routed, 3000 remote; checks held / VIOLATED): events/s | 8,000 | 8,000 | 0.81 |
+| simulated baseline: sim s / wall s | 81 | 81 | 0.75 |
+| loopback, 20000 events in batches of 10, 4 callers: events/s | 81,234 | 40,322 | 0.50 |
+| loopback: ship call p50, µs | 41 | 41 | 1.90 |
+| loopback: ship call p99, µs | 180 | 180 | 2.35 |
+
+error: speed: no scenarios
+"#;
+        assert_eq!(render(&full_report()), expected);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use std::fmt::{self, Write as _};
 
 use super::duration::format_duration;
-use super::model::{Fault, FaultAction, HealTarget, Link, Scenario, Sink, TransportSettings};
+use super::model::{
+    Expect, Fault, FaultAction, HealTarget, Link, Network, Scenario, Sink, TransportSettings, Workload,
+};
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 use super::sizes::{format_count_range, format_size, format_size_range};
 
@@ -22,7 +24,20 @@ pub fn to_yaml(s: &Scenario) -> String {
     out
 }
 
+/// Writes the sections in the order the README's schema lists them, each by its own
+/// function; every one ends its last line with a newline.
 fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
+    write_cluster(out, s)?;
+    write_network(out, &s.network)?;
+    write_transport(out, &s.transport)?;
+    write_sink(out, &s.sink)?;
+    write_workload(out, &s.workload)?;
+    write_faults(out, &s.faults)?;
+    write_expect(out, &s.expect)
+}
+
+/// The scenario's identity and cluster: name to `duration:`.
+fn write_cluster(out: &mut String, s: &Scenario) -> fmt::Result {
     writeln!(out, "name: {}", Word(&s.name))?;
     writeln!(out, "description: {}", quoted(&s.description))?;
     let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
@@ -35,66 +50,92 @@ fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     }
     writeln!(out, "membership:")?;
     writeln!(out, "  propagation: {}", format_latency(s.membership.propagation))?;
-    writeln!(out, "duration: {}", format_duration(s.duration))?;
+    writeln!(out, "duration: {}", format_duration(s.duration))
+}
+
+/// `network:`, every key explicit but `segment`.
+fn write_network(out: &mut String, network: &Network) -> fmt::Result {
     writeln!(out, "network:")?;
-    writeln!(out, "  latency: {}", format_latency(s.network.latency))?;
-    writeln!(out, "  loss: {}", format_float(s.network.loss))?;
+    writeln!(out, "  latency: {}", format_latency(network.latency))?;
+    writeln!(out, "  loss: {}", format_float(network.loss))?;
     // Absent means off (each write whole), a meaning no default change can alter.
-    if let Some(segment) = s.network.segment {
+    if let Some(segment) = network.segment {
         writeln!(out, "  segment: {}", format_count_range(segment))?;
     }
+    Ok(())
+}
+
+/// `transport:`, every key explicit but those whose absence keeps older files' meaning.
+fn write_transport(out: &mut String, transport: &TransportSettings) -> fmt::Result {
     writeln!(out, "transport:")?;
     // Absent means the default transport: files from before the key existed emit unchanged,
     // and a scenario that names its transport (a repro) keeps it.
-    if let Some(kind) = s.transport.kind {
+    if let Some(kind) = transport.kind {
         writeln!(out, "  kind: {kind}")?;
     }
-    writeln!(out, "  connections: {}", s.transport.connections)?;
-    writeln!(out, "  ack_timeout: {}", format_duration(s.transport.ack_timeout))?;
-    writeln!(out, "  deadline: {}", format_duration(s.transport.deadline))?;
+    writeln!(out, "  connections: {}", transport.connections)?;
+    writeln!(out, "  ack_timeout: {}", format_duration(transport.ack_timeout))?;
+    writeln!(out, "  deadline: {}", format_duration(transport.deadline))?;
     // Written only when set: files from before these keys existed emit unchanged.
-    if s.transport.connect_timeout != TransportSettings::DEFAULT_CONNECT_TIMEOUT {
-        writeln!(out, "  connect_timeout: {}", format_duration(s.transport.connect_timeout))?;
+    if transport.connect_timeout != TransportSettings::DEFAULT_CONNECT_TIMEOUT {
+        writeln!(out, "  connect_timeout: {}", format_duration(transport.connect_timeout))?;
     }
-    if s.transport.backoff != TransportSettings::DEFAULT_BACKOFF {
-        writeln!(out, "  backoff: {}", format_latency(s.transport.backoff))?;
+    if transport.backoff != TransportSettings::DEFAULT_BACKOFF {
+        writeln!(out, "  backoff: {}", format_latency(transport.backoff))?;
     }
-    writeln!(out, "  max_frame: {}", format_size(s.transport.max_frame))?;
-    writeln!(out, "  max_unacked: {}", s.transport.max_unacked)?;
-    // Absent means an instant sink that never refuses: the behaviour every file written
-    // before the section existed relies on, so no default change can alter it.
-    if s.sink != Sink::default() {
+    writeln!(out, "  max_frame: {}", format_size(transport.max_frame))?;
+    writeln!(out, "  max_unacked: {}", transport.max_unacked)
+}
+
+/// Absent means an instant sink that never refuses: the behaviour every file written
+/// before the section existed relies on, so no default change can alter it.
+fn write_sink(out: &mut String, sink: &Sink) -> fmt::Result {
+    if *sink != Sink::default() {
         writeln!(out, "sink:")?;
-        writeln!(out, "  latency: {}", format_latency(s.sink.latency))?;
-        writeln!(out, "  busy: {}", format_float(s.sink.busy))?;
+        writeln!(out, "  latency: {}", format_latency(sink.latency))?;
+        writeln!(out, "  busy: {}", format_float(sink.busy))?;
     }
+    Ok(())
+}
+
+/// `workload:`, every key explicit but those whose absence has a meaning of its own.
+fn write_workload(out: &mut String, workload: &Workload) -> fmt::Result {
     writeln!(out, "workload:")?;
-    writeln!(out, "  events: {}", s.workload.events)?;
-    writeln!(out, "  rate: {}", format_rate(s.workload.rate))?;
-    writeln!(out, "  batch: {}", format_batch(s.workload.batch))?;
-    writeln!(out, "  keys: {}", s.workload.keys)?;
+    writeln!(out, "  events: {}", workload.events)?;
+    writeln!(out, "  rate: {}", format_rate(workload.rate))?;
+    writeln!(out, "  batch: {}", format_batch(workload.batch))?;
+    writeln!(out, "  keys: {}", workload.keys)?;
     // Absent means every node, a meaning no default change can alter.
-    if let Some(senders) = &s.workload.senders {
+    if let Some(senders) = &workload.senders {
         writeln!(out, "  senders: {}", List(senders))?;
     }
     // Absent means the compact payload, which no size range spells.
-    if let Some(payload) = s.workload.payload {
+    if let Some(payload) = workload.payload {
         writeln!(out, "  payload: {}", format_size_range(payload))?;
     }
-    if s.faults.is_empty() {
-        writeln!(out, "faults: []")?;
-    } else {
-        writeln!(out, "faults:")?;
-        for fault in &s.faults {
-            writeln!(out, "  - {fault}")?;
-        }
+    Ok(())
+}
+
+/// One fault per line in flow form (`Display` of [`Fault`]); none is written `faults: []`.
+fn write_faults(out: &mut String, faults: &[Fault]) -> fmt::Result {
+    if faults.is_empty() {
+        return writeln!(out, "faults: []");
     }
+    writeln!(out, "faults:")?;
+    for fault in faults {
+        writeln!(out, "  - {fault}")?;
+    }
+    Ok(())
+}
+
+/// `expect:`, every key explicit, so a repro checks what it was found with.
+fn write_expect(out: &mut String, expect: &Expect) -> fmt::Result {
     writeln!(out, "expect:")?;
-    writeln!(out, "  delivery: {}", s.expect.delivery.as_str())?;
-    writeln!(out, "  ordering: {}", s.expect.ordering.as_str())?;
-    writeln!(out, "  stats: {}", s.expect.stats.as_str())?;
-    writeln!(out, "  placement: {}", s.expect.placement.as_str())?;
-    writeln!(out, "  settle: {}", format_duration(s.expect.settle))
+    writeln!(out, "  delivery: {}", expect.delivery.as_str())?;
+    writeln!(out, "  ordering: {}", expect.ordering.as_str())?;
+    writeln!(out, "  stats: {}", expect.stats.as_str())?;
+    writeln!(out, "  placement: {}", expect.placement.as_str())?;
+    writeln!(out, "  settle: {}", format_duration(expect.settle))
 }
 
 /// `{at: 2s, partition: [[n1], [n2, n3]]}`
@@ -215,6 +256,102 @@ mod tests {
     use super::*;
     use crate::scenario::model::LatencyRange;
     use std::time::Duration;
+
+    /// Every section and every optional key, written: pins the emitter's output byte for
+    /// byte, since repros written by older versions are diffed against new ones.
+    #[test]
+    fn every_key_is_written_in_schema_order() {
+        let text = "name: full\ndescription: \"all \\\"keys\\\"\"\nseeds: [7, 9]\nnodes: [n1, n2, n3]\n\
+                    shards: 4\nmembers: [n1, n2]\nmembership:\n  propagation: 5ms..50ms\nduration: 30s\n\
+                    network:\n  latency: 2ms..9ms\n  loss: 0.01\n  segment: 512..16384\ntransport:\n  \
+                    kind: grpc\n  connections: 3\n  ack_timeout: 700ms\n  deadline: 4s\n  \
+                    connect_timeout: 250ms\n  backoff: 20ms..900ms\n  max_frame: 64KiB\n  max_unacked: 17\n\
+                    sink:\n  latency: 1ms..3ms\n  busy: 0.25\nworkload:\n  events: 300\n  rate: 150/s\n  \
+                    batch: 2..6\n  keys: 12\n  senders: [n1, n3]\n  payload: 16B..4KiB\nfaults:\n  \
+                    - {at: 2s, partition: [[n1], [n2, n3]]}\n  - {at: 3s, heal: all}\n  - {at: 4s, join: n3}\n\
+                    expect:\n  delivery: at-least-once\n  settle: 12s\n";
+        let expected = r#"name: full
+description: "all \"keys\""
+seeds: [7, 9]
+nodes: [n1, n2, n3]
+shards: 4
+members: [n1, n2]
+membership:
+  propagation: 5ms..50ms
+duration: 30s
+network:
+  latency: 2ms..9ms
+  loss: 0.01
+  segment: 512..16384
+transport:
+  kind: grpc
+  connections: 3
+  ack_timeout: 700ms
+  deadline: 4s
+  connect_timeout: 250ms
+  backoff: 20ms..900ms
+  max_frame: 64KiB
+  max_unacked: 17
+sink:
+  latency: 1ms..3ms
+  busy: 0.25
+workload:
+  events: 300
+  rate: 150/s
+  batch: 2..6
+  keys: 12
+  senders: [n1, n3]
+  payload: 16B..4KiB
+faults:
+  - {at: 2s, partition: [[n1], [n2, n3]]}
+  - {at: 3s, heal: all}
+  - {at: 4s, join: n3}
+expect:
+  delivery: at-least-once
+  ordering: per-batch
+  stats: consistent
+  placement: owner
+  settle: 12s
+"#;
+        assert_eq!(to_yaml(&crate::scenario::parse(text, "t.yaml").unwrap()), expected);
+    }
+
+    /// The defaults, written out: optional sections and keys absent, `faults: []`.
+    #[test]
+    fn defaults_are_written_explicitly() {
+        let expected = r#"name: minimal
+description: ""
+seeds: [1]
+nodes: [n1]
+shards: 16
+membership:
+  propagation: 0s
+duration: 1m
+network:
+  latency: 1ms
+  loss: 0.0
+transport:
+  connections: 2
+  ack_timeout: 200ms
+  deadline: 5s
+  max_frame: 1MiB
+  max_unacked: 64
+workload:
+  events: 100
+  rate: 200/s
+  batch: 1..8
+  keys: 64
+faults: []
+expect:
+  delivery: exactly-once
+  ordering: per-batch
+  stats: consistent
+  placement: owner
+  settle: 10s
+"#;
+        let minimal = crate::scenario::parse("name: minimal\nnodes: [n1]\n", "t.yaml").unwrap();
+        assert_eq!(to_yaml(&minimal), expected);
+    }
 
     #[test]
     fn faults_display_in_the_design_flow_form() {

@@ -20,6 +20,7 @@ mod scalars;
 mod sizes;
 mod source;
 mod timeline;
+mod timeline_walk;
 mod traced;
 mod validate;
 mod yaml;

@@ -7,19 +7,11 @@
 //! walk tracks which nodes are crashed, which links are partitioned (both ways or one way) and
 //! which are held, and rejects such faults with the time and position that make them wrong.
 //!
-//! Routes (`drop-route`, `restore-route`) live in the sending node's process: a crash or
-//! bounce of `from` ends every route it dropped (the next process reads its routes afresh,
-//! as a restarted service re-reads its discovery config), so a later `restore-route` of one
-//! of them restores nothing and is rejected, and a crashed node has no routes to drop.
-//! Heals do not touch routes: routes are not partitions.
-//!
-//! Holds do not combine with partitions on the same link: turmoil keeps a single state per
-//! link direction, so a hold replaces a partition (the link starts working again) and a
-//! partition of a held link drops the held messages, after which a release repairs the
-//! partition. Such combinations are rejected (the README's schema notes say why); a one-way partition
-//! with a hold is the case users meet first, and two-way partitions behave the same way.
+//! This module reads each entry on its own (its time, its one action, the nodes it names);
+//! the walk (the cluster state, and how each kind of fault changes it) is in
+//! `timeline_walk.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use shipsim_trace::FaultKind;
@@ -27,8 +19,9 @@ use shipsim_trace::FaultKind;
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
 use super::model::{Fault, FaultAction, HealTarget, Link};
-use super::raw::{Located, Names, RawFault, RawHeal, RawOneway};
+use super::raw::{Located, Names, RawFault, RawHeal, RawLinkLatency, RawLinkLoss, RawOneway, Slot};
 use super::scalars::{check_probability, parse_latency};
+use super::timeline_walk::{ActionPos, Walk, show};
 use super::validate::located;
 
 /// Converts and checks the `faults:` list of a scenario with these nodes and duration.
@@ -39,8 +32,8 @@ pub(crate) fn faults(
     duration: Duration,
     network_loss: f64,
 ) -> Result<Vec<Fault>, Problem> {
-    let members = members.iter().map(|m| (m.clone(), Duration::ZERO)).collect();
-    let mut walk = Walk { nodes, network_loss, members, ..Walk::default() };
+    let known = Known { nodes };
+    let mut walk = Walk::new(members, network_loss);
     let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
     for entry in raw {
         let pos = entry.pos;
@@ -70,170 +63,94 @@ pub(crate) fn faults(
                 ),
             ));
         }
-        let (action, action_pos) = walk.action(entry.value, pos)?;
+        let (action, action_pos) = known.action(entry.value, pos)?;
         walk.apply(&action, &action_pos, at)?;
         faults.push(Fault { at, action, line: pos.line });
     }
     Ok(faults)
 }
 
-/// The cluster state along the timeline. Links are keyed by their sorted ends, one-way
-/// partitions by (from, to); the values are the times the state began, for messages.
-#[derive(Default)]
-struct Walk<'a> {
+/// What a fault entry is checked against on its own, before the walk: the scenario's nodes.
+struct Known<'a> {
     nodes: &'a [String],
-    crashed: BTreeMap<String, Duration>,
-    cut: BTreeMap<(String, String), Duration>,
-    oneway: BTreeMap<(String, String), Duration>,
-    held: BTreeMap<(String, String), Duration>,
-    released_by_reorder: BTreeMap<(String, String), Duration>,
-    /// The scenario's `network.loss`, and links given a loss rate above 0 (since when).
-    network_loss: f64,
-    lossy: BTreeMap<(String, String), Duration>,
-    /// Routes dropped, by (from, to), and what gave back a route no longer dropped.
-    dropped: BTreeMap<(String, String), Duration>,
-    restored: BTreeMap<(String, String), String>,
-    /// The shard map's members, with when they joined (zero for the initial ones), and when
-    /// the others left.
-    members: BTreeMap<String, Duration>,
-    left: BTreeMap<String, Duration>,
 }
 
-const RANDOM_REPAIR: &str = "turmoil models loss as random link failures whose random repair heals both \
-     directions, which would silently end a one-way partition";
-
-/// Where an action was written: its value, and each node of a `heal:` list.
-struct ActionPos {
-    value: Pos,
-    nodes: Vec<Pos>,
-}
-
-fn key(link: &Link) -> (String, String) {
-    let (a, b) = link.key();
-    (a.to_owned(), b.to_owned())
-}
-
-fn show(link: &Link) -> String {
-    format!("[{}, {}]", link.a, link.b)
-}
-
-const ONE_STATE_PER_LINK: &str = "turmoil keeps one state per link direction, so partitions (one-way ones included) do not \
-     combine with hold";
-
-impl Walk<'_> {
+impl Known<'_> {
     /// The single action of a fault entry, checked on its own, and where it was written.
     fn action(&self, raw: RawFault, entry: Pos) -> Result<(FaultAction, ActionPos), Problem> {
-        let RawFault {
-            at: _,
-            partition,
-            partition_oneway,
-            heal,
-            crash,
-            restart,
-            bounce,
-            hold,
-            reorder,
-            release,
-            latency,
-            loss,
-            drop_route,
-            restore_route,
-            join,
-            leave,
-        } = raw;
-        let mut present: Vec<(&str, Pos)> = [
-            ("partition", partition.pos()),
-            ("partition-oneway", partition_oneway.pos()),
-            ("heal", heal.pos()),
-            ("crash", crash.pos()),
-            ("restart", restart.pos()),
-            ("bounce", bounce.pos()),
-            ("hold", hold.pos()),
-            ("reorder", reorder.pos()),
-            ("release", release.pos()),
-            ("latency", latency.pos()),
-            ("loss", loss.pos()),
-            ("drop-route", drop_route.pos()),
-            ("restore-route", restore_route.pos()),
-            ("join", join.pos()),
-            ("leave", leave.pos()),
+        let (kind, pos) = only_action(&raw, entry)?;
+        let mut at = ActionPos { value: pos, nodes: Vec::new() };
+        if let Slot::Present(Located { value: Some(RawHeal::Nodes(list)), .. }) = &raw.heal {
+            at.nodes = list.iter().map(|n| n.pos).collect();
+        }
+        match self.convert(raw) {
+            Some(action) => Ok((action?, at)),
+            // The one action present has an empty value.
+            None => Err(Problem::new(pos, format!("`{kind}` needs a value"))),
+        }
+    }
+
+    /// The entry's one action converted and checked on its own, or `None` if its value is
+    /// empty. [`only_action`] has made sure every other key is absent, so at most one item
+    /// of the list is `Some`, and only its conversion runs: its errors are the entry's.
+    fn convert(&self, raw: RawFault) -> Option<Result<FaultAction, Problem>> {
+        let node = |slot: Slot<String>, make: fn(String) -> FaultAction| {
+            slot.into_value().map(|n| self.node(&n).map(make))
+        };
+        let link = |slot: Slot<Vec<Located<String>>>, make: fn(Link) -> FaultAction| {
+            slot.into_value().map(|l| self.link(&l).map(make))
+        };
+        [
+            raw.partition.into_value().map(|g| self.groups(g).map(FaultAction::Partition)),
+            raw.partition_oneway.into_value().map(|p| self.partition_oneway_action(&p.value)),
+            raw.heal.into_value().map(|h| self.heal_target(h).map(FaultAction::Heal)),
+            node(raw.crash, FaultAction::Crash),
+            node(raw.restart, FaultAction::Restart),
+            node(raw.bounce, FaultAction::Bounce),
+            link(raw.hold, FaultAction::Hold),
+            link(raw.reorder, FaultAction::Reorder),
+            link(raw.release, FaultAction::Release),
+            raw.latency.into_value().map(|l| self.latency_action(&l.value)),
+            raw.loss.into_value().map(|l| self.loss_action(&l.value)),
+            raw.drop_route.into_value().map(|r| {
+                let (from, to) = self.route(&r.value, "drop-route")?;
+                Ok(FaultAction::DropRoute { from, to })
+            }),
+            raw.restore_route.into_value().map(|r| {
+                let (from, to) = self.route(&r.value, "restore-route")?;
+                Ok(FaultAction::RestoreRoute { from, to })
+            }),
+            node(raw.join, FaultAction::Join),
+            node(raw.leave, FaultAction::Leave),
         ]
         .into_iter()
-        .filter_map(|(kind, pos)| pos.map(|p| (kind, p)))
-        .collect();
-        present.sort_by_key(|(_, pos)| *pos);
-        let (kind, pos) = match present.as_slice() {
-            [] => {
-                return Err(Problem::new(
-                    entry,
-                    format!(
-                        "fault has no action (expected one of: {})",
-                        FaultKind::scripted().map(FaultKind::as_str).collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-            [one] => *one,
-            [(first, _), (second, pos), ..] => {
-                return Err(Problem::new(
-                    *pos,
-                    format!(
-                        "two actions in one fault: `{first}` and `{second}` (write one fault \
-                         entry per action)"
-                    ),
-                ));
-            }
-        };
-        let empty = || Problem::new(pos, format!("`{kind}` needs a value"));
-        let mut at = ActionPos { value: pos, nodes: Vec::new() };
-        let action = if let Some(groups) = partition.into_value() {
-            FaultAction::Partition(self.groups(groups)?)
-        } else if let Some(p) = partition_oneway.into_value() {
-            let from = self.node(&p.value.from)?;
-            let to = self.node(&p.value.to)?;
-            if from == to {
-                return Err(Problem::new(p.value.to.pos, "a one-way partition needs two different nodes"));
-            }
-            FaultAction::PartitionOneway { from, to }
-        } else if let Some(h) = heal.into_value() {
-            if let RawHeal::Nodes(list) = &h.value {
-                at.nodes = list.iter().map(|n| n.pos).collect();
-            }
-            FaultAction::Heal(self.heal_target(h)?)
-        } else if let Some(n) = crash.into_value() {
-            FaultAction::Crash(self.node(&n)?)
-        } else if let Some(n) = restart.into_value() {
-            FaultAction::Restart(self.node(&n)?)
-        } else if let Some(n) = bounce.into_value() {
-            FaultAction::Bounce(self.node(&n)?)
-        } else if let Some(l) = hold.into_value() {
-            FaultAction::Hold(self.link(&l)?)
-        } else if let Some(l) = reorder.into_value() {
-            FaultAction::Reorder(self.link(&l)?)
-        } else if let Some(l) = release.into_value() {
-            FaultAction::Release(self.link(&l)?)
-        } else if let Some(l) = latency.into_value() {
-            let link = self.link(&l.value.link)?;
-            let value = located(&l.value.value, parse_latency(&l.value.value.value))?;
-            FaultAction::Latency { link, value }
-        } else if let Some(l) = loss.into_value() {
-            let link = self.link(&l.value.link)?;
-            let rate = located(&l.value.rate, check_probability(l.value.rate.value, "loss rate"))?;
-            FaultAction::Loss { link, rate }
-        } else if let Some(r) = drop_route.into_value() {
-            let (from, to) = self.route(&r.value, "drop-route")?;
-            FaultAction::DropRoute { from, to }
-        } else if let Some(r) = restore_route.into_value() {
-            let (from, to) = self.route(&r.value, "restore-route")?;
-            FaultAction::RestoreRoute { from, to }
-        } else if let Some(n) = join.into_value() {
-            FaultAction::Join(self.node(&n)?)
-        } else if let Some(n) = leave.into_value() {
-            FaultAction::Leave(self.node(&n)?)
-        } else {
-            // The one action present has an empty value.
-            return Err(empty());
-        };
-        Ok((action, at))
+        .flatten()
+        .next()
+    }
+
+    /// `partition-oneway: {from, to}`: two known, different nodes.
+    fn partition_oneway_action(&self, raw: &RawOneway) -> Result<FaultAction, Problem> {
+        let from = self.node(&raw.from)?;
+        let to = self.node(&raw.to)?;
+        if from == to {
+            return Err(Problem::new(raw.to.pos, "a one-way partition needs two different nodes"));
+        }
+        Ok(FaultAction::PartitionOneway { from, to })
+    }
+
+    /// `latency: {link, value}`: the link first, so a wrong node is reported before a wrong
+    /// range.
+    fn latency_action(&self, raw: &RawLinkLatency) -> Result<FaultAction, Problem> {
+        let link = self.link(&raw.link)?;
+        let value = located(&raw.value, parse_latency(&raw.value.value))?;
+        Ok(FaultAction::Latency { link, value })
+    }
+
+    /// `loss: {link, rate}`: the link first, then the rate, which must be a probability.
+    fn loss_action(&self, raw: &RawLinkLoss) -> Result<FaultAction, Problem> {
+        let link = self.link(&raw.link)?;
+        let rate = located(&raw.rate, check_probability(raw.rate.value, "loss rate"))?;
+        Ok(FaultAction::Loss { link, rate })
     }
 
     fn node(&self, name: &Located<String>) -> Result<String, Problem> {
@@ -258,15 +175,6 @@ impl Walk<'_> {
             ));
         }
         Ok((from, to))
-    }
-
-    /// A crash or bounce of `node` ends the routes it dropped.
-    fn reset_routes(&mut self, node: &str, why: String) {
-        let ended: Vec<(String, String)> = self.dropped.keys().filter(|(f, _)| f == node).cloned().collect();
-        for route in ended {
-            self.dropped.remove(&route);
-            self.restored.insert(route, why.clone());
-        }
     }
 
     fn link(&self, names: &Names) -> Result<Link, Problem> {
@@ -345,231 +253,70 @@ impl Walk<'_> {
             )),
         }
     }
+}
 
-    /// Applies an action to the state, rejecting it if it cannot take effect at `at`.
-    fn apply(&mut self, action: &FaultAction, pos: &ActionPos, at: Duration) -> Result<(), Problem> {
-        let fail = |message: String| Err(Problem::new(pos.value, message));
-        let when = format_duration(at);
-        match action {
-            FaultAction::Join(node) => {
-                if let Some(since) = self.members.get(node) {
-                    let since = if since.is_zero() {
-                        "since the start".to_owned()
-                    } else {
-                        format!("joined at {}", format_duration(*since))
-                    };
-                    return fail(format!("join of `{node}`, which is already a member ({since})"));
-                }
-                self.left.remove(node);
-                self.members.insert(node.clone(), at);
-            }
-            FaultAction::Leave(node) => {
-                if !self.members.contains_key(node) {
-                    let why = match self.left.get(node) {
-                        Some(left) => format!("it left at {}", format_duration(*left)),
-                        None => "it never joined".to_owned(),
-                    };
-                    return fail(format!("leave of `{node}`, which is not a member at {when} ({why})"));
-                }
-                if self.members.len() == 1 {
-                    return fail(format!(
-                        "leave of `{node}`, the last member: a shard map needs at least one member"
-                    ));
-                }
-                self.members.remove(node);
-                self.left.insert(node.clone(), at);
-            }
-            FaultAction::Partition(_) => {
-                let links = action.cut_links();
-                for link in &links {
-                    if let Some(since) = self.held.get(&key(link)) {
-                        return fail(format!(
-                            "partition cuts link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
-                             release the link first",
-                            show(link),
-                            format_duration(*since)
-                        ));
-                    }
-                }
-                for link in links {
-                    self.cut.entry(key(&link)).or_insert(at);
-                }
-            }
-            FaultAction::PartitionOneway { from, to } => {
-                let link = Link::new(from.clone(), to.clone());
-                if let Some(since) = self.held.get(&key(&link)) {
-                    return fail(format!(
-                        "one-way partition of link {}, which is held (since {}): {ONE_STATE_PER_LINK}; \
-                         release the link first",
-                        show(&link),
-                        format_duration(*since)
-                    ));
-                }
-                if self.network_loss > 0.0 {
-                    return fail(format!(
-                        "one-way partition with `network.loss` {} above 0: {RANDOM_REPAIR}",
-                        self.network_loss
-                    ));
-                }
-                if let Some(since) = self.lossy.get(&key(&link)) {
-                    return fail(format!(
-                        "one-way partition of link {}, which is lossy (since {}): {RANDOM_REPAIR}; \
-                         set its loss to 0 first",
-                        show(&link),
-                        format_duration(*since)
-                    ));
-                }
-                self.oneway.entry((from.clone(), to.clone())).or_insert(at);
-            }
-            FaultAction::Heal(target @ HealTarget::All) => {
-                if self.cut.is_empty() && self.oneway.is_empty() {
-                    return fail(format!("heal of nothing: no partition is active at {when}"));
-                }
-                self.cut.retain(|(a, b), _| !target.repairs(a, b));
-                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
-            }
-            FaultAction::Heal(target @ HealTarget::Nodes(nodes)) => {
-                for (i, node) in nodes.iter().enumerate() {
-                    let involved = |(a, b): &(String, String)| a == node || b == node;
-                    if !self.cut.keys().any(involved) && !self.oneway.keys().any(involved) {
-                        return Err(Problem::new(
-                            pos.nodes.get(i).copied().unwrap_or(pos.value),
-                            format!("heal of `{node}`, which is in no active partition at {when}"),
-                        ));
-                    }
-                }
-                self.cut.retain(|(a, b), _| !target.repairs(a, b));
-                self.oneway.retain(|(a, b), _| !target.repairs(a, b));
-            }
-            FaultAction::Crash(node) => {
-                if let Some(since) = self.crashed.get(node) {
-                    return fail(format!(
-                        "crash of `{node}`, which is already crashed (since {})",
-                        format_duration(*since)
-                    ));
-                }
-                self.crashed.insert(node.clone(), at);
-                self.reset_routes(node, format!("the crash of `{node}` at {when} ended it: a restarted process reads its routes afresh"));
-            }
-            FaultAction::Restart(node) => {
-                if self.crashed.remove(node).is_none() {
-                    return fail(format!("restart of `{node}`, which is running (crash it first)"));
-                }
-            }
-            FaultAction::Bounce(node) => {
-                if let Some(since) = self.crashed.get(node) {
-                    return fail(format!(
-                        "bounce of `{node}`, which is crashed (since {}): use restart",
-                        format_duration(*since)
-                    ));
-                }
-                self.reset_routes(node, format!("the bounce of `{node}` at {when} ended it: a restarted process reads its routes afresh"));
-            }
-            FaultAction::Hold(link) => {
-                let k = key(link);
-                if let Some(since) = self.held.get(&k) {
-                    return fail(format!(
-                        "hold of link {}, which is already held (since {})",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                let oneway = link
-                    .directions()
-                    .into_iter()
-                    .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, s)));
-                if let Some((from, to, since)) = oneway {
-                    return fail(format!(
-                        "hold of link {}, which has an active one-way partition ({from} -> {to} \
-                         since {}): {ONE_STATE_PER_LINK}; heal it first",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                if let Some(since) = self.cut.get(&k) {
-                    return fail(format!(
-                        "hold of link {}, which is partitioned (since {}): {ONE_STATE_PER_LINK}; \
-                         heal it first",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                self.released_by_reorder.remove(&k);
-                self.held.insert(k, at);
-            }
-            FaultAction::Reorder(link) => {
-                let k = key(link);
-                if self.held.remove(&k).is_none() {
-                    return fail(format!(
-                        "reorder of link {}, which is not held (hold it first)",
-                        show(link)
-                    ));
-                }
-                self.released_by_reorder.insert(k, at);
-            }
-            FaultAction::Release(link) => {
-                let k = key(link);
-                if self.held.remove(&k).is_none() {
-                    let why = match self.released_by_reorder.get(&k) {
-                        Some(t) => format!(" (the reorder at {} released it)", format_duration(*t)),
-                        None => String::new(),
-                    };
-                    return fail(format!("release of link {}, which is not held{why}", show(link)));
-                }
-            }
-            FaultAction::Loss { link, rate } => {
-                let k = key(link);
-                if *rate == 0.0 {
-                    self.lossy.remove(&k);
-                    return Ok(());
-                }
-                let oneway = link
-                    .directions()
-                    .into_iter()
-                    .find_map(|(f, t)| self.oneway.get(&(f.to_owned(), t.to_owned())).map(|s| (f, t, s)));
-                if let Some((from, to, since)) = oneway {
-                    return fail(format!(
-                        "loss on link {}, which has an active one-way partition ({from} -> {to} since {}): \
-                         {RANDOM_REPAIR}; heal it first",
-                        show(link),
-                        format_duration(*since)
-                    ));
-                }
-                self.lossy.entry(k).or_insert(at);
-            }
-            FaultAction::Latency { .. } => {}
-            FaultAction::DropRoute { from, to } => {
-                if let Some(since) = self.crashed.get(from) {
-                    return fail(format!(
-                        "drop-route {from} -> {to} while `{from}` is crashed (since {}): a crashed \
-                         node has no routes to drop, and its restart reads them afresh",
-                        format_duration(*since)
-                    ));
-                }
-                let route = (from.clone(), to.clone());
-                if let Some(since) = self.dropped.get(&route) {
-                    return fail(format!(
-                        "drop-route {from} -> {to}, which is already dropped (since {})",
-                        format_duration(*since)
-                    ));
-                }
-                self.restored.remove(&route);
-                self.dropped.insert(route, at);
-            }
-            FaultAction::RestoreRoute { from, to } => {
-                let route = (from.clone(), to.clone());
-                if self.dropped.remove(&route).is_none() {
-                    let why = match self.restored.get(&route) {
-                        Some(why) => format!(" ({why})"),
-                        None => " (drop it first)".to_owned(),
-                    };
-                    return fail(format!("restore-route {from} -> {to}, which is not dropped{why}"));
-                }
-                self.restored.insert(route, format!("the restore-route at {when} restored it"));
-            }
-        }
-        Ok(())
+/// The one action key of a fault entry and where its value was written. No key, or two,
+/// is an error: at the entry for none, at the second key in the file for two (whatever
+/// the struct's field order), so the message points at the key to move.
+fn only_action(raw: &RawFault, entry: Pos) -> Result<(&'static str, Pos), Problem> {
+    let mut present: Vec<(&str, Pos)> =
+        action_keys(raw).into_iter().filter_map(|(kind, pos)| pos.map(|p| (kind, p))).collect();
+    present.sort_by_key(|(_, pos)| *pos);
+    match present.as_slice() {
+        [] => Err(Problem::new(
+            entry,
+            format!(
+                "fault has no action (expected one of: {})",
+                FaultKind::scripted().map(FaultKind::as_str).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+        [one] => Ok(*one),
+        [(first, _), (second, pos), ..] => Err(Problem::new(
+            *pos,
+            format!("two actions in one fault: `{first}` and `{second}` (write one fault entry per action)"),
+        )),
     }
+}
+
+/// Every action key of a fault entry, as the file spells it, with where its value was
+/// written if present. Destructured field by field so that a new action key does not
+/// compile until it is listed here.
+fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
+    let RawFault {
+        at: _,
+        partition,
+        partition_oneway,
+        heal,
+        crash,
+        restart,
+        bounce,
+        hold,
+        reorder,
+        release,
+        latency,
+        loss,
+        drop_route,
+        restore_route,
+        join,
+        leave,
+    } = raw;
+    [
+        ("partition", partition.pos()),
+        ("partition-oneway", partition_oneway.pos()),
+        ("heal", heal.pos()),
+        ("crash", crash.pos()),
+        ("restart", restart.pos()),
+        ("bounce", bounce.pos()),
+        ("hold", hold.pos()),
+        ("reorder", reorder.pos()),
+        ("release", release.pos()),
+        ("latency", latency.pos()),
+        ("loss", loss.pos()),
+        ("drop-route", drop_route.pos()),
+        ("restore-route", restore_route.pos()),
+        ("join", join.pos()),
+        ("leave", leave.pos()),
+    ]
 }
 
 #[cfg(test)]

@@ -299,94 +299,98 @@ struct Scan;
 
 impl<'de> Deserialize<'de> for Scan {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Scan, D::Error> {
-        struct ScanVisitor;
-
-        impl<'de> Visitor<'de> for ScanVisitor {
-            type Value = Scan;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any YAML node")
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Scan, E> {
-                Ok(Scan)
-            }
-
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
-                Scan::deserialize(d)
-            }
-
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
-                Scan::deserialize(d)
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scan, A::Error> {
-                while seq.next_element::<Scan>()?.is_some() {}
-                Ok(Scan)
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scan, A::Error> {
-                let mut first = true;
-                let mut this_one = false;
-                while let Some(key) = map.next_key::<Located<String>>()? {
-                    let found = SEARCH.with(|s| {
-                        let mut s = s.borrow_mut();
-                        let search = s.as_mut()?;
-                        if first {
-                            this_one = search.first_keys.contains(&key.pos);
-                        }
-                        if this_one && search.key == key.value {
-                            search.found = Some(key.pos);
-                        }
-                        search.found
-                    });
-                    if found.is_some() {
-                        return Err(de::Error::custom("key found"));
-                    }
-                    first = false;
-                    map.next_value::<Scan>()?;
-                }
-                Ok(Scan)
-            }
-        }
-
         deserializer.deserialize_any(ScanVisitor)
+    }
+}
+
+/// [`Scan`]'s visitor: accepts every kind of node, descends into lists and mappings, and
+/// checks the keys of each mapping against the [`Search`].
+struct ScanVisitor;
+
+impl<'de> Visitor<'de> for ScanVisitor {
+    type Value = Scan;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Scan, E> {
+        Ok(Scan)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
+        Scan::deserialize(d)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
+        Scan::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scan, A::Error> {
+        while seq.next_element::<Scan>()?.is_some() {}
+        Ok(Scan)
+    }
+
+    /// The mapping is the one searched if its first key sits where serde-saphyr placed the
+    /// error; then the sought key's position is recorded and the parse stopped.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scan, A::Error> {
+        let mut first = true;
+        let mut this_one = false;
+        while let Some(key) = map.next_key::<Located<String>>()? {
+            let found = SEARCH.with(|s| {
+                let mut s = s.borrow_mut();
+                let search = s.as_mut()?;
+                if first {
+                    this_one = search.first_keys.contains(&key.pos);
+                }
+                if this_one && search.key == key.value {
+                    search.found = Some(key.pos);
+                }
+                search.found
+            });
+            if found.is_some() {
+                return Err(de::Error::custom("key found"));
+            }
+            first = false;
+            map.next_value::<Scan>()?;
+        }
+        Ok(Scan)
     }
 }
 

@@ -283,6 +283,8 @@ fn batch(call: usize, count: usize) -> Vec<ShippedEvent> {
         .collect()
 }
 
+/// One round of (b) on the current runtime: start the receiver and its counter, warm the
+/// connections up, then time every ship call of the load from `load.callers` callers.
 async fn ship_over_loopback(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSide, String> {
     let (batch_len, callers) = (load.batch.max(1), load.callers.max(1));
     let events = usize::try_from(load.events).map_err(|_| "too many events".to_owned())?;
@@ -291,9 +293,38 @@ async fn ship_over_loopback(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSi
         (0..events.div_ceil(batch_len)).map(|c| batch_len.min(events - c * batch_len)).collect();
     // The warm-up (one batch per caller, untimed) opens the connections before the clock runs.
     let warm_up = callers * batch_len;
-    let expected = (warm_up + events) as u64;
+    let (tx, rx) = mpsc::channel::<ShippedEvent>(CHANNEL);
+    let (delivered, drained) = count_deliveries(rx, (warm_up + events) as u64);
+    let transport = start(kind, tx).await?;
+    let dst: NodeId = RECEIVER.into();
+    warm_connections_up(kind, &transport, &dst, callers, batch_len).await?;
 
-    let (tx, mut rx) = mpsc::channel::<ShippedEvent>(CHANNEL);
+    // Every batch built before the clock runs: the round times shipping, not formatting.
+    let queue: Vec<Vec<ShippedEvent>> =
+        sizes.iter().enumerate().rev().map(|(call, &n)| batch(call, n)).collect();
+    let (mut latencies, wall_s) = timed_calls(kind, &transport, &dst, callers, queue).await?;
+
+    // Every event is in the channel by now (`Ok` means the sink took it): let the drain catch up.
+    let _ = tokio::time::timeout(DRAIN_WAIT, drained).await;
+    latencies.sort_by(f64::total_cmp);
+    Ok(LoopbackSide {
+        calls: latencies.len(),
+        delivered: delivered.load(Ordering::Relaxed).saturating_sub(warm_up as u64),
+        wall_s,
+        events_per_s: load.events as f64 / wall_s,
+        p50_us: percentile(&latencies, 50.0),
+        p99_us: percentile(&latencies, 99.0),
+        max_us: latencies.last().copied().unwrap_or(0.0),
+    })
+}
+
+/// Drains the receiver's sink on a task of its own, counting the events it takes; the
+/// returned `oneshot` fires once `expected` have arrived, so the round need not wait out
+/// [`DRAIN_WAIT`] when nothing went missing.
+fn count_deliveries(
+    mut rx: mpsc::Receiver<ShippedEvent>,
+    expected: u64,
+) -> (Arc<AtomicU64>, oneshot::Receiver<()>) {
     let delivered = Arc::new(AtomicU64::new(0));
     let (all_in, drained) = oneshot::channel::<()>();
     drop(tokio::spawn({
@@ -309,9 +340,18 @@ async fn ship_over_loopback(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSi
             }
         }
     }));
-    let transport = start(kind, tx).await?;
-    let dst: NodeId = RECEIVER.into();
+    (delivered, drained)
+}
 
+/// One untimed batch per caller, all at once, so that the timed calls find their connections
+/// open: the round measures shipping, not connecting.
+async fn warm_connections_up(
+    kind: Kind,
+    transport: &Arc<dyn ShipperTransport>,
+    dst: &NodeId,
+    callers: usize,
+    batch_len: usize,
+) -> Result<(), String> {
     let warm: Vec<_> = (0..callers)
         .map(|c| {
             let (transport, dst, events) = (transport.clone(), dst.clone(), batch(usize::MAX - c, batch_len));
@@ -321,10 +361,21 @@ async fn ship_over_loopback(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSi
     for call in warm {
         call.await.map_err(|e| e.to_string())?.map_err(|e| format!("{kind:?} warm-up: {}", e.error))?;
     }
+    Ok(())
+}
 
-    // Every batch built before the clock runs: the round times shipping, not formatting.
-    let queue: Arc<Mutex<Vec<Vec<ShippedEvent>>>> =
-        Arc::new(Mutex::new(sizes.iter().enumerate().rev().map(|(call, &n)| batch(call, n)).collect()));
+/// `callers` concurrent callers popping batches off `queue` (from its end) until it is empty:
+/// the latency of every ship call in microseconds, in no particular order, and the wall time
+/// from before the first call to after the last.
+async fn timed_calls(
+    kind: Kind,
+    transport: &Arc<dyn ShipperTransport>,
+    dst: &NodeId,
+    callers: usize,
+    queue: Vec<Vec<ShippedEvent>>,
+) -> Result<(Vec<f64>, f64), String> {
+    let calls = queue.len();
+    let queue = Arc::new(Mutex::new(queue));
     let start = Instant::now(); // allow-nondeterminism: the bench measures wall time
     let workers: Vec<_> = (0..callers)
         .map(|_| {
@@ -342,25 +393,12 @@ async fn ship_over_loopback(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSi
             })
         })
         .collect();
-    let mut latencies = Vec::with_capacity(sizes.len());
+    let mut latencies = Vec::with_capacity(calls);
     for worker in workers {
         let worker = worker.await.map_err(|e| e.to_string())?;
         latencies.extend(worker.map_err(|e| format!("{kind:?} ship call: {e}"))?);
     }
-    let wall_s = start.elapsed().as_secs_f64();
-
-    // Every event is in the channel by now (`Ok` means the sink took it): let the drain catch up.
-    let _ = tokio::time::timeout(DRAIN_WAIT, drained).await;
-    latencies.sort_by(f64::total_cmp);
-    Ok(LoopbackSide {
-        calls: latencies.len(),
-        delivered: delivered.load(Ordering::Relaxed).saturating_sub(warm_up as u64),
-        wall_s,
-        events_per_s: load.events as f64 / wall_s,
-        p50_us: percentile(&latencies, 50.0),
-        p99_us: percentile(&latencies, 99.0),
-        max_us: latencies.last().copied().unwrap_or(0.0),
-    })
+    Ok((latencies, start.elapsed().as_secs_f64()))
 }
 
 /// The nearest-rank `p`th percentile of `sorted` (ascending): the smallest value with at least
