@@ -13,18 +13,18 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// A seed for the stream named by `parts` within the run seeded `seed`.
-pub fn derive(seed: u64, parts: &[&[u8]]) -> u64 {
+pub(crate) fn derive(seed: u64, parts: &[&[u8]]) -> u64 {
     parts.iter().fold(mix(seed), |acc, part| mix(acc ^ shipper::fnv1a_64(part)))
 }
 
 /// An RNG for the stream named by `parts` within the run seeded `seed`.
-pub fn rng(seed: u64, parts: &[&[u8]]) -> SmallRng {
+pub(crate) fn rng(seed: u64, parts: &[&[u8]]) -> SmallRng {
     SmallRng::seed_from_u64(derive(seed, parts))
 }
 
 /// A size in `min..=max`, log-uniform by octave (payload sizes): the transport's own
 /// definition, so the harness and `network.segment` draw one distribution.
-pub use shipper_net::log_uniform;
+pub(crate) use shipper_net::log_uniform;
 
 #[cfg(test)]
 mod tests {

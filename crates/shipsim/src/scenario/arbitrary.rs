@@ -19,7 +19,7 @@ use super::model::{
 
 /// The project's original schema example without its contradictory line (the release after a reorder: a
 /// reorder releases the link).
-pub const EXAMPLE: &str = "\
+pub(super) const EXAMPLE: &str = "\
 name: partition-heal
 description: One node is cut off mid-batch and comes back.
 seeds: [1, 2, 3]
@@ -385,7 +385,7 @@ fn pick_flip(seed: u64, link: &Link) -> bool {
 }
 
 /// Text built from YAML tokens and scenario words, to reach deep into the parser.
-pub fn yaml_like_text() -> impl Strategy<Value = String> {
+pub(super) fn yaml_like_text() -> impl Strategy<Value = String> {
     let tokens = vec![
         "name",
         "nodes",
@@ -466,11 +466,11 @@ pub fn yaml_like_text() -> impl Strategy<Value = String> {
 }
 
 /// Byte-level edits of a valid file: (where, what, byte).
-pub fn edits() -> impl Strategy<Value = Vec<(prop::sample::Index, u8, u8)>> {
+pub(super) fn edits() -> impl Strategy<Value = Vec<(prop::sample::Index, u8, u8)>> {
     proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<u8>()), 1..6)
 }
 
-pub fn apply_edits(text: &str, edits: &[(prop::sample::Index, u8, u8)]) -> Vec<u8> {
+pub(super) fn apply_edits(text: &str, edits: &[(prop::sample::Index, u8, u8)]) -> Vec<u8> {
     let mut bytes = text.as_bytes().to_vec();
     for (at, op, byte) in edits {
         let i = at.index(bytes.len() + 1);

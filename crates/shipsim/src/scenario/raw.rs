@@ -159,7 +159,7 @@ pub(crate) enum Slot<T> {
 
 impl<T> Slot<T> {
     /// Where the key's value was written, if the key is present.
-    pub fn pos(&self) -> Option<Pos> {
+    pub(super) fn pos(&self) -> Option<Pos> {
         match self {
             Slot::Absent => None,
             Slot::Present(v) => Some(v.pos),
@@ -167,7 +167,7 @@ impl<T> Slot<T> {
     }
 
     /// The value, if present and not empty.
-    pub fn into_value(self) -> Option<Located<T>> {
+    pub(super) fn into_value(self) -> Option<Located<T>> {
         match self {
             Slot::Present(Located { value: Some(value), pos }) => Some(Located { value, pos }),
             _ => None,

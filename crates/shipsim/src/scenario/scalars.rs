@@ -10,7 +10,7 @@ use super::duration::{format_duration, parse_duration};
 use super::model::{BatchSize, LatencyRange};
 
 /// `5ms` (a fixed latency) or `1ms..20ms`; min must not exceed max.
-pub fn parse_latency(text: &str) -> Result<LatencyRange, String> {
+pub(super) fn parse_latency(text: &str) -> Result<LatencyRange, String> {
     let range = match text.split_once("..") {
         None => LatencyRange::fixed(parse_duration(text)?),
         Some((min, max)) => {
@@ -27,7 +27,7 @@ pub fn parse_latency(text: &str) -> Result<LatencyRange, String> {
     Ok(range)
 }
 
-pub fn format_latency(range: LatencyRange) -> String {
+pub(super) fn format_latency(range: LatencyRange) -> String {
     if range.min == range.max {
         format_duration(range.min)
     } else {
@@ -36,7 +36,7 @@ pub fn format_latency(range: LatencyRange) -> String {
 }
 
 /// `200/s`: events per second, finite and more than 0.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
+pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
     let number = text.trim().strip_suffix("/s").map(str::trim);
     let rate = number
         .and_then(|n| n.parse::<f64>().ok())
@@ -48,12 +48,12 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 /// Rust prints the shortest decimal that reads back to the same `f64`, never an exponent.
-pub fn format_rate(rate: f64) -> String {
+pub(super) fn format_rate(rate: f64) -> String {
     format!("{rate}/s")
 }
 
 /// `4` or `1..8`: 1 <= min <= max.
-pub fn parse_batch(text: &str) -> Result<BatchSize, String> {
+pub(super) fn parse_batch(text: &str) -> Result<BatchSize, String> {
     let number = |s: &str| -> Result<u32, String> {
         let s = s.trim();
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -81,18 +81,18 @@ pub fn parse_batch(text: &str) -> Result<BatchSize, String> {
     Ok(batch)
 }
 
-pub fn format_batch(batch: BatchSize) -> String {
+pub(super) fn format_batch(batch: BatchSize) -> String {
     if batch.min == batch.max { batch.min.to_string() } else { format!("{}..{}", batch.min, batch.max) }
 }
 
 /// A float as YAML reads it back exactly, always with a decimal point (`0.0`, `0.25`, `1.0`).
-pub fn format_float(value: f64) -> String {
+pub(super) fn format_float(value: f64) -> String {
     let text = value.to_string();
     if value.is_finite() && !text.contains('.') { format!("{text}.0") } else { text }
 }
 
 /// Parses a probability for `loss` values: a number in 0..=1 (NaN is not one).
-pub fn check_probability(value: f64, what: &str) -> Result<f64, String> {
+pub(super) fn check_probability(value: f64, what: &str) -> Result<f64, String> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
@@ -102,7 +102,7 @@ pub fn check_probability(value: f64, what: &str) -> Result<f64, String> {
 
 /// The sink's `busy` rate: a probability below 1 (a sink refusing every event would never
 /// take one, and no run could converge).
-pub fn check_busy_rate(value: f64) -> Result<f64, String> {
+pub(super) fn check_busy_rate(value: f64) -> Result<f64, String> {
     if (0.0..1.0).contains(&value) {
         Ok(value)
     } else {
@@ -111,7 +111,7 @@ pub fn check_busy_rate(value: f64) -> Result<f64, String> {
 }
 
 /// A duration that must be more than zero (timeouts, deadlines, `settle`, `duration`).
-pub fn parse_positive_duration(text: &str, what: &str) -> Result<Duration, String> {
+pub(super) fn parse_positive_duration(text: &str, what: &str) -> Result<Duration, String> {
     let d = parse_duration(text)?;
     if d.is_zero() {
         return Err(format!("{what} must be more than 0s"));

@@ -44,7 +44,7 @@ pub fn format_size(bytes: u64) -> String {
 }
 
 /// `4KiB` (min == max) or `16B..256KiB`; min must not exceed max.
-pub fn parse_size_range(text: &str) -> Result<SizeRange, String> {
+pub(super) fn parse_size_range(text: &str) -> Result<SizeRange, String> {
     let range = match text.split_once("..") {
         None => {
             let n = parse_size(text)?;
@@ -63,7 +63,7 @@ pub fn parse_size_range(text: &str) -> Result<SizeRange, String> {
 }
 
 /// Writes a range with units (`16B..256KiB`), as `workload.payload` takes it.
-pub fn format_size_range(range: SizeRange) -> String {
+pub(super) fn format_size_range(range: SizeRange) -> String {
     if range.min == range.max {
         format_size(range.min)
     } else {
@@ -72,7 +72,7 @@ pub fn format_size_range(range: SizeRange) -> String {
 }
 
 /// Writes a range as plain byte counts (`1..1500`), as `network.segment` takes it.
-pub fn format_count_range(range: SizeRange) -> String {
+pub(super) fn format_count_range(range: SizeRange) -> String {
     if range.min == range.max { range.min.to_string() } else { format!("{}..{}", range.min, range.max) }
 }
 

@@ -29,7 +29,7 @@ fn link_pair(link: &Link) -> Pair {
 
 /// What the faults applied so far have left broken.
 #[derive(Debug, Default)]
-pub struct FaultState {
+pub(super) struct FaultState {
     partitioned: BTreeSet<Pair>,
     /// `(from, to)`: messages from `from` to `to` are dropped.
     oneway: BTreeSet<(String, String)>,
@@ -53,13 +53,13 @@ struct Reordering {
 
 impl FaultState {
     /// The dropped routes, shared with the hosts (each attaches its transport to it).
-    pub fn routes(&self) -> &Routes {
+    pub(super) fn routes(&self) -> &Routes {
         &self.routes
     }
 }
 
 /// A directed pair `(from, to)`: ships from `from` to `to`.
-pub type Route = (String, String);
+pub(super) type Route = (String, String);
 
 impl FaultState {
     /// Every directed pair of `scenario`'s nodes a ship could use right now:
@@ -68,7 +68,7 @@ impl FaultState {
     /// not dropped. What the
     /// `recovery` rule needs to know about the faults (the trace records the
     /// pairs each fault cuts and heals).
-    pub fn usable(&self, scenario: &Scenario, network_lossy: bool) -> BTreeSet<Route> {
+    pub(super) fn usable(&self, scenario: &Scenario, network_lossy: bool) -> BTreeSet<Route> {
         let dropped: BTreeSet<Route> = self.routes.dropped().into_iter().collect();
         let mut usable = BTreeSet::new();
         for from in &scenario.nodes {
@@ -96,7 +96,7 @@ impl FaultState {
 /// Applies `action` now, without moving the clock: a `reorder` only plans
 /// its deliveries, which the runner makes step by step
 /// ([`deliver_next_held`], [`finish_reorder`]).
-pub fn apply(
+pub(super) fn apply(
     sim: &mut Sim<'_>,
     state: &mut FaultState,
     recorder: &SharedRecorder,
@@ -195,7 +195,7 @@ fn heal(sim: &mut Sim<'_>, state: &mut FaultState, target: &HealTarget) {
 /// leave it at the next step. TCP re-sequences the segments of one
 /// connection, so what changes is the order between connections (the pool)
 /// and between directions.
-pub fn deliver_next_held(sim: &mut Sim<'_>, state: &mut FaultState, rng: &mut SmallRng) -> bool {
+pub(super) fn deliver_next_held(sim: &mut Sim<'_>, state: &mut FaultState, rng: &mut SmallRng) -> bool {
     let Some(reordering) = state.reordering.as_mut().filter(|r| r.remaining > 0) else {
         return false;
     };
@@ -213,7 +213,7 @@ pub fn deliver_next_held(sim: &mut Sim<'_>, state: &mut FaultState, rng: &mut Sm
 }
 
 /// Ends a reorder whose held messages all went: the link is released.
-pub fn finish_reorder(sim: &mut Sim<'_>, state: &mut FaultState) {
+pub(super) fn finish_reorder(sim: &mut Sim<'_>, state: &mut FaultState) {
     if let Some(reordering) = state.reordering.take() {
         sim.release(reordering.link.a.as_str(), reordering.link.b.as_str());
         state.held.remove(&link_pair(&reordering.link));
@@ -232,7 +232,7 @@ fn count_held(sim: &Sim<'_>, wanted: (std::net::IpAddr, std::net::IpAddr)) -> us
 
 /// What the settle phase had to undo besides links.
 #[derive(Debug, Default)]
-pub struct Healed {
+pub(super) struct Healed {
     /// Nodes restarted.
     pub restarted: Vec<String>,
     /// Routes restored, `(from, to)`.
@@ -240,7 +240,7 @@ pub struct Healed {
 }
 
 /// Undo every fault: the settle phase's starting point.
-pub fn heal_everything(sim: &mut Sim<'_>, state: &mut FaultState, scenario: &Scenario) -> Healed {
+pub(super) fn heal_everything(sim: &mut Sim<'_>, state: &mut FaultState, scenario: &Scenario) -> Healed {
     heal(sim, state, &HealTarget::All);
     let routes = state.routes.restore_all();
     for (a, b) in std::mem::take(&mut state.held) {

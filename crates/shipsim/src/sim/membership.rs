@@ -30,7 +30,7 @@ use shipsim_trace::MembershipChange;
 
 /// The epochs announced so far and the routers they reach.
 #[derive(Clone)]
-pub struct Membership(Arc<Mutex<Table>>);
+pub(super) struct Membership(Arc<Mutex<Table>>);
 
 struct Table {
     seed: u64,
@@ -57,7 +57,7 @@ impl std::fmt::Debug for Membership {
 
 impl Membership {
     /// The membership of `scenario` at epoch 0, for the run seeded `seed`.
-    pub fn new(scenario: &Scenario, seed: u64) -> Membership {
+    pub(super) fn new(scenario: &Scenario, seed: u64) -> Membership {
         Membership(Arc::new(Mutex::new(Table {
             seed,
             shards: scenario.shards,
@@ -76,29 +76,29 @@ impl Membership {
 
     /// The latest epoch announced.
     #[cfg(test)]
-    pub fn epoch(&self) -> u64 {
+    pub(super) fn epoch(&self) -> u64 {
         self.lock().changes.len() as u64
     }
 
     /// The map of the latest epoch, as the service hands it to a starting process.
-    pub fn latest(&self) -> Result<ShardMap, ShardMapError> {
+    pub(super) fn latest(&self) -> Result<ShardMap, ShardMapError> {
         let table = self.lock();
         table.map_at(table.changes.len())
     }
 
     /// `node`'s new life routes with `router`: later adoptions go to it.
-    pub fn attach(&self, node: &str, router: &Arc<Router>) {
+    pub(super) fn attach(&self, node: &str, router: &Arc<Router>) {
         self.lock().live.insert(node.to_owned(), Arc::downgrade(router));
     }
 
     /// `node`'s process ended: nothing is installed until its next life attaches.
-    pub fn detach(&self, node: &str) {
+    pub(super) fn detach(&self, node: &str) {
         self.lock().live.remove(node);
     }
 
     /// A `join` or `leave` at `now`: announces the next epoch and schedules every node's
     /// adoption of it. Other actions are not membership changes and are ignored.
-    pub fn change(&self, action: &FaultAction, now: Duration, nodes: &[String], recorder: &SharedRecorder) {
+    pub(super) fn change(&self, action: &FaultAction, now: Duration, nodes: &[String], recorder: &SharedRecorder) {
         let (kind, node) = match action {
             FaultAction::Join(node) => (MembershipChange::Join, node),
             FaultAction::Leave(node) => (MembershipChange::Leave, node),
@@ -119,7 +119,7 @@ impl Membership {
     /// installs it (at once, or after the accepts of shards it gives away end) and its
     /// install observer records the `Adopt`. An adoption for a node with no live process, or
     /// of an epoch not newer than its router's, is dropped.
-    pub fn apply_due(&self, now: Duration) {
+    pub(super) fn apply_due(&self, now: Duration) {
         loop {
             let mut table = self.lock();
             let Some(first) = table.pending.first().filter(|(due, _, _)| *due <= now).cloned() else {
@@ -144,7 +144,7 @@ impl Membership {
     }
 
     /// Whether no adoption is still on its way.
-    pub fn settled(&self) -> bool {
+    pub(super) fn settled(&self) -> bool {
         self.lock().pending.is_empty()
     }
 }

@@ -39,7 +39,7 @@ struct NodeSpec {
 }
 
 /// The program turmoil runs for `node`, on start and on every restart.
-pub fn host(
+pub(super) fn host(
     scenario: &Scenario,
     seed: u64,
     node: &str,

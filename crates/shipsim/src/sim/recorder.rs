@@ -24,7 +24,7 @@ use shipsim_trace::{
 
 /// The run's record of facts.
 #[derive(Default)]
-pub struct Recorder {
+pub(super) struct Recorder {
     now: Micros,
     records: Vec<Record>,
     /// What each node remembers across its crashes.
@@ -39,12 +39,12 @@ pub struct Recorder {
 
 /// The recorder as the hosts and the runner share it.
 #[derive(Clone, Default)]
-pub struct SharedRecorder(Arc<Mutex<Recorder>>);
+pub(super) struct SharedRecorder(Arc<Mutex<Recorder>>);
 
 impl SharedRecorder {
     /// Lock the recorder. A panic elsewhere fails the run anyway, so a
     /// poisoned lock is used as it is.
-    pub fn lock(&self) -> MutexGuard<'_, Recorder> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Recorder> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -52,38 +52,38 @@ impl SharedRecorder {
 impl Recorder {
     /// Set the time stamped on the records that follow (the runner calls it
     /// before each simulation step, so stamps are monotone and tick-grained).
-    pub fn set_now(&mut self, now: Micros) {
+    pub(super) fn set_now(&mut self, now: Micros) {
         self.now = now;
     }
 
     /// The current stamp.
-    pub fn now(&self) -> Micros {
+    pub(super) fn now(&self) -> Micros {
         self.now
     }
 
     /// Append a record.
-    pub fn push(&mut self, record: Record) {
+    pub(super) fn push(&mut self, record: Record) {
         self.records.push(record);
     }
 
     /// Every record so far.
     #[cfg(test)]
-    pub fn records(&self) -> &[Record] {
+    pub(super) fn records(&self) -> &[Record] {
         &self.records
     }
 
     /// Take the records out, leaving none.
-    pub fn take_records(&mut self) -> Vec<Record> {
+    pub(super) fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.records)
     }
 
     /// The book of `node`.
-    pub fn node(&mut self, node: &str) -> &mut NodeBook {
+    pub(super) fn node(&mut self, node: &str) -> &mut NodeBook {
         self.memory.node(node)
     }
 
     /// What every node remembers across its crashes.
-    pub fn memory(&self) -> &Memory {
+    pub(super) fn memory(&self) -> &Memory {
         &self.memory
     }
 
@@ -98,13 +98,13 @@ impl Recorder {
     }
 
     /// A phase change.
-    pub fn phase(&mut self, phase: Phase) {
+    pub(super) fn phase(&mut self, phase: Phase) {
         let t = self.now;
         self.push(Record::Phase { t, phase });
     }
 
     /// A fault applied; returns the record's position, for [`Self::fault_effect`].
-    pub fn fault(&mut self, fault: String, action: FaultAction) -> usize {
+    pub(super) fn fault(&mut self, fault: String, action: FaultAction) -> usize {
         let t = self.now;
         self.push(Record::Fault { t, fault, action: Box::new(action), links: Box::default() });
         self.records.len() - 1
@@ -112,7 +112,7 @@ impl Recorder {
 
     /// What the fault recorded at `pos` did to the routes between nodes:
     /// the `(from, to)` pairs it made unusable and those it made usable.
-    pub fn fault_effect(&mut self, pos: usize, cut: &[(String, String)], healed: &[(String, String)]) {
+    pub(super) fn fault_effect(&mut self, pos: usize, cut: &[(String, String)], healed: &[(String, String)]) {
         let mut texts = |pairs: &[(String, String)]| -> Vec<[Text; 2]> {
             pairs.iter().map(|(from, to)| [self.name(from), self.name(to)]).collect()
         };
@@ -124,7 +124,7 @@ impl Recorder {
     }
 
     /// A node's process starts: returns its new life.
-    pub fn life_up(&mut self, node: &str) -> u32 {
+    pub(super) fn life_up(&mut self, node: &str) -> u32 {
         let t = self.now;
         let book = self.node(node);
         book.life += 1;
@@ -138,7 +138,7 @@ impl Recorder {
     }
 
     /// The counters of the node's current life, read when the life ends.
-    pub fn attach_counters(&mut self, node: &str, shipper: Arc<ShipperStats>, net: NetProbe) {
+    pub(super) fn attach_counters(&mut self, node: &str, shipper: Arc<ShipperStats>, net: NetProbe) {
         let book = self.node(node);
         book.shipper = Some(shipper);
         book.net = Some(net);
@@ -146,7 +146,7 @@ impl Recorder {
 
     /// A node's process ends (crash, bounce, or the end of the run): its
     /// counters are read one last time.
-    pub fn life_down(&mut self, node: &str, crashed: bool) {
+    pub(super) fn life_down(&mut self, node: &str, crashed: bool) {
         let t = self.now;
         let book = self.node(node);
         if !book.running {
@@ -166,7 +166,7 @@ impl Recorder {
 
     /// A `ship_batch` of `events`, planned with the shard map of `epoch`, is
     /// about to start; returns its batch number.
-    pub fn ship_begin(
+    pub(super) fn ship_begin(
         &mut self,
         node: &str,
         dst: &str,
@@ -186,7 +186,7 @@ impl Recorder {
     }
 
     /// The cluster's shard map changed to `epoch` with these `members`.
-    pub fn membership(&mut self, epoch: u64, change: MembershipChange, node: &str, members: &[String]) {
+    pub(super) fn membership(&mut self, epoch: u64, change: MembershipChange, node: &str, members: &[String]) {
         let t = self.now;
         let node = self.name(node);
         let mut members: Vec<Text> = members.iter().map(|m| self.name(m)).collect();
@@ -196,7 +196,7 @@ impl Recorder {
 
     /// `node`'s router installed the map of `epoch`; `moved` are the shards
     /// whose owner its own map says changed.
-    pub fn adopt(&mut self, node: &str, epoch: u64, moved: Vec<u32>) {
+    pub(super) fn adopt(&mut self, node: &str, epoch: u64, moved: Vec<u32>) {
         let t = self.now;
         let life = self.node(node).life;
         let node = self.name(node);
@@ -215,7 +215,7 @@ impl Recorder {
     }
 
     /// A `ship_batch` returned.
-    pub fn ship_end(
+    pub(super) fn ship_end(
         &mut self,
         node: &str,
         batch: u64,
@@ -232,7 +232,7 @@ impl Recorder {
     }
 
     /// The sender `node` got the ack of event `id` from `dst`.
-    pub fn ack(&mut self, node: &str, dst: &str, id: EventId) {
+    pub(super) fn ack(&mut self, node: &str, dst: &str, id: EventId) {
         let t = self.now;
         let life = self.node(node).life;
         let (node, dst) = (self.name(node), self.name(dst));
@@ -240,7 +240,7 @@ impl Recorder {
     }
 
     /// A sink of `node` accepted an event with these payload bytes.
-    pub fn deliver(&mut self, node: &str, source: &str, id: Option<EventId>, payload: &[u8]) {
+    pub(super) fn deliver(&mut self, node: &str, source: &str, id: Option<EventId>, payload: &[u8]) {
         let t = self.now;
         let book = self.node(node);
         book.sink += 1;
@@ -259,7 +259,7 @@ impl Recorder {
     }
 
     /// A receiver `node` dropped frame `seq` from `source` while `expected` was next.
-    pub fn stream_gap(&mut self, node: &str, source: &str, seq: u64, expected: u64) {
+    pub(super) fn stream_gap(&mut self, node: &str, source: &str, seq: u64, expected: u64) {
         let t = self.now;
         let life = self.node(node).life;
         let (node, source) = (self.name(node), self.name(source));

@@ -22,7 +22,7 @@ use crate::transport::NodeTransport;
 
 /// The dropped routes of a run and the transports of the lives running.
 #[derive(Clone, Default)]
-pub struct Routes(Arc<Mutex<Table>>);
+pub(super) struct Routes(Arc<Mutex<Table>>);
 
 #[derive(Default)]
 struct Table {
@@ -46,7 +46,7 @@ impl Routes {
     }
 
     /// `node`'s new life runs `transport`: it loses the routes still dropped for `node`.
-    pub fn attach(&self, node: &str, transport: &Arc<dyn NodeTransport>) {
+    pub(super) fn attach(&self, node: &str, transport: &Arc<dyn NodeTransport>) {
         let mut table = self.lock();
         for (_, to) in table.dropped.iter().filter(|(from, _)| from == node) {
             transport.drop_route(to);
@@ -59,7 +59,7 @@ impl Routes {
     }
 
     /// `from`'s transport forgets `to`: its new calls to `to` fail with `NoRoute`.
-    pub fn drop_route(&self, from: &str, to: &str) {
+    pub(super) fn drop_route(&self, from: &str, to: &str) {
         self.lock().dropped.insert((from.to_owned(), to.to_owned()));
         if let Some(transport) = self.live(from) {
             transport.drop_route(to);
@@ -67,7 +67,7 @@ impl Routes {
     }
 
     /// `from`'s transport registers `to` again.
-    pub fn restore_route(&self, from: &str, to: &str) {
+    pub(super) fn restore_route(&self, from: &str, to: &str) {
         self.lock().dropped.remove(&(from.to_owned(), to.to_owned()));
         if let Some(transport) = self.live(from) {
             transport.restore_route(to);
@@ -76,14 +76,14 @@ impl Routes {
 
     /// `node`'s process ended (crash or bounce): the routes it dropped end with it; its next
     /// life starts with every route.
-    pub fn reset(&self, node: &str) {
+    pub(super) fn reset(&self, node: &str) {
         let mut table = self.lock();
         table.dropped.retain(|(from, _)| from != node);
         table.live.remove(node);
     }
 
     /// Restores every dropped route (the settle phase) and returns them, in order.
-    pub fn restore_all(&self) -> Vec<(String, String)> {
+    pub(super) fn restore_all(&self) -> Vec<(String, String)> {
         let dropped: Vec<(String, String)> = self.lock().dropped.iter().cloned().collect();
         for (from, to) in &dropped {
             self.restore_route(from, to);
@@ -92,7 +92,7 @@ impl Routes {
     }
 
     /// The routes dropped now, `(from, to)` in order.
-    pub fn dropped(&self) -> Vec<(String, String)> {
+    pub(super) fn dropped(&self) -> Vec<(String, String)> {
         self.lock().dropped.iter().cloned().collect()
     }
 }

@@ -30,7 +30,7 @@ use crate::sim::recorder::SharedRecorder;
 
 /// What the application does with one offered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(super) enum Answer {
     /// "Busy, retry later": the event is handed back, not delivered.
     Busy,
     /// Accepted once this much simulated time has passed.
@@ -38,7 +38,7 @@ pub enum Answer {
 }
 
 /// The seeded draws of one node's sink in one process life.
-pub struct SinkModel {
+pub(super) struct SinkModel {
     settings: Sink,
     rng: SmallRng,
 }
@@ -47,7 +47,7 @@ impl SinkModel {
     /// The model of `node`'s sink in process life `life` of the run seeded
     /// `seed`: its own random stream, so turning the sink on changes no other
     /// draw of the run.
-    pub fn new(settings: &Sink, seed: u64, node: &str, life: u32) -> SinkModel {
+    pub(super) fn new(settings: &Sink, seed: u64, node: &str, life: u32) -> SinkModel {
         let life = life.to_string();
         SinkModel {
             settings: settings.clone(),
@@ -58,7 +58,7 @@ impl SinkModel {
     /// The answer to the next offered event: busy with probability `busy`,
     /// otherwise accepted after a latency drawn uniformly from the range.
     /// Draws only what the settings make random.
-    pub fn answer(&mut self) -> Answer {
+    pub(super) fn answer(&mut self) -> Answer {
         if self.settings.busy > 0.0 && self.rng.random_bool(self.settings.busy) {
             return Answer::Busy;
         }
@@ -77,19 +77,19 @@ fn nanos(d: Duration) -> u64 {
 
 /// The receiving application of one node's life: records each event it
 /// accepts, answering as its [`SinkModel`] says.
-pub struct RecordingSink {
+pub(super) struct RecordingSink {
     node: NodeId,
     recorder: SharedRecorder,
     model: Mutex<SinkModel>,
 }
 
 impl RecordingSink {
-    pub fn new(node: NodeId, recorder: SharedRecorder, model: SinkModel) -> RecordingSink {
+    pub(super) fn new(node: NodeId, recorder: SharedRecorder, model: SinkModel) -> RecordingSink {
         RecordingSink { node, recorder, model: Mutex::new(model) }
     }
 
     /// Records `event` as delivered to this node, now.
-    pub fn record(&self, event: &ShippedEvent) {
+    pub(super) fn record(&self, event: &ShippedEvent) {
         self.recorder.lock().deliver(
             &self.node,
             &event.source,

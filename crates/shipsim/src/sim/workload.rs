@@ -25,7 +25,7 @@ use crate::seeds;
 
 /// One route call's worth of events.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Call {
+pub(super) struct Call {
     /// The first event's sequence number on its node.
     pub first_seq: u64,
     /// `(key, payload)` pairs, each payload a JSON object carrying its
@@ -43,7 +43,7 @@ pub struct Call {
 }
 
 /// Generates a node's calls from a seeded RNG.
-pub struct Generator {
+pub(super) struct Generator {
     /// The node's name as a JSON string, quotes included.
     src_json: String,
     node_index: usize,
@@ -61,7 +61,7 @@ impl Generator {
     ///
     /// Payload sizes come from a stream split off `rng` (one draw, taken only when the workload
     /// sets sizes, so workloads without them generate what they always did).
-    pub fn new(node: &str, node_index: usize, mut workload: Workload, mut rng: SmallRng) -> Self {
+    pub(super) fn new(node: &str, node_index: usize, mut workload: Workload, mut rng: SmallRng) -> Self {
         workload.events = workload.events_of(node);
         let src_json = serde_json::Value::from(node).to_string();
         let sizes = workload.payload.map(|_| SmallRng::seed_from_u64(rng.random()));
@@ -69,7 +69,7 @@ impl Generator {
     }
 
     /// The call starting at event `next_seq`, or `None` when the workload is done.
-    pub fn call(&mut self, next_seq: u64) -> Option<Call> {
+    pub(super) fn call(&mut self, next_seq: u64) -> Option<Call> {
         let remaining = self.workload.events.checked_sub(next_seq).filter(|&n| n > 0)?;
         let size = self.rng.random_range(self.workload.batch.min..=self.workload.batch.max);
         let size = u64::from(size).min(remaining);
@@ -100,7 +100,7 @@ impl Generator {
 /// application (`sink.latency`'s maximum). The runner measures the settle
 /// budget from this time when it comes after the last fault: a steady
 /// workload longer than `settle` is not a liveness failure.
-pub fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
+pub(super) fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
     let w = &scenario.workload;
     let events = scenario.nodes.iter().map(|n| w.events_of(n)).max().unwrap_or(0);
     if events == 0 {

@@ -62,7 +62,7 @@ impl TransportFactory for GrpcFactory {
 }
 
 /// One life's `GrpcTransport`.
-pub struct GrpcNode(Arc<GrpcTransport<NodeNet>>);
+pub(crate) struct GrpcNode(Arc<GrpcTransport<NodeNet>>);
 
 impl NodeTransport for GrpcNode {
     fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {

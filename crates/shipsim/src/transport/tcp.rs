@@ -16,7 +16,7 @@ use crate::transport::{
 
 /// The network of a simulated node: turmoil's, segmenting its streams when the scenario
 /// sets `network.segment` ([`Segmented::off`] otherwise).
-pub type NodeNet = Segmented<TurmoilNet>;
+pub(crate) type NodeNet = Segmented<TurmoilNet>;
 
 /// Builds shipper-net's `NetTransport` over turmoil for each node life.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,7 +61,7 @@ impl TransportFactory for TcpFactory {
 
 /// The transport settings of `node`'s life `life` as the scenario sets them (the jitter seed
 /// aside).
-pub fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
+pub(crate) fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
     let transport = &scenario.transport;
     NetConfig::new(node, u64::from(life))
         .with_connections(transport.connections)
@@ -87,11 +87,11 @@ pub(crate) fn network(life: &LifeContext<'_>) -> NodeNet {
 }
 
 /// One life's `NetTransport`.
-pub struct TcpNode(Arc<NetTransport<NodeNet>>);
+pub(crate) struct TcpNode(Arc<NetTransport<NodeNet>>);
 
 impl TcpNode {
     /// Wraps a built transport.
-    pub fn new(transport: Arc<NetTransport<NodeNet>>) -> Self {
+    pub(crate) fn new(transport: Arc<NetTransport<NodeNet>>) -> Self {
         TcpNode(transport)
     }
 }
