@@ -35,6 +35,10 @@ pub struct SourceFile {
     /// Whether this file's top-level `pub` items are part of the crate's API: a library
     /// root, or a module reached from it through `pub mod`s only.
     pub exported: bool,
+    /// The crate root it is reached from (workspace-relative): `crates/x/src/lib.rs`.
+    pub root: String,
+    /// The module it holds, from its crate root: `crate`, `crate::scenario::model`.
+    pub module: String,
 }
 
 /// A crate of the workspace and its source files.
@@ -86,7 +90,9 @@ pub fn crate_files(root: &Path, dir: &str) -> io::Result<Crate> {
     for (file, target) in roots {
         let path = root.join(dir).join(&file);
         if path.is_file() {
-            let top = Module { path, target, test_only: false, exported: target == Target::Lib };
+            let (exported, module) = (target == Target::Lib, "crate".to_owned());
+            let top =
+                Module { root: relative(root, &path), path, target, test_only: false, exported, module };
             load(root, top, true, &mut files)?;
         }
     }
@@ -125,6 +131,8 @@ struct Module {
     target: Target,
     test_only: bool,
     exported: bool,
+    root: String,
+    module: String,
 }
 
 /// Reads one module file and, depth first, the module files it declares.
@@ -138,14 +146,19 @@ fn load(root: &Path, module: Module, mod_rs: bool, out: &mut Vec<SourceFile>) ->
         target: module.target,
         test_only: module.test_only,
         exported: module.exported,
+        root: module.root.clone(),
+        module: module.module.clone(),
     });
     for decl in decls {
         let (path, mod_rs) = resolve(&module.path, &dir, &decl)?;
+        let names = decl.inline.iter().chain([&decl.name]);
         let child = Module {
             path,
             target: module.target,
             test_only: module.test_only || decl.test_only,
             exported: module.exported && decl.exported,
+            root: module.root.clone(),
+            module: names.fold(module.module.clone(), |m, name| format!("{m}::{name}")),
         };
         load(root, child, mod_rs, out)?;
     }

@@ -47,6 +47,31 @@ fn every_source_file_is_reached() {
     assert!(unreached.is_empty(), "source files no crate root reaches: {unreached:#?}");
 }
 
+/// A loop between modules makes them one module in several files (`src/imports.rs`).
+#[test]
+fn no_import_loops() {
+    assert_clean("import loops between modules (break each at one edge)", &run::import_loops(&crates()));
+}
+
+/// Each file's module path follows its `mod` declarations from the crate root.
+#[test]
+fn module_paths_follow_mod_declarations() {
+    let crates = crates();
+    let module = |path: &str| {
+        let file = crates.iter().flat_map(|c| &c.files).find(|f| f.path == path);
+        file.map(|f| (f.module.as_str(), f.root.as_str()))
+    };
+    assert_eq!(module("crates/shipsim/src/lib.rs"), Some(("crate", "crates/shipsim/src/lib.rs")));
+    assert_eq!(
+        module("crates/shipsim/src/scenario/model.rs"),
+        Some(("crate::scenario::model", "crates/shipsim/src/lib.rs"))
+    );
+    assert_eq!(
+        module("crates/shipsim-cli/src/cli/bench/speed.rs"),
+        Some(("crate::cli::bench::speed", "crates/shipsim-cli/src/main.rs"))
+    );
+}
+
 #[test]
 fn allowlist_names_only_transport_and_bench_crates() {
     for entry in LONG_FUNCTIONS {
