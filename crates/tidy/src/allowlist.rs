@@ -26,6 +26,43 @@ pub const SIMULATED_PATH: &[&str] = &[
     "crates/shipsim-check",
 ];
 
+/// What each harness crate may not depend on through any chain of normal dependencies
+/// ([`crate::dependencies`]): reading and checking a trace needs no runtime, simulator,
+/// network stack, generator or YAML parser, and none of the system under test.
+pub const DEPENDENCY_LIMITS: &[(&str, &[&str])] = &[
+    (
+        "shipsim-check",
+        &[
+            "tokio",
+            "turmoil",
+            "tonic",
+            "hyper",
+            "proptest",
+            "serde-saphyr",
+            "shipper",
+            "shipper-net",
+            "shipper-grpc",
+            "shipsim",
+        ],
+    ),
+    (
+        "shipsim-trace",
+        &[
+            "tokio",
+            "turmoil",
+            "tonic",
+            "hyper",
+            "proptest",
+            "serde-saphyr",
+            "shipper",
+            "shipper-net",
+            "shipper-grpc",
+            "shipsim",
+            "shipsim-check",
+        ],
+    ),
+];
+
 /// Functions longer than [`crate::functions::LIMIT`] lines, by `path::Scope::name`, in
 /// [`ALLOWLIST_CRATES`] only.
 pub const LONG_FUNCTIONS: &[&str] = &[

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::allowlist::{DEPENDENCY_LIMITS, PENDING_LOOPS, SIMULATED_PATH};
 use crate::allowlist::{LONG_FUNCTIONS, PENDING_NONDETERMINISM, PENDING_PUB_IN_PRIVATE, PENDING_SPLIT};
-use crate::allowlist::{PENDING_LOOPS, SIMULATED_PATH};
+use crate::cargo::Manifest;
 use crate::report::{self, Violation};
 use crate::walk::{Crate, SourceFile, Target};
-use crate::{functions, imports, nondeterminism, visibility};
+use crate::{cargo, dependencies, functions, imports, nondeterminism, visibility};
 
 /// Functions over the limit in every crate's non-test code, and stale entries of
 /// [`LONG_FUNCTIONS`] and [`PENDING_SPLIT`].
@@ -63,6 +64,14 @@ pub fn import_loops(crates: &[Crate]) -> Vec<Violation> {
         }
     }
     report::apply_allowlist(found, &[("PENDING_LOOPS", PENDING_LOOPS)])
+}
+
+/// Each harness crate's forbidden dependencies ([`DEPENDENCY_LIMITS`]), from the text of
+/// `Cargo.lock` and the workspace members' manifests.
+pub fn dependency_limits(lock: &str, manifests: &[Manifest]) -> Vec<Violation> {
+    let lock = cargo::parse_lock(lock);
+    let limits = DEPENDENCY_LIMITS.iter();
+    limits.flat_map(|(krate, forbidden)| dependencies::check(krate, forbidden, &lock, manifests)).collect()
 }
 
 fn non_test(crates: &[Crate]) -> impl Iterator<Item = &SourceFile> {

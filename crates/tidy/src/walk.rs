@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use syn::{Item, Visibility};
 
+use crate::cargo::Manifest;
 use crate::syntax;
 
 /// Which crate target a file belongs to.
@@ -72,6 +73,20 @@ pub fn workspace(root: &Path) -> io::Result<Vec<Crate>> {
         .filter(|dir| dir.join("Cargo.toml").is_file())
         .map(|dir| crate_files(root, &relative(root, dir)))
         .collect()
+}
+
+/// The manifests of the workspace's members: `crates/*/Cargo.toml` and those of the
+/// workspace root's other folders (`sims/Cargo.toml`), in path order.
+pub fn manifests(root: &Path) -> io::Result<Vec<Manifest>> {
+    let mut dirs = Vec::new();
+    for parent in [root.to_path_buf(), root.join("crates")] {
+        for entry in fs::read_dir(parent)? {
+            dirs.push(entry?.path());
+        }
+    }
+    dirs.sort();
+    let files = dirs.iter().map(|d| d.join("Cargo.toml")).filter(|f| f.is_file());
+    files.map(|file| Ok(Manifest { path: relative(root, &file), text: fs::read_to_string(&file)? })).collect()
 }
 
 /// The source files of the crate in `dir` (workspace-relative), reached from its roots.

@@ -53,6 +53,17 @@ fn no_import_loops() {
     assert_clean("import loops between modules (break each at one edge)", &run::import_loops(&crates()));
 }
 
+/// Reading and checking a trace compiles no runtime, simulator or system under test
+/// (`src/dependencies.rs`).
+#[test]
+fn harness_crates_keep_their_dependency_limits() {
+    let root = root();
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("read Cargo.lock");
+    let manifests = walk::manifests(&root).expect("read the members' manifests");
+    assert!(manifests.iter().any(|m| m.path == "crates/shipsim-check/Cargo.toml"), "{manifests:?}");
+    assert_clean("forbidden dependencies of harness crates", &run::dependency_limits(&lock, &manifests));
+}
+
 /// Each file's module path follows its `mod` declarations from the crate root.
 #[test]
 fn module_paths_follow_mod_declarations() {
