@@ -4,24 +4,29 @@
 //! expression or type, `self::c::Z`, a child's `c::Z`) depends on it. When the
 //! dependencies loop, no module of the loop can be read, tested or moved without the
 //! others: the loop is one module in several files. So each crate target's modules
-//! form a graph, with an edge A → B when A's code names a path that resolves to B (the
-//! deepest module of the crate the path reaches: `crate::sim::runner::TICK` names
-//! `crate::sim::runner`), and every strongly connected component of more than one
-//! module is reported.
+//! form a graph, with an edge A → B when A's code names a path that leads to B, and
+//! every strongly connected component of more than one module is reported.
 //!
-//! Strict by design: a parent's `mod child;` is no edge, but its `pub use child::X` is,
-//! so a child that imports `super::Y` from a parent re-exporting the child loops. Test
-//! code counts (a `#[cfg(test)] mod tests` is a module of its own), and so do paths in
-//! macro bodies. Re-exports are not followed: a path names the module it spells.
+//! A path leads where rustc resolves it (`src/scopes.rs`): to the module defining the
+//! item it names, through re-exports. With `pub use record::Record;` at the root,
+//! `use crate::Record;` in `writer` is an edge `writer → record`, not `writer → crate`:
+//! the root merely makes a path available. So a `pub use` (`pub(crate)`, `pub(super)`,
+//! `pub(in ..)`) is no edge of its own module, while a private `use` is (the module
+//! imports the name for its own code), and so is the module's code naming a name any
+//! `use` of it binds. A parent's `mod child;` is no edge either.
+//!
+//! Strict otherwise: test code counts (a `#[cfg(test)] mod tests` is a module of its
+//! own), and so do paths in macro bodies and `super::` paths.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use syn::Item;
+use syn::Visibility;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use crate::graph::{self, Graph};
 use crate::report::Violation;
+use crate::scopes::Scopes;
 use crate::syntax::{self, flatten};
 use crate::walk::SourceFile;
 
@@ -61,13 +66,13 @@ fn report(label: &str, component: &[String], edges: &[Edge]) -> Violation {
 /// Every edge between two modules of one crate target, one per ordered pair, sorted;
 /// and a violation for each file that does not parse.
 pub fn edges(files: &[&SourceFile]) -> (Vec<Edge>, Vec<Violation>) {
-    let mut modules: BTreeSet<String> = files.iter().map(|f| f.module.clone()).collect();
+    let mut scopes = Scopes::default();
     let mut parsed = Vec::new();
     let mut out = Vec::new();
     for file in files {
         match syntax::parse(&file.path, &file.source) {
             Ok(ast) => {
-                declared(&file.module, &ast.items, &mut modules);
+                scopes.add(&file.module, &ast.items);
                 parsed.push((file, ast));
             }
             Err(unparsable) => out.push(unparsable),
@@ -75,8 +80,7 @@ pub fn edges(files: &[&SourceFile]) -> (Vec<Edge>, Vec<Violation>) {
     }
     let mut first: BTreeMap<(String, String), (String, usize)> = BTreeMap::new();
     for (file, ast) in &parsed {
-        let current = file.module.split("::").map(str::to_owned).collect();
-        let mut refs = Refs { modules: &modules, current, found: Vec::new() };
+        let mut refs = Refs { scopes: &scopes, current: file.module.clone(), found: Vec::new() };
         refs.visit_file(ast);
         for (from, to, line) in refs.found {
             let site = (file.path.clone(), line);
@@ -88,61 +92,20 @@ pub fn edges(files: &[&SourceFile]) -> (Vec<Edge>, Vec<Violation>) {
     (edges, out)
 }
 
-/// The modules `items` declare (inline or not), below `module`.
-fn declared(module: &str, items: &[Item], out: &mut BTreeSet<String>) {
-    for item in items {
-        if let Item::Mod(m) = item {
-            let name = format!("{module}::{}", m.ident);
-            if let Some((_, inner)) = &m.content {
-                declared(&name, inner, out);
-            }
-            out.insert(name);
-        }
-    }
-}
-
-/// The deepest module of `modules` that a path names from module `current` (both as
-/// segments, `current` from `crate`), if it names one: `crate::`, `self::` and
-/// `super::` paths, and paths of two segments or more through a child module. A path
-/// into another crate names none.
-pub fn resolve(current: &[String], segments: &[String], modules: &BTreeSet<String>) -> Option<String> {
-    let (mut base, rest) = match segments.first()?.as_str() {
-        "crate" => (vec!["crate".to_owned()], &segments[1..]),
-        "self" => (current.to_vec(), &segments[1..]),
-        "super" => {
-            let ups = segments.iter().take_while(|s| *s == "super").count();
-            let kept = current.len().checked_sub(ups).filter(|k| *k > 0)?;
-            (current[..kept].to_vec(), &segments[ups..])
-        }
-        head if segments.len() > 1 && modules.contains(&format!("{}::{head}", current.join("::"))) => {
-            (current.to_vec(), segments)
-        }
-        _ => return None,
-    };
-    for segment in rest {
-        base.push(segment.clone());
-        if !modules.contains(&base.join("::")) {
-            base.pop();
-            break;
-        }
-    }
-    Some(base.join("::"))
-}
-
 /// Finds the modules a file's code names, module by module (inline ones included).
 struct Refs<'a> {
-    modules: &'a BTreeSet<String>,
-    current: Vec<String>,
+    scopes: &'a Scopes,
+    /// The module being visited: `crate::a::b`.
+    current: String,
     /// `(from, to, line)`.
     found: Vec<(String, String, usize)>,
 }
 
 impl Refs<'_> {
     fn reference(&mut self, segments: &[String], line: usize) {
-        let Some(to) = resolve(&self.current, segments, self.modules) else { return };
-        let from = self.current.join("::");
-        if to != from {
-            self.found.push((from, to, line));
+        let Some(to) = self.scopes.resolve(&self.current, segments) else { return };
+        if to != self.current {
+            self.found.push((self.current.clone(), to, line));
         }
     }
 }
@@ -150,13 +113,26 @@ impl Refs<'_> {
 impl<'ast> Visit<'ast> for Refs<'_> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if m.content.is_some() {
-            self.current.push(m.ident.to_string());
+            let outer = self.current.clone();
+            self.current = format!("{outer}::{}", m.ident);
             visit::visit_item_mod(self, m);
-            self.current.pop();
+            self.current = outer;
         }
     }
 
+    /// A private `use` is an edge: the module imports a name for its own code. A `pub`
+    /// (or `pub(crate)`, `pub(super)`, `pub(in ..)`) one is not: it makes a path available
+    /// to others, who depend on the item where it is defined; if the module's own code
+    /// names the item too, that name is an edge of its own.
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        let private = match &u.vis {
+            Visibility::Inherited => true,
+            Visibility::Restricted(r) => r.in_token.is_none() && r.path.is_ident("self"),
+            Visibility::Public(_) => false,
+        };
+        if !private {
+            return;
+        }
         for import in flatten(&u.tree) {
             self.reference(&import.full, import.line);
         }
@@ -245,12 +221,152 @@ mod tests {
         assert_eq!(keys(&files), Vec::<String>::new());
     }
 
+    /// The edges of a crate, as `from -> to`.
+    fn arrows(files: &[SourceFile]) -> Vec<String> {
+        let (edges, unparsable) = edges(&files.iter().collect::<Vec<_>>());
+        assert!(unparsable.is_empty(), "{unparsable:?}");
+        edges.into_iter().map(|e| format!("{} -> {}", e.from, e.to)).collect()
+    }
+
     #[test]
-    fn a_child_importing_its_re_exporting_parent_is_a_loop() {
+    fn a_root_re_exporting_its_modules_is_no_loop() {
         let files = [
-            file("crate", "mod check;\n"),
-            file("crate::check", "mod delivery;\npub use delivery::Delivery;\npub struct Sink;\n"),
-            file("crate::check::delivery", "use super::Sink;\npub struct Delivery(Sink);\n"),
+            file(
+                "crate",
+                "mod record;
+mod writer;
+pub use record::Record;
+pub use writer::W;
+",
+            ),
+            file(
+                "crate::record",
+                "pub struct Record;
+",
+            ),
+            file(
+                "crate::writer",
+                "use crate::Record;
+pub struct W(Record);
+fn f() -> crate::Record {
+    todo!()
+}
+",
+            ),
+        ];
+        assert_eq!(keys(&files), Vec::<String>::new());
+        assert_eq!(arrows(&files), ["crate::writer -> crate::record"]);
+    }
+
+    #[test]
+    fn a_loop_through_re_exports_is_reported_at_the_defining_modules() {
+        let files = [
+            file(
+                "crate",
+                "mod a;
+mod b;
+mod c;
+pub use a::A;
+pub(crate) use b::B;
+",
+            ),
+            file(
+                "crate::a",
+                "pub struct A;
+fn f(_: crate::B) {}
+",
+            ),
+            file(
+                "crate::b",
+                "use crate::A;
+pub struct B(A);
+",
+            ),
+            file(
+                "crate::c",
+                "use crate::{A, B};
+",
+            ),
+        ];
+        let found = loops(&files);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "crates/c: crate::a, crate::b");
+        assert_eq!((found[0].path.as_str(), found[0].line), ("c/src/a.rs", 2));
+        for edge in ["a -> crate::b at c/src/a.rs:2", "b -> crate::a at c/src/b.rs:1"] {
+            assert!(found[0].message.contains(edge), "{edge} in {}", found[0]);
+        }
+        let arrows = arrows(&files);
+        assert!(arrows.iter().all(|a| !a.ends_with("-> crate")), "{arrows:?}");
+    }
+
+    #[test]
+    fn renames_globs_and_chains_lead_to_the_defining_module() {
+        let files = [
+            file(
+                "crate",
+                "mod mid;
+mod user;
+pub use mid::*;
+pub use mid::Leaf as Renamed;
+",
+            ),
+            file(
+                "crate::mid",
+                "mod leaf;
+pub use leaf::Leaf;
+pub(crate) use leaf::Other as Alias;
+",
+            ),
+            file(
+                "crate::mid::leaf",
+                "pub struct Leaf;
+pub struct Other;
+",
+            ),
+            file(
+                "crate::user",
+                "use crate::Renamed;
+fn f(_: crate::Leaf, _: super::Alias) {}
+",
+            ),
+        ];
+        assert_eq!(arrows(&files), ["crate::user -> crate::mid::leaf"]);
+    }
+
+    #[test]
+    fn a_child_importing_its_re_exporting_parent_loops_only_if_the_parent_uses_the_child() {
+        let child = file(
+            "crate::check::delivery",
+            "use super::Sink;
+pub struct Delivery(Sink);
+",
+        );
+        let parent = "mod delivery;
+pub use delivery::Delivery;
+pub struct Sink;
+";
+        let files = [
+            file(
+                "crate",
+                "mod check;
+",
+            ),
+            file("crate::check", parent),
+            child.clone(),
+        ];
+        assert_eq!(keys(&files), Vec::<String>::new());
+        let using = format!(
+            "{parent}pub fn f(_: Delivery) {{}}
+"
+        );
+        let files = [
+            file(
+                "crate",
+                "mod check;
+",
+            ),
+            file("crate::check", &using),
+            child,
         ];
         assert_eq!(keys(&files), ["crates/c: crate::check, crate::check::delivery"]);
     }
@@ -276,25 +392,5 @@ mod tests {
             file("crate::b", "pub fn g() {}\n#[test]\nfn t() {\n    assert_eq!(crate::a::f(), ());\n}\n"),
         ];
         assert_eq!(keys(&files), ["crates/c: crate::a, crate::b"]);
-    }
-
-    #[test]
-    fn paths_resolve_to_the_deepest_module_they_reach() {
-        let modules: BTreeSet<String> =
-            ["crate", "crate::scenario", "crate::sim", "crate::sim::runner"].map(str::to_owned).into();
-        let at = |current: &str, path: &str| {
-            let split = |s: &str| s.split("::").map(str::to_owned).collect::<Vec<_>>();
-            resolve(&split(current), &split(path), &modules)
-        };
-        assert_eq!(at("crate", "crate::sim::runner::TICK").as_deref(), Some("crate::sim::runner"));
-        assert_eq!(at("crate::sim", "crate::scenario::Scenario").as_deref(), Some("crate::scenario"));
-        assert_eq!(at("crate::sim::runner", "super::super::scenario::X").as_deref(), Some("crate::scenario"));
-        assert_eq!(at("crate::sim::runner", "super::*").as_deref(), Some("crate::sim"));
-        assert_eq!(at("crate::sim", "runner::TICK").as_deref(), Some("crate::sim::runner"));
-        assert_eq!(at("crate::sim", "self::runner").as_deref(), Some("crate::sim::runner"));
-        assert_eq!(at("crate", "crate::Error").as_deref(), Some("crate"));
-        assert_eq!(at("crate", "super::X"), None, "above the crate root");
-        assert_eq!(at("crate::sim", "runner"), None, "one segment: a value as likely as a module");
-        assert_eq!(at("crate::sim", "std::time::Duration"), None);
     }
 }

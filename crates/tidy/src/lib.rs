@@ -31,6 +31,7 @@ pub mod imports;
 pub mod nondeterminism;
 pub mod report;
 pub mod run;
+mod scopes;
 mod syntax;
 pub mod visibility;
 pub mod walk;
