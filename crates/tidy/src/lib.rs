@@ -12,16 +12,26 @@
 //!   read no wall clock, no OS entropy, start no OS thread and `select!` only `biased;`,
 //!   because any of those makes a seed's run differ from its replay;
 //! - [`visibility`]: a free function in a private module is `pub(crate)`, not `pub`,
-//!   unless re-exported, so that `pub` says "part of the crate's API" and nothing else.
+//!   unless re-exported, so that `pub` says "part of the crate's API" and nothing else;
+//! - [`imports`]: no crate's modules import each other in a loop, because a loop is one
+//!   module spread over several files;
+//! - [`dependencies`]: the harness crates' normal dependencies, followed through
+//!   `Cargo.lock`, stay within [`allowlist::DEPENDENCY_LIMITS`], so that checking a
+//!   trace never compiles a runtime, a network stack or the system under test.
 //!
 //! What each rule tolerates today is listed in [`allowlist`]; every list may only shrink
 //! (an entry that matches nothing fails the test too).
 
 pub mod allowlist;
+pub mod cargo;
+pub mod dependencies;
 pub mod functions;
+mod graph;
+pub mod imports;
 pub mod nondeterminism;
 pub mod report;
 pub mod run;
+mod scopes;
 mod syntax;
 pub mod visibility;
 pub mod walk;

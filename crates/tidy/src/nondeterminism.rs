@@ -22,13 +22,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use proc_macro2::{Spacing, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 use syn::ItemUse;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use crate::report::Violation;
-use crate::syntax::{self, flatten};
+use crate::syntax::{self, flatten, path_at};
 
 /// The comment that excuses a line; it must be followed by a reason.
 pub const MARKER: &str = "allow-nondeterminism";
@@ -194,20 +194,6 @@ impl Finder<'_> {
             i = next;
         }
     }
-}
-
-/// The path `ident (:: ident)*` starting at `tts[start]`, and the index after it.
-fn path_at(tts: &[TokenTree], start: usize) -> (Vec<String>, usize) {
-    let mut segments = vec![tts[start].to_string()];
-    let mut i = start + 1;
-    let joint_colon = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == Spacing::Joint);
-    let colon = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
-    while joint_colon(tts.get(i)) && colon(tts.get(i + 1)) {
-        let Some(TokenTree::Ident(next)) = tts.get(i + 2) else { break };
-        segments.push(next.to_string());
-        i += 3;
-    }
-    (segments, i)
 }
 
 /// Whether a `select!` body opens with `biased;`.

@@ -1,10 +1,13 @@
 //! Each rule over the whole workspace, with its allowlists applied.
 
-use crate::allowlist::SIMULATED_PATH;
+use std::collections::BTreeMap;
+
+use crate::allowlist::{DEPENDENCY_LIMITS, PENDING_LOOPS, SIMULATED_PATH};
 use crate::allowlist::{LONG_FUNCTIONS, PENDING_NONDETERMINISM, PENDING_PUB_IN_PRIVATE, PENDING_SPLIT};
+use crate::cargo::Manifest;
 use crate::report::{self, Violation};
 use crate::walk::{Crate, SourceFile, Target};
-use crate::{functions, nondeterminism, visibility};
+use crate::{cargo, dependencies, functions, imports, nondeterminism, visibility};
 
 /// Functions over the limit in every crate's non-test code, and stale entries of
 /// [`LONG_FUNCTIONS`] and [`PENDING_SPLIT`].
@@ -42,6 +45,33 @@ pub fn nondeterminism(crates: &[Crate]) -> Vec<Violation> {
 pub fn pub_in_private(crates: &[Crate]) -> Vec<Violation> {
     let found = crates.iter().flat_map(|c| visibility::check(&c.files)).collect();
     report::apply_allowlist(found, &[("PENDING_PUB_IN_PRIVATE", PENDING_PUB_IN_PRIVATE)])
+}
+
+/// Import loops among the modules of each crate target, test code included, and stale
+/// entries of [`PENDING_LOOPS`]. A loop in a library is keyed by its crate's folder, one
+/// in another target by that target's root file.
+pub fn import_loops(crates: &[Crate]) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for krate in crates {
+        let mut targets: BTreeMap<&str, Vec<&SourceFile>> = BTreeMap::new();
+        for file in &krate.files {
+            targets.entry(file.root.as_str()).or_default().push(file);
+        }
+        for (root, files) in targets {
+            let lib = root.strip_prefix(krate.dir.as_str()) == Some("/src/lib.rs");
+            let label = if lib { krate.dir.as_str() } else { root };
+            found.extend(imports::check(label, &files));
+        }
+    }
+    report::apply_allowlist(found, &[("PENDING_LOOPS", PENDING_LOOPS)])
+}
+
+/// Each harness crate's forbidden dependencies ([`DEPENDENCY_LIMITS`]), from the text of
+/// `Cargo.lock` and the workspace members' manifests.
+pub fn dependency_limits(lock: &str, manifests: &[Manifest]) -> Vec<Violation> {
+    let lock = cargo::parse_lock(lock);
+    let limits = DEPENDENCY_LIMITS.iter();
+    limits.flat_map(|(krate, forbidden)| dependencies::check(krate, forbidden, &lock, manifests)).collect()
 }
 
 fn non_test(crates: &[Crate]) -> impl Iterator<Item = &SourceFile> {

@@ -1,6 +1,7 @@
 //! Syntax helpers the rules share: parsing with a violation for what does not parse,
 //! recognising test code, and naming the scopes a function sits in.
 
+use proc_macro2::{Spacing, TokenStream, TokenTree};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Meta, Token, Type, UseTree, Visibility};
@@ -108,6 +109,41 @@ pub(crate) fn flatten(tree: &UseTree) -> Vec<Import> {
     let mut out = Vec::new();
     walk(tree, &mut Vec::new(), &mut out);
     out
+}
+
+/// The path `ident (:: ident)*` starting at `tts[start]`, and the index after it.
+pub(crate) fn path_at(tts: &[TokenTree], start: usize) -> (Vec<String>, usize) {
+    let mut segments = vec![tts[start].to_string()];
+    let mut i = start + 1;
+    let joint_colon = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == Spacing::Joint);
+    let colon = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    while joint_colon(tts.get(i)) && colon(tts.get(i + 1)) {
+        let Some(TokenTree::Ident(next)) = tts.get(i + 2) else { break };
+        segments.push(next.to_string());
+        i += 3;
+    }
+    (segments, i)
+}
+
+/// Every path `ident (:: ident)*` in a token stream (a macro's body, which syn does not
+/// parse), groups included, with the line it starts on.
+pub(crate) fn token_paths(stream: TokenStream, out: &mut Vec<(Vec<String>, usize)>) {
+    let tts: Vec<TokenTree> = stream.into_iter().collect();
+    let mut i = 0;
+    while i < tts.len() {
+        match &tts[i] {
+            TokenTree::Ident(first) => {
+                let (segments, next) = path_at(&tts, i);
+                out.push((segments, first.span().start().line));
+                i = next;
+            }
+            TokenTree::Group(g) => {
+                token_paths(g.stream(), out);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -126,7 +126,16 @@ mod tests {
 
     fn file(path: &str, exported: bool, source: &str) -> SourceFile {
         let source = source.to_owned();
-        SourceFile { path: path.to_owned(), source, target: Target::Lib, test_only: false, exported }
+        let (root, module) = ("c/src/lib.rs".to_owned(), String::new());
+        SourceFile {
+            path: path.to_owned(),
+            source,
+            target: Target::Lib,
+            test_only: false,
+            exported,
+            root,
+            module,
+        }
     }
 
     fn keys(files: &[SourceFile]) -> Vec<String> {

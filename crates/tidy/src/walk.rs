@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use syn::{Item, Visibility};
 
+use crate::cargo::Manifest;
 use crate::syntax;
 
 /// Which crate target a file belongs to.
@@ -35,6 +36,10 @@ pub struct SourceFile {
     /// Whether this file's top-level `pub` items are part of the crate's API: a library
     /// root, or a module reached from it through `pub mod`s only.
     pub exported: bool,
+    /// The crate root it is reached from (workspace-relative): `crates/x/src/lib.rs`.
+    pub root: String,
+    /// The module it holds, from its crate root: `crate`, `crate::scenario::model`.
+    pub module: String,
 }
 
 /// A crate of the workspace and its source files.
@@ -70,6 +75,20 @@ pub fn workspace(root: &Path) -> io::Result<Vec<Crate>> {
         .collect()
 }
 
+/// The manifests of the workspace's members: `crates/*/Cargo.toml` and those of the
+/// workspace root's other folders (`sims/Cargo.toml`), in path order.
+pub fn manifests(root: &Path) -> io::Result<Vec<Manifest>> {
+    let mut dirs = Vec::new();
+    for parent in [root.to_path_buf(), root.join("crates")] {
+        for entry in fs::read_dir(parent)? {
+            dirs.push(entry?.path());
+        }
+    }
+    dirs.sort();
+    let files = dirs.iter().map(|d| d.join("Cargo.toml")).filter(|f| f.is_file());
+    files.map(|file| Ok(Manifest { path: relative(root, &file), text: fs::read_to_string(&file)? })).collect()
+}
+
 /// The source files of the crate in `dir` (workspace-relative), reached from its roots.
 pub fn crate_files(root: &Path, dir: &str) -> io::Result<Crate> {
     let mut roots = vec![("src/lib.rs".to_owned(), Target::Lib), ("src/main.rs".to_owned(), Target::Bin)];
@@ -86,7 +105,9 @@ pub fn crate_files(root: &Path, dir: &str) -> io::Result<Crate> {
     for (file, target) in roots {
         let path = root.join(dir).join(&file);
         if path.is_file() {
-            let top = Module { path, target, test_only: false, exported: target == Target::Lib };
+            let (exported, module) = (target == Target::Lib, "crate".to_owned());
+            let top =
+                Module { root: relative(root, &path), path, target, test_only: false, exported, module };
             load(root, top, true, &mut files)?;
         }
     }
@@ -125,6 +146,8 @@ struct Module {
     target: Target,
     test_only: bool,
     exported: bool,
+    root: String,
+    module: String,
 }
 
 /// Reads one module file and, depth first, the module files it declares.
@@ -138,14 +161,19 @@ fn load(root: &Path, module: Module, mod_rs: bool, out: &mut Vec<SourceFile>) ->
         target: module.target,
         test_only: module.test_only,
         exported: module.exported,
+        root: module.root.clone(),
+        module: module.module.clone(),
     });
     for decl in decls {
         let (path, mod_rs) = resolve(&module.path, &dir, &decl)?;
+        let names = decl.inline.iter().chain([&decl.name]);
         let child = Module {
             path,
             target: module.target,
             test_only: module.test_only || decl.test_only,
             exported: module.exported && decl.exported,
+            root: module.root.clone(),
+            module: names.fold(module.module.clone(), |m, name| format!("{m}::{name}")),
         };
         load(root, child, mod_rs, out)?;
     }

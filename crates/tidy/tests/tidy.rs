@@ -47,6 +47,42 @@ fn every_source_file_is_reached() {
     assert!(unreached.is_empty(), "source files no crate root reaches: {unreached:#?}");
 }
 
+/// A loop between modules makes them one module in several files (`src/imports.rs`).
+#[test]
+fn no_import_loops() {
+    assert_clean("import loops between modules (break each at one edge)", &run::import_loops(&crates()));
+}
+
+/// Reading and checking a trace compiles no runtime, simulator or system under test
+/// (`src/dependencies.rs`).
+#[test]
+fn harness_crates_keep_their_dependency_limits() {
+    let root = root();
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("read Cargo.lock");
+    let manifests = walk::manifests(&root).expect("read the members' manifests");
+    assert!(manifests.iter().any(|m| m.path == "crates/shipsim-check/Cargo.toml"), "{manifests:?}");
+    assert_clean("forbidden dependencies of harness crates", &run::dependency_limits(&lock, &manifests));
+}
+
+/// Each file's module path follows its `mod` declarations from the crate root.
+#[test]
+fn module_paths_follow_mod_declarations() {
+    let crates = crates();
+    let module = |path: &str| {
+        let file = crates.iter().flat_map(|c| &c.files).find(|f| f.path == path);
+        file.map(|f| (f.module.as_str(), f.root.as_str()))
+    };
+    assert_eq!(module("crates/shipsim/src/lib.rs"), Some(("crate", "crates/shipsim/src/lib.rs")));
+    assert_eq!(
+        module("crates/shipsim/src/scenario/model.rs"),
+        Some(("crate::scenario::model", "crates/shipsim/src/lib.rs"))
+    );
+    assert_eq!(
+        module("crates/shipsim-cli/src/cli/bench/speed.rs"),
+        Some(("crate::cli::bench::speed", "crates/shipsim-cli/src/main.rs"))
+    );
+}
+
 #[test]
 fn allowlist_names_only_transport_and_bench_crates() {
     for entry in LONG_FUNCTIONS {
