@@ -17,7 +17,7 @@ impl FormatTime for SimulatedTime {
 }
 
 /// Installs the subscriber once; `RUST_LOG` picks what is shown (nothing by default).
-pub fn init() {
+pub(crate) fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     let _ = tracing_subscriber::fmt()

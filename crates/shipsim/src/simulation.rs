@@ -34,6 +34,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// `scenario` on the transports an already shared `factory` builds.
+    #[cfg(feature = "suite")]
     pub(crate) fn with_factory(scenario: &'a Scenario, factory: Arc<dyn TransportFactory>) -> Self {
         Simulation { scenario, factory }
     }

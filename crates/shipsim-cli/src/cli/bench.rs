@@ -99,7 +99,7 @@ pub struct BenchReport {
 }
 
 /// `shipsim bench`.
-pub fn run(args: &BenchArgs) -> ExitStatus {
+pub(crate) fn run(args: &BenchArgs) -> ExitStatus {
     if let Some(events) = args.memory_child {
         return match memory::child(events, args.memory_nodes) {
             Ok(()) => ExitStatus::Pass,
@@ -130,7 +130,7 @@ fn wanted(args: &BenchArgs, item: &str) -> bool {
 }
 
 /// Runs the chosen items, reporting progress on stderr.
-pub fn measure(args: &BenchArgs) -> BenchReport {
+pub(crate) fn measure(args: &BenchArgs) -> BenchReport {
     let mut report = BenchReport::default();
     if wanted(args, "router") {
         eprintln!("bench: router ({} events x {} rounds x 2 shippers)", args.router_events, args.rounds);
@@ -212,7 +212,7 @@ fn grouped(value: f64) -> String {
 
 /// The human table (Markdown, so it can go into the README as it is): one section per
 /// item measured, in the order of `ITEMS`, then the items that could not be measured.
-pub fn render(report: &BenchReport) -> String {
+pub(crate) fn render(report: &BenchReport) -> String {
     let mut out = String::new();
     if let Some(r) = &report.router {
         render_router(&mut out, r);

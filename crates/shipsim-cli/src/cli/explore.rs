@@ -4,14 +4,15 @@
 //! terminal needs: the progress bar, the shrink, the repro file and the throughput.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant}; // allow-nondeterminism: progress and throughput only
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shipsim::repro;
 use shipsim::scenario::TransportKind;
-use shipsim::{ExploreOptions as Options, SeedOutcome as Outcome, Shard, Simulation};
+use shipsim::trace::Violation;
+use shipsim::{ExploreOptions as Options, SeedOutcome as Outcome, SeedResult, Shard, Simulation};
 
 use super::stdout::{out, outln};
 use super::{ExitStatus, load_on};
@@ -53,7 +54,7 @@ pub struct ExploreArgs {
 }
 
 /// `shipsim explore`.
-pub fn explore(args: &ExploreArgs) -> ExitStatus {
+pub(crate) fn explore(args: &ExploreArgs) -> ExitStatus {
     let scenario = match load_on(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
@@ -68,8 +69,7 @@ pub fn explore(args: &ExploreArgs) -> ExitStatus {
         swarm: args.swarm,
         shard: args.shard,
     };
-    let planned = options.seed_list().len();
-    let bar = progress_bar(planned);
+    let bar = progress_bar(options.seed_list().len());
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let sweep = Simulation::new(&scenario).explore_with_progress(&options, |p| {
         bar.set_position(p.done as u64);
@@ -95,42 +95,51 @@ pub fn explore(args: &ExploreArgs) -> ExitStatus {
         if status == ExitStatus::Pass {
             status = ExitStatus::Fail;
         }
-        let first = &violations[0];
         // Only the lowest failing seed is shrunk: shrinking costs up to the budget in runs, and
         // with --keep-going the others are written as found.
-        let (shrunk, notes) = if i == 0 && args.shrink_budget > 0 {
-            let target = first.rule;
-            let shrunk = Simulation::new(&failure.scenario).shrink(failure.seed, &target, args.shrink_budget);
-            outln!("seed {}: {}", failure.seed, shrunk.log.summary());
-            let notes = vec![shrunk.log.summary()];
-            (shrunk.scenario, notes)
-        } else {
-            (failure.scenario.clone(), Vec::new())
-        };
-        // The header names the violation of the written (possibly shrunk) scenario.
-        let rerun = Simulation::new(&shrunk).run(failure.seed).ok();
-        let shown =
-            rerun.as_ref().and_then(|r| r.violations.iter().find(|v| v.rule == first.rule)).unwrap_or(first);
-        match repro::write(&dir, &shrunk, failure.seed, Some(shown), &notes) {
-            Ok(path) => {
-                outln!("seed {}: repro written to {}", failure.seed, path.display());
-                // The diagram of the written repro's run, next to it.
-                if let Some(run) = &rerun {
-                    let html = path.with_extension("html");
-                    match std::fs::write(&html, shipsim_check::html_page(&run.records)) {
-                        Ok(()) => outln!("  diagram: {}", html.display()),
-                        Err(err) => eprintln!("warning: cannot write {}: {err}", html.display()),
-                    }
-                }
-                outln!("  replay: {}", repro::replay_command(&path));
-            }
-            Err(err) => {
-                eprintln!("error: cannot write the repro under {}: {err}", dir.display());
-                status = ExitStatus::BadInput;
-            }
+        let budget = if i == 0 { args.shrink_budget } else { 0 };
+        if !write_failure(failure, &violations[0], budget, &dir) {
+            status = ExitStatus::BadInput;
         }
     }
     status
+}
+
+/// Shrinks a failure within `budget` runs (none: as found), writes its repro under `dir` with
+/// the diagram of its run beside it, and prints where; `false` when the repro cannot be
+/// written.
+fn write_failure(failure: &SeedResult, first: &Violation, budget: usize, dir: &Path) -> bool {
+    let (shrunk, notes) = if budget > 0 {
+        let shrunk = Simulation::new(&failure.scenario).shrink(failure.seed, &first.rule, budget);
+        outln!("seed {}: {}", failure.seed, shrunk.log.summary());
+        let notes = vec![shrunk.log.summary()];
+        (shrunk.scenario, notes)
+    } else {
+        (failure.scenario.clone(), Vec::new())
+    };
+    // The header names the violation of the written (possibly shrunk) scenario.
+    let rerun = Simulation::new(&shrunk).run(failure.seed).ok();
+    let shown =
+        rerun.as_ref().and_then(|r| r.violations.iter().find(|v| v.rule == first.rule)).unwrap_or(first);
+    match repro::write(dir, &shrunk, failure.seed, Some(shown), &notes) {
+        Ok(path) => {
+            outln!("seed {}: repro written to {}", failure.seed, path.display());
+            // The diagram of the written repro's run, next to it.
+            if let Some(run) = &rerun {
+                let html = path.with_extension("html");
+                match std::fs::write(&html, shipsim_check::html_page(&run.records)) {
+                    Ok(()) => outln!("  diagram: {}", html.display()),
+                    Err(err) => eprintln!("warning: cannot write {}: {err}", html.display()),
+                }
+            }
+            outln!("  replay: {}", repro::replay_command(&path));
+            true
+        }
+        Err(err) => {
+            eprintln!("error: cannot write the repro under {}: {err}", dir.display());
+            false
+        }
+    }
 }
 
 /// The bar draws on stderr only when it is a terminal, so logs and CI output stay clean.

@@ -22,7 +22,7 @@ pub enum ExitStatus {
 }
 
 /// Loads a scenario, printing the error (file:line:column: message) on failure.
-pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, ExitStatus> {
+pub(crate) fn load(path: &Path) -> Result<shipsim::scenario::Scenario, ExitStatus> {
     shipsim::load(path).map_err(|err| {
         eprintln!("error: {err}");
         ExitStatus::BadInput
@@ -31,7 +31,7 @@ pub fn load(path: &Path) -> Result<shipsim::scenario::Scenario, ExitStatus> {
 
 /// Loads a scenario and, with `--transport`, sets its `transport.kind`: the run, its report
 /// and any repro written from it then name that transport.
-pub fn load_on(
+pub(crate) fn load_on(
     path: &Path,
     transport: Option<shipsim::scenario::TransportKind>,
 ) -> Result<shipsim::scenario::Scenario, ExitStatus> {
@@ -43,7 +43,7 @@ pub fn load_on(
 }
 
 /// `shipsim check`.
-pub fn check(path: &Path) -> ExitStatus {
+pub(crate) fn check(path: &Path) -> ExitStatus {
     match load(path) {
         Ok(scenario) => {
             outln!(

@@ -55,7 +55,7 @@ pub struct ReplayArgs {
 }
 
 /// `shipsim run`.
-pub fn run(args: &RunArgs) -> ExitStatus {
+pub(crate) fn run(args: &RunArgs) -> ExitStatus {
     let scenario = match load_on(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
@@ -70,7 +70,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
 }
 
 /// `shipsim replay`: the repro's own seeds, with the determinism check on.
-pub fn replay(args: &ReplayArgs) -> ExitStatus {
+pub(crate) fn replay(args: &ReplayArgs) -> ExitStatus {
     let scenario = match load_on(&args.repro, args.transport) {
         Ok(s) => s,
         Err(status) => return status,

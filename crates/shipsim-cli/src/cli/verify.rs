@@ -12,7 +12,7 @@ use super::ExitStatus;
 use super::stdout::{out, outln};
 
 /// `shipsim verify`.
-pub fn verify(path: &Path) -> ExitStatus {
+pub(crate) fn verify(path: &Path) -> ExitStatus {
     let mut records = match shipsim_trace::read_file(path) {
         Ok(records) => records,
         Err(err) => {

@@ -98,7 +98,13 @@ impl Membership {
 
     /// A `join` or `leave` at `now`: announces the next epoch and schedules every node's
     /// adoption of it. Other actions are not membership changes and are ignored.
-    pub(super) fn change(&self, action: &FaultAction, now: Duration, nodes: &[String], recorder: &SharedRecorder) {
+    pub(super) fn change(
+        &self,
+        action: &FaultAction,
+        now: Duration,
+        nodes: &[String],
+        recorder: &SharedRecorder,
+    ) {
         let (kind, node) = match action {
             FaultAction::Join(node) => (MembershipChange::Join, node),
             FaultAction::Leave(node) => (MembershipChange::Leave, node),

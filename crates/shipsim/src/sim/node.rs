@@ -20,7 +20,7 @@ use crate::sim::recorder::SharedRecorder;
 use crate::sim::routes::Routes;
 use crate::sim::sink::{RecordingSink, SinkModel};
 use crate::sim::workload::Generator;
-use crate::transport::{AckObserver, LifeContext, TransportFactory};
+use crate::transport::{AckObserver, LifeContext, NodeTransport, TransportFactory};
 use shipsim_trace::Outcome;
 
 /// Room in the local sink's channel; the consumer drains it every tick.
@@ -62,11 +62,35 @@ pub(super) fn host(
     move || Box::pin(run_life(spec.clone()))
 }
 
+/// One process life of the node: its transport, router and sinks started afresh, then its
+/// workload from where the node's memory says it stopped.
 async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
-    let NodeSpec { scenario, seed, node, index, recorder, routes, membership, factory } = &*spec;
+    let NodeSpec { scenario, seed, node, recorder, .. } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");
-    let life_tag = life.to_string();
+    let (transport, shipper) = start_transport(&spec, life);
+    let router = start_router(&spec, &shipper)?;
+    let sink = Arc::new(RecordingSink::new(
+        node.clone(),
+        recorder.clone(),
+        SinkModel::new(&scenario.sink, *seed, node, life),
+    ));
+    let server = transport.serve(sink.clone(), router.clone()).await?;
+    // On the host's LocalSet: a crash then drops tasks in spawn order. The router fences
+    // what the server hands the sink: events of shards this node knows it does not own
+    // are refused.
+    tokio::task::spawn_local(server);
+    start_local_sink(&shipper, sink);
+    run_workload(&spec, life, &router).await?;
+    // The workload is done; the node keeps serving its peers.
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// The life's transport, and the shipper over it whose counters the recorder reads when the
+/// life ends.
+fn start_transport(spec: &NodeSpec, life: u32) -> (Arc<dyn NodeTransport>, Arc<EventShipper>) {
+    let NodeSpec { scenario, seed, node, recorder, routes, factory, .. } = spec;
     let observer = Arc::new(AckRecorder { node: node.clone(), recorder: recorder.clone() });
     let transport = factory.build(&LifeContext {
         scenario,
@@ -78,14 +102,21 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     });
     // Before anything ships: a route dropped for this node at its restart is already gone.
     routes.attach(node, &transport);
-
     let shipper = Arc::new(
         EventShipper::new(ShipperConfig { local_node: node.clone() }, transport.shipper_transport())
             .with_deadline(scenario.transport.deadline),
     );
     let probe = transport.clone();
     recorder.lock().attach_counters(node, shipper.stats().clone(), Box::new(move || probe.counters()));
+    (transport, shipper)
+}
 
+/// The life's router, on the latest shard map, recording every map it installs.
+fn start_router(
+    spec: &NodeSpec,
+    shipper: &Arc<EventShipper>,
+) -> Result<Arc<Router>, Box<dyn std::error::Error>> {
+    let NodeSpec { node, recorder, membership, .. } = spec;
     // A starting process reads the membership service afresh: the latest map. Its first
     // map moves nothing (it had none before).
     let map = membership.latest()?;
@@ -99,25 +130,25 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
             installs.0.lock().adopt(&installs.1, epoch, moved.to_vec())
         })));
     membership.attach(node, &router);
+    Ok(router)
+}
 
-    let model = SinkModel::new(&scenario.sink, *seed, node, life);
-    let sink = Arc::new(RecordingSink::new(node.clone(), recorder.clone(), model));
-    let server = transport.serve(sink.clone(), router.clone()).await?;
-    // On the host's LocalSet: a crash then drops tasks in spawn order. The router fences
-    // what the server hands the sink: events of shards this node knows it does not own
-    // are refused.
-    tokio::task::spawn_local(server);
-
+/// The sink of events the node ships to itself. Local events skip the sink model: they never
+/// cross the transport, so no ack can race their accept.
+fn start_local_sink(shipper: &EventShipper, sink: Arc<RecordingSink>) {
     let (local_tx, mut local_rx) = mpsc::channel::<ShippedEvent>(LOCAL_SINK_CAPACITY);
     shipper.install_local_sink(local_tx);
-    // Local events skip the sink model: they never cross the transport, so
-    // no ack can race their accept.
     tokio::task::spawn_local(async move {
         while let Some(event) = local_rx.recv().await {
             sink.record(&event);
         }
     });
+}
 
+/// The workload's calls, each when due, from the event the node's memory says is next.
+async fn run_workload(spec: &NodeSpec, life: u32, router: &Arc<Router>) -> turmoil::Result {
+    let NodeSpec { scenario, seed, node, index, recorder, .. } = spec;
+    let life_tag = life.to_string();
     let rng = seeds::rng(*seed, &[node.as_bytes(), b"workload", life_tag.as_bytes()]);
     let mut generator = Generator::new(node, *index, scenario.workload.clone(), rng);
     // tokio's clock is turmoil's simulated one here: the schedule is deterministic.
@@ -135,10 +166,8 @@ async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
         let events = call.items.len() as u64;
         let planned = router.plan_encoded(call.items)?;
         recorder.lock().node(node).next_seq += events;
-        ship_all(node, &router, recorder, planned).await;
+        ship_all(node, router, recorder, planned).await;
     }
-    // The workload is done; the node keeps serving its peers.
-    std::future::pending::<()>().await;
     Ok(())
 }
 

@@ -186,7 +186,13 @@ impl Recorder {
     }
 
     /// The cluster's shard map changed to `epoch` with these `members`.
-    pub(super) fn membership(&mut self, epoch: u64, change: MembershipChange, node: &str, members: &[String]) {
+    pub(super) fn membership(
+        &mut self,
+        epoch: u64,
+        change: MembershipChange,
+        node: &str,
+        members: &[String],
+    ) {
         let t = self.now;
         let node = self.name(node);
         let mut members: Vec<Text> = members.iter().map(|m| self.name(m)).collect();

@@ -6,6 +6,7 @@
 //! phase, and stops when every node is idle, the settle budget is spent or
 //! the scenario's duration runs out.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime}; // allow-nondeterminism: SystemTime only names turmoil's fixed epoch
 
@@ -89,7 +90,31 @@ pub(crate) fn run_with(
     factory.check(scenario).map_err(RunError::Unsupported)?;
     let start = start_record(scenario, seed, &*factory);
     let recorder = SharedRecorder::default();
-    let mut sim = turmoil::Builder::new()
+    let mut sim = simulator(scenario, seed);
+    let mut state = FaultState::default();
+    let membership = Membership::new(scenario, seed);
+    for node in &scenario.nodes {
+        let routes = state.routes().clone();
+        let host =
+            node::host(scenario, seed, node, recorder.clone(), routes, membership.clone(), factory.clone());
+        sim.host(node.as_str(), host);
+    }
+    let clock = Clock { recorder: &recorder, membership: &membership };
+    recorder.lock().push(Record::Start(Box::new(start)));
+    recorder.lock().phase(Phase::Faults);
+    let mut timeline = Timeline { scenario, sim: &mut sim, state: &mut state, clock: &clock, seed };
+    timeline.apply_faults()?;
+    timeline.settle()?;
+    let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
+    let summary = shipsim_check::summarize(&records);
+    let violations = summary.violations();
+    records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
+    Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
+}
+
+/// turmoil's simulation of `scenario`'s network, seeded by `seed`.
+fn simulator(scenario: &Scenario, seed: u64) -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS)) // allow-nondeterminism: a constant epoch, no clock read
         // The runner stops on its own clock; turmoil's limit is only a backstop.
         .simulation_duration(scenario.duration + scenario.expect.settle + Duration::from_secs(60))
@@ -105,79 +130,91 @@ pub(crate) fn run_with(
         // them with its seeded rng): the schedule is part of what a seed
         // decides, so a sweep explores interleavings, not only timings.
         .enable_random_order()
-        .build();
-    let mut state = FaultState::default();
-    let membership = Membership::new(scenario, seed);
-    for node in &scenario.nodes {
-        let host = node::host(
-            scenario,
-            seed,
-            node,
-            recorder.clone(),
-            state.routes().clone(),
-            membership.clone(),
-            factory.clone(),
-        );
-        sim.host(node.as_str(), host);
-    }
-    let clock = Clock { recorder: &recorder, membership: &membership };
-    recorder.lock().push(Record::Start(Box::new(start)));
-    recorder.lock().phase(Phase::Faults);
+        .build()
+}
 
-    let mut fault_rng = seeds::rng(seed, &[b"faults"]);
-    let network_lossy = scenario.network.loss > 0.0;
-    for fault in &scenario.faults {
-        clock.step_until(&mut sim, fault.at)?;
-        tracing::info!(t = ?sim.elapsed(), fault = %fault, "fault");
-        let before = state.usable(scenario, network_lossy);
-        let pos = recorder.lock().fault(fault.to_string(), fault.action.traced());
-        match &fault.action {
+/// The scenario's timeline carried out on a running simulation: its faults, then the settle
+/// phase.
+struct Timeline<'r, 's> {
+    scenario: &'r Scenario,
+    sim: &'r mut turmoil::Sim<'s>,
+    state: &'r mut FaultState,
+    clock: &'r Clock<'r>,
+    seed: u64,
+}
+
+impl Timeline<'_, '_> {
+    /// Each fault at its time, with what it cut and healed recorded on its record.
+    fn apply_faults(&mut self) -> Result<(), RunError> {
+        let scenario = self.scenario;
+        let mut fault_rng = seeds::rng(self.seed, &[b"faults"]);
+        let network_lossy = scenario.network.loss > 0.0;
+        for fault in &scenario.faults {
+            self.clock.step_until(self.sim, fault.at)?;
+            tracing::info!(t = ?self.sim.elapsed(), fault = %fault, "fault");
+            let before = self.state.usable(scenario, network_lossy);
+            let pos = self.clock.recorder.lock().fault(fault.to_string(), fault.action.traced());
+            self.apply(&fault.action)?;
+            // A reorder's held messages go out one per step, the runner's steps.
+            while faults::deliver_next_held(self.sim, self.state, &mut fault_rng) {
+                self.clock.step(self.sim)?;
+            }
+            faults::finish_reorder(self.sim, self.state);
+            let after = self.state.usable(scenario, network_lossy);
+            let (cut, healed) = effect(&fault.action, &before, &after);
+            self.clock.recorder.lock().fault_effect(pos, &cut, &healed);
+        }
+        Ok(())
+    }
+
+    /// One fault: a membership change goes to the membership service, the rest to the network
+    /// and the hosts.
+    fn apply(&mut self, action: &FaultAction) -> Result<(), RunError> {
+        let (recorder, membership) = (self.clock.recorder, self.clock.membership);
+        match action {
             FaultAction::Join(_) | FaultAction::Leave(_) => {
-                membership.change(&fault.action, sim.elapsed(), &scenario.nodes, &recorder);
+                membership.change(action, self.sim.elapsed(), &self.scenario.nodes, recorder);
             }
             FaultAction::Crash(node) | FaultAction::Bounce(node) => {
                 membership.detach(node);
-                faults::apply(&mut sim, &mut state, &recorder, &fault.action).map_err(sim_error)?;
+                faults::apply(self.sim, self.state, recorder, action).map_err(sim_error)?;
             }
-            action => faults::apply(&mut sim, &mut state, &recorder, action).map_err(sim_error)?,
+            action => faults::apply(self.sim, self.state, recorder, action).map_err(sim_error)?,
         }
-        // A reorder's held messages go out one per step, the runner's steps.
-        while faults::deliver_next_held(&mut sim, &mut state, &mut fault_rng) {
-            clock.step(&mut sim)?;
-        }
-        faults::finish_reorder(&mut sim, &mut state);
-        let after = state.usable(scenario, network_lossy);
-        let (cut, healed) = match &fault.action {
-            // The held messages go out over the next ticks, after this
-            // record's time: no heal is claimed (a checker then sees the
-            // pair unusable until a later heal: it expects nothing of it).
-            FaultAction::Reorder(_) => (Vec::new(), Vec::new()),
-            // Down and up within the instant: every pair of the node is cut
-            // and healed at once (its connections die with the old life).
-            FaultAction::Bounce(node) => {
-                let touched: Vec<Route> =
-                    after.iter().filter(|(from, to)| from == node || to == node).cloned().collect();
-                (touched.clone(), touched)
-            }
-            _ => (before.difference(&after).cloned().collect(), after.difference(&before).cloned().collect()),
-        };
-        recorder.lock().fault_effect(pos, &cut, &healed);
+        Ok(())
     }
 
-    // The settle phase begins once every node installed the last membership change (at
-    // its own, unstretched, propagation delay), so a batch begun in it is planned with the
-    // final map and no receiver refuses it.
-    while !membership.settled() && sim.elapsed() < scenario.duration {
-        clock.step(&mut sim)?;
+    /// Everything healed, then steps until the cluster is idle or the settle budget is spent.
+    fn settle(&mut self) -> Result<(), RunError> {
+        let scenario = self.scenario;
+        // The settle phase begins once every node installed the last membership change (at
+        // its own, unstretched, propagation delay), so a batch begun in it is planned with the
+        // final map and no receiver refuses it.
+        while !self.clock.membership.settled() && self.sim.elapsed() < scenario.duration {
+            self.clock.step(self.sim)?;
+        }
+        self.heal_everything();
+        // The budget counts from when the cluster could first converge: the last
+        // fault, or the end of the workload on a healthy network if that is later.
+        let converge_from = self.sim.elapsed().max(super::workload::healthy_time(scenario));
+        let settle_end = (converge_from + scenario.expect.settle).min(scenario.duration);
+        let idle = || self.clock.recorder.lock().memory().all_idle(&scenario.nodes, &scenario.workload);
+        while self.sim.elapsed() < settle_end && !idle() {
+            self.clock.step(self.sim)?;
+        }
+        Ok(())
     }
 
-    let before = state.usable(scenario, network_lossy);
-    let healed = faults::heal_everything(&mut sim, &mut state, scenario);
-    let after = state.usable(scenario, false);
-    let settle_healed: Vec<Route> = after.difference(&before).cloned().collect();
-    {
-        let mut rec = recorder.lock();
-        rec.set_now(micros(sim.elapsed()));
+    /// The settle phase's healing, recorded like a fault (when the scenario had any).
+    fn heal_everything(&mut self) {
+        let scenario = self.scenario;
+        let network_lossy = scenario.network.loss > 0.0;
+        let before = self.state.usable(scenario, network_lossy);
+        let healed = faults::heal_everything(self.sim, self.state, scenario);
+        let after = self.state.usable(scenario, false);
+        let settle_healed: Vec<Route> = after.difference(&before).cloned().collect();
+        let mut rec = self.clock.recorder.lock();
+        rec.set_now(micros(self.sim.elapsed()));
         if !scenario.faults.is_empty() {
             let restarted: Vec<Text> = healed.restarted.iter().map(Text::from).collect();
             let routes: Vec<[Text; 2]> =
@@ -188,21 +225,29 @@ pub(crate) fn run_with(
         }
         rec.phase(Phase::Settle);
     }
-    // The budget counts from when the cluster could first converge: the last
-    // fault, or the end of the workload on a healthy network if that is later.
-    let converge_from = sim.elapsed().max(crate::sim::workload::healthy_time(scenario));
-    let settle_end = (converge_from + scenario.expect.settle).min(scenario.duration);
-    while sim.elapsed() < settle_end
-        && !recorder.lock().memory().all_idle(&scenario.nodes, &scenario.workload)
-    {
-        clock.step(&mut sim)?;
-    }
+}
 
-    let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
-    let summary = shipsim_check::summarize(&records);
-    let violations = summary.violations();
-    records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
-    Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
+/// The `(from, to)` pairs a fault made unusable and usable, from the usable pairs before and
+/// after it.
+fn effect(
+    action: &FaultAction,
+    before: &BTreeSet<Route>,
+    after: &BTreeSet<Route>,
+) -> (Vec<Route>, Vec<Route>) {
+    match action {
+        // The held messages go out over the next ticks, after this
+        // record's time: no heal is claimed (a checker then sees the
+        // pair unusable until a later heal: it expects nothing of it).
+        FaultAction::Reorder(_) => (Vec::new(), Vec::new()),
+        // Down and up within the instant: every pair of the node is cut
+        // and healed at once (its connections die with the old life).
+        FaultAction::Bounce(node) => {
+            let touched: Vec<Route> =
+                after.iter().filter(|(from, to)| from == node || to == node).cloned().collect();
+            (touched.clone(), touched)
+        }
+        _ => (before.difference(after).cloned().collect(), after.difference(before).cloned().collect()),
+    }
 }
 
 fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) -> Start {

@@ -28,7 +28,7 @@ fn sweep(scenario: &shipsim::scenario::Scenario, seeds: u64, jobs: usize) -> (f6
 }
 
 /// Sweeps `seeds` seeds of `path` with --jobs 1, then --jobs 2.
-pub fn run(path: &Path, seeds: u64) -> Result<ExploreFigures, String> {
+pub(crate) fn run(path: &Path, seeds: u64) -> Result<ExploreFigures, String> {
     let scenario = shipsim::load(path).map_err(|e| e.to_string())?;
     let (jobs1, failures) = sweep(&scenario, seeds, 1);
     let (jobs2, _) = sweep(&scenario, seeds, 2);

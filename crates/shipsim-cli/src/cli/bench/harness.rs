@@ -46,7 +46,7 @@ pub struct HarnessFigures {
 }
 
 /// The scenario of (a).
-pub fn scenario(events: u64) -> Scenario {
+pub(crate) fn scenario(events: u64) -> Scenario {
     let nodes: Vec<String> = vec!["n1".into(), "n2".into()];
     Scenario {
         name: "bench-harness".into(),
@@ -82,7 +82,7 @@ fn sender(nodes: &[String]) -> String {
 }
 
 /// Runs (a) and (b) alternately, `rounds` times each; the fastest of each counts.
-pub fn run(events: u64, rounds: usize) -> HarnessFigures {
+pub(crate) fn run(events: u64, rounds: usize) -> HarnessFigures {
     let scenario = scenario(events);
     let (mut harness_wall_s, mut bare_wall_s, mut bare_simulated_s) = (f64::INFINITY, f64::INFINITY, 0.0);
     let mut result = None;
@@ -111,7 +111,7 @@ pub fn run(events: u64, rounds: usize) -> HarnessFigures {
 }
 
 /// (b): wall and simulated seconds of the bare turmoil program.
-pub fn bare(events: u64) -> (f64, f64) {
+pub(crate) fn bare(events: u64) -> (f64, f64) {
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(3600 * 24))

@@ -37,7 +37,7 @@ pub struct MemoryFigures {
 
 /// The scenario: `nodes` nodes sharing `events` between them, batches 1..8,
 /// 64 keys, no pacing, no faults.
-pub fn scenario(events: u64, nodes: usize) -> Scenario {
+pub(crate) fn scenario(events: u64, nodes: usize) -> Scenario {
     let nodes = nodes.clamp(1, Scenario::MAX_NODES);
     Scenario {
         name: "bench-memory".into(),
@@ -65,7 +65,7 @@ pub fn scenario(events: u64, nodes: usize) -> Scenario {
 }
 
 /// The child's side: run, stream the trace's encoding, read the peak, print one JSON line.
-pub fn child(events: u64, nodes: usize) -> Result<(), String> {
+pub(crate) fn child(events: u64, nodes: usize) -> Result<(), String> {
     let scenario = scenario(events, nodes);
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let result = Simulation::new(&scenario).run(1).map_err(|e| e.to_string())?;
@@ -86,14 +86,14 @@ pub fn child(events: u64, nodes: usize) -> Result<(), String> {
 }
 
 /// `VmHWM` of this process, KiB.
-pub fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The parent's side: runs the child and reads its line.
-pub fn run(events: u64, nodes: usize) -> Result<MemoryFigures, String> {
+pub(crate) fn run(events: u64, nodes: usize) -> Result<MemoryFigures, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = Command::new(exe)
         .args(["bench", "--memory-child", &events.to_string(), "--memory-nodes", &nodes.to_string()])

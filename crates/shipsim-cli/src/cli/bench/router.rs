@@ -18,7 +18,7 @@ pub struct RouterFigures {
 }
 
 /// Runs both, alternating, `rounds` times each; keeps the best round of each.
-pub fn run(events: usize, rounds: usize) -> RouterFigures {
+pub(crate) fn run(events: usize, rounds: usize) -> RouterFigures {
     let c = router_bench::compare(events, rounds);
     RouterFigures {
         events: c.events,

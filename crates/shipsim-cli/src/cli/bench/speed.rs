@@ -25,7 +25,7 @@ pub struct SpeedFigures {
 }
 
 /// `dir/*.yaml`, sorted by name.
-pub fn bundled(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn bundled(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "yaml") && p.is_file())
@@ -35,7 +35,7 @@ pub fn bundled(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Runs each scenario's first seed `repeat` times; the fastest run counts.
-pub fn run(paths: &[PathBuf], repeat: usize) -> Result<Vec<SpeedFigures>, String> {
+pub(crate) fn run(paths: &[PathBuf], repeat: usize) -> Result<Vec<SpeedFigures>, String> {
     let mut out = Vec::new();
     for path in paths {
         let scenario = shipsim::load(path).map_err(|e| e.to_string())?;

@@ -128,7 +128,7 @@ pub struct LoopbackLoad {
 }
 
 /// Runs (a) and (b), each `rounds` times per transport, alternating TCP and gRPC.
-pub fn run(path: &Path, load: LoopbackLoad, rounds: usize) -> Result<TransportsFigures, String> {
+pub(crate) fn run(path: &Path, load: LoopbackLoad, rounds: usize) -> Result<TransportsFigures, String> {
     let scenario = shipsim::load(path).map_err(|e| e.to_string())?;
     let rounds = rounds.max(1);
     Ok(TransportsFigures {
@@ -139,7 +139,7 @@ pub fn run(path: &Path, load: LoopbackLoad, rounds: usize) -> Result<TransportsF
 }
 
 /// (a): the best round of each transport.
-pub fn simulated(scenario: &Scenario, rounds: usize) -> Result<SimulatedFigures, String> {
+pub(crate) fn simulated(scenario: &Scenario, rounds: usize) -> Result<SimulatedFigures, String> {
     let (mut tcp, mut grpc): (Option<SimulatedSide>, Option<SimulatedSide>) = (None, None);
     for _ in 0..rounds.max(1) {
         keep_fastest(&mut tcp, simulated_round(scenario, TcpFactory)?);
@@ -193,7 +193,7 @@ fn simulated_round(
 }
 
 /// (b): the best round of each transport.
-pub fn loopback(load: LoopbackLoad, rounds: usize) -> Result<LoopbackFigures, String> {
+pub(crate) fn loopback(load: LoopbackLoad, rounds: usize) -> Result<LoopbackFigures, String> {
     let (mut tcp, mut grpc): (Option<LoopbackSide>, Option<LoopbackSide>) = (None, None);
     for _ in 0..rounds.max(1) {
         keep_best(&mut tcp, complete(Kind::Tcp, load, loopback_round(Kind::Tcp, load)?)?);
@@ -230,7 +230,7 @@ fn keep_best(best: &mut Option<LoopbackSide>, round: LoopbackSide) {
 
 /// One round of (b) on `kind`, on a runtime of its own: dropping it at the end stops the
 /// receiver and closes every socket, so rounds do not share connections or tasks.
-pub fn loopback_round(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSide, String> {
+pub(crate) fn loopback_round(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSide, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -403,7 +403,7 @@ async fn timed_calls(
 
 /// The nearest-rank `p`th percentile of `sorted` (ascending): the smallest value with at least
 /// `p` percent of the values at or below it. 0 for no values.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
