@@ -212,6 +212,12 @@ fn run_checker(checker: &dyn Checker, index: &Index<'_>, start: &Start) -> Invar
     InvariantResult::found(invariant, findings, (!notes.is_empty()).then(|| notes.join("; ")))
 }
 
+/// Every reported violation of every invariant the run's `Start` asks for, in time order.
+/// See [`summarize`] for the counts.
+pub fn check_all(records: &[Record]) -> Vec<shipsim_trace::Violation> {
+    summarize(records).violations()
+}
+
 /// Runs the checker of `invariant` alone, strictly: every rule, whatever the trace's `Start`
 /// asks (`trace` gives the well-formedness violations).
 pub fn check_invariant(records: &[Record], invariant: Invariant) -> Vec<shipsim_trace::Violation> {

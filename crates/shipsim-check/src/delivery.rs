@@ -45,7 +45,7 @@ pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
 /// Checks the delivery rules `mode` asks for.
 #[cfg(test)]
 pub(crate) fn check_with(records: &[Record], mode: ExpectDelivery) -> Vec<Violation> {
-    crate::check_one(records, Invariant::Delivery, |index, findings| run(index, mode, findings))
+    crate::fixtures::check_one(records, Invariant::Delivery, |index, findings| run(index, mode, findings))
 }
 
 /// Per (event id, destination node): which life last got it, and how often.

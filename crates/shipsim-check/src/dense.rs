@@ -12,7 +12,8 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::index::NONE;
+/// "No such item" in the u32 index arrays.
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// A hash map for lookups only (never iterated), with a fast non-keyed hash:
 /// the keys come from our own trace, not from an adversary.

@@ -347,3 +347,16 @@ pub(crate) fn swapped(
     }
     records
 }
+
+/// Runs one checker's `run` over `records` on its own, whatever the trace's `Start` asks:
+/// what each module's test-only `check` does.
+pub(crate) fn check_one(
+    records: &[Record],
+    invariant: shipsim_trace::Invariant,
+    run: impl FnOnce(&crate::index::Index<'_>, &mut crate::findings::Findings),
+) -> Vec<Violation> {
+    let index = crate::index::Index::build(records);
+    let mut findings = crate::findings::Findings::new(invariant, []);
+    run(&index, &mut findings);
+    findings.finish().0
+}

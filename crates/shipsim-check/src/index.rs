@@ -18,11 +18,10 @@ use shipsim_trace::{EventId, EventRef, LifeState, Micros, Outcome, Phase, Record
 
 use shipsim_trace::{Invariant, TraceRule, fmt_t};
 
+pub(crate) use crate::dense::NONE;
 use crate::dense::{DenseMap, FastMap};
 use crate::findings::Findings;
 
-/// "No such item" in the u32 index arrays.
-pub(crate) const NONE: u32 = u32::MAX;
 /// "Never" in the record-position arrays.
 pub(crate) const NEVER: usize = usize::MAX;
 

@@ -39,28 +39,8 @@ mod reship_tests;
 #[cfg(test)]
 mod tests;
 
-pub use checker::{check_invariant, summarize};
+pub use checker::{check_all, check_invariant, summarize};
 pub use findings::MAX_PER_RULE;
 pub use html::page as html_page;
 pub use report::{faults_before, render_violation, transport_suffix, truncate};
 pub use summary::{CheckSummary, InvariantResult, Status};
-
-/// Every reported violation of every invariant the run's `Start` asks for, in time order.
-/// See [`summarize`] for the counts.
-pub fn check_all(records: &[shipsim_trace::Record]) -> Vec<shipsim_trace::Violation> {
-    summarize(records).violations()
-}
-
-/// Runs one checker's `run` over `records` on its own, whatever the trace's `Start` asks:
-/// what each module's test-only `check` does.
-#[cfg(test)]
-fn check_one(
-    records: &[shipsim_trace::Record],
-    invariant: shipsim_trace::Invariant,
-    run: impl FnOnce(&index::Index<'_>, &mut findings::Findings),
-) -> Vec<shipsim_trace::Violation> {
-    let index = index::Index::build(records);
-    let mut findings = findings::Findings::new(invariant, []);
-    run(&index, &mut findings);
-    findings.finish().0
-}

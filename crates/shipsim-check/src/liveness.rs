@@ -33,7 +33,7 @@ use shipsim_trace::fmt_t;
 /// Checks liveness, whatever the trace's `Start` says.
 #[cfg(test)]
 pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
-    crate::check_one(records, Invariant::Liveness, run)
+    crate::fixtures::check_one(records, Invariant::Liveness, run)
 }
 
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {

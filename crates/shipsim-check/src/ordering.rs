@@ -34,7 +34,7 @@ use shipsim_trace::fmt_t;
 /// Checks per-batch ordering, whatever the trace's `Start` says.
 #[cfg(test)]
 pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
-    crate::check_one(records, Invariant::Ordering, run)
+    crate::fixtures::check_one(records, Invariant::Ordering, run)
 }
 
 /// The first out-of-order delivery of a batch.

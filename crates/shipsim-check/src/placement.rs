@@ -42,7 +42,7 @@ use shipsim_trace::fmt_t;
 /// Checks placement, whatever the trace's `Start` says (except a missing shard count).
 #[cfg(test)]
 pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
-    crate::check_one(records, Invariant::Placement, run)
+    crate::fixtures::check_one(records, Invariant::Placement, run)
 }
 
 /// What a node has adopted in its current life.

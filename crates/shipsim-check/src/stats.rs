@@ -33,7 +33,7 @@ use shipsim_trace::fmt_t;
 /// Checks stats, whatever the trace's `Start` says.
 #[cfg(test)]
 pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
-    crate::check_one(records, Invariant::Stats, run)
+    crate::fixtures::check_one(records, Invariant::Stats, run)
 }
 
 /// What a life's counters should say, from the trace.

@@ -10,7 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FaultKind, Micros, Text};
+use crate::units::Micros;
+use crate::{FaultKind, Text};
 
 /// A fault as applied. Serialized like the scenario's YAML keys
 /// (`{"crash":"n2"}`, `{"partition-oneway":{"from":"n1","to":"n2"}}`).

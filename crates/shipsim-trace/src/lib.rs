@@ -24,6 +24,7 @@ mod names;
 mod read;
 mod record;
 mod text;
+mod units;
 mod writer;
 
 pub use counts::{Counts, fmt_t};
@@ -36,8 +37,9 @@ pub use names::{
 };
 pub use read::{TraceError, read, read_file};
 pub use record::{
-    EventId, EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange, Micros, Outcome, Phase,
-    Record, ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
+    EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange, Outcome, Phase, Record, ShippedRecord,
+    ShipperCounters, Start, TransportTiming, Violation,
 };
 pub use text::Text;
+pub use units::{EventId, Micros};
 pub use writer::{TraceWriter, payload_id};

@@ -9,16 +9,11 @@
 //! records (`Start`, `Violation`, the shipper counters) are boxed so they do
 //! not set the size of every record. None of that shows in the JSON.
 
+use crate::units::{EventId, Micros};
 use crate::{
     ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, Invariant, Lack, Rule, Text,
 };
 use serde::{Deserialize, Serialize};
-
-/// Simulated time since the start of the run, in microseconds.
-pub type Micros = u64;
-
-/// A harness-wide event id: unique across the run, carried in the payload.
-pub type EventId = u64;
 
 /// One fact of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

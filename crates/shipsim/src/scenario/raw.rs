@@ -15,7 +15,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::error::Pos;
+use super::error::{Pos, Problem};
 
 /// A value and the position of its first character in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,4 +271,9 @@ impl<'de> Deserialize<'de> for RawHeal {
 
         deserializer.deserialize_any(HealVisitor)
     }
+}
+
+/// Attaches a value's position to a parse result.
+pub(crate) fn located<T, U>(at: &Located<T>, result: Result<U, String>) -> Result<U, Problem> {
+    result.map_err(|message| Problem::new(at.pos, message))
 }

@@ -19,10 +19,10 @@ use shipsim_trace::FaultKind;
 use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
 use super::model::{Fault, FaultAction, HealTarget, Link};
+use super::raw::located;
 use super::raw::{Located, Names, RawFault, RawHeal, RawLinkLatency, RawLinkLoss, RawOneway, Slot};
 use super::scalars::{check_probability, parse_latency};
 use super::timeline_walk::{ActionPos, Walk, show};
-use super::validate::located;
 
 /// Converts and checks the `faults:` list of a scenario with these nodes and duration.
 pub(crate) fn faults(

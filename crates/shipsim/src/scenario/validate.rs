@@ -14,6 +14,7 @@ use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats
 use super::model::{Expect, Membership, Network, Scenario, Sink, TransportSettings, Workload};
 use super::raw::{
     Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload,
+    located,
 };
 use super::scalars::{
     check_busy_rate, check_probability, parse_batch, parse_latency, parse_positive_duration, parse_rate,
@@ -85,11 +86,6 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
     };
     limits(&scenario).map_err(|message| Problem::new(sizes_at, message))?;
     Ok(scenario)
-}
-
-/// Attaches a value's position to a parse result.
-pub(crate) fn located<T, U>(at: &Located<T>, result: Result<U, String>) -> Result<U, Problem> {
-    result.map_err(|message| Problem::new(at.pos, message))
 }
 
 /// Names of scenarios and nodes: `[a-z0-9-]+`, so they work as test names, file names and
