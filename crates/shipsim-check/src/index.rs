@@ -373,15 +373,7 @@ impl<'a> Index<'a> {
                     });
                 }
             }
-            Record::Phase { phase, .. } => match phase {
-                Phase::Faults => {}
-                Phase::Settle => {
-                    self.settle.get_or_insert((pos, t));
-                }
-                Phase::End => {
-                    self.end.get_or_insert((pos, t));
-                }
-            },
+            Record::Phase { phase, .. } => self.phase(pos, t, *phase),
             // Placement reads these itself (`placement.rs`).
             Record::Fault { .. }
             | Record::Violation(_)
@@ -407,6 +399,19 @@ impl<'a> Index<'a> {
             Record::StreamGap { node, .. } => {
                 self.intern(node, t);
                 self.stream_gaps.push(pos);
+            }
+        }
+    }
+
+    /// A `Phase` record: the first `settle` and the first `end` count.
+    fn phase(&mut self, pos: usize, t: Micros, phase: Phase) {
+        match phase {
+            Phase::Faults => {}
+            Phase::Settle => {
+                self.settle.get_or_insert((pos, t));
+            }
+            Phase::End => {
+                self.end.get_or_insert((pos, t));
             }
         }
     }
