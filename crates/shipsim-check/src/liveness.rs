@@ -72,7 +72,7 @@ fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
         (None, Some((_, t))) => (t, "was still pending when its sender crashed"),
         (None, None) => (index.last_t, "was still pending at the end of the trace"),
     };
-    if !limit.is_some_and(|limit| stop.saturating_sub(batch.t) > limit) {
+    if limit.is_none_or(|limit| stop.saturating_sub(batch.t) <= limit) {
         return;
     }
     findings.add(stop, LivenessRule::Deadline, || {
