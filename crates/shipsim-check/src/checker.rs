@@ -123,7 +123,7 @@ impl Checker for Liveness {
 
     fn skipped_rules(&self, index: &Index<'_>) -> Vec<(Rule, String)> {
         let mut skipped = Vec::new();
-        if let Some(why) = index.start.and_then(|start| recovery::skipped(start)) {
+        if let Some(why) = index.start.and_then(recovery::skipped) {
             skipped.push((LivenessRule::Recovery.into(), why));
         }
         if index.workloads.is_empty() {

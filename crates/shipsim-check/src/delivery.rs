@@ -27,12 +27,12 @@
 //! Cost: O(R + E) time (one pass over the deliveries, one over the
 //! shipments), O(E) memory, for R records and E shipped events.
 
-use shipsim_trace::{DeliveryRule, ExpectDelivery, Outcome};
+use shipsim_trace::{DeliveryRule, EventId, ExpectDelivery, Outcome};
 #[cfg(test)]
 use shipsim_trace::{Invariant, Record, Violation};
 
 use crate::findings::Findings;
-use crate::index::{Delivery, Index, NEVER, NONE};
+use crate::index::{Batch, Delivered, Delivery, End, Index, NEVER, NONE};
 use crate::report::clip;
 use shipsim_trace::fmt_t;
 
@@ -68,98 +68,118 @@ pub(crate) fn run(index: &Index<'_>, mode: ExpectDelivery, findings: &mut Findin
     for batch in &index.batches {
         let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
         for i in 0..batch.len() {
-            let g = batch.first + i;
-            let first = index.first_delivery[g as usize];
+            let first = index.first_delivery[(batch.first + i) as usize];
             if i < shipped && first == NONE {
-                findings.add(end.t, DeliveryRule::NoLoss, || {
-                    let how = match end.outcome {
-                        Outcome::Ok => "returned Ok".to_owned(),
-                        outcome => {
-                            format!("reported {shipped} shipped before failing ({})", outcome_name(outcome))
-                        }
-                    };
-                    (
-                        Some(index.event_ref(g)),
-                        format!(
-                            "delivered to {} (its ship_batch {how} at {})",
-                            index.name(batch.dst),
-                            fmt_t(end.t)
-                        ),
-                        format!(
-                            "no delivery of event {} at {}",
-                            batch.events[i as usize].id,
-                            index.name(batch.dst)
-                        ),
-                    )
-                });
+                lost(index, batch, end, i, findings);
             } else if i >= shipped && first != NONE && batch.certainly_failed() {
-                let delivery = &index.deliveries[first as usize];
-                findings.add(delivery.t.max(end.t), DeliveryRule::DeliveredDespiteError, || {
-                    (
-                        Some(index.event_ref(g)),
-                        format!(
-                            "not delivered to {}: its ship_batch failed ({}) after {shipped} of {}, so it certainly was not",
-                            index.name(batch.dst),
-                            outcome_name(end.outcome),
-                            batch.len()
-                        ),
-                        format!(
-                            "delivered to {} (life {}) at {}",
-                            index.name(delivery.node),
-                            delivery.life,
-                            fmt_t(delivery.t)
-                        ),
-                    )
-                });
+                delivered_despite_error(index, batch, end, i, &index.deliveries[first as usize], findings);
             }
         }
     }
 }
 
+/// `no-loss` for event `i` of `batch`, in its shipped prefix and never delivered.
+fn lost(index: &Index<'_>, batch: &Batch<'_>, end: End, i: u32, findings: &mut Findings) {
+    let shipped = batch.shipped().unwrap_or(0);
+    findings.add(end.t, DeliveryRule::NoLoss, || {
+        let how = match end.outcome {
+            Outcome::Ok => "returned Ok".to_owned(),
+            outcome => format!("reported {shipped} shipped before failing ({})", outcome_name(outcome)),
+        };
+        (
+            Some(index.event_ref(batch.first + i)),
+            format!("delivered to {} (its ship_batch {how} at {})", index.name(batch.dst), fmt_t(end.t)),
+            format!("no delivery of event {} at {}", batch.events[i as usize].id, index.name(batch.dst)),
+        )
+    });
+}
+
+/// `delivered-despite-error` for event `i` of `batch`, past its shipped prefix of a
+/// call that certainly failed, yet delivered (first by `delivery`).
+fn delivered_despite_error(
+    index: &Index<'_>,
+    batch: &Batch<'_>,
+    end: End,
+    i: u32,
+    delivery: &Delivery,
+    findings: &mut Findings,
+) {
+    let shipped = batch.shipped().unwrap_or(0);
+    findings.add(delivery.t.max(end.t), DeliveryRule::DeliveredDespiteError, || {
+        (
+            Some(index.event_ref(batch.first + i)),
+            format!(
+                "not delivered to {}: its ship_batch failed ({}) after {shipped} of {}, so it certainly was not",
+                index.name(batch.dst),
+                outcome_name(end.outcome),
+                batch.len()
+            ),
+            format!("delivered to {} (life {}) at {}", index.name(delivery.node), delivery.life, fmt_t(delivery.t)),
+        )
+    });
+}
+
+/// What `no-fabrication` expects of every delivery.
+const GENUINE: &str = "a delivery of an event shipped to this node, from its sender, byte for byte";
+
+/// How a `no-fabrication` report begins: who accepted the delivery, and when.
+fn accepted(index: &Index<'_>, d: &Delivery) -> String {
+    format!("{} (life {}) accepted at {}", index.name(d.node), d.life, fmt_t(d.t))
+}
+
 /// `no-fabrication` for one delivery.
 fn fabrication(index: &Index<'_>, d: &Delivery, findings: &mut Findings) {
-    let at = |d: &Delivery| format!("{} (life {}) accepted at {}", index.name(d.node), d.life, fmt_t(d.t));
-    let expected = "a delivery of an event shipped to this node, from its sender, byte for byte";
     let delivered = index.delivered(d);
     let Some(id) = delivered.id else {
         findings.add(d.t, DeliveryRule::NoFabrication, || {
-            (
-                None,
-                expected.into(),
-                format!("{} a payload without an event id: {}", at(d), clip(delivered.payload)),
-            )
+            let actual =
+                format!("{} a payload without an event id: {}", accepted(index, d), clip(delivered.payload));
+            (None, GENUINE.into(), actual)
         });
         return;
     };
     if d.shipment == NONE {
-        let latest = index.latest_shipment(id);
-        findings.add(d.t, DeliveryRule::NoFabrication, || {
-            if latest == NONE {
-                return (None, expected.into(), format!("{} event {id}, which no ship_batch shipped", at(d)));
-            }
-            // Shipped, but not to this node before now.
-            let mut g = latest;
-            let mut later_here = NONE;
-            while g != NONE {
-                if index.batch_of(g).dst == d.node {
-                    later_here = g;
-                }
-                g = index.prev_same_id[g as usize];
-            }
-            if later_here != NONE {
-                let begin = index.batch_of(later_here).t;
-                let actual = format!("{} event {id} before it was shipped (at {})", at(d), fmt_t(begin));
-                return (Some(index.event_ref(later_here)), expected.into(), actual);
-            }
-            let dst = index.name(index.batch_of(latest).dst);
-            (
-                Some(index.event_ref(latest)),
-                expected.into(),
-                format!("{} event {id}, which was shipped to {dst}", at(d)),
-            )
-        });
-        return;
+        unshipped(index, d, id, findings);
+    } else {
+        altered(index, d, &delivered, id, findings);
     }
+}
+
+/// `no-fabrication` for a delivery of `id` attributed to no shipment: the id was
+/// never shipped, or only later to this node, or only to other nodes.
+fn unshipped(index: &Index<'_>, d: &Delivery, id: EventId, findings: &mut Findings) {
+    let latest = index.latest_shipment(id);
+    findings.add(d.t, DeliveryRule::NoFabrication, || {
+        let at = accepted(index, d);
+        if latest == NONE {
+            return (None, GENUINE.into(), format!("{at} event {id}, which no ship_batch shipped"));
+        }
+        // Shipped, but not to this node before now.
+        let mut g = latest;
+        let mut later_here = NONE;
+        while g != NONE {
+            if index.batch_of(g).dst == d.node {
+                later_here = g;
+            }
+            g = index.prev_same_id[g as usize];
+        }
+        if later_here != NONE {
+            let begin = index.batch_of(later_here).t;
+            let actual = format!("{at} event {id} before it was shipped (at {})", fmt_t(begin));
+            return (Some(index.event_ref(later_here)), GENUINE.into(), actual);
+        }
+        let dst = index.name(index.batch_of(latest).dst);
+        (
+            Some(index.event_ref(latest)),
+            GENUINE.into(),
+            format!("{at} event {id}, which was shipped to {dst}"),
+        )
+    });
+}
+
+/// `no-fabrication` for an attributed delivery: its claimed source must be the
+/// shipment's sender, and its payload the shipped one, byte for byte.
+fn altered(index: &Index<'_>, d: &Delivery, delivered: &Delivered<'_>, id: EventId, findings: &mut Findings) {
     let (event, _) = index.event_of(d.shipment);
     let sender = index.name(index.batch_of(d.shipment).node);
     let wrong_source = delivered.source != sender;
@@ -182,88 +202,127 @@ fn fabrication(index: &Index<'_>, d: &Delivery, findings: &mut Findings) {
                 clip(delivered.payload)
             ));
         }
-        (
-            Some(index.event_ref(d.shipment)),
-            expected.into(),
-            format!("{} event {id} {}", at(d), problems.join("; ")),
-        )
+        let actual = format!("{} event {id} {}", accepted(index, d), problems.join("; "));
+        (Some(index.event_ref(d.shipment)), GENUINE.into(), actual)
     });
+}
+
+/// The shipments of a delivery's id to its node begun before it: the
+/// attributed one and the earlier ones in its chain.
+struct ShippedHere {
+    /// The earliest of them, where [`Seen`] is kept.
+    head: u32,
+    /// How many of them allow a delivery (not reported certainly not delivered).
+    count: u32,
+    /// Whether every one of those was acknowledged before the delivery.
+    all_acked: bool,
+    /// Position of the latest of those acknowledgements.
+    last_ack: usize,
+}
+
+impl ShippedHere {
+    /// Walks the chain of shipments of `d`'s id from its attributed one back.
+    fn of(index: &Index<'_>, d: &Delivery) -> Self {
+        let mut here = ShippedHere { head: d.shipment, count: 0, all_acked: true, last_ack: 0 };
+        let mut g = d.shipment;
+        while g != NONE {
+            let batch = index.batch_of(g);
+            if batch.dst == d.node {
+                here.head = g;
+                // A shipment its call reported certainly not delivered (the event
+                // in the unshipped rest of a refused or failed batch) allows no
+                // delivery: a re-plan back to the same node allows one, not two.
+                let (_, at) = index.event_of(g);
+                let certainly_not = batch.certainly_failed() && batch.shipped().is_some_and(|n| at >= n);
+                if certainly_not {
+                    g = index.prev_same_id[g as usize];
+                    continue;
+                }
+                here.count += 1;
+                let acked = index.acked_at[g as usize];
+                if acked == NEVER || acked > d.pos {
+                    here.all_acked = false;
+                } else {
+                    here.last_ack = here.last_ack.max(acked);
+                }
+            }
+            g = index.prev_same_id[g as usize];
+        }
+        here
+    }
 }
 
 /// `no-duplicate` and `redelivery-after-ack` for one attributed delivery.
 fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], findings: &mut Findings) {
-    // The shipments of this id to this node begun before the delivery: the
-    // attributed one and the earlier ones in its chain.
-    let mut head = d.shipment;
-    let mut shipped_here = 0u32;
-    let mut all_acked = true;
-    let mut last_ack = 0usize;
-    let mut g = d.shipment;
-    while g != NONE {
-        let batch = index.batch_of(g);
-        if batch.dst == d.node {
-            head = g;
-            // A shipment its call reported certainly not delivered (the event
-            // in the unshipped rest of a refused or failed batch) allows no
-            // delivery: a re-plan back to the same node allows one, not two.
-            let (_, at) = index.event_of(g);
-            let certainly_not = batch.certainly_failed() && batch.shipped().is_some_and(|n| at >= n);
-            if certainly_not {
-                g = index.prev_same_id[g as usize];
-                continue;
-            }
-            shipped_here += 1;
-            let acked = index.acked_at[g as usize];
-            if acked == NEVER || acked > d.pos {
-                all_acked = false;
-            } else {
-                last_ack = last_ack.max(acked);
-            }
-        }
-        g = index.prev_same_id[g as usize];
-    }
-    let state = &mut seen[head as usize];
-    let id = index.delivered(d).id.unwrap_or_default();
-    let node = index.name(d.node);
+    let here = ShippedHere::of(index, d);
+    let state = &mut seen[here.head as usize];
     match *state {
         None => *state = Some(Seen { life: d.life, count: 1, last_t: d.t }),
         Some(prev) if prev.life == d.life => {
             let count = prev.count + 1;
             *state = Some(Seen { count, last_t: d.t, ..prev });
-            if count > shipped_here {
-                findings.add(d.t, DeliveryRule::NoDuplicate, || {
-                    let times = if shipped_here == 1 { "once".to_owned() } else { format!("{shipped_here} times") };
-                    (
-                        Some(index.event_ref(d.shipment)),
-                        format!("event {id} delivered at most {times} to life {} of {node} (it was shipped there {times})", d.life),
-                        format!("delivered {count} times to life {} of {node}, the previous at {}", d.life, fmt_t(prev.last_t)),
-                    )
-                });
+            if count > here.count {
+                duplicate(index, d, prev, count, here.count, findings);
             }
         }
         Some(prev) => {
             *state = Some(Seen { life: d.life, count: 1, last_t: d.t });
-            if all_acked {
-                findings.add(d.t, DeliveryRule::RedeliveryAfterAck, || {
-                    let sender = index.name(index.batch_of(d.shipment).node);
-                    (
-                        Some(index.event_ref(d.shipment)),
-                        format!(
-                            "after a restart of {node}, only events whose ack never reached {sender} delivered again"
-                        ),
-                        format!(
-                            "event {id} delivered to life {} of {node} (last at {}), acknowledged to {sender} at {}, delivered again to life {} at {}",
-                            prev.life,
-                            fmt_t(prev.last_t),
-                            fmt_t(index.t_at(last_ack)),
-                            d.life,
-                            fmt_t(d.t)
-                        ),
-                    )
-                });
+            if here.all_acked {
+                redelivery(index, d, prev, here.last_ack, findings);
             }
         }
     }
+}
+
+/// `no-duplicate`: `d` is delivery number `count` to its life, of an event shipped
+/// there only `shipped_here` times; `prev` is what that life got before.
+fn duplicate(
+    index: &Index<'_>,
+    d: &Delivery,
+    prev: Seen,
+    count: u32,
+    shipped_here: u32,
+    findings: &mut Findings,
+) {
+    let id = index.delivered(d).id.unwrap_or_default();
+    let node = index.name(d.node);
+    findings.add(d.t, DeliveryRule::NoDuplicate, || {
+        let times = if shipped_here == 1 { "once".to_owned() } else { format!("{shipped_here} times") };
+        (
+            Some(index.event_ref(d.shipment)),
+            format!(
+                "event {id} delivered at most {times} to life {} of {node} (it was shipped there {times})",
+                d.life
+            ),
+            format!(
+                "delivered {count} times to life {} of {node}, the previous at {}",
+                d.life,
+                fmt_t(prev.last_t)
+            ),
+        )
+    });
+}
+
+/// `redelivery-after-ack`: `d` reaches a later life than `prev` did, though every
+/// shipment of it there was acknowledged (the latest at record `last_ack`).
+fn redelivery(index: &Index<'_>, d: &Delivery, prev: Seen, last_ack: usize, findings: &mut Findings) {
+    let id = index.delivered(d).id.unwrap_or_default();
+    let node = index.name(d.node);
+    findings.add(d.t, DeliveryRule::RedeliveryAfterAck, || {
+        let sender = index.name(index.batch_of(d.shipment).node);
+        (
+            Some(index.event_ref(d.shipment)),
+            format!("after a restart of {node}, only events whose ack never reached {sender} delivered again"),
+            format!(
+                "event {id} delivered to life {} of {node} (last at {}), acknowledged to {sender} at {}, delivered again to life {} at {}",
+                prev.life,
+                fmt_t(prev.last_t),
+                fmt_t(index.t_at(last_ack)),
+                d.life,
+                fmt_t(d.t)
+            ),
+        )
+    });
 }
 
 /// An outcome as the trace spells it.

@@ -355,6 +355,7 @@ impl<'a> Index<'a> {
         self.shipment_batch.len()
     }
 
+    /// Indexes one record: checks its time against the last, then files it by kind.
     fn add(&mut self, pos: usize, record: &'a Record) {
         if matches!(record, Record::Violation(_)) {
             // Written after checking, stamped with the time of what they
@@ -362,17 +363,7 @@ impl<'a> Index<'a> {
             return;
         }
         let t = record.t();
-        if t < self.last_t {
-            let last = self.last_t;
-            self.malformed.add(t, TraceRule::TimeOrder, || {
-                (
-                    None,
-                    "record times that never decrease".into(),
-                    format!("record {} at {} follows one at {}", pos + 1, fmt_t(t), fmt_t(last)),
-                )
-            });
-        }
-        self.last_t = self.last_t.max(t);
+        self.time_order(pos, t);
         match record {
             Record::Start(_) => {
                 if Some(pos) != self.start_pos {
@@ -381,29 +372,13 @@ impl<'a> Index<'a> {
                     });
                 }
             }
-            Record::Phase { phase, .. } => match phase {
-                Phase::Faults => {}
-                Phase::Settle => {
-                    self.settle.get_or_insert((pos, t));
-                }
-                Phase::End => {
-                    self.end.get_or_insert((pos, t));
-                }
-            },
+            Record::Phase { phase, .. } => self.phase(pos, t, *phase),
             // Placement reads these itself (`placement.rs`).
             Record::Fault { .. }
             | Record::Violation(_)
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}
-            Record::Life { node, life, state, .. } => {
-                let node = self.intern(node, t);
-                let info = self.lives.entry((node, *life)).or_default();
-                let slot = match state {
-                    LifeState::Up => &mut info.up,
-                    LifeState::Down => &mut info.down,
-                };
-                slot.get_or_insert((pos, t));
-            }
+            Record::Life { node, life, state, .. } => self.life(pos, t, node, *life, *state),
             Record::ShipBegin { node, life, batch, dst, local, events, .. } => {
                 self.ship_begin(pos, t, node, *life, *batch, dst, *local, events)
             }
@@ -411,17 +386,7 @@ impl<'a> Index<'a> {
                 self.ship_end(pos, t, node, *life, *batch, *shipped, *outcome)
             }
             Record::Ack { node, dst, id, .. } => self.ack(pos, t, node, dst, *id),
-            Record::Deliver { node, life, id, .. } => {
-                let node = self.intern(node, t);
-                let mut shipment = id.map_or(NONE, |id| self.latest_shipment(id));
-                while shipment != NONE && self.batch_of(shipment).dst != node {
-                    shipment = self.prev_same_id[shipment as usize];
-                }
-                if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
-                    self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
-                }
-                self.deliveries.push(Delivery { pos, t, node, life: *life, shipment });
-            }
+            Record::Deliver { node, life, id, .. } => self.deliver(pos, t, node, *life, *id),
             Record::Stats { node, life, .. } => {
                 let node = self.intern(node, t);
                 self.lives.entry((node, *life)).or_default().stats.push(pos);
@@ -437,6 +402,62 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// A `Phase` record: the first `settle` and the first `end` count.
+    fn phase(&mut self, pos: usize, t: Micros, phase: Phase) {
+        match phase {
+            Phase::Faults => {}
+            Phase::Settle => {
+                self.settle.get_or_insert((pos, t));
+            }
+            Phase::End => {
+                self.end.get_or_insert((pos, t));
+            }
+        }
+    }
+
+    /// Reports record `pos` if its time `t` is before the latest so far, and
+    /// advances the latest: every later check reads times as ordered.
+    fn time_order(&mut self, pos: usize, t: Micros) {
+        if t < self.last_t {
+            let last = self.last_t;
+            self.malformed.add(t, TraceRule::TimeOrder, || {
+                (
+                    None,
+                    "record times that never decrease".into(),
+                    format!("record {} at {} follows one at {}", pos + 1, fmt_t(t), fmt_t(last)),
+                )
+            });
+        }
+        self.last_t = self.last_t.max(t);
+    }
+
+    /// A `Life` record: the first `up` and the first `down` of each life count.
+    fn life(&mut self, pos: usize, t: Micros, node: &'a str, life: u32, state: LifeState) {
+        let node = self.intern(node, t);
+        let info = self.lives.entry((node, life)).or_default();
+        let slot = match state {
+            LifeState::Up => &mut info.up,
+            LifeState::Down => &mut info.down,
+        };
+        slot.get_or_insert((pos, t));
+    }
+
+    /// A `Deliver` record, attributed to the latest shipment of its id to this
+    /// node (walking back past shipments of the same id to other nodes).
+    fn deliver(&mut self, pos: usize, t: Micros, node: &'a str, life: u32, id: Option<EventId>) {
+        let node = self.intern(node, t);
+        let mut shipment = id.map_or(NONE, |id| self.latest_shipment(id));
+        while shipment != NONE && self.batch_of(shipment).dst != node {
+            shipment = self.prev_same_id[shipment as usize];
+        }
+        if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
+            self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
+        }
+        self.deliveries.push(Delivery { pos, t, node, life, shipment });
+    }
+
+    /// A `ShipBegin` record: checks its `local` flag and batch number, then
+    /// adds the batch and one shipment per event.
     #[allow(clippy::too_many_arguments)]
     fn ship_begin(
         &mut self,
@@ -461,46 +482,10 @@ impl<'a> Index<'a> {
             });
         }
         let b = self.batches.len() as u32;
-        // Keep the first of two batches of one number: `ShipEnd`s match it.
-        if self.batch_by_key.len() <= node_ix as usize {
-            self.batch_by_key.resize_with(node_ix as usize + 1, DenseMap::default);
-        }
-        let numbers = &mut self.batch_by_key[node_ix as usize];
-        if numbers.get(batch).is_none() {
-            numbers.insert(batch, b);
-        } else {
-            self.malformed.add(t, TraceRule::ShipBegin, || {
-                (
-                    None,
-                    "batch numbers unique per node".into(),
-                    format!("batch {batch} of {node} begins twice"),
-                )
-            });
-        }
+        self.number_batch(t, node, node_ix, batch, b);
         let first = self.shipment_batch.len() as u32;
         for event in events {
-            let g = self.shipment_batch.len() as u32;
-            self.shipment_batch.push(b);
-            let prev = self.latest_by_id.insert(event.id, g).unwrap_or(NONE);
-            self.prev_same_id.push(prev);
-            self.first_delivery.push(NONE);
-            self.acked_at.push(NEVER);
-            if prev != NONE
-                && self.batch_of(prev).node == node_ix
-                && self.batch_of(prev).life == life
-                && !self.certainly_not_delivered(prev)
-            {
-                let id = event.id;
-                self.malformed.add(t, TraceRule::ShipBegin, || {
-                    (
-                        None,
-                        "event ids unique (one life ships an event again only after a call \
-                         reported it certainly not delivered, e.g. refused by a non-owner)"
-                            .into(),
-                        format!("event {id} shipped again by {node} in the same life, in batch {batch}"),
-                    )
-                });
-            }
+            self.add_shipment(t, node, node_ix, life, batch, b, event.id);
         }
         self.batches.push(Batch {
             pos,
@@ -516,6 +501,66 @@ impl<'a> Index<'a> {
         });
     }
 
+    /// Files batch `b` as number `batch` of node `node_ix`, or reports the
+    /// number taken. The first of two batches of one number keeps it: the
+    /// `ShipEnd`s match that one.
+    fn number_batch(&mut self, t: Micros, node: &'a str, node_ix: u32, batch: u64, b: u32) {
+        if self.batch_by_key.len() <= node_ix as usize {
+            self.batch_by_key.resize_with(node_ix as usize + 1, DenseMap::default);
+        }
+        let numbers = &mut self.batch_by_key[node_ix as usize];
+        if numbers.get(batch).is_none() {
+            numbers.insert(batch, b);
+        } else {
+            self.malformed.add(t, TraceRule::ShipBegin, || {
+                (
+                    None,
+                    "batch numbers unique per node".into(),
+                    format!("batch {batch} of {node} begins twice"),
+                )
+            });
+        }
+    }
+
+    /// Adds the next shipment (event `id` in batch `b`), linked to the
+    /// previous shipment of its id, and reports it if the same life shipped
+    /// that id before without being told it certainly was not delivered.
+    #[allow(clippy::too_many_arguments)]
+    fn add_shipment(
+        &mut self,
+        t: Micros,
+        node: &'a str,
+        node_ix: u32,
+        life: u32,
+        batch: u64,
+        b: u32,
+        id: EventId,
+    ) {
+        let g = self.shipment_batch.len() as u32;
+        self.shipment_batch.push(b);
+        let prev = self.latest_by_id.insert(id, g).unwrap_or(NONE);
+        self.prev_same_id.push(prev);
+        self.first_delivery.push(NONE);
+        self.acked_at.push(NEVER);
+        if prev != NONE
+            && self.batch_of(prev).node == node_ix
+            && self.batch_of(prev).life == life
+            && !self.certainly_not_delivered(prev)
+        {
+            self.malformed.add(t, TraceRule::ShipBegin, || {
+                (
+                    None,
+                    "event ids unique (one life ships an event again only after a call \
+                     reported it certainly not delivered, e.g. refused by a non-owner)"
+                        .into(),
+                    format!("event {id} shipped again by {node} in the same life, in batch {batch}"),
+                )
+            });
+        }
+    }
+
+    /// A `ShipEnd` record: checks it against its batch's `ShipBegin`, then
+    /// records the end and counts its shipped prefix as acked.
     #[allow(clippy::too_many_arguments)]
     fn ship_end(
         &mut self,
@@ -565,6 +610,8 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// An `Ack` record, attributed to the latest shipment of its id from
+    /// `node` to `dst`.
     fn ack(&mut self, pos: usize, t: Micros, node: &'a str, dst: &'a str, id: EventId) {
         let node_ix = self.intern(node, t);
         let dst_ix = self.intern(dst, t);

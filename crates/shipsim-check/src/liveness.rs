@@ -21,13 +21,13 @@
 
 use std::collections::BTreeSet;
 
+use shipsim_trace::{EventRef, LivenessRule, Micros, Outcome, Record};
 #[cfg(test)]
 use shipsim_trace::{Invariant, Violation};
-use shipsim_trace::{LivenessRule, Outcome, Record};
 
 use crate::delivery::outcome_name;
 use crate::findings::Findings;
-use crate::index::Index;
+use crate::index::{Batch, Index};
 use shipsim_trace::fmt_t;
 
 /// Checks liveness, whatever the trace's `Start` says.
@@ -37,83 +37,111 @@ pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
 }
 
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
-    let limit = index.start.map(|s| s.deadline_us.saturating_add(s.tick_us));
-    let done = index.end.is_some();
-    let end_t = index.end_t();
+    // The three per-batch rules run batch by batch, in this order, so that
+    // findings at one time keep the order they always had.
     for batch in &index.batches {
-        let what =
-            || format!("batch {} of {} to {}", batch.batch, index.name(batch.node), index.name(batch.dst));
-        let first_event = || (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
-        let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
-        // When the call returned, or stopped waiting for good.
-        let (stop, how) = match (batch.end, down) {
-            (Some(end), _) => (end.t, "returned"),
-            (None, Some((_, t))) => (t, "was still pending when its sender crashed"),
-            (None, None) => (index.last_t, "was still pending at the end of the trace"),
-        };
-        if limit.is_some_and(|limit| stop.saturating_sub(batch.t) > limit) {
-            findings.add(stop, LivenessRule::Deadline, || {
-                let start = index.start.expect("a limit comes from a start");
-                (
-                    first_event(),
-                    format!(
-                        "{} returned within its deadline {} (+ tick {}) of its start at {}",
-                        what(),
-                        fmt_t(start.deadline_us),
-                        fmt_t(start.tick_us),
-                        fmt_t(batch.t)
-                    ),
-                    format!("it {how} at {}, {} later", fmt_t(stop), fmt_t(stop - batch.t)),
-                )
-            });
-        }
-        let failed_in_settle = match (batch.end, index.settle) {
-            (Some(end), Some((settle_pos, settle_t)))
-                if batch.pos > settle_pos && end.outcome != Outcome::Ok =>
-            {
-                Some((end, settle_t))
-            }
-            _ => None,
-        };
-        if let Some((end, settle_t)) = failed_in_settle {
-            findings.add(end.t, LivenessRule::SettleOk, || {
-                let shipped = batch.shipped().unwrap_or(0).min(batch.len().saturating_sub(1));
-                (
-                    (!batch.events.is_empty()).then(|| index.event_ref(batch.first + shipped)),
-                    format!(
-                        "{}, begun in the settle phase (from {}: network healed, all nodes up), returns Ok",
-                        what(),
-                        fmt_t(settle_t)
-                    ),
-                    format!(
-                        "it failed at {} ({}) after {} of {}{}",
-                        fmt_t(end.t),
-                        outcome_name(end.outcome),
-                        end.shipped,
-                        batch.len(),
-                        index.records[end.pos].error().map(|e| format!(": {e}")).unwrap_or_default()
-                    ),
-                )
-            });
-        }
-        if done && batch.end.is_none() && down.is_none() {
-            findings.add(end_t, LivenessRule::UnfinishedShip, || {
-                (
-                    first_event(),
-                    format!("{}, begun at {}, returned by the end of the run", what(), fmt_t(batch.t)),
-                    format!(
-                        "no ShipEnd by {}, and life {} of {} never ended",
-                        fmt_t(end_t),
-                        batch.life,
-                        index.name(batch.node)
-                    ),
-                )
-            });
-        }
+        deadline(index, batch, findings);
+        settle_ok(index, batch, findings);
+        unfinished_ship(index, batch, findings);
     }
-
     super::recovery::run(index, findings);
+    unfinished_workload(index, findings);
+}
 
+/// How a report names `batch`.
+fn what(index: &Index<'_>, batch: &Batch<'_>) -> String {
+    format!("batch {} of {} to {}", batch.batch, index.name(batch.node), index.name(batch.dst))
+}
+
+/// The first event of `batch`, if it has any.
+fn first_event(index: &Index<'_>, batch: &Batch<'_>) -> Option<EventRef> {
+    (!batch.events.is_empty()).then(|| index.event_ref(batch.first))
+}
+
+/// When the sender's life of `batch` ended, if it did (position, time).
+fn sender_down(index: &Index<'_>, batch: &Batch<'_>) -> Option<(usize, Micros)> {
+    index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down)
+}
+
+/// `deadline` for one call: from its start to its return, or to when it stopped
+/// waiting for good (its sender crashed, or the trace ended).
+fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
+    let limit = index.start.map(|s| s.deadline_us.saturating_add(s.tick_us));
+    let (stop, how) = match (batch.end, sender_down(index, batch)) {
+        (Some(end), _) => (end.t, "returned"),
+        (None, Some((_, t))) => (t, "was still pending when its sender crashed"),
+        (None, None) => (index.last_t, "was still pending at the end of the trace"),
+    };
+    if limit.is_none_or(|limit| stop.saturating_sub(batch.t) <= limit) {
+        return;
+    }
+    findings.add(stop, LivenessRule::Deadline, || {
+        let start = index.start.expect("a limit comes from a start");
+        (
+            first_event(index, batch),
+            format!(
+                "{} returned within its deadline {} (+ tick {}) of its start at {}",
+                what(index, batch),
+                fmt_t(start.deadline_us),
+                fmt_t(start.tick_us),
+                fmt_t(batch.t)
+            ),
+            format!("it {how} at {}, {} later", fmt_t(stop), fmt_t(stop - batch.t)),
+        )
+    });
+}
+
+/// `settle-ok` for one call: begun after `Phase settle`, it must return `Ok`.
+fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
+    let (Some(end), Some((settle_pos, settle_t))) = (batch.end, index.settle) else { return };
+    if batch.pos <= settle_pos || end.outcome == Outcome::Ok {
+        return;
+    }
+    findings.add(end.t, LivenessRule::SettleOk, || {
+        let shipped = batch.shipped().unwrap_or(0).min(batch.len().saturating_sub(1));
+        (
+            (!batch.events.is_empty()).then(|| index.event_ref(batch.first + shipped)),
+            format!(
+                "{}, begun in the settle phase (from {}: network healed, all nodes up), returns Ok",
+                what(index, batch),
+                fmt_t(settle_t)
+            ),
+            format!(
+                "it failed at {} ({}) after {} of {}{}",
+                fmt_t(end.t),
+                outcome_name(end.outcome),
+                end.shipped,
+                batch.len(),
+                index.records[end.pos].error().map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+        )
+    });
+}
+
+/// `unfinished-ship` for one call: by the end of the run it has returned, unless
+/// its sender's life ended first.
+fn unfinished_ship(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
+    if index.end.is_none() || batch.end.is_some() || sender_down(index, batch).is_some() {
+        return;
+    }
+    let end_t = index.end_t();
+    findings.add(end_t, LivenessRule::UnfinishedShip, || {
+        (
+            first_event(index, batch),
+            format!("{}, begun at {}, returned by the end of the run", what(index, batch), fmt_t(batch.t)),
+            format!(
+                "no ShipEnd by {}, and life {} of {} never ended",
+                fmt_t(end_t),
+                batch.life,
+                index.name(batch.node)
+            ),
+        )
+    });
+}
+
+/// `unfinished-workload`: every `Workload` record reports its target routed, and
+/// (once the run has ended) every scenario node wrote one.
+fn unfinished_workload(index: &Index<'_>, findings: &mut Findings) {
     let mut reported = BTreeSet::new();
     for &pos in &index.workloads {
         let Record::Workload { t, node, routed, target } = &index.records[pos] else { continue };
@@ -130,17 +158,17 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
             });
         }
     }
-    if let Some(start) = index.start.filter(|_| done) {
-        for node in &start.nodes {
-            if !reported.contains(node.as_str()) {
-                findings.add(end_t, LivenessRule::UnfinishedWorkload, || {
-                    (
-                        None,
-                        format!("a Workload record for {node} by the end of the run"),
-                        "none: its progress is unknown".to_owned(),
-                    )
-                });
-            }
+    let Some(start) = index.start.filter(|_| index.end.is_some()) else { return };
+    let end_t = index.end_t();
+    for node in &start.nodes {
+        if !reported.contains(node.as_str()) {
+            findings.add(end_t, LivenessRule::UnfinishedWorkload, || {
+                (
+                    None,
+                    format!("a Workload record for {node} by the end of the run"),
+                    "none: its progress is unknown".to_owned(),
+                )
+            });
         }
     }
 }

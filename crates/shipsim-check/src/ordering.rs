@@ -28,7 +28,7 @@ use shipsim_trace::{OrderingRule, Outcome, Record};
 
 use crate::delivery::outcome_name;
 use crate::findings::Findings;
-use crate::index::{Index, NONE};
+use crate::index::{Batch, Index, NONE};
 use shipsim_trace::fmt_t;
 
 /// Checks per-batch ordering, whatever the trace's `Start` says.
@@ -71,9 +71,22 @@ fn stream_gaps(index: &Index<'_>, findings: &mut Findings) {
     }
 }
 
-/// Per-batch order of the deliveries.
+/// Per-batch order of the deliveries: a batch out of order is reported at its first
+/// break (`gap` or `swap`); one in order, for delivering less than its call reported
+/// shipped (`ok-incomplete`, `below-shipped`).
 fn batches(index: &Index<'_>, findings: &mut Findings) {
-    // Per batch: the next index expected, and the first break.
+    let (next, broken) = progress(index);
+    for (b, batch) in index.batches.iter().enumerate() {
+        match broken[b] {
+            Some(brk) => out_of_order(index, batch, next[b], brk, findings),
+            None => incomplete(index, batch, next[b], findings),
+        }
+    }
+}
+
+/// Per batch: the next index expected (the length of its in-order prefix of first
+/// deliveries) and the first break in that order, from one pass over the deliveries.
+fn progress(index: &Index<'_>) -> (Vec<u32>, Vec<Option<Break>>) {
     let mut next = vec![0u32; index.batches.len()];
     let mut broken: Vec<Option<Break>> = vec![None; index.batches.len()];
     for (k, delivery) in index.deliveries.iter().enumerate() {
@@ -92,70 +105,79 @@ fn batches(index: &Index<'_>, findings: &mut Findings) {
             broken[b] = Some(Break { delivery: k as u32, got });
         }
     }
+    (next, broken)
+}
 
-    for (b, batch) in index.batches.iter().enumerate() {
-        let k = next[b];
-        let dst = index.name(batch.dst);
-        let what = format!("batch {} of {} to {dst}", batch.batch, index.name(batch.node));
-        if let Some(brk) = broken[b] {
-            let delivery = &index.deliveries[brk.delivery as usize];
-            let missing = batch.first + k;
-            let later = index.first_delivery[missing as usize];
-            let rule = if later == NONE { OrderingRule::Gap } else { OrderingRule::Swap };
-            findings.add(delivery.t, rule, || {
-                let before = match k {
-                    0 => "as the batch's first delivery".to_owned(),
-                    1 => "after index 0 only".to_owned(),
-                    _ => format!("after indices 0..={}", k - 1),
-                };
-                let fate = match later {
-                    NONE => "never delivered".to_owned(),
-                    later => {
-                        format!("delivered only later, at {}", fmt_t(index.deliveries[later as usize].t))
-                    }
-                };
-                (
-                    Some(index.event_ref(batch.first + brk.got)),
-                    format!("{what} delivered in batch order: index {k} next"),
-                    format!(
-                        "index {} (event {}) delivered at {} {before}; index {k} (event {}) {fate}",
-                        brk.got,
-                        batch.events[brk.got as usize].id,
-                        fmt_t(delivery.t),
-                        batch.events[k as usize].id
-                    ),
-                )
-            });
-            continue;
-        }
-        let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
-        let (rule, expected) = match end.outcome {
-            Outcome::Ok if k < batch.len() => (
-                OrderingRule::OkIncomplete,
-                format!("all {} events of {what} delivered (ship_batch returned Ok)", batch.len()),
-            ),
-            Outcome::Ok => continue,
-            outcome if k < shipped => (
-                OrderingRule::BelowShipped,
-                format!(
-                    "at least the {shipped} events of {what} reported shipped delivered (it failed: {})",
-                    outcome_name(outcome)
-                ),
-            ),
-            _ => continue,
+/// How a report names `batch`.
+fn what(index: &Index<'_>, batch: &Batch<'_>) -> String {
+    format!("batch {} of {} to {}", batch.batch, index.name(batch.node), index.name(batch.dst))
+}
+
+/// `gap` or `swap`: `batch` delivered index `brk.got` while index `k` was next;
+/// a gap if `k` never arrived, a swap if it arrived later.
+fn out_of_order(index: &Index<'_>, batch: &Batch<'_>, k: u32, brk: Break, findings: &mut Findings) {
+    let delivery = &index.deliveries[brk.delivery as usize];
+    let later = index.first_delivery[(batch.first + k) as usize];
+    let rule = if later == NONE { OrderingRule::Gap } else { OrderingRule::Swap };
+    findings.add(delivery.t, rule, || {
+        let before = match k {
+            0 => "as the batch's first delivery".to_owned(),
+            1 => "after index 0 only".to_owned(),
+            _ => format!("after indices 0..={}", k - 1),
         };
-        findings.add(end.t, rule, || {
-            let delivered = match k {
-                0 => "none of it delivered".to_owned(),
-                _ => format!("only indices 0..={} delivered", k - 1),
-            };
-            (
-                Some(index.event_ref(batch.first + k)),
-                expected,
-                format!("{delivered}; index {k} (event {}) never", batch.events[k as usize].id),
-            )
-        });
-    }
+        let fate = match later {
+            NONE => "never delivered".to_owned(),
+            later => format!("delivered only later, at {}", fmt_t(index.deliveries[later as usize].t)),
+        };
+        (
+            Some(index.event_ref(batch.first + brk.got)),
+            format!("{} delivered in batch order: index {k} next", what(index, batch)),
+            format!(
+                "index {} (event {}) delivered at {} {before}; index {k} (event {}) {fate}",
+                brk.got,
+                batch.events[brk.got as usize].id,
+                fmt_t(delivery.t),
+                batch.events[k as usize].id
+            ),
+        )
+    });
+}
+
+/// `ok-incomplete` or `below-shipped`: `batch`, delivered in order up to index `k`
+/// only, returned `Ok`, or failed having reported more than `k` shipped.
+fn incomplete(index: &Index<'_>, batch: &Batch<'_>, k: u32, findings: &mut Findings) {
+    let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { return };
+    let (rule, expected) = match end.outcome {
+        Outcome::Ok if k < batch.len() => (
+            OrderingRule::OkIncomplete,
+            format!(
+                "all {} events of {} delivered (ship_batch returned Ok)",
+                batch.len(),
+                what(index, batch)
+            ),
+        ),
+        Outcome::Ok => return,
+        outcome if k < shipped => (
+            OrderingRule::BelowShipped,
+            format!(
+                "at least the {shipped} events of {} reported shipped delivered (it failed: {})",
+                what(index, batch),
+                outcome_name(outcome)
+            ),
+        ),
+        _ => return,
+    };
+    findings.add(end.t, rule, || {
+        let delivered = match k {
+            0 => "none of it delivered".to_owned(),
+            _ => format!("only indices 0..={} delivered", k - 1),
+        };
+        (
+            Some(index.event_ref(batch.first + k)),
+            expected,
+            format!("{delivered}; index {k} (event {}) never", batch.events[k as usize].id),
+        )
+    });
 }
 
 #[cfg(test)]

@@ -30,12 +30,12 @@
 
 use std::collections::BTreeMap;
 
+use shipsim_trace::{EventRef, LifeState, Micros, Phase, PlacementRule, Record, ShippedRecord};
 #[cfg(test)]
 use shipsim_trace::{Invariant, Violation};
-use shipsim_trace::{LifeState, Micros, Phase, PlacementRule, Record};
 
 use crate::findings::Findings;
-use crate::index::{Index, NONE};
+use crate::index::{Delivery, Index, NONE};
 use crate::oracle::{Members, shard_of};
 use shipsim_trace::fmt_t;
 
@@ -86,6 +86,7 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
         running: BTreeMap::new(),
         any_adopt: false,
     };
+    // The next entry of `index.deliveries` to look at: they are in trace order.
     let mut next_delivery = 0usize;
     let mut end_t: Option<Micros> = None;
     for (pos, record) in index.records.iter().enumerate() {
@@ -101,103 +102,158 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
                 adopt(&mut state, findings, *t, node, *life, *epoch, moved);
             }
             Record::ShipBegin { t, node, life, batch, dst, local, epoch, events } => {
-                let Some(members) = state.epochs.get(epoch) else {
-                    let (t, epoch) = (*t, *epoch);
-                    findings.add(t, PlacementRule::UnknownEpoch, || {
-                        (
-                            None,
-                            "a batch planned with an epoch announced before it".into(),
-                            format!("{node} batch {batch} planned with epoch {epoch}, never announced"),
-                        )
-                    });
-                    continue;
-                };
-                // A local batch is accepted as it is handed over: the sender
-                // must not hand itself what it knows it no longer owns.
-                let knows = if *local { state.adopted(node, *life).filter(|e| e > epoch) } else { None };
-                for (i, event) in events.iter().enumerate() {
-                    let shard = shard_of(&event.key, state.shards);
-                    let event_ref = || shipsim_trace::EventRef {
-                        id: event.id,
-                        node: node.to_string(),
-                        batch: *batch,
-                        index: i as u32,
-                    };
-                    if shard != event.shard {
-                        findings.add(*t, PlacementRule::Shard, || {
-                            (
-                                Some(event_ref()),
-                                format!("key {:?} in shard {shard} of {}", &*event.key, state.shards),
-                                format!("shipped as shard {}", event.shard),
-                            )
-                        });
-                    }
-                    let owner = members.owner(shard);
-                    if owner != Some(&**dst) {
-                        findings.add(*t, PlacementRule::WrongOwner, || {
-                            (
-                                Some(event_ref()),
-                                format!(
-                                    "shard {shard} to its owner {} under epoch {epoch}",
-                                    owner.unwrap_or("(none)")
-                                ),
-                                format!("shipped to {dst}"),
-                            )
-                        });
-                    }
-                    if let Some(known) = knows {
-                        let now_owner = state.owner(known, shard);
-                        if now_owner != Some(&**node) {
-                            findings.add(*t, PlacementRule::NonOwnerAccepted, || {
-                                (
-                                    Some(event_ref()),
-                                    format!(
-                                        "{node}, on epoch {known} where {} owns shard {shard}, not to hand it to itself",
-                                        now_owner.unwrap_or("(none)")
-                                    ),
-                                    format!("handed to its own sink under the plan of epoch {epoch}"),
-                                )
-                            });
-                        }
-                    }
-                }
+                let begin =
+                    Begin { t: *t, node, life: *life, batch: *batch, dst, local: *local, epoch: *epoch };
+                ship_begin(&state, &begin, events, findings);
             }
             Record::Deliver { t, node, life, .. } => {
                 while next_delivery < index.deliveries.len() && index.deliveries[next_delivery].pos < pos {
                     next_delivery += 1;
                 }
                 let Some(d) = index.deliveries.get(next_delivery).filter(|d| d.pos == pos) else { continue };
-                if d.shipment == NONE {
-                    continue; // the delivery invariant reports a delivery of nothing shipped
-                }
-                let batch = index.batch_of(d.shipment);
-                if batch.local {
-                    continue; // judged at its `ShipBegin`
-                }
-                let Record::ShipBegin { epoch: sent_epoch, .. } = &index.records[batch.pos] else { continue };
-                let Some(known) = state.adopted(node, *life).filter(|e| e >= sent_epoch) else { continue };
-                let (event, _) = index.event_of(d.shipment);
-                let shard = shard_of(&event.key, state.shards);
-                let owner = state.owner(known, shard);
-                if owner != Some(&**node) {
-                    let (t, g) = (*t, d.shipment);
-                    findings.add(t, PlacementRule::NonOwnerAccepted, || {
-                        (
-                            Some(index.event_ref(g)),
-                            format!(
-                                "{node}, on epoch {known} where {} owns shard {shard}, to refuse it",
-                                owner.unwrap_or("(none)")
-                            ),
-                            format!("accepted it (shipped under epoch {sent_epoch})"),
-                        )
-                    });
-                }
+                deliver(index, &state, d, *t, node, *life, findings);
             }
             Record::Phase { t, phase: Phase::End } => end_t = Some(*t),
             _ => {}
         }
     }
     stale_at_end(&state, findings, end_t);
+}
+
+/// A `ShipBegin` record, as placement reads it (its events aside).
+struct Begin<'r> {
+    t: Micros,
+    node: &'r str,
+    life: u32,
+    batch: u64,
+    dst: &'r str,
+    local: bool,
+    epoch: u64,
+}
+
+impl Begin<'_> {
+    /// How a report names event `i` of the batch.
+    fn event_ref(&self, i: usize, event: &ShippedRecord) -> EventRef {
+        EventRef { id: event.id, node: self.node.to_string(), batch: self.batch, index: i as u32 }
+    }
+}
+
+/// A `ShipBegin`: its epoch must be known, and each event's shard right (`shard`)
+/// and sent to that shard's owner (`wrong-owner`); a local batch must not hand its
+/// sender what it knows it no longer owns (`non-owner-accepted`).
+fn ship_begin(state: &State<'_>, begin: &Begin<'_>, events: &[ShippedRecord], findings: &mut Findings) {
+    let Some(members) = state.epochs.get(&begin.epoch) else {
+        let Begin { t, node, batch, epoch, .. } = *begin;
+        findings.add(t, PlacementRule::UnknownEpoch, || {
+            (
+                None,
+                "a batch planned with an epoch announced before it".into(),
+                format!("{node} batch {batch} planned with epoch {epoch}, never announced"),
+            )
+        });
+        return;
+    };
+    // A local batch is accepted as it is handed over: the sender
+    // must not hand itself what it knows it no longer owns.
+    let knows =
+        if begin.local { state.adopted(begin.node, begin.life).filter(|e| *e > begin.epoch) } else { None };
+    for (i, event) in events.iter().enumerate() {
+        let shard = shard_of(&event.key, state.shards);
+        if shard != event.shard {
+            findings.add(begin.t, PlacementRule::Shard, || {
+                (
+                    Some(begin.event_ref(i, event)),
+                    format!("key {:?} in shard {shard} of {}", &*event.key, state.shards),
+                    format!("shipped as shard {}", event.shard),
+                )
+            });
+        }
+        let owner = members.owner(shard);
+        if owner != Some(begin.dst) {
+            findings.add(begin.t, PlacementRule::WrongOwner, || {
+                (
+                    Some(begin.event_ref(i, event)),
+                    format!(
+                        "shard {shard} to its owner {} under epoch {}",
+                        owner.unwrap_or("(none)"),
+                        begin.epoch
+                    ),
+                    format!("shipped to {}", begin.dst),
+                )
+            });
+        }
+        if let Some(known) = knows {
+            handed_to_itself(state, begin, known, i, event, shard, findings);
+        }
+    }
+}
+
+/// `non-owner-accepted` for event `i` of a local batch whose sender had adopted
+/// epoch `known`, newer than the batch's: it must own `shard` under `known`.
+fn handed_to_itself(
+    state: &State<'_>,
+    begin: &Begin<'_>,
+    known: u64,
+    i: usize,
+    event: &ShippedRecord,
+    shard: u32,
+    findings: &mut Findings,
+) {
+    let now_owner = state.owner(known, shard);
+    if now_owner == Some(begin.node) {
+        return;
+    }
+    let (node, epoch) = (begin.node, begin.epoch);
+    findings.add(begin.t, PlacementRule::NonOwnerAccepted, || {
+        (
+            Some(begin.event_ref(i, event)),
+            format!(
+                "{node}, on epoch {known} where {} owns shard {shard}, not to hand it to itself",
+                now_owner.unwrap_or("(none)")
+            ),
+            format!("handed to its own sink under the plan of epoch {epoch}"),
+        )
+    });
+}
+
+/// `non-owner-accepted` for a remote delivery `d` (its record at `t`, to `node` in
+/// `life`): if the receiver had adopted an epoch at least as new as the one the
+/// batch was planned with, it must own the event's shard under it.
+fn deliver(
+    index: &Index<'_>,
+    state: &State<'_>,
+    d: &Delivery,
+    t: Micros,
+    node: &str,
+    life: u32,
+    findings: &mut Findings,
+) {
+    if d.shipment == NONE {
+        return; // the delivery invariant reports a delivery of nothing shipped
+    }
+    let batch = index.batch_of(d.shipment);
+    if batch.local {
+        return; // judged at its `ShipBegin`
+    }
+    let Record::ShipBegin { epoch: sent_epoch, .. } = &index.records[batch.pos] else { return };
+    let Some(known) = state.adopted(node, life).filter(|e| e >= sent_epoch) else { return };
+    let (event, _) = index.event_of(d.shipment);
+    let shard = shard_of(&event.key, state.shards);
+    let owner = state.owner(known, shard);
+    if owner == Some(node) {
+        return;
+    }
+    let g = d.shipment;
+    findings.add(t, PlacementRule::NonOwnerAccepted, || {
+        (
+            Some(index.event_ref(g)),
+            format!(
+                "{node}, on epoch {known} where {} owns shard {shard}, to refuse it",
+                owner.unwrap_or("(none)")
+            ),
+            format!("accepted it (shipped under epoch {sent_epoch})"),
+        )
+    });
 }
 
 /// An `Adopt`: the epoch must be known and its moves exactly the oracle's.

@@ -67,7 +67,9 @@
 
 use std::collections::BTreeMap;
 
-use shipsim_trace::{Lack, LifeState, LivenessRule, Micros, Outcome, Record, Start};
+use shipsim_trace::{
+    FaultLinks, Lack, LifeState, LivenessRule, Micros, Outcome, Record, Start, TransportTiming,
+};
 
 use crate::findings::Findings;
 use crate::index::{Batch, Index, NONE};
@@ -97,169 +99,225 @@ struct Obligation {
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
     let Some(start) = index.start else { return };
     let (None, Some(timing)) = (skipped(start), start.transport) else { return };
-    let connections = timing.connections as usize;
-    let slot_of = slots(index, connections);
-    let batch_at: BTreeMap<usize, usize> =
-        index.batches.iter().enumerate().map(|(i, b)| (b.pos, i)).collect();
-
-    // Per peer and slot: the first call's time, then the latest ack's.
-    let mut last_ack: BTreeMap<(Peer, usize), Micros> = BTreeMap::new();
-    let mut windows: BTreeMap<(u32, u32), Window> = BTreeMap::new();
-    // Obligations of each pair's open window (indices into `obligations`).
-    let mut open: BTreeMap<(u32, u32), Vec<usize>> = BTreeMap::new();
-    let mut obligations: Vec<Obligation> = Vec::new();
-    // Per (sender, destination, slot): the call in flight on it.
-    let mut pending: BTreeMap<(u32, u32, usize), usize> = BTreeMap::new();
-
+    let mut recovery = Recovery::new(index, start, timing);
     for (pos, record) in index.records.iter().enumerate() {
+        recovery.record(pos, record);
+    }
+    for o in &recovery.obligations {
+        judge(index, &timing, o, findings);
+    }
+}
+
+/// The pass over the records: what it knows of every slot (its call in flight,
+/// its last ack), the pairs' open windows, and the obligations found so far.
+struct Recovery<'i, 'a> {
+    index: &'i Index<'a>,
+    start: &'a Start,
+    timing: TransportTiming,
+    /// Slots per transport (`timing.connections`).
+    connections: usize,
+    /// Per batch: its slot, if it reached the transport.
+    slot_of: Vec<Option<usize>>,
+    /// The batch whose `ShipBegin` is at each position.
+    batch_at: BTreeMap<usize, usize>,
+    /// Per peer and slot: the first call's time, then the latest ack's.
+    last_ack: BTreeMap<(Peer, usize), Micros>,
+    /// Per `(from, to)` pair: its open window, if a heal opened one.
+    windows: BTreeMap<(u32, u32), Window>,
+    /// Obligations of each pair's open window (indices into `obligations`).
+    open: BTreeMap<(u32, u32), Vec<usize>>,
+    /// Every obligation, in the order found.
+    obligations: Vec<Obligation>,
+    /// Per (sender, destination, slot): the call in flight on it.
+    pending: BTreeMap<(u32, u32, usize), usize>,
+}
+
+impl<'i, 'a> Recovery<'i, 'a> {
+    fn new(index: &'i Index<'a>, start: &'a Start, timing: TransportTiming) -> Self {
+        let connections = timing.connections as usize;
+        Recovery {
+            index,
+            start,
+            timing,
+            connections,
+            slot_of: slots(index, connections),
+            batch_at: index.batches.iter().enumerate().map(|(i, b)| (b.pos, i)).collect(),
+            last_ack: BTreeMap::new(),
+            windows: BTreeMap::new(),
+            open: BTreeMap::new(),
+            obligations: Vec::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Takes in the record at `pos`.
+    fn record(&mut self, pos: usize, record: &Record) {
         match record {
-            Record::Fault { t, links, .. } => {
-                for [from, to] in links.cut.iter().chain(&links.healed) {
-                    let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
-                    for o in open.remove(&(from, to)).unwrap_or_default() {
-                        obligations[o].closed = Some(*t);
-                    }
-                    windows.remove(&(from, to));
-                }
-                for [from, to] in &links.healed {
-                    let (Some(from), Some(to)) = (index.node(from), index.node(to)) else { continue };
-                    let mut window = Window { heal: *t, judged: vec![false; connections] };
-                    // A call in flight across the heal is its slot's first
-                    // ship over the healed route.
-                    for slot in 0..connections {
-                        let Some(&b) = pending.get(&(from, to, slot)) else { continue };
-                        let batch = &index.batches[b];
-                        if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
-                            continue;
-                        }
-                        let reset = last_ack[&((batch.node, batch.life, batch.dst), slot)];
-                        let bound = bound(&timing, start.tick_us, *t, batch, *t, reset);
-                        if bound > batch.t.saturating_add(start.deadline_us) {
-                            continue;
-                        }
-                        window.judged[slot] = true;
-                        open.entry((from, to)).or_default().push(obligations.len());
-                        obligations.push(Obligation {
-                            batch: b,
-                            heal: *t,
-                            bound,
-                            last_ack: reset,
-                            closed: None,
-                        });
-                    }
-                    windows.insert((from, to), window);
-                }
-            }
-            Record::ShipEnd { node, batch, .. } => {
-                let b = index.node(node).and_then(|node| index.batch(node, *batch)).map(|b| b as usize);
-                if let Some(b) = b
-                    && index.batches[b].end.is_some_and(|end| end.pos == pos)
-                    && let Some(slot) = slot_of[b]
-                {
-                    let batch = &index.batches[b];
-                    if pending.get(&(batch.node, batch.dst, slot)) == Some(&b) {
-                        pending.remove(&(batch.node, batch.dst, slot));
-                    }
-                }
-            }
+            Record::Fault { t, links, .. } => self.fault(*t, links),
+            Record::ShipEnd { node, batch, .. } => self.ship_end(pos, node, *batch),
             Record::Life { node, state: LifeState::Down, .. } => {
-                if let Some(node) = index.node(node) {
-                    pending.retain(|&(from, _, _), _| from != node);
+                if let Some(node) = self.index.node(node) {
+                    // Its calls in flight died with it.
+                    self.pending.retain(|&(from, _, _), _| from != node);
                 }
             }
             Record::Ack { node, life, dst, id, .. } => {
-                let (Some(node), Some(dst)) = (index.node(node), index.node(dst)) else { continue };
-                if let Some(slot) = acked_slot(index, &slot_of, node, *life, dst, *id) {
-                    last_ack.insert(((node, *life, dst), slot), record.t());
+                let (Some(node), Some(dst)) = (self.index.node(node), self.index.node(dst)) else { return };
+                if let Some(slot) = acked_slot(self.index, &self.slot_of, node, *life, dst, *id) {
+                    self.last_ack.insert(((node, *life, dst), slot), record.t());
                 }
             }
-            Record::ShipBegin { .. } => {
-                let Some(&b) = batch_at.get(&pos) else { continue };
-                let Some(slot) = slot_of[b] else { continue };
-                let batch = &index.batches[b];
-                let peer = (batch.node, batch.life, batch.dst);
-                last_ack.entry((peer, slot)).or_insert(batch.t);
-                pending.insert((batch.node, batch.dst, slot), b);
-                let Some(window) = windows.get_mut(&(batch.node, batch.dst)) else { continue };
-                if window.judged[slot] {
-                    continue;
-                }
-                let reset = last_ack[&(peer, slot)];
-                let bound = bound(&timing, start.tick_us, window.heal, batch, batch.t, reset);
-                // Past its deadline the ship may fail: the next one is judged.
-                if bound > batch.t.saturating_add(start.deadline_us) {
-                    continue;
-                }
-                window.judged[slot] = true;
-                open.entry((batch.node, batch.dst)).or_default().push(obligations.len());
-                obligations.push(Obligation {
-                    batch: b,
-                    heal: window.heal,
-                    bound,
-                    last_ack: reset,
-                    closed: None,
-                });
-            }
+            Record::ShipBegin { .. } => self.ship_begin(pos),
             _ => {}
         }
     }
 
-    for o in &obligations {
-        if o.closed.is_some_and(|closed| closed <= o.bound) {
-            continue;
+    /// A fault at `t`: every pair it cut or healed closes its window (and its
+    /// obligations); then every pair it healed opens a new one.
+    fn fault(&mut self, t: Micros, links: &FaultLinks) {
+        for [from, to] in links.cut.iter().chain(&links.healed) {
+            let (Some(from), Some(to)) = (self.index.node(from), self.index.node(to)) else { continue };
+            for o in self.open.remove(&(from, to)).unwrap_or_default() {
+                self.obligations[o].closed = Some(t);
+            }
+            self.windows.remove(&(from, to));
         }
-        let batch = &index.batches[o.batch];
-        // A sender bounced at the heal itself: its old life's call died with it.
-        let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
-        if down.is_some_and(|(_, t)| t <= o.bound) {
-            continue;
+        for [from, to] in &links.healed {
+            let (Some(from), Some(to)) = (self.index.node(from), self.index.node(to)) else { continue };
+            self.heal(t, from, to);
         }
-        let (late, at) = match batch.end {
-            // A refusal is an answer over the healed link too: it recovered.
-            Some(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused) && end.t <= o.bound => {
+    }
+
+    /// Opens the window of `(from, to)` healed at `heal`. A call in flight
+    /// across the heal is its slot's first ship over the healed route.
+    fn heal(&mut self, heal: Micros, from: u32, to: u32) {
+        let mut window = Window { heal, judged: vec![false; self.connections] };
+        for slot in 0..self.connections {
+            let Some(&b) = self.pending.get(&(from, to, slot)) else { continue };
+            let batch = &self.index.batches[b];
+            if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
                 continue;
             }
-            Some(end) => (true, end.t),
-            // Still pending: a violation once the trace has passed the bound.
-            None if index.last_t > o.bound => (true, index.last_t),
-            None => (false, 0),
-        };
-        if !late {
-            continue;
+            let reset = self.last_ack[&((batch.node, batch.life, batch.dst), slot)];
+            let Some(bound) = self.bound(heal, batch, heal, reset) else { continue };
+            window.judged[slot] = true;
+            self.oblige((from, to), Obligation { batch: b, heal, bound, last_ack: reset, closed: None });
         }
-        findings.add(at, LivenessRule::Recovery, || {
-            let first = (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
-            let what = format!(
-                "batch {} of {} to {} (begun at {}, {} events)",
-                batch.batch,
-                index.name(batch.node),
-                index.name(batch.dst),
-                fmt_t(batch.t),
-                batch.len()
-            );
-            let expected = format!(
-                "{what} returns Ok by {}: the route healed at {}, its slot's last ack at {} \
-                 (connect timeout {}, ack timeout {}, backoff {}..{}, latency up to {})",
-                fmt_t(o.bound),
-                fmt_t(o.heal),
-                fmt_t(o.last_ack),
-                fmt_t(timing.connect_timeout_us),
-                fmt_t(timing.ack_timeout_us),
-                fmt_t(timing.backoff_min_us),
-                fmt_t(timing.backoff_max_us),
-                fmt_t(timing.latency_max_us),
-            );
-            let actual = match batch.end {
-                Some(end) if end.outcome == Outcome::Ok => {
-                    format!("it returned Ok at {}, {} past the bound", fmt_t(end.t), fmt_t(end.t - o.bound))
-                }
-                Some(end) => {
-                    format!("it failed at {} after {} of {}", fmt_t(end.t), end.shipped, batch.len())
-                }
-                None => format!("it had not returned by {}", fmt_t(index.last_t)),
-            };
-            (first, expected, actual)
-        });
+        self.windows.insert((from, to), window);
+    }
+
+    /// A `ShipEnd` at `pos`: its call is no longer in flight on its slot.
+    fn ship_end(&mut self, pos: usize, node: &str, batch: u64) {
+        let index = self.index;
+        let b = index.node(node).and_then(|node| index.batch(node, batch)).map(|b| b as usize);
+        if let Some(b) = b
+            && index.batches[b].end.is_some_and(|end| end.pos == pos)
+            && let Some(slot) = self.slot_of[b]
+        {
+            let batch = &index.batches[b];
+            if self.pending.get(&(batch.node, batch.dst, slot)) == Some(&b) {
+                self.pending.remove(&(batch.node, batch.dst, slot));
+            }
+        }
+    }
+
+    /// A `ShipBegin` at `pos`: its call is in flight on its slot and, as the
+    /// slot's first ship in an open window of its pair, owes a recovery.
+    fn ship_begin(&mut self, pos: usize) {
+        let Some(&b) = self.batch_at.get(&pos) else { return };
+        let Some(slot) = self.slot_of[b] else { return };
+        let batch = &self.index.batches[b];
+        let peer = (batch.node, batch.life, batch.dst);
+        let reset = *self.last_ack.entry((peer, slot)).or_insert(batch.t);
+        self.pending.insert((batch.node, batch.dst, slot), b);
+        let Some(window) = self.windows.get(&(batch.node, batch.dst)) else { return };
+        if window.judged[slot] {
+            return;
+        }
+        let heal = window.heal;
+        let Some(bound) = self.bound(heal, batch, batch.t, reset) else { return };
+        if let Some(window) = self.windows.get_mut(&(batch.node, batch.dst)) {
+            window.judged[slot] = true;
+        }
+        self.oblige(
+            (batch.node, batch.dst),
+            Obligation { batch: b, heal, bound, last_ack: reset, closed: None },
+        );
+    }
+
+    /// [`bound`] for `batch`, or `None` if it lies past the ship's deadline:
+    /// the ship may fail at its deadline, and the slot's next one is judged.
+    fn bound(&self, heal: Micros, batch: &Batch<'_>, from: Micros, reset: Micros) -> Option<Micros> {
+        let bound = bound(&self.timing, self.start.tick_us, heal, batch, from, reset);
+        (bound <= batch.t.saturating_add(self.start.deadline_us)).then_some(bound)
+    }
+
+    /// Adds `obligation` to the open window of `pair`.
+    fn oblige(&mut self, pair: (u32, u32), obligation: Obligation) {
+        self.open.entry(pair).or_default().push(self.obligations.len());
+        self.obligations.push(obligation);
+    }
+}
+
+/// Reports obligation `o` if its ship did not recover in time: unless its window
+/// closed or its sender went down by the bound, it must have returned `Ok` (or
+/// been refused) by then.
+fn judge(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, findings: &mut Findings) {
+    if o.closed.is_some_and(|closed| closed <= o.bound) {
+        return;
+    }
+    let batch = &index.batches[o.batch];
+    // A sender bounced at the heal itself: its old life's call died with it.
+    let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
+    if down.is_some_and(|(_, t)| t <= o.bound) {
+        return;
+    }
+    let at = match batch.end {
+        // A refusal is an answer over the healed link too: it recovered.
+        Some(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused) && end.t <= o.bound => return,
+        Some(end) => end.t,
+        // Still pending: a violation once the trace has passed the bound.
+        None if index.last_t > o.bound => index.last_t,
+        None => return,
+    };
+    findings.add(at, LivenessRule::Recovery, || {
+        let first = (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
+        (first, expected(index, timing, o, batch), actual(index, o, batch))
+    });
+}
+
+/// What a late recovery was expected to do, and why by then.
+fn expected(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, batch: &Batch<'_>) -> String {
+    let what = format!(
+        "batch {} of {} to {} (begun at {}, {} events)",
+        batch.batch,
+        index.name(batch.node),
+        index.name(batch.dst),
+        fmt_t(batch.t),
+        batch.len()
+    );
+    format!(
+        "{what} returns Ok by {}: the route healed at {}, its slot's last ack at {} \
+         (connect timeout {}, ack timeout {}, backoff {}..{}, latency up to {})",
+        fmt_t(o.bound),
+        fmt_t(o.heal),
+        fmt_t(o.last_ack),
+        fmt_t(timing.connect_timeout_us),
+        fmt_t(timing.ack_timeout_us),
+        fmt_t(timing.backoff_min_us),
+        fmt_t(timing.backoff_max_us),
+        fmt_t(timing.latency_max_us),
+    )
+}
+
+/// What a late recovery did instead.
+fn actual(index: &Index<'_>, o: &Obligation, batch: &Batch<'_>) -> String {
+    match batch.end {
+        Some(end) if end.outcome == Outcome::Ok => {
+            format!("it returned Ok at {}, {} past the bound", fmt_t(end.t), fmt_t(end.t - o.bound))
+        }
+        Some(end) => format!("it failed at {} after {} of {}", fmt_t(end.t), end.shipped, batch.len()),
+        None => format!("it had not returned by {}", fmt_t(index.last_t)),
     }
 }
 
@@ -294,7 +352,7 @@ pub(crate) fn skipped(start: &Start) -> Option<String> {
 /// or, for a call in flight across the heal, the heal (see the module's
 /// formula).
 fn bound(
-    t: &shipsim_trace::TransportTiming,
+    t: &TransportTiming,
     tick: Micros,
     heal: Micros,
     batch: &Batch<'_>,

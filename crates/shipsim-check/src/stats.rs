@@ -77,68 +77,92 @@ impl Seen {
 }
 
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+    // Per (node, life): what its counters should say so far, and its latest `Stats`.
     let mut expected: BTreeMap<(u32, u32), Expected> = BTreeMap::new();
     let mut last: BTreeMap<(u32, u32), Seen> = BTreeMap::new();
     let mut deliveries = index.deliveries.iter();
     for (pos, record) in index.records.iter().enumerate() {
         match record {
-            Record::ShipEnd { node, batch, .. } => {
-                let Some(b) = index.node(node).and_then(|n| index.batch(n, *batch)) else { continue };
-                let batch = &index.batches[b as usize];
-                let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
-                if end.pos != pos {
-                    continue; // a second ShipEnd: malformed, counted once
-                }
-                let e = expected.entry((batch.node, batch.life)).or_default();
-                let (len, shipped) = (u64::from(batch.len()), u64::from(shipped));
-                e.attempts += len;
-                *(if batch.local { &mut e.local } else { &mut e.sent }) += shipped;
-                match end.outcome {
-                    Outcome::Ok => {}
-                    Outcome::NoRoute => e.no_route += len - shipped,
-                    // A refusal is a send failure to the shipper's counters.
-                    Outcome::NotDelivered | Outcome::Refused => e.send_failures += len - shipped,
-                    Outcome::Ambiguous => e.ambiguous += len - shipped,
-                }
-            }
+            Record::ShipEnd { node, batch, .. } => count_ship_end(index, pos, node, *batch, &mut expected),
             Record::Deliver { .. } => {
-                let Some(d) = deliveries.next() else { continue };
-                let e = expected.entry((d.node, d.life)).or_default();
-                e.sink += 1;
-                if index.delivered(d).source != index.name(d.node) {
-                    e.received += 1;
+                if let Some(d) = deliveries.next() {
+                    let e = expected.entry((d.node, d.life)).or_default();
+                    e.sink += 1;
+                    if index.delivered(d).source != index.name(d.node) {
+                        e.received += 1;
+                    }
                 }
             }
-            Record::Stats {
-                t,
-                node,
-                life,
-                shipper,
-                received,
-                duplicates_dropped,
-                retransmits,
-                sink: sunk,
-            } => {
-                let Some(n) = index.node(node) else { continue };
-                let seen = Seen {
-                    shipper: **shipper,
-                    received: *received,
-                    duplicates_dropped: *duplicates_dropped,
-                    retransmits: *retransmits,
-                    sink: *sunk,
-                    t: *t,
-                };
-                let e = expected.get(&(n, *life)).copied().unwrap_or_default();
-                compare(node, *life, &seen, &e, findings);
-                if let Some(prev) = last.insert((n, *life), seen) {
-                    monotone(node, *life, &prev, &seen, findings);
-                }
-            }
+            Record::Stats { .. } => stats(index, record, &expected, &mut last, findings),
             _ => {}
         }
     }
-
     let Some((_, end_t)) = index.end else { return };
+    missing_stats(index, end_t, findings);
+    totals(index, &last, end_t, findings);
+}
+
+/// Counts the `ShipEnd` at `pos` (batch `batch` of `node`) into its sender life's
+/// expected counters: every event an attempt, the shipped prefix sent (or local),
+/// the rest under the counter of the call's outcome.
+fn count_ship_end(
+    index: &Index<'_>,
+    pos: usize,
+    node: &str,
+    batch: u64,
+    expected: &mut BTreeMap<(u32, u32), Expected>,
+) {
+    let Some(b) = index.node(node).and_then(|n| index.batch(n, batch)) else { return };
+    let batch = &index.batches[b as usize];
+    let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { return };
+    if end.pos != pos {
+        return; // a second ShipEnd: malformed, counted once
+    }
+    let e = expected.entry((batch.node, batch.life)).or_default();
+    let (len, shipped) = (u64::from(batch.len()), u64::from(shipped));
+    e.attempts += len;
+    *(if batch.local { &mut e.local } else { &mut e.sent }) += shipped;
+    match end.outcome {
+        Outcome::Ok => {}
+        Outcome::NoRoute => e.no_route += len - shipped,
+        // A refusal is a send failure to the shipper's counters.
+        Outcome::NotDelivered | Outcome::Refused => e.send_failures += len - shipped,
+        Outcome::Ambiguous => e.ambiguous += len - shipped,
+    }
+}
+
+/// A `Stats` record: its counters against what the trace saw its life do so far,
+/// and against the same life's previous `Stats` (kept in `last`).
+fn stats(
+    index: &Index<'_>,
+    record: &Record,
+    expected: &BTreeMap<(u32, u32), Expected>,
+    last: &mut BTreeMap<(u32, u32), Seen>,
+    findings: &mut Findings,
+) {
+    let Record::Stats { t, node, life, shipper, received, duplicates_dropped, retransmits, sink } = record
+    else {
+        return;
+    };
+    let Some(n) = index.node(node) else { return };
+    let seen = Seen {
+        shipper: **shipper,
+        received: *received,
+        duplicates_dropped: *duplicates_dropped,
+        retransmits: *retransmits,
+        sink: *sink,
+        t: *t,
+    };
+    let e = expected.get(&(n, *life)).copied().unwrap_or_default();
+    compare(node, *life, &seen, &e, findings);
+    if let Some(prev) = last.insert((n, *life), seen) {
+        monotone(node, *life, &prev, &seen, findings);
+    }
+}
+
+/// `missing-stats`: every life that started has a `Stats` record by the end of
+/// the run (at `end_t`).
+fn missing_stats(index: &Index<'_>, end_t: Micros, findings: &mut Findings) {
     for (&(node, life), info) in &index.lives {
         if info.up.is_some() && info.stats.is_empty() {
             findings.add(end_t, StatsRule::MissingStats, || {
@@ -151,7 +175,6 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
             });
         }
     }
-    totals(index, &last, end_t, findings);
 }
 
 /// The per-life equalities at one `Stats` record.

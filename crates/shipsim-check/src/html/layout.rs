@@ -7,13 +7,12 @@
 use std::collections::BTreeMap;
 
 use shipsim_trace::{
-    Counts, EventId, FaultAction, FaultKind, HealTarget, Invariant, LifeState, Micros, Outcome, Phase, Record,
+    Counts, EventId, FaultAction, FaultKind, HealTarget, Invariant, LifeState, Micros, Outcome, Phase,
+    Record, Violation,
 };
 
 /// Above this many arrows the layout keeps every k-th one (and says so).
 pub(super) const MAX_ARROWS: usize = 10_000;
-
-/// The invariants every run reports, in report order.
 
 /// The whole diagram.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,6 +281,7 @@ struct Builder {
 }
 
 impl Builder {
+    /// The lane of `node`, added if new.
     fn lane(&mut self, node: &str) -> usize {
         if let Some(i) = self.lanes.iter().position(|l| l.node == node) {
             return i;
@@ -290,7 +290,11 @@ impl Builder {
         self.lanes.len() - 1
     }
 
+    /// Takes in one record. Every record but `Start` moves the diagram's right edge.
     fn scan(&mut self, r: &Record) {
+        if !matches!(r, Record::Start(_)) {
+            self.end = self.end.max(r.t());
+        }
         match r {
             Record::Start(s) => {
                 self.scenario = s.scenario.clone();
@@ -301,128 +305,66 @@ impl Builder {
                 }
             }
             Record::Phase { t, phase } => {
-                self.end = self.end.max(*t);
                 if *phase == Phase::Settle && self.settle.is_none() {
                     self.settle = Some(*t);
                 }
             }
             Record::Fault { t, fault, action, .. } => {
-                self.end = self.end.max(*t);
                 self.faults.push(FaultMark::new(*t, fault.clone(), (**action).clone()));
             }
-            Record::Life { t, node, life, state } => {
-                self.end = self.end.max(*t);
-                let i = self.lane(node);
-                let lives = &mut self.lanes[i].lives;
-                match state {
-                    LifeState::Up => lives.push(LifeSpan { life: *life, up: *t, down: None }),
-                    LifeState::Down => match lives.iter_mut().rev().find(|l| l.life == *life) {
-                        Some(l) if l.down.is_none() => l.down = Some(*t),
-                        // A stop without a recorded start: the life began at 0.
-                        _ => lives.push(LifeSpan { life: *life, up: 0, down: Some(*t) }),
-                    },
-                }
-            }
-            Record::ShipBegin { t, node, dst, .. } => {
-                self.end = self.end.max(*t);
+            Record::Life { t, node, life, state } => self.life(*t, node, *life, *state),
+            Record::ShipBegin { node, dst, .. } => {
                 self.lane(node);
                 self.lane(dst);
             }
-            Record::ShipEnd { t, node, batch, shipped, outcome, .. } => {
-                self.end = self.end.max(*t);
+            Record::ShipEnd { node, batch, shipped, outcome, .. } => {
                 self.ends.insert((node.to_string(), *batch), (*shipped, *outcome));
             }
             Record::Ack { t, node, dst, id, .. } => {
-                self.end = self.end.max(*t);
                 self.acks.push((*t, node.to_string(), dst.to_string(), *id));
             }
-            Record::Stats { t, .. }
-            | Record::Workload { t, .. }
-            | Record::StreamGap { t, .. }
-            | Record::Membership { t, .. }
-            | Record::Adopt { t, .. } => {
-                self.end = self.end.max(*t);
-            }
+            Record::Stats { .. }
+            | Record::Workload { .. }
+            | Record::StreamGap { .. }
+            | Record::Membership { .. }
+            | Record::Adopt { .. } => {}
             Record::Deliver { t, node, id, .. } => {
-                self.end = self.end.max(*t);
                 if let Some(id) = id {
                     self.deliveries.entry((*id, node.to_string())).or_default().push(*t);
                 }
             }
-            Record::Violation(v) => {
-                self.end = self.end.max(v.t);
-                let message = format!(
-                    "{} / {}: expected {}, actual {}",
-                    v.invariant(),
-                    v.rule.as_str(),
-                    v.expected,
-                    v.actual
-                );
-                if let Some(e) = &v.event {
-                    self.violated.push((e.id, e.node.to_string()));
-                }
-                self.violations.push(ViolationMark {
-                    t: v.t,
-                    message,
-                    event: v.event.as_ref().map(|e| e.id),
-                });
-            }
+            Record::Violation(v) => self.violation(v),
         }
     }
 
+    /// A `Life` record: an `up` opens a life on the node's lane, a `down` closes it.
+    fn life(&mut self, t: Micros, node: &str, life: u32, state: LifeState) {
+        let i = self.lane(node);
+        let lives = &mut self.lanes[i].lives;
+        match state {
+            LifeState::Up => lives.push(LifeSpan { life, up: t, down: None }),
+            LifeState::Down => match lives.iter_mut().rev().find(|l| l.life == life) {
+                Some(l) if l.down.is_none() => l.down = Some(t),
+                // A stop without a recorded start: the life began at 0.
+                _ => lives.push(LifeSpan { life, up: 0, down: Some(t) }),
+            },
+        }
+    }
+
+    /// A `Violation` record: its mark, and the event it names (to highlight its arrows).
+    fn violation(&mut self, v: &Violation) {
+        let message =
+            format!("{} / {}: expected {}, actual {}", v.invariant(), v.rule.as_str(), v.expected, v.actual);
+        if let Some(e) = &v.event {
+            self.violated.push((e.id, e.node.to_string()));
+        }
+        self.violations.push(ViolationMark { t: v.t, message, event: v.event.as_ref().map(|e| e.id) });
+    }
+
+    /// The layout, once every record is scanned: the arrows (sampled past [`MAX_ARROWS`]),
+    /// the acks, the invariants' marks and the faults' spans.
     fn finish(mut self, records: &[Record]) -> Layout {
-        // How many deliveries of each (id, dst) the sends have consumed so far.
-        let mut used: BTreeMap<(EventId, String), usize> = BTreeMap::new();
-        // The last send of each (id, dst), for the duplicates.
-        let mut last_send: BTreeMap<(EventId, String), Arrow> = BTreeMap::new();
-        let mut arrows = Vec::new();
-        for r in records {
-            let Record::ShipBegin { t, node, batch, dst, local, events, .. } = r else { continue };
-            let (src_lane, dst_lane) = (self.lane(node), self.lane(dst));
-            let end = self.ends.get(&(node.to_string(), *batch)).copied();
-            for (index, e) in events.iter().enumerate() {
-                let index = index as u32;
-                let k = (e.id, dst.to_string());
-                let n = used.entry(k.clone()).or_default();
-                let delivered = self.deliveries.get(&k).and_then(|d| d.get(*n)).copied();
-                if delivered.is_some() {
-                    *n += 1;
-                }
-                let class = match end {
-                    Some((shipped, _)) if index < shipped => ArrowClass::Acked,
-                    Some((_, Outcome::Ambiguous)) | None => ArrowClass::Ambiguous,
-                    _ if delivered.is_some() => ArrowClass::Ambiguous,
-                    _ => ArrowClass::NeverSent,
-                };
-                let arrow = Arrow {
-                    id: e.id,
-                    src: src_lane,
-                    dst: dst_lane,
-                    batch: *batch,
-                    index,
-                    key: e.key.to_string(),
-                    sent: *t,
-                    delivered,
-                    class,
-                    local: *local,
-                    violated: self.violated.iter().any(|(id, n)| *id == e.id && n.as_str() == node.as_str()),
-                };
-                last_send.insert(k, arrow.clone());
-                arrows.push(arrow);
-            }
-        }
-        // Deliveries beyond those the sends account for: duplicates, from the last send.
-        for (k, times) in &self.deliveries {
-            let n = used.get(k).copied().unwrap_or(0);
-            let Some(send) = last_send.get(k) else { continue };
-            for &t in times.iter().skip(n) {
-                self.duplicates += 1;
-                let mut dup = send.clone();
-                dup.delivered = Some(t);
-                dup.class = ArrowClass::Duplicate;
-                arrows.push(dup);
-            }
-        }
+        let mut arrows = self.arrows(records);
         arrows.sort_by(|a, b| {
             (a.sent, a.src, a.batch, a.index, a.class).cmp(&(b.sent, b.src, b.batch, b.index, b.class))
         });
@@ -436,37 +378,8 @@ impl Builder {
                 .map(|(_, a)| a)
                 .collect();
         }
-        let mut acks = Vec::with_capacity(self.acks.len());
-        for (i, (acked, sender, receiver, id)) in std::mem::take(&mut self.acks).into_iter().enumerate() {
-            if sample_every.is_some_and(|k| i % k != 0) {
-                continue;
-            }
-            let delivered = self.deliveries.get(&(id, receiver.clone())).and_then(|ts| ts.first().copied());
-            let (from, to) = (self.lane(&receiver), self.lane(&sender));
-            acks.push(AckMark { id, from, to, delivered, acked });
-        }
-        // What was skipped, wholly or in part, as the checkers themselves say it: one source
-        // for the report, `verify` and this page.
-        let summary = crate::summarize(records);
-        let mut invariants: Vec<InvariantMark> = summary
-            .results
-            .iter()
-            .map(|result| {
-                let skipped = match &result.status {
-                    crate::Status::Skipped(why) => Some(why.clone()),
-                    _ => None,
-                };
-                let note = result.relaxed.clone();
-                InvariantMark { name: result.invariant, violations: 0, skipped, note }
-            })
-            .collect();
-        for r in records {
-            if let Record::Violation(v) = r
-                && let Some(i) = invariants.iter_mut().find(|i| i.name == v.invariant())
-            {
-                i.violations += 1;
-            }
-        }
+        let acks = self.ack_marks(sample_every);
+        let invariants = invariant_marks(records);
         fault_spans(&mut self.faults, &self.lanes, self.settle, self.end);
         Layout {
             scenario: self.scenario,
@@ -486,6 +399,121 @@ impl Builder {
             duplicates: self.duplicates,
         }
     }
+
+    /// Every arrow, unsorted: one per shipped event, in send order, to the first of its
+    /// destination's deliveries of that id no earlier send accounts for; then the
+    /// deliveries beyond those the sends account for, as duplicates of the last send.
+    fn arrows(&mut self, records: &[Record]) -> Vec<Arrow> {
+        // How many deliveries of each (id, dst) the sends have consumed so far.
+        let mut used: BTreeMap<(EventId, String), usize> = BTreeMap::new();
+        // The last send of each (id, dst), for the duplicates.
+        let mut last_send: BTreeMap<(EventId, String), Arrow> = BTreeMap::new();
+        let mut arrows = Vec::new();
+        for r in records {
+            let Record::ShipBegin { t, node, batch, dst, local, events, .. } = r else { continue };
+            let (src_lane, dst_lane) = (self.lane(node), self.lane(dst));
+            let end = self.ends.get(&(node.to_string(), *batch)).copied();
+            for (index, e) in events.iter().enumerate() {
+                let index = index as u32;
+                let k = (e.id, dst.to_string());
+                let n = used.entry(k.clone()).or_default();
+                let delivered = self.deliveries.get(&k).and_then(|d| d.get(*n)).copied();
+                if delivered.is_some() {
+                    *n += 1;
+                }
+                let arrow = Arrow {
+                    id: e.id,
+                    src: src_lane,
+                    dst: dst_lane,
+                    batch: *batch,
+                    index,
+                    key: e.key.to_string(),
+                    sent: *t,
+                    delivered,
+                    class: class(end, index, delivered),
+                    local: *local,
+                    violated: self.violated.iter().any(|(id, n)| *id == e.id && n.as_str() == node.as_str()),
+                };
+                last_send.insert(k, arrow.clone());
+                arrows.push(arrow);
+            }
+        }
+        self.duplicate_arrows(&used, &last_send, &mut arrows);
+        arrows
+    }
+
+    /// Deliveries beyond those the sends account for (`used`): duplicates, drawn from
+    /// the last send of their (id, dst), appended to `arrows` and counted.
+    fn duplicate_arrows(
+        &mut self,
+        used: &BTreeMap<(EventId, String), usize>,
+        last_send: &BTreeMap<(EventId, String), Arrow>,
+        arrows: &mut Vec<Arrow>,
+    ) {
+        for (k, times) in &self.deliveries {
+            let n = used.get(k).copied().unwrap_or(0);
+            let Some(send) = last_send.get(k) else { continue };
+            for &t in times.iter().skip(n) {
+                self.duplicates += 1;
+                let mut dup = send.clone();
+                dup.delivered = Some(t);
+                dup.class = ArrowClass::Duplicate;
+                arrows.push(dup);
+            }
+        }
+    }
+
+    /// The ack marks, in trace order, every `sample_every`-th one if the arrows are sampled.
+    fn ack_marks(&mut self, sample_every: Option<usize>) -> Vec<AckMark> {
+        let mut acks = Vec::with_capacity(self.acks.len());
+        for (i, (acked, sender, receiver, id)) in std::mem::take(&mut self.acks).into_iter().enumerate() {
+            if sample_every.is_some_and(|k| i % k != 0) {
+                continue;
+            }
+            let delivered = self.deliveries.get(&(id, receiver.clone())).and_then(|ts| ts.first().copied());
+            let (from, to) = (self.lane(&receiver), self.lane(&sender));
+            acks.push(AckMark { id, from, to, delivered, acked });
+        }
+        acks
+    }
+}
+
+/// The colour of event `index` of a batch that ended with `end` (shipped prefix,
+/// outcome; `None`: it never returned), delivered at `delivered`.
+fn class(end: Option<(u32, Outcome)>, index: u32, delivered: Option<Micros>) -> ArrowClass {
+    match end {
+        Some((shipped, _)) if index < shipped => ArrowClass::Acked,
+        Some((_, Outcome::Ambiguous)) | None => ArrowClass::Ambiguous,
+        _ if delivered.is_some() => ArrowClass::Ambiguous,
+        _ => ArrowClass::NeverSent,
+    }
+}
+
+/// Each invariant's mark: what was skipped, wholly or in part, as the checkers
+/// themselves say it (one source for the report, `verify` and this page), and how
+/// many violation records name it.
+fn invariant_marks(records: &[Record]) -> Vec<InvariantMark> {
+    let summary = crate::summarize(records);
+    let mut invariants: Vec<InvariantMark> = summary
+        .results
+        .iter()
+        .map(|result| {
+            let skipped = match &result.status {
+                crate::Status::Skipped(why) => Some(why.clone()),
+                _ => None,
+            };
+            let note = result.relaxed.clone();
+            InvariantMark { name: result.invariant, violations: 0, skipped, note }
+        })
+        .collect();
+    for r in records {
+        if let Record::Violation(v) = r
+            && let Some(i) = invariants.iter_mut().find(|i| i.name == v.invariant())
+        {
+            i.violations += 1;
+        }
+    }
+    invariants
 }
 
 #[cfg(test)]

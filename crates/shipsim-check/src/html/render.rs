@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::layout::{ArrowClass, Layout};
+use super::layout::{Arrow, ArrowClass, Lane, Layout, ViolationMark};
 use shipsim_trace::{Micros, fmt_t};
 
 /// Left margin (lane labels), in SVG units.
@@ -96,6 +96,8 @@ pub(super) fn render(layout: &Layout) -> String {
     out
 }
 
+/// The page's header: title, run counts, each invariant's outcome, the violations as
+/// banners, a note when the arrows are sampled, and the legend.
 fn header(out: &mut String, l: &Layout, title: &str) {
     let c = &l.counts;
     let _ = writeln!(out, "<h1>{}</h1>", esc(title));
@@ -143,6 +145,11 @@ fn header(out: &mut String, l: &Layout, title: &str) {
             l.arrows.len()
         );
     }
+    legend(out);
+}
+
+/// The legend: the arrows' colours, the acks' switch, and how to read and move the diagram.
+fn legend(out: &mut String) {
     out.push_str("<p class=\"legend\">");
     for (class, what) in [
         ("acked", "acked"),
@@ -162,28 +169,70 @@ fn header(out: &mut String, l: &Layout, title: &str) {
     );
 }
 
+/// The diagram's geometry: where a time and a lane go in SVG units.
+struct Plot {
+    /// The right edge's time (at least 1).
+    end: Micros,
+    /// The bottom of the lanes.
+    bottom: f64,
+}
+
+impl Plot {
+    /// The x of time `t`.
+    fn x(&self, t: Micros) -> f64 {
+        LEFT + t as f64 * PLOT / self.end as f64
+    }
+
+    /// The y of lane `lane`'s axis.
+    fn y(&self, lane: usize) -> f64 {
+        TOP + LANE * lane as f64 + LANE / 2.0
+    }
+}
+
+/// The SVG diagram, back to front: the settle phase, lasting faults' bands, the time
+/// axis, the lanes with their lives, fault lines, arrows, acks (hidden), violations.
 fn svg(out: &mut String, l: &Layout) {
-    let end = l.end.max(1);
-    let x = |t: Micros| LEFT + t as f64 * PLOT / end as f64;
-    let y = |lane: usize| TOP + LANE * lane as f64 + LANE / 2.0;
     let width = LEFT + PLOT + RIGHT;
     let height = TOP + LANE * l.lanes.len().max(1) as f64 + 10.0;
-    let bottom = height - 10.0;
+    let p = Plot { end: l.end.max(1), bottom: height - 10.0 };
     let _ = writeln!(out, "<svg id=\"view\" viewBox=\"0 0 {width:.0} {height:.0}\">");
-    // Settle phase.
-    if let Some(s) = l.settle {
-        let _ = writeln!(
-            out,
-            "<rect class=\"settle\" x=\"{:.2}\" y=\"{TOP:.0}\" width=\"{:.2}\" height=\"{:.2}\"><title>settle phase \
-             from {}</title></rect>",
-            x(s),
-            x(end) - x(s),
-            bottom - TOP,
-            fmt_t(s)
-        );
-        let _ = writeln!(out, "<text x=\"{:.2}\" y=\"{:.0}\">settle</text>", x(s) + 3.0, bottom - 3.0);
+    settle(out, l, &p);
+    fault_bands(out, l, &p);
+    time_axis(out, &p);
+    for (i, lane) in l.lanes.iter().enumerate() {
+        lane_and_lives(out, lane, p.y(i), &p);
     }
-    // Lasting faults: a band on each lane they name, from the fault to its end.
+    fault_lines(out, l, &p);
+    // Arrows: the violating ones last, on top.
+    let mut order: Vec<&_> = l.arrows.iter().filter(|a| !a.violated).collect();
+    order.extend(l.arrows.iter().filter(|a| a.violated));
+    for a in order {
+        arrow(out, l, a, &p);
+    }
+    acks(out, l, &p);
+    for v in &l.violations {
+        violation(out, l, v, &p);
+    }
+    out.push_str("</svg>\n");
+}
+
+/// The settle phase: a shaded band from its start to the end.
+fn settle(out: &mut String, l: &Layout, p: &Plot) {
+    let Some(s) = l.settle else { return };
+    let _ = writeln!(
+        out,
+        "<rect class=\"settle\" x=\"{:.2}\" y=\"{TOP:.0}\" width=\"{:.2}\" height=\"{:.2}\"><title>settle phase \
+         from {}</title></rect>",
+        p.x(s),
+        p.x(p.end) - p.x(s),
+        p.bottom - TOP,
+        fmt_t(s)
+    );
+    let _ = writeln!(out, "<text x=\"{:.2}\" y=\"{:.0}\">settle</text>", p.x(s) + 3.0, p.bottom - 3.0);
+}
+
+/// Lasting faults: a band on each lane they name, from the fault to its end.
+fn fault_bands(out: &mut String, l: &Layout, p: &Plot) {
     for f in &l.faults {
         let Some(until) = f.until else { continue };
         for &lane in &f.lanes {
@@ -192,9 +241,9 @@ fn svg(out: &mut String, l: &Layout) {
                 "<rect class=\"span {}\" x=\"{:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\"><title>{} on {} from {} \
                  to {}: {}</title></rect>",
                 esc(f.kind.as_str()),
-                x(f.t),
-                y(lane) - LANE * 0.3,
-                (x(until) - x(f.t)).max(1.0),
+                p.x(f.t),
+                p.y(lane) - LANE * 0.3,
+                (p.x(until) - p.x(f.t)).max(1.0),
                 LANE * 0.6,
                 esc(f.kind.as_str()),
                 esc(&l.lanes[lane].node),
@@ -204,83 +253,96 @@ fn svg(out: &mut String, l: &Layout) {
             );
         }
     }
-    // Time axis.
-    let step = tick_step(end);
+}
+
+/// The time axis: a labelled tick line about every tenth of the run.
+fn time_axis(out: &mut String, p: &Plot) {
+    let step = tick_step(p.end);
     let mut t = 0;
-    while t <= end {
+    while t <= p.end {
         let _ = writeln!(
             out,
             "<line class=\"tick\" x1=\"{0:.2}\" y1=\"{1:.0}\" x2=\"{0:.2}\" y2=\"{2:.0}\"/><text x=\"{0:.2}\" \
              y=\"14\" text-anchor=\"middle\">{3}</text>",
-            x(t),
+            p.x(t),
             TOP - 4.0,
-            bottom,
+            p.bottom,
             fmt_t(t)
         );
         t += step;
     }
-    // Lanes and process lives.
-    for (i, lane) in l.lanes.iter().enumerate() {
-        let yy = y(i);
+}
+
+/// One lane at height `yy`: its line and label, then each process life as a bar,
+/// with a ring where it restarted and a cross where it went down.
+fn lane_and_lives(out: &mut String, lane: &Lane, yy: f64, p: &Plot) {
+    let _ = writeln!(
+        out,
+        "<line class=\"lane\" x1=\"{LEFT:.0}\" y1=\"{yy:.1}\" x2=\"{:.2}\" y2=\"{yy:.1}\"/><text x=\"{:.0}\" \
+         y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+        p.x(p.end),
+        LEFT - 8.0,
+        yy + 4.0,
+        esc(&lane.node)
+    );
+    for life in &lane.lives {
+        let down = life.down.unwrap_or(p.end);
+        let until =
+            life.down.map(|d| format!("down at {}", fmt_t(d))).unwrap_or_else(|| "up to the end".into());
         let _ = writeln!(
             out,
-            "<line class=\"lane\" x1=\"{LEFT:.0}\" y1=\"{yy:.1}\" x2=\"{:.2}\" y2=\"{yy:.1}\"/><text x=\"{:.0}\" \
-             y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            x(end),
-            LEFT - 8.0,
-            yy + 4.0,
-            esc(&lane.node)
+            "<line class=\"life\" x1=\"{:.2}\" y1=\"{yy:.1}\" x2=\"{:.2}\" y2=\"{yy:.1}\"><title>{} life {}: up at \
+             {}, {}</title></line>",
+            p.x(life.up),
+            p.x(down),
+            esc(&lane.node),
+            life.life,
+            fmt_t(life.up),
+            until
         );
-        for life in &lane.lives {
-            let down = life.down.unwrap_or(end);
-            let until =
-                life.down.map(|d| format!("down at {}", fmt_t(d))).unwrap_or_else(|| "up to the end".into());
+        if life.life > 1 {
             let _ = writeln!(
                 out,
-                "<line class=\"life\" x1=\"{:.2}\" y1=\"{yy:.1}\" x2=\"{:.2}\" y2=\"{yy:.1}\"><title>{} life {}: up at \
-                 {}, {}</title></line>",
-                x(life.up),
-                x(down),
+                "<circle class=\"restart\" cx=\"{:.2}\" cy=\"{yy:.1}\" r=\"5\"><title>{} restarted (life {}) at \
+                 {}</title></circle>",
+                p.x(life.up),
                 esc(&lane.node),
                 life.life,
-                fmt_t(life.up),
-                until
+                fmt_t(life.up)
             );
-            if life.life > 1 {
-                let _ = writeln!(
-                    out,
-                    "<circle class=\"restart\" cx=\"{:.2}\" cy=\"{yy:.1}\" r=\"5\"><title>{} restarted (life {}) at \
-                     {}</title></circle>",
-                    x(life.up),
-                    esc(&lane.node),
-                    life.life,
-                    fmt_t(life.up)
-                );
-            }
-            if let Some(d) = life.down {
-                let (cx, s) = (x(d), 7.0);
-                let _ = writeln!(
-                    out,
-                    "<path class=\"crash\" d=\"M{:.2} {:.1}L{:.2} {:.1}M{:.2} {:.1}L{:.2} {:.1}\"><title>{} down (life \
-                     {}) at {}</title></path>",
-                    cx - s,
-                    yy - s,
-                    cx + s,
-                    yy + s,
-                    cx - s,
-                    yy + s,
-                    cx + s,
-                    yy - s,
-                    esc(&lane.node),
-                    life.life,
-                    fmt_t(d)
-                );
-            }
+        }
+        if let Some(d) = life.down {
+            crash(out, &lane.node, life.life, d, p.x(d), yy);
         }
     }
-    // Faults.
+}
+
+/// A cross at (`cx`, `yy`): life `life` of `node` went down at `d`.
+fn crash(out: &mut String, node: &str, life: u32, d: Micros, cx: f64, yy: f64) {
+    let s = 7.0;
+    let _ = writeln!(
+        out,
+        "<path class=\"crash\" d=\"M{:.2} {:.1}L{:.2} {:.1}M{:.2} {:.1}L{:.2} {:.1}\"><title>{} down (life \
+         {}) at {}</title></path>",
+        cx - s,
+        yy - s,
+        cx + s,
+        yy + s,
+        cx - s,
+        yy + s,
+        cx + s,
+        yy - s,
+        esc(node),
+        life,
+        fmt_t(d)
+    );
+}
+
+/// Every fault: a dashed line at its time, across all lanes, with a short label.
+fn fault_lines(out: &mut String, l: &Layout, p: &Plot) {
     for (i, f) in l.faults.iter().enumerate() {
-        let fx = x(f.t);
+        let fx = p.x(f.t);
+        let bottom = p.bottom;
         let _ = writeln!(
             out,
             "<line class=\"fault\" x1=\"{fx:.2}\" y1=\"{:.0}\" x2=\"{fx:.2}\" y2=\"{bottom:.0}\"><title>fault at {}: \
@@ -294,57 +356,60 @@ fn svg(out: &mut String, l: &Layout) {
             esc(&f.text)
         );
     }
-    // Arrows: the violating ones last, on top.
-    let mut order: Vec<&_> = l.arrows.iter().filter(|a| !a.violated).collect();
-    order.extend(l.arrows.iter().filter(|a| a.violated));
-    for a in order {
-        let (x1, y1) = (x(a.sent), y(a.src));
-        let d = match a.delivered {
-            Some(t) if a.local => {
-                let x2 = x(t);
-                format!("M{x1:.2} {y1:.1}Q{:.2} {:.1} {x2:.2} {y1:.1}", (x1 + x2) / 2.0, y1 - LANE / 3.0)
-            }
-            Some(t) => format!("M{x1:.2} {y1:.1}L{:.2} {:.1}", x(t), y(a.dst)),
-            // Never delivered: a stub towards the destination.
-            None => {
-                let y2 = if a.dst == a.src { y1 - LANE / 4.0 } else { y1 + (y(a.dst) - y1) * 0.35 };
-                format!("M{x1:.2} {y1:.1}L{:.2} {y2:.1}", x1 + 6.0)
-            }
-        };
-        let class = if a.violated { format!("{} violated", a.class.css()) } else { a.class.css().to_owned() };
-        let delivered = a.delivered.map(fmt_t).unwrap_or_else(|| "never".into());
-        let what = match a.class {
-            ArrowClass::Acked => "acked",
-            ArrowClass::Ambiguous => "ambiguous",
-            ArrowClass::NeverSent => "never sent",
-            ArrowClass::Duplicate => "duplicate delivery",
-        };
-        let _ = writeln!(
-            out,
-            "<path class=\"a {class}\" d=\"{d}\"><title>event {} key {}: {} batch {} index {} to {}; sent {}, \
-             delivered {}; {what}{}</title></path>",
-            a.id,
-            esc(&a.key),
-            esc(&l.lanes[a.src].node),
-            a.batch,
-            a.index,
-            esc(&l.lanes[a.dst].node),
-            fmt_t(a.sent),
-            delivered,
-            if a.violated { "; VIOLATION" } else { "" }
-        );
-    }
-    // Acks, hidden until asked for: from the delivery to the ack's arrival at the sender.
+}
+
+/// One shipped event: a line from its send to its delivery (a curve when local), or a
+/// stub towards its destination when never delivered.
+fn arrow(out: &mut String, l: &Layout, a: &Arrow, p: &Plot) {
+    let (x1, y1) = (p.x(a.sent), p.y(a.src));
+    let d = match a.delivered {
+        Some(t) if a.local => {
+            let x2 = p.x(t);
+            format!("M{x1:.2} {y1:.1}Q{:.2} {:.1} {x2:.2} {y1:.1}", (x1 + x2) / 2.0, y1 - LANE / 3.0)
+        }
+        Some(t) => format!("M{x1:.2} {y1:.1}L{:.2} {:.1}", p.x(t), p.y(a.dst)),
+        // Never delivered: a stub towards the destination.
+        None => {
+            let y2 = if a.dst == a.src { y1 - LANE / 4.0 } else { y1 + (p.y(a.dst) - y1) * 0.35 };
+            format!("M{x1:.2} {y1:.1}L{:.2} {y2:.1}", x1 + 6.0)
+        }
+    };
+    let class = if a.violated { format!("{} violated", a.class.css()) } else { a.class.css().to_owned() };
+    let delivered = a.delivered.map(fmt_t).unwrap_or_else(|| "never".into());
+    let what = match a.class {
+        ArrowClass::Acked => "acked",
+        ArrowClass::Ambiguous => "ambiguous",
+        ArrowClass::NeverSent => "never sent",
+        ArrowClass::Duplicate => "duplicate delivery",
+    };
+    let _ = writeln!(
+        out,
+        "<path class=\"a {class}\" d=\"{d}\"><title>event {} key {}: {} batch {} index {} to {}; sent {}, \
+         delivered {}; {what}{}</title></path>",
+        a.id,
+        esc(&a.key),
+        esc(&l.lanes[a.src].node),
+        a.batch,
+        a.index,
+        esc(&l.lanes[a.dst].node),
+        fmt_t(a.sent),
+        delivered,
+        if a.violated { "; VIOLATION" } else { "" }
+    );
+}
+
+/// Acks, hidden until asked for: from the delivery to the ack's arrival at the sender.
+fn acks(out: &mut String, l: &Layout, p: &Plot) {
     out.push_str("<g id=\"acks\" class=\"hidden\">\n");
     for ack in &l.acks {
         let start = ack.delivered.unwrap_or(ack.acked);
         let _ = writeln!(
             out,
             "<line class=\"ack\" x1=\"{:.2}\" y1=\"{:.1}\" x2=\"{:.2}\" y2=\"{:.1}\"><title>ack of event {} from {} to {} at {}</title></line>",
-            x(start),
-            y(ack.from),
-            x(ack.acked),
-            y(ack.to),
+            p.x(start),
+            p.y(ack.from),
+            p.x(ack.acked),
+            p.y(ack.to),
             ack.id,
             esc(&l.lanes[ack.from].node),
             esc(&l.lanes[ack.to].node),
@@ -352,46 +417,47 @@ fn svg(out: &mut String, l: &Layout) {
         );
     }
     out.push_str("</g>\n");
-    // Violations: a ring on the named event's arrow, else a line at the time of detection.
-    for v in &l.violations {
-        let arrow = v.event.and_then(|id| l.arrows.iter().find(|a| a.id == id && a.violated));
-        let (vx, vy) = match arrow {
-            Some(a) => {
-                let (t, lane) = match a.delivered {
-                    Some(t) => (t, a.dst),
-                    None => (a.sent, a.src),
-                };
-                let _ = writeln!(
-                    out,
-                    "<circle class=\"vmark\" cx=\"{:.2}\" cy=\"{:.1}\" r=\"9\"><title>{}</title></circle>",
-                    x(t),
-                    y(lane),
-                    esc(&v.message)
-                );
-                (x(t), y(lane) - 12.0)
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "<line class=\"vline\" x1=\"{0:.2}\" y1=\"{1:.0}\" x2=\"{0:.2}\" y2=\"{2:.0}\"><title>{3}</title></line>",
-                    x(v.t),
-                    TOP,
-                    bottom,
-                    esc(&v.message)
-                );
-                (x(v.t), TOP + 12.0)
-            }
-        };
-        let anchor = if vx > LEFT + PLOT * 0.7 { "end" } else { "start" };
-        let _ = writeln!(
-            out,
-            "<text class=\"vlabel\" x=\"{:.2}\" y=\"{vy:.1}\" text-anchor=\"{anchor}\">{}<title>{}</title></text>",
-            if anchor == "end" { vx - 4.0 } else { vx + 4.0 },
-            esc(&short(&v.message, 70)),
-            esc(&v.message)
-        );
-    }
-    out.push_str("</svg>\n");
+}
+
+/// A violation: a ring on the named event's arrow, else a line at the time of
+/// detection; then its label.
+fn violation(out: &mut String, l: &Layout, v: &ViolationMark, p: &Plot) {
+    let arrow = v.event.and_then(|id| l.arrows.iter().find(|a| a.id == id && a.violated));
+    let (vx, vy) = match arrow {
+        Some(a) => {
+            let (t, lane) = match a.delivered {
+                Some(t) => (t, a.dst),
+                None => (a.sent, a.src),
+            };
+            let _ = writeln!(
+                out,
+                "<circle class=\"vmark\" cx=\"{:.2}\" cy=\"{:.1}\" r=\"9\"><title>{}</title></circle>",
+                p.x(t),
+                p.y(lane),
+                esc(&v.message)
+            );
+            (p.x(t), p.y(lane) - 12.0)
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "<line class=\"vline\" x1=\"{0:.2}\" y1=\"{1:.0}\" x2=\"{0:.2}\" y2=\"{2:.0}\"><title>{3}</title></line>",
+                p.x(v.t),
+                TOP,
+                p.bottom,
+                esc(&v.message)
+            );
+            (p.x(v.t), TOP + 12.0)
+        }
+    };
+    let anchor = if vx > LEFT + PLOT * 0.7 { "end" } else { "start" };
+    let _ = writeln!(
+        out,
+        "<text class=\"vlabel\" x=\"{:.2}\" y=\"{vy:.1}\" text-anchor=\"{anchor}\">{}<title>{}</title></text>",
+        if anchor == "end" { vx - 4.0 } else { vx + 4.0 },
+        esc(&short(&v.message, 70)),
+        esc(&v.message)
+    );
 }
 
 /// A tick spacing of 1, 2 or 5 times a power of ten giving about ten ticks.
