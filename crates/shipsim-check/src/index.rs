@@ -542,6 +542,18 @@ impl<'a> Index<'a> {
         self.prev_same_id.push(prev);
         self.first_delivery.push(NONE);
         self.acked_at.push(NEVER);
+        // Batch `b` is filed after its shipments: an id listed twice in it is caught here,
+        // before anything looks the batch up.
+        if prev != NONE && self.shipment_batch[prev as usize] == b {
+            self.malformed.add(t, TraceRule::ShipBegin, || {
+                (
+                    None,
+                    "each event once per batch".into(),
+                    format!("event {id} listed twice in batch {batch} of {node}"),
+                )
+            });
+            return;
+        }
         if prev != NONE
             && self.batch_of(prev).node == node_ix
             && self.batch_of(prev).life == life

@@ -4,7 +4,7 @@ use crate::fixtures::*;
 use crate::*;
 use shipsim_trace::{
     DeliveryRule, ExpectDelivery, ExpectOrdering, ExpectStats, FaultAction, HealTarget, Invariant, Lack,
-    Outcome, Phase, Record,
+    Outcome, Phase, Record, TraceRule,
 };
 
 fn one(build: impl FnOnce(&mut Tb) -> &mut Tb) -> Record {
@@ -234,4 +234,17 @@ fn large_clean_run() {
     let summary = summarize(&lossy);
     assert_eq!(summary.get(Invariant::Delivery).count(DeliveryRule::NoLoss), 100);
     assert_eq!(summary.get(Invariant::Delivery).violations.len(), MAX_PER_RULE);
+}
+
+/// A `ship-begin` listing one event twice is a malformed trace, reported as such: the
+/// checkers never panic on a trace, whatever it holds.
+#[test]
+fn an_event_listed_twice_in_one_batch_is_malformed_not_a_panic() {
+    let mut tb = Tb::new(&["n1", "n2"]);
+    tb.begin(MS, "n1", 1, 1, "n2", &[4, 4]).end(2 * MS, "n1", 1, 1, 0, Outcome::NotDelivered);
+    tb.phase(3 * MS, Phase::End);
+    let records = tb.build();
+    let summary = summarize(&records);
+    assert_eq!(summary.get(Invariant::Trace).count(TraceRule::ShipBegin), 1, "{summary}");
+    assert!(!summary.held());
 }

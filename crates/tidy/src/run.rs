@@ -2,15 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::allowlist::{DEPENDENCY_LIMITS, PENDING_LOOPS, SIMULATED_PATH};
-use crate::allowlist::{LONG_FUNCTIONS, PENDING_NONDETERMINISM, PENDING_PUB_IN_PRIVATE, PENDING_SPLIT};
+use crate::allowlist::{DEPENDENCY_LIMITS, LONG_FUNCTIONS, SIMULATED_PATH};
 use crate::cargo::Manifest;
-use crate::report::{self, Violation};
+use crate::report::Violation;
 use crate::walk::{Crate, SourceFile, Target};
 use crate::{cargo, dependencies, functions, imports, nondeterminism, visibility};
 
 /// Functions over the limit in every crate's non-test code, and stale entries of
-/// [`LONG_FUNCTIONS`] and [`PENDING_SPLIT`].
+/// [`LONG_FUNCTIONS`].
 pub fn long_functions(crates: &[Crate]) -> Vec<Violation> {
     let mut fns = Vec::new();
     let mut out = Vec::new();
@@ -20,36 +19,29 @@ pub fn long_functions(crates: &[Crate]) -> Vec<Violation> {
             Err(unparsable) => out.push(unparsable),
         }
     }
-    out.extend(functions::check(
-        &fns,
-        &[("LONG_FUNCTIONS", LONG_FUNCTIONS), ("PENDING_SPLIT", PENDING_SPLIT)],
-    ));
+    out.extend(functions::check(&fns, &[("LONG_FUNCTIONS", LONG_FUNCTIONS)]));
     out
 }
 
 /// Nondeterminism in the non-test code of the crates on [`SIMULATED_PATH`] (build
-/// scripts excepted: they run before any simulation), and stale entries of
-/// [`PENDING_NONDETERMINISM`].
+/// scripts excepted: they run before any simulation). A deliberate use is marked on its line
+/// (`allow-nondeterminism: <reason>`); there is no list.
 pub fn nondeterminism(crates: &[Crate]) -> Vec<Violation> {
     let simulated = crates.iter().filter(|c| SIMULATED_PATH.contains(&c.dir.as_str()));
-    let found = simulated
+    simulated
         .flat_map(|c| &c.files)
         .filter(|f| !f.test_only && f.target != Target::BuildScript)
         .flat_map(|f| nondeterminism::check(&f.path, &f.source))
-        .collect();
-    report::apply_allowlist(found, &[("PENDING_NONDETERMINISM", PENDING_NONDETERMINISM)])
+        .collect()
 }
 
-/// `pub fn`s in private modules of every crate, and stale entries of
-/// [`PENDING_PUB_IN_PRIVATE`].
+/// `pub fn`s in private modules of every crate.
 pub fn pub_in_private(crates: &[Crate]) -> Vec<Violation> {
-    let found = crates.iter().flat_map(|c| visibility::check(&c.files)).collect();
-    report::apply_allowlist(found, &[("PENDING_PUB_IN_PRIVATE", PENDING_PUB_IN_PRIVATE)])
+    crates.iter().flat_map(|c| visibility::check(&c.files)).collect()
 }
 
-/// Import loops among the modules of each crate target, test code included, and stale
-/// entries of [`PENDING_LOOPS`]. A loop in a library is keyed by its crate's folder, one
-/// in another target by that target's root file.
+/// Import loops among the modules of each crate target, test code included. A loop in a
+/// library is named by its crate's folder, one in another target by that target's root file.
 pub fn import_loops(crates: &[Crate]) -> Vec<Violation> {
     let mut found = Vec::new();
     for krate in crates {
@@ -63,7 +55,7 @@ pub fn import_loops(crates: &[Crate]) -> Vec<Violation> {
             found.extend(imports::check(label, &files));
         }
     }
-    report::apply_allowlist(found, &[("PENDING_LOOPS", PENDING_LOOPS)])
+    found
 }
 
 /// Each harness crate's forbidden dependencies ([`DEPENDENCY_LIMITS`]), from the text of
