@@ -279,7 +279,7 @@ fn caught(case: &Case) -> Result<(), Failed> {
             let mut others: Vec<String> = result
                 .violations
                 .iter()
-                .filter(|v| !(v.rule == case.rule))
+                .filter(|v| v.rule != case.rule)
                 .map(|v| v.rule.to_string())
                 .collect();
             others.sort();

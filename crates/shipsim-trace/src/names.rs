@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn rules_order_by_invariant_then_name_and_print_both() {
-        let mut rules = vec![
+        let mut rules = [
             Rule::from(StatsRule::Totals),
             Rule::from(StatsRule::Received),
             Rule::from(DeliveryRule::NoLoss),
