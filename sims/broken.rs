@@ -322,7 +322,7 @@ fn caught(case: &Case) -> Result<(), Failed> {
 /// (`Simulation::explore_seed`, what every explore worker runs): the first
 /// seed, of at most [`EXPLORE_SEEDS`], whose swarm variant reports the
 /// expected rule. With `SHIPSIM_BROKEN_SWEEP=1` every seed runs and the
-/// failing ones are counted (the README's figures).
+/// failing ones are counted (the figures in `docs/invariants.md`).
 fn explore_catches(case: &Case, scenario: &scenario::Scenario) -> Result<String, Failed> {
     let sweep = std::env::var_os("SHIPSIM_BROKEN_SWEEP").is_some();
     let (mut first, mut caught) = (None, 0);

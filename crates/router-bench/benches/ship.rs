@@ -1,5 +1,5 @@
 //! `cargo bench -p router-bench` (EVENTS=N and ROUNDS=N override): in-process
-//! shipping throughput, ours against the seed, in one run (see the crate docs).
+//! shipping throughput, ours against the original, in one run (see the crate docs).
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -8,7 +8,7 @@ fn env_or(name: &str, default: usize) -> usize {
 fn main() {
     let c = router_bench::compare(env_or("EVENTS", 1_000_000), env_or("ROUNDS", 3));
     println!("in-process shipping, {} events, best of {} rounds, current-thread runtime", c.events, c.rounds);
-    println!("  seed (oxirs-stream 0.3.1): {:>12.0} events/s", c.seed_events_per_s);
+    println!("  original (oxirs 0.3.1):    {:>12.0} events/s", c.original_events_per_s);
     println!("  shipper (ours):            {:>12.0} events/s", c.ours_events_per_s);
-    println!("  ratio ours/seed:           {:>12.2}", c.ratio());
+    println!("  ratio ours/original:       {:>12.2}", c.ratio());
 }

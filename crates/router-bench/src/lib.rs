@@ -1,8 +1,8 @@
 //! The router benchmark, in one place for both of its front ends
 //! (`cargo bench -p router-bench` and `shipsim bench --only router`):
 //! in-process shipping of small JSON events to one destination, our
-//! `shipper::EventShipper` against the seed's code, verbatim
-//! ([`seed_event_shipper`], oxirs-stream 0.3.1).
+//! `shipper::EventShipper` against the original's code, verbatim
+//! ([`original_event_shipper`], oxirs-stream 0.3.1).
 //!
 //! One destination, payloads built per event (`ShippedEvent::json`), a
 //! current-thread runtime, a consumer task draining the destination's
@@ -12,15 +12,15 @@
 use std::sync::Arc;
 use std::time::Instant; // allow-nondeterminism: a benchmark measures wall time
 
-/// What the seed imports from its neighbour `shard_manager.rs`.
+/// What the original imports from its neighbour `shard_manager.rs`.
 mod shard_manager {
     pub type NodeId = String;
     pub type ShardId = u32;
 }
 
-/// The seed, verbatim. Not to be edited: the comparison must stay honest.
+/// The original, verbatim. Not to be edited: the comparison must stay honest.
 #[rustfmt::skip]
-pub mod seed_event_shipper;
+pub mod original_event_shipper;
 
 /// Room in the destination's channel.
 const CAPACITY: usize = 1024;
@@ -29,7 +29,7 @@ fn payload(i: usize) -> serde_json::Value {
     serde_json::json!({ "id": i, "op": "insert", "v": 42 })
 }
 
-/// The same measurement for both shippers: they share the seed's API, so
+/// The same measurement for both shippers: they share the original's API, so
 /// only the module the types come from differs.
 macro_rules! measure {
     ($name:ident, $module:path) => {
@@ -60,7 +60,7 @@ macro_rules! measure {
 }
 
 measure!(run_ours, shipper);
-measure!(run_seed, seed_event_shipper);
+measure!(run_original, original_event_shipper);
 
 /// The best round of each shipper.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,16 +69,16 @@ pub struct Comparison {
     pub events: usize,
     /// Rounds run (each shipper once per round).
     pub rounds: usize,
-    /// The seed's best events/s.
-    pub seed_events_per_s: f64,
+    /// The original's best events/s.
+    pub original_events_per_s: f64,
     /// Ours, best events/s.
     pub ours_events_per_s: f64,
 }
 
 impl Comparison {
-    /// ours / seed.
+    /// ours / original.
     pub fn ratio(&self) -> f64 {
-        self.ours_events_per_s / self.seed_events_per_s
+        self.ours_events_per_s / self.original_events_per_s
     }
 }
 
@@ -86,12 +86,12 @@ impl Comparison {
 pub fn compare(events: usize, rounds: usize) -> Comparison {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     let rounds = rounds.max(1);
-    let (mut seed, mut ours) = (0f64, 0f64);
+    let (mut original, mut ours) = (0f64, 0f64);
     for _ in 0..rounds {
-        seed = seed.max(runtime.block_on(run_seed(events)));
+        original = original.max(runtime.block_on(run_original(events)));
         ours = ours.max(runtime.block_on(run_ours(events)));
     }
-    Comparison { events, rounds, seed_events_per_s: seed, ours_events_per_s: ours }
+    Comparison { events, rounds, original_events_per_s: original, ours_events_per_s: ours }
 }
 
 #[cfg(test)]
@@ -102,7 +102,7 @@ mod tests {
     fn both_shippers_deliver_every_event() {
         // `measure!` asserts the consumer counted every event.
         let c = compare(2_000, 1);
-        assert!(c.seed_events_per_s > 0.0 && c.ours_events_per_s > 0.0);
+        assert!(c.original_events_per_s > 0.0 && c.ours_events_per_s > 0.0);
         assert!(c.ratio().is_finite());
     }
 }

@@ -46,7 +46,7 @@
 //! connection after the backoff. A receiver whose sink is slow keeps answering pings, so a
 //! slow sink is not mistaken for a dead link. (Both halves at half the ack timeout, the first
 //! design, killed every healthy connection whose round trip exceeded half the ack timeout:
-//! see the README's gRPC section.)
+//! see `docs/transports.md`.)
 //!
 //! ## Determinism
 //!

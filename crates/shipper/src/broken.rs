@@ -7,10 +7,10 @@
 //! current thread only, by [`with`], so simulations running in parallel on
 //! other threads (one simulation per thread) stay correct.
 
-/// A deliberate bug. Listed in the order they were added; the README tabulates them.
+/// A deliberate bug. Listed in the order they were added; `docs/invariants.md` tabulates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
-    /// The seed's semantics: a ship is `Ok` once its frames are written, with
+    /// The original's semantics: a ship is `Ok` once its frames are written, with
     /// no wait for the receiver's ack (`shipper-net`, `Slot::pump`).
     NoAck,
     /// The receiver delivers duplicates instead of dropping them

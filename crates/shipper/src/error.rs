@@ -10,7 +10,7 @@ pub type ShipperResult<T> = std::result::Result<T, ShipperError>;
 
 /// Errors raised by [`crate::EventShipper`] and its transports.
 ///
-/// The seed's three variants keep their meaning. The others exist because a
+/// The original's three variants keep their meaning. The others exist because a
 /// caller that wants to retry must know whether the event may already have
 /// arrived: see [`ShipperError::outcome`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -22,7 +22,7 @@ pub struct ShippedEvent {
 impl ShippedEvent {
     /// Build an event with a JSON payload.
     ///
-    /// An encoding failure is [`ShipperError::Encode`] (the seed reported it as
+    /// An encoding failure is [`ShipperError::Encode`] (the original reported it as
     /// a send failure, which it is not: nothing was sent).
     pub fn json(
         shard: ShardId,

@@ -18,7 +18,7 @@ use crate::transport::ShipperTransport;
 
 /// In-process shipping transport, interface-compatible with a network one.
 ///
-/// Unlike the seed's, a route whose receiver was dropped is noticed and
+/// Unlike the original's, a route whose receiver was dropped is noticed and
 /// pruned, `register_route` creates a route whose receiver can be claimed
 /// later, and replacing a live receiver is either refused
 /// ([`InProcessShipperTransport::try_spawn_receiver`]) or logged and counted

@@ -20,7 +20,7 @@ use crate::transport::ShipperTransport;
 
 /// Configuration for [`EventShipper`].
 ///
-/// Kept to the seed's single field so `ShipperConfig { local_node }` still
+/// Kept to the original's single field so `ShipperConfig { local_node }` still
 /// compiles; options added since are builder methods on [`EventShipper`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShipperConfig {
@@ -40,7 +40,7 @@ pub struct EventShipper {
 }
 
 impl EventShipper {
-    /// Build a shipper. It has no deadline (as the seed): see [`Self::with_deadline`].
+    /// Build a shipper. It has no deadline (as the original): see [`Self::with_deadline`].
     pub fn new(config: ShipperConfig, transport: Arc<dyn ShipperTransport>) -> Self {
         Self {
             config,

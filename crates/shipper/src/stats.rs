@@ -9,7 +9,7 @@ use crate::error::ShipperError;
 
 /// Runtime statistics for [`crate::EventShipper`].
 ///
-/// The counters are private (the seed's were public atomics anyone could
+/// The counters are private (the original's were public atomics anyone could
 /// change); read them with [`ShipperStats::snapshot`]. They only grow.
 ///
 /// ```compile_fail

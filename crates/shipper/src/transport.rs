@@ -11,7 +11,7 @@ use crate::ids::NodeId;
 /// Pluggable transport: the in-process one in this crate, the TCP one in
 /// `shipper-net`.
 ///
-/// `async_trait` is kept from the seed so that existing implementations
+/// `async_trait` is kept from the original so that existing implementations
 /// compile unchanged and `Arc<dyn ShipperTransport>` stays possible.
 #[async_trait]
 pub trait ShipperTransport: Send + Sync {
@@ -97,7 +97,7 @@ pub trait ShipperTransport: Send + Sync {
     /// Advisory: the shipper does not consult it before sending (a route can
     /// die between the check and the send), it lets `send` answer
     /// [`crate::ShipperError::NoRoute`]. The default knows no route, rather
-    /// than claiming every node is reachable as the seed's default did.
+    /// than claiming every node is reachable as the original's default did.
     fn has_route(&self, _node: &NodeId) -> bool {
         false
     }

@@ -1,6 +1,6 @@
-//! One test per weakness of the seed (the README's table under "The core
-//! router"). Each says what the seed did; each fails against the seed's code
-//! (`crates/router-bench/src/seed_event_shipper.rs`).
+//! One test per weakness of the original (the table in `crates/shipper/README.md`).
+//! Each says what the original did; each fails against the original's code
+//! (`crates/router-bench/src/original_event_shipper.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,7 @@ async fn drain(rx: &mut mpsc::Receiver<ShippedEvent>) -> Vec<u32> {
 
 // ── 1. ship_batch: partial progress is reported, nothing is lost ────────────
 
-/// The seed stopped at the first error, said nothing of how far it got and
+/// The original stopped at the first error, said nothing of how far it got and
 /// dropped the failed event (and without a deadline, hung on a full channel).
 #[tokio::test(start_paused = true)]
 async fn ship_batch_reports_progress_and_hands_back_the_rest() {
@@ -63,7 +63,7 @@ async fn ship_batch_reports_progress_and_hands_back_the_rest() {
 }
 
 /// `?` on a batch error still works in functions returning `ShipperResult`,
-/// as it did against the seed.
+/// as it did against the original.
 #[tokio::test]
 async fn batch_error_converts_for_question_mark() {
     async fn ship_all(shipper: &EventShipper) -> ShipperResult<usize> {
@@ -75,7 +75,7 @@ async fn batch_error_converts_for_question_mark() {
 
 // ── 2. dead routes are noticed; replacement is explicit ─────────────────────
 
-/// The seed kept a dropped receiver's sender: `has_route` stayed true and
+/// The original kept a dropped receiver's sender: `has_route` stayed true and
 /// every later send failed as a send failure.
 #[tokio::test]
 async fn dropped_receiver_is_pruned() {
@@ -95,7 +95,7 @@ async fn dropped_receiver_is_pruned() {
     assert_eq!(rx.recv().await.map(|e| e.shard), Some(1));
 }
 
-/// The seed's `spawn_receiver` on a live node silently orphaned the old channel.
+/// The original's `spawn_receiver` on a live node silently orphaned the old channel.
 #[tokio::test]
 async fn replacing_a_live_receiver_is_refused_or_counted() {
     let transport = InProcessShipperTransport::new(4);
@@ -113,7 +113,7 @@ async fn replacing_a_live_receiver_is_refused_or_counted() {
 
 // ── 3. register_route means something; has_route does not lie ──────────────
 
-/// The seed's `register_route` was a no-op: a registered node had no route.
+/// The original's `register_route` was a no-op: a registered node had no route.
 #[tokio::test]
 async fn register_route_creates_a_buffering_route() {
     let transport = Arc::new(InProcessShipperTransport::new(4));
@@ -135,7 +135,7 @@ impl ShipperTransport for Answer {
     }
 }
 
-/// The seed's trait default answered `has_route == true` for every node.
+/// The original's trait default answered `has_route == true` for every node.
 #[test]
 fn default_has_route_claims_nothing() {
     let transport = Answer(|_| Ok(()));
@@ -144,7 +144,7 @@ fn default_has_route_claims_nothing() {
 
 // ── 7. every ship is counted once, in the right counter ────────────────────
 
-/// The seed counted a transport's `NoRoute` as a send failure (and a missing
+/// The original counted a transport's `NoRoute` as a send failure (and a missing
 /// local sink as `no_route`): the same condition, two counters.
 #[tokio::test]
 async fn transport_no_route_counts_as_no_route() {
@@ -183,7 +183,7 @@ async fn every_attempt_lands_in_exactly_one_counter() {
 
 // ── 4. deadlines: nothing blocks forever ────────────────────────────────────
 
-/// The seed awaited a full local sink forever.
+/// The original awaited a full local sink forever.
 #[tokio::test(start_paused = true)]
 async fn full_local_sink_times_out_without_sending() {
     let shipper =
@@ -206,7 +206,7 @@ impl ShipperTransport for Stuck {
     }
 }
 
-/// The seed awaited a stuck transport forever. Whether the stuck send went
+/// The original awaited a stuck transport forever. Whether the stuck send went
 /// out is unknowable, so the error says so.
 #[tokio::test(start_paused = true)]
 async fn stuck_transport_is_ambiguous_at_the_deadline() {

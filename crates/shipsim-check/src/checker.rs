@@ -184,7 +184,7 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
         let result = match (checker(invariant), index.start) {
             (None, _) => continue,
             (Some(_), _) if gate => {
-                InvariantResult::skipped(invariant, "the trace is malformed (see `trace`)".into())
+                InvariantResult::skipped(invariant, "the trace is malformed: see `trace`".into())
             }
             (Some(checker), Some(start)) => run_checker(checker, &index, start),
             (Some(_), None) => unreachable!("a trace without a start record is malformed"),

@@ -58,7 +58,7 @@ struct State<'a> {
     epochs: BTreeMap<u64, Members>,
     adopted: BTreeMap<&'a str, Adopted>,
     running: BTreeMap<&'a str, bool>,
-    /// Whether the trace records adoptions at all (older traces do not).
+    /// Whether the trace records adoptions at all (a trace from another system may not).
     any_adopt: bool,
 }
 

@@ -45,9 +45,9 @@
 //! - `B` lies past the ship's deadline: the ship may fail at its deadline; the
 //!   next ship on the slot is judged instead;
 //! - the answer timeout (how late an ack or a keepalive pong may be; the ack
-//!   timeout in older traces) is within a round trip of the worst latency (a healthy
-//!   connection can time out, so nothing bounds recovery), or the trace has
-//!   no transport timing (older traces): the rule is skipped;
+//!   timeout when the trace names none) is within a round trip of the worst latency (a
+//!   healthy connection can time out, so nothing bounds recovery), or the trace has
+//!   no transport timing: the rule is skipped, and says why;
 //! - a sink that may answer busy (`sink.busy` above 0) holds an ack back a
 //!   random number of times: the rule is skipped;
 //! - a refusal (`refused`: the receiver does not own the shards) answers over

@@ -84,3 +84,44 @@ fn verify_rechecks_a_trace_and_catches_an_edit() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("missing.jsonl: cannot read the trace"), "{}", text(&out.stderr));
 }
+
+/// A trace written by a system shipsim never ran (here, a test that builds it fact by fact
+/// with `TraceWriter`, no turmoil anywhere) re-checks with the simulation's checkers: clean as
+/// written, and `delivery` violated once one acknowledged delivery is taken out.
+#[test]
+fn a_trace_from_another_system_is_checked_like_a_simulated_one() {
+    use shipsim_trace::{Outcome, Phase, Record, ShipperCounters, Start, TraceWriter};
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-writer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut trace = TraceWriter::new(Start::new("their-rig", &["a", "b"], 2_000_000));
+    let events = [(1, "k1", 0, r#"{"id":1,"v":"x"}"#), (2, "k2", 0, r#"{"id":2,"v":"y"}"#)];
+    trace.ship_begin(1_000, "a", 1, 1, "b", &events);
+    for (_, _, _, payload) in events {
+        trace.deliver(1_500, "b", 1, "a", payload);
+    }
+    for (id, ..) in events {
+        trace.ack(2_000, "a", 1, "b", id);
+    }
+    trace.ship_end(2_000, "a", 1, 1, 2, Outcome::Ok, None).phase(3_000, Phase::End);
+    let sent = ShipperCounters { sent: 2, ..ShipperCounters::default() };
+    trace.stats(3_000, "a", 1, sent, 0, 0).stats(3_000, "b", 1, ShipperCounters::default(), 2, 2);
+    let whole = dir.join("whole.jsonl");
+    trace.write(std::fs::File::create(&whole).unwrap()).unwrap();
+
+    let out = verify(&whole);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    assert!(report.contains("scenario their-rig") && report.contains("delivery  held"), "{report}");
+    assert!(report.contains("recovery skipped: the transport gave no timing"), "{report}");
+
+    let mut records = trace.take();
+    let second = records.iter().position(|r| matches!(r, Record::Deliver { id: Some(2), .. })).unwrap();
+    records.remove(second);
+    let edited = dir.join("edited.jsonl");
+    shipsim_trace::write(&records, std::fs::File::create(&edited).unwrap()).unwrap();
+    let out = verify(&edited);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("delivery  violated: 1 (no-loss 1)"), "{report}");
+}

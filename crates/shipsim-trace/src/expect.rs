@@ -42,8 +42,7 @@ pub enum ExpectStats {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExpectPlacement {
-    /// Every event goes to its shard's owner (the default, also for traces
-    /// from before the field existed).
+    /// Every event goes to its shard's owner (the default, also when a trace names none).
     #[default]
     Owner,
     /// Not checked.

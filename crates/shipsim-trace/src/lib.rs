@@ -19,6 +19,7 @@
 mod counts;
 mod expect;
 mod fault;
+mod input;
 mod jsonl;
 mod names;
 mod read;
@@ -30,12 +31,13 @@ mod writer;
 pub use counts::{Counts, fmt_t};
 pub use expect::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use fault::{FaultAction, HealTarget, SettleText};
+pub use input::InputError;
 pub use jsonl::{Digest, digest, first_difference, first_record_difference, to_bytes, write};
 pub use names::{
     DeliveryRule, FaultKind, Invariant, Lack, LivenessRule, OrderingRule, PlacementRule, Rule, StatsRule,
     TraceRule,
 };
-pub use read::{TraceError, read, read_file};
+pub use read::{read, read_file};
 pub use record::{
     EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange, Outcome, Phase, Record, ShippedRecord,
     ShipperCounters, Start, TransportTiming, Violation,

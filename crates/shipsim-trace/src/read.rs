@@ -4,49 +4,22 @@
 //! invariants failed.
 
 use std::io::{self, BufRead};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::{FORMAT_VERSION, Phase, Record};
-
-/// Why a trace file could not be read as a whole run: the file, and the line and column
-/// where that is known.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", located(path, *line, *column, message))]
-pub struct TraceError {
-    /// The file.
-    pub path: PathBuf,
-    /// 1-based line, 0 when the problem is the file as a whole.
-    pub line: usize,
-    /// 1-based column within the line, 0 when not known.
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// `path:line:column: message`, leaving out what is 0 (unknown).
-fn located(path: &Path, line: usize, column: usize, message: &str) -> String {
-    match (line, column) {
-        (0, _) => format!("{}: {message}", path.display()),
-        (line, 0) => format!("{}:{line}: {message}", path.display()),
-        (line, column) => format!("{}:{line}:{column}: {message}", path.display()),
-    }
-}
+use crate::{FORMAT_VERSION, InputError, Phase, Record};
 
 /// Reads a JSON Lines trace from `path` and checks it is one whole run: a
 /// `start` record first, of a format this build reads, and a `phase: end`
 /// record (a trace without one was cut short). Blank lines are skipped.
-pub fn read_file(path: &Path) -> Result<Vec<Record>, TraceError> {
+pub fn read_file(path: &Path) -> Result<Vec<Record>, InputError> {
     let file = std::fs::File::open(path).map_err(|e| whole(path, format!("cannot read the trace: {e}")))?;
     read(io::BufReader::new(file), path)
 }
 
 /// [`read_file`] from any reader; `path` names it in errors.
-pub fn read(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, TraceError> {
-    let at = |line: usize, column: usize, message: String| TraceError {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message,
+pub fn read(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, InputError> {
+    let at = |line: usize, column: usize, message: String| {
+        InputError::new(path.display().to_string(), line, column, message)
     };
     let mut records = Vec::new();
     let mut last_line = 0;
@@ -104,8 +77,8 @@ pub fn read(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, TraceError
     Ok(records)
 }
 
-fn whole(path: &Path, message: String) -> TraceError {
-    TraceError { path: path.to_path_buf(), line: 0, column: 0, message }
+fn whole(path: &Path, message: String) -> InputError {
+    InputError::new(path.display().to_string(), 0, 0, message)
 }
 
 #[cfg(test)]

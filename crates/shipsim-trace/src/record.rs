@@ -321,8 +321,8 @@ pub struct TransportTiming {
     /// A connection whose writes go unanswered is given up at most this long after the
     /// oldest unanswered write (see `transport::Timing`).
     pub ack_timeout_us: Micros,
-    /// How late an answer may be before a connection is given up; 0 in older traces, which
-    /// means `ack_timeout_us`.
+    /// How late an answer may be before a connection is given up; 0 (absent) means
+    /// `ack_timeout_us`.
     #[serde(default)]
     pub answer_timeout_us: Micros,
     /// A connection attempt longer than this fails.

@@ -1,6 +1,6 @@
 //! Repro files: a failing (scenario, seed) written as a scenario YAML that carries its seed.
 //!
-//! The file is the bug report (README, "Exploring seeds"): it is an ordinary scenario, so `shipsim run`,
+//! The file is the bug report (`docs/exploring.md`): it is an ordinary scenario, so `shipsim run`,
 //! `shipsim replay` and the sims suite all read it, and once the bug is fixed it moves to
 //! `scenarios/regressions/` unchanged. The header is YAML comments, so it costs the loader
 //! nothing and survives copy and paste: it names the violation and the command that replays it.

@@ -15,7 +15,7 @@
 //! shipsim::Suite::new().dir("tests/scenarios").run();
 //! ```
 //!
-//! gets, for each `.yaml`/`.yml` file of the folder (sorted by name, not recursive):
+//! gets, for each `.yaml`/`.yml` file of the folder and the folders below it (sorted by path):
 //! - `<scenario>::seed-<N>` for each of the file's `seeds`: runs it and checks every invariant;
 //!   a failure prints the run's report, writes a repro under the failures folder and prints
 //!   the command that replays it;
@@ -40,6 +40,7 @@
 //! libtest's own arguments work as usual: `cargo test --test sims -- partition-heal` runs one
 //! scenario's cases.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -134,15 +135,21 @@ impl Suite {
         self
     }
 
-    /// The cases of every folder, in folder order, then file name order.
+    /// The cases of every folder (and the folders below it), in folder order, then path order.
+    /// A bad `SHIPSIM_SEED` or `SHIPSIM_SEEDS` is one failing case that says so, never a
+    /// silently ignored setting.
     pub fn trials(&self) -> Vec<Trial> {
-        self.trials_under(Seeds::from_env())
+        match Seeds::from_env() {
+            Ok(seeds) => self.trials_under(seeds),
+            Err(message) => vec![Trial::test("environment::seeds", move || Err(message.into()))],
+        }
     }
 
     /// The cases with `env` standing for what the environment asks.
     fn trials_under(&self, env: Seeds) -> Vec<Trial> {
         let seeds = env.or(self.seeds.clone());
         let mut trials = Vec::new();
+        let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in &self.dirs {
             if !dir.is_dir() {
                 let message = format!("no scenario folder {}", dir.display());
@@ -151,7 +158,7 @@ impl Suite {
                 continue;
             }
             for path in scenario_files(dir) {
-                trials.extend(self.trials_for(&path, &seeds));
+                trials.extend(self.trials_for(&path, &seeds, &mut names));
             }
         }
         trials
@@ -168,7 +175,9 @@ impl Suite {
         libtest_mimic::run(args, self.trials())
     }
 
-    fn trials_for(&self, path: &Path, seeds: &Seeds) -> Vec<Trial> {
+    /// The cases of one file; `names` maps each scenario name seen so far to its file, since
+    /// two files of one name would give cases of the same names.
+    fn trials_for(&self, path: &Path, seeds: &Seeds, names: &mut BTreeMap<String, PathBuf>) -> Vec<Trial> {
         let shown = self.display(path);
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let scenario = match crate::load(path) {
@@ -178,6 +187,15 @@ impl Suite {
                 return vec![Trial::test(format!("{stem}::loads"), move || Err(message.into()))];
             }
         };
+        if let Some(first) = names.insert(scenario.name.clone(), path.to_path_buf()) {
+            let message = format!(
+                "two scenario files are named `{}`: {} and {}; give each its own `name`",
+                scenario.name,
+                self.display(&first),
+                shown
+            );
+            return vec![Trial::test(format!("{}::unique-name", scenario.name), move || Err(message.into()))];
+        }
         let mut trials = Vec::new();
         for (prefix, scenario, factory) in self.runs_of(scenario) {
             for seed in seeds.of(&scenario) {
@@ -243,13 +261,25 @@ enum Seeds {
 }
 
 impl Seeds {
-    fn from_env() -> Self {
-        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-        match (env("SHIPSIM_SEED"), env("SHIPSIM_SEEDS")) {
+    fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The seeds `var` (the environment, or a test's stand-in) asks for; `Err` names a value
+    /// that is not a whole number.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let number =
+            |name: &str| match var(name) {
+                None => Ok(None),
+                Some(text) => text.trim().parse::<u64>().map(Some).map_err(|_| {
+                    format!("{name}={text:?} is not a seed: give a whole number (e.g. {name}=42)")
+                }),
+            };
+        Ok(match (number("SHIPSIM_SEED")?, number("SHIPSIM_SEEDS")?) {
             (Some(seed), _) => Seeds::One(seed),
             (None, Some(n)) => Seeds::Sweep(n),
             (None, None) => Seeds::Own,
-        }
+        })
     }
 
     /// The environment's choice, else the suite's own list, else each file's seeds.
@@ -270,13 +300,21 @@ impl Seeds {
     }
 }
 
-/// The `.yaml`/`.yml` files of `dir`, sorted so the case list is stable.
+/// The `.yaml`/`.yml` files of `dir` and of the folders below it, sorted by path so the case
+/// list is stable.
 fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     files
 }
@@ -414,6 +452,58 @@ mod tests {
 
     fn names(trials: &[Trial]) -> Vec<&str> {
         trials.iter().map(Trial::name).collect()
+    }
+
+    #[test]
+    fn a_seed_that_is_not_a_number_is_an_error_not_ignored() {
+        let vars = |seed: &'static str, seeds: &'static str| {
+            move |name: &str| match name {
+                "SHIPSIM_SEED" if !seed.is_empty() => Some(seed.to_owned()),
+                "SHIPSIM_SEEDS" if !seeds.is_empty() => Some(seeds.to_owned()),
+                _ => None,
+            }
+        };
+        let err = Seeds::from_vars(vars("4x", "")).err().expect("an error");
+        assert_eq!(err, "SHIPSIM_SEED=\"4x\" is not a seed: give a whole number (e.g. SHIPSIM_SEED=42)");
+        let err = Seeds::from_vars(vars("", "-3")).err().expect("an error");
+        assert!(err.starts_with("SHIPSIM_SEEDS=\"-3\" is not a seed"), "{err}");
+        assert!(matches!(Seeds::from_vars(vars("7", "")), Ok(Seeds::One(7))));
+        assert!(matches!(Seeds::from_vars(vars("", "20")), Ok(Seeds::Sweep(20))));
+        assert!(matches!(Seeds::from_vars(vars("", "")), Ok(Seeds::Own)));
+    }
+
+    #[test]
+    fn two_files_of_one_name_are_an_error_naming_both() {
+        let dir = folder("dup", &[("a.yaml", SMALL), ("b.yaml", SMALL)]);
+        let trials = Suite::new().dir(&dir).trials_under(Seeds::Own);
+        assert_eq!(
+            names(&trials),
+            ["tiny::seed-4", "tiny::seed-2", "tiny::deterministic", "tiny::unique-name"]
+        );
+        let conclusion = conclude(&Suite::new().dir(&dir), &dir);
+        assert_eq!(conclusion.num_failed, 1);
+        let log = log(&dir);
+        assert!(log.contains("two scenario files are named `tiny`"), "{log}");
+        assert!(log.contains("a.yaml") && log.contains("b.yaml"), "{log}");
+    }
+
+    #[test]
+    fn folders_below_a_suite_folder_are_walked() {
+        let dir = folder("nested", &[("top.yaml", SMALL)]);
+        std::fs::create_dir_all(dir.join("deeper/still")).unwrap();
+        std::fs::write(dir.join("deeper/still/low.yaml"), SMALL.replace("tiny", "low")).unwrap();
+        let trials = Suite::new().dir(&dir).trials_under(Seeds::Own);
+        assert_eq!(
+            names(&trials),
+            [
+                "low::seed-4",
+                "low::seed-2",
+                "low::deterministic",
+                "tiny::seed-4",
+                "tiny::seed-2",
+                "tiny::deterministic"
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! next to its baseline, measured in one run (absolute times drift on shared
 //! machines; ratios measured side by side do not). Build with `--release`.
 //!
-//! 1. `router`: in-process shipping, ours against the seed's code, verbatim.
+//! 1. `router`: in-process shipping, ours against the original code, verbatim.
 //! 2. `harness`: a 2-node scenario through the full harness against a bare
 //!    turmoil program doing the same acked traffic.
 //! 3. `speed`: simulated seconds, events and ticks per wall second of every
@@ -210,7 +210,7 @@ fn grouped(value: f64) -> String {
     out
 }
 
-/// The human table (Markdown, so it can go into the README as it is): one section per
+/// The human table (Markdown, so it can go into `docs/benchmarks.md` as it is): one section per
 /// item measured, in the order of `ITEMS`, then the items that could not be measured.
 pub(crate) fn render(report: &BenchReport) -> String {
     let mut out = String::new();
@@ -238,7 +238,7 @@ pub(crate) fn render(report: &BenchReport) -> String {
     out
 }
 
-/// Item 1's table: the seed's shipper, ours, and the ratio against its target.
+/// Item 1's table: the original shipper, ours, and the ratio against its target.
 fn render_router(out: &mut String, r: &router::RouterFigures) {
     let _ = writeln!(
         out,
@@ -246,8 +246,11 @@ fn render_router(out: &mut String, r: &router::RouterFigures) {
         r.events, r.rounds
     );
     let _ = writeln!(out, "| shipper | events/s |\n| --- | ---: |");
-    let _ =
-        writeln!(out, "| seed's code, verbatim (oxirs-stream 0.3.1) | {} |", grouped(r.seed_events_per_s));
+    let _ = writeln!(
+        out,
+        "| original code, verbatim (oxirs-stream 0.3.1) | {} |",
+        grouped(r.original_events_per_s)
+    );
     let _ = writeln!(
         out,
         "| ours (EventShipper + InProcessShipperTransport) | {} |",
@@ -255,7 +258,7 @@ fn render_router(out: &mut String, r: &router::RouterFigures) {
     );
     let _ = writeln!(
         out,
-        "| ratio ours/seed (target >= 1.0) | {:.2} (met: {}) |\n",
+        "| ratio ours/original (target >= 1.0) | {:.2} (met: {}) |\n",
         r.ratio,
         met(r.ratio >= 1.0)
     );
@@ -462,7 +465,7 @@ mod tests {
             router: Some(router::RouterFigures {
                 events: 1_000_000,
                 rounds: 3,
-                seed_events_per_s: 2533684.4,
+                original_events_per_s: 2533684.4,
                 ours_events_per_s: 3100000.0,
                 ratio: 1.2235,
             }),
@@ -521,16 +524,16 @@ mod tests {
         }
     }
 
-    /// Pins the table byte for byte: it goes into the README as it is.
+    /// Pins the table byte for byte: it goes into `docs/benchmarks.md` as it is.
     #[test]
     fn every_item_renders_in_order() {
         let expected = r#"1. router core, in process: 1000000 events to one destination, current-thread runtime, best of 3 alternating rounds
 
 | shipper | events/s |
 | --- | ---: |
-| seed's code, verbatim (oxirs-stream 0.3.1) | 2,533,684 |
+| original code, verbatim (oxirs-stream 0.3.1) | 2,533,684 |
 | ours (EventShipper + InProcessShipperTransport) | 3,100,000 |
-| ratio ours/seed (target >= 1.0) | 1.22 (met: yes) |
+| ratio ours/original (target >= 1.0) | 1.22 (met: yes) |
 
 2. harness vs bare turmoil: 20000 acked events one at a time over a fixed 1 ms link, tick 1 ms
 
@@ -586,7 +589,7 @@ error: speed: no scenarios
         assert_eq!(h.harness_remote_events, 10);
         assert!(h.harness_passed);
         let table = render(&report);
-        assert!(table.contains("ratio ours/seed"), "{table}");
+        assert!(table.contains("ratio ours/original"), "{table}");
         assert!(table.contains("ratio harness/bare"), "{table}");
         let json: serde_json::Value = serde_json::to_value(&report).expect("serializes");
         assert_eq!(json["router"]["events"], 200);

@@ -2,7 +2,7 @@
 //!
 //! `to_yaml` writes shrunk repros and other generated scenarios: every key explicit (so a
 //! repro does not change meaning when a default changes), faults one per line in the flow
-//! form the README's schema uses, and values in forms the loader reads back to an equal [`Scenario`].
+//! form the schema reference (`docs/scenarios.md`) uses, and values in forms the loader reads back to an equal [`Scenario`].
 //! Reports use the same flow form (`Display` of [`Fault`] and [`FaultAction`]) to show the
 //! last faults before a violation, so what a report prints can be pasted into a file.
 
@@ -24,7 +24,7 @@ pub fn to_yaml(s: &Scenario) -> String {
     out
 }
 
-/// Writes the sections in the order the README's schema lists them, each by its own
+/// Writes the sections in the order the schema reference lists them, each by its own
 /// function; every one ends its last line with a newline.
 fn write_yaml(out: &mut String, s: &Scenario) -> fmt::Result {
     write_cluster(out, s)?;
@@ -65,18 +65,18 @@ fn write_network(out: &mut String, network: &Network) -> fmt::Result {
     Ok(())
 }
 
-/// `transport:`, every key explicit but those whose absence keeps older files' meaning.
+/// `transport:`, every key explicit but those whose absence means their default.
 fn write_transport(out: &mut String, transport: &TransportSettings) -> fmt::Result {
     writeln!(out, "transport:")?;
-    // Absent means the default transport: files from before the key existed emit unchanged,
-    // and a scenario that names its transport (a repro) keeps it.
+    // Absent means the default transport: a file that names none emits unchanged, and a
+    // scenario that names its transport (a repro) keeps it.
     if let Some(kind) = transport.kind {
         writeln!(out, "  kind: {kind}")?;
     }
     writeln!(out, "  connections: {}", transport.connections)?;
     writeln!(out, "  ack_timeout: {}", format_duration(transport.ack_timeout))?;
     writeln!(out, "  deadline: {}", format_duration(transport.deadline))?;
-    // Written only when set: files from before these keys existed emit unchanged.
+    // Written only when set: a file that leaves them out emits unchanged.
     if transport.connect_timeout != TransportSettings::DEFAULT_CONNECT_TIMEOUT {
         writeln!(out, "  connect_timeout: {}", format_duration(transport.connect_timeout))?;
     }

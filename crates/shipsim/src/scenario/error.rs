@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use shipsim_trace::InputError;
+
 /// A 1-based line and column (in characters, not bytes) inside a scenario file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
@@ -48,12 +50,7 @@ impl Problem {
     }
 
     pub(crate) fn in_file(self, file: &str) -> ScenarioError {
-        ScenarioError::Invalid {
-            file: file.to_owned(),
-            line: self.pos.line,
-            column: self.pos.column,
-            message: self.message,
-        }
+        ScenarioError::Invalid(InputError::new(file, self.pos.line, self.pos.column, self.message))
     }
 }
 
@@ -64,18 +61,9 @@ impl Problem {
 /// `{file}: {io error}`.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The file's contents are not a valid scenario.
-    #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        /// The file name as given to the loader.
-        file: String,
-        /// 1-based line of the offending text.
-        line: usize,
-        /// 1-based column (in characters) of the offending text.
-        column: usize,
-        /// What is wrong, in words meant for the scenario's author.
-        message: String,
-    },
+    /// The file's contents are not a valid scenario: where, and why.
+    #[error(transparent)]
+    Invalid(InputError),
     /// The file could not be read.
     #[error("{file}: cannot read scenario file: {source}")]
     Io {
@@ -91,14 +79,14 @@ impl ScenarioError {
     /// The file this error is about.
     pub fn file(&self) -> &str {
         match self {
-            ScenarioError::Invalid { file, .. } | ScenarioError::Io { file, .. } => file,
+            ScenarioError::Invalid(InputError { file, .. }) | ScenarioError::Io { file, .. } => file,
         }
     }
 
     /// Line and column of the problem; `None` only for I/O errors.
     pub fn position(&self) -> Option<Pos> {
         match self {
-            ScenarioError::Invalid { line, column, .. } => Some(Pos::new(*line, *column)),
+            ScenarioError::Invalid(e) => Some(Pos::new(e.line, e.column)),
             ScenarioError::Io { .. } => None,
         }
     }
@@ -106,7 +94,7 @@ impl ScenarioError {
     /// The message without the file and position prefix.
     pub fn message(&self) -> String {
         match self {
-            ScenarioError::Invalid { message, .. } => message.clone(),
+            ScenarioError::Invalid(e) => e.message.clone(),
             ScenarioError::Io { source, .. } => format!("cannot read scenario file: {source}"),
         }
     }

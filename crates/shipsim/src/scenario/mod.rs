@@ -1,6 +1,6 @@
 //! Scenario files: the model, the strict loader and the writer.
 //!
-//! A scenario file (README, "Writing a scenario") describes a cluster, its workload, a fault
+//! A scenario file (`docs/scenarios.md`) describes a cluster, its workload, a fault
 //! timeline and the invariants to check. Loading is strict because a scenario that silently
 //! means something else than its author wrote tests less than they think: unknown keys, wrong
 //! types, duplicate keys, unknown node names and faults that cannot take effect are errors,

@@ -452,7 +452,7 @@ pub struct Expect {
     pub settle: Duration,
 }
 
-/// Defaults of the optional sections, as the README's schema documents them.
+/// Defaults of the optional sections, as `docs/scenarios.md` documents them.
 impl Default for Network {
     fn default() -> Network {
         Network { latency: LatencyRange::fixed(Duration::from_millis(1)), loss: 0.0, segment: None }

@@ -65,8 +65,8 @@ pub(crate) struct RawNetwork {
 pub(crate) struct RawTransport {
     pub kind: Option<Located<String>>,
     pub connections: Option<Located<usize>>,
-    /// Spelled with an underscore, as the schema has always had it (README, "Writing a
-    /// scenario"): files in use rely on it.
+    /// Spelled with an underscore, as the schema (`docs/scenarios.md`) spells it: files in
+    /// use rely on it.
     #[serde(rename = "ack_timeout")]
     pub ack_timeout: Option<Located<String>>,
     pub deadline: Option<Located<String>>,

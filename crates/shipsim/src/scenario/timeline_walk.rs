@@ -10,7 +10,7 @@
 //! Holds do not combine with partitions on the same link: turmoil keeps a single state per
 //! link direction, so a hold replaces a partition (the link starts working again) and a
 //! partition of a held link drops the held messages, after which a release repairs the
-//! partition. Such combinations are rejected (the README's schema notes say why); a one-way partition
+//! partition. Such combinations are rejected (`docs/scenarios.md` says why); a one-way partition
 //! with a hold is the case users meet first, and two-way partitions behave the same way.
 
 use std::collections::BTreeMap;

@@ -30,7 +30,7 @@ use shipsim_trace::MembershipChange;
 
 /// The epochs announced so far and the routers they reach.
 #[derive(Clone)]
-pub(super) struct Membership(Arc<Mutex<Table>>);
+pub(super) struct MembershipService(Arc<Mutex<Table>>);
 
 struct Table {
     seed: u64,
@@ -45,20 +45,20 @@ struct Table {
     pending: BTreeSet<(Duration, String, u64)>,
 }
 
-impl std::fmt::Debug for Membership {
+impl std::fmt::Debug for MembershipService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let table = self.lock();
-        f.debug_struct("Membership")
+        f.debug_struct("MembershipService")
             .field("epoch", &table.changes.len())
             .field("pending", &table.pending)
             .finish_non_exhaustive()
     }
 }
 
-impl Membership {
+impl MembershipService {
     /// The membership of `scenario` at epoch 0, for the run seeded `seed`.
-    pub(super) fn new(scenario: &Scenario, seed: u64) -> Membership {
-        Membership(Arc::new(Mutex::new(Table {
+    pub(super) fn new(scenario: &Scenario, seed: u64) -> MembershipService {
+        MembershipService(Arc::new(Mutex::new(Table {
             seed,
             shards: scenario.shards,
             propagation: scenario.membership.propagation,
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn changes_reach_each_router_after_its_delay_never_backwards() {
         let s = scenario("0ms..500ms");
-        let membership = Membership::new(&s, 7);
+        let membership = MembershipService::new(&s, 7);
         let recorder = SharedRecorder::default();
         let routers: Vec<Arc<Router>> = s
             .nodes
@@ -278,9 +278,9 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_delays_and_maps_follow_the_changes() {
         let s = scenario("10ms..900ms");
-        let a = Membership::new(&s, 3);
-        let b = Membership::new(&s, 3);
-        let delays = |m: &Membership| -> Vec<Duration> {
+        let a = MembershipService::new(&s, 3);
+        let b = MembershipService::new(&s, 3);
+        let delays = |m: &MembershipService| -> Vec<Duration> {
             let t = m.lock();
             s.nodes.iter().map(|n| t.delay(n, 1)).collect()
         };

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::scenario::Scenario;
 use crate::seeds;
-use crate::sim::membership::Membership;
+use crate::sim::membership::MembershipService;
 use crate::sim::recorder::SharedRecorder;
 use crate::sim::routes::Routes;
 use crate::sim::sink::{RecordingSink, SinkModel};
@@ -34,7 +34,7 @@ struct NodeSpec {
     index: usize,
     recorder: SharedRecorder,
     routes: Routes,
-    membership: Membership,
+    membership: MembershipService,
     factory: Arc<dyn TransportFactory>,
 }
 
@@ -45,7 +45,7 @@ pub(super) fn host(
     node: &str,
     recorder: SharedRecorder,
     routes: Routes,
-    membership: Membership,
+    membership: MembershipService,
     factory: Arc<dyn TransportFactory>,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
     let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");

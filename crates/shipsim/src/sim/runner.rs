@@ -16,7 +16,7 @@ use super::clock::{TICK, micros};
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
 use crate::sim::faults::{self, FaultState, Route};
-use crate::sim::membership::Membership;
+use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
 use crate::transport::{self, TransportFactory};
@@ -92,7 +92,7 @@ pub(crate) fn run_with(
     let recorder = SharedRecorder::default();
     let mut sim = simulator(scenario, seed);
     let mut state = FaultState::default();
-    let membership = Membership::new(scenario, seed);
+    let membership = MembershipService::new(scenario, seed);
     for node in &scenario.nodes {
         let routes = state.routes().clone();
         let host =
@@ -324,7 +324,7 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
 /// What happens between ticks: the recorder's clock, and the shard maps that came due.
 struct Clock<'a> {
     recorder: &'a SharedRecorder,
-    membership: &'a Membership,
+    membership: &'a MembershipService,
 }
 
 impl Clock<'_> {

@@ -1,4 +1,4 @@
-//! Item 1: the router core against the seed's code, in process. The
+//! Item 1: the router core against the original's code, in process. The
 //! measurement itself lives in `crates/router-bench` (one copy, shared with
 //! `cargo bench -p router-bench`); this is its report form.
 
@@ -9,11 +9,11 @@ use serde::Serialize;
 pub struct RouterFigures {
     pub events: usize,
     pub rounds: usize,
-    /// Best round of the seed's code, verbatim.
-    pub seed_events_per_s: f64,
+    /// Best round of the original's code, verbatim.
+    pub original_events_per_s: f64,
     /// Best round of `shipper::EventShipper` + `InProcessShipperTransport`.
     pub ours_events_per_s: f64,
-    /// ours / seed; target >= 1.0.
+    /// ours / original; target >= 1.0.
     pub ratio: f64,
 }
 
@@ -23,7 +23,7 @@ pub(crate) fn run(events: usize, rounds: usize) -> RouterFigures {
     RouterFigures {
         events: c.events,
         rounds: c.rounds,
-        seed_events_per_s: c.seed_events_per_s,
+        original_events_per_s: c.original_events_per_s,
         ours_events_per_s: c.ours_events_per_s,
         ratio: c.ratio(),
     }

@@ -1,5 +1,5 @@
-//! The seed's five tests (oxirs-stream `event_shipper.rs`), unchanged but for
-//! their `use` lines: they pin the seed's public API.
+//! The original's five tests (oxirs-stream `event_shipper.rs`), unchanged but for
+//! their `use` lines: they pin the original's public API.
 
 use std::sync::Arc;
 

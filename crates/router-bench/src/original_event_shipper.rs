@@ -1,4 +1,4 @@
-// The seed, verbatim: oxirs-stream 0.3.1, src/distributed/event_shipper.rs
+// The original, verbatim: oxirs-stream 0.3.1, src/distributed/event_shipper.rs
 // (Apache-2.0, the OxiRS project). Kept here only as the benchmark's baseline;
 // do not edit, so the comparison stays honest.
 #![allow(dead_code, clippy::all)]
