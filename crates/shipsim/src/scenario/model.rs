@@ -336,23 +336,8 @@ pub enum FaultAction {
 impl FaultAction {
     /// The YAML key of this action, e.g. `"partition-oneway"`.
     pub fn kind(&self) -> FaultKind {
-        match self {
-            FaultAction::Partition(_) => FaultKind::Partition,
-            FaultAction::PartitionOneway { .. } => FaultKind::PartitionOneway,
-            FaultAction::Heal(_) => FaultKind::Heal,
-            FaultAction::Crash(_) => FaultKind::Crash,
-            FaultAction::Restart(_) => FaultKind::Restart,
-            FaultAction::Bounce(_) => FaultKind::Bounce,
-            FaultAction::Hold(_) => FaultKind::Hold,
-            FaultAction::Reorder(_) => FaultKind::Reorder,
-            FaultAction::Release(_) => FaultKind::Release,
-            FaultAction::Latency { .. } => FaultKind::Latency,
-            FaultAction::Loss { .. } => FaultKind::Loss,
-            FaultAction::DropRoute { .. } => FaultKind::DropRoute,
-            FaultAction::RestoreRoute { .. } => FaultKind::RestoreRoute,
-            FaultAction::Join(_) => FaultKind::Join,
-            FaultAction::Leave(_) => FaultKind::Leave,
-        }
+        // The trace's form has the same kind: one list of kinds, not two.
+        self.traced().kind()
     }
 
     /// The links a partition cuts (both ways): every pair of nodes in two different groups,
