@@ -92,9 +92,19 @@ fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
 }
 
 /// `settle-ok` for one call: begun after `Phase settle`, it must return `Ok`.
+///
+/// One exception, derived from the transport's timing: a connection that went silent before
+/// the heal (a stalled stream) is only known dead once it has been silent for the answer
+/// timeout. When the call's deadline is no longer than that, a call begun within one answer
+/// timeout of the heal may run out its deadline on such a connection through no fault of the
+/// transport; it may end `ambiguous`, and the `recovery` rule judges when the pair gets going
+/// again. Any other failure in that window, and any failure after it, is a violation.
 fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
     let (Some(end), Some((settle_pos, settle_t))) = (batch.end, index.settle) else { return };
     if batch.pos <= settle_pos || end.outcome == Outcome::Ok {
+        return;
+    }
+    if end.outcome == Outcome::Ambiguous && batch.t < settle_t.saturating_add(detection_window(index)) {
         return;
     }
     findings.add(end.t, LivenessRule::SettleOk, || {
@@ -116,6 +126,16 @@ fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
             ),
         )
     });
+}
+
+/// How long after the heal a silently dead connection may still hold up a call: the answer
+/// timeout, when the trace gives the transport's timing and the deadline is no longer than it;
+/// otherwise nothing (the call must succeed).
+fn detection_window(index: &Index<'_>) -> Micros {
+    let Some(start) = index.start else { return 0 };
+    let Some(timing) = &start.transport else { return 0 };
+    let answer = if timing.answer_timeout_us > 0 { timing.answer_timeout_us } else { timing.ack_timeout_us };
+    if start.deadline_us <= answer { answer } else { 0 }
 }
 
 /// `unfinished-ship` for one call: by the end of the run it has returned, unless
@@ -191,7 +211,7 @@ impl ErrorText for Record {
 mod tests {
     use super::*;
     use crate::fixtures::*;
-    use shipsim_trace::{LifeState, Phase};
+    use shipsim_trace::{LifeState, Phase, TransportTiming};
 
     #[test]
     fn clean_run_holds() {
@@ -232,6 +252,31 @@ mod tests {
         let v = only(&check(&records), LivenessRule::SettleOk);
         assert_eq!(event(&v), (16, "n2", 4, 1));
         assert!(v.actual.contains("(not-delivered) after 1 of 2: NotDelivered"), "{}", v.actual);
+    }
+
+    /// A call begun right after the heal may time out on a connection that died silently
+    /// before it, when its deadline (5 s) is within the transport's answer timeout; not with
+    /// a certain failure, not when the deadline is longer, not without the transport's timing.
+    #[test]
+    fn a_call_right_after_the_heal_may_time_out_on_a_silently_dead_connection() {
+        let settle_call = |outcome: Outcome, answer: Micros| {
+            let begin = one(|tb| tb.begin(320 * MS, "n2", 2, 4, "n1", &[15]));
+            let end = one(|tb| tb.end(360 * MS, "n2", 2, 4, 0, outcome));
+            let records = with_after(clean_run(), ship_end_of("n2", 3), begin);
+            let records = with_after(
+                records,
+                |r| matches!(r, Record::ShipBegin { batch: 4, node, .. } if node == "n2"),
+                end,
+            );
+            let timing =
+                TransportTiming { answer_timeout_us: answer * MS, ack_timeout_us: answer * MS, ..TIMING };
+            with_start(records, |s| s.transport = Some(timing))
+        };
+        assert_eq!(check(&settle_call(Outcome::Ambiguous, 6_000)), vec![]);
+        only(&check(&settle_call(Outcome::NotDelivered, 6_000)), LivenessRule::SettleOk);
+        only(&check(&settle_call(Outcome::Ambiguous, 100)), LivenessRule::SettleOk);
+        let untimed = with_start(settle_call(Outcome::Ambiguous, 6_000), |s| s.transport = None);
+        only(&check(&untimed), LivenessRule::SettleOk);
     }
 
     #[test]

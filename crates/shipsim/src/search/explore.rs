@@ -153,7 +153,7 @@ impl Sweep {
                         "seed {}: FAIL {} / {} ({} violations): expected {}, got {}",
                         failure.seed,
                         v.invariant(),
-                        v.rule,
+                        v.rule.as_str(),
                         violations.len(),
                         v.expected,
                         v.actual
