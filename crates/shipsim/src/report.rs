@@ -11,13 +11,11 @@ use shipsim_check::{render_violation, transport_suffix};
 /// How many violations the report spells out; the rest are counted.
 pub const SHOWN_VIOLATIONS: usize = 5;
 
-/// Counts drawn from a run's records (the diagram's header prints the same).
-pub type Summary = shipsim_trace::Counts;
 
 /// The full human report of one run. A failing run's report ends with `FAIL`: the caller adds
 /// the one line that reruns it (a repro's replay, or its own test's name).
 pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration) -> String {
-    let s = Summary::of(&result.records);
+    let s = shipsim_trace::Counts::of(&result.records);
     let mut out = String::new();
     let _ = writeln!(out, "scenario {scenario_path}, seed {seed}{}", transport_suffix(&result.records));
     let _ = writeln!(
