@@ -179,6 +179,13 @@ const CASES: &[Case] = &[
         max_seeds: 3,
         transport: TransportKind::Grpc,
     },
+    Case {
+        variant: Variant::NoStaleReplan,
+        scenario: "membership-partition",
+        rule: Rule::Placement(PlacementRule::NonOwnerAccepted),
+        max_seeds: 3,
+        transport: TransportKind::Tcp,
+    },
 ];
 
 impl Case {

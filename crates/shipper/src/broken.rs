@@ -71,11 +71,16 @@ pub enum Variant {
     /// to the sink only afterwards; a crash in between loses acknowledged
     /// events (`shipper-grpc`, `Handler::ship`).
     GrpcOkOnHeaders,
+    /// A plan whose shard map changed before its turn to ship (a membership change adopted,
+    /// or a map learned from a refusal of an earlier batch of the call) ships as it was
+    /// planned instead of being planned again (`Router::route_planned`): a node hands its
+    /// own sink events of a shard it knows it gave away.
+    NoStaleReplan,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 18] = [
+    pub const ALL: [Variant; 19] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -94,6 +99,7 @@ impl Variant {
         Variant::PartialAsOk,
         Variant::GrpcRetryWithoutKey,
         Variant::GrpcOkOnHeaders,
+        Variant::NoStaleReplan,
     ];
 }
 

@@ -33,7 +33,9 @@
 //! `send_failures`), the router learns the newer map from it
 //! ([`Router::learn`]) and plans the refused events again ([`Router::replan`]);
 //! [`Router::route_batch`] does so at most [`Router::MAX_REPLANS`] times per
-//! call, after which the last refusal stands. Nothing is lost (a refused
+//! call, after which the last refusal stands. A batch of the call whose map
+//! changed before its turn (learned from a refusal, or adopted) is planned
+//! again before it ships ([`Router::route_planned`]). Nothing is lost (a refused
 //! event is reported, never acknowledged), and nothing is accepted by a node
 //! that knows it is not the owner.
 //!
@@ -65,7 +67,7 @@ pub use event::ShippedEvent;
 pub use fence::{Accepting, Fence, Refusal, UNFENCED_EPOCH};
 pub use ids::{NodeId, ShardId};
 pub use in_process::InProcessShipperTransport;
-pub use router::{DestinationBatch, InstallObserver, PlannedBatch, Routed, Router};
+pub use router::{DestinationBatch, InstallObserver, PlannedBatch, Replan, Routed, Router, ShipObserver};
 pub use shard_map::{RebalancePlan, ShardMap, ShardMapError, ShardMove, fnv1a_64};
 pub use shipper::{EventShipper, ShipperConfig};
 pub use sink::{EventSink, SinkClosed, SinkError};

@@ -61,16 +61,62 @@ pub struct Router {
     /// Accepts in progress and a map waiting for them (locked before `map`).
     handover: Mutex<Handover>,
     on_install: Option<InstallObserver>,
+    on_ship: Option<Box<dyn ShipObserver>>,
 }
 
 /// Told of every map a [`Router`] installs after its first: the epoch and
 /// the shards whose owner changed, in shard order.
 pub type InstallObserver = Box<dyn Fn(u64, &[ShardId]) + Send + Sync>;
 
+/// Told of each step of the router's own shipping loop ([`Router::route_planned`], under
+/// [`Router::route`] and [`Router::route_batch`]): every `ship_batch` as it begins and as it
+/// returns, and every re-plan. The maps a router learns are told to its
+/// [`InstallObserver`].
+///
+/// It exists so that a simulator *records* the production routing path instead of copying
+/// it: a harness that re-implemented the loop to see each batch would test its copy, and a
+/// bug in the router's loop would never run under it. Calls come on the routing task, in
+/// order, outside the router's locks.
+pub trait ShipObserver: Send + Sync {
+    /// A `ship_batch` of `plan` is about to begin; the returned token is handed back to
+    /// [`Self::ship_end`] (a batch number, say).
+    fn ship_begin(&self, plan: &PlannedBatch) -> u64;
+
+    /// The `ship_batch` begun with `token` returned `done`. A call cut short (its task
+    /// dropped, e.g. a crash) never ends.
+    fn ship_end(&self, token: u64, done: &DestinationBatch);
+
+    /// The events at `positions` of the input were planned again, `why`, into `into` (in the
+    /// order they will ship, before anything else of the call).
+    fn replanned(&self, why: Replan, positions: &[usize], into: &[PlannedBatch]) {
+        let _ = (why, positions, into);
+    }
+}
+
+/// Why [`Router::route_planned`] planned events again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replan {
+    /// The plan was made under the map of epoch `planned`, and the map outgoing events are
+    /// planned with changed (to `current`) before it shipped: the router knows better now
+    /// (it must not hand its own sink what it no longer owns, nor send to a former owner).
+    Stale {
+        /// The plan's epoch.
+        planned: u64,
+        /// The epoch of the map it was planned again under.
+        current: u64,
+    },
+    /// The destination refused the batch ([`ShipperError::WrongOwner`]); its map was learned
+    /// from. `round` counts the refusals of these events in this call, 1..=[`Router::MAX_REPLANS`].
+    Refused {
+        /// The re-plan round.
+        round: usize,
+    },
+}
+
 impl Router {
     /// A router shipping through `shipper` with the placement of `map`.
     pub fn new(shipper: Arc<EventShipper>, map: ShardMap) -> Self {
-        Self { shipper, map: RwLock::new(map), handover: Mutex::default(), on_install: None }
+        Self { shipper, map: RwLock::new(map), handover: Mutex::default(), on_install: None, on_ship: None }
     }
 
     /// Tells `observer` of every map installed from now on: at once by
@@ -78,6 +124,14 @@ impl Router {
     /// map's handover completes (see `handover.rs`).
     pub fn with_install_observer(mut self, observer: InstallObserver) -> Self {
         self.on_install = Some(observer);
+        self
+    }
+
+    /// Tells `observer` of every `ship_batch` this router begins and ends, and of every
+    /// re-plan ([`ShipObserver`]). Without one, nothing is called: an `Option` checked per
+    /// batch.
+    pub fn with_ship_observer(mut self, observer: Box<dyn ShipObserver>) -> Self {
+        self.on_ship = Some(observer);
         self
     }
 
@@ -158,15 +212,28 @@ impl Router {
     /// kept in the new plans. Split by destination as [`Self::plan_batch`]
     /// does, in order.
     pub fn replan(&self, positions: &[usize], events: Vec<ShippedEvent>) -> ShipperResult<Vec<PlannedBatch>> {
-        self.with_plan_map(|map| {
-            let local_node = self.shipper.local_node();
-            let mut planned = Vec::new();
-            for (&position, event) in positions.iter().zip(events) {
-                let (shard, node) = locate(map, &event.key)?;
-                push_planned(&mut planned, local_node, map.epoch(), node, position, shard, event);
-            }
-            Ok(planned)
-        })
+        self.with_plan_map(|map| self.replan_under(map, positions, events).map_err(|(err, _)| err))
+    }
+
+    /// [`Self::replan`] under `map`; a key that does not route hands the events back, untouched.
+    fn replan_under(
+        &self,
+        map: &ShardMap,
+        positions: &[usize],
+        events: Vec<ShippedEvent>,
+    ) -> Result<Vec<PlannedBatch>, (ShipperError, Vec<ShippedEvent>)> {
+        let located: ShipperResult<Vec<(ShardId, NodeId)>> =
+            events.iter().map(|event| locate(map, &event.key)).collect();
+        let located = match located {
+            Ok(located) => located,
+            Err(err) => return Err((err, events)),
+        };
+        let local_node = self.shipper.local_node();
+        let mut planned = Vec::new();
+        for ((&position, event), (shard, node)) in positions.iter().zip(events).zip(located) {
+            push_planned(&mut planned, local_node, map.epoch(), node, position, shard, event);
+        }
+        Ok(planned)
     }
 
     fn read_map(&self) -> RwLockReadGuard<'_, ShardMap> {
@@ -197,7 +264,7 @@ impl Router {
     /// and the event routed again (at most [`Self::MAX_REPLANS`] times).
     pub async fn route(&self, key: &str, payload: &serde_json::Value) -> ShipperResult<Routed> {
         let planned = self.plan_batch(&[(key, payload.clone())])?;
-        let batches = self.ship_all(planned).await;
+        let batches = self.route_planned(planned).await;
         let last = batches.into_iter().last().ok_or_else(|| ShipperError::NoRoute(key.to_owned()))?;
         last.result?;
         let shard = last.shards.first().copied().unwrap_or_default();
@@ -206,50 +273,114 @@ impl Router {
 
     /// Route many events: one `ship_batch` per destination, destinations in
     /// order of first appearance, each destination's events in input order
-    /// (so events of one key keep their order).
+    /// (so events of one key keep their order). [`Self::plan_batch`], then
+    /// [`Self::route_planned`].
     ///
     /// Returns one [`DestinationBatch`] per `ship_batch` call, or the first
     /// error that stopped the events from being built (an unroutable key, a
     /// payload that does not encode), in which case nothing was shipped.
-    ///
-    /// A batch refused by a node that no longer owns its shards
-    /// ([`ShipperError::WrongOwner`]) is learned from ([`Self::learn`]) and
-    /// its unshipped events are planned again and shipped at once, before
-    /// the next destination's batch: the refused batch and its re-plans are
-    /// all in the result, in the order shipped. At most
-    /// [`Self::MAX_REPLANS`] rounds per planned batch; then the refusal stands.
     pub async fn route_batch<K: AsRef<str>>(
         &self,
         items: &[(K, serde_json::Value)],
     ) -> ShipperResult<Vec<DestinationBatch>> {
         let planned = self.plan_batch(items)?;
-        Ok(self.ship_all(planned).await)
+        Ok(self.route_planned(planned).await)
     }
 
-    /// Ships each plan, re-planning refused ones depth first (so events of
-    /// one key, which share a plan, keep their order).
-    async fn ship_all(&self, planned: Vec<PlannedBatch>) -> Vec<DestinationBatch> {
+    /// The shipping loop of [`Self::route_batch`] and [`Self::route`], over plans the caller
+    /// made ([`Self::plan_batch`], [`Self::plan_encoded`]): ships each plan in turn and
+    /// returns one [`DestinationBatch`] per `ship_batch` call, in the order shipped.
+    ///
+    /// - A plan made under a map that changed before its turn came (a membership change
+    ///   adopted, or a map learned from a refusal of an earlier batch of the call) is planned
+    ///   again under the current map first: the router knows better, and must not hand its
+    ///   own sink events of a shard it no longer owns (no receiver's fence stands between them)
+    ///   nor send to a former owner.
+    /// - A batch refused by a node that no longer owns its shards
+    ///   ([`ShipperError::WrongOwner`]) is learned from ([`Self::learn`]) and its unshipped
+    ///   events are planned again and shipped at once, before the next destination's batch:
+    ///   the refused batch and its re-plans are all in the result. At most
+    ///   [`Self::MAX_REPLANS`] rounds per planned batch; then the refusal stands.
+    ///
+    /// Re-plans go depth first, so events of one key, which share a plan, keep their order.
+    /// A [`ShipObserver`] is told of each step.
+    pub async fn route_planned(&self, planned: Vec<PlannedBatch>) -> Vec<DestinationBatch> {
         let mut batches = Vec::with_capacity(planned.len());
         let mut todo: Vec<(PlannedBatch, usize)> = planned.into_iter().rev().map(|p| (p, 0)).collect();
         while let Some((plan, round)) = todo.pop() {
+            let plan = match self.refresh(plan) {
+                Fresh::Ship(plan) => plan,
+                Fresh::Again(again) => {
+                    todo.extend(again.into_iter().rev().map(|p| (p, round)));
+                    continue;
+                }
+            };
             let done = self.ship_planned(plan).await;
             if round < Self::MAX_REPLANS
-                && let Some((refusal, positions, events)) = done.refused()
+                && let Some(again) = self.replan_refused(&done, round + 1)
             {
-                self.learn(&refusal);
-                if let Ok(again) = self.replan(positions, events.to_vec()) {
-                    todo.extend(again.into_iter().rev().map(|p| (p, round + 1)));
-                }
+                todo.extend(again.into_iter().rev().map(|p| (p, round + 1)));
             }
             batches.push(done);
         }
         batches
     }
 
+    /// `plan` as it is if the map outgoing events are planned with is still its own;
+    /// otherwise its events planned again under that map (see [`Self::route_planned`]).
+    fn refresh(&self, plan: PlannedBatch) -> Fresh {
+        let PlannedBatch { node, local, epoch, positions, shards, events } = plan;
+        let replanned = self.with_plan_map(|map| {
+            let current = map.epoch();
+            // broken::NoStaleReplan: a plan whose map went stale ships as it was planned.
+            if current <= epoch || broken::is(Variant::NoStaleReplan) {
+                return Err(events);
+            }
+            match self.replan_under(map, &positions, events) {
+                Ok(again) => Ok((current, again)),
+                Err((err, events)) => {
+                    tracing::warn!(node = %node, epoch, error = %err, "cannot re-plan a stale plan: shipped as planned");
+                    Err(events)
+                }
+            }
+        });
+        match replanned {
+            Ok((current, again)) => {
+                if let Some(observer) = &self.on_ship {
+                    observer.replanned(Replan::Stale { planned: epoch, current }, &positions, &again);
+                }
+                Fresh::Again(again)
+            }
+            Err(events) => Fresh::Ship(PlannedBatch { node, local, epoch, positions, shards, events }),
+        }
+    }
+
+    /// If `done` was refused ([`ShipperError::WrongOwner`]): learns the refusing node's map
+    /// and plans the unshipped events again, re-plan `round` of them.
+    fn replan_refused(&self, done: &DestinationBatch, round: usize) -> Option<Vec<PlannedBatch>> {
+        let (refusal, positions, events) = done.refused()?;
+        // A newer map learned here is told to the install observer.
+        self.learn(&refusal);
+        match self.replan(positions, events.to_vec()) {
+            Ok(again) => {
+                if let Some(observer) = &self.on_ship {
+                    observer.replanned(Replan::Refused { round }, positions, &again);
+                }
+                Some(again)
+            }
+            Err(err) => {
+                tracing::warn!(node = %done.node, error = %err, "cannot re-plan a refused batch: the refusal stands");
+                None
+            }
+        }
+    }
+
     /// The first half of [`Self::route_batch`]: resolve every key and split
-    /// the events by destination, without shipping anything. Callers that
-    /// want to observe or schedule each destination's batch (a tracer, a
-    /// concurrent sender) ship the plans with [`Self::ship_planned`].
+    /// the events by destination, without shipping anything. The second is
+    /// [`Self::route_planned`]; a caller that wants to see each destination's
+    /// batch (a tracer) gives the router a [`ShipObserver`], and one that
+    /// schedules them itself (a concurrent sender) ships each plan with
+    /// [`Self::ship_planned`].
     pub fn plan_batch<K: AsRef<str>>(
         &self,
         items: &[(K, serde_json::Value)],
@@ -292,15 +423,29 @@ impl Router {
         })
     }
 
-    /// The second half of [`Self::route_batch`]: ship one planned batch.
-    /// The events carry the plan's epoch, so a fenced receiver that does
-    /// not own them refuses them ([`ShipperError::WrongOwner`]); the caller
-    /// may then [`Self::learn`] and [`Self::replan`].
+    /// Ships one planned batch, exactly as planned: no stale check, no re-plan (that is
+    /// [`Self::route_planned`]'s loop, which calls this for each batch). The events carry the
+    /// plan's epoch, so a fenced receiver that does not own them refuses them
+    /// ([`ShipperError::WrongOwner`]); the caller may then [`Self::learn`] and
+    /// [`Self::replan`]. A [`ShipObserver`] is told as it begins and ends.
     pub async fn ship_planned(&self, batch: PlannedBatch) -> DestinationBatch {
+        let token = self.on_ship.as_ref().map(|observer| observer.ship_begin(&batch));
         let PlannedBatch { node, local, epoch, positions, shards, events } = batch;
         let result = self.shipper.ship_batch_at(&node, events, epoch).await;
-        DestinationBatch { node, local, positions, shards, epoch, result }
+        let done = DestinationBatch { node, local, positions, shards, epoch, result };
+        if let (Some(observer), Some(token)) = (&self.on_ship, token) {
+            observer.ship_end(token, &done);
+        }
+        done
     }
+}
+
+/// What [`Router::route_planned`] does with a plan at its turn.
+enum Fresh {
+    /// Ship it.
+    Ship(PlannedBatch),
+    /// Its map went stale: ship these instead.
+    Again(Vec<PlannedBatch>),
 }
 
 /// The receiver's side: this node admits an event if it owns the event's

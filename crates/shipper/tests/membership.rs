@@ -241,3 +241,88 @@ fn a_map_change_waits_for_accepts_of_the_shards_it_takes_away() {
     assert_eq!(router.set_shard_map(after.clone()), Some(after.moved_since(&next)));
     assert_eq!(installs.lock().unwrap().len(), 2);
 }
+
+/// n1 routes with epoch 0 (n1, n2); n2 and n3 are at epoch 1 (n3 joined). A key n2 owned
+/// and n3 won (n2 refuses it, and n1 learns epoch 1 from the refusal), then a key n1 owned
+/// and n3 won: by its turn, the plan for n1 itself is stale.
+fn refused_then_stale() -> (Arc<FencedTransport>, BTreeMap<String, Arc<Router>>, [String; 2]) {
+    let (old, new) = (map(&["n1", "n2"], 0), map(&["n1", "n2", "n3"], 1));
+    let key = |from: &str| {
+        (0..1000)
+            .map(|i| format!("k{i}"))
+            .find(|k| old.locate(k).unwrap().1 == from && new.locate(k).unwrap().1 == "n3")
+            .expect("a shard that moved to n3")
+    };
+    let keys = [key("n2"), key("n1")];
+    let (transport, routers) = cluster(&[("n1", old.clone()), ("n2", new.clone()), ("n3", new)]);
+    (transport, routers, keys)
+}
+
+#[tokio::test]
+async fn a_plan_whose_map_changed_before_its_turn_is_planned_again_before_it_ships() {
+    let (transport, routers, [to_n2, to_n1]) = refused_then_stale();
+    let n1 = &routers["n1"];
+    let items = [(to_n2.clone(), serde_json::json!(1)), (to_n1.clone(), serde_json::json!(2))];
+    let batches = n1.route_batch(&items).await.expect("routes");
+    let shipped: Vec<(&str, u64, &[usize])> =
+        batches.iter().map(|b| (b.node.as_str(), b.epoch, b.positions.as_slice())).collect();
+    // Without the stale check the third batch is ("n1", 0, [1]): n1's own sink takes an event
+    // of a shard n1 knows, since the refusal, is n3's (no fence between a node and its sink).
+    assert_eq!(shipped, [("n2", 0, &[0][..]), ("n3", 1, &[0][..]), ("n3", 1, &[1][..])]);
+    assert_eq!(n1.shipper().stats().snapshot().local, 0, "n1's sink took nothing");
+    assert_eq!(*transport.delivered.lock().unwrap(), [("n3".to_owned(), to_n2), ("n3".to_owned(), to_n1)]);
+}
+
+/// What a [`ShipObserver`] was told, in order.
+#[derive(Clone, Default)]
+struct Steps(Arc<Mutex<Vec<String>>>);
+
+impl ShipObserver for Steps {
+    fn ship_begin(&self, plan: &PlannedBatch) -> u64 {
+        let mut steps = self.0.lock().unwrap();
+        steps.push(format!("begin {} {} {:?}", plan.node, plan.epoch, plan.positions));
+        steps.iter().filter(|step| step.starts_with("begin")).count() as u64
+    }
+
+    fn ship_end(&self, token: u64, done: &DestinationBatch) {
+        let outcome = match &done.result {
+            Ok(n) => format!("ok {n}"),
+            Err(err) => format!(
+                "{} of {} shipped, refused {}",
+                err.shipped,
+                done.positions.len(),
+                done.refused().is_some()
+            ),
+        };
+        self.0.lock().unwrap().push(format!("end {token} {outcome}"));
+    }
+
+    fn replanned(&self, why: Replan, positions: &[usize], into: &[PlannedBatch]) {
+        let into: Vec<String> = into.iter().map(|p| format!("{} {:?}", p.node, p.positions)).collect();
+        self.0.lock().unwrap().push(format!("replanned {why:?} {positions:?} into {into:?}"));
+    }
+}
+
+#[tokio::test]
+async fn the_ship_observer_is_told_each_ship_and_each_replan_of_the_routing_loop() {
+    let (_transport, routers, [to_n2, to_n1]) = refused_then_stale();
+    let steps = Steps::default();
+    let n1 = Router::new(routers["n1"].shipper().clone(), routers["n1"].shard_map())
+        .with_ship_observer(Box::new(steps.clone()));
+    let items = [(to_n2, serde_json::json!(1)), (to_n1, serde_json::json!(2))];
+    let batches = n1.route_batch(&items).await.expect("routes");
+    assert_eq!(batches.len(), 3);
+    assert_eq!(
+        *steps.0.lock().unwrap(),
+        [
+            "begin n2 0 [0]",
+            "end 1 0 of 1 shipped, refused true",
+            r#"replanned Refused { round: 1 } [0] into ["n3 [0]"]"#,
+            "begin n3 1 [0]",
+            "end 2 ok 1",
+            r#"replanned Stale { planned: 0, current: 1 } [1] into ["n3 [1]"]"#,
+            "begin n3 1 [1]",
+            "end 3 ok 1",
+        ]
+    );
+}

@@ -6,7 +6,8 @@
 //!   sinks (`sink`) and its workload (`workload`);
 //! - `faults`, `membership` and `routes` carry out the scenario's timeline;
 //! - `recorder` writes every fact into the trace, and `memory` keeps what a node remembers
-//!   across its crashes;
+//!   across its crashes; `observers` are the hooks through which the router and the transport
+//!   tell it what they do (the harness records the production path, it does not copy it);
 //! - `clock` is the simulation's tick and time conversions.
 
 mod clock;
@@ -14,6 +15,7 @@ mod faults;
 mod membership;
 mod memory;
 mod node;
+mod observers;
 mod recorder;
 mod routes;
 mod runner;

@@ -10,18 +10,18 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use shipper::{EventShipper, NodeId, PlannedBatch, Router, ShippedEvent, ShipperConfig, ShipperError};
+use shipper::{EventShipper, Router, ShippedEvent, ShipperConfig};
 use tokio::sync::mpsc;
 
 use crate::scenario::Scenario;
 use crate::seeds;
 use crate::sim::membership::MembershipService;
+use crate::sim::observers::{AckRecorder, ShipRecorder};
 use crate::sim::recorder::SharedRecorder;
 use crate::sim::routes::Routes;
 use crate::sim::sink::{RecordingSink, SinkModel};
 use crate::sim::workload::Generator;
-use crate::transport::{AckObserver, LifeContext, NodeTransport, TransportFactory};
-use shipsim_trace::Outcome;
+use crate::transport::{LifeContext, NodeTransport, TransportFactory};
 
 /// Room in the local sink's channel; the consumer drains it every tick.
 const LOCAL_SINK_CAPACITY: usize = 1024;
@@ -111,7 +111,8 @@ fn start_transport(spec: &NodeSpec, life: u32) -> (Arc<dyn NodeTransport>, Arc<E
     (transport, shipper)
 }
 
-/// The life's router, on the latest shard map, recording every map it installs.
+/// The life's router, on the latest shard map, recording every map it installs and every
+/// `ship_batch` it makes.
 fn start_router(
     spec: &NodeSpec,
     shipper: &Arc<EventShipper>,
@@ -125,10 +126,14 @@ fn start_router(
     // refusal, or when a staged map's handover completes (the router waits for accepts of
     // shards it gives away).
     let installs = (recorder.clone(), node.clone());
-    let router =
-        Arc::new(Router::new(shipper.clone(), map).with_install_observer(Box::new(move |epoch, moved| {
-            installs.0.lock().adopt(&installs.1, epoch, moved.to_vec())
-        })));
+    let ships = ShipRecorder { node: node.clone(), recorder: recorder.clone() };
+    let router = Arc::new(
+        Router::new(shipper.clone(), map)
+            .with_install_observer(Box::new(move |epoch, moved| {
+                installs.0.lock().adopt(&installs.1, epoch, moved.to_vec())
+            }))
+            .with_ship_observer(Box::new(ships)),
+    );
     membership.attach(node, &router);
     Ok(router)
 }
@@ -166,80 +171,8 @@ async fn run_workload(spec: &NodeSpec, life: u32, router: &Arc<Router>) -> turmo
         let events = call.items.len() as u64;
         let planned = router.plan_encoded(call.items)?;
         recorder.lock().node(node).next_seq += events;
-        ship_all(node, router, recorder, planned).await;
+        // The router's own loop; its ship observer records each `ship_batch`.
+        router.route_planned(planned).await;
     }
     Ok(())
-}
-
-/// Ships each plan, depth first, as `Router::route_batch` does, recording each `ship_batch`:
-/// a plan made under a map that has changed since is planned again first (the node knows
-/// better: it must not hand its own sink what it no longer owns, nor send to a former owner);
-/// a batch refused by a node that no longer owns its shards is learned from (an `Adopt`
-/// when the map is newer) and its unshipped events planned and shipped again as new
-/// batches, at most `Router::MAX_REPLANS` times.
-async fn ship_all(node: &str, router: &Router, recorder: &SharedRecorder, planned: Vec<PlannedBatch>) {
-    let mut todo: Vec<(PlannedBatch, usize)> = planned.into_iter().rev().map(|p| (p, 0)).collect();
-    while let Some((plan, round)) = todo.pop() {
-        if plan.epoch < router.epoch() {
-            match router.replan(&plan.positions, plan.events.clone()) {
-                Ok(again) => {
-                    todo.extend(again.into_iter().rev().map(|p| (p, round)));
-                    continue;
-                }
-                Err(err) => tracing::warn!(node = %node, error = %err, "cannot re-plan a stale plan"),
-            }
-        }
-        let batch_no = recorder.lock().ship_begin(node, &plan.node, plan.local, plan.epoch, &plan.events);
-        let result = router.ship_planned(plan).await;
-        let (shipped, outcome, error) = match &result.result {
-            Ok(n) => (*n as u32, Outcome::Ok, None),
-            Err(err) => (err.shipped as u32, outcome_of(&err.error), Some(err.error.to_string())),
-        };
-        tracing::debug!(node = %node, batch = batch_no, shipped, ?outcome, error = error.as_deref(), "ship_batch returned");
-        recorder.lock().ship_end(node, batch_no, shipped, outcome, error);
-        if round >= Router::MAX_REPLANS {
-            continue;
-        }
-        if let Some((refusal, positions, events)) = result.refused() {
-            // A newer map learned here is recorded by the router's install observer.
-            router.learn(&refusal);
-            match router.replan(positions, events.to_vec()) {
-                Ok(again) => todo.extend(again.into_iter().rev().map(|p| (p, round + 1))),
-                Err(err) => tracing::warn!(node = %node, error = %err, "cannot re-plan a refused batch"),
-            }
-        }
-    }
-}
-
-fn outcome_of(err: &ShipperError) -> Outcome {
-    match err {
-        ShipperError::NoRoute(_) => Outcome::NoRoute,
-        ShipperError::WrongOwner { .. } => Outcome::Refused,
-        err if err.is_ambiguous() => Outcome::Ambiguous,
-        _ => Outcome::NotDelivered,
-    }
-}
-
-/// Records the acks a sender's transport receives.
-struct AckRecorder {
-    node: NodeId,
-    recorder: SharedRecorder,
-}
-
-impl AckRecorder {
-    fn record(&self, dst: &NodeId, event: &ShippedEvent) {
-        if let Some(id) = shipsim_trace::payload_id(&event.payload) {
-            self.recorder.lock().ack(&self.node, dst, id);
-        }
-    }
-}
-
-impl AckObserver for AckRecorder {
-    fn on_ack(&self, dst: &NodeId, event: &ShippedEvent) {
-        self.record(dst, event);
-    }
-
-    fn on_stream_gap(&self, peer: &NodeId, seq: u64, expected: u64) {
-        self.recorder.lock().stream_gap(&self.node, peer, seq, expected);
-    }
 }
