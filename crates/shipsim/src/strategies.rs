@@ -118,14 +118,16 @@ prop_compose! {
                 ..TransportSettings::default()
             }
         }),
-        workload in (1u64..=40, 50u32..=400, 1u32..=4, 0u32..=4, 1u32..=16).prop_map(
-            |(events, rate, min, extra, keys)| Workload {
+        // Up to 8 route calls in flight per node; one case in three keeps one at a time.
+        workload in (1u64..=40, 50u32..=400, 1u32..=4, 0u32..=4, 1u32..=16, prop_oneof![1 => Just(1u32), 2 => 1u32..=8]).prop_map(
+            |(events, rate, min, extra, keys, concurrency)| Workload {
                 events,
                 rate: f64::from(rate),
                 batch: BatchSize { min, max: min + extra },
                 keys,
                 senders: None,
                 payload: None,
+                concurrency,
             }
         ),
         shards in 1u32..=16,
