@@ -11,7 +11,6 @@ use shipsim_check::{render_violation, transport_suffix};
 /// How many violations the report spells out; the rest are counted.
 pub const SHOWN_VIOLATIONS: usize = 5;
 
-
 /// The full human report of one run. A failing run's report ends with `FAIL`: the caller adds
 /// the one line that reruns it (a repro's replay, or its own test's name).
 pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration) -> String {
