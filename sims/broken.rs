@@ -179,6 +179,13 @@ const CASES: &[Case] = &[
         max_seeds: 3,
         transport: TransportKind::Grpc,
     },
+    Case {
+        variant: Variant::NormalizeBackoffCap,
+        scenario: "short-deadline-churn",
+        rule: Rule::Liveness(LivenessRule::Contract),
+        max_seeds: 1,
+        transport: TransportKind::Tcp,
+    },
 ];
 
 impl Case {

@@ -71,11 +71,14 @@ pub enum Variant {
     /// to the sink only afterwards; a crash in between loses acknowledged
     /// events (`shipper-grpc`, `Handler::ship`).
     GrpcOkOnHeaders,
+    /// The settings' normalization leaves the reconnect backoff's cap as declared instead of
+    /// capping it at a quarter of the deadline (`shipper-net`, `NetConfig::normalized`).
+    NormalizeBackoffCap,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 18] = [
+    pub const ALL: [Variant; 19] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -94,6 +97,7 @@ impl Variant {
         Variant::PartialAsOk,
         Variant::GrpcRetryWithoutKey,
         Variant::GrpcOkOnHeaders,
+        Variant::NormalizeBackoffCap,
     ];
 }
 
