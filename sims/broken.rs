@@ -186,6 +186,13 @@ const CASES: &[Case] = &[
         max_seeds: 3,
         transport: TransportKind::Tcp,
     },
+    Case {
+        variant: Variant::NormalizeBackoffCap,
+        scenario: "short-deadline-churn",
+        rule: Rule::Liveness(LivenessRule::Contract),
+        max_seeds: 1,
+        transport: TransportKind::Tcp,
+    },
 ];
 
 impl Case {

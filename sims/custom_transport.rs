@@ -127,7 +127,10 @@ fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
         );
         assert_eq!(
             relaxed(Invariant::Liveness).as_deref(),
-            Some("recovery skipped: the transport gave no timing")
+            Some(
+                "recovery skipped: the transport gave no timing; \
+                 contract skipped: no documented contract for transport `custom`"
+            )
         );
         assert_eq!(
             relaxed(Invariant::Delivery),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use shipper::NodeId;
 
+use crate::broken::{self, Variant};
 use crate::frame::DEFAULT_MAX_FRAME;
 
 /// Settings of one node's [`crate::NetTransport`] and [`crate::NetServer`].
@@ -156,7 +157,9 @@ impl NetConfig {
         self.busy_retry = self.busy_retry.max(tick);
         let backoff_cap = (self.deadline / 4).max(tick);
         self.backoff_min = self.backoff_min.clamp(tick, backoff_cap);
-        self.backoff_max = self.backoff_max.clamp(self.backoff_min, backoff_cap);
+        // broken::NormalizeBackoffCap: the cap left as declared, not a quarter of the deadline.
+        let max_cap = if broken::is(Variant::NormalizeBackoffCap) { Duration::MAX } else { backoff_cap };
+        self.backoff_max = self.backoff_max.clamp(self.backoff_min, max_cap);
         self
     }
 }

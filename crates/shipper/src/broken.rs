@@ -76,11 +76,14 @@ pub enum Variant {
     /// planned instead of being planned again (`Router::route_planned`): a node hands its
     /// own sink events of a shard it knows it gave away.
     NoStaleReplan,
+    /// The settings' normalization leaves the reconnect backoff's cap as declared instead of
+    /// capping it at a quarter of the deadline (`shipper-net`, `NetConfig::normalized`).
+    NormalizeBackoffCap,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 19] = [
+    pub const ALL: [Variant; 20] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -100,6 +103,7 @@ impl Variant {
         Variant::GrpcRetryWithoutKey,
         Variant::GrpcOkOnHeaders,
         Variant::NoStaleReplan,
+        Variant::NormalizeBackoffCap,
     ];
 }
 

@@ -14,7 +14,7 @@ use shipsim_trace::{
 use crate::findings::Findings;
 use crate::index::Index;
 use crate::summary::{CheckSummary, InvariantResult};
-use crate::{delivery, liveness, ordering, placement, recovery, stats};
+use crate::{contract, delivery, liveness, ordering, placement, recovery, stats};
 
 /// Why an invariant is not checked for a run.
 pub(crate) struct Skip(pub(crate) String);
@@ -126,11 +126,18 @@ impl Checker for Liveness {
         if let Some(why) = index.start.and_then(recovery::skipped) {
             skipped.push((LivenessRule::Recovery.into(), why));
         }
+        if let Some(why) = index.start.and_then(contract::skipped) {
+            skipped.push((LivenessRule::Contract.into(), why));
+        }
         if index.workloads.is_empty() {
             let why = "the trace records no workload".to_owned();
             skipped.push((LivenessRule::UnfinishedWorkload.into(), why));
         }
         skipped
+    }
+
+    fn relaxed(&self, start: &Start) -> Option<String> {
+        recovery::note(start)
     }
 
     fn run(&self, index: &Index<'_>, findings: &mut Findings) {

@@ -2,8 +2,8 @@
 //! that holds every invariant, and helpers to break it in one place.
 
 use shipsim_trace::{
-    FaultAction, LifeState, Micros, Outcome, Phase, Record, Rule, ShippedRecord, ShipperCounters, Start,
-    TransportTiming, Violation,
+    DeclaredTransport, FaultAction, LifeState, Micros, Outcome, Phase, Record, Rule, ShippedRecord,
+    ShipperCounters, Start, TransportTiming, Violation,
 };
 
 /// One millisecond in trace time.
@@ -12,6 +12,18 @@ pub(crate) const MS: Micros = 1_000;
 pub(crate) const SHIP_DEADLINE: Micros = 5_000 * MS;
 /// The clean run's tick.
 pub(crate) const TICK: Micros = MS;
+/// The clean run's declared transport settings: [`TIMING`] is what the TCP contract derives
+/// from them (the backoff capped at a quarter of the 5 s deadline).
+pub(crate) const DECLARED: DeclaredTransport = DeclaredTransport {
+    connections: 1,
+    max_unacked: 64,
+    ack_timeout_us: 100 * MS,
+    deadline_us: SHIP_DEADLINE,
+    connect_timeout_us: 50 * MS,
+    backoff_min_us: 10 * MS,
+    backoff_max_us: 2_000 * MS,
+    max_frame: 1 << 20,
+};
 /// The clean run's transport timing: every bound of the `recovery` rule applies.
 pub(crate) const TIMING: TransportTiming = TransportTiming {
     connections: 1,
@@ -20,7 +32,7 @@ pub(crate) const TIMING: TransportTiming = TransportTiming {
     answer_timeout_us: 100 * MS,
     connect_timeout_us: 50 * MS,
     backoff_min_us: 10 * MS,
-    backoff_max_us: 2_000 * MS,
+    backoff_max_us: 1_250 * MS,
     latency_max_us: 5 * MS,
     sink_latency_max_us: 0,
     sink_busy: false,
@@ -48,6 +60,7 @@ impl Tb {
         start.settle_us = Some(10_000 * MS);
         start.transport_name = "tcp".into();
         start.transport = Some(TIMING);
+        start.declared = Some(DECLARED);
         let mut tb = Tb { records: vec![Record::Start(Box::new(start))] };
         for node in nodes {
             tb.life(0, node, 1, LifeState::Up);

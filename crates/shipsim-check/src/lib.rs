@@ -18,6 +18,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod checker;
+mod contract;
 mod delivery;
 mod dense;
 mod findings;

@@ -12,7 +12,10 @@
 //!   (the workload finished within the settle budget);
 //! - `recovery`: after a fault is healed, the first ship over the healed
 //!   route on each connection returns `Ok` within a bound the transport's
-//!   configuration sets (see [`super::recovery`] for the formula).
+//!   configuration sets (see [`super::recovery`] for the formula);
+//! - `contract`: the settings the transport reports running with are the ones
+//!   its documented contract derives from the declared settings (see
+//!   [`super::contract`]).
 //!
 //! The end-of-run rules need the `Phase end` record; `deadline` needs `Start`.
 //!
@@ -45,6 +48,7 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
         unfinished_ship(index, batch, findings);
     }
     super::recovery::run(index, findings);
+    super::contract::run(index, findings);
     unfinished_workload(index, findings);
 }
 

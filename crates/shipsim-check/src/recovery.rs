@@ -5,7 +5,7 @@
 //! The trace says which `(from, to)` pairs each fault cut and healed (the
 //! `cut`/`healed` lists of `Fault` records: a heal, release, restart,
 //! restore-route, bounce or the settle phase's healing), and the `Start`
-//! record carries the transport's timing as it runs it. After a heal of
+//! record carries the settings the run declared. After a heal of
 //! `s → d` at `H`, the first ship from `s` to `d` on each connection slot
 //! (calls go to the `connections` slots round-robin, so the slot of a call
 //! is its rank among the sender life's calls to `d`, modulo `connections`)
@@ -25,7 +25,7 @@
 //!   from the fault: a connection attempt begun before the heal whose SYN was
 //!   lost fails by `H + connect_timeout`; a connection whose frames were lost
 //!   is given up `ack_timeout` after the oldest unacked write (at the latest
-//!   the ship's own, at `b`; the transport's timing says how long that is:
+//!   the ship's own, at `b`; the contract says how long that is:
 //!   on gRPC, the keepalive's interval plus its timeout);
 //! - `D`: the reconnect delay drawn at that failure. The backoff doubles per
 //!   consecutive failure from `backoff_min` and restarts at every ack, and
@@ -38,6 +38,33 @@
 //!   `max_unacked` frames, each hop at most the worst latency plus a tick,
 //!   and each event's accept by the receiving application (`sink.latency`'s
 //!   maximum, `sink_max`), which the receiver awaits before its ack.
+//!
+//! Every transport setting above is derived, by the checker's own code, from
+//! the settings the run declared (`start.declared`), through the bundled
+//! transports' documented contract ([`crate::contract`]), never taken from
+//! what the transport says it runs with: with `ε = 1 ms`, `cap = max(deadline
+//! / 4, ε)` and `a = max(ack_timeout, ε)` declared,
+//!
+//! ```text
+//! connections     = max(connections, 1)        gRPC: 1
+//! max_unacked     = max(max_unacked, 1)        gRPC: 1
+//! ack_timeout     = a                          gRPC: max(a / 2, ε) + a (keepalive interval + timeout)
+//! answer_timeout  = a                          (how late an ack or a pong may be)
+//! connect_timeout = max(connect_timeout, ε)
+//! backoff_min     = clamp(backoff.min, ε, cap)
+//! backoff_max     = clamp(backoff.max, backoff_min, cap)
+//! ```
+//!
+//! so a transport that normalizes its settings wrongly (say, leaves the backoff
+//! uncapped) is held to the bound its contract promises, not to the one its bug
+//! reports; the rule `contract` reports the difference itself. Only the
+//! network's facts come from `start.transport`: the worst latency
+//! (`latency_max`), the sink's worst accept (`sink_max`) and whether it may
+//! answer busy, which the runner computes from the scenario. A trace that
+//! declares nothing (another system's), or whose transport is not one whose
+//! contract the checker knows, is bounded by the transport's reported timing
+//! instead, and the summary says so (`recovery bounded by the transport's own
+//! timing (...)`).
 //!
 //! No obligation (no false alarm) where a correct transport has no bound:
 //! - the pair is cut again (or either end goes down) before `B`: the window
@@ -71,6 +98,7 @@ use shipsim_trace::{
     FaultLinks, Lack, LifeState, LivenessRule, Micros, Outcome, Record, Start, TransportTiming,
 };
 
+use crate::contract;
 use crate::findings::Findings;
 use crate::index::{Batch, Index, NONE};
 use shipsim_trace::fmt_t;
@@ -98,7 +126,7 @@ struct Obligation {
 
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
     let Some(start) = index.start else { return };
-    let (None, Some(timing)) = (skipped(start), start.transport) else { return };
+    let (None, Some((timing, _))) = (skipped(start), contract::bounds(start)) else { return };
     let mut recovery = Recovery::new(index, start, timing);
     for (pos, record) in index.records.iter().enumerate() {
         recovery.record(pos, record);
@@ -325,7 +353,7 @@ fn actual(index: &Index<'_>, o: &Obligation, batch: &Batch<'_>) -> String {
 /// healthy connection may time out (then nothing bounds recovery). The checker says the
 /// reason in the summary; [`run`] consults the same function, so the two cannot disagree.
 pub(crate) fn skipped(start: &Start) -> Option<String> {
-    let Some(t) = start.transport.as_ref().filter(|_| !start.lacks.contains(&Lack::Timing)) else {
+    let Some((t, _)) = contract::bounds(start) else {
         return Some("the transport gave no timing".into());
     };
     // Without acks in the trace the slots' last backoff resets are unknown: every bound would
@@ -345,6 +373,13 @@ pub(crate) fn skipped(start: &Start) -> Option<String> {
         return Some("the answer timeout is not above the worst round trip".into());
     }
     None
+}
+
+/// Where the rule's bounds come from, when it is not skipped and they are not the contract's
+/// derivation from the declared settings: said in the summary, never silently.
+pub(crate) fn note(start: &Start) -> Option<String> {
+    let (_, why) = contract::bounds(start).filter(|_| skipped(start).is_none())?;
+    why.map(|why| format!("recovery bounded by the transport's own timing ({why})"))
 }
 
 /// The time by which `batch`, on a slot whose backoff last restarted at
@@ -415,7 +450,9 @@ mod tests {
     use super::*;
     use crate::fixtures::*;
     use crate::liveness::check;
-    use shipsim_trace::{FaultAction, FaultLinks, HealTarget, Invariant, Phase, TransportTiming};
+    use shipsim_trace::{
+        DeclaredTransport, FaultAction, FaultLinks, HealTarget, Invariant, Phase, TransportTiming,
+    };
 
     fn fault(tb: &mut Tb, t: Micros, cut: bool) {
         let pairs = vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
@@ -433,8 +470,9 @@ mod tests {
     /// begins at 110 ms and is in flight when the link heals at 300 ms; it
     /// returns Ok at `end` (ms). `recut`: the link is cut again at that time.
     /// With the timing above its bound is F = 300 + max(50, 100) = 400 ms,
-    /// D = min(2000, 2 × (400 − 12) + 10) = 786 ms, plus 4 hops of 6 ms and
-    /// 2 ticks: 1212 ms.
+    /// D = min(1250, 2 × (400 − 12) + 10) = 786 ms, plus 4 hops of 6 ms and
+    /// 2 ticks: 1212 ms. The trace declares nothing: the bounds come from `timing`, as
+    /// they do for another system's trace (see [`declared`] for the simulator's).
     fn flap(end: Micros, recut: Option<Micros>, timing: TransportTiming) -> Vec<Record> {
         let mut tb = Tb::new(&["n1", "n2"]);
         tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
@@ -454,7 +492,45 @@ mod tests {
             0,
             0,
         );
-        with_start(tb.build(), |s| s.transport = Some(timing))
+        with_start(tb.build(), |s| {
+            s.transport = Some(timing);
+            s.declared = None;
+        })
+    }
+
+    /// `records` as the simulator writes them: declaring `declared`, whose deadline is every
+    /// ship's.
+    fn declared(records: Vec<Record>, declared: DeclaredTransport) -> Vec<Record> {
+        with_start(records, |s| {
+            s.declared = Some(declared);
+            s.deadline_us = declared.deadline_us;
+        })
+    }
+
+    #[test]
+    fn the_bound_comes_from_the_declared_settings_not_the_reported_ones() {
+        // Declared: backoff 10 ms..2 s under a 2 s deadline, so the contract caps it at 500 ms
+        // and the bound is 400 + min(500, 786) + 24 + 2 = 926 ms. The transport reports (and
+        // runs) the uncapped 2 s: from its own word the bound would be 1212 ms.
+        let uncapped = TransportTiming { backoff_max_us: 2_000 * MS, ..TIMING };
+        let d = DeclaredTransport { deadline_us: 2_000 * MS, ..DECLARED };
+        let rules_at = |end| rules(&check(&declared(flap(end, None, uncapped), d)));
+        assert_eq!(rules_at(926), vec![("liveness", "contract")], "in time; the cap is still off");
+        assert_eq!(rules_at(1000), vec![("liveness", "contract"), ("liveness", "recovery")]);
+        let found = check(&declared(flap(1000, None, uncapped), d));
+        let v = &found[1];
+        assert!(v.expected.contains("by 0.926s"), "{}", v.expected);
+        assert!(v.expected.contains("backoff 0.01s..0.5s"), "{}", v.expected);
+        // Another system's trace declares nothing: its own timing bounds it, and the summary
+        // says so.
+        assert_eq!(check(&flap(1000, None, uncapped)), vec![]);
+        let note = crate::summarize(&flap(1000, None, uncapped)).get(Invariant::Liveness).relaxed.clone();
+        assert!(
+            note.unwrap_or_default().starts_with(
+                "recovery bounded by the transport's own timing (the trace declares no transport settings)"
+            ),
+            "never silently"
+        );
     }
 
     #[test]

@@ -134,6 +134,9 @@ names! {
         UnfinishedWorkload = "unfinished-workload",
         /// A healed link took longer to carry traffic again than the transport's bound.
         Recovery = "recovery",
+        /// The transport reports running with settings other than the ones its documented
+        /// contract derives from the declared settings.
+        Contract = "contract",
     }
 }
 
@@ -375,6 +378,6 @@ mod tests {
         rules.sort();
         let names: Vec<String> = rules.iter().map(Rule::to_string).collect();
         assert_eq!(names, ["delivery/no-loss", "stats/received", "stats/totals"]);
-        assert_eq!(Rule::all().count(), 39);
+        assert_eq!(Rule::all().count(), 40);
     }
 }

@@ -294,6 +294,13 @@ pub struct Start {
     /// transport gave none, which skips that rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<TransportTiming>,
+    /// The transport settings the run declared (the scenario's `transport`), before the
+    /// transport normalized any of them: the `recovery` rule derives its bounds from these
+    /// through the bundled transports' documented contract, and the `contract` rule compares
+    /// that derivation with `transport`. Absent from traces that declare nothing (the rules
+    /// then fall back to `transport`, or are skipped, and the report says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<DeclaredTransport>,
     /// What the run's transport cannot do (empty, and absent from the trace, for the bundled
     /// transports): the rules that need it are skipped and the report says why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -342,6 +349,29 @@ pub struct TransportTiming {
     /// repeats with some probability each time, so no bound holds.
     #[serde(default)]
     pub sink_busy: bool,
+}
+
+/// The transport settings a run declared, as written (a scenario's `transport`), before any
+/// normalization: what the system under test was asked to run with, as opposed to what it
+/// reports running with ([`TransportTiming`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredTransport {
+    /// Connections (slots) per destination.
+    pub connections: u32,
+    /// Frames in flight per connection.
+    pub max_unacked: u32,
+    /// How long the oldest unacknowledged frame may wait for its ack.
+    pub ack_timeout_us: Micros,
+    /// The longest a ship call may take.
+    pub deadline_us: Micros,
+    /// How long a connection attempt may take.
+    pub connect_timeout_us: Micros,
+    /// First reconnect delay.
+    pub backoff_min_us: Micros,
+    /// Cap of the reconnect delay, as declared.
+    pub backoff_max_us: Micros,
+    /// Largest frame body, in bytes.
+    pub max_frame: u64,
 }
 
 /// Phases of a run.

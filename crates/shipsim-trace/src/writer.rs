@@ -70,6 +70,7 @@ impl Start {
             rate: 0.0,
             transport_name: String::new(),
             transport: None,
+            declared: None,
             lacks: Vec::new(),
         }
     }

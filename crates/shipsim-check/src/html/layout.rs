@@ -566,6 +566,7 @@ pub(crate) mod tests {
                 rate: 0.0,
                 transport_name: "tcp".into(),
                 transport: Some(crate::fixtures::TIMING),
+                declared: None,
                 lacks: Vec::new(),
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
@@ -788,8 +789,14 @@ pub(crate) mod tests {
             l.invariants.iter().filter_map(|i| i.skipped.as_deref().map(|w| (i.name.as_str(), w))).collect();
         assert_eq!(skipped, [("placement", "the trace names no shard count")]);
         let notes: Vec<_> = l.invariants.iter().filter_map(|i| i.note.as_deref()).collect();
-        // It records no workload either: that rule says it was skipped, and why.
-        assert_eq!(notes, ["unfinished-workload skipped: the trace records no workload"]);
+        // It records no workload either, nor the settings it declared: the rules that need
+        // them say they were skipped, and why, and recovery says where its bounds came from.
+        assert_eq!(
+            notes,
+            ["recovery bounded by the transport's own timing (the trace declares no transport \
+                 settings); contract skipped: the trace declares no transport settings; \
+                 unfinished-workload skipped: the trace records no workload"]
+        );
         let mut relaxed = records();
         if let Record::Start(s) = &mut relaxed[0] {
             s.ordering = ExpectOrdering::None;

@@ -20,7 +20,9 @@ use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
 use crate::transport::{self, TransportFactory};
-use shipsim_trace::{Lack, Phase, Record, SettleText, Start, Text, TransportTiming, Violation};
+use shipsim_trace::{
+    DeclaredTransport, Lack, Phase, Record, SettleText, Start, Text, TransportTiming, Violation,
+};
 
 /// turmoil's clock starts here in every run (its default is the wall clock,
 /// which would leak into anything that reads the simulated system time).
@@ -274,7 +276,25 @@ fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) 
         rate: scenario.workload.rate,
         transport_name: factory.name(),
         transport: timing.map(|t| transport_timing(scenario, t)),
+        declared: Some(declared(scenario)),
         lacks,
+    }
+}
+
+/// The transport settings `scenario` declares, as written: what the checkers derive the
+/// transport's bounds from (its documented contract), rather than from what it reports.
+fn declared(scenario: &Scenario) -> DeclaredTransport {
+    let t = &scenario.transport;
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    DeclaredTransport {
+        connections: count(t.connections),
+        max_unacked: count(t.max_unacked),
+        ack_timeout_us: micros(t.ack_timeout),
+        deadline_us: micros(t.deadline),
+        connect_timeout_us: micros(t.connect_timeout),
+        backoff_min_us: micros(t.backoff.min),
+        backoff_max_us: micros(t.backoff.max),
+        max_frame: t.max_frame,
     }
 }
 

@@ -77,8 +77,11 @@ pub trait TransportFactory: Send + Sync + 'static {
     }
 
     /// The transport's timing as it runs it under `scenario`, which bounds how fast it
-    /// recovers from a healed fault (the liveness rule `recovery`). `None` (the default)
-    /// skips that rule.
+    /// recovers from a healed fault (the liveness rule `recovery`). For a bundled transport
+    /// the checkers derive those bounds from the scenario's declared settings through its
+    /// documented contract instead, and the rule `contract` compares this timing with them;
+    /// a transport whose contract they do not know is bounded by this timing as given (the
+    /// report says so). `None` (the default) skips both rules.
     fn timing(&self, _scenario: &Scenario) -> Option<Timing> {
         None
     }
