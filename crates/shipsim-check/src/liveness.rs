@@ -274,7 +274,11 @@ mod tests {
             );
             let timing =
                 TransportTiming { answer_timeout_us: answer * MS, ack_timeout_us: answer * MS, ..TIMING };
-            with_start(records, |s| s.transport = Some(timing))
+            // The transport's timing alone (no declared settings), so only settle-ok judges it.
+            with_start(records, |s| {
+                s.transport = Some(timing);
+                s.declared = None;
+            })
         };
         assert_eq!(check(&settle_call(Outcome::Ambiguous, 6_000)), vec![]);
         only(&check(&settle_call(Outcome::NotDelivered, 6_000)), LivenessRule::SettleOk);
