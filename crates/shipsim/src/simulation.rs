@@ -24,25 +24,29 @@ use crate::transport::kinds;
 pub struct Simulation<'a> {
     scenario: &'a Scenario,
     factory: Arc<dyn TransportFactory>,
+    /// The factory is the one the scenario's `transport.kind` names, so a swarm variant that
+    /// names another runs on that one.
+    named: bool,
 }
 
 impl<'a> Simulation<'a> {
     /// `scenario` on the transport its `transport.kind` names (shipper-net's TCP when it names
     /// none).
     pub fn new(scenario: &'a Scenario) -> Self {
-        Simulation { scenario, factory: kinds::scenario_factory(scenario) }
+        Simulation { scenario, factory: kinds::scenario_factory(scenario), named: true }
     }
 
     /// `scenario` on the transports an already shared `factory` builds.
     #[cfg(feature = "suite")]
     pub(crate) fn with_factory(scenario: &'a Scenario, factory: Arc<dyn TransportFactory>) -> Self {
-        Simulation { scenario, factory }
+        Simulation { scenario, factory, named: false }
     }
 
     /// Runs on the transports `factory` builds instead, whatever the scenario's
     /// `transport.kind`.
     pub fn transport(mut self, factory: impl TransportFactory) -> Self {
         self.factory = Arc::new(factory);
+        self.named = false;
         self
     }
 
@@ -69,13 +73,20 @@ impl<'a> Simulation<'a> {
 
     /// [`Self::explore`], calling `progress` on this thread after each finished seed.
     pub fn explore_with_progress(&self, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
-        explore::explore_with(self.scenario, options, &self.factory, progress)
+        explore::explore_with(self.scenario, options, self.explicit(), progress)
     }
 
     /// One seed of a sweep exactly as an explore worker runs it: on the scenario's swarm
-    /// variant for `seed` when `swarm` is on.
+    /// variant for `seed` when `swarm` is on, on the transport the variant names unless one was
+    /// given ([`Self::transport`]).
     pub fn explore_seed(&self, seed: u64, swarm: bool) -> SeedResult {
-        explore::run_seed_with(self.scenario, seed, swarm, self.factory.clone())
+        explore::run_seed_with(self.scenario, seed, swarm, self.explicit().cloned())
+    }
+
+    /// The factory given explicitly, if any: otherwise each run takes the one its scenario
+    /// names (a swarm variant may name another than the input).
+    fn explicit(&self) -> Option<&Arc<dyn TransportFactory>> {
+        (!self.named).then_some(&self.factory)
     }
 
     /// Shrinks a failure of `seed` to a smaller scenario that still violates `target`, in at
