@@ -63,11 +63,12 @@ const KIND_GROUPS: [&[FaultKind]; 8] = [
 ///   probability 1/4 each: the transport (gRPC for a scenario that names none: a named one is
 ///   the user's choice and is kept, as `--transport` names it), `connections` (1..=4),
 ///   `max_unacked` (never below what a batch needs, or the scenario's own), `connect_timeout`
-///   (down to a quarter, never near a round trip), `backoff`, `max_frame`, a sink that answers
-///   busy (probability 1/8: a busy sink lifts the `recovery` bound), the workload's events
-///   (down to half), rate (up to 3×), batch sizes (within the scenario's), keys, senders (one
-///   fewer), payload sizes, `network.segment` (larger pieces: smaller ones only find the
-///   budgets' edge), `shards` and the initial `members` (one node in or out).
+///   (down to a quarter, never near a round trip), `backoff` (its cap never lower),
+///   `max_frame`, a sink that answers busy (probability 1/8: a busy sink lifts the `recovery`
+///   bound), the workload's events (down to half), rate (up to 3×), batch sizes (within the
+///   scenario's), keys, senders (one fewer), payload sizes (added only over whole writes),
+///   `network.segment` (larger pieces: smaller ones only find the budgets' edge), `shards` and
+///   the initial `members` (one node in or out).
 ///
 /// A knob whose value would make the scenario invalid (a payload that does not fit the frame
 /// limit, members that contradict a join) is left as it was. If the variant is not a valid

@@ -5,7 +5,8 @@
 //! Each knob keeps a correct system passing: budgets that a change could outgrow are grown
 //! with it (concurrency's deadline), and settings are only moved in the direction that keeps
 //! the scenario's own budgets honest (fewer events, faster rates, smaller batches, larger
-//! pieces, windows that still hold a batch, shorter but still workable connect timeouts).
+//! pieces, windows that still hold a batch, shorter but still workable connect timeouts) and
+//! its power to find what it is aimed at (a reconnect backoff's cap never comes down).
 //! A knob that would make the scenario invalid is left as it was.
 
 use std::time::Duration;
@@ -202,8 +203,10 @@ impl Knobs {
         }
         let t = &mut s.transport;
         if let Some((min_ms, doublings)) = self.backoff {
+            // A new first delay; the cap never comes down (a small cap would hide a backoff
+            // that never restarts, which only a cap far above a short outage shows).
             let min = Duration::from_millis(min_ms);
-            t.backoff = scenario::LatencyRange { min, max: min * (1 << doublings) };
+            t.backoff = scenario::LatencyRange { min, max: (min * (1 << doublings)).max(t.backoff.max) };
         }
         if self.grpc && t.kind.is_none() {
             t.kind = Some(TransportKind::Grpc);
