@@ -37,7 +37,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// `scenario` on the transports an already shared `factory` builds.
-    #[cfg(feature = "suite")]
+    #[cfg(any(test, feature = "suite"))]
     pub(crate) fn with_factory(scenario: &'a Scenario, factory: Arc<dyn TransportFactory>) -> Self {
         Simulation { scenario, factory, named: false }
     }
@@ -100,6 +100,7 @@ impl<'a> Simulation<'a> {
 mod tests {
     use super::*;
     use crate::scenario::TransportKind;
+    use crate::search::explore::SeedOutcome;
     use crate::transport::tcp::TcpFactory;
     use crate::transport::{Capabilities, LifeContext, NodeTransport};
     use shipsim_trace::{Lack, Record};
@@ -120,6 +121,36 @@ mod tests {
     fn scenario(name: &str) -> Scenario {
         let path = format!("{}/../../scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
         crate::load(std::path::Path::new(&path)).unwrap()
+    }
+
+    /// What a sweep seed found: its violations' rules (none for a pass).
+    fn rules(outcome: &SeedOutcome) -> Vec<String> {
+        match outcome {
+            SeedOutcome::Pass => Vec::new(),
+            SeedOutcome::Fail(violations) => violations.iter().map(|v| v.rule.to_string()).collect(),
+            SeedOutcome::Error(err) => vec![err.clone()],
+        }
+    }
+
+    /// A swarm variant that names gRPC runs on gRPC (what its repro replays), unless a
+    /// transport was given explicitly.
+    #[test]
+    fn a_swarm_variant_runs_on_the_transport_it_names() {
+        let s = crate::parse(include_str!("../tests/fixtures/tiny-explore.yaml"), "tiny.yaml").unwrap();
+        let mut differs = false;
+        for seed in (1..60).filter(|&seed| crate::swarm(&s, seed).transport.kind == Some(TransportKind::Grpc))
+        {
+            let found = Simulation::new(&s).explore_seed(seed, true);
+            let on = |factory: Arc<dyn TransportFactory>| {
+                let result = Simulation::with_factory(&found.scenario, factory).run(seed).unwrap();
+                result.violations.iter().map(|v| v.rule.to_string()).collect::<Vec<_>>()
+            };
+            assert_eq!(rules(&found.outcome), on(kinds::factory_for(TransportKind::Grpc)), "seed {seed}");
+            let explicit = Simulation::new(&s).transport(TcpFactory).explore_seed(seed, true);
+            assert_eq!(rules(&explicit.outcome), on(Arc::new(TcpFactory)), "seed {seed}");
+            differs |= rules(&found.outcome) != rules(&explicit.outcome);
+        }
+        assert!(differs, "some seed tells the transports apart");
     }
 
     #[test]
