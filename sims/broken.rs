@@ -193,6 +193,20 @@ const CASES: &[Case] = &[
         max_seeds: 1,
         transport: TransportKind::Tcp,
     },
+    Case {
+        variant: Variant::HandoverFlag,
+        scenario: "concurrent-membership",
+        rule: Rule::Placement(PlacementRule::NonOwnerAccepted),
+        max_seeds: 3,
+        transport: TransportKind::Tcp,
+    },
+    Case {
+        variant: Variant::GrpcBusyAsAccepted,
+        scenario: "concurrent-busy-sink",
+        rule: Rule::Delivery(DeliveryRule::NoLoss),
+        max_seeds: 3,
+        transport: TransportKind::Grpc,
+    },
 ];
 
 impl Case {

@@ -403,6 +403,10 @@ impl Delivery {
                 Err(SinkError::Closed) => return Err(SinkClosed),
                 Err(SinkError::Busy(back)) => {
                     self.shared.stats.count_sink_busy();
+                    // broken::GrpcBusyAsAccepted: "busy" read as "queued", the event counted delivered.
+                    if broken::is(Variant::GrpcBusyAsAccepted) {
+                        return Ok(true);
+                    }
                     let retry = now() + self.shared.config.busy_retry;
                     if retry >= self.deadline {
                         return Ok(false);

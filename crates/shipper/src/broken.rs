@@ -79,11 +79,21 @@ pub enum Variant {
     /// The settings' normalization leaves the reconnect backoff's cap as declared instead of
     /// capping it at a quarter of the deadline (`shipper-net`, `NetConfig::normalized`).
     NormalizeBackoffCap,
+    /// The handover keeps a flag per shard, not a count, of admitted events whose accept is
+    /// under way (`Handover::done`): the first of two concurrent accepts of one shard to end
+    /// clears it, so a map that takes the shard away installs while the second is still
+    /// being accepted. It needs two calls in flight on one shard at a receiver across a map
+    /// change.
+    HandoverFlag,
+    /// gRPC: the server takes a busy answer from the sink for "queued": it moves on to the
+    /// next event and counts the busy one delivered, though the sink handed it back
+    /// (`shipper-grpc`, `Delivery::offer_until_accepted`).
+    GrpcBusyAsAccepted,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 20] = [
+    pub const ALL: [Variant; 22] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -104,6 +114,8 @@ impl Variant {
         Variant::GrpcOkOnHeaders,
         Variant::NoStaleReplan,
         Variant::NormalizeBackoffCap,
+        Variant::HandoverFlag,
+        Variant::GrpcBusyAsAccepted,
     ];
 }
 

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::broken::{self, Variant};
 use crate::ids::{NodeId, ShardId};
 use crate::shard_map::ShardMap;
 
@@ -35,7 +36,8 @@ impl Handover {
     pub(crate) fn done(&mut self, shard: ShardId) {
         if let Some(count) = self.admitted.get_mut(&shard) {
             *count -= 1;
-            if *count == 0 {
+            // broken::HandoverFlag: the first accept to end clears the shard, as a flag would.
+            if *count == 0 || broken::is(Variant::HandoverFlag) {
                 self.admitted.remove(&shard);
             }
         }

@@ -20,6 +20,17 @@
 //! A batch is reported once, at its first offending index. Batches cut short
 //! by a crash of their sender (no `ShipEnd`) are checked for order only.
 //!
+//! No order is expected *across* batches, and so none across concurrent calls
+//! (`workload.concurrency` above 1): the router promises that one call's
+//! events of one key share a batch and arrive in call order, not that calls
+//! in flight at once arrive in the order they were submitted. Two concurrent
+//! calls' events of one key may be delivered in either order, even
+//! interleaved (the calls ride different pooled connections, are re-planned
+//! separately after a refusal, and end in whichever order their acks come);
+//! each call's batches are still prefixes in batch order. Nothing here pairs
+//! one batch with another, so the rule reads the same with any number of
+//! calls in flight.
+//!
 //! Cost: O(R + E) time, O(B) memory for B batches.
 
 #[cfg(test)]

@@ -86,9 +86,25 @@
 //!   sender knows); when that life refuses the events, "maybe delivered" is
 //!   the only true answer (`refused` could deny a delivery by the earlier
 //!   life). The slot's next ship is judged instead;
+//! - a call that ends `ambiguous` within its bound on a slot that heard
+//!   nothing from the destination since the destination restarted (an ack
+//!   received within a hop of the restart may be the dead life's): the slot's
+//!   connection may still lead to the earlier life, so the call's events may
+//!   be written there before the slot finds it dead and resends them to the
+//!   new life, whose refusal cannot deny a delivery by the earlier one. An
+//!   answer came in time; the slot's next ship is judged too;
 //! - a reorder's release (the held messages go out over later ticks) claims
 //!   no heal; loss (network or link) keeps a pair unusable until it is set
 //!   to 0.
+//!
+//! Concurrent calls (`workload.concurrency`): a slot carries several calls at
+//! once, each whole and in call order on its stream. The first ship over a
+//! healed route on a slot is the earliest of the calls in flight on it; a
+//! call that begins while others are in flight on its slot waits behind their
+//! events, so its `n` counts them too, plus a window (`max_unacked`) for
+//! frames of calls that gave up but stay in the stream ahead of live ones.
+//! With one call at a time nothing is ever ahead of a call, and `n` is its own
+//! events.
 //!
 //! Cost: O(R) over the records plus O(B) over the batches.
 
@@ -122,6 +138,8 @@ struct Obligation {
     last_ack: Micros,
     /// The window's end (the next cut of the pair), if any.
     closed: Option<Micros>,
+    /// The destination restarted since the slot last heard from it (see [`restarted_since`]).
+    restarted: bool,
 }
 
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
@@ -156,8 +174,10 @@ struct Recovery<'i, 'a> {
     open: BTreeMap<(u32, u32), Vec<usize>>,
     /// Every obligation, in the order found.
     obligations: Vec<Obligation>,
-    /// Per (sender, destination, slot): the call in flight on it.
-    pending: BTreeMap<(u32, u32, usize), usize>,
+    /// Per (sender, destination, slot): the calls in flight on it, in the order begun.
+    pending: BTreeMap<(u32, u32, usize), Vec<usize>>,
+    /// Per batch: the events that may be ahead of it on its slot's stream when it began.
+    ahead: Vec<u64>,
 }
 
 impl<'i, 'a> Recovery<'i, 'a> {
@@ -175,6 +195,7 @@ impl<'i, 'a> Recovery<'i, 'a> {
             open: BTreeMap::new(),
             obligations: Vec::new(),
             pending: BTreeMap::new(),
+            ahead: vec![0; index.batches.len()],
         }
     }
 
@@ -221,15 +242,22 @@ impl<'i, 'a> Recovery<'i, 'a> {
     fn heal(&mut self, heal: Micros, from: u32, to: u32) {
         let mut window = Window { heal, judged: vec![false; self.connections] };
         for slot in 0..self.connections {
-            let Some(&b) = self.pending.get(&(from, to, slot)) else { continue };
+            // The earliest call in flight on the slot is first on its stream.
+            let Some(&b) = self.pending.get(&(from, to, slot)).and_then(|calls| calls.first()) else {
+                continue;
+            };
             let batch = &self.index.batches[b];
             if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
                 continue;
             }
             let reset = self.last_ack[&((batch.node, batch.life, batch.dst), slot)];
-            let Some(bound) = self.bound(heal, batch, heal, reset) else { continue };
+            let Some(bound) = self.bound(heal, b, heal, reset) else { continue };
             window.judged[slot] = true;
-            self.oblige((from, to), Obligation { batch: b, heal, bound, last_ack: reset, closed: None });
+            let restarted = restarted_since(self.index, batch, reset, self.hop());
+            self.oblige(
+                (from, to),
+                Obligation { batch: b, heal, bound, last_ack: reset, closed: None, restarted },
+            );
         }
         self.windows.insert((from, to), window);
     }
@@ -243,8 +271,8 @@ impl<'i, 'a> Recovery<'i, 'a> {
             && let Some(slot) = self.slot_of[b]
         {
             let batch = &index.batches[b];
-            if self.pending.get(&(batch.node, batch.dst, slot)) == Some(&b) {
-                self.pending.remove(&(batch.node, batch.dst, slot));
+            if let Some(calls) = self.pending.get_mut(&(batch.node, batch.dst, slot)) {
+                calls.retain(|&call| call != b);
             }
         }
     }
@@ -257,27 +285,40 @@ impl<'i, 'a> Recovery<'i, 'a> {
         let batch = &self.index.batches[b];
         let peer = (batch.node, batch.life, batch.dst);
         let reset = *self.last_ack.entry((peer, slot)).or_insert(batch.t);
-        self.pending.insert((batch.node, batch.dst, slot), b);
+        let calls = self.pending.entry((batch.node, batch.dst, slot)).or_default();
+        if !calls.is_empty() {
+            let in_flight: u64 = calls.iter().map(|&call| u64::from(self.index.batches[call].len())).sum();
+            self.ahead[b] = u64::from(self.timing.max_unacked) + in_flight;
+        }
+        calls.push(b);
         let Some(window) = self.windows.get(&(batch.node, batch.dst)) else { return };
         if window.judged[slot] {
             return;
         }
         let heal = window.heal;
-        let Some(bound) = self.bound(heal, batch, batch.t, reset) else { return };
+        let Some(bound) = self.bound(heal, b, batch.t, reset) else { return };
         if let Some(window) = self.windows.get_mut(&(batch.node, batch.dst)) {
             window.judged[slot] = true;
         }
+        let restarted = restarted_since(self.index, batch, reset, self.hop());
         self.oblige(
             (batch.node, batch.dst),
-            Obligation { batch: b, heal, bound, last_ack: reset, closed: None },
+            Obligation { batch: b, heal, bound, last_ack: reset, closed: None, restarted },
         );
     }
 
     /// [`bound`] for `batch`, or `None` if it lies past the ship's deadline:
     /// the ship may fail at its deadline, and the slot's next one is judged.
-    fn bound(&self, heal: Micros, batch: &Batch<'_>, from: Micros, reset: Micros) -> Option<Micros> {
-        let bound = bound(&self.timing, self.start.tick_us, heal, batch, from, reset);
+    fn bound(&self, heal: Micros, b: usize, from: Micros, reset: Micros) -> Option<Micros> {
+        let batch = &self.index.batches[b];
+        let n = u64::from(batch.len()) + self.ahead[b];
+        let bound = bound(&self.timing, self.start.tick_us, heal, n, from, reset);
         (bound <= batch.t.saturating_add(self.start.deadline_us)).then_some(bound)
+    }
+
+    /// The longest a message takes: the worst latency and a tick each side of it.
+    fn hop(&self) -> Micros {
+        self.timing.latency_max_us + 2 * self.start.tick_us
     }
 
     /// Adds `obligation` to the open window of `pair`.
@@ -303,6 +344,8 @@ fn judge(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, findings: 
     let at = match batch.end {
         // A refusal is an answer over the healed link too: it recovered.
         Some(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused) && end.t <= o.bound => return,
+        // An answer in time that cannot be certain: the slot may have written to an earlier life.
+        Some(end) if end.outcome == Outcome::Ambiguous && o.restarted && end.t <= o.bound => return,
         Some(end) => end.t,
         // Still pending: a violation once the trace has passed the bound.
         None if index.last_t > o.bound => index.last_t,
@@ -382,24 +425,27 @@ pub(crate) fn note(start: &Start) -> Option<String> {
     why.map(|why| format!("recovery bounded by the transport's own timing ({why})"))
 }
 
-/// The time by which `batch`, on a slot whose backoff last restarted at
-/// `reset`, returns `Ok` after a heal at `heal`; `from` is when it started
-/// or, for a call in flight across the heal, the heal (see the module's
-/// formula).
-fn bound(
-    t: &TransportTiming,
-    tick: Micros,
-    heal: Micros,
-    batch: &Batch<'_>,
-    from: Micros,
-    reset: Micros,
-) -> Micros {
+/// The time by which a ship of `n` events (its own and those ahead of it on its
+/// slot's stream), on a slot whose backoff last restarted at `reset`, returns
+/// `Ok` after a heal at `heal`; `from` is when it started or, for a call in
+/// flight across the heal, the heal (see the module's formula).
+fn bound(t: &TransportTiming, tick: Micros, heal: Micros, n: u64, from: Micros, reset: Micros) -> Micros {
     let failed = (heal + t.connect_timeout_us).max(from + t.ack_timeout_us);
     let delay = t.backoff_max_us.min(2 * failed.saturating_sub(reset) + t.backoff_min_us);
-    let windows = u64::from(batch.len()).div_ceil(u64::from(t.max_unacked)).max(1);
+    let windows = n.div_ceil(u64::from(t.max_unacked)).max(1);
     let hops = 2 + 2 * windows;
-    let accepts = u64::from(batch.len()) * t.sink_latency_max_us;
+    let accepts = n * t.sink_latency_max_us;
     failed + delay + hops * (t.latency_max_us + tick) + accepts + 2 * tick
+}
+
+/// Whether `batch`'s destination restarted (a life after its first began) after the earlier
+/// life may have sent the slot's last ack, received at `reset` (or its first call), and before
+/// the batch's start: then the slot's connection may still lead to the earlier life. An ack
+/// received up to one hop (`hop`: the worst latency and a tick) after the restart may be the
+/// dead life's, sent before it died.
+fn restarted_since(index: &Index<'_>, batch: &Batch<'_>, reset: Micros, hop: Micros) -> bool {
+    let lives = index.lives.range((batch.dst, 2)..=(batch.dst, u32::MAX));
+    lives.filter_map(|(_, info)| info.up).any(|(_, up)| (reset.saturating_sub(hop)..=batch.t).contains(&up))
 }
 
 /// The slot of every batch that reached the transport: its rank among its
@@ -678,5 +724,80 @@ mod tests {
         // Any other failure across the crash is the call's own: judged.
         let v = only(&check(&across_a_crash(90, Outcome::NotDelivered, 440)), LivenessRule::Recovery);
         assert_eq!(event(&v), (2, "n1", 2, 0));
+    }
+
+    /// `records` with batch `batch`'s end made `Ambiguous` and its event never delivered.
+    fn ambiguous(records: Vec<Record>, batch: u64, id: u64) -> Vec<Record> {
+        let records = changed(
+            records,
+            |r| matches!(r, Record::ShipEnd { batch: b, .. } if *b == batch),
+            |r| {
+                if let Record::ShipEnd { outcome, error, .. } = r {
+                    *outcome = Outcome::Ambiguous;
+                    *error = Some("refused by a life that may not be the one it reached".into());
+                }
+            },
+        );
+        without(
+            records,
+            |r| matches!(r, Record::Deliver { id: Some(i), .. } | Record::Ack { id: i, .. } if *i == id),
+        )
+    }
+
+    #[test]
+    fn a_ship_begun_after_its_destination_restarted_may_answer_ambiguous_in_time() {
+        // Batch 3 begins after n2's restart on a slot that heard nothing from the new life: its
+        // connection may lead to the dead one. An ambiguous answer by the bound is an answer.
+        let records = ambiguous(across_a_crash(90, Outcome::Ambiguous, 440), 3, 3);
+        assert!(!rules(&check(&records)).contains(&("liveness", "recovery")));
+        // One past the bound is late all the same.
+        let late = ambiguous(across_a_crash(90, Outcome::Ambiguous, 1900), 3, 3);
+        assert_eq!(event(&only(&check(&late), LivenessRule::Recovery)), (3, "n1", 3, 0));
+        // After a partition the destination is the life the slot last heard from: judged.
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.ack(12 * MS, "n1", 1, "n2", 1).end(12 * MS, "n1", 1, 1, 0, Outcome::Ok);
+        fault(&mut tb, 100 * MS, true);
+        fault(&mut tb, 300 * MS, false);
+        tb.begin(310 * MS, "n1", 1, 2, "n2", &[2]).end(420 * MS, "n1", 1, 2, 0, Outcome::Ambiguous);
+        tb.phase(430 * MS, Phase::Settle).phase(431 * MS, Phase::End);
+        tb.workload(431 * MS, "n1", 2, 2).workload(431 * MS, "n2", 0, 0);
+        let records = with_start(tb.build(), |s| s.transport = Some(TIMING));
+        assert_eq!(event(&only(&check(&records), LivenessRule::Recovery)), (2, "n1", 2, 0));
+    }
+
+    /// Concurrent calls on one slot: batches 2 and 3 are in flight across a cut (100 ms) and
+    /// its heal (300 ms); batch 2, the first on the stream, ends `first` at 320 ms; batch 4
+    /// begins at 330 ms behind batch 3, which returns Ok at 1 s; batch 4 returns Ok at `end`.
+    fn concurrent(first: Outcome, end: Micros) -> Vec<Record> {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.ack(12 * MS, "n1", 1, "n2", 1).end(12 * MS, "n1", 1, 1, 0, Outcome::Ok);
+        fault(&mut tb, 100 * MS, true);
+        tb.begin(110 * MS, "n1", 1, 2, "n2", &[2]).begin(120 * MS, "n1", 1, 3, "n2", &[3]);
+        fault(&mut tb, 300 * MS, false);
+        tb.end(320 * MS, "n1", 1, 2, 0, first).begin(330 * MS, "n1", 1, 4, "n2", &[4]);
+        tb.deliver(999 * MS, "n2", 1, "n1", 3).ack(1_000 * MS, "n1", 1, "n2", 3);
+        tb.end(1_000 * MS, "n1", 1, 3, 0, Outcome::Ok);
+        tb.deliver(end * MS - MS, "n2", 1, "n1", 4).ack(end * MS, "n1", 1, "n2", 4);
+        tb.end(end * MS, "n1", 1, 4, 0, Outcome::Ok);
+        tb.phase(end * MS, Phase::Settle).phase(end * MS + MS, Phase::End);
+        tb.workload(end * MS + MS, "n1", 4, 4).workload(end * MS + MS, "n2", 0, 0);
+        with_start(tb.build(), |s| s.transport = Some(TIMING))
+    }
+
+    #[test]
+    fn concurrent_calls_on_a_slot_judge_the_first_and_count_what_is_ahead_of_a_later_one() {
+        // The earliest call in flight across the heal is the slot's first ship over it.
+        let v = only(&check(&concurrent(Outcome::NotDelivered, 1_000)), LivenessRule::Recovery);
+        assert_eq!(event(&v), (2, "n1", 2, 0));
+        // It ended ambiguous: batch 4, begun behind batch 3, is judged. Ahead of it: batch 3's
+        // event and a window of frames of calls that gave up, so n = 1 + 1 + 64 (two windows):
+        // F = max(350, 430) = 430, D = min(1250, 2 × (430 − 12) + 10) = 846, 6 hops of 6 ms and
+        // 2 ticks: 1314 ms (its own event alone would give 1302 ms).
+        assert_eq!(check(&concurrent(Outcome::Ambiguous, 1_314)), vec![]);
+        let v = only(&check(&concurrent(Outcome::Ambiguous, 1_315)), LivenessRule::Recovery);
+        assert_eq!(event(&v), (4, "n1", 4, 0));
+        assert!(v.expected.contains("by 1.314s"), "{}", v.expected);
     }
 }

@@ -37,6 +37,8 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(test)]
+mod coverage;
 mod payload;
 pub mod report;
 pub mod repro;
@@ -45,7 +47,7 @@ mod search;
 mod seeds;
 mod sim;
 mod simulation;
-#[cfg(feature = "proptest")]
+#[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
 #[cfg(feature = "suite")]
 mod suite;

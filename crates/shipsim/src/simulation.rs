@@ -24,25 +24,29 @@ use crate::transport::kinds;
 pub struct Simulation<'a> {
     scenario: &'a Scenario,
     factory: Arc<dyn TransportFactory>,
+    /// The factory is the one the scenario's `transport.kind` names, so a swarm variant that
+    /// names another runs on that one.
+    named: bool,
 }
 
 impl<'a> Simulation<'a> {
     /// `scenario` on the transport its `transport.kind` names (shipper-net's TCP when it names
     /// none).
     pub fn new(scenario: &'a Scenario) -> Self {
-        Simulation { scenario, factory: kinds::scenario_factory(scenario) }
+        Simulation { scenario, factory: kinds::scenario_factory(scenario), named: true }
     }
 
     /// `scenario` on the transports an already shared `factory` builds.
-    #[cfg(feature = "suite")]
+    #[cfg(any(test, feature = "suite"))]
     pub(crate) fn with_factory(scenario: &'a Scenario, factory: Arc<dyn TransportFactory>) -> Self {
-        Simulation { scenario, factory }
+        Simulation { scenario, factory, named: false }
     }
 
     /// Runs on the transports `factory` builds instead, whatever the scenario's
     /// `transport.kind`.
     pub fn transport(mut self, factory: impl TransportFactory) -> Self {
         self.factory = Arc::new(factory);
+        self.named = false;
         self
     }
 
@@ -69,13 +73,20 @@ impl<'a> Simulation<'a> {
 
     /// [`Self::explore`], calling `progress` on this thread after each finished seed.
     pub fn explore_with_progress(&self, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
-        explore::explore_with(self.scenario, options, &self.factory, progress)
+        explore::explore_with(self.scenario, options, self.explicit(), progress)
     }
 
     /// One seed of a sweep exactly as an explore worker runs it: on the scenario's swarm
-    /// variant for `seed` when `swarm` is on.
+    /// variant for `seed` when `swarm` is on, on the transport the variant names unless one was
+    /// given ([`Self::transport`]).
     pub fn explore_seed(&self, seed: u64, swarm: bool) -> SeedResult {
-        explore::run_seed_with(self.scenario, seed, swarm, self.factory.clone())
+        explore::run_seed_with(self.scenario, seed, swarm, self.explicit().cloned())
+    }
+
+    /// The factory given explicitly, if any: otherwise each run takes the one its scenario
+    /// names (a swarm variant may name another than the input).
+    fn explicit(&self) -> Option<&Arc<dyn TransportFactory>> {
+        (!self.named).then_some(&self.factory)
     }
 
     /// Shrinks a failure of `seed` to a smaller scenario that still violates `target`, in at
@@ -89,6 +100,7 @@ impl<'a> Simulation<'a> {
 mod tests {
     use super::*;
     use crate::scenario::TransportKind;
+    use crate::search::explore::SeedOutcome;
     use crate::transport::tcp::TcpFactory;
     use crate::transport::{Capabilities, LifeContext, NodeTransport};
     use shipsim_trace::{Lack, Record};
@@ -109,6 +121,36 @@ mod tests {
     fn scenario(name: &str) -> Scenario {
         let path = format!("{}/../../scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
         crate::load(std::path::Path::new(&path)).unwrap()
+    }
+
+    /// What a sweep seed found: its violations' rules (none for a pass).
+    fn rules(outcome: &SeedOutcome) -> Vec<String> {
+        match outcome {
+            SeedOutcome::Pass => Vec::new(),
+            SeedOutcome::Fail(violations) => violations.iter().map(|v| v.rule.to_string()).collect(),
+            SeedOutcome::Error(err) => vec![err.clone()],
+        }
+    }
+
+    /// A swarm variant that names gRPC runs on gRPC (what its repro replays), unless a
+    /// transport was given explicitly.
+    #[test]
+    fn a_swarm_variant_runs_on_the_transport_it_names() {
+        let s = crate::parse(include_str!("../tests/fixtures/tiny-explore.yaml"), "tiny.yaml").unwrap();
+        let mut differs = false;
+        for seed in (1..60).filter(|&seed| crate::swarm(&s, seed).transport.kind == Some(TransportKind::Grpc))
+        {
+            let found = Simulation::new(&s).explore_seed(seed, true);
+            let on = |factory: Arc<dyn TransportFactory>| {
+                let result = Simulation::with_factory(&found.scenario, factory).run(seed).unwrap();
+                result.violations.iter().map(|v| v.rule.to_string()).collect::<Vec<_>>()
+            };
+            assert_eq!(rules(&found.outcome), on(kinds::factory_for(TransportKind::Grpc)), "seed {seed}");
+            let explicit = Simulation::new(&s).transport(TcpFactory).explore_seed(seed, true);
+            assert_eq!(rules(&explicit.outcome), on(Arc::new(TcpFactory)), "seed {seed}");
+            differs |= rules(&found.outcome) != rules(&explicit.outcome);
+        }
+        assert!(differs, "some seed tells the transports apart");
     }
 
     #[test]

@@ -104,28 +104,33 @@ prop_compose! {
         seed in any::<u64>(),
         network in (latency(), select(vec![0.0, 0.0, 0.05, 0.2]))
             .prop_map(|(latency, loss)| Network { latency, loss, segment: None }),
-        transport in (1usize..=4, 50u64..400, 200u64..2_000, select(vec![1_000u64, 50, 200]), select(vec![500u64, 2_000]))
-            .prop_map(|(connections, ack, deadline, connect, backoff_max)| {
+        transport in (
+            1usize..=4, 50u64..400, 200u64..2_000, select(vec![1_000u64, 50, 200]),
+            select(vec![10u64, 1, 50]), select(vec![500u64, 2_000]), select(vec![1u64 << 20, 64 << 10, 4 << 10]),
+        ).prop_map(|(connections, ack, deadline, connect, backoff_min, backoff_max, max_frame)| {
             TransportSettings {
                 connections,
                 ack_timeout: Duration::from_millis(ack),
                 deadline: Duration::from_millis(deadline),
                 connect_timeout: Duration::from_millis(connect),
                 backoff: LatencyRange {
-                    min: TransportSettings::DEFAULT_BACKOFF.min,
+                    min: Duration::from_millis(backoff_min),
                     max: Duration::from_millis(backoff_max),
                 },
+                max_frame,
                 ..TransportSettings::default()
             }
         }),
-        workload in (1u64..=40, 50u32..=400, 1u32..=4, 0u32..=4, 1u32..=16).prop_map(
-            |(events, rate, min, extra, keys)| Workload {
+        // Up to 8 route calls in flight per node; one case in three keeps one at a time.
+        workload in (1u64..=40, 50u32..=400, 1u32..=4, 0u32..=4, 1u32..=16, prop_oneof![1 => Just(1u32), 2 => 1u32..=8]).prop_map(
+            |(events, rate, min, extra, keys, concurrency)| Workload {
                 events,
                 rate: f64::from(rate),
                 batch: BatchSize { min, max: min + extra },
                 keys,
                 senders: None,
                 payload: None,
+                concurrency,
             }
         ),
         shards in 1u32..=16,
@@ -143,12 +148,19 @@ prop_compose! {
             min: Duration::from_millis(min),
             max: Duration::from_millis(min + extra),
         }),
+        // The run's and the settle phase's budgets: generous, so that "the workload did not
+        // finish" can only mean a bug.
+        (duration, settle) in (select(vec![60u64, 30, 120]), select(vec![10u64, 15, 30])),
     ) -> Scenario {
         let nodes: Vec<String> = (1..=node_count).map(|i| format!("n{i}")).collect();
         let members = members.map(|bits| some_of(&nodes, bits));
         let workload = Workload { senders: senders.map(|bits| some_of(&nodes, bits)), payload, ..workload };
         let network = Network { segment, ..network };
         let mut transport = TransportSettings { max_unacked, kind, ..transport };
+        if payload.is_some() {
+            // Generated payloads are up to 16 KiB: every frame fits 64 KiB.
+            transport.max_frame = transport.max_frame.max(64 << 10);
+        }
         if payload.is_some() || segment.is_some() || max_unacked < 8 {
             // A frame of kilobytes, or one cut into pieces, takes several round trips to
             // cross, and a window of a few frames sends a batch a few frames per round trip.
@@ -165,16 +177,24 @@ prop_compose! {
             shards,
             members,
             membership: Membership { propagation },
-            duration: Duration::from_secs(60),
+            duration: Duration::from_secs(duration),
             network,
             transport,
             sink: sink.unwrap_or_default(),
             workload,
             faults: Vec::new(),
-            expect: Expect::default(),
+            expect: Expect { settle: Duration::from_secs(settle), ..Expect::default() },
         };
-        with_timeline(base, steps)
+        with_timeline(with_concurrency(base), steps)
     }
+}
+
+/// `scenario` with the route calls in flight it was generated with, and a deadline grown to
+/// match, as swarm grows it (a queue of calls is not a failure).
+fn with_concurrency(mut scenario: Scenario) -> Scenario {
+    let concurrency = std::mem::replace(&mut scenario.workload.concurrency, 1);
+    crate::search::swarm::set_concurrency_to(&mut scenario, concurrency);
+    scenario
 }
 
 /// A non-empty subset of `nodes`, in their order: node i is in it when bit i of `bits` is set

@@ -654,6 +654,28 @@ fn workload_payload() {
 }
 
 #[test]
+fn workload_concurrency() {
+    let text = |value: &str| format!("name: t\nnodes: [n1, n2]\nworkload:\n  concurrency: {value}\n");
+    let s = shipsim::parse(&text("8"), "s.yaml").unwrap();
+    assert_eq!(s.workload.concurrency, 8);
+    assert_eq!(shipsim::parse(&scenario::to_yaml(&s), "again.yaml").unwrap(), s);
+    assert!(scenario::to_yaml(&s).contains("  concurrency: 8\n"));
+    let one = shipsim::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap();
+    assert_eq!(one.workload.concurrency, 1, "one call at a time unless the file says otherwise");
+    assert!(!scenario::to_yaml(&one).contains("concurrency"), "the default is not written");
+    for bad in ["0", "65", "100000000000"] {
+        assert_eq!(
+            error(&text(bad)),
+            format!(
+                "s.yaml:4:16: concurrency must be in 1..=64 (route calls in flight per node), found {bad}"
+            )
+        );
+    }
+    assert!(error(&text("-1")).starts_with("s.yaml:4:16: "), "{}", error(&text("-1")));
+    assert!(error(&text("many")).starts_with("s.yaml:4:16: "), "{}", error(&text("many")));
+}
+
+#[test]
 fn sink_section() {
     let text = |body: &str| format!("name: t\nnodes: [n1, n2]\nsink:\n{body}");
     assert_eq!(

@@ -105,6 +105,11 @@ fn sizes(max: u64) -> impl Strategy<Value = Option<SizeRange>> {
     proptest::option::of((1..=max, 1..=max).prop_map(|(a, b)| SizeRange { min: a.min(b), max: a.max(b) }))
 }
 
+/// Route calls in flight per node: mostly 1..=8, sometimes the largest accepted.
+fn concurrency() -> impl Strategy<Value = u32> {
+    prop_oneof![4 => 1..=8u32, 1 => Just(Workload::MAX_CONCURRENCY)]
+}
+
 /// One generated timeline step: an action kind, a time fraction and randomness for its
 /// arguments.
 type Step = (u8, u32, u64, LatencyRange, f64);
@@ -130,10 +135,10 @@ prop_compose! {
             }
         }),
         sink in (latency(), prop_oneof![Just(0.0), 0.0..1.0f64]).prop_map(|(latency, busy)| Sink { latency, busy }),
-        workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX, sizes(Workload::MAX_PAYLOAD))
-            .prop_map(|(events, rate, min, extra, keys, payload)| Workload {
+        workload in (any::<u64>(), rate(), 1..=u32::MAX, any::<u32>(), 1..=u32::MAX, sizes(Workload::MAX_PAYLOAD), concurrency())
+            .prop_map(|(events, rate, min, extra, keys, payload, concurrency)| Workload {
                 events, rate, batch: BatchSize { min, max: min.saturating_add(extra % 64) }, keys,
-                senders: None, payload }),
+                senders: None, payload, concurrency }),
         expect in (
             select(vec![ExpectDelivery::ExactlyOnce, ExpectDelivery::AtLeastOnce]),
             select(vec![ExpectOrdering::PerBatch, ExpectOrdering::None]),

@@ -113,6 +113,10 @@ fn write_workload(out: &mut String, workload: &Workload) -> fmt::Result {
     if let Some(payload) = workload.payload {
         writeln!(out, "  payload: {}", format_size_range(payload))?;
     }
+    // Written only when set: a file that leaves it out (one call at a time) emits unchanged.
+    if workload.concurrency != 1 {
+        writeln!(out, "  concurrency: {}", workload.concurrency)?;
+    }
     Ok(())
 }
 
@@ -267,7 +271,7 @@ mod tests {
                     kind: grpc\n  connections: 3\n  ack_timeout: 700ms\n  deadline: 4s\n  \
                     connect_timeout: 250ms\n  backoff: 20ms..900ms\n  max_frame: 64KiB\n  max_unacked: 17\n\
                     sink:\n  latency: 1ms..3ms\n  busy: 0.25\nworkload:\n  events: 300\n  rate: 150/s\n  \
-                    batch: 2..6\n  keys: 12\n  senders: [n1, n3]\n  payload: 16B..4KiB\nfaults:\n  \
+                    batch: 2..6\n  keys: 12\n  senders: [n1, n3]\n  payload: 16B..4KiB\n  concurrency: 6\nfaults:\n  \
                     - {at: 2s, partition: [[n1], [n2, n3]]}\n  - {at: 3s, heal: all}\n  - {at: 4s, join: n3}\n\
                     expect:\n  delivery: at-least-once\n  settle: 12s\n";
         let expected = r#"name: full
@@ -302,6 +306,7 @@ workload:
   keys: 12
   senders: [n1, n3]
   payload: 16B..4KiB
+  concurrency: 6
 faults:
   - {at: 2s, partition: [[n1], [n2, n3]]}
   - {at: 3s, heal: all}

@@ -217,11 +217,18 @@ pub struct Workload {
     /// leaves it unpadded), within 1..=[`Workload::MAX_PAYLOAD`]. `None` (the default): the
     /// compact payload `{"id":N,"src":"n1","seq":S}`, about 40 bytes.
     pub payload: Option<SizeRange>,
+    /// Route calls each node may have in flight at once, 1..=[`Workload::MAX_CONCURRENCY`]
+    /// (default 1: each call waits for the one before it). Calls are still issued on the
+    /// rate's schedule; a node with this many in flight waits for one to end before planning
+    /// the next. Each runs the router's own loop with its own deadline, as a task of its own.
+    pub concurrency: u32,
 }
 
 impl Workload {
     /// The largest `payload` size (each event is held in memory until checked).
     pub const MAX_PAYLOAD: u64 = 16 << 20;
+    /// The most route calls a node may have in flight at once.
+    pub const MAX_CONCURRENCY: u32 = 64;
 
     /// Whether `node` routes events.
     pub fn sends(&self, node: &str) -> bool {
@@ -488,6 +495,7 @@ impl Default for Workload {
             keys: 64,
             senders: None,
             payload: None,
+            concurrency: 1,
         }
     }
 }

@@ -96,6 +96,7 @@ pub(crate) struct RawWorkload {
     pub keys: Option<Located<u32>>,
     pub senders: Option<Names>,
     pub payload: Option<Located<String>>,
+    pub concurrency: Option<Located<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

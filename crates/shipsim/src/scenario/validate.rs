@@ -317,7 +317,25 @@ fn workload(raw: Option<RawWorkload>, nodes: &[String]) -> Result<Workload, Prob
         }
         workload.payload = Some(range);
     }
+    if let Some(c) = raw.concurrency {
+        workload.concurrency = concurrency(&c)?;
+    }
     Ok(workload)
+}
+
+/// `workload.concurrency`: 1..=[`Workload::MAX_CONCURRENCY`] calls in flight per node.
+fn concurrency(c: &Located<u64>) -> Result<u32, Problem> {
+    match u32::try_from(c.value) {
+        Ok(n) if (1..=Workload::MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(Problem::new(
+            c.pos,
+            format!(
+                "concurrency must be in 1..={} (route calls in flight per node), found {}",
+                Workload::MAX_CONCURRENCY,
+                c.value
+            ),
+        )),
+    }
 }
 
 /// `workload.senders`: at least one scenario node, each once.

@@ -186,12 +186,13 @@ pub struct Progress {
     pub failures: usize,
 }
 
-/// Runs the sweep on the transports `factory` builds; `progress` is called on the calling
-/// thread after each finished seed.
+/// Runs the sweep on the transports `factory` builds (`None`: the one each seed's scenario
+/// names, which a swarm variant may vary); `progress` is called on the calling thread after
+/// each finished seed.
 pub(crate) fn explore_with(
     scenario: &Scenario,
     options: &Options,
-    factory: &Arc<dyn TransportFactory>,
+    factory: Option<&Arc<dyn TransportFactory>>,
     mut progress: impl FnMut(Progress),
 ) -> Sweep {
     let seeds = options.seed_list();
@@ -213,7 +214,7 @@ pub(crate) fn explore_with(
                     while !stop.load(Ordering::SeqCst) {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&seed) = seeds.get(i) else { break };
-                        let result = run_seed_with(scenario, seed, options.swarm, factory.clone());
+                        let result = run_seed_with(scenario, seed, options.swarm, factory.cloned());
                         if tx.send((i, result)).is_err() {
                             break;
                         }
@@ -246,15 +247,16 @@ pub(crate) fn explore_with(
     Sweep { planned: seeds.len(), ran, failures, stopped_early: ran < seeds.len() }
 }
 
-/// Runs one seed of the sweep on the transports `factory` builds: the scenario's swarm variant
-/// for the seed when `swarm_on`.
+/// Runs one seed of the sweep on the transports `factory` builds (`None`: the one the seed's
+/// scenario names): the scenario's swarm variant for the seed when `swarm_on`.
 pub(crate) fn run_seed_with(
     scenario: &Scenario,
     seed: u64,
     swarm_on: bool,
-    factory: Arc<dyn TransportFactory>,
+    factory: Option<Arc<dyn TransportFactory>>,
 ) -> SeedResult {
     let scenario = if swarm_on { swarm(scenario, seed) } else { scenario.clone() };
+    let factory = factory.unwrap_or_else(|| crate::transport::kinds::scenario_factory(&scenario));
     let outcome = match crate::sim::run_with(&scenario, seed, factory) {
         Ok(result) if result.violations.is_empty() => SeedOutcome::Pass,
         Ok(result) => SeedOutcome::Fail(result.violations),
@@ -273,7 +275,7 @@ mod tests {
     const TINY: &str = include_str!("../../tests/fixtures/tiny-explore.yaml");
 
     fn explore(scenario: &Scenario, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
-        explore_with(scenario, options, &crate::transport::kinds::scenario_factory(scenario), progress)
+        explore_with(scenario, options, None, progress)
     }
 
     fn tiny() -> Scenario {

@@ -7,8 +7,13 @@ use std::time::Duration;
 use rand::Rng as _;
 use shipsim_trace::FaultKind;
 
-use crate::scenario::{self, FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
+use crate::scenario::{FaultAction, LatencyRange, Scenario, Sink, SizeRange, to_yaml};
 use crate::seeds;
+use knobs::Knobs;
+#[cfg(any(test, feature = "proptest"))]
+pub(crate) use knobs::set_concurrency_to;
+
+mod knobs;
 
 /// Kinds that only make sense together: a restart needs its crash, a reorder or release its
 /// hold, a heal a partition. Swarm testing switches whole groups on and off so the variant stays
@@ -49,20 +54,57 @@ const KIND_GROUPS: [&[FaultKind]; 8] = [
 ///   deadline grow by a batch's worth of accepts. A scenario's own sink latency is scaled
 ///   like the network's;
 /// - membership: the propagation delay of `join`/`leave` is scaled by a factor in 0..4
-///   (0: every node adopts a change at once).
+///   (0: every node adopts a change at once);
+/// - every other setting that changes what runs, each on its own draw ([`Knobs`], drawn after
+///   the dimensions above, so those keep the values a seed always gave them):
+///   `workload.concurrency` with probability 1/2 (2..=16 route calls in flight per node, or
+///   1..=2× the scenario's own when it sets one; the deadline grows by one deadline per call
+///   that can be ahead of a call on its connection, since each may take that long), and with
+///   probability 1/4 each: the transport (gRPC for a scenario that names none: a named one is
+///   the user's choice and is kept, as `--transport` names it), `connections` (1..=4),
+///   `max_unacked` (never below what a batch needs, or the scenario's own), `connect_timeout`
+///   (down to a quarter, never near a round trip), `backoff` (its cap never lower),
+///   `max_frame`, a sink that answers busy (probability 1/8: a busy sink lifts the `recovery`
+///   bound), the workload's events (down to half), rate (up to 3×), batch sizes (within the
+///   scenario's), keys, senders (one fewer), payload sizes (added only over whole writes),
+///   `network.segment` (larger pieces: smaller ones only find the budgets' edge), `shards` and
+///   the initial `members` (one node in or out).
 ///
-/// If the variant is not a valid scenario (dropping one group can rarely leave another fault
-/// that needs it), the fault timeline is kept whole and only the rates vary; if that is invalid
-/// too, the scenario is used unchanged. The variant is what runs and what a repro records, so
-/// replaying needs no `--swarm`.
+/// A knob whose value would make the scenario invalid (a payload that does not fit the frame
+/// limit, members that contradict a join) is left as it was. If the variant is not a valid
+/// scenario (dropping one group can rarely leave another fault that needs it), the fault
+/// timeline is kept whole; if that is invalid too, the scenario is used unchanged. The
+/// variant is what runs and what a repro records (its transport included), so replaying needs
+/// no `--swarm`.
 pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     let mut rng = seeds::rng(seed, &[b"swarm"]);
     let keep: Vec<bool> = KIND_GROUPS.iter().map(|_| rng.random_bool(0.5)).collect();
     let latency_factor = rng.random_range(0.5..4.0);
     let loss_factor = rng.random_range(0.25..2.0);
-
     let mut varied = scenario.clone();
-    let scale_latency = |d: std::time::Duration| d.mul_f64(latency_factor);
+    scale_network(&mut varied, latency_factor, loss_factor);
+    // Drawn after the older dimensions, so those keep the values a seed always gave them.
+    let segment_on = rng.random_bool(0.25);
+    let sink_on = rng.random_bool(0.5);
+    let propagation_factor = rng.random_range(0.0..4.0);
+    add_segment_and_sink(&mut varied, segment_on, sink_on, latency_factor);
+    varied.membership.propagation.min = varied.membership.propagation.min.mul_f64(propagation_factor);
+    varied.membership.propagation.max = varied.membership.propagation.max.mul_f64(propagation_factor);
+    Knobs::draw(&mut rng).apply(&mut varied);
+    let mut subset = varied.clone();
+    subset.faults.retain(|f| {
+        KIND_GROUPS.iter().zip(&keep).all(|(group, kept)| *kept || !group.contains(&f.action.kind()))
+    });
+    [subset, varied]
+        .into_iter()
+        .find_map(|candidate| crate::parse(&to_yaml(&candidate), "<swarm>").ok())
+        .unwrap_or_else(|| scenario.clone())
+}
+
+/// The latency and loss dimensions: the network's, its faults', and the time budgets that
+/// grow with the latency.
+fn scale_network(varied: &mut Scenario, latency_factor: f64, loss_factor: f64) {
+    let scale_latency = |d: Duration| d.mul_f64(latency_factor);
     let scale_loss = |rate: f64| (rate * loss_factor).min(rate.max(0.5));
     varied.network.latency.min = scale_latency(varied.network.latency.min);
     varied.network.latency.max = scale_latency(varied.network.latency.max);
@@ -76,10 +118,21 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     ] {
         *budget = budget.mul_f64(time_factor);
     }
-    // Drawn after the older dimensions, so those keep the values a seed always gave them.
-    let segment_on = rng.random_bool(0.25);
-    let sink_on = rng.random_bool(0.5);
-    let propagation_factor = rng.random_range(0.0..4.0);
+    for fault in &mut varied.faults {
+        match &mut fault.action {
+            FaultAction::Latency { value, .. } => {
+                value.min = scale_latency(value.min);
+                value.max = scale_latency(value.max);
+            }
+            FaultAction::Loss { rate, .. } => *rate = scale_loss(*rate),
+            _ => {}
+        }
+    }
+}
+
+/// The byte-stream and receiving-application dimensions (see [`swarm`]).
+fn add_segment_and_sink(varied: &mut Scenario, segment_on: bool, sink_on: bool, latency_factor: f64) {
+    let scale_latency = |d: Duration| d.mul_f64(latency_factor);
     let lossless =
         varied.network.loss == 0.0 && !varied.faults.iter().any(|f| f.action.kind() == FaultKind::Loss);
     if segment_on && lossless && varied.network.segment.is_none() {
@@ -101,36 +154,25 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
         varied.sink.latency.min = scale_latency(varied.sink.latency.min);
         varied.sink.latency.max = scale_latency(varied.sink.latency.max);
     }
-    varied.membership.propagation.min = varied.membership.propagation.min.mul_f64(propagation_factor);
-    varied.membership.propagation.max = varied.membership.propagation.max.mul_f64(propagation_factor);
-    for fault in &mut varied.faults {
-        match &mut fault.action {
-            FaultAction::Latency { value, .. } => {
-                value.min = scale_latency(value.min);
-                value.max = scale_latency(value.max);
-            }
-            FaultAction::Loss { rate, .. } => *rate = scale_loss(*rate),
-            _ => {}
-        }
-    }
-    let mut subset = varied.clone();
-    subset.faults.retain(|f| {
-        KIND_GROUPS.iter().zip(&keep).all(|(group, kept)| *kept || !group.contains(&f.action.kind()))
-    });
-    [subset, varied]
-        .into_iter()
-        .find_map(|candidate| scenario::parse(&to_yaml(&candidate), "<swarm>").ok())
-        .unwrap_or_else(|| scenario.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario;
 
     const TINY: &str = include_str!("../../tests/fixtures/tiny-explore.yaml");
 
     fn tiny() -> Scenario {
         scenario::parse(TINY, "tiny.yaml").unwrap()
+    }
+
+    /// How much the concurrency knob grew `v`'s deadline over `s`'s: one deadline per call that
+    /// can be ahead of a call on its connection.
+    fn concurrency_growth(s: &Scenario, v: &Scenario) -> f64 {
+        let ahead = |c: u32| f64::from((c - 1).div_ceil(v.transport.connections as u32));
+        let (own, now) = (s.workload.concurrency, v.workload.concurrency);
+        if ahead(now) > ahead(own) { (1.0 + ahead(now)) / (1.0 + ahead(own)) } else { 1.0 }
     }
 
     #[test]
@@ -160,7 +202,9 @@ mod tests {
             let settle = v.expect.settle.as_secs_f64() / s.expect.settle.as_secs_f64();
             let duration = v.duration.as_secs_f64() / s.duration.as_secs_f64();
             let ack = v.transport.ack_timeout.as_secs_f64() / s.transport.ack_timeout.as_secs_f64();
-            let deadline = v.transport.deadline.as_secs_f64() / s.transport.deadline.as_secs_f64();
+            let deadline = v.transport.deadline.as_secs_f64()
+                / s.transport.deadline.as_secs_f64()
+                / concurrency_growth(&s, &v);
             let expected = factor.max(1.0);
             for (what, got) in
                 [("settle", settle), ("duration", duration), ("ack_timeout", ack), ("deadline", deadline)]
@@ -197,18 +241,22 @@ mod tests {
         // with the ack timeout and deadline grown by a batch's worth of accepts.
         let bounces = load("bounce-sender.yaml");
         assert_eq!(bounces.sink, Sink::default());
-        let sinks: Vec<Scenario> =
-            (0..80).map(|seed| swarm(&bounces, seed)).filter(|v| v.sink != Sink::default()).collect();
+        let sinks: Vec<Scenario> = (0..80)
+            .map(|seed| swarm(&bounces, seed))
+            .filter(|v| v.sink.latency != Sink::default().latency)
+            .collect();
         assert!((20..60).contains(&sinks.len()), "{} of 80 with a sink", sinks.len());
         for v in &sinks {
             let factor =
                 (v.network.latency.max.as_secs_f64() / bounces.network.latency.max.as_secs_f64()).max(1.0);
             let accepts = v.sink.latency.max * bounces.workload.batch.max;
-            let expected = bounces.transport.deadline.mul_f64(factor) + accepts;
+            let expected = (bounces.transport.deadline.mul_f64(factor) + accepts)
+                .mul_f64(concurrency_growth(&bounces, v));
             assert!(v.transport.deadline.abs_diff(expected) < Duration::from_micros(10), "{v:?}");
         }
-        // A fault-free scenario gets none (nothing can land between an ack and an accept).
+        // A fault-free scenario gets no accept latency (nothing can land between an ack and an
+        // accept); only, now and then, a sink that answers busy.
         let baseline = load("baseline.yaml");
-        assert!((0..40).all(|seed| swarm(&baseline, seed).sink == Sink::default()));
+        assert!((0..40).all(|seed| swarm(&baseline, seed).sink.latency == Sink::default().latency));
     }
 }

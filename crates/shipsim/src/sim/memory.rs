@@ -28,6 +28,10 @@ pub(crate) struct NodeBook {
     pub sink: u64,
     /// `ship_batch` calls begun and not yet returned in this life.
     pub in_flight: u32,
+    /// Route calls planned and not yet returned in this life (up to `workload.concurrency`):
+    /// a call may be planned before its first `ship_batch` begins, and between two of its
+    /// batches none is in flight.
+    pub calls: u32,
     /// The router's counters of the current life, read when it ends.
     pub shipper: Option<Arc<ShipperStats>>,
     /// The transport's counters of the current life, read when it ends.
@@ -50,12 +54,14 @@ impl Memory {
         self.nodes.get_mut(node).expect("inserted above")
     }
 
-    /// Whether every node runs, has routed its whole workload and has no ship call in
-    /// flight: nothing is left to converge, and the settle phase may end.
+    /// Whether every node runs, has routed its whole workload and has no route call and no
+    /// ship call in flight: nothing is left to converge, and the settle phase may end.
     pub(crate) fn all_idle(&self, nodes: &[String], workload: &Workload) -> bool {
         nodes.iter().all(|node| {
             let target = workload.events_of(node);
-            self.nodes.get(node).is_some_and(|b| b.running && b.next_seq >= target && b.in_flight == 0)
+            self.nodes
+                .get(node)
+                .is_some_and(|b| b.running && b.next_seq >= target && b.in_flight == 0 && b.calls == 0)
         })
     }
 }

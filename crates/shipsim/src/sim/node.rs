@@ -10,8 +10,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use shipper::{EventShipper, Router, ShippedEvent, ShipperConfig};
+use shipper::{EventShipper, PlannedBatch, Router, ShippedEvent, ShipperConfig};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::scenario::Scenario;
 use crate::seeds;
@@ -150,29 +151,93 @@ fn start_local_sink(shipper: &EventShipper, sink: Arc<RecordingSink>) {
     });
 }
 
-/// The workload's calls, each when due, from the event the node's memory says is next.
+/// The workload's calls, each when due, from the event the node's memory says is next, at most
+/// `workload.concurrency` of them in flight at once.
 async fn run_workload(spec: &NodeSpec, life: u32, router: &Arc<Router>) -> turmoil::Result {
     let NodeSpec { scenario, seed, node, index, recorder, .. } = spec;
     let life_tag = life.to_string();
     let rng = seeds::rng(*seed, &[node.as_bytes(), b"workload", life_tag.as_bytes()]);
     let mut generator = Generator::new(node, *index, scenario.workload.clone(), rng);
+    let mut calls = InFlight::new(scenario.workload.concurrency);
     // tokio's clock is turmoil's simulated one here: the schedule is deterministic.
     let life_start = tokio::time::Instant::now(); // allow-nondeterminism: turmoil's simulated clock
     loop {
         let next_seq = recorder.lock().node(node).next_seq;
         let Some(call) = generator.call(next_seq) else { break };
-        // Planned when due, not before: a crash in the wait loses no event,
-        // and the plan uses the shard map of the moment it ships.
+        // Planned when due and when a call may start, not before: a crash in the wait loses no
+        // event, and the plan uses the shard map of the moment it ships.
         let due = life_start + call.due;
         let now = tokio::time::Instant::now(); // allow-nondeterminism: turmoil's simulated clock
         if now < due {
             tokio::time::sleep_until(due).await;
         }
+        calls.room().await;
         let events = call.items.len() as u64;
         let planned = router.plan_encoded(call.items)?;
-        recorder.lock().node(node).next_seq += events;
-        // The router's own loop; its ship observer records each `ship_batch`.
-        router.route_planned(planned).await;
+        // Advanced before anything ships: a crash from here on never ships these events twice.
+        {
+            let mut rec = recorder.lock();
+            let book = rec.node(node);
+            book.next_seq += events;
+            book.calls += 1;
+        }
+        calls.start(route_call(router.clone(), planned, recorder.clone(), node.clone())).await;
     }
+    calls.drain().await;
     Ok(())
+}
+
+/// One route call: the router's own loop over `planned`; its ship observer records each
+/// `ship_batch`. A call cut short by a crash never ends (the next life starts with none).
+async fn route_call(router: Arc<Router>, planned: Vec<PlannedBatch>, recorder: SharedRecorder, node: String) {
+    router.route_planned(planned).await;
+    let mut rec = recorder.lock();
+    let book = rec.node(&node);
+    book.calls = book.calls.saturating_sub(1);
+}
+
+/// A node's route calls in flight. With a limit of 1 each call runs in the workload's own task,
+/// one after the other, as a caller that awaits its route call does; above 1 each runs as a task
+/// of its own on the host's LocalSet (deterministic under turmoil), each with its own deadlines,
+/// and the workload waits for one to end while the limit is reached.
+struct InFlight {
+    limit: usize,
+    running: JoinSet<()>,
+}
+
+impl InFlight {
+    fn new(limit: u32) -> Self {
+        InFlight { limit: usize::try_from(limit).unwrap_or(usize::MAX).max(1), running: JoinSet::new() }
+    }
+
+    /// Waits until fewer than the limit are in flight.
+    async fn room(&mut self) {
+        while self.running.len() >= self.limit {
+            self.join_one().await;
+        }
+    }
+
+    /// Runs `call`: to its end with a limit of 1, otherwise as a task of its own.
+    async fn start(&mut self, call: impl Future<Output = ()> + 'static) {
+        if self.limit == 1 {
+            call.await;
+        } else {
+            self.running.spawn_local(call);
+        }
+    }
+
+    /// Waits for every call in flight to end.
+    async fn drain(&mut self) {
+        while self.join_one().await {}
+    }
+
+    /// Waits for one call to end; `false` when none was in flight. A call's panic is the
+    /// host's.
+    async fn join_one(&mut self) -> bool {
+        match self.running.join_next().await {
+            Some(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Some(_) => true,
+            None => false,
+        }
+    }
 }

@@ -131,6 +131,7 @@ impl Recorder {
         book.running = true;
         book.sink = 0;
         book.in_flight = 0;
+        book.calls = 0;
         let life = book.life;
         let node = self.name(node);
         self.push(Record::Life { t, node, life, state: LifeState::Up });

@@ -5,7 +5,10 @@
 //! the recorder (as a real producer keeps its position in a durable log) and
 //! advanced when a call is planned, before anything is shipped. A restarted
 //! node resumes after the call it was in: events of that call that were not
-//! shipped before the crash are lost with the process, never shipped twice.
+//! shipped before the crash are lost with the process, never shipped twice. With
+//! `concurrency` above 1 a node has up to that many calls in flight (`node.rs`), each planned,
+//! and its events counted in the position, before it ships: a crash cuts them all short and
+//! the restarted node resumes after the last one planned.
 //!
 //! With `payload: 16B..256KiB` each payload gets a `"pad"` string that brings it to a size
 //! drawn log-uniformly by octave ([`seeds::log_uniform`]) from its own RNG stream, split off
@@ -132,6 +135,7 @@ mod tests {
             keys: 8,
             senders: None,
             payload: None,
+            concurrency: 1,
         }
     }
 

@@ -67,6 +67,7 @@ pub(crate) fn scenario(events: u64) -> Scenario {
             keys: 1,
             senders: Some(vec![sender(&nodes)]),
             payload: None,
+            concurrency: 1,
         },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },

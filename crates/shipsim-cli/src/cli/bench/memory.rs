@@ -58,6 +58,7 @@ pub(crate) fn scenario(events: u64, nodes: usize) -> Scenario {
             keys: 64,
             senders: None,
             payload: None,
+            concurrency: 1,
         },
         faults: Vec::new(),
         expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },

@@ -1,0 +1,285 @@
+//! The swarm's per-setting dimensions: every scenario setting that changes what runs and that
+//! the older dimensions (`swarm.rs`) leave alone, each switched on by its own draw. Every value
+//! is drawn whether its knob is on or not, so turning one on never shifts another's draw.
+//!
+//! Each knob keeps a correct system passing: budgets that a change could outgrow are grown
+//! with it (concurrency's deadline), and settings are only moved in the direction that keeps
+//! the scenario's own budgets honest (fewer events, faster rates, smaller batches, larger
+//! pieces, windows that still hold a batch, shorter but still workable connect timeouts) and
+//! its power to find what it is aimed at (a reconnect backoff's cap never comes down).
+//! A knob that would make the scenario invalid is left as it was.
+
+use std::time::Duration;
+
+use rand::Rng;
+use rand::rngs::SmallRng;
+
+use crate::scenario::{self, FaultAction, Scenario, SizeRange, TransportKind, Workload, to_yaml};
+
+/// Shard counts a variant may get.
+const SHARDS: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
+
+/// Frame limits a variant may get (when every frame of its workload fits).
+const MAX_FRAMES: [u64; 3] = [64 << 10, 256 << 10, 1 << 20];
+
+/// Busy rates a sink that never answered busy may get.
+const BUSY: [f64; 2] = [0.02, 0.1];
+
+/// First reconnect delays a variant may get, in milliseconds.
+const BACKOFF_MIN_MS: [u64; 4] = [5, 10, 20, 50];
+
+/// One seed's draws: `Some` when the knob is on, with the value it sets.
+pub(super) struct Knobs {
+    concurrency: Option<f64>,
+    grpc: bool,
+    connections: Option<usize>,
+    max_unacked: Option<f64>,
+    connect_timeout: Option<f64>,
+    backoff: Option<(u64, u32)>,
+    max_frame: Option<u64>,
+    busy: Option<(f64, usize)>,
+    events: Option<f64>,
+    rate: Option<f64>,
+    batch: Option<(f64, f64)>,
+    keys: Option<f64>,
+    senders: Option<u64>,
+    payload: Option<f64>,
+    segment: Option<f64>,
+    shards: Option<u32>,
+    members: Option<u64>,
+}
+
+/// `value` when a draw with probability `p` comes up.
+fn on<T>(rng: &mut SmallRng, p: f64, value: T) -> Option<T> {
+    rng.random_bool(p).then_some(value)
+}
+
+impl Knobs {
+    /// Every knob's draw, in a fixed order.
+    pub(super) fn draw(rng: &mut SmallRng) -> Knobs {
+        let q = 0.25;
+        Knobs {
+            concurrency: {
+                let v = rng.random_range(0.0..1.0);
+                on(rng, 0.5, v)
+            },
+            grpc: rng.random_bool(q),
+            connections: {
+                let v = rng.random_range(1..=4);
+                on(rng, q, v)
+            },
+            max_unacked: {
+                let v = rng.random_range(0.0..=1.0);
+                on(rng, q, v)
+            },
+            connect_timeout: {
+                let v = rng.random_range(0.25..=1.0);
+                on(rng, q, v)
+            },
+            backoff: {
+                let v = (BACKOFF_MIN_MS[rng.random_range(0..4)], rng.random_range(2..=7));
+                on(rng, q, v)
+            },
+            max_frame: {
+                let v = MAX_FRAMES[rng.random_range(0..MAX_FRAMES.len())];
+                on(rng, q, v)
+            },
+            busy: {
+                let v = (rng.random_range(0.5..2.0), rng.random_range(0..BUSY.len()));
+                on(rng, 0.125, v)
+            },
+            events: {
+                let v = rng.random_range(0.5..=1.0);
+                on(rng, q, v)
+            },
+            rate: {
+                let v = rng.random_range(1.0..3.0);
+                on(rng, q, v)
+            },
+            batch: {
+                let v = (rng.random_range(0.0..=1.0), rng.random_range(0.0..=1.0));
+                on(rng, q, v)
+            },
+            keys: {
+                let v = rng.random_range(0.25..2.0);
+                on(rng, q, v)
+            },
+            senders: {
+                let v = rng.random();
+                on(rng, q, v)
+            },
+            payload: {
+                let v = rng.random_range(0.0..1.0);
+                on(rng, q, v)
+            },
+            segment: {
+                let v = rng.random_range(1.0..4.0);
+                on(rng, q, v)
+            },
+            shards: {
+                let v = SHARDS[rng.random_range(0..SHARDS.len())];
+                on(rng, q, v)
+            },
+            members: {
+                let v = rng.random();
+                on(rng, q, v)
+            },
+        }
+    }
+
+    /// Sets the knobs that are on: the cluster, the workload, the bytes, the transport, and
+    /// concurrency last (its deadline grows with the connections it has).
+    pub(super) fn apply(&self, s: &mut Scenario) {
+        if let Some(shards) = self.shards {
+            s.shards = shards;
+        }
+        if let Some(bits) = self.members {
+            keep_valid(s, |s| s.members = Some(toggle_member(s, bits)));
+        }
+        self.apply_workload(s);
+        if let Some(factor) = self.segment
+            && let Some(segment) = &mut s.network.segment
+        {
+            segment.max =
+                ((segment.max as f64 * factor) as u64).clamp(segment.min, scenario::Network::MAX_SEGMENT);
+        }
+        if let Some(max_frame) = self.max_frame {
+            keep_valid(s, |s| s.transport.max_frame = max_frame);
+        }
+        self.apply_transport(s);
+        if let Some(fraction) = self.concurrency {
+            set_concurrency(s, fraction);
+        }
+    }
+
+    fn apply_workload(&self, s: &mut Scenario) {
+        let w = &mut s.workload;
+        if let Some(factor) = self.events {
+            w.events = ((w.events as f64 * factor).round() as u64).max(1).min(w.events);
+        }
+        if let Some(factor) = self.rate {
+            w.rate *= factor;
+        }
+        if let Some((up_to, down_to)) = self.batch {
+            let max = w.batch.min + (f64::from(w.batch.max - w.batch.min) * up_to) as u32;
+            let min = 1 + (f64::from(w.batch.min - 1) * down_to) as u32;
+            w.batch = scenario::BatchSize { min, max };
+        }
+        if let Some(factor) = self.keys {
+            w.keys = ((f64::from(w.keys) * factor).round() as u32).max(1);
+        }
+        if let Some(bits) = self.senders {
+            let mut senders = w.senders.clone().unwrap_or_else(|| s.nodes.clone());
+            if senders.len() > 1 {
+                senders.remove((bits % senders.len() as u64) as usize);
+                s.workload.senders = Some(senders);
+            }
+        }
+        // A workload without payload sizes gets some only over whole writes: frames of
+        // kilobytes cut into small pieces outlast the ack timeouts of many scenarios.
+        if let Some(fraction) = self.payload
+            && (s.workload.payload.is_some() || s.network.segment.is_none())
+        {
+            keep_valid(s, |s| s.workload.payload = Some(payload(s.workload.payload, fraction)));
+        }
+    }
+
+    fn apply_transport(&self, s: &mut Scenario) {
+        let t = &mut s.transport;
+        if let Some(connections) = self.connections {
+            t.connections = connections;
+        }
+        if let Some(fraction) = self.max_unacked {
+            // Never below what one batch needs (or the scenario's own, if that is less).
+            let low = t.max_unacked.min(s.workload.batch.max.max(8) as usize);
+            let high = t.max_unacked.max(64);
+            t.max_unacked = low + ((high - low) as f64 * fraction).round() as usize;
+        }
+        if let Some(factor) = self.connect_timeout {
+            // Never down to where a connection attempt on the slowest link could not finish.
+            let floor = worst_latency(s) * 4 + Duration::from_millis(10);
+            let t = &mut s.transport;
+            t.connect_timeout = t.connect_timeout.mul_f64(factor).max(t.connect_timeout.min(floor));
+        }
+        let t = &mut s.transport;
+        if let Some((min_ms, doublings)) = self.backoff {
+            // A new first delay; the cap never comes down (a small cap would hide a backoff
+            // that never restarts, which only a cap far above a short outage shows).
+            let min = Duration::from_millis(min_ms);
+            t.backoff = scenario::LatencyRange { min, max: (min * (1 << doublings)).max(t.backoff.max) };
+        }
+        if self.grpc && t.kind.is_none() {
+            t.kind = Some(TransportKind::Grpc);
+        }
+        if let Some((factor, pick)) = self.busy {
+            s.sink.busy = if s.sink.busy == 0.0 { BUSY[pick] } else { (s.sink.busy * factor).min(0.3) };
+        }
+    }
+}
+
+/// `change` applied to `s` if the result is still a valid scenario that fits its transport's
+/// limits; `s` unchanged otherwise.
+fn keep_valid(s: &mut Scenario, change: impl FnOnce(&mut Scenario)) {
+    let mut changed = s.clone();
+    change(&mut changed);
+    if crate::parse(&to_yaml(&changed), "<swarm>").is_ok() {
+        *s = changed;
+    }
+}
+
+/// The initial members with one node, picked by `bits`, put in or taken out (never the last).
+fn toggle_member(s: &Scenario, bits: u64) -> Vec<String> {
+    let mut members = s.initial_members();
+    let node = &s.nodes[(bits % s.nodes.len() as u64) as usize];
+    match members.iter().position(|m| m == node) {
+        Some(at) if members.len() > 1 => {
+            members.remove(at);
+        }
+        Some(_) => {}
+        None => members.push(node.clone()),
+    }
+    members
+}
+
+/// Payload sizes: 16 B up to 256 B..4 KiB for a workload without them; its own, the top cut
+/// down to a quarter at most, otherwise.
+fn payload(own: Option<SizeRange>, fraction: f64) -> SizeRange {
+    match own {
+        None => SizeRange { min: 16, max: 256 << (fraction * 5.0) as u32 },
+        Some(range) => {
+            SizeRange { max: ((range.max as f64 * (0.25 + 0.75 * fraction)) as u64).max(range.min), ..range }
+        }
+    }
+}
+
+/// The slowest a message can be in `s`: the network's latency or a `latency` fault's.
+fn worst_latency(s: &Scenario) -> Duration {
+    let faults = s.faults.iter().filter_map(|f| match &f.action {
+        FaultAction::Latency { value, .. } => Some(value.max),
+        _ => None,
+    });
+    faults.fold(s.network.latency.max, Duration::max)
+}
+
+/// Route calls in flight per node: 2..=16 for a scenario with one at a time, 1..=2× its own
+/// otherwise (`fraction` picks within), with the deadline grown to match.
+fn set_concurrency(s: &mut Scenario, fraction: f64) {
+    let own = s.workload.concurrency;
+    let (low, high) = if own == 1 { (2, 16) } else { (1, (own * 2).min(Workload::MAX_CONCURRENCY)) };
+    set_concurrency_to(s, low + (f64::from(high - low) * fraction).round() as u32);
+}
+
+/// Sets `s`'s route calls in flight per node to `concurrency` and grows its deadline with
+/// them: each call that can be ahead of a call on its connection may take up to a deadline,
+/// so the deadline grows by one per such call (never shrinks). The settle phase demands that
+/// every call succeed, and a queue of calls is not a failure. Shared with the proptest
+/// strategies, so both keep the budgets honest the same way.
+pub(crate) fn set_concurrency_to(s: &mut Scenario, concurrency: u32) {
+    let own = s.workload.concurrency;
+    s.workload.concurrency = concurrency;
+    let connections = u32::try_from(s.transport.connections).unwrap_or(u32::MAX).max(1);
+    let (ahead, own_ahead) = ((concurrency - 1).div_ceil(connections), (own - 1).div_ceil(connections));
+    if ahead > own_ahead {
+        s.transport.deadline = s.transport.deadline * (1 + ahead) / (1 + own_ahead);
+    }
+}
