@@ -194,6 +194,20 @@ const CASES: &[Case] = &[
         transport: TransportKind::Tcp,
     },
     Case {
+        variant: Variant::FixedAckTimeout,
+        scenario: "latency-rises",
+        rule: Rule::Liveness(LivenessRule::SettleOk),
+        max_seeds: 3,
+        transport: TransportKind::Tcp,
+    },
+    Case {
+        variant: Variant::FixedAckTimeout,
+        scenario: "latency-rises",
+        rule: Rule::Liveness(LivenessRule::SettleOk),
+        max_seeds: 3,
+        transport: TransportKind::Grpc,
+    },
+    Case {
         variant: Variant::HandoverFlag,
         scenario: "concurrent-membership",
         rule: Rule::Placement(PlacementRule::NonOwnerAccepted),

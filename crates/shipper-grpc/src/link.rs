@@ -10,10 +10,11 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper::client::conn::http2::SendRequest;
 use shipper::NodeId;
-use shipper_net::{Backoff, Network};
+use shipper_net::{Backoff, Network, Rto};
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -61,6 +62,9 @@ struct State {
     /// No attempt before this (the backoff after a failure).
     not_before: Option<Instant>,
     backoff: Backoff,
+    /// The pong limit of the next connection's keepalive: the ack timeout, raised to the
+    /// round trips the handshakes measured.
+    rto: Rto,
     /// Whether a connection was ever made (a later one counts as a reconnect).
     connected_before: bool,
 }
@@ -91,8 +95,9 @@ impl Link {
     pub(crate) fn new(dst: NodeId, shared: &Shared, seed: u64) -> Self {
         let config = &shared.config;
         let backoff = Backoff::new(config.backoff_min, config.backoff_max, seed);
+        let rto = Rto::new(config.ack_timeout, config.deadline);
         let state =
-            State { current: None, generation: 0, not_before: None, backoff, connected_before: false };
+            State { current: None, generation: 0, not_before: None, backoff, rto, connected_before: false };
         Link { dst, state: Mutex::new(state), attempt: tokio::sync::Mutex::new(()) }
     }
 
@@ -138,13 +143,15 @@ impl Link {
             tokio::time::sleep_until(not_before).await;
         }
         let limit = deadline.min(now() + shared.config.connect_timeout);
-        let attempt = match tokio::time::timeout_at(limit, connect(net, &self.dst, shared)).await {
+        let rto = self.state().rto.clone();
+        let attempt = match tokio::time::timeout_at(limit, connect(net, &self.dst, shared, rto)).await {
             Ok(attempt) => attempt,
             Err(_elapsed) => Err(io::Error::new(io::ErrorKind::TimedOut, "connection attempt timed out")),
         };
         let mut state = self.state();
         match attempt {
-            Ok(http2) => {
+            Ok((http2, handshake)) => {
+                state.rto.sample(handshake);
                 if state.connected_before {
                     shared.stats.count_reconnect();
                     shared.observe(|o| o.on_reconnect(&self.dst));
@@ -185,9 +192,19 @@ impl Link {
 /// Opens a TCP connection to `dst` and starts HTTP/2 on it, its connection task spawned on
 /// the network. hyper keeps no reset streams (`max_concurrent_reset_streams(0)`): h2 expires
 /// them by the wall clock, which would make a simulated run depend on how fast it ran.
-async fn connect<N: Network>(net: &N, dst: &str, shared: &Shared) -> io::Result<Http2> {
+async fn connect<N: Network>(
+    net: &N,
+    dst: &str,
+    shared: &Shared,
+    mut rto: Rto,
+) -> io::Result<(Http2, Duration)> {
+    let since = now();
     let stream = net.connect(dst).await?;
-    let keepalive = shared.keepalive();
+    // The TCP handshake took one round trip: a slower link is measured before the first
+    // keepalive could take it for a dead one.
+    let handshake = now() - since;
+    rto.sample(handshake);
+    let keepalive = crate::Keepalive::adapted(&shared.config, rto.current());
     let (sender, connection) =
         hyper::client::conn::http2::Builder::new(Exec(std::sync::Arc::new(net.clone())))
             .timer(TokioTimer::new())
@@ -204,5 +221,5 @@ async fn connect<N: Network>(net: &N, dst: &str, shared: &Shared) -> io::Result<
             debug!(peer = %peer, error = %err, "connection ended");
         }
     }));
-    Ok(Http2(sender))
+    Ok((Http2(sender), handshake))
 }

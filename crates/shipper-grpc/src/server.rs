@@ -128,7 +128,7 @@ impl<N: Network> GrpcServer<N> {
         io: TokioIo<N::Stream>,
         service: ShipperServer<Handler<N>>,
     ) -> impl Future<Output = hyper::Result<()>> + Send + 'static {
-        let keepalive = self.shared.keepalive();
+        let keepalive = crate::Keepalive::server(&self.shared.config);
         hyper::server::conn::http2::Builder::new(Exec(std::sync::Arc::new(self.net.clone())))
             .timer(TokioTimer::new())
             .keep_alive_interval(keepalive.interval)

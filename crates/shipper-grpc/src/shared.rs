@@ -22,11 +22,6 @@ impl Shared {
             f(observer.as_ref());
         }
     }
-
-    /// The HTTP/2 keepalive of this node's connections: see [`crate::Keepalive`].
-    pub(crate) fn keepalive(&self) -> crate::Keepalive {
-        crate::Keepalive::of(&self.config)
-    }
 }
 
 /// Now, on tokio's clock (which turmoil drives in a simulation): the one place this crate

@@ -26,7 +26,8 @@ pub struct NetConfig {
     pub connections: usize,
     /// How long the oldest unacknowledged frame of a connection may wait for
     /// its ack before the connection is presumed stuck, closed and its
-    /// unacked frames resent on a new one.
+    /// unacked frames resent on a new one: the floor of the answer timeout,
+    /// which rises to what the measured round trips need ([`crate::Rto`]).
     pub ack_timeout: Duration,
     /// The longest a ship call may take; `send_until`/`send_batch` deadlines
     /// are capped by it.

@@ -46,7 +46,8 @@
 //! then the call ends `Ambiguous`.
 //!
 //! The sender keeps at most `max_unacked` events in flight per slot. When the
-//! oldest one's ack is `ack_timeout` late, or the connection fails, it
+//! oldest one's ack is late by the answer timeout ([`Rto`]: `ack_timeout`,
+//! raised to what the measured round trips need), or the connection fails, it
 //! reconnects (exponential backoff, seeded jitter) and resends the unacked
 //! events in order on the same stream, whose duplicates the receiver drops.
 //! When a call's deadline passes it fails: `Ambiguous` if any of its
@@ -74,6 +75,7 @@ mod idle;
 mod link;
 mod net;
 mod observer;
+mod rto;
 mod segmented;
 mod server;
 mod shared;
@@ -90,6 +92,7 @@ pub use config::NetConfig;
 pub use frame::{DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION};
 pub use net::Network;
 pub use observer::TransportObserver;
+pub use rto::Rto;
 pub use segmented::{Segmented, SegmentedListener, SegmentedStream, drawn_sizes, log_uniform};
 pub use server::{NetServer, serve};
 /// The receiving application's interface, defined in `shipper` so that any

@@ -32,6 +32,7 @@ use crate::codec::encode_frame;
 use crate::frame::{Frame, PROTOCOL_VERSION};
 use crate::link::{self, CloseReason, ConnEvent, ConnTask, LinkSettings};
 use crate::net::Network;
+use crate::rto::Rto;
 use crate::shared::Shared;
 
 /// How long past its deadline a caller waits for its slot's verdict before
@@ -75,6 +76,7 @@ impl SlotHandle {
             ^ shipper::fnv1a_64(dst.as_bytes())
             ^ u64::from(index).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let backoff = Backoff::new(shared.config.backoff_min, shared.config.backoff_max, seed);
+        let rto = Rto::new(shared.config.ack_timeout, shared.config.deadline);
         let (conn_tx, conn_rx) = mpsc::unbounded_channel();
         let slot = Slot {
             net,
@@ -90,6 +92,7 @@ impl SlotHandle {
             next_conn: 1,
             connections: 0,
             backoff,
+            rto,
             connect_error: None,
             ack_due: None,
             conn_tx,
@@ -170,6 +173,9 @@ struct Inflight {
     seq: u64,
     /// The connection it was first written on (resends go on later ones).
     conn: u64,
+    /// When it was last written (first sent, or resent on the current connection): its ack
+    /// measures a round trip.
+    written_at: Instant,
     batch: u64,
     index: u32,
     epoch: u64,
@@ -190,7 +196,7 @@ enum Link {
     /// No connection; the next attempt may start at `retry_at` (if there is work).
     Down { retry_at: Instant },
     /// Connecting; nothing written yet.
-    Connecting { conn: u64, task: ConnTask, out: mpsc::UnboundedSender<Vec<u8>> },
+    Connecting { conn: u64, since: Instant, task: ConnTask, out: mpsc::UnboundedSender<Vec<u8>> },
     /// Connected, hello sent.
     Up {
         conn: u64,
@@ -226,6 +232,8 @@ struct Slot<N: Network> {
     /// Connections established so far (for `reconnects`).
     connections: u64,
     backoff: Backoff,
+    /// The ack timeout in force: the configured one, raised to the measured round trip.
+    rto: Rto,
     /// Why the last connection attempt failed, cleared on success: turns a
     /// never-sent timeout into a "could not connect" error.
     connect_error: Option<String>,
@@ -344,11 +352,12 @@ impl<N: Network> Slot<N> {
             let _ = out.send(bytes);
             self.shared.stats.count_sent();
             if self.unacked.is_empty() {
-                self.ack_due = Some(now + self.shared.config.ack_timeout);
+                self.ack_due = Some(now + self.rto.current());
             }
             self.unacked.push_back(Inflight {
                 seq,
                 conn,
+                written_at: now,
                 batch: queued.batch,
                 index: queued.index,
                 epoch: queued.epoch,
@@ -378,7 +387,7 @@ impl<N: Network> Slot<N> {
         };
         trace!(dst = %self.dst, slot = self.index, conn, "connecting");
         let (task, out) = link::spawn(&self.net, &self.dst, conn, settings, self.conn_tx.clone());
-        self.link = Link::Connecting { conn, task, out };
+        self.link = Link::Connecting { conn, since: now, task, out };
     }
 
     fn on_conn_event(&mut self, event: ConnEvent) {
@@ -388,11 +397,14 @@ impl<N: Network> Slot<N> {
                 if let Link::Connecting { conn: current, .. } = &self.link
                     && *current == conn
                 {
-                    let Link::Connecting { task, out, .. } =
+                    let Link::Connecting { task, out, since, .. } =
                         std::mem::replace(&mut self.link, Link::Down { retry_at: now })
                     else {
                         unreachable!("checked above");
                     };
+                    // The handshake took one round trip: a slower link is measured here
+                    // before any ack could be overdue on it.
+                    self.rto.sample(now - since);
                     self.link = Link::Up { conn, _task: task, out };
                     self.on_connected(now);
                 }
@@ -466,6 +478,7 @@ impl<N: Network> Slot<N> {
         for k in 0..self.unacked.len() {
             // broken::ResendOutOfOrder: resend the unacked frames newest first.
             let k = if broken::is(Variant::ResendOutOfOrder) { self.unacked.len() - 1 - k } else { k };
+            self.unacked[k].written_at = now;
             let inflight = &self.unacked[k];
             let frame = if inflight.refused {
                 Frame::Skip { seq: inflight.seq }
@@ -489,7 +502,7 @@ impl<N: Network> Slot<N> {
             self.shared.stats.count_retransmit();
             self.shared.observe(|o| o.on_retransmit(&self.dst, &inflight.event));
         }
-        self.ack_due = (!self.unacked.is_empty()).then(|| now + config.ack_timeout);
+        self.ack_due = (!self.unacked.is_empty()).then(|| now + self.rto.current());
     }
 
     /// Applies a cumulative ack: every event up to `seq` was delivered.
@@ -506,6 +519,11 @@ impl<N: Network> Slot<N> {
             let Some(inflight) = self.unacked.pop_front() else {
                 break;
             };
+            if inflight.seq == seq {
+                // Every frame in flight was written on this connection: the newest one the
+                // ack covers measures a round trip.
+                self.rto.sample(now - inflight.written_at);
+            }
             progressed = true;
             if inflight.refused {
                 continue; // skipped, never delivered: the ack only moved past its number
@@ -530,7 +548,7 @@ impl<N: Network> Slot<N> {
             if !broken::is(Variant::StickyBackoff) {
                 self.backoff.reset();
             }
-            self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
+            self.ack_due = (!self.unacked.is_empty()).then(|| now + self.rto.current());
             self.drop_abandoned(now);
         }
     }
@@ -567,7 +585,7 @@ impl<N: Network> Slot<N> {
         if !broken::is(Variant::StickyBackoff) {
             self.backoff.reset();
         }
-        self.ack_due = (!self.unacked.is_empty()).then(|| now + self.shared.config.ack_timeout);
+        self.ack_due = (!self.unacked.is_empty()).then(|| now + self.rto.current());
         self.drop_abandoned(now);
     }
 

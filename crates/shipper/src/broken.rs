@@ -89,11 +89,15 @@ pub enum Variant {
     /// next event and counts the busy one delivered, though the sink handed it back
     /// (`shipper-grpc`, `Delivery::offer_until_accepted`).
     GrpcBusyAsAccepted,
+    /// The ack timeout never adapts to the measured round trip (`shipper-net`, `Rto::current`):
+    /// a link whose round trip outgrew it has every healthy connection taken for a stuck one,
+    /// closed and replaced, and nothing is ever acknowledged.
+    FixedAckTimeout,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 22] = [
+    pub const ALL: [Variant; 23] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -116,6 +120,7 @@ impl Variant {
         Variant::NormalizeBackoffCap,
         Variant::HandoverFlag,
         Variant::GrpcBusyAsAccepted,
+        Variant::FixedAckTimeout,
     ];
 }
 

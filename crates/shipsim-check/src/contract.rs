@@ -148,6 +148,11 @@ fn derivable(start: &Start) -> Result<(Kind, &DeclaredTransport), String> {
     Ok((kind, declared))
 }
 
+/// The bundled transport the trace names and the settings it declared, if both are known.
+pub(crate) fn known(start: &Start) -> Option<(Kind, &DeclaredTransport)> {
+    derivable(start).ok()
+}
+
 /// Why the `contract` rule cannot judge this run, if it cannot.
 pub(crate) fn skipped(start: &Start) -> Option<String> {
     match derivable(start) {

@@ -17,6 +17,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod adaptive;
 mod checker;
 mod contract;
 mod delivery;

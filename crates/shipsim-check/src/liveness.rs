@@ -28,6 +28,7 @@ use shipsim_trace::{EventRef, LivenessRule, Micros, Outcome, Record};
 #[cfg(test)]
 use shipsim_trace::{Invariant, Violation};
 
+use crate::adaptive;
 use crate::delivery::outcome_name;
 use crate::findings::Findings;
 use crate::index::{Batch, Index};
@@ -42,9 +43,10 @@ pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
     // The three per-batch rules run batch by batch, in this order, so that
     // findings at one time keep the order they always had.
+    let window = detection_window(index);
     for batch in &index.batches {
         deadline(index, batch, findings);
-        settle_ok(index, batch, findings);
+        settle_ok(index, batch, window, findings);
         unfinished_ship(index, batch, findings);
     }
     super::recovery::run(index, findings);
@@ -103,12 +105,12 @@ fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
 /// timeout of the heal may run out its deadline on such a connection through no fault of the
 /// transport; it may end `ambiguous`, and the `recovery` rule judges when the pair gets going
 /// again. Any other failure in that window, and any failure after it, is a violation.
-fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
+fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, window: Micros, findings: &mut Findings) {
     let (Some(end), Some((settle_pos, settle_t))) = (batch.end, index.settle) else { return };
     if batch.pos <= settle_pos || end.outcome == Outcome::Ok {
         return;
     }
-    if end.outcome == Outcome::Ambiguous && batch.t < settle_t.saturating_add(detection_window(index)) {
+    if end.outcome == Outcome::Ambiguous && batch.t < settle_t.saturating_add(window) {
         return;
     }
     findings.add(end.t, LivenessRule::SettleOk, || {
@@ -137,7 +139,9 @@ fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
 /// otherwise nothing (the call must succeed).
 fn detection_window(index: &Index<'_>) -> Micros {
     let Some(start) = index.start else { return 0 };
-    let Some(timing) = &start.transport else { return 0 };
+    let Some(reported) = start.transport else { return 0 };
+    // The answer timeout may have adapted to slow round trips: up to what the contract allows.
+    let timing = adaptive::adapted(start, index.records, reported);
     let answer = if timing.answer_timeout_us > 0 { timing.answer_timeout_us } else { timing.ack_timeout_us };
     if start.deadline_us <= answer { answer } else { 0 }
 }

@@ -114,6 +114,7 @@ use shipsim_trace::{
     FaultLinks, Lack, LifeState, LivenessRule, Micros, Outcome, Record, Start, TransportTiming,
 };
 
+use crate::adaptive;
 use crate::contract;
 use crate::findings::Findings;
 use crate::index::{Batch, Index, NONE};
@@ -145,6 +146,7 @@ struct Obligation {
 pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
     let Some(start) = index.start else { return };
     let (None, Some((timing, _))) = (skipped(start), contract::bounds(start)) else { return };
+    let timing = adaptive::adapted(start, index.records, timing);
     let mut recovery = Recovery::new(index, start, timing);
     for (pos, record) in index.records.iter().enumerate() {
         recovery.record(pos, record);
@@ -577,6 +579,49 @@ mod tests {
             ),
             "never silently"
         );
+    }
+
+    #[test]
+    fn a_hold_widens_the_adapted_ack_timeout_by_the_contract() {
+        // Declared as the timing above: round trips of 14 ms sit well inside the 100 ms ack
+        // timeout, so the adapted timeout is the floor and the bound stays 1212 ms.
+        let plain = |end| rules(&check(&declared(flap(end, None, TIMING), DECLARED)));
+        assert_eq!(plain(1212), vec![]);
+        assert_eq!(plain(1213), vec![("liveness", "recovery")]);
+        // A 40 ms hold (20..60 ms) lets a sample reach 14 + 40 = 54 ms, so the timeout may
+        // adapt up to 5 × 54 + 1 = 271 ms: F = 300 + 271 = 571, D = min(1250, 2 × (571 − 12)
+        // + 10) = 1128, B = 571 + 1128 + 24 + 2 = 1725 ms.
+        let held = |end| {
+            let mut records = declared(flap(end, None, TIMING), DECLARED);
+            let pairs: Vec<[shipsim_trace::Text; 2]> =
+                vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
+            let link = || ["n1".into(), "n2".into()];
+            let hold = FaultLinks { cut: pairs.clone(), healed: vec![] };
+            let release = FaultLinks { cut: vec![], healed: pairs };
+            let at = find(&records, |r| matches!(r, Record::Fault { .. }));
+            records.insert(
+                at,
+                Record::Fault {
+                    t: 60 * MS,
+                    fault: "{release: [n1, n2]}".into(),
+                    action: Box::new(FaultAction::Release(link())),
+                    links: Box::new(release),
+                },
+            );
+            records.insert(
+                at,
+                Record::Fault {
+                    t: 20 * MS,
+                    fault: "{hold: [n1, n2]}".into(),
+                    action: Box::new(FaultAction::Hold(link())),
+                    links: Box::new(hold),
+                },
+            );
+            rules(&check(&records))
+        };
+        assert_eq!(held(1725), vec![], "within the adapted bound");
+        let v = held(1726);
+        assert_eq!(v, vec![("liveness", "recovery")], "the adapted bound still binds");
     }
 
     #[test]
