@@ -208,6 +208,20 @@ const CASES: &[Case] = &[
         transport: TransportKind::Grpc,
     },
     Case {
+        variant: Variant::BackoffNeverGrows,
+        scenario: "partition-heal",
+        rule: Rule::Liveness(LivenessRule::ReconnectSpacing),
+        max_seeds: 3,
+        transport: TransportKind::Tcp,
+    },
+    Case {
+        variant: Variant::BackoffNeverGrows,
+        scenario: "partition-heal",
+        rule: Rule::Liveness(LivenessRule::ReconnectSpacing),
+        max_seeds: 3,
+        transport: TransportKind::Grpc,
+    },
+    Case {
         variant: Variant::HandoverFlag,
         scenario: "concurrent-membership",
         rule: Rule::Placement(PlacementRule::NonOwnerAccepted),

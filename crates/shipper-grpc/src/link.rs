@@ -144,6 +144,7 @@ impl Link {
         }
         let limit = deadline.min(now() + shared.config.connect_timeout);
         let rto = self.state().rto.clone();
+        shared.observe(|o| o.on_connect_attempt(&self.dst, 0));
         let attempt = match tokio::time::timeout_at(limit, connect(net, &self.dst, shared, rto)).await {
             Ok(attempt) => attempt,
             Err(_elapsed) => Err(io::Error::new(io::ErrorKind::TimedOut, "connection attempt timed out")),
@@ -164,6 +165,7 @@ impl Link {
             }
             Err(err) => {
                 debug!(peer = %self.dst, error = %err, "connection attempt failed");
+                shared.observe(|o| o.on_connect_failed(&self.dst, 0));
                 state.lost();
                 Err(Unreachable::Failed(err))
             }

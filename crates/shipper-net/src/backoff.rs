@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::broken::{self, Variant};
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -28,7 +30,10 @@ impl Backoff {
     /// capped at `max`, then scaled by a random factor in [1/2, 1].
     pub fn next_delay(&mut self) -> Duration {
         let base = self.min.saturating_mul(1u32 << self.failures.min(20)).min(self.max);
-        self.failures = self.failures.saturating_add(1);
+        // broken::BackoffNeverGrows: the count of failures never moves.
+        if !broken::is(Variant::BackoffNeverGrows) {
+            self.failures = self.failures.saturating_add(1);
+        }
         let nanos = base.as_nanos().min(u64::MAX as u128) as u64;
         Duration::from_nanos(self.rng.random_range(nanos / 2..=nanos))
     }

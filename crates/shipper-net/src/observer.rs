@@ -31,6 +31,17 @@ pub trait TransportObserver: Send + Sync {
         let _ = dst;
     }
 
+    /// A connection attempt to `dst` begins on connection slot `slot` (gRPC: 0).
+    fn on_connect_attempt(&self, dst: &NodeId, slot: u32) {
+        let _ = (dst, slot);
+    }
+
+    /// That attempt failed before carrying anything (refused, unreachable, timed out): the
+    /// next one waits out the reconnect backoff.
+    fn on_connect_failed(&self, dst: &NodeId, slot: u32) {
+        let _ = (dst, slot);
+    }
+
     /// A frame from `peer` arrived past a gap in its stream: number `seq`
     /// while `expected` was next. It is dropped unacknowledged. A sender
     /// writes each connection's frames in stream order starting at or below

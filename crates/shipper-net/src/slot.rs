@@ -386,6 +386,7 @@ impl<N: Network> Slot<N> {
             max_frame: self.shared.config.max_frame,
         };
         trace!(dst = %self.dst, slot = self.index, conn, "connecting");
+        self.shared.observe(|o| o.on_connect_attempt(&self.dst, self.index));
         let (task, out) = link::spawn(&self.net, &self.dst, conn, settings, self.conn_tx.clone());
         self.link = Link::Connecting { conn, since: now, task, out };
     }
@@ -633,6 +634,7 @@ impl<N: Network> Slot<N> {
         match &why {
             CloseReason::ConnectFailed(err) => {
                 debug!(dst = %self.dst, slot = self.index, error = %err, "connect failed");
+                self.shared.observe(|o| o.on_connect_failed(&self.dst, self.index));
                 self.connect_error = Some(err.clone());
             }
             CloseReason::Protocol(reason) => self.shared.protocol_error(&self.dst, reason),

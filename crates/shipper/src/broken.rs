@@ -93,11 +93,15 @@ pub enum Variant {
     /// a link whose round trip outgrew it has every healthy connection taken for a stuck one,
     /// closed and replaced, and nothing is ever acknowledged.
     FixedAckTimeout,
+    /// The reconnect backoff never grows: every delay is drawn from the first one's range, so
+    /// a peer that stays unreachable is asked again and again at the shortest spacing
+    /// (`shipper-net`, `Backoff::next_delay`; both transports use it).
+    BackoffNeverGrows,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 23] = [
+    pub const ALL: [Variant; 24] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -121,6 +125,7 @@ impl Variant {
         Variant::HandoverFlag,
         Variant::GrpcBusyAsAccepted,
         Variant::FixedAckTimeout,
+        Variant::BackoffNeverGrows,
     ];
 }
 

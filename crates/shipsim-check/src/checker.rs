@@ -14,7 +14,7 @@ use shipsim_trace::{
 use crate::findings::Findings;
 use crate::index::Index;
 use crate::summary::{CheckSummary, InvariantResult};
-use crate::{contract, delivery, liveness, ordering, placement, recovery, stats};
+use crate::{contract, delivery, liveness, ordering, placement, recovery, spacing, stats};
 
 /// Why an invariant is not checked for a run.
 pub(crate) struct Skip(pub(crate) String);
@@ -128,6 +128,9 @@ impl Checker for Liveness {
         }
         if let Some(why) = index.start.and_then(contract::skipped) {
             skipped.push((LivenessRule::Contract.into(), why));
+        }
+        if let Some(why) = spacing::skipped(index) {
+            skipped.push((LivenessRule::ReconnectSpacing.into(), why));
         }
         if index.workloads.is_empty() {
             let why = "the trace records no workload".to_owned();

@@ -382,7 +382,8 @@ mod tests {
         assert_eq!(
             note(&untimed).as_deref(),
             Some(
-                "recovery skipped: the transport gave no timing; contract skipped: the transport gave no timing"
+                "recovery skipped: the transport gave no timing; contract skipped: the transport gave no timing; \
+                 reconnect-spacing skipped: the transport gave no timing"
             )
         );
     }

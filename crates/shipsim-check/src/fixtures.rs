@@ -2,8 +2,8 @@
 //! that holds every invariant, and helpers to break it in one place.
 
 use shipsim_trace::{
-    DeclaredTransport, FaultAction, LifeState, Micros, Outcome, Phase, Record, Rule, ShippedRecord,
-    ShipperCounters, Start, TransportTiming, Violation,
+    ConnectState, DeclaredTransport, FaultAction, LifeState, Micros, Outcome, Phase, Record, Rule,
+    ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
 };
 
 /// One millisecond in trace time.
@@ -77,6 +77,19 @@ impl Tb {
     pub(crate) fn fault(&mut self, t: Micros, fault: &str, action: FaultAction) -> &mut Self {
         let action = Box::new(action);
         self.records.push(Record::Fault { t, fault: fault.into(), action, links: Default::default() });
+        self
+    }
+
+    /// `node`'s attempt to connect to `dst` on slot 0 begins (or failed).
+    pub(crate) fn connect(
+        &mut self,
+        t: Micros,
+        node: &str,
+        life: u32,
+        dst: &str,
+        state: ConnectState,
+    ) -> &mut Self {
+        self.records.push(Record::Connect { t, node: node.into(), life, dst: dst.into(), slot: 0, state });
         self
     }
 
@@ -212,7 +225,8 @@ impl Tb {
 /// - n2 (life 2) b3 → n1 [13, 14] in the settle phase: ok.
 pub(crate) fn clean_run() -> Vec<Record> {
     let mut tb = Tb::new(&["n1", "n2"]);
-    tb.begin(10 * MS, "n1", 1, 1, "n2", &[1, 2, 3])
+    tb.connect(10 * MS, "n1", 1, "n2", ConnectState::Begin)
+        .begin(10 * MS, "n1", 1, 1, "n2", &[1, 2, 3])
         .deliver(12 * MS, "n2", 1, "n1", 1)
         .deliver(12 * MS, "n2", 1, "n1", 2)
         .deliver(13 * MS, "n2", 1, "n1", 3)
@@ -224,6 +238,7 @@ pub(crate) fn clean_run() -> Vec<Record> {
         .deliver(20 * MS, "n1", 1, "n1", 4)
         .deliver(20 * MS, "n1", 1, "n1", 5)
         .end(20 * MS, "n1", 1, 2, 2, Outcome::Ok)
+        .connect(30 * MS, "n2", 1, "n1", ConnectState::Begin)
         .begin(30 * MS, "n2", 1, 1, "n1", &[6, 7])
         .deliver(32 * MS, "n1", 1, "n2", 6)
         .ack(33 * MS, "n2", 1, "n1", 6)

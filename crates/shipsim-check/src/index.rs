@@ -167,6 +167,8 @@ pub(crate) struct Index<'a> {
     pub workloads: Vec<usize>,
     /// Positions of the `StreamGap` records.
     pub stream_gaps: Vec<usize>,
+    /// Positions of `Connect` records, in trace order.
+    pub connects: Vec<usize>,
     /// Ways the trace itself is malformed.
     pub malformed: Findings,
 }
@@ -194,6 +196,7 @@ impl<'a> Index<'a> {
             last_t: 0,
             workloads: Vec::new(),
             stream_gaps: Vec::new(),
+            connects: Vec::new(),
             malformed: Findings::new(Invariant::Trace, []),
         };
         ix.header();
@@ -398,6 +401,11 @@ impl<'a> Index<'a> {
             Record::StreamGap { node, .. } => {
                 self.intern(node, t);
                 self.stream_gaps.push(pos);
+            }
+            Record::Connect { node, dst, .. } => {
+                self.intern(node, t);
+                self.intern(dst, t);
+                self.connects.push(pos);
             }
         }
     }

@@ -31,6 +31,7 @@ mod ordering;
 mod placement;
 mod recovery;
 mod report;
+mod spacing;
 mod stats;
 mod summary;
 

@@ -51,6 +51,7 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
     }
     super::recovery::run(index, findings);
     super::contract::run(index, findings);
+    super::spacing::run(index, findings);
     unfinished_workload(index, findings);
 }
 

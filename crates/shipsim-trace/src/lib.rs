@@ -39,8 +39,8 @@ pub use names::{
 };
 pub use read::{read, read_file};
 pub use record::{
-    DeclaredTransport, EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange, Outcome, Phase,
-    Record, ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
+    ConnectState, DeclaredTransport, EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange,
+    Outcome, Phase, Record, ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
 };
 pub use text::Text;
 pub use units::{EventId, Micros};

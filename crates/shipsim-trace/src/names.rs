@@ -137,6 +137,8 @@ names! {
         /// The transport reports running with settings other than the ones its documented
         /// contract derives from the declared settings.
         Contract = "contract",
+        /// A connection attempt followed a failed one sooner than the declared backoff allows.
+        ReconnectSpacing = "reconnect-spacing",
     }
 }
 

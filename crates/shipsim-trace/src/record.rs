@@ -140,6 +140,22 @@ pub enum Record {
         /// The number the receiver expected next.
         expected: u64,
     },
+    /// A sender's transport began a connection attempt to `dst`, or the attempt failed
+    /// without carrying a frame (refused, unreachable, timed out).
+    Connect {
+        /// When.
+        t: Micros,
+        /// The sending node.
+        node: Text,
+        /// The sender's process life.
+        life: u32,
+        /// The destination.
+        dst: Text,
+        /// The connection slot (TCP: one of `connections`; gRPC: 0).
+        slot: u32,
+        /// Whether the attempt begins or failed.
+        state: ConnectState,
+    },
     /// Counters of one node's life, read at the end of that life (crash or end of run).
     Stats {
         /// When.
@@ -221,6 +237,7 @@ impl Record {
             | Record::Deliver { t, .. }
             | Record::Stats { t, .. }
             | Record::StreamGap { t, .. }
+            | Record::Connect { t, .. }
             | Record::Membership { t, .. }
             | Record::Adopt { t, .. }
             | Record::Workload { t, .. } => *t,
@@ -230,7 +247,7 @@ impl Record {
 
 /// The trace format this build writes, in every `Start` record: a reader refuses another one
 /// rather than misread it.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The `(from, to)` pairs a fault cut and healed, for the `recovery` rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -384,6 +401,16 @@ pub enum Phase {
     Settle,
     /// The run is over; the final stats follow.
     End,
+}
+
+/// A connection attempt's step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectState {
+    /// The attempt begins.
+    Begin,
+    /// The attempt failed before carrying anything.
+    Failed,
 }
 
 /// Whether a life begins or ends.

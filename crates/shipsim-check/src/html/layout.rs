@@ -326,6 +326,7 @@ impl Builder {
             Record::Stats { .. }
             | Record::Workload { .. }
             | Record::StreamGap { .. }
+            | Record::Connect { .. }
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}
             Record::Deliver { t, node, id, .. } => {
@@ -789,12 +790,14 @@ pub(crate) mod tests {
             l.invariants.iter().filter_map(|i| i.skipped.as_deref().map(|w| (i.name.as_str(), w))).collect();
         assert_eq!(skipped, [("placement", "the trace names no shard count")]);
         let notes: Vec<_> = l.invariants.iter().filter_map(|i| i.note.as_deref()).collect();
-        // It records no workload either, nor the settings it declared: the rules that need
+        // It records no workload either, nor connection attempts, nor the settings it declared:
+        // the rules that need
         // them say they were skipped, and why, and recovery says where its bounds came from.
         assert_eq!(
             notes,
             ["recovery bounded by the transport's own timing (the trace declares no transport \
                  settings); contract skipped: the trace declares no transport settings; \
+                 reconnect-spacing skipped: the transport reports no connection attempts; \
                  unfinished-workload skipped: the trace records no workload"]
         );
         let mut relaxed = records();

@@ -9,7 +9,7 @@
 //! records. Nothing here decides what is shipped where.
 
 use shipper::{DestinationBatch, NodeId, PlannedBatch, Replan, ShipObserver, ShippedEvent, ShipperError};
-use shipsim_trace::Outcome;
+use shipsim_trace::{ConnectState, Outcome};
 
 use crate::sim::recorder::SharedRecorder;
 use crate::transport::AckObserver;
@@ -71,5 +71,13 @@ impl AckObserver for AckRecorder {
 
     fn on_stream_gap(&self, peer: &NodeId, seq: u64, expected: u64) {
         self.recorder.lock().stream_gap(&self.node, peer, seq, expected);
+    }
+
+    fn on_connect_attempt(&self, dst: &NodeId, slot: u32) {
+        self.recorder.lock().connect(&self.node, dst, slot, ConnectState::Begin);
+    }
+
+    fn on_connect_failed(&self, dst: &NodeId, slot: u32) {
+        self.recorder.lock().connect(&self.node, dst, slot, ConnectState::Failed);
     }
 }

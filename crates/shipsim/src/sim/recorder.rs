@@ -18,8 +18,8 @@ use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 use super::memory::{Memory, NetProbe, NodeBook};
 use crate::transport::NetCounters;
 use shipsim_trace::{
-    EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record, ShippedRecord,
-    ShipperCounters, Text,
+    ConnectState, EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record,
+    ShippedRecord, ShipperCounters, Text,
 };
 
 /// The run's record of facts.
@@ -271,6 +271,14 @@ impl Recorder {
         let life = self.node(node).life;
         let (node, source) = (self.name(node), self.name(source));
         self.push(Record::StreamGap { t, node, life, source, seq, expected });
+    }
+
+    /// `node`'s transport began a connection attempt to `dst` on `slot`, or it failed.
+    pub(super) fn connect(&mut self, node: &str, dst: &str, slot: u32, state: ConnectState) {
+        let t = self.now;
+        let life = self.node(node).life;
+        let (node, dst) = (self.name(node), self.name(dst));
+        self.push(Record::Connect { t, node, life, dst, slot, state });
     }
 }
 

@@ -194,6 +194,16 @@ pub trait AckObserver: Send + Sync {
     /// The node's receiving side dropped frame `seq` from `peer` while `expected` was next
     /// (for transports that number their frames).
     fn on_stream_gap(&self, _peer: &NodeId, _seq: u64, _expected: u64) {}
+
+    /// The node's transport begins a connection attempt to `dst` on its connection slot
+    /// `slot` (0 for a transport with one connection per destination). With
+    /// [`AckObserver::on_connect_failed`] it lets the `reconnect-spacing` rule hold the
+    /// transport to its declared backoff; a transport that reports neither has the rule
+    /// skipped, and the summary says so.
+    fn on_connect_attempt(&self, _dst: &NodeId, _slot: u32) {}
+
+    /// That attempt failed before carrying anything.
+    fn on_connect_failed(&self, _dst: &NodeId, _slot: u32) {}
 }
 
 /// One node's transport for one process life.

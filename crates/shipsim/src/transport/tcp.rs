@@ -138,4 +138,12 @@ impl TransportObserver for Observer {
     fn on_stream_gap(&self, peer: &NodeId, seq: u64, expected: u64) {
         self.0.on_stream_gap(peer, seq, expected);
     }
+
+    fn on_connect_attempt(&self, dst: &NodeId, slot: u32) {
+        self.0.on_connect_attempt(dst, slot);
+    }
+
+    fn on_connect_failed(&self, dst: &NodeId, slot: u32) {
+        self.0.on_connect_failed(dst, slot);
+    }
 }

@@ -1,0 +1,203 @@
+//! Liveness rule `reconnect-spacing`: a connection attempt that follows a failed one waits out
+//! the reconnect backoff the run declared.
+//!
+//! The trace's `connect` records give each sender life's connection attempts per destination
+//! and slot, and which of them failed before carrying anything (refused, unreachable, timed
+//! out). The bundled transports draw the delay after the `k`-th consecutive failure, counted
+//! since the last ack or reply, from `[b / 2, b]`, `b = min(backoff_min × 2^k, backoff_max)`
+//! ([`crate::contract`]). An attempt that failed is a failure; `j` failed attempts on a slot in
+//! a row, with no ack and no answered call from the destination in between (either may
+//! restart the count), are `j` consecutive failures at least, so the attempt after the `j`-th
+//! (`j ≥ 1`) begins no sooner than
+//!
+//! ```text
+//! failure + min(backoff_min × 2^(j − 1), backoff_max) / 2
+//! ```
+//!
+//! with `backoff_min` and `backoff_max` derived by the contract from the declared settings,
+//! never the transport's word (a trace that declares nothing, or whose transport's contract is
+//! unknown, is bounded by the transport's reported timing, as `recovery` is). Times are compared
+//! to within [`ROUNDING`]. A transport that reconnects in a loop, or whose backoff forgets to
+//! grow, breaks it. There is no upper bound here: how soon traffic resumes after a heal is the
+//! `recovery` rule's.
+//!
+//! Skipped, and the summary says why, when the trace has no timing, or when calls went to
+//! another node but the trace has no `connect` record (the transport reports no attempts).
+//!
+//! Cost: O(C + A + E) over the connect records, acks and call ends.
+
+use std::collections::BTreeMap;
+
+use shipsim_trace::{ConnectState, LivenessRule, Micros, Outcome, Record, fmt_t};
+
+use crate::contract::{self, ROUNDING};
+use crate::findings::Findings;
+use crate::index::Index;
+
+/// `(sender, sender life, destination)`.
+type Pair<'a> = (&'a str, u32, &'a str);
+
+/// A slot's run of failed attempts.
+#[derive(Default, Clone, Copy)]
+struct Run {
+    /// Failed attempts in a row so far.
+    failed: u32,
+    /// When the last of them failed, if the next attempt has not begun yet.
+    waiting_since: Option<Micros>,
+    /// An answer came while waiting: the count starts over after the pending attempt (whose
+    /// wait was drawn before).
+    answered: bool,
+}
+
+/// Why the rule cannot judge this trace, if it cannot.
+pub(crate) fn skipped(index: &Index<'_>) -> Option<String> {
+    let start = index.start?;
+    if contract::bounds(start).is_none() {
+        return Some("the transport gave no timing".into());
+    }
+    let remote = index.batches.iter().any(|b| !b.local);
+    (remote && index.connects.is_empty()).then(|| "the transport reports no connection attempts".into())
+}
+
+pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+    let Some(start) = index.start else { return };
+    if skipped(index).is_some() {
+        return;
+    }
+    let Some((timing, _)) = contract::bounds(start) else { return };
+    let mut runs: BTreeMap<(Pair<'_>, u32), Run> = BTreeMap::new();
+    for record in index.records {
+        match record {
+            Record::Connect { t, node, life, dst, slot, state } => {
+                let run = runs.entry(((node, *life, dst), *slot)).or_default();
+                match state {
+                    ConnectState::Begin => {
+                        if let Some(failed_at) = run.waiting_since.take() {
+                            let wait = least_wait(timing.backoff_min_us, timing.backoff_max_us, run.failed);
+                            if t + ROUNDING < failed_at + wait {
+                                report(findings, record, failed_at, wait, run.failed);
+                            }
+                        }
+                        if std::mem::take(&mut run.answered) {
+                            run.failed = 0;
+                        }
+                    }
+                    ConnectState::Failed => {
+                        run.failed += 1;
+                        run.waiting_since = Some(*t);
+                    }
+                }
+            }
+            Record::Ack { node, dst, .. } => answered(&mut runs, node, dst),
+            Record::ShipEnd { node, outcome: Outcome::Ok | Outcome::Refused, batch, .. } => {
+                let found = index.node(node).and_then(|n| index.batch(n, *batch));
+                if let Some(b) = found.map(|g| &index.batches[g as usize]) {
+                    answered(&mut runs, node, index.name(b.dst));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An ack or an answered call from `dst` may have restarted `node`'s backoff towards it: every
+/// slot's run starts over (its pending wait, drawn before, still binds).
+fn answered<'a>(runs: &mut BTreeMap<(Pair<'a>, u32), Run>, node: &str, dst: &str) {
+    for (((n, _, d), _), run) in runs.iter_mut() {
+        if *n == node && *d == dst {
+            if run.waiting_since.is_some() {
+                run.answered = true;
+            } else {
+                run.failed = 0;
+            }
+        }
+    }
+}
+
+/// The shortest wait a correct transport makes after its `failed`-th failure in a row.
+fn least_wait(min: Micros, max: Micros, failed: u32) -> Micros {
+    let doublings = failed.saturating_sub(1).min(20);
+    min.saturating_mul(1 << doublings).min(max) / 2
+}
+
+fn report(findings: &mut Findings, record: &Record, failed_at: Micros, wait: Micros, failed: u32) {
+    let Record::Connect { t, node, life, dst, slot, .. } = record else { return };
+    findings.add(*t, LivenessRule::ReconnectSpacing, || {
+        (
+            None,
+            format!(
+                "{node} (life {life}) to reconnect to {dst} on slot {slot} no sooner than {} after \
+                 its attempt failed at {} ({failed} failed in a row: at least half the backoff)",
+                fmt_t(wait),
+                fmt_t(failed_at)
+            ),
+            format!("it tried again at {}, {} later", fmt_t(*t), fmt_t(t.saturating_sub(failed_at))),
+        )
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::*;
+    use crate::liveness::check;
+
+    /// The clean run with n1's connection attempts to n2 on slot 0 at `steps` (ms, and whether
+    /// the attempt failed there), placed in time order; the backoff is 10 ms..1.25 s.
+    fn attempts(steps: &[(Micros, ConnectState)]) -> Vec<Record> {
+        let mut records = clean_run();
+        for &(ms, state) in steps {
+            let t = ms * MS;
+            let at = records.iter().position(|r| r.t() > t && !matches!(r, Record::Start(_)));
+            let connect = Record::Connect { t, node: "n1".into(), life: 1, dst: "n2".into(), slot: 0, state };
+            records.insert(at.unwrap_or(records.len()), connect);
+        }
+        records
+    }
+
+    use ConnectState::{Begin, Failed};
+
+    #[test]
+    fn spacing_that_doubles_holds() {
+        // Waits of at least 5, 10 and 20 ms after the first, second and third failure.
+        let steps = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (117, Begin), (118, Failed)];
+        assert_eq!(check(&attempts(&[steps.as_slice(), &[(138, Begin)]].concat())), vec![]);
+    }
+
+    #[test]
+    fn a_reconnect_sooner_than_the_backoff_is_caught() {
+        let steps = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (113, Begin)];
+        let v = only(&check(&attempts(&steps)), LivenessRule::ReconnectSpacing);
+        assert_eq!(v.t, 113 * MS);
+        assert!(
+            v.expected.contains("no sooner than 0.01s after its attempt failed at 0.107s"),
+            "{}",
+            v.expected
+        );
+        assert!(v.expected.contains("2 failed in a row"), "{}", v.expected);
+        assert!(v.actual.contains("0.006s later"), "{}", v.actual);
+    }
+
+    #[test]
+    fn an_answer_restarts_the_count_after_the_wait_drawn_before_it() {
+        // n2's ack at 211 ms restarts the count: the wait drawn at 207 ms (the second failure)
+        // still binds, the next failure is a first one again.
+        let steps = [(200, Begin), (201, Failed), (206, Begin), (207, Failed), (217, Begin), (218, Failed)];
+        let then = [(223, Begin)];
+        assert_eq!(check(&attempts(&[steps.as_slice(), &then].concat())), vec![]);
+        let early = [(200, Begin), (201, Failed), (206, Begin), (207, Failed), (212, Begin)];
+        assert_eq!(rules(&check(&attempts(&early))), vec![("liveness", "reconnect-spacing")]);
+    }
+
+    #[test]
+    fn a_transport_that_reports_no_attempts_has_the_rule_skipped_and_said() {
+        let mut clean = clean_run();
+        clean.retain(|r| !matches!(r, Record::Connect { .. }));
+        assert_eq!(
+            skipped(&Index::build(&clean)).as_deref(),
+            Some("the transport reports no connection attempts")
+        );
+        let records = attempts(&[(100, Begin)]);
+        assert_eq!(skipped(&Index::build(&records)), None);
+    }
+}
