@@ -18,6 +18,15 @@ const RIGHT: f64 = 30.0;
 const TOP: f64 = 44.0;
 /// Height of one lane.
 const LANE: f64 = 70.0;
+/// The baseline of the lowest row of fault labels.
+const LABEL_BASE: f64 = 34.0;
+/// The height of a row of fault labels (10 px text).
+const LABEL_ROW: f64 = 11.0;
+/// The width of one character of a fault label, and the gap kept after a label.
+const LABEL_CHAR: f64 = 6.0;
+const LABEL_GAP: f64 = 4.0;
+/// The longest fault label, in characters (the whole fault shows on hover).
+const LABEL_CHARS: usize = 28;
 
 const CSS: &str = "\
 body{font-family:sans-serif;margin:12px;color:#222;background:#fff}
@@ -195,14 +204,19 @@ fn svg(out: &mut String, l: &Layout) {
     let width = LEFT + PLOT + RIGHT;
     let height = TOP + LANE * l.lanes.len().max(1) as f64 + 10.0;
     let p = Plot { end: l.end.max(1), bottom: height - 10.0 };
-    let _ = writeln!(out, "<svg id=\"view\" viewBox=\"0 0 {width:.0} {height:.0}\">");
+    let labels: Vec<(f64, f64)> = l.faults.iter().map(|f| (p.x(f.t), label_width(&f.text))).collect();
+    let rows = label_rows(&labels);
+    // Rows of labels above the first ones grow the picture upwards.
+    let rise = rows.iter().max().map_or(0.0, |&r| (LABEL_ROW * r as f64 + 12.0 - LABEL_BASE).max(0.0));
+    let (top, height) = (-rise, height + rise);
+    let _ = writeln!(out, "<svg id=\"view\" viewBox=\"0 {top:.0} {width:.0} {height:.0}\">");
     settle(out, l, &p);
     fault_bands(out, l, &p);
     time_axis(out, &p);
     for (i, lane) in l.lanes.iter().enumerate() {
         lane_and_lives(out, lane, p.y(i), &p);
     }
-    fault_lines(out, l, &p);
+    fault_lines(out, l, &p, &rows);
     // Arrows: the violating ones last, on top.
     let mut order: Vec<&_> = l.arrows.iter().filter(|a| !a.violated).collect();
     order.extend(l.arrows.iter().filter(|a| a.violated));
@@ -338,9 +352,10 @@ fn crash(out: &mut String, node: &str, life: u32, d: Micros, cx: f64, yy: f64) {
     );
 }
 
-/// Every fault: a dashed line at its time, across all lanes, with a short label.
-fn fault_lines(out: &mut String, l: &Layout, p: &Plot) {
-    for (i, f) in l.faults.iter().enumerate() {
+/// Every fault: a dashed line at its time, across all lanes, with a short label in its row
+/// (see [`label_rows`]).
+fn fault_lines(out: &mut String, l: &Layout, p: &Plot, rows: &[usize]) {
+    for (f, &row) in l.faults.iter().zip(rows) {
         let fx = p.x(f.t);
         let bottom = p.bottom;
         let _ = writeln!(
@@ -351,8 +366,8 @@ fn fault_lines(out: &mut String, l: &Layout, p: &Plot) {
             fmt_t(f.t),
             esc(&f.text),
             fx + 2.0,
-            26.0 + 8.0 * (i % 2) as f64,
-            esc(&short(&f.text, 28)),
+            LABEL_BASE - LABEL_ROW * row as f64,
+            esc(&short(&f.text, LABEL_CHARS)),
             esc(&f.text)
         );
     }
@@ -474,6 +489,28 @@ fn tick_step(end: Micros) -> Micros {
 }
 
 /// At most `n` characters of `s`, with an ellipsis when cut.
+/// How wide a fault's label is drawn, gap after it included.
+fn label_width(text: &str) -> f64 {
+    text.chars().count().min(LABEL_CHARS) as f64 * LABEL_CHAR + LABEL_GAP
+}
+
+/// The row of each label `(x, width)`, given in time order: the lowest row whose last label
+/// ends before this one begins, so that no two labels overlap however close their faults.
+fn label_rows(labels: &[(f64, f64)]) -> Vec<usize> {
+    let mut ends: Vec<f64> = Vec::new();
+    labels
+        .iter()
+        .map(|&(x, width)| {
+            let row = ends.iter().position(|&end| end <= x).unwrap_or(ends.len());
+            if row == ends.len() {
+                ends.push(0.0);
+            }
+            ends[row] = x + width;
+            row
+        })
+        .collect()
+}
+
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_owned() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
@@ -496,6 +533,26 @@ fn esc(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn fault_labels_close_together_go_in_rows_and_never_overlap() {
+        // Half a second apart in a 60 s run is 10 px: each label needs its own row until the
+        // first row is free again.
+        let x = |t_ms: u64| LEFT + t_ms as f64 * PLOT / 60_000.0;
+        let labels: Vec<(f64, f64)> = (0..12)
+            .map(|i| (x(2_000 + 500 * i), label_width("{at: 2s, partition: [[n1], [n2, n3]]}")))
+            .collect();
+        let rows = label_rows(&labels);
+        assert_eq!(rows[..3], [0, 1, 2]);
+        for (a, (la, ra)) in labels.iter().zip(&rows).enumerate() {
+            for (lb, rb) in labels.iter().zip(&rows).skip(a + 1) {
+                let apart = la.0 + la.1 <= lb.0 || lb.0 + lb.1 <= la.0;
+                assert!(ra != rb || apart, "labels at {} and {} overlap in row {ra}", la.0, lb.0);
+            }
+        }
+        // Far apart, they all sit in the first row.
+        assert_eq!(label_rows(&[(100.0, 50.0), (400.0, 50.0), (900.0, 50.0)]), [0, 0, 0]);
+    }
     use super::*;
     use crate::html::layout::tests::records;
 
