@@ -21,8 +21,10 @@
 //! grow, breaks it. There is no upper bound here: how soon traffic resumes after a heal is the
 //! `recovery` rule's.
 //!
-//! Skipped, and the summary says why, when the trace has no timing, or when calls went to
-//! another node but the trace has no `connect` record (the transport reports no attempts).
+//! Skipped, and the summary says why, when the trace has no timing; when the sink may answer
+//! busy (a busy answer is an answer: gRPC restarts its backoff on it, and the trace does not
+//! show it); or when calls went to another node but the trace has no `connect` record (the
+//! transport reports no attempts).
 //!
 //! Cost: O(C + A + E) over the connect records, acks and call ends.
 
@@ -52,8 +54,11 @@ struct Run {
 /// Why the rule cannot judge this trace, if it cannot.
 pub(crate) fn skipped(index: &Index<'_>) -> Option<String> {
     let start = index.start?;
-    if contract::bounds(start).is_none() {
+    let Some((timing, _)) = contract::bounds(start) else {
         return Some("the transport gave no timing".into());
+    };
+    if timing.sink_busy {
+        return Some("the sink may answer busy, and a busy answer, which the trace does not show, may restart the backoff".into());
     }
     let remote = index.batches.iter().any(|b| !b.local);
     (remote && index.connects.is_empty()).then(|| "the transport reports no connection attempts".into())
@@ -187,6 +192,18 @@ mod tests {
         assert_eq!(check(&attempts(&[steps.as_slice(), &then].concat())), vec![]);
         let early = [(200, Begin), (201, Failed), (206, Begin), (207, Failed), (212, Begin)];
         assert_eq!(rules(&check(&attempts(&early))), vec![("liveness", "reconnect-spacing")]);
+    }
+
+    #[test]
+    fn a_sink_that_may_answer_busy_skips_the_rule() {
+        let early = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (113, Begin)];
+        let busy = with_start(attempts(&early), |s| {
+            if let Some(t) = &mut s.transport {
+                t.sink_busy = true;
+            }
+        });
+        assert_eq!(check(&busy), vec![]);
+        assert!(skipped(&Index::build(&busy)).is_some_and(|why| why.starts_with("the sink may answer busy")));
     }
 
     #[test]
