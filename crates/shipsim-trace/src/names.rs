@@ -380,6 +380,6 @@ mod tests {
         rules.sort();
         let names: Vec<String> = rules.iter().map(Rule::to_string).collect();
         assert_eq!(names, ["delivery/no-loss", "stats/received", "stats/totals"]);
-        assert_eq!(Rule::all().count(), 40);
+        assert_eq!(Rule::all().count(), 41);
     }
 }
