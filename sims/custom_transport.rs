@@ -129,7 +129,8 @@ fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
             relaxed(Invariant::Liveness).as_deref(),
             Some(
                 "recovery skipped: the transport gave no timing; \
-                 contract skipped: no documented contract for transport `custom`"
+                 contract skipped: no documented contract for transport `custom`; \
+                 reconnect-spacing skipped: the transport gave no timing"
             )
         );
         assert_eq!(

@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use shipper_net::NetConfig;
 
-/// The HTTP/2 keepalive both ends of a connection run, derived from the ack timeout.
+/// An HTTP/2 keepalive, derived from the ack timeout: [`Keepalive::of`] (the configured floor),
+/// [`Keepalive::adapted`] (a client connection's, its pong limit raised to the measured round
+/// trips) and [`Keepalive::server`] (a server connection's, which only reclaims dead ones).
 ///
 /// A ping goes out after `interval` without a frame read, and the connection is given up when
 /// its pong is `timeout` late. The pong plays the part of the TCP transport's ack: a healthy
-/// connection survives as long as a round trip takes less than the ack timeout (the pong
-/// waits for no sink, so a slow sink is never taken for a dead link), and a partitioned one is
-/// given up at most `interval + timeout` after its last frame.
+/// connection survives as long as a round trip takes less than the pong limit (the pong waits
+/// for no sink, so a slow sink is never taken for a dead link), and a partitioned one is given
+/// up at most `interval + timeout` after its last frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
     /// Silence before a ping: half the ack timeout.

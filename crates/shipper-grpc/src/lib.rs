@@ -42,8 +42,9 @@
 //! HTTP/2 keepalive ([`Keepalive`]) pings after half `ack_timeout` without a frame and gives
 //! the connection up when the pong is late by `ack_timeout`, raised to what the round trips of
 //! the connection handshakes need (`shipper_net::Rto`): the pong is the TCP transport's ack
-//! (a round trip within the ack timeout keeps a connection), and a partitioned connection is
-//! noticed within one and a half ack timeouts of its last frame; its calls then retry on a new
+//! (a round trip within the pong limit keeps a connection), and a partitioned connection is
+//! noticed within half an ack timeout plus the pong limit of its last frame; its calls then
+//! retry on a new
 //! connection after the backoff. A receiver whose sink is slow keeps answering pings, so a
 //! slow sink is not mistaken for a dead link. (Both halves at half the ack timeout, the first
 //! design, killed every healthy connection whose round trip exceeded half the ack timeout:

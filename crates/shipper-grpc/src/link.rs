@@ -202,9 +202,8 @@ async fn connect<N: Network>(
 ) -> io::Result<(Http2, Duration)> {
     let since = now();
     let stream = net.connect(dst).await?;
-    // The TCP handshake took one round trip: a slower link is measured before the first
-    // keepalive could take it for a dead one.
-    let handshake = now() - since;
+    // A slower link is measured before the first keepalive could take it for a dead one.
+    let handshake = Rto::handshake_round_trip(now() - since);
     rto.sample(handshake);
     let keepalive = crate::Keepalive::adapted(&shared.config, rto.current());
     let (sender, connection) =

@@ -15,8 +15,10 @@
 //!   samples, so the timeout never exceeds the floor or `5 × S + 1 ms`, `S` the longest sample
 //!   taken (see [`Rto::bound`]);
 //! - there is no exponential backoff on a timeout (RFC 6298's 5.5): a timed-out connection is
-//!   replaced by a new one, whose handshake is itself a round-trip sample, so a link that slowed
-//!   down is measured at the next connection without having to guess.
+//!   replaced by a new one, whose handshake is itself a sample, so a link that slowed down is
+//!   measured at the next connection without having to guess. A handshake counts twice its
+//!   duration ([`Rto::handshake_round_trip`]): under turmoil a connect completes in one
+//!   one-way trip, and a sample of half the round trip would let the timeout settle below it.
 
 use std::time::Duration;
 
@@ -55,6 +57,14 @@ impl Rto {
                 Estimate { srtt: srtt * 7 / 8 + rtt / 8, rttvar: rttvar * 3 / 4 + deviation / 4 }
             }
         });
+    }
+
+    /// The round trip a connection handshake of `took` stands for: twice it. A handshake takes
+    /// between a one-way trip (turmoil completes a connect when the server accepts it) and a
+    /// round trip (a kernel's SYN and SYN-ACK); counted as a one-way trip, it never stands
+    /// for less than the round trip a ping or an ack will need.
+    pub fn handshake_round_trip(took: Duration) -> Duration {
+        took * 2
     }
 
     /// How long an answer may take now.

@@ -403,9 +403,8 @@ impl<N: Network> Slot<N> {
                     else {
                         unreachable!("checked above");
                     };
-                    // The handshake took one round trip: a slower link is measured here
-                    // before any ack could be overdue on it.
-                    self.rto.sample(now - since);
+                    // A slower link is measured here, before any ack could be overdue on it.
+                    self.rto.sample(Rto::handshake_round_trip(now - since));
                     self.link = Link::Up { conn, _task: task, out };
                     self.on_connected(now);
                 }

@@ -12,12 +12,17 @@
 //! ```
 //!
 //! What a sample can be, from the trace's facts (`round_trip = 2 × (latency_max + tick) + 2 ×
-//! tick`, the hold the longest any `hold` or `reorder` kept a link's messages back in the run):
+//! tick`, `hold` the longest any `hold` kept a link's messages back in the run, until its
+//! release, reorder or heal). A handshake counts twice its duration (`Rto::handshake_round_trip`),
+//! and takes at most a round trip and a hold:
 //!
 //! | kind | samples | `S` | dead connection given up after |
 //! | --- | --- | --- | --- |
-//! | `tcp` | a write to its ack (behind at most `max_unacked` accepts), a handshake | `round_trip + max_unacked × sink_max + hold` | `T(S)` |
-//! | `grpc` | a handshake (the keepalive's pong waits for no sink) | `round_trip + hold` | keepalive interval + `T(S)`: `max(ack_timeout / 2, ε) + T(S)` |
+//! | `tcp` | a write to its ack (behind at most `max_unacked` accepts), a handshake | `max(2 × (round_trip + hold), round_trip + max_unacked × sink_max + hold)` | `T(S)` |
+//! | `grpc` | a handshake (the keepalive's pong waits for no sink) | `2 × (round_trip + hold)` | keepalive interval + `T(S)`: `max(ack_timeout / 2, ε) + T(S)` |
+//!
+//! A sink that may answer busy holds a TCP ack back for any number of retries: no sample bound
+//! holds, and the timeout may reach the deadline (`T` is the cap).
 //!
 //! When `T(S)` is the floor (every round trip well inside the declared timeout) this is the
 //! fixed timeout of the contract ([`crate::contract`]) exactly. A trace whose transport's
@@ -38,9 +43,14 @@ pub(crate) fn adapted(start: &Start, records: &[Record], timing: TransportTiming
     let floor = declared.ack_timeout_us.max(EPSILON);
     let round_trip = 2 * (timing.latency_max_us + start.tick_us) + 2 * start.tick_us;
     let hold = longest_hold(records);
+    let handshake = 2 * (round_trip + hold);
     let (longest_sample, interval) = match kind {
-        Kind::Tcp => (round_trip + u64::from(timing.max_unacked) * timing.sink_latency_max_us + hold, 0),
-        Kind::Grpc => (round_trip + hold, (floor / 2).max(EPSILON)),
+        Kind::Tcp if timing.sink_busy => (Micros::MAX, 0),
+        Kind::Tcp => {
+            let ack = round_trip + u64::from(declared.max_unacked.max(1)) * timing.sink_latency_max_us + hold;
+            (handshake.max(ack), 0)
+        }
+        Kind::Grpc => (handshake, (floor / 2).max(EPSILON)),
     };
     let answer = bound(floor, declared.deadline_us, longest_sample);
     TransportTiming {
@@ -55,20 +65,20 @@ fn bound(floor: Micros, deadline: Micros, longest_sample: Micros) -> Micros {
     longest_sample.saturating_mul(5).saturating_add(EPSILON).clamp(floor, deadline.max(floor))
 }
 
-/// The longest any link's messages were held back in the run: from each `hold` (or `reorder`,
-/// which holds a link's messages until they go) to the first later fault that healed a pair
-/// it cut, or the end of the trace.
+/// The longest any link's messages were held back in the run: from each `hold` to the first
+/// later fault that releases the link (`release`, or `reorder`, whose held messages then go
+/// one per tick) or heals a pair it cut, or the end of the trace. Taken over every link, not
+/// per link: a bound, not a measurement.
 fn longest_hold(records: &[Record]) -> Micros {
     let end = records.last().map_or(0, Record::t);
     let mut longest = 0;
     for (pos, record) in records.iter().enumerate() {
         let Record::Fault { t, action, links, .. } = record else { continue };
-        if !matches!(**action, FaultAction::Hold(_) | FaultAction::Reorder(_)) {
-            continue;
-        }
+        let FaultAction::Hold(link) = &**action else { continue };
         let healed = records[pos + 1..].iter().find_map(|later| match later {
-            Record::Fault { t: healed_at, links: later_links, .. }
-                if later_links.healed.iter().any(|pair| links.cut.contains(pair)) =>
+            Record::Fault { t: healed_at, action: later_action, links: later_links, .. }
+                if later_links.healed.iter().any(|pair| links.cut.contains(pair))
+                    || matches!(&**later_action, FaultAction::Release(l) | FaultAction::Reorder(l) if l == link) =>
             {
                 Some(*healed_at)
             }
@@ -84,6 +94,48 @@ mod tests {
     use super::*;
 
     const MS: Micros = 1_000;
+
+    fn fault(t: Micros, action: FaultAction, cut: bool) -> Record {
+        let pairs: Vec<[shipsim_trace::Text; 2]> =
+            vec![["n1".into(), "n2".into()], ["n2".into(), "n1".into()]];
+        let links = if cut {
+            shipsim_trace::FaultLinks { cut: pairs, healed: vec![] }
+        } else {
+            shipsim_trace::FaultLinks { cut: vec![], healed: vec![] }
+        };
+        Record::Fault { t, fault: String::new(), action: Box::new(action), links: Box::new(links) }
+    }
+
+    #[test]
+    fn a_hold_lasts_until_its_release_or_reorder_and_a_reorder_alone_holds_nothing() {
+        let link = || ["n1".into(), "n2".into()];
+        let phase = |t| Record::Phase { t, phase: shipsim_trace::Phase::End };
+        let released = [
+            fault(100 * MS, FaultAction::Hold(link()), true),
+            fault(400 * MS, FaultAction::Reorder(link()), false),
+            phase(9_000 * MS),
+        ];
+        assert_eq!(longest_hold(&released), 300 * MS);
+        let open = [fault(100 * MS, FaultAction::Hold(link()), true), phase(9_000 * MS)];
+        assert_eq!(longest_hold(&open), 8_900 * MS, "never released: until the end");
+        let reorder_only = [fault(100 * MS, FaultAction::Reorder(link()), false), phase(9_000 * MS)];
+        assert_eq!(longest_hold(&reorder_only), 0);
+    }
+
+    #[test]
+    fn grpc_adds_the_keepalive_interval_and_a_busy_tcp_sink_lifts_the_bound_to_the_deadline() {
+        use crate::fixtures::{DECLARED, TIMING, Tb};
+        let records = Tb::new(&["n1", "n2"]).build();
+        let Record::Start(start) = &records[0] else { unreachable!() };
+        // TCP, 5 ms links, no sink: S = max(2 × 14, 14) = 28 ms, 5 × 28 + 1 = 141 ms > 100 ms.
+        let tcp = adapted(start, &records, TIMING);
+        assert_eq!((tcp.ack_timeout_us, tcp.answer_timeout_us), (141 * MS, 141 * MS));
+        let grpc_start = Start { transport_name: "grpc".into(), ..(**start).clone() };
+        let grpc = adapted(&grpc_start, &records, TIMING);
+        assert_eq!((grpc.ack_timeout_us, grpc.answer_timeout_us), (50 * MS + 141 * MS, 141 * MS));
+        let busy = adapted(start, &records, TransportTiming { sink_busy: true, ..TIMING });
+        assert_eq!(busy.answer_timeout_us, DECLARED.deadline_us);
+    }
 
     #[test]
     fn the_floor_holds_while_round_trips_are_short() {

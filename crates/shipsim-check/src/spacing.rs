@@ -6,7 +6,9 @@
 //! out). The bundled transports draw the delay after the `k`-th consecutive failure, counted
 //! since the last ack or reply, from `[b / 2, b]`, `b = min(backoff_min × 2^k, backoff_max)`
 //! ([`crate::contract`]). An attempt that failed is a failure; `j` failed attempts on a slot in
-//! a row, with no ack and no answered call from the destination in between (either may
+//! a row, with no attempt between them that connected and no ack or answer from the
+//! destination meanwhile (a connection can carry answers the trace does not show, such as an
+//! ack covering only skipped frames or a refusal of an abandoned frame, and any answer may
 //! restart the count), are `j` consecutive failures at least, so the attempt after the `j`-th
 //! (`j ≥ 1`) begins no sooner than
 //!
@@ -16,21 +18,25 @@
 //!
 //! with `backoff_min` and `backoff_max` derived by the contract from the declared settings,
 //! never the transport's word (a trace that declares nothing, or whose transport's contract is
-//! unknown, is bounded by the transport's reported timing, as `recovery` is). Times are compared
-//! to within [`ROUNDING`]. A transport that reconnects in a loop, or whose backoff forgets to
+//! unknown, is bounded by the transport's reported timing, as `recovery` is). A record is
+//! stamped with the start of the tick it happened in, and a timer fires inside a tick, so an
+//! attempt may be stamped up to a tick early: the wait is judged to within a tick (and
+//! [`ROUNDING`]). A transport that reconnects in a loop, or whose backoff forgets to
 //! grow, breaks it. There is no upper bound here: how soon traffic resumes after a heal is the
 //! `recovery` rule's.
 //!
-//! Skipped, and the summary says why, when the trace has no timing; when the sink may answer
-//! busy (a busy answer is an answer: gRPC restarts its backoff on it, and the trace does not
-//! show it); or when calls went to another node but the trace has no `connect` record (the
-//! transport reports no attempts).
+//! Skipped, and the summary says why, when the trace has no timing; when the transport
+//! reports no acks (an answer the trace does not show may restart the count); when the sink
+//! may answer busy (a busy answer is an answer: gRPC restarts its backoff on it, and the trace
+//! does not show it); or when calls went to another node but the trace has no `connect`
+//! record (the transport reports no attempts).
 //!
-//! Cost: O(C + A + E) over the connect records, acks and call ends.
+//! Cost: O(C + (A + E) × S) over the connect records, acks and call ends, `S` the slots of a
+//! sender life to one destination.
 
 use std::collections::BTreeMap;
 
-use shipsim_trace::{ConnectState, LivenessRule, Micros, Outcome, Record, fmt_t};
+use shipsim_trace::{ConnectState, Lack, LivenessRule, Micros, Outcome, Record, fmt_t};
 
 use crate::contract::{self, ROUNDING};
 use crate::findings::Findings;
@@ -57,6 +63,12 @@ pub(crate) fn skipped(index: &Index<'_>) -> Option<String> {
     let Some((timing, _)) = contract::bounds(start) else {
         return Some("the transport gave no timing".into());
     };
+    if start.lacks.contains(&Lack::Acks) {
+        return Some(
+            "the transport reports no acks, and an answer the trace does not show may restart the backoff"
+                .into(),
+        );
+    }
     if timing.sink_busy {
         return Some("the sink may answer busy, and a busy answer, which the trace does not show, may restart the backoff".into());
     }
@@ -77,11 +89,17 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
                 let run = runs.entry(((node, *life, dst), *slot)).or_default();
                 match state {
                     ConnectState::Begin => {
-                        if let Some(failed_at) = run.waiting_since.take() {
-                            let wait = least_wait(timing.backoff_min_us, timing.backoff_max_us, run.failed);
-                            if t + ROUNDING < failed_at + wait {
-                                report(findings, record, failed_at, wait, run.failed);
+                        match run.waiting_since.take() {
+                            Some(failed_at) => {
+                                let wait =
+                                    least_wait(timing.backoff_min_us, timing.backoff_max_us, run.failed);
+                                if t + start.tick_us + ROUNDING < failed_at + wait {
+                                    report(findings, record, failed_at, wait, run.failed);
+                                }
                             }
+                            // The attempt before this one connected: what it carried may
+                            // have restarted the count.
+                            None => run.failed = 0,
                         }
                         if std::mem::take(&mut run.answered) {
                             run.failed = 0;
@@ -94,7 +112,12 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
                 }
             }
             Record::Ack { node, dst, .. } => answered(&mut runs, node, dst),
-            Record::ShipEnd { node, outcome: Outcome::Ok | Outcome::Refused, batch, .. } => {
+            Record::ShipEnd {
+                node,
+                outcome: Outcome::Ok | Outcome::Refused | Outcome::Ambiguous,
+                batch,
+                ..
+            } => {
                 let found = index.node(node).and_then(|n| index.batch(n, *batch));
                 if let Some(b) = found.map(|g| &index.batches[g as usize]) {
                     answered(&mut runs, node, index.name(b.dst));
@@ -192,6 +215,24 @@ mod tests {
         assert_eq!(check(&attempts(&[steps.as_slice(), &then].concat())), vec![]);
         let early = [(200, Begin), (201, Failed), (206, Begin), (207, Failed), (212, Begin)];
         assert_eq!(rules(&check(&attempts(&early))), vec![("liveness", "reconnect-spacing")]);
+    }
+
+    #[test]
+    fn an_attempt_stamped_up_to_a_tick_early_is_in_time() {
+        // The second wait is at least 10 ms; a retry at 117.6 ms is stamped 117 ms (the tick).
+        let steps = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (116, Begin)];
+        assert_eq!(check(&attempts(&steps)), vec![], "9 ms stamped: within a tick of 10 ms");
+        let early = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (115, Begin)];
+        assert_eq!(rules(&check(&attempts(&early))), vec![("liveness", "reconnect-spacing")]);
+    }
+
+    #[test]
+    fn an_attempt_that_connected_restarts_the_count() {
+        // Three failures, then an attempt that connected (what it carried may have restarted
+        // the backoff), then a failure: the next wait is a first one's, 5 ms.
+        let steps = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (117, Begin), (118, Failed)];
+        let then = [(138, Begin), (150, Begin), (151, Failed), (156, Begin)];
+        assert_eq!(check(&attempts(&[steps.as_slice(), &then].concat())), vec![]);
     }
 
     #[test]

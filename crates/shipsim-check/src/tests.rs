@@ -122,12 +122,16 @@ fn what_the_transport_lacks_is_reported_skipped_not_passed() {
         }
     });
     assert_eq!(rules(&check_all(&sink_off)), [("stats", "sink")]);
-    // A transport with timing but no acks: recovery is skipped, and says why.
+    // A transport with timing but no acks: recovery and reconnect-spacing are skipped, and
+    // say why.
     let no_acks = with_start(clean_run(), |s| s.lacks = vec![Lack::Acks]);
     let summary = summarize(&no_acks);
     assert_eq!(
         summary.get(Invariant::Liveness).relaxed.as_deref(),
-        Some("recovery skipped: the transport reports no acks")
+        Some(
+            "recovery skipped: the transport reports no acks; reconnect-spacing skipped: the transport \
+             reports no acks, and an answer the trace does not show may restart the backoff"
+        )
     );
     // The TCP transport lacks nothing: no note.
     assert_eq!(summarize(&clean_run()).get(Invariant::Delivery).relaxed, None);

@@ -488,7 +488,6 @@ fn tick_step(end: Micros) -> Micros {
     }
 }
 
-/// At most `n` characters of `s`, with an ellipsis when cut.
 /// How wide a fault's label is drawn, gap after it included.
 fn label_width(text: &str) -> f64 {
     text.chars().count().min(LABEL_CHARS) as f64 * LABEL_CHAR + LABEL_GAP
@@ -511,6 +510,7 @@ fn label_rows(labels: &[(f64, f64)]) -> Vec<usize> {
         .collect()
 }
 
+/// At most `n` characters of `s`, with an ellipsis when cut.
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_owned() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
