@@ -307,6 +307,9 @@ names! {
         Counters = "counters",
         /// It gave no timing: `recovery` has no bound to check.
         Timing = "timing",
+        /// A killed process's counters cannot be read (real mode's SIGKILL): its life has no
+        /// `stats` record, and `missing-stats` cannot be checked.
+        KilledCounters = "killed-counters",
     }
 }
 

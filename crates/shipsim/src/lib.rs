@@ -40,6 +40,7 @@
 #[cfg(test)]
 mod coverage;
 mod payload;
+pub mod real;
 pub mod report;
 pub mod repro;
 pub mod scenario;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 pub mod bench;
 pub mod explore;
+pub mod real;
 pub mod run;
 pub mod stdout;
 pub mod verify;

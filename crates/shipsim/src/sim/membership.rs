@@ -30,7 +30,7 @@ use shipsim_trace::MembershipChange;
 
 /// The epochs announced so far and the routers they reach.
 #[derive(Clone)]
-pub(super) struct MembershipService(Arc<Mutex<Table>>);
+pub(crate) struct MembershipService(Arc<Mutex<Table>>);
 
 struct Table {
     seed: u64,
@@ -57,7 +57,7 @@ impl std::fmt::Debug for MembershipService {
 
 impl MembershipService {
     /// The membership of `scenario` at epoch 0, for the run seeded `seed`.
-    pub(super) fn new(scenario: &Scenario, seed: u64) -> MembershipService {
+    pub(crate) fn new(scenario: &Scenario, seed: u64) -> MembershipService {
         MembershipService(Arc::new(Mutex::new(Table {
             seed,
             shards: scenario.shards,

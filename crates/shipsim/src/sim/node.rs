@@ -49,18 +49,46 @@ pub(super) fn host(
     membership: MembershipService,
     factory: Arc<dyn TransportFactory>,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
-    let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
-    let spec = Arc::new(NodeSpec {
-        scenario: scenario.clone(),
-        seed,
-        node: node.to_owned(),
-        index,
-        recorder,
-        routes,
-        membership,
-        factory,
-    });
+    let spec = Arc::new(NodeSpec::new(scenario, seed, node, recorder, routes, membership, factory));
     move || Box::pin(run_life(spec.clone()))
+}
+
+/// One process life of `node` outside turmoil (real mode: a node process runs exactly this,
+/// on tokio's runtime inside a `LocalSet`). The recorder's memory says which life it is.
+pub(crate) async fn real_life(
+    scenario: &Scenario,
+    seed: u64,
+    node: &str,
+    recorder: SharedRecorder,
+    routes: Routes,
+    membership: MembershipService,
+    factory: Arc<dyn TransportFactory>,
+) -> turmoil::Result {
+    run_life(Arc::new(NodeSpec::new(scenario, seed, node, recorder, routes, membership, factory))).await
+}
+
+impl NodeSpec {
+    fn new(
+        scenario: &Scenario,
+        seed: u64,
+        node: &str,
+        recorder: SharedRecorder,
+        routes: Routes,
+        membership: MembershipService,
+        factory: Arc<dyn TransportFactory>,
+    ) -> NodeSpec {
+        let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
+        NodeSpec {
+            scenario: scenario.clone(),
+            seed,
+            node: node.to_owned(),
+            index,
+            recorder,
+            routes,
+            membership,
+            factory,
+        }
+    }
 }
 
 /// One process life of the node: its transport, router and sinks started afresh, then its

@@ -252,7 +252,7 @@ fn effect(
     }
 }
 
-fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) -> Start {
+pub(crate) fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) -> Start {
     let timing = factory.timing(scenario);
     let mut lacks = factory.capabilities().lacks();
     if timing.is_none() {

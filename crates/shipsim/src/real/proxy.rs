@@ -1,0 +1,226 @@
+//! The fault proxy: one loopback listener per directed link `(from, to)`; `from`'s transport
+//! reaches `to` through it. Every connection is two pumps, one per direction, and each pump
+//! asks the shared [`Links`] state before it forwards a chunk: whether that direction is
+//! blocked (partition, one-way partition, hold: the bytes wait, as TCP's retransmissions make
+//! them wait on a real network), its latency (the scenario's, or a `latency` fault's, drawn
+//! per chunk from the run's seed), its loss (a connection reset, the nearest real cause of a
+//! lost message) and how writes are cut (`network.segment`).
+//!
+//! Why not `noxious` (the Rust Toxiproxy port): its `timeout` toxic, the only way it stops a
+//! direction, drops the bytes it stops, which corrupts a byte stream in a way no real network
+//! does (TCP retransmits what a partition lost); it has no lossless pause for `hold`; its
+//! toxics draw from an unseeded RNG, so the seed could not drive their jitter; and a proxy
+//! target cannot follow a node that restarts on a new ephemeral port without recreating it.
+//! What we need is a blocked set and a latency per direction: this file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::scenario::{LatencyRange, Scenario};
+use crate::seeds;
+
+/// A directed pair of nodes.
+pub(crate) type Pair = (String, String);
+
+/// What the harness set on the network.
+#[derive(Default)]
+pub(crate) struct LinkState {
+    /// Directions that forward nothing (partitions, holds); bytes wait.
+    pub blocked: BTreeSet<Pair>,
+    /// Latency per direction (the scenario's `network.latency` for the rest).
+    pub latency: BTreeMap<Pair, LatencyRange>,
+    /// Probability per chunk that a connection carrying it is reset.
+    pub loss: BTreeMap<Pair, f64>,
+    /// Where each node's current life listens (absent while it is down).
+    pub targets: BTreeMap<String, SocketAddr>,
+}
+
+/// The proxy's shared state; every change wakes the pumps.
+#[derive(Clone)]
+pub(crate) struct Links {
+    state: Arc<Mutex<LinkState>>,
+    changed: watch::Sender<u64>,
+    default_latency: LatencyRange,
+    segment: Option<(usize, usize)>,
+    seed: u64,
+}
+
+impl Links {
+    fn new(scenario: &Scenario, seed: u64) -> Links {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        Links {
+            state: Arc::default(),
+            changed: watch::channel(0).0,
+            default_latency: scenario.network.latency,
+            segment: scenario.network.segment.map(|r| (size(r.min), size(r.max))),
+            seed,
+        }
+    }
+
+    /// Changes the state and wakes every pump.
+    pub(crate) fn change<T>(&self, f: impl FnOnce(&mut LinkState) -> T) -> T {
+        let out = f(&mut self.lock());
+        self.changed.send_modify(|n| *n += 1);
+        out
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LinkState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn blocked(&self, pair: &Pair) -> bool {
+        self.lock().blocked.contains(pair)
+    }
+
+    /// Waits until `pair` forwards.
+    async fn open(&self, pair: &Pair) {
+        let mut changed = self.changed.subscribe();
+        while self.blocked(pair) {
+            if changed.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Waits until `to` has a live server, and `from` may reach it.
+    async fn target(&self, from: &str, to: &str) -> SocketAddr {
+        let mut changed = self.changed.subscribe();
+        loop {
+            let addr = self.lock().targets.get(to).copied();
+            if let Some(addr) = addr.filter(|_| !self.blocked(&(from.to_owned(), to.to_owned()))) {
+                return addr;
+            }
+            let _ = changed.changed().await;
+        }
+    }
+}
+
+/// The proxy of a run: its listeners, one per directed link, and their connections.
+pub(crate) struct Proxy {
+    pub links: Links,
+    /// Where `from` reaches `to`: the listener of `(from, to)`.
+    pub addrs: BTreeMap<Pair, SocketAddr>,
+    tasks: JoinSet<()>,
+}
+
+impl Proxy {
+    /// Binds a loopback listener (port from the OS) for every directed pair of `scenario`'s
+    /// nodes.
+    pub(crate) async fn start(scenario: &Scenario, seed: u64) -> std::io::Result<Proxy> {
+        let links = Links::new(scenario, seed);
+        let mut proxy = Proxy { links, addrs: BTreeMap::new(), tasks: JoinSet::new() };
+        for from in &scenario.nodes {
+            for to in scenario.nodes.iter().filter(|to| *to != from) {
+                let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+                let pair = (from.clone(), to.clone());
+                proxy.addrs.insert(pair.clone(), listener.local_addr()?);
+                proxy.tasks.spawn(accept_loop(listener, pair, proxy.links.clone()));
+            }
+        }
+        Ok(proxy)
+    }
+}
+
+/// Accepts `from`'s connections to `to`, each served by a task of its own.
+async fn accept_loop(listener: TcpListener, pair: Pair, links: Links) {
+    let mut conns = JoinSet::new();
+    let mut n = 0u64;
+    while let Ok((down, _)) = listener.accept().await {
+        n += 1;
+        conns.spawn(connection(down, pair.clone(), links.clone(), n));
+        while conns.try_join_next().is_some() {}
+    }
+}
+
+/// One connection from `pair.0` to `pair.1`: connect on to `to`'s live server (waiting while
+/// `to` is down or the link is cut, as a SYN would be retried), then pump both ways until
+/// either side ends; dropping both sockets then closes the other.
+async fn connection(down: TcpStream, pair: Pair, links: Links, n: u64) {
+    let _ = down.set_nodelay(true);
+    let addr = links.target(&pair.0, &pair.1).await;
+    let Ok(up) = TcpStream::connect(addr).await else { return };
+    let _ = up.set_nodelay(true);
+    let (down_r, down_w) = down.into_split();
+    let (up_r, up_w) = up.into_split();
+    let back = (pair.1.clone(), pair.0.clone());
+    let label = n.to_string();
+    let forward = pump(down_r, up_w, pair.clone(), links.clone(), &label, "fwd");
+    let backward = pump(up_r, down_w, back, links.clone(), &label, "back");
+    tokio::select! {
+        biased;
+        () = forward => {}
+        () = backward => {}
+    }
+}
+
+/// Forwards `src` to `dst` as the direction `pair` allows, until either side ends or a loss
+/// resets the connection.
+async fn pump(mut src: OwnedReadHalf, mut dst: OwnedWriteHalf, pair: Pair, links: Links, conn: &str, way: &str) {
+    let mut rng = SmallRng::seed_from_u64(seeds::derive(
+        links.seed,
+        &[b"proxy", pair.0.as_bytes(), pair.1.as_bytes(), conn.as_bytes(), way.as_bytes()],
+    ));
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut last_due = tokio::time::Instant::now();
+    loop {
+        let n = match src.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let arrived = tokio::time::Instant::now();
+        links.open(&pair).await;
+        let (latency, loss) = {
+            let state = links.lock();
+            (state.latency.get(&pair).copied().unwrap_or(links.default_latency), state.loss.get(&pair).copied())
+        };
+        if loss.is_some_and(|p| rng.random_bool(p.clamp(0.0, 1.0))) {
+            return; // the nearest real cause of a lost message: the connection is reset
+        }
+        // Order within a stream is kept: a chunk never overtakes the one before it.
+        last_due = last_due.max(arrived + draw(&mut rng, latency));
+        tokio::time::sleep_until(last_due).await;
+        links.open(&pair).await;
+        if write_cut(&mut dst, &buf[..n], links.segment, &mut rng).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A latency drawn from `range`.
+fn draw(rng: &mut SmallRng, range: LatencyRange) -> Duration {
+    if range.max <= range.min {
+        return range.min;
+    }
+    let span = u64::try_from((range.max - range.min).as_micros()).unwrap_or(u64::MAX);
+    range.min + Duration::from_micros(rng.random_range(0..=span))
+}
+
+/// Writes `bytes`, cut into pieces of seeded sizes when `segment` is set (each piece its own
+/// write and flush, a yield between them).
+async fn write_cut(
+    dst: &mut OwnedWriteHalf,
+    bytes: &[u8],
+    segment: Option<(usize, usize)>,
+    rng: &mut SmallRng,
+) -> std::io::Result<()> {
+    let Some((min, max)) = segment else { return dst.write_all(bytes).await };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let size = rng.random_range(min..=max.max(min)).min(rest.len());
+        dst.write_all(&rest[..size]).await?;
+        dst.flush().await?;
+        rest = &rest[size..];
+        tokio::task::yield_now().await;
+    }
+    Ok(())
+}
