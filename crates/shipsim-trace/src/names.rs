@@ -347,6 +347,8 @@ names! {
         Join = "join",
         /// A node leaves the shard map.
         Leave = "leave",
+        /// A node's process stops for a while, then continues.
+        Pause = "pause",
         /// The settle phase's healing.
         Settle = "settle",
     }

@@ -35,7 +35,6 @@ const KILL_TIMEOUT: Duration = Duration::from_secs(5);
 enum Event {
     Connected { node: String, life: u32, addr: SocketAddr, writer: OwnedWriteHalf },
     Message { node: String, life: u32, message: ToHarness },
-    Closed { node: String, life: u32 },
 }
 
 /// A run in progress.
@@ -55,8 +54,12 @@ pub(crate) struct Harness {
     writers: BTreeMap<String, OwnedWriteHalf>,
     pub idle: BTreeMap<String, bool>,
     stopped: BTreeMap<String, bool>,
+    /// Nodes told to stop: their exit is expected.
+    stopping: std::collections::BTreeSet<String>,
     pub net: NetFaults,
     pub rec: Recorder,
+    /// Paused nodes' SIGCONT times (microseconds since the start).
+    pub resumes: Vec<(u64, String)>,
 }
 
 impl Harness {
@@ -89,8 +92,10 @@ impl Harness {
             writers: BTreeMap::new(),
             idle: BTreeMap::new(),
             stopped: BTreeMap::new(),
+            stopping: std::collections::BTreeSet::new(),
             net: NetFaults::default(),
             rec: Recorder::default(),
+            resumes: Vec::new(),
         })
     }
 
@@ -161,7 +166,31 @@ impl Harness {
         while let Ok(event) = self.events.try_recv() {
             self.handle(event);
         }
+        self.resume_due();
         self.check_alive()
+    }
+
+    /// SIGSTOP to `node`'s process group until `for_us` from now (`pause`).
+    pub(crate) fn pause(&mut self, node: &str, for_us: u64) {
+        if let Some(proc) = self.procs.get(node) {
+            proc.signal(libc::SIGSTOP);
+            self.net.paused.insert(node.to_owned());
+            self.resumes.push((self.now() + for_us, node.to_owned()));
+        }
+    }
+
+    /// SIGCONT to each paused node whose pause is over.
+    fn resume_due(&mut self) {
+        let now = self.now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.resumes).into_iter().partition(|(t, _)| *t <= now);
+        self.resumes = later;
+        for (_, node) in due {
+            if self.net.paused.remove(&node) {
+                if let Some(proc) = self.procs.get(&node) {
+                    proc.signal(libc::SIGCONT);
+                }
+            }
+        }
     }
 
     fn handle(&mut self, event: Event) {
@@ -186,7 +215,7 @@ impl Harness {
     /// A node process that exited without being told to is an error naming it.
     fn check_alive(&mut self) -> Result<(), RealError> {
         for (node, proc) in &mut self.procs {
-            if self.stopped.get(node).copied().unwrap_or(false) {
+            if self.stopping.contains(node) {
                 continue;
             }
             if let Some(status) = proc.exited() {
@@ -228,13 +257,12 @@ impl Harness {
             if self.net.paused.remove(node) {
                 self.procs[node].signal(libc::SIGCONT);
             }
+            self.stopping.insert(node.clone());
             self.send(node, &ToNode::Stop).await?;
         }
         let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
-        while running.iter().any(|n| !self.stopped.get(n).copied().unwrap_or(false)) {
+        while let Some(node) = self.not_stopped(&running)? {
             if tokio::time::Instant::now() >= deadline {
-                let node = running.iter().find(|n| !self.stopped.get(*n).copied().unwrap_or(false));
-                let node = node.cloned().unwrap_or_default();
                 let tail = self.procs.get(&node).map(NodeProc::tail).unwrap_or_default();
                 return Err(RealError::Node(format!("node {node} did not stop within {STOP_TIMEOUT:?}{tail}")));
             }
@@ -254,6 +282,26 @@ impl Harness {
             self.rec.push(Record::Workload { t, node: Text::from(node.as_str()), routed, target });
         }
         Ok(())
+    }
+
+    /// The first of `nodes` that has not stopped yet: neither said so nor exited (an exit
+    /// other than success after the stop is an error naming it).
+    fn not_stopped(&mut self, nodes: &[String]) -> Result<Option<String>, RealError> {
+        for node in nodes {
+            if self.stopped.get(node).copied().unwrap_or(false) {
+                continue;
+            }
+            let Some(proc) = self.procs.get_mut(node) else { continue };
+            match proc.exited() {
+                Some(status) if status.success() => {}
+                Some(status) => {
+                    let tail = proc.tail();
+                    return Err(RealError::Node(format!("node {node} failed as it stopped ({status}){tail}")));
+                }
+                None => return Ok(Some(node.clone())),
+            }
+        }
+        Ok(None)
     }
 
     /// The harness's records and every node life's, in time order (the harness's first at
@@ -293,7 +341,6 @@ async fn accept_control(listener: TcpListener, tx: mpsc::UnboundedSender<Event>)
                     let _ = tx.send(Event::Message { node: node.clone(), life, message });
                 }
             }
-            let _ = tx.send(Event::Closed { node, life });
         });
     }
 }

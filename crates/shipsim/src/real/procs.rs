@@ -15,8 +15,6 @@ pub(crate) struct NodeProc {
     pub life: u32,
     child: Child,
     stderr: PathBuf,
-    /// Whether it was stopped (SIGSTOP) by a `pause`.
-    pub paused: bool,
 }
 
 impl NodeProc {
@@ -34,7 +32,7 @@ impl NodeProc {
             });
         }
         let child = command.spawn()?;
-        Ok(NodeProc { node: node.to_owned(), life, child, stderr, paused: false })
+        Ok(NodeProc { node: node.to_owned(), life, child, stderr })
     }
 
     fn pid(&self) -> i32 {

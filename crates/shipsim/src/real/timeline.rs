@@ -118,6 +118,7 @@ async fn apply(h: &mut Harness, fault: &Fault) -> Result<(), RealError> {
                 s.latency.insert((b, a), *value);
             });
         }
+        FaultAction::Pause { node, duration } => h.pause(node, micros(*duration)),
         action => h.net.apply(action),
     }
     sync_proxy(h);

@@ -338,6 +338,15 @@ pub enum FaultAction {
     /// The node leaves the shard map (its process keeps running and receiving what is still
     /// sent to it under older maps). It must be a member, and not the last one.
     Leave(String),
+    /// The node's process stops for `duration`, then continues (real mode: SIGSTOP, then
+    /// SIGCONT; its sockets stay open, unread). A simulation cannot stop a host's process:
+    /// it holds every link of the node for `duration` instead.
+    Pause {
+        /// The node paused.
+        node: String,
+        /// How long.
+        duration: Duration,
+    },
 }
 
 impl FaultAction {

@@ -122,6 +122,11 @@ impl Known<'_> {
             }),
             node(raw.join, FaultAction::Join),
             node(raw.leave, FaultAction::Leave),
+            raw.pause.into_value().map(|p| {
+                let node = self.node(&p.value.node)?;
+                let duration = located(&p.value.duration, parse_duration(&p.value.duration.value))?;
+                Ok(FaultAction::Pause { node, duration })
+            }),
         ]
         .into_iter()
         .flatten()
@@ -281,7 +286,7 @@ fn only_action(raw: &RawFault, entry: Pos) -> Result<(&'static str, Pos), Proble
 /// Every action key of a fault entry, as the file spells it, with where its value was
 /// written if present. Destructured field by field so that a new action key does not
 /// compile until it is listed here.
-fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
+fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 16] {
     let RawFault {
         at: _,
         partition,
@@ -299,6 +304,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
         restore_route,
         join,
         leave,
+        pause,
     } = raw;
     [
         ("partition", partition.pos()),
@@ -316,6 +322,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
         ("restore-route", restore_route.pos()),
         ("join", join.pos()),
         ("leave", leave.pos()),
+        ("pause", pause.pos()),
     ]
 }
 
@@ -403,7 +410,7 @@ mod tests {
         fails(
             &["{at: 2s}"],
             (1, "{"),
-            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave)",
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause)",
         );
         fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
         fails(

@@ -89,6 +89,13 @@ pub(crate) fn run_with(
     if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
         return Err(RunError::Unsupported(why));
     }
+    if let Some(fault) = scenario.faults.iter().find(|f| matches!(f.action, FaultAction::Pause { .. })) {
+        return Err(RunError::Unsupported(format!(
+            "line {}: a simulation cannot stop a host's process, which the fault {fault} needs: run it \
+             with --real (docs/real-mode.md)",
+            fault.line
+        )));
+    }
     factory.check(scenario).map_err(RunError::Unsupported)?;
     let start = start_record(scenario, seed, &*factory);
     let recorder = SharedRecorder::default();
