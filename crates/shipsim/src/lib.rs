@@ -37,6 +37,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod compare;
 #[cfg(test)]
 mod coverage;
 mod payload;

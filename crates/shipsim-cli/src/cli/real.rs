@@ -92,9 +92,58 @@ pub struct CompareArgs {
     pub transport: Option<TransportKind>,
 }
 
-/// `shipsim compare`.
+/// `shipsim compare`: each seed simulated and real, side by side.
 pub(crate) fn compare(args: &CompareArgs) -> ExitStatus {
-    let _ = load_on(&args.scenario, args.transport);
-    eprintln!("error: compare is not implemented yet");
-    ExitStatus::BadInput
+    let scenario = match load_on(&args.scenario, args.transport) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
+    if let Err(err) = shipsim::real::check(&args.scenario, &scenario) {
+        eprintln!("error: {err}");
+        return ExitStatus::BadInput;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(err) => {
+            eprintln!("error: cannot find the shipsim binary to start nodes with: {err}");
+            return ExitStatus::BadInput;
+        }
+    };
+    let seeds: Vec<u64> = match args.seeds {
+        Some(n) => (1..=n).collect(),
+        None => scenario.seeds.clone(),
+    };
+    outln!("{NOT_DETERMINISTIC} (the real column)");
+    outln!(
+        "a figure diverges when one side is more than {}x the other and they differ by more than {} (counts) or {}ms (times)",
+        shipsim::compare::FACTOR,
+        shipsim::compare::COUNT_FLOOR,
+        shipsim::compare::TIME_FLOOR_US / 1000
+    );
+    let mut total = 0;
+    for seed in seeds {
+        let sim = shipsim::Simulation::new(&scenario).run(seed).map_err(|e| e.to_string());
+        let real = shipsim::real::run(&exe, &args.scenario, &scenario, seed).map_err(|e| e.to_string());
+        if let Err(err) = &real {
+            if err.contains("interrupted") {
+                eprintln!("error: {err}");
+                return ExitStatus::BadInput;
+            }
+        }
+        let figures = |r: &Result<shipsim::RunResult, String>| {
+            r.as_ref().map(|r| shipsim::compare::Figures::of(&r.records, &r.summary)).map_err(Clone::clone)
+        };
+        let (sim_f, real_f) = (figures(&sim), figures(&real));
+        let kind = scenario.transport.kind.unwrap_or_default().name();
+        let title = format!("{}, seed {seed}, transport {kind}", args.scenario.display());
+        let (table, marks) = shipsim::compare::table(
+            &title,
+            sim_f.as_ref().map_err(String::as_str),
+            real_f.as_ref().map_err(String::as_str),
+        );
+        total += marks;
+        out!("{table}");
+    }
+    outln!("{total} divergences marked");
+    ExitStatus::Pass
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use shipsim_trace::{LifeState, Phase, Record, Text};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
@@ -60,6 +61,9 @@ pub(crate) struct Harness {
     pub rec: Recorder,
     /// Paused nodes' SIGCONT times (microseconds since the start).
     pub resumes: Vec<(u64, String)>,
+    /// SIGINT (Ctrl-C) and SIGTERM, listened to from the start so none is missed.
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
 }
 
 impl Harness {
@@ -96,6 +100,8 @@ impl Harness {
             net: NetFaults::default(),
             rec: Recorder::default(),
             resumes: Vec::new(),
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
         })
     }
 
@@ -155,7 +161,8 @@ impl Harness {
     pub(crate) async fn wait_event(&mut self, within: Duration) -> Result<(), RealError> {
         tokio::select! {
             biased;
-            _ = tokio::signal::ctrl_c() => return Err(RealError::Interrupted),
+            _ = self.interrupt.recv() => return Err(RealError::Interrupted),
+            _ = self.terminate.recv() => return Err(RealError::Interrupted),
             event = self.events.recv() => {
                 if let Some(event) = event {
                     self.handle(event);
