@@ -78,7 +78,11 @@ fn a_fault_real_mode_cannot_carry_out_is_refused_with_line_and_column() {
     // A simulation refuses the pause it cannot carry out, naming its line.
     let (out, _) = run(&["run", &scenario("real/real-smoke.yaml")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("line 28: a simulation cannot stop a host's process"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 28: a simulation cannot stop a host's process"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -46,7 +46,8 @@ impl Figures {
         let counts = Counts::of(records);
         let verdicts = summary.results.iter().map(|r| (r.invariant, verdict(&r.status, r.total()))).collect();
         let outcomes = |want: Outcome| {
-            let ends = records.iter().filter(|r| matches!(r, Record::ShipEnd { outcome, .. } if *outcome == want));
+            let ends =
+                records.iter().filter(|r| matches!(r, Record::ShipEnd { outcome, .. } if *outcome == want));
             ends.count() as u64
         };
         Figures {
@@ -163,11 +164,16 @@ pub fn table(title: &str, sim: Result<&Figures, &str>, real: Result<&Figures, &s
     for (name, a, b) in counts {
         row(name, a.to_string(), b.to_string(), diverges(a, b, COUNT_FLOOR));
     }
-    let times = [("delivery latency", sim.latency, real.latency), ("recovery after heal", sim.recovery, real.recovery)];
+    let times = [
+        ("delivery latency", sim.latency, real.latency),
+        ("recovery after heal", sim.recovery, real.recovery),
+    ];
     for (name, a, b) in times {
         for (q, pick) in [("p50", 0), ("p99", 1)] {
             let get = |x: Option<(Micros, Micros)>| x.map(|(p50, p99)| if pick == 0 { p50 } else { p99 });
-            let show = |x: Option<Micros>| x.map_or_else(|| "-".to_owned(), |us| format!("{:.1}ms", us as f64 / 1e3));
+            let show = |x: Option<Micros>| {
+                x.map_or_else(|| "-".to_owned(), |us| format!("{:.1}ms", us as f64 / 1e3))
+            };
             let differs = matches!((get(a), get(b)), (Some(x), Some(y)) if diverges(x, y, TIME_FLOOR_US));
             row(&format!("{name} {q}"), show(get(a)), show(get(b)), differs);
         }

@@ -30,16 +30,27 @@ pub fn long_functions(crates: &[Crate]) -> Vec<Violation> {
 pub fn nondeterminism(crates: &[Crate]) -> Vec<Violation> {
     let simulated = crates.iter().filter(|c| SIMULATED_PATH.contains(&c.dir.as_str()));
     let real = |f: &&SourceFile| REAL_MODE.iter().any(|dir| f.path.starts_with(dir));
-    let leaks = simulated.clone().flat_map(|c| &c.files).filter(|f| !real(f) && !f.test_only).filter_map(|f| {
-        let line = f.source.lines().position(|l| l.contains("crate::real::") || l.contains("use crate::real"))?;
-        let message = "a simulated module imports real mode, which reads clocks and spawns processes";
-        Some(Violation::new(&f.path, line + 1, format!("{}: imports crate::real", f.path), message.to_owned()))
-    });
+    let leaks =
+        simulated.clone().flat_map(|c| &c.files).filter(|f| !real(f) && !f.test_only).filter_map(|f| {
+            let line = f
+                .source
+                .lines()
+                .position(|l| l.contains("crate::real::") || l.contains("use crate::real"))?;
+            let message = "a simulated module imports real mode, which reads clocks and spawns processes";
+            Some(Violation::new(
+                &f.path,
+                line + 1,
+                format!("{}: imports crate::real", f.path),
+                message.to_owned(),
+            ))
+        });
     let mut out: Vec<Violation> = leaks.collect();
-    out.extend(simulated
-        .flat_map(|c| &c.files)
-        .filter(|f| !real(f) && !f.test_only && f.target != Target::BuildScript)
-        .flat_map(|f| nondeterminism::check(&f.path, &f.source)));
+    out.extend(
+        simulated
+            .flat_map(|c| &c.files)
+            .filter(|f| !real(f) && !f.test_only && f.target != Target::BuildScript)
+            .flat_map(|f| nondeterminism::check(&f.path, &f.source)),
+    );
     out
 }
 

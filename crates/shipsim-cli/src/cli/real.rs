@@ -7,7 +7,7 @@ use clap::Args;
 use shipsim::report;
 use shipsim::scenario::{Scenario, TransportKind};
 
-use super::run::{html_path, trace_path, worst, write_trace};
+use super::files::{html_path, trace_path, worst, write_trace};
 use super::stdout::{out, outln};
 use super::{ExitStatus, load_on};
 
@@ -123,13 +123,13 @@ pub(crate) fn compare(args: &CompareArgs) -> ExitStatus {
     let mut total = 0;
     for seed in seeds {
         let sim = shipsim::Simulation::new(&scenario).run(seed).map_err(|e| e.to_string());
-        let real = shipsim::real::run(&exe, &args.scenario, &scenario, seed).map_err(|e| e.to_string());
-        if let Err(err) = &real {
-            if err.contains("interrupted") {
+        let real = match shipsim::real::run(&exe, &args.scenario, &scenario, seed) {
+            Err(err @ shipsim::real::RealError::Interrupted) => {
                 eprintln!("error: {err}");
                 return ExitStatus::BadInput;
             }
-        }
+            real => real.map_err(|e| e.to_string()),
+        };
         let figures = |r: &Result<shipsim::RunResult, String>| {
             r.as_ref().map(|r| shipsim::compare::Figures::of(&r.records, &r.summary)).map_err(Clone::clone)
         };

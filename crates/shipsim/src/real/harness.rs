@@ -11,17 +11,17 @@ use std::time::Duration;
 use shipsim_trace::{LifeState, Phase, Record, Text};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::clock;
 use super::control::{self, ToHarness, ToNode};
+use super::error::RealError;
 use super::network::NetFaults;
 use super::node::{NodeArgs, read_memory, trace_file};
 use super::procs::NodeProc;
 use super::proxy::Proxy;
-use super::RealError;
 use crate::scenario::{Scenario, TransportKind};
 use crate::sim::Recorder;
 
@@ -149,7 +149,9 @@ impl Harness {
             if tokio::time::Instant::now() >= deadline {
                 let node = nodes.iter().find(|n| !self.writers.contains_key(*n)).cloned().unwrap_or_default();
                 let tail = self.procs.get(&node).map(NodeProc::tail).unwrap_or_default();
-                return Err(RealError::Node(format!("node {node} did not start within {START_TIMEOUT:?}{tail}")));
+                return Err(RealError::Node(format!(
+                    "node {node} did not start within {START_TIMEOUT:?}{tail}"
+                )));
             }
             self.wait_event(Duration::from_millis(20)).await?;
         }
@@ -189,13 +191,14 @@ impl Harness {
     /// SIGCONT to each paused node whose pause is over.
     fn resume_due(&mut self) {
         let now = self.now();
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.resumes).into_iter().partition(|(t, _)| *t <= now);
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.resumes).into_iter().partition(|(t, _)| *t <= now);
         self.resumes = later;
         for (_, node) in due {
-            if self.net.paused.remove(&node) {
-                if let Some(proc) = self.procs.get(&node) {
-                    proc.signal(libc::SIGCONT);
-                }
+            if self.net.paused.remove(&node)
+                && let Some(proc) = self.procs.get(&node)
+            {
+                proc.signal(libc::SIGCONT);
             }
         }
     }
@@ -227,7 +230,10 @@ impl Harness {
             }
             if let Some(status) = proc.exited() {
                 let life = proc.life;
-                return Err(RealError::Node(format!("node {node} life {life} exited early ({status}){}", proc.tail())));
+                return Err(RealError::Node(format!(
+                    "node {node} life {life} exited early ({status}){}",
+                    proc.tail()
+                )));
             }
         }
         Ok(())
@@ -235,7 +241,10 @@ impl Harness {
 
     /// Sends `command` to `node`'s running life.
     pub(crate) async fn send(&mut self, node: &str, command: &ToNode) -> Result<(), RealError> {
-        let writer = self.writers.get_mut(node).ok_or_else(|| RealError::Node(format!("node {node} is not running")))?;
+        let writer = self
+            .writers
+            .get_mut(node)
+            .ok_or_else(|| RealError::Node(format!("node {node} is not running")))?;
         writer.write_all(&control::line(command)).await?;
         Ok(())
     }
@@ -271,7 +280,9 @@ impl Harness {
         while let Some(node) = self.not_stopped(&running)? {
             if tokio::time::Instant::now() >= deadline {
                 let tail = self.procs.get(&node).map(NodeProc::tail).unwrap_or_default();
-                return Err(RealError::Node(format!("node {node} did not stop within {STOP_TIMEOUT:?}{tail}")));
+                return Err(RealError::Node(format!(
+                    "node {node} did not stop within {STOP_TIMEOUT:?}{tail}"
+                )));
             }
             self.wait_event(Duration::from_millis(20)).await?;
         }
@@ -303,7 +314,9 @@ impl Harness {
                 Some(status) if status.success() => {}
                 Some(status) => {
                     let tail = proc.tail();
-                    return Err(RealError::Node(format!("node {node} failed as it stopped ({status}){tail}")));
+                    return Err(RealError::Node(format!(
+                        "node {node} failed as it stopped ({status}){tail}"
+                    )));
                 }
                 None => return Ok(Some(node.clone())),
             }
@@ -323,7 +336,12 @@ impl Harness {
                     match serde_json::from_str::<Record>(line) {
                         Ok(record) => records.push(record),
                         Err(_) if !text.ends_with('\n') => {}
-                        Err(err) => return Err(RealError::Node(format!("{}: unreadable record: {err}", path.display()))),
+                        Err(err) => {
+                            return Err(RealError::Node(format!(
+                                "{}: unreadable record: {err}",
+                                path.display()
+                            )));
+                        }
                     }
                 }
             }

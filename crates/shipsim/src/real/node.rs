@@ -23,7 +23,7 @@ use super::clock;
 use super::control::{self, ToHarness, ToNode};
 use super::transport::RealFactory;
 use crate::scenario::{Scenario, TransportKind};
-use crate::sim::{Memory, MembershipService, Routes, SharedRecorder, Tap};
+use crate::sim::{MembershipService, Memory, Routes, SharedRecorder, Tap};
 
 /// What the harness tells a node process on its command line.
 #[derive(Debug, Clone)]
@@ -83,7 +83,8 @@ impl NodeArgs {
                 "--kind" => out.kind = value.parse().map_err(|_| format!("bad value in {arg}"))?,
                 "--peer" => {
                     let (peer, addr) = value.split_once('=').ok_or_else(|| format!("bad argument {arg}"))?;
-                    out.peers.push((peer.to_owned(), addr.parse().map_err(|_| format!("bad value in {arg}"))?));
+                    out.peers
+                        .push((peer.to_owned(), addr.parse().map_err(|_| format!("bad value in {arg}"))?));
                 }
                 _ => return Err(format!("unknown argument {arg}")),
             }
@@ -105,7 +106,8 @@ pub(crate) fn memory_file(dir: &Path, node: &str) -> PathBuf {
 /// `node`'s workload position and next batch number, as its last life left them.
 pub(crate) fn read_memory(dir: &Path, node: &str) -> (u64, u64) {
     let bytes = std::fs::read(memory_file(dir, node)).unwrap_or_default();
-    let word = |i: usize| bytes.get(i * 8..i * 8 + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+    let word =
+        |i: usize| bytes.get(i * 8..i * 8 + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
     (word(0), word(1))
 }
 
@@ -172,7 +174,11 @@ fn run(args: &NodeArgs) -> Result<(), BoxError> {
 fn recorder(args: &NodeArgs) -> Result<SharedRecorder, BoxError> {
     let recorder = SharedRecorder::default();
     let (next_seq, next_batch) = read_memory(&args.dir, &args.node);
-    let memory = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(memory_file(&args.dir, &args.node))?;
+    let memory = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(memory_file(&args.dir, &args.node))?;
     let trace = File::create(trace_file(&args.dir, &args.node, args.life))?;
     let mut rec = recorder.lock();
     let book = rec.node(&args.node);

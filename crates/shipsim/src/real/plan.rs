@@ -34,7 +34,8 @@ fn key(action: &FaultAction) -> &'static str {
 /// `file:line:column: why` (the column of the fault's action key on its line, read back
 /// from the file).
 pub(crate) fn check(path: &Path, scenario: &Scenario) -> Result<(), String> {
-    let Some((fault, why)) = scenario.faults.iter().find_map(|f| refused(&f.action).map(|why| (f, why))) else {
+    let Some((fault, why)) = scenario.faults.iter().find_map(|f| refused(&f.action).map(|why| (f, why)))
+    else {
         return Ok(());
     };
     let text = std::fs::read_to_string(path).unwrap_or_default();

@@ -19,10 +19,22 @@ pub(crate) struct NodeProc {
 
 impl NodeProc {
     /// Starts `exe node ARGS` with its stderr in `stderr`.
-    pub(crate) fn spawn(exe: &Path, args: &[String], node: &str, life: u32, stderr: PathBuf) -> std::io::Result<NodeProc> {
+    pub(crate) fn spawn(
+        exe: &Path,
+        args: &[String],
+        node: &str,
+        life: u32,
+        stderr: PathBuf,
+    ) -> std::io::Result<NodeProc> {
         let err = File::create(&stderr)?;
         let mut command = Command::new(exe);
-        command.arg("node").args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err).process_group(0);
+        command
+            .arg("node")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .process_group(0);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL this child
         // when the thread that started it (the harness's main thread) ends.
         unsafe {
@@ -64,7 +76,12 @@ impl NodeProc {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        Err(format!("node {} life {} did not die within {within:?} of SIGKILL{}", self.node, self.life, self.tail()))
+        Err(format!(
+            "node {} life {} did not die within {within:?} of SIGKILL{}",
+            self.node,
+            self.life,
+            self.tail()
+        ))
     }
 
     /// The last lines of its stderr, for an error message.
@@ -72,7 +89,11 @@ impl NodeProc {
         let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let last = &lines[lines.len().saturating_sub(10)..];
-        if last.is_empty() { "; its stderr is empty".to_owned() } else { format!("; the last lines of its stderr:\n    {}", last.join("\n    ")) }
+        if last.is_empty() {
+            "; its stderr is empty".to_owned()
+        } else {
+            format!("; the last lines of its stderr:\n    {}", last.join("\n    "))
+        }
     }
 }
 

@@ -165,7 +165,14 @@ async fn connection(down: TcpStream, pair: Pair, links: Links, n: u64) {
 
 /// Forwards `src` to `dst` as the direction `pair` allows, until either side ends or a loss
 /// resets the connection.
-async fn pump(mut src: OwnedReadHalf, mut dst: OwnedWriteHalf, pair: Pair, links: Links, conn: &str, way: &str) {
+async fn pump(
+    mut src: OwnedReadHalf,
+    mut dst: OwnedWriteHalf,
+    pair: Pair,
+    links: Links,
+    conn: &str,
+    way: &str,
+) {
     let mut rng = SmallRng::seed_from_u64(seeds::derive(
         links.seed,
         &[b"proxy", pair.0.as_bytes(), pair.1.as_bytes(), conn.as_bytes(), way.as_bytes()],
@@ -181,7 +188,10 @@ async fn pump(mut src: OwnedReadHalf, mut dst: OwnedWriteHalf, pair: Pair, links
         links.open(&pair).await;
         let (latency, loss) = {
             let state = links.lock();
-            (state.latency.get(&pair).copied().unwrap_or(links.default_latency), state.loss.get(&pair).copied())
+            (
+                state.latency.get(&pair).copied().unwrap_or(links.default_latency),
+                state.loss.get(&pair).copied(),
+            )
         };
         if loss.is_some_and(|p| rng.random_bool(p.clamp(0.0, 1.0))) {
             return; // the nearest real cause of a lost message: the connection is reset

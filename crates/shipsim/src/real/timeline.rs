@@ -9,9 +9,9 @@ use rand::Rng;
 use shipsim_trace::{FaultAction as TracedAction, Lack, Phase, Record, SettleText, Text};
 
 use super::control::ToNode;
+use super::error::{RealError, SCHEDULING_SLACK};
 use super::harness::Harness;
 use super::proxy::Pair;
-use super::{RealError, SCHEDULING_SLACK};
 use crate::scenario::{Fault, FaultAction, Scenario};
 use crate::seeds;
 use crate::sim::RunResult;
@@ -70,7 +70,8 @@ fn write_start(h: &mut Harness) {
     let factory = crate::transport::kinds::factory_for(h.kind);
     let mut start = crate::sim::start_record(&h.scenario, h.seed, &*factory);
     start.tick_us = micros(SCHEDULING_SLACK);
-    let kills = h.scenario.faults.iter().any(|f| matches!(f.action, FaultAction::Crash(_) | FaultAction::Bounce(_)));
+    let kills =
+        h.scenario.faults.iter().any(|f| matches!(f.action, FaultAction::Crash(_) | FaultAction::Bounce(_)));
     if kills {
         start.lacks.push(Lack::KilledCounters);
     }
@@ -147,7 +148,8 @@ async fn restart(h: &mut Harness, node: &str) -> Result<(), RealError> {
 fn effect(action: &FaultAction, before: &BTreeSet<Pair>, after: &BTreeSet<Pair>) -> (Vec<Pair>, Vec<Pair>) {
     match action {
         FaultAction::Bounce(node) => {
-            let touched: Vec<Pair> = after.iter().filter(|(from, to)| from == node || to == node).cloned().collect();
+            let touched: Vec<Pair> =
+                after.iter().filter(|(from, to)| from == node || to == node).cloned().collect();
             (touched.clone(), touched)
         }
         _ => (before.difference(after).cloned().collect(), after.difference(before).cloned().collect()),
@@ -160,11 +162,13 @@ async fn settle(h: &mut Harness) -> Result<(), RealError> {
     let lossy = h.scenario.network.loss > 0.0;
     let before = h.net.usable(&h.scenario, lossy);
     h.stamp();
-    let restarted: Vec<String> = h.scenario.nodes.iter().filter(|n| h.net.down.contains(*n)).cloned().collect();
+    let restarted: Vec<String> =
+        h.scenario.nodes.iter().filter(|n| h.net.down.contains(*n)).cloned().collect();
     let routes: Vec<Pair> = std::mem::take(&mut h.net.dropped).into_iter().collect();
     if !h.scenario.faults.is_empty() {
         let restarted_t: Vec<Text> = restarted.iter().map(|n| Text::from(n.as_str())).collect();
-        let routes_t: Vec<[Text; 2]> = routes.iter().map(|(a, b)| [Text::from(a.as_str()), Text::from(b.as_str())]).collect();
+        let routes_t: Vec<[Text; 2]> =
+            routes.iter().map(|(a, b)| [Text::from(a.as_str()), Text::from(b.as_str())]).collect();
         let text = SettleText { restarted: &restarted_t, routes: &routes_t }.to_string();
         let pos = h.rec.fault(text, TracedAction::Settle { restarted: restarted_t, routes: routes_t });
         heal(h, &restarted, &routes).await?;

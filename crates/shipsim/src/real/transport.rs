@@ -23,14 +23,19 @@ pub(crate) struct RealFactory {
 
 impl RealFactory {
     /// `peers` are reached at their addresses; `bound` is told where the server listens.
-    pub(crate) fn new(kind: TransportKind, peers: Vec<(String, SocketAddr)>, bound: BoundHook) -> RealFactory {
+    pub(crate) fn new(
+        kind: TransportKind,
+        peers: Vec<(String, SocketAddr)>,
+        bound: BoundHook,
+    ) -> RealFactory {
         RealFactory { kind, peers, bound }
     }
 }
 
 impl TransportFactory for RealFactory {
     fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
-        let net = self.peers.iter().fold(TokioNet::new(), |net, (peer, addr)| net.with_peer(peer.as_str(), *addr));
+        let net =
+            self.peers.iter().fold(TokioNet::new(), |net, (peer, addr)| net.with_peer(peer.as_str(), *addr));
         let config = net_config(life.scenario, life.node, life.life).with_rng_seed(life.seed("transport"));
         let observer = Arc::new(Observer(life.observer.clone()));
         match self.kind {

@@ -103,7 +103,9 @@ impl Walk {
     /// A pause stops a running process: a crashed node has none.
     fn pause(&mut self, node: &str) -> Result<(), String> {
         match self.crashed.get(node) {
-            Some(since) => Err(format!("pause of `{node}`, which is crashed (since {})", format_duration(*since))),
+            Some(since) => {
+                Err(format!("pause of `{node}`, which is crashed (since {})", format_duration(*since)))
+            }
             None => Ok(()),
         }
     }

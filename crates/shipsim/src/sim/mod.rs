@@ -30,9 +30,9 @@ pub(crate) use memory::Memory;
 pub(crate) use node::real_life;
 pub(crate) use recorder::{Recorder, SharedRecorder, Tap};
 pub(crate) use routes::Routes;
-pub(crate) use runner::start_record;
-pub(crate) use workload::healthy_time;
 #[cfg(test)]
 pub(crate) use runner::run;
 pub(crate) use runner::run_with;
+pub(crate) use runner::start_record;
 pub use runner::{RunError, RunResult};
+pub(crate) use workload::healthy_time;

@@ -63,7 +63,10 @@ impl TransportFactory for GrpcFactory {
 
 /// One life's `GrpcTransport`, on turmoil's network or (real mode) on tokio's, with the hook
 /// told the address its server binds.
-pub(crate) struct GrpcNode<N: Network = NodeNet>(pub(crate) Arc<GrpcTransport<N>>, pub(crate) Option<BoundHook>);
+pub(crate) struct GrpcNode<N: Network = NodeNet>(
+    pub(crate) Arc<GrpcTransport<N>>,
+    pub(crate) Option<BoundHook>,
+);
 
 impl<N: Network> NodeTransport for GrpcNode<N> {
     fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {
