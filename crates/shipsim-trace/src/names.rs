@@ -270,6 +270,12 @@ impl FaultKind {
     pub fn scripted() -> impl Iterator<Item = FaultKind> {
         FaultKind::ALL.iter().copied().filter(|&k| k != FaultKind::Settle)
     }
+
+    /// The kinds a simulation carries out: every scripted kind but `pause`, which only real
+    /// mode can (a simulation refuses it; `docs/real-mode.md`).
+    pub fn simulated() -> impl Iterator<Item = FaultKind> {
+        FaultKind::scripted().filter(|&k| k != FaultKind::Pause)
+    }
 }
 
 macro_rules! rule_from {

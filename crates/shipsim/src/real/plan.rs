@@ -50,3 +50,24 @@ pub(crate) fn check(path: &Path, scenario: &Scenario) -> Result<(), String> {
         fault.line
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_fault_is_named_at_its_line_and_column() {
+        let text = "name: r\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, hold: [n1, n2]}\n  - {at: 2s, reorder: [n1, n2]}\n";
+        let dir = std::env::temp_dir().join(format!("shipsim-plan-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.yaml");
+        std::fs::write(&path, text).unwrap();
+        let scenario = crate::parse(text, "r.yaml").unwrap();
+        let err = check(&path, &scenario).unwrap_err();
+        assert!(err.starts_with(&format!("{}:5:14: real mode cannot carry out", path.display())), "{err}");
+        let fine =
+            crate::parse("name: f\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, crash: n2}\n", "f.yaml").unwrap();
+        assert_eq!(check(&path, &fine), Ok(()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -593,6 +593,7 @@ mod tests {
             FaultAction::RestoreRoute { from: "a".into(), to: "b".into() },
             FaultAction::Join("a".into()),
             FaultAction::Leave("a".into()),
+            FaultAction::Pause { node: "a".into(), duration: Duration::from_millis(1) },
         ];
         let kinds: Vec<FaultKind> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultKind::scripted().collect::<Vec<_>>());

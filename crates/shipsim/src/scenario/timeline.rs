@@ -357,6 +357,26 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    /// `pause: {node, for}` (real mode's SIGSTOP): a running node, a duration; it prints as
+    /// it is written, so a repro keeps it.
+    #[test]
+    fn a_pause_names_a_running_node_and_a_duration() {
+        let faults = run(&["{at: 1s, pause: {node: n2, for: 400ms}}"]).unwrap();
+        let action = FaultAction::Pause { node: "n2".into(), duration: Duration::from_millis(400) };
+        assert_eq!(faults[0].action, action);
+        assert_eq!(faults[0].to_string(), "{at: 1s, pause: {node: n2, for: 400ms}}");
+        fails(
+            &["{at: 1s, crash: n2}", "{at: 2s, pause: {node: n2, for: 1s}}"],
+            (2, "{node"),
+            "pause of `n2`, which is crashed (since 1s)",
+        );
+        fails(
+            &["{at: 1s, pause: {node: n2, for: soon}}"],
+            (1, "soon"),
+            &err(&["{at: 1s, pause: {node: n2, for: soon}}"]).2,
+        );
+    }
+
     #[test]
     fn every_action_converts() {
         let faults = run(&[
