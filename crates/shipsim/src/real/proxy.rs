@@ -92,15 +92,20 @@ impl Links {
         }
     }
 
-    /// Waits until `to` has a live server, and `from` may reach it.
-    async fn target(&self, from: &str, to: &str) -> SocketAddr {
+    /// Waits until the link from `from` to `to` is not cut (a SYN is retried meanwhile), then
+    /// `to`'s live server, if it still has one.
+    async fn target(&self, from: &str, to: &str) -> Option<SocketAddr> {
+        self.open(&(from.to_owned(), to.to_owned())).await;
+        self.lock().targets.get(to).copied()
+    }
+
+    /// Waits until `node` has a live server (`up`) or has none (`!up`).
+    async fn wait_up(&self, node: &str, up: bool) {
         let mut changed = self.changed.subscribe();
-        loop {
-            let addr = self.lock().targets.get(to).copied();
-            if let Some(addr) = addr.filter(|_| !self.blocked(&(from.to_owned(), to.to_owned()))) {
-                return addr;
+        while self.lock().targets.contains_key(node) != up {
+            if changed.changed().await.is_err() {
+                return;
             }
-            let _ = changed.changed().await;
         }
     }
 }
@@ -131,23 +136,48 @@ impl Proxy {
     }
 }
 
-/// Accepts `from`'s connections to `to`, each served by a task of its own.
+/// Accepts `from`'s connections to `to` while `to` has a live server: while it is down the
+/// listener is closed, so a connection attempt is refused as it would be by the host of a
+/// dead process (bound again on the same port when the next life is up).
 async fn accept_loop(listener: TcpListener, pair: Pair, links: Links) {
+    let Ok(addr) = listener.local_addr() else { return };
+    let mut listener = Some(listener);
     let mut conns = JoinSet::new();
     let mut n = 0u64;
-    while let Ok((down, _)) = listener.accept().await {
-        n += 1;
-        conns.spawn(connection(down, pair.clone(), links.clone(), n));
-        while conns.try_join_next().is_some() {}
+    loop {
+        links.wait_up(&pair.1, true).await;
+        let bound = match listener.take() {
+            Some(l) => l,
+            None => match TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(err) => {
+                    tracing::warn!(%addr, %err, "the proxy could not bind its port again");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+        };
+        loop {
+            tokio::select! {
+                biased;
+                () = links.wait_up(&pair.1, false) => break,
+                accepted = bound.accept() => {
+                    let Ok((down, _)) = accepted else { break };
+                    n += 1;
+                    conns.spawn(connection(down, pair.clone(), links.clone(), n));
+                    while conns.try_join_next().is_some() {}
+                }
+            }
+        }
     }
 }
 
 /// One connection from `pair.0` to `pair.1`: connect on to `to`'s live server (waiting while
-/// `to` is down or the link is cut, as a SYN would be retried), then pump both ways until
-/// either side ends; dropping both sockets then closes the other.
+/// the link is cut, as a SYN would be retried), then pump both ways until either side ends;
+/// dropping both sockets then closes the other.
 async fn connection(down: TcpStream, pair: Pair, links: Links, n: u64) {
     let _ = down.set_nodelay(true);
-    let addr = links.target(&pair.0, &pair.1).await;
+    let Some(addr) = links.target(&pair.0, &pair.1).await else { return };
     let Ok(up) = TcpStream::connect(addr).await else { return };
     let _ = up.set_nodelay(true);
     let (down_r, down_w) = down.into_split();
