@@ -236,13 +236,14 @@ async fn pump(
     }
 }
 
-/// A latency drawn from `range`.
+/// A latency drawn from `range` as turmoil draws a message's (`min + (max - min) · Exp(5)`,
+/// capped at `max`: most near the minimum), so the two modes' latencies compare.
 fn draw(rng: &mut SmallRng, range: LatencyRange) -> Duration {
     if range.max <= range.min {
         return range.min;
     }
-    let span = u64::try_from((range.max - range.min).as_micros()).unwrap_or(u64::MAX);
-    range.min + Duration::from_micros(rng.random_range(0..=span))
+    let exp = -(1.0 - rng.random::<f64>()).ln() / 5.0;
+    (range.min + (range.max - range.min).mul_f64(exp.min(1.0))).min(range.max)
 }
 
 /// Writes `bytes`, cut into pieces of seeded sizes when `segment` is set (each piece its own
