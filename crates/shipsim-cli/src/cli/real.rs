@@ -15,6 +15,13 @@ use super::{ExitStatus, load_on};
 pub(crate) const NOT_DETERMINISTIC: &str =
     "REAL RUN: OS processes on 127.0.0.1, not deterministic: the same seed may give another trace";
 
+/// This binary, which node processes run (`shipsim node …`); `None` (said) if it cannot be found.
+fn node_exe() -> Option<PathBuf> {
+    std::env::current_exe()
+        .map_err(|err| eprintln!("error: cannot find the shipsim binary to start nodes with: {err}"))
+        .ok()
+}
+
 /// `shipsim run --real`: each seed for real.
 pub(crate) fn run_seeds(
     path: &Path,
@@ -23,13 +30,7 @@ pub(crate) fn run_seeds(
     trace: Option<&Path>,
     html: Option<&Path>,
 ) -> ExitStatus {
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(err) => {
-            eprintln!("error: cannot find the shipsim binary to start nodes with: {err}");
-            return ExitStatus::BadInput;
-        }
-    };
+    let Some(exe) = node_exe() else { return ExitStatus::BadInput };
     let mut status = ExitStatus::Pass;
     for &seed in seeds {
         let trace = trace.map(|t| trace_path(t, seed, seeds.len()));
@@ -102,13 +103,7 @@ pub(crate) fn compare(args: &CompareArgs) -> ExitStatus {
         eprintln!("error: {err}");
         return ExitStatus::BadInput;
     }
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(err) => {
-            eprintln!("error: cannot find the shipsim binary to start nodes with: {err}");
-            return ExitStatus::BadInput;
-        }
-    };
+    let Some(exe) = node_exe() else { return ExitStatus::BadInput };
     let seeds: Vec<u64> = match args.seeds {
         Some(n) => (1..=n).collect(),
         None => scenario.seeds.clone(),

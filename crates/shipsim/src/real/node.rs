@@ -1,5 +1,5 @@
 //! A node process of a real run (`shipsim node …`, started by the harness): the simulation's
-//! own node life (`sim::real_life`: router, transport, sinks, workload, recorder) on tokio's
+//! own node life (`sim::run_life`: router, transport, sinks, workload, recorder) on tokio's
 //! multi-threaded runtime and real loopback sockets, its peers reached through the harness's
 //! fault proxy. Every record is written to the life's trace file as it is made, stamped with
 //! `CLOCK_MONOTONIC` since the run's start; what the node must remember across a SIGKILL (its
@@ -23,7 +23,7 @@ use super::clock;
 use super::control::{self, ToHarness, ToNode};
 use super::transport::RealFactory;
 use crate::scenario::{Scenario, TransportKind};
-use crate::sim::{MembershipService, Memory, Routes, SharedRecorder, Tap};
+use crate::sim::{MembershipService, Memory, NodeSpec, Routes, SharedRecorder, Tap, run_life};
 
 /// What the harness tells a node process on its command line.
 #[derive(Debug, Clone)]
@@ -205,8 +205,8 @@ async fn serve(args: &NodeArgs, scenario: &Scenario) -> Result<(), BoxError> {
     let (scenario_c, node, rec, routes_c, seed) =
         (scenario.clone(), args.node.clone(), recorder.clone(), routes.clone(), args.seed);
     let mut life = tokio::task::spawn_local(async move {
-        let run = crate::sim::real_life(&scenario_c, seed, &node, rec, routes_c, membership, factory);
-        run.await.map_err(|e| e.to_string())
+        let spec = NodeSpec::new(&scenario_c, seed, &node, rec, routes_c, membership, factory);
+        run_life(Arc::new(spec)).await.map_err(|e| e.to_string())
     });
     let addr = tokio::select! {
         biased;

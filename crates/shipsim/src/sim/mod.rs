@@ -27,7 +27,7 @@ pub use clock::TICK;
 // processes.
 pub(crate) use membership::MembershipService;
 pub(crate) use memory::Memory;
-pub(crate) use node::real_life;
+pub(crate) use node::{NodeSpec, run_life};
 pub(crate) use recorder::{Recorder, SharedRecorder, Tap};
 pub(crate) use routes::Routes;
 #[cfg(test)]

@@ -28,7 +28,7 @@ use crate::transport::{LifeContext, NodeTransport, TransportFactory};
 const LOCAL_SINK_CAPACITY: usize = 1024;
 
 /// What a node's program needs, shared by all of its lives.
-struct NodeSpec {
+pub(crate) struct NodeSpec {
     scenario: Scenario,
     seed: u64,
     node: String,
@@ -41,34 +41,17 @@ struct NodeSpec {
 
 /// The program turmoil runs for `node`, on start and on every restart.
 pub(super) fn host(
-    scenario: &Scenario,
-    seed: u64,
-    node: &str,
-    recorder: SharedRecorder,
-    routes: Routes,
-    membership: MembershipService,
-    factory: Arc<dyn TransportFactory>,
+    spec: NodeSpec,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
-    let spec = Arc::new(NodeSpec::new(scenario, seed, node, recorder, routes, membership, factory));
+    let spec = Arc::new(spec);
     move || Box::pin(run_life(spec.clone()))
 }
 
-/// One process life of `node` outside turmoil (real mode: a node process runs exactly this,
-/// on tokio's runtime inside a `LocalSet`). The recorder's memory says which life it is.
-pub(crate) async fn real_life(
-    scenario: &Scenario,
-    seed: u64,
-    node: &str,
-    recorder: SharedRecorder,
-    routes: Routes,
-    membership: MembershipService,
-    factory: Arc<dyn TransportFactory>,
-) -> turmoil::Result {
-    run_life(Arc::new(NodeSpec::new(scenario, seed, node, recorder, routes, membership, factory))).await
-}
-
 impl NodeSpec {
-    fn new(
+    /// What `node`'s lives need. Real mode (`crate::real`) builds one per node process and runs
+    /// [`run_life`] on tokio's runtime inside a `LocalSet`; the recorder's memory says which
+    /// life it is.
+    pub(crate) fn new(
         scenario: &Scenario,
         seed: u64,
         node: &str,
@@ -93,7 +76,7 @@ impl NodeSpec {
 
 /// One process life of the node: its transport, router and sinks started afresh, then its
 /// workload from where the node's memory says it stopped.
-async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
+pub(crate) async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let NodeSpec { scenario, seed, node, recorder, .. } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");

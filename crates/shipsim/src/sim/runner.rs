@@ -104,8 +104,16 @@ pub(crate) fn run_with(
     let membership = MembershipService::new(scenario, seed);
     for node in &scenario.nodes {
         let routes = state.routes().clone();
-        let host =
-            node::host(scenario, seed, node, recorder.clone(), routes, membership.clone(), factory.clone());
+        let spec = node::NodeSpec::new(
+            scenario,
+            seed,
+            node,
+            recorder.clone(),
+            routes,
+            membership.clone(),
+            factory.clone(),
+        );
+        let host = node::host(spec);
         sim.host(node.as_str(), host);
     }
     let clock = Clock { recorder: &recorder, membership: &membership };
