@@ -32,6 +32,11 @@ pub(crate) enum ToNode {
     DropRoute(String),
     /// Know it again (`restore-route`).
     RestoreRoute(String),
+    /// This node joined the shard map (`join`): adopt the next epoch after the propagation
+    /// delay.
+    Join(String),
+    /// This node left it (`leave`).
+    Leave(String),
     /// The run is over: write the life's counters and exit.
     Stop,
 }

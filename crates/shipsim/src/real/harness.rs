@@ -22,8 +22,8 @@ use super::network::NetFaults;
 use super::node::{NodeArgs, read_memory, trace_file};
 use super::procs::NodeProc;
 use super::proxy::Proxy;
-use crate::scenario::{Scenario, TransportKind};
-use crate::sim::Recorder;
+use crate::scenario::{FaultAction, Scenario, TransportKind};
+use crate::sim::{MembershipService, Recorder, SharedRecorder};
 
 /// How long a node process may take to start and bind its server.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +59,11 @@ pub(crate) struct Harness {
     stopping: std::collections::BTreeSet<String>,
     pub net: NetFaults,
     pub rec: Recorder,
+    /// The membership changes so far (a starting process reads the latest map), the service
+    /// that numbers them, and when the last one was announced.
+    pub changes: Vec<FaultAction>,
+    membership: MembershipService,
+    pub last_change_us: Option<u64>,
     /// Paused nodes' SIGCONT times (microseconds since the start).
     pub resumes: Vec<(u64, String)>,
     /// SIGINT (Ctrl-C) and SIGTERM, listened to from the start so none is missed.
@@ -100,6 +105,9 @@ impl Harness {
             net: NetFaults::default(),
             rec: Recorder::default(),
             resumes: Vec::new(),
+            changes: Vec::new(),
+            membership: MembershipService::new(scenario, seed),
+            last_change_us: None,
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
         })
@@ -132,6 +140,7 @@ impl Harness {
             dir: self.dir.clone(),
             kind: self.kind,
             peers,
+            membership: self.changes.clone(),
         };
         let stderr = self.dir.join(format!("{node}.life-{life}.stderr"));
         let proc = NodeProc::spawn(&self.exe, &args.to_args(), node, life, stderr)
@@ -246,6 +255,30 @@ impl Harness {
             .get_mut(node)
             .ok_or_else(|| RealError::Node(format!("node {node} is not running")))?;
         writer.write_all(&control::line(command)).await?;
+        Ok(())
+    }
+
+    /// A `join` or `leave`: the next epoch announced (and recorded, once, by the harness),
+    /// then told to every running node, which adopts it after its own seeded propagation
+    /// delay.
+    pub(crate) async fn membership_change(&mut self, action: &FaultAction) -> Result<(), RealError> {
+        let now = self.now();
+        let announced = SharedRecorder::default();
+        announced.lock().set_now(now);
+        self.membership.change(action, Duration::from_micros(now), &[], &announced);
+        for record in announced.lock().take_records() {
+            self.rec.push(record);
+        }
+        self.changes.push(action.clone());
+        self.last_change_us = Some(now);
+        let command = match action {
+            FaultAction::Join(node) => ToNode::Join(node.clone()),
+            FaultAction::Leave(node) => ToNode::Leave(node.clone()),
+            _ => return Ok(()),
+        };
+        for node in self.writers.keys().cloned().collect::<Vec<_>>() {
+            self.send(&node, &command).await?;
+        }
         Ok(())
     }
 

@@ -17,12 +17,13 @@ use std::time::Duration;
 use shipsim_trace::{Micros, Record};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::oneshot;
 
 use super::clock;
 use super::control::{self, ToHarness, ToNode};
 use super::transport::RealFactory;
-use crate::scenario::{Scenario, TransportKind};
+use crate::scenario::{FaultAction, Scenario, TransportKind};
 use crate::sim::{MembershipService, Memory, NodeSpec, Routes, SharedRecorder, Tap, run_life};
 
 /// What the harness tells a node process on its command line.
@@ -38,6 +39,8 @@ pub(crate) struct NodeArgs {
     pub kind: TransportKind,
     /// Where each peer is reached: the proxy's listener of (this node, peer).
     pub peers: Vec<(String, SocketAddr)>,
+    /// The membership changes made before this life started, in order.
+    pub membership: Vec<FaultAction>,
 }
 
 impl NodeArgs {
@@ -54,6 +57,11 @@ impl NodeArgs {
             format!("--kind={}", self.kind.name()),
         ];
         args.extend(self.peers.iter().map(|(peer, addr)| format!("--peer={peer}={addr}")));
+        args.extend(self.membership.iter().filter_map(|change| match change {
+            FaultAction::Join(node) => Some(format!("--join={node}")),
+            FaultAction::Leave(node) => Some(format!("--leave={node}")),
+            _ => None,
+        }));
         args
     }
 
@@ -68,6 +76,7 @@ impl NodeArgs {
             dir: PathBuf::new(),
             kind: TransportKind::Tcp,
             peers: Vec::new(),
+            membership: Vec::new(),
         };
         for arg in args {
             let (key, value) = arg.split_once('=').ok_or_else(|| format!("bad argument {arg}"))?;
@@ -86,6 +95,8 @@ impl NodeArgs {
                     out.peers
                         .push((peer.to_owned(), addr.parse().map_err(|_| format!("bad value in {arg}"))?));
                 }
+                "--join" => out.membership.push(FaultAction::Join(value.to_owned())),
+                "--leave" => out.membership.push(FaultAction::Leave(value.to_owned())),
                 _ => return Err(format!("unknown argument {arg}")),
             }
         }
@@ -188,10 +199,17 @@ fn recorder(args: &NodeArgs) -> Result<SharedRecorder, BoxError> {
     Ok(recorder)
 }
 
+/// A running node life, as its control loop sees it.
+struct Life<'a> {
+    args: &'a NodeArgs,
+    recorder: SharedRecorder,
+    routes: Routes,
+    membership: MembershipService,
+}
+
 async fn serve(args: &NodeArgs, scenario: &Scenario) -> Result<(), BoxError> {
     let control = TcpStream::connect(args.control).await?;
     let (read, mut write) = control.into_split();
-    let recorder = recorder(args)?;
     let (bound_tx, bound_rx) = oneshot::channel();
     let bound = Mutex::new(Some(bound_tx));
     let hook = Arc::new(move |addr: SocketAddr| {
@@ -200,14 +218,23 @@ async fn serve(args: &NodeArgs, scenario: &Scenario) -> Result<(), BoxError> {
         }
     });
     let factory = Arc::new(RealFactory::new(args.kind, args.peers.clone(), hook));
-    let routes = Routes::default();
     let membership = MembershipService::new(scenario, args.seed);
-    let (scenario_c, node, rec, routes_c, seed) =
-        (scenario.clone(), args.node.clone(), recorder.clone(), routes.clone(), args.seed);
-    let mut life = tokio::task::spawn_local(async move {
-        let spec = NodeSpec::new(&scenario_c, seed, &node, rec, routes_c, membership, factory);
-        run_life(Arc::new(spec)).await.map_err(|e| e.to_string())
-    });
+    // The changes made before this process started: it starts on the latest map.
+    for change in &args.membership {
+        membership.learn(change, &args.node, None);
+    }
+    let node = Life { args, recorder: recorder(args)?, routes: Routes::default(), membership };
+    let spec = NodeSpec::new(
+        scenario,
+        args.seed,
+        &args.node,
+        node.recorder.clone(),
+        node.routes.clone(),
+        node.membership.clone(),
+        factory,
+    );
+    let mut life =
+        tokio::task::spawn_local(async move { run_life(Arc::new(spec)).await.map_err(|e| e.to_string()) });
     let addr = tokio::select! {
         biased;
         addr = bound_rx => addr?,
@@ -217,7 +244,7 @@ async fn serve(args: &NodeArgs, scenario: &Scenario) -> Result<(), BoxError> {
     write.write_all(&control::line(&ready)).await?;
     let mut lines = BufReader::new(read).lines();
     let mut idle = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
     loop {
         tokio::select! {
             biased;
@@ -227,26 +254,44 @@ async fn serve(args: &NodeArgs, scenario: &Scenario) -> Result<(), BoxError> {
             }
             line = lines.next_line() => {
                 let Some(line) = line? else { return Err("the harness closed the control channel".into()) };
-                let command: ToNode = serde_json::from_str(&line)?;
-                match command {
-                    ToNode::DropRoute(to) => routes.drop_route(&args.node, &to),
-                    ToNode::RestoreRoute(to) => routes.restore_route(&args.node, &to),
-                    ToNode::Stop => {
-                        recorder.lock().life_down(&args.node, false);
-                        write.write_all(&control::line(&ToHarness::Stopped)).await?;
-                        write.flush().await?;
-                        // The process ends here: nothing of it needs an orderly drop.
-                        std::process::exit(0);
-                    }
-                }
+                node.command(serde_json::from_str(&line)?, &mut write).await?;
             }
             _ = tick.tick() => {
-                let now = recorder.lock().memory().all_idle(std::slice::from_ref(&args.node), &scenario.workload);
+                node.membership.apply_due(node.now());
+                let now = node.recorder.lock().memory().all_idle(std::slice::from_ref(&args.node), &scenario.workload);
                 if idle != Some(now) {
                     idle = Some(now);
                     write.write_all(&control::line(&ToHarness::Idle(now))).await?;
                 }
             }
         }
+    }
+}
+
+impl Life<'_> {
+    /// Time since the run's start.
+    fn now(&self) -> Duration {
+        Duration::from_micros(clock::since(self.args.t0_ns))
+    }
+
+    /// One command of the harness.
+    async fn command(&self, command: ToNode, write: &mut OwnedWriteHalf) -> Result<(), BoxError> {
+        let node = &self.args.node;
+        match command {
+            ToNode::DropRoute(to) => self.routes.drop_route(node, &to),
+            ToNode::RestoreRoute(to) => self.routes.restore_route(node, &to),
+            ToNode::Join(member) => self.membership.learn(&FaultAction::Join(member), node, Some(self.now())),
+            ToNode::Leave(member) => {
+                self.membership.learn(&FaultAction::Leave(member), node, Some(self.now()))
+            }
+            ToNode::Stop => {
+                self.recorder.lock().life_down(node, false);
+                write.write_all(&control::line(&ToHarness::Stopped)).await?;
+                write.flush().await?;
+                // The process ends here: nothing of it needs an orderly drop.
+                std::process::exit(0);
+            }
+        }
+        Ok(())
     }
 }

@@ -12,10 +12,6 @@ fn refused(action: &FaultAction) -> Option<&'static str> {
             "messages cannot be reordered inside one TCP stream on a real network (the kernel \
              delivers a stream in order); use hold and release, or run it simulated",
         ),
-        FaultAction::Join(_) | FaultAction::Leave(_) => Some(
-            "membership changes are not carried to node processes yet (the control channel \
-             carries routes only); run it simulated",
-        ),
         _ => None,
     }
 }
@@ -24,8 +20,6 @@ fn refused(action: &FaultAction) -> Option<&'static str> {
 fn key(action: &FaultAction) -> &'static str {
     match action {
         FaultAction::Reorder(_) => "reorder",
-        FaultAction::Join(_) => "join",
-        FaultAction::Leave(_) => "leave",
         _ => "at",
     }
 }

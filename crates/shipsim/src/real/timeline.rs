@@ -120,6 +120,7 @@ async fn apply(h: &mut Harness, fault: &Fault) -> Result<(), RealError> {
             });
         }
         FaultAction::Pause { node, duration } => h.pause(node, micros(*duration)),
+        FaultAction::Join(_) | FaultAction::Leave(_) => h.membership_change(&fault.action).await?,
         action => h.net.apply(action),
     }
     sync_proxy(h);
@@ -159,6 +160,12 @@ fn effect(action: &FaultAction, before: &BTreeSet<Pair>, after: &BTreeSet<Pair>)
 /// Everything healed (network, crashed and paused nodes, routes), then the cluster's time to
 /// converge: until every node is idle or the settle budget is spent.
 async fn settle(h: &mut Harness) -> Result<(), RealError> {
+    // As a simulation's settle phase begins once every node installed the last change: its
+    // propagation delay at most, plus the slack, after it was announced.
+    if let Some(last) = h.last_change_us {
+        let propagated = last + micros(h.scenario.membership.propagation.max) + micros(SCHEDULING_SLACK);
+        sleep_until(h, propagated.min(micros(h.scenario.duration))).await?;
+    }
     let lossy = h.scenario.network.loss > 0.0;
     let before = h.net.usable(&h.scenario, lossy);
     h.stamp();
