@@ -60,7 +60,8 @@ pub fn run(exe: &Path, path: &Path, scenario: &Scenario, seed: u64) -> Result<Ru
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let result = runtime.block_on(timeline::run(exe, path, scenario, seed, dir.clone()));
     runtime.shutdown_timeout(Duration::from_millis(100));
-    if result.is_ok() {
+    // Kept after a node failed: its stderr and trace files are the evidence.
+    if matches!(result, Ok(_) | Err(RealError::Interrupted | RealError::Refused(_))) {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
