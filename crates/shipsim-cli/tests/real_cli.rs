@@ -107,3 +107,40 @@ fn ctrl_c_ends_every_node_process() {
     assert!(text(&out.stderr).contains("interrupted"), "{}", text(&out.stderr));
     assert!(leftovers(pid).is_empty(), "node processes left running: {:?}", leftovers(pid));
 }
+
+#[test]
+fn a_node_that_dies_unbidden_is_named_and_the_rest_are_ended() {
+    let child = Command::new(env!("CARGO_BIN_EXE_shipsim"))
+        .args(["run", "--real", &scenario("partition-heal.yaml"), "--seed", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shipsim runs");
+    let pid = child.id();
+    let started = Instant::now();
+    while leftovers(pid).len() < 3 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Kill n2's process behind the harness's back.
+    let victim = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).map(|c| text(&c)).unwrap_or_default();
+            cmdline.contains(&format!("-{pid}-")) && cmdline.contains("--node=n2")
+        })
+        .and_then(|e| e.file_name().to_str().map(str::to_owned))
+        .expect("n2's process");
+    assert!(Command::new("kill").args(["-KILL", &victim]).status().expect("kill runs").success());
+    let out = child.wait_with_output().expect("shipsim ends");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("node n2 life 1 exited early"), "{}", text(&out.stderr));
+    assert!(leftovers(pid).is_empty(), "node processes left running: {:?}", leftovers(pid));
+    // The run folder is kept as evidence after a node failed; this test's is not needed.
+    for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&format!("shipsim-real-partition-heal-{pid}-")) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
