@@ -291,6 +291,8 @@ impl Harness {
         self.idle.remove(node);
         self.net.down.insert(node.to_owned());
         self.net.paused.remove(node);
+        // A dead process's dropped routes end with it (its next life reads its routes afresh).
+        self.net.dropped.retain(|(from, _)| from != node);
         self.proxy.links.change(|s| s.targets.remove(node));
         self.stamp();
         let t = self.rec.now();

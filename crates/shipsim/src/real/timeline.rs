@@ -138,10 +138,7 @@ fn sync_proxy(h: &mut Harness) {
 
 async fn restart(h: &mut Harness, node: &str) -> Result<(), RealError> {
     h.spawn(node)?;
-    h.wait_ready(&[node.to_owned()]).await?;
-    // A new life starts with every route (as in a simulation).
-    h.net.dropped.retain(|(from, _)| from != node);
-    Ok(())
+    h.wait_ready(&[node.to_owned()]).await
 }
 
 /// The pairs a fault cut and healed (the simulator's rule: a bounce cuts and heals every pair
