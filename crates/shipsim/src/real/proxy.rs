@@ -195,44 +195,79 @@ async fn connection(down: TcpStream, pair: Pair, links: Links, n: u64) {
     }
 }
 
+/// Chunks read and not yet written, per direction of a connection: what is "in flight" on the
+/// link (a real link carries many packets at once, each with its own latency).
+const IN_FLIGHT_CHUNKS: usize = 256;
+
 /// Forwards `src` to `dst` as the direction `pair` allows, until either side ends or a loss
-/// resets the connection.
-async fn pump(
+/// resets the connection. Reading and writing are decoupled: each chunk is stamped when read
+/// with the time it is due (its drawn latency later, never before the chunk ahead of it) and
+/// written then, so latency delays chunks without limiting how many are in flight.
+async fn pump(src: OwnedReadHalf, dst: OwnedWriteHalf, pair: Pair, links: Links, conn: &str, way: &str) {
+    let rng = |part: &[u8]| {
+        let labels: [&[u8]; 6] =
+            [b"proxy", pair.0.as_bytes(), pair.1.as_bytes(), conn.as_bytes(), way.as_bytes(), part];
+        SmallRng::seed_from_u64(seeds::derive(links.seed, &labels))
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT_CHUNKS);
+    let read = read_side(src, tx, &pair, &links, rng(b"read"));
+    let write = write_side(rx, dst, &pair, &links, rng(b"write"));
+    tokio::pin!(write);
+    tokio::select! {
+        biased;
+        () = &mut write => {}
+        reset = read => {
+            // At the end of the stream what is in flight still arrives; a reset loses it.
+            if !reset {
+                write.await;
+            }
+        }
+    }
+}
+
+/// Reads chunks and stamps each with its due time; `true` when a loss resets the connection.
+async fn read_side(
     mut src: OwnedReadHalf,
-    mut dst: OwnedWriteHalf,
-    pair: Pair,
-    links: Links,
-    conn: &str,
-    way: &str,
-) {
-    let mut rng = SmallRng::seed_from_u64(seeds::derive(
-        links.seed,
-        &[b"proxy", pair.0.as_bytes(), pair.1.as_bytes(), conn.as_bytes(), way.as_bytes()],
-    ));
+    tx: tokio::sync::mpsc::Sender<(tokio::time::Instant, Vec<u8>)>,
+    pair: &Pair,
+    links: &Links,
+    mut rng: SmallRng,
+) -> bool {
     let mut buf = vec![0u8; 64 * 1024];
     let mut last_due = tokio::time::Instant::now();
     loop {
         let n = match src.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return false,
             Ok(n) => n,
         };
-        let arrived = tokio::time::Instant::now();
-        links.open(&pair).await;
         let (latency, loss) = {
             let state = links.lock();
-            (
-                state.latency.get(&pair).copied().unwrap_or(links.default_latency),
-                state.loss.get(&pair).copied(),
-            )
+            (state.latency.get(pair).copied().unwrap_or(links.default_latency), state.loss.get(pair).copied())
         };
         if loss.is_some_and(|p| rng.random_bool(p.clamp(0.0, 1.0))) {
-            return; // the nearest real cause of a lost message: the connection is reset
+            return true; // the nearest real cause of a lost message: the connection is reset
         }
         // Order within a stream is kept: a chunk never overtakes the one before it.
-        last_due = last_due.max(arrived + draw(&mut rng, latency));
-        tokio::time::sleep_until(last_due).await;
-        links.open(&pair).await;
-        if write_cut(&mut dst, &buf[..n], links.segment, &mut rng).await.is_err() {
+        last_due = last_due.max(tokio::time::Instant::now() + draw(&mut rng, latency));
+        if tx.send((last_due, buf[..n].to_vec())).await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// Writes each chunk when it is due and the direction forwards (a cut holds it, and those
+/// behind it, until the heal).
+async fn write_side(
+    mut rx: tokio::sync::mpsc::Receiver<(tokio::time::Instant, Vec<u8>)>,
+    mut dst: OwnedWriteHalf,
+    pair: &Pair,
+    links: &Links,
+    mut rng: SmallRng,
+) {
+    while let Some((due, chunk)) = rx.recv().await {
+        tokio::time::sleep_until(due).await;
+        links.open(pair).await;
+        if write_cut(&mut dst, &chunk, links.segment, &mut rng).await.is_err() {
             return;
         }
     }
