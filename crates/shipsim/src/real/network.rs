@@ -24,6 +24,8 @@ pub(crate) struct NetFaults {
     loss: BTreeMap<Pair, f64>,
     /// Routes dropped, `(from, to)`.
     pub dropped: BTreeSet<Pair>,
+    /// `network.loss` (every link), until the settle phase sets it to 0.
+    pub network_loss: f64,
 }
 
 fn pair(a: &str, b: &str) -> Pair {
@@ -74,12 +76,14 @@ impl NetFaults {
         }
     }
 
-    /// The settle phase's healing of the network: no partition, hold or loss left.
+    /// The settle phase's healing of the network: no partition, hold or loss left (latencies
+    /// back to the scenario's are the proxy's, see `timeline::heal`).
     pub(crate) fn heal_network(&mut self) {
         self.partitioned.clear();
         self.oneway.clear();
         self.held.clear();
         self.loss.clear();
+        self.network_loss = 0.0;
     }
 
     /// What the proxy must block and lose, written into its state (targets and latencies are
@@ -92,6 +96,7 @@ impl NetFaults {
         }
         state.blocked.extend(self.oneway.iter().cloned());
         state.loss.clear();
+        state.default_loss = self.network_loss;
         for ((a, b), rate) in &self.loss {
             state.loss.insert((a.clone(), b.clone()), *rate);
             state.loss.insert((b.clone(), a.clone()), *rate);

@@ -39,8 +39,10 @@ pub(crate) struct LinkState {
     pub blocked: BTreeSet<Pair>,
     /// Latency per direction (the scenario's `network.latency` for the rest).
     pub latency: BTreeMap<Pair, LatencyRange>,
-    /// Probability per chunk that a connection carrying it is reset.
+    /// Probability per chunk that a connection carrying it is reset, per direction (a
+    /// `loss` fault) and for every other one (`network.loss`, until the settle phase).
     pub loss: BTreeMap<Pair, f64>,
+    pub default_loss: f64,
     /// Where each node's current life listens (absent while it is down).
     pub targets: BTreeMap<String, SocketAddr>,
 }
@@ -242,7 +244,11 @@ async fn read_side(
         };
         let (latency, loss) = {
             let state = links.lock();
-            (state.latency.get(pair).copied().unwrap_or(links.default_latency), state.loss.get(pair).copied())
+            let loss = state.loss.get(pair).copied().unwrap_or(state.default_loss);
+            (
+                state.latency.get(pair).copied().unwrap_or(links.default_latency),
+                Some(loss).filter(|p| *p > 0.0),
+            )
         };
         if loss.is_some_and(|p| rng.random_bool(p.clamp(0.0, 1.0))) {
             return true; // the nearest real cause of a lost message: the connection is reset

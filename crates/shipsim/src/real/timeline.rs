@@ -44,6 +44,8 @@ pub(super) async fn run(
 
 async fn drive(h: &mut Harness) -> Result<(), RealError> {
     write_start(h);
+    h.net.network_loss = h.scenario.network.loss;
+    sync_proxy(h);
     let nodes = h.scenario.nodes.clone();
     for node in &nodes {
         h.spawn(node)?;
@@ -169,13 +171,16 @@ async fn settle(h: &mut Harness) -> Result<(), RealError> {
     let restarted: Vec<String> =
         h.scenario.nodes.iter().filter(|n| h.net.down.contains(*n)).cloned().collect();
     let routes: Vec<Pair> = std::mem::take(&mut h.net.dropped).into_iter().collect();
-    if !h.scenario.faults.is_empty() {
+    // Recorded like a fault when the scenario had any (as a simulation does); done always.
+    let pos = (!h.scenario.faults.is_empty()).then(|| {
         let restarted_t: Vec<Text> = restarted.iter().map(|n| Text::from(n.as_str())).collect();
         let routes_t: Vec<[Text; 2]> =
             routes.iter().map(|(a, b)| [Text::from(a.as_str()), Text::from(b.as_str())]).collect();
         let text = SettleText { restarted: &restarted_t, routes: &routes_t }.to_string();
-        let pos = h.rec.fault(text, TracedAction::Settle { restarted: restarted_t, routes: routes_t });
-        heal(h, &restarted, &routes).await?;
+        h.rec.fault(text, TracedAction::Settle { restarted: restarted_t, routes: routes_t })
+    });
+    heal(h, &restarted, &routes).await?;
+    if let Some(pos) = pos {
         let after = h.net.usable(&h.scenario, false);
         let healed: Vec<Pair> = after.difference(&before).cloned().collect();
         h.rec.fault_effect(pos, &[], &healed);
@@ -192,6 +197,8 @@ async fn settle(h: &mut Harness) -> Result<(), RealError> {
 
 async fn heal(h: &mut Harness, restarted: &[String], routes: &[Pair]) -> Result<(), RealError> {
     h.net.heal_network();
+    // Every `latency` fault's link back to the scenario's latency, as a simulation's settle does.
+    h.proxy.links.change(|s| s.latency.clear());
     for node in std::mem::take(&mut h.net.paused) {
         if let Some(proc) = h.procs.get(&node) {
             proc.signal(libc::SIGCONT);
