@@ -176,6 +176,9 @@ type BoxError = Box<dyn std::error::Error>;
 fn run(args: &NodeArgs) -> Result<(), BoxError> {
     let mut scenario = crate::load(&args.scenario)?;
     scenario.transport.kind = Some(args.kind);
+    if !scenario.nodes.contains(&args.node) || args.life == 0 {
+        return Err(format!("no node {} life {} in {}", args.node, args.life, args.scenario.display()).into());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, serve(args, &scenario))
