@@ -140,8 +140,13 @@ pub fn table(title: &str, sim: Result<&Figures, &str>, real: Result<&Figures, &s
     let (sim, real) = match (sim, real) {
         (Ok(sim), Ok(real)) => (sim, real),
         (sim, real) => {
-            let show = |r: Result<&Figures, &str>| r.err().unwrap_or("ran").to_owned();
+            let show = |r: Result<&Figures, &str>| if r.is_ok() { "ran" } else { "not run" };
             let _ = writeln!(out, "  {:<28} {:>16} {:>16}  << diverges", "run", show(sim), show(real));
+            for (side, why) in [("simulated", sim.err()), ("real", real.err())] {
+                if let Some(why) = why {
+                    let _ = writeln!(out, "    {side}: {why}");
+                }
+            }
             return (out, 1);
         }
     };
