@@ -134,13 +134,32 @@ thread_local! {
     static ACTIVE: std::cell::Cell<Option<Variant>> = const { std::cell::Cell::new(None) };
 }
 
-/// Whether `variant` is switched on for the current thread. Always `false`
-/// without the feature `broken`.
+/// The variant switched on for every thread of the process ([`set_process`]).
+#[cfg(feature = "broken")]
+static PROCESS: std::sync::OnceLock<Variant> = std::sync::OnceLock::new();
+
+/// Switches `variant` on for every thread of this process, for good: a real-mode node
+/// process (`shipsim::real`) runs its transport on tokio's worker threads, which a
+/// thread's switch ([`with`]) does not reach. Only a test's own node processes call it
+/// (`sims/real_broken.rs`). Without the feature `broken` it does nothing.
+pub fn set_process(variant: Variant) {
+    #[cfg(feature = "broken")]
+    {
+        let _ = PROCESS.set(variant);
+    }
+    #[cfg(not(feature = "broken"))]
+    {
+        let _ = variant;
+    }
+}
+
+/// Whether `variant` is switched on for the current thread (or the whole process). Always
+/// `false` without the feature `broken`.
 #[inline(always)]
 pub fn is(variant: Variant) -> bool {
     #[cfg(feature = "broken")]
     {
-        ACTIVE.with(|active| active.get() == Some(variant))
+        ACTIVE.with(|active| active.get() == Some(variant)) || PROCESS.get() == Some(&variant)
     }
     #[cfg(not(feature = "broken"))]
     {

@@ -106,7 +106,13 @@ impl Checker for Stats {
 
     fn skipped_rules(&self, index: &Index<'_>) -> Vec<(Rule, String)> {
         let why = "the transport has no counters".to_owned();
-        lacks(index, Lack::Counters).then(|| (StatsRule::Received.into(), why)).into_iter().collect()
+        let mut skipped: Vec<(Rule, String)> =
+            lacks(index, Lack::Counters).then(|| (StatsRule::Received.into(), why)).into_iter().collect();
+        if lacks(index, Lack::KilledCounters) {
+            let why = "a killed process's counters cannot be read".to_owned();
+            skipped.push((StatsRule::MissingStats.into(), why));
+        }
+        skipped
     }
 
     fn run(&self, index: &Index<'_>, findings: &mut Findings) {

@@ -108,13 +108,17 @@ fn what_the_transport_lacks_is_reported_skipped_not_passed() {
     let summary = summarize(&lacking);
     let relaxed = |invariant| summary.get(invariant).relaxed.clone().unwrap_or_default();
     assert_eq!(relaxed(Invariant::Delivery), "redelivery-after-ack skipped: the transport reports no acks");
-    assert_eq!(relaxed(Invariant::Stats), "received skipped: the transport has no counters");
+    assert_eq!(
+        relaxed(Invariant::Stats),
+        "received skipped: the transport has no counters; \
+         missing-stats skipped: a killed process's counters cannot be read"
+    );
     assert_eq!(
         relaxed(Invariant::Liveness),
         "recovery skipped: the transport gave no timing; contract skipped: the transport gave no timing; \
          reconnect-spacing skipped: the transport gave no timing"
     );
-    assert!(summary.to_string().contains("held [received skipped: the transport has no counters]"));
+    assert!(summary.to_string().contains("held [received skipped: the transport has no counters; missing"));
     // Another stats rule still fires without counters.
     let sink_off = changed(lacking, stats_of("n1", 1), |r| {
         if let Record::Stats { sink, .. } = r {
@@ -135,6 +139,21 @@ fn what_the_transport_lacks_is_reported_skipped_not_passed() {
     );
     // The TCP transport lacks nothing: no note.
     assert_eq!(summarize(&clean_run()).get(Invariant::Delivery).relaxed, None);
+}
+
+/// Real mode's SIGKILL leaves a life without counters: a trace that says so
+/// (`lacks: [killed-counters]`) skips `missing-stats`, and says why, rather than passing it.
+#[test]
+fn a_killed_life_without_counters_is_skipped_when_the_trace_says_so() {
+    let killed = without(clean_run(), stats_of("n2", 1));
+    assert_eq!(rules(&check_all(&killed)), [("stats", "missing-stats")]);
+    let said = with_start(killed, |s| s.lacks = vec![Lack::KilledCounters]);
+    assert_eq!(check_all(&said), vec![]);
+    let summary = summarize(&said);
+    assert_eq!(
+        summary.get(Invariant::Stats).relaxed.as_deref(),
+        Some("missing-stats skipped: a killed process's counters cannot be read")
+    );
 }
 
 #[test]

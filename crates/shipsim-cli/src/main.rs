@@ -37,6 +37,16 @@ enum Command {
         /// The trace, JSON Lines.
         trace: PathBuf,
     },
+    /// Run a scenario simulated and for real, seed by seed, and print both side by side with
+    /// every divergence marked.
+    Compare(cli::real::CompareArgs),
+    /// A node process of a real run (started by `run --real`, not by hand).
+    #[command(hide = true)]
+    Node {
+        /// The harness's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Measure the performance figures (build with --release): a table, or --json.
     Bench(cli::bench::BenchArgs),
 }
@@ -51,6 +61,8 @@ fn main() -> ExitCode {
         Command::Replay(replay) => cli::run::replay(&replay),
         Command::Verify { trace } => cli::verify::verify(&trace),
         Command::Bench(bench) => cli::bench::run(&bench),
+        Command::Compare(compare) => cli::real::compare(&compare),
+        Command::Node { args } => return ExitCode::from(shipsim::real::node_main(&args).clamp(0, 255) as u8),
     };
     ExitCode::from(status as u8)
 }

@@ -75,6 +75,13 @@ pub enum FaultAction {
     Join(Text),
     /// A node left the shard map.
     Leave(Text),
+    /// A node's process stopped for a while, then continued (real mode: SIGSTOP, SIGCONT).
+    Pause {
+        /// The node paused.
+        node: Text,
+        /// For how long, in microseconds.
+        for_us: u64,
+    },
     /// The settle phase's healing: every partition healed, every hold
     /// released, every loss set to 0, the crashed nodes restarted and the
     /// dropped routes restored. It is no fault of the scenario, but it
@@ -119,6 +126,7 @@ impl FaultAction {
             FaultAction::RestoreRoute { .. } => FaultKind::RestoreRoute,
             FaultAction::Join(_) => FaultKind::Join,
             FaultAction::Leave(_) => FaultKind::Leave,
+            FaultAction::Pause { .. } => FaultKind::Pause,
             FaultAction::Settle { .. } => FaultKind::Settle,
         }
     }
@@ -136,7 +144,8 @@ impl FaultAction {
             | FaultAction::Restart(node)
             | FaultAction::Bounce(node)
             | FaultAction::Join(node)
-            | FaultAction::Leave(node) => vec![node],
+            | FaultAction::Leave(node)
+            | FaultAction::Pause { node, .. } => vec![node],
             FaultAction::Hold(link)
             | FaultAction::Reorder(link)
             | FaultAction::Release(link)

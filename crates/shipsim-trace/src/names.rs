@@ -272,6 +272,12 @@ impl FaultKind {
     pub fn scripted() -> impl Iterator<Item = FaultKind> {
         FaultKind::ALL.iter().copied().filter(|&k| k != FaultKind::Settle)
     }
+
+    /// The kinds a simulation carries out: every scripted kind but `pause`, which only real
+    /// mode can (a simulation refuses it; `docs/real-mode.md`).
+    pub fn simulated() -> impl Iterator<Item = FaultKind> {
+        FaultKind::scripted().filter(|&k| k != FaultKind::Pause)
+    }
 }
 
 macro_rules! rule_from {
@@ -309,6 +315,9 @@ names! {
         Counters = "counters",
         /// It gave no timing: `recovery` has no bound to check.
         Timing = "timing",
+        /// A killed process's counters cannot be read (real mode's SIGKILL): its life has no
+        /// `stats` record, and `missing-stats` cannot be checked.
+        KilledCounters = "killed-counters",
     }
 }
 
@@ -346,6 +355,8 @@ names! {
         Join = "join",
         /// A node leaves the shard map.
         Leave = "leave",
+        /// A node's process stops for a while, then continues.
+        Pause = "pause",
         /// The settle phase's healing.
         Settle = "settle",
     }

@@ -37,9 +37,11 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod compare;
 #[cfg(test)]
 mod coverage;
 mod payload;
+pub mod real;
 pub mod report;
 pub mod repro;
 pub mod scenario;

@@ -352,7 +352,7 @@ mod tests {
         assert!((40..200).contains(&segmented), "{segmented} of 400 segmented");
         assert!((25..200).contains(&padded), "{padded} of 400 with payload sizes");
         assert_eq!(windows.len(), 4, "{windows:?}");
-        assert_eq!(kinds.len(), FaultKind::scripted().count(), "{kinds:?}");
+        assert_eq!(kinds.len(), FaultKind::simulated().count(), "{kinds:?}");
         assert_eq!(sizes.len(), 6);
         assert!(longest >= 6, "{longest}");
         assert!((40..=160).contains(&slow_sinks), "{slow_sinks} of 400 with a sink model");

@@ -52,7 +52,7 @@ fn unknown_key() {
         error(&with_faults(&["{at: 1s, crash: n1, when: now}"])),
         "s.yaml:5:25: unknown key `when` (expected one of: at, partition, partition-oneway, \
          heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, \
-         restore-route, join, leave)"
+         restore-route, join, leave, pause)"
     );
 }
 
@@ -146,7 +146,7 @@ fn no_action() {
     assert_eq!(
         error(&with_faults(&["{at: 2s}"])),
         "s.yaml:5:5: fault has no action (expected one of: partition, partition-oneway, heal, \
-         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave)"
+         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause)"
     );
 }
 

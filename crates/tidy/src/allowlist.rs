@@ -25,6 +25,13 @@ pub const SIMULATED_PATH: &[&str] = &[
     "crates/shipsim-check",
 ];
 
+/// Folders inside [`SIMULATED_PATH`] crates that no simulation runs: real mode
+/// (`shipsim run --real`) starts OS processes, reads the monotonic clock and runs tokio's
+/// multi-threaded runtime on purpose. Nothing on the simulated path may import from them (the
+/// simulator's modules never name `crate::real`), so their nondeterminism cannot reach a
+/// simulated run; [`crate::run::nondeterminism`] skips them.
+pub const REAL_MODE: &[&str] = &["crates/shipsim/src/real/"];
+
 /// What each harness crate may not depend on through any chain of normal dependencies
 /// ([`crate::dependencies`]): reading and checking a trace needs no runtime, simulator,
 /// network stack, generator or YAML parser, and none of the system under test.

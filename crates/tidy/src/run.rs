@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::allowlist::{DEPENDENCY_LIMITS, LONG_FUNCTIONS, SIMULATED_PATH};
+use crate::allowlist::{DEPENDENCY_LIMITS, LONG_FUNCTIONS, REAL_MODE, SIMULATED_PATH};
 use crate::cargo::Manifest;
 use crate::report::Violation;
 use crate::walk::{Crate, SourceFile, Target};
@@ -25,14 +25,33 @@ pub fn long_functions(crates: &[Crate]) -> Vec<Violation> {
 
 /// Nondeterminism in the non-test code of the crates on [`SIMULATED_PATH`] (build
 /// scripts excepted: they run before any simulation). A deliberate use is marked on its line
-/// (`allow-nondeterminism: <reason>`); there is no list.
+/// (`allow-nondeterminism: <reason>`); there is no list. Real mode's folders ([`REAL_MODE`])
+/// run no simulation; that no simulated module imports them is checked too.
 pub fn nondeterminism(crates: &[Crate]) -> Vec<Violation> {
     let simulated = crates.iter().filter(|c| SIMULATED_PATH.contains(&c.dir.as_str()));
-    simulated
-        .flat_map(|c| &c.files)
-        .filter(|f| !f.test_only && f.target != Target::BuildScript)
-        .flat_map(|f| nondeterminism::check(&f.path, &f.source))
-        .collect()
+    let real = |f: &&SourceFile| REAL_MODE.iter().any(|dir| f.path.starts_with(dir));
+    let leaks =
+        simulated.clone().flat_map(|c| &c.files).filter(|f| !real(f) && !f.test_only).filter_map(|f| {
+            let line = f
+                .source
+                .lines()
+                .position(|l| l.contains("crate::real::") || l.contains("use crate::real"))?;
+            let message = "a simulated module imports real mode, which reads clocks and spawns processes";
+            Some(Violation::new(
+                &f.path,
+                line + 1,
+                format!("{}: imports crate::real", f.path),
+                message.to_owned(),
+            ))
+        });
+    let mut out: Vec<Violation> = leaks.collect();
+    out.extend(
+        simulated
+            .flat_map(|c| &c.files)
+            .filter(|f| !real(f) && !f.test_only && f.target != Target::BuildScript)
+            .flat_map(|f| nondeterminism::check(&f.path, &f.source)),
+    );
+    out
 }
 
 /// `pub fn`s in private modules of every crate.

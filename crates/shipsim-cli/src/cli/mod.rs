@@ -4,6 +4,8 @@ use std::path::Path;
 
 pub mod bench;
 pub mod explore;
+mod files;
+pub mod real;
 pub mod run;
 pub mod stdout;
 pub mod verify;

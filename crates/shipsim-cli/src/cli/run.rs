@@ -10,6 +10,7 @@ use shipsim::scenario::{Scenario, TransportKind};
 use shipsim::{RunError, Simulation};
 use shipsim_trace::{Invariant, Rule};
 
+use super::files::{html_path, trace_path, worst, write_trace};
 use super::stdout::{out, outln};
 use super::{ExitStatus, load_on};
 
@@ -35,6 +36,10 @@ pub struct RunArgs {
     /// per seed: NAME.seed-N.html).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Run for real: one OS process per node on 127.0.0.1, real sockets, faults through a
+    /// fault proxy and signals (not deterministic; see docs/real-mode.md).
+    #[arg(long, conflicts_with = "check_determinism")]
+    pub real: bool,
 }
 
 /// Options of `shipsim replay`.
@@ -64,6 +69,15 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
         Some(seed) => vec![seed],
         None => scenario.seeds.clone(),
     };
+    if args.real {
+        return super::real::run_seeds(
+            &args.scenario,
+            &scenario,
+            &seeds,
+            args.trace.as_deref(),
+            args.html.as_deref(),
+        );
+    }
     let mode =
         Mode { twice: args.check_determinism, write_repro: true, expect: None, html: args.html.clone() };
     run_seeds(&args.scenario, &scenario, &seeds, args.trace.as_deref(), &mode)
@@ -188,32 +202,4 @@ fn run_one(
         outln!("  deterministic: two runs, same trace (digest {digest:016x})");
     }
     status
-}
-
-/// Writes `records` as JSON Lines to `path` through a buffer; returns the
-/// trace's digest and length.
-fn write_trace(path: &Path, records: &[shipsim_trace::Record]) -> std::io::Result<(u64, u64)> {
-    let mut file = shipsim_trace::Digest::new(std::fs::File::create(path)?);
-    shipsim_trace::write(records, std::io::BufWriter::with_capacity(1 << 16, &mut file))?;
-    Ok((file.digest(), file.len()))
-}
-
-fn trace_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
-    if seeds == 1 {
-        return base.to_path_buf();
-    }
-    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "trace".into());
-    base.with_file_name(format!("{stem}.seed-{seed}.jsonl"))
-}
-
-fn html_path(base: &Path, seed: u64, seeds: usize) -> PathBuf {
-    if seeds == 1 {
-        return base.to_path_buf();
-    }
-    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    base.with_file_name(format!("{stem}.seed-{seed}.html"))
-}
-
-fn worst(a: ExitStatus, b: ExitStatus) -> ExitStatus {
-    if (b as u8) > (a as u8) { b } else { a }
 }

@@ -510,7 +510,7 @@ mod tests {
             longest = longest.max(s.faults.len());
             kinds.extend(s.faults.iter().map(|f| f.action.kind()));
         }
-        assert_eq!(kinds.len(), shipsim_trace::FaultKind::scripted().count(), "{kinds:?}");
+        assert_eq!(kinds.len(), shipsim_trace::FaultKind::simulated().count(), "{kinds:?}");
         assert!(longest >= 10, "{longest}");
     }
 }

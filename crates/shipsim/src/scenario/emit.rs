@@ -186,6 +186,9 @@ impl fmt::Display for FaultAction {
             FaultAction::Loss { link, rate } => {
                 write!(f, "{{link: {link}, rate: {}}}", format_float(*rate))
             }
+            FaultAction::Pause { node, duration } => {
+                write!(f, "{{node: {}, for: {}}}", Word(node), format_duration(*duration))
+            }
         }
     }
 }

@@ -338,6 +338,15 @@ pub enum FaultAction {
     /// The node leaves the shard map (its process keeps running and receiving what is still
     /// sent to it under older maps). It must be a member, and not the last one.
     Leave(String),
+    /// The node's process stops for `duration`, then continues (real mode: SIGSTOP, then
+    /// SIGCONT; its sockets stay open, unread). A simulation cannot stop a host's process:
+    /// it holds every link of the node for `duration` instead.
+    Pause {
+        /// The node paused.
+        node: String,
+        /// How long.
+        duration: Duration,
+    },
 }
 
 impl FaultAction {
@@ -584,6 +593,7 @@ mod tests {
             FaultAction::RestoreRoute { from: "a".into(), to: "b".into() },
             FaultAction::Join("a".into()),
             FaultAction::Leave("a".into()),
+            FaultAction::Pause { node: "a".into(), duration: Duration::from_millis(1) },
         ];
         let kinds: Vec<FaultKind> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultKind::scripted().collect::<Vec<_>>());

@@ -146,6 +146,8 @@ pub(crate) struct RawFault {
     pub join: Slot<String>,
     #[serde(default)]
     pub leave: Slot<String>,
+    #[serde(default)]
+    pub pause: Slot<RawPause>,
 }
 
 /// An optional key that tells "absent" from "present but empty" (`crash:` with no value),
@@ -184,6 +186,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slot<T> {
 
 /// `{from: n1, to: n2}`: a direction, as `partition-oneway`, `drop-route` and
 /// `restore-route` take it.
+/// `pause: {node, for}`: the node's process stops for a while (real mode: SIGSTOP, then
+/// SIGCONT).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPause {
+    pub node: Located<String>,
+    #[serde(rename = "for")]
+    pub duration: Located<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOneway {

@@ -122,6 +122,11 @@ impl Known<'_> {
             }),
             node(raw.join, FaultAction::Join),
             node(raw.leave, FaultAction::Leave),
+            raw.pause.into_value().map(|p| {
+                let node = self.node(&p.value.node)?;
+                let duration = located(&p.value.duration, parse_duration(&p.value.duration.value))?;
+                Ok(FaultAction::Pause { node, duration })
+            }),
         ]
         .into_iter()
         .flatten()
@@ -281,7 +286,7 @@ fn only_action(raw: &RawFault, entry: Pos) -> Result<(&'static str, Pos), Proble
 /// Every action key of a fault entry, as the file spells it, with where its value was
 /// written if present. Destructured field by field so that a new action key does not
 /// compile until it is listed here.
-fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
+fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 16] {
     let RawFault {
         at: _,
         partition,
@@ -299,6 +304,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
         restore_route,
         join,
         leave,
+        pause,
     } = raw;
     [
         ("partition", partition.pos()),
@@ -316,6 +322,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 15] {
         ("restore-route", restore_route.pos()),
         ("join", join.pos()),
         ("leave", leave.pos()),
+        ("pause", pause.pos()),
     ]
 }
 
@@ -348,6 +355,26 @@ mod tests {
 
     fn s(n: u64) -> Duration {
         Duration::from_secs(n)
+    }
+
+    /// `pause: {node, for}` (real mode's SIGSTOP): a running node, a duration; it prints as
+    /// it is written, so a repro keeps it.
+    #[test]
+    fn a_pause_names_a_running_node_and_a_duration() {
+        let faults = run(&["{at: 1s, pause: {node: n2, for: 400ms}}"]).unwrap();
+        let action = FaultAction::Pause { node: "n2".into(), duration: Duration::from_millis(400) };
+        assert_eq!(faults[0].action, action);
+        assert_eq!(faults[0].to_string(), "{at: 1s, pause: {node: n2, for: 400ms}}");
+        fails(
+            &["{at: 1s, crash: n2}", "{at: 2s, pause: {node: n2, for: 1s}}"],
+            (2, "{node"),
+            "pause of `n2`, which is crashed (since 1s)",
+        );
+        fails(
+            &["{at: 1s, pause: {node: n2, for: soon}}"],
+            (1, "soon"),
+            &err(&["{at: 1s, pause: {node: n2, for: soon}}"]).2,
+        );
     }
 
     #[test]
@@ -403,7 +430,7 @@ mod tests {
         fails(
             &["{at: 2s}"],
             (1, "{"),
-            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave)",
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause)",
         );
         fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
         fails(

@@ -95,8 +95,19 @@ impl Walk {
             FaultAction::Latency { .. } => Ok(()),
             FaultAction::DropRoute { from, to } => self.drop_route(from, to, at),
             FaultAction::RestoreRoute { from, to } => self.restore_route(from, to, at),
+            FaultAction::Pause { node, .. } => self.pause(node),
         };
         result.map_err(|message| Problem::new(pos.value, message))
+    }
+
+    /// A pause stops a running process: a crashed node has none.
+    fn pause(&mut self, node: &str) -> Result<(), String> {
+        match self.crashed.get(node) {
+            Some(since) => {
+                Err(format!("pause of `{node}`, which is crashed (since {})", format_duration(*since)))
+            }
+            None => Ok(()),
+        }
     }
 
     /// A join of a node that is already a member would change nothing.

@@ -41,6 +41,9 @@ impl FaultAction {
             }
             FaultAction::Join(node) => trace::FaultAction::Join(text(node)),
             FaultAction::Leave(node) => trace::FaultAction::Leave(text(node)),
+            FaultAction::Pause { node, duration } => {
+                trace::FaultAction::Pause { node: text(node), for_us: duration.as_micros() as u64 }
+            }
         }
     }
 }

@@ -184,7 +184,8 @@ fn describe(fault: &Fault) -> String {
         | FaultAction::Restart(n)
         | FaultAction::Bounce(n)
         | FaultAction::Join(n)
-        | FaultAction::Leave(n) => format!("{} {n}", fault.action.kind()),
+        | FaultAction::Leave(n)
+        | FaultAction::Pause { node: n, .. } => format!("{} {n}", fault.action.kind()),
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => {
             format!("{} {}-{}", fault.action.kind(), l.a, l.b)
         }
@@ -208,7 +209,8 @@ fn mentions(action: &FaultAction, node: &str) -> bool {
         | FaultAction::Restart(n)
         | FaultAction::Bounce(n)
         | FaultAction::Join(n)
-        | FaultAction::Leave(n) => n == node,
+        | FaultAction::Leave(n)
+        | FaultAction::Pause { node: n, .. } => n == node,
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => l.touches(node),
         FaultAction::Latency { link, .. } | FaultAction::Loss { link, .. } => link.touches(node),
     }

@@ -30,7 +30,7 @@ use shipsim_trace::MembershipChange;
 
 /// The epochs announced so far and the routers they reach.
 #[derive(Clone)]
-pub(super) struct MembershipService(Arc<Mutex<Table>>);
+pub(crate) struct MembershipService(Arc<Mutex<Table>>);
 
 struct Table {
     seed: u64,
@@ -57,7 +57,7 @@ impl std::fmt::Debug for MembershipService {
 
 impl MembershipService {
     /// The membership of `scenario` at epoch 0, for the run seeded `seed`.
-    pub(super) fn new(scenario: &Scenario, seed: u64) -> MembershipService {
+    pub(crate) fn new(scenario: &Scenario, seed: u64) -> MembershipService {
         MembershipService(Arc::new(Mutex::new(Table {
             seed,
             shards: scenario.shards,
@@ -98,18 +98,14 @@ impl MembershipService {
 
     /// A `join` or `leave` at `now`: announces the next epoch and schedules every node's
     /// adoption of it. Other actions are not membership changes and are ignored.
-    pub(super) fn change(
+    pub(crate) fn change(
         &self,
         action: &FaultAction,
         now: Duration,
         nodes: &[String],
         recorder: &SharedRecorder,
     ) {
-        let (kind, node) = match action {
-            FaultAction::Join(node) => (MembershipChange::Join, node),
-            FaultAction::Leave(node) => (MembershipChange::Leave, node),
-            _ => return,
-        };
+        let Some((kind, node)) = change_of(action) else { return };
         let mut table = self.lock();
         table.changes.push(action.clone());
         let epoch = table.changes.len() as u64;
@@ -121,11 +117,28 @@ impl MembershipService {
         }
     }
 
+    /// Real mode: a node process learns a change the harness announced (and recorded). With
+    /// `adopt_from`, `node`'s adoption is scheduled after its seeded propagation delay from
+    /// then; without (a change made before the process started), the change only counts
+    /// towards the latest map.
+    pub(crate) fn learn(&self, action: &FaultAction, node: &str, adopt_from: Option<Duration>) {
+        if change_of(action).is_none() {
+            return;
+        }
+        let mut table = self.lock();
+        table.changes.push(action.clone());
+        let epoch = table.changes.len() as u64;
+        if let Some(now) = adopt_from {
+            let delay = table.delay(node, epoch);
+            table.pending.insert((now + delay, node.to_owned(), epoch));
+        }
+    }
+
     /// Hands every adoption due by `now` to its router, in (due, node) order; the router
     /// installs it (at once, or after the accepts of shards it gives away end) and its
     /// install observer records the `Adopt`. An adoption for a node with no live process, or
     /// of an epoch not newer than its router's, is dropped.
-    pub(super) fn apply_due(&self, now: Duration) {
+    pub(crate) fn apply_due(&self, now: Duration) {
         loop {
             let mut table = self.lock();
             let Some(first) = table.pending.first().filter(|(due, _, _)| *due <= now).cloned() else {
@@ -152,6 +165,15 @@ impl MembershipService {
     /// Whether no adoption is still on its way.
     pub(super) fn settled(&self) -> bool {
         self.lock().pending.is_empty()
+    }
+}
+
+/// The kind of membership change `action` is, and its node; `None` for other actions.
+fn change_of(action: &FaultAction) -> Option<(MembershipChange, &String)> {
+    match action {
+        FaultAction::Join(node) => Some((MembershipChange::Join, node)),
+        FaultAction::Leave(node) => Some((MembershipChange::Leave, node)),
+        _ => None,
     }
 }
 

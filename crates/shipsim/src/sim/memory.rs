@@ -54,6 +54,11 @@ impl Memory {
         self.nodes.get_mut(node).expect("inserted above")
     }
 
+    /// The book of `node`, if it has one.
+    pub(crate) fn get(&self, node: &str) -> Option<&NodeBook> {
+        self.nodes.get(node)
+    }
+
     /// Whether every node runs, has routed its whole workload and has no route call and no
     /// ship call in flight: nothing is left to converge, and the settle phase may end.
     pub(crate) fn all_idle(&self, nodes: &[String], workload: &Workload) -> bool {

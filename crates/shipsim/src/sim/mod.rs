@@ -23,7 +23,16 @@ mod sink;
 mod workload;
 
 pub use clock::TICK;
+// Real mode (`crate::real`) runs the same node, recorder, membership and routes in OS
+// processes.
+pub(crate) use membership::MembershipService;
+pub(crate) use memory::Memory;
+pub(crate) use node::{NodeSpec, run_life};
+pub(crate) use recorder::{Recorder, SharedRecorder, Tap};
+pub(crate) use routes::Routes;
 #[cfg(test)]
 pub(crate) use runner::run;
 pub(crate) use runner::run_with;
+pub(crate) use runner::start_record;
 pub use runner::{RunError, RunResult};
+pub(crate) use workload::healthy_time;

@@ -28,7 +28,7 @@ use crate::transport::{LifeContext, NodeTransport, TransportFactory};
 const LOCAL_SINK_CAPACITY: usize = 1024;
 
 /// What a node's program needs, shared by all of its lives.
-struct NodeSpec {
+pub(crate) struct NodeSpec {
     scenario: Scenario,
     seed: u64,
     node: String,
@@ -41,31 +41,42 @@ struct NodeSpec {
 
 /// The program turmoil runs for `node`, on start and on every restart.
 pub(super) fn host(
-    scenario: &Scenario,
-    seed: u64,
-    node: &str,
-    recorder: SharedRecorder,
-    routes: Routes,
-    membership: MembershipService,
-    factory: Arc<dyn TransportFactory>,
+    spec: NodeSpec,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = turmoil::Result>>> + 'static {
-    let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
-    let spec = Arc::new(NodeSpec {
-        scenario: scenario.clone(),
-        seed,
-        node: node.to_owned(),
-        index,
-        recorder,
-        routes,
-        membership,
-        factory,
-    });
+    let spec = Arc::new(spec);
     move || Box::pin(run_life(spec.clone()))
+}
+
+impl NodeSpec {
+    /// What `node`'s lives need. Real mode (`crate::real`) builds one per node process and runs
+    /// [`run_life`] on tokio's runtime inside a `LocalSet`; the recorder's memory says which
+    /// life it is.
+    pub(crate) fn new(
+        scenario: &Scenario,
+        seed: u64,
+        node: &str,
+        recorder: SharedRecorder,
+        routes: Routes,
+        membership: MembershipService,
+        factory: Arc<dyn TransportFactory>,
+    ) -> NodeSpec {
+        let index = scenario.nodes.iter().position(|n| n == node).expect("a scenario node");
+        NodeSpec {
+            scenario: scenario.clone(),
+            seed,
+            node: node.to_owned(),
+            index,
+            recorder,
+            routes,
+            membership,
+            factory,
+        }
+    }
 }
 
 /// One process life of the node: its transport, router and sinks started afresh, then its
 /// workload from where the node's memory says it stopped.
-async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
+pub(crate) async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let NodeSpec { scenario, seed, node, recorder, .. } = &*spec;
     let life = recorder.lock().life_up(node);
     tracing::debug!(node = %node, life, "process starts");

@@ -22,10 +22,22 @@ use shipsim_trace::{
     ShippedRecord, ShipperCounters, Text,
 };
 
+/// Real mode's hook on a node process's recorder: stamps records with the real monotonic clock
+/// and writes each one out as it is made (so a killed process loses none it made), with the
+/// node's memory. A simulation has none: records are stamped with the runner's time and kept.
+pub(crate) trait Tap: Send {
+    /// The time to stamp on a record made now.
+    fn now(&self) -> Micros;
+    /// `record` was made; `memory` is what the nodes remember after it.
+    fn record(&mut self, record: &Record, memory: &Memory);
+}
+
 /// The run's record of facts.
 #[derive(Default)]
-pub(super) struct Recorder {
+pub(crate) struct Recorder {
     now: Micros,
+    /// Real mode only (see [`Tap`]).
+    tap: Option<Box<dyn Tap>>,
     records: Vec<Record>,
     /// What each node remembers across its crashes.
     memory: Memory,
@@ -39,12 +51,12 @@ pub(super) struct Recorder {
 
 /// The recorder as the hosts and the runner share it.
 #[derive(Clone, Default)]
-pub(super) struct SharedRecorder(Arc<Mutex<Recorder>>);
+pub(crate) struct SharedRecorder(Arc<Mutex<Recorder>>);
 
 impl SharedRecorder {
     /// Lock the recorder. A panic elsewhere fails the run anyway, so a
     /// poisoned lock is used as it is.
-    pub(super) fn lock(&self) -> MutexGuard<'_, Recorder> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Recorder> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -52,18 +64,29 @@ impl SharedRecorder {
 impl Recorder {
     /// Set the time stamped on the records that follow (the runner calls it
     /// before each simulation step, so stamps are monotone and tick-grained).
-    pub(super) fn set_now(&mut self, now: Micros) {
+    pub(crate) fn set_now(&mut self, now: Micros) {
         self.now = now;
     }
 
     /// The current stamp.
-    pub(super) fn now(&self) -> Micros {
-        self.now
+    pub(crate) fn now(&self) -> Micros {
+        match &self.tap {
+            Some(tap) => tap.now(),
+            None => self.now,
+        }
     }
 
-    /// Append a record.
-    pub(super) fn push(&mut self, record: Record) {
-        self.records.push(record);
+    /// Real mode: stamp and write out every record through `tap`, keeping none.
+    pub(crate) fn set_tap(&mut self, tap: Box<dyn Tap>) {
+        self.tap = Some(tap);
+    }
+
+    /// Append a record (real mode: write it out through the tap instead).
+    pub(crate) fn push(&mut self, record: Record) {
+        match &mut self.tap {
+            Some(tap) => tap.record(&record, &self.memory),
+            None => self.records.push(record),
+        }
     }
 
     /// Every record so far.
@@ -73,17 +96,17 @@ impl Recorder {
     }
 
     /// Take the records out, leaving none.
-    pub(super) fn take_records(&mut self) -> Vec<Record> {
+    pub(crate) fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.records)
     }
 
     /// The book of `node`.
-    pub(super) fn node(&mut self, node: &str) -> &mut NodeBook {
+    pub(crate) fn node(&mut self, node: &str) -> &mut NodeBook {
         self.memory.node(node)
     }
 
     /// What every node remembers across its crashes.
-    pub(super) fn memory(&self) -> &Memory {
+    pub(crate) fn memory(&self) -> &Memory {
         &self.memory
     }
 
@@ -98,21 +121,21 @@ impl Recorder {
     }
 
     /// A phase change.
-    pub(super) fn phase(&mut self, phase: Phase) {
-        let t = self.now;
+    pub(crate) fn phase(&mut self, phase: Phase) {
+        let t = self.now();
         self.push(Record::Phase { t, phase });
     }
 
     /// A fault applied; returns the record's position, for [`Self::fault_effect`].
-    pub(super) fn fault(&mut self, fault: String, action: FaultAction) -> usize {
-        let t = self.now;
+    pub(crate) fn fault(&mut self, fault: String, action: FaultAction) -> usize {
+        let t = self.now();
         self.push(Record::Fault { t, fault, action: Box::new(action), links: Box::default() });
         self.records.len() - 1
     }
 
     /// What the fault recorded at `pos` did to the routes between nodes:
     /// the `(from, to)` pairs it made unusable and those it made usable.
-    pub(super) fn fault_effect(&mut self, pos: usize, cut: &[(String, String)], healed: &[(String, String)]) {
+    pub(crate) fn fault_effect(&mut self, pos: usize, cut: &[(String, String)], healed: &[(String, String)]) {
         let mut texts = |pairs: &[(String, String)]| -> Vec<[Text; 2]> {
             pairs.iter().map(|(from, to)| [self.name(from), self.name(to)]).collect()
         };
@@ -125,7 +148,7 @@ impl Recorder {
 
     /// A node's process starts: returns its new life.
     pub(super) fn life_up(&mut self, node: &str) -> u32 {
-        let t = self.now;
+        let t = self.now();
         let book = self.node(node);
         book.life += 1;
         book.running = true;
@@ -147,8 +170,8 @@ impl Recorder {
 
     /// A node's process ends (crash, bounce, or the end of the run): its
     /// counters are read one last time.
-    pub(super) fn life_down(&mut self, node: &str, crashed: bool) {
-        let t = self.now;
+    pub(crate) fn life_down(&mut self, node: &str, crashed: bool) {
+        let t = self.now();
         let book = self.node(node);
         if !book.running {
             return;
@@ -175,7 +198,7 @@ impl Recorder {
         epoch: u64,
         events: &[ShippedEvent],
     ) -> u64 {
-        let t = self.now;
+        let t = self.now();
         let book = self.node(node);
         let (life, batch) = (book.life, book.next_batch);
         book.next_batch += 1;
@@ -194,7 +217,7 @@ impl Recorder {
         node: &str,
         members: &[String],
     ) {
-        let t = self.now;
+        let t = self.now();
         let node = self.name(node);
         let mut members: Vec<Text> = members.iter().map(|m| self.name(m)).collect();
         members.sort();
@@ -204,7 +227,7 @@ impl Recorder {
     /// `node`'s router installed the map of `epoch`; `moved` are the shards
     /// whose owner its own map says changed.
     pub(super) fn adopt(&mut self, node: &str, epoch: u64, moved: Vec<u32>) {
-        let t = self.now;
+        let t = self.now();
         let life = self.node(node).life;
         let node = self.name(node);
         self.push(Record::Adopt { t, node, life, epoch, moved });
@@ -230,7 +253,7 @@ impl Recorder {
         outcome: Outcome,
         error: Option<String>,
     ) {
-        let t = self.now;
+        let t = self.now();
         let book = self.node(node);
         book.in_flight = book.in_flight.saturating_sub(1);
         let life = book.life;
@@ -240,7 +263,7 @@ impl Recorder {
 
     /// The sender `node` got the ack of event `id` from `dst`.
     pub(super) fn ack(&mut self, node: &str, dst: &str, id: EventId) {
-        let t = self.now;
+        let t = self.now();
         let life = self.node(node).life;
         let (node, dst) = (self.name(node), self.name(dst));
         self.push(Record::Ack { t, node, life, dst, id });
@@ -248,7 +271,7 @@ impl Recorder {
 
     /// A sink of `node` accepted an event with these payload bytes.
     pub(super) fn deliver(&mut self, node: &str, source: &str, id: Option<EventId>, payload: &[u8]) {
-        let t = self.now;
+        let t = self.now();
         let book = self.node(node);
         book.sink += 1;
         let life = book.life;
@@ -267,7 +290,7 @@ impl Recorder {
 
     /// A receiver `node` dropped frame `seq` from `source` while `expected` was next.
     pub(super) fn stream_gap(&mut self, node: &str, source: &str, seq: u64, expected: u64) {
-        let t = self.now;
+        let t = self.now();
         let life = self.node(node).life;
         let (node, source) = (self.name(node), self.name(source));
         self.push(Record::StreamGap { t, node, life, source, seq, expected });

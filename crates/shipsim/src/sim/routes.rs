@@ -22,7 +22,7 @@ use crate::transport::NodeTransport;
 
 /// The dropped routes of a run and the transports of the lives running.
 #[derive(Clone, Default)]
-pub(super) struct Routes(Arc<Mutex<Table>>);
+pub(crate) struct Routes(Arc<Mutex<Table>>);
 
 #[derive(Default)]
 struct Table {
@@ -59,7 +59,7 @@ impl Routes {
     }
 
     /// `from`'s transport forgets `to`: its new calls to `to` fail with `NoRoute`.
-    pub(super) fn drop_route(&self, from: &str, to: &str) {
+    pub(crate) fn drop_route(&self, from: &str, to: &str) {
         self.lock().dropped.insert((from.to_owned(), to.to_owned()));
         if let Some(transport) = self.live(from) {
             transport.drop_route(to);
@@ -67,7 +67,7 @@ impl Routes {
     }
 
     /// `from`'s transport registers `to` again.
-    pub(super) fn restore_route(&self, from: &str, to: &str) {
+    pub(crate) fn restore_route(&self, from: &str, to: &str) {
         self.lock().dropped.remove(&(from.to_owned(), to.to_owned()));
         if let Some(transport) = self.live(from) {
             transport.restore_route(to);

@@ -89,6 +89,13 @@ pub(crate) fn run_with(
     if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
         return Err(RunError::Unsupported(why));
     }
+    if let Some(fault) = scenario.faults.iter().find(|f| matches!(f.action, FaultAction::Pause { .. })) {
+        return Err(RunError::Unsupported(format!(
+            "line {}: a simulation cannot stop a host's process, which the fault {fault} needs: run it \
+             with --real (docs/real-mode.md)",
+            fault.line
+        )));
+    }
     factory.check(scenario).map_err(RunError::Unsupported)?;
     let start = start_record(scenario, seed, &*factory);
     let recorder = SharedRecorder::default();
@@ -97,8 +104,16 @@ pub(crate) fn run_with(
     let membership = MembershipService::new(scenario, seed);
     for node in &scenario.nodes {
         let routes = state.routes().clone();
-        let host =
-            node::host(scenario, seed, node, recorder.clone(), routes, membership.clone(), factory.clone());
+        let spec = node::NodeSpec::new(
+            scenario,
+            seed,
+            node,
+            recorder.clone(),
+            routes,
+            membership.clone(),
+            factory.clone(),
+        );
+        let host = node::host(spec);
         sim.host(node.as_str(), host);
     }
     let clock = Clock { recorder: &recorder, membership: &membership };
@@ -252,7 +267,7 @@ fn effect(
     }
 }
 
-fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) -> Start {
+pub(crate) fn start_record(scenario: &Scenario, seed: u64, factory: &dyn TransportFactory) -> Start {
     let timing = factory.timing(scenario);
     let mut lacks = factory.capabilities().lacks();
     if timing.is_none() {

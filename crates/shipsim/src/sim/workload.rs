@@ -103,7 +103,7 @@ impl Generator {
 /// application (`sink.latency`'s maximum). The runner measures the settle
 /// budget from this time when it comes after the last fault: a steady
 /// workload longer than `settle` is not a liveness failure.
-pub(super) fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
+pub(crate) fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
     let w = &scenario.workload;
     let events = scenario.nodes.iter().map(|n| w.events_of(n)).max().unwrap_or(0);
     if events == 0 {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use shipper::{Fence, ShipperTransport};
 use shipper_grpc::{GrpcTransport, Keepalive};
-use shipper_net::EventSink;
+use shipper_net::{EventSink, Network};
 
 use crate::scenario::{Scenario, TransportKind};
-use crate::transport::tcp::{NodeNet, Observer, net_config, network};
+use crate::transport::tcp::{BoundHook, NodeNet, Observer, net_config, network};
 use crate::transport::{
     Capabilities, LifeContext, LocalFuture, NetCounters, NodeTransport, Server, Timing, TransportFactory,
 };
@@ -35,7 +35,7 @@ impl TransportFactory for GrpcFactory {
     fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
         let config = net_config(life.scenario, life.node, life.life).with_rng_seed(life.seed("transport"));
         let observer = Arc::new(Observer(life.observer.clone()));
-        Arc::new(GrpcNode(Arc::new(GrpcTransport::new(network(life), config).with_observer(observer))))
+        Arc::new(GrpcNode(Arc::new(GrpcTransport::new(network(life), config).with_observer(observer)), None))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -61,10 +61,14 @@ impl TransportFactory for GrpcFactory {
     }
 }
 
-/// One life's `GrpcTransport`.
-pub(crate) struct GrpcNode(Arc<GrpcTransport<NodeNet>>);
+/// One life's `GrpcTransport`, on turmoil's network or (real mode) on tokio's, with the hook
+/// told the address its server binds.
+pub(crate) struct GrpcNode<N: Network = NodeNet>(
+    pub(crate) Arc<GrpcTransport<N>>,
+    pub(crate) Option<BoundHook>,
+);
 
-impl NodeTransport for GrpcNode {
+impl<N: Network> NodeTransport for GrpcNode<N> {
     fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {
         self.0.clone()
     }
@@ -72,6 +76,9 @@ impl NodeTransport for GrpcNode {
     fn serve(&self, sink: Arc<dyn EventSink>, fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>> {
         Box::pin(async move {
             let listener = self.0.bind().await?;
+            if let Some(hook) = &self.1 {
+                hook(N::local_addr(&listener)?);
+            }
             let server: Server = Box::pin(self.0.serve_fenced(listener, sink, fence));
             Ok(server)
         })

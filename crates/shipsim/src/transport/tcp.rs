@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 
 use shipper::{Fence, NodeId, ShippedEvent, ShipperTransport};
-use shipper_net::{EventSink, NetConfig, NetTransport, Segmented, TransportObserver, TurmoilNet};
+use shipper_net::{EventSink, NetConfig, NetTransport, Network, Segmented, TransportObserver, TurmoilNet};
 
 use crate::scenario::{Scenario, TransportKind};
 use crate::transport::{
@@ -86,17 +86,27 @@ pub(crate) fn network(life: &LifeContext<'_>) -> NodeNet {
     }
 }
 
-/// One life's `NetTransport`.
-pub(crate) struct TcpNode(Arc<NetTransport<NodeNet>>);
+/// Told the address a life's server bound (real mode reports it to the harness, whose fault
+/// proxy forwards to it; a simulated life needs none).
+pub(crate) type BoundHook = Arc<dyn Fn(std::net::SocketAddr) + Send + Sync>;
 
-impl TcpNode {
+/// One life's `NetTransport`, on turmoil's network or (real mode) on tokio's.
+pub(crate) struct TcpNode<N: Network = NodeNet>(Arc<NetTransport<N>>, Option<BoundHook>);
+
+impl<N: Network> TcpNode<N> {
     /// Wraps a built transport.
-    pub(crate) fn new(transport: Arc<NetTransport<NodeNet>>) -> Self {
-        TcpNode(transport)
+    pub(crate) fn new(transport: Arc<NetTransport<N>>) -> Self {
+        TcpNode(transport, None)
+    }
+
+    /// Tells `hook` the address the server binds.
+    pub(crate) fn with_bound_hook(mut self, hook: BoundHook) -> Self {
+        self.1 = Some(hook);
+        self
     }
 }
 
-impl NodeTransport for TcpNode {
+impl<N: Network> NodeTransport for TcpNode<N> {
     fn shipper_transport(&self) -> Arc<dyn ShipperTransport> {
         self.0.clone()
     }
@@ -104,6 +114,9 @@ impl NodeTransport for TcpNode {
     fn serve(&self, sink: Arc<dyn EventSink>, fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>> {
         Box::pin(async move {
             let listener = self.0.bind().await?;
+            if let Some(hook) = &self.1 {
+                hook(N::local_addr(&listener)?);
+            }
             let server: Server = Box::pin(self.0.serve_fenced(listener, sink, fence));
             Ok(server)
         })

@@ -1,0 +1,67 @@
+//! Which scenario faults real mode carries out, and how (the table in `docs/real-mode.md`);
+//! the rest are refused before anything starts, naming the fault's file, line and column.
+
+use std::path::Path;
+
+use crate::scenario::{FaultAction, Scenario};
+
+/// Why real mode cannot carry out `action`, if it cannot.
+fn refused(action: &FaultAction) -> Option<&'static str> {
+    match action {
+        FaultAction::Reorder(_) => Some(
+            "messages cannot be reordered inside one TCP stream on a real network (the kernel \
+             delivers a stream in order); use hold and release, or run it simulated",
+        ),
+        _ => None,
+    }
+}
+
+/// The key a fault's action is written under, to find its column.
+fn key(action: &FaultAction) -> &'static str {
+    match action {
+        FaultAction::Reorder(_) => "reorder",
+        _ => "at",
+    }
+}
+
+/// Every fault of `scenario` real mode can carry out, or the first it cannot, as
+/// `file:line:column: why` (the column of the fault's action key on its line, read back
+/// from the file).
+pub(crate) fn check(path: &Path, scenario: &Scenario) -> Result<(), String> {
+    let Some((fault, why)) = scenario.faults.iter().find_map(|f| refused(&f.action).map(|why| (f, why)))
+    else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let line_text = text.lines().nth(fault.line.saturating_sub(1)).unwrap_or("");
+    let column = line_text
+        .find(&format!("{}:", key(&fault.action)))
+        .or_else(|| line_text.find(|c: char| !c.is_whitespace()))
+        .map_or(1, |c| c + 1);
+    Err(format!(
+        "{}:{}:{column}: real mode cannot carry out the fault {fault}: {why}",
+        path.display(),
+        fault.line
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_fault_is_named_at_its_line_and_column() {
+        let text = "name: r\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, hold: [n1, n2]}\n  - {at: 2s, reorder: [n1, n2]}\n";
+        let dir = std::env::temp_dir().join(format!("shipsim-plan-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.yaml");
+        std::fs::write(&path, text).unwrap();
+        let scenario = crate::parse(text, "r.yaml").unwrap();
+        let err = check(&path, &scenario).unwrap_err();
+        assert!(err.starts_with(&format!("{}:5:14: real mode cannot carry out", path.display())), "{err}");
+        let fine =
+            crate::parse("name: f\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, crash: n2}\n", "f.yaml").unwrap();
+        assert_eq!(check(&path, &fine), Ok(()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
