@@ -519,8 +519,10 @@ impl Scenario {
     pub const DEFAULT_SHARDS: u32 = 16;
     /// The run's length when the file gives no `duration`.
     pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
-    /// At most this many nodes (and connections per destination).
-    pub const MAX_NODES: usize = 16;
+    /// At most this many nodes.
+    pub const MAX_NODES: usize = 256;
+    /// At most this many pooled connections per destination.
+    pub const MAX_CONNECTIONS: usize = 16;
 
     /// The shard map's members at epoch 0: `members`, or every node.
     pub fn initial_members(&self) -> Vec<String> {

@@ -220,7 +220,7 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
         transport.kind = Some(located(&k, k.value.parse())?);
     }
     if let Some(c) = raw.connections {
-        if !(1..=Scenario::MAX_NODES).contains(&c.value) {
+        if !(1..=Scenario::MAX_CONNECTIONS).contains(&c.value) {
             return Err(Problem::new(c.pos, format!("connections must be in 1..=16, found {}", c.value)));
         }
         transport.connections = c.value;
