@@ -6,11 +6,38 @@ use crate::{config, TRACING_TARGET};
 use indexmap::IndexMap;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Error, ErrorKind, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// For each host, the links with messages ready for it.
+type ReadyLinks = IndexMap<IpAddr, Vec<usize>, BuildHasherDefault<AddrHasher>>;
+
+/// FNV-1a over an address's bytes: [`Topology::ready`] is looked up once per
+/// host and step, where SipHash would cost more than the lookup saves. Only
+/// lookups: nothing iterates the map, so its order never matters.
+struct AddrHasher(u64);
+
+impl Default for AddrHasher {
+    fn default() -> Self {
+        AddrHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Describes the network topology.
 pub(crate) struct Topology {
@@ -24,14 +51,17 @@ pub(crate) struct Topology {
     /// carry messages (shipsim patch: a tick used to visit every link).
     now: Instant,
 
-    /// Indices (in `links`) of the links that may hold sent messages: the only
-    /// ones a tick has to process.
-    busy: BTreeSet<usize>,
+    /// Indices (in `links`) of the links that may hold sent messages, each
+    /// once ([`Link::busy`]): the only ones a tick has to process.
+    busy: Vec<usize>,
 
     /// For each host, the indices of the links holding messages ready for it,
-    /// ascending: the links [`Topology::deliver_messages`] visits, in the
-    /// order the full scan of `links` used to visit them.
-    ready: BTreeMap<IpAddr, BTreeSet<usize>>,
+    /// each once ([`Link::ready`]): the links [`Topology::deliver_messages`]
+    /// visits, sorted first into the order the full scan of `links` used.
+    ready: ReadyLinks,
+
+    /// The list of links being delivered from, kept for its allocation.
+    delivering: Vec<usize>,
 
     /// We don't use a Rt for async. Right now, we just use it to tick time
     /// forward in the same way we do it elsewhere. We'd like to represent
@@ -172,6 +202,13 @@ struct Link {
     /// Hosts that messages became ready for since the topology last looked
     /// (it files them in [`Topology::ready`]).
     newly_ready: Vec<IpAddr>,
+
+    /// Whether the link is listed in [`Topology::busy`].
+    busy: bool,
+
+    /// Whether the link is listed in [`Topology::ready`] for its end `a`
+    /// (the smaller address) and for its end `b`.
+    ready: [bool; 2],
 }
 
 /// States that a link between two nodes can be in.
@@ -197,8 +234,9 @@ impl Topology {
             config,
             links: IndexMap::new(),
             now: rt.now(),
-            busy: BTreeSet::new(),
-            ready: BTreeMap::new(),
+            busy: Vec::new(),
+            ready: IndexMap::default(),
+            delivering: Vec::new(),
             rt,
         }
     }
@@ -212,13 +250,12 @@ impl Topology {
     /// Files what the link at `index` just did: whether it holds sent
     /// messages, and the hosts it has messages ready for.
     fn note(&mut self, index: usize) {
-        let link = &mut self.links[index];
-        if !link.sent.is_empty() {
-            self.busy.insert(index);
+        let (pair, link) = self.links.get_index_mut(index).expect("a link");
+        if !link.sent.is_empty() && !link.busy {
+            link.busy = true;
+            self.busy.push(index);
         }
-        for host in link.newly_ready.drain(..) {
-            self.ready.entry(host).or_default().insert(index);
-        }
+        link.file_ready(pair, index, &mut self.ready);
     }
 
     pub(crate) fn set_max_message_latency(&mut self, value: Duration) {
@@ -292,15 +329,27 @@ impl Topology {
     /// delivers the same messages in the same order and draws the same random
     /// numbers: a link with nothing ready for `dst` did nothing.
     pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) {
-        let Some(indices) = self.ready.remove(&dst.addr) else {
+        let Some(ready) = self.ready.get_mut(&dst.addr) else {
             return;
         };
-        for index in indices {
-            let link = &mut self.links[index];
+        if ready.is_empty() {
+            return;
+        }
+        // Links that get messages ready for `dst` while it takes these are
+        // listed afresh, for its next turn: the scan delivered what was ready
+        // when it reached each link.
+        let mut indices = std::mem::take(&mut self.delivering);
+        std::mem::swap(ready, &mut indices);
+        indices.sort_unstable();
+        for &index in &indices {
+            let (pair, link) = self.links.get_index_mut(index).expect("a link");
+            link.ready[usize::from(dst.addr != pair.0)] = false;
             link.now = self.now;
             link.deliver_messages(&self.config, rand, dst);
             self.note(index);
         }
+        indices.clear();
+        self.delivering = indices;
     }
 
     pub(crate) fn hold(&mut self, a: IpAddr, b: IpAddr) {
@@ -340,12 +389,11 @@ impl Topology {
             links, busy, ready, ..
         } = self;
         busy.retain(|&index| {
-            let link = &mut links[index];
+            let (pair, link) = links.get_index_mut(index).expect("a link");
             link.tick(now);
-            for host in link.newly_ready.drain(..) {
-                ready.entry(host).or_default().insert(index);
-            }
-            !link.sent.is_empty()
+            link.file_ready(pair, index, ready);
+            link.busy = !link.sent.is_empty();
+            link.busy
         });
     }
 
@@ -398,6 +446,20 @@ impl Link {
             deliverable: IndexMap::new(),
             now,
             newly_ready: Vec::new(),
+            busy: false,
+            ready: [false; 2],
+        }
+    }
+
+    /// Lists this link (at `index`, between `pair`) in `ready` for each host
+    /// it got messages ready for, once per host.
+    fn file_ready(&mut self, pair: &Pair, index: usize, ready: &mut ReadyLinks) {
+        for host in self.newly_ready.drain(..) {
+            let end = usize::from(host != pair.0);
+            if !self.ready[end] {
+                self.ready[end] = true;
+                ready.entry(host).or_default().push(index);
+            }
         }
     }
 
