@@ -201,16 +201,21 @@ pub(crate) fn measure(args: &BenchArgs) -> BenchReport {
         }
     }
     if wanted(args, "scale") {
-        eprintln!(
-            "bench: scale ({} events on {:?} nodes, {} rounds)",
-            args.scale_events, args.scale_nodes, args.rounds
-        );
-        match scale::run(&args.scale_nodes, args.scale_events, args.rounds) {
-            Ok(figures) => report.scale = Some(figures),
-            Err(err) => report.errors.push(format!("scale: {err}")),
-        }
+        measure_scale(args, &mut report);
     }
     report
+}
+
+/// Item 7 into `report`.
+fn measure_scale(args: &BenchArgs, report: &mut BenchReport) {
+    eprintln!(
+        "bench: scale ({} events on {:?} nodes, {} rounds)",
+        args.scale_events, args.scale_nodes, args.rounds
+    );
+    match scale::run(&args.scale_nodes, args.scale_events, args.rounds) {
+        Ok(figures) => report.scale = Some(figures),
+        Err(err) => report.errors.push(format!("scale: {err}")),
+    }
 }
 
 fn met(ok: bool) -> &'static str {

@@ -61,6 +61,16 @@ impl FaultState {
 /// A directed pair `(from, to)`: ships from `from` to `to`.
 pub(super) type Route = (String, String);
 
+/// A [`Route`] borrowing the scenario's node names: the usable pairs of a large cluster are
+/// thousands, computed twice per fault, and only the few a fault changes become [`Route`]s. Its
+/// order is a [`Route`]'s.
+pub(super) type Pairing<'s> = (&'s str, &'s str);
+
+/// `pairs` as owned [`Route`]s, in their order.
+pub(super) fn owned<'a, 's: 'a>(pairs: impl IntoIterator<Item = &'a Pairing<'s>>) -> Vec<Route> {
+    pairs.into_iter().map(|&(from, to)| (from.to_owned(), to.to_owned())).collect()
+}
+
 impl FaultState {
     /// Every directed pair of `scenario`'s nodes a ship could use right now:
     /// both ends up, no partition between them either way, no hold, no loss
@@ -68,7 +78,7 @@ impl FaultState {
     /// not dropped. What the
     /// `recovery` rule needs to know about the faults (the trace records the
     /// pairs each fault cuts and heals).
-    pub(super) fn usable(&self, scenario: &Scenario, network_lossy: bool) -> BTreeSet<Route> {
+    pub(super) fn usable<'s>(&self, scenario: &'s Scenario, network_lossy: bool) -> BTreeSet<Pairing<'s>> {
         let mut usable = BTreeSet::new();
         if network_lossy {
             return usable;
@@ -78,10 +88,10 @@ impl FaultState {
         let dropped = borrowed(&dropped_routes);
         let (partitioned, oneway) = (borrowed(&self.partitioned), borrowed(&self.oneway));
         let (held, lossy) = (borrowed(&self.held), borrowed(&self.lossy));
-        let up: Vec<&String> = scenario.nodes.iter().filter(|n| !self.down.contains(*n)).collect();
-        for from in &up {
-            for to in &up {
-                let (from, to) = (from.as_str(), to.as_str());
+        let up: Vec<&'s str> =
+            scenario.nodes.iter().filter(|n| !self.down.contains(*n)).map(String::as_str).collect();
+        for &from in &up {
+            for &to in &up {
                 let link = if from <= to { (from, to) } else { (to, from) };
                 let ok = from != to
                     && !partitioned.contains(&link)
@@ -91,7 +101,7 @@ impl FaultState {
                     && !lossy.contains(&link)
                     && !dropped.contains(&(from, to));
                 if ok {
-                    usable.insert((from.to_owned(), to.to_owned()));
+                    usable.insert((from, to));
                 }
             }
         }
