@@ -19,6 +19,8 @@ use crate::net::Network;
 
 /// Frames coalesced into one write, at most (one frame may be larger).
 const WRITE_COALESCE: usize = 64 * 1024;
+/// The read buffer of a connection's ack reader.
+const ACK_READ_BUFFER: usize = 256;
 
 /// What a connection task tells its slot. `conn` tells stale connections'
 /// news from the current one's.
@@ -123,7 +125,9 @@ async fn read_acks<N: Network>(
     max_frame: usize,
     events: &mpsc::UnboundedSender<ConnEvent>,
 ) -> CloseReason {
-    let mut reader = BufReader::new(reader);
+    // Acks are 13 bytes: a small buffer (tokio zeroes it) is enough; a cluster holds one per
+    // pooled connection, thousands of them at 64 nodes.
+    let mut reader = BufReader::with_capacity(ACK_READ_BUFFER, reader);
     let mut body = Vec::new();
     loop {
         match read_frame_into(&mut reader, max_frame, &mut body).await {

@@ -29,6 +29,10 @@ use crate::shared::Shared;
 use crate::stats::NetStats;
 use shipper::{EventSink, SinkClosed, SinkError};
 
+/// The read buffer of one served connection (tokio zeroes it): a few event frames. Larger
+/// frames are read past it, straight into the frame's body.
+const READ_BUFFER: usize = 2048;
+
 /// Serves one node's listener. Usually made by [`crate::NetTransport::server`]
 /// so that both directions of a node share counters and observer.
 pub struct NetServer<N: Network> {
@@ -314,7 +318,7 @@ impl Connection {
     async fn run<S: AsyncRead + AsyncWrite + Send + 'static>(mut self, stream: S) -> Exit {
         // Reads and ack writes take turns, so one buffered stream serves both
         // (no `split` and its lock on every read and write).
-        let mut conn = BufReader::new(Box::pin(stream));
+        let mut conn = BufReader::with_capacity(READ_BUFFER, Box::pin(stream));
         let mut idle = IdleTimer::new(self.shared.config.idle_timeout);
         let mut body = Vec::new();
         let Some(stream) = self.open_stream(&mut conn, &mut body, &mut idle).await else {

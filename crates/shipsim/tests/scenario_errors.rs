@@ -328,16 +328,16 @@ fn bad_name() {
 }
 
 #[test]
-fn seventeen_nodes() {
-    let nodes: Vec<String> = (1..=17).map(|i| format!("n{i}")).collect();
+fn a_hundred_and_twenty_nine_nodes() {
+    let nodes: Vec<String> = (1..=129).map(|i| format!("n{i}")).collect();
     let text = format!("name: t\nnodes: [{}]\n", nodes.join(", "));
-    let column = text.find("n17").unwrap() - "name: t\n".len() + 1;
+    let column = text.find("n129").unwrap() - "name: t\n".len() + 1;
     assert_eq!(
         error(&text),
-        format!("s.yaml:2:{column}: too many nodes: 17 listed, at most 16 are supported")
+        format!("s.yaml:2:{column}: too many nodes: 129 listed, at most 128 are supported")
     );
-    let sixteen = format!("name: t\nnodes: [{}]\n", nodes[..16].join(", "));
-    assert_eq!(shipsim::parse(&sixteen, "s.yaml").unwrap().nodes.len(), 16);
+    let most = format!("name: t\nnodes: [{}]\n", nodes[..128].join(", "));
+    assert_eq!(shipsim::parse(&most, "s.yaml").unwrap().nodes.len(), 128);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //!    process.
 //! 6. `transports`: shipper-grpc's transport against shipper-net's TCP one,
 //!    simulated (a scenario through the full harness) and on loopback sockets.
+//! 7. `scale`: wall time per routed event of one scenario on 4, 16 and 64 nodes.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -26,16 +27,18 @@ mod explore;
 mod harness;
 mod memory;
 mod router;
+mod scale;
 mod speed;
 mod transports;
 
-/// Every item, in the order of the issue (`transports` came later, with the gRPC transport).
-const ITEMS: [&str; 6] = ["router", "harness", "speed", "explore", "memory", "transports"];
+/// Every item, in the order of the issue (`transports` came later, with the gRPC transport, and
+/// `scale` with the issue "Scale").
+const ITEMS: [&str; 7] = ["router", "harness", "speed", "explore", "memory", "transports", "scale"];
 
 /// Options of `shipsim bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Items to run, comma-separated: router, harness, speed, explore, memory, transports (default: all).
+    /// Items to run, comma-separated: router, harness, speed, explore, memory, transports, scale (default: all).
     #[arg(long, value_delimiter = ',', value_name = "ITEMS")]
     pub only: Vec<String>,
     /// Print the figures as JSON instead of a table.
@@ -80,6 +83,12 @@ pub struct BenchArgs {
     /// Concurrent callers in the loopback part of `transports`.
     #[arg(long, default_value_t = 4)]
     pub transports_callers: usize,
+    /// Cluster sizes of `scale`, comma-separated (the ratio is the largest's over the smallest's).
+    #[arg(long, value_delimiter = ',', value_name = "NODES", default_values_t = [4, 16, 64])]
+    pub scale_nodes: Vec<usize>,
+    /// Events of each `scale` run, all nodes together.
+    #[arg(long, default_value_t = 12_000)]
+    pub scale_events: u64,
     /// Internal: be the child process of `memory` and run that many events.
     #[arg(long, hide = true, value_name = "EVENTS")]
     pub memory_child: Option<u64>,
@@ -94,6 +103,7 @@ pub struct BenchReport {
     pub explore: Option<explore::ExploreFigures>,
     pub memory: Option<memory::MemoryFigures>,
     pub transports: Option<transports::TransportsFigures>,
+    pub scale: Option<scale::ScaleFigures>,
     /// Items that could not be measured, with the reason.
     pub errors: Vec<String>,
 }
@@ -190,7 +200,22 @@ pub(crate) fn measure(args: &BenchArgs) -> BenchReport {
             Err(err) => report.errors.push(format!("transports: {err}")),
         }
     }
+    if wanted(args, "scale") {
+        measure_scale(args, &mut report);
+    }
     report
+}
+
+/// Item 7 into `report`.
+fn measure_scale(args: &BenchArgs, report: &mut BenchReport) {
+    eprintln!(
+        "bench: scale ({} events on {:?} nodes, {} rounds)",
+        args.scale_events, args.scale_nodes, args.rounds
+    );
+    match scale::run(&args.scale_nodes, args.scale_events, args.rounds) {
+        Ok(figures) => report.scale = Some(figures),
+        Err(err) => report.errors.push(format!("scale: {err}")),
+    }
 }
 
 fn met(ok: bool) -> &'static str {
@@ -231,6 +256,9 @@ pub(crate) fn render(report: &BenchReport) -> String {
     }
     if let Some(t) = &report.transports {
         render_transports(&mut out, t);
+    }
+    if let Some(s) = &report.scale {
+        render_scale(&mut out, s);
     }
     for err in &report.errors {
         let _ = writeln!(out, "error: {err}");
@@ -353,6 +381,40 @@ fn render_memory(out: &mut String, m: &memory::MemoryFigures) {
     let _ = writeln!(out, "| simulated s | {:.3} |\n", m.simulated_s);
 }
 
+/// Item 7's table: one row per cluster size, and the ratio against its target.
+fn render_scale(out: &mut String, s: &scale::ScaleFigures) {
+    let _ = writeln!(
+        out,
+        "7. scale: {} events at 200/s per node, a partition and a crash, best of {} alternating rounds\n",
+        s.events, s.rounds
+    );
+    let _ = writeln!(
+        out,
+        "| nodes | routed | remote | simulated s | wall s | µs per event | checks |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for size in &s.sizes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.3} | {:.3} | {:.1} | {} |",
+            size.nodes,
+            size.routed,
+            size.remote,
+            size.simulated_s,
+            size.wall_s,
+            size.us_per_event,
+            if size.passed { "held" } else { "VIOLATED" }
+        );
+    }
+    let (first, last) = (s.sizes.first().map_or(0, |z| z.nodes), s.sizes.last().map_or(0, |z| z.nodes));
+    let _ = writeln!(
+        out,
+        "| ratio per event {last}/{first} nodes (target <= {:.1}) | | | | | {:.2} (met: {}) | |\n",
+        scale::TARGET_RATIO,
+        s.ratio,
+        met(s.ratio <= scale::TARGET_RATIO)
+    );
+}
+
 /// Item 6's table: one row per figure, both transports side by side.
 fn render_transports(out: &mut String, t: &transports::TransportsFigures) {
     let (s, l) = (&t.simulated, &t.loopback);
@@ -426,6 +488,8 @@ mod tests {
             transports_events: 50,
             transports_batch: 7,
             transports_callers: 3,
+            scale_nodes: vec![2, 3],
+            scale_events: 60,
             memory_child: None,
         }
     }
@@ -520,7 +584,25 @@ mod tests {
                     p99_ratio: 2.35,
                 },
             }),
+            scale: Some(scale::ScaleFigures {
+                events: 12_000,
+                rounds: 3,
+                sizes: vec![scale_size(4, 0.25), scale_size(64, 0.5)],
+                ratio: 2.0,
+            }),
             errors: vec!["speed: no scenarios".to_owned()],
+        }
+    }
+
+    fn scale_size(nodes: usize, wall_s: f64) -> scale::ScaleSize {
+        scale::ScaleSize {
+            nodes,
+            routed: 12_000,
+            remote: 11_000,
+            simulated_s: 4.5,
+            wall_s,
+            us_per_event: wall_s * 1e6 / 12_000.0,
+            passed: true,
         }
     }
 
@@ -576,6 +658,14 @@ mod tests {
 | loopback: ship call p50, µs | 41 | 41 | 1.90 |
 | loopback: ship call p99, µs | 180 | 180 | 2.35 |
 
+7. scale: 12000 events at 200/s per node, a partition and a crash, best of 3 alternating rounds
+
+| nodes | routed | remote | simulated s | wall s | µs per event | checks |
+| ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| 4 | 12000 | 11000 | 4.500 | 0.250 | 20.8 | held |
+| 64 | 12000 | 11000 | 4.500 | 0.500 | 41.7 | held |
+| ratio per event 64/4 nodes (target <= 2.0) | | | | | 2.00 (met: yes) | |
+
 error: speed: no scenarios
 "#;
         assert_eq!(render(&full_report()), expected);
@@ -595,6 +685,20 @@ error: speed: no scenarios
         assert_eq!(json["router"]["events"], 200);
         assert_eq!(json["harness"]["events"], 10);
         assert!(json["speed"].is_null());
+    }
+
+    #[test]
+    fn scale_runs_every_size_with_its_faults() {
+        let report = measure(&tiny(&["scale"]));
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let s = report.scale.expect("scale figures");
+        let nodes: Vec<usize> = s.sizes.iter().map(|z| z.nodes).collect();
+        assert_eq!(nodes, [2, 3]);
+        for size in &s.sizes {
+            assert!(size.passed && size.routed >= 59 && size.us_per_event > 0.0, "{size:?}");
+        }
+        let big = scale::scenario(64, 12_000).expect("64 nodes load");
+        assert_eq!((big.nodes.len(), big.workload.events, big.faults.len()), (64, 188, 4));
     }
 
     #[test]

@@ -220,7 +220,7 @@ fn transport(raw: Option<RawTransport>) -> Result<TransportSettings, Problem> {
         transport.kind = Some(located(&k, k.value.parse())?);
     }
     if let Some(c) = raw.connections {
-        if !(1..=Scenario::MAX_NODES).contains(&c.value) {
+        if !(1..=Scenario::MAX_CONNECTIONS).contains(&c.value) {
             return Err(Problem::new(c.pos, format!("connections must be in 1..=16, found {}", c.value)));
         }
         transport.connections = c.value;
@@ -470,14 +470,14 @@ mod tests {
             err("name: x\nnodes: [a, b, a]\n"),
             (Pos::new(2, 15), "duplicate node `a` (first listed at 2:9)".into())
         );
-        let many: Vec<String> = (1..=17).map(|i| format!("n{i}")).collect();
+        let many: Vec<String> = (1..=129).map(|i| format!("n{i}")).collect();
         let (pos, msg) = err(&format!(
             "name: x\nnodes:\n{}",
             many.iter().map(|n| format!("  - {n}\n")).collect::<String>()
         ));
         assert_eq!(
             (pos, msg.as_str()),
-            (Pos::new(19, 5), "too many nodes: 17 listed, at most 16 are supported")
+            (Pos::new(131, 5), "too many nodes: 129 listed, at most 128 are supported")
         );
     }
 

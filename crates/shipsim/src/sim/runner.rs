@@ -15,7 +15,7 @@ use thiserror::Error;
 use super::clock::{TICK, micros};
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
-use crate::sim::faults::{self, FaultState, Route};
+use crate::sim::faults::{self, FaultState, Pairing, Route};
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
@@ -229,7 +229,7 @@ impl Timeline<'_, '_> {
         let before = self.state.usable(scenario, network_lossy);
         let healed = faults::heal_everything(self.sim, self.state, scenario);
         let after = self.state.usable(scenario, false);
-        let settle_healed: Vec<Route> = after.difference(&before).cloned().collect();
+        let settle_healed: Vec<Route> = faults::owned(after.difference(&before));
         let mut rec = self.clock.recorder.lock();
         rec.set_now(micros(self.sim.elapsed()));
         if !scenario.faults.is_empty() {
@@ -248,8 +248,8 @@ impl Timeline<'_, '_> {
 /// after it.
 fn effect(
     action: &FaultAction,
-    before: &BTreeSet<Route>,
-    after: &BTreeSet<Route>,
+    before: &BTreeSet<Pairing<'_>>,
+    after: &BTreeSet<Pairing<'_>>,
 ) -> (Vec<Route>, Vec<Route>) {
     match action {
         // The held messages go out over the next ticks, after this
@@ -259,11 +259,10 @@ fn effect(
         // Down and up within the instant: every pair of the node is cut
         // and healed at once (its connections die with the old life).
         FaultAction::Bounce(node) => {
-            let touched: Vec<Route> =
-                after.iter().filter(|(from, to)| from == node || to == node).cloned().collect();
+            let touched = faults::owned(after.iter().filter(|(from, to)| from == node || to == node));
             (touched.clone(), touched)
         }
-        _ => (before.difference(after).cloned().collect(), after.difference(before).cloned().collect()),
+        _ => (faults::owned(before.difference(after)), faults::owned(after.difference(before))),
     }
 }
 
