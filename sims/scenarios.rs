@@ -18,5 +18,5 @@ use std::path::Path;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let scenarios = root.join("scenarios");
-    shipsim::Suite::new().dir(&scenarios).each_transport().relative_to(&root).run()
+    shipsim::Suite::new().dir(&scenarios).each_transport().coverage().relative_to(&root).run()
 }

@@ -361,6 +361,7 @@ impl Delivery {
             }
             if at < position.delivered {
                 self.shared.stats.count_duplicate();
+                shipper::probe!("grpc.duplicate-key");
                 continue;
             }
             if at > position.delivered {
@@ -403,6 +404,7 @@ impl Delivery {
                 Err(SinkError::Closed) => return Err(SinkClosed),
                 Err(SinkError::Busy(back)) => {
                     self.shared.stats.count_sink_busy();
+                    shipper::probe!("grpc.busy-retry");
                     // broken::GrpcBusyAsAccepted: "busy" read as "queued", the event counted delivered.
                     if broken::is(Variant::GrpcBusyAsAccepted) {
                         return Ok(true);

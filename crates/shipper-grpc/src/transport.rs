@@ -421,6 +421,9 @@ impl<N: Network> GrpcTransport<N> {
         if call.attempts > 0 && broken::is(Variant::GrpcRetryWithoutKey) {
             call.key = peer.keys.open();
         }
+        if call.attempts > 0 && call.written > call.acked {
+            shipper::probe!("grpc.retry-same-key");
+        }
         call.attempts += 1;
         let end = wire::part_end(&call.encoded, call.acked, self.room);
         self.count_writes(call.dst, &call.events[call.acked..end], call.acked, call.written);

@@ -240,6 +240,7 @@ async fn offer_until_accepted(
             Err(SinkError::Closed) => return Err(SinkClosed),
             Err(SinkError::Busy(back)) => {
                 shared.stats.count_sink_busy();
+                shipper::probe!("tcp.busy-retry");
                 debug!(peer = %from, "sink busy: offering again later");
                 tokio::time::sleep(shared.config.busy_retry).await;
                 if cursor.is_retired() {
@@ -439,6 +440,7 @@ impl Connection {
             Ok(Verdict::Delivered) => self.shared.stats.count_received(),
             Ok(Verdict::Duplicate) => {
                 self.shared.stats.count_duplicate();
+                shipper::probe!("tcp.duplicate-dropped");
                 debug!(peer = %node, seq, "duplicate dropped");
             }
             Ok(Verdict::Gap { expected }) => {

@@ -473,6 +473,9 @@ impl<N: Network> Slot<N> {
             }
         }
         debug!(dst = %self.dst, slot = self.index, stream = self.stream, resend = self.unacked.len(), "connected");
+        if !self.unacked.is_empty() {
+            shipper::probe!("tcp.resend-mid-stream");
+        }
         // Resend in stream order: the receiver delivers only the next
         // expected sequence number, so any other order would stall it.
         for k in 0..self.unacked.len() {
@@ -604,6 +607,7 @@ impl<N: Network> Slot<N> {
         if earliest >= first_conn {
             return wrong_owner;
         }
+        shipper::probe!("tcp.refusal-ambiguous");
         ShipperError::Ambiguous {
             node: self.dst.clone(),
             reason: format!(
@@ -662,6 +666,7 @@ impl<N: Network> Slot<N> {
         }
         if self.ack_due.is_some_and(|due| due <= now) {
             debug!(dst = %self.dst, slot = self.index, unacked = self.unacked.len(), "ack overdue: reconnecting");
+            shipper::probe!("tcp.ack-timeout");
             self.ack_due = None;
             self.link = Link::Down { retry_at: now + self.backoff.next_delay() };
         }
@@ -746,6 +751,7 @@ impl<N: Network> Slot<N> {
             return;
         }
         debug!(dst = %self.dst, slot = self.index, dropped = self.unacked.len(), stream = self.stream, "new stream");
+        shipper::probe!("tcp.abandon-stream");
         self.unacked.clear();
         self.stream += 1;
         self.next_seq = 1;

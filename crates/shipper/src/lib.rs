@@ -47,6 +47,7 @@
 mod batch_error;
 #[doc(hidden)]
 pub mod broken;
+pub mod probes;
 mod channel;
 mod error;
 mod event;

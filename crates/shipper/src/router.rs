@@ -174,6 +174,7 @@ impl Router {
             return None;
         }
         if handover.blocks(&map, self.shipper.local_node()) {
+            crate::probe!("handover.staged");
             handover.staged = Some(map);
             return None;
         }
@@ -346,6 +347,7 @@ impl Router {
         });
         match replanned {
             Ok((current, again)) => {
+                crate::probe!("router.replan-stale");
                 if let Some(observer) = &self.on_ship {
                     observer.replanned(Replan::Stale { planned: epoch, current }, &positions, &again);
                 }
@@ -363,6 +365,7 @@ impl Router {
         self.learn(&refusal);
         match self.replan(positions, events.to_vec()) {
             Ok(again) => {
+                crate::probe!("router.replan-refused");
                 if let Some(observer) = &self.on_ship {
                     observer.replanned(Replan::Refused { round }, positions, &again);
                 }
@@ -463,11 +466,13 @@ impl Fence for Router {
             && sender_epoch <= staged.epoch()
             && !staged.owner(shard).is_ok_and(|owner| owner == me)
         {
+            crate::probe!("fence.refuse-not-owner");
             return Err(refusal(staged));
         }
         let map = self.read_map();
         let owned = map.owner(shard).is_ok_and(|owner| owner == me);
         if !owned && sender_epoch <= map.epoch() {
+            crate::probe!("fence.refuse-not-owner");
             return Err(refusal(&map));
         }
         handover.admit(shard);

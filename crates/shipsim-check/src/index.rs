@@ -378,6 +378,7 @@ impl<'a> Index<'a> {
             Record::Phase { phase, .. } => self.phase(pos, t, *phase),
             // Placement reads these itself (`placement.rs`).
             Record::Fault { .. }
+            | Record::Probes { .. }
             | Record::Violation(_)
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}

@@ -156,6 +156,14 @@ pub enum Record {
         /// Whether the attempt begins or failed.
         state: ConnectState,
     },
+    /// The coverage probes the run reached (`shipper::probe!`), with their hit counts, by
+    /// name; written last, and only by a harness that counts probes.
+    Probes {
+        /// When (the end of the run).
+        t: Micros,
+        /// Hits per probe reached; a probe not listed was not reached.
+        hits: std::collections::BTreeMap<Text, u64>,
+    },
     /// Counters of one node's life, read at the end of that life (crash or end of run).
     Stats {
         /// When.
@@ -238,6 +246,7 @@ impl Record {
             | Record::Stats { t, .. }
             | Record::StreamGap { t, .. }
             | Record::Connect { t, .. }
+            | Record::Probes { t, .. }
             | Record::Membership { t, .. }
             | Record::Adopt { t, .. }
             | Record::Workload { t, .. } => *t,

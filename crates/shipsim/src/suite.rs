@@ -42,11 +42,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
 use crate::Simulation;
+use crate::search::ledger::Ledger;
 use crate::report;
 use crate::repro;
 use crate::scenario::{Scenario, TransportKind};
@@ -67,6 +68,10 @@ pub struct Suite {
     seeds: Option<Vec<u64>>,
     /// Each file on every bundled transport ([`Suite::each_transport`]).
     each_transport: bool,
+    /// Whether a probe no case reached fails the run ([`Suite::coverage`]).
+    coverage: bool,
+    /// The probes the cases reached so far.
+    ledger: Arc<Mutex<Ledger>>,
 }
 
 impl Default for Suite {
@@ -87,6 +92,8 @@ impl Suite {
             base: None,
             seeds: None,
             each_transport: false,
+            coverage: false,
+            ledger: Arc::default(),
         }
     }
 
@@ -112,6 +119,15 @@ impl Suite {
     /// `cargo test -- ::grpc::` runs one transport's cases.
     pub fn each_transport(mut self) -> Self {
         self.each_transport = true;
+        self
+    }
+
+    /// Fails the run, naming each one, when a probe placed in the code under test
+    /// (`shipper::probes::ALL`) is reached by no case: an unreachable probe is dead code or a
+    /// hole in the fault model. Checked only when every case ran and passed (no filter, no
+    /// failure) and the build counts probes (shipsim's `probes` feature).
+    pub fn coverage(mut self) -> Self {
+        self.coverage = true;
         self
     }
 
@@ -172,7 +188,22 @@ impl Suite {
 
     /// Runs the cases under `args` and returns how it went.
     pub fn run_with(&self, args: &Arguments) -> Conclusion {
-        libtest_mimic::run(args, self.trials())
+        let mut conclusion = libtest_mimic::run(args, self.trials());
+        let whole = args.filter.is_none() && args.skip.is_empty() && !args.ignored && !args.list;
+        if self.coverage && whole && conclusion.num_failed == 0 && shipper::probes::ENABLED {
+            let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+            let never = ledger.never_reached();
+            if !never.is_empty() {
+                eprintln!(
+                    "coverage: {} probe(s) reached by no case of the suite: {}\n(each is dead code or a hole \
+                     in the fault model: add a scenario that reaches it, or remove it)",
+                    never.len(),
+                    never.join(", ")
+                );
+                conclusion.num_failed += 1;
+            }
+        }
+        conclusion
     }
 
     /// The cases of one file; `names` maps each scenario name seen so far to its file, since
@@ -206,6 +237,7 @@ impl Suite {
                     factory: factory.clone(),
                     failures: self.failures_dir(),
                     custom: self.factory.is_some(),
+                    ledger: self.ledger.clone(),
                 };
                 trials.push(Trial::ignorable_test(case.name.clone(), move || case.run(seed)));
             }
@@ -330,6 +362,8 @@ struct Case {
     /// Run on a transport given to the suite (see [`Suite::transport`]), which `shipsim
     /// replay` cannot run.
     custom: bool,
+    /// Where the probes the run reached are counted.
+    ledger: Arc<Mutex<Ledger>>,
 }
 
 impl Case {
@@ -338,6 +372,7 @@ impl Case {
             Ok(result) => result,
             Err(err) => return outcome(err).map_err(|e| format!("{} seed {seed}: {e}", self.shown).into()),
         };
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner).add(seed, result.probes.keys());
         if result.passed() {
             return Ok(Completion::Completed);
         }
@@ -567,6 +602,7 @@ mod tests {
             factory: Arc::new(TcpFactory),
             failures: failures.clone(),
             custom: false,
+            ledger: Arc::default(),
         };
         let message = case.run(2).err().expect("the case fails").message().unwrap_or_default().to_string();
         assert!(message.contains("late.yaml") && message.contains("replay: shipsim replay"), "{message}");

@@ -102,3 +102,28 @@ fn harness_crates_have_no_allowlist_entries() {
         );
     }
 }
+
+/// Every `probe!("name")` placed in the code under test is listed in `shipper::probes::ALL`,
+/// and every listed probe is placed: the coverage ledger reports the probes no run reached
+/// from that list, so a probe missing from it would never be missed, and a listed probe
+/// placed nowhere would always be.
+#[test]
+fn probes_placed_and_listed_agree() {
+    const LIST: &str = "crates/shipper/src/probes.rs";
+    let files: Vec<_> = crates().into_iter().flat_map(|c| c.files).filter(|f| !f.test_only).collect();
+    let mut placed = std::collections::BTreeSet::new();
+    for file in files.iter().filter(|f| f.path != LIST) {
+        for piece in file.source.split("probe!(\"").skip(1) {
+            placed.insert(piece.split('"').next().unwrap_or_default().to_owned());
+        }
+    }
+    let list = files.iter().find(|f| f.path == LIST).expect("the probes module");
+    let body = list.source.split("pub const ALL: &[&str] = &[").nth(1).expect("the list");
+    let body = body.split("];").next().unwrap_or_default();
+    let listed: std::collections::BTreeSet<String> =
+        body.split('"').skip(1).step_by(2).map(str::to_owned).collect();
+    let unlisted: Vec<_> = placed.difference(&listed).collect();
+    let unplaced: Vec<_> = listed.difference(&placed).collect();
+    assert!(unlisted.is_empty(), "probes placed but not in {LIST}'s ALL: {unlisted:?}");
+    assert!(unplaced.is_empty(), "probes in {LIST}'s ALL but placed nowhere: {unplaced:?}");
+}

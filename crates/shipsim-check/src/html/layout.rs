@@ -327,6 +327,7 @@ impl Builder {
             | Record::Workload { .. }
             | Record::StreamGap { .. }
             | Record::Connect { .. }
+            | Record::Probes { .. }
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}
             Record::Deliver { t, node, id, .. } => {

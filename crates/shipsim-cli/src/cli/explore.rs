@@ -51,6 +51,10 @@ pub struct ExploreArgs {
     /// At most this many simulation runs for shrinking the first failure (0: no shrinking).
     #[arg(long, value_name = "RUNS", default_value_t = shipsim::DEFAULT_SHRINK_BUDGET)]
     pub shrink_budget: usize,
+    /// Print the coverage ledger: each probe of the code under test with the seeds that
+    /// reached it and the first that did (probes never reached first), and the rarest pairs.
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 /// `shipsim explore`.
@@ -79,6 +83,9 @@ pub(crate) fn explore(args: &ExploreArgs) -> ExitStatus {
     bar.finish_and_clear();
 
     out!("{}", sweep.render(&scenario.name));
+    if args.coverage {
+        out!("{}", sweep.ledger.render());
+    }
     outln!("{}", throughput(sweep.ran, wall, jobs));
 
     let dir = args.out.clone().unwrap_or_else(repro::default_dir);

@@ -23,6 +23,7 @@ use std::sync::mpsc;
 
 use shipsim_trace::Violation;
 
+use super::ledger::Ledger;
 use super::swarm::swarm;
 use crate::scenario::Scenario;
 use crate::transport::TransportFactory;
@@ -120,6 +121,8 @@ pub struct SeedResult {
     pub scenario: Scenario,
     /// How the run went.
     pub outcome: SeedOutcome,
+    /// The coverage probes the run reached, with their hits (see `RunResult::probes`).
+    pub probes: BTreeMap<String, u64>,
 }
 
 /// The result of a sweep, independent of the number of jobs.
@@ -133,6 +136,8 @@ pub struct Sweep {
     pub failures: Vec<SeedResult>,
     /// Whether the sweep stopped at a failure before running every planned seed.
     pub stopped_early: bool,
+    /// Which probes of the code under test the reported seeds reached.
+    pub ledger: Ledger,
 }
 
 impl Sweep {
@@ -238,13 +243,14 @@ pub(crate) fn explore_with(
     // Without keep_going, report the seeds up to the lowest failure: all of them ran.
     let cut = if options.keep_going { None } else { lowest_failure };
     let ran = cut.map_or(finished.len(), |low| low + 1);
-    let failures = finished
-        .into_iter()
-        .take_while(|(i, _)| cut.is_none_or(|low| *i <= low))
-        .map(|(_, r)| r)
-        .filter(|r| r.outcome != SeedOutcome::Pass)
-        .collect();
-    Sweep { planned: seeds.len(), ran, failures, stopped_early: ran < seeds.len() }
+    let reported: Vec<SeedResult> =
+        finished.into_iter().take_while(|(i, _)| cut.is_none_or(|low| *i <= low)).map(|(_, r)| r).collect();
+    let mut ledger = Ledger::default();
+    for result in &reported {
+        ledger.add(result.seed, result.probes.keys());
+    }
+    let failures = reported.into_iter().filter(|r| r.outcome != SeedOutcome::Pass).collect();
+    Sweep { planned: seeds.len(), ran, failures, stopped_early: ran < seeds.len(), ledger }
 }
 
 /// Runs one seed of the sweep on the transports `factory` builds (`None`: the one the seed's
@@ -257,12 +263,12 @@ pub(crate) fn run_seed_with(
 ) -> SeedResult {
     let scenario = if swarm_on { swarm(scenario, seed) } else { scenario.clone() };
     let factory = factory.unwrap_or_else(|| crate::transport::kinds::scenario_factory(&scenario));
-    let outcome = match crate::sim::run_with(&scenario, seed, factory) {
-        Ok(result) if result.violations.is_empty() => SeedOutcome::Pass,
-        Ok(result) => SeedOutcome::Fail(result.violations),
-        Err(err) => SeedOutcome::Error(err.to_string()),
+    let (outcome, probes) = match crate::sim::run_with(&scenario, seed, factory) {
+        Ok(result) if result.violations.is_empty() => (SeedOutcome::Pass, result.probes),
+        Ok(result) => (SeedOutcome::Fail(result.violations), result.probes),
+        Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new()),
     };
-    SeedResult { seed, scenario, outcome }
+    SeedResult { seed, scenario, outcome, probes }
 }
 
 #[cfg(test)]

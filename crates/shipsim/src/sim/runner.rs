@@ -6,7 +6,7 @@
 //! phase, and stops when every node is idle, the settle budget is spent or
 //! the scenario's duration runs out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime}; // allow-nondeterminism: SystemTime only names turmoil's fixed epoch
 
@@ -64,6 +64,9 @@ pub struct RunResult {
     pub summary: shipsim_check::CheckSummary,
     /// Simulated time the run took.
     pub simulated: Duration,
+    /// The coverage probes the run reached, with their hits (empty unless the `probes` feature
+    /// is on; `shipper::probes::ALL` lists every probe).
+    pub probes: BTreeMap<String, u64>,
 }
 
 impl RunResult {
@@ -120,13 +123,22 @@ pub(crate) fn run_with(
     recorder.lock().push(Record::Start(Box::new(start)));
     recorder.lock().phase(Phase::Faults);
     let mut timeline = Timeline { scenario, sim: &mut sim, state: &mut state, clock: &clock, seed };
-    timeline.apply_faults()?;
-    timeline.settle()?;
-    let mut records = finish(&recorder, scenario, micros(sim.elapsed()));
+    let (timeline_done, hits) = shipper::probes::collect(|| {
+        timeline.apply_faults()?;
+        timeline.settle()
+    });
+    timeline_done?;
+    let end = micros(sim.elapsed());
+    let mut records = finish(&recorder, scenario, end);
+    let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
+    if shipper::probes::ENABLED {
+        let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
+        records.push(Record::Probes { t: end, hits });
+    }
     let summary = shipsim_check::summarize(&records);
     let violations = summary.violations();
     records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
-    Ok(RunResult { records, violations, summary, simulated: sim.elapsed() })
+    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes })
 }
 
 /// turmoil's simulation of `scenario`'s network, seeded by `seed`.
