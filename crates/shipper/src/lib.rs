@@ -47,7 +47,6 @@
 mod batch_error;
 #[doc(hidden)]
 pub mod broken;
-pub mod probes;
 mod channel;
 mod error;
 mod event;
@@ -55,6 +54,7 @@ mod fence;
 mod handover;
 mod ids;
 mod in_process;
+pub mod probes;
 mod router;
 mod shard_map;
 mod shipper;

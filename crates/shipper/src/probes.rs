@@ -94,7 +94,10 @@ mod tests {
             probe!("handover.staged");
         });
         if ENABLED {
-            assert_eq!(hits.into_iter().collect::<Vec<_>>(), [("handover.staged", 1), ("tcp.ack-timeout", 2)]);
+            assert_eq!(
+                hits.into_iter().collect::<Vec<_>>(),
+                [("handover.staged", 1), ("tcp.ack-timeout", 2)]
+            );
         } else {
             assert!(hits.is_empty());
         }

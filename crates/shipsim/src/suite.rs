@@ -47,10 +47,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
 use crate::Simulation;
-use crate::search::ledger::Ledger;
 use crate::report;
 use crate::repro;
 use crate::scenario::{Scenario, TransportKind};
+use crate::search::ledger::Ledger;
 use crate::sim::RunError;
 use crate::transport::TransportFactory;
 use crate::transport::kinds;
