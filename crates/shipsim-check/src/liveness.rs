@@ -7,7 +7,10 @@
 //!   longer than that when its sender crashed or the trace ended;
 //! - `settle-ok`: every call begun after `Phase settle` returns `Ok`;
 //! - `unfinished-ship`: by the end of the run every call has returned,
-//!   unless its sender's life ended first (a crash cuts it short);
+//!   unless its sender's life ended first (a crash cuts it short) or its
+//!   deadline lies past the end (a run cut at its `duration` may end while a
+//!   call begun just before is under way: only `deadline` judges a call in
+//!   time);
 //! - `unfinished-workload`: every node's `Workload` has `routed == target`
 //!   (the workload finished within the settle budget);
 //! - `recovery`: after a fault is healed, the first ship over the healed
@@ -148,12 +151,16 @@ fn detection_window(index: &Index<'_>) -> Micros {
 }
 
 /// `unfinished-ship` for one call: by the end of the run it has returned, unless
-/// its sender's life ended first.
+/// its sender's life ended first or its deadline had not passed when the run ended.
 fn unfinished_ship(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
     if index.end.is_none() || batch.end.is_some() || sender_down(index, batch).is_some() {
         return;
     }
     let end_t = index.end_t();
+    let deadline = index.start.map_or(0, |s| s.deadline_us);
+    if batch.t.saturating_add(deadline) > end_t {
+        return;
+    }
     findings.add(end_t, LivenessRule::UnfinishedShip, || {
         (
             first_event(index, batch),
@@ -303,12 +310,18 @@ mod tests {
 
     #[test]
     fn ship_that_never_returns_while_its_sender_lives() {
-        // The clean run's n2 b2 never returns either, but n2 crashed.
+        // The clean run's n2 b2 never returns either, but n2 crashed. With a 30 ms deadline,
+        // the call begun at 350 ms is overdue by the end (400 ms).
         let begin = one(|tb| tb.begin(350 * MS, "n1", 1, 5, "n2", &[16]));
         let records = with_after(clean_run(), ship_end_of("n2", 3), begin);
-        let v = only(&check(&records), LivenessRule::UnfinishedShip);
+        let short = with_start(records.clone(), |s| s.deadline_us = 30 * MS);
+        let unfinished: Vec<_> =
+            check(&short).into_iter().filter(|v| v.rule == LivenessRule::UnfinishedShip).collect();
+        let v = only(&unfinished, LivenessRule::UnfinishedShip);
         assert_eq!(event(&v), (16, "n1", 5, 0));
         assert_eq!(v.t, 400 * MS);
+        // With the clean run's 5 s deadline the run ended 50 ms into the call: no obligation.
+        assert_eq!(check(&records), vec![], "a call in time when the run was cut");
     }
 
     #[test]
