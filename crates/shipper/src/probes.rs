@@ -36,21 +36,16 @@ pub const ALL: &[&str] = &[
 ];
 
 #[cfg(feature = "probes")]
-mod counting {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
-    thread_local! {
-        /// The hits of the run collecting on this thread, if one is.
-        pub(super) static HITS: RefCell<Option<BTreeMap<&'static str, u64>>> = const { RefCell::new(None) };
-    }
+thread_local! {
+    /// The hits of the run collecting on this thread, if one is.
+    static HITS: std::cell::RefCell<Option<BTreeMap<&'static str, u64>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Counts one hit of probe `name` (what `probe!` expands to).
 #[inline(always)]
 pub fn hit(name: &'static str) {
     #[cfg(feature = "probes")]
-    counting::HITS.with(|hits| {
+    HITS.with(|hits| {
         if let Some(hits) = hits.borrow_mut().as_mut() {
             *hits.entry(name).or_default() += 1;
         }
@@ -64,9 +59,9 @@ pub fn hit(name: &'static str) {
 pub fn collect<T>(f: impl FnOnce() -> T) -> (T, BTreeMap<&'static str, u64>) {
     #[cfg(feature = "probes")]
     {
-        let outer = counting::HITS.with(|hits| hits.replace(Some(BTreeMap::new())));
+        let outer = HITS.with(|hits| hits.replace(Some(BTreeMap::new())));
         let value = f();
-        let hits = counting::HITS.with(|hits| hits.replace(outer)).unwrap_or_default();
+        let hits = HITS.with(|hits| hits.replace(outer)).unwrap_or_default();
         (value, hits)
     }
     #[cfg(not(feature = "probes"))]

@@ -298,7 +298,7 @@ impl Recorder {
 
     /// `node`'s transport began a connection attempt to `dst` on `slot`, or it failed.
     pub(super) fn connect(&mut self, node: &str, dst: &str, slot: u32, state: ConnectState) {
-        let t = self.now;
+        let t = self.now();
         let life = self.node(node).life;
         let (node, dst) = (self.name(node), self.name(dst));
         self.push(Record::Connect { t, node, life, dst, slot, state });
