@@ -276,7 +276,7 @@ mod tests {
     use super::*;
 
     /// Two nodes, a few events, and a settle phase so short that some seeds cannot finish the
-    /// workload: a mix of passing and failing seeds (of seeds 1..=12, 3, 4 and 5 fail) in a
+    /// workload: a mix of passing and failing seeds (of seeds 1..=12, 6 and 10 fail) in a
     /// fraction of a second.
     const TINY: &str = include_str!("../../tests/fixtures/tiny-explore.yaml");
 

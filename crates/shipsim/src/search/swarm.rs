@@ -91,6 +91,7 @@ pub fn swarm(scenario: &Scenario, seed: u64) -> Scenario {
     varied.membership.propagation.min = varied.membership.propagation.min.mul_f64(propagation_factor);
     varied.membership.propagation.max = varied.membership.propagation.max.mul_f64(propagation_factor);
     Knobs::draw(&mut rng).apply(&mut varied);
+    fit_duration(&mut varied);
     let mut subset = varied.clone();
     subset.faults.retain(|f| {
         KIND_GROUPS.iter().zip(&keep).all(|(group, kept)| *kept || !group.contains(&f.action.kind()))
@@ -128,6 +129,16 @@ fn scale_network(varied: &mut Scenario, latency_factor: f64, loss_factor: f64) {
             _ => {}
         }
     }
+}
+
+/// Grows the run's cap to what the variant's workload needs on its network and the settle
+/// budget after it: smaller batches, a higher rate or slower links can make the workload
+/// outlast the scenario's `duration`, and a run cut there reports an unfinished workload that
+/// is the budget's edge, not a bug (found by a 200-seed sweep of `latency-rises`). A run ends
+/// when its work is done, so a longer cap costs nothing otherwise.
+fn fit_duration(varied: &mut Scenario) {
+    let needed = crate::sim::healthy_time(varied) + varied.expect.settle;
+    varied.duration = varied.duration.max(needed);
 }
 
 /// The byte-stream and receiving-application dimensions (see [`swarm`]).
@@ -193,6 +204,21 @@ mod tests {
     }
 
     #[test]
+    fn a_variant_runs_long_enough_for_its_workload() {
+        // Seed 72 of latency-rises: batches of 1..2 over 100-150 ms links need about 125 s,
+        // twice the scenario's 60 s.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/latency-rises.yaml");
+        let s = crate::load(&path).unwrap();
+        for seed in [72, 179] {
+            let v = swarm(&s, seed);
+            let needed = crate::sim::healthy_time(&v) + v.expect.settle;
+            assert!(needed > s.duration, "seed {seed}: the variant needs more than the file's duration");
+            assert!(v.duration >= needed, "seed {seed}: {:?} < {needed:?}", v.duration);
+        }
+    }
+
+    #[test]
     fn swarm_scales_time_budgets_with_latency() {
         let s = tiny();
         let (mut slower, mut faster) = (0, 0);
@@ -206,11 +232,16 @@ mod tests {
                 / s.transport.deadline.as_secs_f64()
                 / concurrency_growth(&s, &v);
             let expected = factor.max(1.0);
-            for (what, got) in
-                [("settle", settle), ("duration", duration), ("ack_timeout", ack), ("deadline", deadline)]
-            {
+            for (what, got) in [("settle", settle), ("ack_timeout", ack), ("deadline", deadline)] {
                 assert!((got - expected).abs() < 1e-6, "seed {seed}: {what} x{got}, latency x{factor}");
             }
+            // The duration too, unless the variant's workload needs longer (`fit_duration`).
+            let fitted = crate::sim::healthy_time(&v) + v.expect.settle;
+            assert!(duration >= expected - 1e-6, "seed {seed}: duration x{duration}, latency x{factor}");
+            assert!(
+                (duration - expected).abs() < 1e-6 || v.duration == fitted,
+                "seed {seed}: duration x{duration}"
+            );
             if factor > 1.0 { slower += 1 } else { faster += 1 }
         }
         assert!(slower > 0 && faster > 0, "both directions seen: {slower} slower, {faster} faster");
