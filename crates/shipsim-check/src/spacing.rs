@@ -31,8 +31,8 @@
 //! does not show it); or when calls went to another node but the trace has no `connect`
 //! record (the transport reports no attempts).
 //!
-//! Cost: O(C + (A + E) × S) over the connect records, acks and call ends, `S` the slots of a
-//! sender life to one destination.
+//! Cost: O((C + A + E) × log R) over the connect records, acks and call ends, `R` the runs
+//! kept (one per sender life, destination and slot).
 
 use std::collections::BTreeMap;
 
@@ -111,16 +111,17 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
                     }
                 }
             }
-            Record::Ack { node, dst, .. } => answered(&mut runs, node, dst),
+            Record::Ack { node, life, dst, .. } => answered(&mut runs, (node, *life, dst)),
             Record::ShipEnd {
                 node,
+                life,
                 outcome: Outcome::Ok | Outcome::Refused | Outcome::Ambiguous,
                 batch,
                 ..
             } => {
                 let found = index.node(node).and_then(|n| index.batch(n, *batch));
                 if let Some(b) = found.map(|g| &index.batches[g as usize]) {
-                    answered(&mut runs, node, index.name(b.dst));
+                    answered(&mut runs, (node, *life, index.name(b.dst)));
                 }
             }
             _ => {}
@@ -128,16 +129,15 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
     }
 }
 
-/// An ack or an answered call from `dst` may have restarted `node`'s backoff towards it: every
-/// slot's run starts over (its pending wait, drawn before, still binds).
-fn answered<'a>(runs: &mut BTreeMap<(Pair<'a>, u32), Run>, node: &str, dst: &str) {
-    for (((n, _, d), _), run) in runs.iter_mut() {
-        if *n == node && *d == dst {
-            if run.waiting_since.is_some() {
-                run.answered = true;
-            } else {
-                run.failed = 0;
-            }
+/// An ack or an answered call from the destination of `pair` may have restarted the sender
+/// life's backoff towards it: every slot's run starts over (its pending wait, drawn before,
+/// still binds).
+fn answered<'a>(runs: &mut BTreeMap<(Pair<'a>, u32), Run>, pair: Pair<'a>) {
+    for (_, run) in runs.range_mut((pair, 0)..=(pair, u32::MAX)) {
+        if run.waiting_since.is_some() {
+            run.answered = true;
+        } else {
+            run.failed = 0;
         }
     }
 }

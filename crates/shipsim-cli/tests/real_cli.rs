@@ -85,8 +85,9 @@ fn a_fault_real_mode_cannot_carry_out_is_refused_with_line_and_column() {
     );
 }
 
-#[test]
-fn ctrl_c_ends_every_node_process() {
+/// `shipsim run --real` of partition-heal, started and waited for until its three node
+/// processes run (at most 20 s): the child and its pid.
+fn start_partition_heal() -> (std::process::Child, u32) {
     let child = Command::new(env!("CARGO_BIN_EXE_shipsim"))
         .args(["run", "--real", &scenario("partition-heal.yaml"), "--seed", "1"])
         .stdout(Stdio::piped())
@@ -94,11 +95,17 @@ fn ctrl_c_ends_every_node_process() {
         .spawn()
         .expect("shipsim runs");
     let pid = child.id();
-    // Wait until its nodes run, then interrupt it as a terminal's Ctrl-C would.
     let started = Instant::now();
     while leftovers(pid).len() < 3 && started.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
     }
+    (child, pid)
+}
+
+#[test]
+fn ctrl_c_ends_every_node_process() {
+    // Once its nodes run, interrupt it as a terminal's Ctrl-C would.
+    let (child, pid) = start_partition_heal();
     assert_eq!(leftovers(pid).len(), 3, "three node processes run");
     let status = Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill runs");
     assert!(status.success());
@@ -110,17 +117,7 @@ fn ctrl_c_ends_every_node_process() {
 
 #[test]
 fn a_node_that_dies_unbidden_is_named_and_the_rest_are_ended() {
-    let child = Command::new(env!("CARGO_BIN_EXE_shipsim"))
-        .args(["run", "--real", &scenario("partition-heal.yaml"), "--seed", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("shipsim runs");
-    let pid = child.id();
-    let started = Instant::now();
-    while leftovers(pid).len() < 3 && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (child, pid) = start_partition_heal();
     // Kill n2's process behind the harness's back.
     let victim = std::fs::read_dir("/proc")
         .into_iter()

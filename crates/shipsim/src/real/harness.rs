@@ -153,9 +153,10 @@ impl Harness {
 
     /// Waits until every node in `nodes` reported its server bound.
     pub(crate) async fn wait_ready(&mut self, nodes: &[String]) -> Result<(), RealError> {
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT; // allow-nondeterminism: real mode
         while nodes.iter().any(|n| !self.writers.contains_key(n)) {
-            if tokio::time::Instant::now() >= deadline {
+            let now = tokio::time::Instant::now(); // allow-nondeterminism: real mode
+            if now >= deadline {
                 let node = nodes.iter().find(|n| !self.writers.contains_key(*n)).cloned().unwrap_or_default();
                 let tail = self.procs.get(&node).map(NodeProc::tail).unwrap_or_default();
                 return Err(RealError::Node(format!(
@@ -311,9 +312,10 @@ impl Harness {
             self.stopping.insert(node.clone());
             self.send(node, &ToNode::Stop).await?;
         }
-        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT; // allow-nondeterminism: real mode
         while let Some(node) = self.not_stopped(&running)? {
-            if tokio::time::Instant::now() >= deadline {
+            let now = tokio::time::Instant::now(); // allow-nondeterminism: real mode
+            if now >= deadline {
                 let tail = self.procs.get(&node).map(NodeProc::tail).unwrap_or_default();
                 return Err(RealError::Node(format!(
                     "node {node} did not stop within {STOP_TIMEOUT:?}{tail}"

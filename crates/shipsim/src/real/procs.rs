@@ -69,7 +69,7 @@ impl NodeProc {
     /// SIGKILL to the group, then waits up to `within` for the process to be gone.
     pub(crate) fn kill(&mut self, within: Duration) -> Result<(), String> {
         self.signal(libc::SIGKILL);
-        let started = Instant::now();
+        let started = Instant::now(); // allow-nondeterminism: real mode, waiting for an OS process
         while started.elapsed() < within {
             if self.exited().is_some() {
                 return Ok(());

@@ -236,7 +236,7 @@ async fn read_side(
     mut rng: SmallRng,
 ) -> bool {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut last_due = tokio::time::Instant::now();
+    let mut last_due = tokio::time::Instant::now(); // allow-nondeterminism: real mode, a real link's clock
     loop {
         let n = match src.read(&mut buf).await {
             Ok(0) | Err(_) => return false,
@@ -254,7 +254,8 @@ async fn read_side(
             return true; // the nearest real cause of a lost message: the connection is reset
         }
         // Order within a stream is kept: a chunk never overtakes the one before it.
-        last_due = last_due.max(tokio::time::Instant::now() + draw(&mut rng, latency));
+        let now = tokio::time::Instant::now(); // allow-nondeterminism: real mode, a real link's clock
+        last_due = last_due.max(now + draw(&mut rng, latency));
         if tx.send((last_due, buf[..n].to_vec())).await.is_err() {
             return false;
         }
