@@ -63,10 +63,6 @@ pub(crate) struct Topology {
     /// The list of links being delivered from, kept for its allocation.
     delivering: Vec<usize>,
 
-    /// We don't use a Rt for async. Right now, we just use it to tick time
-    /// forward in the same way we do it elsewhere. We'd like to represent
-    /// network state with async in the future.
-    rt: Rt<'static>,
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -229,15 +225,15 @@ enum State {
 
 impl Topology {
     pub(crate) fn new(config: config::Link) -> Topology {
-        let rt = Rt::no_software();
         Topology {
             config,
             links: IndexMap::new(),
-            now: rt.now(),
+            // The clock a host's runtime starts with; only differences between
+            // the network's instants matter.
+            now: Rt::no_software().now(),
             busy: Vec::new(),
             ready: IndexMap::default(),
             delivering: Vec::new(),
-            rt,
         }
     }
 
@@ -381,9 +377,13 @@ impl Topology {
     /// Moves the network's time forward. Only links holding sent messages
     /// are processed (shipsim patch: every link used to be, reading the clock
     /// once per link); the others catch up with `now` when next used.
+    ///
+    /// The clock moves as a paused tokio runtime's does when it sleeps
+    /// `duration` with nothing else to run, which is how the network's own
+    /// runtime used to be ticked (shipsim patch: that runtime turn, a
+    /// `block_on`, a timer and a park per step, was most of a tick's cost).
     pub(crate) fn tick_by(&mut self, duration: Duration) {
-        let _ = self.rt.tick(duration);
-        let now = self.rt.now();
+        let now = self.now + paused_sleep(duration);
         self.now = now;
         let Topology {
             links, busy, ready, ..
@@ -415,6 +415,16 @@ impl Topology {
         link.now = self.now;
         link
     }
+}
+
+/// How far sleeping `duration` moves a paused tokio clock that has no other
+/// timer: to the sleep's deadline rounded up to the timer wheel's millisecond
+/// (tokio's `TimeSource::deadline_to_tick`). The clock itself only ever moves
+/// by whole milliseconds from its start, so the rounding is of `duration`
+/// alone.
+fn paused_sleep(duration: Duration) -> Duration {
+    let millis = duration.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// Represents a message sent between two hosts on the network.
@@ -705,5 +715,26 @@ mod tests {
     fn link_access_gives_useful_panic_message() {
         let mut topo = Topology::new(Link::default());
         topo.hold("10.0.0.1".parse().unwrap(), "192.168.0.1".parse().unwrap());
+    }
+
+    /// The network's clock moves as a software-less paused runtime's clock
+    /// does when ticked, for whole and fractional milliseconds alike.
+    #[test]
+    fn network_clock_moves_as_a_ticked_runtime() {
+        for micros in [1_000, 1_500, 250, 0, 10_000, 999, 2_001] {
+            let tick = Duration::from_micros(micros);
+            let mut rt = Rt::no_software();
+            let mut topo = Topology::new(Link::default());
+            let (rt_start, topo_start) = (rt.now(), topo.now);
+            for step in 1..=5 {
+                rt.tick(tick).unwrap();
+                topo.tick_by(tick);
+                assert_eq!(
+                    rt.now() - rt_start,
+                    topo.now - topo_start,
+                    "tick {tick:?}, step {step}"
+                );
+            }
+        }
     }
 }
