@@ -12,7 +12,7 @@ use shipsim_trace::{Invariant, Rule};
 
 use super::files::{html_path, trace_path, worst, write_trace};
 use super::stdout::{out, outln};
-use super::{ExitStatus, load_on};
+use super::{ExitStatus, load_on, load_simulated};
 
 /// Options of `shipsim run`.
 #[derive(Args)]
@@ -61,7 +61,9 @@ pub struct ReplayArgs {
 
 /// `shipsim run`.
 pub(crate) fn run(args: &RunArgs) -> ExitStatus {
-    let scenario = match load_on(&args.scenario, args.transport) {
+    let loaded =
+        if args.real { load_on(&args.scenario, args.transport) } else { load_simulated(&args.scenario, args.transport) };
+    let scenario = match loaded {
         Ok(s) => s,
         Err(status) => return status,
     };
@@ -85,7 +87,7 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
 
 /// `shipsim replay`: the repro's own seeds, with the determinism check on.
 pub(crate) fn replay(args: &ReplayArgs) -> ExitStatus {
-    let scenario = match load_on(&args.repro, args.transport) {
+    let scenario = match load_simulated(&args.repro, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };

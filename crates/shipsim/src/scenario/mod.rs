@@ -11,6 +11,7 @@
 //! schema of `raw`, with limits against YAML bombs) → `validate` and `timeline` (semantic
 //! checks, defaults) → [`Scenario`]. `emit` writes a scenario back ([`to_yaml`]).
 
+mod broker;
 mod duration;
 mod emit;
 mod error;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::error::{Pos, Problem};
 use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 
-use super::model::{Expect, Membership, Network, Scenario, Sink, TransportSettings, Workload};
+use super::model::{Expect, Membership, Network, Scenario, Sink, TransportKind, TransportSettings, Workload};
 use super::raw::{
     Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload,
     located,
@@ -64,7 +64,10 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
         None => Vec::new(),
         Some(faults) => {
             let initial = members.clone().unwrap_or_else(|| nodes.clone());
-            timeline::faults(faults.value, &nodes, &initial, duration, network.loss)?
+            let targets = fault_targets(&nodes, transport.kind, raw.nodes.pos)?;
+            let faults = timeline::faults(faults.value, &targets, &initial, duration, network.loss)?;
+            super::broker::check_faults(&faults)?;
+            faults
         }
     };
     let expect = expect(raw.expect.map(|e| e.value))?;
@@ -86,6 +89,19 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
     };
     limits(&scenario).map_err(|message| Problem::new(sizes_at, message))?;
     Ok(scenario)
+}
+
+/// What faults may name: the nodes, and the broker (`broker`) of a NATS scenario, whose
+/// nodes may not take its name.
+fn fault_targets(nodes: &[String], kind: Option<TransportKind>, at: Pos) -> Result<Vec<String>, Problem> {
+    if kind != Some(TransportKind::Nats) {
+        return Ok(nodes.to_vec());
+    }
+    let broker = TransportKind::BROKER;
+    if nodes.iter().any(|n| n == broker) {
+        return Err(Problem::new(at, format!("`{broker}` names the NATS broker: call the node something else")));
+    }
+    Ok(nodes.iter().cloned().chain([broker.to_owned()]).collect())
 }
 
 /// Names of scenarios and nodes: `[a-z0-9-]+`, so they work as test names, file names and
@@ -521,7 +537,7 @@ mod tests {
         assert_eq!(s.transport.kind, Some(TransportKind::Tcp));
         assert_eq!(
             err("name: x\nnodes: [a]\ntransport:\n  deadline: 1s\n  kind: quic\n"),
-            (Pos::new(5, 9), "invalid transport kind `quic`: expected one of tcp, grpc".into())
+            (Pos::new(5, 9), "invalid transport kind `quic`: expected one of tcp, grpc, nats".into())
         );
     }
 
