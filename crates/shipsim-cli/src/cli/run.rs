@@ -61,8 +61,11 @@ pub struct ReplayArgs {
 
 /// `shipsim run`.
 pub(crate) fn run(args: &RunArgs) -> ExitStatus {
-    let loaded =
-        if args.real { load_on(&args.scenario, args.transport) } else { load_simulated(&args.scenario, args.transport) };
+    let loaded = if args.real {
+        load_on(&args.scenario, args.transport)
+    } else {
+        load_simulated(&args.scenario, args.transport)
+    };
     let scenario = match loaded {
         Ok(s) => s,
         Err(status) => return status,

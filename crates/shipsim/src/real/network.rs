@@ -117,7 +117,8 @@ impl NetFaults {
                 && !network_lossy
                 && !self.loss.get(&link).is_some_and(|r| *r > 0.0)
         };
-        let broker = (scenario.transport.kind == Some(TransportKind::Nats)).then(|| TransportKind::BROKER.to_owned());
+        let broker =
+            (scenario.transport.kind == Some(TransportKind::Nats)).then(|| TransportKind::BROKER.to_owned());
         let mut usable = BTreeSet::new();
         for from in &scenario.nodes {
             for to in &scenario.nodes {

@@ -50,7 +50,8 @@ fn key(action: &FaultAction) -> &'static str {
 /// from the file).
 pub(crate) fn check(path: &Path, scenario: &Scenario) -> Result<(), String> {
     let nats = scenario.transport.kind == Some(TransportKind::Nats);
-    let Some((fault, why)) = scenario.faults.iter().find_map(|f| refused(&f.action, nats).map(|why| (f, why)))
+    let Some((fault, why)) =
+        scenario.faults.iter().find_map(|f| refused(&f.action, nats).map(|why| (f, why)))
     else {
         return Ok(());
     };

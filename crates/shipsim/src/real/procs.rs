@@ -33,7 +33,12 @@ impl NodeProc {
 
     /// Starts `command` as the process of `node`'s life `life` (the NATS broker's too), in a
     /// process group of its own, its stdout and stderr in `stderr`.
-    pub(crate) fn start(mut command: Command, node: &str, life: u32, stderr: PathBuf) -> std::io::Result<NodeProc> {
+    pub(crate) fn start(
+        mut command: Command,
+        node: &str,
+        life: u32,
+        stderr: PathBuf,
+    ) -> std::io::Result<NodeProc> {
         let err = File::create(&stderr)?;
         command.stdin(Stdio::null()).stdout(err.try_clone()?).stderr(err).process_group(0);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL this child

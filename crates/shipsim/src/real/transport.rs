@@ -9,8 +9,8 @@ use shipper_grpc::GrpcTransport;
 use shipper_nats::NatsTransport;
 use shipper_net::{NetTransport, TokioNet};
 
-use crate::scenario::{Scenario, TransportKind};
 use super::nats::{NatsNode, nats_config};
+use crate::scenario::{Scenario, TransportKind};
 use crate::transport::grpc::GrpcNode;
 use crate::transport::kinds::factory_for;
 use crate::transport::tcp::{BoundHook, Observer, TcpNode, net_config};

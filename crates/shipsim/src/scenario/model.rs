@@ -133,6 +133,23 @@ pub struct TransportSettings {
     /// (written `10ms..500ms`, the default; one value: min == max). The transport caps both at
     /// a quarter of `deadline`.
     pub backoff: LatencyRange,
+    /// The NATS broker's server settings (`transport.broker`, `kind: nats` only): what real
+    /// mode starts nats-server with. Default: the server's own.
+    pub broker: BrokerSettings,
+}
+
+/// `transport.broker`: nats-server's limits, each the server's default when not written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrokerSettings {
+    /// The largest message the server takes (`max_payload`, its default 1 MiB); a client
+    /// learns it from the server's `INFO`.
+    pub max_payload: Option<u64>,
+    /// How many bytes may wait for a client before the server cuts it off as a slow
+    /// consumer (`max_pending`, its default 64 MiB).
+    pub max_pending: Option<u64>,
+    /// How long a write to a client may block before the server cuts it off as a slow
+    /// consumer (`write_deadline`, its default 10 s).
+    pub write_deadline: Option<Duration>,
 }
 
 /// A transport shipsim bundles, as `transport.kind` and `--transport` name it.
@@ -505,6 +522,7 @@ impl Default for TransportSettings {
             max_unacked: 64,
             connect_timeout: TransportSettings::DEFAULT_CONNECT_TIMEOUT,
             backoff: TransportSettings::DEFAULT_BACKOFF,
+            broker: BrokerSettings::default(),
         }
     }
 }

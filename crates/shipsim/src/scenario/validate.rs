@@ -55,7 +55,10 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
     };
     let network = network(raw.network.map(|n| n.value))?;
     let max_frame_at = raw.transport.as_ref().and_then(|t| t.value.max_frame.as_ref()).map(|m| m.pos);
-    let transport = transport(raw.transport.map(|t| t.value))?;
+    let mut raw_transport = raw.transport.map(|t| t.value);
+    let raw_broker = raw_transport.as_mut().and_then(|t| t.broker.take());
+    let mut transport = transport(raw_transport)?;
+    transport.broker = super::broker::settings(raw_broker, transport.kind)?;
     let payload_at = raw.workload.as_ref().and_then(|w| w.value.payload.as_ref()).map(|p| p.pos);
     let sink = sink(raw.sink.map(|s| s.value))?;
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
@@ -99,7 +102,10 @@ fn fault_targets(nodes: &[String], kind: Option<TransportKind>, at: Pos) -> Resu
     }
     let broker = TransportKind::BROKER;
     if nodes.iter().any(|n| n == broker) {
-        return Err(Problem::new(at, format!("`{broker}` names the NATS broker: call the node something else")));
+        return Err(Problem::new(
+            at,
+            format!("`{broker}` names the NATS broker: call the node something else"),
+        ));
     }
     Ok(nodes.iter().cloned().chain([broker.to_owned()]).collect())
 }

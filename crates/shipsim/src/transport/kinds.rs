@@ -67,7 +67,10 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let mut s = crate::scenario::parse(text, "n.yaml").unwrap();
         let err = simulation_refusal(&path, &s).unwrap();
-        assert!(err.starts_with(&format!("{}:4:3: the NATS transport runs in real mode only", path.display())), "{err}");
+        assert!(
+            err.starts_with(&format!("{}:4:3: the NATS transport runs in real mode only", path.display())),
+            "{err}"
+        );
         s.transport.kind = Some(TransportKind::Grpc);
         assert_eq!(simulation_refusal(&path, &s), None);
         let _ = std::fs::remove_dir_all(&dir);

@@ -58,7 +58,11 @@ impl NodeTransport for RealOnly {
         Arc::new(RealOnly)
     }
 
-    fn serve(&self, _sink: Arc<dyn EventSink>, _fence: Arc<dyn Fence>) -> LocalFuture<'_, io::Result<Server>> {
+    fn serve(
+        &self,
+        _sink: Arc<dyn EventSink>,
+        _fence: Arc<dyn Fence>,
+    ) -> LocalFuture<'_, io::Result<Server>> {
         Box::pin(async { Err(io::Error::other(why())) })
     }
 }
