@@ -80,6 +80,8 @@ fn nats_broker_crash_holds_every_invariant_and_leaves_no_process() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("transport nats"), "{stdout}");
+    // A killed broker is no killed node: every life's counters are read and checked.
+    assert!(!stdout.contains("missing-stats skipped"), "{stdout}");
     for invariant in ["delivery", "ordering", "stats", "liveness", "placement", "trace"] {
         let line = stdout.lines().find(|l| l.trim_start().starts_with(invariant)).unwrap_or_default();
         assert!(line.contains(" held"), "{invariant}: {stdout}");
