@@ -577,7 +577,7 @@ fn transport_kind() {
     assert_eq!(
         error("name: t\nnodes: [n1]\ntransport: {kinds: tcp}\n"),
         "s.yaml:3:13: unknown key `kinds` (expected one of: kind, connections, ack_timeout, deadline, \
-         connect_timeout, backoff, max_frame, max_unacked)"
+         connect_timeout, backoff, max_frame, max_unacked, broker)"
     );
 }
 
