@@ -22,8 +22,8 @@ pub struct RunArgs {
     /// Run this seed instead of the file's `seeds`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Run on this transport (tcp or grpc) instead of the one the file's `transport.kind`
-    /// names (default tcp); a failure's repro records it.
+    /// Run on this transport (tcp or grpc; nats with --real) instead of the one the file's
+    /// `transport.kind` names (default tcp); a failure's repro records it.
     #[arg(long, value_name = "KIND")]
     pub transport: Option<TransportKind>,
     /// Write the trace as JSON Lines (with several seeds, one file per seed: NAME.seed-N.jsonl).
