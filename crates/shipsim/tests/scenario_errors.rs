@@ -569,12 +569,15 @@ fn transport_kind() {
     assert_eq!(shipsim::parse(&text("grpc"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Grpc));
     assert_eq!(shipsim::parse(&text("tcp"), "s.yaml").unwrap().transport.kind, Some(TransportKind::Tcp));
     assert_eq!(shipsim::parse("name: t\nnodes: [n1]\n", "s.yaml").unwrap().transport.kind, None);
-    assert_eq!(error(&text("udp")), "s.yaml:5:9: invalid transport kind `udp`: expected one of tcp, grpc");
+    assert_eq!(
+        error(&text("udp")),
+        "s.yaml:5:9: invalid transport kind `udp`: expected one of tcp, grpc, nats"
+    );
     assert_eq!(error(&text("[tcp]")), "s.yaml:5:9: expected a single value, found a list or mapping");
     assert_eq!(
         error("name: t\nnodes: [n1]\ntransport: {kinds: tcp}\n"),
         "s.yaml:3:13: unknown key `kinds` (expected one of: kind, connections, ack_timeout, deadline, \
-         connect_timeout, backoff, max_frame, max_unacked)"
+         connect_timeout, backoff, max_frame, max_unacked, broker)"
     );
 }
 

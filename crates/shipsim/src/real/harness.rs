@@ -50,8 +50,11 @@ pub(crate) struct Harness {
     pub proxy: Proxy,
     pub control: SocketAddr,
     events: mpsc::UnboundedReceiver<Event>,
+    /// Every running process: the nodes', and the NATS broker's under `broker`.
     pub procs: BTreeMap<String, NodeProc>,
     pub lives: BTreeMap<String, u32>,
+    /// The broker's lives so far (NATS only).
+    broker_lives: u32,
     writers: BTreeMap<String, OwnedWriteHalf>,
     pub idle: BTreeMap<String, bool>,
     stopped: BTreeMap<String, bool>,
@@ -80,7 +83,11 @@ impl Harness {
         seed: u64,
         dir: PathBuf,
     ) -> Result<Harness, RealError> {
-        let proxy = Proxy::start(scenario, seed).await?;
+        let mut targets = scenario.nodes.clone();
+        if scenario.transport.kind == Some(TransportKind::Nats) {
+            targets.push(TransportKind::BROKER.to_owned());
+        }
+        let proxy = Proxy::start(scenario, &targets, seed).await?;
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let control = listener.local_addr()?;
         let (tx, events) = mpsc::unbounded_channel();
@@ -98,6 +105,7 @@ impl Harness {
             events,
             procs: BTreeMap::new(),
             lives: BTreeMap::new(),
+            broker_lives: 0,
             writers: BTreeMap::new(),
             idle: BTreeMap::new(),
             stopped: BTreeMap::new(),
@@ -128,8 +136,9 @@ impl Harness {
     pub(crate) fn spawn(&mut self, node: &str) -> Result<(), RealError> {
         let life = self.lives.get(node).copied().unwrap_or(0) + 1;
         self.lives.insert(node.to_owned(), life);
-        let peers = self.scenario.nodes.iter().filter(|p| *p != node);
-        let peers = peers.map(|p| (p.clone(), self.proxy.addrs[&(node.to_owned(), p.clone())])).collect();
+        let peers = self.proxy.addrs.keys().filter(|(from, to)| from == node && to != node);
+        let peers =
+            peers.map(|(_, p)| (p.clone(), self.proxy.addrs[&(node.to_owned(), p.clone())])).collect();
         let args = NodeArgs {
             control: self.control,
             scenario: self.path.clone(),
@@ -148,6 +157,19 @@ impl Harness {
         self.procs.insert(node.to_owned(), proc);
         self.idle.insert(node.to_owned(), false);
         self.net.down.remove(node);
+        Ok(())
+    }
+
+    /// Starts the NATS broker's next life and points the proxy's (node, `broker`) listeners at
+    /// it.
+    pub(crate) fn start_broker(&mut self) -> Result<(), RealError> {
+        self.broker_lives += 1;
+        let (proc, addr) =
+            super::broker::start(&self.dir, self.broker_lives, &self.scenario.transport.broker)?;
+        let broker = TransportKind::BROKER.to_owned();
+        self.procs.insert(broker.clone(), proc);
+        self.net.down.remove(&broker);
+        self.proxy.links.change(|s| s.targets.insert(broker, addr));
         Ok(())
     }
 
@@ -288,6 +310,12 @@ impl Harness {
     pub(crate) fn kill(&mut self, node: &str) -> Result<(), RealError> {
         let Some(mut proc) = self.procs.remove(node) else { return Ok(()) };
         proc.kill(KILL_TIMEOUT).map_err(RealError::Node)?;
+        if node == TransportKind::BROKER {
+            self.net.down.insert(node.to_owned());
+            self.net.paused.remove(node);
+            self.proxy.links.change(|s| s.targets.remove(node));
+            return Ok(());
+        }
         self.writers.remove(node);
         self.idle.remove(node);
         self.net.down.insert(node.to_owned());
@@ -304,7 +332,8 @@ impl Harness {
     /// Ends the run: every running node writes its counters and exits; then the `end` phase
     /// and each node's workload progress.
     pub(crate) async fn stop(&mut self) -> Result<(), RealError> {
-        let running: Vec<String> = self.procs.keys().cloned().collect();
+        let running: Vec<String> =
+            self.procs.keys().filter(|n| *n != TransportKind::BROKER).cloned().collect();
         for node in &running {
             if self.net.paused.remove(node) {
                 self.procs[node].signal(libc::SIGCONT);
@@ -323,7 +352,7 @@ impl Harness {
             }
             self.wait_event(Duration::from_millis(20)).await?;
         }
-        for node in &running {
+        for node in running.iter().map(String::as_str).chain([TransportKind::BROKER]) {
             if let Some(mut proc) = self.procs.remove(node) {
                 proc.kill(KILL_TIMEOUT).map_err(RealError::Node)?;
             }

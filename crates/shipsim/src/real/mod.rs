@@ -15,10 +15,12 @@
 //! - `node` is the node process's side (`shipsim node …`), `transport` its transports, `clock`
 //!   the monotonic clock every process stamps with.
 
+mod broker;
 mod clock;
 mod control;
 mod error;
 mod harness;
+mod nats;
 mod network;
 mod node;
 mod plan;
@@ -30,6 +32,7 @@ mod transport;
 use std::path::Path;
 use std::time::Duration;
 
+pub use broker::{INSTALL as NATS_INSTALL, installed as nats_installed};
 pub use error::{RealError, SCHEDULING_SLACK};
 pub use node::main as node_main;
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::scenario::{FaultAction, HealTarget, Link, Scenario};
+use crate::scenario::{FaultAction, HealTarget, Link, Scenario, TransportKind};
 
 use super::proxy::{LinkState, Pair};
 
@@ -103,22 +103,33 @@ impl NetFaults {
         }
     }
 
-    /// Every directed pair a ship could use now (the simulator's `FaultState::usable`).
+    /// Every directed pair a ship could use now (the simulator's `FaultState::usable`). In a
+    /// NATS run every ship crosses the broker: a pair is usable while the broker is up and
+    /// both nodes' links to it are.
     pub(crate) fn usable(&self, scenario: &Scenario, network_lossy: bool) -> BTreeSet<Pair> {
+        let gone = |n: &String| self.down.contains(n) || self.paused.contains(n);
+        let direct = |from: &String, to: &String| {
+            let link = pair(from, to);
+            !self.partitioned.contains(&link)
+                && !self.oneway.contains(&(from.clone(), to.clone()))
+                && !self.oneway.contains(&(to.clone(), from.clone()))
+                && !self.held.contains(&link)
+                && !network_lossy
+                && !self.loss.get(&link).is_some_and(|r| *r > 0.0)
+        };
+        let broker =
+            (scenario.transport.kind == Some(TransportKind::Nats)).then(|| TransportKind::BROKER.to_owned());
         let mut usable = BTreeSet::new();
         for from in &scenario.nodes {
             for to in &scenario.nodes {
-                let link = pair(from, to);
-                let gone = |n: &String| self.down.contains(n) || self.paused.contains(n);
+                let path = match &broker {
+                    Some(b) => !gone(b) && direct(from, b) && direct(to, b),
+                    None => direct(from, to),
+                };
                 let ok = from != to
                     && !gone(from)
                     && !gone(to)
-                    && !self.partitioned.contains(&link)
-                    && !self.oneway.contains(&(from.clone(), to.clone()))
-                    && !self.oneway.contains(&(to.clone(), from.clone()))
-                    && !self.held.contains(&link)
-                    && !network_lossy
-                    && !self.loss.get(&link).is_some_and(|r| *r > 0.0)
+                    && path
                     && !self.dropped.contains(&(from.clone(), to.clone()));
                 if ok {
                     usable.insert((from.clone(), to.clone()));

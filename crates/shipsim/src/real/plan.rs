@@ -3,16 +3,37 @@
 
 use std::path::Path;
 
-use crate::scenario::{FaultAction, Scenario};
+use crate::scenario::{FaultAction, Link, Scenario, TransportKind};
 
-/// Why real mode cannot carry out `action`, if it cannot.
-fn refused(action: &FaultAction) -> Option<&'static str> {
+/// Why real mode cannot carry out `action`, if it cannot. `nats`: the nodes reach each other
+/// only through the broker, so a network fault must touch a link to it.
+fn refused(action: &FaultAction, nats: bool) -> Option<&'static str> {
+    if nats && !touches_broker(action) {
+        return Some(
+            "under NATS every message crosses the broker and nodes have no link to each other: \
+             cut, hold, slow or lose a node's link to the broker, e.g. partition: [[n1], [broker]]",
+        );
+    }
     match action {
         FaultAction::Reorder(_) => Some(
             "messages cannot be reordered inside one TCP stream on a real network (the kernel \
              delivers a stream in order); use hold and release, or run it simulated",
         ),
         _ => None,
+    }
+}
+
+/// Whether a network fault names the broker (faults on nodes, routes and membership do not
+/// need to).
+fn touches_broker(action: &FaultAction) -> bool {
+    let broker = TransportKind::BROKER;
+    let link = |l: &Link| l.a == broker || l.b == broker;
+    match action {
+        FaultAction::Partition(groups) => groups.iter().flatten().any(|n| n == broker),
+        FaultAction::PartitionOneway { from, to } => from == broker || to == broker,
+        FaultAction::Hold(l) | FaultAction::Release(l) | FaultAction::Reorder(l) => link(l),
+        FaultAction::Latency { link: l, .. } | FaultAction::Loss { link: l, .. } => link(l),
+        _ => true,
     }
 }
 
@@ -28,7 +49,9 @@ fn key(action: &FaultAction) -> &'static str {
 /// `file:line:column: why` (the column of the fault's action key on its line, read back
 /// from the file).
 pub(crate) fn check(path: &Path, scenario: &Scenario) -> Result<(), String> {
-    let Some((fault, why)) = scenario.faults.iter().find_map(|f| refused(&f.action).map(|why| (f, why)))
+    let nats = scenario.transport.kind == Some(TransportKind::Nats);
+    let Some((fault, why)) =
+        scenario.faults.iter().find_map(|f| refused(&f.action, nats).map(|why| (f, why)))
     else {
         return Ok(());
     };

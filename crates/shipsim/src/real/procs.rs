@@ -26,15 +26,21 @@ impl NodeProc {
         life: u32,
         stderr: PathBuf,
     ) -> std::io::Result<NodeProc> {
-        let err = File::create(&stderr)?;
         let mut command = Command::new(exe);
-        command
-            .arg("node")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .process_group(0);
+        command.arg("node").args(args);
+        NodeProc::start(command, node, life, stderr)
+    }
+
+    /// Starts `command` as the process of `node`'s life `life` (the NATS broker's too), in a
+    /// process group of its own, its stdout and stderr in `stderr`.
+    pub(crate) fn start(
+        mut command: Command,
+        node: &str,
+        life: u32,
+        stderr: PathBuf,
+    ) -> std::io::Result<NodeProc> {
+        let err = File::create(&stderr)?;
+        command.stdin(Stdio::null()).stdout(err.try_clone()?).stderr(err).process_group(0);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL this child
         // when the thread that started it (the harness's main thread) ends.
         unsafe {

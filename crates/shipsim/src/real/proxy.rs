@@ -121,13 +121,13 @@ pub(crate) struct Proxy {
 }
 
 impl Proxy {
-    /// Binds a loopback listener (port from the OS) for every directed pair of `scenario`'s
-    /// nodes.
-    pub(crate) async fn start(scenario: &Scenario, seed: u64) -> std::io::Result<Proxy> {
+    /// Binds a loopback listener (port from the OS) for every directed pair of `targets`
+    /// (the scenario's nodes, and the NATS broker in a NATS run).
+    pub(crate) async fn start(scenario: &Scenario, targets: &[String], seed: u64) -> std::io::Result<Proxy> {
         let links = Links::new(scenario, seed);
         let mut proxy = Proxy { links, addrs: BTreeMap::new(), tasks: JoinSet::new() };
-        for from in &scenario.nodes {
-            for to in scenario.nodes.iter().filter(|to| *to != from) {
+        for from in targets {
+            for to in targets.iter().filter(|to| *to != from) {
                 let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
                 let pair = (from.clone(), to.clone());
                 proxy.addrs.insert(pair.clone(), listener.local_addr()?);
@@ -338,7 +338,7 @@ mod tests {
         runtime().block_on(async {
             let scenario =
                 crate::parse("name: p\nnodes: [n1, n2]\nnetwork: {latency: 0ms}\n", "p.yaml").unwrap();
-            let proxy = Proxy::start(&scenario, 1).await.unwrap();
+            let proxy = Proxy::start(&scenario, &scenario.nodes, 1).await.unwrap();
             let via = proxy.addrs[&("n1".to_owned(), "n2".to_owned())];
             let mut client = TcpStream::connect(via).await.unwrap();
             let server = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.unwrap();

@@ -12,7 +12,7 @@ use super::control::ToNode;
 use super::error::{RealError, SCHEDULING_SLACK};
 use super::harness::Harness;
 use super::proxy::Pair;
-use crate::scenario::{Fault, FaultAction, Scenario};
+use crate::scenario::{Fault, FaultAction, Scenario, TransportKind};
 use crate::seeds;
 use crate::sim::RunResult;
 
@@ -47,6 +47,9 @@ async fn drive(h: &mut Harness) -> Result<(), RealError> {
     write_start(h);
     h.net.network_loss = h.scenario.network.loss;
     sync_proxy(h);
+    if h.kind == TransportKind::Nats {
+        h.start_broker()?;
+    }
     let nodes = h.scenario.nodes.clone();
     for node in &nodes {
         h.spawn(node)?;
@@ -73,8 +76,10 @@ fn write_start(h: &mut Harness) {
     let factory = crate::transport::kinds::factory_for(h.kind);
     let mut start = crate::sim::start_record(&h.scenario, h.seed, &*factory);
     start.tick_us = micros(SCHEDULING_SLACK);
-    let kills =
-        h.scenario.faults.iter().any(|f| matches!(f.action, FaultAction::Crash(_) | FaultAction::Bounce(_)));
+    // A killed broker is no node: every node's counters are still read.
+    let kills = h.scenario.faults.iter().any(
+        |f| matches!(&f.action, FaultAction::Crash(n) | FaultAction::Bounce(n) if n != TransportKind::BROKER),
+    );
     if kills {
         start.lacks.push(Lack::KilledCounters);
     }
@@ -140,6 +145,9 @@ fn sync_proxy(h: &mut Harness) {
 }
 
 async fn restart(h: &mut Harness, node: &str) -> Result<(), RealError> {
+    if node == TransportKind::BROKER {
+        return h.start_broker();
+    }
     h.spawn(node)?;
     h.wait_ready(&[node.to_owned()]).await
 }
@@ -180,6 +188,9 @@ async fn settle(h: &mut Harness) -> Result<(), RealError> {
         let text = SettleText { restarted: &restarted_t, routes: &routes_t }.to_string();
         h.rec.fault(text, TracedAction::Settle { restarted: restarted_t, routes: routes_t })
     });
+    if h.net.down.contains(TransportKind::BROKER) {
+        h.start_broker()?;
+    }
     heal(h, &restarted, &routes).await?;
     if let Some(pos) = pos {
         let after = h.net.usable(&h.scenario, false);

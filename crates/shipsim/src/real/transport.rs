@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use shipper_grpc::GrpcTransport;
+use shipper_nats::NatsTransport;
 use shipper_net::{NetTransport, TokioNet};
 
+use super::nats::{NatsNode, nats_config};
 use crate::scenario::{Scenario, TransportKind};
 use crate::transport::grpc::GrpcNode;
 use crate::transport::kinds::factory_for;
@@ -46,6 +48,13 @@ impl TransportFactory for RealFactory {
             TransportKind::Grpc => {
                 let transport = Arc::new(GrpcTransport::new(net, config).with_observer(observer));
                 Arc::new(GrpcNode(transport, Some(self.bound.clone())))
+            }
+            TransportKind::Nats => {
+                let broker = self.peers.iter().find(|(p, _)| p == TransportKind::BROKER).map(|(_, a)| *a);
+                let broker = broker.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+                let config = nats_config(life, broker);
+                let transport = Arc::new(NatsTransport::new(config).with_observer(observer));
+                Arc::new(NatsNode { transport, bound: self.bound.clone(), broker })
             }
         }
     }

@@ -132,6 +132,7 @@ prop_compose! {
             TransportSettings {
                 kind, connections, ack_timeout, deadline, max_frame, max_unacked, connect_timeout,
                 backoff: LatencyRange { min: backoff.min.max(Duration::from_nanos(1)), ..backoff },
+                broker: Default::default(),
             }
         }),
         sink in (latency(), prop_oneof![Just(0.0), 0.0..1.0f64]).prop_map(|(latency, busy)| Sink { latency, busy }),

@@ -10,7 +10,8 @@ use std::fmt::{self, Write as _};
 
 use super::duration::format_duration;
 use super::model::{
-    Expect, Fault, FaultAction, HealTarget, Link, Network, Scenario, Sink, TransportSettings, Workload,
+    BrokerSettings, Expect, Fault, FaultAction, HealTarget, Link, Network, Scenario, Sink, TransportSettings,
+    Workload,
 };
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 use super::sizes::{format_count_range, format_size, format_size_range};
@@ -84,7 +85,26 @@ fn write_transport(out: &mut String, transport: &TransportSettings) -> fmt::Resu
         writeln!(out, "  backoff: {}", format_latency(transport.backoff))?;
     }
     writeln!(out, "  max_frame: {}", format_size(transport.max_frame))?;
-    writeln!(out, "  max_unacked: {}", transport.max_unacked)
+    writeln!(out, "  max_unacked: {}", transport.max_unacked)?;
+    write_broker(out, &transport.broker)
+}
+
+/// `transport.broker`, when any of its limits is set.
+fn write_broker(out: &mut String, broker: &BrokerSettings) -> fmt::Result {
+    if *broker == BrokerSettings::default() {
+        return Ok(());
+    }
+    writeln!(out, "  broker:")?;
+    if let Some(n) = broker.max_payload {
+        writeln!(out, "    max_payload: {}", format_size(n))?;
+    }
+    if let Some(n) = broker.max_pending {
+        writeln!(out, "    max_pending: {}", format_size(n))?;
+    }
+    if let Some(d) = broker.write_deadline {
+        writeln!(out, "    write_deadline: {}", format_duration(d))?;
+    }
+    Ok(())
 }
 
 /// Absent means an instant sink that never refuses: the behaviour every file written

@@ -11,6 +11,7 @@
 //! schema of `raw`, with limits against YAML bombs) → `validate` and `timeline` (semantic
 //! checks, defaults) → [`Scenario`]. `emit` writes a scenario back ([`to_yaml`]).
 
+mod broker;
 mod duration;
 mod emit;
 mod error;
@@ -35,8 +36,8 @@ pub use duration::{format_duration, parse_duration};
 pub use emit::to_yaml;
 pub use error::{Pos, ScenarioError};
 pub use model::{
-    BatchSize, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership, Network, Scenario,
-    Sink, SizeRange, TransportKind, TransportSettings, Workload,
+    BatchSize, BrokerSettings, Expect, Fault, FaultAction, HealTarget, LatencyRange, Link, Membership,
+    Network, Scenario, Sink, SizeRange, TransportKind, TransportSettings, Workload,
 };
 pub use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use sizes::{format_size, parse_size};

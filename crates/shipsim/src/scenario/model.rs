@@ -133,6 +133,23 @@ pub struct TransportSettings {
     /// (written `10ms..500ms`, the default; one value: min == max). The transport caps both at
     /// a quarter of `deadline`.
     pub backoff: LatencyRange,
+    /// The NATS broker's server settings (`transport.broker`, `kind: nats` only): what real
+    /// mode starts nats-server with. Default: the server's own.
+    pub broker: BrokerSettings,
+}
+
+/// `transport.broker`: nats-server's limits, each the server's default when not written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrokerSettings {
+    /// The largest message the server takes (`max_payload`, its default 1 MiB); a client
+    /// learns it from the server's `INFO`.
+    pub max_payload: Option<u64>,
+    /// How many bytes may wait for a client before the server cuts it off as a slow
+    /// consumer (`max_pending`, its default 64 MiB).
+    pub max_pending: Option<u64>,
+    /// How long a write to a client may block before the server cuts it off as a slow
+    /// consumer (`write_deadline`, its default 10 s).
+    pub write_deadline: Option<Duration>,
 }
 
 /// A transport shipsim bundles, as `transport.kind` and `--transport` name it.
@@ -143,17 +160,43 @@ pub enum TransportKind {
     Tcp,
     /// `grpc`: the gRPC transport.
     Grpc,
+    /// `nats`: shipper-nats's transport through a NATS broker. Real mode only
+    /// (`shipsim run --real`): async-nats opens tokio sockets itself, so it cannot run on
+    /// turmoil's network; a simulation refuses it. `broker` names the broker in faults.
+    Nats,
 }
 
 impl TransportKind {
-    /// Every bundled transport, in the order cases and help texts list them.
+    /// Every bundled transport a simulation runs, in the order cases and help texts list
+    /// them: each bundled scenario runs on each.
     pub const ALL: [TransportKind; 2] = [TransportKind::Tcp, TransportKind::Grpc];
+
+    /// Every bundled transport, real-mode-only ones included: what `transport.kind` and
+    /// `--transport` accept.
+    pub const EVERY: [TransportKind; 3] = [TransportKind::Tcp, TransportKind::Grpc, TransportKind::Nats];
+
+    /// The name faults give the NATS broker (`crash: broker`, `partition: [[n1], [broker]]`);
+    /// no node of a NATS scenario may take it.
+    pub const BROKER: &'static str = "broker";
+
+    /// Why a simulation cannot run this transport, if it cannot.
+    pub fn real_only(self) -> Option<&'static str> {
+        match self {
+            TransportKind::Nats => Some(
+                "the NATS transport runs in real mode only (shipsim run --real): async-nats opens \
+                 tokio sockets itself, so it cannot run on the simulated network, and shipsim \
+                 has no model of a NATS broker to stand in for nats-server (docs/transports.md#nats)",
+            ),
+            _ => None,
+        }
+    }
 
     /// The YAML and command-line spelling.
     pub fn name(self) -> &'static str {
         match self {
             TransportKind::Tcp => "tcp",
             TransportKind::Grpc => "grpc",
+            TransportKind::Nats => "nats",
         }
     }
 }
@@ -170,8 +213,8 @@ impl FromStr for TransportKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<TransportKind, String> {
-        TransportKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = TransportKind::ALL.iter().map(|k| k.name()).collect();
+        TransportKind::EVERY.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = TransportKind::EVERY.iter().map(|k| k.name()).collect();
             format!("invalid transport kind `{s}`: expected one of {}", names.join(", "))
         })
     }
@@ -479,6 +522,7 @@ impl Default for TransportSettings {
             max_unacked: 64,
             connect_timeout: TransportSettings::DEFAULT_CONNECT_TIMEOUT,
             backoff: TransportSettings::DEFAULT_BACKOFF,
+            broker: BrokerSettings::default(),
         }
     }
 }
@@ -614,7 +658,7 @@ mod tests {
         assert_eq!(TransportKind::default(), TransportKind::Tcp);
         assert_eq!(
             "GRPC".parse::<TransportKind>(),
-            Err("invalid transport kind `GRPC`: expected one of tcp, grpc".to_owned())
+            Err("invalid transport kind `GRPC`: expected one of tcp, grpc, nats".to_owned())
         );
     }
 

@@ -78,6 +78,18 @@ pub(crate) struct RawTransport {
     pub max_frame: Option<Located<String>>,
     #[serde(rename = "max_unacked")]
     pub max_unacked: Option<Located<usize>>,
+    /// The NATS broker's server settings (`kind: nats` only).
+    pub broker: Option<Located<RawBroker>>,
+}
+
+/// `transport.broker`: what real mode starts nats-server with. Underscores, as the
+/// transport section spells its keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBroker {
+    pub max_payload: Option<Located<String>>,
+    pub max_pending: Option<Located<String>>,
+    pub write_deadline: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize)]

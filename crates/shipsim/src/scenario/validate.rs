@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::error::{Pos, Problem};
 use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 
-use super::model::{Expect, Membership, Network, Scenario, Sink, TransportSettings, Workload};
+use super::model::{Expect, Membership, Network, Scenario, Sink, TransportKind, TransportSettings, Workload};
 use super::raw::{
     Located, Names, RawExpect, RawMembership, RawNetwork, RawScenario, RawSink, RawTransport, RawWorkload,
     located,
@@ -55,7 +55,10 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
     };
     let network = network(raw.network.map(|n| n.value))?;
     let max_frame_at = raw.transport.as_ref().and_then(|t| t.value.max_frame.as_ref()).map(|m| m.pos);
-    let transport = transport(raw.transport.map(|t| t.value))?;
+    let mut raw_transport = raw.transport.map(|t| t.value);
+    let raw_broker = raw_transport.as_mut().and_then(|t| t.broker.take());
+    let mut transport = transport(raw_transport)?;
+    transport.broker = super::broker::settings(raw_broker, transport.kind)?;
     let payload_at = raw.workload.as_ref().and_then(|w| w.value.payload.as_ref()).map(|p| p.pos);
     let sink = sink(raw.sink.map(|s| s.value))?;
     let workload = workload(raw.workload.map(|w| w.value), &nodes)?;
@@ -64,7 +67,10 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
         None => Vec::new(),
         Some(faults) => {
             let initial = members.clone().unwrap_or_else(|| nodes.clone());
-            timeline::faults(faults.value, &nodes, &initial, duration, network.loss)?
+            let targets = fault_targets(&nodes, transport.kind, raw.nodes.pos)?;
+            let faults = timeline::faults(faults.value, &targets, &initial, duration, network.loss)?;
+            super::broker::check_faults(&faults)?;
+            faults
         }
     };
     let expect = expect(raw.expect.map(|e| e.value))?;
@@ -86,6 +92,22 @@ pub(crate) fn scenario_within(raw: RawScenario, limits: Limits<'_>) -> Result<Sc
     };
     limits(&scenario).map_err(|message| Problem::new(sizes_at, message))?;
     Ok(scenario)
+}
+
+/// What faults may name: the nodes, and the broker (`broker`) of a NATS scenario, whose
+/// nodes may not take its name.
+fn fault_targets(nodes: &[String], kind: Option<TransportKind>, at: Pos) -> Result<Vec<String>, Problem> {
+    if kind != Some(TransportKind::Nats) {
+        return Ok(nodes.to_vec());
+    }
+    let broker = TransportKind::BROKER;
+    if nodes.iter().any(|n| n == broker) {
+        return Err(Problem::new(
+            at,
+            format!("`{broker}` names the NATS broker: call the node something else"),
+        ));
+    }
+    Ok(nodes.iter().cloned().chain([broker.to_owned()]).collect())
 }
 
 /// Names of scenarios and nodes: `[a-z0-9-]+`, so they work as test names, file names and
@@ -521,7 +543,7 @@ mod tests {
         assert_eq!(s.transport.kind, Some(TransportKind::Tcp));
         assert_eq!(
             err("name: x\nnodes: [a]\ntransport:\n  deadline: 1s\n  kind: quic\n"),
-            (Pos::new(5, 9), "invalid transport kind `quic`: expected one of tcp, grpc".into())
+            (Pos::new(5, 9), "invalid transport kind `quic`: expected one of tcp, grpc, nats".into())
         );
     }
 

@@ -89,6 +89,9 @@ pub(crate) fn run_with(
     seed: u64,
     factory: Arc<dyn TransportFactory>,
 ) -> Result<RunResult, RunError> {
+    if let Some(why) = factory.real_only() {
+        return Err(RunError::Unsupported(why));
+    }
     if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
         return Err(RunError::Unsupported(why));
     }

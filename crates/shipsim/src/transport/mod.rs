@@ -25,6 +25,7 @@ use crate::seeds;
 pub(crate) mod frames;
 pub(crate) mod grpc;
 pub(crate) mod kinds;
+pub(crate) mod nats;
 pub(crate) mod tcp;
 
 /// Counters a node's transport exposes, read at the end of each life into the trace's
@@ -100,6 +101,13 @@ pub trait TransportFactory: Send + Sync + 'static {
     /// before it starts. The default: every scenario fits.
     fn check(&self, _scenario: &Scenario) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Why a simulation cannot run this transport at all (it runs on a real network only,
+    /// `shipsim run --real`): a simulated run is refused with it before it starts. The
+    /// default: `None`, every transport built on the `Network` seam runs simulated.
+    fn real_only(&self) -> Option<String> {
+        None
     }
 }
 

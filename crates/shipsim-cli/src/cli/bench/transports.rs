@@ -17,6 +17,12 @@
 //! the same `NetConfig` (its defaults): gRPC ignores `connections` (HTTP/2 multiplexes every
 //! call on one connection) and reads `max_unacked` as calls in flight, TCP as frames in flight
 //! per connection; either way K callers never wait for room.
+//!
+//! NATS (`shipper-nats`) joins (b) when `nats-server` is on PATH: each round starts one on a
+//! free loopback port, and the sender and receiver (on the round's runtime) ship through it.
+//! The broker is a process of its own, so its CPU is not on the runtime's core: NATS's
+//! events/s counts the client's path and two extra loopback hops, not the broker's work.
+//! Without `nats-server` the rows are skipped, with the reason.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,6 +33,7 @@ use std::time::{Duration, Instant}; // allow-nondeterminism: the bench measures 
 use serde::Serialize;
 use shipper::{NodeId, ShippedEvent, ShipperTransport};
 use shipper_grpc::{GrpcServer, GrpcTransport};
+use shipper_nats::{NatsConfig, NatsTransport};
 use shipper_net::{NetConfig, NetServer, NetTransport, Network, TokioNet};
 use shipsim::scenario::Scenario;
 use shipsim::trace::Counts as Summary;
@@ -46,6 +53,7 @@ const DRAIN_WAIT: Duration = Duration::from_secs(5);
 pub enum Kind {
     Tcp,
     Grpc,
+    Nats,
 }
 
 /// Item 6's figures.
@@ -100,6 +108,22 @@ pub struct LoopbackFigures {
     /// gRPC / TCP p50 ship-call latency.
     pub p50_ratio: f64,
     /// gRPC / TCP p99 ship-call latency.
+    pub p99_ratio: f64,
+    /// NATS through a nats-server on loopback, if one is installed.
+    pub nats: Option<NatsSide>,
+    /// Why the NATS rows are missing.
+    pub nats_skipped: Option<String>,
+}
+
+/// NATS's best round of (b), with its ratios to TCP.
+#[derive(Debug, Clone, Serialize)]
+pub struct NatsSide {
+    pub side: LoopbackSide,
+    /// NATS / TCP events per wall second.
+    pub events_ratio: f64,
+    /// NATS / TCP p50 ship-call latency.
+    pub p50_ratio: f64,
+    /// NATS / TCP p99 ship-call latency.
     pub p99_ratio: f64,
 }
 
@@ -195,12 +219,27 @@ fn simulated_round(
 /// (b): the best round of each transport.
 pub(crate) fn loopback(load: LoopbackLoad, rounds: usize) -> Result<LoopbackFigures, String> {
     let (mut tcp, mut grpc): (Option<LoopbackSide>, Option<LoopbackSide>) = (None, None);
+    let with_nats = shipsim::real::nats_installed();
+    let mut nats: Option<LoopbackSide> = None;
     for _ in 0..rounds.max(1) {
         keep_best(&mut tcp, complete(Kind::Tcp, load, loopback_round(Kind::Tcp, load)?)?);
         keep_best(&mut grpc, complete(Kind::Grpc, load, loopback_round(Kind::Grpc, load)?)?);
+        if with_nats {
+            keep_best(&mut nats, complete(Kind::Nats, load, loopback_round(Kind::Nats, load)?)?);
+        }
     }
     let (tcp, grpc) = (tcp.expect("at least one round"), grpc.expect("at least one round"));
+    let nats = nats.map(|side| NatsSide {
+        events_ratio: side.events_per_s / tcp.events_per_s,
+        p50_ratio: side.p50_us / tcp.p50_us,
+        p99_ratio: side.p99_us / tcp.p99_us,
+        side,
+    });
+    let nats_skipped =
+        (!with_nats).then(|| format!("nats-server is not installed: {}", shipsim::real::NATS_INSTALL));
     Ok(LoopbackFigures {
+        nats,
+        nats_skipped,
         events: load.events,
         batch: load.batch.max(1),
         callers: load.callers.max(1),
@@ -240,9 +279,16 @@ pub(crate) fn loopback_round(kind: Kind, load: LoopbackLoad) -> Result<LoopbackS
 
 /// A transport's sending side and its receiver's address, the receiver serving on this
 /// runtime into `sink`.
-async fn start(kind: Kind, sink: mpsc::Sender<ShippedEvent>) -> Result<Arc<dyn ShipperTransport>, String> {
+async fn start(
+    kind: Kind,
+    sink: mpsc::Sender<ShippedEvent>,
+    broker: Option<&Broker>,
+) -> Result<Arc<dyn ShipperTransport>, String> {
     let bind = |e: std::io::Error| format!("binding 127.0.0.1: {e}");
     let sink = Arc::new(sink);
+    if kind == Kind::Nats {
+        return start_nats(broker.ok_or("NATS needs a broker")?, sink).await;
+    }
     let addr: SocketAddr = match kind {
         Kind::Tcp => {
             let server = NetServer::new(TokioNet::new(), config(RECEIVER));
@@ -251,7 +297,7 @@ async fn start(kind: Kind, sink: mpsc::Sender<ShippedEvent>) -> Result<Arc<dyn S
             drop(tokio::spawn(server.serve(listener, sink)));
             addr
         }
-        Kind::Grpc => {
+        Kind::Grpc | Kind::Nats => {
             let server = GrpcServer::new(TokioNet::new(), config(RECEIVER));
             let listener = server.bind().await.map_err(bind)?;
             let addr = TokioNet::local_addr(&listener).map_err(bind)?;
@@ -262,8 +308,66 @@ async fn start(kind: Kind, sink: mpsc::Sender<ShippedEvent>) -> Result<Arc<dyn S
     let net = TokioNet::new().with_peer(RECEIVER, addr);
     Ok(match kind {
         Kind::Tcp => Arc::new(NetTransport::new(net, config("a"))),
-        Kind::Grpc => Arc::new(GrpcTransport::new(net, config("a"))),
+        Kind::Grpc | Kind::Nats => Arc::new(GrpcTransport::new(net, config("a"))),
     })
+}
+
+/// A nats-server on a free loopback port, killed when dropped.
+struct Broker(std::process::Child, u16);
+
+impl Broker {
+    fn start() -> Result<Broker, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("a free port: {e}"))?
+            .port();
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("nats-server: {e}"))?;
+        let broker = Broker(child, port);
+        let started = Instant::now(); // allow-nondeterminism: waiting for a process
+        while started.elapsed() < Duration::from_secs(10) {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(broker);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(format!("nats-server did not listen on port {port}"))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// NATS's receiver (subscribed through `broker`) serving into `sink`, and its sender.
+async fn start_nats(
+    broker: &Broker,
+    sink: Arc<mpsc::Sender<ShippedEvent>>,
+) -> Result<Arc<dyn ShipperTransport>, String> {
+    let url = format!("nats://127.0.0.1:{}", broker.1);
+    let receiver = Arc::new(NatsTransport::new(NatsConfig::new(RECEIVER, 1, url.as_str())));
+    let server = receiver.serve_fenced(sink, Arc::new(Unfenced)).await.map_err(|e| e.to_string())?;
+    drop(tokio::spawn(async move {
+        let _receiver = receiver;
+        server.await
+    }));
+    Ok(Arc::new(NatsTransport::new(NatsConfig::new("a", 1, url))))
+}
+
+/// A receiver that owns every shard (the other transports' `serve` has no fence either).
+struct Unfenced;
+
+impl shipper::Fence for Unfenced {
+    fn admit(&self, _shard: shipper::ShardId, _epoch: u64) -> Result<(), shipper::Refusal> {
+        Ok(())
+    }
 }
 
 /// The settings both transports run with: the defaults.
@@ -295,7 +399,8 @@ async fn ship_over_loopback(kind: Kind, load: LoopbackLoad) -> Result<LoopbackSi
     let warm_up = callers * batch_len;
     let (tx, rx) = mpsc::channel::<ShippedEvent>(CHANNEL);
     let (delivered, drained) = count_deliveries(rx, (warm_up + events) as u64);
-    let transport = start(kind, tx).await?;
+    let broker = if kind == Kind::Nats { Some(Broker::start()?) } else { None };
+    let transport = start(kind, tx, broker.as_ref()).await?;
     let dst: NodeId = RECEIVER.into();
     warm_connections_up(kind, &transport, &dst, callers, batch_len).await?;
 
