@@ -4,7 +4,8 @@
 //! A corpus keeps every variant (scenario, swarm variant or mutation, and seed) whose run
 //! reached a probe or a pair of probes no earlier run of the sweep had reached. Most new runs
 //! are mutations of a corpus entry ([`mutate`]: a fault moved, the latency changed, a fault
-//! added or dropped around one of its faults, or only a new seed), chosen the more often the
+//! added or dropped around one of its faults, its faults on a fresh swarm variant's settings,
+//! or only a new seed), chosen the more often the
 //! rarer what it found still is; the rest are fresh swarm variants (`swarm.rs`). The sweep ends
 //! after `seeds` runs, at a failure (unless `keep_going`), or when `plateau` runs in a row
 //! reached nothing new.
@@ -35,6 +36,9 @@ pub const GENERATION: usize = 4;
 
 /// One run in this many is a fresh swarm variant (once the corpus has an entry).
 const FRESH_ONE_IN: u32 = 4;
+
+/// Runs in a row that found nothing new after which fresh variants come twice as often.
+const STALE: u64 = 20;
 
 /// What to sweep and how.
 #[derive(Debug, Clone)]
@@ -172,14 +176,17 @@ pub(crate) fn guided_with(
 
 impl State {
     /// The next run: a fresh swarm variant for `label` (all of them until the corpus has an
-    /// entry, then one in [`FRESH_ONE_IN`]), or a mutation of an entry picked by rarity.
+    /// entry, then one in [`FRESH_ONE_IN`], or in half that after [`STALE`] runs that found
+    /// nothing), or a mutation of an entry picked by rarity.
     fn candidate(&mut self, scenario: &Scenario, label: u64) -> Candidate {
-        if self.corpus.is_empty() || self.rng.random_ratio(1, FRESH_ONE_IN) {
+        // A corpus that has found nothing for a while gets fresh variants twice as often.
+        let one_in = if self.since_growth >= STALE { FRESH_ONE_IN / 2 } else { FRESH_ONE_IN };
+        if self.corpus.is_empty() || self.rng.random_ratio(1, one_in) {
             return Candidate { scenario: swarm(scenario, label), seed: label, origin: Origin::Fresh };
         }
         let parent = self.pick();
         self.corpus[parent].picks += 1;
-        let (child, mutation) = mutate::mutate(&self.corpus[parent].scenario, &mut self.rng);
+        let (child, mutation) = mutate::mutate(scenario, &self.corpus[parent].scenario, &mut self.rng);
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
         // close to the parent's); a reseed always takes a new one.
         let keep_seed = mutation != Mutation::Reseed && self.rng.random_bool(0.5);

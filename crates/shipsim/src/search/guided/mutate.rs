@@ -27,20 +27,23 @@ pub enum Mutation {
     Add,
     /// One fault dropped.
     Drop,
+    /// The entry's faults on a fresh swarm variant's settings (rates, sinks, transport knobs).
+    Cross,
     /// The scenario kept as it is: only the seed changes.
     Reseed,
 }
 
-/// A valid mutation of `parent` drawn from `rng`. Faults are added and moved around the
+/// A valid mutation of `parent` (a variant of `base`) drawn from `rng`. Faults are added and moved around the
 /// moments of the parent's faults: the probes of the code under test fire on the failure
 /// paths those faults open (`RunResult::probes` counts hits, not their times).
-pub(super) fn mutate(parent: &Scenario, rng: &mut SmallRng) -> (Scenario, Mutation) {
+pub(super) fn mutate(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> (Scenario, Mutation) {
     for _ in 0..ATTEMPTS {
-        let kind = match rng.random_range(0..10) {
+        let kind = match rng.random_range(0..12) {
             0..=2 => Mutation::Shift,
             3..=4 => Mutation::Latency,
             5..=7 => Mutation::Add,
-            _ => Mutation::Drop,
+            8..=9 => Mutation::Drop,
+            _ => Mutation::Cross,
         };
         let mut child = parent.clone();
         let changed = match kind {
@@ -48,6 +51,10 @@ pub(super) fn mutate(parent: &Scenario, rng: &mut SmallRng) -> (Scenario, Mutati
             Mutation::Latency => scale_latency(&mut child, rng),
             Mutation::Add => add(&mut child, rng),
             Mutation::Drop => drop_one(&mut child, rng),
+            Mutation::Cross => {
+                child = cross(base, parent, rng);
+                true
+            }
             Mutation::Reseed => false,
         };
         if !changed {
@@ -70,10 +77,11 @@ fn near(at: Duration, span: Duration, rng: &mut SmallRng) -> Duration {
     Duration::from_millis(at_ms.max(0) as u64)
 }
 
-/// How far a fault moves or lands from its anchor: a tenth of the run's duration, within
-/// 100 ms..2 s (around the moment, not anywhere in the run).
+/// How far a fault moves or lands from its anchor: a fifth of the time the workload needs on a
+/// healthy network, within 20 ms..2 s. Measured against the workload, not the run's duration
+/// (mostly settle budget): a fault that lands after the last call reaches nothing.
 fn span(s: &Scenario) -> Duration {
-    (s.duration / 10).clamp(Duration::from_millis(100), Duration::from_secs(2))
+    (crate::sim::healthy_time(s) / 5).clamp(Duration::from_millis(20), Duration::from_secs(2))
 }
 
 /// Puts the faults back in time order (stable: faults at one instant keep their order).
@@ -142,6 +150,15 @@ fn add(s: &mut Scenario, rng: &mut SmallRng) -> bool {
     true
 }
 
+/// The parent's faults on the settings of a fresh swarm variant of `base`: the faults that found
+/// something, met with other rates, sinks and transport settings. Faults past the variant's
+/// duration are left out.
+fn cross(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> Scenario {
+    let mut child = super::super::swarm::swarm(base, rng.random());
+    child.faults = parent.faults.iter().filter(|f| f.at <= child.duration).cloned().collect();
+    child
+}
+
 fn drop_one(s: &mut Scenario, rng: &mut SmallRng) -> bool {
     if s.faults.is_empty() {
         return false;
@@ -171,8 +188,8 @@ mod tests {
             let parent = scenario(name);
             for i in 0..40u64 {
                 let mut rng = crate::seeds::rng(i, &[b"test"]);
-                let (child, kind) = mutate(&parent, &mut rng);
-                let again = mutate(&parent, &mut crate::seeds::rng(i, &[b"test"]));
+                let (child, kind) = mutate(&parent, &parent, &mut rng);
+                let again = mutate(&parent, &parent, &mut crate::seeds::rng(i, &[b"test"]));
                 assert_eq!((&child, kind), (&again.0, again.1), "{name} {i}");
                 let reloaded =
                     crate::parse(&to_yaml(&child), "x").unwrap_or_else(|e| panic!("{name} {i}: {e}"));
@@ -184,7 +201,7 @@ mod tests {
                 kinds.insert(format!("{kind:?}"));
             }
         }
-        for kind in ["Shift", "Latency", "Add", "Drop"] {
+        for kind in ["Shift", "Latency", "Add", "Drop", "Cross"] {
             assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
         }
     }
