@@ -576,6 +576,7 @@ mod tests {
             transports_callers: 3,
             scale_nodes: vec![2, 3],
             scale_events: 60,
+            finding_seeds: 2,
             memory_child: None,
         }
     }
@@ -676,6 +677,8 @@ mod tests {
                 sizes: vec![scale_size(4, 0.25), scale_size(64, 0.5)],
                 ratio: 2.0,
             }),
+            #[cfg(feature = "broken")]
+            finding: None,
             errors: vec!["speed: no scenarios".to_owned()],
         }
     }
@@ -755,6 +758,18 @@ mod tests {
 error: speed: no scenarios
 "#;
         assert_eq!(render(&full_report()), expected);
+    }
+
+    /// `finding` runs only when named, and says which build it needs when the broken variants
+    /// are not in this one.
+    #[test]
+    fn finding_is_named_only() {
+        assert!(!wanted(&tiny(&[]), "finding") && wanted(&tiny(&[]), "router"));
+        assert!(wanted(&tiny(&["finding"]), "finding"));
+        if cfg!(not(feature = "broken")) {
+            let report = measure(&tiny(&["finding"]));
+            assert!(report.errors.iter().any(|e| e.contains("--features broken")), "{:?}", report.errors);
+        }
     }
 
     #[test]
