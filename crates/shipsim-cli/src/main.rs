@@ -29,6 +29,9 @@ enum Command {
     },
     /// Run many seeds in parallel; shrink the first failure and write its repro.
     Explore(cli::explore::ExploreArgs),
+    /// Merge the report files of a sweep's shards (`explore --shard i/n --report-out FILE`)
+    /// into one report and one coverage ledger: exit 0 no failure, 1 a failure, 2 bad input.
+    Merge(cli::merge::MergeArgs),
     /// Replay a repro file (a scenario that carries its seed): same trace, same violation.
     Replay(cli::run::ReplayArgs),
     /// Re-check a trace file (`run --trace`) with every checker, without simulating: exit 0 every
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Run(run) => cli::run::run(&run),
         Command::Check { scenario } => cli::check(&scenario),
         Command::Explore(explore) => cli::explore::explore(&explore),
+        Command::Merge(merge) => cli::merge::merge(&merge),
         Command::Replay(replay) => cli::run::replay(&replay),
         Command::Verify { trace } => cli::verify::verify(&trace),
         Command::Bench(bench) => cli::bench::run(&bench),

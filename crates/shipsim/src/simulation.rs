@@ -14,6 +14,7 @@ use shipsim_trace::Rule;
 
 use crate::scenario::Scenario;
 use crate::search::explore::{self, Options, Progress, SeedResult, Sweep};
+use crate::search::guided::{self, Guided, GuidedOptions};
 use crate::search::shrink::{self, Shrunk};
 use crate::sim::{self, RunError, RunResult};
 use crate::transport::TransportFactory;
@@ -74,6 +75,12 @@ impl<'a> Simulation<'a> {
     /// [`Self::explore`], calling `progress` on this thread after each finished seed.
     pub fn explore_with_progress(&self, options: &Options, progress: impl FnMut(Progress)) -> Sweep {
         explore::explore_with(self.scenario, options, self.explicit(), progress)
+    }
+
+    /// Sweeps the scenario guided by coverage (`explore --guided`), calling `progress` on this
+    /// thread after each run taken.
+    pub fn guided(&self, options: &GuidedOptions, progress: impl FnMut(Progress)) -> Guided {
+        guided::guided_with(self.scenario, options, self.explicit(), progress)
     }
 
     /// One seed of a sweep exactly as an explore worker runs it: on the scenario's swarm

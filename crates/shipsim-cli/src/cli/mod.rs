@@ -5,6 +5,7 @@ use std::path::Path;
 pub mod bench;
 pub mod explore;
 mod files;
+pub mod merge;
 pub mod real;
 pub mod run;
 pub mod stdout;

@@ -30,7 +30,7 @@ use crate::transport::TransportFactory;
 
 /// Workers get a larger stack than the 2 MiB default: a simulation runs a whole cluster's
 /// tasks on one thread, as the main thread (8 MiB) of `shipsim run` does.
-const WORKER_STACK: usize = 8 << 20;
+pub(super) const WORKER_STACK: usize = 8 << 20;
 
 /// `--shard i/n`: this process runs the seeds congruent to `i` mod `n`.
 ///
@@ -152,18 +152,7 @@ impl Sweep {
         let mut out = String::new();
         for failure in &self.failures {
             let line = match &failure.outcome {
-                SeedOutcome::Fail(violations) => {
-                    let v = &violations[0];
-                    format!(
-                        "seed {}: FAIL {} / {} ({} violations): expected {}, got {}",
-                        failure.seed,
-                        v.invariant(),
-                        v.rule.as_str(),
-                        violations.len(),
-                        v.expected,
-                        v.actual
-                    )
-                }
+                SeedOutcome::Fail(violations) => fail_line(failure.seed, &violations[0], violations.len()),
                 SeedOutcome::Error(err) => format!("seed {}: ERROR {err}", failure.seed),
                 SeedOutcome::Pass => continue,
             };
@@ -179,6 +168,17 @@ impl Sweep {
         ));
         out
     }
+}
+
+/// The report's line for a failing seed: its first violation and how many there were.
+pub(super) fn fail_line(seed: u64, v: &Violation, count: usize) -> String {
+    format!(
+        "seed {seed}: FAIL {} / {} ({count} violations): expected {}, got {}",
+        v.invariant(),
+        v.rule.as_str(),
+        v.expected,
+        v.actual
+    )
 }
 
 /// Progress as the collector sees it: seeds finished so far (in any order) and failures among
@@ -262,6 +262,16 @@ pub(crate) fn run_seed_with(
     factory: Option<Arc<dyn TransportFactory>>,
 ) -> SeedResult {
     let scenario = if swarm_on { swarm(scenario, seed) } else { scenario.clone() };
+    run_variant(scenario, seed, factory)
+}
+
+/// Runs `scenario` (a variant, as it is) with `seed` on the transports `factory` builds
+/// (`None`: the one the scenario names).
+pub(super) fn run_variant(
+    scenario: Scenario,
+    seed: u64,
+    factory: Option<Arc<dyn TransportFactory>>,
+) -> SeedResult {
     let factory = factory.unwrap_or_else(|| crate::transport::kinds::scenario_factory(&scenario));
     let (outcome, probes) = match crate::sim::run_with(&scenario, seed, factory) {
         Ok(result) if result.violations.is_empty() => (SeedOutcome::Pass, result.probes),

@@ -19,6 +19,15 @@ impl Tally {
         self.seeds += 1;
         self.first_seed = Some(self.first_seed.map_or(seed, |first| first.min(seed)));
     }
+
+    /// Adds the seeds another tally of the same probe counted (seeds disjoint from this one's).
+    fn absorb(&mut self, other: &Tally) {
+        self.seeds += other.seeds;
+        self.first_seed = match (self.first_seed, other.first_seed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 /// The coverage of a sweep: every declared probe, reached or not.
@@ -51,6 +60,23 @@ impl Ledger {
                 self.pairs.entry(pair).or_default().add(seed);
             }
         }
+    }
+
+    /// Adds the seeds `other` counted: merged, the ledgers of the shards of a sweep (disjoint
+    /// seeds) are the ledger of the whole sweep, whatever the order they are merged in.
+    pub fn merge(&mut self, other: &Ledger) {
+        self.seeds += other.seeds;
+        for (name, tally) in &other.probes {
+            self.probes.entry(name.clone()).or_default().absorb(tally);
+        }
+        for (pair, tally) in &other.pairs {
+            self.pairs.entry(pair.clone()).or_default().absorb(tally);
+        }
+    }
+
+    /// How many probes and how many pairs of probes some counted run reached.
+    pub fn reached(&self) -> (usize, usize) {
+        (self.probes.values().filter(|t| t.seeds > 0).count(), self.pairs.len())
     }
 
     /// The probes no counted run reached, in name order.
@@ -116,5 +142,28 @@ mod tests {
         assert!(never < rare && rare < common, "{text}");
         assert!(!ledger.never_reached().contains(&"tcp.ack-timeout"));
         assert!(ledger.never_reached().contains(&"handover.staged"));
+    }
+
+    #[test]
+    fn merged_ledgers_of_disjoint_seeds_are_the_ledger_of_all_of_them() {
+        let runs: [(u64, &[&str]); 4] = [
+            (1, &["tcp.ack-timeout"]),
+            (2, &["tcp.ack-timeout", "handover.staged"]),
+            (3, &[]),
+            (4, &["handover.staged", "tcp.resend-mid-stream"]),
+        ];
+        let mut whole = Ledger::default();
+        let (mut odd, mut even) = (Ledger::default(), Ledger::default());
+        for (seed, hits) in runs {
+            whole.add(seed, &names(hits));
+            if seed % 2 == 1 { &mut odd } else { &mut even }.add(seed, &names(hits));
+        }
+        assert_ne!(odd, whole);
+        let mut merged = even.clone();
+        merged.merge(&odd);
+        assert_eq!(merged, whole);
+        odd.merge(&even);
+        assert_eq!(odd, whole);
+        assert_eq!(whole.reached(), (3, 2));
     }
 }

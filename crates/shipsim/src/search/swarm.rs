@@ -136,7 +136,7 @@ fn scale_network(varied: &mut Scenario, latency_factor: f64, loss_factor: f64) {
 /// outlast the scenario's `duration`, and a run cut there reports an unfinished workload that
 /// is the budget's edge, not a bug (found by a 200-seed sweep of `latency-rises`). A run ends
 /// when its work is done, so a longer cap costs nothing otherwise.
-fn fit_duration(varied: &mut Scenario) {
+pub(super) fn fit_duration(varied: &mut Scenario) {
     let needed = crate::sim::healthy_time(varied) + varied.expect.settle;
     varied.duration = varied.duration.max(needed);
 }

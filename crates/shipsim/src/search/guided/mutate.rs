@@ -1,0 +1,208 @@
+//! Guided exploration's mutations: a small change to a variant that reached something new, so
+//! that the next run stays close to it (the same faults, mostly) and reaches further.
+//!
+//! Each mutation keeps the scenario valid: the result is loaded back from its YAML (the same
+//! validation a file gets), and a mutation that would make it invalid (a restart moved before
+//! its crash, a heal dropped from under a partition the settle phase cannot end) is drawn
+//! again, a few times, before the parent is kept as it is with a new seed.
+
+use std::time::Duration;
+
+use rand::Rng;
+use rand::rngs::SmallRng;
+
+use crate::scenario::{Fault, FaultAction, HealTarget, Link, Scenario, to_yaml};
+
+/// Draws of a mutation before it gives up and keeps the parent's scenario.
+const ATTEMPTS: usize = 8;
+
+/// What a mutation did, for the log and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    /// One fault moved in time.
+    Shift,
+    /// The network's latency scaled (and the budgets measured in round trips with it).
+    Latency,
+    /// A fault added near the moment something happened in the parent's run.
+    Add,
+    /// One fault dropped.
+    Drop,
+    /// The entry's faults on a fresh swarm variant's settings (rates, sinks, transport knobs).
+    Cross,
+    /// The scenario kept as it is: only the seed changes.
+    Reseed,
+}
+
+/// A valid mutation of `parent` (a variant of `base`) drawn from `rng`. Faults are added and moved around the
+/// moments of the parent's faults: the probes of the code under test fire on the failure
+/// paths those faults open (`RunResult::probes` counts hits, not their times).
+pub(super) fn mutate(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> (Scenario, Mutation) {
+    for _ in 0..ATTEMPTS {
+        let kind = match rng.random_range(0..12) {
+            0..=2 => Mutation::Shift,
+            3..=4 => Mutation::Latency,
+            5..=7 => Mutation::Add,
+            8..=9 => Mutation::Drop,
+            _ => Mutation::Cross,
+        };
+        let mut child = parent.clone();
+        let changed = match kind {
+            Mutation::Shift => shift(&mut child, rng),
+            Mutation::Latency => scale_latency(&mut child, rng),
+            Mutation::Add => add(&mut child, rng),
+            Mutation::Drop => drop_one(&mut child, rng),
+            Mutation::Cross => {
+                child = cross(base, parent, rng);
+                true
+            }
+            Mutation::Reseed => false,
+        };
+        if !changed {
+            continue;
+        }
+        super::super::swarm::fit_duration(&mut child);
+        if let Ok(valid) = crate::parse(&to_yaml(&child), "<guided>")
+            && valid != *parent
+        {
+            return (valid, kind);
+        }
+    }
+    (parent.clone(), Mutation::Reseed)
+}
+
+/// A time within `span` of `at`, in whole milliseconds, never before the start.
+fn near(at: Duration, span: Duration, rng: &mut SmallRng) -> Duration {
+    let span_ms = span.as_millis().max(1) as i64;
+    let at_ms = at.as_millis() as i64 + rng.random_range(-span_ms..=span_ms);
+    Duration::from_millis(at_ms.max(0) as u64)
+}
+
+/// How far a fault moves or lands from its anchor: a fifth of the time the workload needs on a
+/// healthy network, within 20 ms..2 s. Measured against the workload, not the run's duration
+/// (mostly settle budget): a fault that lands after the last call reaches nothing.
+fn span(s: &Scenario) -> Duration {
+    (crate::sim::healthy_time(s) / 5).clamp(Duration::from_millis(20), Duration::from_secs(2))
+}
+
+/// Puts the faults back in time order (stable: faults at one instant keep their order).
+fn sort(s: &mut Scenario) {
+    s.faults.sort_by_key(|f| f.at);
+}
+
+fn shift(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+    if s.faults.is_empty() {
+        return false;
+    }
+    let i = rng.random_range(0..s.faults.len());
+    let span = span(s);
+    s.faults[i].at = near(s.faults[i].at, span, rng).min(s.duration);
+    sort(s);
+    true
+}
+
+/// Scales the network latency by 0.5..2; when it grows, the budgets measured in round trips
+/// grow with it, as the swarm's latency dimension does (`swarm.rs`: otherwise a variant only
+/// finds the edge of budgets it has outgrown).
+fn scale_latency(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+    let factor: f64 = rng.random_range(0.5..2.0);
+    s.network.latency.min = s.network.latency.min.mul_f64(factor);
+    s.network.latency.max = s.network.latency.max.mul_f64(factor);
+    if factor > 1.0 {
+        for budget in [&mut s.transport.ack_timeout, &mut s.transport.deadline, &mut s.expect.settle] {
+            *budget = budget.mul_f64(factor);
+        }
+    }
+    true
+}
+
+/// Adds a fault near the time of one of the parent's faults (or anywhere in the workload's
+/// time for a scenario without any): a node bounced, a node cut off from the others and healed,
+/// or a link held and released; `d` after it, the partition heals or the hold releases.
+fn add(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+    if s.nodes.len() < 2 {
+        return false;
+    }
+    let healthy = crate::sim::healthy_time(s);
+    let anchor = match s.faults.len() {
+        0 => Duration::from_millis(rng.random_range(0..=healthy.as_millis().max(1) as u64)),
+        n => s.faults[rng.random_range(0..n)].at,
+    };
+    let at = near(anchor, span(s), rng).min(s.duration);
+    let node = s.nodes[rng.random_range(0..s.nodes.len())].clone();
+    let other = s.nodes.iter().filter(|n| **n != node).nth(rng.random_range(0..s.nodes.len() - 1));
+    let Some(other) = other.cloned() else { return false };
+    let lasting = Duration::from_millis(rng.random_range(100..=1500));
+    let end = (at + lasting).min(s.duration);
+    let fault = |at, action| Fault { at, action, line: 0 };
+    match rng.random_range(0..3) {
+        0 => s.faults.push(fault(at, FaultAction::Bounce(node))),
+        1 => {
+            let rest: Vec<String> = s.nodes.iter().filter(|n| **n != node).cloned().collect();
+            s.faults.push(fault(at, FaultAction::Partition(vec![vec![node.clone()], rest])));
+            s.faults.push(fault(end, FaultAction::Heal(HealTarget::Nodes(vec![node]))));
+        }
+        _ => {
+            s.faults.push(fault(at, FaultAction::Hold(Link::new(node.clone(), other.clone()))));
+            s.faults.push(fault(end, FaultAction::Release(Link::new(node, other))));
+        }
+    }
+    sort(s);
+    true
+}
+
+/// The parent's faults on the settings of a fresh swarm variant of `base`: the faults that found
+/// something, met with other rates, sinks and transport settings. Faults past the variant's
+/// duration are left out.
+fn cross(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> Scenario {
+    let mut child = super::super::swarm::swarm(base, rng.random());
+    child.faults = parent.faults.iter().filter(|f| f.at <= child.duration).cloned().collect();
+    child
+}
+
+fn drop_one(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+    if s.faults.is_empty() {
+        return false;
+    }
+    let i = rng.random_range(0..s.faults.len());
+    s.faults.remove(i);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(name: &str) -> Scenario {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scenarios/{name}.yaml"));
+        crate::load(&path).unwrap()
+    }
+
+    /// Every mutation of every kind keeps the scenario valid, changes it (or says it only
+    /// reseeds), and is a function of the RNG's state.
+    #[test]
+    fn a_mutation_keeps_the_scenario_valid() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for name in ["every-fault", "crash-restart-receiver", "baseline", "scale-out", "hold-reorder-release"]
+        {
+            let parent = scenario(name);
+            for i in 0..40u64 {
+                let mut rng = crate::seeds::rng(i, &[b"test"]);
+                let (child, kind) = mutate(&parent, &parent, &mut rng);
+                let again = mutate(&parent, &parent, &mut crate::seeds::rng(i, &[b"test"]));
+                assert_eq!((&child, kind), (&again.0, again.1), "{name} {i}");
+                let reloaded =
+                    crate::parse(&to_yaml(&child), "x").unwrap_or_else(|e| panic!("{name} {i}: {e}"));
+                assert_eq!(reloaded, child);
+                assert_eq!(kind == Mutation::Reseed, child == parent, "{name} {i}: {kind:?}");
+                if kind == Mutation::Add {
+                    assert!(child.faults.len() > parent.faults.len(), "{name} {i}");
+                }
+                kinds.insert(format!("{kind:?}"));
+            }
+        }
+        for kind in ["Shift", "Latency", "Add", "Drop", "Cross"] {
+            assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
+        }
+    }
+}
