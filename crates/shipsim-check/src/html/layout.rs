@@ -328,6 +328,8 @@ impl Builder {
             | Record::StreamGap { .. }
             | Record::Connect { .. }
             | Record::Probes { .. }
+            | Record::LifeProbes(_)
+            | Record::FaultEffect(_)
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}
             Record::Deliver { t, node, id, .. } => {

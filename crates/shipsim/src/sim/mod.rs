@@ -8,10 +8,12 @@
 //! - `recorder` writes every fact into the trace, and `memory` keeps what a node remembers
 //!   across its crashes; `observers` are the hooks through which the router and the transport
 //!   tell it what they do (the harness records the production path, it does not copy it);
-//! - `clock` is the simulation's tick and time conversions.
+//! - `clock` is the simulation's tick and time conversions; `life_probes` tells which node
+//!   life each coverage probe hit happened in.
 
 mod clock;
 mod faults;
+mod life_probes;
 mod membership;
 mod memory;
 mod node;

@@ -16,6 +16,7 @@ use super::clock::{TICK, micros};
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
 use crate::sim::faults::{self, FaultState, Pairing, Route};
+use crate::sim::life_probes;
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
@@ -123,15 +124,18 @@ pub(crate) fn run_with(
     recorder.lock().push(Record::Start(Box::new(start)));
     recorder.lock().phase(Phase::Faults);
     let mut timeline = Timeline { scenario, sim: &mut sim, state: &mut state, clock: &clock, seed };
-    let (timeline_done, hits) = shipper::probes::collect(|| {
-        timeline.apply_faults()?;
-        timeline.settle()
+    let ((timeline_done, hits), per_life) = life_probes::observe(|| {
+        shipper::probes::collect(|| {
+            timeline.apply_faults()?;
+            timeline.settle()
+        })
     });
     timeline_done?;
     let end = micros(sim.elapsed());
     let mut records = finish(&recorder, scenario, end);
     let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
     if shipper::probes::ENABLED {
+        records.extend(per_life.records(end));
         let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
         records.push(Record::Probes { t: end, hits });
     }
@@ -379,6 +383,7 @@ impl Clock<'_> {
             self.step(sim)?;
         }
         self.recorder.lock().set_now(micros(sim.elapsed()));
+        life_probes::set_now(micros(sim.elapsed()));
         self.membership.apply_due(sim.elapsed());
         Ok(())
     }
@@ -387,6 +392,7 @@ impl Clock<'_> {
     /// stamped with its start.
     fn step(&self, sim: &mut turmoil::Sim<'_>) -> Result<(), RunError> {
         self.recorder.lock().set_now(micros(sim.elapsed()));
+        life_probes::set_now(micros(sim.elapsed()));
         self.membership.apply_due(sim.elapsed());
         sim.step().map(|_| ()).map_err(sim_error)
     }
