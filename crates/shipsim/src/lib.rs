@@ -58,6 +58,7 @@ mod transport;
 use std::path::Path;
 
 pub use search::explore::{Options as ExploreOptions, Progress, SeedOutcome, SeedResult, Shard, Sweep};
+pub use search::fault_tally::{EffectTally, FaultTally};
 pub use search::ledger::{Ledger, Tally};
 pub use search::shrink::{DEFAULT_BUDGET as DEFAULT_SHRINK_BUDGET, Log as ShrinkLog, Shrunk};
 pub use search::swarm::swarm;
