@@ -6,13 +6,34 @@
 //! starts ([`life_started`]): the runtime a hit runs on names its life. Code the runner runs
 //! outside any host on a node's behalf (an adoption coming due, `membership.rs`) says so with
 //! [`as_node`]. Only lookups and `BTreeMap`s: the records come out in the same order every run.
+//!
+//! A runtime's id is tokio's under `--cfg tokio_unstable` (the workspace's `.cargo/config.toml`
+//! sets it); a build without it attributes only the hits made on a node's behalf outside its
+//! host, and the run's `probes` record still counts them all.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use shipsim_trace::{LifeProbes, Micros, Record, Text};
-use tokio::runtime::Id;
+
+/// The identity of a tokio runtime, where this build can tell runtimes apart.
+#[cfg(tokio_unstable)]
+type RuntimeId = tokio::runtime::Id;
+#[cfg(not(tokio_unstable))]
+type RuntimeId = ();
+
+/// The current runtime's identity (`None` outside a runtime).
+#[cfg(tokio_unstable)]
+fn runtime_id() -> Option<RuntimeId> {
+    tokio::runtime::Handle::try_current().ok().map(|handle| handle.id())
+}
+
+/// `None`: this build cannot tell runtimes apart.
+#[cfg(not(tokio_unstable))]
+fn runtime_id() -> Option<RuntimeId> {
+    None
+}
 
 /// A node life: the node's name and the life's number.
 type Life = (String, u32);
@@ -21,7 +42,7 @@ type Life = (String, u32);
 #[derive(Default)]
 struct Lives {
     /// Each life's runtime, in start order.
-    runtimes: Vec<(Id, Life)>,
+    runtimes: Vec<(RuntimeId, Life)>,
     /// The node the runner is acting for outside any host, if any.
     outside: Option<String>,
     /// Each node's latest life.
@@ -37,7 +58,7 @@ impl Lives {
         if let Some(node) = &self.outside {
             return Some((node.clone(), self.latest.get(node).copied().unwrap_or_default()));
         }
-        let id = tokio::runtime::Handle::try_current().ok()?.id();
+        let id = runtime_id()?;
         self.runtimes.iter().rev().find(|(runtime, _)| *runtime == id).map(|(_, life)| life.clone())
     }
 
@@ -78,9 +99,10 @@ pub(super) fn observe<T>(f: impl FnOnce() -> T) -> (T, PerLife) {
 
 /// Life `life` of `node` starts on the current tokio runtime.
 pub(super) fn life_started(node: &str, life: u32) {
-    let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
     with_active(|lives| {
-        lives.runtimes.push((handle.id(), (node.to_owned(), life)));
+        if let Some(id) = runtime_id() {
+            lives.runtimes.push((id, (node.to_owned(), life)));
+        }
         lives.latest.insert(node.to_owned(), life);
     });
 }
@@ -138,6 +160,9 @@ mod tests {
                     assert!(life.first_us[name] <= life.t, "{life:?}");
                 }
             }
+        }
+        if !cfg!(tokio_unstable) {
+            return;
         }
         assert_eq!(summed, result.probes);
         if shipper::probes::ENABLED {
