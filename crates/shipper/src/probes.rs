@@ -39,7 +39,13 @@ pub const ALL: &[&str] = &[
 thread_local! {
     /// The hits of the run collecting on this thread, if one is.
     static HITS: std::cell::RefCell<Option<BTreeMap<&'static str, u64>>> = const { std::cell::RefCell::new(None) };
+    /// Told of every hit on this thread while [`observe`] runs: a harness attributes each hit
+    /// to what it is running at that moment (a node's life, say).
+    static HOOK: std::cell::RefCell<Option<Hook>> = const { std::cell::RefCell::new(None) };
 }
+
+/// What [`observe`] is told each hit with.
+pub type Hook = Box<dyn FnMut(&'static str)>;
 
 /// Counts one hit of probe `name` (what `probe!` expands to).
 #[inline(always)]
@@ -48,6 +54,12 @@ pub fn hit(name: &'static str) {
     HITS.with(|hits| {
         if let Some(hits) = hits.borrow_mut().as_mut() {
             *hits.entry(name).or_default() += 1;
+        }
+    });
+    #[cfg(feature = "probes")]
+    HOOK.with(|hook| {
+        if let Some(hook) = hook.borrow_mut().as_mut() {
+            hook(name);
         }
     });
     #[cfg(not(feature = "probes"))]
@@ -66,6 +78,23 @@ pub fn collect<T>(f: impl FnOnce() -> T) -> (T, BTreeMap<&'static str, u64>) {
     }
     #[cfg(not(feature = "probes"))]
     (f(), BTreeMap::new())
+}
+
+/// Runs `f`, telling `hook` the name of every probe hit on this thread meanwhile (nothing
+/// without the `probes` feature). The hook must not hit probes itself.
+pub fn observe<T>(hook: Hook, f: impl FnOnce() -> T) -> T {
+    #[cfg(feature = "probes")]
+    {
+        let outer = HOOK.with(|slot| slot.replace(Some(hook)));
+        let value = f();
+        HOOK.with(|slot| slot.replace(outer));
+        value
+    }
+    #[cfg(not(feature = "probes"))]
+    {
+        drop(hook);
+        f()
+    }
 }
 
 /// Whether this build counts probes.
@@ -96,5 +125,18 @@ mod tests {
         } else {
             assert!(hits.is_empty());
         }
+    }
+
+    #[test]
+    fn an_observer_is_told_each_hit_while_it_observes() {
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let tell = seen.clone();
+        observe(Box::new(move |name| tell.borrow_mut().push(name)), || {
+            probe!("tcp.busy-retry");
+            probe!("handover.staged");
+        });
+        probe!("tcp.busy-retry");
+        let expected: &[&str] = if ENABLED { &["tcp.busy-retry", "handover.staged"] } else { &[] };
+        assert_eq!(*seen.borrow(), expected);
     }
 }

@@ -379,6 +379,8 @@ impl<'a> Index<'a> {
             // Placement reads these itself (`placement.rs`).
             Record::Fault { .. }
             | Record::Probes { .. }
+            | Record::LifeProbes(_)
+            | Record::FaultEffect(_)
             | Record::Violation(_)
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}

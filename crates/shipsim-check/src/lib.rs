@@ -47,3 +47,9 @@ pub use findings::MAX_PER_RULE;
 pub use html::page as html_page;
 pub use report::{faults_before, render_violation, transport_suffix, truncate};
 pub use summary::{CheckSummary, InvariantResult, Status};
+
+/// The shards (of `shards`) whose owner differs between the members `before` and `after`, by
+/// the checkers' own placement oracle (not the router's code): what a membership change moves.
+pub fn shards_moved<S: AsRef<str>>(before: &[S], after: &[S], shards: u32) -> Vec<u32> {
+    oracle::Members::new(before).moved_to(&oracle::Members::new(after), shards)
+}

@@ -27,6 +27,10 @@ pub struct Counts {
     pub faults: u64,
     /// Process starts after the first (restarts).
     pub restarts: u64,
+    /// Scripted faults whose effect the trace records (`fault-effect` records).
+    pub faults_judged: u64,
+    /// Of those, the faults that did nothing.
+    pub faults_idle: u64,
     /// The rate the workload asked for (events/s per sending node; 0 if unknown).
     pub rate_asked: f64,
     /// The sending node with the lowest achieved rate, and that rate.
@@ -72,6 +76,10 @@ impl Counts {
                     s.duplicates_dropped += duplicates_dropped;
                 }
                 Record::Fault { .. } => s.faults += 1,
+                Record::FaultEffect(effect) => {
+                    s.faults_judged += 1;
+                    s.faults_idle += u64::from(!effect.effect);
+                }
                 Record::Life { life, state: LifeState::Up, .. } if *life > 1 => s.restarts += 1,
                 _ => {}
             }

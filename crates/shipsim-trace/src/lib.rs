@@ -17,6 +17,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod counts;
+mod coverage;
 mod expect;
 mod fault;
 mod input;
@@ -29,6 +30,7 @@ mod units;
 mod writer;
 
 pub use counts::{Counts, fmt_t};
+pub use coverage::{FaultEffect, LifeProbes};
 pub use expect::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use fault::{FaultAction, HealTarget, SettleText};
 pub use input::InputError;

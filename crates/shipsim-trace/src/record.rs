@@ -164,6 +164,10 @@ pub enum Record {
         /// Hits per probe reached; a probe not listed was not reached.
         hits: std::collections::BTreeMap<Text, u64>,
     },
+    /// The coverage probes one node life reached (from format 4).
+    LifeProbes(Box<crate::LifeProbes>),
+    /// Whether a fault had an effect, as the harness observed it (from format 4).
+    FaultEffect(Box<crate::FaultEffect>),
     /// Counters of one node's life, read at the end of that life (crash or end of run).
     Stats {
         /// When.
@@ -236,6 +240,8 @@ impl Record {
         match self {
             Record::Start(start) => start.t,
             Record::Violation(violation) => violation.t,
+            Record::LifeProbes(probes) => probes.t,
+            Record::FaultEffect(effect) => effect.t,
             Record::Phase { t, .. }
             | Record::Fault { t, .. }
             | Record::Life { t, .. }
@@ -256,7 +262,7 @@ impl Record {
 
 /// The trace format this build writes, in every `Start` record: a reader refuses another one
 /// rather than misread it.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The `(from, to)` pairs a fault cut and healed, for the `recovery` rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

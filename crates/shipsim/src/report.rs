@@ -32,6 +32,9 @@ pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration
         "  retransmits {}, duplicates dropped {}, faults applied {}, restarts {}",
         s.retransmits, s.duplicates_dropped, s.faults, s.restarts
     );
+    if s.faults_judged > 0 {
+        let _ = writeln!(out, "  faults that did nothing: {} of {}", s.faults_idle, s.faults_judged);
+    }
     if let Some(line) = s.rate_shortfall() {
         let _ = writeln!(out, "  {line}");
     }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::marks::{AdoptMark, EffectMark, Marks, ProbeMark};
 use shipsim_trace::{
     Counts, EventId, FaultAction, FaultKind, HealTarget, Invariant, LifeState, Micros, Outcome, Phase,
     Record, Violation,
@@ -47,6 +48,10 @@ pub(crate) struct Layout {
     pub counts: Counts,
     /// Deliveries of an event beyond those its sends account for (duplicate arrows).
     pub duplicates: usize,
+    /// Each probe's first hit in each node life, in time order.
+    pub probes: Vec<ProbeMark>,
+    /// Each node's adoption of each membership epoch, in trace order.
+    pub adoptions: Vec<AdoptMark>,
 }
 
 /// An invariant's outcome, as far as the records tell.
@@ -171,12 +176,14 @@ pub(crate) struct FaultMark {
     /// or reorder naming all or one of its nodes, the same kind of fault on the same nodes, a
     /// route's restore or its sender's crash, or the settle phase); `None` for an instant fault.
     pub until: Option<Micros>,
+    /// Whether it had an effect (`None`: the trace does not say).
+    pub effect: Option<EffectMark>,
 }
 
 impl FaultMark {
     /// A mark for `action`, its lanes and end not yet known.
     fn new(t: Micros, text: String, action: FaultAction) -> FaultMark {
-        FaultMark { t, text, kind: action.kind(), action, lanes: Vec::new(), until: None }
+        FaultMark { t, text, kind: action.kind(), action, lanes: Vec::new(), until: None, effect: None }
     }
 }
 
@@ -278,6 +285,7 @@ struct Builder {
     /// (event id, sending node) named by violations.
     violated: Vec<(EventId, String)>,
     duplicates: usize,
+    marks: Marks,
 }
 
 impl Builder {
@@ -295,6 +303,7 @@ impl Builder {
         if !matches!(r, Record::Start(_)) {
             self.end = self.end.max(r.t());
         }
+        self.marks.scan(r);
         match r {
             Record::Start(s) => {
                 self.scenario = s.scenario.clone();
@@ -328,6 +337,8 @@ impl Builder {
             | Record::StreamGap { .. }
             | Record::Connect { .. }
             | Record::Probes { .. }
+            | Record::LifeProbes(_)
+            | Record::FaultEffect(_)
             | Record::Membership { .. }
             | Record::Adopt { .. } => {}
             Record::Deliver { t, node, id, .. } => {
@@ -383,6 +394,14 @@ impl Builder {
         let acks = self.ack_marks(sample_every);
         let invariants = invariant_marks(records);
         fault_spans(&mut self.faults, &self.lanes, self.settle, self.end);
+        let marks = std::mem::take(&mut self.marks);
+        for (k, effect) in &marks.effects {
+            if let Some(f) = self.faults.get_mut(*k) {
+                f.effect = Some(effect.clone());
+            }
+        }
+        let lanes = &self.lanes;
+        let (probes, adoptions) = marks.place(|node| lanes.iter().position(|l| l.node == node));
         Layout {
             scenario: self.scenario,
             seed: self.seed,
@@ -399,6 +418,8 @@ impl Builder {
             invariants,
             counts: Counts::of(records),
             duplicates: self.duplicates,
+            probes,
+            adoptions,
         }
     }
 
@@ -666,6 +687,7 @@ pub(crate) mod tests {
             kind: FaultKind::Crash,
             lanes: vec![1],
             until: None,
+            effect: None,
         };
         assert_eq!(l.faults, vec![crash]);
         assert_eq!(l.settle, Some(500));

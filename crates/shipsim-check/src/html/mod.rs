@@ -1,7 +1,8 @@
 //! A run as a self-contained HTML space-time diagram: [`layout`] turns trace records into lanes,
-//! arrows and marks; [`render`] draws them as inline SVG with a little CSS and JavaScript.
+//! arrows and marks (the coverage marks in `marks`); [`render`] draws them as inline SVG with a little CSS and JavaScript.
 
 mod layout;
+mod marks;
 mod render;
 
 pub(crate) use layout::Layout;

@@ -57,6 +57,11 @@ svg text{font-size:11px;fill:#333}
 .span.drop-route{fill:#7a4fd0}
 .fault{stroke:#e08000;stroke-width:1.2;stroke-dasharray:4 3}
 text.fault-label{fill:#b06000;font-size:10px}
+.fault.idle{opacity:.35}
+text.fault-label.idle{fill:#999;font-style:italic}
+.probe{fill:#8a2be2;stroke:#fff;stroke-width:.6}
+.adopt{stroke:#3a6fd0;stroke-width:1.2}
+text.adopt-label{fill:#3a6fd0;font-size:9px}
 .a{stroke-width:1.1;fill:none;opacity:.75}
 .a:hover{stroke-width:3;opacity:1}
 .acked{stroke:#2a7a2a}
@@ -173,7 +178,8 @@ fn legend(out: &mut String) {
         "<span><label><input type=\"checkbox\" id=\"show-acks\"/> show acks (blue dashes)</label></span>",
     );
     out.push_str(
-        "<span>orange dashes: faults; bands on lanes: lasting faults (partition, hold, loss, ...); shaded: settle phase; wheel: zoom, drag: pan, double-click: reset; \
+        "<span>orange dashes: faults (grey label: the fault did nothing); purple triangles: a probe's first \
+         hit in a node life; blue e<i>N</i>: a node adopts membership epoch N; bands on lanes: lasting faults (partition, hold, loss, ...); shaded: settle phase; wheel: zoom, drag: pan, double-click: reset; \
          hover for details</span></p>\n",
     );
 }
@@ -217,6 +223,8 @@ fn svg(out: &mut String, l: &Layout) {
         lane_and_lives(out, lane, p.y(i), &p);
     }
     fault_lines(out, l, &p, &rows);
+    adoptions(out, l, &p);
+    probes(out, l, &p);
     // Arrows: the violating ones last, on top.
     let mut order: Vec<&_> = l.arrows.iter().filter(|a| !a.violated).collect();
     order.extend(l.arrows.iter().filter(|a| a.violated));
@@ -353,22 +361,74 @@ fn crash(out: &mut String, node: &str, life: u32, d: Micros, cx: f64, yy: f64) {
 }
 
 /// Every fault: a dashed line at its time, across all lanes, with a short label in its row
-/// (see [`label_rows`]).
+/// (see [`label_rows`]); dimmed when the fault did nothing.
 fn fault_lines(out: &mut String, l: &Layout, p: &Plot, rows: &[usize]) {
     for (f, &row) in l.faults.iter().zip(rows) {
         let fx = p.x(f.t);
         let bottom = p.bottom;
+        let (idle, effect) = match &f.effect {
+            Some(e) if !e.effect => (" idle", format!(" (did nothing: {})", e.why)),
+            Some(e) => ("", format!(" (effect: {})", e.why)),
+            None => ("", String::new()),
+        };
         let _ = writeln!(
             out,
-            "<line class=\"fault\" x1=\"{fx:.2}\" y1=\"{:.0}\" x2=\"{fx:.2}\" y2=\"{bottom:.0}\"><title>fault at {}: \
-             {}</title></line><text class=\"fault-label\" x=\"{:.2}\" y=\"{:.0}\">{}<title>{}</title></text>",
+            "<line class=\"fault{idle}\" x1=\"{fx:.2}\" y1=\"{:.0}\" x2=\"{fx:.2}\" y2=\"{bottom:.0}\"><title>fault at \
+             {}: {}{}</title></line><text class=\"fault-label{idle}\" x=\"{:.2}\" y=\"{:.0}\">{}<title>{}{}</title></text>",
             TOP - 14.0,
             fmt_t(f.t),
             esc(&f.text),
+            esc(&effect),
             fx + 2.0,
             LABEL_BASE - LABEL_ROW * row as f64,
             esc(&short(&f.text, LABEL_CHARS)),
-            esc(&f.text)
+            esc(&f.text),
+            esc(&effect)
+        );
+    }
+}
+
+/// Each probe's first hit in each node life: a small triangle above its lane.
+fn probes(out: &mut String, l: &Layout, p: &Plot) {
+    for m in &l.probes {
+        let (x, y) = (p.x(m.t), p.y(m.lane) - 9.0);
+        let _ = writeln!(
+            out,
+            "<path class=\"probe\" d=\"M{:.2} {:.1}L{:.2} {:.1}L{:.2} {:.1}Z\"><title>{} life {}: probe {} first hit at \
+             {} ({} hits in this life)</title></path>",
+            x,
+            y + 4.0,
+            x - 4.0,
+            y - 4.0,
+            x + 4.0,
+            y - 4.0,
+            esc(&l.lanes[m.lane].node),
+            m.life,
+            esc(&m.name),
+            fmt_t(m.t),
+            m.hits
+        );
+    }
+}
+
+/// Each node's adoption of each membership epoch: a tick below its lane, labelled `eN`.
+fn adoptions(out: &mut String, l: &Layout, p: &Plot) {
+    for a in &l.adoptions {
+        let (x, y) = (p.x(a.t), p.y(a.lane));
+        let _ = writeln!(
+            out,
+            "<line class=\"adopt\" x1=\"{x:.2}\" y1=\"{:.1}\" x2=\"{x:.2}\" y2=\"{:.1}\"/><text class=\"adopt-label\" \
+             x=\"{:.2}\" y=\"{:.1}\">e{}<title>{} life {} adopts epoch {} at {} ({} shards moved)</title></text>",
+            y + 5.0,
+            y + 12.0,
+            x + 1.5,
+            y + 20.0,
+            a.epoch,
+            esc(&l.lanes[a.lane].node),
+            a.life,
+            a.epoch,
+            fmt_t(a.t),
+            a.moved
         );
     }
 }
@@ -664,6 +724,14 @@ mod tests {
         let start = html.find("<svg").expect("an <svg>");
         let end = html.rfind("</svg>").expect("an </svg>") + "</svg>".len();
         &html[start..end]
+    }
+
+    #[test]
+    fn the_svg_is_well_formed_xml_with_coverage_marks_too() {
+        let html = render(&Layout::of(&crate::html::marks::tests::records_with_marks()));
+        let names = well_formed(svg_part(&html)).unwrap();
+        // The arrows and the crash, and the probe's triangle.
+        assert_eq!(names.iter().filter(|n| *n == "path").count(), 5 + 1 + 1);
     }
 
     #[test]

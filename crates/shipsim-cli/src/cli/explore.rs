@@ -55,7 +55,8 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "RUNS", default_value_t = shipsim::DEFAULT_SHRINK_BUDGET)]
     pub shrink_budget: usize,
     /// Print the coverage ledger: each probe of the code under test with the seeds that
-    /// reached it and the first that did (probes never reached first), and the rarest pairs.
+    /// reached it and the first that did (probes never reached first), the rarest pairs, and
+    /// the faults by kind and effect (how many did nothing).
     #[arg(long)]
     pub coverage: bool,
     /// Guided exploration: keep a corpus of the variants that reached a probe or a pair of
@@ -108,6 +109,7 @@ pub(crate) fn explore(args: &ExploreArgs) -> ExitStatus {
     }
     if args.coverage {
         out!("{}", sweep.ledger.render());
+        out!("{}", sweep.faults.render());
     }
     outln!("{}", throughput(sweep.ran, wall, jobs));
     if let Some(path) = &args.report_out

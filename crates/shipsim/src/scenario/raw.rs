@@ -160,6 +160,9 @@ pub(crate) struct RawFault {
     pub leave: Slot<String>,
     #[serde(default)]
     pub pause: Slot<RawPause>,
+    /// Refused, whatever its value: see `timeline::faults` and docs/scenarios.md#clock-faults.
+    #[serde(default)]
+    pub clock: Slot<serde::de::IgnoredAny>,
 }
 
 /// An optional key that tells "absent" from "present but empty" (`crash:` with no value),

@@ -63,12 +63,20 @@ pub(crate) fn faults(
                 ),
             ));
         }
+        if let Some(clock) = entry.value.clock.pos() {
+            return Err(Problem::new(clock, CLOCK_REFUSED));
+        }
         let (action, action_pos) = known.action(entry.value, pos)?;
         walk.apply(&action, &action_pos, at)?;
         faults.push(Fault { at, action, line: pos.line });
     }
     Ok(faults)
 }
+
+/// Why a `clock` fault is refused rather than carried out (docs/scenarios.md, "Clock faults").
+const CLOCK_REFUSED: &str = "the `clock` fault (one node's clock jumped or skewed) is not carried out yet: \
+     a simulation could only jump a node's clock forward, and the checkers would misjudge its \
+     timers; docs/scenarios.md#clock-faults says what it needs";
 
 /// What a fault entry is checked against on its own, before the walk: the scenario's nodes.
 struct Known<'a> {
@@ -305,6 +313,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 16] {
         join,
         leave,
         pause,
+        clock: _,
     } = raw;
     [
         ("partition", partition.pos()),
@@ -375,6 +384,16 @@ mod tests {
             (1, "soon"),
             &err(&["{at: 1s, pause: {node: n2, for: soon}}"]).2,
         );
+    }
+
+    /// A `clock` fault is refused where its value is written, whatever the value, rather than
+    /// faked (docs/scenarios.md, "Clock faults").
+    #[test]
+    fn a_clock_fault_is_refused_with_the_reason() {
+        for line in ["{at: 1s, clock: {node: n2, jump: 500ms}}", "{at: 1s, clock: {node: n2, skew: 0.1}}"] {
+            fails(&[line], (1, "{node"), CLOCK_REFUSED);
+        }
+        assert!(CLOCK_REFUSED.contains("docs/scenarios.md#clock-faults"));
     }
 
     #[test]

@@ -421,7 +421,7 @@ mod tests {
             (e.pos, e.message.as_str()),
             (
                 Pos::new(4, 24),
-                "unknown key `crsh` (expected one of: at, partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause)"
+                "unknown key `crsh` (expected one of: at, partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause, clock)"
             )
         );
     }

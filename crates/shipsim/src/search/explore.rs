@@ -23,6 +23,7 @@ use std::sync::mpsc;
 
 use shipsim_trace::Violation;
 
+use super::fault_tally::{self, FaultTally};
 use super::ledger::Ledger;
 use super::swarm::swarm;
 use crate::scenario::Scenario;
@@ -123,6 +124,8 @@ pub struct SeedResult {
     pub outcome: SeedOutcome,
     /// The coverage probes the run reached, with their hits (see `RunResult::probes`).
     pub probes: BTreeMap<String, u64>,
+    /// Each scripted fault's kind and whether it had an effect, in scenario order.
+    pub faults: Vec<(shipsim_trace::FaultKind, bool)>,
 }
 
 /// The result of a sweep, independent of the number of jobs.
@@ -138,6 +141,8 @@ pub struct Sweep {
     pub stopped_early: bool,
     /// Which probes of the code under test the reported seeds reached.
     pub ledger: Ledger,
+    /// The reported seeds' faults, by kind and effect.
+    pub faults: FaultTally,
 }
 
 impl Sweep {
@@ -246,11 +251,13 @@ pub(crate) fn explore_with(
     let reported: Vec<SeedResult> =
         finished.into_iter().take_while(|(i, _)| cut.is_none_or(|low| *i <= low)).map(|(_, r)| r).collect();
     let mut ledger = Ledger::default();
+    let mut faults = FaultTally::default();
     for result in &reported {
         ledger.add(result.seed, result.probes.keys());
+        faults.add(result.seed, &result.faults);
     }
     let failures = reported.into_iter().filter(|r| r.outcome != SeedOutcome::Pass).collect();
-    Sweep { planned: seeds.len(), ran, failures, stopped_early: ran < seeds.len(), ledger }
+    Sweep { planned: seeds.len(), ran, failures, stopped_early: ran < seeds.len(), ledger, faults }
 }
 
 /// Runs one seed of the sweep on the transports `factory` builds (`None`: the one the seed's
@@ -273,12 +280,19 @@ pub(super) fn run_variant(
     factory: Option<Arc<dyn TransportFactory>>,
 ) -> SeedResult {
     let factory = factory.unwrap_or_else(|| crate::transport::kinds::scenario_factory(&scenario));
-    let (outcome, probes) = match crate::sim::run_with(&scenario, seed, factory) {
-        Ok(result) if result.violations.is_empty() => (SeedOutcome::Pass, result.probes),
-        Ok(result) => (SeedOutcome::Fail(result.violations), result.probes),
-        Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new()),
+    let (outcome, probes, faults) = match crate::sim::run_with(&scenario, seed, factory) {
+        Ok(result) => {
+            let faults = fault_tally::judged(&result.records);
+            let outcome = if result.violations.is_empty() {
+                SeedOutcome::Pass
+            } else {
+                SeedOutcome::Fail(result.violations)
+            };
+            (outcome, result.probes, faults)
+        }
+        Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new(), Vec::new()),
     };
-    SeedResult { seed, scenario, outcome, probes }
+    SeedResult { seed, scenario, outcome, probes, faults }
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ impl MembershipService {
             drop(table);
             // The router's install observer records the `Adopt` (now, or once a staged map's
             // handover completes).
-            let installed = router.set_shard_map(map);
+            let installed = super::life_probes::as_node(&node, || router.set_shard_map(map));
             tracing::debug!(node = %node, epoch, installed = installed.is_some(), "adoption due");
         }
     }

@@ -4,14 +4,18 @@
 //! - [`runner`] owns the turmoil `Sim` and the clock, and drives everything below;
 //! - `node` is one host: the system under test's router and shipper over the transport, its
 //!   sinks (`sink`) and its workload (`workload`);
-//! - `faults`, `membership` and `routes` carry out the scenario's timeline;
+//! - `faults`, `membership` and `routes` carry out the scenario's timeline, and `effect` judges
+//!   whether each fault had an effect;
 //! - `recorder` writes every fact into the trace, and `memory` keeps what a node remembers
 //!   across its crashes; `observers` are the hooks through which the router and the transport
 //!   tell it what they do (the harness records the production path, it does not copy it);
-//! - `clock` is the simulation's tick and time conversions.
+//! - `clock` is the simulation's tick and time conversions; `life_probes` tells which node
+//!   life each coverage probe hit happened in.
 
 mod clock;
+mod effect;
 mod faults;
+mod life_probes;
 mod membership;
 mod memory;
 mod node;

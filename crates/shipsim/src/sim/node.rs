@@ -79,6 +79,7 @@ impl NodeSpec {
 pub(crate) async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let NodeSpec { scenario, seed, node, recorder, .. } = &*spec;
     let life = recorder.lock().life_up(node);
+    super::life_probes::life_started(node, life);
     tracing::debug!(node = %node, life, "process starts");
     let (transport, shipper) = start_transport(&spec, life);
     let router = start_router(&spec, &shipper)?;

@@ -15,7 +15,9 @@ use thiserror::Error;
 use super::clock::{TICK, micros};
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds;
+use crate::sim::effect::Observed;
 use crate::sim::faults::{self, FaultState, Pairing, Route};
+use crate::sim::life_probes;
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
@@ -125,16 +127,23 @@ pub(crate) fn run_with(
     let clock = Clock { recorder: &recorder, membership: &membership };
     recorder.lock().push(Record::Start(Box::new(start)));
     recorder.lock().phase(Phase::Faults);
-    let mut timeline = Timeline { scenario, sim: &mut sim, state: &mut state, clock: &clock, seed };
-    let (timeline_done, hits) = shipper::probes::collect(|| {
-        timeline.apply_faults()?;
-        timeline.settle()
+    let mut observed = Observed::default();
+    let mut timeline =
+        Timeline { scenario, sim: &mut sim, state: &mut state, clock: &clock, seed, observed: &mut observed };
+    let ((timeline_done, hits), per_life) = life_probes::observe(|| {
+        shipper::probes::collect(|| {
+            timeline.apply_faults()?;
+            timeline.settle()
+        })
     });
     timeline_done?;
     let end = micros(sim.elapsed());
     let mut records = finish(&recorder, scenario, end);
+    let effects = super::effect::effects(&records, &observed, scenario.shards, end);
+    records.extend(effects);
     let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
     if shipper::probes::ENABLED {
+        records.extend(per_life.records(end));
         let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
         records.push(Record::Probes { t: end, hits });
     }
@@ -173,6 +182,8 @@ struct Timeline<'r, 's> {
     state: &'r mut FaultState,
     clock: &'r Clock<'r>,
     seed: u64,
+    /// What the network carried as each fault came, for its effect.
+    observed: &'r mut Observed,
 }
 
 impl Timeline<'_, '_> {
@@ -185,11 +196,17 @@ impl Timeline<'_, '_> {
             self.clock.step_until(self.sim, fault.at)?;
             tracing::info!(t = ?self.sim.elapsed(), fault = %fault, "fault");
             let before = self.state.usable(scenario, network_lossy);
+            self.observed.before_fault(self.sim);
             let pos = self.clock.recorder.lock().fault(fault.to_string(), fault.action.traced());
             self.apply(&fault.action)?;
             // A reorder's held messages go out one per step, the runner's steps.
+            let mut reordered = 0;
             while faults::deliver_next_held(self.sim, self.state, &mut fault_rng) {
+                reordered += 1;
                 self.clock.step(self.sim)?;
+            }
+            if matches!(fault.action, FaultAction::Reorder(_)) {
+                self.observed.reordered(reordered);
             }
             faults::finish_reorder(self.sim, self.state);
             let after = self.state.usable(scenario, network_lossy);
@@ -242,6 +259,9 @@ impl Timeline<'_, '_> {
         let scenario = self.scenario;
         let network_lossy = scenario.network.loss > 0.0;
         let before = self.state.usable(scenario, network_lossy);
+        if !scenario.faults.is_empty() {
+            self.observed.before_fault(self.sim);
+        }
         let healed = faults::heal_everything(self.sim, self.state, scenario);
         let after = self.state.usable(scenario, false);
         let settle_healed: Vec<Route> = faults::owned(after.difference(&before));
@@ -382,6 +402,7 @@ impl Clock<'_> {
             self.step(sim)?;
         }
         self.recorder.lock().set_now(micros(sim.elapsed()));
+        life_probes::set_now(micros(sim.elapsed()));
         self.membership.apply_due(sim.elapsed());
         Ok(())
     }
@@ -390,6 +411,7 @@ impl Clock<'_> {
     /// stamped with its start.
     fn step(&self, sim: &mut turmoil::Sim<'_>) -> Result<(), RunError> {
         self.recorder.lock().set_now(micros(sim.elapsed()));
+        life_probes::set_now(micros(sim.elapsed()));
         self.membership.apply_due(sim.elapsed());
         sim.step().map(|_| ()).map_err(sim_error)
     }

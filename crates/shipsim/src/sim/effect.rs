@@ -1,0 +1,338 @@
+//! Whether each fault had an effect, from what the harness observed itself: the messages on
+//! turmoil's wire when the fault came ([`Observed`]), the ship calls, connection attempts and
+//! deliveries it recorded, the routes it computed usable, and the checkers' own placement
+//! oracle; never from what the system under test reports. A fault that did nothing (a partition
+//! of an idle link, a crash of an idle node, a hold that held no byte) tested nothing: a sweep
+//! that only has such faults is green for no reason (docs/exploring.md, "Faults that did
+//! nothing").
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use shipsim_trace::{ConnectState, FaultAction, FaultEffect, FaultLinks, LifeState, Micros, Record, Text};
+
+/// A directed pair of nodes: what goes from the first to the second.
+type Way = (Text, Text);
+
+/// What the runner saw of the network just before each fault (one entry per `fault` record, the
+/// settle phase's healing included), and what each reorder reordered.
+#[derive(Debug, Default)]
+pub(super) struct Observed {
+    /// Messages on the wire per directed pair.
+    in_flight: Vec<BTreeMap<Way, usize>>,
+    /// Per reorder, by fault index: the held messages it delivered.
+    reordered: BTreeMap<usize, usize>,
+}
+
+impl Observed {
+    /// Notes the messages on the wire now, before the next fault.
+    pub(super) fn before_fault(&mut self, sim: &turmoil::Sim<'_>) {
+        let mut pairs: Vec<(IpAddr, IpAddr)> = Vec::new();
+        sim.links(|links| {
+            for link in links {
+                pairs.extend(link.map(|sent| (sent.pair().0.ip(), sent.pair().1.ip())));
+            }
+        });
+        let mut counts: BTreeMap<Way, usize> = BTreeMap::new();
+        for (src, dst) in pairs {
+            if let (Some(src), Some(dst)) = (sim.reverse_lookup(src), sim.reverse_lookup(dst)) {
+                *counts.entry((Text::from(src), Text::from(dst))).or_default() += 1;
+            }
+        }
+        self.in_flight.push(counts);
+    }
+
+    /// The fault just noted was a reorder that delivered `messages` held messages.
+    pub(super) fn reordered(&mut self, messages: usize) {
+        self.reordered.insert(self.in_flight.len().saturating_sub(1), messages);
+    }
+
+    /// Messages on the wire before fault `k` that go one of `ways`.
+    fn on_wire(&self, k: usize, mut ways: impl FnMut(&Text, &Text) -> bool) -> usize {
+        self.in_flight.get(k).map_or(0, |m| m.iter().filter(|((a, b), _)| ways(a, b)).map(|(_, n)| n).sum())
+    }
+}
+
+/// The traffic the harness recorded, by record position.
+#[derive(Default)]
+struct Traffic {
+    /// Remote ship calls: begun at, ended at (`usize::MAX`: never), from, to.
+    calls: Vec<(usize, usize, Way)>,
+    /// Something crossed from one node to another: a remote ship begun, a connection attempt
+    /// begun, a delivery.
+    crossings: Vec<(usize, Way)>,
+    /// The `fault` records' positions.
+    faults: Vec<usize>,
+}
+
+impl Traffic {
+    fn of(records: &[Record]) -> Traffic {
+        let mut traffic = Traffic::default();
+        let mut open: BTreeMap<(Text, u64), usize> = BTreeMap::new();
+        for (pos, record) in records.iter().enumerate() {
+            match record {
+                Record::ShipBegin { node, batch, dst, local: false, .. } => {
+                    open.insert((node.clone(), *batch), traffic.calls.len());
+                    traffic.calls.push((pos, usize::MAX, (node.clone(), dst.clone())));
+                    traffic.crossings.push((pos, (node.clone(), dst.clone())));
+                }
+                Record::ShipEnd { node, batch, .. } => {
+                    if let Some(i) = open.remove(&(node.clone(), *batch)) {
+                        traffic.calls[i].1 = pos;
+                    }
+                }
+                // A crashed sender's calls end with its life.
+                Record::Life { node, state: LifeState::Down, .. } => {
+                    for (_, i) in open.extract_if(.., |(from, _), _| from == node) {
+                        traffic.calls[i].1 = pos;
+                    }
+                }
+                Record::Connect { node, dst, state: ConnectState::Begin, .. } => {
+                    traffic.crossings.push((pos, (node.clone(), dst.clone())));
+                }
+                Record::Deliver { node, source, .. } if node != source => {
+                    traffic.crossings.push((pos, (source.clone(), node.clone())));
+                }
+                Record::Fault { .. } => traffic.faults.push(pos),
+                _ => {}
+            }
+        }
+        traffic
+    }
+
+    /// Calls in flight at `pos` that go one of `ways`.
+    fn open_calls(&self, pos: usize, mut ways: impl FnMut(&Text, &Text) -> bool) -> usize {
+        self.calls.iter().filter(|(begin, end, (a, b))| *begin < pos && *end > pos && ways(a, b)).count()
+    }
+
+    /// Crossings between positions `from` and `to` that go one of `ways`.
+    fn crossed(&self, from: usize, to: usize, mut ways: impl FnMut(&Text, &Text) -> bool) -> usize {
+        self.crossings.iter().filter(|(pos, (a, b))| *pos > from && *pos < to && ways(a, b)).count()
+    }
+}
+
+/// One `fault-effect` record per scripted `fault` record of `records`, stamped `t`.
+pub(super) fn effects(records: &[Record], observed: &Observed, shards: u32, t: Micros) -> Vec<Record> {
+    let traffic = Traffic::of(records);
+    let mut members: Vec<Text> = match records.first() {
+        Some(Record::Start(start)) if !start.members.is_empty() => {
+            start.members.iter().map(Text::from).collect()
+        }
+        Some(Record::Start(start)) => start.nodes.iter().map(Text::from).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(traffic.faults.len());
+    for (k, &pos) in traffic.faults.iter().enumerate() {
+        let Record::Fault { t: at, action, links, .. } = &records[pos] else { continue };
+        // The settle phase's healing is the harness's, not the scenario's.
+        if matches!(**action, FaultAction::Settle { .. }) {
+            continue;
+        }
+        let judge = Judge { records, traffic: &traffic, observed, k, pos };
+        let (effect, why) = match &**action {
+            FaultAction::Join(_) | FaultAction::Leave(_) => judge.membership(&mut members, shards),
+            action => judge.judge(action, links),
+        };
+        let fault = u32::try_from(k).unwrap_or(u32::MAX);
+        out.push(Record::FaultEffect(Box::new(FaultEffect { t, fault, at: *at, effect, why })));
+    }
+    out
+}
+
+/// Judges fault `k`, recorded at `pos`.
+struct Judge<'a> {
+    records: &'a [Record],
+    traffic: &'a Traffic,
+    observed: &'a Observed,
+    k: usize,
+    pos: usize,
+}
+
+impl Judge<'_> {
+    fn judge(&self, action: &FaultAction, links: &FaultLinks) -> (bool, String) {
+        match action {
+            FaultAction::Partition(_)
+            | FaultAction::PartitionOneway { .. }
+            | FaultAction::DropRoute { .. }
+            | FaultAction::Hold(_) => self.cut(links),
+            FaultAction::Loss { rate, .. } if *rate > 0.0 => self.cut(links),
+            FaultAction::Crash(node) | FaultAction::Bounce(node) => self.crash(node),
+            FaultAction::Restart(node) => self.restart(node),
+            FaultAction::Release(link) => {
+                let held = self.observed.on_wire(self.k, |a, b| on_link(link, a, b));
+                if held > 0 { (true, format!("released {held} held messages")) } else { self.heal(links) }
+            }
+            FaultAction::Latency { link, .. } => self.touched(link),
+            FaultAction::Loss { link, .. } => self.touched(link),
+            FaultAction::Reorder(_) => match self.observed.reordered.get(&self.k).copied().unwrap_or(0) {
+                n @ 2.. => (true, format!("delivered {n} held messages in a new order")),
+                n => (false, format!("{n} messages held: nothing to reorder")),
+            },
+            FaultAction::Heal(_) | FaultAction::RestoreRoute { .. } | FaultAction::Settle { .. } => {
+                self.heal(links)
+            }
+            FaultAction::Join(_) | FaultAction::Leave(_) | FaultAction::Pause { .. } => {
+                (false, "not carried out by a simulation".into())
+            }
+        }
+    }
+
+    /// A fault that cut routes: calls or messages in flight over them, or anything crossing
+    /// them until they are usable again (bytes a hold held included).
+    fn cut(&self, links: &FaultLinks) -> (bool, String) {
+        if links.cut.is_empty() {
+            return (false, "cut no route that was usable".into());
+        }
+        let cut = |a: &Text, b: &Text| links.cut.iter().any(|[from, to]| from == a && to == b);
+        let either = |a: &Text, b: &Text| cut(a, b) || cut(b, a);
+        let calls = self.traffic.open_calls(self.pos, cut);
+        if calls > 0 {
+            return (true, format!("cut {calls} calls in flight"));
+        }
+        let wire = self.observed.on_wire(self.k, either);
+        if wire > 0 {
+            return (true, format!("cut {wire} messages in flight"));
+        }
+        let (healed_at, healed_k) = self.healed_at(links);
+        let crossed = self.traffic.crossed(self.pos, healed_at, cut);
+        if crossed > 0 {
+            return (true, format!("{crossed} ships, connection attempts or deliveries tried it while cut"));
+        }
+        let held = healed_k.map_or(0, |k| self.observed.on_wire(k, either));
+        if held > 0 {
+            return (true, format!("{held} messages stuck when healed"));
+        }
+        (false, "cut idle routes: nothing was in flight or tried them while cut".into())
+    }
+
+    /// The position and index of the first later fault that made every pair `links` cut usable
+    /// again (the end of the run, `None`, when none did).
+    fn healed_at(&self, links: &FaultLinks) -> (usize, Option<usize>) {
+        let later = self.traffic.faults.iter().enumerate().skip(self.k + 1);
+        for (k, &pos) in later {
+            if let Record::Fault { links: after, .. } = &self.records[pos]
+                && links.cut.iter().all(|pair| after.healed.contains(pair))
+            {
+                return (pos, Some(k));
+            }
+        }
+        (self.records.len(), None)
+    }
+
+    /// A crash: calls in flight from or to the node, or messages on the wire to or from it.
+    fn crash(&self, node: &Text) -> (bool, String) {
+        let touches = |a: &Text, b: &Text| a == node || b == node;
+        let calls = self.traffic.open_calls(self.pos, touches);
+        if calls > 0 {
+            return (true, format!("{calls} calls from or to {node} in flight"));
+        }
+        let wire = self.observed.on_wire(self.k, touches);
+        if wire > 0 {
+            return (true, format!("{wire} messages from or to {node} in flight"));
+        }
+        (false, format!("{node} was idle: no call and no message in flight"))
+    }
+
+    /// A restart: a new life of the node began (the node's next `life` record is an `up`; the
+    /// host's software starts at the step after the fault).
+    fn restart(&self, node: &Text) -> (bool, String) {
+        let next = self.records[self.pos..].iter().find_map(|r| match r {
+            Record::Life { node: n, state, .. } if n == node => Some(*state),
+            _ => None,
+        });
+        match next {
+            Some(LifeState::Up) => (true, format!("{node} started a new life")),
+            _ => (false, format!("{node} did not start")),
+        }
+    }
+
+    /// A heal: routes usable again.
+    fn heal(&self, links: &FaultLinks) -> (bool, String) {
+        match links.healed.len() {
+            0 => (false, "made no route usable again".into()),
+            n => (true, format!("made {n} routes usable again")),
+        }
+    }
+
+    /// A change to a link's latency or loss: messages on it, or anything crossing it before the
+    /// settle phase's healing.
+    fn touched(&self, link: &[Text; 2]) -> (bool, String) {
+        let either = |a: &Text, b: &Text| on_link(link, a, b);
+        let wire = self.observed.on_wire(self.k, either);
+        let settle = self.traffic.faults.last().copied().unwrap_or(self.records.len());
+        let crossed = self.traffic.crossed(self.pos, settle, either);
+        match wire + crossed {
+            0 => (false, "no message crossed the link".into()),
+            n => (true, format!("{n} messages, ships or connection attempts crossed the link")),
+        }
+    }
+
+    /// A membership change: the shards it moved, by the checkers' placement oracle.
+    fn membership(&self, members: &mut Vec<Text>, shards: u32) -> (bool, String) {
+        let end = self.traffic.faults.get(self.k + 1).copied().unwrap_or(self.records.len());
+        let next = self.records[self.pos..end].iter().find_map(|r| match r {
+            Record::Membership { members, .. } => Some(members.clone()),
+            _ => None,
+        });
+        let Some(after) = next else { return (false, "changed no membership".into()) };
+        let moved = shipsim_check::shards_moved(members, &after, shards).len();
+        *members = after;
+        match moved {
+            0 => (false, "moved no shard".into()),
+            n => (true, format!("moved {n} shards")),
+        }
+    }
+}
+
+/// Whether `a` to `b` goes over `link`, either way.
+fn on_link(link: &[Text; 2], a: &Text, b: &Text) -> bool {
+    (&link[0] == a && &link[1] == b) || (&link[0] == b && &link[1] == a)
+}
+
+#[cfg(test)]
+mod tests {
+    use shipsim_trace::Record;
+
+    /// The same kinds of fault, once while the cluster works and once after its workload is
+    /// done: the first have an effect, the second did nothing, and the report counts them.
+    #[test]
+    fn faults_on_a_busy_cluster_have_an_effect_and_on_an_idle_one_none() {
+        let scenario = crate::parse(
+            "name: idle-faults\nnodes: [n1, n2, n3]\nduration: 30s\nworkload: {events: 60, rate: 100/s}\n\
+             faults:\n\
+             - {at: 200ms, partition: [[n1], [n2, n3]]}\n- {at: 300ms, crash: n2}\n\
+             - {at: 400ms, heal: all}\n- {at: 500ms, restart: n2}\n\
+             - {at: 10s, partition: [[n1], [n3]]}\n- {at: 11s, crash: n3}\n\
+             - {at: 12s, hold: [n1, n2]}\n- {at: 13s, release: [n1, n2]}\n\
+             - {at: 14s, latency: {link: [n1, n2], value: 5ms..20ms}}\n",
+            "idle-faults.yaml",
+        )
+        .unwrap();
+        let result = crate::sim::run(&scenario, 1).unwrap();
+        let effects: Vec<(u32, bool, &str)> = result
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::FaultEffect(e) => Some((e.fault, e.effect, e.why.as_str())),
+                _ => None,
+            })
+            .collect();
+        let judged: Vec<(u32, bool)> = effects.iter().map(|(k, effect, _)| (*k, *effect)).collect();
+        let expected = [
+            (0, true),
+            (1, true),
+            (2, true),
+            (3, true),
+            (4, false),
+            (5, false),
+            (6, false),
+            (7, true),
+            (8, false),
+        ];
+        assert_eq!(judged, expected, "{effects:#?}");
+        assert!(effects[1].2.contains("calls from or to n2 in flight"), "{effects:#?}");
+        assert!(effects[5].2.contains("n3 was idle"), "{effects:#?}");
+        let counts = shipsim_trace::Counts::of(&result.records);
+        assert_eq!((counts.faults_judged, counts.faults_idle), (9, 4));
+    }
+}
