@@ -67,7 +67,7 @@ fn a_passing_run_exits_0_and_writes_a_deterministic_trace() {
             .lines()
             .next()
             .unwrap()
-            .starts_with(r#"{"kind":"start","format":3,"t":0,"scenario":"baseline","seed":7"#)
+            .starts_with(r#"{"kind":"start","format":4,"t":0,"scenario":"baseline","seed":7"#)
     );
     shipsim(&["run", &scenario("baseline.yaml"), "--seed", "7", "--trace", trace.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&trace).unwrap(), first, "same seed, same bytes");

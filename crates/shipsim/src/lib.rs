@@ -63,7 +63,7 @@ pub use search::shrink::{DEFAULT_BUDGET as DEFAULT_SHRINK_BUDGET, Log as ShrinkL
 pub use search::swarm::swarm;
 pub use shipsim_check as check;
 pub use shipsim_trace as trace;
-pub use sim::{RunError, RunResult, TICK};
+pub use sim::{RunError, RunResult, TICK, TraceOut};
 pub use simulation::Simulation;
 #[cfg(feature = "suite")]
 pub use suite::Suite;

@@ -19,6 +19,7 @@ use crate::sim::faults::{self, FaultState, Pairing, Route};
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
+use crate::sim::trace_out::TraceOut;
 use crate::transport::{self, TransportFactory};
 use shipsim_trace::{
     DeclaredTransport, Lack, Phase, Record, SettleText, Start, Text, TransportTiming, Violation,
@@ -67,6 +68,9 @@ pub struct RunResult {
     /// The coverage probes the run reached, with their hits (empty unless the `probes` feature
     /// is on; `shipper::probes::ALL` lists every probe).
     pub probes: BTreeMap<String, u64>,
+    /// A traced run ([`crate::Simulation::run_traced`]): the digest and length of the trace it
+    /// wrote as it went, or why it could not.
+    pub written: Option<Result<(u64, u64), String>>,
 }
 
 impl RunResult {
@@ -88,6 +92,17 @@ pub(crate) fn run_with(
     scenario: &Scenario,
     seed: u64,
     factory: Arc<dyn TransportFactory>,
+) -> Result<RunResult, RunError> {
+    run_traced(scenario, seed, factory, None)
+}
+
+/// [`run_with`], writing the trace to `out` as the run makes it (the violations last, once
+/// checked) when there is one.
+pub(crate) fn run_traced(
+    scenario: &Scenario,
+    seed: u64,
+    factory: Arc<dyn TransportFactory>,
+    out: Option<TraceOut>,
 ) -> Result<RunResult, RunError> {
     if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
         return Err(RunError::Unsupported(why));
@@ -120,6 +135,9 @@ pub(crate) fn run_with(
         sim.host(node.as_str(), host);
     }
     let clock = Clock { recorder: &recorder, membership: &membership };
+    if let Some(out) = out {
+        recorder.lock().set_out(out);
+    }
     recorder.lock().push(Record::Start(Box::new(start)));
     recorder.lock().phase(Phase::Faults);
     let mut timeline = Timeline { scenario, sim: &mut sim, state: &mut state, clock: &clock, seed };
@@ -129,16 +147,17 @@ pub(crate) fn run_with(
     });
     timeline_done?;
     let end = micros(sim.elapsed());
-    let mut records = finish(&recorder, scenario, end);
     let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
-    if shipper::probes::ENABLED {
-        let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
-        records.push(Record::Probes { t: end, hits });
-    }
-    let summary = shipsim_check::summarize(&records);
+    finish(&recorder, scenario, end, &probes);
+    let mut rec = recorder.lock();
+    let summary = shipsim_check::summarize(rec.records());
     let violations = summary.violations();
-    records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
-    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes })
+    for violation in &violations {
+        rec.push(Record::Violation(Box::new(violation.clone())));
+    }
+    let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
+    let records = rec.take_records();
+    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes, written })
 }
 
 /// turmoil's simulation of `scenario`'s network, seeded by `seed`.
@@ -349,9 +368,9 @@ fn transport_timing(scenario: &Scenario, config: transport::Timing) -> Transport
     }
 }
 
-/// Ends every life still running (reading its counters) and records each
-/// workload's progress.
-fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Record> {
+/// Ends every life still running (reading its counters), records each workload's progress
+/// and, from a harness that counts them, the probes reached.
+fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64, probes: &BTreeMap<String, u64>) {
     let mut rec = recorder.lock();
     rec.set_now(now);
     rec.phase(Phase::End);
@@ -364,7 +383,10 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
         let target = scenario.workload.events_of(node);
         rec.push(Record::Workload { t, node: node.into(), routed, target });
     }
-    rec.take_records()
+    if shipper::probes::ENABLED {
+        let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
+        rec.push(Record::Probes { t: now, hits });
+    }
 }
 
 /// What happens between ticks: the recorder's clock, and the shard maps that came due.
