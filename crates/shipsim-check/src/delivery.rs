@@ -6,7 +6,8 @@
 //!   its `ShipBegin`.
 //! - `no-fabrication`: every delivery matches a shipment of its id to the
 //!   delivering node, begun before it, from the node it claims as source,
-//!   with the same payload byte for byte. A delivery without an id is made up.
+//!   with the same payload (its digest the shipped payload's, from trace format 4). A
+//!   delivery without an id is made up.
 //! - `no-duplicate`: no event reaches one life of a node twice (more
 //!   precisely: not more often than it was shipped there, should a
 //!   restarted sender ship the same event again).
@@ -27,7 +28,7 @@
 //! Cost: O(R + E) time (one pass over the deliveries, one over the
 //! shipments), O(E) memory, for R records and E shipped events.
 
-use shipsim_trace::{DeliveryRule, EventId, ExpectDelivery, Outcome};
+use shipsim_trace::{DeliveryRule, EventId, ExpectDelivery, Outcome, PayloadDigest};
 #[cfg(test)]
 use shipsim_trace::{Invariant, Record, Violation};
 
@@ -133,7 +134,7 @@ fn fabrication(index: &Index<'_>, d: &Delivery, findings: &mut Findings) {
     let Some(id) = delivered.id else {
         findings.add(d.t, DeliveryRule::NoFabrication, || {
             let actual =
-                format!("{} a payload without an event id: {}", accepted(index, d), clip(delivered.payload));
+                format!("{} a payload without an event id: {}", accepted(index, d), quote(&delivered));
             (None, GENUINE.into(), actual)
         });
         return;
@@ -178,12 +179,12 @@ fn unshipped(index: &Index<'_>, d: &Delivery, id: EventId, findings: &mut Findin
 }
 
 /// `no-fabrication` for an attributed delivery: its claimed source must be the
-/// shipment's sender, and its payload the shipped one, byte for byte.
+/// shipment's sender, and its payload's digest the shipped payload's.
 fn altered(index: &Index<'_>, d: &Delivery, delivered: &Delivered<'_>, id: EventId, findings: &mut Findings) {
     let (event, _) = index.event_of(d.shipment);
     let sender = index.name(index.batch_of(d.shipment).node);
     let wrong_source = delivered.source != sender;
-    let wrong_payload = delivered.payload != &*event.payload;
+    let wrong_payload = delivered.digest != PayloadDigest::of(event.payload.as_bytes());
     if !wrong_source && !wrong_payload {
         return;
     }
@@ -193,18 +194,33 @@ fn altered(index: &Index<'_>, d: &Delivery, delivered: &Delivered<'_>, id: Event
             problems.push(format!("as coming from {}, but {sender} shipped it", delivered.source));
         }
         if wrong_payload {
-            let (shipped, got) = (event.payload.as_bytes(), delivered.payload.as_bytes());
-            let byte =
-                shipped.iter().zip(got).position(|(a, b)| a != b).unwrap_or(shipped.len().min(got.len()));
-            problems.push(format!(
-                "with a payload differing at byte {byte}: shipped {}, delivered {}",
-                clip(&event.payload),
-                clip(delivered.payload)
-            ));
+            problems.push(payload_difference(&event.payload, delivered));
         }
         let actual = format!("{} event {id} {}", accepted(index, d), problems.join("; "));
         (Some(index.event_ref(d.shipment)), GENUINE.into(), actual)
     });
+}
+
+/// How a delivered payload differs from the shipped one: at which byte, when the record
+/// keeps the delivered bytes, else by digest.
+fn payload_difference(shipped: &str, delivered: &Delivered<'_>) -> String {
+    let Some(got) = delivered.payload else {
+        return format!(
+            "with a payload of digest {}, not the shipped one's {}: shipped {}",
+            delivered.digest,
+            PayloadDigest::of(shipped.as_bytes()),
+            clip(shipped)
+        );
+    };
+    let (sent, got_bytes) = (shipped.as_bytes(), got.as_bytes());
+    let byte =
+        sent.iter().zip(got_bytes).position(|(a, b)| a != b).unwrap_or(sent.len().min(got_bytes.len()));
+    format!("with a payload differing at byte {byte}: shipped {}, delivered {}", clip(shipped), clip(got))
+}
+
+/// A delivered payload for a report: its bytes when the record keeps them, else its digest.
+fn quote(delivered: &Delivered<'_>) -> String {
+    delivered.payload.map_or_else(|| format!("of digest {}", delivered.digest), clip)
 }
 
 /// The shipments of a delivery's id to its node begun before it: the
@@ -372,13 +388,27 @@ mod tests {
     #[test]
     fn payload_changed_by_one_byte_is_fabrication() {
         let records = changed(clean_run(), delivery_of(3, "n2", 1), |r| {
-            if let Record::Deliver { payload, .. } = r {
-                *payload = payload.replacen("n1", "m1", 1).into();
+            if let Record::Deliver { payload, digest, .. } = r {
+                let changed = crate::fixtures::payload("n1", 3).replacen("n1", "m1", 1);
+                *digest = PayloadDigest::of(changed.as_bytes());
+                *payload = Some(Box::new(changed.into()));
             }
         });
         let v = only(&check(&records), DeliveryRule::NoFabrication);
         assert_eq!(event(&v), (3, "n1", 1, 2));
         assert!(v.actual.contains("differing at byte 15"), "{}", v.actual);
+    }
+
+    #[test]
+    fn payload_changed_is_fabrication_by_digest_when_the_record_keeps_no_bytes() {
+        let records = changed(clean_run(), delivery_of(3, "n2", 1), |r| {
+            if let Record::Deliver { digest, .. } = r {
+                *digest = PayloadDigest(digest.0 ^ 1);
+            }
+        });
+        let v = only(&check(&records), DeliveryRule::NoFabrication);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert!(v.actual.contains("with a payload of digest"), "{}", v.actual);
     }
 
     #[test]
@@ -409,7 +439,8 @@ mod tests {
                 life: 1,
                 source: "n1".into(),
                 id: None,
-                payload: "garbage".into(),
+                digest: PayloadDigest::of(b"garbage"),
+                payload: Some(Box::new("garbage".into())),
             },
         );
         let v = only(&check(&no_id), DeliveryRule::NoFabrication);

@@ -2,8 +2,8 @@
 //! that holds every invariant, and helpers to break it in one place.
 
 use shipsim_trace::{
-    ConnectState, DeclaredTransport, FaultAction, LifeState, Micros, Outcome, Phase, Record, Rule,
-    ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
+    ConnectState, DeclaredTransport, FaultAction, LifeState, Micros, Outcome, PayloadDigest, Phase, Record,
+    Rule, ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
 };
 
 /// One millisecond in trace time.
@@ -158,13 +158,17 @@ impl Tb {
         id: Option<u64>,
         payload: &str,
     ) -> &mut Self {
+        // The recorder's rule (`Record::deliver`): the bytes only without an id.
+        let digest = PayloadDigest::of(payload.as_bytes());
+        let payload = id.is_none().then(|| Box::new(payload.into()));
         self.records.push(Record::Deliver {
             t,
             node: node.into(),
             life,
             source: source.into(),
             id,
-            payload: payload.into(),
+            digest,
+            payload,
         });
         self
     }

@@ -14,7 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use shipsim_trace::{EventId, EventRef, LifeState, Micros, Outcome, Phase, Record, ShippedRecord, Start};
+use shipsim_trace::{
+    EventId, EventRef, LifeState, Micros, Outcome, PayloadDigest, Phase, Record, ShippedRecord, Start,
+};
 
 use shipsim_trace::{Invariant, TraceRule, fmt_t};
 
@@ -112,8 +114,10 @@ pub(crate) struct Delivered<'a> {
     pub source: &'a str,
     /// The id read from the payload.
     pub id: Option<EventId>,
-    /// The payload as delivered.
-    pub payload: &'a str,
+    /// The digest of the payload as delivered.
+    pub digest: PayloadDigest,
+    /// The payload as delivered, when the record keeps it (not the shipped bytes, or no id).
+    pub payload: Option<&'a str>,
 }
 
 /// What the trace says about one life of one node.
@@ -348,7 +352,12 @@ impl<'a> Index<'a> {
     /// The source, id and payload of delivery `d`.
     pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'a> {
         match &self.records[d.pos] {
-            Record::Deliver { source, id, payload, .. } => Delivered { source, id: *id, payload },
+            Record::Deliver { source, id, digest, payload, .. } => Delivered {
+                source,
+                id: *id,
+                digest: *digest,
+                payload: payload.as_deref().map(|p| p.as_str()),
+            },
             _ => unreachable!("deliveries are built from `Deliver` records only"),
         }
     }

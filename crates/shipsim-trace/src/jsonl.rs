@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use crate::Record;
+use crate::{Record, fnv};
 
 /// Writes `records` as JSON Lines.
 pub fn write(records: &[Record], mut out: impl Write) -> io::Result<()> {
@@ -42,13 +42,9 @@ pub struct Digest<W> {
 }
 
 impl<W: Write> Digest<W> {
-    /// FNV-1a's offset basis: the digest of no bytes.
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
     /// Digests what is written, passing it on to `inner`.
     pub fn new(inner: W) -> Self {
-        Digest { inner, hash: Self::OFFSET, len: 0 }
+        Digest { inner, hash: fnv::OFFSET, len: 0 }
     }
 
     /// The [`digest`] of every byte written so far.
@@ -84,7 +80,7 @@ impl Digest<io::Sink> {
 impl<W: Write> Write for Digest<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hash = buf[..n].iter().fold(self.hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(Self::PRIME));
+        self.hash = fnv::fnv1a(self.hash, &buf[..n]);
         self.len += n as u64;
         Ok(n)
     }

@@ -20,9 +20,11 @@ mod counts;
 mod coverage;
 mod expect;
 mod fault;
+mod fnv;
 mod input;
 mod jsonl;
 mod names;
+mod payload;
 mod read;
 mod record;
 mod text;
@@ -39,6 +41,7 @@ pub use names::{
     DeliveryRule, FaultKind, Invariant, Lack, LivenessRule, OrderingRule, PlacementRule, Rule, StatsRule,
     TraceRule,
 };
+pub use payload::PayloadDigest;
 pub use read::{read, read_file};
 pub use record::{
     ConnectState, DeclaredTransport, EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange,

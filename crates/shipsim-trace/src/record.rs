@@ -11,7 +11,8 @@
 
 use crate::units::{EventId, Micros};
 use crate::{
-    ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, Invariant, Lack, Rule, Text,
+    ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, FaultAction, Invariant, Lack,
+    PayloadDigest, Rule, Text,
 };
 use serde::{Deserialize, Serialize};
 
@@ -119,8 +120,15 @@ pub enum Record {
         source: Text,
         /// The event id read from the payload (`None` if the payload had none).
         id: Option<EventId>,
-        /// The payload as delivered (UTF-8 JSON), compared byte for byte.
-        payload: Text,
+        /// The digest of the payload as delivered: the checker compares it with the digest
+        /// of the payload its `ship-begin` carries (from format 4; the payload itself is in
+        /// the trace once).
+        digest: PayloadDigest,
+        /// The payload as delivered, only when its digest is not the shipped one or it has
+        /// no id: the bytes a report of the fabrication quotes. Boxed: rare, and kept out of
+        /// the size of every record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payload: Option<Box<Text>>,
     },
     /// A receiver dropped a frame that arrived past a gap in its sender's
     /// stream (a number above the one it expected next): the sender wrote

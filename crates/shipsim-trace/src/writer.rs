@@ -1,11 +1,12 @@
 //! [`TraceWriter`]: a trace built fact by fact from a system shipsim did not run (a third
 //! party's test rig, real processes), to be checked by `shipsim verify` like a simulated one.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::{
-    EventId, FORMAT_VERSION, FaultAction, LifeState, Micros, Outcome, Phase, Record, ShippedRecord,
-    ShipperCounters, Start, Text,
+    EventId, FORMAT_VERSION, FaultAction, LifeState, Micros, Outcome, PayloadDigest, Phase, Record,
+    ShippedRecord, ShipperCounters, Start, Text,
 };
 
 /// The event id a payload carries in its `"id"` field, if it carries one (see the crate
@@ -44,6 +45,8 @@ pub fn payload_id(payload: &[u8]) -> Option<EventId> {
 #[derive(Debug, Clone)]
 pub struct TraceWriter {
     records: Vec<Record>,
+    /// The digest each event was last shipped with, by id.
+    shipped: BTreeMap<EventId, PayloadDigest>,
 }
 
 impl Start {
@@ -80,7 +83,8 @@ impl TraceWriter {
     /// A trace that opens with `start` and every node's first life starting at time 0.
     pub fn new(start: Start) -> Self {
         let nodes = start.nodes.clone();
-        let mut trace = TraceWriter { records: vec![Record::Start(Box::new(start))] };
+        let mut trace =
+            TraceWriter { records: vec![Record::Start(Box::new(start))], shipped: BTreeMap::new() };
         for node in &nodes {
             trace.life(0, node, 1, LifeState::Up);
         }
@@ -119,6 +123,9 @@ impl TraceWriter {
         dst: &str,
         events: &[(EventId, &str, u32, &str)],
     ) -> &mut Self {
+        for &(id, _, _, payload) in events {
+            self.shipped.insert(id, PayloadDigest::of(payload.as_bytes()));
+        }
         let events = events
             .iter()
             .map(|&(id, key, shard, payload)| ShippedRecord {
@@ -149,17 +156,11 @@ impl TraceWriter {
         self.record(Record::ShipEnd { t, node: node.into(), life, batch, shipped, outcome, error })
     }
 
-    /// `node`'s sink accepted `payload` from `source`; its id is read from the payload.
+    /// `node`'s sink accepted `payload` from `source`; its id is read from the payload, and
+    /// the bytes are kept only when they are not those the event was shipped with.
     pub fn deliver(&mut self, t: Micros, node: &str, life: u32, source: &str, payload: &str) -> &mut Self {
-        let id = payload_id(payload.as_bytes());
-        self.record(Record::Deliver {
-            t,
-            node: node.into(),
-            life,
-            source: source.into(),
-            id,
-            payload: payload.into(),
-        })
+        let shipped = payload_id(payload.as_bytes()).and_then(|id| self.shipped.get(&id).copied());
+        self.record(Record::deliver(t, node.into(), life, source.into(), payload.as_bytes(), shipped))
     }
 
     /// `node` received `dst`'s acknowledgement of event `id`.
@@ -213,6 +214,27 @@ impl TraceWriter {
     }
 }
 
+impl Record {
+    /// A `deliver` record of the `payload` bytes `node` accepted from `source`, its id read
+    /// from them. `shipped` is the digest of the payload the event was shipped with, when the
+    /// writer knows it: the bytes go into the record only when they differ from it, or carry
+    /// no id, so a report of the fabrication can quote them.
+    pub fn deliver(
+        t: Micros,
+        node: Text,
+        life: u32,
+        source: Text,
+        payload: &[u8],
+        shipped: Option<PayloadDigest>,
+    ) -> Record {
+        let id: Option<EventId> = payload_id(payload);
+        let digest = PayloadDigest::of(payload);
+        let keep = id.is_none() || shipped.is_some_and(|s| s != digest);
+        let payload = keep.then(|| Box::new(Text::from(&*String::from_utf8_lossy(payload))));
+        Record::Deliver { t, node, life, source, id, digest, payload }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +264,25 @@ mod tests {
         let back = crate::read(bytes.as_slice(), std::path::Path::new("rig.jsonl")).unwrap();
         assert_eq!(back, trace.records());
         assert!(matches!(&back[4], Record::Deliver { id: Some(3), .. }));
+    }
+
+    #[test]
+    fn a_delivery_keeps_its_bytes_only_when_they_are_not_the_shipped_ones() {
+        let bytes = |r: &Record| match r {
+            Record::Deliver { payload, .. } => payload.as_deref().map(|p| p.to_string()),
+            _ => unreachable!(),
+        };
+        let digest = PayloadDigest::of(br#"{"id":1}"#);
+        let shipped = Some(digest);
+        let same = Record::deliver(1, "n2".into(), 1, "n1".into(), br#"{"id":1}"#, shipped);
+        assert_eq!(bytes(&same), None);
+        let line = serde_json::to_string(&same).unwrap();
+        assert!(line.ends_with(&format!(r#""id":1,"digest":"{}"}}"#, digest)), "{line}");
+        let changed = Record::deliver(1, "n2".into(), 1, "n1".into(), br#"{"id":1 }"#, shipped);
+        assert_eq!(bytes(&changed).as_deref(), Some(r#"{"id":1 }"#));
+        let unknown = Record::deliver(1, "n2".into(), 1, "n1".into(), br#"{"id":1 }"#, None);
+        assert_eq!(bytes(&unknown), None, "nothing to compare with: the checker has the shipped digest");
+        let no_id = Record::deliver(1, "n2".into(), 1, "n1".into(), b"garbage", shipped);
+        assert_eq!(bytes(&no_id).as_deref(), Some("garbage"));
     }
 }

@@ -58,15 +58,15 @@ mod transport;
 use std::path::Path;
 
 pub use search::explore::{Options as ExploreOptions, Progress, SeedOutcome, SeedResult, Shard, Sweep};
-pub use search::guided::{Entry as CorpusEntry, GENERATION, Guided, GuidedOptions, Mutation, Origin};
 pub use search::fault_tally::{EffectTally, FaultTally};
+pub use search::guided::{Entry as CorpusEntry, GENERATION, Guided, GuidedOptions, Mutation, Origin};
 pub use search::ledger::{Ledger, Tally};
 pub use search::shard_file::{Failure as ShardFailure, ShardReport};
 pub use search::shrink::{DEFAULT_BUDGET as DEFAULT_SHRINK_BUDGET, Log as ShrinkLog, Shrunk};
 pub use search::swarm::swarm;
 pub use shipsim_check as check;
 pub use shipsim_trace as trace;
-pub use sim::{RunError, RunResult, TICK};
+pub use sim::{RunError, RunResult, TICK, TraceOut};
 pub use simulation::Simulation;
 #[cfg(feature = "suite")]
 pub use suite::Suite;

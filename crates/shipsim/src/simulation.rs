@@ -56,6 +56,12 @@ impl<'a> Simulation<'a> {
         sim::run_with(self.scenario, seed, self.factory.clone())
     }
 
+    /// [`Self::run`], writing the trace to `out` as the run makes it (the violations last):
+    /// the result's `written` says what was written, or why it could not be.
+    pub fn run_traced(&self, seed: u64, out: crate::TraceOut) -> Result<RunResult, RunError> {
+        sim::run_traced(self.scenario, seed, self.factory.clone(), Some(out))
+    }
+
     /// Runs `seed` twice and compares the traces byte for byte: the first run's result, or
     /// [`RunError::Nondeterministic`] naming the first line where the two differ.
     pub fn check_determinism(&self, seed: u64) -> Result<RunResult, RunError> {

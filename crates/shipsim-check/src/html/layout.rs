@@ -544,7 +544,7 @@ pub(crate) mod tests {
     use super::*;
     use shipsim_trace::{
         DeliveryRule, EventRef, ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats, Lack,
-        LivenessRule, ShippedRecord, Start, Text, Violation,
+        LivenessRule, PayloadDigest, ShippedRecord, Start, Text, Violation,
     };
 
     fn shipped(id: EventId) -> ShippedRecord {
@@ -563,7 +563,8 @@ pub(crate) mod tests {
             life: 1,
             source: "n1".into(),
             id: Some(id),
-            payload: "".into(),
+            digest: PayloadDigest::of(b""),
+            payload: None,
         }
     }
 

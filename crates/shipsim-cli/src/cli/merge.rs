@@ -50,6 +50,7 @@ pub(crate) fn merge(args: &MergeArgs) -> ExitStatus {
     };
     out!("{}", merged.render());
     out!("{}", merged.ledger().render());
+    out!("{}", merged.faults.render());
     if let Some(path) = &args.report_out
         && let Err(err) = std::fs::write(path, merged.to_json())
     {

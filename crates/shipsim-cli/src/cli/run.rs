@@ -7,7 +7,7 @@ use clap::Args;
 use shipsim::report;
 use shipsim::repro;
 use shipsim::scenario::{Scenario, TransportKind};
-use shipsim::{RunError, Simulation};
+use shipsim::{RunError, RunResult, Simulation, TraceOut};
 use shipsim_trace::{Invariant, Rule};
 
 use super::files::{html_path, trace_path, worst, write_trace};
@@ -141,6 +141,32 @@ fn run_seeds(
     status
 }
 
+/// One run of `seed` (twice, compared, when `twice`), its trace written to `trace` if given:
+/// as the run makes it, or after a run made twice. The trace's digest and length, or why it
+/// could not be written.
+#[allow(clippy::type_complexity)]
+fn simulate(
+    simulation: &Simulation<'_>,
+    seed: u64,
+    trace: Option<&Path>,
+    twice: bool,
+) -> Result<(RunResult, Option<Result<(u64, u64), String>>), RunError> {
+    if twice {
+        let result = simulation.check_determinism(seed)?;
+        let written = trace.map(|t| write_trace(t, &result.records).map_err(|e| e.to_string()));
+        return Ok((result, written));
+    }
+    let Some(trace) = trace else { return Ok((simulation.run(seed)?, None)) };
+    match std::fs::File::create(trace) {
+        Ok(file) => {
+            let mut result = simulation.run_traced(seed, TraceOut::new(file))?;
+            let written = result.written.take();
+            Ok((result, written))
+        }
+        Err(err) => Ok((simulation.run(seed)?, Some(Err(err.to_string())))),
+    }
+}
+
 fn run_one(
     path: &Path,
     scenario: &Scenario,
@@ -150,9 +176,8 @@ fn run_one(
     mode: &Mode,
 ) -> ExitStatus {
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let simulation = Simulation::new(scenario);
-    let result = match if mode.twice { simulation.check_determinism(seed) } else { simulation.run(seed) } {
-        Ok(result) => result,
+    let (result, written) = match simulate(&Simulation::new(scenario), seed, trace.as_deref(), mode.twice) {
+        Ok(ran) => ran,
         Err(RunError::Nondeterministic { line, first, second, .. }) => {
             outln!(
                 "  NONDETERMINISTIC: the traces differ first at line {line}:\n    run 1: {first}\n    run 2: {second}"
@@ -166,10 +191,9 @@ fn run_one(
     };
     let wall = started.elapsed();
     out!("{}", report::render(&path.display().to_string(), seed, &result, wall));
-    if let Some(trace) = &trace {
-        // Streamed to the file: a big run's trace is never whole in memory.
-        let (digest, _) = match write_trace(trace, &result.records) {
-            Ok(digest) => digest,
+    if let (Some(trace), Some(written)) = (&trace, written) {
+        let digest = match written {
+            Ok((digest, _)) => digest,
             Err(err) => {
                 eprintln!("error: cannot write the trace to {}: {err}", trace.display());
                 return ExitStatus::BadInput;

@@ -40,7 +40,14 @@ pub(super) async fn run(
     let violations = summary.violations();
     records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
     // The nodes run in processes of their own: their probes are not counted in real mode.
-    Ok(RunResult { records, violations, summary, simulated: started.elapsed(), probes: Default::default() })
+    Ok(RunResult {
+        records,
+        violations,
+        summary,
+        simulated: started.elapsed(),
+        probes: Default::default(),
+        written: None,
+    })
 }
 
 async fn drive(h: &mut Harness) -> Result<(), RealError> {

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use shipsim_trace::{FaultKind, Record};
 
 /// One kind's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectTally {
     /// Faults of the kind applied.
     pub applied: usize,
@@ -18,7 +19,7 @@ pub struct EffectTally {
 }
 
 /// Faults by kind and effect over the seeds counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultTally {
     /// Per kind of fault, by name.
     pub kinds: BTreeMap<FaultKind, EffectTally>,
@@ -35,6 +36,19 @@ impl FaultTally {
             } else {
                 tally.idle += 1;
             }
+        }
+    }
+
+    /// Adds `other`, the tally of other seeds (another shard's), to this one.
+    pub fn merge(&mut self, other: &FaultTally) {
+        for (kind, theirs) in &other.kinds {
+            let ours = self.kinds.entry(*kind).or_default();
+            ours.applied += theirs.applied;
+            ours.idle += theirs.idle;
+            ours.first_effect = match (ours.first_effect, theirs.first_effect) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
     }
 

@@ -22,6 +22,7 @@ use rand::Rng as _;
 use rand::rngs::SmallRng;
 
 use super::explore::{Progress, SeedOutcome, SeedResult, Sweep, run_variant};
+use super::fault_tally::FaultTally;
 use super::ledger::Ledger;
 use super::swarm::swarm;
 use crate::scenario::Scenario;
@@ -126,6 +127,7 @@ struct Candidate {
 struct State {
     rng: SmallRng,
     ledger: Ledger,
+    faults: FaultTally,
     corpus: Vec<Entry>,
     origins: Vec<Origin>,
     failures: Vec<SeedResult>,
@@ -143,6 +145,7 @@ pub(crate) fn guided_with(
     let mut state = State {
         rng: crate::seeds::rng(options.first_seed, &[b"guided", &seed_bytes]),
         ledger: Ledger::default(),
+        faults: FaultTally::default(),
         corpus: Vec::new(),
         origins: Vec::new(),
         failures: Vec::new(),
@@ -170,6 +173,7 @@ pub(crate) fn guided_with(
         failures: state.failures,
         stopped_early: run < options.seeds,
         ledger: state.ledger,
+        faults: state.faults,
     };
     Guided { sweep, corpus: state.corpus, origins: state.origins, plateaued }
 }
@@ -224,6 +228,7 @@ impl State {
     fn take(&mut self, label: u64, candidate: &Candidate, result: SeedResult) -> bool {
         let novel = novelty(&self.ledger, &result);
         self.ledger.add(label, result.probes.keys());
+        self.faults.add(label, &result.faults);
         self.origins.push(candidate.origin);
         if novel.is_empty() {
             self.since_growth += 1;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use shipsim_trace::Violation;
 
 use super::explore::{SeedOutcome, Sweep};
+use super::fault_tally::FaultTally;
 use super::ledger::{Ledger, Tally};
 
 /// The version of the file's layout; a file with another does not load.
@@ -38,6 +39,8 @@ pub struct ShardReport {
     pub probes: Vec<ProbeTally>,
     /// Every pair of probes some run reached together.
     pub pairs: Vec<PairTally>,
+    /// The reported seeds' faults, by kind and effect.
+    pub faults: FaultTally,
 }
 
 /// A failing (or erroring) seed.
@@ -94,6 +97,7 @@ impl ShardReport {
             ledger_seeds: 0,
             probes: Vec::new(),
             pairs: Vec::new(),
+            faults: sweep.faults.clone(),
         };
         report.set_ledger(&sweep.ledger);
         report
@@ -146,8 +150,14 @@ impl ShardReport {
     /// once; the error says which is not.
     pub fn merge(reports: &[ShardReport]) -> Result<ShardReport, String> {
         let Some(first) = reports.first() else { return Err("nothing to merge".to_owned()) };
-        let mut merged =
-            ShardReport { shards: Vec::new(), planned: 0, ran: 0, failures: Vec::new(), ..first.clone() };
+        let mut merged = ShardReport {
+            shards: Vec::new(),
+            planned: 0,
+            ran: 0,
+            failures: Vec::new(),
+            faults: FaultTally::default(),
+            ..first.clone()
+        };
         let mut ledger = Ledger::default();
         for (i, report) in reports.iter().enumerate() {
             if (report.scenario.as_str(), report.sweep.as_str())
@@ -171,6 +181,7 @@ impl ShardReport {
             merged.stopped_early |= report.stopped_early;
             merged.failures.extend(report.failures.iter().cloned());
             ledger.merge(&report.ledger());
+            merged.faults.merge(&report.faults);
         }
         merged.failures.sort_by_key(|f| f.seed);
         merged.shards.sort();
@@ -261,6 +272,8 @@ mod tests {
         assert_ne!(halves[0].ledger(), whole.ledger(), "one shard is not the whole sweep");
         let merged = ShardReport::merge(&halves).unwrap();
         assert_eq!(merged.ledger(), whole.ledger());
+        assert!(!whole.faults.kinds.is_empty(), "partition-heal applies faults");
+        assert_eq!(merged.faults, whole.faults, "the faults by effect add up too");
         assert!(whole.ledger().reached().0 > 0, "the sweep reached some probe: {:?}", by_probe(&whole));
         assert_eq!(
             (merged.planned, merged.ran, &merged.failures),
@@ -287,6 +300,7 @@ mod tests {
                 failures: Vec::new(),
                 stopped_early: false,
                 ledger: Ledger::default(),
+                faults: FaultTally::default(),
             },
         );
         other =

@@ -24,6 +24,7 @@ mod recorder;
 mod routes;
 mod runner;
 mod sink;
+mod trace_out;
 mod workload;
 
 pub use clock::TICK;
@@ -36,7 +37,8 @@ pub(crate) use recorder::{Recorder, SharedRecorder, Tap};
 pub(crate) use routes::Routes;
 #[cfg(test)]
 pub(crate) use runner::run;
-pub(crate) use runner::run_with;
 pub(crate) use runner::start_record;
 pub use runner::{RunError, RunResult};
+pub(crate) use runner::{run_traced, run_with};
+pub use trace_out::TraceOut;
 pub(crate) use workload::healthy_time;

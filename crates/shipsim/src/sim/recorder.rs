@@ -6,9 +6,9 @@
 //! because the transport's hooks must be `Send + Sync`.
 //!
 //! Memory: a big run holds millions of records, so the recorder shares text
-//! between them ([`Text`]): one allocation per node name and per routing key,
-//! and a delivery whose payload is byte for byte the one shipped holds the
-//! shipped text rather than a copy. The trace's bytes are the same either way.
+//! between them ([`Text`]): one allocation per node name and per routing key.
+//! A delivery carries the digest of its payload, and its bytes only when they
+//! are not the shipped ones (`Record::deliver`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,10 +16,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
 use super::memory::{Memory, NetProbe, NodeBook};
+use super::trace_out::TraceOut;
 use crate::transport::NetCounters;
 use shipsim_trace::{
-    ConnectState, EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, Phase, Record,
-    ShippedRecord, ShipperCounters, Text,
+    ConnectState, EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, PayloadDigest, Phase,
+    Record, ShippedRecord, ShipperCounters, Text,
 };
 
 /// Real mode's hook on a node process's recorder: stamps records with the real monotonic clock
@@ -39,14 +40,21 @@ pub(crate) struct Recorder {
     /// Real mode only (see [`Tap`]).
     tap: Option<Box<dyn Tap>>,
     records: Vec<Record>,
+    /// Where the trace streams as it is made, if anywhere.
+    out: Option<TraceOut>,
+    /// How many of `records` went to `out`.
+    written: usize,
+    /// A fault's record waits for what it cut and healed: it and every record after it are
+    /// not written out until then.
+    held: bool,
     /// What each node remembers across its crashes.
     memory: Memory,
     /// Node names and routing keys, one allocation each.
     names: BTreeSet<Text>,
-    /// The payload text of each shipped event not yet delivered, by id: a
-    /// delivery of the same bytes shares it. Bounded by the events in flight
-    /// (plus any never delivered).
-    in_flight: BTreeMap<EventId, Text>,
+    /// The payload digest of each shipped event not yet delivered, by id: a
+    /// delivery of other bytes keeps them in its record. Bounded by the events
+    /// in flight (plus any never delivered).
+    in_flight: BTreeMap<EventId, PayloadDigest>,
 }
 
 /// The recorder as the hosts and the runner share it.
@@ -81,22 +89,50 @@ impl Recorder {
         self.tap = Some(tap);
     }
 
+    /// Simulation: write every record to `out` too, as it is made.
+    pub(crate) fn set_out(&mut self, out: TraceOut) {
+        self.out = Some(out);
+    }
+
+    /// Writes out what is not yet written (with no fault record waiting), and gives the
+    /// output back.
+    pub(crate) fn take_out(&mut self) -> Option<TraceOut> {
+        self.held = false;
+        self.write_out();
+        self.out.take()
+    }
+
     /// Append a record (real mode: write it out through the tap instead).
     pub(crate) fn push(&mut self, record: Record) {
         match &mut self.tap {
             Some(tap) => tap.record(&record, &self.memory),
-            None => self.records.push(record),
+            None => {
+                self.records.push(record);
+                if !self.held {
+                    self.write_out();
+                }
+            }
+        }
+    }
+
+    /// The records made since the last call, to `out`.
+    fn write_out(&mut self) {
+        if let Some(out) = &mut self.out {
+            for record in &self.records[self.written..] {
+                out.write(record);
+            }
+            self.written = self.records.len();
         }
     }
 
     /// Every record so far.
-    #[cfg(test)]
     pub(super) fn records(&self) -> &[Record] {
         &self.records
     }
 
     /// Take the records out, leaving none.
     pub(crate) fn take_records(&mut self) -> Vec<Record> {
+        self.written = 0;
         std::mem::take(&mut self.records)
     }
 
@@ -129,6 +165,7 @@ impl Recorder {
     /// A fault applied; returns the record's position, for [`Self::fault_effect`].
     pub(crate) fn fault(&mut self, fault: String, action: FaultAction) -> usize {
         let t = self.now();
+        self.held = self.tap.is_none();
         self.push(Record::Fault { t, fault, action: Box::new(action), links: Box::default() });
         self.records.len() - 1
     }
@@ -144,6 +181,8 @@ impl Recorder {
             links.cut = cut_t;
             links.healed = healed_t;
         }
+        self.held = false;
+        self.write_out();
     }
 
     /// A node's process starts: returns its new life.
@@ -239,7 +278,7 @@ impl Recorder {
         let id = shipsim_trace::payload_id(&event.payload);
         let payload = text_of(&event.payload);
         if let Some(id) = id {
-            self.in_flight.insert(id, payload.clone());
+            self.in_flight.insert(id, PayloadDigest::of(&event.payload));
         }
         ShippedRecord { id: id.unwrap_or(u64::MAX), key: self.name(&event.key), shard: event.shard, payload }
     }
@@ -275,17 +314,9 @@ impl Recorder {
         let book = self.node(node);
         book.sink += 1;
         let life = book.life;
-        // Share the shipped text only when the bytes are the same: the
-        // checkers compare payloads byte for byte, so a changed payload must
-        // keep its own bytes. (Equal bytes give equal text: the shipped text
-        // is valid UTF-8, so decoding the same bytes gives it back.)
-        let shipped = id.and_then(|id| match self.in_flight.get(&id) {
-            Some(text) if text.as_bytes() == payload => self.in_flight.remove(&id),
-            _ => None,
-        });
-        let payload = shipped.unwrap_or_else(|| text_of(payload));
+        let shipped = id.and_then(|id| self.in_flight.remove(&id));
         let (node, source) = (self.name(node), self.name(source));
-        self.push(Record::Deliver { t, node, life, source, id, payload });
+        self.push(Record::deliver(t, node, life, source, payload, shipped));
     }
 
     /// A receiver `node` dropped frame `seq` from `source` while `expected` was next.
@@ -345,27 +376,21 @@ mod tests {
         ShippedEvent { shard: 3, key: "k1".into(), payload: payload.as_bytes().to_vec(), source: "n1".into() }
     }
 
-    fn payloads(records: &[Record]) -> (Vec<Text>, Vec<Text>) {
-        let shipped = records
+    /// The bytes each delivery record keeps, and its digest.
+    fn delivered(records: &[Record]) -> Vec<(Option<String>, PayloadDigest)> {
+        records
             .iter()
             .filter_map(|r| match r {
-                Record::ShipBegin { events, .. } => Some(events.iter().map(|e| e.payload.clone())),
+                Record::Deliver { payload, digest, .. } => {
+                    Some((payload.as_deref().map(|p| p.to_string()), *digest))
+                }
                 _ => None,
             })
-            .flatten()
-            .collect();
-        let delivered = records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Deliver { payload, .. } => Some(payload.clone()),
-                _ => None,
-            })
-            .collect();
-        (shipped, delivered)
+            .collect()
     }
 
     #[test]
-    fn a_delivery_shares_the_shipped_text_only_when_the_bytes_are_the_same() {
+    fn a_delivery_keeps_its_bytes_only_when_they_are_not_the_shipped_ones() {
         let mut rec = Recorder::default();
         rec.life_up("n1");
         let shipped = [event(1, r#"{"id":1,"v":"a"}"#), event(2, r#"{"id":2,"v":"b"}"#)];
@@ -373,11 +398,19 @@ mod tests {
         rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
         rec.deliver("n2", "n1", Some(2), br#"{"id":2,"v":"B"}"#);
         rec.deliver("n2", "n1", Some(1), br#"{"id":1,"v":"a"}"#);
-        let (shipped, delivered) = payloads(rec.records());
-        assert!(delivered[0].shares(&shipped[0]), "same bytes: one allocation");
-        assert_eq!(delivered[1], r#"{"id":2,"v":"B"}"#, "changed bytes are kept as delivered");
-        assert!(!delivered[1].shares(&shipped[1]));
-        assert_eq!(delivered[2], shipped[0], "a duplicate has the same text, its own allocation");
+        let delivered = delivered(rec.records());
+        assert_eq!(
+            delivered[0],
+            (None, PayloadDigest::of(br#"{"id":1,"v":"a"}"#)),
+            "the shipped bytes: a digest"
+        );
+        assert_eq!(
+            delivered[1].0.as_deref(),
+            Some(r#"{"id":2,"v":"B"}"#),
+            "changed bytes are kept as delivered"
+        );
+        assert_eq!(delivered[2], delivered[0], "a duplicate: the same digest");
+        assert!(rec.in_flight.is_empty(), "delivered events are forgotten");
         // Node names are one allocation each, however many records name them.
         let names: Vec<&Text> = rec
             .records()

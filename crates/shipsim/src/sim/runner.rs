@@ -21,6 +21,7 @@ use crate::sim::life_probes;
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
 use crate::sim::recorder::SharedRecorder;
+use crate::sim::trace_out::TraceOut;
 use crate::transport::{self, TransportFactory};
 use shipsim_trace::{
     DeclaredTransport, Lack, Phase, Record, SettleText, Start, Text, TransportTiming, Violation,
@@ -69,6 +70,9 @@ pub struct RunResult {
     /// The coverage probes the run reached, with their hits (empty unless the `probes` feature
     /// is on; `shipper::probes::ALL` lists every probe).
     pub probes: BTreeMap<String, u64>,
+    /// A traced run ([`crate::Simulation::run_traced`]): the digest and length of the trace it
+    /// wrote as it went, or why it could not.
+    pub written: Option<Result<(u64, u64), String>>,
 }
 
 impl RunResult {
@@ -90,6 +94,17 @@ pub(crate) fn run_with(
     scenario: &Scenario,
     seed: u64,
     factory: Arc<dyn TransportFactory>,
+) -> Result<RunResult, RunError> {
+    run_traced(scenario, seed, factory, None)
+}
+
+/// [`run_with`], writing the trace to `out` as the run makes it (the violations last, once
+/// checked) when there is one.
+pub(crate) fn run_traced(
+    scenario: &Scenario,
+    seed: u64,
+    factory: Arc<dyn TransportFactory>,
+    out: Option<TraceOut>,
 ) -> Result<RunResult, RunError> {
     if let Some(why) = factory.real_only() {
         return Err(RunError::Unsupported(why));
@@ -125,6 +140,9 @@ pub(crate) fn run_with(
         sim.host(node.as_str(), host);
     }
     let clock = Clock { recorder: &recorder, membership: &membership };
+    if let Some(out) = out {
+        recorder.lock().set_out(out);
+    }
     recorder.lock().push(Record::Start(Box::new(start)));
     recorder.lock().phase(Phase::Faults);
     let mut observed = Observed::default();
@@ -138,19 +156,28 @@ pub(crate) fn run_with(
     });
     timeline_done?;
     let end = micros(sim.elapsed());
-    let mut records = finish(&recorder, scenario, end);
-    let effects = super::effect::effects(&records, &observed, scenario.shards, end);
-    records.extend(effects);
+    finish(&recorder, scenario, end);
+    let mut rec = recorder.lock();
+    let effects = super::effect::effects(rec.records(), &observed, scenario.shards, end);
+    for effect in effects {
+        rec.push(effect);
+    }
     let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
     if shipper::probes::ENABLED {
-        records.extend(per_life.records(end));
+        for record in per_life.records(end) {
+            rec.push(record);
+        }
         let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
-        records.push(Record::Probes { t: end, hits });
+        rec.push(Record::Probes { t: end, hits });
     }
-    let summary = shipsim_check::summarize(&records);
+    let summary = shipsim_check::summarize(rec.records());
     let violations = summary.violations();
-    records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
-    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes })
+    for violation in &violations {
+        rec.push(Record::Violation(Box::new(violation.clone())));
+    }
+    let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
+    let records = rec.take_records();
+    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes, written })
 }
 
 /// turmoil's simulation of `scenario`'s network, seeded by `seed`.
@@ -372,9 +399,8 @@ fn transport_timing(scenario: &Scenario, config: transport::Timing) -> Transport
     }
 }
 
-/// Ends every life still running (reading its counters) and records each
-/// workload's progress.
-fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Record> {
+/// Ends every life still running (reading its counters) and records each workload's progress.
+fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) {
     let mut rec = recorder.lock();
     rec.set_now(now);
     rec.phase(Phase::End);
@@ -387,7 +413,6 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) -> Vec<Recor
         let target = scenario.workload.events_of(node);
         rec.push(Record::Workload { t, node: node.into(), routed, target });
     }
-    rec.take_records()
 }
 
 /// What happens between ticks: the recorder's clock, and the shard maps that came due.

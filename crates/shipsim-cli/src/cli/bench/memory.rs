@@ -1,28 +1,56 @@
-//! Item 5: peak resident memory of one run with 1 M events.
+//! Item 5: peak resident memory of a long run, at two lengths, to show whether it grows
+//! with the run or only with what is in flight.
 //!
-//! The run happens in a child process (this executable, `bench
-//! --memory-child`), so the peak (`VmHWM` of `/proc/self/status`, read by the
-//! child after the run) is that run's own, not the bench's. The child does
-//! what `shipsim run --trace` does: `runner::run`, then the trace encoded as
-//! JSON Lines, streamed (here into a digest rather than a file, so the disk
-//! does not time the run).
+//! Each run happens in a child process (this executable, `bench --memory-child`), so the
+//! peak (`VmHWM` of `/proc/self/status`, read by the child after the run) is that run's own,
+//! not the bench's. The child does what `shipsim run --trace` does: `runner::run`, then the
+//! trace encoded as JSON Lines, streamed (here into a digest rather than a file, so the disk
+//! does not time the run). The workload is the soak: 3 nodes shipping to each other
+//! (two thirds of the events remote) through a crash and restart, a partition and its heal,
+//! and a bounce, spread over the run so a longer run has the same faults, only further apart.
 
 use std::process::Command;
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::{Deserialize, Serialize};
 use shipsim::Simulation;
-use shipsim::scenario::{BatchSize, Expect, Network, Scenario, Sink, TransportSettings, Workload};
+use shipsim::scenario::{
+    BatchSize, Expect, Fault, FaultAction, HealTarget, Network, Scenario, Sink, TransportSettings, Workload,
+};
 use shipsim::trace::Counts as Summary;
 
 use crate::cli::stdout::outln;
 
-/// Target: under 1 GiB.
-pub const TARGET_KIB: u64 = 1024 * 1024;
+/// Target: under 512 MiB at the longest run.
+pub const TARGET_KIB: u64 = 512 * 1024;
 
-/// Item 5's figures (the child prints them as one JSON line).
+/// Events per second per node: the run lasts `events / nodes / RATE` simulated seconds.
+const RATE: f64 = 5_000.0;
+
+/// Item 5's figures: one run per length, shortest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemoryFigures {
+    pub runs: Vec<MemoryRun>,
+}
+
+impl MemoryFigures {
+    /// The longest run's peak over the shortest's: 1 when memory is flat in the run's length.
+    pub fn growth(&self) -> f64 {
+        match (self.runs.first(), self.runs.last()) {
+            (Some(a), Some(b)) if a.peak_rss_kib > 0 => b.peak_rss_kib as f64 / a.peak_rss_kib as f64,
+            _ => 1.0,
+        }
+    }
+
+    /// The longest run's peak.
+    pub fn peak_kib(&self) -> u64 {
+        self.runs.last().map_or(0, |r| r.peak_rss_kib)
+    }
+}
+
+/// One child's figures (it prints them as one JSON line).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemoryRun {
     /// Events routed in total (all nodes).
     pub events: u64,
     pub nodes: usize,
@@ -35,34 +63,56 @@ pub struct MemoryFigures {
     pub passed: bool,
 }
 
-/// The scenario: `nodes` nodes sharing `events` between them, batches 1..8,
-/// 64 keys, no pacing, no faults.
+/// The scenario: `nodes` nodes sharing `events` between them at [`RATE`] each, batches
+/// 1..8, 64 keys over 16 shards, and the faults of [`faults`].
 pub(crate) fn scenario(events: u64, nodes: usize) -> Scenario {
     let nodes = nodes.clamp(1, Scenario::MAX_NODES);
+    let names: Vec<String> = (1..=nodes).map(|i| format!("n{i}")).collect();
+    let per_node = events.div_ceil(nodes as u64);
+    let length = Duration::from_secs_f64(per_node as f64 / RATE);
     Scenario {
         name: "bench-memory".into(),
-        description: "one run with many events".into(),
+        description: "a soak: many events through faults".into(),
         seeds: vec![1],
-        nodes: (1..=nodes).map(|i| format!("n{i}")).collect(),
+        faults: faults(&names, length),
+        nodes: names,
         shards: 16,
         members: None,
         membership: Default::default(),
-        duration: Duration::from_secs(3600 * 24),
+        duration: length * 2 + Duration::from_secs(120),
         network: Network::default(),
         transport: TransportSettings::default(),
         sink: Sink::default(),
         workload: Workload {
-            events: events.div_ceil(nodes as u64),
-            rate: f64::MAX,
+            events: per_node,
+            rate: RATE,
             batch: BatchSize { min: 1, max: 8 },
             keys: 64,
             senders: None,
             payload: None,
-            concurrency: 1,
+            concurrency: 4,
         },
-        faults: Vec::new(),
-        expect: Expect { settle: Duration::from_secs(3600 * 24), ..Expect::default() },
+        expect: Expect { settle: Duration::from_secs(60), ..Expect::default() },
     }
+}
+
+/// The faults, at fractions of the workload's `length`: the last node crashes and restarts,
+/// the first is cut from the others and healed, then bounced (none with one node).
+fn faults(nodes: &[String], length: Duration) -> Vec<Fault> {
+    let (Some(first), Some(last)) = (nodes.first(), nodes.last()) else { return Vec::new() };
+    if nodes.len() < 2 {
+        return Vec::new();
+    }
+    let rest: Vec<String> = nodes[1..].to_vec();
+    let at = |fraction: f64| length.mul_f64(fraction);
+    let fault = |fraction: f64, action: FaultAction| Fault { at: at(fraction), action, line: 0 };
+    vec![
+        fault(0.2, FaultAction::Crash(last.clone())),
+        fault(0.25, FaultAction::Restart(last.clone())),
+        fault(0.5, FaultAction::Partition(vec![vec![first.clone()], rest])),
+        fault(0.55, FaultAction::Heal(HealTarget::All)),
+        fault(0.8, FaultAction::Bounce(first.clone())),
+    ]
 }
 
 /// The child's side: run, stream the trace's encoding, read the peak, print one JSON line.
@@ -72,7 +122,7 @@ pub(crate) fn child(events: u64, nodes: usize) -> Result<(), String> {
     let result = Simulation::new(&scenario).run(1).map_err(|e| e.to_string())?;
     let (_, trace_bytes) = shipsim_trace::Digest::of(&result.records);
     let wall_s = start.elapsed().as_secs_f64();
-    let figures = MemoryFigures {
+    let figures = MemoryRun {
         events: Summary::of(&result.records).routed,
         nodes: scenario.nodes.len(),
         peak_rss_kib: peak_rss_kib().ok_or("no VmHWM in /proc/self/status")?,
@@ -93,8 +143,16 @@ pub(crate) fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The parent's side: runs the child and reads its line.
-pub(crate) fn run(events: u64, nodes: usize) -> Result<MemoryFigures, String> {
+/// The parent's side: one child per length in `events`, shortest first.
+pub(crate) fn run(events: &[u64], nodes: usize) -> Result<MemoryFigures, String> {
+    let mut lengths = events.to_vec();
+    lengths.sort_unstable();
+    let runs = lengths.iter().map(|&n| run_child(n, nodes)).collect::<Result<_, _>>()?;
+    Ok(MemoryFigures { runs })
+}
+
+/// Runs one child and reads its line.
+fn run_child(events: u64, nodes: usize) -> Result<MemoryRun, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = Command::new(exe)
         .args(["bench", "--memory-child", &events.to_string(), "--memory-nodes", &nodes.to_string()])
