@@ -52,7 +52,7 @@ fn unknown_key() {
         error(&with_faults(&["{at: 1s, crash: n1, when: now}"])),
         "s.yaml:5:25: unknown key `when` (expected one of: at, partition, partition-oneway, \
          heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, \
-         restore-route, join, leave, pause)"
+         restore-route, join, leave, pause, clock)"
     );
 }
 
