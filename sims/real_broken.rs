@@ -6,7 +6,7 @@
 //! - `NatsPublishAsDelivered` (a NATS ship that publishes and answers `Ok` without waiting for
 //!   the receiver's reply) on `nats-broker-crash`: what the dead broker dropped was acked,
 //!   `delivery / no-loss`;
-//! - `NatsRetryWithoutKey` (a NATS retry under a new idempotency key) on `nats-slow-consumer`,
+//! - `NatsRetryWithoutKey` (a NATS retry under a new idempotency key) on `nats-resend-dedup`,
 //!   whose slow sink leaves attempts unanswered while it delivers: `delivery / no-duplicate`.
 //!
 //! The NATS cases need `nats-server` on PATH: without it they show as ignored, with the
@@ -49,7 +49,7 @@ const CASES: [Case; 3] = [
     },
     Case {
         variant: Variant::NatsRetryWithoutKey,
-        scenario: "real/nats-slow-consumer.yaml",
+        scenario: "real/nats-resend-dedup.yaml",
         rule: DeliveryRule::NoDuplicate,
         nats: true,
     },

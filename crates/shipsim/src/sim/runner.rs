@@ -106,20 +106,7 @@ pub(crate) fn run_traced(
     factory: Arc<dyn TransportFactory>,
     out: Option<TraceOut>,
 ) -> Result<RunResult, RunError> {
-    if let Some(why) = factory.real_only() {
-        return Err(RunError::Unsupported(why));
-    }
-    if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
-        return Err(RunError::Unsupported(why));
-    }
-    if let Some(fault) = scenario.faults.iter().find(|f| matches!(f.action, FaultAction::Pause { .. })) {
-        return Err(RunError::Unsupported(format!(
-            "line {}: a simulation cannot stop a host's process, which the fault {fault} needs: run it \
-             with --real (docs/real-mode.md)",
-            fault.line
-        )));
-    }
-    factory.check(scenario).map_err(RunError::Unsupported)?;
+    refuse_unsupported(scenario, &*factory)?;
     let start = start_record(scenario, seed, &*factory);
     let recorder = SharedRecorder::default();
     let mut sim = simulator(scenario, seed);
@@ -178,6 +165,26 @@ pub(crate) fn run_traced(
     let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
     let records = rec.take_records();
     Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes, written })
+}
+
+/// Why a simulation cannot run `scenario` on what `factory` builds, if it cannot: a transport
+/// that runs only for real, a setting the transport lacks, a pause (which needs an OS
+/// process), or a limit of the transport's own.
+fn refuse_unsupported(scenario: &Scenario, factory: &dyn TransportFactory) -> Result<(), RunError> {
+    if let Some(why) = factory.real_only() {
+        return Err(RunError::Unsupported(why));
+    }
+    if let Some(why) = transport::unsupported(scenario, factory.capabilities()) {
+        return Err(RunError::Unsupported(why));
+    }
+    if let Some(fault) = scenario.faults.iter().find(|f| matches!(f.action, FaultAction::Pause { .. })) {
+        return Err(RunError::Unsupported(format!(
+            "line {}: a simulation cannot stop a host's process, which the fault {fault} needs: run it \
+             with --real (docs/real-mode.md)",
+            fault.line
+        )));
+    }
+    factory.check(scenario).map_err(RunError::Unsupported)
 }
 
 /// turmoil's simulation of `scenario`'s network, seeded by `seed`.
