@@ -372,6 +372,9 @@ mod tests {
             expected += 1;
         }
         assert_eq!(g.corpus.len(), expected);
+        if cfg!(tokio_unstable) && shipper::probes::ENABLED {
+            assert!(g.corpus.iter().any(|e| e.moment.is_some()), "the trace gives the corpus its moments");
+        }
         assert!(g.corpus.len() < g.origins.len(), "some run found nothing new: {}", g.render());
         let (probes, pairs) = g.sweep.ledger.reached();
         let (corpus_probes, corpus_pairs) = seen.reached();
