@@ -59,7 +59,9 @@ use std::path::Path;
 
 pub use search::explore::{Options as ExploreOptions, Progress, SeedOutcome, SeedResult, Shard, Sweep};
 pub use search::fault_tally::{EffectTally, FaultTally};
-pub use search::guided::{Entry as CorpusEntry, GENERATION, Guided, GuidedOptions, Mutation, Origin};
+pub use search::guided::{
+    Entry as CorpusEntry, GENERATION, Guided, GuidedOptions, Moment as CorpusMoment, Mutation, Origin,
+};
 pub use search::ledger::{Ledger, Tally};
 pub use search::shard_file::{Failure as ShardFailure, ShardReport};
 pub use search::shrink::{DEFAULT_BUDGET as DEFAULT_SHRINK_BUDGET, Log as ShrinkLog, Shrunk};

@@ -24,6 +24,7 @@ use std::sync::mpsc;
 use shipsim_trace::Violation;
 
 use super::fault_tally::{self, FaultTally};
+use super::first_hits::{FirstHits, first_hits};
 use super::ledger::Ledger;
 use super::swarm::swarm;
 use crate::scenario::Scenario;
@@ -126,6 +127,9 @@ pub struct SeedResult {
     pub probes: BTreeMap<String, u64>,
     /// Each scripted fault's kind and whether it had an effect, in scenario order.
     pub faults: Vec<(shipsim_trace::FaultKind, bool)>,
+    /// When and on which node each probe reached was first hit (empty for a harness that does
+    /// not tell node lives apart): where guided exploration places its faults.
+    pub first_hits: FirstHits,
 }
 
 /// The result of a sweep, independent of the number of jobs.
@@ -280,19 +284,20 @@ pub(super) fn run_variant(
     factory: Option<Arc<dyn TransportFactory>>,
 ) -> SeedResult {
     let factory = factory.unwrap_or_else(|| crate::transport::kinds::scenario_factory(&scenario));
-    let (outcome, probes, faults) = match crate::sim::run_with(&scenario, seed, factory) {
+    let (outcome, probes, faults, first_hits) = match crate::sim::run_with(&scenario, seed, factory) {
         Ok(result) => {
             let faults = fault_tally::judged(&result.records);
+            let first_hits = first_hits(&result.records);
             let outcome = if result.violations.is_empty() {
                 SeedOutcome::Pass
             } else {
                 SeedOutcome::Fail(result.violations)
             };
-            (outcome, result.probes, faults)
+            (outcome, result.probes, faults, first_hits)
         }
-        Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new(), Vec::new()),
+        Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new(), Vec::new(), FirstHits::new()),
     };
-    SeedResult { seed, scenario, outcome, probes, faults }
+    SeedResult { seed, scenario, outcome, probes, faults, first_hits }
 }
 
 #[cfg(test)]

@@ -2,10 +2,11 @@
 //! do), instead of seeds and swarm variants drawn blindly.
 //!
 //! A corpus keeps every variant (scenario, swarm variant or mutation, and seed) whose run
-//! reached a probe or a pair of probes no earlier run of the sweep had reached. Most new runs
-//! are mutations of a corpus entry ([`mutate`]: a fault moved, the latency changed, a fault
-//! added or dropped around one of its faults, its faults on a fresh swarm variant's settings,
-//! or only a new seed), chosen the more often the
+//! reached a probe or a pair of probes no earlier run of the sweep had reached, with the
+//! [`Moment`] the first of those fired. Most new runs are mutations of a corpus entry
+//! ([`mutate`]: a fault moved or added near that moment and on that node, the latency changed,
+//! a fault dropped, its faults on a fresh swarm variant's settings, or only a new seed), chosen
+//! the more often the
 //! rarer what it found still is; the rest are fresh swarm variants (`swarm.rs`). The sweep ends
 //! after `seeds` runs, at a failure (unless `keep_going`), or when `plateau` runs in a row
 //! reached nothing new.
@@ -27,8 +28,10 @@ use super::ledger::Ledger;
 use super::swarm::swarm;
 use crate::scenario::Scenario;
 use crate::transport::TransportFactory;
+pub use moment::Moment;
 pub use mutate::Mutation;
 
+mod moment;
 mod mutate;
 
 /// Runs drawn from one state of the corpus: the unit of parallelism, fixed so that the sweep
@@ -74,6 +77,8 @@ pub struct Entry {
     pub scenario: Scenario,
     /// What it reached first: probes, and pairs as `a + b`.
     pub novel: Vec<String>,
+    /// When and where the earliest of what it found first fired, if the trace says.
+    pub moment: Option<Moment>,
     /// How often it was mutated since.
     pub picks: u64,
 }
@@ -190,7 +195,9 @@ impl State {
         }
         let parent = self.pick();
         self.corpus[parent].picks += 1;
-        let (child, mutation) = mutate::mutate(scenario, &self.corpus[parent].scenario, &mut self.rng);
+        let entry = &self.corpus[parent];
+        let (child, mutation) =
+            mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), &mut self.rng);
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
         // close to the parent's); a reseed always takes a new one.
         let keep_seed = mutation != Mutation::Reseed && self.rng.random_bool(0.5);
@@ -234,11 +241,13 @@ impl State {
             self.since_growth += 1;
         } else {
             self.since_growth = 0;
+            let moment = moment::of(&novel, &result.first_hits);
             self.corpus.push(Entry {
                 run: label,
                 seed: candidate.seed,
                 scenario: candidate.scenario.clone(),
                 novel,
+                moment,
                 picks: 0,
             });
         }
@@ -358,10 +367,14 @@ mod tests {
             assert!(!entry.novel.is_empty(), "entry {i}");
             let replay = run_variant(entry.scenario.clone(), entry.seed, None);
             assert_eq!(novelty(&seen, &replay), entry.novel, "entry {i} replays what it found");
+            assert_eq!(moment::of(&entry.novel, &replay.first_hits), entry.moment, "entry {i}");
             seen.add(entry.run, replay.probes.keys());
             expected += 1;
         }
         assert_eq!(g.corpus.len(), expected);
+        if cfg!(tokio_unstable) && shipper::probes::ENABLED {
+            assert!(g.corpus.iter().any(|e| e.moment.is_some()), "the trace gives the corpus its moments");
+        }
         assert!(g.corpus.len() < g.origins.len(), "some run found nothing new: {}", g.render());
         let (probes, pairs) = g.sweep.ledger.reached();
         let (corpus_probes, corpus_pairs) = seen.reached();

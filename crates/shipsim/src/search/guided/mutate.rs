@@ -11,6 +11,7 @@ use std::time::Duration;
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::Moment;
 use crate::scenario::{Fault, FaultAction, HealTarget, Link, Scenario, to_yaml};
 
 /// Draws of a mutation before it gives up and keeps the parent's scenario.
@@ -33,10 +34,16 @@ pub enum Mutation {
     Reseed,
 }
 
-/// A valid mutation of `parent` (a variant of `base`) drawn from `rng`. Faults are added and moved around the
-/// moments of the parent's faults: the probes of the code under test fire on the failure
-/// paths those faults open (`RunResult::probes` counts hits, not their times).
-pub(super) fn mutate(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> (Scenario, Mutation) {
+/// A valid mutation of `parent` (a variant of `base`) drawn from `rng`. Faults are added and
+/// moved near `moment`, when the parent's run recorded when its novel probe fired: the fault
+/// then meets the code under test in the rare state it reached. Without a moment, around the
+/// parent's own faults, which open the failure paths the probes sit on.
+pub(super) fn mutate(
+    base: &Scenario,
+    parent: &Scenario,
+    moment: Option<&Moment>,
+    rng: &mut SmallRng,
+) -> (Scenario, Mutation) {
     for _ in 0..ATTEMPTS {
         let kind = match rng.random_range(0..12) {
             0..=2 => Mutation::Shift,
@@ -47,9 +54,9 @@ pub(super) fn mutate(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> 
         };
         let mut child = parent.clone();
         let changed = match kind {
-            Mutation::Shift => shift(&mut child, rng),
+            Mutation::Shift => shift(&mut child, moment, rng),
             Mutation::Latency => scale_latency(&mut child, rng),
-            Mutation::Add => add(&mut child, rng),
+            Mutation::Add => add(&mut child, moment, rng),
             Mutation::Drop => drop_one(&mut child, rng),
             Mutation::Cross => {
                 child = cross(base, parent, rng);
@@ -84,18 +91,30 @@ fn span(s: &Scenario) -> Duration {
     (crate::sim::healthy_time(s) / 5).clamp(Duration::from_millis(20), Duration::from_secs(2))
 }
 
+/// How far from a [`Moment`] a fault lands: ten of the network's slowest one-way trips (the
+/// state the probe marked lasts a few round trips), within 20..250 ms.
+pub(super) fn window(s: &Scenario) -> Duration {
+    (s.network.latency.max * 10).clamp(Duration::from_millis(20), Duration::from_millis(250))
+}
+
 /// Puts the faults back in time order (stable: faults at one instant keep their order).
 fn sort(s: &mut Scenario) {
     s.faults.sort_by_key(|f| f.at);
 }
 
-fn shift(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+/// Moves one fault: half the time near `moment` when there is one, else within [`span`] of
+/// where it was (moving every fault to the moment would undo the timeline of a scenario whose
+/// own faults reach most probes: every-fault, partition-heal).
+fn shift(s: &mut Scenario, moment: Option<&Moment>, rng: &mut SmallRng) -> bool {
     if s.faults.is_empty() {
         return false;
     }
     let i = rng.random_range(0..s.faults.len());
-    let span = span(s);
-    s.faults[i].at = near(s.faults[i].at, span, rng).min(s.duration);
+    let (anchor, span) = match moment {
+        Some(m) if rng.random_bool(0.5) => (m.at, window(s)),
+        _ => (s.faults[i].at, span(s)),
+    };
+    s.faults[i].at = near(anchor, span, rng).min(s.duration);
     sort(s);
     true
 }
@@ -115,20 +134,28 @@ fn scale_latency(s: &mut Scenario, rng: &mut SmallRng) -> bool {
     true
 }
 
-/// Adds a fault near the time of one of the parent's faults (or anywhere in the workload's
-/// time for a scenario without any): a node bounced, a node cut off from the others and healed,
-/// or a link held and released; `d` after it, the partition heals or the hold releases.
-fn add(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+/// Adds a fault: within [`window`] of `moment` on its node, when there is one (and the node
+/// is one of the scenario's from the start); else near the time of one of the parent's faults
+/// (or anywhere in the workload's time for a scenario without any) on any node. A node
+/// bounced, a node cut off from the others and healed, or a link from it held and released;
+/// a while after it, the partition heals or the hold releases.
+fn add(s: &mut Scenario, moment: Option<&Moment>, rng: &mut SmallRng) -> bool {
     if s.nodes.len() < 2 {
         return false;
     }
-    let healthy = crate::sim::healthy_time(s);
-    let anchor = match s.faults.len() {
-        0 => Duration::from_millis(rng.random_range(0..=healthy.as_millis().max(1) as u64)),
-        n => s.faults[rng.random_range(0..n)].at,
+    let (anchor, span) = match (moment, s.faults.len()) {
+        (Some(m), _) => (m.at, window(s)),
+        (None, 0) => {
+            let healthy = crate::sim::healthy_time(s);
+            (Duration::from_millis(rng.random_range(0..=healthy.as_millis().max(1) as u64)), span(s))
+        }
+        (None, n) => (s.faults[rng.random_range(0..n)].at, span(s)),
     };
-    let at = near(anchor, span(s), rng).min(s.duration);
-    let node = s.nodes[rng.random_range(0..s.nodes.len())].clone();
+    let at = near(anchor, span, rng).min(s.duration);
+    let node = match moment {
+        Some(m) if s.nodes.contains(&m.node) => m.node.clone(),
+        _ => s.nodes[rng.random_range(0..s.nodes.len())].clone(),
+    };
     let other = s.nodes.iter().filter(|n| **n != node).nth(rng.random_range(0..s.nodes.len() - 1));
     let Some(other) = other.cloned() else { return false };
     let lasting = Duration::from_millis(rng.random_range(100..=1500));
@@ -188,8 +215,10 @@ mod tests {
             let parent = scenario(name);
             for i in 0..40u64 {
                 let mut rng = crate::seeds::rng(i, &[b"test"]);
-                let (child, kind) = mutate(&parent, &parent, &mut rng);
-                let again = mutate(&parent, &parent, &mut crate::seeds::rng(i, &[b"test"]));
+                let moment =
+                    (i % 2 == 1).then(|| Moment { at: parent.duration / 3, node: parent.nodes[0].clone() });
+                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), &mut rng);
+                let again = mutate(&parent, &parent, moment.as_ref(), &mut crate::seeds::rng(i, &[b"test"]));
                 assert_eq!((&child, kind), (&again.0, again.1), "{name} {i}");
                 let reloaded =
                     crate::parse(&to_yaml(&child), "x").unwrap_or_else(|e| panic!("{name} {i}: {e}"));
@@ -203,6 +232,34 @@ mod tests {
         }
         for kind in ["Shift", "Latency", "Add", "Drop", "Cross"] {
             assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
+        }
+    }
+
+    /// An added fault starts within the window of the recorded moment, on its node (a bounce
+    /// or partition of it, or a hold of a link from it); without a moment it may land anywhere.
+    #[test]
+    fn an_added_fault_lands_near_the_moment() {
+        for name in ["every-fault", "baseline", "partition-heal", "concurrent-membership"] {
+            let parent = scenario(name);
+            let node = parent.nodes[parent.nodes.len() - 1].clone();
+            let moment = Moment { at: Duration::from_millis(1700), node: node.clone() };
+            let w = window(&parent);
+            assert!(w >= Duration::from_millis(20) && w <= Duration::from_millis(250), "{name}: {w:?}");
+            for i in 0..30u64 {
+                let mut child = parent.clone();
+                assert!(add(&mut child, Some(&moment), &mut crate::seeds::rng(i, &[b"add"])), "{name}");
+                let added: Vec<&Fault> = child.faults.iter().filter(|f| !parent.faults.contains(f)).collect();
+                let first = added.iter().min_by_key(|f| f.at).unwrap_or_else(|| panic!("{name} {i}"));
+                let off = first.at.abs_diff(moment.at);
+                assert!(off <= w, "{name} {i}: {:?} is {off:?} from the moment", first.at);
+                let touches = match &first.action {
+                    FaultAction::Bounce(n) => *n == node,
+                    FaultAction::Partition(sides) => sides[0] == vec![node.clone()],
+                    FaultAction::Hold(link) => link.a == node || link.b == node,
+                    other => panic!("{name} {i}: {other:?}"),
+                };
+                assert!(touches, "{name} {i}: {:?} does not touch {node}", first.action);
+            }
         }
     }
 }
