@@ -551,17 +551,28 @@ fn render_transports(out: &mut String, t: &transports::TransportsFigures) {
         grouped(l.grpc.events_per_s),
         l.events_ratio
     );
+    latency_rows(out, &l.tcp, &l.grpc, l.p50_ratio, l.p99_ratio);
+    render_nats(out, l);
+}
+
+/// The p50 and p99 ship-call rows of a loopback table: TCP against `other`, with the ratios.
+fn latency_rows(
+    out: &mut String,
+    tcp: &transports::LoopbackSide,
+    other: &transports::LoopbackSide,
+    p50_ratio: f64,
+    p99_ratio: f64,
+) {
     let _ = writeln!(
         out,
         "| loopback: ship call p50, µs | {:.0} | {:.0} | {:.2} |",
-        l.tcp.p50_us, l.grpc.p50_us, l.p50_ratio
+        tcp.p50_us, other.p50_us, p50_ratio
     );
     let _ = writeln!(
         out,
         "| loopback: ship call p99, µs | {:.0} | {:.0} | {:.2} |\n",
-        l.tcp.p99_us, l.grpc.p99_us, l.p99_ratio
+        tcp.p99_us, other.p99_us, p99_ratio
     );
-    render_nats(out, l);
 }
 
 /// Item 6's NATS rows, against the same round's TCP figures, or why they are missing.
@@ -582,16 +593,7 @@ fn render_nats(out: &mut String, l: &transports::LoopbackFigures) {
         grouped(n.side.events_per_s),
         n.events_ratio
     );
-    let _ = writeln!(
-        out,
-        "| loopback: ship call p50, µs | {:.0} | {:.0} | {:.2} |",
-        l.tcp.p50_us, n.side.p50_us, n.p50_ratio
-    );
-    let _ = writeln!(
-        out,
-        "| loopback: ship call p99, µs | {:.0} | {:.0} | {:.2} |\n",
-        l.tcp.p99_us, n.side.p99_us, n.p99_ratio
-    );
+    latency_rows(out, &l.tcp, &n.side, n.p50_ratio, n.p99_ratio);
 }
 
 #[cfg(test)]
