@@ -1,0 +1,83 @@
+//! Item 2, (c): the code under test alone on turmoil, without shipsim.
+//!
+//! The harness run of (a) does two things the bare program of (b) does not: it runs the
+//! code under test (the router, shipper-net's acked transport with its connection slot,
+//! writer and ack reader, the receiving server) and it watches that code (the recorder, the
+//! observers, the membership service, the checkers). Their ratio alone cannot say which of
+//! the two the time goes to. This program runs the first without the second: the same
+//! router and transport, configured as (a) configures them, the same N events routed one at
+//! a time from the node that does not own the key to the one that does, over the same link,
+//! into a channel whose reader only counts. So (a) / (c) is what shipsim itself adds, and (c) / (b)
+//! what the code under test costs over a bare exchange of acked messages.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
+
+use shipper::{EventShipper, Router, ShardMap, ShippedEvent, ShipperConfig};
+use shipper_net::{NetConfig, NetServer, NetTransport, TurmoilNet};
+
+use super::harness::{LATENCY, SHARDS, scenario, sender};
+
+/// The transport's settings, as the harness derives them from (a)'s scenario.
+fn config(node: &str) -> NetConfig {
+    let t = scenario(1).transport;
+    NetConfig::new(node, 1)
+        .with_connections(t.connections)
+        .with_ack_timeout(t.ack_timeout)
+        .with_deadline(t.deadline)
+        .with_connect_timeout(t.connect_timeout)
+        .with_backoff(t.backoff.min, t.backoff.max)
+        .with_max_frame(usize::try_from(t.max_frame).unwrap_or(usize::MAX))
+        .with_max_unacked(t.max_unacked)
+        .with_rng_seed(1)
+}
+
+/// Runs (c): wall seconds, simulated seconds and the events the receiver's sink accepted.
+pub(crate) fn run(events: u64) -> (f64, f64, u64) {
+    let nodes = scenario(1).nodes;
+    let map = ShardMap::with_nodes(SHARDS, nodes.iter().cloned()).expect("two nodes, 16 shards");
+    let sender = sender(&nodes);
+    let owner = nodes.iter().find(|n| **n != sender).expect("two nodes").clone();
+    let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(3600 * 24))
+        .tick_duration(shipsim::TICK)
+        .min_message_latency(LATENCY)
+        .max_message_latency(LATENCY)
+        .rng_seed(1)
+        .build();
+    let accepted = Arc::new(AtomicU64::new(0));
+    let (counter, server_nodes) = (accepted.clone(), nodes.clone());
+    sim.host(owner.clone(), move || {
+        let (counter, nodes, owner) = (counter.clone(), server_nodes.clone(), owner.clone());
+        async move {
+            let (sink, mut delivered) = tokio::sync::mpsc::channel::<ShippedEvent>(1024);
+            tokio::task::spawn_local(async move {
+                while delivered.recv().await.is_some() {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let server = NetServer::new(TurmoilNet::new(nodes), config(&owner));
+            let listener = server.bind().await?;
+            server.serve(listener, Arc::new(sink)).await?;
+            Ok(())
+        }
+    });
+    sim.client(sender.clone(), async move {
+        let transport = NetTransport::new(TurmoilNet::new(nodes), config(&sender));
+        let shipper = EventShipper::new(ShipperConfig { local_node: sender.clone() }, Arc::new(transport))
+            .with_deadline(scenario(1).transport.deadline);
+        let router = Router::new(Arc::new(shipper), map);
+        for seq in 0..events {
+            let payload = format!(r#"{{"id":{seq},"src":"{sender}","seq":{seq}}}"#).into_bytes();
+            let planned = router.plan_encoded(vec![("k0", payload)]).expect("k0 routes");
+            for batch in router.route_planned(planned).await {
+                batch.result.expect("acked");
+            }
+        }
+        Ok(())
+    });
+    sim.run().expect("the code under test alone");
+    (start.elapsed().as_secs_f64(), sim.elapsed().as_secs_f64(), accepted.load(Ordering::Relaxed))
+}
