@@ -26,6 +26,7 @@ mod findings;
 mod html;
 mod index;
 mod liveness;
+mod online;
 mod oracle;
 mod ordering;
 mod placement;
@@ -45,6 +46,7 @@ mod tests;
 pub use checker::{check_all, check_invariant, summarize};
 pub use findings::MAX_PER_RULE;
 pub use html::page as html_page;
+pub use online::Online;
 pub use report::{faults_before, render_violation, transport_suffix, truncate};
 pub use summary::{CheckSummary, InvariantResult, Status};
 
