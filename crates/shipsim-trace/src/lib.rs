@@ -31,7 +31,7 @@ mod text;
 mod units;
 mod writer;
 
-pub use counts::{Counts, fmt_t};
+pub use counts::{Counts, Tally, fmt_t};
 pub use coverage::{FaultEffect, LifeProbes};
 pub use expect::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use fault::{FaultAction, HealTarget, SettleText};
