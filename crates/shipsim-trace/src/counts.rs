@@ -35,6 +35,8 @@ pub struct Counts {
     pub rate_asked: f64,
     /// The sending node with the lowest achieved rate, and that rate.
     pub slowest: Option<(String, f64)>,
+    /// The transport the `start` record names (empty when it names none).
+    pub transport: String,
 }
 
 /// How fast a node routed: events over the span from its first call to
@@ -60,7 +62,10 @@ impl Tally {
     pub fn feed(&mut self, record: &Record) {
         let s = &mut self.counts;
         match record {
-            Record::Start(start) => s.rate_asked = start.rate,
+            Record::Start(start) => {
+                s.rate_asked = start.rate;
+                s.transport.clone_from(&start.transport_name);
+            }
             Record::ShipBegin { t, node, local, events, .. } => {
                 if !self.paces.contains_key(node.as_str()) {
                     self.paces.insert(node.to_string(), Pace { first: *t, ..Pace::default() });

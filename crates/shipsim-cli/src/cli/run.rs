@@ -143,20 +143,25 @@ fn run_seeds(
 
 /// One run of `seed` (twice, compared, when `twice`), its trace written to `trace` if given:
 /// as the run makes it, or after a run made twice. The trace's digest and length, or why it
-/// could not be written.
+/// could not be written. Without a trace and unless `diagram` (which draws the records), a
+/// passing run keeps no records ([`lean`]).
 #[allow(clippy::type_complexity)]
 fn simulate(
     simulation: &Simulation<'_>,
     seed: u64,
     trace: Option<&Path>,
     twice: bool,
+    diagram: bool,
 ) -> Result<(RunResult, Option<Result<(u64, u64), String>>), RunError> {
     if twice {
         let result = simulation.check_determinism(seed)?;
         let written = trace.map(|t| write_trace(t, &result.records).map_err(|e| e.to_string()));
         return Ok((result, written));
     }
-    let Some(trace) = trace else { return Ok((simulation.run(seed)?, None)) };
+    let Some(trace) = trace else {
+        let result = if diagram { simulation.run(seed)? } else { lean(simulation, seed)? };
+        return Ok((result, None));
+    };
     match std::fs::File::create(trace) {
         Ok(file) => {
             let mut result = simulation.run_traced(seed, TraceOut::new(file))?;
@@ -164,6 +169,29 @@ fn simulate(
             Ok((result, written))
         }
         Err(err) => Ok((simulation.run(seed)?, Some(Err(err.to_string())))),
+    }
+}
+
+/// One run of `seed` whose records nobody asked for: it keeps none (the checkers take each in
+/// as it is made, the trace is streamed into a digest). A failure is explained from its
+/// records, so a failing seed runs again keeping them; determinism makes that the same trace,
+/// and a different digest is reported as the determinism bug it is.
+fn lean(simulation: &Simulation<'_>, seed: u64) -> Result<RunResult, RunError> {
+    let sink = TraceOut::new(std::io::sink());
+    let first = simulation.clone().keep_records(false).run_traced(seed, sink)?;
+    if first.passed() {
+        return Ok(first);
+    }
+    let kept = simulation.clone().keep_records(true).run(seed)?;
+    let (digest, _) = shipsim_trace::Digest::of(&kept.records);
+    match first.written {
+        Some(Ok((streamed, _))) if streamed != digest => Err(RunError::Nondeterministic {
+            seed,
+            line: 0,
+            first: format!("a run keeping no records wrote a trace of digest {streamed:016x}"),
+            second: format!("its run again keeping them wrote one of digest {digest:016x}"),
+        }),
+        _ => Ok(kept),
     }
 }
 
@@ -176,7 +204,13 @@ fn run_one(
     mode: &Mode,
 ) -> ExitStatus {
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let (result, written) = match simulate(&Simulation::new(scenario), seed, trace.as_deref(), mode.twice) {
+    let (result, written) = match simulate(
+        &Simulation::new(scenario),
+        seed,
+        trace.as_deref(),
+        mode.twice,
+        html.is_some(),
+    ) {
         Ok(ran) => ran,
         Err(RunError::Nondeterministic { line, first, second, .. }) => {
             outln!(
