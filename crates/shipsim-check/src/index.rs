@@ -118,12 +118,10 @@ pub(crate) struct Delivery {
     pub shipment: u32,
     /// The node it claims to come from (an index into the index's sources).
     source: u32,
-    /// The id read from the payload.
-    id: Option<EventId>,
     /// The digest of the payload as delivered.
     digest: PayloadDigest,
-    /// The payload as delivered, when the record keeps it.
-    payload: Option<Text>,
+    // Its id is its shipment's (found by it), or kept aside when it has no shipment, and the
+    // payload it delivered is kept aside when the record keeps it: one is kept per delivery.
 }
 
 /// The source, id and payload of a delivery, as its record says.
@@ -240,6 +238,10 @@ pub(crate) struct Index {
     pub acks: Vec<AckRecord>,
     /// The records of the kinds kept whole, with their positions, in trace order.
     others: Vec<(usize, Record)>,
+    /// The id of each delivery attributed to no shipment, by its index in `deliveries`.
+    unattributed: BTreeMap<u32, Option<EventId>>,
+    /// The payload of each delivery whose record keeps it, by its index in `deliveries`.
+    payloads: BTreeMap<u32, Text>,
     /// The error text of each `ShipEnd` that has one, by position.
     errors: BTreeMap<usize, String>,
     /// Lives by (node, life).
@@ -287,6 +289,8 @@ impl Index {
             ends: Vec::new(),
             acks: Vec::new(),
             others: Vec::new(),
+            unattributed: BTreeMap::new(),
+            payloads: BTreeMap::new(),
             errors: BTreeMap::new(),
             lives: BTreeMap::new(),
             settle: None,
@@ -465,13 +469,32 @@ impl Index {
     }
 
     /// The source, id and payload of delivery `d`.
-    pub(crate) fn delivered<'i>(&'i self, d: &'i Delivery) -> Delivered<'i> {
+    pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'_> {
+        // Most deliveries keep nothing aside: no need to find their number.
+        let aside = d.shipment == NONE || !self.payloads.is_empty();
+        let k = if aside { self.delivery_number(d) } else { NONE };
+        let id = match d.shipment {
+            NONE => self.unattributed.get(&k).copied().flatten(),
+            g => Some(self.shipped[g as usize].id),
+        };
         Delivered {
-            source: &self.sources[d.source as usize],
-            id: d.id,
+            source: self.source_of(d),
+            id,
             digest: d.digest,
-            payload: d.payload.as_deref(),
+            payload: self.payloads.get(&k).map(|p| p.as_str()),
         }
+    }
+
+    /// The node delivery `d` claims to come from.
+    pub(crate) fn source_of(&self, d: &Delivery) -> &str {
+        &self.sources[d.source as usize]
+    }
+
+    /// The index of `d` in `deliveries`.
+    fn delivery_number(&self, d: &Delivery) -> u32 {
+        let k = self.deliveries.partition_point(|other| other.pos < d.pos);
+        debug_assert!(std::ptr::eq(&self.deliveries[k], d), "a delivery of this index");
+        k as u32
     }
 
     /// The error text of the `ShipEnd` at `pos`, if it has one.
@@ -616,9 +639,14 @@ impl Index {
         if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
             self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
         }
-        let payload = payload.as_deref().cloned();
-        let (life, id, digest) = (*life, *id, *digest);
-        self.deliveries.push(Delivery { pos, t, node, life, shipment, source, id, digest, payload });
+        let k = self.deliveries.len() as u32;
+        if shipment == NONE {
+            self.unattributed.insert(k, *id);
+        }
+        if let Some(payload) = payload {
+            self.payloads.insert(k, (**payload).clone());
+        }
+        self.deliveries.push(Delivery { pos, t, node, life: *life, shipment, source, digest: *digest });
     }
 
     /// A `ShipBegin` record: checks its `local` flag and batch number, then

@@ -86,7 +86,7 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
             Item::Deliver(d) => {
                 let e = expected.entry((d.node, d.life)).or_default();
                 e.sink += 1;
-                if index.delivered(d).source != index.name(d.node) {
+                if index.source_of(d) != index.name(d.node) {
                     e.received += 1;
                 }
             }
