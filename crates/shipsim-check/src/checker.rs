@@ -1,4 +1,4 @@
-//! The [`Checker`] trait, one implementation per invariant, and [`summarize`], which runs
+//! The [`Checker`] trait, one implementation per invariant, and [`verdict`], which runs
 //! them all over one index of the trace.
 //!
 //! Each checker owns its skip decisions: whether it applies to the run at all
@@ -188,18 +188,7 @@ pub(crate) fn checker(invariant: Invariant) -> Option<&'static dyn Checker> {
     }
 }
 
-/// Checks every invariant the way the run's `Start` record asks, in [`Invariant::ALL`]'s
-/// order. Well-formedness is a gate: a malformed trace gives its `trace` violations and
-/// skips every other invariant, rather than a cascade of false violations.
-pub fn summarize(records: &[Record]) -> CheckSummary {
-    let mut online = crate::Online::new();
-    for record in records {
-        online.feed(record);
-    }
-    online.finish()
-}
-
-/// [`summarize`] over a whole trace's index.
+/// [`crate::summarize`] over a whole trace's index.
 pub(crate) fn verdict(mut index: Index) -> CheckSummary {
     let malformed = index.take_malformed();
     let gate = malformed.any();
@@ -234,12 +223,6 @@ fn run_checker(checker: &dyn Checker, index: &Index, start: &Start) -> Invariant
         .chain(skipped.iter().map(|(rule, why)| format!("{} skipped: {why}", rule.as_str())));
     let notes: Vec<String> = notes.collect();
     InvariantResult::found(invariant, findings, (!notes.is_empty()).then(|| notes.join("; ")))
-}
-
-/// Every reported violation of every invariant the run's `Start` asks for, in time order.
-/// See [`summarize`] for the counts.
-pub fn check_all(records: &[Record]) -> Vec<shipsim_trace::Violation> {
-    summarize(records).violations()
 }
 
 /// Runs the checker of `invariant` alone, strictly: every rule, whatever the trace's `Start`

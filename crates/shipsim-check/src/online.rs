@@ -5,7 +5,7 @@
 //! [`crate::summarize`] over a slice of records is this, fed each record in turn: one
 //! implementation of every invariant, whichever way the trace comes.
 
-use shipsim_trace::Record;
+use shipsim_trace::{Record, Violation};
 
 use crate::index::Index;
 use crate::summary::CheckSummary;
@@ -38,4 +38,22 @@ impl Online {
         self.index.finish();
         crate::checker::verdict(self.index)
     }
+}
+
+/// Checks every invariant the way the run's `Start` record asks, in the order of
+/// [`shipsim_trace::Invariant::ALL`]. Well-formedness is a gate: a malformed trace gives its
+/// `trace` violations and skips every other invariant, rather than a cascade of false
+/// violations.
+pub fn summarize(records: &[Record]) -> CheckSummary {
+    let mut online = Online::new();
+    for record in records {
+        online.feed(record);
+    }
+    online.finish()
+}
+
+/// Every reported violation of every invariant the run's `Start` asks for, in time order.
+/// See [`summarize`] for the counts.
+pub fn check_all(records: &[Record]) -> Vec<Violation> {
+    summarize(records).violations()
 }

@@ -204,13 +204,8 @@ fn run_one(
     mode: &Mode,
 ) -> ExitStatus {
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let (result, written) = match simulate(
-        &Simulation::new(scenario),
-        seed,
-        trace.as_deref(),
-        mode.twice,
-        html.is_some(),
-    ) {
+    let simulated = simulate(&Simulation::new(scenario), seed, trace.as_deref(), mode.twice, html.is_some());
+    let (result, written) = match simulated {
         Ok(ran) => ran,
         Err(RunError::Nondeterministic { line, first, second, .. }) => {
             outln!(
