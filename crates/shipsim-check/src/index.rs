@@ -14,9 +14,9 @@
 //! Cost: O(R + E) for R records and E shipped events (lookups by id and by
 //! (node, batch) in [`DenseMap`]s; a delivery walks the shipments of its id,
 //! which is one unless a restarted sender shipped the same event again).
-//! Memory: O(E), about 200 bytes per event shipped, delivered and acked once
-//! (its shipped record, its shipment's links, its delivery and its ack), plus
-//! about 120 per batch.
+//! Memory: O(E), about 300 bytes per event shipped, delivered and acked once
+//! (its shipped record and payload text, its shipment's links, its delivery and
+//! its ack, with their share of the batch's entries; docs/benchmarks.md, memory).
 //!
 //! Maps here are for lookup only: nothing iterates them, so no output order
 //! depends on them.
