@@ -57,3 +57,55 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
 pub fn check_all(records: &[Record]) -> Vec<Violation> {
     summarize(records).violations()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::clean_run;
+    use crate::index::Item;
+
+    /// The index keeps the bulk of a trace (ship calls, deliveries, acks) in its compact
+    /// entries, never as whole records, and gives every record the passes read back in trace
+    /// order.
+    #[test]
+    fn the_index_keeps_no_bulk_record_whole_and_gives_the_records_back_in_order() {
+        let records = clean_run();
+        let index = Index::build(&records);
+        let bulk = |r: &Record| {
+            matches!(
+                r,
+                Record::ShipBegin { .. }
+                    | Record::ShipEnd { .. }
+                    | Record::Deliver { .. }
+                    | Record::Ack { .. }
+            )
+        };
+        assert!(index.others().all(|r| !bulk(r) && !matches!(r, Record::Start(_) | Record::Violation(_))));
+        let read: Vec<Record> = index
+            .items()
+            .map(|item| match item {
+                Item::Other(record) => record.t(),
+                Item::Begin(batch) => batch.t,
+                Item::End(end) => records[end.pos].t(),
+                Item::Deliver(d) => d.t,
+                Item::Ack(ack) => ack.t,
+            })
+            .zip(records.iter().filter(|r| !matches!(r, Record::Start(_))))
+            .map(|(t, record)| {
+                assert_eq!(t, record.t(), "{record:?}");
+                record.clone()
+            })
+            .collect();
+        assert_eq!(read.len(), records.len() - 1, "every record but the start");
+        assert_eq!(read.iter().filter(|r| bulk(r)).count(), records.iter().filter(|r| bulk(r)).count());
+    }
+
+    /// Fed one record at a time or summarized from a slice: one verdict.
+    #[test]
+    fn fed_one_at_a_time_it_gives_summarize_s_verdict() {
+        let records = clean_run();
+        let mut online = Online::new();
+        records.iter().for_each(|r| online.feed(r));
+        assert_eq!(online.finish(), summarize(&records));
+    }
+}
