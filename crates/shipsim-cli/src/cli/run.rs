@@ -261,3 +261,26 @@ fn run_one(
     }
     status
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seed run whose records nobody asked for keeps none when it passes; a failing one comes
+    /// back with the records of its run again, the same verdict and counts.
+    #[test]
+    fn a_lean_run_keeps_records_only_to_explain_a_failure() {
+        let text = "name: slow\nnodes: [n1, n2]\nduration: 5s\nworkload:\n  events: 100\n  rate: 10/s\n";
+        let failing = shipsim::parse(&format!("{text}expect:\n  settle: 2s\n"), "slow.yaml").unwrap();
+        let kept = Simulation::new(&failing).run(3).unwrap();
+        assert!(!kept.passed(), "the workload cannot finish");
+        let lean_failure = lean(&Simulation::new(&failing), 3).unwrap();
+        assert_eq!(lean_failure.records, kept.records);
+        assert_eq!((lean_failure.summary, lean_failure.counts), (kept.summary, kept.counts));
+
+        let passing = shipsim::parse(&text.replace("100", "20"), "quick.yaml").unwrap();
+        let lean_pass = lean(&Simulation::new(&passing), 3).unwrap();
+        assert!(lean_pass.passed() && lean_pass.records.is_empty());
+        assert_eq!(lean_pass.counts, Simulation::new(&passing).run(3).unwrap().counts);
+    }
+}
