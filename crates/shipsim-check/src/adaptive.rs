@@ -31,6 +31,7 @@
 use shipsim_trace::{FaultAction, Micros, Record, Start, TransportTiming};
 
 use crate::contract::{self, Kind};
+use crate::index::Index;
 
 /// RFC 6298's clock granularity and the contract's shortest duration: a millisecond.
 const EPSILON: Micros = 1_000;
@@ -38,11 +39,12 @@ const EPSILON: Micros = 1_000;
 /// `timing` with its answer timeout and give-up time (`answer_timeout_us`, `ack_timeout_us`)
 /// raised to what the adaptive contract allows in this run; unchanged when the contract is
 /// unknown.
-pub(crate) fn adapted(start: &Start, records: &[Record], timing: TransportTiming) -> TransportTiming {
+pub(crate) fn adapted(start: &Start, index: &Index, timing: TransportTiming) -> TransportTiming {
     let Some((kind, declared)) = contract::known(start) else { return timing };
     let floor = declared.ack_timeout_us.max(EPSILON);
     let round_trip = 2 * (timing.latency_max_us + start.tick_us) + 2 * start.tick_us;
-    let hold = longest_hold(records);
+    let faults: Vec<&Record> = index.others().filter(|r| matches!(r, Record::Fault { .. })).collect();
+    let hold = longest_hold(&faults, index.final_t);
     let handshake = 2 * (round_trip + hold);
     let (longest_sample, interval) = match kind {
         Kind::Tcp if timing.sink_busy => (Micros::MAX, 0),
@@ -69,13 +71,12 @@ fn bound(floor: Micros, deadline: Micros, longest_sample: Micros) -> Micros {
 /// later fault that releases the link (`release`, or `reorder`, whose held messages then go
 /// one per tick) or heals a pair it cut, or the end of the trace. Taken over every link, not
 /// per link: a bound, not a measurement.
-fn longest_hold(records: &[Record]) -> Micros {
-    let end = records.last().map_or(0, Record::t);
+fn longest_hold(records: &[&Record], end: Micros) -> Micros {
     let mut longest = 0;
     for (pos, record) in records.iter().enumerate() {
         let Record::Fault { t, action, links, .. } = record else { continue };
         let FaultAction::Hold(link) = &**action else { continue };
-        let healed = records[pos + 1..].iter().find_map(|later| match later {
+        let healed = records[pos + 1..].iter().find_map(|later| match *later {
             Record::Fault { t: healed_at, action: later_action, links: later_links, .. }
                 if later_links.healed.iter().any(|pair| links.cut.contains(pair))
                     || matches!(&**later_action, FaultAction::Release(l) | FaultAction::Reorder(l) if l == link) =>
@@ -94,6 +95,12 @@ mod tests {
     use super::*;
 
     const MS: Micros = 1_000;
+
+    /// [`super::longest_hold`] of a whole trace's faults.
+    fn longest_hold(records: &[Record]) -> Micros {
+        let end = records.last().map_or(0, Record::t);
+        super::longest_hold(&records.iter().collect::<Vec<_>>(), end)
+    }
 
     fn fault(t: Micros, action: FaultAction, cut: bool) -> Record {
         let pairs: Vec<[shipsim_trace::Text; 2]> =
@@ -128,12 +135,13 @@ mod tests {
         let records = Tb::new(&["n1", "n2"]).build();
         let Record::Start(start) = &records[0] else { unreachable!() };
         // TCP, 5 ms links, no sink: S = max(2 × 14, 14) = 28 ms, 5 × 28 + 1 = 141 ms > 100 ms.
-        let tcp = adapted(start, &records, TIMING);
+        let index = Index::build(&records);
+        let tcp = adapted(start, &index, TIMING);
         assert_eq!((tcp.ack_timeout_us, tcp.answer_timeout_us), (141 * MS, 141 * MS));
         let grpc_start = Start { transport_name: "grpc".into(), ..(**start).clone() };
-        let grpc = adapted(&grpc_start, &records, TIMING);
+        let grpc = adapted(&grpc_start, &index, TIMING);
         assert_eq!((grpc.ack_timeout_us, grpc.answer_timeout_us), (50 * MS + 141 * MS, 141 * MS));
-        let busy = adapted(start, &records, TransportTiming { sink_busy: true, ..TIMING });
+        let busy = adapted(start, &index, TransportTiming { sink_busy: true, ..TIMING });
         assert_eq!(busy.answer_timeout_us, DECLARED.deadline_us);
     }
 

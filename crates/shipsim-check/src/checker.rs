@@ -1,4 +1,4 @@
-//! The [`Checker`] trait, one implementation per invariant, and [`summarize`], which runs
+//! The [`Checker`] trait, one implementation per invariant, and [`verdict`], which runs
 //! them all over one index of the trace.
 //!
 //! Each checker owns its skip decisions: whether it applies to the run at all
@@ -31,7 +31,7 @@ pub(crate) trait Checker {
 
     /// The rules this trace cannot support, each with why: they are not counted, and the
     /// summary says so.
-    fn skipped_rules(&self, _index: &Index<'_>) -> Vec<(Rule, String)> {
+    fn skipped_rules(&self, _index: &Index) -> Vec<(Rule, String)> {
         Vec::new()
     }
 
@@ -41,12 +41,12 @@ pub(crate) trait Checker {
     }
 
     /// Reports every violation in the trace.
-    fn run(&self, index: &Index<'_>, findings: &mut Findings);
+    fn run(&self, index: &Index, findings: &mut Findings);
 }
 
 /// Whether the run's transport lacks `lack`.
-fn lacks(index: &Index<'_>, lack: Lack) -> bool {
-    index.start.is_some_and(|s| s.lacks.contains(&lack))
+fn lacks(index: &Index, lack: Lack) -> bool {
+    index.start().is_some_and(|s| s.lacks.contains(&lack))
 }
 
 pub(crate) struct Delivery;
@@ -56,7 +56,7 @@ impl Checker for Delivery {
         Invariant::Delivery
     }
 
-    fn skipped_rules(&self, index: &Index<'_>) -> Vec<(Rule, String)> {
+    fn skipped_rules(&self, index: &Index) -> Vec<(Rule, String)> {
         let why = "the transport reports no acks".to_owned();
         lacks(index, Lack::Acks).then(|| (DeliveryRule::RedeliveryAfterAck.into(), why)).into_iter().collect()
     }
@@ -66,8 +66,8 @@ impl Checker for Delivery {
             .then(|| "at-least-once: duplicates and redeliveries allowed".to_owned())
     }
 
-    fn run(&self, index: &Index<'_>, findings: &mut Findings) {
-        delivery::run(index, index.start.map_or(ExpectDelivery::ExactlyOnce, |s| s.delivery), findings);
+    fn run(&self, index: &Index, findings: &mut Findings) {
+        delivery::run(index, index.start().map_or(ExpectDelivery::ExactlyOnce, |s| s.delivery), findings);
     }
 }
 
@@ -85,7 +85,7 @@ impl Checker for Ordering {
         }
     }
 
-    fn run(&self, index: &Index<'_>, findings: &mut Findings) {
+    fn run(&self, index: &Index, findings: &mut Findings) {
         ordering::run(index, findings);
     }
 }
@@ -104,7 +104,7 @@ impl Checker for Stats {
         }
     }
 
-    fn skipped_rules(&self, index: &Index<'_>) -> Vec<(Rule, String)> {
+    fn skipped_rules(&self, index: &Index) -> Vec<(Rule, String)> {
         let why = "the transport has no counters".to_owned();
         let mut skipped: Vec<(Rule, String)> =
             lacks(index, Lack::Counters).then(|| (StatsRule::Received.into(), why)).into_iter().collect();
@@ -115,7 +115,7 @@ impl Checker for Stats {
         skipped
     }
 
-    fn run(&self, index: &Index<'_>, findings: &mut Findings) {
+    fn run(&self, index: &Index, findings: &mut Findings) {
         stats::run(index, findings);
     }
 }
@@ -127,18 +127,18 @@ impl Checker for Liveness {
         Invariant::Liveness
     }
 
-    fn skipped_rules(&self, index: &Index<'_>) -> Vec<(Rule, String)> {
+    fn skipped_rules(&self, index: &Index) -> Vec<(Rule, String)> {
         let mut skipped = Vec::new();
-        if let Some(why) = index.start.and_then(recovery::skipped) {
+        if let Some(why) = index.start().and_then(recovery::skipped) {
             skipped.push((LivenessRule::Recovery.into(), why));
         }
-        if let Some(why) = index.start.and_then(contract::skipped) {
+        if let Some(why) = index.start().and_then(contract::skipped) {
             skipped.push((LivenessRule::Contract.into(), why));
         }
         if let Some(why) = spacing::skipped(index) {
             skipped.push((LivenessRule::ReconnectSpacing.into(), why));
         }
-        if index.workloads.is_empty() {
+        if index.workloads == 0 {
             let why = "the trace records no workload".to_owned();
             skipped.push((LivenessRule::UnfinishedWorkload.into(), why));
         }
@@ -149,7 +149,7 @@ impl Checker for Liveness {
         recovery::note(start)
     }
 
-    fn run(&self, index: &Index<'_>, findings: &mut Findings) {
+    fn run(&self, index: &Index, findings: &mut Findings) {
         liveness::run(index, findings);
     }
 }
@@ -171,7 +171,7 @@ impl Checker for Placement {
         Ok(())
     }
 
-    fn run(&self, index: &Index<'_>, findings: &mut Findings) {
+    fn run(&self, index: &Index, findings: &mut Findings) {
         placement::run(index, findings);
     }
 }
@@ -188,16 +188,13 @@ pub(crate) fn checker(invariant: Invariant) -> Option<&'static dyn Checker> {
     }
 }
 
-/// Checks every invariant the way the run's `Start` record asks, in [`Invariant::ALL`]'s
-/// order. Well-formedness is a gate: a malformed trace gives its `trace` violations and
-/// skips every other invariant, rather than a cascade of false violations.
-pub fn summarize(records: &[Record]) -> CheckSummary {
-    let mut index = Index::build(records);
+/// [`crate::summarize`] over a whole trace's index.
+pub(crate) fn verdict(mut index: Index) -> CheckSummary {
     let malformed = index.take_malformed();
     let gate = malformed.any();
     let mut results: Vec<InvariantResult> = Vec::with_capacity(Invariant::ALL.len());
     for &invariant in Invariant::ALL {
-        let result = match (checker(invariant), index.start) {
+        let result = match (checker(invariant), index.start()) {
             (None, _) => continue,
             (Some(_), _) if gate => {
                 InvariantResult::skipped(invariant, "the trace is malformed: see `trace`".into())
@@ -212,7 +209,7 @@ pub fn summarize(records: &[Record]) -> CheckSummary {
 }
 
 /// One checker's result: skipped whole, or run with its unsupported rules silenced.
-fn run_checker(checker: &dyn Checker, index: &Index<'_>, start: &Start) -> InvariantResult {
+fn run_checker(checker: &dyn Checker, index: &Index, start: &Start) -> InvariantResult {
     let invariant = checker.invariant();
     if let Err(Skip(why)) = checker.applies(start) {
         return InvariantResult::skipped(invariant, why);
@@ -226,12 +223,6 @@ fn run_checker(checker: &dyn Checker, index: &Index<'_>, start: &Start) -> Invar
         .chain(skipped.iter().map(|(rule, why)| format!("{} skipped: {why}", rule.as_str())));
     let notes: Vec<String> = notes.collect();
     InvariantResult::found(invariant, findings, (!notes.is_empty()).then(|| notes.join("; ")))
-}
-
-/// Every reported violation of every invariant the run's `Start` asks for, in time order.
-/// See [`summarize`] for the counts.
-pub fn check_all(records: &[Record]) -> Vec<shipsim_trace::Violation> {
-    summarize(records).violations()
 }
 
 /// Runs the checker of `invariant` alone, strictly: every rule, whatever the trace's `Start`

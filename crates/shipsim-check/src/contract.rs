@@ -228,8 +228,8 @@ fn quarter(d: &DeclaredTransport) -> String {
 }
 
 /// The rule `contract`: each setting the transport reports against the contract's derivation.
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
-    let Some(start) = index.start else { return };
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
+    let Some(start) = index.start() else { return };
     let (Ok((kind, declared)), Some(reported)) = (derivable(start), reported(start)) else { return };
     let derived = derive(kind, declared);
     for setting in &SETTINGS {

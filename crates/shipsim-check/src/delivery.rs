@@ -58,7 +58,7 @@ struct Seen {
     last_t: u64,
 }
 
-pub(crate) fn run(index: &Index<'_>, mode: ExpectDelivery, findings: &mut Findings) {
+pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) {
     let mut seen: Vec<Option<Seen>> = vec![None; index.shipments()];
     for delivery in &index.deliveries {
         fabrication(index, delivery, findings);
@@ -80,7 +80,7 @@ pub(crate) fn run(index: &Index<'_>, mode: ExpectDelivery, findings: &mut Findin
 }
 
 /// `no-loss` for event `i` of `batch`, in its shipped prefix and never delivered.
-fn lost(index: &Index<'_>, batch: &Batch<'_>, end: End, i: u32, findings: &mut Findings) {
+fn lost(index: &Index, batch: &Batch, end: End, i: u32, findings: &mut Findings) {
     let shipped = batch.shipped().unwrap_or(0);
     findings.add(end.t, DeliveryRule::NoLoss, || {
         let how = match end.outcome {
@@ -90,7 +90,11 @@ fn lost(index: &Index<'_>, batch: &Batch<'_>, end: End, i: u32, findings: &mut F
         (
             Some(index.event_ref(batch.first + i)),
             format!("delivered to {} (its ship_batch {how} at {})", index.name(batch.dst), fmt_t(end.t)),
-            format!("no delivery of event {} at {}", batch.events[i as usize].id, index.name(batch.dst)),
+            format!(
+                "no delivery of event {} at {}",
+                index.events(batch)[i as usize].id,
+                index.name(batch.dst)
+            ),
         )
     });
 }
@@ -98,8 +102,8 @@ fn lost(index: &Index<'_>, batch: &Batch<'_>, end: End, i: u32, findings: &mut F
 /// `delivered-despite-error` for event `i` of `batch`, past its shipped prefix of a
 /// call that certainly failed, yet delivered (first by `delivery`).
 fn delivered_despite_error(
-    index: &Index<'_>,
-    batch: &Batch<'_>,
+    index: &Index,
+    batch: &Batch,
     end: End,
     i: u32,
     delivery: &Delivery,
@@ -124,12 +128,12 @@ fn delivered_despite_error(
 const GENUINE: &str = "a delivery of an event shipped to this node, from its sender, byte for byte";
 
 /// How a `no-fabrication` report begins: who accepted the delivery, and when.
-fn accepted(index: &Index<'_>, d: &Delivery) -> String {
+fn accepted(index: &Index, d: &Delivery) -> String {
     format!("{} (life {}) accepted at {}", index.name(d.node), d.life, fmt_t(d.t))
 }
 
 /// `no-fabrication` for one delivery.
-fn fabrication(index: &Index<'_>, d: &Delivery, findings: &mut Findings) {
+fn fabrication(index: &Index, d: &Delivery, findings: &mut Findings) {
     let delivered = index.delivered(d);
     let Some(id) = delivered.id else {
         findings.add(d.t, DeliveryRule::NoFabrication, || {
@@ -148,7 +152,7 @@ fn fabrication(index: &Index<'_>, d: &Delivery, findings: &mut Findings) {
 
 /// `no-fabrication` for a delivery of `id` attributed to no shipment: the id was
 /// never shipped, or only later to this node, or only to other nodes.
-fn unshipped(index: &Index<'_>, d: &Delivery, id: EventId, findings: &mut Findings) {
+fn unshipped(index: &Index, d: &Delivery, id: EventId, findings: &mut Findings) {
     let latest = index.latest_shipment(id);
     findings.add(d.t, DeliveryRule::NoFabrication, || {
         let at = accepted(index, d);
@@ -180,7 +184,7 @@ fn unshipped(index: &Index<'_>, d: &Delivery, id: EventId, findings: &mut Findin
 
 /// `no-fabrication` for an attributed delivery: its claimed source must be the
 /// shipment's sender, and its payload's digest the shipped payload's.
-fn altered(index: &Index<'_>, d: &Delivery, delivered: &Delivered<'_>, id: EventId, findings: &mut Findings) {
+fn altered(index: &Index, d: &Delivery, delivered: &Delivered<'_>, id: EventId, findings: &mut Findings) {
     let (event, _) = index.event_of(d.shipment);
     let sender = index.name(index.batch_of(d.shipment).node);
     let wrong_source = delivered.source != sender;
@@ -234,12 +238,15 @@ struct ShippedHere {
     all_acked: bool,
     /// Position of the latest of those acknowledgements.
     last_ack: usize,
+    /// Its time.
+    last_ack_t: u64,
 }
 
 impl ShippedHere {
     /// Walks the chain of shipments of `d`'s id from its attributed one back.
-    fn of(index: &Index<'_>, d: &Delivery) -> Self {
-        let mut here = ShippedHere { head: d.shipment, count: 0, all_acked: true, last_ack: 0 };
+    fn of(index: &Index, d: &Delivery) -> Self {
+        let mut here =
+            ShippedHere { head: d.shipment, count: 0, all_acked: true, last_ack: 0, last_ack_t: 0 };
         let mut g = d.shipment;
         while g != NONE {
             let batch = index.batch_of(g);
@@ -258,8 +265,9 @@ impl ShippedHere {
                 let acked = index.acked_at[g as usize];
                 if acked == NEVER || acked > d.pos {
                     here.all_acked = false;
-                } else {
-                    here.last_ack = here.last_ack.max(acked);
+                } else if acked >= here.last_ack {
+                    here.last_ack = acked;
+                    here.last_ack_t = index.acked_t[g as usize];
                 }
             }
             g = index.prev_same_id[g as usize];
@@ -269,7 +277,7 @@ impl ShippedHere {
 }
 
 /// `no-duplicate` and `redelivery-after-ack` for one attributed delivery.
-fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], findings: &mut Findings) {
+fn duplicates(index: &Index, d: &Delivery, seen: &mut [Option<Seen>], findings: &mut Findings) {
     let here = ShippedHere::of(index, d);
     let state = &mut seen[here.head as usize];
     match *state {
@@ -284,7 +292,7 @@ fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], findin
         Some(prev) => {
             *state = Some(Seen { life: d.life, count: 1, last_t: d.t });
             if here.all_acked {
-                redelivery(index, d, prev, here.last_ack, findings);
+                redelivery(index, d, prev, here.last_ack_t, findings);
             }
         }
     }
@@ -293,7 +301,7 @@ fn duplicates(index: &Index<'_>, d: &Delivery, seen: &mut [Option<Seen>], findin
 /// `no-duplicate`: `d` is delivery number `count` to its life, of an event shipped
 /// there only `shipped_here` times; `prev` is what that life got before.
 fn duplicate(
-    index: &Index<'_>,
+    index: &Index,
     d: &Delivery,
     prev: Seen,
     count: u32,
@@ -321,7 +329,7 @@ fn duplicate(
 
 /// `redelivery-after-ack`: `d` reaches a later life than `prev` did, though every
 /// shipment of it there was acknowledged (the latest at record `last_ack`).
-fn redelivery(index: &Index<'_>, d: &Delivery, prev: Seen, last_ack: usize, findings: &mut Findings) {
+fn redelivery(index: &Index, d: &Delivery, prev: Seen, last_ack_t: u64, findings: &mut Findings) {
     let id = index.delivered(d).id.unwrap_or_default();
     let node = index.name(d.node);
     findings.add(d.t, DeliveryRule::RedeliveryAfterAck, || {
@@ -333,7 +341,7 @@ fn redelivery(index: &Index<'_>, d: &Delivery, prev: Seen, last_ack: usize, find
                 "event {id} delivered to life {} of {node} (last at {}), acknowledged to {sender} at {}, delivered again to life {} at {}",
                 prev.life,
                 fmt_t(prev.last_t),
-                fmt_t(index.t_at(last_ack)),
+                fmt_t(last_ack_t),
                 d.life,
                 fmt_t(d.t)
             ),

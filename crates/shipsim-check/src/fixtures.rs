@@ -385,7 +385,7 @@ pub(crate) fn swapped(
 pub(crate) fn check_one(
     records: &[Record],
     invariant: shipsim_trace::Invariant,
-    run: impl FnOnce(&crate::index::Index<'_>, &mut crate::findings::Findings),
+    run: impl FnOnce(&crate::index::Index, &mut crate::findings::Findings),
 ) -> Vec<Violation> {
     let index = crate::index::Index::build(records);
     let mut findings = crate::findings::Findings::new(invariant, []);

@@ -1,13 +1,22 @@
-//! One pass over a trace that every checker shares: batches, the events they
-//! shipped, deliveries attributed to the shipment they deliver, acks, lives
-//! and phases, plus the ways the trace itself is malformed.
+//! One pass over a trace that every checker shares, fed one record at a time
+//! ([`Index::feed`]): batches, the events they shipped, deliveries attributed
+//! to the shipment they deliver, acks, lives and phases, plus the ways the
+//! trace itself is malformed.
+//!
+//! The index owns what it keeps, so the records need not be: a run that
+//! nobody asked to keep its trace feeds each record here as it is made and
+//! drops it. It keeps the facts the checkers read, in compact form (the
+//! shipped events, one entry per delivery, per `ship-end` and per ack), and
+//! the few records of other kinds (faults, lives, stats, membership, ...)
+//! whole; [`Index::items`] gives them back in trace order for the checkers
+//! that read the trace as a sequence.
 //!
 //! Cost: O(R + E) for R records and E shipped events (lookups by id and by
 //! (node, batch) in [`DenseMap`]s; a delivery walks the shipments of its id,
 //! which is one unless a restarted sender shipped the same event again).
-//! Memory: about 60 bytes per event shipped and delivered once (25 per
-//! shipment, 32 per delivery), plus about 95 per batch; the records' text is
-//! borrowed, never copied.
+//! Memory: O(E), about 300 bytes per event shipped, delivered and acked once
+//! (its shipped record and payload text, its shipment's links, its delivery and
+//! its ack, with their share of the batch's entries; docs/benchmarks.md, memory).
 //!
 //! Maps here are for lookup only: nothing iterates them, so no output order
 //! depends on them.
@@ -15,7 +24,7 @@
 use std::collections::BTreeMap;
 
 use shipsim_trace::{
-    EventId, EventRef, LifeState, Micros, Outcome, PayloadDigest, Phase, Record, ShippedRecord, Start,
+    EventId, EventRef, LifeState, Micros, Outcome, PayloadDigest, Phase, Record, ShippedRecord, Start, Text,
 };
 
 use shipsim_trace::{Invariant, TraceRule, fmt_t};
@@ -42,7 +51,7 @@ pub(crate) struct End {
 
 /// One `ship_batch` call (a `ShipBegin` and its `ShipEnd`, if any).
 #[derive(Debug)]
-pub(crate) struct Batch<'a> {
+pub(crate) struct Batch {
     /// Position of the `ShipBegin` record.
     pub pos: usize,
     /// Its time.
@@ -57,18 +66,21 @@ pub(crate) struct Batch<'a> {
     pub dst: u32,
     /// Whether it was shipped to the local sink.
     pub local: bool,
-    /// The events, in batch order.
-    pub events: &'a [ShippedRecord],
-    /// Shipment number of `events[0]`: shipment `first + i` is `events[i]`.
+    /// The epoch of the shard map it was planned with.
+    pub epoch: u64,
+    /// Shipment number of its first event: shipment `first + i` is event `i`
+    /// ([`Index::events`]).
     pub first: u32,
+    /// Number of events.
+    len: u32,
     /// The `ShipEnd`, if the call returned.
     pub end: Option<End>,
 }
 
-impl Batch<'_> {
+impl Batch {
     /// Number of events in the batch.
     pub(crate) fn len(&self) -> u32 {
-        self.events.len() as u32
+        self.len
     }
 
     /// Events reported shipped (a prefix): all of them on `Ok`, `shipped` on
@@ -90,9 +102,7 @@ impl Batch<'_> {
     }
 }
 
-/// A `Deliver` record: what the checkers look at for every delivery. Its
-/// source, id and payload stay in the record ([`Index::delivered`]): there is
-/// one of these per delivery, so it is kept small.
+/// A `Deliver` record, as the checkers read it.
 #[derive(Debug)]
 pub(crate) struct Delivery {
     /// Position of the record.
@@ -106,6 +116,12 @@ pub(crate) struct Delivery {
     /// The shipment it delivers: the latest one of its id to this node begun
     /// before it, or [`NONE`] if there is no such shipment.
     pub shipment: u32,
+    /// The node it claims to come from (an index into the index's sources).
+    source: u32,
+    /// The digest of the payload as delivered.
+    digest: PayloadDigest,
+    // Its id is its shipment's (found by it), or kept aside when it has no shipment, and the
+    // payload it delivered is kept aside when the record keeps it: one is kept per delivery.
 }
 
 /// The source, id and payload of a delivery, as its record says.
@@ -120,6 +136,39 @@ pub(crate) struct Delivered<'a> {
     pub payload: Option<&'a str>,
 }
 
+/// A `ShipEnd` record, every one (a second one of a batch too), for the passes that read
+/// the trace in order.
+#[derive(Debug)]
+pub(crate) struct EndRecord {
+    /// Position of the record.
+    pub pos: usize,
+    /// The sender (an index into [`Index::names`]).
+    pub node: u32,
+    /// The sender's life.
+    pub life: u32,
+    /// The batch number.
+    pub batch: u64,
+    /// Its outcome.
+    pub outcome: Outcome,
+}
+
+/// An `Ack` record.
+#[derive(Debug)]
+pub(crate) struct AckRecord {
+    /// Position of the record.
+    pub pos: usize,
+    /// Its time.
+    pub t: Micros,
+    /// The sender that got the ack (an index into [`Index::names`]).
+    pub node: u32,
+    /// The sender's life.
+    pub life: u32,
+    /// The destination that sent it (an index into [`Index::names`]).
+    pub dst: u32,
+    /// The event acknowledged.
+    pub id: EventId,
+}
+
 /// What the trace says about one life of one node.
 #[derive(Debug, Default)]
 pub(crate) struct LifeInfo {
@@ -131,21 +180,43 @@ pub(crate) struct LifeInfo {
     pub stats: Vec<usize>,
 }
 
-/// Everything the checkers look up, built in one pass.
-pub(crate) struct Index<'a> {
-    /// The trace.
-    pub records: &'a [Record],
+/// One record of the trace, as [`Index::items`] gives them back in trace order.
+pub(crate) enum Item<'i> {
+    /// A record of a kind the index keeps whole.
+    Other(&'i Record),
+    /// A `ShipBegin`.
+    Begin(&'i Batch),
+    /// A `ShipEnd`.
+    End(&'i EndRecord),
+    /// A `Deliver`.
+    Deliver(&'i Delivery),
+    /// An `Ack`.
+    Ack(&'i AckRecord),
+}
+
+/// Everything the checkers look up, built one record at a time.
+pub(crate) struct Index {
     /// The header.
-    pub start: Option<&'a Start>,
+    start: Option<Box<Start>>,
     start_pos: Option<usize>,
+    /// Records fed before the `start` record (a malformed trace), indexed once it comes or
+    /// the trace ends, so that its node names are known first.
+    early: Vec<(usize, Record)>,
+    /// How many records were fed.
+    fed: usize,
     /// Node names: the scenario's first (in scenario order), then any other
     /// name the trace mentions, in order of first mention.
-    pub names: Vec<&'a str>,
-    name_ix: FastMap<&'a str, u32>,
+    pub names: Vec<Text>,
+    name_ix: FastMap<Text, u32>,
+    /// The sources deliveries claim, by first mention.
+    sources: Vec<Text>,
+    source_ix: FastMap<Text, u32>,
     /// Every `ship_batch` call, in `ShipBegin` order.
-    pub batches: Vec<Batch<'a>>,
+    pub batches: Vec<Batch>,
     /// Per node (by index): its batches by number.
     batch_by_key: Vec<DenseMap>,
+    /// Per shipment: the event shipped.
+    shipped: Vec<ShippedRecord>,
     /// Per shipment: its batch.
     pub shipment_batch: Vec<u32>,
     /// Per shipment: the shipment of the same id begun just before it, or [`NONE`].
@@ -157,8 +228,22 @@ pub(crate) struct Index<'a> {
     /// Per shipment: position of the first record telling the sender it was
     /// delivered (its `Ack`, or a `ShipEnd` counting it as shipped), or [`NEVER`].
     pub acked_at: Vec<usize>,
+    /// Per shipment: the time of the record at `acked_at`.
+    pub acked_t: Vec<Micros>,
     /// Every `Deliver` record, in trace order.
     pub deliveries: Vec<Delivery>,
+    /// Every `ShipEnd` record, in trace order.
+    pub ends: Vec<EndRecord>,
+    /// Every `Ack` record, in trace order.
+    pub acks: Vec<AckRecord>,
+    /// The records of the kinds kept whole, with their positions, in trace order.
+    others: Vec<(usize, Record)>,
+    /// The id of each delivery attributed to no shipment, by its index in `deliveries`.
+    unattributed: BTreeMap<u32, Option<EventId>>,
+    /// The payload of each delivery whose record keeps it, by its index in `deliveries`.
+    payloads: BTreeMap<u32, Text>,
+    /// The error text of each `ShipEnd` that has one, by position.
+    errors: BTreeMap<usize, String>,
     /// Lives by (node, life).
     pub lives: BTreeMap<(u32, u32), LifeInfo>,
     /// The `Phase settle` record (position, time).
@@ -167,54 +252,106 @@ pub(crate) struct Index<'a> {
     pub end: Option<(usize, Micros)>,
     /// The latest time in the trace.
     pub last_t: Micros,
-    /// Positions of the `Workload` records.
-    pub workloads: Vec<usize>,
-    /// Positions of the `StreamGap` records.
-    pub stream_gaps: Vec<usize>,
-    /// Positions of `Connect` records, in trace order.
-    pub connects: Vec<usize>,
+    /// The time of the last record, whatever its kind.
+    pub final_t: Micros,
+    /// How many `Workload` records there are.
+    pub workloads: usize,
+    /// How many `Connect` records there are.
+    pub connects: usize,
+    /// Whether any batch went to another node.
+    pub remote: bool,
     /// Ways the trace itself is malformed.
     pub malformed: Findings,
 }
 
-impl<'a> Index<'a> {
-    /// Indexes `records`.
-    pub(crate) fn build(records: &'a [Record]) -> Self {
-        let mut ix = Index {
-            records,
+impl Index {
+    /// An index of no record yet.
+    pub(crate) fn new() -> Self {
+        Index {
             start: None,
             start_pos: None,
+            early: Vec::new(),
+            fed: 0,
             names: Vec::new(),
             name_ix: FastMap::default(),
+            sources: Vec::new(),
+            source_ix: FastMap::default(),
             batches: Vec::new(),
             batch_by_key: Vec::new(),
+            shipped: Vec::new(),
             shipment_batch: Vec::new(),
             prev_same_id: Vec::new(),
             latest_by_id: DenseMap::default(),
             first_delivery: Vec::new(),
             acked_at: Vec::new(),
+            acked_t: Vec::new(),
             deliveries: Vec::new(),
+            ends: Vec::new(),
+            acks: Vec::new(),
+            others: Vec::new(),
+            unattributed: BTreeMap::new(),
+            payloads: BTreeMap::new(),
+            errors: BTreeMap::new(),
             lives: BTreeMap::new(),
             settle: None,
             end: None,
             last_t: 0,
-            workloads: Vec::new(),
-            stream_gaps: Vec::new(),
-            connects: Vec::new(),
+            final_t: 0,
+            workloads: 0,
+            connects: 0,
+            remote: false,
             malformed: Findings::new(Invariant::Trace, []),
-        };
-        ix.header();
-        ix.reserve();
-        for (pos, record) in records.iter().enumerate() {
-            ix.add(pos, record);
         }
-        if ix.end.is_none() && !records.is_empty() {
-            let t = ix.last_t;
-            ix.malformed.add(t, TraceRule::Incomplete, || {
+    }
+
+    /// Indexes `records`.
+    pub(crate) fn build(records: &[Record]) -> Self {
+        let mut ix = Index::new();
+        for record in records {
+            ix.feed(record);
+        }
+        ix.finish();
+        ix
+    }
+
+    /// Indexes the next record of the trace.
+    pub(crate) fn feed(&mut self, record: &Record) {
+        let pos = self.fed;
+        self.fed += 1;
+        self.final_t = record.t();
+        if self.start_pos.is_some() {
+            self.add(pos, record);
+            return;
+        }
+        match record {
+            Record::Start(start) => {
+                self.header(pos, start);
+                for (pos, early) in std::mem::take(&mut self.early) {
+                    self.add(pos, &early);
+                }
+                self.add(pos, record);
+            }
+            _ => self.early.push((pos, record.clone())),
+        }
+    }
+
+    /// The trace is over: indexes what waited for a `start` that never came, and reports a
+    /// trace without its end.
+    pub(crate) fn finish(&mut self) {
+        if self.start_pos.is_none() {
+            self.malformed.add(0, TraceRule::Start, || {
+                (None, "a `start` record".into(), "none: default expectations, no deadline check".into())
+            });
+            for (pos, early) in std::mem::take(&mut self.early) {
+                self.add(pos, &early);
+            }
+        }
+        if self.end.is_none() && self.fed > 0 {
+            let t = self.last_t;
+            self.malformed.add(t, TraceRule::Incomplete, || {
                 (None, "a `phase: end` record closing the run".into(), "the trace ends without one".into())
             });
         }
-        ix
     }
 
     /// The well-formedness findings, leaving none behind: the index is read-only after.
@@ -222,71 +359,54 @@ impl<'a> Index<'a> {
         std::mem::replace(&mut self.malformed, Findings::new(Invariant::Trace, []))
     }
 
-    /// Sizes the per-batch, per-shipment and per-delivery tables from a quick
-    /// count, so that building them never regrows a vector (which cost more
-    /// than the count on long traces). The paged id tables grow a page at a
-    /// time and need no sizing.
-    fn reserve(&mut self) {
-        let (mut batches, mut shipments, mut deliveries) = (0usize, 0usize, 0usize);
-        for record in self.records {
-            match record {
-                Record::ShipBegin { events, .. } => {
-                    batches += 1;
-                    shipments += events.len();
-                }
-                Record::Deliver { .. } => deliveries += 1,
-                _ => {}
-            }
-        }
-        self.batches.reserve_exact(batches);
-        for table in [&mut self.shipment_batch, &mut self.prev_same_id, &mut self.first_delivery] {
-            table.reserve_exact(shipments);
-        }
-        self.acked_at.reserve_exact(shipments);
-        self.deliveries.reserve_exact(deliveries);
+    /// The header, if the trace has one.
+    pub(crate) fn start(&self) -> Option<&Start> {
+        self.start.as_deref()
     }
 
-    /// Finds the header and the scenario's node names.
-    fn header(&mut self) {
-        let records = self.records;
-        let first = records.iter().position(|r| matches!(r, Record::Start(_)));
-        match first {
-            Some(pos) => {
-                let Record::Start(start) = &records[pos] else { unreachable!() };
-                self.start = Some(start);
-                self.start_pos = Some(pos);
-                for node in &start.nodes {
-                    let next = self.names.len() as u32;
-                    self.name_ix.entry(node.as_str()).or_insert_with(|| {
-                        self.names.push(node.as_str());
-                        next
-                    });
-                }
-                if pos != 0 {
-                    self.malformed.add(start.t, TraceRule::Start, || {
-                        (None, "the `start` record first".into(), format!("it is record {}", pos + 1))
-                    });
-                }
+    /// The header at `pos`: the scenario's node names.
+    fn header(&mut self, pos: usize, start: &Start) {
+        self.start = Some(Box::new(start.clone()));
+        self.start_pos = Some(pos);
+        for node in &start.nodes {
+            let next = self.names.len() as u32;
+            if !self.name_ix.contains_key(node.as_str()) {
+                let text = Text::from(node.as_str());
+                self.names.push(text.clone());
+                self.name_ix.insert(text, next);
             }
-            None => self.malformed.add(0, TraceRule::Start, || {
-                (None, "a `start` record".into(), "none: default expectations, no deadline check".into())
-            }),
+        }
+        if pos != 0 {
+            self.malformed.add(start.t, TraceRule::Start, || {
+                (None, "the `start` record first".into(), format!("it is record {}", pos + 1))
+            });
         }
     }
 
     /// The index of node `name`, adding it if new.
-    fn intern(&mut self, name: &'a str, t: Micros) -> u32 {
-        if let Some(&ix) = self.name_ix.get(name) {
+    fn intern(&mut self, name: &Text, t: Micros) -> u32 {
+        if let Some(&ix) = self.name_ix.get(name.as_str()) {
             return ix;
         }
         let ix = self.names.len() as u32;
-        self.names.push(name);
-        self.name_ix.insert(name, ix);
+        self.names.push(name.clone());
+        self.name_ix.insert(name.clone(), ix);
         if self.start.is_some() {
             self.malformed.add(t, TraceRule::Node, || {
                 (None, "only the scenario's nodes".into(), format!("a record names node `{name}`"))
             });
         }
+        ix
+    }
+
+    /// The index of a delivery's source `name`, adding it if new.
+    fn source(&mut self, name: &Text) -> u32 {
+        if let Some(&ix) = self.source_ix.get(name.as_str()) {
+            return ix;
+        }
+        let ix = self.sources.len() as u32;
+        self.sources.push(name.clone());
+        self.source_ix.insert(name.clone(), ix);
         ix
     }
 
@@ -315,32 +435,31 @@ impl<'a> Index<'a> {
     }
 
     /// The batch of shipment `g`.
-    pub(crate) fn batch_of(&self, g: u32) -> &Batch<'a> {
+    pub(crate) fn batch_of(&self, g: u32) -> &Batch {
         &self.batches[self.shipment_batch[g as usize] as usize]
     }
 
+    /// The events of `batch`, in batch order.
+    pub(crate) fn events(&self, batch: &Batch) -> &[ShippedRecord] {
+        &self.shipped[batch.first as usize..(batch.first + batch.len) as usize]
+    }
+
     /// The event of shipment `g` and its index in its batch.
-    pub(crate) fn event_of(&self, g: u32) -> (&'a ShippedRecord, u32) {
+    pub(crate) fn event_of(&self, g: u32) -> (&ShippedRecord, u32) {
         let batch = self.batch_of(g);
-        let index = g - batch.first;
-        (&batch.events[index as usize], index)
+        (&self.shipped[g as usize], g - batch.first)
     }
 
     /// How a report names shipment `g`.
     pub(crate) fn event_ref(&self, g: u32) -> EventRef {
         let batch = self.batch_of(g);
         let (event, index) = self.event_of(g);
-        EventRef { id: event.id, node: self.names[batch.node as usize].to_owned(), batch: batch.batch, index }
+        EventRef { id: event.id, node: self.name(batch.node).to_owned(), batch: batch.batch, index }
     }
 
     /// The name of node `ix`.
-    pub(crate) fn name(&self, ix: u32) -> &'a str {
-        self.names[ix as usize]
-    }
-
-    /// The time of the record at `pos`.
-    pub(crate) fn t_at(&self, pos: usize) -> Micros {
-        self.records[pos].t()
+    pub(crate) fn name(&self, ix: u32) -> &str {
+        &self.names[ix as usize]
     }
 
     /// The time checks at the end of the run report: the `Phase end`, or the
@@ -350,16 +469,37 @@ impl<'a> Index<'a> {
     }
 
     /// The source, id and payload of delivery `d`.
-    pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'a> {
-        match &self.records[d.pos] {
-            Record::Deliver { source, id, digest, payload, .. } => Delivered {
-                source,
-                id: *id,
-                digest: *digest,
-                payload: payload.as_deref().map(|p| p.as_str()),
-            },
-            _ => unreachable!("deliveries are built from `Deliver` records only"),
+    pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'_> {
+        // Most deliveries keep nothing aside: no need to find their number.
+        let aside = d.shipment == NONE || !self.payloads.is_empty();
+        let k = if aside { self.delivery_number(d) } else { NONE };
+        let id = match d.shipment {
+            NONE => self.unattributed.get(&k).copied().flatten(),
+            g => Some(self.shipped[g as usize].id),
+        };
+        Delivered {
+            source: self.source_of(d),
+            id,
+            digest: d.digest,
+            payload: self.payloads.get(&k).map(|p| p.as_str()),
         }
+    }
+
+    /// The node delivery `d` claims to come from.
+    pub(crate) fn source_of(&self, d: &Delivery) -> &str {
+        &self.sources[d.source as usize]
+    }
+
+    /// The index of `d` in `deliveries`.
+    fn delivery_number(&self, d: &Delivery) -> u32 {
+        let k = self.deliveries.partition_point(|other| other.pos < d.pos);
+        debug_assert!(std::ptr::eq(&self.deliveries[k], d), "a delivery of this index");
+        k as u32
+    }
+
+    /// The error text of the `ShipEnd` at `pos`, if it has one.
+    pub(crate) fn error_at(&self, pos: usize) -> Option<&str> {
+        self.errors.get(&pos).map(String::as_str)
     }
 
     /// Number of shipments (events over all `ShipBegin`s).
@@ -367,8 +507,19 @@ impl<'a> Index<'a> {
         self.shipment_batch.len()
     }
 
+    /// The records of the kinds kept whole (every kind but `start`, `ship-begin`,
+    /// `ship-end`, `deliver`, `ack`, `violation` and the coverage records), in trace order.
+    pub(crate) fn others(&self) -> impl Iterator<Item = &Record> {
+        self.others.iter().map(|(_, record)| record)
+    }
+
+    /// Every record the checkers read, in trace order.
+    pub(crate) fn items(&self) -> Items<'_> {
+        Items { ix: self, next: [0; 5] }
+    }
+
     /// Indexes one record: checks its time against the last, then files it by kind.
-    fn add(&mut self, pos: usize, record: &'a Record) {
+    fn add(&mut self, pos: usize, record: &Record) {
         if matches!(record, Record::Violation(_)) {
             // Written after checking, stamped with the time of what they
             // report: outside the time order, and nothing to check.
@@ -383,43 +534,56 @@ impl<'a> Index<'a> {
                         (None, "one `start` record".into(), format!("another one at record {}", pos + 1))
                     });
                 }
+                return;
             }
+            // Nothing checks these.
+            Record::Probes { .. } | Record::LifeProbes(_) | Record::FaultEffect(_) | Record::Violation(_) => {
+                return;
+            }
+            Record::ShipBegin { node, life, batch, dst, local, epoch, events, .. } => {
+                let begin = Begin { node, life: *life, batch: *batch, dst, local: *local, epoch: *epoch };
+                self.ship_begin(pos, t, begin, events);
+                return;
+            }
+            Record::ShipEnd { node, life, batch, shipped, outcome, error, .. } => {
+                let node = self.intern(node, t);
+                if let Some(error) = error {
+                    self.errors.insert(pos, error.clone());
+                }
+                self.ends.push(EndRecord { pos, node, life: *life, batch: *batch, outcome: *outcome });
+                self.ship_end(pos, t, node, *life, *batch, *shipped, *outcome);
+                return;
+            }
+            Record::Ack { node, life, dst, id, .. } => {
+                self.ack(pos, t, node, *life, dst, *id);
+                return;
+            }
+            Record::Deliver { .. } => {
+                self.deliver(pos, t, record);
+                return;
+            }
+            // Placement and recovery read these themselves, in order (`Index::items`).
+            Record::Fault { .. } | Record::Membership { .. } | Record::Adopt { .. } => {}
             Record::Phase { phase, .. } => self.phase(pos, t, *phase),
-            // Placement reads these itself (`placement.rs`).
-            Record::Fault { .. }
-            | Record::Probes { .. }
-            | Record::LifeProbes(_)
-            | Record::FaultEffect(_)
-            | Record::Violation(_)
-            | Record::Membership { .. }
-            | Record::Adopt { .. } => {}
             Record::Life { node, life, state, .. } => self.life(pos, t, node, *life, *state),
-            Record::ShipBegin { node, life, batch, dst, local, events, .. } => {
-                self.ship_begin(pos, t, node, *life, *batch, dst, *local, events)
-            }
-            Record::ShipEnd { node, life, batch, shipped, outcome, .. } => {
-                self.ship_end(pos, t, node, *life, *batch, *shipped, *outcome)
-            }
-            Record::Ack { node, dst, id, .. } => self.ack(pos, t, node, dst, *id),
-            Record::Deliver { node, life, id, .. } => self.deliver(pos, t, node, *life, *id),
             Record::Stats { node, life, .. } => {
                 let node = self.intern(node, t);
                 self.lives.entry((node, *life)).or_default().stats.push(pos);
             }
             Record::Workload { node, .. } => {
                 self.intern(node, t);
-                self.workloads.push(pos);
+                self.workloads += 1;
             }
             Record::StreamGap { node, .. } => {
                 self.intern(node, t);
-                self.stream_gaps.push(pos);
             }
             Record::Connect { node, dst, .. } => {
                 self.intern(node, t);
                 self.intern(dst, t);
-                self.connects.push(pos);
+                self.connects += 1;
             }
         }
+        self.others.push((pos, record.clone()));
     }
 
     /// A `Phase` record: the first `settle` and the first `end` count.
@@ -452,7 +616,7 @@ impl<'a> Index<'a> {
     }
 
     /// A `Life` record: the first `up` and the first `down` of each life count.
-    fn life(&mut self, pos: usize, t: Micros, node: &'a str, life: u32, state: LifeState) {
+    fn life(&mut self, pos: usize, t: Micros, node: &Text, life: u32, state: LifeState) {
         let node = self.intern(node, t);
         let info = self.lives.entry((node, life)).or_default();
         let slot = match state {
@@ -464,8 +628,10 @@ impl<'a> Index<'a> {
 
     /// A `Deliver` record, attributed to the latest shipment of its id to this
     /// node (walking back past shipments of the same id to other nodes).
-    fn deliver(&mut self, pos: usize, t: Micros, node: &'a str, life: u32, id: Option<EventId>) {
+    fn deliver(&mut self, pos: usize, t: Micros, record: &Record) {
+        let Record::Deliver { node, life, source, id, digest, payload, .. } = record else { return };
         let node = self.intern(node, t);
+        let source = self.source(source);
         let mut shipment = id.map_or(NONE, |id| self.latest_shipment(id));
         while shipment != NONE && self.batch_of(shipment).dst != node {
             shipment = self.prev_same_id[shipment as usize];
@@ -473,23 +639,20 @@ impl<'a> Index<'a> {
         if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
             self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
         }
-        self.deliveries.push(Delivery { pos, t, node, life, shipment });
+        let k = self.deliveries.len() as u32;
+        if shipment == NONE {
+            self.unattributed.insert(k, *id);
+        }
+        if let Some(payload) = payload {
+            self.payloads.insert(k, (**payload).clone());
+        }
+        self.deliveries.push(Delivery { pos, t, node, life: *life, shipment, source, digest: *digest });
     }
 
     /// A `ShipBegin` record: checks its `local` flag and batch number, then
     /// adds the batch and one shipment per event.
-    #[allow(clippy::too_many_arguments)]
-    fn ship_begin(
-        &mut self,
-        pos: usize,
-        t: Micros,
-        node: &'a str,
-        life: u32,
-        batch: u64,
-        dst: &'a str,
-        local: bool,
-        events: &'a [ShippedRecord],
-    ) {
+    fn ship_begin(&mut self, pos: usize, t: Micros, begin: Begin<'_>, events: &[ShippedRecord]) {
+        let Begin { node, life, batch, dst, local, epoch } = begin;
         let node_ix = self.intern(node, t);
         let dst_ix = self.intern(dst, t);
         if local != (node_ix == dst_ix) {
@@ -501,12 +664,14 @@ impl<'a> Index<'a> {
                 )
             });
         }
+        self.remote |= !local;
         let b = self.batches.len() as u32;
         self.number_batch(t, node, node_ix, batch, b);
         let first = self.shipment_batch.len() as u32;
         for event in events {
-            self.add_shipment(t, node, node_ix, life, batch, b, event.id);
+            self.add_shipment(t, node, node_ix, life, batch, b, event);
         }
+        let len = events.len() as u32;
         self.batches.push(Batch {
             pos,
             t,
@@ -515,8 +680,9 @@ impl<'a> Index<'a> {
             batch,
             dst: dst_ix,
             local,
-            events,
+            epoch,
             first,
+            len,
             end: None,
         });
     }
@@ -524,7 +690,7 @@ impl<'a> Index<'a> {
     /// Files batch `b` as number `batch` of node `node_ix`, or reports the
     /// number taken. The first of two batches of one number keeps it: the
     /// `ShipEnd`s match that one.
-    fn number_batch(&mut self, t: Micros, node: &'a str, node_ix: u32, batch: u64, b: u32) {
+    fn number_batch(&mut self, t: Micros, node: &str, node_ix: u32, batch: u64, b: u32) {
         if self.batch_by_key.len() <= node_ix as usize {
             self.batch_by_key.resize_with(node_ix as usize + 1, DenseMap::default);
         }
@@ -549,19 +715,22 @@ impl<'a> Index<'a> {
     fn add_shipment(
         &mut self,
         t: Micros,
-        node: &'a str,
+        node: &str,
         node_ix: u32,
         life: u32,
         batch: u64,
         b: u32,
-        id: EventId,
+        event: &ShippedRecord,
     ) {
+        let id = event.id;
         let g = self.shipment_batch.len() as u32;
         self.shipment_batch.push(b);
+        self.shipped.push(event.clone());
         let prev = self.latest_by_id.insert(id, g).unwrap_or(NONE);
         self.prev_same_id.push(prev);
         self.first_delivery.push(NONE);
         self.acked_at.push(NEVER);
+        self.acked_t.push(0);
         // Batch `b` is filed after its shipments: an id listed twice in it is caught here,
         // before anything looks the batch up.
         if prev != NONE && self.shipment_batch[prev as usize] == b {
@@ -598,13 +767,13 @@ impl<'a> Index<'a> {
         &mut self,
         pos: usize,
         t: Micros,
-        node: &'a str,
+        node_ix: u32,
         life: u32,
         batch: u64,
         shipped: u32,
         outcome: Outcome,
     ) {
-        let node_ix = self.intern(node, t);
+        let node = self.names[node_ix as usize].clone();
         let Some(b) = self.batch(node_ix, batch) else {
             self.malformed.add(t, TraceRule::ShipEnd, || {
                 (
@@ -637,16 +806,17 @@ impl<'a> Index<'a> {
         }
         entry.end = Some(End { pos, t, shipped, outcome });
         let (first, shipped) = (entry.first as usize, entry.shipped().unwrap_or(0) as usize);
-        for acked in &mut self.acked_at[first..first + shipped] {
-            *acked = (*acked).min(pos);
+        for g in first..first + shipped {
+            self.acked(g, pos, t);
         }
     }
 
     /// An `Ack` record, attributed to the latest shipment of its id from
     /// `node` to `dst`.
-    fn ack(&mut self, pos: usize, t: Micros, node: &'a str, dst: &'a str, id: EventId) {
+    fn ack(&mut self, pos: usize, t: Micros, node: &Text, life: u32, dst: &Text, id: EventId) {
         let node_ix = self.intern(node, t);
         let dst_ix = self.intern(dst, t);
+        self.acks.push(AckRecord { pos, t, node: node_ix, life, dst: dst_ix, id });
         let mut g = self.latest_shipment(id);
         while g != NONE && (self.batch_of(g).node != node_ix || self.batch_of(g).dst != dst_ix) {
             g = self.prev_same_id[g as usize];
@@ -661,7 +831,57 @@ impl<'a> Index<'a> {
             });
             return;
         }
-        let acked = &mut self.acked_at[g as usize];
-        *acked = (*acked).min(pos);
+        self.acked(g as usize, pos, t);
+    }
+
+    /// Shipment `g` was acknowledged by the record at `pos` (time `t`): the first one counts.
+    fn acked(&mut self, g: usize, pos: usize, t: Micros) {
+        if pos < self.acked_at[g] {
+            self.acked_at[g] = pos;
+            self.acked_t[g] = t;
+        }
+    }
+}
+
+/// A `ShipBegin` record's fields but its events.
+struct Begin<'r> {
+    node: &'r Text,
+    life: u32,
+    batch: u64,
+    dst: &'r Text,
+    local: bool,
+    epoch: u64,
+}
+
+/// The records [`Index::items`] gives back, merged in trace order from the index's lists.
+pub(crate) struct Items<'i> {
+    ix: &'i Index,
+    /// The next entry of each list: others, batches, ends, deliveries, acks.
+    next: [usize; 5],
+}
+
+impl<'i> Iterator for Items<'i> {
+    type Item = Item<'i>;
+
+    fn next(&mut self) -> Option<Item<'i>> {
+        let ix = self.ix;
+        let [o, b, e, d, a] = self.next;
+        let positions = [
+            ix.others.get(o).map(|(pos, _)| *pos),
+            ix.batches.get(b).map(|batch| batch.pos),
+            ix.ends.get(e).map(|end| end.pos),
+            ix.deliveries.get(d).map(|delivery| delivery.pos),
+            ix.acks.get(a).map(|ack| ack.pos),
+        ];
+        let (list, _) =
+            positions.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).min_by_key(|&(_, p)| p)?;
+        self.next[list] += 1;
+        Some(match list {
+            0 => Item::Other(&ix.others[o].1),
+            1 => Item::Begin(&ix.batches[b]),
+            2 => Item::End(&ix.ends[e]),
+            3 => Item::Deliver(&ix.deliveries[d]),
+            _ => Item::Ack(&ix.acks[a]),
+        })
     }
 }

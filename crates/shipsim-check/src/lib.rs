@@ -26,6 +26,7 @@ mod findings;
 mod html;
 mod index;
 mod liveness;
+mod online;
 mod oracle;
 mod ordering;
 mod placement;
@@ -42,9 +43,10 @@ mod reship_tests;
 #[cfg(test)]
 mod tests;
 
-pub use checker::{check_all, check_invariant, summarize};
+pub use checker::check_invariant;
 pub use findings::MAX_PER_RULE;
 pub use html::page as html_page;
+pub use online::{Online, check_all, summarize};
 pub use report::{faults_before, render_violation, transport_suffix, truncate};
 pub use summary::{CheckSummary, InvariantResult, Status};
 

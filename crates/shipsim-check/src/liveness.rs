@@ -43,7 +43,7 @@ pub(crate) fn check(records: &[Record]) -> Vec<Violation> {
     crate::fixtures::check_one(records, Invariant::Liveness, run)
 }
 
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
     // The three per-batch rules run batch by batch, in this order, so that
     // findings at one time keep the order they always had.
     let window = detection_window(index);
@@ -59,24 +59,24 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
 }
 
 /// How a report names `batch`.
-fn what(index: &Index<'_>, batch: &Batch<'_>) -> String {
+fn what(index: &Index, batch: &Batch) -> String {
     format!("batch {} of {} to {}", batch.batch, index.name(batch.node), index.name(batch.dst))
 }
 
 /// The first event of `batch`, if it has any.
-fn first_event(index: &Index<'_>, batch: &Batch<'_>) -> Option<EventRef> {
-    (!batch.events.is_empty()).then(|| index.event_ref(batch.first))
+fn first_event(index: &Index, batch: &Batch) -> Option<EventRef> {
+    (batch.len() > 0).then(|| index.event_ref(batch.first))
 }
 
 /// When the sender's life of `batch` ended, if it did (position, time).
-fn sender_down(index: &Index<'_>, batch: &Batch<'_>) -> Option<(usize, Micros)> {
+fn sender_down(index: &Index, batch: &Batch) -> Option<(usize, Micros)> {
     index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down)
 }
 
 /// `deadline` for one call: from its start to its return, or to when it stopped
 /// waiting for good (its sender crashed, or the trace ended).
-fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
-    let limit = index.start.map(|s| s.deadline_us.saturating_add(s.tick_us));
+fn deadline(index: &Index, batch: &Batch, findings: &mut Findings) {
+    let limit = index.start().map(|s| s.deadline_us.saturating_add(s.tick_us));
     let (stop, how) = match (batch.end, sender_down(index, batch)) {
         (Some(end), _) => (end.t, "returned"),
         (None, Some((_, t))) => (t, "was still pending when its sender crashed"),
@@ -86,7 +86,7 @@ fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
         return;
     }
     findings.add(stop, LivenessRule::Deadline, || {
-        let start = index.start.expect("a limit comes from a start");
+        let start = index.start().expect("a limit comes from a start");
         (
             first_event(index, batch),
             format!(
@@ -109,7 +109,7 @@ fn deadline(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
 /// timeout of the heal may run out its deadline on such a connection through no fault of the
 /// transport; it may end `ambiguous`, and the `recovery` rule judges when the pair gets going
 /// again. Any other failure in that window, and any failure after it, is a violation.
-fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, window: Micros, findings: &mut Findings) {
+fn settle_ok(index: &Index, batch: &Batch, window: Micros, findings: &mut Findings) {
     let (Some(end), Some((settle_pos, settle_t))) = (batch.end, index.settle) else { return };
     if batch.pos <= settle_pos || end.outcome == Outcome::Ok {
         return;
@@ -120,7 +120,7 @@ fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, window: Micros, findings: &mu
     findings.add(end.t, LivenessRule::SettleOk, || {
         let shipped = batch.shipped().unwrap_or(0).min(batch.len().saturating_sub(1));
         (
-            (!batch.events.is_empty()).then(|| index.event_ref(batch.first + shipped)),
+            (batch.len() > 0).then(|| index.event_ref(batch.first + shipped)),
             format!(
                 "{}, begun in the settle phase (from {}: network healed, all nodes up), returns Ok",
                 what(index, batch),
@@ -132,7 +132,7 @@ fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, window: Micros, findings: &mu
                 outcome_name(end.outcome),
                 end.shipped,
                 batch.len(),
-                index.records[end.pos].error().map(|e| format!(": {e}")).unwrap_or_default()
+                index.error_at(end.pos).map(|e| format!(": {e}")).unwrap_or_default()
             ),
         )
     });
@@ -141,23 +141,23 @@ fn settle_ok(index: &Index<'_>, batch: &Batch<'_>, window: Micros, findings: &mu
 /// How long after the heal a silently dead connection may still hold up a call: the answer
 /// timeout, when the trace gives the transport's timing and the deadline is no longer than it;
 /// otherwise nothing (the call must succeed).
-fn detection_window(index: &Index<'_>) -> Micros {
-    let Some(start) = index.start else { return 0 };
+fn detection_window(index: &Index) -> Micros {
+    let Some(start) = index.start() else { return 0 };
     let Some(reported) = start.transport else { return 0 };
     // The answer timeout may have adapted to slow round trips: up to what the contract allows.
-    let timing = adaptive::adapted(start, index.records, reported);
+    let timing = adaptive::adapted(start, index, reported);
     let answer = if timing.answer_timeout_us > 0 { timing.answer_timeout_us } else { timing.ack_timeout_us };
     if start.deadline_us <= answer { answer } else { 0 }
 }
 
 /// `unfinished-ship` for one call: by the end of the run it has returned, unless
 /// its sender's life ended first or its deadline had not passed when the run ended.
-fn unfinished_ship(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings) {
+fn unfinished_ship(index: &Index, batch: &Batch, findings: &mut Findings) {
     if index.end.is_none() || batch.end.is_some() || sender_down(index, batch).is_some() {
         return;
     }
     let end_t = index.end_t();
-    let deadline = index.start.map_or(0, |s| s.deadline_us);
+    let deadline = index.start().map_or(0, |s| s.deadline_us);
     if batch.t.saturating_add(deadline) > end_t {
         return;
     }
@@ -177,10 +177,10 @@ fn unfinished_ship(index: &Index<'_>, batch: &Batch<'_>, findings: &mut Findings
 
 /// `unfinished-workload`: every `Workload` record reports its target routed, and
 /// (once the run has ended) every scenario node wrote one.
-fn unfinished_workload(index: &Index<'_>, findings: &mut Findings) {
+fn unfinished_workload(index: &Index, findings: &mut Findings) {
     let mut reported = BTreeSet::new();
-    for &pos in &index.workloads {
-        let Record::Workload { t, node, routed, target } = &index.records[pos] else { continue };
+    for record in index.others() {
+        let Record::Workload { t, node, routed, target } = record else { continue };
         reported.insert(node.as_str());
         if routed != target {
             findings.add(*t, LivenessRule::UnfinishedWorkload, || {
@@ -194,7 +194,7 @@ fn unfinished_workload(index: &Index<'_>, findings: &mut Findings) {
             });
         }
     }
-    let Some(start) = index.start.filter(|_| index.end.is_some()) else { return };
+    let Some(start) = index.start().filter(|_| index.end.is_some()) else { return };
     let end_t = index.end_t();
     for node in &start.nodes {
         if !reported.contains(node.as_str()) {
@@ -205,20 +205,6 @@ fn unfinished_workload(index: &Index<'_>, findings: &mut Findings) {
                     "none: its progress is unknown".to_owned(),
                 )
             });
-        }
-    }
-}
-
-/// The error text of a `ShipEnd`.
-trait ErrorText {
-    fn error(&self) -> Option<&str>;
-}
-
-impl ErrorText for Record {
-    fn error(&self) -> Option<&str> {
-        match self {
-            Record::ShipEnd { error, .. } => error.as_deref(),
-            _ => None,
         }
     }
 }

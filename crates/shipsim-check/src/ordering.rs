@@ -57,15 +57,15 @@ struct Break {
     got: u32,
 }
 
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
     batches(index, findings);
     stream_gaps(index, findings);
 }
 
 /// Every `StreamGap` record is a violation.
-fn stream_gaps(index: &Index<'_>, findings: &mut Findings) {
-    for &pos in &index.stream_gaps {
-        let Record::StreamGap { t, node, life, source, seq, expected } = &index.records[pos] else {
+fn stream_gaps(index: &Index, findings: &mut Findings) {
+    for record in index.others() {
+        let Record::StreamGap { t, node, life, source, seq, expected } = record else {
             continue;
         };
         findings.add(*t, OrderingRule::StreamGap, || {
@@ -85,7 +85,7 @@ fn stream_gaps(index: &Index<'_>, findings: &mut Findings) {
 /// Per-batch order of the deliveries: a batch out of order is reported at its first
 /// break (`gap` or `swap`); one in order, for delivering less than its call reported
 /// shipped (`ok-incomplete`, `below-shipped`).
-fn batches(index: &Index<'_>, findings: &mut Findings) {
+fn batches(index: &Index, findings: &mut Findings) {
     let (next, broken) = progress(index);
     for (b, batch) in index.batches.iter().enumerate() {
         match broken[b] {
@@ -97,7 +97,7 @@ fn batches(index: &Index<'_>, findings: &mut Findings) {
 
 /// Per batch: the next index expected (the length of its in-order prefix of first
 /// deliveries) and the first break in that order, from one pass over the deliveries.
-fn progress(index: &Index<'_>) -> (Vec<u32>, Vec<Option<Break>>) {
+fn progress(index: &Index) -> (Vec<u32>, Vec<Option<Break>>) {
     let mut next = vec![0u32; index.batches.len()];
     let mut broken: Vec<Option<Break>> = vec![None; index.batches.len()];
     for (k, delivery) in index.deliveries.iter().enumerate() {
@@ -120,13 +120,13 @@ fn progress(index: &Index<'_>) -> (Vec<u32>, Vec<Option<Break>>) {
 }
 
 /// How a report names `batch`.
-fn what(index: &Index<'_>, batch: &Batch<'_>) -> String {
+fn what(index: &Index, batch: &Batch) -> String {
     format!("batch {} of {} to {}", batch.batch, index.name(batch.node), index.name(batch.dst))
 }
 
 /// `gap` or `swap`: `batch` delivered index `brk.got` while index `k` was next;
 /// a gap if `k` never arrived, a swap if it arrived later.
-fn out_of_order(index: &Index<'_>, batch: &Batch<'_>, k: u32, brk: Break, findings: &mut Findings) {
+fn out_of_order(index: &Index, batch: &Batch, k: u32, brk: Break, findings: &mut Findings) {
     let delivery = &index.deliveries[brk.delivery as usize];
     let later = index.first_delivery[(batch.first + k) as usize];
     let rule = if later == NONE { OrderingRule::Gap } else { OrderingRule::Swap };
@@ -146,9 +146,9 @@ fn out_of_order(index: &Index<'_>, batch: &Batch<'_>, k: u32, brk: Break, findin
             format!(
                 "index {} (event {}) delivered at {} {before}; index {k} (event {}) {fate}",
                 brk.got,
-                batch.events[brk.got as usize].id,
+                index.events(batch)[brk.got as usize].id,
                 fmt_t(delivery.t),
-                batch.events[k as usize].id
+                index.events(batch)[k as usize].id
             ),
         )
     });
@@ -156,7 +156,7 @@ fn out_of_order(index: &Index<'_>, batch: &Batch<'_>, k: u32, brk: Break, findin
 
 /// `ok-incomplete` or `below-shipped`: `batch`, delivered in order up to index `k`
 /// only, returned `Ok`, or failed having reported more than `k` shipped.
-fn incomplete(index: &Index<'_>, batch: &Batch<'_>, k: u32, findings: &mut Findings) {
+fn incomplete(index: &Index, batch: &Batch, k: u32, findings: &mut Findings) {
     let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { return };
     let (rule, expected) = match end.outcome {
         Outcome::Ok if k < batch.len() => (
@@ -186,7 +186,7 @@ fn incomplete(index: &Index<'_>, batch: &Batch<'_>, k: u32, findings: &mut Findi
         (
             Some(index.event_ref(batch.first + k)),
             expected,
-            format!("{delivered}; index {k} (event {}) never", batch.events[k as usize].id),
+            format!("{delivered}; index {k} (event {}) never", index.events(batch)[k as usize].id),
         )
     });
 }

@@ -35,7 +35,7 @@ use shipsim_trace::{EventRef, LifeState, Micros, Phase, PlacementRule, Record, S
 use shipsim_trace::{Invariant, Violation};
 
 use crate::findings::Findings;
-use crate::index::{Delivery, Index, NONE};
+use crate::index::{Delivery, Index, Item, NONE};
 use crate::oracle::{Members, shard_of};
 use shipsim_trace::fmt_t;
 
@@ -73,8 +73,8 @@ impl State<'_> {
     }
 }
 
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
-    let Some(start) = index.start else { return };
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
+    let Some(start) = index.start() else { return };
     if start.shards == 0 {
         return;
     }
@@ -86,34 +86,27 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
         running: BTreeMap::new(),
         any_adopt: false,
     };
-    // The next entry of `index.deliveries` to look at: they are in trace order.
-    let mut next_delivery = 0usize;
     let mut end_t: Option<Micros> = None;
-    for (pos, record) in index.records.iter().enumerate() {
-        match record {
-            Record::Membership { epoch, members, .. } => {
+    for item in index.items() {
+        match item {
+            Item::Other(Record::Membership { epoch, members, .. }) => {
                 state.epochs.insert(*epoch, Members::new(members));
             }
-            Record::Life { node, state: life_state, .. } => {
+            Item::Other(Record::Life { node, state: life_state, .. }) => {
                 state.running.insert(node, *life_state == LifeState::Up);
             }
-            Record::Adopt { t, node, life, epoch, moved } => {
+            Item::Other(Record::Adopt { t, node, life, epoch, moved }) => {
                 state.any_adopt = true;
                 adopt(&mut state, findings, *t, node, *life, *epoch, moved);
             }
-            Record::ShipBegin { t, node, life, batch, dst, local, epoch, events } => {
+            Item::Begin(b) => {
+                let (node, dst) = (index.name(b.node), index.name(b.dst));
                 let begin =
-                    Begin { t: *t, node, life: *life, batch: *batch, dst, local: *local, epoch: *epoch };
-                ship_begin(&state, &begin, events, findings);
+                    Begin { t: b.t, node, life: b.life, batch: b.batch, dst, local: b.local, epoch: b.epoch };
+                ship_begin(&state, &begin, index.events(b), findings);
             }
-            Record::Deliver { t, node, life, .. } => {
-                while next_delivery < index.deliveries.len() && index.deliveries[next_delivery].pos < pos {
-                    next_delivery += 1;
-                }
-                let Some(d) = index.deliveries.get(next_delivery).filter(|d| d.pos == pos) else { continue };
-                deliver(index, &state, d, *t, node, *life, findings);
-            }
-            Record::Phase { t, phase: Phase::End } => end_t = Some(*t),
+            Item::Deliver(d) => deliver(index, &state, d, d.t, index.name(d.node), d.life, findings),
+            Item::Other(Record::Phase { t, phase: Phase::End }) => end_t = Some(*t),
             _ => {}
         }
     }
@@ -220,7 +213,7 @@ fn handed_to_itself(
 /// `life`): if the receiver had adopted an epoch at least as new as the one the
 /// batch was planned with, it must own the event's shard under it.
 fn deliver(
-    index: &Index<'_>,
+    index: &Index,
     state: &State<'_>,
     d: &Delivery,
     t: Micros,
@@ -235,7 +228,7 @@ fn deliver(
     if batch.local {
         return; // judged at its `ShipBegin`
     }
-    let Record::ShipBegin { epoch: sent_epoch, .. } = &index.records[batch.pos] else { return };
+    let sent_epoch = &batch.epoch;
     let Some(known) = state.adopted(node, life).filter(|e| e >= sent_epoch) else { return };
     let (event, _) = index.event_of(d.shipment);
     let shard = shard_of(&event.key, state.shards);

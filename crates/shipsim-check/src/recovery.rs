@@ -117,7 +117,7 @@ use shipsim_trace::{
 use crate::adaptive;
 use crate::contract;
 use crate::findings::Findings;
-use crate::index::{Batch, Index, NONE};
+use crate::index::{Batch, Index, Item, NONE};
 use shipsim_trace::fmt_t;
 
 /// `(sender, sender life, destination)`: one transport's slots to one peer.
@@ -143,13 +143,13 @@ struct Obligation {
     restarted: bool,
 }
 
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
-    let Some(start) = index.start else { return };
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
+    let Some(start) = index.start() else { return };
     let (None, Some((timing, _))) = (skipped(start), contract::bounds(start)) else { return };
-    let timing = adaptive::adapted(start, index.records, timing);
+    let timing = adaptive::adapted(start, index, timing);
     let mut recovery = Recovery::new(index, start, timing);
-    for (pos, record) in index.records.iter().enumerate() {
-        recovery.record(pos, record);
+    for item in index.items() {
+        recovery.item(item);
     }
     for o in &recovery.obligations {
         judge(index, &timing, o, findings);
@@ -159,7 +159,7 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
 /// The pass over the records: what it knows of every slot (its call in flight,
 /// its last ack), the pairs' open windows, and the obligations found so far.
 struct Recovery<'i, 'a> {
-    index: &'i Index<'a>,
+    index: &'i Index,
     start: &'a Start,
     timing: TransportTiming,
     /// Slots per transport (`timing.connections`).
@@ -183,7 +183,7 @@ struct Recovery<'i, 'a> {
 }
 
 impl<'i, 'a> Recovery<'i, 'a> {
-    fn new(index: &'i Index<'a>, start: &'a Start, timing: TransportTiming) -> Self {
+    fn new(index: &'i Index, start: &'a Start, timing: TransportTiming) -> Self {
         let connections = timing.connections as usize;
         Recovery {
             index,
@@ -201,24 +201,24 @@ impl<'i, 'a> Recovery<'i, 'a> {
         }
     }
 
-    /// Takes in the record at `pos`.
-    fn record(&mut self, pos: usize, record: &Record) {
-        match record {
-            Record::Fault { t, links, .. } => self.fault(*t, links),
-            Record::ShipEnd { node, batch, .. } => self.ship_end(pos, node, *batch),
-            Record::Life { node, state: LifeState::Down, .. } => {
+    /// Takes in the next record.
+    fn item(&mut self, item: Item<'_>) {
+        match item {
+            Item::Other(Record::Fault { t, links, .. }) => self.fault(*t, links),
+            Item::End(end) => self.ship_end(end.pos, end.node, end.batch),
+            Item::Other(Record::Life { node, state: LifeState::Down, .. }) => {
                 if let Some(node) = self.index.node(node) {
                     // Its calls in flight died with it.
                     self.pending.retain(|&(from, _, _), _| from != node);
                 }
             }
-            Record::Ack { node, life, dst, id, .. } => {
-                let (Some(node), Some(dst)) = (self.index.node(node), self.index.node(dst)) else { return };
-                if let Some(slot) = acked_slot(self.index, &self.slot_of, node, *life, dst, *id) {
-                    self.last_ack.insert(((node, *life, dst), slot), record.t());
+            Item::Ack(ack) => {
+                let (node, life, dst) = (ack.node, ack.life, ack.dst);
+                if let Some(slot) = acked_slot(self.index, &self.slot_of, node, life, dst, ack.id) {
+                    self.last_ack.insert(((node, life, dst), slot), ack.t);
                 }
             }
-            Record::ShipBegin { .. } => self.ship_begin(pos),
+            Item::Begin(batch) => self.ship_begin(batch.pos),
             _ => {}
         }
     }
@@ -265,9 +265,9 @@ impl<'i, 'a> Recovery<'i, 'a> {
     }
 
     /// A `ShipEnd` at `pos`: its call is no longer in flight on its slot.
-    fn ship_end(&mut self, pos: usize, node: &str, batch: u64) {
+    fn ship_end(&mut self, pos: usize, node: u32, batch: u64) {
         let index = self.index;
-        let b = index.node(node).and_then(|node| index.batch(node, batch)).map(|b| b as usize);
+        let b = index.batch(node, batch).map(|b| b as usize);
         if let Some(b) = b
             && index.batches[b].end.is_some_and(|end| end.pos == pos)
             && let Some(slot) = self.slot_of[b]
@@ -333,7 +333,7 @@ impl<'i, 'a> Recovery<'i, 'a> {
 /// Reports obligation `o` if its ship did not recover in time: unless its window
 /// closed or its sender went down by the bound, it must have returned `Ok` (or
 /// been refused) by then.
-fn judge(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, findings: &mut Findings) {
+fn judge(index: &Index, timing: &TransportTiming, o: &Obligation, findings: &mut Findings) {
     if o.closed.is_some_and(|closed| closed <= o.bound) {
         return;
     }
@@ -354,13 +354,13 @@ fn judge(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, findings: 
         None => return,
     };
     findings.add(at, LivenessRule::Recovery, || {
-        let first = (!batch.events.is_empty()).then(|| index.event_ref(batch.first));
+        let first = (batch.len() > 0).then(|| index.event_ref(batch.first));
         (first, expected(index, timing, o, batch), actual(index, o, batch))
     });
 }
 
 /// What a late recovery was expected to do, and why by then.
-fn expected(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, batch: &Batch<'_>) -> String {
+fn expected(index: &Index, timing: &TransportTiming, o: &Obligation, batch: &Batch) -> String {
     let what = format!(
         "batch {} of {} to {} (begun at {}, {} events)",
         batch.batch,
@@ -384,7 +384,7 @@ fn expected(index: &Index<'_>, timing: &TransportTiming, o: &Obligation, batch: 
 }
 
 /// What a late recovery did instead.
-fn actual(index: &Index<'_>, o: &Obligation, batch: &Batch<'_>) -> String {
+fn actual(index: &Index, o: &Obligation, batch: &Batch) -> String {
     match batch.end {
         Some(end) if end.outcome == Outcome::Ok => {
             format!("it returned Ok at {}, {} past the bound", fmt_t(end.t), fmt_t(end.t - o.bound))
@@ -445,7 +445,7 @@ fn bound(t: &TransportTiming, tick: Micros, heal: Micros, n: u64, from: Micros, 
 /// the batch's start: then the slot's connection may still lead to the earlier life. An ack
 /// received up to one hop (`hop`: the worst latency and a tick) after the restart may be the
 /// dead life's, sent before it died.
-fn restarted_since(index: &Index<'_>, batch: &Batch<'_>, reset: Micros, hop: Micros) -> bool {
+fn restarted_since(index: &Index, batch: &Batch, reset: Micros, hop: Micros) -> bool {
     let lives = index.lives.range((batch.dst, 2)..=(batch.dst, u32::MAX));
     lives.filter_map(|(_, info)| info.up).any(|(_, up)| (reset.saturating_sub(hop)..=batch.t).contains(&up))
 }
@@ -454,14 +454,14 @@ fn restarted_since(index: &Index<'_>, batch: &Batch<'_>, reset: Micros, hop: Mic
 /// sender life's calls to the same destination, modulo `connections`. Local
 /// calls, empty ones and those refused with `NoRoute` (no slot is picked for
 /// them) have none.
-fn slots(index: &Index<'_>, connections: usize) -> Vec<Option<usize>> {
+fn slots(index: &Index, connections: usize) -> Vec<Option<usize>> {
     let mut calls: BTreeMap<Peer, usize> = BTreeMap::new();
     index
         .batches
         .iter()
         .map(|batch| {
             let refused = batch.end.is_some_and(|end| end.outcome == Outcome::NoRoute);
-            if batch.local || batch.events.is_empty() || refused {
+            if batch.local || batch.len() == 0 || refused {
                 return None;
             }
             let rank = calls.entry((batch.node, batch.life, batch.dst)).or_default();
@@ -474,7 +474,7 @@ fn slots(index: &Index<'_>, connections: usize) -> Vec<Option<usize>> {
 
 /// The slot whose call shipped event `id` from `node` (life `life`) to `dst`.
 fn acked_slot(
-    index: &Index<'_>,
+    index: &Index,
     slot_of: &[Option<usize>],
     node: u32,
     life: u32,

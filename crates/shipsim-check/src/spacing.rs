@@ -36,11 +36,11 @@
 
 use std::collections::BTreeMap;
 
-use shipsim_trace::{ConnectState, Lack, LivenessRule, Micros, Outcome, Record, fmt_t};
+use shipsim_trace::{ConnectState, Lack, LivenessRule, Micros, Outcome, Record, TransportTiming, fmt_t};
 
 use crate::contract::{self, ROUNDING};
 use crate::findings::Findings;
-use crate::index::Index;
+use crate::index::{Index, Item};
 
 /// `(sender, sender life, destination)`.
 type Pair<'a> = (&'a str, u32, &'a str);
@@ -58,8 +58,8 @@ struct Run {
 }
 
 /// Why the rule cannot judge this trace, if it cannot.
-pub(crate) fn skipped(index: &Index<'_>) -> Option<String> {
-    let start = index.start?;
+pub(crate) fn skipped(index: &Index) -> Option<String> {
+    let start = index.start()?;
     let Some((timing, _)) = contract::bounds(start) else {
         return Some("the transport gave no timing".into());
     };
@@ -72,59 +72,62 @@ pub(crate) fn skipped(index: &Index<'_>) -> Option<String> {
     if timing.sink_busy {
         return Some("the sink may answer busy, and a busy answer, which the trace does not show, may restart the backoff".into());
     }
-    let remote = index.batches.iter().any(|b| !b.local);
-    (remote && index.connects.is_empty()).then(|| "the transport reports no connection attempts".into())
+    (index.remote && index.connects == 0).then(|| "the transport reports no connection attempts".into())
 }
 
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
-    let Some(start) = index.start else { return };
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
+    let Some(start) = index.start() else { return };
     if skipped(index).is_some() {
         return;
     }
     let Some((timing, _)) = contract::bounds(start) else { return };
     let mut runs: BTreeMap<(Pair<'_>, u32), Run> = BTreeMap::new();
-    for record in index.records {
-        match record {
-            Record::Connect { t, node, life, dst, slot, state } => {
-                let run = runs.entry(((node, *life, dst), *slot)).or_default();
-                match state {
-                    ConnectState::Begin => {
-                        match run.waiting_since.take() {
-                            Some(failed_at) => {
-                                let wait =
-                                    least_wait(timing.backoff_min_us, timing.backoff_max_us, run.failed);
-                                if t + start.tick_us + ROUNDING < failed_at + wait {
-                                    report(findings, record, failed_at, wait, run.failed);
-                                }
-                            }
-                            // The attempt before this one connected: what it carried may
-                            // have restarted the count.
-                            None => run.failed = 0,
-                        }
-                        if std::mem::take(&mut run.answered) {
-                            run.failed = 0;
-                        }
-                    }
-                    ConnectState::Failed => {
-                        run.failed += 1;
-                        run.waiting_since = Some(*t);
-                    }
-                }
+    for item in index.items() {
+        match item {
+            Item::Other(record @ Record::Connect { .. }) => {
+                connect(&mut runs, record, &timing, start.tick_us, findings)
             }
-            Record::Ack { node, life, dst, .. } => answered(&mut runs, (node, *life, dst)),
-            Record::ShipEnd {
-                node,
-                life,
-                outcome: Outcome::Ok | Outcome::Refused | Outcome::Ambiguous,
-                batch,
-                ..
-            } => {
-                let found = index.node(node).and_then(|n| index.batch(n, *batch));
-                if let Some(b) = found.map(|g| &index.batches[g as usize]) {
-                    answered(&mut runs, (node, *life, index.name(b.dst)));
+            Item::Ack(ack) => answered(&mut runs, (index.name(ack.node), ack.life, index.name(ack.dst))),
+            Item::End(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused | Outcome::Ambiguous) => {
+                if let Some(b) = index.batch(end.node, end.batch).map(|b| &index.batches[b as usize]) {
+                    answered(&mut runs, (index.name(end.node), end.life, index.name(b.dst)));
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A `Connect` record: an attempt after a failed one waits out the backoff.
+fn connect<'a>(
+    runs: &mut BTreeMap<(Pair<'a>, u32), Run>,
+    record: &'a Record,
+    timing: &TransportTiming,
+    tick: Micros,
+    findings: &mut Findings,
+) {
+    let Record::Connect { t, node, life, dst, slot, state } = record else { return };
+    let run = runs.entry(((node, *life, dst), *slot)).or_default();
+    match state {
+        ConnectState::Begin => {
+            match run.waiting_since.take() {
+                Some(failed_at) => {
+                    let wait = least_wait(timing.backoff_min_us, timing.backoff_max_us, run.failed);
+                    if t + tick + ROUNDING < failed_at + wait {
+                        report(findings, record, failed_at, wait, run.failed);
+                    }
+                }
+                // The attempt before this one connected: what it carried may
+                // have restarted the count.
+                None => run.failed = 0,
+            }
+            if std::mem::take(&mut run.answered) {
+                run.failed = 0;
+            }
+        }
+        ConnectState::Failed => {
+            run.failed += 1;
+            run.waiting_since = Some(*t);
         }
     }
 }

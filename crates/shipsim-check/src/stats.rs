@@ -27,7 +27,7 @@ use shipsim_trace::{Invariant, Violation};
 use shipsim_trace::{Micros, Outcome, Record, StatsRule};
 
 use crate::findings::Findings;
-use crate::index::{Index, NONE};
+use crate::index::{Index, Item, NONE};
 use shipsim_trace::fmt_t;
 
 /// Checks stats, whatever the trace's `Start` says.
@@ -76,24 +76,23 @@ impl Seen {
     }
 }
 
-pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
+pub(crate) fn run(index: &Index, findings: &mut Findings) {
     // Per (node, life): what its counters should say so far, and its latest `Stats`.
     let mut expected: BTreeMap<(u32, u32), Expected> = BTreeMap::new();
     let mut last: BTreeMap<(u32, u32), Seen> = BTreeMap::new();
-    let mut deliveries = index.deliveries.iter();
-    for (pos, record) in index.records.iter().enumerate() {
-        match record {
-            Record::ShipEnd { node, batch, .. } => count_ship_end(index, pos, node, *batch, &mut expected),
-            Record::Deliver { .. } => {
-                if let Some(d) = deliveries.next() {
-                    let e = expected.entry((d.node, d.life)).or_default();
-                    e.sink += 1;
-                    if index.delivered(d).source != index.name(d.node) {
-                        e.received += 1;
-                    }
+    for item in index.items() {
+        match item {
+            Item::End(end) => count_ship_end(index, end.pos, end.node, end.batch, &mut expected),
+            Item::Deliver(d) => {
+                let e = expected.entry((d.node, d.life)).or_default();
+                e.sink += 1;
+                if index.source_of(d) != index.name(d.node) {
+                    e.received += 1;
                 }
             }
-            Record::Stats { .. } => stats(index, record, &expected, &mut last, findings),
+            Item::Other(record @ Record::Stats { .. }) => {
+                stats(index, record, &expected, &mut last, findings)
+            }
             _ => {}
         }
     }
@@ -106,13 +105,13 @@ pub(crate) fn run(index: &Index<'_>, findings: &mut Findings) {
 /// expected counters: every event an attempt, the shipped prefix sent (or local),
 /// the rest under the counter of the call's outcome.
 fn count_ship_end(
-    index: &Index<'_>,
+    index: &Index,
     pos: usize,
-    node: &str,
+    node: u32,
     batch: u64,
     expected: &mut BTreeMap<(u32, u32), Expected>,
 ) {
-    let Some(b) = index.node(node).and_then(|n| index.batch(n, batch)) else { return };
+    let Some(b) = index.batch(node, batch) else { return };
     let batch = &index.batches[b as usize];
     let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { return };
     if end.pos != pos {
@@ -134,7 +133,7 @@ fn count_ship_end(
 /// A `Stats` record: its counters against what the trace saw its life do so far,
 /// and against the same life's previous `Stats` (kept in `last`).
 fn stats(
-    index: &Index<'_>,
+    index: &Index,
     record: &Record,
     expected: &BTreeMap<(u32, u32), Expected>,
     last: &mut BTreeMap<(u32, u32), Seen>,
@@ -162,7 +161,7 @@ fn stats(
 
 /// `missing-stats`: every life that started has a `Stats` record by the end of
 /// the run (at `end_t`).
-fn missing_stats(index: &Index<'_>, end_t: Micros, findings: &mut Findings) {
+fn missing_stats(index: &Index, end_t: Micros, findings: &mut Findings) {
     for (&(node, life), info) in &index.lives {
         if info.up.is_some() && info.stats.is_empty() {
             findings.add(end_t, StatsRule::MissingStats, || {
@@ -256,7 +255,7 @@ fn monotone(node: &str, life: u32, prev: &Seen, seen: &Seen, findings: &mut Find
 }
 
 /// `totals` at the end of the run, from each life's last `Stats`.
-fn totals(index: &Index<'_>, last: &BTreeMap<(u32, u32), Seen>, end_t: Micros, findings: &mut Findings) {
+fn totals(index: &Index, last: &BTreeMap<(u32, u32), Seen>, end_t: Micros, findings: &mut Findings) {
     let sent: u64 = last.values().map(|s| s.shipper.sent).sum();
     let local: u64 = last.values().map(|s| s.shipper.local).sum();
     let (mut remote_delivered, mut local_delivered) = (0u64, 0u64);

@@ -35,11 +35,13 @@ pub struct Counts {
     pub rate_asked: f64,
     /// The sending node with the lowest achieved rate, and that rate.
     pub slowest: Option<(String, f64)>,
+    /// The transport the `start` record names (empty when it names none).
+    pub transport: String,
 }
 
 /// How fast a node routed: events over the span from its first call to
 /// its last, plus the interval the last call's events take at the asked rate.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Pace {
     first: Micros,
     last: Micros,
@@ -47,45 +49,62 @@ struct Pace {
     events: u64,
 }
 
-impl Counts {
-    /// Tallies `records`.
-    pub fn of(records: &[Record]) -> Self {
-        let mut s = Counts::default();
-        let mut paces: BTreeMap<&str, Pace> = BTreeMap::new();
-        for record in records {
-            match record {
-                Record::Start(start) => s.rate_asked = start.rate,
-                Record::ShipBegin { t, node, local, events, .. } => {
-                    let pace = paces.entry(node).or_insert(Pace { first: *t, ..Pace::default() });
-                    if pace.last != *t || pace.events == 0 {
-                        pace.last_events = 0;
-                    }
-                    pace.last = *t;
-                    pace.last_events += events.len() as u64;
-                    pace.events += events.len() as u64;
-                    s.routed += events.len() as u64;
-                    if *local {
-                        s.local += events.len() as u64;
-                    }
-                    s.batches += 1;
-                }
-                Record::ShipEnd { outcome, .. } => s.batches_ok += u64::from(*outcome == Outcome::Ok),
-                Record::Deliver { .. } => s.delivered += 1,
-                Record::Stats { retransmits, duplicates_dropped, .. } => {
-                    s.retransmits += retransmits;
-                    s.duplicates_dropped += duplicates_dropped;
-                }
-                Record::Fault { .. } => s.faults += 1,
-                Record::FaultEffect(effect) => {
-                    s.faults_judged += 1;
-                    s.faults_idle += u64::from(!effect.effect);
-                }
-                Record::Life { life, state: LifeState::Up, .. } if *life > 1 => s.restarts += 1,
-                _ => {}
+/// [`Counts`] taken in one record at a time, as a run makes them: [`Counts::of`] is this over
+/// a slice, so a run that keeps no record counts the same.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: Counts,
+    paces: BTreeMap<String, Pace>,
+}
+
+impl Tally {
+    /// Takes in the next record.
+    pub fn feed(&mut self, record: &Record) {
+        let s = &mut self.counts;
+        match record {
+            Record::Start(start) => {
+                s.rate_asked = start.rate;
+                s.transport.clone_from(&start.transport_name);
             }
+            Record::ShipBegin { t, node, local, events, .. } => {
+                if !self.paces.contains_key(node.as_str()) {
+                    self.paces.insert(node.to_string(), Pace { first: *t, ..Pace::default() });
+                }
+                let pace = self.paces.get_mut(node.as_str()).expect("inserted above");
+                if pace.last != *t || pace.events == 0 {
+                    pace.last_events = 0;
+                }
+                pace.last = *t;
+                pace.last_events += events.len() as u64;
+                pace.events += events.len() as u64;
+                s.routed += events.len() as u64;
+                if *local {
+                    s.local += events.len() as u64;
+                }
+                s.batches += 1;
+            }
+            Record::ShipEnd { outcome, .. } => s.batches_ok += u64::from(*outcome == Outcome::Ok),
+            Record::Deliver { .. } => s.delivered += 1,
+            Record::Stats { retransmits, duplicates_dropped, .. } => {
+                s.retransmits += retransmits;
+                s.duplicates_dropped += duplicates_dropped;
+            }
+            Record::Fault { .. } => s.faults += 1,
+            Record::FaultEffect(effect) => {
+                s.faults_judged += 1;
+                s.faults_idle += u64::from(!effect.effect);
+            }
+            Record::Life { life, state: LifeState::Up, .. } if *life > 1 => s.restarts += 1,
+            _ => {}
         }
+    }
+
+    /// The counts of every record taken in.
+    pub fn counts(&self) -> Counts {
+        let mut s = self.counts.clone();
         if s.rate_asked > 0.0 {
-            s.slowest = paces
+            s.slowest = self
+                .paces
                 .iter()
                 .map(|(node, p)| {
                     let span = (p.last - p.first) as f64 / 1e6 + p.last_events as f64 / s.rate_asked;
@@ -94,6 +113,17 @@ impl Counts {
                 .min_by(|a, b| a.1.total_cmp(&b.1));
         }
         s
+    }
+}
+
+impl Counts {
+    /// Tallies `records`.
+    pub fn of(records: &[Record]) -> Self {
+        let mut tally = Tally::default();
+        for record in records {
+            tally.feed(record);
+        }
+        tally.counts()
     }
 
     /// The line saying the workload fell short of its rate (by more than

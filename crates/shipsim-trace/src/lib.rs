@@ -31,7 +31,7 @@ mod text;
 mod units;
 mod writer;
 
-pub use counts::{Counts, fmt_t};
+pub use counts::{Counts, Tally, fmt_t};
 pub use coverage::{FaultEffect, LifeProbes};
 pub use expect::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use fault::{FaultAction, HealTarget, SettleText};
@@ -42,7 +42,7 @@ pub use names::{
     TraceRule,
 };
 pub use payload::PayloadDigest;
-pub use read::{read, read_file};
+pub use read::{read, read_each, read_file, read_file_each};
 pub use record::{
     ConnectState, DeclaredTransport, EventRef, FORMAT_VERSION, FaultLinks, LifeState, MembershipChange,
     Outcome, Phase, Record, ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,

@@ -18,11 +18,26 @@ pub fn read_file(path: &Path) -> Result<Vec<Record>, InputError> {
 
 /// [`read_file`] from any reader; `path` names it in errors.
 pub fn read(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, InputError> {
+    let mut records = Vec::new();
+    read_each(reader, path, |record| records.push(record))?;
+    Ok(records)
+}
+
+/// [`read_file`], handing each record to `each` as it is read rather than keeping them: the
+/// trace is read line by line, so a trace of any length takes the memory of one line. The
+/// checks are [`read`]'s; a record `each` was handed may belong to a trace found bad later
+/// (cut short).
+pub fn read_file_each(path: &Path, each: impl FnMut(Record)) -> Result<(), InputError> {
+    let file = std::fs::File::open(path).map_err(|e| whole(path, format!("cannot read the trace: {e}")))?;
+    read_each(io::BufReader::new(file), path, each)
+}
+
+/// [`read_file_each`] from any reader; `path` names it in errors.
+pub fn read_each(reader: impl BufRead, path: &Path, mut each: impl FnMut(Record)) -> Result<(), InputError> {
     let at = |line: usize, column: usize, message: String| {
         InputError::new(path.display().to_string(), line, column, message)
     };
-    let mut records = Vec::new();
-    let mut last_line = 0;
+    let (mut any, mut ended, mut last_line) = (false, false, 0);
     for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| at(i + 1, 0, format!("cannot read: {e}")))?;
         last_line = i + 1;
@@ -33,48 +48,42 @@ pub fn read(reader: impl BufRead, path: &Path) -> Result<Vec<Record>, InputError
             let hint = if e.is_eof() { " (the line is cut short: a truncated trace?)" } else { "" };
             at(i + 1, e.column(), format!("not a trace record: {e}{hint}"))
         })?;
-        if records.is_empty() {
-            match &record {
-                Record::Start(start) if start.format > FORMAT_VERSION => {
-                    return Err(at(
-                        i + 1,
-                        0,
-                        format!(
-                            "trace format {} is newer than this shipsim reads ({FORMAT_VERSION})",
-                            start.format
-                        ),
-                    ));
-                }
-                // An older trace lacks what this build's readers use (a fault's
-                // `action`): named as such, not as a missing field further down.
-                Record::Start(start) if start.format < FORMAT_VERSION => {
-                    return Err(at(
-                        i + 1,
-                        0,
-                        format!(
-                            "trace format {} is older than this shipsim reads ({FORMAT_VERSION}): \
-                             run the scenario again to write it anew",
-                            start.format
-                        ),
-                    ));
-                }
-                Record::Start(_) => {}
-                _ => return Err(at(i + 1, 0, "the first record is not a `start` record".into())),
-            }
+        if !any {
+            first(&record).map_err(|message| at(i + 1, 0, message))?;
         }
-        records.push(record);
+        any = true;
+        ended |= matches!(record, Record::Phase { phase: Phase::End, .. });
+        each(record);
     }
-    if records.is_empty() {
+    if !any {
         return Err(whole(path, "the trace is empty".into()));
     }
-    if !records.iter().any(|r| matches!(r, Record::Phase { phase: Phase::End, .. })) {
+    if !ended {
         return Err(at(
             last_line,
             0,
             "the trace ends without a `phase: end` record: it was cut short (truncated?)".into(),
         ));
     }
-    Ok(records)
+    Ok(())
+}
+
+/// Why `record` cannot open a trace this build reads, if it cannot.
+fn first(record: &Record) -> Result<(), String> {
+    match record {
+        Record::Start(start) if start.format > FORMAT_VERSION => {
+            Err(format!("trace format {} is newer than this shipsim reads ({FORMAT_VERSION})", start.format))
+        }
+        // An older trace lacks what this build's readers use (a fault's
+        // `action`): named as such, not as a missing field further down.
+        Record::Start(start) if start.format < FORMAT_VERSION => Err(format!(
+            "trace format {} is older than this shipsim reads ({FORMAT_VERSION}): \
+             run the scenario again to write it anew",
+            start.format
+        )),
+        Record::Start(_) => Ok(()),
+        _ => Err("the first record is not a `start` record".into()),
+    }
 }
 
 fn whole(path: &Path, message: String) -> InputError {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::sim::RunResult;
-use shipsim_check::{render_violation, transport_suffix};
+use shipsim_check::render_violation;
 
 /// How many violations the report spells out; the rest are counted.
 pub const SHOWN_VIOLATIONS: usize = 5;
@@ -14,9 +14,11 @@ pub const SHOWN_VIOLATIONS: usize = 5;
 /// The full human report of one run. A failing run's report ends with `FAIL`: the caller adds
 /// the one line that reruns it (a repro's replay, or its own test's name).
 pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration) -> String {
-    let s = shipsim_trace::Counts::of(&result.records);
+    let s = &result.counts;
     let mut out = String::new();
-    let _ = writeln!(out, "scenario {scenario_path}, seed {seed}{}", transport_suffix(&result.records));
+    let transport =
+        if s.transport.is_empty() { String::new() } else { format!(", transport {}", s.transport) };
+    let _ = writeln!(out, "scenario {scenario_path}, seed {seed}{transport}");
     let _ = writeln!(
         out,
         "  events routed {} ({} local, {} remote), deliveries {}, batches {} ({} ok)",

@@ -28,19 +28,21 @@ pub struct Simulation<'a> {
     /// The factory is the one the scenario's `transport.kind` names, so a swarm variant that
     /// names another runs on that one.
     named: bool,
+    /// Whether [`Simulation::run`]'s result keeps the run's records ([`Self::keep_records`]).
+    keep_records: bool,
 }
 
 impl<'a> Simulation<'a> {
     /// `scenario` on the transport its `transport.kind` names (shipper-net's TCP when it names
     /// none).
     pub fn new(scenario: &'a Scenario) -> Self {
-        Simulation { scenario, factory: kinds::scenario_factory(scenario), named: true }
+        Simulation { scenario, factory: kinds::scenario_factory(scenario), named: true, keep_records: true }
     }
 
     /// `scenario` on the transports an already shared `factory` builds.
     #[cfg(any(test, feature = "suite"))]
     pub(crate) fn with_factory(scenario: &'a Scenario, factory: Arc<dyn TransportFactory>) -> Self {
-        Simulation { scenario, factory, named: false }
+        Simulation { scenario, factory, named: false, keep_records: true }
     }
 
     /// Runs on the transports `factory` builds instead, whatever the scenario's
@@ -51,22 +53,33 @@ impl<'a> Simulation<'a> {
         self
     }
 
+    /// Whether [`Self::run`] and [`Self::run_traced`] keep the run's records in their result
+    /// (`RunResult::records`; the default). Without them the checkers still take in every
+    /// record as it is made, so the verdict is the same, but the run's memory is what the
+    /// checkers keep, not the whole trace: for long runs whose trace nobody reads. A run that
+    /// failed and must be explained runs again with its records kept (the same seed gives the
+    /// same trace: compare `written` digests to be sure).
+    pub fn keep_records(mut self, keep: bool) -> Self {
+        self.keep_records = keep;
+        self
+    }
+
     /// Runs the scenario once with `seed` and checks every invariant.
     pub fn run(&self, seed: u64) -> Result<RunResult, RunError> {
-        sim::run_with(self.scenario, seed, self.factory.clone())
+        sim::run_traced(self.scenario, seed, self.factory.clone(), None, self.keep_records)
     }
 
     /// [`Self::run`], writing the trace to `out` as the run makes it (the violations last):
     /// the result's `written` says what was written, or why it could not be.
     pub fn run_traced(&self, seed: u64, out: crate::TraceOut) -> Result<RunResult, RunError> {
-        sim::run_traced(self.scenario, seed, self.factory.clone(), Some(out))
+        sim::run_traced(self.scenario, seed, self.factory.clone(), Some(out), self.keep_records)
     }
 
     /// Runs `seed` twice and compares the traces byte for byte: the first run's result, or
     /// [`RunError::Nondeterministic`] naming the first line where the two differ.
     pub fn check_determinism(&self, seed: u64) -> Result<RunResult, RunError> {
-        let first = self.run(seed)?;
-        let second = self.run(seed)?;
+        let first = sim::run_with(self.scenario, seed, self.factory.clone())?;
+        let second = sim::run_with(self.scenario, seed, self.factory.clone())?;
         match shipsim_trace::first_record_difference(&first.records, &second.records) {
             None => Ok(first),
             Some((line, first, second)) => Err(RunError::Nondeterministic { seed, line, first, second }),
@@ -223,6 +236,27 @@ mod tests {
         let checked = Simulation::new(&s).check_determinism(2).unwrap();
         let plain = Simulation::new(&s).run(2).unwrap();
         assert_eq!(checked.records, plain.records);
+    }
+
+    /// A run that keeps no records checks every record all the same, as it is made: the same
+    /// verdict and the same trace (its digest, streamed) as a run that keeps them, whose
+    /// records encode to that very digest.
+    #[test]
+    fn a_run_that_keeps_no_records_gives_the_same_verdict_and_trace() {
+        let mut s = scenario("crash-restart-receiver");
+        s.workload.events = 80;
+        let sink = || crate::TraceOut::new(std::io::sink());
+        let kept = Simulation::new(&s).run_traced(2, sink()).unwrap();
+        let dropped = Simulation::new(&s).keep_records(false).run_traced(2, sink()).unwrap();
+        assert!(dropped.records.is_empty(), "no record kept");
+        assert!(!kept.records.is_empty());
+        assert_eq!(kept.summary, dropped.summary);
+        let (digest, len) = kept.written.clone().unwrap().unwrap();
+        assert_eq!(dropped.written.unwrap().unwrap(), (digest, len));
+        assert_eq!(shipsim_trace::Digest::of(&kept.records), (digest, len));
+        assert!(kept.records.iter().any(|r| matches!(r, Record::FaultEffect(_))), "faults judged");
+        assert_eq!(dropped.counts, shipsim_trace::Counts::of(&kept.records));
+        assert_eq!(kept.counts, dropped.counts);
     }
 
     /// A transport too small for the scenario's frames is refused before the run starts.

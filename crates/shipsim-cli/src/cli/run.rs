@@ -143,20 +143,25 @@ fn run_seeds(
 
 /// One run of `seed` (twice, compared, when `twice`), its trace written to `trace` if given:
 /// as the run makes it, or after a run made twice. The trace's digest and length, or why it
-/// could not be written.
+/// could not be written. Without a trace and unless `diagram` (which draws the records), a
+/// passing run keeps no records ([`lean`]).
 #[allow(clippy::type_complexity)]
 fn simulate(
     simulation: &Simulation<'_>,
     seed: u64,
     trace: Option<&Path>,
     twice: bool,
+    diagram: bool,
 ) -> Result<(RunResult, Option<Result<(u64, u64), String>>), RunError> {
     if twice {
         let result = simulation.check_determinism(seed)?;
         let written = trace.map(|t| write_trace(t, &result.records).map_err(|e| e.to_string()));
         return Ok((result, written));
     }
-    let Some(trace) = trace else { return Ok((simulation.run(seed)?, None)) };
+    let Some(trace) = trace else {
+        let result = if diagram { simulation.run(seed)? } else { lean(simulation, seed)? };
+        return Ok((result, None));
+    };
     match std::fs::File::create(trace) {
         Ok(file) => {
             let mut result = simulation.run_traced(seed, TraceOut::new(file))?;
@@ -164,6 +169,29 @@ fn simulate(
             Ok((result, written))
         }
         Err(err) => Ok((simulation.run(seed)?, Some(Err(err.to_string())))),
+    }
+}
+
+/// One run of `seed` whose records nobody asked for: it keeps none (the checkers take each in
+/// as it is made, the trace is streamed into a digest). A failure is explained from its
+/// records, so a failing seed runs again keeping them; determinism makes that the same trace,
+/// and a different digest is reported as the determinism bug it is.
+fn lean(simulation: &Simulation<'_>, seed: u64) -> Result<RunResult, RunError> {
+    let sink = TraceOut::new(std::io::sink());
+    let first = simulation.clone().keep_records(false).run_traced(seed, sink)?;
+    if first.passed() {
+        return Ok(first);
+    }
+    let kept = simulation.clone().keep_records(true).run(seed)?;
+    let (digest, _) = shipsim_trace::Digest::of(&kept.records);
+    match first.written {
+        Some(Ok((streamed, _))) if streamed != digest => Err(RunError::Nondeterministic {
+            seed,
+            line: 0,
+            first: format!("a run keeping no records wrote a trace of digest {streamed:016x}"),
+            second: format!("its run again keeping them wrote one of digest {digest:016x}"),
+        }),
+        _ => Ok(kept),
     }
 }
 
@@ -176,7 +204,8 @@ fn run_one(
     mode: &Mode,
 ) -> ExitStatus {
     let started = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let (result, written) = match simulate(&Simulation::new(scenario), seed, trace.as_deref(), mode.twice) {
+    let simulated = simulate(&Simulation::new(scenario), seed, trace.as_deref(), mode.twice, html.is_some());
+    let (result, written) = match simulated {
         Ok(ran) => ran,
         Err(RunError::Nondeterministic { line, first, second, .. }) => {
             outln!(
@@ -231,4 +260,27 @@ fn run_one(
         outln!("  deterministic: two runs, same trace (digest {digest:016x})");
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seed run whose records nobody asked for keeps none when it passes; a failing one comes
+    /// back with the records of its run again, the same verdict and counts.
+    #[test]
+    fn a_lean_run_keeps_records_only_to_explain_a_failure() {
+        let text = "name: slow\nnodes: [n1, n2]\nduration: 5s\nworkload:\n  events: 100\n  rate: 10/s\n";
+        let failing = shipsim::parse(&format!("{text}expect:\n  settle: 2s\n"), "slow.yaml").unwrap();
+        let kept = Simulation::new(&failing).run(3).unwrap();
+        assert!(!kept.passed(), "the workload cannot finish");
+        let lean_failure = lean(&Simulation::new(&failing), 3).unwrap();
+        assert_eq!(lean_failure.records, kept.records);
+        assert_eq!((lean_failure.summary, lean_failure.counts), (kept.summary, kept.counts));
+
+        let passing = shipsim::parse(&text.replace("100", "20"), "quick.yaml").unwrap();
+        let lean_pass = lean(&Simulation::new(&passing), 3).unwrap();
+        assert!(lean_pass.passed() && lean_pass.records.is_empty());
+        assert_eq!(lean_pass.counts, Simulation::new(&passing).run(3).unwrap().counts);
+    }
 }

@@ -41,6 +41,7 @@ pub(super) async fn run(
     records.extend(violations.iter().cloned().map(|v| Record::Violation(Box::new(v))));
     // The nodes run in processes of their own: their probes are not counted in real mode.
     Ok(RunResult {
+        counts: shipsim_trace::Counts::of(&records),
         records,
         violations,
         summary,

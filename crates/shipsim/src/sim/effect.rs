@@ -9,10 +9,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use shipsim_trace::{ConnectState, FaultAction, FaultEffect, FaultLinks, LifeState, Micros, Record, Text};
+use shipsim_trace::{FaultAction, FaultEffect, FaultLinks, LifeState, Micros, Record, Text};
 
-/// A directed pair of nodes: what goes from the first to the second.
-type Way = (Text, Text);
+use super::traffic::{Traffic, Way};
 
 /// What the runner saw of the network just before each fault (one entry per `fault` record, the
 /// settle phase's healing included), and what each reorder reordered.
@@ -53,85 +52,20 @@ impl Observed {
     }
 }
 
-/// The traffic the harness recorded, by record position.
-#[derive(Default)]
-struct Traffic {
-    /// Remote ship calls: begun at, ended at (`usize::MAX`: never), from, to.
-    calls: Vec<(usize, usize, Way)>,
-    /// Something crossed from one node to another: a remote ship begun, a connection attempt
-    /// begun, a delivery.
-    crossings: Vec<(usize, Way)>,
-    /// The `fault` records' positions.
-    faults: Vec<usize>,
-}
-
-impl Traffic {
-    fn of(records: &[Record]) -> Traffic {
-        let mut traffic = Traffic::default();
-        let mut open: BTreeMap<(Text, u64), usize> = BTreeMap::new();
-        for (pos, record) in records.iter().enumerate() {
-            match record {
-                Record::ShipBegin { node, batch, dst, local: false, .. } => {
-                    open.insert((node.clone(), *batch), traffic.calls.len());
-                    traffic.calls.push((pos, usize::MAX, (node.clone(), dst.clone())));
-                    traffic.crossings.push((pos, (node.clone(), dst.clone())));
-                }
-                Record::ShipEnd { node, batch, .. } => {
-                    if let Some(i) = open.remove(&(node.clone(), *batch)) {
-                        traffic.calls[i].1 = pos;
-                    }
-                }
-                // A crashed sender's calls end with its life.
-                Record::Life { node, state: LifeState::Down, .. } => {
-                    for (_, i) in open.extract_if(.., |(from, _), _| from == node) {
-                        traffic.calls[i].1 = pos;
-                    }
-                }
-                Record::Connect { node, dst, state: ConnectState::Begin, .. } => {
-                    traffic.crossings.push((pos, (node.clone(), dst.clone())));
-                }
-                Record::Deliver { node, source, .. } if node != source => {
-                    traffic.crossings.push((pos, (source.clone(), node.clone())));
-                }
-                Record::Fault { .. } => traffic.faults.push(pos),
-                _ => {}
-            }
-        }
-        traffic
-    }
-
-    /// Calls in flight at `pos` that go one of `ways`.
-    fn open_calls(&self, pos: usize, mut ways: impl FnMut(&Text, &Text) -> bool) -> usize {
-        self.calls.iter().filter(|(begin, end, (a, b))| *begin < pos && *end > pos && ways(a, b)).count()
-    }
-
-    /// Crossings between positions `from` and `to` that go one of `ways`.
-    fn crossed(&self, from: usize, to: usize, mut ways: impl FnMut(&Text, &Text) -> bool) -> usize {
-        self.crossings.iter().filter(|(pos, (a, b))| *pos > from && *pos < to && ways(a, b)).count()
-    }
-}
-
-/// One `fault-effect` record per scripted `fault` record of `records`, stamped `t`.
-pub(super) fn effects(records: &[Record], observed: &Observed, shards: u32, t: Micros) -> Vec<Record> {
-    let traffic = Traffic::of(records);
-    let mut members: Vec<Text> = match records.first() {
-        Some(Record::Start(start)) if !start.members.is_empty() => {
-            start.members.iter().map(Text::from).collect()
-        }
-        Some(Record::Start(start)) => start.nodes.iter().map(Text::from).collect(),
-        _ => Vec::new(),
-    };
+/// One `fault-effect` record per scripted `fault` record `traffic` took in, stamped `t`.
+pub(super) fn effects(traffic: &Traffic, observed: &Observed, shards: u32, t: Micros) -> Vec<Record> {
+    let mut members: Vec<Text> = traffic.members.clone();
     let mut out = Vec::with_capacity(traffic.faults.len());
-    for (k, &pos) in traffic.faults.iter().enumerate() {
-        let Record::Fault { t: at, action, links, .. } = &records[pos] else { continue };
+    for (k, fault) in traffic.faults.iter().enumerate() {
+        let Record::Fault { t: at, action, .. } = &fault.record else { continue };
         // The settle phase's healing is the harness's, not the scenario's.
         if matches!(**action, FaultAction::Settle { .. }) {
             continue;
         }
-        let judge = Judge { records, traffic: &traffic, observed, k, pos };
+        let judge = Judge { traffic, observed, k };
         let (effect, why) = match &**action {
             FaultAction::Join(_) | FaultAction::Leave(_) => judge.membership(&mut members, shards),
-            action => judge.judge(action, links),
+            action => judge.judge(action, fault.links()),
         };
         let fault = u32::try_from(k).unwrap_or(u32::MAX);
         out.push(Record::FaultEffect(Box::new(FaultEffect { t, fault, at: *at, effect, why })));
@@ -139,13 +73,11 @@ pub(super) fn effects(records: &[Record], observed: &Observed, shards: u32, t: M
     out
 }
 
-/// Judges fault `k`, recorded at `pos`.
+/// Judges fault `k`.
 struct Judge<'a> {
-    records: &'a [Record],
     traffic: &'a Traffic,
     observed: &'a Observed,
     k: usize,
-    pos: usize,
 }
 
 impl Judge<'_> {
@@ -177,6 +109,11 @@ impl Judge<'_> {
         }
     }
 
+    /// The remote calls in flight at the fault that go one of `ways`.
+    fn open_calls(&self, ways: impl Fn(&Text, &Text) -> bool) -> usize {
+        self.traffic.faults[self.k].open.iter().filter(|(a, b)| ways(a, b)).count()
+    }
+
     /// A fault that cut routes: calls or messages in flight over them, or anything crossing
     /// them until they are usable again (bytes a hold held included).
     fn cut(&self, links: &FaultLinks) -> (bool, String) {
@@ -185,7 +122,7 @@ impl Judge<'_> {
         }
         let cut = |a: &Text, b: &Text| links.cut.iter().any(|[from, to]| from == a && to == b);
         let either = |a: &Text, b: &Text| cut(a, b) || cut(b, a);
-        let calls = self.traffic.open_calls(self.pos, cut);
+        let calls = self.open_calls(cut);
         if calls > 0 {
             return (true, format!("cut {calls} calls in flight"));
         }
@@ -193,8 +130,8 @@ impl Judge<'_> {
         if wire > 0 {
             return (true, format!("cut {wire} messages in flight"));
         }
-        let (healed_at, healed_k) = self.healed_at(links);
-        let crossed = self.traffic.crossed(self.pos, healed_at, cut);
+        let healed_k = self.healed_at(links);
+        let crossed = self.traffic.crossed(self.k, healed_k, cut);
         if crossed > 0 {
             return (true, format!("{crossed} ships, connection attempts or deliveries tried it while cut"));
         }
@@ -205,24 +142,19 @@ impl Judge<'_> {
         (false, "cut idle routes: nothing was in flight or tried them while cut".into())
     }
 
-    /// The position and index of the first later fault that made every pair `links` cut usable
-    /// again (the end of the run, `None`, when none did).
-    fn healed_at(&self, links: &FaultLinks) -> (usize, Option<usize>) {
+    /// The index of the first later fault that made every pair `links` cut usable again
+    /// (`None`, the end of the run, when none did).
+    fn healed_at(&self, links: &FaultLinks) -> Option<usize> {
         let later = self.traffic.faults.iter().enumerate().skip(self.k + 1);
-        for (k, &pos) in later {
-            if let Record::Fault { links: after, .. } = &self.records[pos]
-                && links.cut.iter().all(|pair| after.healed.contains(pair))
-            {
-                return (pos, Some(k));
-            }
-        }
-        (self.records.len(), None)
+        later
+            .map(|(k, fault)| (k, fault.links()))
+            .find_map(|(k, after)| links.cut.iter().all(|pair| after.healed.contains(pair)).then_some(k))
     }
 
     /// A crash: calls in flight from or to the node, or messages on the wire to or from it.
     fn crash(&self, node: &Text) -> (bool, String) {
         let touches = |a: &Text, b: &Text| a == node || b == node;
-        let calls = self.traffic.open_calls(self.pos, touches);
+        let calls = self.open_calls(touches);
         if calls > 0 {
             return (true, format!("{calls} calls from or to {node} in flight"));
         }
@@ -236,11 +168,7 @@ impl Judge<'_> {
     /// A restart: a new life of the node began (the node's next `life` record is an `up`; the
     /// host's software starts at the step after the fault).
     fn restart(&self, node: &Text) -> (bool, String) {
-        let next = self.records[self.pos..].iter().find_map(|r| match r {
-            Record::Life { node: n, state, .. } if n == node => Some(*state),
-            _ => None,
-        });
-        match next {
+        match self.traffic.faults[self.k].next_life.get(node) {
             Some(LifeState::Up) => (true, format!("{node} started a new life")),
             _ => (false, format!("{node} did not start")),
         }
@@ -259,8 +187,8 @@ impl Judge<'_> {
     fn touched(&self, link: &[Text; 2]) -> (bool, String) {
         let either = |a: &Text, b: &Text| on_link(link, a, b);
         let wire = self.observed.on_wire(self.k, either);
-        let settle = self.traffic.faults.last().copied().unwrap_or(self.records.len());
-        let crossed = self.traffic.crossed(self.pos, settle, either);
+        let settle = self.traffic.faults.len().checked_sub(1);
+        let crossed = self.traffic.crossed(self.k, settle, either);
         match wire + crossed {
             0 => (false, "no message crossed the link".into()),
             n => (true, format!("{n} messages, ships or connection attempts crossed the link")),
@@ -269,12 +197,9 @@ impl Judge<'_> {
 
     /// A membership change: the shards it moved, by the checkers' placement oracle.
     fn membership(&self, members: &mut Vec<Text>, shards: u32) -> (bool, String) {
-        let end = self.traffic.faults.get(self.k + 1).copied().unwrap_or(self.records.len());
-        let next = self.records[self.pos..end].iter().find_map(|r| match r {
-            Record::Membership { members, .. } => Some(members.clone()),
-            _ => None,
-        });
-        let Some(after) = next else { return (false, "changed no membership".into()) };
+        let Some(after) = self.traffic.faults[self.k].membership.clone() else {
+            return (false, "changed no membership".into());
+        };
         let moved = shipsim_check::shards_moved(members, &after, shards).len();
         *members = after;
         match moved {

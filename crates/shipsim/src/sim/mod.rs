@@ -25,6 +25,7 @@ mod routes;
 mod runner;
 mod sink;
 mod trace_out;
+mod traffic;
 mod workload;
 
 pub use clock::TICK;

@@ -17,10 +17,11 @@ use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
 
 use super::memory::{Memory, NetProbe, NodeBook};
 use super::trace_out::TraceOut;
+use super::traffic::Traffic;
 use crate::transport::NetCounters;
 use shipsim_trace::{
-    ConnectState, EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, PayloadDigest, Phase,
-    Record, ShippedRecord, ShipperCounters, Text,
+    ConnectState, Counts, EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, PayloadDigest,
+    Phase, Record, ShippedRecord, ShipperCounters, Tally, Text,
 };
 
 /// Real mode's hook on a node process's recorder: stamps records with the real monotonic clock
@@ -39,10 +40,22 @@ pub(crate) struct Recorder {
     now: Micros,
     /// Real mode only (see [`Tap`]).
     tap: Option<Box<dyn Tap>>,
+    /// The records kept (all of them, unless [`Recorder::drop_records`]; then only those not
+    /// yet released).
     records: Vec<Record>,
+    /// How many records were dropped from the front of `records` once released.
+    dropped: usize,
+    /// Whether released records are dropped rather than kept.
+    drop_records: bool,
     /// Where the trace streams as it is made, if anywhere.
     out: Option<TraceOut>,
-    /// How many of `records` went to `out`.
+    /// The checkers, fed each record as it is released, if the run checks as it goes.
+    online: Option<shipsim_check::Online>,
+    /// What the faults' effects are judged by, fed each record as it is released.
+    traffic: Traffic,
+    /// The run's counts, fed each record as it is released.
+    tally: Tally,
+    /// How many of `records` were released: written to `out`, fed to `online` and `traffic`.
     written: usize,
     /// A fault's record waits for what it cut and healed: it and every record after it are
     /// not written out until then.
@@ -94,11 +107,43 @@ impl Recorder {
         self.out = Some(out);
     }
 
+    /// Simulation: check every record as it is released ([`Recorder::take_online`] gives the
+    /// checkers back).
+    pub(crate) fn check_online(&mut self) {
+        self.online = Some(shipsim_check::Online::new());
+    }
+
+    /// Simulation: keep no record once released (written out, checked, and taken in by the
+    /// judge of the faults' effects): [`Recorder::take_records`] then gives none.
+    pub(crate) fn drop_records(&mut self) {
+        self.drop_records = true;
+    }
+
+    /// Releases every record made so far, a fault record waiting for its effect included.
+    pub(crate) fn release(&mut self) {
+        self.held = false;
+        self.write_out();
+    }
+
+    /// The checkers fed so far, leaving none.
+    pub(crate) fn take_online(&mut self) -> Option<shipsim_check::Online> {
+        self.online.take()
+    }
+
+    /// The counts of the records released so far.
+    pub(crate) fn counts(&self) -> Counts {
+        self.tally.counts()
+    }
+
+    /// What the faults' effects are judged by.
+    pub(super) fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
     /// Writes out what is not yet written (with no fault record waiting), and gives the
     /// output back.
     pub(crate) fn take_out(&mut self) -> Option<TraceOut> {
-        self.held = false;
-        self.write_out();
+        self.release();
         self.out.take()
     }
 
@@ -115,17 +160,29 @@ impl Recorder {
         }
     }
 
-    /// The records made since the last call, to `out`.
+    /// Releases the records made since the last call: to `out`, the checkers and the judge
+    /// of the faults' effects; then drops them, if none are kept.
     fn write_out(&mut self) {
-        if let Some(out) = &mut self.out {
-            for record in &self.records[self.written..] {
+        for record in &self.records[self.written..] {
+            if let Some(out) = &mut self.out {
                 out.write(record);
             }
-            self.written = self.records.len();
+            if let Some(online) = &mut self.online {
+                online.feed(record);
+            }
+            self.traffic.feed(record);
+            self.tally.feed(record);
+        }
+        self.written = self.records.len();
+        if self.drop_records {
+            self.dropped += self.records.len();
+            self.records.clear();
+            self.written = 0;
         }
     }
 
-    /// Every record so far.
+    /// Every record kept so far.
+    #[cfg(test)]
     pub(super) fn records(&self) -> &[Record] {
         &self.records
     }
@@ -167,7 +224,7 @@ impl Recorder {
         let t = self.now();
         self.held = self.tap.is_none();
         self.push(Record::Fault { t, fault, action: Box::new(action), links: Box::default() });
-        self.records.len() - 1
+        self.dropped + self.records.len() - 1
     }
 
     /// What the fault recorded at `pos` did to the routes between nodes:
@@ -177,7 +234,7 @@ impl Recorder {
             pairs.iter().map(|(from, to)| [self.name(from), self.name(to)]).collect()
         };
         let (cut_t, healed_t) = (texts(cut), texts(healed));
-        if let Some(Record::Fault { links, .. }) = self.records.get_mut(pos) {
+        if let Some(Record::Fault { links, .. }) = self.records.get_mut(pos - self.dropped) {
             links.cut = cut_t;
             links.healed = healed_t;
         }

@@ -20,7 +20,7 @@ use crate::sim::faults::{self, FaultState, Pairing, Route};
 use crate::sim::life_probes;
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
-use crate::sim::recorder::SharedRecorder;
+use crate::sim::recorder::{Recorder, SharedRecorder};
 use crate::sim::trace_out::TraceOut;
 use crate::transport::{self, TransportFactory};
 use shipsim_trace::{
@@ -70,6 +70,9 @@ pub struct RunResult {
     /// The coverage probes the run reached, with their hits (empty unless the `probes` feature
     /// is on; `shipper::probes::ALL` lists every probe).
     pub probes: BTreeMap<String, u64>,
+    /// The run's counts, every record tallied as it was made (the same as
+    /// `Counts::of(&records)` when the records are kept).
+    pub counts: shipsim_trace::Counts,
     /// A traced run ([`crate::Simulation::run_traced`]): the digest and length of the trace it
     /// wrote as it went, or why it could not.
     pub written: Option<Result<(u64, u64), String>>,
@@ -95,16 +98,18 @@ pub(crate) fn run_with(
     seed: u64,
     factory: Arc<dyn TransportFactory>,
 ) -> Result<RunResult, RunError> {
-    run_traced(scenario, seed, factory, None)
+    run_traced(scenario, seed, factory, None, true)
 }
 
 /// [`run_with`], writing the trace to `out` as the run makes it (the violations last, once
-/// checked) when there is one.
+/// checked) when there is one; keeping its records in the result only if `keep_records`
+/// (the checkers take each record in as it is made either way).
 pub(crate) fn run_traced(
     scenario: &Scenario,
     seed: u64,
     factory: Arc<dyn TransportFactory>,
     out: Option<TraceOut>,
+    keep_records: bool,
 ) -> Result<RunResult, RunError> {
     refuse_unsupported(scenario, &*factory)?;
     let start = start_record(scenario, seed, &*factory);
@@ -127,6 +132,10 @@ pub(crate) fn run_traced(
         sim.host(node.as_str(), host);
     }
     let clock = Clock { recorder: &recorder, membership: &membership };
+    recorder.lock().check_online();
+    if !keep_records {
+        recorder.lock().drop_records();
+    }
     if let Some(out) = out {
         recorder.lock().set_out(out);
     }
@@ -145,11 +154,32 @@ pub(crate) fn run_traced(
     let end = micros(sim.elapsed());
     finish(&recorder, scenario, end);
     let mut rec = recorder.lock();
-    let effects = super::effect::effects(rec.records(), &observed, scenario.shards, end);
+    let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
+    let summary = conclude(&mut rec, &observed, scenario.shards, end, &probes, per_life);
+    let violations = summary.violations();
+    for violation in &violations {
+        rec.push(Record::Violation(Box::new(violation.clone())));
+    }
+    let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
+    let (records, counts) = (rec.take_records(), rec.counts());
+    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes, counts, written })
+}
+
+/// The run is over: the faults' effects, then (with the `probes` feature) the probes, recorded,
+/// and the checkers' verdict over every record.
+fn conclude(
+    rec: &mut Recorder,
+    observed: &Observed,
+    shards: u32,
+    end: shipsim_trace::Micros,
+    probes: &BTreeMap<String, u64>,
+    per_life: life_probes::PerLife,
+) -> shipsim_check::CheckSummary {
+    rec.release();
+    let effects = super::effect::effects(rec.traffic(), observed, shards, end);
     for effect in effects {
         rec.push(effect);
     }
-    let probes: BTreeMap<String, u64> = hits.into_iter().map(|(name, n)| (name.to_owned(), n)).collect();
     if shipper::probes::ENABLED {
         for record in per_life.records(end) {
             rec.push(record);
@@ -157,14 +187,7 @@ pub(crate) fn run_traced(
         let hits = probes.iter().map(|(name, n)| (Text::from(name.as_str()), *n)).collect();
         rec.push(Record::Probes { t: end, hits });
     }
-    let summary = shipsim_check::summarize(rec.records());
-    let violations = summary.violations();
-    for violation in &violations {
-        rec.push(Record::Violation(Box::new(violation.clone())));
-    }
-    let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
-    let records = rec.take_records();
-    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes, written })
+    rec.take_online().expect("a simulation checks as it goes").finish()
 }
 
 /// Why a simulation cannot run `scenario` on what `factory` builds, if it cannot: a transport

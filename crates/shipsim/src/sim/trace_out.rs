@@ -80,7 +80,7 @@ mod tests {
         let file = Shared::default();
         let factory = crate::transport::kinds::scenario_factory(&scenario);
         let out = Some(TraceOut::new(file.clone()));
-        let result = crate::sim::run_traced(&scenario, 3, factory, out).unwrap();
+        let result = crate::sim::run_traced(&scenario, 3, factory, out, true).unwrap();
         let bytes = file.0.lock().unwrap().clone();
         assert_eq!(bytes, shipsim_trace::to_bytes(&result.records));
         let (digest, len) = result.written.expect("a traced run").unwrap();

@@ -3,13 +3,17 @@
 //!
 //! Each run happens in a child process (this executable, `bench --memory-child`), so the
 //! peak (`VmHWM` of `/proc/self/status`, read by the child after the run) is that run's own,
-//! not the bench's. The child does what `shipsim run --trace` does: `runner::run`, then the
-//! trace encoded as JSON Lines, streamed (here into a digest rather than a file, so the disk
-//! does not time the run). The workload is the soak: 3 nodes shipping to each other
+//! not the bench's. The child does what `shipsim run --trace` does, keeping no record: the
+//! checkers take each record in as the run makes it, and the trace is encoded as JSON Lines and
+//! streamed as it is made (here into a digest rather than a file, so the disk does not time the
+//! run). The workload is the soak: 3 nodes shipping to each other
 //! (two thirds of the events remote) through a crash and restart, a partition and its heal,
 //! and a bounce, spread over the run so a longer run has the same faults, only further apart.
 
+use std::io::Write;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +21,6 @@ use shipsim::Simulation;
 use shipsim::scenario::{
     BatchSize, Expect, Fault, FaultAction, HealTarget, Network, Scenario, Sink, TransportSettings, Workload,
 };
-use shipsim::trace::Counts as Summary;
 
 use crate::cli::stdout::outln;
 
@@ -115,25 +118,46 @@ fn faults(nodes: &[String], length: Duration) -> Vec<Fault> {
     ]
 }
 
-/// The child's side: run, stream the trace's encoding, read the peak, print one JSON line.
+/// The child's side: run keeping no record, the checkers taking each in as it is made and the
+/// trace's encoding streamed into a digest; read the peak, print one JSON line.
 pub(crate) fn child(events: u64, nodes: usize) -> Result<(), String> {
     let scenario = scenario(events, nodes);
+    let lines = Lines::default();
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let result = Simulation::new(&scenario).run(1).map_err(|e| e.to_string())?;
-    let (_, trace_bytes) = shipsim_trace::Digest::of(&result.records);
+    let result = Simulation::new(&scenario)
+        .keep_records(false)
+        .run_traced(1, shipsim::TraceOut::new(lines.clone()))
+        .map_err(|e| e.to_string())?;
+    let (_, trace_bytes) = result.written.clone().ok_or("no trace written")??;
     let wall_s = start.elapsed().as_secs_f64();
     let figures = MemoryRun {
-        events: Summary::of(&result.records).routed,
+        events: result.counts.routed,
         nodes: scenario.nodes.len(),
         peak_rss_kib: peak_rss_kib().ok_or("no VmHWM in /proc/self/status")?,
         wall_s,
         simulated_s: result.simulated.as_secs_f64(),
-        records: result.records.len(),
+        records: lines.0.load(Ordering::Relaxed) as usize,
         trace_bytes: trace_bytes as usize,
         passed: result.passed(),
     };
     outln!("{}", serde_json::to_string(&figures).map_err(|e| e.to_string())?);
     Ok(())
+}
+
+/// A trace written nowhere, its lines counted (one per record).
+#[derive(Clone, Default)]
+struct Lines(Arc<AtomicU64>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.0.fetch_add(lines, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `VmHWM` of this process, KiB.
