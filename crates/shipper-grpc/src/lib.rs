@@ -68,15 +68,20 @@ pub mod pb;
 
 mod broken;
 mod calls;
+mod chan;
 mod deadline;
 #[cfg(all(test, feature = "turmoil"))]
 mod deadline_tests;
+mod delivery;
+mod handler;
 mod keepalive;
 mod keys;
 mod link;
 mod rt;
 mod server;
+mod session;
 mod shared;
+mod stream;
 mod transport;
 mod wire;
 

@@ -364,6 +364,7 @@ fn good_request(call: u64) -> pb::ShipRequest {
         issued: 0,
         open: Vec::new(),
         connection: 0,
+        timeout_nanos: 0,
     }
 }
 
@@ -417,7 +418,7 @@ async fn malformed_and_oversized_requests_get_a_clear_status_and_the_server_goes
 
     // The same connection still serves a good request.
     let reply = guarded("a good request", client.ship(good_request(1))).await.expect("a good request");
-    assert_eq!(reply.into_inner(), pb::ShipReply { delivered: 1, refused: None, first_connection: 0 });
+    assert_eq!(reply.into_inner(), pb::ShipReply { delivered: 1, ..pb::ShipReply::default() });
     assert_eq!(keys_of_life(&log.lock().unwrap(), 1), ["0/1"], "only the good request reached the sink");
 
     // Bytes that are not HTTP/2 cost only their own connection.
