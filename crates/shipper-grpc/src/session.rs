@@ -150,3 +150,41 @@ async fn read_replies(
     }
     pending.close();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(call: u64, delivered: u64) -> pb::ShipReply {
+        pb::ShipReply { call, delivered, ..pb::ShipReply::default() }
+    }
+
+    fn waiting(pending: &Arc<Pending>, call: u64) -> Awaiting {
+        let (answer, reply) = oneshot::channel();
+        pending.lock().calls.insert(call, answer);
+        Awaiting { call, reply, pending: pending.clone() }
+    }
+
+    #[tokio::test]
+    async fn a_reply_reaches_its_call_by_key_and_a_closed_stream_answers_none() {
+        let pending = Arc::new(Pending::default());
+        let (mut one, mut two) = (waiting(&pending, 1), waiting(&pending, 2));
+        pending.answer(reply(2, 5));
+        pending.answer(reply(9, 1)); // nobody waits for call 9: dropped
+        assert_eq!(two.reply().await.map(|r| r.delivered), Some(5));
+        assert_eq!(pending.lock().calls.keys().copied().collect::<Vec<_>>(), [1]);
+        // The stream ends: the call still waiting learns no reply comes.
+        pending.close();
+        assert!(one.reply().await.is_none());
+        assert!(pending.lock().closed);
+    }
+
+    #[test]
+    fn a_call_that_gives_up_is_forgotten_and_its_late_reply_dropped() {
+        let pending = Arc::new(Pending::default());
+        drop(waiting(&pending, 3));
+        assert!(pending.lock().calls.is_empty());
+        pending.answer(reply(3, 1));
+        assert!(pending.lock().calls.is_empty());
+    }
+}

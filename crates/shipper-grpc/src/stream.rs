@@ -44,7 +44,9 @@ impl<N: Network> CallStream<N> {
         let mut inbound = Some(inbound);
         let mut deliveries: JoinSet<Finished> = JoinSet::new();
         let bound = self.handler.shared.config.max_unacked.max(1);
-        loop {
+        // (The life's end is always awaited, so `select!`'s `else` would never run: the loop
+        // checks for the end of the requests and deliveries itself.)
+        while inbound.is_some() || !deliveries.is_empty() {
             tokio::select! {
                 biased;
                 _ = ended.changed() => return,
@@ -63,7 +65,6 @@ impl<N: Network> CallStream<N> {
                         }
                     }
                 }
-                else => return,
             }
         }
     }
