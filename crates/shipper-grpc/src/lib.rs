@@ -91,6 +91,7 @@ mod deadline;
 mod deadline_tests;
 mod delivery;
 mod handler;
+mod http2;
 mod keepalive;
 mod keys;
 mod link;

@@ -6,48 +6,20 @@
 //! with `tokio::spawn`; owning the connection here keeps both the backoff and the task
 //! placement deterministic.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::client::conn::http2::SendRequest;
 use shipper::NodeId;
 use shipper_net::{Backoff, Network, Rto};
 use tokio::time::Instant;
 use tracing::debug;
 
+use crate::http2::Http2;
 use crate::rt::{Exec, TokioIo, TokioTimer};
 use crate::session::Session;
 use crate::shared::{Shared, now};
 use crate::wire;
-
-/// One HTTP/2 connection's request handle, as a tower service for tonic's generated client.
-#[derive(Clone)]
-pub(crate) struct Http2(SendRequest<tonic::body::Body>);
-
-impl Http2 {
-    /// Whether the connection is gone.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.0.is_closed()
-    }
-}
-
-impl tower_service::Service<http::Request<tonic::body::Body>> for Http2 {
-    type Response = http::Response<hyper::body::Incoming>;
-    type Error = hyper::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, hyper::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        Box::pin(self.0.send_request(request))
-    }
-}
 
 /// A connection handed to a call, with the number that tells a later failure report which
 /// connection it was about.
@@ -239,7 +211,7 @@ async fn connect<N: Network>(
             debug!(peer = %peer, error = %err, "connection ended");
         }
     }));
-    Ok((Http2(sender), handshake))
+    Ok((Http2::new(sender), handshake))
 }
 
 /// The origin of requests to `dst`: its name as the authority, or `localhost` for a name

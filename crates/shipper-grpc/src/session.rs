@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use crate::chan::Messages;
-use crate::link::Http2;
+use crate::http2::Http2;
 use crate::pb;
 use crate::pb::shipper_client::ShipperClient;
 
