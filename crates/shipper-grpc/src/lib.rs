@@ -33,7 +33,7 @@
 //! Why not one unary `Ship` RPC per call, the first design: each cost an HTTP/2 stream
 //! (HEADERS and trailers each way, h2's stream states, hyper's client dispatch and
 //! request-body tasks, its server stream task), which made the simulated transport run at 0.6
-//! of the TCP transport's speed; a call as a DATA frame each way brought it to 0.83 (by
+//! of the TCP transport's speed; a call as a DATA frame each way brought it to 0.85 (by
 //! instructions, `docs/benchmarks.md`). What the unary shape gave for free is kept by hand:
 //! the deadline travels in the request, the status in the reply. The unary `Ship` still
 //! serves the same requests through the same handler (`handler`), for a client in another
