@@ -8,22 +8,39 @@
 //! generic over [`shipper_net::Network`], so the same code runs on tokio's sockets
 //! ([`shipper_net::TokioNet`]) and on turmoil's (`TurmoilNet`, feature `turmoil`).
 //!
-//! ## The RPC shape: one unary call per ship call
+//! ## The RPC shape: ship calls as messages on one stream per connection
 //!
-//! `Shipper.Ship(ShipRequest) returns (ShipReply)` (`proto/shipper.proto`), one call per
-//! event or batch, rather than a bidirectional stream per connection:
-//! - the deadline of a ship is the deadline of its RPC (`grpc-timeout`), so the receiver
-//!   knows when the sender stops waiting, and a stuck call ends on its own;
-//! - the reply is the acknowledgement: it counts the events the sink accepted, so there is no
+//! `Shipper.Stream(stream ShipRequest) returns (stream ShipReply)` (`proto/shipper.proto`): a
+//! sender opens one such RPC on each HTTP/2 connection it makes (`session`), and every ship
+//! call to the destination (an event or a batch) goes as a request message on it; the
+//! receiver answers each with one reply message carrying the call's key, as soon as that
+//! call's delivery ends (`stream`), so a slow call never holds up a quick one.
+//!
+//! - The reply is the acknowledgement: it counts the events the sink accepted, so there is no
 //!   ack numbering to get wrong, and a partial answer (refused part-way, or the deadline
-//!   reached) is exact;
-//! - HTTP/2 already multiplexes calls on one connection, with flow control; a stream per
-//!   connection would rebuild that (windows, acks, resends) over a stream that can itself
-//!   be reset;
-//! - a retry is the same request again, which the receiver can recognise (below).
+//!   reached) is exact. A request the receiver turns away (malformed, stale, too many calls
+//!   open, its sink closed) is answered by a reply carrying the gRPC status code the unary
+//!   RPC would have ended with; the stream goes on.
+//! - Each request carries the time its sender waits for the reply (`timeout_nanos`, what a
+//!   unary call's `grpc-timeout` says), so the receiver knows when to stop offering events.
+//! - A stream that ends (its connection died, the receiving life ended) leaves every call
+//!   still waiting without a reply: each is then uncertain and retried on a new connection,
+//!   as a unary call whose connection died is. Within a stream a call has at most one attempt
+//!   waiting, so the key matches a reply to its attempt.
+//! - The receiver serves at most `max_unacked` calls of a stream at once and reads the next
+//!   request when one ends: HTTP/2's flow control holds a sender that sends more.
 //!
-//! A batch larger than one message may be (`max_frame`) is sent as consecutive calls of the
-//! same key, each starting where the last reply ended, so it stays in order.
+//! Why not one unary `Ship` RPC per call, the first design: each cost an HTTP/2 stream
+//! (HEADERS and trailers each way, h2's stream states, hyper's client dispatch and
+//! request-body tasks, its server stream task), which made the simulated transport run at 0.6
+//! of the TCP transport's speed; a call as a DATA frame each way brought it to 0.85 (by
+//! instructions, `docs/benchmarks.md`). What the unary shape gave for free is kept by hand:
+//! the deadline travels in the request, the status in the reply. The unary `Ship` still
+//! serves the same requests through the same handler (`handler`), for a client in another
+//! language that prefers it.
+//!
+//! A batch larger than one message may be (`max_frame`) is sent as consecutive requests of
+//! the same key, each starting where the last reply ended, so it stays in order.
 //!
 //! ## Idempotent retries
 //!
@@ -68,15 +85,21 @@ pub mod pb;
 
 mod broken;
 mod calls;
+mod chan;
 mod deadline;
 #[cfg(all(test, feature = "turmoil"))]
 mod deadline_tests;
+mod delivery;
+mod handler;
+mod http2;
 mod keepalive;
 mod keys;
 mod link;
 mod rt;
 mod server;
+mod session;
 mod shared;
+mod stream;
 mod transport;
 mod wire;
 

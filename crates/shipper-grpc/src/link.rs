@@ -1,48 +1,30 @@
-//! The client's HTTP/2 connection to one destination: opened on demand, shared by every call
-//! to it (HTTP/2 multiplexes them), replaced after a failure with seeded exponential backoff.
+//! The client's HTTP/2 connection to one destination: opened on demand with its `Stream` RPC
+//! (`crate::session`), shared by every call to it, replaced after a failure with seeded
+//! exponential backoff.
 //!
 //! tonic's own `Channel` reconnects by itself, at once and unseeded, and spawns its workers
 //! with `tokio::spawn`; owning the connection here keeps both the backoff and the task
 //! placement deterministic.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper::client::conn::http2::SendRequest;
 use shipper::NodeId;
 use shipper_net::{Backoff, Network, Rto};
 use tokio::time::Instant;
 use tracing::debug;
 
+use crate::http2::Http2;
 use crate::rt::{Exec, TokioIo, TokioTimer};
+use crate::session::Session;
 use crate::shared::{Shared, now};
-
-/// One HTTP/2 connection's request handle, as a tower service for tonic's generated client.
-#[derive(Clone)]
-pub(crate) struct Http2(SendRequest<tonic::body::Body>);
-
-impl tower_service::Service<http::Request<tonic::body::Body>> for Http2 {
-    type Response = http::Response<hyper::body::Incoming>;
-    type Error = hyper::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, hyper::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        Box::pin(self.0.send_request(request))
-    }
-}
+use crate::wire;
 
 /// A connection handed to a call, with the number that tells a later failure report which
 /// connection it was about.
 pub(crate) struct Connection {
-    pub(crate) http2: Http2,
+    pub(crate) session: Arc<Session>,
     /// From 1, one more per connection made to the destination (requests carry it).
     pub(crate) generation: u64,
 }
@@ -57,7 +39,7 @@ pub(crate) enum Unreachable {
 }
 
 struct State {
-    current: Option<(u64, Http2)>,
+    current: Option<(u64, Arc<Session>)>,
     generation: u64,
     /// No attempt before this (the backoff after a failure).
     not_before: Option<Instant>,
@@ -87,6 +69,10 @@ impl State {
 /// caller's to bound with its deadline.
 pub(crate) struct Link {
     dst: NodeId,
+    /// `http://<destination>`: the scheme and authority of its requests.
+    origin: http::Uri,
+    /// The size limits of a reply and a request (decoding, encoding).
+    limits: (usize, usize),
     state: Mutex<State>,
     attempt: tokio::sync::Mutex<()>,
 }
@@ -98,7 +84,9 @@ impl Link {
         let rto = Rto::new(config.ack_timeout, config.deadline);
         let state =
             State { current: None, generation: 0, not_before: None, backoff, rto, connected_before: false };
-        Link { dst, state: Mutex::new(state), attempt: tokio::sync::Mutex::new(()) }
+        let limits = (wire::reply_limit(config.max_frame), wire::message_limit(config.max_frame));
+        let origin = origin(&dst);
+        Link { dst, origin, limits, state: Mutex::new(state), attempt: tokio::sync::Mutex::new(()) }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -110,9 +98,9 @@ impl Link {
     /// starts).
     fn open(&self) -> Option<Connection> {
         let mut state = self.state();
-        let (generation, http2) = state.current.as_ref()?;
-        if !http2.0.is_closed() {
-            return Some(Connection { http2: http2.clone(), generation: *generation });
+        let (generation, session) = state.current.as_ref()?;
+        if !session.is_closed() {
+            return Some(Connection { session: session.clone(), generation: *generation });
         }
         debug!(peer = %self.dst, "connection closed: reconnecting");
         state.lost();
@@ -160,8 +148,9 @@ impl Link {
                 state.connected_before = true;
                 state.generation += 1;
                 state.not_before = None;
-                state.current = Some((state.generation, http2.clone()));
-                Ok(Connection { http2, generation: state.generation })
+                let session = Arc::new(Session::open(net, http2, self.origin.clone(), self.limits));
+                state.current = Some((state.generation, session.clone()));
+                Ok(Connection { session, generation: state.generation })
             }
             Err(err) => {
                 debug!(peer = %self.dst, error = %err, "connection attempt failed");
@@ -222,5 +211,12 @@ async fn connect<N: Network>(
             debug!(peer = %peer, error = %err, "connection ended");
         }
     }));
-    Ok((Http2(sender), handshake))
+    Ok((Http2::new(sender), handshake))
+}
+
+/// The origin of requests to `dst`: its name as the authority, or `localhost` for a name
+/// that cannot be one (the connection is already made, so it only labels the request).
+fn origin(dst: &str) -> http::Uri {
+    http::Uri::try_from(format!("http://{dst}"))
+        .unwrap_or_else(|_| http::Uri::from_static("http://localhost"))
 }

@@ -18,10 +18,10 @@ use tracing::{debug, warn};
 
 use crate::broken::{self, Variant};
 use crate::keys::{CallKey, CallKeys};
-use crate::link::{Connection, Http2, Link, Unreachable};
+use crate::link::{Connection, Link, Unreachable};
 use crate::pb;
-use crate::pb::shipper_client::ShipperClient;
 use crate::server::GrpcServer;
+use crate::session::Session;
 use crate::shared::{Shared, now};
 use crate::wire;
 
@@ -33,8 +33,9 @@ use crate::wire;
 ///   (`NoRoute`, `Timeout`, `Send` for a request the receiver turned away).
 /// - Every call ends by its deadline (`send` uses `config.deadline`, the others the earlier of
 ///   theirs and that), and the receiver gets it as the gRPC deadline.
-/// - A call is one unary RPC (several consecutive ones when it is larger than a message may
-///   be), retried on a new connection after a failure with the same idempotency key.
+/// - A call is one request message on the connection's `Stream` RPC (several consecutive
+///   ones when it is larger than a message may be), answered by one reply on it, and retried
+///   on a new connection after a failure with the same idempotency key.
 ///
 /// Of [`NetConfig`]: `ack_timeout` sets the HTTP/2 keepalive, `max_frame` the message size,
 /// `max_unacked` the calls in flight per destination; `connections` is not used (one HTTP/2
@@ -54,8 +55,6 @@ struct Peer {
     link: Link,
     /// The keys of this life's calls to the destination, and which are open.
     keys: CallKeys,
-    /// `http://<destination>`: the scheme and authority of its requests.
-    origin: http::Uri,
     in_flight: Arc<Semaphore>,
 }
 
@@ -272,7 +271,6 @@ impl<N: Network> GrpcTransport<N> {
         let peer = Arc::new(Peer {
             link: Link::new(dst.clone(), &self.shared, seed),
             keys: CallKeys::default(),
-            origin: origin(dst),
             in_flight: Arc::new(Semaphore::new(self.shared.config.max_unacked)),
         });
         peers.insert(dst.clone(), peer.clone());
@@ -376,10 +374,7 @@ impl<N: Network> GrpcTransport<N> {
         let generation = connection.generation;
         let request = self.request(peer, call, end, generation);
         let config = &self.shared.config;
-        let mut client = ShipperClient::with_origin(connection.http2, peer.origin.clone())
-            .max_decoding_message_size(wire::reply_limit(config.max_frame))
-            .max_encoding_message_size(wire::message_limit(config.max_frame));
-        let reply = self.send(&mut client, peer, call, request, end, generation).await?;
+        let reply = self.send(&connection.session, peer, call, request, end, generation).await?;
         peer.link.replied();
         let delivered = self.delivered(call, &reply, end)?;
         let progressed = self.take_acks(call, delivered);
@@ -433,17 +428,12 @@ impl<N: Network> GrpcTransport<N> {
 
     /// The request of an attempt: the call's events from the first unacknowledged one up to
     /// `end`, under the call's key, with what the receiver may forget, on connection
-    /// `generation`, and the time left to the deadline as its gRPC timeout.
-    fn request(
-        &self,
-        peer: &Peer,
-        call: &Call<'_>,
-        end: usize,
-        generation: u64,
-    ) -> tonic::Request<pb::ShipRequest> {
+    /// `generation`, and the time left to the deadline as its timeout.
+    fn request(&self, peer: &Peer, call: &Call<'_>, end: usize, generation: u64) -> pb::ShipRequest {
         let config = &self.shared.config;
         let settlement = peer.keys.settlement();
-        let mut request = tonic::Request::new(pb::ShipRequest {
+        let left = call.deadline.saturating_duration_since(now());
+        pb::ShipRequest {
             node: config.node.clone(),
             life: config.life,
             call: call.key.key,
@@ -454,25 +444,38 @@ impl<N: Network> GrpcTransport<N> {
             issued: settlement.issued,
             open: settlement.open,
             connection: generation,
-        });
-        request.set_timeout(call.deadline.saturating_duration_since(now()));
-        request
+            // At least 1: 0 would say "no timeout".
+            timeout_nanos: u64::try_from(left.as_nanos()).unwrap_or(u64::MAX).max(1),
+        }
     }
 
-    /// Sends an attempt's request and waits for the reply until the deadline. An attempt
-    /// without a reply may have delivered its events (the call becomes uncertain); a status
-    /// the receiver answered with is its definite no; any other status is a connection
-    /// problem, retried on a new connection.
+    /// Sends an attempt's request on the connection's stream and waits for its reply until
+    /// the deadline. An attempt without a reply (the deadline came, or the stream ended) may
+    /// have delivered its events (the call becomes uncertain); a status the receiver answered
+    /// with is its definite no; any other status is a connection problem, retried on a new
+    /// connection.
     async fn send(
         &self,
-        client: &mut ShipperClient<Http2>,
+        session: &Session,
         peer: &Peer,
         call: &mut Call<'_>,
-        request: tonic::Request<pb::ShipRequest>,
+        request: pb::ShipRequest,
         end: usize,
         generation: u64,
     ) -> Result<pb::ShipReply, CutShort> {
-        match tokio::time::timeout_at(call.deadline, client.ship(request)).await {
+        let Some(mut awaiting) = session.submit(request) else {
+            // The stream had ended: nothing of this attempt went out.
+            call.last = String::from("the connection closed before the request was sent");
+            peer.link.failed(generation);
+            return Err(CutShort::Retry);
+        };
+        let reply = match tokio::time::timeout_at(call.deadline, awaiting.reply()).await {
+            Err(elapsed) => Err(elapsed),
+            Ok(Some(reply)) if reply.code == 0 => Ok(Ok(reply)),
+            Ok(Some(reply)) => Ok(Err(tonic::Status::new(Code::from(reply.code), reply.message))),
+            Ok(None) => Ok(Err(tonic::Status::unavailable("the connection's call stream ended"))),
+        };
+        match reply {
             Err(_elapsed) => {
                 call.uncertain = true;
                 call.unanswered.push((end, generation));
@@ -483,7 +486,7 @@ impl<N: Network> GrpcTransport<N> {
                 peer.link.failed(generation);
                 Err(CutShort::GiveUp)
             }
-            Ok(Ok(reply)) => Ok(reply.into_inner()),
+            Ok(Ok(reply)) => Ok(reply),
             Ok(Err(status)) if answered(&status) => {
                 call.turned_away = Some(status.message().to_owned());
                 Err(CutShort::GiveUp)
@@ -559,13 +562,6 @@ fn answered(status: &tonic::Status) -> bool {
                 | Code::Aborted
                 | Code::Unimplemented
         )
-}
-
-/// The origin of requests to `dst`: its name as the authority, or `localhost` for a name
-/// that cannot be one (the connection is already made, so it only labels the request).
-fn origin(dst: &str) -> http::Uri {
-    http::Uri::try_from(format!("http://{dst}"))
-        .unwrap_or_else(|_| http::Uri::from_static("http://localhost"))
 }
 
 #[async_trait]

@@ -44,6 +44,7 @@ pub(crate) fn room_for_events(node: &str, max_frame: usize) -> usize {
         issued: u64::MAX,
         open: vec![u64::MAX; crate::keys::MAX_LISTED_OPEN],
         connection: u64::MAX,
+        timeout_nanos: u64::MAX,
     };
     let envelope = prost::Message::encoded_len(&widest) + 5;
     max_frame.min(message_limit(max_frame).saturating_sub(envelope))
@@ -136,6 +137,7 @@ mod tests {
             issued: u64::MAX,
             open: vec![u64::MAX; crate::keys::MAX_LISTED_OPEN],
             connection: u64::MAX,
+            timeout_nanos: u64::MAX,
         };
         assert!(prost::Message::encoded_len(&request) <= message_limit(4096));
         // A name longer than the whole limit leaves no room at all.

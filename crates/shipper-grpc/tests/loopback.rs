@@ -364,6 +364,7 @@ fn good_request(call: u64) -> pb::ShipRequest {
         issued: 0,
         open: Vec::new(),
         connection: 0,
+        timeout_nanos: 0,
     }
 }
 
@@ -417,7 +418,7 @@ async fn malformed_and_oversized_requests_get_a_clear_status_and_the_server_goes
 
     // The same connection still serves a good request.
     let reply = guarded("a good request", client.ship(good_request(1))).await.expect("a good request");
-    assert_eq!(reply.into_inner(), pb::ShipReply { delivered: 1, refused: None, first_connection: 0 });
+    assert_eq!(reply.into_inner(), pb::ShipReply { delivered: 1, ..pb::ShipReply::default() });
     assert_eq!(keys_of_life(&log.lock().unwrap(), 1), ["0/1"], "only the good request reached the sink");
 
     // Bytes that are not HTTP/2 cost only their own connection.
@@ -430,6 +431,48 @@ async fn malformed_and_oversized_requests_get_a_clear_status_and_the_server_goes
     assert_eq!(keys_of_life(&log.lock().unwrap(), 1), ["0/1", "2/0"]);
     assert!(!task.is_finished(), "the server is still up (no panic)");
     assert_eq!(server.snapshot().received, 2);
+}
+
+/// On the `Stream` RPC (the transport's own), a request the receiver turns away is answered by
+/// a reply carrying the status code and its call key, and the same stream goes on: later
+/// requests are delivered and answered, each reply matched by its key.
+#[tokio::test]
+async fn a_stream_answers_a_turned_away_request_by_its_key_and_goes_on() {
+    let log = common::Log::default();
+    let (server, addr, task) =
+        start_receiver(any_port(), quick("b"), Arc::new(Recorder::new(log.clone(), 1))).await;
+    let mut client = raw_client(addr).await;
+    let (requests, outgoing) = mpsc::unbounded_channel();
+    let stream = tonic::codegen::tokio_stream::wrappers::UnboundedReceiverStream::new(outgoing);
+    let mut replies =
+        guarded("the stream's headers", client.stream(stream)).await.expect("a stream").into_inner();
+    let mut next =
+        async || guarded("a reply", replies.message()).await.expect("a reply").expect("the stream goes on");
+
+    requests.send(pb::ShipRequest { life: 0, ..good_request(7) }).unwrap();
+    let refused = next().await;
+    assert_eq!(
+        (refused.call, refused.code, refused.delivered),
+        (7, Code::InvalidArgument as i32, 0),
+        "{refused:?}"
+    );
+    assert!(refused.message.contains("life 0"), "{refused:?}");
+
+    requests.send(good_request(8)).unwrap();
+    let reply = next().await;
+    assert_eq!((reply.call, reply.code, reply.delivered), (8, 0, 1), "{reply:?}");
+    // A retry of the same call on the same stream delivers nothing again.
+    requests.send(good_request(8)).unwrap();
+    assert_eq!(next().await.delivered, 1);
+    requests.send(pb::ShipRequest { timeout_nanos: 1_000_000_000, ..good_request(9) }).unwrap();
+    assert_eq!((next().await.call, server.snapshot().duplicates_dropped), (9, 1));
+    assert_eq!(keys_of_life(&log.lock().unwrap(), 1), ["0/8", "0/9"]);
+    assert_eq!(server.snapshot().protocol_errors, 1);
+
+    // The sender closing its requests ends the replies once everything was answered.
+    drop(requests);
+    assert!(guarded("the end of the stream", replies.message()).await.expect("a clean end").is_none());
+    assert!(!task.is_finished(), "the server is still up");
 }
 
 /// A sink that closes part-way through a batch stops the server. Some events of the attempt

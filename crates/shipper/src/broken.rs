@@ -66,10 +66,10 @@ pub enum Variant {
     /// takes it for a new call and delivers again what the lost attempt
     /// delivered (`shipper-grpc`, `GrpcTransport::start_attempt`).
     GrpcRetryWithoutKey,
-    /// gRPC: the receiver answers `Ok` (response headers and a reply counting
-    /// the whole call) as soon as it decoded the request, and hands the events
-    /// to the sink only afterwards; a crash in between loses acknowledged
-    /// events (`shipper-grpc`, `Handler::ship`).
+    /// gRPC: the receiver answers `Ok` (a reply counting the whole call, on the
+    /// connection's stream) as soon as it decoded the request, and hands the
+    /// events to the sink only afterwards; a crash in between loses
+    /// acknowledged events (`shipper-grpc`, `Handler::ok_on_headers`).
     GrpcOkOnHeaders,
     /// A plan whose shard map changed before its turn to ship (a membership change adopted,
     /// or a map learned from a refusal of an earlier batch of the call) ships as it was
