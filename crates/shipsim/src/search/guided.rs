@@ -41,6 +41,11 @@ mod schedule;
 /// does not depend on the number of jobs.
 pub const GENERATION: usize = 4;
 
+/// Runs that are all fresh swarm variants, plain swarm's first seeds: the corpus they leave
+/// is what the mutations start from, and the rate at which fresh variants found something is
+/// what the [`Schedule`] weighs the mutations against.
+const WARM_UP: u64 = 2 * GENERATION as u64;
+
 /// What to sweep and how.
 #[derive(Debug, Clone)]
 pub struct GuidedOptions {
@@ -163,7 +168,7 @@ pub(crate) fn guided_with(
     while run < options.seeds && !stop {
         let n = (options.seeds - run).min(GENERATION as u64);
         let candidates: Vec<Candidate> =
-            (run..run + n).map(|r| state.candidate(scenario, options.first_seed, r)).collect();
+            (run..run + n).map(|r| state.candidate(scenario, options, r)).collect();
         for (candidate, result) in candidates.iter().zip(run_all(&candidates, options.jobs, factory)) {
             let failed = state.take(options.first_seed + run, candidate, result);
             run += 1;
@@ -187,13 +192,14 @@ pub(crate) fn guided_with(
 }
 
 impl State {
-    /// The next run, run `run` of the sweep: a fresh swarm variant (all of them until the
-    /// corpus has an entry, then as often as the [`Schedule`] says), the next in plain swarm's
+    /// The next run, run `run` of the sweep: a fresh swarm variant (all of the first
+    /// [`WARM_UP`] and until the corpus has an entry, then as often as the [`Schedule`] says), the next in plain swarm's
     /// order, so that guided never skips what swarm would try first; or a mutation of an entry
     /// picked by rarity, with an operator the schedule draws.
-    fn candidate(&mut self, scenario: &Scenario, first_seed: u64, run: u64) -> Candidate {
+    fn candidate(&mut self, scenario: &Scenario, options: &GuidedOptions, run: u64) -> Candidate {
+        let first_seed = options.first_seed;
         let chance = self.schedule.fresh_chance(self.since_growth);
-        if self.corpus.is_empty() || self.rng.random_bool(chance) {
+        if self.corpus.is_empty() || run < WARM_UP || self.rng.random_bool(chance) {
             let seed = first_seed + self.fresh;
             self.fresh += 1;
             return Candidate {
@@ -207,8 +213,11 @@ impl State {
         let parent = self.pick();
         self.corpus[parent].picks += 1;
         let entry = &self.corpus[parent];
+        // A cross takes the settings of a swarm seed the sweep has not run fresh yet.
+        let later = first_seed + self.fresh..first_seed + options.seeds;
+        let moment = entry.moment.as_ref();
         let (child, mutation) =
-            mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), operator, &mut self.rng);
+            mutate::mutate(scenario, &entry.scenario, moment, operator, later, &mut self.rng);
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
         // close to the parent's); a reseed always takes a new one.
         let keep_seed = mutation != Mutation::Reseed && self.rng.random_bool(0.5);

@@ -12,7 +12,7 @@ use crate::seeds;
 use knobs::Knobs;
 #[cfg(any(test, feature = "proptest"))]
 pub(crate) use knobs::set_concurrency_to;
-pub(crate) use redraw::{DIMENSIONS, redraw};
+pub(crate) use redraw::{dimension, redraw};
 
 mod knobs;
 mod redraw;

@@ -21,7 +21,25 @@ use crate::scenario::{LatencyRange, Scenario, Sink, SizeRange};
 
 /// The dimensions [`redraw`] knows: the knobs, then segments, the sink's latency, the
 /// membership propagation delay and the loss rates.
-pub(crate) const DIMENSIONS: usize = knobs::COUNT + 4;
+const DIMENSIONS: usize = knobs::COUNT + 4;
+
+/// How often [`dimension`] picks each dimension: the inverse of how often a swarm seed turns
+/// it on (a knob on with probability 1/4 weighs 4, the busy sink's 1/8 weighs 8; the loss and
+/// propagation factors, always drawn, 1). What swarm rarely draws is what a corpus entry most
+/// likely lacks, and what a fresh variant takes longest to bring.
+const WEIGHTS: [u32; DIMENSIONS] = [2, 4, 4, 4, 4, 4, 4, 8, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 1, 1];
+
+/// A dimension for [`redraw`], drawn with its weight in [`WEIGHTS`].
+pub(crate) fn dimension(rng: &mut SmallRng) -> usize {
+    let mut at = rng.random_range(0..WEIGHTS.iter().sum::<u32>());
+    for (i, w) in WEIGHTS.iter().enumerate() {
+        if at < *w {
+            return i;
+        }
+        at -= w;
+    }
+    DIMENSIONS - 1
+}
 
 /// Re-draws dimension `which` (below [`DIMENSIONS`]) of `s` from `rng`. The caller checks
 /// that the result is a valid scenario and differs from `s` (a knob that does not apply, such
@@ -143,5 +161,19 @@ mod tests {
         redraw_sink(&mut sink, &mut rng);
         assert!(sink.sink.latency.max <= before.sink.latency.max);
         assert_eq!(sink.transport, before.transport);
+    }
+
+    /// The busy sink (1/8 in swarm) is re-drawn twice as often as the transport (1/4), which
+    /// is re-drawn four times as often as the loss rates (always drawn).
+    #[test]
+    fn rarely_drawn_dimensions_are_redrawn_more() {
+        let mut rng = crate::seeds::rng(1, &[b"dimension"]);
+        let mut counts = [0u32; DIMENSIONS];
+        for _ in 0..20_000 {
+            counts[dimension(&mut rng)] += 1;
+        }
+        let ratio = |a: usize, b: usize| f64::from(counts[a]) / f64::from(counts[b]);
+        assert!((1.6..2.4).contains(&ratio(7, 1)), "{counts:?}");
+        assert!((3.0..5.0).contains(&ratio(1, DIMENSIONS - 1)), "{counts:?}");
     }
 }
