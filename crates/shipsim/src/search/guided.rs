@@ -168,7 +168,7 @@ pub(crate) fn guided_with(
     while run < options.seeds && !stop {
         let n = (options.seeds - run).min(GENERATION as u64);
         let candidates: Vec<Candidate> =
-            (run..run + n).map(|r| state.candidate(scenario, options, r)).collect();
+            (run..run + n).map(|r| state.candidate(scenario, options.first_seed, r)).collect();
         for (candidate, result) in candidates.iter().zip(run_all(&candidates, options.jobs, factory)) {
             let failed = state.take(options.first_seed + run, candidate, result);
             run += 1;
@@ -193,11 +193,10 @@ pub(crate) fn guided_with(
 
 impl State {
     /// The next run, run `run` of the sweep: a fresh swarm variant (all of the first
-    /// [`WARM_UP`] and until the corpus has an entry, then as often as the [`Schedule`] says), the next in plain swarm's
-    /// order, so that guided never skips what swarm would try first; or a mutation of an entry
-    /// picked by rarity, with an operator the schedule draws.
-    fn candidate(&mut self, scenario: &Scenario, options: &GuidedOptions, run: u64) -> Candidate {
-        let first_seed = options.first_seed;
+    /// [`WARM_UP`] and until the corpus has an entry, then as often as the [`Schedule`] says),
+    /// the next in plain swarm's order, so that guided never skips what swarm would try first;
+    /// or a mutation of an entry picked by rarity, with an operator the schedule draws.
+    fn candidate(&mut self, scenario: &Scenario, first_seed: u64, run: u64) -> Candidate {
         let chance = self.schedule.fresh_chance(self.since_growth);
         if self.corpus.is_empty() || run < WARM_UP || self.rng.random_bool(chance) {
             let seed = first_seed + self.fresh;
@@ -213,11 +212,8 @@ impl State {
         let parent = self.pick();
         self.corpus[parent].picks += 1;
         let entry = &self.corpus[parent];
-        // A cross takes the settings of a swarm seed the sweep has not run fresh yet.
-        let later = first_seed + self.fresh..first_seed + options.seeds;
-        let moment = entry.moment.as_ref();
         let (child, mutation) =
-            mutate::mutate(scenario, &entry.scenario, moment, operator, later, &mut self.rng);
+            mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), operator, &mut self.rng);
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
         // close to the parent's); a reseed always takes a new one.
         let keep_seed = mutation != Mutation::Reseed && self.rng.random_bool(0.5);

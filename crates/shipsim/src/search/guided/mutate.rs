@@ -6,7 +6,6 @@
 //! its crash, a heal dropped from under a partition the settle phase cannot end) is drawn
 //! again, a few times, before the parent is kept as it is with a new seed.
 
-use std::ops::Range;
 use std::time::Duration;
 
 use rand::Rng;
@@ -51,7 +50,6 @@ pub(super) fn mutate(
     parent: &Scenario,
     moment: Option<&Moment>,
     kind: Mutation,
-    later: Range<u64>,
     rng: &mut SmallRng,
 ) -> (Scenario, Mutation) {
     for attempt in 0..ATTEMPTS {
@@ -62,7 +60,7 @@ pub(super) fn mutate(
             Mutation::Add if !add(&mut child, moment, rng) => continue,
             Mutation::Drop if !drop_one(&mut child, rng) => continue,
             Mutation::Latency => scale_latency(&mut child, rng),
-            Mutation::Cross => child = cross(base, parent, later.clone(), rng),
+            Mutation::Cross => child = cross(base, parent, rng),
             Mutation::Redraw => {
                 redraw(&mut child, dimension(rng), rng);
             }
@@ -190,14 +188,11 @@ fn add(s: &mut Scenario, moment: Option<&Moment>, rng: &mut SmallRng) -> bool {
     true
 }
 
-/// The parent's faults on the settings of the swarm variant of `base` for a seed drawn from
-/// `later` (the sweep's swarm seeds not yet run fresh; any seed when none is left): the faults
-/// that found something, met with the rates, sinks and transport settings swarm would try
-/// later in the sweep, so that a combination swarm draws late is met early. Faults past the
-/// variant's duration are left out.
-fn cross(base: &Scenario, parent: &Scenario, later: Range<u64>, rng: &mut SmallRng) -> Scenario {
-    let seed = if later.is_empty() { rng.random() } else { rng.random_range(later) };
-    let mut child = super::super::swarm::swarm(base, seed);
+/// The parent's faults on the settings of a fresh swarm variant of `base`: the faults that found
+/// something, met with other rates, sinks and transport settings. Faults past the variant's
+/// duration are left out.
+fn cross(base: &Scenario, parent: &Scenario, rng: &mut SmallRng) -> Scenario {
+    let mut child = super::super::swarm::swarm(base, rng.random());
     child.faults = parent.faults.iter().filter(|f| f.at <= child.duration).cloned().collect();
     child
 }
@@ -234,10 +229,10 @@ mod tests {
                 let moment =
                     (i % 2 == 1).then(|| Moment { at: parent.duration / 3, node: parent.nodes[0].clone() });
                 let drawn = any_kind(&mut rng);
-                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), drawn, 1..41, &mut rng);
+                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), drawn, &mut rng);
                 let mut again_rng = crate::seeds::rng(i, &[b"test"]);
                 let again_kind = any_kind(&mut again_rng);
-                let again = mutate(&parent, &parent, moment.as_ref(), again_kind, 1..41, &mut again_rng);
+                let again = mutate(&parent, &parent, moment.as_ref(), again_kind, &mut again_rng);
                 assert_eq!((&child, kind), (&again.0, again.1), "{name} {i}");
                 let reloaded =
                     crate::parse(&to_yaml(&child), "x").unwrap_or_else(|e| panic!("{name} {i}: {e}"));
@@ -290,7 +285,7 @@ mod tests {
         let mut settings = std::collections::BTreeSet::new();
         for i in 0..40u64 {
             let mut rng = crate::seeds::rng(i, &[b"redraw"]);
-            let (child, kind) = mutate(&parent, &parent, None, Mutation::Redraw, 0..0, &mut rng);
+            let (child, kind) = mutate(&parent, &parent, None, Mutation::Redraw, &mut rng);
             if kind != Mutation::Redraw {
                 continue;
             }
@@ -306,22 +301,5 @@ mod tests {
             settings.extend(what.iter().filter(|(_, moved)| *moved).map(|(name, _)| *name));
         }
         assert!(settings.len() >= 4, "the redraws moved only {settings:?}");
-    }
-
-    /// A cross takes the settings of a swarm seed the sweep has not run yet and keeps the
-    /// parent's faults.
-    #[test]
-    fn a_cross_meets_a_later_swarm_seeds_settings() {
-        let base = scenario("partition-heal");
-        let mut parent = base.clone();
-        parent.faults.truncate(1);
-        for seed in 60..70u64 {
-            let mut rng = crate::seeds::rng(seed, &[b"cross"]);
-            let child = cross(&base, &parent, seed..seed + 1, &mut rng);
-            let swarm = crate::search::swarm::swarm(&base, seed);
-            assert_eq!((&child.transport, &child.sink), (&swarm.transport, &swarm.sink), "seed {seed}");
-            assert_eq!(child.workload, swarm.workload, "seed {seed}");
-            assert_eq!(child.faults, parent.faults, "seed {seed}");
-        }
     }
 }
