@@ -3,13 +3,14 @@
 //!
 //! A corpus keeps every variant (scenario, swarm variant or mutation, and seed) whose run
 //! reached a probe or a pair of probes no earlier run of the sweep had reached, with the
-//! [`Moment`] the first of those fired. Most new runs are mutations of a corpus entry
-//! ([`mutate`]: a fault moved or added near that moment and on that node, the latency changed,
-//! a fault dropped, its faults on a fresh swarm variant's settings, or only a new seed), chosen
-//! the more often the
-//! rarer what it found still is; the rest are fresh swarm variants (`swarm.rs`). The sweep ends
-//! after `seeds` runs, at a failure (unless `keep_going`), or when `plateau` runs in a row
-//! reached nothing new.
+//! [`Moment`] the first of those fired. New runs are mutations of a corpus entry ([`mutate`]:
+//! a fault moved or added near that moment and on that node, the latency changed, a fault
+//! dropped, its faults on a fresh swarm variant's settings, one swarm dimension re-drawn, or
+//! only a new seed), chosen the more often the rarer what it found still is, or fresh swarm
+//! variants (`swarm.rs`) taken in plain swarm's order of seeds. How many of each, and which
+//! operator, follow what each found lately ([`schedule`]): a corpus that stops finding gives
+//! way to plain swarm. The sweep ends after `seeds` runs, at a failure (unless `keep_going`),
+//! or when `plateau` runs in a row reached nothing new.
 //!
 //! Determinism: the sweep is a function of (scenario, options) alone. Its RNG is seeded from
 //! the first seed and the budget; runs go in generations of [`GENERATION`], each generation's
@@ -30,25 +31,26 @@ use crate::scenario::Scenario;
 use crate::transport::TransportFactory;
 pub use moment::Moment;
 pub use mutate::Mutation;
+use schedule::{Arm, Schedule};
 
 mod moment;
 mod mutate;
+mod schedule;
 
 /// Runs drawn from one state of the corpus: the unit of parallelism, fixed so that the sweep
 /// does not depend on the number of jobs.
 pub const GENERATION: usize = 4;
 
-/// One run in this many is a fresh swarm variant (once the corpus has an entry).
-const FRESH_ONE_IN: u32 = 4;
-
-/// Runs in a row that found nothing new after which fresh variants come twice as often.
-const STALE: u64 = 20;
+/// Runs that are all fresh swarm variants, plain swarm's first seeds: the corpus they leave
+/// is what the mutations start from, and the rate at which fresh variants found something is
+/// what the [`Schedule`] weighs the mutations against.
+const WARM_UP: u64 = 2 * GENERATION as u64;
 
 /// What to sweep and how.
 #[derive(Debug, Clone)]
 pub struct GuidedOptions {
-    /// The first seed: fresh variants are `swarm(scenario, first_seed + run)`; it seeds the
-    /// sweep's own RNG too.
+    /// The first seed: the k-th fresh variant (from 0) is `swarm(scenario, first_seed + k)`
+    /// run with that seed, as plain swarm's k-th seed; it seeds the sweep's own RNG too.
     pub first_seed: u64,
     /// At most this many runs.
     pub seeds: u64,
@@ -126,6 +128,7 @@ struct Candidate {
     scenario: Scenario,
     seed: u64,
     origin: Origin,
+    arm: Arm,
 }
 
 /// The sweep's state between generations.
@@ -137,6 +140,9 @@ struct State {
     origins: Vec<Origin>,
     failures: Vec<SeedResult>,
     since_growth: u64,
+    /// Fresh swarm variants drawn so far: the next is swarm's seed `first_seed + fresh`.
+    fresh: u64,
+    schedule: Schedule,
 }
 
 /// Runs the guided sweep of `scenario`; `progress` after each run taken.
@@ -155,12 +161,14 @@ pub(crate) fn guided_with(
         origins: Vec::new(),
         failures: Vec::new(),
         since_growth: 0,
+        fresh: 0,
+        schedule: Schedule::default(),
     };
     let (mut run, mut stop, mut plateaued) = (0, false, false);
     while run < options.seeds && !stop {
         let n = (options.seeds - run).min(GENERATION as u64);
         let candidates: Vec<Candidate> =
-            (run..run + n).map(|r| state.candidate(scenario, options.first_seed + r)).collect();
+            (run..run + n).map(|r| state.candidate(scenario, options.first_seed, r)).collect();
         for (candidate, result) in candidates.iter().zip(run_all(&candidates, options.jobs, factory)) {
             let failed = state.take(options.first_seed + run, candidate, result);
             run += 1;
@@ -184,25 +192,38 @@ pub(crate) fn guided_with(
 }
 
 impl State {
-    /// The next run: a fresh swarm variant for `label` (all of them until the corpus has an
-    /// entry, then one in [`FRESH_ONE_IN`], or in half that after [`STALE`] runs that found
-    /// nothing), or a mutation of an entry picked by rarity.
-    fn candidate(&mut self, scenario: &Scenario, label: u64) -> Candidate {
-        // A corpus that has found nothing for a while gets fresh variants twice as often.
-        let one_in = if self.since_growth >= STALE { FRESH_ONE_IN / 2 } else { FRESH_ONE_IN };
-        if self.corpus.is_empty() || self.rng.random_ratio(1, one_in) {
-            return Candidate { scenario: swarm(scenario, label), seed: label, origin: Origin::Fresh };
+    /// The next run, run `run` of the sweep: a fresh swarm variant (all of the first
+    /// [`WARM_UP`] and until the corpus has an entry, then as often as the [`Schedule`] says),
+    /// the next in plain swarm's order, so that guided never skips what swarm would try first;
+    /// or a mutation of an entry picked by rarity, with an operator the schedule draws.
+    fn candidate(&mut self, scenario: &Scenario, first_seed: u64, run: u64) -> Candidate {
+        let chance = self.schedule.fresh_chance(self.since_growth);
+        if self.corpus.is_empty() || run < WARM_UP || self.rng.random_bool(chance) {
+            let seed = first_seed + self.fresh;
+            self.fresh += 1;
+            return Candidate {
+                scenario: swarm(scenario, seed),
+                seed,
+                origin: Origin::Fresh,
+                arm: Arm::Fresh,
+            };
         }
+        let operator = self.schedule.operator(&mut self.rng);
         let parent = self.pick();
         self.corpus[parent].picks += 1;
         let entry = &self.corpus[parent];
         let (child, mutation) =
-            mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), &mut self.rng);
+            mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), operator, &mut self.rng);
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
         // close to the parent's); a reseed always takes a new one.
         let keep_seed = mutation != Mutation::Reseed && self.rng.random_bool(0.5);
-        let seed = if keep_seed { self.corpus[parent].seed } else { label };
-        Candidate { scenario: child, seed, origin: Origin::Mutated(parent, mutation) }
+        let seed = if keep_seed { self.corpus[parent].seed } else { first_seed + run };
+        Candidate {
+            scenario: child,
+            seed,
+            origin: Origin::Mutated(parent, mutation),
+            arm: Arm::Mutate(operator),
+        }
     }
 
     /// A corpus entry, drawn with a weight that falls as what it found first becomes common
@@ -237,6 +258,7 @@ impl State {
         self.ledger.add(label, result.probes.keys());
         self.faults.add(label, &result.faults);
         self.origins.push(candidate.origin);
+        self.schedule.record(candidate.arm, !novel.is_empty());
         if novel.is_empty() {
             self.since_growth += 1;
         } else {

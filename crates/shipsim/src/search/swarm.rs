@@ -12,8 +12,10 @@ use crate::seeds;
 use knobs::Knobs;
 #[cfg(any(test, feature = "proptest"))]
 pub(crate) use knobs::set_concurrency_to;
+pub(crate) use redraw::{dimension, redraw};
 
 mod knobs;
+mod redraw;
 
 /// Kinds that only make sense together: a restart needs its crash, a reorder or release its
 /// hold, a heal a partition. Swarm testing switches whole groups on and off so the variant stays

@@ -13,6 +13,7 @@ use rand::rngs::SmallRng;
 
 use super::Moment;
 use crate::scenario::{Fault, FaultAction, HealTarget, Link, Scenario, to_yaml};
+use crate::search::swarm::{dimension, redraw};
 
 /// Draws of a mutation before it gives up and keeps the parent's scenario.
 const ATTEMPTS: usize = 8;
@@ -30,42 +31,41 @@ pub enum Mutation {
     Drop,
     /// The entry's faults on a fresh swarm variant's settings (rates, sinks, transport knobs).
     Cross,
+    /// One swarm dimension of the entry re-drawn (its transport, sink, a workload or cluster
+    /// setting: `swarm/redraw.rs`), everything else kept.
+    Redraw,
     /// The scenario kept as it is: only the seed changes.
     Reseed,
 }
 
-/// A valid mutation of `parent` (a variant of `base`) drawn from `rng`. Faults are added and
-/// moved near `moment`, when the parent's run recorded when its novel probe fired: the fault
-/// then meets the code under test in the rare state it reached. Without a moment, around the
-/// parent's own faults, which open the failure paths the probes sit on.
+/// A valid mutation of `parent` (a variant of `base`), of kind `kind` when it can be made,
+/// drawn from `rng`. Faults are added and moved near `moment`, when the parent's run recorded
+/// when its novel probe fired: the fault then meets the code under test in the rare state it
+/// reached. Without a moment, around the parent's own faults, which open the failure paths
+/// the probes sit on. A kind that cannot change the parent (a shift without faults, a knob
+/// that does not apply) is drawn again a few times, then other kinds are, before the parent
+/// is kept with only a new seed.
 pub(super) fn mutate(
     base: &Scenario,
     parent: &Scenario,
     moment: Option<&Moment>,
+    kind: Mutation,
     rng: &mut SmallRng,
 ) -> (Scenario, Mutation) {
-    for _ in 0..ATTEMPTS {
-        let kind = match rng.random_range(0..12) {
-            0..=2 => Mutation::Shift,
-            3..=4 => Mutation::Latency,
-            5..=7 => Mutation::Add,
-            8..=9 => Mutation::Drop,
-            _ => Mutation::Cross,
-        };
+    for attempt in 0..ATTEMPTS {
+        let kind = if attempt < ATTEMPTS / 2 { kind } else { any_kind(rng) };
         let mut child = parent.clone();
-        let changed = match kind {
-            Mutation::Shift => shift(&mut child, moment, rng),
+        match kind {
+            Mutation::Shift if !shift(&mut child, moment, rng) => continue,
+            Mutation::Add if !add(&mut child, moment, rng) => continue,
+            Mutation::Drop if !drop_one(&mut child, rng) => continue,
             Mutation::Latency => scale_latency(&mut child, rng),
-            Mutation::Add => add(&mut child, moment, rng),
-            Mutation::Drop => drop_one(&mut child, rng),
-            Mutation::Cross => {
-                child = cross(base, parent, rng);
-                true
+            Mutation::Cross => child = cross(base, parent, rng),
+            Mutation::Redraw => {
+                redraw(&mut child, dimension(rng), rng);
             }
-            Mutation::Reseed => false,
-        };
-        if !changed {
-            continue;
+            Mutation::Reseed => continue,
+            Mutation::Shift | Mutation::Add | Mutation::Drop => {}
         }
         super::super::swarm::fit_duration(&mut child);
         if let Ok(valid) = crate::parse(&to_yaml(&child), "<guided>")
@@ -75,6 +75,18 @@ pub(super) fn mutate(
         }
     }
     (parent.clone(), Mutation::Reseed)
+}
+
+/// A kind drawn with the weights the schedule starts from (`schedule.rs`), for a fallback.
+fn any_kind(rng: &mut SmallRng) -> Mutation {
+    match rng.random_range(0..15) {
+        0..=2 => Mutation::Shift,
+        3..=4 => Mutation::Latency,
+        5..=7 => Mutation::Add,
+        8..=9 => Mutation::Drop,
+        10..=11 => Mutation::Cross,
+        _ => Mutation::Redraw,
+    }
 }
 
 /// A time within `span` of `at`, in whole milliseconds, never before the start.
@@ -122,7 +134,7 @@ fn shift(s: &mut Scenario, moment: Option<&Moment>, rng: &mut SmallRng) -> bool 
 /// Scales the network latency by 0.5..2; when it grows, the budgets measured in round trips
 /// grow with it, as the swarm's latency dimension does (`swarm.rs`: otherwise a variant only
 /// finds the edge of budgets it has outgrown).
-fn scale_latency(s: &mut Scenario, rng: &mut SmallRng) -> bool {
+fn scale_latency(s: &mut Scenario, rng: &mut SmallRng) {
     let factor: f64 = rng.random_range(0.5..2.0);
     s.network.latency.min = s.network.latency.min.mul_f64(factor);
     s.network.latency.max = s.network.latency.max.mul_f64(factor);
@@ -131,7 +143,6 @@ fn scale_latency(s: &mut Scenario, rng: &mut SmallRng) -> bool {
             *budget = budget.mul_f64(factor);
         }
     }
-    true
 }
 
 /// Adds a fault: within [`window`] of `moment` on its node, when there is one (and the node
@@ -217,8 +228,11 @@ mod tests {
                 let mut rng = crate::seeds::rng(i, &[b"test"]);
                 let moment =
                     (i % 2 == 1).then(|| Moment { at: parent.duration / 3, node: parent.nodes[0].clone() });
-                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), &mut rng);
-                let again = mutate(&parent, &parent, moment.as_ref(), &mut crate::seeds::rng(i, &[b"test"]));
+                let drawn = any_kind(&mut rng);
+                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), drawn, &mut rng);
+                let mut again_rng = crate::seeds::rng(i, &[b"test"]);
+                let again_kind = any_kind(&mut again_rng);
+                let again = mutate(&parent, &parent, moment.as_ref(), again_kind, &mut again_rng);
                 assert_eq!((&child, kind), (&again.0, again.1), "{name} {i}");
                 let reloaded =
                     crate::parse(&to_yaml(&child), "x").unwrap_or_else(|e| panic!("{name} {i}: {e}"));
@@ -230,7 +244,7 @@ mod tests {
                 kinds.insert(format!("{kind:?}"));
             }
         }
-        for kind in ["Shift", "Latency", "Add", "Drop", "Cross"] {
+        for kind in ["Shift", "Latency", "Add", "Drop", "Cross", "Redraw"] {
             assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
         }
     }
@@ -261,5 +275,31 @@ mod tests {
                 assert!(touches, "{name} {i}: {:?} does not touch {node}", first.action);
             }
         }
+    }
+
+    /// A re-drawn swarm dimension keeps the parent's faults and changes one of its settings;
+    /// drawn as `Redraw`, the mutation is a redraw unless none could change the parent.
+    #[test]
+    fn a_redraw_keeps_the_faults_and_moves_a_setting() {
+        let parent = scenario("partition-heal");
+        let mut settings = std::collections::BTreeSet::new();
+        for i in 0..40u64 {
+            let mut rng = crate::seeds::rng(i, &[b"redraw"]);
+            let (child, kind) = mutate(&parent, &parent, None, Mutation::Redraw, &mut rng);
+            if kind != Mutation::Redraw {
+                continue;
+            }
+            assert_eq!(child.faults, parent.faults, "{i}");
+            assert_ne!(child, parent, "{i}");
+            let what = [
+                ("transport", child.transport != parent.transport),
+                ("sink", child.sink != parent.sink),
+                ("workload", child.workload != parent.workload),
+                ("network", child.network != parent.network),
+                ("cluster", child.shards != parent.shards || child.members != parent.members),
+            ];
+            settings.extend(what.iter().filter(|(_, moved)| *moved).map(|(name, _)| *name));
+        }
+        assert!(settings.len() >= 4, "the redraws moved only {settings:?}");
     }
 }

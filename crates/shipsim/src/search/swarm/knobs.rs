@@ -49,80 +49,96 @@ pub(super) struct Knobs {
     members: Option<u64>,
 }
 
+/// How many knobs [`Knobs::draw`] draws, in its order: [`Knobs::one`] takes an index below it.
+pub(super) const COUNT: usize = 17;
+
 /// `value` when a draw with probability `p` comes up.
 fn on<T>(rng: &mut SmallRng, p: f64, value: T) -> Option<T> {
     rng.random_bool(p).then_some(value)
 }
 
 impl Knobs {
-    /// Every knob's draw, in a fixed order.
+    /// Every knob's draw, in a fixed order, each on with its own probability.
     pub(super) fn draw(rng: &mut SmallRng) -> Knobs {
+        Knobs::draw_with(rng, |_, p| p)
+    }
+
+    /// Knob `which` (below [`COUNT`]) on with a value drawn from `rng`, every other off:
+    /// one swarm dimension re-drawn, for guided exploration's mutations (`guided/mutate.rs`).
+    pub(super) fn one(rng: &mut SmallRng, which: usize) -> Knobs {
+        Knobs::draw_with(rng, |i, _| if i == which { 1.0 } else { 0.0 })
+    }
+
+    /// Every knob's draw, in a fixed order; knob `i`, whose swarm probability is `p`, is on
+    /// with probability `chance(i, p)`. The order of the draws is the swarm's whatever
+    /// `chance` says, so a seed's variant never changes.
+    fn draw_with(rng: &mut SmallRng, chance: impl Fn(usize, f64) -> f64) -> Knobs {
         let q = 0.25;
         Knobs {
             concurrency: {
                 let v = rng.random_range(0.0..1.0);
-                on(rng, 0.5, v)
+                on(rng, chance(0, 0.5), v)
             },
-            grpc: rng.random_bool(q),
+            grpc: rng.random_bool(chance(1, q)),
             connections: {
                 let v = rng.random_range(1..=4);
-                on(rng, q, v)
+                on(rng, chance(2, q), v)
             },
             max_unacked: {
                 let v = rng.random_range(0.0..=1.0);
-                on(rng, q, v)
+                on(rng, chance(3, q), v)
             },
             connect_timeout: {
                 let v = rng.random_range(0.25..=1.0);
-                on(rng, q, v)
+                on(rng, chance(4, q), v)
             },
             backoff: {
                 let v = (BACKOFF_MIN_MS[rng.random_range(0..4)], rng.random_range(2..=7));
-                on(rng, q, v)
+                on(rng, chance(5, q), v)
             },
             max_frame: {
                 let v = MAX_FRAMES[rng.random_range(0..MAX_FRAMES.len())];
-                on(rng, q, v)
+                on(rng, chance(6, q), v)
             },
             busy: {
                 let v = (rng.random_range(0.5..2.0), rng.random_range(0..BUSY.len()));
-                on(rng, 0.125, v)
+                on(rng, chance(7, 0.125), v)
             },
             events: {
                 let v = rng.random_range(0.5..=1.0);
-                on(rng, q, v)
+                on(rng, chance(8, q), v)
             },
             rate: {
                 let v = rng.random_range(1.0..3.0);
-                on(rng, q, v)
+                on(rng, chance(9, q), v)
             },
             batch: {
                 let v = (rng.random_range(0.0..=1.0), rng.random_range(0.0..=1.0));
-                on(rng, q, v)
+                on(rng, chance(10, q), v)
             },
             keys: {
                 let v = rng.random_range(0.25..2.0);
-                on(rng, q, v)
+                on(rng, chance(11, q), v)
             },
             senders: {
                 let v = rng.random();
-                on(rng, q, v)
+                on(rng, chance(12, q), v)
             },
             payload: {
                 let v = rng.random_range(0.0..1.0);
-                on(rng, q, v)
+                on(rng, chance(13, q), v)
             },
             segment: {
                 let v = rng.random_range(1.0..4.0);
-                on(rng, q, v)
+                on(rng, chance(14, q), v)
             },
             shards: {
                 let v = SHARDS[rng.random_range(0..SHARDS.len())];
-                on(rng, q, v)
+                on(rng, chance(15, q), v)
             },
             members: {
                 let v = rng.random();
-                on(rng, q, v)
+                on(rng, chance(16, q), v)
             },
         }
     }
