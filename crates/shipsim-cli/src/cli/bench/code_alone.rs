@@ -16,12 +16,10 @@ use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measure
 
 use shipper::{EventShipper, Router, ShardMap, ShippedEvent, ShipperConfig};
 use shipper_net::{NetConfig, NetServer, NetTransport, TurmoilNet};
+use shipsim::scenario::{Scenario, TransportSettings};
 
-use super::harness::{LATENCY, SHARDS, scenario, sender};
-
-/// The transport's settings, as the harness derives them from (a)'s scenario.
-fn config(node: &str) -> NetConfig {
-    let t = scenario(1).transport;
+/// The transport's settings, as the harness derives them from the scenario's.
+fn config(t: &TransportSettings, node: &str) -> NetConfig {
     NetConfig::new(node, 1)
         .with_connections(t.connections)
         .with_ack_timeout(t.ack_timeout)
@@ -33,24 +31,28 @@ fn config(node: &str) -> NetConfig {
         .with_rng_seed(1)
 }
 
-/// Runs (c): wall seconds, simulated seconds and the events the receiver's sink accepted.
-pub(crate) fn run(events: u64) -> (f64, f64, u64) {
-    let nodes = scenario(1).nodes;
-    let map = ShardMap::with_nodes(SHARDS, nodes.iter().cloned()).expect("two nodes, 16 shards");
-    let sender = sender(&nodes);
+/// Runs (c) for (a)'s `scenario`, whose `sender` ships every event to the other node over a
+/// link of fixed `latency`: wall seconds, simulated seconds and the events the receiver's sink
+/// accepted.
+pub(crate) fn run(scenario: &Scenario, sender: &str, latency: Duration) -> (f64, f64, u64) {
+    let (events, nodes, transport) =
+        (scenario.workload.events, scenario.nodes.clone(), scenario.transport.clone());
+    let map = ShardMap::with_nodes(scenario.shards, nodes.iter().cloned()).expect("two nodes and shards");
+    let sender = sender.to_owned();
     let owner = nodes.iter().find(|n| **n != sender).expect("two nodes").clone();
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(3600 * 24))
         .tick_duration(shipsim::TICK)
-        .min_message_latency(LATENCY)
-        .max_message_latency(LATENCY)
+        .min_message_latency(latency)
+        .max_message_latency(latency)
         .rng_seed(1)
         .build();
     let accepted = Arc::new(AtomicU64::new(0));
-    let (counter, server_nodes) = (accepted.clone(), nodes.clone());
+    let (counter, server_nodes, server_transport) = (accepted.clone(), nodes.clone(), transport.clone());
     sim.host(owner.clone(), move || {
         let (counter, nodes, owner) = (counter.clone(), server_nodes.clone(), owner.clone());
+        let transport = server_transport.clone();
         async move {
             let (sink, mut delivered) = tokio::sync::mpsc::channel::<ShippedEvent>(1024);
             tokio::task::spawn_local(async move {
@@ -58,16 +60,16 @@ pub(crate) fn run(events: u64) -> (f64, f64, u64) {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            let server = NetServer::new(TurmoilNet::new(nodes), config(&owner));
+            let server = NetServer::new(TurmoilNet::new(nodes), config(&transport, &owner));
             let listener = server.bind().await?;
             server.serve(listener, Arc::new(sink)).await?;
             Ok(())
         }
     });
     sim.client(sender.clone(), async move {
-        let transport = NetTransport::new(TurmoilNet::new(nodes), config(&sender));
-        let shipper = EventShipper::new(ShipperConfig { local_node: sender.clone() }, Arc::new(transport))
-            .with_deadline(scenario(1).transport.deadline);
+        let net = NetTransport::new(TurmoilNet::new(nodes), config(&transport, &sender));
+        let shipper = EventShipper::new(ShipperConfig { local_node: sender.clone() }, Arc::new(net))
+            .with_deadline(transport.deadline);
         let router = Router::new(Arc::new(shipper), map);
         for seq in 0..events {
             let payload = format!(r#"{{"id":{seq},"src":"{sender}","seq":{seq}}}"#).into_bytes();

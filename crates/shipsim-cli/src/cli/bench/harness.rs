@@ -26,10 +26,10 @@ use shipsim::scenario::{
 use shipsim::trace::Counts as Summary;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub(crate) const LATENCY: Duration = Duration::from_millis(1);
+const LATENCY: Duration = Duration::from_millis(1);
 const PORT: u16 = 9000;
 const BODY: usize = 124;
-pub(crate) const SHARDS: u32 = 16;
+const SHARDS: u32 = 16;
 
 /// Item 2's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +85,7 @@ pub(crate) fn scenario(events: u64) -> Scenario {
 
 /// The node that does not own the workload's only key (`k0`), so every event
 /// it routes goes over the network.
-pub(crate) fn sender(nodes: &[String]) -> String {
+fn sender(nodes: &[String]) -> String {
     let map = ShardMap::with_nodes(SHARDS, nodes.iter().cloned()).expect("two nodes, 16 shards");
     let (_, owner) = map.locate("k0").expect("a node owns every shard");
     nodes.iter().find(|n| *n != owner).expect("two nodes").clone()
@@ -105,7 +105,8 @@ pub(crate) fn run(events: u64, rounds: usize) -> HarnessFigures {
         let (wall, simulated) = bare(events);
         bare_wall_s = bare_wall_s.min(wall);
         bare_simulated_s = simulated;
-        let (wall, simulated, accepted) = super::code_alone::run(events);
+        let (wall, simulated, accepted) =
+            super::code_alone::run(&scenario, &sender(&scenario.nodes), LATENCY);
         alone = (alone.0.min(wall), simulated, accepted);
     }
     let result = result.expect("at least one round");
