@@ -14,7 +14,6 @@ use std::time::Instant; // allow-nondeterminism: a benchmark measures wall time
 use serde::Serialize;
 use shipsim::Simulation;
 use shipsim::scenario::Scenario;
-use shipsim::trace::Counts as Summary;
 
 /// Target: the largest cluster's cost per event over the smallest's.
 pub const TARGET_RATIO: f64 = 2.0;
@@ -97,9 +96,12 @@ pub(crate) fn run(sizes: &[usize], events: u64, rounds: usize) -> Result<ScaleFi
 /// One run of `scenario`, timed.
 fn measure(scenario: &Scenario) -> Result<ScaleSize, String> {
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let result = Simulation::new(scenario).run(1).map_err(|e| format!("{}: {e}", scenario.name))?;
+    let result = Simulation::new(scenario)
+        .keep_records(false)
+        .run(1)
+        .map_err(|e| format!("{}: {e}", scenario.name))?;
     let wall_s = start.elapsed().as_secs_f64();
-    let summary = Summary::of(&result.records);
+    let summary = &result.counts;
     Ok(ScaleSize {
         nodes: scenario.nodes.len(),
         routed: summary.routed,

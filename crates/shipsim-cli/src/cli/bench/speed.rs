@@ -5,7 +5,6 @@ use std::time::Instant; // allow-nondeterminism: a benchmark measures wall time
 
 use serde::Serialize;
 use shipsim::Simulation;
-use shipsim::trace::Counts as Summary;
 
 /// One scenario's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -44,13 +43,16 @@ pub(crate) fn run(paths: &[PathBuf], repeat: usize) -> Result<Vec<SpeedFigures>,
         let mut result = None;
         for _ in 0..repeat.max(1) {
             let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-            let run = Simulation::new(&scenario).run(seed).map_err(|e| format!("{}: {e}", path.display()))?;
+            let run = Simulation::new(&scenario)
+                .keep_records(false)
+                .run(seed)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             wall_s = wall_s.min(start.elapsed().as_secs_f64());
             result = Some(run);
         }
         let result = result.expect("at least one run");
         let simulated_s = result.simulated.as_secs_f64();
-        let routed = Summary::of(&result.records).routed;
+        let routed = result.counts.routed;
         out.push(SpeedFigures {
             scenario: scenario.name.clone(),
             seed,
