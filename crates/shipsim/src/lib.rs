@@ -37,6 +37,8 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(test)]
+mod bundled;
 pub mod compare;
 #[cfg(test)]
 mod coverage;

@@ -343,9 +343,7 @@ mod tests {
     use super::*;
 
     fn scenario(name: &str) -> Scenario {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scenarios/{name}.yaml"));
-        let mut s = crate::load(&path).unwrap();
+        let mut s = crate::bundled::scenario(name);
         s.workload.events = s.workload.events.min(80);
         s
     }

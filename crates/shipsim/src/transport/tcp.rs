@@ -22,6 +22,14 @@ pub(crate) type NodeNet = Segmented<TurmoilNet>;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TcpFactory;
 
+impl TcpFactory {
+    /// The transport settings this factory gives `node`'s life `life` of `scenario` (without
+    /// the per-life RNG seed): for a program that runs shipper-net itself, as the harness would.
+    pub fn net_config(scenario: &Scenario, node: &str, life: u32) -> NetConfig {
+        net_config(scenario, node, life)
+    }
+}
+
 impl TransportFactory for TcpFactory {
     fn build(&self, life: &LifeContext<'_>) -> Arc<dyn NodeTransport> {
         let net = network(life);

@@ -15,31 +15,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
 use shipper::{EventShipper, Router, ShardMap, ShippedEvent, ShipperConfig};
-use shipper_net::{NetConfig, NetServer, NetTransport, TurmoilNet};
-use shipsim::scenario::{Scenario, TransportSettings};
-
-/// The transport's settings, as the harness derives them from the scenario's.
-fn config(t: &TransportSettings, node: &str) -> NetConfig {
-    NetConfig::new(node, 1)
-        .with_connections(t.connections)
-        .with_ack_timeout(t.ack_timeout)
-        .with_deadline(t.deadline)
-        .with_connect_timeout(t.connect_timeout)
-        .with_backoff(t.backoff.min, t.backoff.max)
-        .with_max_frame(usize::try_from(t.max_frame).unwrap_or(usize::MAX))
-        .with_max_unacked(t.max_unacked)
-        .with_rng_seed(1)
-}
+use shipper_net::{NetServer, NetTransport, TurmoilNet};
+use shipsim::TcpFactory;
+use shipsim::scenario::Scenario;
 
 /// Runs (c) for (a)'s `scenario`, whose `sender` ships every event to the other node over a
 /// link of fixed `latency`: wall seconds, simulated seconds and the events the receiver's sink
 /// accepted.
 pub(crate) fn run(scenario: &Scenario, sender: &str, latency: Duration) -> (f64, f64, u64) {
-    let (events, nodes, transport) =
-        (scenario.workload.events, scenario.nodes.clone(), scenario.transport.clone());
+    let (events, nodes, deadline) =
+        (scenario.workload.events, scenario.nodes.clone(), scenario.transport.deadline);
     let map = ShardMap::with_nodes(scenario.shards, nodes.iter().cloned()).expect("two nodes and shards");
     let sender = sender.to_owned();
     let owner = nodes.iter().find(|n| **n != sender).expect("two nodes").clone();
+    // The settings the harness gives each node's first life; one fixed seed for the jitter.
+    let server_config = TcpFactory::net_config(scenario, &owner, 1).with_rng_seed(1);
+    let client_config = TcpFactory::net_config(scenario, &sender, 1).with_rng_seed(1);
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(3600 * 24))
@@ -49,10 +40,9 @@ pub(crate) fn run(scenario: &Scenario, sender: &str, latency: Duration) -> (f64,
         .rng_seed(1)
         .build();
     let accepted = Arc::new(AtomicU64::new(0));
-    let (counter, server_nodes, server_transport) = (accepted.clone(), nodes.clone(), transport.clone());
-    sim.host(owner.clone(), move || {
-        let (counter, nodes, owner) = (counter.clone(), server_nodes.clone(), owner.clone());
-        let transport = server_transport.clone();
+    let (counter, server_nodes) = (accepted.clone(), nodes.clone());
+    sim.host(owner, move || {
+        let (counter, nodes, config) = (counter.clone(), server_nodes.clone(), server_config.clone());
         async move {
             let (sink, mut delivered) = tokio::sync::mpsc::channel::<ShippedEvent>(1024);
             tokio::task::spawn_local(async move {
@@ -60,16 +50,16 @@ pub(crate) fn run(scenario: &Scenario, sender: &str, latency: Duration) -> (f64,
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            let server = NetServer::new(TurmoilNet::new(nodes), config(&transport, &owner));
+            let server = NetServer::new(TurmoilNet::new(nodes), config);
             let listener = server.bind().await?;
             server.serve(listener, Arc::new(sink)).await?;
             Ok(())
         }
     });
     sim.client(sender.clone(), async move {
-        let net = NetTransport::new(TurmoilNet::new(nodes), config(&transport, &sender));
+        let net = NetTransport::new(TurmoilNet::new(nodes), client_config);
         let shipper = EventShipper::new(ShipperConfig { local_node: sender.clone() }, Arc::new(net))
-            .with_deadline(transport.deadline);
+            .with_deadline(deadline);
         let router = Router::new(Arc::new(shipper), map);
         for seq in 0..events {
             let payload = format!(r#"{{"id":{seq},"src":"{sender}","seq":{seq}}}"#).into_bytes();

@@ -210,11 +210,7 @@ fn drop_one(s: &mut Scenario, rng: &mut SmallRng) -> bool {
 mod tests {
     use super::*;
 
-    fn scenario(name: &str) -> Scenario {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scenarios/{name}.yaml"));
-        crate::load(&path).unwrap()
-    }
+    use crate::bundled::scenario;
 
     /// Every mutation of every kind keeps the scenario valid, changes it (or says it only
     /// reseeds), and is a function of the RNG's state.

@@ -93,11 +93,7 @@ mod tests {
     use super::*;
     use crate::scenario::to_yaml;
 
-    fn scenario(name: &str) -> Scenario {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scenarios/{name}.yaml"));
-        crate::load(&path).unwrap()
-    }
+    use crate::bundled::scenario;
 
     /// Every dimension, re-drawn, changes some bundled scenario into a valid one, changes only
     /// what it names (one knob on, not the seed's other draws), and is a function of the RNG.
