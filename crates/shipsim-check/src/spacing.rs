@@ -31,19 +31,22 @@
 //! does not show it); or when calls went to another node but the trace has no `connect`
 //! record (the transport reports no attempts).
 //!
-//! Cost: O((C + A + E) × log R) over the connect records, acks and call ends, `R` the runs
-//! kept (one per sender life, destination and slot).
-
-use std::collections::BTreeMap;
+//! Cost: O(C + A × S + E × S) over the connect records, acks and call ends, `S` the slots a
+//! sender life opened to one destination (a few): the runs are looked up by node number, not
+//! by name, so a large cluster's many pairs cost no more per record than a small one's.
 
 use shipsim_trace::{ConnectState, Lack, LivenessRule, Micros, Outcome, Record, TransportTiming, fmt_t};
 
 use crate::contract::{self, ROUNDING};
+use crate::dense::FastMap;
 use crate::findings::Findings;
 use crate::index::{Index, Item};
 
-/// `(sender, sender life, destination)`.
-type Pair<'a> = (&'a str, u32, &'a str);
+/// `(sender, sender life, destination)`, the nodes by their number in the index.
+type Pair = (u32, u32, u32);
+
+/// Per pair, each slot's run, by slot number.
+type Runs = FastMap<Pair, Vec<(u32, Run)>>;
 
 /// A slot's run of failed attempts.
 #[derive(Default, Clone, Copy)]
@@ -81,16 +84,16 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
         return;
     }
     let Some((timing, _)) = contract::bounds(start) else { return };
-    let mut runs: BTreeMap<(Pair<'_>, u32), Run> = BTreeMap::new();
+    let mut runs = Runs::default();
     for item in index.items() {
         match item {
             Item::Other(record @ Record::Connect { .. }) => {
-                connect(&mut runs, record, &timing, start.tick_us, findings)
+                connect(&mut runs, index, record, &timing, start.tick_us, findings)
             }
-            Item::Ack(ack) => answered(&mut runs, (index.name(ack.node), ack.life, index.name(ack.dst))),
+            Item::Ack(ack) => answered(&mut runs, (ack.node, ack.life, ack.dst)),
             Item::End(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused | Outcome::Ambiguous) => {
                 if let Some(b) = index.batch(end.node, end.batch).map(|b| &index.batches[b as usize]) {
-                    answered(&mut runs, (index.name(end.node), end.life, index.name(b.dst)));
+                    answered(&mut runs, (end.node, end.life, b.dst));
                 }
             }
             _ => {}
@@ -99,15 +102,26 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
 }
 
 /// A `Connect` record: an attempt after a failed one waits out the backoff.
-fn connect<'a>(
-    runs: &mut BTreeMap<(Pair<'a>, u32), Run>,
-    record: &'a Record,
+fn connect(
+    runs: &mut Runs,
+    index: &Index,
+    record: &Record,
     timing: &TransportTiming,
     tick: Micros,
     findings: &mut Findings,
 ) {
     let Record::Connect { t, node, life, dst, slot, state } = record else { return };
-    let run = runs.entry(((node, *life, dst), *slot)).or_default();
+    // The index interned both names when it read this record.
+    let (Some(node), Some(dst)) = (index.node(node), index.node(dst)) else { return };
+    let slots = runs.entry((node, *life, dst)).or_default();
+    let at = match slots.iter().position(|(s, _)| s == slot) {
+        Some(at) => at,
+        None => {
+            slots.push((*slot, Run::default()));
+            slots.len() - 1
+        }
+    };
+    let run = &mut slots[at].1;
     match state {
         ConnectState::Begin => {
             match run.waiting_since.take() {
@@ -135,8 +149,8 @@ fn connect<'a>(
 /// An ack or an answered call from the destination of `pair` may have restarted the sender
 /// life's backoff towards it: every slot's run starts over (its pending wait, drawn before,
 /// still binds).
-fn answered<'a>(runs: &mut BTreeMap<(Pair<'a>, u32), Run>, pair: Pair<'a>) {
-    for (_, run) in runs.range_mut((pair, 0)..=(pair, u32::MAX)) {
+fn answered(runs: &mut Runs, pair: Pair) {
+    for (_, run) in runs.get_mut(&pair).into_iter().flatten() {
         if run.waiting_since.is_some() {
             run.answered = true;
         } else {

@@ -28,6 +28,7 @@ mod payload;
 mod read;
 mod record;
 mod text;
+mod text_pool;
 mod units;
 mod writer;
 
@@ -48,5 +49,6 @@ pub use record::{
     Outcome, Phase, Record, ShippedRecord, ShipperCounters, Start, TransportTiming, Violation,
 };
 pub use text::Text;
+pub use text_pool::TextPool;
 pub use units::{EventId, Micros};
 pub use writer::{TraceWriter, payload_id};

@@ -7,6 +7,8 @@ use crate::{Envelope, TRACING_TARGET};
 
 use bytes::Bytes;
 use indexmap::IndexMap;
+
+use crate::fast_map::FastMap;
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::io;
@@ -329,7 +331,7 @@ pub(crate) struct Tcp {
     server_socket_capacity: usize,
 
     /// Active stream sockets
-    sockets: IndexMap<SocketPair, StreamSocket>,
+    sockets: FastMap<SocketPair, StreamSocket>,
 
     /// TcpStream channel capacity
     socket_capacity: usize,
@@ -428,7 +430,7 @@ impl Tcp {
     fn new(capacity: usize) -> Self {
         Self {
             binds: IndexMap::new(),
-            sockets: IndexMap::new(),
+            sockets: FastMap::default(),
             server_socket_capacity: capacity,
             socket_capacity: capacity,
         }

@@ -223,6 +223,9 @@ use top::Topology;
 pub use top::{LinkIter, LinksIter, SentRef};
 
 mod world;
+
+// shipsim patch: see the module.
+mod fast_map;
 use world::World;
 
 const TRACING_TARGET: &str = "turmoil";

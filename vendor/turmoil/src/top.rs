@@ -1,50 +1,26 @@
 use crate::envelope::{Envelope, Protocol};
 use crate::host::Host;
 use crate::rt::Rt;
+use crate::fast_map::FastMap;
 use crate::{config, TRACING_TARGET};
 
-use indexmap::IndexMap;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::collections::VecDeque;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Error, ErrorKind, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// For each host, the links with messages ready for it.
-type ReadyLinks = IndexMap<IpAddr, Vec<usize>, BuildHasherDefault<AddrHasher>>;
-
-/// FNV-1a over an address's bytes: [`Topology::ready`] is looked up once per
-/// host and step, where SipHash would cost more than the lookup saves. Only
-/// lookups: nothing iterates the map, so its order never matters.
-struct AddrHasher(u64);
-
-impl Default for AddrHasher {
-    fn default() -> Self {
-        AddrHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for AddrHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+type ReadyLinks = FastMap<IpAddr, Vec<usize>>;
 
 /// Describes the network topology.
 pub(crate) struct Topology {
     config: config::Link,
 
     /// Specific configuration overrides between specific hosts.
-    links: IndexMap<Pair, Link>,
+    links: FastMap<Pair, Link>,
 
     /// The network time of the last tick. Each link's own `now` is brought up
     /// to it when the link is used, so a tick touches only the links that
@@ -190,7 +166,7 @@ struct Link {
     sent: VecDeque<Sent>,
 
     /// Messages that are ready to be delivered.
-    deliverable: IndexMap<IpAddr, VecDeque<Envelope>>,
+    deliverable: FastMap<IpAddr, VecDeque<Envelope>>,
 
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
@@ -227,12 +203,12 @@ impl Topology {
     pub(crate) fn new(config: config::Link) -> Topology {
         Topology {
             config,
-            links: IndexMap::new(),
+            links: FastMap::default(),
             // The clock a host's runtime starts with; only differences between
             // the network's instants matter.
             now: Rt::no_software().now(),
             busy: Vec::new(),
-            ready: IndexMap::default(),
+            ready: FastMap::default(),
             delivering: Vec::new(),
         }
     }
@@ -453,7 +429,7 @@ impl Link {
             state_b_a: State::Healthy,
             config: config::Link::default(),
             sent: VecDeque::new(),
-            deliverable: IndexMap::new(),
+            deliverable: FastMap::default(),
             now,
             newly_ready: Vec::new(),
             busy: false,

@@ -10,7 +10,7 @@
 //! A delivery carries the digest of its payload, and its bytes only when they
 //! are not the shipped ones (`Record::deliver`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use shipper::{ShippedEvent, ShipperStats, ShipperStatsSnapshot};
@@ -21,7 +21,7 @@ use super::traffic::Traffic;
 use crate::transport::NetCounters;
 use shipsim_trace::{
     ConnectState, Counts, EventId, FaultAction, LifeState, MembershipChange, Micros, Outcome, PayloadDigest,
-    Phase, Record, ShippedRecord, ShipperCounters, Tally, Text,
+    Phase, Record, ShippedRecord, ShipperCounters, Tally, Text, TextPool,
 };
 
 /// Real mode's hook on a node process's recorder: stamps records with the real monotonic clock
@@ -63,7 +63,7 @@ pub(crate) struct Recorder {
     /// What each node remembers across its crashes.
     memory: Memory,
     /// Node names and routing keys, one allocation each.
-    names: BTreeSet<Text>,
+    names: TextPool,
     /// The payload digest of each shipped event not yet delivered, by id: a
     /// delivery of other bytes keeps them in its record. Bounded by the events
     /// in flight (plus any never delivered).
@@ -205,12 +205,7 @@ impl Recorder {
 
     /// The shared text of a node name or routing key.
     fn name(&mut self, name: &str) -> Text {
-        if let Some(text) = self.names.get(name) {
-            return text.clone();
-        }
-        let text = Text::from(name);
-        self.names.insert(text.clone());
-        text
+        self.names.get(name)
     }
 
     /// A phase change.
