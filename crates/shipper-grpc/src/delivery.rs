@@ -96,6 +96,7 @@ impl Delivery {
                     }
                     let retry = now() + self.shared.config.busy_retry;
                     if retry >= self.deadline {
+                        shipper::probe!("grpc.busy-past-deadline");
                         return Ok(false);
                     }
                     tokio::time::sleep_until(retry).await;

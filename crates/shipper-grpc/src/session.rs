@@ -55,8 +55,9 @@ impl Pending {
     /// Hands `reply` to the call waiting for it. A reply nobody waits for (its call gave up
     /// at its deadline) is dropped.
     fn answer(&self, reply: pb::ShipReply) {
-        if let Some(waiting) = self.lock().calls.remove(&reply.call) {
-            drop(waiting.send(reply));
+        match self.lock().calls.remove(&reply.call) {
+            Some(waiting) => drop(waiting.send(reply)),
+            None => shipper::probe!("grpc.late-reply"),
         }
     }
 

@@ -153,8 +153,10 @@ impl<'a> Call<'a> {
                  to what may have been another life of the receiver, which may have \
                  delivered it"
             );
+            shipper::probe!("grpc.refusal-ambiguous");
             return Failure { acked, error: ShipperError::Ambiguous { node: dst.clone(), reason } };
         }
+        shipper::probe!("grpc.refused");
         let refusal = wire::refusal_from_pb(refusal);
         let error =
             ShipperError::WrongOwner { node: dst.clone(), epoch: refusal.epoch, members: refusal.members };
@@ -402,6 +404,7 @@ impl<N: Network> GrpcTransport<N> {
             }
             Err(_) | Ok(Err(Unreachable::Backoff)) => Err(CutShort::GiveUp),
             Ok(Err(Unreachable::Failed(err))) => {
+                shipper::probe!("grpc.connect-failed");
                 call.last = format!("cannot connect: {err}");
                 call.unreachable = Some(err);
                 Err(CutShort::Retry)
@@ -477,6 +480,7 @@ impl<N: Network> GrpcTransport<N> {
         };
         match reply {
             Err(_elapsed) => {
+                shipper::probe!("grpc.deadline-unanswered");
                 call.uncertain = true;
                 call.unanswered.push((end, generation));
                 call.last = String::from("no reply before the deadline");
@@ -492,6 +496,7 @@ impl<N: Network> GrpcTransport<N> {
                 Err(CutShort::GiveUp)
             }
             Ok(Err(status)) => {
+                shipper::probe!("grpc.stream-broken");
                 debug!(peer = %call.dst, status = %status, "call failed: reconnecting");
                 call.uncertain = true;
                 call.unanswered.push((end, generation));

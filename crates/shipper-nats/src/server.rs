@@ -91,6 +91,7 @@ impl NatsTransport {
         let progress = match progress {
             Ok(progress) => progress,
             Err(turned) => {
+                shipper::probe!("nats.turned-away");
                 let why = match turned {
                     Turned::Stale(newest) => {
                         format!("life {} is older than the sender's life {newest}", request.life)
@@ -125,6 +126,9 @@ impl NatsTransport {
             return reply;
         }
         let skip = usize::try_from(start - request.pos).unwrap_or(usize::MAX);
+        if skip > 0 {
+            shipper::probe!("nats.duplicate-skipped");
+        }
         for _ in request.events.iter().take(skip) {
             self.stats.count_duplicate();
         }
@@ -159,6 +163,7 @@ impl NatsTransport {
                 }
                 Err(SinkError::Busy(back)) => {
                     self.stats.count_sink_busy();
+                    shipper::probe!("nats.busy-retry");
                     event = back;
                     tokio::time::sleep(self.config.busy_retry).await;
                 }

@@ -224,7 +224,11 @@ impl NatsTransport {
         }
         let limit = client.max_payload().min(self.config.max_payload).saturating_sub(wire::HEADER_ROOM);
         let end = Self::chunk_end(events, state.pos, limit);
+        if end < events.len() {
+            shipper::probe!("nats.batch-split");
+        }
         if end == state.pos {
+            shipper::probe!("nats.event-over-max-payload");
             let size = wire::event_len(&events[end]);
             let why = format!("an event of {size} bytes is over the payload limit of {limit} bytes");
             return Self::fail(dst, state, ShipperError::Encode(why));
@@ -249,6 +253,7 @@ impl NatsTransport {
         match tokio::time::timeout(wait, client.send_request(subject, request)).await {
             Ok(Ok(message)) => self.on_reply(dst, events, state, end, &message.payload),
             Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+                shipper::probe!("nats.no-responders-retry");
                 self.pause(state, deadline).await;
                 Step::Again
             }
@@ -256,6 +261,7 @@ impl NatsTransport {
                 Self::fail(dst, state, ShipperError::Encode(e.to_string()))
             }
             Ok(Err(_)) | Err(_) => {
+                shipper::probe!("nats.unanswered-retry");
                 state.unanswered = true;
                 self.pause(state, deadline).await;
                 Step::Again
@@ -309,6 +315,7 @@ impl NatsTransport {
         state.delay = self.config.backoff_min;
         if let Some((epoch, members)) = reply.refused {
             self.stats.count_refused();
+            shipper::probe!("nats.refused");
             return Self::fail(dst, state, ShipperError::WrongOwner { node: dst.clone(), epoch, members });
         }
         match reply.error {

@@ -210,6 +210,7 @@ async fn deliver_in_order(
         Ok(Verdict::Delivered)
     } else if seq < next {
         if let Some(refusal) = cursor.refusal_of(seq) {
+            shipper::probe!("tcp.refusal-repeated");
             return Ok(Verdict::Refused(refusal));
         }
         // broken::NoDedup: hand the duplicate to the sink again.
@@ -244,6 +245,7 @@ async fn offer_until_accepted(
                 debug!(peer = %from, "sink busy: offering again later");
                 tokio::time::sleep(shared.config.busy_retry).await;
                 if cursor.is_retired() {
+                    shipper::probe!("tcp.busy-retired");
                     return Ok(false);
                 }
                 event = back;
@@ -371,6 +373,7 @@ impl Connection {
         match self.table.open(&node, life, slot, stream, base, number) {
             Opened::Current(cursor) => Some(OpenStream { node, slot, stream, cursor }),
             Opened::Stale(why) => {
+                shipper::probe!("tcp.stale-stream");
                 debug!(node = %self.shared.config.node, peer = %node, life, slot, stream, "refusing {why}");
                 None
             }

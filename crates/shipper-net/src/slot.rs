@@ -532,6 +532,7 @@ impl<N: Network> Slot<N> {
                 continue; // skipped, never delivered: the ack only moved past its number
             }
             if inflight.abandoned {
+                shipper::probe!("tcp.late-ack");
                 self.shared.observe(|o| o.on_late_ack(&self.dst, &inflight.event));
                 continue;
             }
@@ -605,6 +606,7 @@ impl<N: Network> Slot<N> {
         let later = self.unacked.iter().filter(|f| f.batch == refused.batch).map(|f| f.conn);
         let earliest = later.chain([refused.conn]).min().unwrap_or(refused.conn);
         if earliest >= first_conn {
+            shipper::probe!("tcp.refused");
             return wrong_owner;
         }
         shipper::probe!("tcp.refusal-ambiguous");
@@ -636,6 +638,7 @@ impl<N: Network> Slot<N> {
         let was_up = matches!(self.link, Link::Up { .. });
         match &why {
             CloseReason::ConnectFailed(err) => {
+                shipper::probe!("tcp.connect-failed");
                 debug!(dst = %self.dst, slot = self.index, error = %err, "connect failed");
                 self.shared.observe(|o| o.on_connect_failed(&self.dst, self.index));
                 self.connect_error = Some(err.clone());
@@ -703,6 +706,7 @@ impl<N: Network> Slot<N> {
         let mut unshipped = Vec::with_capacity(call.total - call.acked);
         let written = self.take_back(batch, &mut unshipped, false);
         let error = if written > 0 {
+            shipper::probe!("tcp.deadline-ambiguous");
             ShipperError::Ambiguous {
                 node: self.dst.clone(),
                 reason: format!(
@@ -711,6 +715,9 @@ impl<N: Network> Slot<N> {
                 ),
             }
         } else {
+            if matches!(never_sent, ShipperError::Send(_)) {
+                shipper::probe!("tcp.deadline-unconnected");
+            }
             never_sent
         };
         debug!(dst = %self.dst, slot = self.index, batch, acked = call.acked, error = %error, "call failed");

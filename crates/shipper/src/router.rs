@@ -171,6 +171,7 @@ impl Router {
         let mut current = self.map.write().unwrap_or_else(|e| e.into_inner());
         let newest = handover.staged.as_ref().map_or(current.epoch(), ShardMap::epoch).max(current.epoch());
         if map.epoch() <= newest {
+            crate::probe!("router.stale-map-ignored");
             return None;
         }
         if handover.blocks(&map, self.shipper.local_node()) {
@@ -466,7 +467,7 @@ impl Fence for Router {
             && sender_epoch <= staged.epoch()
             && !staged.owner(shard).is_ok_and(|owner| owner == me)
         {
-            crate::probe!("fence.refuse-not-owner");
+            crate::probe!("handover.refuse-staged");
             return Err(refusal(staged));
         }
         let map = self.read_map();
@@ -487,6 +488,7 @@ impl Fence for Router {
         if handover.blocks(&staged, self.shipper.local_node()) {
             handover.staged = Some(staged);
         } else {
+            crate::probe!("handover.installed-late");
             self.install(&mut current, staged);
         }
     }

@@ -161,6 +161,9 @@ impl EventShipper {
         match &result {
             Ok(shipped) => self.stats.count_delivered(local, *shipped as u64),
             Err(err) => {
+                if err.shipped > 0 {
+                    crate::probe!("shipper.batch-partial");
+                }
                 self.stats.count_delivered(local, err.shipped as u64);
                 self.stats.count_failed(&err.error, total - err.shipped as u64);
                 debug!(dst = %dst, local, shipped = err.shipped, error = %err.error, "ship_batch: stopped");

@@ -118,10 +118,14 @@ fn probes_placed_and_listed_agree() {
         }
     }
     let list = files.iter().find(|f| f.path == LIST).expect("the probes module");
-    let body = list.source.split("pub const ALL: &[&str] = &[").nth(1).expect("the list");
+    let body = list.source.split("pub const ALL: &[Probe] = &[").nth(1).expect("the list");
     let body = body.split("];").next().unwrap_or_default();
-    let listed: std::collections::BTreeSet<String> =
-        body.split('"').skip(1).step_by(2).map(str::to_owned).collect();
+    // Each entry is `sim("name", "doc")` or `real("name", "doc")`: the name is its first string.
+    let listed: std::collections::BTreeSet<String> = body
+        .split("(\"")
+        .skip(1)
+        .map(|entry| entry.split('"').next().unwrap_or_default().to_owned())
+        .collect();
     let unlisted: Vec<_> = placed.difference(&listed).collect();
     let unplaced: Vec<_> = listed.difference(&placed).collect();
     assert!(unlisted.is_empty(), "probes placed but not in {LIST}'s ALL: {unlisted:?}");

@@ -35,7 +35,8 @@ impl Tally {
 pub struct Ledger {
     /// Seeds counted.
     pub seeds: usize,
-    /// Every probe of `shipper::probes::ALL` (and any other a run reached), by name.
+    /// Every probe a simulation can reach (`shipper::probes::simulated`; and any other a run
+    /// reached), by name. A real-only probe is not counted as missed by a simulated sweep.
     pub probes: BTreeMap<String, Tally>,
     /// Pairs of probes reached in one run, by their names in order.
     pub pairs: BTreeMap<(String, String), Tally>,
@@ -43,7 +44,7 @@ pub struct Ledger {
 
 impl Default for Ledger {
     fn default() -> Self {
-        let probes = shipper::probes::ALL.iter().map(|name| ((*name).to_owned(), Tally::default())).collect();
+        let probes = shipper::probes::simulated().map(|name| (name.to_owned(), Tally::default())).collect();
         Ledger { seeds: 0, probes, pairs: BTreeMap::new() }
     }
 }
@@ -142,6 +143,19 @@ mod tests {
         assert!(never < rare && rare < common, "{text}");
         assert!(!ledger.never_reached().contains(&"tcp.ack-timeout"));
         assert!(ledger.never_reached().contains(&"handover.staged"));
+    }
+
+    #[test]
+    fn a_simulated_sweep_misses_every_simulated_probe_it_did_not_reach_and_no_real_only_one() {
+        let ledger = Ledger::default();
+        let never: Vec<&str> = ledger.never_reached();
+        assert_eq!(never, shipper::probes::simulated().collect::<Vec<_>>());
+        let real_only = shipper::probes::ALL.iter().filter(|p| p.reach == shipper::probes::Reach::RealOnly);
+        for probe in real_only {
+            assert!(!never.contains(&probe.name), "{probe:?} is not the simulation's to reach");
+        }
+        assert!(never.contains(&"tcp.deadline-ambiguous"));
+        assert!(ledger.render().starts_with(&format!("coverage: 0 of {} probes", never.len())));
     }
 
     #[test]
