@@ -32,6 +32,7 @@ use shipsim_trace::{Invariant, TraceRule, fmt_t};
 pub(crate) use crate::dense::NONE;
 use crate::dense::{DenseMap, FastMap};
 use crate::findings::Findings;
+use crate::jumps::Jumps;
 
 /// "Never" in the record-position arrays.
 pub(crate) const NEVER: usize = usize::MAX;
@@ -260,6 +261,8 @@ pub(crate) struct Index {
     pub connects: usize,
     /// Whether any batch went to another node.
     pub remote: bool,
+    /// The nodes' clock jumps (`clock` faults), for the rules that judge waits.
+    pub jumps: Jumps,
     /// Ways the trace itself is malformed.
     pub malformed: Findings,
 }
@@ -300,6 +303,7 @@ impl Index {
             workloads: 0,
             connects: 0,
             remote: false,
+            jumps: Jumps::default(),
             malformed: Findings::new(Invariant::Trace, []),
         }
     }
@@ -563,7 +567,13 @@ impl Index {
                 return;
             }
             // Placement and recovery read these themselves, in order (`Index::items`).
-            Record::Fault { .. } | Record::Membership { .. } | Record::Adopt { .. } => {}
+            Record::Fault { action, .. } => {
+                if let Some((node, jump)) = action.clock_jump() {
+                    let node = self.intern(node, t);
+                    self.jumps.add(node, t, jump);
+                }
+            }
+            Record::Membership { .. } | Record::Adopt { .. } => {}
             Record::Phase { phase, .. } => self.phase(pos, t, *phase),
             Record::Life { node, life, state, .. } => self.life(pos, t, node, *life, *state),
             Record::Stats { node, life, .. } => {
