@@ -567,12 +567,7 @@ impl Index {
                 return;
             }
             // Placement and recovery read these themselves, in order (`Index::items`).
-            Record::Fault { action, .. } => {
-                if let Some((node, jump)) = action.clock_jump() {
-                    let node = self.intern(node, t);
-                    self.jumps.add(node, t, jump);
-                }
-            }
+            Record::Fault { action, .. } => self.fault(t, action),
             Record::Membership { .. } | Record::Adopt { .. } => {}
             Record::Phase { phase, .. } => self.phase(pos, t, *phase),
             Record::Life { node, life, state, .. } => self.life(pos, t, node, *life, *state),
@@ -594,6 +589,15 @@ impl Index {
             }
         }
         self.others.push((pos, record.clone()));
+    }
+
+    /// A `Fault` record: a clock jump is filed for the rules that judge waits; the rest are
+    /// read in order by the rules that need them (`Index::items`).
+    fn fault(&mut self, t: Micros, action: &shipsim_trace::FaultAction) {
+        if let Some((node, jump)) = action.clock_jump() {
+            let node = self.intern(node, t);
+            self.jumps.add(node, t, jump);
+        }
     }
 
     /// A `Phase` record: the first `settle` and the first `end` count.
