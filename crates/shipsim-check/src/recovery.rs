@@ -730,6 +730,9 @@ mod tests {
         let dl = |records| with_start(records, |s| s.deadline_us = 1_150 * MS);
         assert_eq!(rules(&check(&dl(flap(1250, None, TIMING)))), vec![("liveness", "recovery")]);
         assert_eq!(check(&dl(with_jump(flap(1250, None, TIMING), "n1", 500 * MS, 50 * MS))), vec![]);
+        // A shorter jump leaves the deadline (1220 ms) past the bound: still judged, still late.
+        let short = dl(with_jump(flap(1250, None, TIMING), "n1", 500 * MS, 40 * MS));
+        assert_eq!(rules(&check(&short)), vec![("liveness", "recovery")]);
         // The same jump on the destination's clock moves neither.
         let other = dl(with_jump(flap(1250, None, TIMING), "n2", 500 * MS, 50 * MS));
         assert_eq!(rules(&check(&other)), vec![("liveness", "recovery")]);
