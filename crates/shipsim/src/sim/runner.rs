@@ -118,10 +118,12 @@ pub(crate) fn run_traced(
     let mut sim = simulator(scenario, seed);
     let mut state = FaultState::default();
     let membership = MembershipService::new(scenario, seed);
+    // Only a scenario with `clock` faults gives its nodes a clock to jump: the others run as
+    // they always did, without the harness task.
+    let jumps = scenario.faults.iter().any(|f| matches!(f.action, FaultAction::Clock { .. }));
     let mut clocks: BTreeMap<String, Arc<NodeClock>> = BTreeMap::new();
     for node in &scenario.nodes {
         let routes = state.routes().clone();
-        let node_clock = clocks.entry(node.clone()).or_default().clone();
         let spec = node::NodeSpec::new(
             scenario,
             seed,
@@ -130,8 +132,9 @@ pub(crate) fn run_traced(
             routes,
             membership.clone(),
             factory.clone(),
-        )
-        .with_clock(node_clock);
+        );
+        let spec =
+            if jumps { spec.with_clock(clocks.entry(node.clone()).or_default().clone()) } else { spec };
         let host = node::host(spec);
         sim.host(node.as_str(), host);
     }
