@@ -21,6 +21,9 @@
 //! | `tcp` | a write to its ack (behind at most `max_unacked` accepts), a handshake | `max(2 × (round_trip + hold), round_trip + max_unacked × sink_max + hold)` | `T(S)` |
 //! | `grpc` | a handshake (the keepalive's pong waits for no sink) | `2 × (round_trip + hold)` | keepalive interval + `T(S)`: `max(ack_timeout / 2, ε) + T(S)` |
 //!
+//! A sample timed across a jump of the sender's clock (`clock` fault) is longer by the jump:
+//! `S` grows by the most any one node's clock jumped in the run ([`crate::jumps`]).
+//!
 //! A sink that may answer busy holds a TCP ack back for any number of retries: no sample bound
 //! holds, and the timeout may reach the deadline (`T` is the cap).
 //!
@@ -54,6 +57,8 @@ pub(crate) fn adapted(start: &Start, index: &Index, timing: TransportTiming) -> 
         }
         Kind::Grpc => (handshake, (floor / 2).max(EPSILON)),
     };
+    // A sample measured across a jump of the sender's clock is longer by the jump.
+    let longest_sample = longest_sample.saturating_add(index.jumps.most());
     let answer = bound(floor, declared.deadline_us, longest_sample);
     TransportTiming {
         ack_timeout_us: timing.ack_timeout_us.max(interval + answer),
@@ -143,6 +148,22 @@ mod tests {
         assert_eq!((grpc.ack_timeout_us, grpc.answer_timeout_us), (50 * MS + 141 * MS, 141 * MS));
         let busy = adapted(start, &index, TransportTiming { sink_busy: true, ..TIMING });
         assert_eq!(busy.answer_timeout_us, DECLARED.deadline_us);
+    }
+
+    #[test]
+    fn a_sample_across_a_clock_jump_is_longer_by_the_jump() {
+        use crate::fixtures::{TIMING, Tb, with_jump};
+        // n1's clock jumped 30 ms (twice 15 ms): a sample timed across both is 28 + 30 = 58 ms
+        // long on n1's clock, so the timeout may adapt up to 5 × 58 + 1 = 291 ms.
+        let records = Tb::new(&["n1", "n2"]).build();
+        let records = with_jump(with_jump(records, "n1", 10 * MS, 15 * MS), "n1", 20 * MS, 15 * MS);
+        let Record::Start(start) = &records[0] else { unreachable!() };
+        let tcp = adapted(start, &Index::build(&records), TIMING);
+        assert_eq!((tcp.ack_timeout_us, tcp.answer_timeout_us), (291 * MS, 291 * MS));
+        // Jumps of two nodes are not one sample's: the larger node's total counts.
+        let two = with_jump(Tb::new(&["n1", "n2"]).build(), "n2", 10 * MS, 15 * MS);
+        let two = with_jump(two, "n1", 20 * MS, 15 * MS);
+        assert_eq!(adapted(start, &Index::build(&two), TIMING).answer_timeout_us, 5 * 43 * MS + MS);
     }
 
     #[test]

@@ -302,6 +302,16 @@ pub(crate) fn with_after(
     records
 }
 
+/// `records` with `node`'s clock jumping `jump` ahead at `t` (a `clock` fault record, placed
+/// before the first later record).
+pub(crate) fn with_jump(mut records: Vec<Record>, node: &str, t: Micros, jump: Micros) -> Vec<Record> {
+    let pos = records.iter().position(|r| r.t() > t && !matches!(r, Record::Start(_)));
+    let action = Box::new(FaultAction::Clock { node: node.into(), jump_us: jump });
+    let fault = Record::Fault { t, fault: format!("{{clock: {node}}}"), action, links: Default::default() };
+    records.insert(pos.unwrap_or(records.len()), fault);
+    records
+}
+
 /// `records` with the first record `pred` accepts changed by `change`.
 pub(crate) fn changed(
     mut records: Vec<Record>,

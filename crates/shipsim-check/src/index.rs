@@ -32,6 +32,7 @@ use shipsim_trace::{Invariant, TraceRule, fmt_t};
 pub(crate) use crate::dense::NONE;
 use crate::dense::{DenseMap, FastMap};
 use crate::findings::Findings;
+use crate::jumps::Jumps;
 
 /// "Never" in the record-position arrays.
 pub(crate) const NEVER: usize = usize::MAX;
@@ -260,6 +261,8 @@ pub(crate) struct Index {
     pub connects: usize,
     /// Whether any batch went to another node.
     pub remote: bool,
+    /// The nodes' clock jumps (`clock` faults), for the rules that judge waits.
+    pub jumps: Jumps,
     /// Ways the trace itself is malformed.
     pub malformed: Findings,
 }
@@ -300,6 +303,7 @@ impl Index {
             workloads: 0,
             connects: 0,
             remote: false,
+            jumps: Jumps::default(),
             malformed: Findings::new(Invariant::Trace, []),
         }
     }
@@ -563,7 +567,8 @@ impl Index {
                 return;
             }
             // Placement and recovery read these themselves, in order (`Index::items`).
-            Record::Fault { .. } | Record::Membership { .. } | Record::Adopt { .. } => {}
+            Record::Fault { action, .. } => self.fault(t, action),
+            Record::Membership { .. } | Record::Adopt { .. } => {}
             Record::Phase { phase, .. } => self.phase(pos, t, *phase),
             Record::Life { node, life, state, .. } => self.life(pos, t, node, *life, *state),
             Record::Stats { node, life, .. } => {
@@ -584,6 +589,15 @@ impl Index {
             }
         }
         self.others.push((pos, record.clone()));
+    }
+
+    /// A `Fault` record: a clock jump is filed for the rules that judge waits; the rest are
+    /// read in order by the rules that need them (`Index::items`).
+    fn fault(&mut self, t: Micros, action: &shipsim_trace::FaultAction) {
+        if let Some((node, jump)) = action.clock_jump() {
+            let node = self.intern(node, t);
+            self.jumps.add(node, t, jump);
+        }
     }
 
     /// A `Phase` record: the first `settle` and the first `end` count.

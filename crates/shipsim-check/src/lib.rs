@@ -25,6 +25,7 @@ mod dense;
 mod findings;
 mod html;
 mod index;
+mod jumps;
 mod liveness;
 mod online;
 mod oracle;

@@ -93,6 +93,12 @@
 //!   be written there before the slot finds it dead and resends them to the
 //!   new life, whose refusal cannot deny a delivery by the earlier one. An
 //!   answer came in time; the slot's next ship is judged too;
+//! - a jump of either end's clock (`clock` fault) inside the obligation at least as long as
+//!   the answer timeout exceeds the worst round trip: an answer on its way may come too late
+//!   on the jumped clock, and a healthy connection be given up; like a cut, it closes the
+//!   window. Shorter jumps of the sender's clock lower the two bounds on its waits by the
+//!   jumps inside them ([`crate::jumps`]): the deadline (`B` past it: no obligation), and the
+//!   delays waited since `L`, which fit in `F − L` plus the jumps meanwhile;
 //! - a reorder's release (the held messages go out over later ticks) claims
 //!   no heal; loss (network or link) keeps a pair unusable until it is set
 //!   to 0.
@@ -311,11 +317,15 @@ impl<'i, 'a> Recovery<'i, 'a> {
 
     /// [`bound`] for `batch`, or `None` if it lies past the ship's deadline:
     /// the ship may fail at its deadline, and the slot's next one is judged.
+    /// The deadline and the backoff's wait are the sender's clock's: each is lowered by the
+    /// jumps of that clock inside it ([`crate::jumps`]).
     fn bound(&self, heal: Micros, b: usize, from: Micros, reset: Micros) -> Option<Micros> {
         let batch = &self.index.batches[b];
         let n = u64::from(batch.len()) + self.ahead[b];
-        let bound = bound(&self.timing, self.start.tick_us, heal, n, from, reset);
-        (bound <= batch.t.saturating_add(self.start.deadline_us)).then_some(bound)
+        let jumped = |from, to| self.index.jumps.within(batch.node, from, to);
+        let bound = bound(&self.timing, self.start.tick_us, heal, n, (from, reset), &jumped);
+        let deadline = batch.t.saturating_add(self.start.deadline_us);
+        (bound <= deadline.saturating_sub(jumped(batch.t, deadline))).then_some(bound)
     }
 
     /// The longest a message takes: the worst latency and a tick each side of it.
@@ -338,6 +348,9 @@ fn judge(index: &Index, timing: &TransportTiming, o: &Obligation, findings: &mut
         return;
     }
     let batch = &index.batches[o.batch];
+    if may_give_up_healthy(index, timing, o, batch) {
+        return;
+    }
     // A sender bounced at the heal itself: its old life's call died with it.
     let down = index.lives.get(&(batch.node, batch.life)).and_then(|info| info.down);
     if down.is_some_and(|(_, t)| t <= o.bound) {
@@ -357,6 +370,20 @@ fn judge(index: &Index, timing: &TransportTiming, o: &Obligation, findings: &mut
         let first = (batch.len() > 0).then(|| index.event_ref(batch.first));
         (first, expected(index, timing, o, batch), actual(index, o, batch))
     });
+}
+
+/// Whether the clock of either end jumped, inside the obligation, at least as far as the
+/// answer timeout exceeds the worst round trip: then an answer on its way may have come too late
+/// on that clock, and a healthy connection been given up, which no bound covers (as when the
+/// answer timeout itself is that short: [`skipped`]). Like a cut, the jump closes the window;
+/// a shorter jump leaves it open.
+fn may_give_up_healthy(index: &Index, timing: &TransportTiming, o: &Obligation, batch: &Batch) -> bool {
+    let Some(start) = index.start() else { return false };
+    let round_trip = 2 * (timing.latency_max_us + start.tick_us) + 2 * start.tick_us;
+    let answer = if timing.answer_timeout_us > 0 { timing.answer_timeout_us } else { timing.ack_timeout_us };
+    let slack = answer.saturating_sub(round_trip);
+    let jumped = [batch.node, batch.dst].map(|n| index.jumps.within(n, o.heal, o.bound));
+    jumped.into_iter().any(|j| j > 0 && j >= slack)
 }
 
 /// What a late recovery was expected to do, and why by then.
@@ -431,9 +458,20 @@ pub(crate) fn note(start: &Start) -> Option<String> {
 /// slot's stream), on a slot whose backoff last restarted at `reset`, returns
 /// `Ok` after a heal at `heal`; `from` is when it started or, for a call in
 /// flight across the heal, the heal (see the module's formula).
-fn bound(t: &TransportTiming, tick: Micros, heal: Micros, n: u64, from: Micros, reset: Micros) -> Micros {
+///
+/// The delays waited since `reset` fit in `F − L` on the sender's clock: in the trace's time,
+/// in `F − L` plus the jumps of that clock meanwhile (`jumped(from, to)`, the jumps in a span).
+fn bound(
+    t: &TransportTiming,
+    tick: Micros,
+    heal: Micros,
+    n: u64,
+    (from, reset): (Micros, Micros),
+    jumped: &dyn Fn(Micros, Micros) -> Micros,
+) -> Micros {
     let failed = (heal + t.connect_timeout_us).max(from + t.ack_timeout_us);
-    let delay = t.backoff_max_us.min(2 * failed.saturating_sub(reset) + t.backoff_min_us);
+    let waited = failed.saturating_sub(reset) + jumped(reset, failed);
+    let delay = t.backoff_max_us.min(2 * waited + t.backoff_min_us);
     let windows = n.div_ceil(u64::from(t.max_unacked)).max(1);
     let hops = 2 + 2 * windows;
     let accepts = n * t.sink_latency_max_us;
@@ -674,6 +712,43 @@ mod tests {
         // With a 1.2 s deadline the bound (1212 ms) fits it (110 + 1200 ms): judged.
         let records = with_start(flap(1250, None, TIMING), |s| s.deadline_us = 1_200 * MS);
         assert_eq!(rules(&check(&records)), vec![("liveness", "recovery")]);
+    }
+
+    #[test]
+    fn a_jump_of_the_senders_clock_lowers_the_backoff_wait_and_the_deadline_by_the_jump() {
+        // n1's clock jumped 20 ms between its last ack (12 ms) and the failure (400 ms): the
+        // delays it waited meanwhile may be 20 ms shorter in the trace's time, so its backoff
+        // may have grown further: D = min(1250, 2 × (388 + 20) + 10) = 826 ms, B = 1252 ms.
+        assert_eq!(rules(&check(&flap(1240, None, TIMING))), vec![("liveness", "recovery")]);
+        assert_eq!(check(&with_jump(flap(1240, None, TIMING), "n1", 200 * MS, 20 * MS)), vec![]);
+        let late = with_jump(flap(1253, None, TIMING), "n1", 200 * MS, 20 * MS);
+        let v = only(&check(&late), LivenessRule::Recovery);
+        assert!(v.expected.contains("by 1.252s"), "{}", v.expected);
+        // A 1.15 s deadline (at 1260 ms) fits the bound (1212 ms); a jump of 50 ms inside the
+        // call brings its deadline to 1210 ms on n1's clock: it may fail there, and no
+        // obligation is left.
+        let dl = |records| with_start(records, |s| s.deadline_us = 1_150 * MS);
+        assert_eq!(rules(&check(&dl(flap(1250, None, TIMING)))), vec![("liveness", "recovery")]);
+        assert_eq!(check(&dl(with_jump(flap(1250, None, TIMING), "n1", 500 * MS, 50 * MS))), vec![]);
+        // A shorter jump leaves the deadline (1220 ms) past the bound: still judged, still late.
+        let short = dl(with_jump(flap(1250, None, TIMING), "n1", 500 * MS, 40 * MS));
+        assert_eq!(rules(&check(&short)), vec![("liveness", "recovery")]);
+        // The same jump on the destination's clock moves neither.
+        let other = dl(with_jump(flap(1250, None, TIMING), "n2", 500 * MS, 50 * MS));
+        assert_eq!(rules(&check(&other)), vec![("liveness", "recovery")]);
+    }
+
+    #[test]
+    fn a_jump_that_may_give_up_a_healthy_connection_closes_the_window() {
+        // The answer timeout (100 ms) exceeds the worst round trip (14 ms) by 86 ms: a jump
+        // that long of either end, inside the obligation, may give up a healthy connection.
+        assert_eq!(check(&with_jump(flap(1900, None, TIMING), "n2", 500 * MS, 86 * MS)), vec![]);
+        assert_eq!(check(&with_jump(flap(1900, None, TIMING), "n1", 500 * MS, 86 * MS)), vec![]);
+        // A shorter one cannot, and one outside the obligation excuses nothing.
+        let short = with_jump(flap(1900, None, TIMING), "n2", 500 * MS, 85 * MS);
+        assert_eq!(rules(&check(&short)), vec![("liveness", "recovery")]);
+        let before = with_jump(flap(1900, None, TIMING), "n2", 200 * MS, 86 * MS);
+        assert_eq!(rules(&check(&before)), vec![("liveness", "recovery")]);
     }
 
     #[test]

@@ -23,7 +23,9 @@
 //! attempt may be stamped up to a tick early: the wait is judged to within a tick (and
 //! [`ROUNDING`]). A transport that reconnects in a loop, or whose backoff forgets to
 //! grow, breaks it. There is no upper bound here: how soon traffic resumes after a heal is the
-//! `recovery` rule's.
+//! `recovery` rule's. A jump of the sender's clock (`clock` fault) inside the wait shortens it
+//! in the trace's time by the jump: the bound is lowered by exactly the jumps of that node
+//! between the failure and the attempt ([`crate::jumps`]).
 //!
 //! Skipped, and the summary says why, when the trace has no timing; when the transport
 //! reports no acks (an answer the trace does not show may restart the count); when the sink
@@ -88,7 +90,7 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
     for item in index.items() {
         match item {
             Item::Other(record @ Record::Connect { .. }) => {
-                connect(&mut runs, index, record, &timing, start.tick_us, findings)
+                connect(&mut runs, record, (index, &timing, start.tick_us), findings)
             }
             Item::Ack(ack) => answered(&mut runs, (ack.node, ack.life, ack.dst)),
             Item::End(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused | Outcome::Ambiguous) => {
@@ -101,13 +103,12 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
     }
 }
 
-/// A `Connect` record: an attempt after a failed one waits out the backoff.
+/// A `Connect` record: an attempt after a failed one waits out the backoff, less the jumps of
+/// the sender's clock during the wait ([`crate::jumps`]).
 fn connect(
     runs: &mut Runs,
-    index: &Index,
     record: &Record,
-    timing: &TransportTiming,
-    tick: Micros,
+    (index, timing, tick): (&Index, &TransportTiming, Micros),
     findings: &mut Findings,
 ) {
     let Record::Connect { t, node, life, dst, slot, state } = record else { return };
@@ -127,8 +128,9 @@ fn connect(
             match run.waiting_since.take() {
                 Some(failed_at) => {
                     let wait = least_wait(timing.backoff_min_us, timing.backoff_max_us, run.failed);
-                    if t + tick + ROUNDING < failed_at + wait {
-                        report(findings, record, failed_at, wait, run.failed);
+                    let jumped = index.jumps.within(node, failed_at, *t);
+                    if t + tick + ROUNDING + jumped < failed_at + wait {
+                        report(findings, record, (failed_at, jumped), wait, run.failed);
                     }
                 }
                 // The attempt before this one connected: what it carried may
@@ -165,14 +167,25 @@ fn least_wait(min: Micros, max: Micros, failed: u32) -> Micros {
     min.saturating_mul(1 << doublings).min(max) / 2
 }
 
-fn report(findings: &mut Findings, record: &Record, failed_at: Micros, wait: Micros, failed: u32) {
+fn report(
+    findings: &mut Findings,
+    record: &Record,
+    (failed_at, jumped): (Micros, Micros),
+    wait: Micros,
+    failed: u32,
+) {
     let Record::Connect { t, node, life, dst, slot, .. } = record else { return };
     findings.add(*t, LivenessRule::ReconnectSpacing, || {
+        let clock = if jumped > 0 {
+            format!(", less its clock's jumps of {} meanwhile", fmt_t(jumped))
+        } else {
+            String::new()
+        };
         (
             None,
             format!(
                 "{node} (life {life}) to reconnect to {dst} on slot {slot} no sooner than {} after \
-                 its attempt failed at {} ({failed} failed in a row: at least half the backoff)",
+                 its attempt failed at {} ({failed} failed in a row: at least half the backoff{clock})",
                 fmt_t(wait),
                 fmt_t(failed_at)
             ),
@@ -241,6 +254,38 @@ mod tests {
         assert_eq!(check(&attempts(&steps)), vec![], "9 ms stamped: within a tick of 10 ms");
         let early = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (115, Begin)];
         assert_eq!(rules(&check(&attempts(&early))), vec![("liveness", "reconnect-spacing")]);
+    }
+
+    /// n1's clock jumped `ms` milliseconds ahead at `at` ms.
+    fn jumped(records: Vec<Record>, at: Micros, ms: Micros) -> Vec<Record> {
+        with_jump(records, "n1", at * MS, ms * MS)
+    }
+
+    #[test]
+    fn a_jump_of_the_senders_clock_inside_the_wait_shortens_it_by_the_jump_exactly() {
+        // The second wait is at least 10 ms; n1's clock jumped 4 ms ahead during it, so a retry
+        // 6 ms after the failure (stamped a tick early: 5 ms) is in time on n1's clock.
+        let steps = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (112, Begin)];
+        assert_eq!(rules(&check(&attempts(&steps))), vec![("liveness", "reconnect-spacing")]);
+        assert_eq!(check(&jumped(attempts(&steps), 109, 4)), vec![]);
+        // The jump counts at either end of the wait (the tick the fault is stamped with).
+        assert_eq!(check(&jumped(attempts(&steps), 107, 4)), vec![]);
+        // Shorter than the wait even after the jump: still caught, the jump named.
+        let early = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (110, Begin)];
+        let v = only(&check(&jumped(attempts(&early), 109, 4)), LivenessRule::ReconnectSpacing);
+        assert!(v.expected.contains("less its clock's jumps of 0.004s meanwhile"), "{}", v.expected);
+        // A jump outside the wait, or of another node's clock, excuses nothing.
+        assert_eq!(rules(&check(&jumped(attempts(&steps), 104, 4))), vec![("liveness", "reconnect-spacing")]);
+        let other = changed(
+            jumped(attempts(&steps), 109, 4),
+            |r| matches!(r, Record::Fault { action, .. } if action.clock_jump().is_some()),
+            |r| {
+                if let Record::Fault { action, .. } = r {
+                    **action = shipsim_trace::FaultAction::Clock { node: "n2".into(), jump_us: 4 * MS };
+                }
+            },
+        );
+        assert_eq!(rules(&check(&other)), vec![("liveness", "reconnect-spacing")]);
     }
 
     #[test]

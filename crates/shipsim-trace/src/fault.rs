@@ -82,6 +82,14 @@ pub enum FaultAction {
         /// For how long, in microseconds.
         for_us: u64,
     },
+    /// A node's clock jumped forward: every timer of its code due within the jump fired at
+    /// once, and its deadlines and waits end that much sooner in the trace's time.
+    Clock {
+        /// The node whose clock jumped.
+        node: Text,
+        /// How far forward, in microseconds.
+        jump_us: u64,
+    },
     /// The settle phase's healing: every partition healed, every hold
     /// released, every loss set to 0, the crashed nodes restarted and the
     /// dropped routes restored. It is no fault of the scenario, but it
@@ -127,6 +135,7 @@ impl FaultAction {
             FaultAction::Join(_) => FaultKind::Join,
             FaultAction::Leave(_) => FaultKind::Leave,
             FaultAction::Pause { .. } => FaultKind::Pause,
+            FaultAction::Clock { .. } => FaultKind::Clock,
             FaultAction::Settle { .. } => FaultKind::Settle,
         }
     }
@@ -145,7 +154,8 @@ impl FaultAction {
             | FaultAction::Bounce(node)
             | FaultAction::Join(node)
             | FaultAction::Leave(node)
-            | FaultAction::Pause { node, .. } => vec![node],
+            | FaultAction::Pause { node, .. }
+            | FaultAction::Clock { node, .. } => vec![node],
             FaultAction::Hold(link)
             | FaultAction::Reorder(link)
             | FaultAction::Release(link)
@@ -154,6 +164,14 @@ impl FaultAction {
             FaultAction::Settle { restarted, routes } => {
                 restarted.iter().chain(routes.iter().flatten()).collect()
             }
+        }
+    }
+
+    /// The node and the jump of a `clock` action, for the checkers that judge waits.
+    pub fn clock_jump(&self) -> Option<(&Text, Micros)> {
+        match self {
+            FaultAction::Clock { node, jump_us } => Some((node, *jump_us)),
+            _ => None,
         }
     }
 
@@ -201,6 +219,10 @@ mod tests {
         assert_eq!(serde_json::to_string(&crash).unwrap(), r#"{"crash":"n2"}"#);
         let route = FaultAction::DropRoute { from: "n1".into(), to: "n2".into() };
         assert_eq!(serde_json::to_string(&route).unwrap(), r#"{"drop-route":{"from":"n1","to":"n2"}}"#);
+        let clock = FaultAction::Clock { node: "n2".into(), jump_us: 500_000 };
+        assert_eq!(serde_json::to_string(&clock).unwrap(), r#"{"clock":{"node":"n2","jump_us":500000}}"#);
+        assert_eq!(clock.clock_jump(), Some((&"n2".into(), 500_000)));
+        assert_eq!(clock.nodes(), ["n2"]);
         let heal = FaultAction::Heal(HealTarget::All);
         assert_eq!(serde_json::to_string(&heal).unwrap(), r#"{"heal":"all"}"#);
         let settle = FaultAction::Settle { restarted: Vec::new(), routes: Vec::new() };
@@ -214,6 +236,7 @@ mod tests {
             FaultAction::Partition(vec![vec!["n1".into()], vec!["n2".into(), "n3".into()]]),
             FaultAction::Loss { link: ["n1".into(), "n2".into()], rate: 0.25 },
             FaultAction::Latency { link: ["n1".into(), "n2".into()], min_us: 5, max_us: 9 },
+            FaultAction::Clock { node: "n2".into(), jump_us: 500_000 },
             FaultAction::Settle { restarted: vec!["n2".into()], routes: vec![["n1".into(), "n3".into()]] },
         ] {
             let json = serde_json::to_string(&action).unwrap();

@@ -357,6 +357,8 @@ names! {
         Leave = "leave",
         /// A node's process stops for a while, then continues.
         Pause = "pause",
+        /// A node's clock jumps forward.
+        Clock = "clock",
         /// The settle phase's healing.
         Settle = "settle",
     }

@@ -28,7 +28,7 @@ use crate::scenario::{
 };
 
 /// Fault kinds, simplest first: shrinking moves a fault towards the front of this list.
-pub const KINDS_SIMPLEST_FIRST: [FaultKind; 15] = [
+pub const KINDS_SIMPLEST_FIRST: [FaultKind; 16] = [
     FaultKind::Latency,
     FaultKind::Loss,
     FaultKind::Join,
@@ -44,6 +44,7 @@ pub const KINDS_SIMPLEST_FIRST: [FaultKind; 15] = [
     FaultKind::Hold,
     FaultKind::Release,
     FaultKind::Reorder,
+    FaultKind::Clock,
 ];
 
 /// Faults happen within the first this many milliseconds; the workloads are done by then.
@@ -248,6 +249,20 @@ fn restore(faults: &[Fault], pick: u64) -> Option<FaultAction> {
     Some(FaultAction::RestoreRoute { from, to })
 }
 
+/// A heal of every partition, or of the nodes `pick`'s bits choose (`None` if none).
+fn heal(nodes: &[String], pick: u64) -> Option<FaultAction> {
+    if pick.is_multiple_of(2) {
+        return Some(FaultAction::Heal(HealTarget::All));
+    }
+    let chosen: Vec<String> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (pick >> (i + 1)) & 1 == 1)
+        .map(|(_, s)| s.clone())
+        .collect();
+    (!chosen.is_empty()).then_some(FaultAction::Heal(HealTarget::Nodes(chosen)))
+}
+
 /// The action of one step, its nodes and links chosen by `pick`; `None` when the cluster is
 /// too small for the kind.
 fn action(
@@ -271,22 +286,7 @@ fn action(
         FaultKind::Bounce => FaultAction::Bounce(node(0)),
         FaultKind::Crash => FaultAction::Crash(node(0)),
         FaultKind::Restart => FaultAction::Restart(node(0)),
-        FaultKind::Heal => {
-            if pick.is_multiple_of(2) {
-                FaultAction::Heal(HealTarget::All)
-            } else {
-                let chosen: Vec<String> = nodes
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| (pick >> (i + 1)) & 1 == 1)
-                    .map(|(_, s)| s.clone())
-                    .collect();
-                if chosen.is_empty() {
-                    return None;
-                }
-                FaultAction::Heal(HealTarget::Nodes(chosen))
-            }
-        }
+        FaultKind::Heal => heal(nodes, pick)?,
         FaultKind::PartitionOneway if two => {
             let l = link();
             FaultAction::PartitionOneway { from: l.a, to: l.b }
@@ -310,6 +310,11 @@ fn action(
         FaultKind::Release if two => FaultAction::Release(link()),
         FaultKind::Reorder if two => FaultAction::Reorder(link()),
         FaultKind::Join => FaultAction::Join(node(0)),
+        // Up to a second: past the ack timeouts and backoffs the generator draws, within its
+        // deadlines.
+        FaultKind::Clock => {
+            FaultAction::Clock { node: node(0), jump: Duration::from_millis(1 + (pick >> 20) % 1_000) }
+        }
         FaultKind::Leave if two => FaultAction::Leave(node(0)),
         FaultKind::DropRoute if two => {
             let l = link();

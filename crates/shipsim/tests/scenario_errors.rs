@@ -146,7 +146,7 @@ fn no_action() {
     assert_eq!(
         error(&with_faults(&["{at: 2s}"])),
         "s.yaml:5:5: fault has no action (expected one of: partition, partition-oneway, heal, \
-         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause)"
+         crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause, clock)"
     );
 }
 

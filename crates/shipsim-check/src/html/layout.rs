@@ -870,14 +870,16 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn membership_changes_are_instant_marks_on_their_node() {
+    fn membership_changes_and_clock_jumps_are_instant_marks_on_their_node() {
         let lanes: Vec<Lane> =
             ["n1", "n4"].iter().map(|n| Lane { node: (*n).to_owned(), lives: Vec::new() }).collect();
-        let mut faults: Vec<FaultMark> = [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into())]
-            .into_iter()
-            .enumerate()
-            .map(|(i, action)| FaultMark::new(i as u64, String::new(), action))
-            .collect();
+        let clock = FaultAction::Clock { node: "n4".into(), jump_us: 500_000 };
+        let mut faults: Vec<FaultMark> =
+            [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into()), clock]
+                .into_iter()
+                .enumerate()
+                .map(|(i, action)| FaultMark::new(i as u64, String::new(), action))
+                .collect();
         fault_spans(&mut faults, &lanes, None, 10);
         assert_eq!(
             (faults[0].kind, faults[0].lanes.as_slice(), faults[0].until),
@@ -886,6 +888,11 @@ pub(crate) mod tests {
         assert_eq!(
             (faults[1].kind, faults[1].lanes.as_slice(), faults[1].until),
             (FaultKind::Leave, &[0][..], None)
+        );
+        // A clock jump is an instant mark on its node's lane too.
+        assert_eq!(
+            (faults[2].kind, faults[2].lanes.as_slice(), faults[2].until),
+            (FaultKind::Clock, &[1][..], None)
         );
     }
 }

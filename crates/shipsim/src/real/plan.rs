@@ -19,6 +19,10 @@ fn refused(action: &FaultAction, nats: bool) -> Option<&'static str> {
             "messages cannot be reordered inside one TCP stream on a real network (the kernel \
              delivers a stream in order); use hold and release, or run it simulated",
         ),
+        FaultAction::Clock { .. } => Some(
+            "a node process reads the OS's monotonic clock, which the harness cannot jump; run it \
+             simulated, where each node's tokio clock can (docs/scenarios.md#clock-faults)",
+        ),
         _ => None,
     }
 }
@@ -41,6 +45,7 @@ fn touches_broker(action: &FaultAction) -> bool {
 fn key(action: &FaultAction) -> &'static str {
     match action {
         FaultAction::Reorder(_) => "reorder",
+        FaultAction::Clock { .. } => "clock",
         _ => "at",
     }
 }
@@ -85,6 +90,14 @@ mod tests {
         let fine =
             crate::parse("name: f\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, crash: n2}\n", "f.yaml").unwrap();
         assert_eq!(check(&path, &fine), Ok(()));
+        let jump = "name: c\nnodes: [n1, n2]\nfaults:\n  - {at: 1s,  clock: {node: n2, jump: 50ms}}\n";
+        std::fs::write(&path, jump).unwrap();
+        let err = check(&path, &crate::parse(jump, "c.yaml").unwrap()).unwrap_err();
+        assert!(
+            err.starts_with(&format!("{}:4:15: real mode cannot carry out the fault", path.display())),
+            "{err}"
+        );
+        assert!(err.contains("OS's monotonic clock"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -147,7 +147,7 @@ prop_compose! {
             select(vec![ExpectPlacement::Owner, ExpectPlacement::Ignore]),
             positive_duration(),
         ).prop_map(|(delivery, ordering, stats, placement, settle)| Expect { delivery, ordering, stats, placement, settle }),
-        steps in proptest::collection::vec((0u8..16, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
+        steps in proptest::collection::vec((0u8..17, any::<u32>(), any::<u64>(), latency(), probability()), 0..24),
         senders in any::<Option<u64>>(),
         members in any::<Option<u64>>(),
         propagation in latency(),
@@ -374,6 +374,11 @@ fn timeline(
                     members.remove(&n);
                     FaultAction::Leave(n)
                 })
+            }
+            16 => {
+                let running: Vec<String> = nodes.iter().filter(|n| !crashed.contains(*n)).cloned().collect();
+                let jump = Duration::from_millis(1 + (seed >> 20) % 2_000);
+                pick.one(&running).map(|node| FaultAction::Clock { node, jump })
             }
             _ => None,
         };

@@ -209,6 +209,9 @@ impl fmt::Display for FaultAction {
             FaultAction::Pause { node, duration } => {
                 write!(f, "{{node: {}, for: {}}}", Word(node), format_duration(*duration))
             }
+            FaultAction::Clock { node, jump } => {
+                write!(f, "{{node: {}, jump: {}}}", Word(node), format_duration(*jump))
+            }
         }
     }
 }

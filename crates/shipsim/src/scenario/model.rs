@@ -390,6 +390,15 @@ pub enum FaultAction {
         /// How long.
         duration: Duration,
     },
+    /// The node's clock jumps `jump` ahead of everyone else's: every timer of its code due
+    /// within the jump fires at once, and its clock stays that far ahead (a simulation moves
+    /// the node's tokio clock; docs/scenarios.md, "Clock faults"). Forward only.
+    Clock {
+        /// The node whose clock jumps.
+        node: String,
+        /// How far forward (more than zero).
+        jump: Duration,
+    },
 }
 
 impl FaultAction {
@@ -643,6 +652,7 @@ mod tests {
             FaultAction::Join("a".into()),
             FaultAction::Leave("a".into()),
             FaultAction::Pause { node: "a".into(), duration: Duration::from_millis(1) },
+            FaultAction::Clock { node: "a".into(), jump: Duration::from_millis(1) },
         ];
         let kinds: Vec<FaultKind> = actions.iter().map(FaultAction::kind).collect();
         assert_eq!(kinds, FaultKind::scripted().collect::<Vec<_>>());

@@ -20,7 +20,7 @@ use super::duration::{format_duration, parse_duration};
 use super::error::{Pos, Problem};
 use super::model::{Fault, FaultAction, HealTarget, Link};
 use super::raw::located;
-use super::raw::{Located, Names, RawFault, RawHeal, RawLinkLatency, RawLinkLoss, RawOneway, Slot};
+use super::raw::{Located, Names, RawClock, RawFault, RawHeal, RawLinkLatency, RawLinkLoss, RawOneway, Slot};
 use super::scalars::{check_probability, parse_latency};
 use super::timeline_walk::{ActionPos, Walk, show};
 
@@ -63,9 +63,6 @@ pub(crate) fn faults(
                 ),
             ));
         }
-        if let Some(clock) = entry.value.clock.pos() {
-            return Err(Problem::new(clock, CLOCK_REFUSED));
-        }
         let (action, action_pos) = known.action(entry.value, pos)?;
         walk.apply(&action, &action_pos, at)?;
         faults.push(Fault { at, action, line: pos.line });
@@ -73,10 +70,10 @@ pub(crate) fn faults(
     Ok(faults)
 }
 
-/// Why a `clock` fault is refused rather than carried out (docs/scenarios.md, "Clock faults").
-const CLOCK_REFUSED: &str = "the `clock` fault (one node's clock jumped or skewed) is not carried out yet: \
-     a simulation could only jump a node's clock forward, and the checkers would misjudge its \
-     timers; docs/scenarios.md#clock-faults says what it needs";
+/// Why a `clock` fault's `skew` is refused rather than carried out (docs/scenarios.md, "Clock
+/// faults").
+const SKEW_REFUSED: &str = "a clock `skew` (a clock that runs fast or slow) is not carried out: only a \
+     forward `jump` is (e.g. `jump: 500ms`); docs/scenarios.md#clock-faults says why";
 
 /// What a fault entry is checked against on its own, before the walk: the scenario's nodes.
 struct Known<'a> {
@@ -130,6 +127,7 @@ impl Known<'_> {
             }),
             node(raw.join, FaultAction::Join),
             node(raw.leave, FaultAction::Leave),
+            raw.clock.into_value().map(|c| self.clock_action(c.value, c.pos)),
             raw.pause.into_value().map(|p| {
                 let node = self.node(&p.value.node)?;
                 let duration = located(&p.value.duration, parse_duration(&p.value.duration.value))?;
@@ -139,6 +137,48 @@ impl Known<'_> {
         .into_iter()
         .flatten()
         .next()
+    }
+
+    /// `clock: {node, jump}`: a known node and a jump forward of more than zero; a `skew` is
+    /// refused at its position.
+    fn clock_action(&self, raw: RawClock, pos: Pos) -> Result<FaultAction, Problem> {
+        let node = self.node(&raw.node)?;
+        if let Some(skew) = raw.skew.pos() {
+            return Err(Problem::new(skew, SKEW_REFUSED));
+        }
+        let text = match raw.jump {
+            Slot::Present(Located { value: Some(text), pos }) => Located { value: text, pos },
+            Slot::Present(Located { value: None, pos }) => {
+                return Err(Problem::new(
+                    pos,
+                    "`jump` needs a value: how far forward the clock jumps, e.g. `500ms`",
+                ));
+            }
+            Slot::Absent => {
+                return Err(Problem::new(
+                    pos,
+                    "a clock fault needs a `jump`: how far forward the node's clock jumps, e.g. `{node: n2, jump: 500ms}`",
+                ));
+            }
+        };
+        if text.value.trim().starts_with('-') {
+            return Err(Problem::new(
+                text.pos,
+                format!(
+                    "a clock jumps forward only: `{}` would turn it back, which a node's clock (tokio's, \
+                     monotonic) cannot do; docs/scenarios.md#clock-faults",
+                    text.value
+                ),
+            ));
+        }
+        let jump = located(&text, parse_duration(&text.value))?;
+        if jump.is_zero() {
+            return Err(Problem::new(
+                text.pos,
+                "a clock jump of 0s does nothing: jump forward by more than zero",
+            ));
+        }
+        Ok(FaultAction::Clock { node, jump })
     }
 
     /// `partition-oneway: {from, to}`: two known, different nodes.
@@ -294,7 +334,7 @@ fn only_action(raw: &RawFault, entry: Pos) -> Result<(&'static str, Pos), Proble
 /// Every action key of a fault entry, as the file spells it, with where its value was
 /// written if present. Destructured field by field so that a new action key does not
 /// compile until it is listed here.
-fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 16] {
+fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 17] {
     let RawFault {
         at: _,
         partition,
@@ -313,7 +353,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 16] {
         join,
         leave,
         pause,
-        clock: _,
+        clock,
     } = raw;
     [
         ("partition", partition.pos()),
@@ -332,6 +372,7 @@ fn action_keys(raw: &RawFault) -> [(&'static str, Option<Pos>); 16] {
         ("join", join.pos()),
         ("leave", leave.pos()),
         ("pause", pause.pos()),
+        ("clock", clock.pos()),
     ]
 }
 
@@ -386,14 +427,52 @@ mod tests {
         );
     }
 
-    /// A `clock` fault is refused where its value is written, whatever the value, rather than
-    /// faked (docs/scenarios.md, "Clock faults").
+    /// `clock: {node, jump}`: a running node and a jump forward; it prints as it is written.
+    /// A zero, negative or missing jump, an unknown or crashed node and a `skew` are refused
+    /// where they are written, each saying why (docs/scenarios.md, "Clock faults").
     #[test]
-    fn a_clock_fault_is_refused_with_the_reason() {
-        for line in ["{at: 1s, clock: {node: n2, jump: 500ms}}", "{at: 1s, clock: {node: n2, skew: 0.1}}"] {
-            fails(&[line], (1, "{node"), CLOCK_REFUSED);
-        }
-        assert!(CLOCK_REFUSED.contains("docs/scenarios.md#clock-faults"));
+    fn a_clock_fault_jumps_a_running_node_forward_and_refuses_the_rest_with_the_reason() {
+        let faults = run(&["{at: 1s, clock: {node: n2, jump: 500ms}}"]).unwrap();
+        let action = FaultAction::Clock { node: "n2".into(), jump: Duration::from_millis(500) };
+        assert_eq!(faults[0].action, action);
+        assert_eq!(faults[0].to_string(), "{at: 1s, clock: {node: n2, jump: 500ms}}");
+        fails(&["{at: 1s, clock: {node: n2, skew: 0.1}}"], (1, "0.1"), SKEW_REFUSED);
+        assert!(SKEW_REFUSED.contains("docs/scenarios.md#clock-faults"));
+        fails(
+            &["{at: 1s, clock: {node: n2, jump: 0ms}}"],
+            (1, "0ms"),
+            "a clock jump of 0s does nothing: jump forward by more than zero",
+        );
+        fails(
+            &["{at: 1s, clock: {node: n2, jump: -5ms}}"],
+            (1, "-5ms"),
+            "a clock jumps forward only: `-5ms` would turn it back, which a node's clock (tokio's, \
+             monotonic) cannot do; docs/scenarios.md#clock-faults",
+        );
+        fails(
+            &["{at: 1s, clock: {node: n2}}"],
+            (1, "{node"),
+            "a clock fault needs a `jump`: how far forward the node's clock jumps, e.g. `{node: n2, jump: 500ms}`",
+        );
+        fails(
+            &["{at: 1s, clock: {node: n2, jump: }}"],
+            (1, ": }}"),
+            "`jump` needs a value: how far forward the clock jumps, e.g. `500ms`",
+        );
+        fails(&["{at: 1s, clock: {node: n9, jump: 1s}}"], (1, "n9"), "unknown node `n9` (nodes: n1, n2, n3)");
+        fails(
+            &["{at: 1s, crash: n2}", "{at: 2s, clock: {node: n2, jump: 1s}}"],
+            (2, "{node"),
+            "clock of `n2`, which is crashed (since 1s)",
+        );
+        let tilt = format!("{HEAD}  - {{at: 1s, clock: {{node: n2, jump: 1s, tilt: 2}}}}\n");
+        let unknown = parse_raw(&tilt).unwrap_err();
+        assert_eq!(unknown.message, "unknown key `tilt` (expected one of: node, jump, skew)");
+        assert_eq!((unknown.pos.line, unknown.pos.column), (5, 42));
+        assert_eq!(
+            err(&["{at: 1s, clock: {node: n2, jump: 1s}, crash: n1}"]).2,
+            "two actions in one fault: `clock` and `crash` (write one fault entry per action)"
+        );
     }
 
     #[test]
@@ -449,7 +528,7 @@ mod tests {
         fails(
             &["{at: 2s}"],
             (1, "{"),
-            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause)",
+            "fault has no action (expected one of: partition, partition-oneway, heal, crash, restart, bounce, hold, reorder, release, latency, loss, drop-route, restore-route, join, leave, pause, clock)",
         );
         fails(&["{crash: n1}"], (1, "{"), "fault has no `at` time (e.g. `at: 2s`)");
         fails(

@@ -16,6 +16,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use shipsim_trace::FaultKind;
+
 use super::duration::format_duration;
 use super::error::{Pos, Problem};
 use super::model::{FaultAction, HealTarget, Link};
@@ -95,16 +97,19 @@ impl Walk {
             FaultAction::Latency { .. } => Ok(()),
             FaultAction::DropRoute { from, to } => self.drop_route(from, to, at),
             FaultAction::RestoreRoute { from, to } => self.restore_route(from, to, at),
-            FaultAction::Pause { node, .. } => self.pause(node),
+            FaultAction::Pause { node, .. } | FaultAction::Clock { node, .. } => {
+                self.running(action.kind(), node)
+            }
         };
         result.map_err(|message| Problem::new(pos.value, message))
     }
 
-    /// A pause stops a running process: a crashed node has none.
-    fn pause(&mut self, node: &str) -> Result<(), String> {
+    /// A pause stops a running process, and a clock jump moves a running process's clock: a
+    /// crashed node has neither (its restart starts with a clock of its own).
+    fn running(&mut self, kind: FaultKind, node: &str) -> Result<(), String> {
         match self.crashed.get(node) {
             Some(since) => {
-                Err(format!("pause of `{node}`, which is crashed (since {})", format_duration(*since)))
+                Err(format!("{kind} of `{node}`, which is crashed (since {})", format_duration(*since)))
             }
             None => Ok(()),
         }

@@ -185,7 +185,8 @@ fn describe(fault: &Fault) -> String {
         | FaultAction::Bounce(n)
         | FaultAction::Join(n)
         | FaultAction::Leave(n)
-        | FaultAction::Pause { node: n, .. } => format!("{} {n}", fault.action.kind()),
+        | FaultAction::Pause { node: n, .. }
+        | FaultAction::Clock { node: n, .. } => format!("{} {n}", fault.action.kind()),
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => {
             format!("{} {}-{}", fault.action.kind(), l.a, l.b)
         }
@@ -210,7 +211,8 @@ fn mentions(action: &FaultAction, node: &str) -> bool {
         | FaultAction::Bounce(n)
         | FaultAction::Join(n)
         | FaultAction::Leave(n)
-        | FaultAction::Pause { node: n, .. } => n == node,
+        | FaultAction::Pause { node: n, .. }
+        | FaultAction::Clock { node: n, .. } => n == node,
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => l.touches(node),
         FaultAction::Latency { link, .. } | FaultAction::Loss { link, .. } => link.touches(node),
     }

@@ -69,8 +69,9 @@ const KIND_GROUPS: [&[FaultKind]; 8] = [
 ///   `max_frame`, a sink that answers busy (probability 1/8: a busy sink lifts the `recovery`
 ///   bound), the workload's events (down to half), rate (up to 3×), batch sizes (within the
 ///   scenario's), keys, senders (one fewer), payload sizes (added only over whole writes),
-///   `network.segment` (larger pieces: smaller ones only find the budgets' edge), `shards` and
-///   the initial `members` (one node in or out).
+///   `network.segment` (larger pieces: smaller ones only find the budgets' edge), `shards`,
+///   the initial `members` (one node in or out) and, with probability 1/8, a `clock` fault: one
+///   node's clock jumps 20 ms..2.5 s ahead while the workload runs.
 ///
 /// A knob whose value would make the scenario invalid (a payload that does not fit the frame
 /// limit, members that contradict a join) is left as it was. If the variant is not a valid

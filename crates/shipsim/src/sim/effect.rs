@@ -89,6 +89,7 @@ impl Judge<'_> {
             | FaultAction::Hold(_) => self.cut(links),
             FaultAction::Loss { rate, .. } if *rate > 0.0 => self.cut(links),
             FaultAction::Crash(node) | FaultAction::Bounce(node) => self.crash(node),
+            FaultAction::Clock { node, .. } => self.clock(node),
             FaultAction::Restart(node) => self.restart(node),
             FaultAction::Release(link) => {
                 let held = self.observed.on_wire(self.k, |a, b| on_link(link, a, b));
@@ -163,6 +164,22 @@ impl Judge<'_> {
             return (true, format!("{wire} messages from or to {node} in flight"));
         }
         (false, format!("{node} was idle: no call and no message in flight"))
+    }
+
+    /// A clock jump: calls from or to the node in flight (their deadline, ack and accept timers
+    /// ran on its clock and came nearer), or messages on the wire to or from it (an answer
+    /// awaited). A jump of an idle node moved only timers that wait for nothing in flight.
+    fn clock(&self, node: &Text) -> (bool, String) {
+        let touches = |a: &Text, b: &Text| a == node || b == node;
+        let calls = self.open_calls(touches);
+        if calls > 0 {
+            return (true, format!("{calls} calls from or to {node} in flight: their timers came nearer"));
+        }
+        let wire = self.observed.on_wire(self.k, touches);
+        if wire > 0 {
+            return (true, format!("{wire} messages from or to {node} in flight, answers awaited"));
+        }
+        (false, format!("{node} was idle: no call and no message in flight whose timer the jump moved"))
     }
 
     /// A restart: a new life of the node began (the node's next `life` record is an `up`; the

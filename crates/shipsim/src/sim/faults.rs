@@ -157,8 +157,12 @@ pub(super) fn apply(
             state.routes.reset(node);
         }
         // Membership changes are the runner's (`membership.rs`): the network is untouched.
-        // A pause is refused before a simulation starts (`runner::run_with`).
-        FaultAction::Join(_) | FaultAction::Leave(_) | FaultAction::Pause { .. } => {}
+        // A pause is refused before a simulation starts (`runner::run_with`); a clock jump is
+        // the node's host's (`node_clock.rs`): the network is untouched.
+        FaultAction::Join(_)
+        | FaultAction::Leave(_)
+        | FaultAction::Pause { .. }
+        | FaultAction::Clock { .. } => {}
         FaultAction::DropRoute { from, to } => state.routes.drop_route(from, to),
         FaultAction::RestoreRoute { from, to } => state.routes.restore_route(from, to),
         FaultAction::Hold(link) => {

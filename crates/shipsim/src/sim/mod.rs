@@ -9,6 +9,7 @@
 //! - `recorder` writes every fact into the trace, and `memory` keeps what a node remembers
 //!   across its crashes; `observers` are the hooks through which the router and the transport
 //!   tell it what they do (the harness records the production path, it does not copy it);
+//! - `node_clock` jumps one node's clock forward (a `clock` fault);
 //! - `clock` is the simulation's tick and time conversions; `life_probes` tells which node
 //!   life each coverage probe hit happened in.
 
@@ -19,6 +20,7 @@ mod life_probes;
 mod membership;
 mod memory;
 mod node;
+mod node_clock;
 mod observers;
 mod recorder;
 mod routes;

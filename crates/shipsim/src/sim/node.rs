@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use crate::scenario::Scenario;
 use crate::seeds;
 use crate::sim::membership::MembershipService;
+use crate::sim::node_clock::NodeClock;
 use crate::sim::observers::{AckRecorder, ShipRecorder};
 use crate::sim::recorder::SharedRecorder;
 use crate::sim::routes::Routes;
@@ -37,6 +38,9 @@ pub(crate) struct NodeSpec {
     routes: Routes,
     membership: MembershipService,
     factory: Arc<dyn TransportFactory>,
+    /// How the runner jumps this node's clock (a simulation's `clock` faults); none in real
+    /// mode, which refuses them.
+    clock: Option<Arc<NodeClock>>,
 }
 
 /// The program turmoil runs for `node`, on start and on every restart.
@@ -70,7 +74,13 @@ impl NodeSpec {
             routes,
             membership,
             factory,
+            clock: None,
         }
+    }
+
+    /// The spec whose lives let `clock` jump their clock.
+    pub(super) fn with_clock(self, clock: Arc<NodeClock>) -> NodeSpec {
+        NodeSpec { clock: Some(clock), ..self }
     }
 }
 
@@ -81,6 +91,9 @@ pub(crate) async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     let life = recorder.lock().life_up(node);
     super::life_probes::life_started(node, life);
     tracing::debug!(node = %node, life, "process starts");
+    if let Some(clock) = &spec.clock {
+        tokio::task::spawn_local(clock.clone().serve());
+    }
     let (transport, shipper) = start_transport(&spec, life);
     let router = start_router(&spec, &shipper)?;
     let sink = Arc::new(RecordingSink::new(

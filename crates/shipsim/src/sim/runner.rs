@@ -20,6 +20,7 @@ use crate::sim::faults::{self, FaultState, Pairing, Route};
 use crate::sim::life_probes;
 use crate::sim::membership::MembershipService;
 use crate::sim::node;
+use crate::sim::node_clock::NodeClock;
 use crate::sim::recorder::{Recorder, SharedRecorder};
 use crate::sim::trace_out::TraceOut;
 use crate::transport::{self, TransportFactory};
@@ -117,6 +118,10 @@ pub(crate) fn run_traced(
     let mut sim = simulator(scenario, seed);
     let mut state = FaultState::default();
     let membership = MembershipService::new(scenario, seed);
+    // Only a scenario with `clock` faults gives its nodes a clock to jump: the others run as
+    // they always did, without the harness task.
+    let jumps = scenario.faults.iter().any(|f| matches!(f.action, FaultAction::Clock { .. }));
+    let mut clocks: BTreeMap<String, Arc<NodeClock>> = BTreeMap::new();
     for node in &scenario.nodes {
         let routes = state.routes().clone();
         let spec = node::NodeSpec::new(
@@ -128,10 +133,12 @@ pub(crate) fn run_traced(
             membership.clone(),
             factory.clone(),
         );
+        let spec =
+            if jumps { spec.with_clock(clocks.entry(node.clone()).or_default().clone()) } else { spec };
         let host = node::host(spec);
         sim.host(node.as_str(), host);
     }
-    let clock = Clock { recorder: &recorder, membership: &membership };
+    let clock = Clock { recorder: &recorder, membership: &membership, clocks: &clocks };
     recorder.lock().check_online();
     if !keep_records {
         recorder.lock().drop_records();
@@ -284,6 +291,12 @@ impl Timeline<'_, '_> {
             FaultAction::Crash(node) | FaultAction::Bounce(node) => {
                 membership.detach(node);
                 faults::apply(self.sim, self.state, recorder, action).map_err(sim_error)?;
+            }
+            // The node's host jumps its own clock at the next step (`node_clock.rs`).
+            FaultAction::Clock { node, jump } => {
+                if let Some(clock) = self.clock.clocks.get(node) {
+                    clock.jump(*jump);
+                }
             }
             action => faults::apply(self.sim, self.state, recorder, action).map_err(sim_error)?,
         }
@@ -445,10 +458,12 @@ fn finish(recorder: &SharedRecorder, scenario: &Scenario, now: u64) {
     }
 }
 
-/// What happens between ticks: the recorder's clock, and the shard maps that came due.
+/// What happens between ticks: the recorder's clock, and the shard maps that came due; and
+/// each node's clock, which a `clock` fault jumps.
 struct Clock<'a> {
     recorder: &'a SharedRecorder,
     membership: &'a MembershipService,
+    clocks: &'a BTreeMap<String, Arc<NodeClock>>,
 }
 
 impl Clock<'_> {

@@ -28,6 +28,10 @@ const BUSY: [f64; 2] = [0.02, 0.1];
 /// First reconnect delays a variant may get, in milliseconds.
 const BACKOFF_MIN_MS: [u64; 4] = [5, 10, 20, 50];
 
+/// Clock jumps a variant may get, in milliseconds: within a backoff, past an ack timeout, past
+/// a deadline.
+const JUMP_MS: [u64; 4] = [20, 150, 600, 2_500];
+
 /// One seed's draws: `Some` when the knob is on, with the value it sets.
 pub(super) struct Knobs {
     concurrency: Option<f64>,
@@ -47,14 +51,23 @@ pub(super) struct Knobs {
     segment: Option<f64>,
     shards: Option<u32>,
     members: Option<u64>,
+    /// A clock jump: the node (bits), when (a fraction of the healthy workload's time), how far.
+    clock: Option<(u64, f64, usize)>,
 }
 
 /// How many knobs [`Knobs::draw`] draws, in its order: [`Knobs::one`] takes an index below it.
-pub(super) const COUNT: usize = 17;
+pub(super) const COUNT: usize = 18;
 
 /// `value` when a draw with probability `p` comes up.
 fn on<T>(rng: &mut SmallRng, p: f64, value: T) -> Option<T> {
     rng.random_bool(p).then_some(value)
+}
+
+/// A knob's value drawn by `draw`, then on with probability `p`: the draws [`on`] makes after
+/// its value, in one line.
+fn knob<T>(rng: &mut SmallRng, p: f64, draw: impl FnOnce(&mut SmallRng) -> T) -> Option<T> {
+    let value = draw(rng);
+    on(rng, p, value)
 }
 
 impl Knobs {
@@ -128,18 +141,12 @@ impl Knobs {
                 let v = rng.random_range(0.0..1.0);
                 on(rng, chance(13, q), v)
             },
-            segment: {
-                let v = rng.random_range(1.0..4.0);
-                on(rng, chance(14, q), v)
-            },
-            shards: {
-                let v = SHARDS[rng.random_range(0..SHARDS.len())];
-                on(rng, chance(15, q), v)
-            },
-            members: {
-                let v = rng.random();
-                on(rng, chance(16, q), v)
-            },
+            segment: knob(rng, chance(14, q), |r| r.random_range(1.0..4.0)),
+            shards: knob(rng, chance(15, q), |r| SHARDS[r.random_range(0..SHARDS.len())]),
+            members: knob(rng, chance(16, q), |r| r.random()),
+            clock: knob(rng, chance(17, 0.125), |r| {
+                (r.random(), r.random_range(0.0..1.0), r.random_range(0..JUMP_MS.len()))
+            }),
         }
     }
 
@@ -165,6 +172,9 @@ impl Knobs {
         self.apply_transport(s);
         if let Some(fraction) = self.concurrency {
             set_concurrency(s, fraction);
+        }
+        if let Some((bits, when, pick)) = self.clock {
+            keep_valid(s, |s| add_clock_jump(s, bits, when, Duration::from_millis(JUMP_MS[pick])));
         }
     }
 
@@ -241,6 +251,17 @@ fn keep_valid(s: &mut Scenario, change: impl FnOnce(&mut Scenario)) {
     if crate::parse(&to_yaml(&changed), "<swarm>").is_ok() {
         *s = changed;
     }
+}
+
+/// A `clock` fault: the node picked by `bits` jumps `jump` ahead while the workload runs
+/// (`when` of the way through it on a healthy network), after the faults at or before then.
+fn add_clock_jump(s: &mut Scenario, bits: u64, when: f64, jump: Duration) {
+    let node = s.nodes[(bits % s.nodes.len() as u64) as usize].clone();
+    let at = crate::sim::healthy_time(s).min(s.duration).mul_f64(when);
+    // Whole milliseconds: the variant is written out as YAML and read back.
+    let at = Duration::from_millis(at.as_millis() as u64);
+    let pos = s.faults.partition_point(|f| f.at <= at);
+    s.faults.insert(pos, scenario::Fault { at, action: FaultAction::Clock { node, jump }, line: 0 });
 }
 
 /// The initial members with one node, picked by `bits`, put in or taken out (never the last).
