@@ -8,7 +8,7 @@ For each `scenarios/*.yaml` (not `scenarios/real/`), runs
     SHIPSIM explore S.yaml --seeds N --swarm  --coverage --keep-going --shrink-budget 0
     SHIPSIM explore S.yaml --seeds N --guided --coverage --keep-going --shrink-budget 0
 
-and reads the ledger's first line (`coverage: P of 13 probes ...; Q pairs ...`). With more than
+and reads the ledger's first line (`coverage: P of N probes ...; Q pairs ...`). With more than
 one binary (say, the starting commit's and yours), the guided sweep runs with each, scenario by
 scenario, and gets a column each; swarm runs with the first only. Prints a Markdown table of
 probes / pairs, one row a scenario, and per guided column the scenarios where guided reached at
