@@ -4,9 +4,8 @@
 //!
 //! A unary RPC per call cost an HTTP/2 stream each (HEADERS, trailers, hyper's dispatch and
 //! request-body tasks, h2's stream state): about 124,000 instructions a call more than the
-//! TCP transport (`docs/benchmarks.md`, "Issue 23: gRPC calls on one stream per connection").
-//! On one long-lived stream a call is a
-//! DATA frame each way.
+//! TCP transport. On one long-lived stream a call is a DATA frame each way (docs/transports.md,
+//! the gRPC transport's "Shape").
 //!
 //! A reply's absence is what a broken stream means: when the RPC ends (an error, the
 //! connection gone, the receiver's life ended), every call still waiting learns that its

@@ -152,34 +152,44 @@ impl Judge<'_> {
             .find_map(|(k, after)| links.cut.iter().all(|pair| after.healed.contains(pair)).then_some(k))
     }
 
+    /// What of `node` was in flight at the fault: calls from or to it, else messages on the wire
+    /// to or from it (`None`: the node was idle).
+    fn busy(&self, node: &Text) -> Option<Busy> {
+        let touches = |a: &Text, b: &Text| a == node || b == node;
+        match self.open_calls(touches) {
+            0 => match self.observed.on_wire(self.k, touches) {
+                0 => None,
+                wire => Some(Busy::Wire(wire)),
+            },
+            calls => Some(Busy::Calls(calls)),
+        }
+    }
+
     /// A crash: calls in flight from or to the node, or messages on the wire to or from it.
     fn crash(&self, node: &Text) -> (bool, String) {
-        let touches = |a: &Text, b: &Text| a == node || b == node;
-        let calls = self.open_calls(touches);
-        if calls > 0 {
-            return (true, format!("{calls} calls from or to {node} in flight"));
+        match self.busy(node) {
+            Some(Busy::Calls(calls)) => (true, format!("{calls} calls from or to {node} in flight")),
+            Some(Busy::Wire(wire)) => (true, format!("{wire} messages from or to {node} in flight")),
+            None => (false, format!("{node} was idle: no call and no message in flight")),
         }
-        let wire = self.observed.on_wire(self.k, touches);
-        if wire > 0 {
-            return (true, format!("{wire} messages from or to {node} in flight"));
-        }
-        (false, format!("{node} was idle: no call and no message in flight"))
     }
 
     /// A clock jump: calls from or to the node in flight (their deadline, ack and accept timers
     /// ran on its clock and came nearer), or messages on the wire to or from it (an answer
     /// awaited). A jump of an idle node moved only timers that wait for nothing in flight.
     fn clock(&self, node: &Text) -> (bool, String) {
-        let touches = |a: &Text, b: &Text| a == node || b == node;
-        let calls = self.open_calls(touches);
-        if calls > 0 {
-            return (true, format!("{calls} calls from or to {node} in flight: their timers came nearer"));
+        match self.busy(node) {
+            Some(Busy::Calls(calls)) => {
+                (true, format!("{calls} calls from or to {node} in flight: their timers came nearer"))
+            }
+            Some(Busy::Wire(wire)) => {
+                (true, format!("{wire} messages from or to {node} in flight, answers awaited"))
+            }
+            None => (
+                false,
+                format!("{node} was idle: no call and no message in flight whose timer the jump moved"),
+            ),
         }
-        let wire = self.observed.on_wire(self.k, touches);
-        if wire > 0 {
-            return (true, format!("{wire} messages from or to {node} in flight, answers awaited"));
-        }
-        (false, format!("{node} was idle: no call and no message in flight whose timer the jump moved"))
     }
 
     /// A restart: a new life of the node began (the node's next `life` record is an `up`; the
@@ -229,6 +239,14 @@ impl Judge<'_> {
 /// Whether `a` to `b` goes over `link`, either way.
 fn on_link(link: &[Text; 2], a: &Text, b: &Text) -> bool {
     (&link[0] == a && &link[1] == b) || (&link[0] == b && &link[1] == a)
+}
+
+/// What of a node a fault found in flight ([`Judge::busy`]).
+enum Busy {
+    /// Calls from or to it, not yet ended.
+    Calls(usize),
+    /// Messages on the wire to or from it (and no call).
+    Wire(usize),
 }
 
 #[cfg(test)]

@@ -32,13 +32,7 @@ pub(crate) fn run(scenario: &Scenario, sender: &str, latency: Duration) -> (f64,
     let server_config = TcpFactory::net_config(scenario, &owner, 1).with_rng_seed(1);
     let client_config = TcpFactory::net_config(scenario, &sender, 1).with_rng_seed(1);
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let mut sim = turmoil::Builder::new()
-        .simulation_duration(Duration::from_secs(3600 * 24))
-        .tick_duration(shipsim::TICK)
-        .min_message_latency(latency)
-        .max_message_latency(latency)
-        .rng_seed(1)
-        .build();
+    let mut sim = fixed_latency_sim(latency);
     let accepted = Arc::new(AtomicU64::new(0));
     let (counter, server_nodes) = (accepted.clone(), nodes.clone());
     sim.host(owner, move || {
@@ -72,4 +66,17 @@ pub(crate) fn run(scenario: &Scenario, sender: &str, latency: Duration) -> (f64,
     });
     sim.run().expect("the code under test alone");
     (start.elapsed().as_secs_f64(), sim.elapsed().as_secs_f64(), accepted.load(Ordering::Relaxed))
+}
+
+/// The simulation both programs without the harness run on (this one and the bare turmoil
+/// program): the harness's tick, every message `latency` late, one fixed seed, and a day of
+/// simulated time, so that only the traffic ends the run.
+pub(super) fn fixed_latency_sim(latency: Duration) -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
+        .simulation_duration(Duration::from_secs(3600 * 24))
+        .tick_duration(shipsim::TICK)
+        .min_message_latency(latency)
+        .max_message_latency(latency)
+        .rng_seed(1)
+        .build()
 }

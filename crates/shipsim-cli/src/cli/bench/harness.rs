@@ -129,13 +129,7 @@ pub(crate) fn run(events: u64, rounds: usize) -> HarnessFigures {
 /// (b): wall and simulated seconds of the bare turmoil program.
 pub(crate) fn bare(events: u64) -> (f64, f64) {
     let start = Instant::now(); // allow-nondeterminism: wall time outside the simulation
-    let mut sim = turmoil::Builder::new()
-        .simulation_duration(Duration::from_secs(3600 * 24))
-        .tick_duration(shipsim::TICK)
-        .min_message_latency(LATENCY)
-        .max_message_latency(LATENCY)
-        .rng_seed(1)
-        .build();
+    let mut sim = super::code_alone::fixed_latency_sim(LATENCY);
     sim.host("server", || async {
         let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
         loop {
