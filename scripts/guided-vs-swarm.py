@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Coverage of plain swarm against guided exploration on every bundled scenario, as one table.
 
-    scripts/guided-vs-swarm.py SHIPSIM [OTHER_SHIPSIM...] [--seeds N] [--only a,b] [--jobs J]
+    scripts/guided-vs-swarm.py SHIPSIM [OTHER_SHIPSIM...] [--seeds N] [--trials K] [--only a,b] [--jobs J]
 
 For each `scenarios/*.yaml` (not `scenarios/real/`), runs
 
@@ -14,6 +14,9 @@ scenario, and gets a column each; swarm runs with the first only. Prints a Markd
 probes / pairs, one row a scenario, and per guided column the scenarios where guided reached at
 least as many probes and pairs as swarm, and more of either. The counts do not depend on the
 machine or on `--jobs` (default 2): the same binary gives the same table.
+
+One sweep is one sample: with `--trials K` (default 1) each mode sweeps K times per scenario,
+trial j from `--first-seed 1 + j * N`, and the cells are the means over the trials.
 """
 
 import argparse
@@ -25,9 +28,18 @@ import sys
 LINE = re.compile(r"coverage: (\d+) of \d+ probes reached by \d+ seeds; (\d+) pairs")
 
 
-def coverage(binary, scenario, mode, seeds, jobs):
-    """(probes, pairs) a sweep reached, or None with the binary's last line of error."""
+def coverage(binary, scenario, mode, seeds, jobs, trials):
+    """Mean (probes, pairs) over `trials` sweeps, or None with the binary's last line of error."""
+    figures = [sweep(binary, scenario, mode, seeds, jobs, 1 + j * seeds) for j in range(trials)]
+    if any(f is None for f in figures):
+        return None
+    return tuple(sum(f[i] for f in figures) / trials for i in (0, 1))
+
+
+def sweep(binary, scenario, mode, seeds, jobs, first_seed):
+    """(probes, pairs) one sweep reached, or None with the binary's last line of error."""
     args = [binary, "explore", str(scenario), "--seeds", str(seeds), f"--{mode}", "--coverage"]
+    args += ["--first-seed", str(first_seed)]
     args += ["--keep-going", "--shrink-budget", "0", "--jobs", str(jobs)]
     args += ["--out", f"/tmp/guided-vs-swarm-failures-{mode}"]
     run = subprocess.run(args, capture_output=True, text=True)
@@ -40,13 +52,16 @@ def coverage(binary, scenario, mode, seeds, jobs):
 
 
 def cell(figures):
-    return "-" if figures is None else f"{figures[0]} / {figures[1]}"
+    if figures is None:
+        return "-"
+    return " / ".join(f"{x:g}" if x == int(x) else f"{x:.1f}" for x in figures)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("binaries", nargs="+")
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--trials", type=int, default=1)
     parser.add_argument("--only", default="")
     parser.add_argument("--jobs", type=int, default=2)
     opts = parser.parse_args()
@@ -59,10 +74,10 @@ def main():
     print("| --- |" + " ---: |" * (len(head) - 1))
     tally = [[0, 0] for _ in opts.binaries]  # [at least as many, more]
     for scenario in scenarios:
-        swarm = coverage(opts.binaries[0], scenario, "swarm", opts.seeds, opts.jobs)
+        swarm = coverage(opts.binaries[0], scenario, "swarm", opts.seeds, opts.jobs, opts.trials)
         row = [scenario.stem, cell(swarm)]
         for i, binary in enumerate(opts.binaries):
-            guided = coverage(binary, scenario, "guided", opts.seeds, opts.jobs)
+            guided = coverage(binary, scenario, "guided", opts.seeds, opts.jobs, opts.trials)
             row.append(cell(guided))
             if swarm is not None and guided is not None:
                 tally[i][0] += guided[0] >= swarm[0] and guided[1] >= swarm[1]

@@ -105,6 +105,10 @@ pub struct BenchArgs {
     /// Seeds of each sweep of `finding` (plain swarm and guided, per broken variant).
     #[arg(long, default_value_t = 30)]
     pub finding_seeds: u64,
+    /// Sweeps of `finding` per variant and mode, trial `j` from first seed `1 + j * seeds`:
+    /// the figures are means over them.
+    #[arg(long, default_value_t = 5)]
+    pub finding_trials: u64,
     /// Internal: be the child process of `memory` and run that many events.
     #[arg(long, hide = true, value_name = "EVENTS")]
     pub memory_child: Option<u64>,
@@ -232,10 +236,10 @@ fn measure_finding(args: &BenchArgs, report: &mut BenchReport) {
     #[cfg(feature = "broken")]
     {
         eprintln!(
-            "bench: finding (every broken variant, {} seeds of swarm and of guided)",
-            args.finding_seeds
+            "bench: finding (every broken variant, {} trials of {} seeds of swarm and of guided)",
+            args.finding_trials, args.finding_seeds
         );
-        match finding::run(&args.scenarios, args.finding_seeds) {
+        match finding::run(&args.scenarios, args.finding_seeds, args.finding_trials) {
             Ok(figures) => report.finding = Some(figures),
             Err(err) => report.errors.push(format!("finding: {err}")),
         }
@@ -484,43 +488,58 @@ fn render_scale(out: &mut String, s: &scale::ScaleFigures) {
     );
 }
 
-/// Item 8's table: per broken variant, swarm and guided side by side, and a total.
+/// Item 8's table: per broken variant, swarm and guided side by side (means over the trials,
+/// each trial's seeds to the first failure in brackets), and a total.
 #[cfg(feature = "broken")]
 fn render_finding(out: &mut String, f: &finding::FindingFigures) {
     let _ = writeln!(
         out,
-        "8. finding: each broken variant, plain swarm (seeds 1..={n}) and guided ({n} runs), one thread\n",
-        n = f.seeds
+        "8. finding: each broken variant, plain swarm and guided, {t} trials of {n} seeds (trial j from seed 1 + {n}j), one thread; means over the trials, a trial that found nothing counting {m}\n",
+        n = f.seeds,
+        t = f.trials,
+        m = f.seeds + 1
     );
     let _ = writeln!(
         out,
         "| variant | scenario | swarm seeds | guided seeds | swarm wall s | guided wall s | probes swarm / guided | pairs swarm / guided |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
-    let seeds = |s: Option<u64>| s.map_or_else(|| format!("> {}", f.seeds), |s| s.to_string());
-    let (mut total_swarm, mut total_guided, mut wall_swarm, mut wall_guided) = (0, 0, 0.0, 0.0);
+    let each = |side: &finding::Side| {
+        let seeds: Vec<String> = side
+            .trials
+            .iter()
+            .map(|t| t.seeds_to_failure.map_or_else(|| "-".to_owned(), |s| s.to_string()))
+            .collect();
+        format!("{:.1} ({})", side.mean_seeds, seeds.join(" "))
+    };
+    let (mut total_swarm, mut total_guided, mut wall_swarm, mut wall_guided) = (0.0, 0.0, 0.0, 0.0);
+    let (mut fewer, mut more) = (0, 0);
     for v in &f.variants {
+        let (s, g) = (&v.swarm, &v.guided);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {} / {} | {} / {} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} |",
             v.variant,
             v.scenario,
-            seeds(v.swarm.seeds_to_failure),
-            seeds(v.guided.seeds_to_failure),
-            v.swarm.wall_s,
-            v.guided.wall_s,
-            v.swarm.probes,
-            v.guided.probes,
-            v.swarm.pairs,
-            v.guided.pairs
+            each(s),
+            each(g),
+            s.mean_wall_s,
+            g.mean_wall_s,
+            s.mean_probes,
+            g.mean_probes,
+            s.mean_pairs,
+            g.mean_pairs
         );
-        total_swarm += v.swarm.seeds_to_failure.unwrap_or(f.seeds + 1);
-        total_guided += v.guided.seeds_to_failure.unwrap_or(f.seeds + 1);
-        wall_swarm += v.swarm.wall_s;
-        wall_guided += v.guided.wall_s;
+        total_swarm += s.mean_seeds;
+        total_guided += g.mean_seeds;
+        wall_swarm += s.mean_wall_s;
+        wall_guided += g.mean_wall_s;
+        fewer += usize::from(g.mean_seeds < s.mean_seeds);
+        more += usize::from(g.mean_seeds > s.mean_seeds);
     }
     let _ = writeln!(
         out,
-        "| total (a variant not found counts N+1) | | {total_swarm} | {total_guided} | {wall_swarm:.2} | {wall_guided:.2} | | |\n"
+        "| total of the means | | {total_swarm:.1} | {total_guided:.1} | {wall_swarm:.2} | {wall_guided:.2} | | |\n\nguided needs fewer seeds on average for {fewer} variants, more for {more}, as many for {}\n",
+        f.variants.len() - fewer - more
     );
 }
 
@@ -633,6 +652,7 @@ mod tests {
             scale_nodes: vec![2, 3],
             scale_events: 60,
             finding_seeds: 2,
+            finding_trials: 1,
             memory_child: None,
         }
     }

@@ -41,10 +41,16 @@ mod schedule;
 /// does not depend on the number of jobs.
 pub const GENERATION: usize = 4;
 
-/// Runs that are all fresh swarm variants, plain swarm's first seeds: the corpus they leave
-/// is what the mutations start from, and the rate at which fresh variants found something is
-/// what the [`Schedule`] weighs the mutations against.
+/// Runs that are all fresh swarm variants, plain swarm's first seeds (but for [`WRITTEN`]): the
+/// corpus they leave is what the mutations start from, and the rate at which fresh variants
+/// found something is what the [`Schedule`] weighs the mutations against.
 const WARM_UP: u64 = 2 * GENERATION as u64;
+
+/// The run that is the scenario as written, with the first seed: a fuzzer's seed input. Its
+/// author put its faults where the risk is, and swarm, which keeps a random subset of the fault
+/// kinds, may not run them all together for many seeds. It comes second, so that swarm's first
+/// seed stays guided's first run.
+const WRITTEN: u64 = 1;
 
 /// What to sweep and how.
 #[derive(Debug, Clone)]
@@ -88,6 +94,8 @@ pub struct Entry {
 /// Where a run's variant came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// The scenario as written.
+    Written,
     /// A fresh swarm variant.
     Fresh,
     /// A mutation of the corpus entry at this index.
@@ -111,12 +119,14 @@ pub struct Guided {
 impl Guided {
     /// The summary line: runs, corpus, where the runs came from, why it ended.
     pub fn render(&self) -> String {
-        let fresh = self.origins.iter().filter(|o| **o == Origin::Fresh).count();
+        let count = |origin: Origin| self.origins.iter().filter(|o| **o == origin).count();
+        let (written, fresh) = (count(Origin::Written), count(Origin::Fresh));
         format!(
-            "guided: {} runs ({} fresh swarm variants, {} mutations), corpus of {}{}\n",
+            "guided: {} runs ({} as written, {} fresh swarm variants, {} mutations), corpus of {}{}\n",
             self.origins.len(),
+            written,
             fresh,
-            self.origins.len() - fresh,
+            self.origins.len() - written - fresh,
             self.corpus.len(),
             if self.plateaued { ", stopped at the plateau" } else { "" }
         )
@@ -197,6 +207,15 @@ impl State {
     /// the next in plain swarm's order, so that guided never skips what swarm would try first;
     /// or a mutation of an entry picked by rarity, with an operator the schedule draws.
     fn candidate(&mut self, scenario: &Scenario, first_seed: u64, run: u64) -> Candidate {
+        if run == WRITTEN {
+            let written = scenario.clone();
+            return Candidate {
+                scenario: written,
+                seed: first_seed,
+                origin: Origin::Written,
+                arm: Arm::Written,
+            };
+        }
         let chance = self.schedule.fresh_chance(self.since_growth);
         if self.corpus.is_empty() || run < WARM_UP || self.rng.random_bool(chance) {
             let seed = first_seed + self.fresh;
@@ -402,6 +421,25 @@ mod tests {
         // A run of a variant already in the corpus is never novel.
         let first = &g.corpus[0];
         assert!(novelty(&g.sweep.ledger, &run_variant(first.scenario.clone(), first.seed, None)).is_empty());
+    }
+
+    /// A sweep's first run is swarm's first seed, its second the scenario as written with that
+    /// seed, and fresh variants go on in swarm's order: swarm's second seed comes third.
+    #[test]
+    fn the_second_run_is_the_scenario_as_written() {
+        let s = scenario("partition-heal");
+        let options = GuidedOptions { first_seed: 7, seeds: 3, keep_going: true, ..GuidedOptions::default() };
+        let g = guided_with(&s, &options, None, |_| {});
+        assert_eq!(g.origins, [Origin::Fresh, Origin::Written, Origin::Fresh]);
+        let as_written = run_variant(s.clone(), 7, None);
+        let first_swarm = run_variant(swarm(&s, 7), 7, None);
+        let second_swarm = run_variant(swarm(&s, 8), 8, None);
+        let mut expected = Ledger::default();
+        for (label, run) in [(7, &first_swarm), (8, &as_written), (9, &second_swarm)] {
+            expected.add(label, run.probes.keys());
+        }
+        assert_eq!(g.sweep.ledger.render(), expected.render());
+        assert!(g.render().contains("(1 as written, 2 fresh swarm variants, 0 mutations)"), "{}", g.render());
     }
 
     #[test]

@@ -40,6 +40,8 @@ const OPERATORS: [(Mutation, f64); 6] = [
 /// What a run was chosen as: the arm its outcome is credited to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Arm {
+    /// The scenario as written, run once: not a choice of the schedule, so nothing is credited.
+    Written,
     /// A fresh swarm variant.
     Fresh,
     /// A mutation drawn as this operator (it may have fallen back to another: the draw is
@@ -101,6 +103,7 @@ impl Schedule {
     /// Credits a run's outcome to the arm it was drawn as.
     pub(crate) fn record(&mut self, arm: Arm, found: bool) {
         match arm {
+            Arm::Written => {}
             Arm::Fresh => self.fresh.record(found),
             Arm::Mutate(op) => {
                 self.mutated.record(found);
