@@ -89,6 +89,7 @@ impl Judge<'_> {
             | FaultAction::Hold(_) => self.cut(links),
             FaultAction::Loss { rate, .. } if *rate > 0.0 => self.cut(links),
             FaultAction::Crash(node) | FaultAction::Bounce(node) => self.crash(node),
+            FaultAction::Clock { node, skew_ppm: Some(_), .. } => self.skew(node),
             FaultAction::Clock { node, .. } => self.clock(node),
             FaultAction::Restart(node) => self.restart(node),
             FaultAction::Release(link) => {
@@ -189,6 +190,37 @@ impl Judge<'_> {
                 false,
                 format!("{node} was idle: no call and no message in flight whose timer the jump moved"),
             ),
+        }
+    }
+
+    /// A skew (or its end): it changes the pace of every timer of the node from now until the
+    /// node's next skew, so it had an effect if anything of the node was in flight at the fault
+    /// (as for a jump) or the node called, connected or was delivered to while it lasted. A
+    /// skew of a node that stayed idle paced only timers that waited for nothing.
+    fn skew(&self, node: &Text) -> (bool, String) {
+        match self.busy(node) {
+            Some(Busy::Calls(calls)) => {
+                return (
+                    true,
+                    format!("{calls} calls from or to {node} in flight: their timers change pace"),
+                );
+            }
+            Some(Busy::Wire(wire)) => {
+                return (true, format!("{wire} messages from or to {node} in flight, answers awaited"));
+            }
+            None => {}
+        }
+        let later = self.traffic.faults.iter().enumerate().skip(self.k + 1);
+        let next_skew = later.map(|(k, f)| (k, &f.record)).find_map(|(k, record)| match record {
+            Record::Fault { action, .. } => action.clock_skew().filter(|(n, _)| *n == node).map(|_| k),
+            _ => None,
+        });
+        let touches = |a: &Text, b: &Text| a == node || b == node;
+        match self.traffic.crossed(self.k, next_skew, touches) {
+            0 => (false, format!("{node} stayed idle while its clock ran at this pace")),
+            n => {
+                (true, format!("{n} ships, connection attempts or deliveries from or to {node} at this pace"))
+            }
         }
     }
 

@@ -163,6 +163,12 @@ pub(super) fn apply(
         | FaultAction::Leave(_)
         | FaultAction::Pause { .. }
         | FaultAction::Clock { .. } => {}
+        // A skew sets the pace of the node's host clock (vendor/turmoil/PATCH.md, "Clock
+        // pace"): from the next step on, its clock moves by each tick times 1 + skew.
+        FaultAction::Skew { node, ppm } => {
+            let num = u64::try_from(1_000_000 + ppm).expect("a skew is above -100% (skew.rs)");
+            sim.set_clock_pace(node.as_str(), num, 1_000_000);
+        }
         FaultAction::DropRoute { from, to } => state.routes.drop_route(from, to),
         FaultAction::RestoreRoute { from, to } => state.routes.restore_route(from, to),
         FaultAction::Hold(link) => {
