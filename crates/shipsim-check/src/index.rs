@@ -591,12 +591,16 @@ impl Index {
         self.others.push((pos, record.clone()));
     }
 
-    /// A `Fault` record: a clock jump is filed for the rules that judge waits; the rest are
+    /// A `Fault` record: a clock jump or skew is filed for the rules that judge waits; the rest are
     /// read in order by the rules that need them (`Index::items`).
     fn fault(&mut self, t: Micros, action: &shipsim_trace::FaultAction) {
         if let Some((node, jump)) = action.clock_jump() {
             let node = self.intern(node, t);
             self.jumps.add(node, t, jump);
+        }
+        if let Some((node, ppm)) = action.clock_skew() {
+            let node = self.intern(node, t);
+            self.jumps.add_skew(node, t, ppm);
         }
     }
 

@@ -281,7 +281,11 @@ mod tests {
             |r| matches!(r, Record::Fault { action, .. } if action.clock_jump().is_some()),
             |r| {
                 if let Record::Fault { action, .. } = r {
-                    **action = shipsim_trace::FaultAction::Clock { node: "n2".into(), jump_us: 4 * MS };
+                    **action = shipsim_trace::FaultAction::Clock {
+                        node: "n2".into(),
+                        jump_us: 4 * MS,
+                        skew_ppm: None,
+                    };
                 }
             },
         );

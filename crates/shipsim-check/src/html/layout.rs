@@ -873,7 +873,7 @@ pub(crate) mod tests {
     fn membership_changes_and_clock_jumps_are_instant_marks_on_their_node() {
         let lanes: Vec<Lane> =
             ["n1", "n4"].iter().map(|n| Lane { node: (*n).to_owned(), lives: Vec::new() }).collect();
-        let clock = FaultAction::Clock { node: "n4".into(), jump_us: 500_000 };
+        let clock = FaultAction::Clock { node: "n4".into(), jump_us: 500_000, skew_ppm: None };
         let mut faults: Vec<FaultMark> =
             [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into()), clock]
                 .into_iter()
