@@ -105,6 +105,15 @@ impl Jumps {
         nodes.iter().filter_map(|&n| self.skews.get(n as usize)).map(in_force).min().unwrap_or(0).min(0)
     }
 
+    /// The fastest skew (parts per million, at least 0) of node `node` in force at some time
+    /// inside `[from, to]`.
+    pub(crate) fn fastest_in(&self, node: u32, from: Micros, to: Micros) -> i64 {
+        let Some(skews) = self.skews.get(node as usize) else { return 0 };
+        let overlaps = |i: usize, t: Micros| t <= to && skews.get(i + 1).is_none_or(|&(next, _)| next > from);
+        let in_force = skews.iter().enumerate().filter(|&(i, &(t, _))| overlaps(i, t));
+        in_force.map(|(_, &(_, ppm))| ppm).max().unwrap_or(0).max(0)
+    }
+
     /// A wait of `span` on a clock at the pace `1 + slowest` (parts per million, at most 0)
     /// lasts this much longer in the trace's time (0 at the common pace).
     pub(crate) fn stretch(span: Micros, slowest: i64) -> Micros {
@@ -190,6 +199,9 @@ mod tests {
         assert_eq!(jumps.slowest_from(&[1, 2], 0), -200_000);
         assert_eq!(jumps.slowest_from(&[1], 0), 0);
         assert_eq!(jumps.extremes(), (100_000, -200_000));
+        assert_eq!(jumps.fastest_in(1, 0, 100_000), 100_000);
+        assert_eq!(jumps.fastest_in(1, 300_000, 400_000), 0, "ended at 300 ms");
+        assert_eq!(jumps.fastest_in(2, 0, 400_000), 0, "a slow clock");
         // 80 ms on a clock at 0.8 of the pace take 100 ms.
         assert_eq!(Jumps::stretch(80_000, -200_000), 20_000 + PACE_ROUNDING);
         assert_eq!(Jumps::stretch(80_000, 0), 0);
