@@ -372,6 +372,7 @@ impl Index {
     fn header(&mut self, pos: usize, start: &Start) {
         self.start = Some(Box::new(start.clone()));
         self.start_pos = Some(pos);
+        self.jumps.set_tick(start.tick_us);
         for node in &start.nodes {
             let next = self.names.len() as u32;
             if !self.name_ix.contains_key(node.as_str()) {

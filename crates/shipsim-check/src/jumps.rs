@@ -36,12 +36,20 @@ pub(crate) struct Jumps {
     by_node: Vec<Vec<(Micros, Micros)>>,
     /// Per node index: `(t, skew in parts per million)` from `t` on, in the order recorded.
     skews: Vec<Vec<(Micros, i64)>>,
+    /// The trace's tick: records are stamped with the start of their tick, so a wait between
+    /// two stamps may have lasted up to a tick longer, all of it under the skew.
+    tick: Micros,
 }
 
 impl Jumps {
     /// Node `node`'s clock jumped `jump` ahead at `t`.
     pub(crate) fn add(&mut self, node: u32, t: Micros, jump: Micros) {
         slot(&mut self.by_node, node).push((t, jump));
+    }
+
+    /// The trace's tick (its `Start`'s).
+    pub(crate) fn set_tick(&mut self, tick: Micros) {
+        self.tick = tick;
     }
 
     /// Node `node`'s clock runs `ppm` parts per million fast (slow, below 0) from `t` on.
@@ -56,10 +64,12 @@ impl Jumps {
     }
 
     /// How much further than the trace's time node `node`'s clock moved between `from` and
-    /// `to` from its skews alone, in `1/1,000,000` microseconds (below 0: less far), and
-    /// whether any skew other than 0 overlaps the span.
+    /// `to` (and the tick after it: the wait may have ended late in its tick) from its skews
+    /// alone, in `1/1,000,000` microseconds (below 0: less far), and whether any skew other
+    /// than 0 overlaps the span.
     fn skewed(&self, node: u32, from: Micros, to: Micros) -> (i128, bool) {
         let Some(skews) = self.skews.get(node as usize) else { return (0, false) };
+        let to = to.saturating_add(self.tick);
         let (mut sum, mut any) = (0i128, false);
         for (i, &(t, ppm)) in skews.iter().enumerate() {
             let end = skews.get(i + 1).map_or(Micros::MAX, |&(next, _)| next);
@@ -205,5 +215,9 @@ mod tests {
         // 80 ms on a clock at 0.8 of the pace take 100 ms.
         assert_eq!(Jumps::stretch(80_000, -200_000), 20_000 + PACE_ROUNDING);
         assert_eq!(Jumps::stretch(80_000, 0), 0);
+        // A wait stamped `[0, 200 ms]` may have ended late in its 1 ms tick, under the skew too.
+        jumps.set_tick(1_000);
+        assert_eq!(jumps.within(1, 0, 200_000), 10_100 + PACE_ROUNDING);
+        assert_eq!(jumps.within(1, 0, 0), 0, "the skew began later");
     }
 }

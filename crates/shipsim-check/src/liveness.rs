@@ -246,15 +246,16 @@ mod tests {
     }
 
     /// n1 b4 takes 161 ms (50 ms → 211 ms) against a 120 ms deadline: 40 ms late in the
-    /// trace's time. A 30% slow clock of n1 fell 48.3 ms behind over the call: on time on its
-    /// clock. A 20% slow one (32.2 ms), or n2's clock 30% slow, excuses nothing.
+    /// trace's time. A 30% slow clock of n1 fell 48.6 ms behind over the call (and the tick it
+    /// may have ended late in): on time on its clock. A 20% slow one (32.4 ms and the
+    /// millisecond of rounding), or n2's clock 30% slow, excuses nothing.
     #[test]
     fn a_slow_clock_of_the_sender_stretches_its_deadline_and_nothing_else_does() {
         let late = with_start(clean_run(), |s| (s.deadline_us, s.tick_us) = (120 * MS, MS));
         assert_eq!(only(&check(&late), LivenessRule::Deadline).t, 211 * MS);
         assert_eq!(check(&with_skew(late.clone(), "n1", 0, -300_000)), vec![]);
         let v = only(&check(&with_skew(late.clone(), "n1", 0, -200_000)), LivenessRule::Deadline);
-        assert!(v.expected.contains("+ 0.0332s its slow clock fell behind"), "{}", v.expected);
+        assert!(v.expected.contains("+ 0.0334s its slow clock fell behind"), "{}", v.expected);
         only(&check(&with_skew(late.clone(), "n2", 0, -300_000)), LivenessRule::Deadline);
         only(&check(&with_skew(late, "n1", 0, 300_000)), LivenessRule::Deadline);
     }
