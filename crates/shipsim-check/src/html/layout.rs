@@ -887,7 +887,6 @@ pub(crate) mod tests {
             [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into()), clock, skew("n4", 100_000)]
                 .into_iter()
                 .chain([skew("n1", -200_000), skew("n4", 0)])
-                .into_iter()
                 .enumerate()
                 .map(|(i, action)| FaultMark::new(i as u64, String::new(), action))
                 .collect();
