@@ -124,6 +124,13 @@ impl FaultState {
     }
 }
 
+/// A skew sets the pace of the node's host clock (vendor/turmoil/PATCH.md, "Clock pace"): from
+/// the next step on, its clock moves by each tick times `1 + ppm / 1,000,000`.
+fn set_pace(sim: &mut Sim<'_>, node: &str, ppm: i64) {
+    let num = u64::try_from(1_000_000 + ppm).expect("a skew is above -100% (skew.rs)");
+    sim.set_clock_pace(node, num, 1_000_000);
+}
+
 /// Applies `action` now, without moving the clock: a `reorder` only plans
 /// its deliveries, which the runner makes step by step
 /// ([`deliver_next_held`], [`finish_reorder`]).
@@ -163,12 +170,7 @@ pub(super) fn apply(
         | FaultAction::Leave(_)
         | FaultAction::Pause { .. }
         | FaultAction::Clock { .. } => {}
-        // A skew sets the pace of the node's host clock (vendor/turmoil/PATCH.md, "Clock
-        // pace"): from the next step on, its clock moves by each tick times 1 + skew.
-        FaultAction::Skew { node, ppm } => {
-            let num = u64::try_from(1_000_000 + ppm).expect("a skew is above -100% (skew.rs)");
-            sim.set_clock_pace(node.as_str(), num, 1_000_000);
-        }
+        FaultAction::Skew { node, ppm } => set_pace(sim, node, *ppm),
         FaultAction::DropRoute { from, to } => state.routes.drop_route(from, to),
         FaultAction::RestoreRoute { from, to } => state.routes.restore_route(from, to),
         FaultAction::Hold(link) => {

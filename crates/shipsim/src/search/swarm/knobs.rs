@@ -75,6 +75,16 @@ fn knob<T>(rng: &mut SmallRng, p: f64, draw: impl FnOnce(&mut SmallRng) -> T) ->
     on(rng, p, value)
 }
 
+/// The clock knob, on with probability `p`: a jump's draws, then, drawn last and only when the
+/// knob is on (so that every other draw of a seed, and whether its clock knob is on, stay what
+/// they were), whether a third of the jumps become skews, and which.
+fn draw_clock(rng: &mut SmallRng, p: f64) -> Option<(u64, f64, usize, Option<usize>)> {
+    let jump = knob(rng, p, |r| (r.random(), r.random_range(0.0..1.0), r.random_range(0..JUMP_MS.len())));
+    let skew = jump.is_some() && rng.random_bool(1.0 / 3.0);
+    let skew = skew.then(|| rng.random_range(0..SKEW_PPM.len()));
+    jump.map(|(bits, when, pick)| (bits, when, pick, skew))
+}
+
 impl Knobs {
     /// Every knob's draw, in a fixed order, each on with its own probability.
     pub(super) fn draw(rng: &mut SmallRng) -> Knobs {
@@ -149,17 +159,7 @@ impl Knobs {
             segment: knob(rng, chance(14, q), |r| r.random_range(1.0..4.0)),
             shards: knob(rng, chance(15, q), |r| SHARDS[r.random_range(0..SHARDS.len())]),
             members: knob(rng, chance(16, q), |r| r.random()),
-            clock: {
-                let jump = knob(rng, chance(17, 0.125), |r| {
-                    (r.random(), r.random_range(0.0..1.0), r.random_range(0..JUMP_MS.len()))
-                });
-                // Drawn last, and only when the knob is on: every other draw of a seed, and
-                // whether its clock knob is on, stay what they were; a third of the jumps
-                // become skews.
-                let skew = jump.is_some() && rng.random_bool(1.0 / 3.0);
-                let skew = skew.then(|| rng.random_range(0..SKEW_PPM.len()));
-                jump.map(|(bits, when, pick)| (bits, when, pick, skew))
-            },
+            clock: draw_clock(rng, chance(17, 0.125)),
         }
     }
 
