@@ -327,4 +327,32 @@ mod tests {
         let counts = shipsim_trace::Counts::of(&result.records);
         assert_eq!((counts.faults_judged, counts.faults_idle), (9, 4));
     }
+
+    /// A skew of a node idle at the fault had an effect if the node shipped while it lasted
+    /// (n1 idle until its workload starts, only n1 sends), none if it stayed idle until its
+    /// next skew (n2 receives nothing: it is no member); its end (`0%`) is judged the same way.
+    #[test]
+    fn a_skew_had_an_effect_if_the_node_worked_while_it_lasted() {
+        let scenario = crate::parse(
+            "name: skews\nnodes: [n1, n2, n3]\nduration: 30s\nmembers: [n3]\nshards: 1\n\
+             workload: {events: 60, rate: 100/s, senders: [n1]}\n\
+             faults:\n\
+             - {at: 0s, clock: {node: n1, skew: +20%}}\n- {at: 0s, clock: {node: n2, skew: -20%}}\n\
+             - {at: 10s, clock: {node: n2, skew: 0%}}\n",
+            "skews.yaml",
+        )
+        .unwrap();
+        let result = crate::sim::run(&scenario, 1).unwrap();
+        let effects: Vec<(u32, bool, String)> = result
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::FaultEffect(e) => Some((e.fault, e.effect, e.why.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(effects.iter().map(|e| e.1).collect::<Vec<_>>(), [true, false, false], "{effects:#?}");
+        assert!(effects[0].2.contains("from or to n1 at this pace"), "{effects:#?}");
+        assert!(effects[1].2.contains("n2 stayed idle"), "{effects:#?}");
+    }
 }
