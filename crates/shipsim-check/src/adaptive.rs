@@ -22,7 +22,10 @@
 //! | `grpc` | a handshake (the keepalive's pong waits for no sink) | `2 × (round_trip + hold)` | keepalive interval + `T(S)`: `max(ack_timeout / 2, ε) + T(S)` |
 //!
 //! A sample timed across a jump of the sender's clock (`clock` fault) is longer by the jump:
-//! `S` grows by the most any one node's clock jumped in the run ([`crate::jumps`]).
+//! `S` grows by the most any one node's clock jumped in the run ([`crate::jumps`]). A sample
+//! timed on a fast clock (`skew` `s > 0`) is `1 + s` times as long: `S` grows by the fastest
+//! skew of the run. A timeout run on a slow clock (`s < 0`) lasts `1 / (1 + s)` times as long
+//! in the trace's time: `T(S)` (and gRPC's interval) stretch by the slowest skew of the run.
 //!
 //! A sink that may answer busy holds a TCP ack back for any number of retries: no sample bound
 //! holds, and the timeout may reach the deadline (`T` is the cap).
@@ -35,6 +38,7 @@ use shipsim_trace::{FaultAction, Micros, Record, Start, TransportTiming};
 
 use crate::contract::{self, Kind};
 use crate::index::Index;
+use crate::jumps::Jumps;
 
 /// RFC 6298's clock granularity and the contract's shortest duration: a millisecond.
 const EPSILON: Micros = 1_000;
@@ -59,12 +63,28 @@ pub(crate) fn adapted(start: &Start, index: &Index, timing: TransportTiming) -> 
     };
     // A sample measured across a jump of the sender's clock is longer by the jump.
     let longest_sample = longest_sample.saturating_add(index.jumps.most());
+    // A sample timed on a fast clock is longer by its pace; a timeout waited on a slow clock
+    // lasts longer in the trace's time.
+    let (fastest, slowest) = index.jumps.extremes();
+    let longest_sample = paced(longest_sample, fastest);
     let answer = bound(floor, declared.deadline_us, longest_sample);
+    let answer = answer.saturating_add(Jumps::stretch(answer, slowest));
+    let interval = interval.saturating_add(Jumps::stretch(interval, slowest));
     TransportTiming {
         ack_timeout_us: timing.ack_timeout_us.max(interval + answer),
         answer_timeout_us: timing.answer_timeout_us.max(answer),
         ..timing
     }
+}
+
+/// `span` of the trace's time as a clock `ppm` parts per million fast (at least 0) times it,
+/// rounded up, with the millisecond a skewed clock may be off; `span` itself at the common pace.
+fn paced(span: Micros, ppm: i64) -> Micros {
+    if ppm <= 0 || span == Micros::MAX {
+        return span;
+    }
+    let paced = (u128::from(span) * (1_000_000 + ppm as u128)).div_ceil(1_000_000);
+    Micros::try_from(paced).unwrap_or(Micros::MAX).saturating_add(crate::jumps::PACE_ROUNDING)
 }
 
 /// `T(S)`: the largest timeout the estimator reaches when no sample exceeds `longest_sample`.
@@ -164,6 +184,22 @@ mod tests {
         let two = with_jump(Tb::new(&["n1", "n2"]).build(), "n2", 10 * MS, 15 * MS);
         let two = with_jump(two, "n1", 20 * MS, 15 * MS);
         assert_eq!(adapted(start, &Index::build(&two), TIMING).answer_timeout_us, 5 * 43 * MS + MS);
+    }
+
+    #[test]
+    fn a_sample_on_a_fast_clock_is_longer_and_a_timeout_on_a_slow_one_lasts_longer() {
+        use crate::fixtures::{TIMING, Tb, with_skew};
+        let records = Tb::new(&["n1", "n2"]).build();
+        let Record::Start(start) = &records[0] else { unreachable!() };
+        // +50%: S = 28 × 1.5 + 1 = 43 ms, T = 5 × 43 + 1 = 216 ms.
+        let fast = with_skew(records.clone(), "n1", 10 * MS, 500_000);
+        assert_eq!(adapted(start, &Index::build(&fast), TIMING).answer_timeout_us, 216 * MS);
+        // -50%: T = 141 ms on the clock, twice that and a millisecond in the trace's time.
+        let slow = with_skew(records.clone(), "n2", 10 * MS, -500_000);
+        assert_eq!(adapted(start, &Index::build(&slow), TIMING).answer_timeout_us, 283 * MS);
+        // No skew (or 0%): the bound of the common pace.
+        let even = with_skew(records.clone(), "n2", 10 * MS, 0);
+        assert_eq!(adapted(start, &Index::build(&even), TIMING).answer_timeout_us, 141 * MS);
     }
 
     #[test]

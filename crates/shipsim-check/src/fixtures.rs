@@ -304,9 +304,21 @@ pub(crate) fn with_after(
 
 /// `records` with `node`'s clock jumping `jump` ahead at `t` (a `clock` fault record, placed
 /// before the first later record).
-pub(crate) fn with_jump(mut records: Vec<Record>, node: &str, t: Micros, jump: Micros) -> Vec<Record> {
+pub(crate) fn with_jump(records: Vec<Record>, node: &str, t: Micros, jump: Micros) -> Vec<Record> {
+    with_clock(records, t, FaultAction::Clock { node: node.into(), jump_us: jump, skew_ppm: None })
+}
+
+/// `records` with `node`'s clock running `ppm` parts per million fast (slow, below 0) from `t`
+/// on (a `clock` fault record, placed before the first later record).
+pub(crate) fn with_skew(records: Vec<Record>, node: &str, t: Micros, ppm: i64) -> Vec<Record> {
+    with_clock(records, t, FaultAction::Clock { node: node.into(), jump_us: 0, skew_ppm: Some(ppm) })
+}
+
+/// `records` with the clock fault `action` at `t`, placed before the first later record.
+fn with_clock(mut records: Vec<Record>, t: Micros, action: FaultAction) -> Vec<Record> {
     let pos = records.iter().position(|r| r.t() > t && !matches!(r, Record::Start(_)));
-    let action = Box::new(FaultAction::Clock { node: node.into(), jump_us: jump });
+    let node = action.nodes()[0].clone();
+    let action = Box::new(action);
     let fault = Record::Fault { t, fault: format!("{{clock: {node}}}"), action, links: Default::default() };
     records.insert(pos.unwrap_or(records.len()), fault);
     records

@@ -372,6 +372,7 @@ impl Index {
     fn header(&mut self, pos: usize, start: &Start) {
         self.start = Some(Box::new(start.clone()));
         self.start_pos = Some(pos);
+        self.jumps.set_tick(start.tick_us);
         for node in &start.nodes {
             let next = self.names.len() as u32;
             if !self.name_ix.contains_key(node.as_str()) {
@@ -591,12 +592,16 @@ impl Index {
         self.others.push((pos, record.clone()));
     }
 
-    /// A `Fault` record: a clock jump is filed for the rules that judge waits; the rest are
+    /// A `Fault` record: a clock jump or skew is filed for the rules that judge waits; the rest are
     /// read in order by the rules that need them (`Index::items`).
     fn fault(&mut self, t: Micros, action: &shipsim_trace::FaultAction) {
         if let Some((node, jump)) = action.clock_jump() {
             let node = self.intern(node, t);
             self.jumps.add(node, t, jump);
+        }
+        if let Some((node, ppm)) = action.clock_skew() {
+            let node = self.intern(node, t);
+            self.jumps.add_skew(node, t, ppm);
         }
     }
 

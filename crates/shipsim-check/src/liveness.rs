@@ -74,14 +74,17 @@ fn sender_down(index: &Index, batch: &Batch) -> Option<(usize, Micros)> {
 }
 
 /// `deadline` for one call: from its start to its return, or to when it stopped
-/// waiting for good (its sender crashed, or the trace ended).
+/// waiting for good (its sender crashed, or the trace ended). The deadline runs on the
+/// sender's clock: a slow skew of it inside the call stretches the limit by how far the clock
+/// fell behind ([`crate::jumps`]).
 fn deadline(index: &Index, batch: &Batch, findings: &mut Findings) {
-    let limit = index.start().map(|s| s.deadline_us.saturating_add(s.tick_us));
     let (stop, how) = match (batch.end, sender_down(index, batch)) {
         (Some(end), _) => (end.t, "returned"),
         (None, Some((_, t))) => (t, "was still pending when its sender crashed"),
         (None, None) => (index.last_t, "was still pending at the end of the trace"),
     };
+    let behind = index.jumps.behind(batch.node, batch.t, stop);
+    let limit = index.start().map(|s| s.deadline_us.saturating_add(s.tick_us).saturating_add(behind));
     if limit.is_none_or(|limit| stop.saturating_sub(batch.t) <= limit) {
         return;
     }
@@ -90,10 +93,15 @@ fn deadline(index: &Index, batch: &Batch, findings: &mut Findings) {
         (
             first_event(index, batch),
             format!(
-                "{} returned within its deadline {} (+ tick {}) of its start at {}",
+                "{} returned within its deadline {} (+ tick {}{}) of its start at {}",
                 what(index, batch),
                 fmt_t(start.deadline_us),
                 fmt_t(start.tick_us),
+                if behind > 0 {
+                    format!(", + {} its slow clock fell behind", fmt_t(behind))
+                } else {
+                    String::new()
+                },
                 fmt_t(batch.t)
             ),
             format!("it {how} at {}, {} later", fmt_t(stop), fmt_t(stop - batch.t)),
@@ -147,6 +155,9 @@ fn detection_window(index: &Index) -> Micros {
     // The answer timeout may have adapted to slow round trips: up to what the contract allows.
     let timing = adaptive::adapted(start, index, reported);
     let answer = if timing.answer_timeout_us > 0 { timing.answer_timeout_us } else { timing.ack_timeout_us };
+    // Both run on the sender's clock: on a slow one, the answer timeout lasts longer (the
+    // slowest skew of the run, a bound).
+    let answer = answer + crate::jumps::Jumps::stretch(answer, index.jumps.extremes().1);
     if start.deadline_us <= answer { answer } else { 0 }
 }
 
@@ -157,7 +168,9 @@ fn unfinished_ship(index: &Index, batch: &Batch, findings: &mut Findings) {
         return;
     }
     let end_t = index.end_t();
-    let deadline = index.start().map_or(0, |s| s.deadline_us);
+    // The deadline runs on the sender's clock: a slow one ends it later in the trace's time.
+    let deadline =
+        index.start().map_or(0, |s| s.deadline_us) + index.jumps.behind(batch.node, batch.t, end_t);
     if batch.t.saturating_add(deadline) > end_t {
         return;
     }
@@ -230,6 +243,21 @@ mod tests {
         assert_eq!(v.invariant(), Invariant::Liveness);
         assert_eq!(event(&v), (11, "n1", 4, 0));
         assert_eq!(v.t, 211 * MS);
+    }
+
+    /// n1 b4 takes 161 ms (50 ms → 211 ms) against a 120 ms deadline: 40 ms late in the
+    /// trace's time. A 30% slow clock of n1 fell 48.6 ms behind over the call (and the tick it
+    /// may have ended late in): on time on its clock. A 20% slow one (32.4 ms and the
+    /// millisecond of rounding), or n2's clock 30% slow, excuses nothing.
+    #[test]
+    fn a_slow_clock_of_the_sender_stretches_its_deadline_and_nothing_else_does() {
+        let late = with_start(clean_run(), |s| (s.deadline_us, s.tick_us) = (120 * MS, MS));
+        assert_eq!(only(&check(&late), LivenessRule::Deadline).t, 211 * MS);
+        assert_eq!(check(&with_skew(late.clone(), "n1", 0, -300_000)), vec![]);
+        let v = only(&check(&with_skew(late.clone(), "n1", 0, -200_000)), LivenessRule::Deadline);
+        assert!(v.expected.contains("+ 0.0334s its slow clock fell behind"), "{}", v.expected);
+        only(&check(&with_skew(late.clone(), "n2", 0, -300_000)), LivenessRule::Deadline);
+        only(&check(&with_skew(late, "n1", 0, 300_000)), LivenessRule::Deadline);
     }
 
     #[test]

@@ -124,6 +124,7 @@ use crate::adaptive;
 use crate::contract;
 use crate::findings::Findings;
 use crate::index::{Batch, Index, Item, NONE};
+use crate::jumps::Jumps;
 use shipsim_trace::fmt_t;
 
 /// `(sender, sender life, destination)`: one transport's slots to one peer.
@@ -317,14 +318,21 @@ impl<'i, 'a> Recovery<'i, 'a> {
 
     /// [`bound`] for `batch`, or `None` if it lies past the ship's deadline:
     /// the ship may fail at its deadline, and the slot's next one is judged.
-    /// The deadline and the backoff's wait are the sender's clock's: each is lowered by the
-    /// jumps of that clock inside it ([`crate::jumps`]).
+    /// The deadline and the backoff's wait are the sender's clock's: each is lowered by how far
+    /// that clock ran ahead inside it, and the deadline stretched by how far it fell behind
+    /// ([`crate::jumps`]). On a slow clock of either end every wait of the bound lasts longer:
+    /// the bound stretches by the slowest pace of the two from the call's start or the heal on.
     fn bound(&self, heal: Micros, b: usize, from: Micros, reset: Micros) -> Option<Micros> {
         let batch = &self.index.batches[b];
         let n = u64::from(batch.len()) + self.ahead[b];
-        let jumped = |from, to| self.index.jumps.within(batch.node, from, to);
+        let jumps = &self.index.jumps;
+        let jumped = |from, to| jumps.within(batch.node, from, to);
         let bound = bound(&self.timing, self.start.tick_us, heal, n, (from, reset), &jumped);
+        let since = from.min(heal);
+        let slowest = jumps.slowest_from(&[batch.node, batch.dst], since);
+        let bound = bound + Jumps::stretch(bound.saturating_sub(since), slowest);
         let deadline = batch.t.saturating_add(self.start.deadline_us);
+        let deadline = deadline + jumps.behind(batch.node, batch.t, deadline);
         (bound <= deadline.saturating_sub(jumped(batch.t, deadline))).then_some(bound)
     }
 
@@ -382,8 +390,20 @@ fn may_give_up_healthy(index: &Index, timing: &TransportTiming, o: &Obligation, 
     let round_trip = 2 * (timing.latency_max_us + start.tick_us) + 2 * start.tick_us;
     let answer = if timing.answer_timeout_us > 0 { timing.answer_timeout_us } else { timing.ack_timeout_us };
     let slack = answer.saturating_sub(round_trip);
-    let jumped = [batch.node, batch.dst].map(|n| index.jumps.within(n, o.heal, o.bound));
-    jumped.into_iter().any(|j| j > 0 && j >= slack)
+    let jumped = [batch.node, batch.dst].map(|n| index.jumps.jumped(n, o.heal, o.bound));
+    if jumped.into_iter().any(|j| j > 0 && j >= slack) {
+        return true;
+    }
+    // A fast clock shortens every answer timeout in the trace's time to `answer / (1 + s)`
+    // (and a millisecond of rounding): no longer than the round trip, it may give up a healthy
+    // connection too.
+    let fastest =
+        [batch.node, batch.dst].map(|n| index.jumps.fastest_in(n, o.heal, o.bound)).into_iter().max();
+    let fastest = i128::from(fastest.unwrap_or(0));
+    fastest > 0 && {
+        let shortened = i128::from(answer) * 1_000_000 / (1_000_000 + fastest);
+        shortened <= i128::from(round_trip + crate::jumps::PACE_ROUNDING)
+    }
 }
 
 /// What a late recovery was expected to do, and why by then.
@@ -749,6 +769,32 @@ mod tests {
         assert_eq!(rules(&check(&short)), vec![("liveness", "recovery")]);
         let before = with_jump(flap(1900, None, TIMING), "n2", 200 * MS, 86 * MS);
         assert_eq!(rules(&check(&before)), vec![("liveness", "recovery")]);
+    }
+
+    /// The backoff that kept growing recovers at 1.9 s against a 1.212 s bound. A clock of the
+    /// sender or the destination 50% slow from the start makes every wait of the bound, from
+    /// the heal (300 ms) on, last twice as long: by 2.125 s, in time; 40% slow only to 1.824 s.
+    /// 5% slow stretches it by 49 ms, and a fast clock whose answer timeout stays above the
+    /// round trip not at all: still late.
+    #[test]
+    fn a_slow_clock_of_either_end_stretches_the_recovery_bound() {
+        assert_eq!(check(&with_skew(flap(1900, None, TIMING), "n1", 0, -500_000)), vec![]);
+        assert_eq!(check(&with_skew(flap(1900, None, TIMING), "n2", 0, -500_000)), vec![]);
+        let v = only(&check(&with_skew(flap(1900, None, TIMING), "n1", 0, -400_000)), LivenessRule::Recovery);
+        assert!(v.expected.contains("by 1.824334s"), "{}", v.expected);
+        let small = with_skew(flap(1900, None, TIMING), "n1", 0, -50_000);
+        assert_eq!(rules(&check(&small)), vec![("liveness", "recovery")]);
+        let fast = with_skew(flap(1900, None, TIMING), "n1", 0, 400_000);
+        assert_eq!(rules(&check(&fast)), vec![("liveness", "recovery")]);
+    }
+
+    /// A clock eight times as fast shortens the 100 ms answer timeout to 12.5 ms, within the
+    /// worst round trip (14 ms): a healthy connection may be given up, which closes the window.
+    #[test]
+    fn a_clock_so_fast_its_answer_timeout_undercuts_a_round_trip_closes_the_window() {
+        assert_eq!(check(&with_skew(flap(1900, None, TIMING), "n2", 500 * MS, 7_000_000)), vec![]);
+        let after = with_skew(flap(1900, None, TIMING), "n2", 1_950 * MS, 7_000_000);
+        assert_eq!(rules(&check(&after)), vec![("liveness", "recovery")], "after the obligation");
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn report(
     let Record::Connect { t, node, life, dst, slot, .. } = record else { return };
     findings.add(*t, LivenessRule::ReconnectSpacing, || {
         let clock = if jumped > 0 {
-            format!(", less its clock's jumps of {} meanwhile", fmt_t(jumped))
+            format!(", less the {} its clock ran ahead meanwhile (jumps, fast skews)", fmt_t(jumped))
         } else {
             String::new()
         };
@@ -273,7 +273,7 @@ mod tests {
         // Shorter than the wait even after the jump: still caught, the jump named.
         let early = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (110, Begin)];
         let v = only(&check(&jumped(attempts(&early), 109, 4)), LivenessRule::ReconnectSpacing);
-        assert!(v.expected.contains("less its clock's jumps of 0.004s meanwhile"), "{}", v.expected);
+        assert!(v.expected.contains("less the 0.004s its clock ran ahead meanwhile"), "{}", v.expected);
         // A jump outside the wait, or of another node's clock, excuses nothing.
         assert_eq!(rules(&check(&jumped(attempts(&steps), 104, 4))), vec![("liveness", "reconnect-spacing")]);
         let other = changed(
@@ -281,11 +281,34 @@ mod tests {
             |r| matches!(r, Record::Fault { action, .. } if action.clock_jump().is_some()),
             |r| {
                 if let Record::Fault { action, .. } = r {
-                    **action = shipsim_trace::FaultAction::Clock { node: "n2".into(), jump_us: 4 * MS };
+                    **action = shipsim_trace::FaultAction::Clock {
+                        node: "n2".into(),
+                        jump_us: 4 * MS,
+                        skew_ppm: None,
+                    };
                 }
             },
         );
         assert_eq!(rules(&check(&other)), vec![("liveness", "reconnect-spacing")]);
+    }
+
+    /// The second wait is at least 10 ms; n1's clock running twice as fast from 100 ms ran 6 ms
+    /// (the 5 ms it waited and the tick it may have ended late in) and a millisecond of rounding
+    /// ahead: in time on its clock. At +20% (1.2 ms and the rounding), or n2's clock fast, the
+    /// retry is still too soon.
+    #[test]
+    fn a_fast_clock_of_the_sender_shortens_the_wait_by_how_far_it_ran_ahead() {
+        let steps = [(100, Begin), (101, Failed), (106, Begin), (107, Failed), (112, Begin)];
+        assert_eq!(check(&with_skew(attempts(&steps), "n1", 100 * MS, 1_000_000)), vec![]);
+        let v = only(
+            &check(&with_skew(attempts(&steps), "n1", 100 * MS, 200_000)),
+            LivenessRule::ReconnectSpacing,
+        );
+        assert!(v.expected.contains("less the 0.0022s its clock ran ahead meanwhile"), "{}", v.expected);
+        let other = with_skew(attempts(&steps), "n2", 100 * MS, 1_000_000);
+        assert_eq!(rules(&check(&other)), vec![("liveness", "reconnect-spacing")]);
+        let slow = with_skew(attempts(&steps), "n1", 100 * MS, -500_000);
+        assert_eq!(rules(&check(&slow)), vec![("liveness", "reconnect-spacing")]);
     }
 
     #[test]

@@ -82,13 +82,21 @@ pub enum FaultAction {
         /// For how long, in microseconds.
         for_us: u64,
     },
-    /// A node's clock jumped forward: every timer of its code due within the jump fired at
-    /// once, and its deadlines and waits end that much sooner in the trace's time.
+    /// A node's clock jumped forward (`jump_us`): every timer of its code due within the jump
+    /// fired at once, and its deadlines and waits end that much sooner in the trace's time. Or
+    /// (`skew_ppm`, `jump_us` 0 and left out) from then on its clock runs that many parts per
+    /// million fast or slow, until its next skew: its waits end sooner or later in the trace's
+    /// time by that share.
     Clock {
-        /// The node whose clock jumped.
+        /// The node whose clock jumped or is skewed.
         node: Text,
-        /// How far forward, in microseconds.
+        /// How far forward, in microseconds (0 for a skew).
+        #[serde(default, skip_serializing_if = "is_zero")]
         jump_us: u64,
+        /// The skew from now on, in parts per million (`None` for a jump; `Some(0)` restores
+        /// the common pace).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skew_ppm: Option<i64>,
     },
     /// The settle phase's healing: every partition healed, every hold
     /// released, every loss set to 0, the crashed nodes restarted and the
@@ -102,6 +110,11 @@ pub enum FaultAction {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         routes: Vec<[Text; 2]>,
     },
+}
+
+/// Whether a number is 0: a skew's `jump_us` is left out of the trace.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a `heal` repairs.
@@ -167,10 +180,18 @@ impl FaultAction {
         }
     }
 
-    /// The node and the jump of a `clock` action, for the checkers that judge waits.
+    /// The node and the jump of a `clock` action that jumps, for the checkers that judge waits.
     pub fn clock_jump(&self) -> Option<(&Text, Micros)> {
         match self {
-            FaultAction::Clock { node, jump_us } => Some((node, *jump_us)),
+            FaultAction::Clock { node, jump_us, skew_ppm: None } => Some((node, *jump_us)),
+            _ => None,
+        }
+    }
+
+    /// The node and the skew (parts per million) of a `clock` action that skews.
+    pub fn clock_skew(&self) -> Option<(&Text, i64)> {
+        match self {
+            FaultAction::Clock { node, skew_ppm: Some(ppm), .. } => Some((node, *ppm)),
             _ => None,
         }
     }
@@ -219,10 +240,17 @@ mod tests {
         assert_eq!(serde_json::to_string(&crash).unwrap(), r#"{"crash":"n2"}"#);
         let route = FaultAction::DropRoute { from: "n1".into(), to: "n2".into() };
         assert_eq!(serde_json::to_string(&route).unwrap(), r#"{"drop-route":{"from":"n1","to":"n2"}}"#);
-        let clock = FaultAction::Clock { node: "n2".into(), jump_us: 500_000 };
+        let clock = FaultAction::Clock { node: "n2".into(), jump_us: 500_000, skew_ppm: None };
         assert_eq!(serde_json::to_string(&clock).unwrap(), r#"{"clock":{"node":"n2","jump_us":500000}}"#);
         assert_eq!(clock.clock_jump(), Some((&"n2".into(), 500_000)));
         assert_eq!(clock.nodes(), ["n2"]);
+        assert_eq!(clock.clock_skew(), None);
+        let skew = FaultAction::Clock { node: "n3".into(), jump_us: 0, skew_ppm: Some(-200_000) };
+        let json = r#"{"clock":{"node":"n3","skew_ppm":-200000}}"#;
+        assert_eq!(serde_json::to_string(&skew).unwrap(), json);
+        assert_eq!(serde_json::from_str::<FaultAction>(json).unwrap(), skew);
+        assert_eq!(skew.clock_skew(), Some((&"n3".into(), -200_000)));
+        assert_eq!(skew.clock_jump(), None, "a skew is no jump");
         let heal = FaultAction::Heal(HealTarget::All);
         assert_eq!(serde_json::to_string(&heal).unwrap(), r#"{"heal":"all"}"#);
         let settle = FaultAction::Settle { restarted: Vec::new(), routes: Vec::new() };
@@ -236,7 +264,7 @@ mod tests {
             FaultAction::Partition(vec![vec!["n1".into()], vec!["n2".into(), "n3".into()]]),
             FaultAction::Loss { link: ["n1".into(), "n2".into()], rate: 0.25 },
             FaultAction::Latency { link: ["n1".into(), "n2".into()], min_us: 5, max_us: 9 },
-            FaultAction::Clock { node: "n2".into(), jump_us: 500_000 },
+            FaultAction::Clock { node: "n2".into(), jump_us: 500_000, skew_ppm: None },
             FaultAction::Settle { restarted: vec!["n2".into()], routes: vec![["n1".into(), "n3".into()]] },
         ] {
             let json = serde_json::to_string(&action).unwrap();

@@ -9,6 +9,37 @@ use tokio::task::JoinHandle;
 use tokio::task::LocalSet;
 use tokio::time::{sleep, Duration, Instant};
 
+/// How many times a tick that leaves a host's clock where it is lets the host's tasks run
+/// (see [`Pace`]).
+const FROZEN_ROUNDS: usize = 4;
+
+/// The pace of a host's clock against the simulation's, when it is not 1: each tick moves the
+/// host's clock by the tick times `num / den`, in exact integer arithmetic.
+///
+/// tokio's timer (and so a paused runtime's auto-advance) moves in whole milliseconds, so the
+/// clock moves by whole milliseconds and the rest is carried to the next tick: over any run of
+/// ticks the host's clock is never more than a millisecond from the tick sum times the pace.
+/// A slow clock has ticks where it does not move at all; the host's tasks still run in them.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    num: u64,
+    den: u64,
+    /// What the host's clock is owed, in `1/den` nanoseconds, short of a whole millisecond.
+    owed: u128,
+}
+
+impl Pace {
+    /// How far the host's clock moves in a tick of `duration`: whole milliseconds.
+    fn advance(&mut self, duration: Duration) -> Duration {
+        const MS: u128 = 1_000_000;
+        self.owed += duration.as_nanos() * u128::from(self.num);
+        let unit = MS * u128::from(self.den);
+        let ms = self.owed / unit;
+        self.owed %= unit;
+        Duration::from_millis(u64::try_from(ms).expect("a tick's advance fits in u64 milliseconds"))
+    }
+}
+
 use super::Result;
 
 // To support re-creation, we need to store a factory of the future that
@@ -66,6 +97,10 @@ pub struct Rt<'a> {
 
     /// Runtime configuration.
     config: Config,
+
+    /// The pace of this host's clock, if it differs from the simulation's (see
+    /// [`Rt::set_pace`]). It survives crashes and bounces: it is the machine's clock.
+    pace: Option<Pace>,
 }
 
 impl<'a> Rt<'a> {
@@ -84,6 +119,7 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            pace: None,
         }
     }
 
@@ -104,6 +140,7 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            pace: None,
         }
     }
 
@@ -118,6 +155,7 @@ impl<'a> Rt<'a> {
             nodename: String::new().into(),
             handle: None,
             config,
+            pace: None,
         }
     }
 
@@ -160,11 +198,25 @@ impl<'a> Rt<'a> {
     // Returns whether the software has finished successfully or the error
     // that caused failure. Subsequent calls do not return the error as it is
     // expected to fail the simulation.
+    //
+    // A host whose clock runs at another pace (`set_pace`) moves its clock by the tick times
+    // that pace instead. Where that is zero (a slow clock, this tick), the tasks run a few
+    // rounds without the clock moving: no timer fires.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
+        let advance = match &mut self.pace {
+            None => duration,
+            Some(pace) => pace.advance(duration),
+        };
         self.tokio.block_on(async {
             self.local
                 .run_until(async {
-                    sleep(duration).await;
+                    if advance.is_zero() {
+                        for _ in 0..FROZEN_ROUNDS {
+                            tokio::task::yield_now().await;
+                        }
+                    } else {
+                        sleep(advance).await;
+                    }
                 })
                 .await
         });
@@ -186,6 +238,13 @@ impl<'a> Rt<'a> {
             Some(_) => Ok(false),
             None => Ok(true),
         }
+    }
+
+    /// From the next tick on, this host's clock moves by each tick times `num / den` (`1 / 1`
+    /// is the simulation's pace, as every host starts). Panics if `den` is 0.
+    pub(crate) fn set_pace(&mut self, num: u64, den: u64) {
+        assert!(den > 0, "a clock pace needs a denominator above 0");
+        self.pace = (num != den).then_some(Pace { num, den, owed: 0 });
     }
 
     pub(crate) fn crash(&mut self) {

@@ -194,6 +194,15 @@ impl<'a> Sim<'a> {
         });
     }
 
+    /// Sets the pace of the resolved hosts' clocks: from the next step on, each step moves
+    /// their clock by the tick times `num / den` instead of the tick, so that their clock runs
+    /// fast (`num > den`) or slow (`num < den`) against the other hosts'. `1 / 1` restores the
+    /// common pace. The clock moves by whole milliseconds (tokio's timer), the rest carried to
+    /// the next step. Panics if `den` is 0.
+    pub fn set_clock_pace(&mut self, addrs: impl ToIpAddrs, num: u64, den: u64) {
+        self.run_with_hosts(addrs, |_, rt| rt.set_pace(num, den));
+    }
+
     /// Run `f` with the resolved hosts at `addrs` set on the world.
     fn run_with_hosts(&mut self, addrs: impl ToIpAddrs, mut f: impl FnMut(IpAddr, &mut Rt)) {
         let hosts = self.world.borrow_mut().lookup_many(addrs);
@@ -944,6 +953,43 @@ mod test {
             Action::RepairOnewayBA,
         ])?;
 
+        Ok(())
+    }
+
+    /// A host whose clock pace is set runs its clock fast or slow against the others', by the
+    /// exact ratio (to the millisecond).
+    #[test]
+    fn clock_pace_runs_a_hosts_clock_fast_or_slow() -> Result {
+        let mut sim = Builder::new().tick_duration(Duration::from_millis(1)).build();
+        let mut seen = Vec::new();
+        for name in ["fast", "slow", "even"] {
+            let local = Arc::new(AtomicU64::new(0));
+            seen.push(local.clone());
+            sim.host(name, move || {
+                let local = local.clone();
+                async move {
+                    let start = tokio::time::Instant::now();
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        let now = tokio::time::Instant::now();
+                        local.store((now - start).as_millis() as u64, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        sim.set_clock_pace("fast", 11, 10);
+        sim.set_clock_pace("slow", 4, 5);
+        for _ in 0..1_000 {
+            sim.step()?;
+        }
+        let local: Vec<u64> = seen.iter().map(|l| l.load(Ordering::SeqCst)).collect();
+        // The tasks start in the first tick: 999 ms of the common pace on their clocks.
+        assert_eq!(local, [1_099, 799, 999]);
+        sim.set_clock_pace("fast", 1, 1);
+        for _ in 0..10 {
+            sim.step()?;
+        }
+        assert_eq!(seen[0].load(Ordering::SeqCst), 1_109, "back at the common pace");
         Ok(())
     }
 

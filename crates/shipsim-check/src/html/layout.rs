@@ -213,6 +213,13 @@ fn fault_spans(faults: &mut [FaultMark], lanes: &[Lane], settle: Option<Micros>,
     }
     for i in 0..faults.len() {
         let f = &faults[i];
+        // A clock skew lasts until the node's next skew, the settle phase included; a skew of
+        // 0 ends one (an instant mark, like a jump).
+        if f.action.clock_skew().is_some_and(|(_, ppm)| ppm != 0) {
+            let next = faults[i + 1..].iter().find(|g| g.action.clock_skew().is_some() && g.lanes == f.lanes);
+            faults[i].until = Some(next.map_or(end, |g| g.t).max(faults[i].t));
+            continue;
+        }
         // A loss rate of 0 ends a loss rather than starting one.
         let no_loss = matches!(f.action, FaultAction::Loss { rate, .. } if rate == 0.0);
         if !LASTING.contains(&f.kind) || no_loss {
@@ -873,10 +880,13 @@ pub(crate) mod tests {
     fn membership_changes_and_clock_jumps_are_instant_marks_on_their_node() {
         let lanes: Vec<Lane> =
             ["n1", "n4"].iter().map(|n| Lane { node: (*n).to_owned(), lives: Vec::new() }).collect();
-        let clock = FaultAction::Clock { node: "n4".into(), jump_us: 500_000 };
+        let clock = FaultAction::Clock { node: "n4".into(), jump_us: 500_000, skew_ppm: None };
+        let skew =
+            |node: &str, ppm| FaultAction::Clock { node: node.into(), jump_us: 0, skew_ppm: Some(ppm) };
         let mut faults: Vec<FaultMark> =
-            [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into()), clock]
+            [FaultAction::Join("n4".into()), FaultAction::Leave("n1".into()), clock, skew("n4", 100_000)]
                 .into_iter()
+                .chain([skew("n1", -200_000), skew("n4", 0)])
                 .enumerate()
                 .map(|(i, action)| FaultMark::new(i as u64, String::new(), action))
                 .collect();
@@ -894,5 +904,10 @@ pub(crate) mod tests {
             (faults[2].kind, faults[2].lanes.as_slice(), faults[2].until),
             (FaultKind::Clock, &[1][..], None)
         );
+        // A skew spans its node's lane until that node's next skew (n1's does not end n4's),
+        // or the end; a skew of 0 is an instant mark.
+        assert_eq!((faults[3].lanes.as_slice(), faults[3].until), (&[1][..], Some(5)));
+        assert_eq!((faults[4].lanes.as_slice(), faults[4].until), (&[0][..], Some(10)));
+        assert_eq!(faults[5].until, None);
     }
 }

@@ -19,9 +19,9 @@ fn refused(action: &FaultAction, nats: bool) -> Option<&'static str> {
             "messages cannot be reordered inside one TCP stream on a real network (the kernel \
              delivers a stream in order); use hold and release, or run it simulated",
         ),
-        FaultAction::Clock { .. } => Some(
-            "a node process reads the OS's monotonic clock, which the harness cannot jump; run it \
-             simulated, where each node's tokio clock can (docs/scenarios.md#clock-faults)",
+        FaultAction::Clock { .. } | FaultAction::Skew { .. } => Some(
+            "a node process reads the OS's monotonic clock, which the harness cannot jump or \
+             skew; run it simulated, where each node's tokio clock can (docs/scenarios.md#clock-faults)",
         ),
         _ => None,
     }
@@ -45,7 +45,7 @@ fn touches_broker(action: &FaultAction) -> bool {
 fn key(action: &FaultAction) -> &'static str {
     match action {
         FaultAction::Reorder(_) => "reorder",
-        FaultAction::Clock { .. } => "clock",
+        FaultAction::Clock { .. } | FaultAction::Skew { .. } => "clock",
         _ => "at",
     }
 }
@@ -98,6 +98,11 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("OS's monotonic clock"), "{err}");
+        let skew = "name: c\nnodes: [n1, n2]\nfaults:\n  - {at: 1s, clock: {node: n2, skew: -20%}}\n";
+        std::fs::write(&path, skew).unwrap();
+        let err = check(&path, &crate::parse(skew, "c.yaml").unwrap()).unwrap_err();
+        assert!(err.starts_with(&format!("{}:4:14: real mode cannot carry out", path.display())), "{err}");
+        assert!(err.contains("cannot jump or skew"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -212,6 +212,9 @@ impl fmt::Display for FaultAction {
             FaultAction::Clock { node, jump } => {
                 write!(f, "{{node: {}, jump: {}}}", Word(node), format_duration(*jump))
             }
+            FaultAction::Skew { node, ppm } => {
+                write!(f, "{{node: {}, skew: {}}}", Word(node), super::skew::format_skew(*ppm))
+            }
         }
     }
 }

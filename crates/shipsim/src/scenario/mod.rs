@@ -19,6 +19,7 @@ mod model;
 mod raw;
 mod scalars;
 mod sizes;
+mod skew;
 mod source;
 mod timeline;
 mod timeline_walk;

@@ -399,6 +399,16 @@ pub enum FaultAction {
         /// How far forward (more than zero).
         jump: Duration,
     },
+    /// From now on the node's clock runs `ppm` parts per million fast (above 0) or slow (below
+    /// 0) against everyone else's, until its next skew (`0` restores the common pace; a
+    /// simulation sets the pace of the node's host clock; docs/scenarios.md, "Clock faults").
+    /// Written `clock: {node, skew}`: its kind is `clock`.
+    Skew {
+        /// The node whose clock is skewed.
+        node: String,
+        /// The skew in parts per million, from -900,000 (-90%) to 9,000,000 (+900%).
+        ppm: i64,
+    },
 }
 
 impl FaultAction {

@@ -210,8 +210,8 @@ pub(crate) struct RawPause {
     pub duration: Located<String>,
 }
 
-/// `clock: {node, jump}`: the node's clock jumps forward. `skew` (a clock that runs fast) is
-/// read only to be refused at its position: it is not carried out (docs/scenarios.md#clock-faults).
+/// `clock: {node, jump}` (the node's clock jumps forward) or `clock: {node, skew}` (it runs
+/// fast or slow from then on; docs/scenarios.md#clock-faults): one of the two.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawClock {
@@ -219,7 +219,7 @@ pub(crate) struct RawClock {
     #[serde(default)]
     pub jump: Slot<String>,
     #[serde(default)]
-    pub skew: Slot<serde::de::IgnoredAny>,
+    pub skew: Slot<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,6 +22,7 @@ use super::model::{Fault, FaultAction, HealTarget, Link};
 use super::raw::located;
 use super::raw::{Located, Names, RawClock, RawFault, RawHeal, RawLinkLatency, RawLinkLoss, RawOneway, Slot};
 use super::scalars::{check_probability, parse_latency};
+use super::skew::parse_skew;
 use super::timeline_walk::{ActionPos, Walk, show};
 
 /// Converts and checks the `faults:` list of a scenario with these nodes and duration.
@@ -69,11 +70,6 @@ pub(crate) fn faults(
     }
     Ok(faults)
 }
-
-/// Why a `clock` fault's `skew` is refused rather than carried out (docs/scenarios.md, "Clock
-/// faults").
-const SKEW_REFUSED: &str = "a clock `skew` (a clock that runs fast or slow) is not carried out: only a \
-     forward `jump` is (e.g. `jump: 500ms`); docs/scenarios.md#clock-faults says why";
 
 /// What a fault entry is checked against on its own, before the walk: the scenario's nodes.
 struct Known<'a> {
@@ -139,12 +135,25 @@ impl Known<'_> {
         .next()
     }
 
-    /// `clock: {node, jump}`: a known node and a jump forward of more than zero; a `skew` is
-    /// refused at its position.
+    /// `clock: {node, jump}` (a known node and a jump forward of more than zero) or `clock:
+    /// {node, skew}` (a signed percentage within the range `skew.rs` allows); not both.
     fn clock_action(&self, raw: RawClock, pos: Pos) -> Result<FaultAction, Problem> {
         let node = self.node(&raw.node)?;
-        if let Some(skew) = raw.skew.pos() {
-            return Err(Problem::new(skew, SKEW_REFUSED));
+        if let Slot::Present(skew) = raw.skew {
+            if let Some(jump) = raw.jump.pos() {
+                return Err(Problem::new(
+                    jump,
+                    "a clock fault either jumps or skews the clock, not both: write two faults",
+                ));
+            }
+            let Some(text) = skew.value else {
+                return Err(Problem::new(
+                    skew.pos,
+                    "`skew` needs a value: how much faster or slower the clock runs, e.g. `+10%` or `-20%`",
+                ));
+            };
+            let ppm = parse_skew(&text).map_err(|m| Problem::new(skew.pos, m))?;
+            return Ok(FaultAction::Skew { node, ppm });
         }
         let text = match raw.jump {
             Slot::Present(Located { value: Some(text), pos }) => Located { value: text, pos },
@@ -157,7 +166,7 @@ impl Known<'_> {
             Slot::Absent => {
                 return Err(Problem::new(
                     pos,
-                    "a clock fault needs a `jump`: how far forward the node's clock jumps, e.g. `{node: n2, jump: 500ms}`",
+                    "a clock fault needs a `jump` (how far forward the node's clock jumps, e.g. `{node: n2, jump: 500ms}`) or a `skew` (how much faster or slower it runs, e.g. `{node: n2, skew: +10%}`)",
                 ));
             }
         };
@@ -427,8 +436,52 @@ mod tests {
         );
     }
 
+    /// `clock: {node, skew}`: a running node and a signed percentage within range, printed
+    /// back as it reads; out of range, not a percentage, empty, beside a `jump` or on a crashed
+    /// node it is refused where it is written, saying why.
+    #[test]
+    fn a_clock_skew_runs_a_running_nodes_clock_fast_or_slow_and_refuses_the_rest_with_the_reason() {
+        let faults = run(&[
+            "{at: 1s, clock: {node: n2, skew: +10%}}",
+            "{at: 2s, clock: {node: n3, skew: -20%}}",
+            "{at: 3s, clock: {node: n2, skew: 0%}}",
+        ])
+        .unwrap();
+        assert_eq!(faults[0].action, FaultAction::Skew { node: "n2".into(), ppm: 100_000 });
+        assert_eq!(faults[1].action, FaultAction::Skew { node: "n3".into(), ppm: -200_000 });
+        assert_eq!(faults[2].to_string(), "{at: 3s, clock: {node: n2, skew: +0%}}");
+        assert_eq!(faults[1].to_string(), "{at: 2s, clock: {node: n3, skew: -20%}}");
+        assert_eq!(faults[0].action.kind(), FaultKind::Clock);
+        fails(
+            &["{at: 1s, clock: {node: n2, skew: -100%}}"],
+            (1, "-100%"),
+            &err(&["{at: 1s, clock: {node: n2, skew: -100%}}"]).2,
+        );
+        assert!(err(&["{at: 1s, clock: {node: n2, skew: -100%}}"]).2.contains("stops"));
+        assert!(err(&["{at: 1s, clock: {node: n2, skew: +5000%}}"]).2.contains("too fast"));
+        let fast = ["{at: 1s, clock: {node: n2, skew: fast}}"];
+        let message = err(&fast).2;
+        assert!(message.contains("`fast` is not a clock skew: write a signed percentage"), "{message}");
+        fails(&fast, (1, "fast"), &message);
+        fails(
+            &["{at: 1s, clock: {node: n2, skew: }}"],
+            (1, ": }}"),
+            "`skew` needs a value: how much faster or slower the clock runs, e.g. `+10%` or `-20%`",
+        );
+        fails(
+            &["{at: 1s, clock: {node: n2, skew: 5%, jump: 1s}}"],
+            (1, "1s}}"),
+            "a clock fault either jumps or skews the clock, not both: write two faults",
+        );
+        fails(
+            &["{at: 1s, crash: n2}", "{at: 2s, clock: {node: n2, skew: 5%}}"],
+            (2, "{node"),
+            "clock of `n2`, which is crashed (since 1s)",
+        );
+    }
+
     /// `clock: {node, jump}`: a running node and a jump forward; it prints as it is written.
-    /// A zero, negative or missing jump, an unknown or crashed node and a `skew` are refused
+    /// A zero, negative or missing jump and an unknown or crashed node are refused
     /// where they are written, each saying why (docs/scenarios.md, "Clock faults").
     #[test]
     fn a_clock_fault_jumps_a_running_node_forward_and_refuses_the_rest_with_the_reason() {
@@ -436,8 +489,6 @@ mod tests {
         let action = FaultAction::Clock { node: "n2".into(), jump: Duration::from_millis(500) };
         assert_eq!(faults[0].action, action);
         assert_eq!(faults[0].to_string(), "{at: 1s, clock: {node: n2, jump: 500ms}}");
-        fails(&["{at: 1s, clock: {node: n2, skew: 0.1}}"], (1, "0.1"), SKEW_REFUSED);
-        assert!(SKEW_REFUSED.contains("docs/scenarios.md#clock-faults"));
         fails(
             &["{at: 1s, clock: {node: n2, jump: 0ms}}"],
             (1, "0ms"),
@@ -452,7 +503,8 @@ mod tests {
         fails(
             &["{at: 1s, clock: {node: n2}}"],
             (1, "{node"),
-            "a clock fault needs a `jump`: how far forward the node's clock jumps, e.g. `{node: n2, jump: 500ms}`",
+            "a clock fault needs a `jump` (how far forward the node's clock jumps, e.g. `{node: n2, jump: \
+             500ms}`) or a `skew` (how much faster or slower it runs, e.g. `{node: n2, skew: +10%}`)",
         );
         fails(
             &["{at: 1s, clock: {node: n2, jump: }}"],

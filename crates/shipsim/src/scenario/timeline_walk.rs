@@ -97,14 +97,14 @@ impl Walk {
             FaultAction::Latency { .. } => Ok(()),
             FaultAction::DropRoute { from, to } => self.drop_route(from, to, at),
             FaultAction::RestoreRoute { from, to } => self.restore_route(from, to, at),
-            FaultAction::Pause { node, .. } | FaultAction::Clock { node, .. } => {
-                self.running(action.kind(), node)
-            }
+            FaultAction::Pause { node, .. }
+            | FaultAction::Clock { node, .. }
+            | FaultAction::Skew { node, .. } => self.running(action.kind(), node),
         };
         result.map_err(|message| Problem::new(pos.value, message))
     }
 
-    /// A pause stops a running process, and a clock jump moves a running process's clock: a
+    /// A pause stops a running process, and a clock jump or skew moves a running process's clock: a
     /// crashed node has neither (its restart starts with a clock of its own).
     fn running(&mut self, kind: FaultKind, node: &str) -> Result<(), String> {
         match self.crashed.get(node) {

@@ -44,8 +44,13 @@ impl FaultAction {
             FaultAction::Pause { node, duration } => {
                 trace::FaultAction::Pause { node: text(node), for_us: duration.as_micros() as u64 }
             }
-            FaultAction::Clock { node, jump } => {
-                trace::FaultAction::Clock { node: text(node), jump_us: jump.as_micros() as u64 }
+            FaultAction::Clock { node, jump } => trace::FaultAction::Clock {
+                node: text(node),
+                jump_us: jump.as_micros() as u64,
+                skew_ppm: None,
+            },
+            FaultAction::Skew { node, ppm } => {
+                trace::FaultAction::Clock { node: text(node), jump_us: 0, skew_ppm: Some(*ppm) }
             }
         }
     }

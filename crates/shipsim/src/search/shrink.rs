@@ -186,7 +186,8 @@ fn describe(fault: &Fault) -> String {
         | FaultAction::Join(n)
         | FaultAction::Leave(n)
         | FaultAction::Pause { node: n, .. }
-        | FaultAction::Clock { node: n, .. } => format!("{} {n}", fault.action.kind()),
+        | FaultAction::Clock { node: n, .. }
+        | FaultAction::Skew { node: n, .. } => format!("{} {n}", fault.action.kind()),
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => {
             format!("{} {}-{}", fault.action.kind(), l.a, l.b)
         }
@@ -212,7 +213,8 @@ fn mentions(action: &FaultAction, node: &str) -> bool {
         | FaultAction::Join(n)
         | FaultAction::Leave(n)
         | FaultAction::Pause { node: n, .. }
-        | FaultAction::Clock { node: n, .. } => n == node,
+        | FaultAction::Clock { node: n, .. }
+        | FaultAction::Skew { node: n, .. } => n == node,
         FaultAction::Hold(l) | FaultAction::Reorder(l) | FaultAction::Release(l) => l.touches(node),
         FaultAction::Latency { link, .. } | FaultAction::Loss { link, .. } => link.touches(node),
     }

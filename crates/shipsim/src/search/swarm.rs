@@ -71,7 +71,8 @@ const KIND_GROUPS: [&[FaultKind]; 8] = [
 ///   scenario's), keys, senders (one fewer), payload sizes (added only over whole writes),
 ///   `network.segment` (larger pieces: smaller ones only find the budgets' edge), `shards`,
 ///   the initial `members` (one node in or out) and, with probability 1/8, a `clock` fault: one
-///   node's clock jumps 20 ms..2.5 s ahead while the workload runs.
+///   node's clock jumps 20 ms..2.5 s ahead while the workload runs, or (a third of those) runs
+///   50% or 20% slow, 20% or 100% fast for half the workload's healthy time.
 ///
 /// A knob whose value would make the scenario invalid (a payload that does not fit the frame
 /// limit, members that contradict a join) is left as it was. If the variant is not a valid
@@ -292,5 +293,30 @@ mod tests {
         // accept); only, now and then, a sink that answers busy.
         let baseline = load("baseline.yaml");
         assert!((0..40).all(|seed| swarm(&baseline, seed).sink.latency == Sink::default().latency));
+    }
+
+    /// The clock knob gives about one seed in eight a clock fault: a jump, or (a third of them) a
+    /// skew of one node that ends with a `skew: 0%` of the same node later.
+    #[test]
+    fn the_clock_knob_jumps_or_skews_one_node_on_some_seeds() {
+        let s = tiny();
+        let (mut jumps, mut skews) = (0, 0);
+        for seed in 0..400 {
+            let v = swarm(&s, seed);
+            let clock: Vec<&FaultAction> =
+                v.faults.iter().map(|f| &f.action).filter(|a| a.kind() == FaultKind::Clock).collect();
+            match clock.as_slice() {
+                [] => {}
+                [FaultAction::Clock { .. }] => jumps += 1,
+                [FaultAction::Skew { node, ppm }, FaultAction::Skew { node: again, ppm: 0 }] => {
+                    assert_eq!(node, again, "seed {seed}");
+                    assert_ne!(*ppm, 0, "seed {seed}");
+                    skews += 1;
+                }
+                other => panic!("seed {seed}: {other:?}"),
+            }
+        }
+        assert!((20..80).contains(&(jumps + skews)), "{jumps} jumps, {skews} skews of 400");
+        assert!(skews > 5 && jumps > skews, "{jumps} jumps, {skews} skews");
     }
 }

@@ -89,6 +89,7 @@ impl Judge<'_> {
             | FaultAction::Hold(_) => self.cut(links),
             FaultAction::Loss { rate, .. } if *rate > 0.0 => self.cut(links),
             FaultAction::Crash(node) | FaultAction::Bounce(node) => self.crash(node),
+            FaultAction::Clock { node, skew_ppm: Some(_), .. } => self.skew(node),
             FaultAction::Clock { node, .. } => self.clock(node),
             FaultAction::Restart(node) => self.restart(node),
             FaultAction::Release(link) => {
@@ -189,6 +190,37 @@ impl Judge<'_> {
                 false,
                 format!("{node} was idle: no call and no message in flight whose timer the jump moved"),
             ),
+        }
+    }
+
+    /// A skew (or its end): it changes the pace of every timer of the node from now until the
+    /// node's next skew, so it had an effect if anything of the node was in flight at the fault
+    /// (as for a jump) or the node called, connected or was delivered to while it lasted. A
+    /// skew of a node that stayed idle paced only timers that waited for nothing.
+    fn skew(&self, node: &Text) -> (bool, String) {
+        match self.busy(node) {
+            Some(Busy::Calls(calls)) => {
+                return (
+                    true,
+                    format!("{calls} calls from or to {node} in flight: their timers change pace"),
+                );
+            }
+            Some(Busy::Wire(wire)) => {
+                return (true, format!("{wire} messages from or to {node} in flight, answers awaited"));
+            }
+            None => {}
+        }
+        let later = self.traffic.faults.iter().enumerate().skip(self.k + 1);
+        let next_skew = later.map(|(k, f)| (k, &f.record)).find_map(|(k, record)| match record {
+            Record::Fault { action, .. } => action.clock_skew().filter(|(n, _)| *n == node).map(|_| k),
+            _ => None,
+        });
+        let touches = |a: &Text, b: &Text| a == node || b == node;
+        match self.traffic.crossed(self.k, next_skew, touches) {
+            0 => (false, format!("{node} stayed idle while its clock ran at this pace")),
+            n => {
+                (true, format!("{n} ships, connection attempts or deliveries from or to {node} at this pace"))
+            }
         }
     }
 
@@ -294,5 +326,33 @@ mod tests {
         assert!(effects[5].2.contains("n3 was idle"), "{effects:#?}");
         let counts = shipsim_trace::Counts::of(&result.records);
         assert_eq!((counts.faults_judged, counts.faults_idle), (9, 4));
+    }
+
+    /// A skew of a node idle at the fault had an effect if the node shipped while it lasted
+    /// (n1 idle until its workload starts, only n1 sends), none if it stayed idle until its
+    /// next skew (n2 receives nothing: it is no member); its end (`0%`) is judged the same way.
+    #[test]
+    fn a_skew_had_an_effect_if_the_node_worked_while_it_lasted() {
+        let scenario = crate::parse(
+            "name: skews\nnodes: [n1, n2, n3]\nduration: 30s\nmembers: [n3]\nshards: 1\n\
+             workload: {events: 60, rate: 100/s, senders: [n1]}\n\
+             faults:\n\
+             - {at: 0s, clock: {node: n1, skew: +20%}}\n- {at: 0s, clock: {node: n2, skew: -20%}}\n\
+             - {at: 10s, clock: {node: n2, skew: 0%}}\n",
+            "skews.yaml",
+        )
+        .unwrap();
+        let result = crate::sim::run(&scenario, 1).unwrap();
+        let effects: Vec<(u32, bool, String)> = result
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::FaultEffect(e) => Some((e.fault, e.effect, e.why.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(effects.iter().map(|e| e.1).collect::<Vec<_>>(), [true, false, false], "{effects:#?}");
+        assert!(effects[0].2.contains("from or to n1 at this pace"), "{effects:#?}");
+        assert!(effects[1].2.contains("n2 stayed idle"), "{effects:#?}");
     }
 }

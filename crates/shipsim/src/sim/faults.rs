@@ -124,6 +124,13 @@ impl FaultState {
     }
 }
 
+/// A skew sets the pace of the node's host clock (vendor/turmoil/PATCH.md, "Clock pace"): from
+/// the next step on, its clock moves by each tick times `1 + ppm / 1,000,000`.
+fn set_pace(sim: &mut Sim<'_>, node: &str, ppm: i64) {
+    let num = u64::try_from(1_000_000 + ppm).expect("a skew is above -100% (skew.rs)");
+    sim.set_clock_pace(node, num, 1_000_000);
+}
+
 /// Applies `action` now, without moving the clock: a `reorder` only plans
 /// its deliveries, which the runner makes step by step
 /// ([`deliver_next_held`], [`finish_reorder`]).
@@ -163,6 +170,7 @@ pub(super) fn apply(
         | FaultAction::Leave(_)
         | FaultAction::Pause { .. }
         | FaultAction::Clock { .. } => {}
+        FaultAction::Skew { node, ppm } => set_pace(sim, node, *ppm),
         FaultAction::DropRoute { from, to } => state.routes.drop_route(from, to),
         FaultAction::RestoreRoute { from, to } => state.routes.restore_route(from, to),
         FaultAction::Hold(link) => {
@@ -357,5 +365,44 @@ mod tests {
         state.routes.drop_route("n1", "n2");
         assert!(!state.usable(&scenario, false).contains(&("n1", "n2")));
         assert!(state.usable(&scenario, false).contains(&("n2", "n1")));
+    }
+
+    /// How long n1's first call held up on a held link waited before it gave up, in
+    /// microseconds of the trace's time, with n1's clock
+    /// skewed by `skew` from the start (3 s deadline, 1 s ack timeout, held from 50 ms to 9 s).
+    fn first_give_up(skew: &str) -> u64 {
+        let text = format!(
+            "name: skew\nnodes: [n1, n2]\nduration: 30s\nnetwork: {{latency: 1ms}}\n\
+             transport: {{deadline: 3s, ack_timeout: 1s}}\n\
+             workload: {{events: 40, rate: 100/s, senders: [n1]}}\nshards: 1\nmembers: [n2]\n\
+             faults:\n- {{at: 0s, clock: {{node: n1, skew: {skew}}}}}\n- {{at: 50ms, hold: [n1, n2]}}\n\
+             - {{at: 9s, release: [n1, n2]}}\n"
+        );
+        let scenario = crate::scenario::parse(&text, "skew.yaml").unwrap();
+        let result = crate::sim::run(&scenario, 1).unwrap();
+        use shipsim_trace::{Outcome, Record};
+        let failed = result.records.iter().find_map(|r| match r {
+            Record::ShipEnd { t, node, outcome, batch, .. } if node == "n1" && *outcome != Outcome::Ok => {
+                Some((*t, *batch))
+            }
+            _ => None,
+        });
+        let (end, batch) = failed.expect("a held call gave up");
+        let begun = result.records.iter().find_map(|r| match r {
+            Record::ShipBegin { t, node, batch: b, .. } if node == "n1" && *b == batch => Some(*t),
+            _ => None,
+        });
+        end - begun.expect("the call began")
+    }
+
+    /// A skew paces the node's timers: a held call gives up at its 3 s deadline divided by the
+    /// pace, in the trace's time (to the tick of rounding).
+    #[test]
+    fn a_skewed_clock_gives_up_held_calls_sooner_or_later_by_its_pace() {
+        let (even, fast, slow) = (first_give_up("0%"), first_give_up("+100%"), first_give_up("-50%"));
+        let near = |got: u64, want: u64| got.abs_diff(want) <= 2_000;
+        assert!(near(even, 3_000_000), "even {even}");
+        assert!(near(fast, 1_500_000), "fast {fast}");
+        assert!(near(slow, 6_000_000), "slow {slow}");
     }
 }

@@ -102,8 +102,23 @@ impl Generator {
 /// each way for the simulation's grain), and each event's accept by the receiving
 /// application (`sink.latency`'s maximum). The runner measures the settle
 /// budget from this time when it comes after the last fault: a steady
-/// workload longer than `settle` is not a liveness failure.
+/// workload longer than `settle` is not a liveness failure. A node whose clock
+/// a `skew` slows runs its schedule, accepts and timers at its pace: the time
+/// stretches by the slowest skew of the scenario.
 pub(crate) fn healthy_time(scenario: &crate::scenario::Scenario) -> Duration {
+    let slowest = scenario.faults.iter().filter_map(|f| match f.action {
+        crate::scenario::FaultAction::Skew { ppm, .. } => Some(ppm),
+        _ => None,
+    });
+    let time = steady_time(scenario);
+    match slowest.min() {
+        Some(ppm) if ppm < 0 => time.mul_f64(1e6 / (1e6 + ppm as f64)),
+        _ => time,
+    }
+}
+
+/// [`healthy_time`] on clocks at the common pace.
+fn steady_time(scenario: &crate::scenario::Scenario) -> Duration {
     let w = &scenario.workload;
     let events = scenario.nodes.iter().map(|n| w.events_of(n)).max().unwrap_or(0);
     if events == 0 {
@@ -160,6 +175,21 @@ mod tests {
         }
         let expected: Vec<EventId> = (0..23).map(|seq| event_id(3, seq)).collect();
         assert_eq!(seen, expected);
+    }
+
+    /// A slow clock stretches the healthy time by its pace; a fast one, or none, does not.
+    #[test]
+    fn a_slow_clock_stretches_the_healthy_time() {
+        let text = |skew: &str| {
+            format!(
+                "name: h\nnodes: [n1, n2]\nworkload: {{events: 100, rate: 100/s}}\n\
+                 faults:\n- {{at: 1s, clock: {{node: n2, skew: {skew}}}}}\n"
+            )
+        };
+        let time = |skew: &str| healthy_time(&crate::scenario::parse(&text(skew), "h.yaml").unwrap());
+        assert_eq!(time("-50%"), time("0%") * 2);
+        assert_eq!(time("+50%"), time("0%"));
+        assert!(time("0%") >= Duration::from_secs(1), "{:?}", time("0%"));
     }
 
     #[test]

@@ -32,6 +32,10 @@ const BACKOFF_MIN_MS: [u64; 4] = [5, 10, 20, 50];
 /// a deadline.
 const JUMP_MS: [u64; 4] = [20, 150, 600, 2_500];
 
+/// Clock skews a variant may get instead of a jump, in parts per million: a clock at half the
+/// pace, a fifth slow, a fifth fast, twice as fast.
+const SKEW_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
+
 /// One seed's draws: `Some` when the knob is on, with the value it sets.
 pub(super) struct Knobs {
     concurrency: Option<f64>,
@@ -51,8 +55,9 @@ pub(super) struct Knobs {
     segment: Option<f64>,
     shards: Option<u32>,
     members: Option<u64>,
-    /// A clock jump: the node (bits), when (a fraction of the healthy workload's time), how far.
-    clock: Option<(u64, f64, usize)>,
+    /// A clock jump: the node (bits), when (a fraction of the healthy workload's time), how far;
+    /// or, when the last is `Some`, a skew (which, of [`SKEW_PPM`]) instead of the jump.
+    clock: Option<(u64, f64, usize, Option<usize>)>,
 }
 
 /// How many knobs [`Knobs::draw`] draws, in its order: [`Knobs::one`] takes an index below it.
@@ -68,6 +73,16 @@ fn on<T>(rng: &mut SmallRng, p: f64, value: T) -> Option<T> {
 fn knob<T>(rng: &mut SmallRng, p: f64, draw: impl FnOnce(&mut SmallRng) -> T) -> Option<T> {
     let value = draw(rng);
     on(rng, p, value)
+}
+
+/// The clock knob, on with probability `p`: a jump's draws, then, drawn last and only when the
+/// knob is on (so that every other draw of a seed, and whether its clock knob is on, stay what
+/// they were), whether a third of the jumps become skews, and which.
+fn draw_clock(rng: &mut SmallRng, p: f64) -> Option<(u64, f64, usize, Option<usize>)> {
+    let jump = knob(rng, p, |r| (r.random(), r.random_range(0.0..1.0), r.random_range(0..JUMP_MS.len())));
+    let skew = jump.is_some() && rng.random_bool(1.0 / 3.0);
+    let skew = skew.then(|| rng.random_range(0..SKEW_PPM.len()));
+    jump.map(|(bits, when, pick)| (bits, when, pick, skew))
 }
 
 impl Knobs {
@@ -144,9 +159,7 @@ impl Knobs {
             segment: knob(rng, chance(14, q), |r| r.random_range(1.0..4.0)),
             shards: knob(rng, chance(15, q), |r| SHARDS[r.random_range(0..SHARDS.len())]),
             members: knob(rng, chance(16, q), |r| r.random()),
-            clock: knob(rng, chance(17, 0.125), |r| {
-                (r.random(), r.random_range(0.0..1.0), r.random_range(0..JUMP_MS.len()))
-            }),
+            clock: draw_clock(rng, chance(17, 0.125)),
         }
     }
 
@@ -173,8 +186,14 @@ impl Knobs {
         if let Some(fraction) = self.concurrency {
             set_concurrency(s, fraction);
         }
-        if let Some((bits, when, pick)) = self.clock {
-            keep_valid(s, |s| add_clock_jump(s, bits, when, Duration::from_millis(JUMP_MS[pick])));
+        match self.clock {
+            Some((bits, when, _, Some(skew))) => {
+                keep_valid(s, |s| add_clock_skew(s, bits, when, SKEW_PPM[skew]))
+            }
+            Some((bits, when, pick, None)) => {
+                keep_valid(s, |s| add_clock_jump(s, bits, when, Duration::from_millis(JUMP_MS[pick])))
+            }
+            None => {}
         }
     }
 
@@ -262,6 +281,22 @@ fn add_clock_jump(s: &mut Scenario, bits: u64, when: f64, jump: Duration) {
     let at = Duration::from_millis(at.as_millis() as u64);
     let pos = s.faults.partition_point(|f| f.at <= at);
     s.faults.insert(pos, scenario::Fault { at, action: FaultAction::Clock { node, jump }, line: 0 });
+}
+
+/// A `clock` skew: the node picked by `bits` runs `ppm` fast (slow, below 0) from `when` of the
+/// way through the workload for half the healthy workload's time, then at the common pace
+/// again (`skew: 0%`), so that the settle phase runs at the pace the budget assumes.
+fn add_clock_skew(s: &mut Scenario, bits: u64, when: f64, ppm: i64) {
+    let node = s.nodes[(bits % s.nodes.len() as u64) as usize].clone();
+    let healthy = crate::sim::healthy_time(s).min(s.duration);
+    let whole_ms = |d: Duration| Duration::from_millis(d.as_millis() as u64);
+    let at = whole_ms(healthy.mul_f64(when));
+    let until = whole_ms((at + healthy / 2).min(s.duration));
+    for (at, ppm) in [(at, ppm), (until, 0)] {
+        let pos = s.faults.partition_point(|f| f.at <= at);
+        let action = FaultAction::Skew { node: node.clone(), ppm };
+        s.faults.insert(pos, scenario::Fault { at, action, line: 0 });
+    }
 }
 
 /// The initial members with one node, picked by `bits`, put in or taken out (never the last).
