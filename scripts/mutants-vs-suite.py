@@ -42,7 +42,7 @@ def verdict(mutant):
         code, tail = "timeout", ""
     finally:
         subprocess.run(["git", "checkout", "--", mutant["file"]], check=True)
-    if code != 0 and "error[E" in tail:
+    if code != 0 and "could not compile" in tail:
         return "UNVIABLE"
     return "MISSED" if code == 0 else "caught"
 
