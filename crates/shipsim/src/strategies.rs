@@ -310,8 +310,13 @@ fn action(
         FaultKind::Release if two => FaultAction::Release(link()),
         FaultKind::Reorder if two => FaultAction::Reorder(link()),
         FaultKind::Join => FaultAction::Join(node(0)),
-        // Up to a second: past the ack timeouts and backoffs the generator draws, within its
-        // deadlines.
+        // A jump of up to a second (past the ack timeouts and backoffs the generator draws,
+        // within its deadlines), or, one time in three, a skew of -50% to +100% for the rest
+        // of the run.
+        FaultKind::Clock if (pick >> 40).is_multiple_of(3) => {
+            const SKEWS_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
+            FaultAction::Skew { node: node(0), ppm: SKEWS_PPM[((pick >> 44) % 4) as usize] }
+        }
         FaultKind::Clock => {
             FaultAction::Clock { node: node(0), jump: Duration::from_millis(1 + (pick >> 20) % 1_000) }
         }
@@ -340,7 +345,7 @@ mod tests {
         let mut longest = 0;
         let mut sizes = BTreeSet::new();
         let (mut segmented, mut padded, mut windows) = (0, 0, BTreeSet::new());
-        let mut slow_sinks = 0;
+        let (mut slow_sinks, mut jumps, mut skews) = (0, 0, 0);
         for _ in 0..400 {
             let s = runnable_scenario().new_tree(&mut runner).unwrap().current();
             assert!(scenario::parse(&to_yaml(&s), "x").is_ok());
@@ -350,6 +355,8 @@ mod tests {
             slow_sinks += usize::from(s.sink != Sink::default());
             longest = longest.max(s.faults.len());
             kinds.extend(s.faults.iter().map(|f| f.action.kind()));
+            jumps += s.faults.iter().filter(|f| matches!(f.action, FaultAction::Clock { .. })).count();
+            skews += s.faults.iter().filter(|f| matches!(f.action, FaultAction::Skew { .. })).count();
             segmented += usize::from(s.network.segment.is_some());
             padded += usize::from(s.workload.payload.is_some());
             windows.insert(s.transport.max_unacked);
@@ -361,5 +368,6 @@ mod tests {
         assert_eq!(sizes.len(), 6);
         assert!(longest >= 6, "{longest}");
         assert!((40..=160).contains(&slow_sinks), "{slow_sinks} of 400 with a sink model");
+        assert!(skews > 0 && jumps > skews, "clock faults: {jumps} jumps, {skews} skews");
     }
 }

@@ -377,8 +377,7 @@ fn timeline(
             }
             16 => {
                 let running: Vec<String> = nodes.iter().filter(|n| !crashed.contains(*n)).cloned().collect();
-                let jump = Duration::from_millis(1 + (seed >> 20) % 2_000);
-                pick.one(&running).map(|node| FaultAction::Clock { node, jump })
+                pick.one(&running).map(|node| clock_fault(node, seed))
             }
             _ => None,
         };
@@ -498,6 +497,16 @@ pub(super) fn apply_edits(text: &str, edits: &[(prop::sample::Index, u8, u8)]) -
     bytes
 }
 
+/// A clock fault on `node`: a jump of up to 2 s, or, one time in three, a skew for the rest of
+/// the run (until the node's next one) of -50% to +100%, both drawn from `seed`.
+fn clock_fault(node: String, seed: u64) -> FaultAction {
+    const SKEWS_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
+    if (seed >> 40).is_multiple_of(3) {
+        return FaultAction::Skew { node, ppm: SKEWS_PPM[((seed >> 44) % 4) as usize] };
+    }
+    FaultAction::Clock { node, jump: Duration::from_millis(1 + (seed >> 20) % 2_000) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,13 +519,16 @@ mod tests {
     fn generated_timelines_cover_every_fault_kind() {
         let mut runner = TestRunner::deterministic();
         let mut kinds = BTreeSet::new();
-        let mut longest = 0;
+        let (mut longest, mut jumps, mut skews) = (0, 0, 0);
         for _ in 0..300 {
             let s = scenario().new_tree(&mut runner).unwrap().current();
             longest = longest.max(s.faults.len());
             kinds.extend(s.faults.iter().map(|f| f.action.kind()));
+            jumps += s.faults.iter().filter(|f| matches!(f.action, FaultAction::Clock { .. })).count();
+            skews += s.faults.iter().filter(|f| matches!(f.action, FaultAction::Skew { .. })).count();
         }
         assert_eq!(kinds.len(), shipsim_trace::FaultKind::simulated().count(), "{kinds:?}");
         assert!(longest >= 10, "{longest}");
+        assert!(skews > 0 && jumps > skews, "clock faults: {jumps} jumps, {skews} skews");
     }
 }
