@@ -66,7 +66,7 @@ pub(crate) fn adapted(start: &Start, index: &Index, timing: TransportTiming) -> 
     // A sample timed on a fast clock is longer by its pace; a timeout waited on a slow clock
     // lasts longer in the trace's time.
     let (fastest, slowest) = index.jumps.extremes();
-    let longest_sample = paced(longest_sample, fastest);
+    let longest_sample = Jumps::paced(longest_sample, fastest);
     let answer = bound(floor, declared.deadline_us, longest_sample);
     let answer = answer.saturating_add(Jumps::stretch(answer, slowest));
     let interval = interval.saturating_add(Jumps::stretch(interval, slowest));
@@ -75,16 +75,6 @@ pub(crate) fn adapted(start: &Start, index: &Index, timing: TransportTiming) -> 
         answer_timeout_us: timing.answer_timeout_us.max(answer),
         ..timing
     }
-}
-
-/// `span` of the trace's time as a clock `ppm` parts per million fast (at least 0) times it,
-/// rounded up, with the millisecond a skewed clock may be off; `span` itself at the common pace.
-fn paced(span: Micros, ppm: i64) -> Micros {
-    if ppm <= 0 || span == Micros::MAX {
-        return span;
-    }
-    let paced = (u128::from(span) * (1_000_000 + ppm as u128)).div_ceil(1_000_000);
-    Micros::try_from(paced).unwrap_or(Micros::MAX).saturating_add(crate::jumps::PACE_ROUNDING)
 }
 
 /// `T(S)`: the largest timeout the estimator reaches when no sample exceeds `longest_sample`.

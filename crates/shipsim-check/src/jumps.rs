@@ -124,6 +124,17 @@ impl Jumps {
         in_force.map(|(_, &(_, ppm))| ppm).max().unwrap_or(0).max(0)
     }
 
+    /// `span` of the trace's time as a clock `ppm` parts per million fast (at least 0) times it,
+    /// rounded up, with the millisecond a skewed clock may be off; `span` itself at the common
+    /// pace.
+    pub(crate) fn paced(span: Micros, ppm: i64) -> Micros {
+        if ppm <= 0 || span == Micros::MAX {
+            return span;
+        }
+        let paced = (u128::from(span) * (1_000_000 + ppm as u128)).div_ceil(1_000_000);
+        Micros::try_from(paced).unwrap_or(Micros::MAX).saturating_add(PACE_ROUNDING)
+    }
+
     /// A wait of `span` on a clock at the pace `1 + slowest` (parts per million, at most 0)
     /// lasts this much longer in the trace's time (0 at the common pace).
     pub(crate) fn stretch(span: Micros, slowest: i64) -> Micros {

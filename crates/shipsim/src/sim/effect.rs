@@ -153,24 +153,24 @@ impl Judge<'_> {
             .find_map(|(k, after)| links.cut.iter().all(|pair| after.healed.contains(pair)).then_some(k))
     }
 
-    /// What of `node` was in flight at the fault: calls from or to it, else messages on the wire
-    /// to or from it (`None`: the node was idle).
-    fn busy(&self, node: &Text) -> Option<Busy> {
+    /// What of `node` was in flight at the fault, said for the report: calls from or to it
+    /// (`calls_note` after), else messages on the wire to or from it (`wire_note` after);
+    /// `None` when the node was idle.
+    fn in_flight(&self, node: &Text, calls_note: &str, wire_note: &str) -> Option<String> {
         let touches = |a: &Text, b: &Text| a == node || b == node;
         match self.open_calls(touches) {
             0 => match self.observed.on_wire(self.k, touches) {
                 0 => None,
-                wire => Some(Busy::Wire(wire)),
+                wire => Some(format!("{wire} messages from or to {node} in flight{wire_note}")),
             },
-            calls => Some(Busy::Calls(calls)),
+            calls => Some(format!("{calls} calls from or to {node} in flight{calls_note}")),
         }
     }
 
     /// A crash: calls in flight from or to the node, or messages on the wire to or from it.
     fn crash(&self, node: &Text) -> (bool, String) {
-        match self.busy(node) {
-            Some(Busy::Calls(calls)) => (true, format!("{calls} calls from or to {node} in flight")),
-            Some(Busy::Wire(wire)) => (true, format!("{wire} messages from or to {node} in flight")),
+        match self.in_flight(node, "", "") {
+            Some(why) => (true, why),
             None => (false, format!("{node} was idle: no call and no message in flight")),
         }
     }
@@ -179,13 +179,8 @@ impl Judge<'_> {
     /// ran on its clock and came nearer), or messages on the wire to or from it (an answer
     /// awaited). A jump of an idle node moved only timers that wait for nothing in flight.
     fn clock(&self, node: &Text) -> (bool, String) {
-        match self.busy(node) {
-            Some(Busy::Calls(calls)) => {
-                (true, format!("{calls} calls from or to {node} in flight: their timers came nearer"))
-            }
-            Some(Busy::Wire(wire)) => {
-                (true, format!("{wire} messages from or to {node} in flight, answers awaited"))
-            }
+        match self.in_flight(node, ": their timers came nearer", ", answers awaited") {
+            Some(why) => (true, why),
             None => (
                 false,
                 format!("{node} was idle: no call and no message in flight whose timer the jump moved"),
@@ -198,17 +193,8 @@ impl Judge<'_> {
     /// (as for a jump) or the node called, connected or was delivered to while it lasted. A
     /// skew of a node that stayed idle paced only timers that waited for nothing.
     fn skew(&self, node: &Text) -> (bool, String) {
-        match self.busy(node) {
-            Some(Busy::Calls(calls)) => {
-                return (
-                    true,
-                    format!("{calls} calls from or to {node} in flight: their timers change pace"),
-                );
-            }
-            Some(Busy::Wire(wire)) => {
-                return (true, format!("{wire} messages from or to {node} in flight, answers awaited"));
-            }
-            None => {}
+        if let Some(why) = self.in_flight(node, ": their timers change pace", ", answers awaited") {
+            return (true, why);
         }
         let later = self.traffic.faults.iter().enumerate().skip(self.k + 1);
         let next_skew = later.map(|(k, f)| (k, &f.record)).find_map(|(k, record)| match record {
@@ -273,17 +259,20 @@ fn on_link(link: &[Text; 2], a: &Text, b: &Text) -> bool {
     (&link[0] == a && &link[1] == b) || (&link[0] == b && &link[1] == a)
 }
 
-/// What of a node a fault found in flight ([`Judge::busy`]).
-enum Busy {
-    /// Calls from or to it, not yet ended.
-    Calls(usize),
-    /// Messages on the wire to or from it (and no call).
-    Wire(usize),
-}
-
 #[cfg(test)]
 mod tests {
     use shipsim_trace::Record;
+
+    /// Each judged fault of a trace: its number, whether it had an effect, and why.
+    fn effects(records: &[Record]) -> Vec<(u32, bool, String)> {
+        records
+            .iter()
+            .filter_map(|r| match r {
+                Record::FaultEffect(e) => Some((e.fault, e.effect, e.why.clone())),
+                _ => None,
+            })
+            .collect()
+    }
 
     /// The same kinds of fault, once while the cluster works and once after its workload is
     /// done: the first have an effect, the second did nothing, and the report counts them.
@@ -301,14 +290,7 @@ mod tests {
         )
         .unwrap();
         let result = crate::sim::run(&scenario, 1).unwrap();
-        let effects: Vec<(u32, bool, &str)> = result
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::FaultEffect(e) => Some((e.fault, e.effect, e.why.as_str())),
-                _ => None,
-            })
-            .collect();
+        let effects = effects(&result.records);
         let judged: Vec<(u32, bool)> = effects.iter().map(|(k, effect, _)| (*k, *effect)).collect();
         let expected = [
             (0, true),
@@ -343,14 +325,7 @@ mod tests {
         )
         .unwrap();
         let result = crate::sim::run(&scenario, 1).unwrap();
-        let effects: Vec<(u32, bool, String)> = result
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::FaultEffect(e) => Some((e.fault, e.effect, e.why.clone())),
-                _ => None,
-            })
-            .collect();
+        let effects = effects(&result.records);
         assert_eq!(effects.iter().map(|e| e.1).collect::<Vec<_>>(), [true, false, false], "{effects:#?}");
         assert!(effects[0].2.contains("from or to n1 at this pace"), "{effects:#?}");
         assert!(effects[1].2.contains("n2 stayed idle"), "{effects:#?}");

@@ -277,10 +277,7 @@ fn keep_valid(s: &mut Scenario, change: impl FnOnce(&mut Scenario)) {
 fn add_clock_jump(s: &mut Scenario, bits: u64, when: f64, jump: Duration) {
     let node = s.nodes[(bits % s.nodes.len() as u64) as usize].clone();
     let at = crate::sim::healthy_time(s).min(s.duration).mul_f64(when);
-    // Whole milliseconds: the variant is written out as YAML and read back.
-    let at = Duration::from_millis(at.as_millis() as u64);
-    let pos = s.faults.partition_point(|f| f.at <= at);
-    s.faults.insert(pos, scenario::Fault { at, action: FaultAction::Clock { node, jump }, line: 0 });
+    insert_fault(s, at, FaultAction::Clock { node, jump });
 }
 
 /// A `clock` skew: the node picked by `bits` runs `ppm` fast (slow, below 0) from `when` of the
@@ -289,14 +286,23 @@ fn add_clock_jump(s: &mut Scenario, bits: u64, when: f64, jump: Duration) {
 fn add_clock_skew(s: &mut Scenario, bits: u64, when: f64, ppm: i64) {
     let node = s.nodes[(bits % s.nodes.len() as u64) as usize].clone();
     let healthy = crate::sim::healthy_time(s).min(s.duration);
-    let whole_ms = |d: Duration| Duration::from_millis(d.as_millis() as u64);
     let at = whole_ms(healthy.mul_f64(when));
-    let until = whole_ms((at + healthy / 2).min(s.duration));
-    for (at, ppm) in [(at, ppm), (until, 0)] {
-        let pos = s.faults.partition_point(|f| f.at <= at);
-        let action = FaultAction::Skew { node: node.clone(), ppm };
-        s.faults.insert(pos, scenario::Fault { at, action, line: 0 });
-    }
+    let until = (at + healthy / 2).min(s.duration);
+    insert_fault(s, at, FaultAction::Skew { node: node.clone(), ppm });
+    insert_fault(s, until, FaultAction::Skew { node, ppm: 0 });
+}
+
+/// Inserts `action` at `at`, in whole milliseconds (the variant is written out as YAML and read
+/// back), after the faults at or before then.
+fn insert_fault(s: &mut Scenario, at: Duration, action: FaultAction) {
+    let at = whole_ms(at);
+    let pos = s.faults.partition_point(|f| f.at <= at);
+    s.faults.insert(pos, scenario::Fault { at, action, line: 0 });
+}
+
+/// `d` less its part below a millisecond.
+fn whole_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
 }
 
 /// The initial members with one node, picked by `bits`, put in or taken out (never the last).
