@@ -61,9 +61,9 @@ pub struct ExploreArgs {
     pub coverage: bool,
     /// Guided exploration: keep a corpus of the variants that reached a probe or a pair of
     /// probes no earlier run had, and derive runs from it (a fault moved, added or dropped,
-    /// the latency changed, one swarm setting re-drawn); the second run is the scenario as
-    /// written, the rest are fresh swarm variants in --swarm's order of seeds, more of them
-    /// when mutations stop finding. --seeds runs at most.
+    /// the latency changed, one swarm setting re-drawn, the other transport); the second run
+    /// is the scenario as written, the rest are fresh swarm variants in --swarm's order of
+    /// seeds, more of them when mutations stop finding. --seeds runs at most.
     #[arg(long, conflicts_with = "shard")]
     pub guided: bool,
     /// With --guided: stop when this many runs in a row reached nothing new.

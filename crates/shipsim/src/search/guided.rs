@@ -6,7 +6,8 @@
 //! [`Moment`] the first of those fired. New runs are mutations of a corpus entry ([`mutate`]:
 //! a fault moved or added near that moment and on that node, the latency changed, a fault
 //! dropped, its faults on a fresh swarm variant's settings, one swarm dimension re-drawn, or
-//! only a new seed), chosen the more often the rarer what it found still is, or fresh swarm
+//! only a new seed), or an entry that reached a branch of one transport run on the other
+//! ([`twin`], once per entry, while the other transport has probes unreached), chosen the more often the rarer what it found still is, or fresh swarm
 //! variants (`swarm.rs`) taken in plain swarm's order of seeds. How many of each, and which
 //! operator, follow what each found lately ([`schedule`]): a corpus that stops finding gives
 //! way to plain swarm. The sweep ends after `seeds` runs, at a failure (unless `keep_going`),
@@ -36,6 +37,7 @@ use schedule::{Arm, Schedule};
 mod moment;
 mod mutate;
 mod schedule;
+mod twin;
 
 /// Runs drawn from one state of the corpus: the unit of parallelism, fixed so that the sweep
 /// does not depend on the number of jobs.
@@ -147,6 +149,8 @@ struct State {
     ledger: Ledger,
     faults: FaultTally,
     corpus: Vec<Entry>,
+    /// Per corpus entry: whether it has had its transport twin (or could not have one).
+    twinned: Vec<bool>,
     origins: Vec<Origin>,
     failures: Vec<SeedResult>,
     since_growth: u64,
@@ -168,6 +172,7 @@ pub(crate) fn guided_with(
         ledger: Ledger::default(),
         faults: FaultTally::default(),
         corpus: Vec::new(),
+        twinned: Vec::new(),
         origins: Vec::new(),
         failures: Vec::new(),
         since_growth: 0,
@@ -227,6 +232,9 @@ impl State {
                 arm: Arm::Fresh,
             };
         }
+        if let Some(twin) = self.twin(scenario) {
+            return twin;
+        }
         let operator = self.schedule.operator(&mut self.rng);
         let parent = self.pick();
         self.corpus[parent].picks += 1;
@@ -242,6 +250,26 @@ impl State {
             seed,
             origin: Origin::Mutated(parent, mutation),
             arm: Arm::Mutate(operator),
+        }
+    }
+
+    /// The transport twin of the first entry due one ([`twin::due`]), with the entry's seed:
+    /// the same random sources meet the other transport's code. The entry is marked whether
+    /// or not `scenario` lets its transport change.
+    fn twin(&mut self, scenario: &Scenario) -> Option<Candidate> {
+        loop {
+            let found = self.corpus.iter().map(|e| (&e.scenario, e.novel.as_slice()));
+            let parent = twin::due(found, &self.ledger, &self.twinned)?;
+            self.twinned[parent] = true;
+            if let Some(child) = twin::twin(scenario, &self.corpus[parent].scenario) {
+                self.corpus[parent].picks += 1;
+                return Some(Candidate {
+                    scenario: child,
+                    seed: self.corpus[parent].seed,
+                    origin: Origin::Mutated(parent, Mutation::Twin),
+                    arm: Arm::Mutate(Mutation::Twin),
+                });
+            }
         }
     }
 
@@ -283,6 +311,7 @@ impl State {
         } else {
             self.since_growth = 0;
             let moment = moment::of(&novel, &result.first_hits);
+            self.twinned.push(false);
             self.corpus.push(Entry {
                 run: label,
                 seed: candidate.seed,

@@ -34,6 +34,10 @@ pub enum Mutation {
     /// One swarm dimension of the entry re-drawn (its transport, sink, a workload or cluster
     /// setting: `swarm/redraw.rs`), everything else kept.
     Redraw,
+    /// The entry on the other bundled transport (`twin.rs`), everything else kept: drawn as
+    /// the other operators are, and run once, undrawn, for each entry that found a probe of
+    /// its transport while the other transport has a probe no run reached.
+    Twin,
     /// The scenario kept as it is: only the seed changes.
     Reseed,
 }
@@ -64,6 +68,10 @@ pub(super) fn mutate(
             Mutation::Redraw => {
                 redraw(&mut child, dimension(rng), rng);
             }
+            Mutation::Twin => match super::twin::twin(base, &child) {
+                Some(twin) => child = twin,
+                None => continue,
+            },
             Mutation::Reseed => continue,
             Mutation::Shift | Mutation::Add | Mutation::Drop => {}
         }
@@ -79,13 +87,14 @@ pub(super) fn mutate(
 
 /// A kind drawn with the weights the schedule starts from (`schedule.rs`), for a fallback.
 fn any_kind(rng: &mut SmallRng) -> Mutation {
-    match rng.random_range(0..15) {
+    match rng.random_range(0..16) {
         0..=2 => Mutation::Shift,
         3..=4 => Mutation::Latency,
         5..=7 => Mutation::Add,
         8..=9 => Mutation::Drop,
         10..=11 => Mutation::Cross,
-        _ => Mutation::Redraw,
+        12..=14 => Mutation::Redraw,
+        _ => Mutation::Twin,
     }
 }
 
@@ -240,7 +249,7 @@ mod tests {
                 kinds.insert(format!("{kind:?}"));
             }
         }
-        for kind in ["Shift", "Latency", "Add", "Drop", "Cross", "Redraw"] {
+        for kind in ["Shift", "Latency", "Add", "Drop", "Cross", "Redraw", "Twin"] {
             assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
         }
     }

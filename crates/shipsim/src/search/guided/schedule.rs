@@ -27,14 +27,16 @@ const MIN_FRESH: f64 = 0.25;
 const STALE: u64 = 20;
 
 /// The operators a mutation is drawn from, with their weights before any outcome is known
-/// (the faults' operators and a re-drawn swarm dimension first: they find the most).
-const OPERATORS: [(Mutation, f64); 6] = [
+/// (the faults' operators and a re-drawn swarm dimension first: they find the most; the
+/// transport twin, which changes the most, last).
+const OPERATORS: [(Mutation, f64); 7] = [
     (Mutation::Shift, 3.0),
     (Mutation::Latency, 2.0),
     (Mutation::Add, 3.0),
     (Mutation::Drop, 2.0),
     (Mutation::Cross, 2.0),
     (Mutation::Redraw, 3.0),
+    (Mutation::Twin, 1.0),
 ];
 
 /// What a run was chosen as: the arm its outcome is credited to.
