@@ -5,10 +5,11 @@
 //! reached a probe or a pair of probes no earlier run of the sweep had reached, with the
 //! [`Moment`] the first of those fired. New runs are mutations of a corpus entry ([`mutate`]:
 //! a fault moved or added near that moment and on that node, the latency changed, a fault
-//! dropped, its faults on a fresh swarm variant's settings, one swarm dimension re-drawn, or
-//! only a new seed), or an entry that reached a branch of one transport run on the other
-//! ([`twin`], once per entry, while the other transport has probes unreached), chosen the more often the rarer what it found still is, or fresh swarm
-//! variants (`swarm.rs`) taken in plain swarm's order of seeds. How many of each, and which
+//! dropped, its faults on a fresh swarm variant's settings, one swarm dimension re-drawn, the
+//! other transport, or only a new seed), chosen the more often the rarer what it found still
+//! is, or fresh swarm variants (`swarm.rs`) taken in plain swarm's order of seeds. An entry
+//! that reached a branch of its transport also runs once on the other transport, before any
+//! drawn mutation, while that one has probes unreached ([`twin`]). How many of each, and which
 //! operator, follow what each found lately ([`schedule`]): a corpus that stops finding gives
 //! way to plain swarm. The sweep ends after `seeds` runs, at a failure (unless `keep_going`),
 //! or when `plateau` runs in a row reached nothing new.
@@ -149,8 +150,12 @@ struct State {
     ledger: Ledger,
     faults: FaultTally,
     corpus: Vec<Entry>,
-    /// Per corpus entry: whether it has had its transport twin (or could not have one).
+    /// Per corpus entry: whether it ran on the other transport with its own seed (or could
+    /// not): its twin would repeat a run.
     twinned: Vec<bool>,
+    /// Whether a variant may change transport: not when the scenario names its transport, nor
+    /// when the caller brought a transport of its own (every variant runs on it).
+    twins: bool,
     origins: Vec<Origin>,
     failures: Vec<SeedResult>,
     since_growth: u64,
@@ -173,6 +178,7 @@ pub(crate) fn guided_with(
         faults: FaultTally::default(),
         corpus: Vec::new(),
         twinned: Vec::new(),
+        twins: factory.is_none() && scenario.transport.kind.is_none(),
         origins: Vec::new(),
         failures: Vec::new(),
         since_growth: 0,
@@ -235,16 +241,24 @@ impl State {
         if let Some(twin) = self.twin(scenario) {
             return twin;
         }
-        let operator = self.schedule.operator(&mut self.rng);
+        let operator = match self.schedule.operator(&mut self.rng) {
+            Mutation::Twin if !self.twins => Mutation::Redraw,
+            drawn => drawn,
+        };
         let parent = self.pick();
         self.corpus[parent].picks += 1;
         let entry = &self.corpus[parent];
         let (child, mutation) =
             mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), operator, &mut self.rng);
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
-        // close to the parent's); a reseed always takes a new one.
-        let keep_seed = mutation != Mutation::Reseed && self.rng.random_bool(0.5);
+        // close to the parent's); a reseed always takes a new one, and so does a twin that would
+        // repeat the entry's run on the other transport.
+        let repeat = mutation == Mutation::Twin && self.twinned[parent];
+        let keep_seed = mutation != Mutation::Reseed && !repeat && self.rng.random_bool(0.5);
         let seed = if keep_seed { self.corpus[parent].seed } else { first_seed + run };
+        if keep_seed && mutation == Mutation::Twin {
+            self.twinned[parent] = true;
+        }
         Candidate {
             scenario: child,
             seed,
@@ -255,8 +269,11 @@ impl State {
 
     /// The transport twin of the first entry due one ([`twin::due`]), with the entry's seed:
     /// the same random sources meet the other transport's code. The entry is marked whether
-    /// or not `scenario` lets its transport change.
+    /// or not its twin is a valid scenario.
     fn twin(&mut self, scenario: &Scenario) -> Option<Candidate> {
+        if !self.twins {
+            return None;
+        }
         loop {
             let found = self.corpus.iter().map(|e| (&e.scenario, e.novel.as_slice()));
             let parent = twin::due(found, &self.ledger, &self.twinned)?;
@@ -267,7 +284,7 @@ impl State {
                     scenario: child,
                     seed: self.corpus[parent].seed,
                     origin: Origin::Mutated(parent, Mutation::Twin),
-                    arm: Arm::Mutate(Mutation::Twin),
+                    arm: Arm::Twin,
                 });
             }
         }
@@ -311,7 +328,12 @@ impl State {
         } else {
             self.since_growth = 0;
             let moment = moment::of(&novel, &result.first_hits);
-            self.twinned.push(false);
+            // A twin with its parent's seed: its own twin would be its parent's run again.
+            let twin_of = match candidate.origin {
+                Origin::Mutated(parent, Mutation::Twin) => Some(parent),
+                _ => None,
+            };
+            self.twinned.push(twin_of.is_some_and(|p| self.corpus[p].seed == candidate.seed));
             self.corpus.push(Entry {
                 run: label,
                 seed: candidate.seed,
@@ -469,6 +491,32 @@ mod tests {
         }
         assert_eq!(g.sweep.ledger.render(), expected.render());
         assert!(g.render().contains("(1 as written, 2 fresh swarm variants, 0 mutations)"), "{}", g.render());
+    }
+
+    /// A sweep runs transport twins, each of an entry on the other transport; none on a
+    /// scenario that names its transport. No entry repeats an earlier run.
+    #[test]
+    fn twins_run_on_the_other_transport_unless_the_scenario_names_one() {
+        let s = scenario("crash-restart-receiver");
+        let options = GuidedOptions { seeds: 40, keep_going: true, ..GuidedOptions::default() };
+        let g = guided_with(&s, &options, None, |_| {});
+        let is_twin = |o: &Origin| matches!(o, Origin::Mutated(_, Mutation::Twin));
+        assert!(g.origins.iter().any(is_twin), "{}", g.render());
+        let kind = |e: &Entry| e.scenario.transport.kind.unwrap_or_default();
+        for twin in &g.corpus {
+            if let Origin::Mutated(parent, Mutation::Twin) = g.origins[(twin.run - 1) as usize] {
+                assert_ne!(kind(twin), kind(&g.corpus[parent]), "run {}", twin.run);
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &g.corpus {
+            let run = (crate::scenario::to_yaml(&e.scenario), e.seed);
+            assert!(seen.insert(run), "run {} repeats a run", e.run);
+        }
+        let mut named = s.clone();
+        named.transport.kind = Some(crate::scenario::TransportKind::Tcp);
+        let g = guided_with(&named, &options, None, |_| {});
+        assert!(!g.origins.iter().any(is_twin), "{:?}", g.origins);
     }
 
     #[test]

@@ -44,6 +44,9 @@ const OPERATORS: [(Mutation, f64); 7] = [
 pub(crate) enum Arm {
     /// The scenario as written, run once: not a choice of the schedule, so nothing is credited.
     Written,
+    /// A transport twin due (`twin.rs`): derived from the corpus, so credited to the
+    /// mutations against fresh variants, but to no operator (none was drawn).
+    Twin,
     /// A fresh swarm variant.
     Fresh,
     /// A mutation drawn as this operator (it may have fallen back to another: the draw is
@@ -107,6 +110,7 @@ impl Schedule {
         match arm {
             Arm::Written => {}
             Arm::Fresh => self.fresh.record(found),
+            Arm::Twin => self.mutated.record(found),
             Arm::Mutate(op) => {
                 self.mutated.record(found);
                 if let Some(i) = OPERATORS.iter().position(|(o, _)| *o == op) {
