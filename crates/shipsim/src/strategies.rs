@@ -313,10 +313,10 @@ fn action(
         // A jump of up to a second (past the ack timeouts and backoffs the generator draws,
         // within its deadlines), or, one time in three, a skew of -50% to +100% for the rest
         // of the run.
-        FaultKind::Clock if (pick >> 40).is_multiple_of(3) => {
-            const SKEWS_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
-            FaultAction::Skew { node: node(0), ppm: SKEWS_PPM[((pick >> 44) % 4) as usize] }
-        }
+        FaultKind::Clock if (pick >> 40).is_multiple_of(3) => FaultAction::Skew {
+            node: node(0),
+            ppm: crate::scenario::DRAWN_SKEWS_PPM[((pick >> 44) % 4) as usize],
+        },
         FaultKind::Clock => {
             FaultAction::Clock { node: node(0), jump: Duration::from_millis(1 + (pick >> 20) % 1_000) }
         }

@@ -500,9 +500,8 @@ pub(super) fn apply_edits(text: &str, edits: &[(prop::sample::Index, u8, u8)]) -
 /// A clock fault on `node`: a jump of up to 2 s, or, one time in three, a skew for the rest of
 /// the run (until the node's next one) of -50% to +100%, both drawn from `seed`.
 fn clock_fault(node: String, seed: u64) -> FaultAction {
-    const SKEWS_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
     if (seed >> 40).is_multiple_of(3) {
-        return FaultAction::Skew { node, ppm: SKEWS_PPM[((seed >> 44) % 4) as usize] };
+        return FaultAction::Skew { node, ppm: super::DRAWN_SKEWS_PPM[((seed >> 44) % 4) as usize] };
     }
     FaultAction::Clock { node, jump: Duration::from_millis(1 + (seed >> 20) % 2_000) }
 }

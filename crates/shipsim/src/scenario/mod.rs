@@ -42,6 +42,7 @@ pub use model::{
 };
 pub use shipsim_trace::{ExpectDelivery, ExpectOrdering, ExpectPlacement, ExpectStats};
 pub use sizes::{format_size, parse_size};
+pub(crate) use skew::DRAWN_SKEWS_PPM;
 pub use source::MAX_SOURCE_BYTES;
 pub(crate) use validate::Limits;
 

@@ -13,6 +13,10 @@ pub(crate) const SLOWEST_PPM: i64 = -900_000;
 /// The fastest skew allowed, in parts per million: +900%, a clock at ten times the pace.
 pub(crate) const FASTEST_PPM: i64 = 9_000_000;
 
+/// The skews the generators draw (swarm's clock knob, the property tests' scenarios), in parts
+/// per million: a clock at half the pace, a fifth slow, a fifth fast, twice as fast.
+pub(crate) const DRAWN_SKEWS_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
+
 /// `+10%` as 100,000 parts per million; a message for the scenario's author otherwise.
 pub(crate) fn parse_skew(text: &str) -> Result<i64, String> {
     let form = || {

@@ -329,11 +329,9 @@ impl State {
             self.since_growth = 0;
             let moment = moment::of(&novel, &result.first_hits);
             // A twin with its parent's seed: its own twin would be its parent's run again.
-            let twin_of = match candidate.origin {
-                Origin::Mutated(parent, Mutation::Twin) => Some(parent),
-                _ => None,
-            };
-            self.twinned.push(twin_of.is_some_and(|p| self.corpus[p].seed == candidate.seed));
+            let repeats_parent = matches!(candidate.origin,
+                Origin::Mutated(p, Mutation::Twin) if self.corpus[p].seed == candidate.seed);
+            self.twinned.push(repeats_parent);
             self.corpus.push(Entry {
                 run: label,
                 seed: candidate.seed,

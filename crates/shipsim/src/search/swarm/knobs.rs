@@ -32,10 +32,6 @@ const BACKOFF_MIN_MS: [u64; 4] = [5, 10, 20, 50];
 /// a deadline.
 const JUMP_MS: [u64; 4] = [20, 150, 600, 2_500];
 
-/// Clock skews a variant may get instead of a jump, in parts per million: a clock at half the
-/// pace, a fifth slow, a fifth fast, twice as fast.
-const SKEW_PPM: [i64; 4] = [-500_000, -200_000, 200_000, 1_000_000];
-
 /// One seed's draws: `Some` when the knob is on, with the value it sets.
 pub(super) struct Knobs {
     concurrency: Option<f64>,
@@ -56,7 +52,8 @@ pub(super) struct Knobs {
     shards: Option<u32>,
     members: Option<u64>,
     /// A clock jump: the node (bits), when (a fraction of the healthy workload's time), how far;
-    /// or, when the last is `Some`, a skew (which, of [`SKEW_PPM`]) instead of the jump.
+    /// or, when the last is `Some`, a skew (which, of [`scenario::DRAWN_SKEWS_PPM`]) instead of
+    /// the jump.
     clock: Option<(u64, f64, usize, Option<usize>)>,
 }
 
@@ -81,7 +78,7 @@ fn knob<T>(rng: &mut SmallRng, p: f64, draw: impl FnOnce(&mut SmallRng) -> T) ->
 fn draw_clock(rng: &mut SmallRng, p: f64) -> Option<(u64, f64, usize, Option<usize>)> {
     let jump = knob(rng, p, |r| (r.random(), r.random_range(0.0..1.0), r.random_range(0..JUMP_MS.len())));
     let skew = jump.is_some() && rng.random_bool(1.0 / 3.0);
-    let skew = skew.then(|| rng.random_range(0..SKEW_PPM.len()));
+    let skew = skew.then(|| rng.random_range(0..scenario::DRAWN_SKEWS_PPM.len()));
     jump.map(|(bits, when, pick)| (bits, when, pick, skew))
 }
 
@@ -188,7 +185,7 @@ impl Knobs {
         }
         match self.clock {
             Some((bits, when, _, Some(skew))) => {
-                keep_valid(s, |s| add_clock_skew(s, bits, when, SKEW_PPM[skew]))
+                keep_valid(s, |s| add_clock_skew(s, bits, when, scenario::DRAWN_SKEWS_PPM[skew]))
             }
             Some((bits, when, pick, None)) => {
                 keep_valid(s, |s| add_clock_jump(s, bits, when, Duration::from_millis(JUMP_MS[pick])))
