@@ -50,8 +50,9 @@ pub(crate) fn check_with(records: &[Record], mode: ExpectDelivery) -> Vec<Violat
 }
 
 /// Per (event id, destination node): which life last got it, and how often.
-/// Kept on the earliest shipment of the id to that node.
-#[derive(Clone, Copy)]
+/// Kept on the earliest shipment of the id to that node; a `count` of 0 is "never delivered"
+/// (no `Option`, so one is 16 bytes: there is one per shipment).
+#[derive(Clone, Copy, Default)]
 struct Seen {
     life: u32,
     count: u32,
@@ -59,7 +60,7 @@ struct Seen {
 }
 
 pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) {
-    let mut seen: Vec<Option<Seen>> = vec![None; index.shipments()];
+    let mut seen: Vec<Seen> = vec![Seen::default(); index.shipments()];
     for delivery in &index.deliveries {
         fabrication(index, delivery, findings);
         if delivery.shipment != NONE && mode == ExpectDelivery::ExactlyOnce {
@@ -188,7 +189,7 @@ fn altered(index: &Index, d: &Delivery, delivered: &Delivered<'_>, id: EventId, 
     let (event, _) = index.event_of(d.shipment);
     let sender = index.name(index.batch_of(d.shipment).node);
     let wrong_source = delivered.source != sender;
-    let wrong_payload = delivered.digest != PayloadDigest::of(event.payload.as_bytes());
+    let wrong_payload = delivered.digest != event.digest;
     if !wrong_source && !wrong_payload {
         return;
     }
@@ -198,21 +199,29 @@ fn altered(index: &Index, d: &Delivery, delivered: &Delivered<'_>, id: EventId, 
             problems.push(format!("as coming from {}, but {sender} shipped it", delivered.source));
         }
         if wrong_payload {
-            problems.push(payload_difference(&event.payload, delivered));
+            problems.push(payload_difference(event.digest, delivered));
         }
         let actual = format!("{} event {id} {}", accepted(index, d), problems.join("; "));
         (Some(index.event_ref(d.shipment)), GENUINE.into(), actual)
     });
 }
 
-/// How a delivered payload differs from the shipped one: at which byte, when the record
-/// keeps the delivered bytes, else by digest.
-fn payload_difference(shipped: &str, delivered: &Delivered<'_>) -> String {
+/// How a delivered payload differs from the shipped one (of digest `digest`): at which byte,
+/// when the record keeps the delivered bytes and the index still held the shipped ones, else
+/// by digest.
+fn payload_difference(digest: PayloadDigest, delivered: &Delivered<'_>) -> String {
+    let Some(shipped) = delivered.shipped_payload else {
+        return format!(
+            "with a payload {}, not the shipped one of digest {digest} (delivered after its ack: \
+             the shipped bytes are not kept)",
+            quote(delivered)
+        );
+    };
     let Some(got) = delivered.payload else {
         return format!(
             "with a payload of digest {}, not the shipped one's {}: shipped {}",
             delivered.digest,
-            PayloadDigest::of(shipped.as_bytes()),
+            digest,
             clip(shipped)
         );
     };
@@ -238,15 +247,15 @@ struct ShippedHere {
     all_acked: bool,
     /// Position of the latest of those acknowledgements.
     last_ack: usize,
-    /// Its time.
-    last_ack_t: u64,
+    /// The shipment it acknowledged.
+    last_acked: u32,
 }
 
 impl ShippedHere {
     /// Walks the chain of shipments of `d`'s id from its attributed one back.
     fn of(index: &Index, d: &Delivery) -> Self {
         let mut here =
-            ShippedHere { head: d.shipment, count: 0, all_acked: true, last_ack: 0, last_ack_t: 0 };
+            ShippedHere { head: d.shipment, count: 0, all_acked: true, last_ack: 0, last_acked: NONE };
         let mut g = d.shipment;
         while g != NONE {
             let batch = index.batch_of(g);
@@ -267,7 +276,7 @@ impl ShippedHere {
                     here.all_acked = false;
                 } else if acked >= here.last_ack {
                     here.last_ack = acked;
-                    here.last_ack_t = index.acked_t[g as usize];
+                    here.last_acked = g;
                 }
             }
             g = index.prev_same_id[g as usize];
@@ -277,24 +286,21 @@ impl ShippedHere {
 }
 
 /// `no-duplicate` and `redelivery-after-ack` for one attributed delivery.
-fn duplicates(index: &Index, d: &Delivery, seen: &mut [Option<Seen>], findings: &mut Findings) {
+fn duplicates(index: &Index, d: &Delivery, seen: &mut [Seen], findings: &mut Findings) {
     let here = ShippedHere::of(index, d);
     let state = &mut seen[here.head as usize];
-    match *state {
-        None => *state = Some(Seen { life: d.life, count: 1, last_t: d.t }),
-        Some(prev) if prev.life == d.life => {
-            let count = prev.count + 1;
-            *state = Some(Seen { count, last_t: d.t, ..prev });
-            if count > here.count {
-                duplicate(index, d, prev, count, here.count, findings);
-            }
+    let prev = *state;
+    if prev.count > 0 && prev.life == d.life {
+        let count = prev.count + 1;
+        *state = Seen { count, last_t: d.t, ..prev };
+        if count > here.count {
+            duplicate(index, d, prev, count, here.count, findings);
         }
-        Some(prev) => {
-            *state = Some(Seen { life: d.life, count: 1, last_t: d.t });
-            if here.all_acked {
-                redelivery(index, d, prev, here.last_ack_t, findings);
-            }
-        }
+        return;
+    }
+    *state = Seen { life: d.life, count: 1, last_t: d.t };
+    if prev.count > 0 && here.all_acked {
+        redelivery(index, d, prev, here.last_acked, findings);
     }
 }
 
@@ -328,8 +334,8 @@ fn duplicate(
 }
 
 /// `redelivery-after-ack`: `d` reaches a later life than `prev` did, though every
-/// shipment of it there was acknowledged (the latest at record `last_ack`).
-fn redelivery(index: &Index, d: &Delivery, prev: Seen, last_ack_t: u64, findings: &mut Findings) {
+/// shipment of it there was acknowledged (the latest one being `last_acked`'s).
+fn redelivery(index: &Index, d: &Delivery, prev: Seen, last_acked: u32, findings: &mut Findings) {
     let id = index.delivered(d).id.unwrap_or_default();
     let node = index.name(d.node);
     findings.add(d.t, DeliveryRule::RedeliveryAfterAck, || {
@@ -341,7 +347,7 @@ fn redelivery(index: &Index, d: &Delivery, prev: Seen, last_ack_t: u64, findings
                 "event {id} delivered to life {} of {node} (last at {}), acknowledged to {sender} at {}, delivered again to life {} at {}",
                 prev.life,
                 fmt_t(prev.last_t),
-                fmt_t(last_ack_t),
+                fmt_t(index.acked_t(last_acked)),
                 d.life,
                 fmt_t(d.t)
             ),
@@ -417,6 +423,28 @@ mod tests {
         let v = only(&check(&records), DeliveryRule::NoFabrication);
         assert_eq!(event(&v), (3, "n1", 1, 2));
         assert!(v.actual.contains("with a payload of digest"), "{}", v.actual);
+    }
+
+    /// A delivery altering the payload after the sender's ack is still fabrication, found by
+    /// digest: the index no longer holds the shipped bytes, and the report says so.
+    #[test]
+    fn payload_changed_after_the_ack_is_fabrication_by_digest() {
+        let altered = crate::fixtures::payload("n1", 3).replacen("n1", "m1", 1);
+        let late = Record::Deliver {
+            t: 16 * MS,
+            node: "n2".into(),
+            life: 1,
+            source: "n1".into(),
+            id: Some(3),
+            digest: PayloadDigest::of(altered.as_bytes()),
+            payload: Some(Box::new(altered.into())),
+        };
+        let records = with_after(clean_run(), ship_end_of("n1", 1), late);
+        let found = check_with(&records, ExpectDelivery::AtLeastOnce);
+        let v = only(&found, DeliveryRule::NoFabrication);
+        assert_eq!(event(&v), (3, "n1", 1, 2));
+        assert!(v.actual.contains("not the shipped one of digest"), "{}", v.actual);
+        assert!(v.actual.contains("delivered after its ack"), "{}", v.actual);
     }
 
     #[test]

@@ -14,9 +14,10 @@
 //! Cost: O(R + E) for R records and E shipped events (lookups by id and by
 //! (node, batch) in [`DenseMap`]s; a delivery walks the shipments of its id,
 //! which is one unless a restarted sender shipped the same event again).
-//! Memory: O(E), about 300 bytes per event shipped, delivered and acked once
-//! (its shipped record and payload text, its shipment's links, its delivery and
-//! its ack, with their share of the batch's entries; docs/benchmarks.md, memory).
+//! Memory: O(E), about 160 bytes per event shipped, delivered and acked once: its
+//! shipped event (24 bytes: the payload by digest, its text only until the ack),
+//! its shipment's links (20), its delivery (32) and its ack (40), and its share of
+//! its batch (80 bytes a batch); docs/benchmarks.md, memory.
 //!
 //! Maps here are for lookup only: nothing iterates them, so no output order
 //! depends on them.
@@ -103,6 +104,22 @@ impl Batch {
     }
 }
 
+/// A shipped event as the checkers read it: its payload by digest. The payload's text is kept
+/// only while the shipment is unacknowledged ([`Index::shipped_payload`]), so that a delivery
+/// altering it is reported byte by byte; an acknowledged event's text is let go, so the index
+/// does not hold every payload of the run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shipped {
+    /// The event's id.
+    pub id: EventId,
+    /// The digest of its payload, as shipped.
+    pub digest: PayloadDigest,
+    /// Its routing key (an index into the index's keys: [`Index::key`]).
+    key: u32,
+    /// Its shard, as shipped.
+    pub shard: u32,
+}
+
 /// A `Deliver` record, as the checkers read it.
 #[derive(Debug)]
 pub(crate) struct Delivery {
@@ -119,10 +136,21 @@ pub(crate) struct Delivery {
     pub shipment: u32,
     /// The node it claims to come from (an index into the index's sources).
     source: u32,
+    // Its id and the digest of what it delivered are its shipment's (found by it), unless
+    // they are kept aside ([`Aside`]): most deliveries keep no more than these 32 bytes.
+}
+
+/// What a delivery keeps beyond [`Delivery`]: that of a delivery of no shipment, or of a
+/// payload other than the shipped one, or whose record keeps the payload.
+struct Aside {
+    /// The id read from the payload.
+    id: Option<EventId>,
     /// The digest of the payload as delivered.
     digest: PayloadDigest,
-    // Its id is its shipment's (found by it), or kept aside when it has no shipment, and the
-    // payload it delivered is kept aside when the record keeps it: one is kept per delivery.
+    /// The payload as delivered, when the record keeps it.
+    payload: Option<Text>,
+    /// The payload as shipped, when it differs and was still held (see [`Shipped`]).
+    shipped_payload: Option<Text>,
 }
 
 /// The source, id and payload of a delivery, as its record says.
@@ -135,11 +163,14 @@ pub(crate) struct Delivered<'a> {
     pub digest: PayloadDigest,
     /// The payload as delivered, when the record keeps it (not the shipped bytes, or no id).
     pub payload: Option<&'a str>,
+    /// The payload as shipped, when it differs from the delivered one and was still held
+    /// when the delivery came (its shipment not yet acknowledged).
+    pub shipped_payload: Option<&'a str>,
 }
 
 /// A `ShipEnd` record, every one (a second one of a batch too), for the passes that read
 /// the trace in order.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct EndRecord {
     /// Position of the record.
     pub pos: usize,
@@ -188,7 +219,7 @@ pub(crate) enum Item<'i> {
     /// A `ShipBegin`.
     Begin(&'i Batch),
     /// A `ShipEnd`.
-    End(&'i EndRecord),
+    End(EndRecord),
     /// A `Deliver`.
     Deliver(&'i Delivery),
     /// An `Ack`.
@@ -217,7 +248,12 @@ pub(crate) struct Index {
     /// Per node (by index): its batches by number.
     batch_by_key: Vec<DenseMap>,
     /// Per shipment: the event shipped.
-    shipped: Vec<ShippedRecord>,
+    shipped: Vec<Shipped>,
+    /// Routing keys, by first mention.
+    keys: Vec<Text>,
+    key_ix: FastMap<Text, u32>,
+    /// The payload text of each shipment not yet acknowledged, by shipment.
+    texts: FastMap<u32, Text>,
     /// Per shipment: its batch.
     pub shipment_batch: Vec<u32>,
     /// Per shipment: the shipment of the same id begun just before it, or [`NONE`].
@@ -229,20 +265,20 @@ pub(crate) struct Index {
     /// Per shipment: position of the first record telling the sender it was
     /// delivered (its `Ack`, or a `ShipEnd` counting it as shipped), or [`NEVER`].
     pub acked_at: Vec<usize>,
-    /// Per shipment: the time of the record at `acked_at`.
-    pub acked_t: Vec<Micros>,
     /// Every `Deliver` record, in trace order.
     pub deliveries: Vec<Delivery>,
-    /// Every `ShipEnd` record, in trace order.
-    pub ends: Vec<EndRecord>,
+    /// The batch of each `ShipEnd` record that ends its batch as it should (the first end,
+    /// in the batch's life), in trace order: the record is the batch's [`Batch::end`].
+    ends: Vec<u32>,
+    /// Every other `ShipEnd` record (of no batch, a second end, an end in another life),
+    /// in trace order: a malformed trace's.
+    odd_ends: Vec<EndRecord>,
     /// Every `Ack` record, in trace order.
     pub acks: Vec<AckRecord>,
     /// The records of the kinds kept whole, with their positions, in trace order.
     others: Vec<(usize, Record)>,
-    /// The id of each delivery attributed to no shipment, by its index in `deliveries`.
-    unattributed: BTreeMap<u32, Option<EventId>>,
-    /// The payload of each delivery whose record keeps it, by its index in `deliveries`.
-    payloads: BTreeMap<u32, Text>,
+    /// What each delivery that needs it keeps aside, by its index in `deliveries`.
+    aside: BTreeMap<u32, Aside>,
     /// The error text of each `ShipEnd` that has one, by position.
     errors: BTreeMap<usize, String>,
     /// Lives by (node, life).
@@ -282,18 +318,20 @@ impl Index {
             batches: Vec::new(),
             batch_by_key: Vec::new(),
             shipped: Vec::new(),
+            keys: Vec::new(),
+            key_ix: FastMap::default(),
+            texts: FastMap::default(),
             shipment_batch: Vec::new(),
             prev_same_id: Vec::new(),
             latest_by_id: DenseMap::default(),
             first_delivery: Vec::new(),
             acked_at: Vec::new(),
-            acked_t: Vec::new(),
             deliveries: Vec::new(),
             ends: Vec::new(),
+            odd_ends: Vec::new(),
             acks: Vec::new(),
             others: Vec::new(),
-            unattributed: BTreeMap::new(),
-            payloads: BTreeMap::new(),
+            aside: BTreeMap::new(),
             errors: BTreeMap::new(),
             lives: BTreeMap::new(),
             settle: None,
@@ -425,6 +463,12 @@ impl Index {
         self.batch_by_key.get(node as usize)?.get(batch)
     }
 
+    /// The batch whose `ShipBegin` is the record at `pos`, if one is (batches are in trace
+    /// order).
+    pub(crate) fn batch_at(&self, pos: usize) -> Option<usize> {
+        self.batches.binary_search_by_key(&pos, |batch| batch.pos).ok()
+    }
+
     /// The latest shipment of `id`, or [`NONE`].
     pub(crate) fn latest_shipment(&self, id: EventId) -> u32 {
         self.latest_by_id.get(id).unwrap_or(NONE)
@@ -445,12 +489,12 @@ impl Index {
     }
 
     /// The events of `batch`, in batch order.
-    pub(crate) fn events(&self, batch: &Batch) -> &[ShippedRecord] {
+    pub(crate) fn events(&self, batch: &Batch) -> &[Shipped] {
         &self.shipped[batch.first as usize..(batch.first + batch.len) as usize]
     }
 
     /// The event of shipment `g` and its index in its batch.
-    pub(crate) fn event_of(&self, g: u32) -> (&ShippedRecord, u32) {
+    pub(crate) fn event_of(&self, g: u32) -> (&Shipped, u32) {
         let batch = self.batch_of(g);
         (&self.shipped[g as usize], g - batch.first)
     }
@@ -460,6 +504,22 @@ impl Index {
         let batch = self.batch_of(g);
         let (event, index) = self.event_of(g);
         EventRef { id: event.id, node: self.name(batch.node).to_owned(), batch: batch.batch, index }
+    }
+
+    /// The routing key of `event`.
+    pub(crate) fn key(&self, event: &Shipped) -> &str {
+        &self.keys[event.key as usize]
+    }
+
+    /// The index of routing key `key`, adding it if new.
+    fn intern_key(&mut self, key: &Text) -> u32 {
+        if let Some(&ix) = self.key_ix.get(key.as_str()) {
+            return ix;
+        }
+        let ix = self.keys.len() as u32;
+        self.keys.push(key.clone());
+        self.key_ix.insert(key.clone(), ix);
+        ix
     }
 
     /// The name of node `ix`.
@@ -476,17 +536,18 @@ impl Index {
     /// The source, id and payload of delivery `d`.
     pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'_> {
         // Most deliveries keep nothing aside: no need to find their number.
-        let aside = d.shipment == NONE || !self.payloads.is_empty();
-        let k = if aside { self.delivery_number(d) } else { NONE };
-        let id = match d.shipment {
-            NONE => self.unattributed.get(&k).copied().flatten(),
-            g => Some(self.shipped[g as usize].id),
+        let aside = if d.shipment == NONE || !self.aside.is_empty() {
+            self.aside.get(&self.delivery_number(d))
+        } else {
+            None
         };
+        let shipped = (d.shipment != NONE).then(|| &self.shipped[d.shipment as usize]);
         Delivered {
             source: self.source_of(d),
-            id,
-            digest: d.digest,
-            payload: self.payloads.get(&k).map(|p| p.as_str()),
+            id: aside.map_or(shipped.map(|s| s.id), |a| a.id),
+            digest: aside.map_or_else(|| shipped.map(|s| s.digest).unwrap_or_default(), |a| a.digest),
+            payload: aside.and_then(|a| a.payload.as_deref()),
+            shipped_payload: aside.and_then(|a| a.shipped_payload.as_deref()),
         }
     }
 
@@ -518,9 +579,33 @@ impl Index {
         self.others.iter().map(|(_, record)| record)
     }
 
+    /// The time of the record that first told shipment `g`'s sender it was delivered (see
+    /// [`Index::acked_at`]): an `Ack`, or the `ShipEnd` of its batch. Looked up rather than
+    /// kept, as only a report needs it.
+    pub(crate) fn acked_t(&self, g: u32) -> Micros {
+        let pos = self.acked_at[g as usize];
+        match self.acks.binary_search_by_key(&pos, |ack| ack.pos) {
+            Ok(a) => self.acks[a].t,
+            Err(_) => self.batch_of(g).end.map_or(0, |end| end.t),
+        }
+    }
+
+    /// The `ShipEnd` record that ended batch `b`, in its life.
+    fn end_record(&self, b: u32) -> EndRecord {
+        let batch = &self.batches[b as usize];
+        let end = batch.end.expect("a batch listed in `ends` has ended");
+        EndRecord {
+            pos: end.pos,
+            node: batch.node,
+            life: batch.life,
+            batch: batch.batch,
+            outcome: end.outcome,
+        }
+    }
+
     /// Every record the checkers read, in trace order.
     pub(crate) fn items(&self) -> Items<'_> {
-        Items { ix: self, next: [0; 5] }
+        Items { ix: self, next: [0; 6] }
     }
 
     /// Indexes one record: checks its time against the last, then files it by kind.
@@ -555,8 +640,11 @@ impl Index {
                 if let Some(error) = error {
                     self.errors.insert(pos, error.clone());
                 }
-                self.ends.push(EndRecord { pos, node, life: *life, batch: *batch, outcome: *outcome });
-                self.ship_end(pos, t, node, *life, *batch, *shipped, *outcome);
+                let end = EndRecord { pos, node, life: *life, batch: *batch, outcome: *outcome };
+                match self.ship_end(end, t, *shipped) {
+                    Some(b) => self.ends.push(b),
+                    None => self.odd_ends.push(end),
+                }
                 return;
             }
             Record::Ack { node, life, dst, id, .. } => {
@@ -658,14 +746,20 @@ impl Index {
         if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
             self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
         }
-        let k = self.deliveries.len() as u32;
-        if shipment == NONE {
-            self.unattributed.insert(k, *id);
+        let shipped = (shipment != NONE).then(|| &self.shipped[shipment as usize]);
+        if shipped.is_none_or(|s| s.digest != *digest) || payload.is_some() {
+            let aside = Aside {
+                id: *id,
+                digest: *digest,
+                payload: payload.as_deref().cloned(),
+                shipped_payload: shipped
+                    .filter(|s| s.digest != *digest)
+                    .and(self.texts.get(&shipment))
+                    .cloned(),
+            };
+            self.aside.insert(self.deliveries.len() as u32, aside);
         }
-        if let Some(payload) = payload {
-            self.payloads.insert(k, (**payload).clone());
-        }
-        self.deliveries.push(Delivery { pos, t, node, life: *life, shipment, source, digest: *digest });
+        self.deliveries.push(Delivery { pos, t, node, life: *life, shipment, source });
     }
 
     /// A `ShipBegin` record: checks its `local` flag and batch number, then
@@ -744,12 +838,14 @@ impl Index {
         let id = event.id;
         let g = self.shipment_batch.len() as u32;
         self.shipment_batch.push(b);
-        self.shipped.push(event.clone());
+        let key = self.intern_key(&event.key);
+        let digest = PayloadDigest::of(event.payload.as_bytes());
+        self.shipped.push(Shipped { id, digest, key, shard: event.shard });
+        self.texts.insert(g, event.payload.clone());
         let prev = self.latest_by_id.insert(id, g).unwrap_or(NONE);
         self.prev_same_id.push(prev);
         self.first_delivery.push(NONE);
         self.acked_at.push(NEVER);
-        self.acked_t.push(0);
         // Batch `b` is filed after its shipments: an id listed twice in it is caught here,
         // before anything looks the batch up.
         if prev != NONE && self.shipment_batch[prev as usize] == b {
@@ -780,18 +876,11 @@ impl Index {
     }
 
     /// A `ShipEnd` record: checks it against its batch's `ShipBegin`, then
-    /// records the end and counts its shipped prefix as acked.
-    #[allow(clippy::too_many_arguments)]
-    fn ship_end(
-        &mut self,
-        pos: usize,
-        t: Micros,
-        node_ix: u32,
-        life: u32,
-        batch: u64,
-        shipped: u32,
-        outcome: Outcome,
-    ) {
+    /// records the end and counts its shipped prefix as acked. Gives the batch when this is
+    /// its first end, in its life: `ends` lists that batch, where `odd_ends` lists any other
+    /// end's record.
+    fn ship_end(&mut self, end: EndRecord, t: Micros, shipped: u32) -> Option<u32> {
+        let EndRecord { pos, node: node_ix, life, batch, outcome } = end;
         let node = self.names[node_ix as usize].clone();
         let Some(b) = self.batch(node_ix, batch) else {
             self.malformed.add(t, TraceRule::ShipEnd, || {
@@ -801,7 +890,7 @@ impl Index {
                     format!("batch {batch} of {node} ends unbegun"),
                 )
             });
-            return;
+            return None;
         };
         let entry = &self.batches[b as usize];
         let len = entry.len();
@@ -821,13 +910,15 @@ impl Index {
         }
         let entry = &mut self.batches[b as usize];
         if entry.end.is_some() {
-            return;
+            return None;
         }
         entry.end = Some(End { pos, t, shipped, outcome });
+        let in_life = entry.life == life;
         let (first, shipped) = (entry.first as usize, entry.shipped().unwrap_or(0) as usize);
         for g in first..first + shipped {
-            self.acked(g, pos, t);
+            self.acked(g, pos);
         }
+        in_life.then_some(b)
     }
 
     /// An `Ack` record, attributed to the latest shipment of its id from
@@ -850,14 +941,17 @@ impl Index {
             });
             return;
         }
-        self.acked(g as usize, pos, t);
+        self.acked(g as usize, pos);
     }
 
-    /// Shipment `g` was acknowledged by the record at `pos` (time `t`): the first one counts.
-    fn acked(&mut self, g: usize, pos: usize, t: Micros) {
+    /// Shipment `g` was acknowledged by the record at `pos`: the first one counts, and its
+    /// payload text is let go.
+    fn acked(&mut self, g: usize, pos: usize) {
+        if self.acked_at[g] == NEVER {
+            self.texts.remove(&(g as u32));
+        }
         if pos < self.acked_at[g] {
             self.acked_at[g] = pos;
-            self.acked_t[g] = t;
         }
     }
 }
@@ -875,8 +969,8 @@ struct Begin<'r> {
 /// The records [`Index::items`] gives back, merged in trace order from the index's lists.
 pub(crate) struct Items<'i> {
     ix: &'i Index,
-    /// The next entry of each list: others, batches, ends, deliveries, acks.
-    next: [usize; 5],
+    /// The next entry of each list: others, batches, ends, odd ends, deliveries, acks.
+    next: [usize; 6],
 }
 
 impl<'i> Iterator for Items<'i> {
@@ -884,11 +978,12 @@ impl<'i> Iterator for Items<'i> {
 
     fn next(&mut self) -> Option<Item<'i>> {
         let ix = self.ix;
-        let [o, b, e, d, a] = self.next;
+        let [o, b, e, oe, d, a] = self.next;
         let positions = [
             ix.others.get(o).map(|(pos, _)| *pos),
             ix.batches.get(b).map(|batch| batch.pos),
-            ix.ends.get(e).map(|end| end.pos),
+            ix.ends.get(e).map(|&batch| ix.end_record(batch).pos),
+            ix.odd_ends.get(oe).map(|end| end.pos),
             ix.deliveries.get(d).map(|delivery| delivery.pos),
             ix.acks.get(a).map(|ack| ack.pos),
         ];
@@ -898,9 +993,42 @@ impl<'i> Iterator for Items<'i> {
         Some(match list {
             0 => Item::Other(&ix.others[o].1),
             1 => Item::Begin(&ix.batches[b]),
-            2 => Item::End(&ix.ends[e]),
-            3 => Item::Deliver(&ix.deliveries[d]),
+            2 => Item::End(ix.end_record(ix.ends[e])),
+            3 => Item::End(ix.odd_ends[oe]),
+            4 => Item::Deliver(&ix.deliveries[d]),
             _ => Item::Ack(&ix.acks[a]),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::clean_run;
+
+    /// A payload's text is held while its shipment is unacknowledged, and only that long:
+    /// the index of a long run does not keep every payload.
+    #[test]
+    fn payload_texts_are_held_only_until_the_ack() {
+        let index = Index::build(&clean_run());
+        let unacked: Vec<u32> =
+            (0..index.shipments() as u32).filter(|&g| index.acked_at[g as usize] == NEVER).collect();
+        let mut held: Vec<u32> = index.texts.keys().copied().collect();
+        held.sort_unstable();
+        assert_eq!(held, unacked);
+        assert!(!unacked.is_empty() && unacked.len() < index.shipments(), "{unacked:?}");
+    }
+
+    /// The time of a shipment's first acknowledgement is its `Ack`'s, or its batch's `ShipEnd`'s
+    /// where no `Ack` came first (a local batch).
+    #[test]
+    fn a_shipment_is_acknowledged_at_its_ack_or_its_batch_s_end() {
+        use crate::fixtures::MS;
+        let index = Index::build(&clean_run());
+        let by_ack = index.latest_shipment(11);
+        let by_end = index.latest_shipment(4);
+        assert!(index.batch_of(by_end).local);
+        assert_eq!((index.acked_t(by_ack), index.acked_t(by_end)), (211 * MS, 20 * MS));
+        assert_eq!(index.acked_at[index.latest_shipment(7) as usize], NEVER, "never acknowledged");
     }
 }

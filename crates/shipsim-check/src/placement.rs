@@ -30,12 +30,12 @@
 
 use std::collections::BTreeMap;
 
-use shipsim_trace::{EventRef, LifeState, Micros, Phase, PlacementRule, Record, ShippedRecord};
+use shipsim_trace::{EventRef, LifeState, Micros, Phase, PlacementRule, Record};
 #[cfg(test)]
 use shipsim_trace::{Invariant, Violation};
 
 use crate::findings::Findings;
-use crate::index::{Delivery, Index, Item, NONE};
+use crate::index::{Delivery, Index, Item, NONE, Shipped};
 use crate::oracle::{Members, shard_of};
 use shipsim_trace::fmt_t;
 
@@ -103,7 +103,7 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
                 let (node, dst) = (index.name(b.node), index.name(b.dst));
                 let begin =
                     Begin { t: b.t, node, life: b.life, batch: b.batch, dst, local: b.local, epoch: b.epoch };
-                ship_begin(&state, &begin, index.events(b), findings);
+                ship_begin(index, &state, &begin, index.events(b), findings);
             }
             Item::Deliver(d) => deliver(index, &state, d, d.t, index.name(d.node), d.life, findings),
             Item::Other(Record::Phase { t, phase: Phase::End }) => end_t = Some(*t),
@@ -126,7 +126,7 @@ struct Begin<'r> {
 
 impl Begin<'_> {
     /// How a report names event `i` of the batch.
-    fn event_ref(&self, i: usize, event: &ShippedRecord) -> EventRef {
+    fn event_ref(&self, i: usize, event: &Shipped) -> EventRef {
         EventRef { id: event.id, node: self.node.to_string(), batch: self.batch, index: i as u32 }
     }
 }
@@ -134,7 +134,13 @@ impl Begin<'_> {
 /// A `ShipBegin`: its epoch must be known, and each event's shard right (`shard`)
 /// and sent to that shard's owner (`wrong-owner`); a local batch must not hand its
 /// sender what it knows it no longer owns (`non-owner-accepted`).
-fn ship_begin(state: &State<'_>, begin: &Begin<'_>, events: &[ShippedRecord], findings: &mut Findings) {
+fn ship_begin(
+    index: &Index,
+    state: &State<'_>,
+    begin: &Begin<'_>,
+    events: &[Shipped],
+    findings: &mut Findings,
+) {
     let Some(members) = state.epochs.get(&begin.epoch) else {
         let Begin { t, node, batch, epoch, .. } = *begin;
         findings.add(t, PlacementRule::UnknownEpoch, || {
@@ -151,12 +157,13 @@ fn ship_begin(state: &State<'_>, begin: &Begin<'_>, events: &[ShippedRecord], fi
     let knows =
         if begin.local { state.adopted(begin.node, begin.life).filter(|e| *e > begin.epoch) } else { None };
     for (i, event) in events.iter().enumerate() {
-        let shard = shard_of(&event.key, state.shards);
+        let key = index.key(event);
+        let shard = shard_of(key, state.shards);
         if shard != event.shard {
             findings.add(begin.t, PlacementRule::Shard, || {
                 (
                     Some(begin.event_ref(i, event)),
-                    format!("key {:?} in shard {shard} of {}", &*event.key, state.shards),
+                    format!("key {key:?} in shard {shard} of {}", state.shards),
                     format!("shipped as shard {}", event.shard),
                 )
             });
@@ -188,7 +195,7 @@ fn handed_to_itself(
     begin: &Begin<'_>,
     known: u64,
     i: usize,
-    event: &ShippedRecord,
+    event: &Shipped,
     shard: u32,
     findings: &mut Findings,
 ) {
@@ -231,7 +238,7 @@ fn deliver(
     let sent_epoch = &batch.epoch;
     let Some(known) = state.adopted(node, life).filter(|e| e >= sent_epoch) else { return };
     let (event, _) = index.event_of(d.shipment);
-    let shard = shard_of(&event.key, state.shards);
+    let shard = shard_of(index.key(event), state.shards);
     let owner = state.owner(known, shard);
     if owner == Some(node) {
         return;

@@ -173,8 +173,6 @@ struct Recovery<'i, 'a> {
     connections: usize,
     /// Per batch: its slot, if it reached the transport.
     slot_of: Vec<Option<usize>>,
-    /// The batch whose `ShipBegin` is at each position.
-    batch_at: BTreeMap<usize, usize>,
     /// Per peer and slot: the first call's time, then the latest ack's.
     last_ack: BTreeMap<(Peer, usize), Micros>,
     /// Per `(from, to)` pair: its open window, if a heal opened one.
@@ -198,7 +196,6 @@ impl<'i, 'a> Recovery<'i, 'a> {
             timing,
             connections,
             slot_of: slots(index, connections),
-            batch_at: index.batches.iter().enumerate().map(|(i, b)| (b.pos, i)).collect(),
             last_ack: BTreeMap::new(),
             windows: BTreeMap::new(),
             open: BTreeMap::new(),
@@ -289,7 +286,7 @@ impl<'i, 'a> Recovery<'i, 'a> {
     /// A `ShipBegin` at `pos`: its call is in flight on its slot and, as the
     /// slot's first ship in an open window of its pair, owes a recovery.
     fn ship_begin(&mut self, pos: usize) {
-        let Some(&b) = self.batch_at.get(&pos) else { return };
+        let Some(b) = self.index.batch_at(pos) else { return };
         let Some(slot) = self.slot_of[b] else { return };
         let batch = &self.index.batches[b];
         let peer = (batch.node, batch.life, batch.dst);
