@@ -241,15 +241,18 @@ impl State {
         if let Some(twin) = self.twin(scenario) {
             return twin;
         }
-        let operator = match self.schedule.operator(&mut self.rng) {
-            Mutation::Twin if !self.twins => Mutation::Redraw,
-            drawn => drawn,
-        };
+        let operator = self.schedule.operator(&mut self.rng);
         let parent = self.pick();
         self.corpus[parent].picks += 1;
         let entry = &self.corpus[parent];
-        let (child, mutation) =
-            mutate::mutate(scenario, &entry.scenario, entry.moment.as_ref(), operator, &mut self.rng);
+        let (child, mutation) = mutate::mutate(
+            scenario,
+            &entry.scenario,
+            entry.moment.as_ref(),
+            operator,
+            self.twins,
+            &mut self.rng,
+        );
         // Half the mutations keep the parent's seed (the same random sources, so the run stays
         // close to the parent's); a reseed always takes a new one, and so does a twin that would
         // repeat the entry's run on the other transport.

@@ -48,16 +48,21 @@ pub enum Mutation {
 /// reached. Without a moment, around the parent's own faults, which open the failure paths
 /// the probes sit on. A kind that cannot change the parent (a shift without faults, a knob
 /// that does not apply) is drawn again a few times, then other kinds are, before the parent
-/// is kept with only a new seed.
+/// is kept with only a new seed. Without `twins` (the sweep's transport is fixed: named by
+/// the scenario, or brought by the caller), a twin is a redraw, drawn or fallen back to.
 pub(super) fn mutate(
     base: &Scenario,
     parent: &Scenario,
     moment: Option<&Moment>,
     kind: Mutation,
+    twins: bool,
     rng: &mut SmallRng,
 ) -> (Scenario, Mutation) {
     for attempt in 0..ATTEMPTS {
-        let kind = if attempt < ATTEMPTS / 2 { kind } else { any_kind(rng) };
+        let kind = match if attempt < ATTEMPTS / 2 { kind } else { any_kind(rng) } {
+            Mutation::Twin if !twins => Mutation::Redraw,
+            kind => kind,
+        };
         let mut child = parent.clone();
         match kind {
             Mutation::Shift if !shift(&mut child, moment, rng) => continue,
@@ -234,10 +239,10 @@ mod tests {
                 let moment =
                     (i % 2 == 1).then(|| Moment { at: parent.duration / 3, node: parent.nodes[0].clone() });
                 let drawn = any_kind(&mut rng);
-                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), drawn, &mut rng);
+                let (child, kind) = mutate(&parent, &parent, moment.as_ref(), drawn, true, &mut rng);
                 let mut again_rng = crate::seeds::rng(i, &[b"test"]);
                 let again_kind = any_kind(&mut again_rng);
-                let again = mutate(&parent, &parent, moment.as_ref(), again_kind, &mut again_rng);
+                let again = mutate(&parent, &parent, moment.as_ref(), again_kind, true, &mut again_rng);
                 assert_eq!((&child, kind), (&again.0, again.1), "{name} {i}");
                 let reloaded =
                     crate::parse(&to_yaml(&child), "x").unwrap_or_else(|e| panic!("{name} {i}: {e}"));
@@ -252,6 +257,22 @@ mod tests {
         for kind in ["Shift", "Latency", "Add", "Drop", "Cross", "Redraw", "Twin"] {
             assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
         }
+    }
+
+    /// Without twins, no kind drawn or fallen back to makes one: a sweep whose transport is
+    /// fixed runs no twin, which would only repeat its parent's run.
+    #[test]
+    fn without_twins_a_mutation_is_never_a_twin() {
+        let parent = scenario("every-fault");
+        let mut kinds = std::collections::BTreeSet::new();
+        for i in 0..60u64 {
+            let mut rng = crate::seeds::rng(i, &[b"no-twins"]);
+            let drawn = if i % 2 == 0 { Mutation::Twin } else { any_kind(&mut rng) };
+            let (_, kind) = mutate(&parent, &parent, None, drawn, false, &mut rng);
+            assert_ne!(kind, Mutation::Twin, "{i}");
+            kinds.insert(format!("{kind:?}"));
+        }
+        assert!(kinds.contains("Redraw"), "a drawn twin is a redraw: {kinds:?}");
     }
 
     /// An added fault starts within the window of the recorded moment, on its node (a bounce
@@ -290,7 +311,7 @@ mod tests {
         let mut settings = std::collections::BTreeSet::new();
         for i in 0..40u64 {
             let mut rng = crate::seeds::rng(i, &[b"redraw"]);
-            let (child, kind) = mutate(&parent, &parent, None, Mutation::Redraw, &mut rng);
+            let (child, kind) = mutate(&parent, &parent, None, Mutation::Redraw, true, &mut rng);
             if kind != Mutation::Redraw {
                 continue;
             }
