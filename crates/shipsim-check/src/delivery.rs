@@ -423,6 +423,11 @@ mod tests {
         let v = only(&check(&records), DeliveryRule::NoFabrication);
         assert_eq!(event(&v), (3, "n1", 1, 2));
         assert!(v.actual.contains("with a payload of digest"), "{}", v.actual);
+        assert!(
+            v.actual.contains("not the shipped one's"),
+            "before the ack, the shipped bytes: {}",
+            v.actual
+        );
     }
 
     /// A delivery altering the payload after the sender's ack is still fabrication, found by
@@ -445,6 +450,28 @@ mod tests {
         assert_eq!(event(&v), (3, "n1", 1, 2));
         assert!(v.actual.contains("not the shipped one of digest"), "{}", v.actual);
         assert!(v.actual.contains("delivered after its ack"), "{}", v.actual);
+    }
+
+    /// A delivery to a restarted node of an event no shipment there allowed (its call said
+    /// certainly not delivered) is a redelivery reported with no ack time, not a panic.
+    #[test]
+    fn redelivery_of_an_event_no_shipment_allowed_reports_no_ack_time() {
+        let delivery = |t, life| Record::Deliver {
+            t,
+            node: "n2".into(),
+            life,
+            source: "n1".into(),
+            id: Some(9),
+            digest: PayloadDigest::of(crate::fixtures::payload("n1", 9).as_bytes()),
+            payload: None,
+        };
+        let (once, again) = (delivery(41 * MS, 1), delivery(205 * MS, 2));
+        let records = with_after(clean_run(), ship_end_of("n1", 3), once);
+        let records = with_after(records, |r| matches!(r, Record::Life { life: 2, .. }), again);
+        let found = check(&records);
+        let rule = shipsim_trace::Rule::from(DeliveryRule::RedeliveryAfterAck);
+        let v = found.iter().find(|v| v.rule == rule).unwrap_or_else(|| panic!("{found:#?}"));
+        assert!(v.actual.contains("acknowledged to n1 at 0s"), "{}", v.actual);
     }
 
     #[test]

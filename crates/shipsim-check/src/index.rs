@@ -105,9 +105,9 @@ impl Batch {
 }
 
 /// A shipped event as the checkers read it: its payload by digest. The payload's text is kept
-/// only while the shipment is unacknowledged ([`Index::shipped_payload`]), so that a delivery
-/// altering it is reported byte by byte; an acknowledged event's text is let go, so the index
-/// does not hold every payload of the run.
+/// only while the shipment is unacknowledged (and to the end for one never acknowledged), so
+/// that a delivery altering it is reported byte by byte ([`Delivered::shipped_payload`]); an
+/// acknowledged event's text is let go, so the index does not hold every payload of the run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shipped {
     /// The event's id.
@@ -580,10 +580,10 @@ impl Index {
     }
 
     /// The time of the record that first told shipment `g`'s sender it was delivered (see
-    /// [`Index::acked_at`]): an `Ack`, or the `ShipEnd` of its batch. Looked up rather than
-    /// kept, as only a report needs it.
+    /// [`Index::acked_at`]): an `Ack`, or the `ShipEnd` of its batch; 0 for no shipment, or
+    /// one never acknowledged. Looked up rather than kept, as only a report needs it.
     pub(crate) fn acked_t(&self, g: u32) -> Micros {
-        let pos = self.acked_at[g as usize];
+        let Some(&pos) = self.acked_at.get(g as usize).filter(|&&pos| pos != NEVER) else { return 0 };
         match self.acks.binary_search_by_key(&pos, |ack| ack.pos) {
             Ok(a) => self.acks[a].t,
             Err(_) => self.batch_of(g).end.map_or(0, |end| end.t),
@@ -1029,6 +1029,8 @@ mod tests {
         let by_end = index.latest_shipment(4);
         assert!(index.batch_of(by_end).local);
         assert_eq!((index.acked_t(by_ack), index.acked_t(by_end)), (211 * MS, 20 * MS));
-        assert_eq!(index.acked_at[index.latest_shipment(7) as usize], NEVER, "never acknowledged");
+        let never = index.latest_shipment(7);
+        assert_eq!(index.acked_at[never as usize], NEVER);
+        assert_eq!((index.acked_t(never), index.acked_t(NONE)), (0, 0), "never acknowledged, or no shipment");
     }
 }
