@@ -16,7 +16,10 @@ least as many probes and pairs as swarm, and more of either. The counts do not d
 machine or on `--jobs` (default 2): the same binary gives the same table.
 
 One sweep is one sample: with `--trials K` (default 1) each mode sweeps K times per scenario,
-trial j from `--first-seed 1 + j * N`, and the cells are the means over the trials.
+trial j from `--first-seed 1 + j * N`, and the cells are the means over the trials. Trial j of
+both modes starts from the same seed, so the trials pair up; per guided column a paired sign
+test on probes says whether the split of trials (guided more / fewer / as many) shows a
+difference at 5%, as the finding bench does for seeds (`crates/shipsim-cli/src/cli/bench/paired.rs`).
 """
 
 import argparse
@@ -29,11 +32,33 @@ LINE = re.compile(r"coverage: (\d+) of \d+ probes reached by \d+ seeds; (\d+) pa
 
 
 def coverage(binary, scenario, mode, seeds, jobs, trials):
-    """Mean (probes, pairs) over `trials` sweeps, or None with the binary's last line of error."""
+    """Each trial's (probes, pairs), or None with the binary's last line of error."""
     figures = [sweep(binary, scenario, mode, seeds, jobs, 1 + j * seeds) for j in range(trials)]
     if any(f is None for f in figures):
         return None
-    return tuple(sum(f[i] for f in figures) / trials for i in (0, 1))
+    return figures
+
+
+def mean(figures):
+    """Mean (probes, pairs) over the trials."""
+    return None if figures is None else tuple(sum(f[i] for f in figures) / len(figures) for i in (0, 1))
+
+
+def sign_test(a, b):
+    """Two-sided p-value of a split of a against b at even odds."""
+    n, tail, choose = a + b, 0.0, 1.0
+    for i in range(min(a, b) + 1):
+        if i > 0:
+            choose = choose * (n - i + 1) / i
+        tail += choose
+    return min(1.0, 2 * tail / 2**n)
+
+
+def paired(swarm, guided):
+    """(guided more, guided fewer, ties, p) of the trials' probes, paired by first seed."""
+    more = sum(g[0] > s[0] for s, g in zip(swarm, guided))
+    fewer = sum(g[0] < s[0] for s, g in zip(swarm, guided))
+    return more, fewer, len(swarm) - more - fewer, sign_test(more, fewer)
 
 
 def sweep(binary, scenario, mode, seeds, jobs, first_seed):
@@ -69,24 +94,34 @@ def main():
     only = [name for name in opts.only.split(",") if name]
     scenarios = [s for s in sorted((root / "scenarios").glob("*.yaml")) if not only or s.stem in only]
     head = ["scenario", "swarm probes / pairs"]
-    head += [f"guided ({pathlib.Path(b).name}) probes / pairs" for b in opts.binaries]
+    for b in opts.binaries:
+        head += [f"guided ({pathlib.Path(b).name}) probes / pairs", "probes, paired: more / fewer / ties (p)"]
     print("| " + " | ".join(head) + " |")
     print("| --- |" + " ---: |" * (len(head) - 1))
-    tally = [[0, 0] for _ in opts.binaries]  # [at least as many, more]
+    tally = [[0, 0, 0, 0] for _ in opts.binaries]  # [at least as many, more, shown more, shown fewer]
     for scenario in scenarios:
-        swarm = coverage(opts.binaries[0], scenario, "swarm", opts.seeds, opts.jobs, opts.trials)
+        swarm_trials = coverage(opts.binaries[0], scenario, "swarm", opts.seeds, opts.jobs, opts.trials)
+        swarm = mean(swarm_trials)
         row = [scenario.stem, cell(swarm)]
         for i, binary in enumerate(opts.binaries):
-            guided = coverage(binary, scenario, "guided", opts.seeds, opts.jobs, opts.trials)
+            guided_trials = coverage(binary, scenario, "guided", opts.seeds, opts.jobs, opts.trials)
+            guided = mean(guided_trials)
             row.append(cell(guided))
-            if swarm is not None and guided is not None:
-                tally[i][0] += guided[0] >= swarm[0] and guided[1] >= swarm[1]
-                tally[i][1] += guided[0] >= swarm[0] and guided[1] >= swarm[1] and guided != swarm
+            if swarm is None or guided is None:
+                row.append("-")
+                continue
+            more, fewer, ties, p = paired(swarm_trials, guided_trials)
+            row.append(f"{more} / {fewer} / {ties} ({p:.3f})")
+            tally[i][2] += p < 0.05 and more > fewer
+            tally[i][3] += p < 0.05 and fewer > more
+            tally[i][0] += guided[0] >= swarm[0] and guided[1] >= swarm[1]
+            tally[i][1] += guided[0] >= swarm[0] and guided[1] >= swarm[1] and guided != swarm
         print("| " + " | ".join(row) + " |", flush=True)
-    for binary, (at_least, more) in zip(opts.binaries, tally):
+    for binary, (at_least, more, shown_more, shown_fewer) in zip(opts.binaries, tally):
         print(
             f"\n{binary}: guided reached at least as many probes and pairs as swarm on {at_least} of "
-            f"{len(scenarios)} scenarios, and more (of either, none fewer) on {more}"
+            f"{len(scenarios)} scenarios, and more (of either, none fewer) on {more}; the paired "
+            f"trials show guided reaching more probes on {shown_more}, fewer on {shown_fewer}"
         )
 
 

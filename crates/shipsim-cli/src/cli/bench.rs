@@ -32,6 +32,9 @@ mod explore;
 mod finding;
 mod harness;
 mod memory;
+// The finding bench's (behind `broken`); its tests run in every build.
+#[cfg_attr(not(feature = "broken"), allow(dead_code))]
+mod paired;
 mod router;
 mod scale;
 mod speed;
@@ -501,8 +504,11 @@ fn render_finding(out: &mut String, f: &finding::FindingFigures) {
     );
     let _ = writeln!(
         out,
-        "| variant | scenario | swarm seeds | guided seeds | swarm wall s | guided wall s | probes swarm / guided | pairs swarm / guided |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| variant | scenario | swarm seeds | guided seeds | paired trials: guided fewer / swarm fewer / ties (p) | swarm wall s | guided wall s | probes swarm / guided | pairs swarm / guided |\n| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
     );
+    let split = |p: &paired::Paired| {
+        format!("{} / {} / {} ({:.3}: {})", p.guided_fewer, p.swarm_fewer, p.ties, p.p, p.verdict())
+    };
     let each = |side: &finding::Side| {
         let seeds: Vec<String> = side
             .trials
@@ -517,11 +523,12 @@ fn render_finding(out: &mut String, f: &finding::FindingFigures) {
         let (s, g) = (&v.swarm, &v.guided);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} |",
             v.variant,
             v.scenario,
             each(s),
             each(g),
+            split(&v.paired),
             s.mean_wall_s,
             g.mean_wall_s,
             s.mean_probes,
@@ -538,8 +545,19 @@ fn render_finding(out: &mut String, f: &finding::FindingFigures) {
     }
     let _ = writeln!(
         out,
-        "| total of the means | | {total_swarm:.1} | {total_guided:.1} | {wall_swarm:.2} | {wall_guided:.2} | | |\n\nguided needs fewer seeds on average for {fewer} variants, more for {more}, as many for {}\n",
+        "| total of the means | | {total_swarm:.1} | {total_guided:.1} | {} | {wall_swarm:.2} | {wall_guided:.2} | | |\n\nguided needs fewer seeds on average for {fewer} variants, more for {more}, as many for {}",
+        split(&f.pooled),
         f.variants.len() - fewer - more
+    );
+    let shown = |verdict: &str| f.variants.iter().filter(|v| v.paired.verdict() == verdict).count();
+    let _ = writeln!(
+        out,
+        "paired sign test per variant (p < {}): guided fewer on {}, swarm fewer on {}, no difference shown on {}; all pairs together: {}\n",
+        paired::LEVEL,
+        shown("guided fewer"),
+        shown("swarm fewer"),
+        shown("no difference shown"),
+        split(&f.pooled)
     );
 }
 

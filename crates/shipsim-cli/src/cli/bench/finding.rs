@@ -12,6 +12,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant}; // allow-nondeterminism: a benchmark measures wall time
 
+use super::paired::Paired;
 use serde::Serialize;
 use shipper::broken::{self, Variant};
 use shipsim::scenario::{Scenario, TransportKind};
@@ -99,6 +100,8 @@ pub struct VariantFigures {
     pub scenario: String,
     pub swarm: Side,
     pub guided: Side,
+    /// Trial `j` of swarm against trial `j` of guided (the same first seed).
+    pub paired: Paired,
 }
 
 /// Item 8's figures.
@@ -109,6 +112,15 @@ pub struct FindingFigures {
     /// Sweeps per variant and mode.
     pub trials: u64,
     pub variants: Vec<VariantFigures>,
+    /// Every variant's pairs of trials together.
+    pub pooled: Paired,
+}
+
+/// The pairs of (swarm, guided) seeds to the first failure of one variant's trials, a trial that
+/// found nothing counting N + 1.
+fn pairs(swarm: &Side, guided: &Side, seeds: u64) -> impl Iterator<Item = (u64, u64)> {
+    let count = move |t: &Trial| t.seeds_to_failure.unwrap_or(seeds + 1);
+    swarm.trials.iter().zip(&guided.trials).map(move |(s, g)| (count(s), count(g)))
 }
 
 /// What a sweep's progress says of its first failure: runs and wall time to it.
@@ -173,14 +185,13 @@ pub(crate) fn run(dir: &Path, seeds: u64, trials: u64) -> Result<FindingFigures,
         let firsts = (0..trials).map(|j| 1 + j * seeds);
         let swarm = firsts.clone().map(|first| swarm(&scenario, *variant, first, seeds)).collect();
         let guided = firsts.map(|first| guided(&scenario, *variant, first, seeds)).collect();
-        variants.push(VariantFigures {
-            variant: format!("{variant:?}"),
-            scenario: format!("{name} ({kind})"),
-            swarm: Side::of(swarm, seeds),
-            guided: Side::of(guided, seeds),
-        });
+        let (swarm, guided) = (Side::of(swarm, seeds), Side::of(guided, seeds));
+        let paired = Paired::of(pairs(&swarm, &guided, seeds));
+        let (variant, scenario) = (format!("{variant:?}"), format!("{name} ({kind})"));
+        variants.push(VariantFigures { variant, scenario, swarm, guided, paired });
     }
-    Ok(FindingFigures { seeds, trials, variants })
+    let pooled = Paired::of(variants.iter().flat_map(|v| pairs(&v.swarm, &v.guided, seeds)));
+    Ok(FindingFigures { seeds, trials, variants, pooled })
 }
 
 #[cfg(test)]
