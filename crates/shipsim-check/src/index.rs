@@ -277,8 +277,8 @@ pub(crate) struct Index {
     pub acks: Vec<AckRecord>,
     /// The records of the kinds kept whole, with their positions, in trace order.
     others: Vec<(usize, Record)>,
-    /// What each delivery that needs it keeps aside, by its index in `deliveries`.
-    aside: BTreeMap<u32, Aside>,
+    /// What each delivery that needs it keeps aside, by its record's position.
+    aside: BTreeMap<usize, Aside>,
     /// The error text of each `ShipEnd` that has one, by position.
     errors: BTreeMap<usize, String>,
     /// Lives by (node, life).
@@ -535,12 +535,7 @@ impl Index {
 
     /// The source, id and payload of delivery `d`.
     pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'_> {
-        // Most deliveries keep nothing aside: no need to find their number.
-        let aside = if d.shipment == NONE || !self.aside.is_empty() {
-            self.aside.get(&self.delivery_number(d))
-        } else {
-            None
-        };
+        let aside = self.aside.get(&d.pos);
         let shipped = (d.shipment != NONE).then(|| &self.shipped[d.shipment as usize]);
         Delivered {
             source: self.source_of(d),
@@ -554,13 +549,6 @@ impl Index {
     /// The node delivery `d` claims to come from.
     pub(crate) fn source_of(&self, d: &Delivery) -> &str {
         &self.sources[d.source as usize]
-    }
-
-    /// The index of `d` in `deliveries`.
-    fn delivery_number(&self, d: &Delivery) -> u32 {
-        let k = self.deliveries.partition_point(|other| other.pos < d.pos);
-        debug_assert!(std::ptr::eq(&self.deliveries[k], d), "a delivery of this index");
-        k as u32
     }
 
     /// The error text of the `ShipEnd` at `pos`, if it has one.
@@ -757,7 +745,7 @@ impl Index {
                     .and(self.texts.get(&shipment))
                     .cloned(),
             };
-            self.aside.insert(self.deliveries.len() as u32, aside);
+            self.aside.insert(pos, aside);
         }
         self.deliveries.push(Delivery { pos, t, node, life: *life, shipment, source });
     }
