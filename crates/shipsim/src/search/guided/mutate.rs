@@ -71,7 +71,7 @@ pub(super) fn mutate(
             Mutation::Latency => scale_latency(&mut child, rng),
             Mutation::Cross => child = cross(base, parent, rng),
             Mutation::Redraw => {
-                redraw(&mut child, dimension(rng), rng);
+                redraw(&mut child, base, dimension(rng), rng);
             }
             Mutation::Twin => match super::twin::twin(base, &child) {
                 Some(twin) => child = twin,

@@ -42,13 +42,13 @@ pub(crate) fn dimension(rng: &mut SmallRng) -> usize {
     DIMENSIONS - 1
 }
 
-/// Re-draws dimension `which` (below [`DIMENSIONS`]) of `s` from `rng`. The caller checks
-/// that the result is a valid scenario and differs from `s` (a knob that does not apply, such
-/// as the transport of a scenario that names one, leaves it as it was).
-pub(crate) fn redraw(s: &mut Scenario, which: usize, rng: &mut SmallRng) {
+/// Re-draws dimension `which` (below [`DIMENSIONS`]) of `s`, a variant of `base`, from `rng`.
+/// The caller checks that the result is a valid scenario and differs from `s` (a knob that
+/// does not apply, such as the transport of a scenario that names one, leaves it as it was).
+pub(crate) fn redraw(s: &mut Scenario, base: &Scenario, which: usize, rng: &mut SmallRng) {
     match which.checked_sub(knobs::COUNT) {
         None => Knobs::one(rng, which).apply(s),
-        Some(0) => toggle_segment(s),
+        Some(0) => toggle_segment(s, base),
         Some(1) => redraw_sink(s, rng),
         Some(2) => {
             let factor = rng.random_range(0.0..4.0);
@@ -59,13 +59,16 @@ pub(crate) fn redraw(s: &mut Scenario, which: usize, rng: &mut SmallRng) {
     }
 }
 
-/// Byte streams cut into pieces of 1..1500 bytes where they were whole (and nothing is lost:
-/// the swarm's rule), whole where they were cut.
-fn toggle_segment(s: &mut Scenario) {
+/// Byte streams cut into pieces of 1..1500 bytes where they were whole, whole where they
+/// were cut. Cut only under the swarm's rules: nothing is lost, and the payload sizes are
+/// `base`'s own (a payload the swarm drew rides whole writes only: frames of kilobytes cut into
+/// small pieces outlast the deadlines of many scenarios, a budget's edge and not a bug).
+fn toggle_segment(s: &mut Scenario, base: &Scenario) {
     if s.network.segment.is_some() {
         s.network.segment = None;
     } else if s.network.loss == 0.0
         && !s.faults.iter().any(|f| f.action.kind() == shipsim_trace::FaultKind::Loss)
+        && s.workload.payload == base.workload.payload
     {
         s.network.segment = Some(SizeRange { min: 1, max: 1500 });
     }
@@ -108,9 +111,9 @@ mod tests {
                 for i in 0..8u64 {
                     let rng = || crate::seeds::rng(i, &[b"redraw", name.as_bytes()]);
                     let mut one = s.clone();
-                    redraw(&mut one, which, &mut rng());
+                    redraw(&mut one, &s, which, &mut rng());
                     let mut two = s.clone();
-                    redraw(&mut two, which, &mut rng());
+                    redraw(&mut two, &s, which, &mut rng());
                     assert_eq!(one, two, "dimension {which} on {name}: a function of the RNG");
                     if one != s && crate::parse(&to_yaml(&one), "x").is_ok() {
                         changed += 1;
@@ -128,13 +131,13 @@ mod tests {
         let s = scenario("partition-heal");
         assert_eq!(s.transport.kind, None);
         let mut v = s.clone();
-        redraw(&mut v, 1, &mut crate::seeds::rng(7, &[b"redraw"]));
+        redraw(&mut v, &s, 1, &mut crate::seeds::rng(7, &[b"redraw"]));
         assert_eq!(v.transport.kind, Some(crate::scenario::TransportKind::Grpc));
         v.transport.kind = None;
         assert_eq!(v, s, "only the transport moved");
         // The busy knob (7) makes a sink that never answered busy answer busy now and then.
         let mut busy = s.clone();
-        redraw(&mut busy, 7, &mut crate::seeds::rng(7, &[b"redraw"]));
+        redraw(&mut busy, &s, 7, &mut crate::seeds::rng(7, &[b"redraw"]));
         assert!(busy.sink.busy > 0.0 && s.sink.busy == 0.0, "{:?}", busy.sink);
     }
 
@@ -143,10 +146,16 @@ mod tests {
     fn segments_toggle_and_sinks_never_outgrow_their_budgets() {
         let s = scenario("crash-restart-receiver");
         let mut cut = s.clone();
-        toggle_segment(&mut cut);
+        let base = cut.clone();
+        toggle_segment(&mut cut, &base);
         assert_eq!(cut.network.segment, Some(SizeRange { min: 1, max: 1500 }));
-        toggle_segment(&mut cut);
+        toggle_segment(&mut cut, &base);
         assert_eq!(cut.network.segment, None);
+        // A payload the swarm drew (not the scenario's own) keeps its writes whole.
+        cut.workload.payload = Some(SizeRange { min: 16, max: 4096 });
+        assert_ne!(cut.workload.payload, base.workload.payload);
+        toggle_segment(&mut cut, &base);
+        assert_eq!(cut.network.segment, None, "kilobyte frames are not cut where the swarm drew them");
         let s = scenario("bounce-sender");
         assert_eq!(s.sink, Sink::default());
         let mut rng = crate::seeds::rng(3, &[b"redraw"]);
