@@ -60,6 +60,31 @@ const PAGE_BITS: u32 = 6;
 const PAGE: usize = 1 << PAGE_BITS;
 const SLOT: u64 = PAGE as u64 - 1;
 
+/// Texts numbered by first mention: each a `u32` where it is kept, its text once here.
+#[derive(Default)]
+pub(crate) struct Numbered {
+    texts: Vec<shipsim_trace::Text>,
+    numbers: FastMap<shipsim_trace::Text, u32>,
+}
+
+impl Numbered {
+    /// The number of `text`, numbering it if new.
+    pub(crate) fn number(&mut self, text: &shipsim_trace::Text) -> u32 {
+        if let Some(&n) = self.numbers.get(text.as_str()) {
+            return n;
+        }
+        let n = self.texts.len() as u32;
+        self.texts.push(text.clone());
+        self.numbers.insert(text.clone(), n);
+        n
+    }
+
+    /// The text numbered `n`.
+    pub(crate) fn text(&self, n: u32) -> &str {
+        &self.texts[n as usize]
+    }
+}
+
 /// A `u64 -> u32` map for keys in dense runs (values must not be [`NONE`]).
 #[derive(Default)]
 pub(crate) struct DenseMap {
@@ -102,5 +127,13 @@ mod tests {
         assert_eq!(map.get(2), None, "a neighbour in a page is not set");
         assert_eq!(map.get(1 << 40), None);
         assert_eq!(map.pages.len(), 5, "pages are shared by neighbours");
+    }
+
+    #[test]
+    fn texts_are_numbered_once_by_first_mention() {
+        let mut numbered = Numbered::default();
+        let (a, b) = (shipsim_trace::Text::from("a"), shipsim_trace::Text::from("b"));
+        assert_eq!([numbered.number(&a), numbered.number(&b), numbered.number(&a)], [0, 1, 0]);
+        assert_eq!((numbered.text(0), numbered.text(1)), ("a", "b"));
     }
 }

@@ -31,7 +31,7 @@ use shipsim_trace::{
 use shipsim_trace::{Invariant, TraceRule, fmt_t};
 
 pub(crate) use crate::dense::NONE;
-use crate::dense::{DenseMap, FastMap};
+use crate::dense::{DenseMap, FastMap, Numbered};
 use crate::findings::Findings;
 use crate::jumps::Jumps;
 
@@ -241,8 +241,7 @@ pub(crate) struct Index {
     pub names: Vec<Text>,
     name_ix: FastMap<Text, u32>,
     /// The sources deliveries claim, by first mention.
-    sources: Vec<Text>,
-    source_ix: FastMap<Text, u32>,
+    sources: Numbered,
     /// Every `ship_batch` call, in `ShipBegin` order.
     pub batches: Vec<Batch>,
     /// Per node (by index): its batches by number.
@@ -250,8 +249,7 @@ pub(crate) struct Index {
     /// Per shipment: the event shipped.
     shipped: Vec<Shipped>,
     /// Routing keys, by first mention.
-    keys: Vec<Text>,
-    key_ix: FastMap<Text, u32>,
+    keys: Numbered,
     /// The payload text of each shipment not yet acknowledged, by shipment.
     texts: FastMap<u32, Text>,
     /// Per shipment: its batch.
@@ -313,13 +311,11 @@ impl Index {
             fed: 0,
             names: Vec::new(),
             name_ix: FastMap::default(),
-            sources: Vec::new(),
-            source_ix: FastMap::default(),
+            sources: Numbered::default(),
             batches: Vec::new(),
             batch_by_key: Vec::new(),
             shipped: Vec::new(),
-            keys: Vec::new(),
-            key_ix: FastMap::default(),
+            keys: Numbered::default(),
             texts: FastMap::default(),
             shipment_batch: Vec::new(),
             prev_same_id: Vec::new(),
@@ -442,17 +438,6 @@ impl Index {
         ix
     }
 
-    /// The index of a delivery's source `name`, adding it if new.
-    fn source(&mut self, name: &Text) -> u32 {
-        if let Some(&ix) = self.source_ix.get(name.as_str()) {
-            return ix;
-        }
-        let ix = self.sources.len() as u32;
-        self.sources.push(name.clone());
-        self.source_ix.insert(name.clone(), ix);
-        ix
-    }
-
     /// The index of node `name`, if the trace knows it.
     pub(crate) fn node(&self, name: &str) -> Option<u32> {
         self.name_ix.get(name).copied()
@@ -508,18 +493,7 @@ impl Index {
 
     /// The routing key of `event`.
     pub(crate) fn key(&self, event: &Shipped) -> &str {
-        &self.keys[event.key as usize]
-    }
-
-    /// The index of routing key `key`, adding it if new.
-    fn intern_key(&mut self, key: &Text) -> u32 {
-        if let Some(&ix) = self.key_ix.get(key.as_str()) {
-            return ix;
-        }
-        let ix = self.keys.len() as u32;
-        self.keys.push(key.clone());
-        self.key_ix.insert(key.clone(), ix);
-        ix
+        self.keys.text(event.key)
     }
 
     /// The name of node `ix`.
@@ -548,7 +522,7 @@ impl Index {
 
     /// The node delivery `d` claims to come from.
     pub(crate) fn source_of(&self, d: &Delivery) -> &str {
-        &self.sources[d.source as usize]
+        self.sources.text(d.source)
     }
 
     /// The error text of the `ShipEnd` at `pos`, if it has one.
@@ -726,7 +700,7 @@ impl Index {
     fn deliver(&mut self, pos: usize, t: Micros, record: &Record) {
         let Record::Deliver { node, life, source, id, digest, payload, .. } = record else { return };
         let node = self.intern(node, t);
-        let source = self.source(source);
+        let source = self.sources.number(source);
         let mut shipment = id.map_or(NONE, |id| self.latest_shipment(id));
         while shipment != NONE && self.batch_of(shipment).dst != node {
             shipment = self.prev_same_id[shipment as usize];
@@ -734,16 +708,14 @@ impl Index {
         if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
             self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
         }
-        let shipped = (shipment != NONE).then(|| &self.shipped[shipment as usize]);
-        if shipped.is_none_or(|s| s.digest != *digest) || payload.is_some() {
+        let differs = (shipment == NONE) || self.shipped[shipment as usize].digest != *digest;
+        if differs || payload.is_some() {
             let aside = Aside {
                 id: *id,
                 digest: *digest,
                 payload: payload.as_deref().cloned(),
-                shipped_payload: shipped
-                    .filter(|s| s.digest != *digest)
-                    .and(self.texts.get(&shipment))
-                    .cloned(),
+                // No text is filed under NONE: a delivery of nothing shipped gets none.
+                shipped_payload: differs.then(|| self.texts.get(&shipment).cloned()).flatten(),
             };
             self.aside.insert(pos, aside);
         }
@@ -826,7 +798,7 @@ impl Index {
         let id = event.id;
         let g = self.shipment_batch.len() as u32;
         self.shipment_batch.push(b);
-        let key = self.intern_key(&event.key);
+        let key = self.keys.number(&event.key);
         let digest = PayloadDigest::of(event.payload.as_bytes());
         self.shipped.push(Shipped { id, digest, key, shard: event.shard });
         self.texts.insert(g, event.payload.clone());
@@ -970,7 +942,7 @@ impl<'i> Iterator for Items<'i> {
         let positions = [
             ix.others.get(o).map(|(pos, _)| *pos),
             ix.batches.get(b).map(|batch| batch.pos),
-            ix.ends.get(e).map(|&batch| ix.end_record(batch).pos),
+            ix.ends.get(e).and_then(|&batch| ix.batches[batch as usize].end).map(|end| end.pos),
             ix.odd_ends.get(oe).map(|end| end.pos),
             ix.deliveries.get(d).map(|delivery| delivery.pos),
             ix.acks.get(a).map(|ack| ack.pos),

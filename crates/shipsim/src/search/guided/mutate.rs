@@ -59,10 +59,8 @@ pub(super) fn mutate(
     rng: &mut SmallRng,
 ) -> (Scenario, Mutation) {
     for attempt in 0..ATTEMPTS {
-        let kind = match if attempt < ATTEMPTS / 2 { kind } else { any_kind(rng) } {
-            Mutation::Twin if !twins => Mutation::Redraw,
-            kind => kind,
-        };
+        let drawn = if attempt < ATTEMPTS / 2 { kind } else { any_kind(rng) };
+        let kind = if drawn == Mutation::Twin && !twins { Mutation::Redraw } else { drawn };
         let mut child = parent.clone();
         match kind {
             Mutation::Shift if !shift(&mut child, moment, rng) => continue,
