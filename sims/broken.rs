@@ -229,6 +229,13 @@ const CASES: &[Case] = &[
         transport: TransportKind::Tcp,
     },
     Case {
+        variant: Variant::LocalOkOnQueue,
+        scenario: "baseline",
+        rule: Rule::Delivery(DeliveryRule::OkBeforeDelivery),
+        max_seeds: 1,
+        transport: TransportKind::Tcp,
+    },
+    Case {
         variant: Variant::GrpcBusyAsAccepted,
         scenario: "concurrent-busy-sink",
         rule: Rule::Delivery(DeliveryRule::NoLoss),

@@ -8,6 +8,8 @@
 //!   `delivery / no-loss`;
 //! - `NatsRetryWithoutKey` (a NATS retry under a new idempotency key) on `nats-resend-dedup`,
 //!   whose slow sink leaves attempts unanswered while it delivers: `delivery / no-duplicate`.
+//! - `LocalOkOnQueue` (a local ship `Ok` before its node's own sink has the event) on
+//!   `real-smoke`: `delivery / ok-before-delivery`, in a run with no crash in the window.
 //!
 //! The NATS cases need `nats-server` on PATH: without it they show as ignored, with the
 //! install command as the reason, and never pass.
@@ -34,7 +36,7 @@ struct Case {
     nats: bool,
 }
 
-const CASES: [Case; 3] = [
+const CASES: [Case; 4] = [
     Case {
         variant: Variant::AckBeforeSink,
         scenario: "crash-restart-receiver.yaml",
@@ -52,6 +54,12 @@ const CASES: [Case; 3] = [
         scenario: "real/nats-resend-dedup.yaml",
         rule: DeliveryRule::NoDuplicate,
         nats: true,
+    },
+    Case {
+        variant: Variant::LocalOkOnQueue,
+        scenario: "real/real-smoke.yaml",
+        rule: DeliveryRule::OkBeforeDelivery,
+        nats: false,
     },
 ];
 

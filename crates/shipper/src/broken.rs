@@ -105,11 +105,15 @@ pub enum Variant {
     /// receiver takes it for a new call and delivers again what the lost attempt delivered
     /// (`shipper-nats`, `NatsTransport::attempt`). Real mode only.
     NatsRetryWithoutKey,
+    /// A local ship is `Ok` once its event is handed to a task that will offer it to the sink,
+    /// not once the sink took it: the original's queue-and-return behind an accepting sink
+    /// (`LocalSink`'s accept). A crash in between loses events reported shipped.
+    LocalOkOnQueue,
 }
 
 impl Variant {
     /// Every variant, in catalogue order.
-    pub const ALL: [Variant; 26] = [
+    pub const ALL: [Variant; 27] = [
         Variant::NoAck,
         Variant::NoDedup,
         Variant::BatchRoundRobin,
@@ -136,6 +140,7 @@ impl Variant {
         Variant::BackoffNeverGrows,
         Variant::NatsPublishAsDelivered,
         Variant::NatsRetryWithoutKey,
+        Variant::LocalOkOnQueue,
     ];
 
     /// The variants only real mode can run (their transport has no simulated network):

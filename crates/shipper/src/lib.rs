@@ -54,6 +54,7 @@ mod fence;
 mod handover;
 mod ids;
 mod in_process;
+mod local_sink;
 pub mod probes;
 mod router;
 mod shard_map;

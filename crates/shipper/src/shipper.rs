@@ -10,11 +10,12 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use crate::batch_error::BatchError;
-use crate::channel::{reserve_until, send_all};
 use crate::error::{ShipperError, ShipperResult};
 use crate::event::ShippedEvent;
 use crate::fence::UNFENCED_EPOCH;
 use crate::ids::NodeId;
+use crate::local_sink::LocalSink;
+use crate::sink::EventSink;
 use crate::stats::ShipperStats;
 use crate::transport::ShipperTransport;
 
@@ -34,7 +35,7 @@ pub struct ShipperConfig {
 pub struct EventShipper {
     config: ShipperConfig,
     transport: Arc<dyn ShipperTransport>,
-    local_in: Mutex<Option<mpsc::Sender<ShippedEvent>>>,
+    local_in: Mutex<Option<LocalSink>>,
     stats: Arc<ShipperStats>,
     deadline: Option<Duration>,
 }
@@ -66,7 +67,25 @@ impl EventShipper {
 
     /// Install a local-delivery sink so events targeting the local node are
     /// dispatched through it (the `Receiver` half is held by the operator).
+    ///
+    /// A local ship is then `Ok` once its event is *queued*, before the operator
+    /// took it: a process that dies in between loses events reported shipped.
+    /// [`Self::install_local_event_sink`] gives local ships a remote ship's
+    /// meaning instead.
     pub fn install_local_sink(&self, sink: mpsc::Sender<ShippedEvent>) {
+        self.install(LocalSink::Channel(sink));
+    }
+
+    /// Install the receiving application as the local sink: a local ship is
+    /// then `Ok` once `sink` accepted its event, as a remote ship is `Ok` once
+    /// the receiver's sink accepted it. Accepts of one call happen one at a
+    /// time, in batch order; the deadline bounds them, and one cut short by it
+    /// is [`ShipperError::Ambiguous`] (the sink may have taken the event).
+    pub fn install_local_event_sink(&self, sink: Arc<dyn EventSink>) {
+        self.install(LocalSink::Sink(sink));
+    }
+
+    fn install(&self, sink: LocalSink) {
         *self.local_in.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
     }
 
@@ -139,7 +158,13 @@ impl EventShipper {
         let total = events.len() as u64;
         let result = if local {
             match self.local_sink(dst) {
-                Ok(tx) => send_all(dst, &tx, events, deadline).await,
+                Ok(sink) => {
+                    let result = sink.send_batch(dst, events, deadline).await;
+                    if result.as_ref().is_err_and(|err| matches!(err.error, ShipperError::NoRoute(_))) {
+                        self.drop_dead_local_sink(&sink);
+                    }
+                    result
+                }
                 Err(error) => Err(BatchError { shipped: 0, error, unshipped: events }),
             }
         } else {
@@ -167,9 +192,6 @@ impl EventShipper {
                 self.stats.count_delivered(local, err.shipped as u64);
                 self.stats.count_failed(&err.error, total - err.shipped as u64);
                 debug!(dst = %dst, local, shipped = err.shipped, error = %err.error, "ship_batch: stopped");
-                if local && matches!(err.error, ShipperError::NoRoute(_)) {
-                    self.drop_dead_local_sink();
-                }
             }
         }
         result
@@ -179,7 +201,7 @@ impl EventShipper {
         self.deadline.map(|d| Instant::now() + d) // allow-nondeterminism: tokio time, which turmoil simulates
     }
 
-    fn local_sink(&self, dst: &NodeId) -> ShipperResult<mpsc::Sender<ShippedEvent>> {
+    fn local_sink(&self, dst: &NodeId) -> ShipperResult<LocalSink> {
         let sink = self.local_in.lock().unwrap_or_else(|e| e.into_inner()).clone();
         sink.ok_or_else(|| ShipperError::NoRoute(dst.clone()))
     }
@@ -190,26 +212,20 @@ impl EventShipper {
         event: ShippedEvent,
         deadline: Option<Instant>,
     ) -> ShipperResult<()> {
-        let tx = self.local_sink(dst)?;
-        match reserve_until(dst, &tx, deadline).await {
-            Ok(permit) => {
-                permit.send(event);
-                Ok(())
-            }
-            Err(err) => {
-                if matches!(err, ShipperError::NoRoute(_)) {
-                    self.drop_dead_local_sink();
-                }
-                Err(err)
-            }
+        let sink = self.local_sink(dst)?;
+        let result = sink.send(dst, event, deadline).await;
+        if matches!(result, Err(ShipperError::NoRoute(_))) {
+            self.drop_dead_local_sink(&sink);
         }
+        result
     }
 
-    /// A local sink whose receiver was dropped is uninstalled, as a dead
-    /// remote route is pruned, so later ships fail fast with `NoRoute`.
-    fn drop_dead_local_sink(&self) {
+    /// A local sink found closed is uninstalled, as a dead remote route is
+    /// pruned, so later ships fail fast with `NoRoute`; unless another one was
+    /// installed meanwhile.
+    fn drop_dead_local_sink(&self, dead: &LocalSink) {
         let mut sink = self.local_in.lock().unwrap_or_else(|e| e.into_inner());
-        if sink.as_ref().is_some_and(|tx| tx.is_closed()) {
+        if sink.as_ref().is_some_and(|installed| installed.same(dead)) {
             *sink = None;
         }
     }

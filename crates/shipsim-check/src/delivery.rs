@@ -18,6 +18,13 @@
 //! - `delivered-despite-error`: an event a call reported certainly not
 //!   delivered (outcome `no-route` or `not-delivered`, index ≥ shipped) has
 //!   no delivery attributed to that call.
+//! - `ok-before-delivery`: a call to the sender's own node counts an event
+//!   shipped only once its sink has it: the event's delivery comes before the
+//!   call's `ShipEnd` in the trace. Its sink is in the sender's process, so a
+//!   crash after the call returned and before the sink took the event loses it
+//!   with no fault the trace can show; this rule sees the window in every run,
+//!   crash or none. Remote calls are not held to it: a transport may answer
+//!   once a broker stored the event, before any node's sink has it.
 //!
 //! A delivery is attributed to the latest shipment of its id to the
 //! delivering node begun before it; with unique event ids that is simply
@@ -73,6 +80,9 @@ pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) 
             let first = index.first_delivery[(batch.first + i) as usize];
             if i < shipped && first == NONE {
                 lost(index, batch, end, i, findings);
+            } else if i < shipped && batch.node == batch.dst && index.deliveries[first as usize].pos > end.pos
+            {
+                ok_before_delivery(index, batch, end, i, &index.deliveries[first as usize], findings);
             } else if i >= shipped && first != NONE && batch.certainly_failed() {
                 delivered_despite_error(index, batch, end, i, &index.deliveries[first as usize], findings);
             }
@@ -96,6 +106,29 @@ fn lost(index: &Index, batch: &Batch, end: End, i: u32, findings: &mut Findings)
                 index.events(batch)[i as usize].id,
                 index.name(batch.dst)
             ),
+        )
+    });
+}
+
+/// `ok-before-delivery` for event `i` of `batch`, a call to its own node, in its shipped
+/// prefix and delivered (first by `delivery`) only after the call's `ShipEnd`.
+fn ok_before_delivery(
+    index: &Index,
+    batch: &Batch,
+    end: End,
+    i: u32,
+    delivery: &Delivery,
+    findings: &mut Findings,
+) {
+    findings.add(delivery.t, DeliveryRule::OkBeforeDelivery, || {
+        (
+            Some(index.event_ref(batch.first + i)),
+            format!(
+                "recorded by {}'s own sink before its ship_batch counted it shipped (the call ended at {})",
+                index.name(batch.dst),
+                fmt_t(end.t)
+            ),
+            format!("recorded only after the call ended, at {}", fmt_t(delivery.t)),
         )
     });
 }
@@ -570,6 +603,34 @@ mod tests {
         let v = only(&check(&records), DeliveryRule::DeliveredDespiteError);
         assert_eq!(event(&v), (9, "n1", 3, 1));
         assert!(v.expected.contains("no-route"), "{}", v.expected);
+    }
+
+    #[test]
+    fn a_local_call_ending_before_its_sink_has_the_event() {
+        let late = with_after(
+            without(clean_run(), delivery_of(5, "n1", 1)),
+            ship_end_of("n1", 2),
+            deliver(20 * MS, "n1", 1, "n1", 5),
+        );
+        let v = only(&check(&late), DeliveryRule::OkBeforeDelivery);
+        assert_eq!(event(&v), (5, "n1", 2, 1));
+        assert_eq!(check_with(&late, ExpectDelivery::AtLeastOnce).len(), 1);
+    }
+
+    /// A remote call's Ok may come before the receiver's sink has the event (a broker's ack),
+    /// and a delivery after the end of a call that did not count it shipped is on time.
+    #[test]
+    fn only_a_local_calls_shipped_prefix_must_precede_its_end() {
+        let remote = with_after(
+            without(clean_run(), delivery_of(3, "n2", 1)),
+            ship_end_of("n1", 1),
+            deliver(14 * MS, "n2", 1, "n1", 3),
+        );
+        assert_eq!(check(&remote), vec![]);
+        let mut tb = Tb::new(&["n1"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n1", &[1, 2]).deliver(10 * MS, "n1", 1, "n1", 1);
+        tb.end(11 * MS, "n1", 1, 1, 1, Outcome::Ambiguous).deliver(12 * MS, "n1", 1, "n1", 2);
+        assert_eq!(check(&tb.build()), vec![]);
     }
 
     #[test]

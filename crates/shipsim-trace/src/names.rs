@@ -74,6 +74,9 @@ names! {
         RedeliveryAfterAck = "redelivery-after-ack",
         /// An event reported certainly not delivered was delivered.
         DeliveredDespiteError = "delivered-despite-error",
+        /// A call to the sender's own node returned with an event counted shipped that its
+        /// sink had not recorded yet.
+        OkBeforeDelivery = "ok-before-delivery",
     }
 }
 
@@ -393,6 +396,6 @@ mod tests {
         rules.sort();
         let names: Vec<String> = rules.iter().map(Rule::to_string).collect();
         assert_eq!(names, ["delivery/no-loss", "stats/received", "stats/totals"]);
-        assert_eq!(Rule::all().count(), 41);
+        assert_eq!(Rule::all().count(), 42);
     }
 }

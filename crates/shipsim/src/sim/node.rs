@@ -10,8 +10,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use shipper::{EventShipper, PlannedBatch, Router, ShippedEvent, ShipperConfig};
-use tokio::sync::mpsc;
+use shipper::{EventShipper, PlannedBatch, Router, ShipperConfig};
 use tokio::task::JoinSet;
 
 use crate::scenario::Scenario;
@@ -21,12 +20,9 @@ use crate::sim::node_clock::NodeClock;
 use crate::sim::observers::{AckRecorder, ShipRecorder};
 use crate::sim::recorder::SharedRecorder;
 use crate::sim::routes::Routes;
-use crate::sim::sink::{RecordingSink, SinkModel};
+use crate::sim::sink::{LocalSink, RecordingSink, SinkModel};
 use crate::sim::workload::Generator;
 use crate::transport::{LifeContext, NodeTransport, TransportFactory};
-
-/// Room in the local sink's channel; the consumer drains it every tick.
-const LOCAL_SINK_CAPACITY: usize = 1024;
 
 /// What a node's program needs, shared by all of its lives.
 pub(crate) struct NodeSpec {
@@ -106,7 +102,7 @@ pub(crate) async fn run_life(spec: Arc<NodeSpec>) -> turmoil::Result {
     // what the server hands the sink: events of shards this node knows it does not own
     // are refused.
     tokio::task::spawn_local(server);
-    start_local_sink(&shipper, sink);
+    shipper.install_local_event_sink(Arc::new(LocalSink(sink)));
     run_workload(&spec, life, &router).await?;
     // The workload is done; the node keeps serving its peers.
     std::future::pending::<()>().await;
@@ -162,18 +158,6 @@ fn start_router(
     );
     membership.attach(node, &router);
     Ok(router)
-}
-
-/// The sink of events the node ships to itself. Local events skip the sink model: they never
-/// cross the transport, so no ack can race their accept.
-fn start_local_sink(shipper: &EventShipper, sink: Arc<RecordingSink>) {
-    let (local_tx, mut local_rx) = mpsc::channel::<ShippedEvent>(LOCAL_SINK_CAPACITY);
-    shipper.install_local_sink(local_tx);
-    tokio::task::spawn_local(async move {
-        while let Some(event) = local_rx.recv().await {
-            sink.record(&event);
-        }
-    });
 }
 
 /// The workload's calls, each when due, from the event the node's memory says is next, at most

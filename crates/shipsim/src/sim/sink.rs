@@ -137,6 +137,19 @@ impl EventSink for RecordingSink {
     }
 }
 
+/// The node's sink as its own local ships see it: they never cross the transport, so no ack
+/// can race their accept, and the sink model (latency, busy) is not theirs. It records the
+/// event before the ship returns: a local ship's `Ok` means delivered, as a remote one's does.
+pub(super) struct LocalSink(pub(super) std::sync::Arc<RecordingSink>);
+
+#[async_trait::async_trait]
+impl EventSink for LocalSink {
+    async fn accept(&self, _from: &NodeId, event: ShippedEvent) -> Result<(), SinkClosed> {
+        self.0.record(&event);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,7 @@ const CASES: &[(Variant, &str, TransportKind)] = &[
     (Variant::BackoffNeverGrows, "partition-heal", TransportKind::Tcp),
     (Variant::HandoverFlag, "concurrent-membership", TransportKind::Tcp),
     (Variant::GrpcBusyAsAccepted, "concurrent-busy-sink", TransportKind::Grpc),
+    (Variant::LocalOkOnQueue, "baseline", TransportKind::Tcp),
 ];
 
 /// One sweep's figures for one variant.
