@@ -14,7 +14,8 @@
 //!   fires on the gaps the receiver reports.
 //! - `AckBeforeAccept` acks before the sink accepted, with no pause: with
 //!   an instant sink nothing can happen in between, so it is caught where
-//!   the sink is slow (`slow-sink-crash`: a crash lands on pending accepts).
+//!   the sink is slow (`slow-sink-crash`: a crash lands on pending accepts,
+//!   and without a crash `ok-before-delivery` sees the ack come first).
 //! - `NoRouteAsSendFailure` needs a `NoRoute` to miscount: `stale-route`
 //!   drops a route (`drop-route`), and the stats invariant compares
 //!   `no_route` with the trace's `no-route` outcomes.
@@ -270,6 +271,7 @@ fn main() {
         CASES.iter().map(|case| Trial::test(case.name(), move || caught(case))).collect();
     trials.push(Trial::test("every-variant-has-a-case", every_variant_has_a_case));
     trials.push(Trial::test("AckBeforeAccept::loss-at-a-crash", ack_before_accept_loses_at_a_crash));
+    trials.push(Trial::test("AckBeforeAccept::seen-without-a-crash", ack_before_accept_seen_without_a_crash));
     let conclusion = libtest_mimic::run(&args, trials);
     let mut rows = TABLE.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if !rows.is_empty() {
@@ -329,6 +331,24 @@ fn ack_before_accept_loses_at_a_crash() -> Result<(), Failed> {
                 .into())
         }
         _ => Ok(()),
+    }
+}
+
+/// With no crash, `AckBeforeAccept` loses only the accepts the end of the run cuts short
+/// (`no-loss` fires there). Its window is there from the first slow accept, and
+/// `delivery / ok-before-delivery` sees it: `slow-sink-crash` without its faults, seed 1,
+/// reports it before any loss.
+fn ack_before_accept_seen_without_a_crash() -> Result<(), Failed> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/slow-sink-crash.yaml");
+    let mut scenario = shipsim::load(&path).map_err(|e| e.to_string())?;
+    scenario.faults.clear();
+    let result = broken::with(Variant::AckBeforeAccept, || Simulation::new(&scenario).run(1))
+        .map_err(|e| e.to_string())?;
+    let first = |rule: DeliveryRule| result.violations.iter().filter(|v| v.rule == rule).map(|v| v.t).min();
+    let (seen, lost) = (first(DeliveryRule::OkBeforeDelivery), first(DeliveryRule::NoLoss));
+    match (seen, lost) {
+        (Some(seen), lost) if lost.is_none_or(|lost| seen < lost) => Ok(()),
+        _ => Err(format!("first ok-before-delivery at {seen:?} µs, first no-loss at {lost:?} µs").into()),
     }
 }
 
