@@ -589,6 +589,19 @@ mod tests {
         assert_eq!(v.t, 13 * MS);
     }
 
+    /// Each duplicate's report names the delivery just before it, not the first.
+    #[test]
+    fn a_third_delivery_names_the_second_as_the_previous() {
+        let mut tb = Tb::new(&["n1", "n2"]);
+        tb.begin(10 * MS, "n1", 1, 1, "n2", &[1]).deliver(11 * MS, "n2", 1, "n1", 1);
+        tb.deliver(12 * MS, "n2", 1, "n1", 1).deliver(13 * MS, "n2", 1, "n1", 1);
+        tb.ack(14 * MS, "n1", 1, "n2", 1).end(14 * MS, "n1", 1, 1, 1, Outcome::Ok);
+        let found = check(&tb.build());
+        let third = found.iter().find(|v| v.t == 13 * MS).expect("the third delivery is reported");
+        let expected = format!("delivered 3 times to life 1 of n2, the previous at {}", fmt_t(12 * MS));
+        assert_eq!(third.actual, expected);
+    }
+
     #[test]
     fn redelivery_after_restart_allowed_without_ack_forbidden_after_it() {
         // The clean run redelivers event 11 to n2's second life: its ack never
