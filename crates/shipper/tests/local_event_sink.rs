@@ -101,3 +101,33 @@ async fn a_closed_local_sink_is_no_route_and_is_uninstalled() {
     assert_eq!(sink.offers.load(Ordering::SeqCst), 1, "offered once, before it was found closed");
     assert_eq!(shipper.stats().snapshot().no_route, 2);
 }
+
+/// Installs another sink as it is offered an event, then says it is closed: the shipper must
+/// uninstall the closed sink only, not the one installed meanwhile.
+struct Replaced {
+    shipper: std::sync::OnceLock<std::sync::Weak<EventShipper>>,
+    next: Arc<Gated>,
+}
+
+#[async_trait]
+impl EventSink for Replaced {
+    async fn accept(&self, _from: &NodeId, _event: ShippedEvent) -> Result<(), SinkClosed> {
+        if let Some(shipper) = self.shipper.get().and_then(std::sync::Weak::upgrade) {
+            shipper.install_local_event_sink(self.next.clone());
+        }
+        Err(SinkClosed)
+    }
+}
+
+#[tokio::test]
+async fn a_sink_installed_while_the_closed_one_failed_stays_installed() {
+    let shipper = Arc::new(shipper());
+    let next = Gated::new(1, false);
+    let replaced = Arc::new(Replaced { shipper: Default::default(), next: next.clone() });
+    replaced.shipper.set(Arc::downgrade(&shipper)).expect("set once");
+    shipper.install_local_event_sink(replaced);
+    let err = shipper.ship(&"me".into(), event(0)).await.expect_err("closed");
+    assert_eq!(err, ShipperError::NoRoute("me".into()));
+    shipper.ship(&"me".into(), event(1)).await.expect("the new sink takes it");
+    assert_eq!(next.taken(), vec![1]);
+}
