@@ -12,7 +12,7 @@
 //! ## Transport
 //!
 //! The shipper uses an in-process channel transport that is interface-compatible
-//! with a network transport: a sender posts a [`ShippedEvent`] tagged with its
+//! with a network transport: a sender posts a `ShippedEvent` tagged with its
 //! destination node id, and the receiver — running on the destination node —
 //! unpacks it. Production deployments swap the in-process implementation with
 //! one backed by the existing oxirs-stream backends (e.g. NATS or gRPC).

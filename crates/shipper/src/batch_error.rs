@@ -25,7 +25,7 @@ pub struct BatchError {
 }
 
 /// Lets `ship_batch(..).await?` keep compiling in functions that return
-/// [`ShipperResult`], as it did against the original. The unshipped events are
+/// [`crate::ShipperResult`], as it did against the original. The unshipped events are
 /// dropped by this conversion; keep the [`BatchError`] to resume.
 impl From<BatchError> for ShipperError {
     fn from(err: BatchError) -> Self {

@@ -4,7 +4,7 @@
 //! Each variant is a one-line branch at the place it breaks, guarded by
 //! [`is`]. Without the cargo feature `broken`, [`is`] is the constant `false`
 //! and every hook compiles away; with it, a variant is switched on for the
-//! current thread only, by [`with`], so simulations running in parallel on
+//! current thread only, by `with`, so simulations running in parallel on
 //! other threads (one simulation per thread) stay correct.
 
 /// A deliberate bug. Listed in the order they were added; `docs/invariants.md` tabulates them.
@@ -159,7 +159,7 @@ static PROCESS: std::sync::OnceLock<Variant> = std::sync::OnceLock::new();
 
 /// Switches `variant` on for every thread of this process, for good: a real-mode node
 /// process (`shipsim::real`) runs its transport on tokio's worker threads, which a
-/// thread's switch ([`with`]) does not reach. Only a test's own node processes call it
+/// thread's switch (`with`) does not reach. Only a test's own node processes call it
 /// (`sims/real_broken.rs`). Without the feature `broken` it does nothing.
 pub fn set_process(variant: Variant) {
     #[cfg(feature = "broken")]

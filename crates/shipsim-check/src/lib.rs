@@ -3,7 +3,7 @@
 //! written by any system can be checked.
 //!
 //! One module per invariant (`delivery`, `ordering`, `stats`, `liveness` with `recovery`,
-//! `placement`, whose owners come from an oracle of its own), each behind the [`Checker`]
+//! `placement`, whose owners come from an oracle of its own), each behind the `Checker`
 //! trait that says when it applies and which of its rules a trace cannot support.
 //! [`summarize`] runs them all the way the trace's `start` record asks, after the
 //! well-formedness of the trace itself (invariant `trace`), which gates the rest.

@@ -3,7 +3,7 @@
 //! A trace is the contract between whatever ran a system (shipsim's simulator, real
 //! processes, or a third party's own test rig) and the checkers of `shipsim-check`, which
 //! read nothing else. This crate holds the records ([`Record`]), their one writer and one
-//! reader ([`write`], [`read`], with the [`digest`] that proves two runs identical),
+//! reader ([`write()`], [`read`], with the [`digest`] that proves two runs identical),
 //! [`TraceWriter`] for building a trace from a system shipsim did not run, and the typed
 //! names every part of shipsim shares ([`Invariant`], the rule enums, [`Lack`],
 //! [`FaultKind`]). It depends on serde alone: no runtime, no simulator.

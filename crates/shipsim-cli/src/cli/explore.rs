@@ -1,6 +1,6 @@
 //! `shipsim explore`: sweep seeds in parallel, shrink the first failure, write its repro.
 //!
-//! The library ([`shipsim::explore`]) does the sweep; this module adds what a person at a
+//! The library (`shipsim`'s `Simulation::explore`) does the sweep; this module adds what a person at a
 //! terminal needs: the progress bar, the shrink, the repro file and the throughput.
 
 use std::io::IsTerminal as _;

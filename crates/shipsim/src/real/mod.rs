@@ -6,7 +6,7 @@
 //! Nothing here runs in a simulation: the tidy test treats this folder as off the simulated
 //! path (it reads the wall clock, spawns processes and threads, and is not deterministic).
 //! It reuses the simulation's node life (`sim::run_life`), recorder, sink model, workload and
-//! router as they are; the seams it needs are the recorder's [`crate::sim::Tap`] and the
+//! router as they are; the seams it needs are the recorder's `Tap` (`sim/recorder.rs`) and the
 //! transports' bound-address hook.
 //!
 //! - `harness` starts and stops processes and talks to them (`control`), `timeline` carries

@@ -16,7 +16,7 @@ use super::model::{
 use super::scalars::{format_batch, format_float, format_latency, format_rate};
 use super::sizes::{format_count_range, format_size, format_size_range};
 
-/// Writes a scenario as YAML that [`super::parse`] reads back to an equal scenario (fault
+/// Writes a scenario as YAML that `parse` reads back to an equal scenario (fault
 /// source lines aside, see [`Fault`]).
 pub fn to_yaml(s: &Scenario) -> String {
     let mut out = String::new();

@@ -17,7 +17,7 @@ pub(crate) const FORMAT: u32 = 1;
 /// One shard's report, or the merge of several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardReport {
-    /// [`FORMAT`].
+    /// `FORMAT`.
     pub format: u32,
     /// The scenario's name.
     pub scenario: String,

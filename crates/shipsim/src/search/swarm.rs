@@ -57,7 +57,7 @@ const KIND_GROUPS: [&[FaultKind]; 8] = [
 ///   like the network's;
 /// - membership: the propagation delay of `join`/`leave` is scaled by a factor in 0..4
 ///   (0: every node adopts a change at once);
-/// - every other setting that changes what runs, each on its own draw ([`Knobs`], drawn after
+/// - every other setting that changes what runs, each on its own draw (`Knobs`, drawn after
 ///   the dimensions above, so those keep the values a seed always gave them):
 ///   `workload.concurrency` with probability 1/2 (2..=16 route calls in flight per node, or
 ///   1..=2× the scenario's own when it sets one; the deadline grows by one deadline per call

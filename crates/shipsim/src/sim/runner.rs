@@ -62,7 +62,7 @@ pub struct RunResult {
     /// Every record, the violations last.
     pub records: Vec<Record>,
     /// The invariants that failed (also at the end of `records`), at most
-    /// [`check::MAX_PER_RULE`] per rule.
+    /// [`crate::check::MAX_PER_RULE`] per rule.
     pub violations: Vec<Violation>,
     /// Each invariant's outcome, with the full count per rule.
     pub summary: shipsim_check::CheckSummary,
