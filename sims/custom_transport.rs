@@ -25,6 +25,15 @@ use shipsim_trace::Invariant;
 struct Acked {
     /// Report `Ok` as soon as a batch is handed to the transport, not when it is acked.
     fire_and_forget: bool,
+    /// Claim that `Ok` means the receiver's sink accepted (`ok_after_accept`), true or not.
+    claims_accept: bool,
+}
+
+impl Acked {
+    /// shipper-net as it is: acks after the sink accepted, and says so.
+    const HONEST: Acked = Acked { fire_and_forget: false, claims_accept: true };
+    /// `Ok` once handed over, and says nothing about the accept.
+    const FIRE_AND_FORGET: Acked = Acked { fire_and_forget: true, claims_accept: false };
 }
 
 impl TransportFactory for Acked {
@@ -47,6 +56,10 @@ impl TransportFactory for Acked {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities { acks: !self.fire_and_forget, counters: false, routes: true }
+    }
+
+    fn ok_after_accept(&self) -> bool {
+        self.claims_accept
     }
 }
 
@@ -115,7 +128,7 @@ fn scenario(name: &str) -> Scenario {
 fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
     for name in ["baseline", "partition-heal", "crash-restart-receiver", "stale-route", "lossy-link"] {
         let scenario = scenario(name);
-        let result = Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).run(1).unwrap();
+        let result = Simulation::new(&scenario).transport(Acked::HONEST).run(1).unwrap();
         assert!(result.passed(), "{name}:\n{}", result.summary);
         for r in &result.summary.results {
             assert!(matches!(r.status, Status::Held | Status::Skipped(_)), "{name}: {}", r.invariant);
@@ -144,7 +157,7 @@ fn an_acked_transport_holds_every_invariant_or_is_told_what_was_skipped() {
 #[test]
 fn a_custom_transport_runs_deterministically() {
     let scenario = scenario("crash-restart-receiver");
-    let run = || Simulation::new(&scenario).transport(Acked { fire_and_forget: false }).run(2).unwrap();
+    let run = || Simulation::new(&scenario).transport(Acked::HONEST).run(2).unwrap();
     let (a, b) = (run(), run());
     assert_eq!(shipsim_trace::to_bytes(&a.records), shipsim_trace::to_bytes(&b.records));
 }
@@ -152,11 +165,26 @@ fn a_custom_transport_runs_deterministically() {
 #[test]
 fn a_fire_and_forget_transport_loses_events_and_the_harness_says_so() {
     let scenario = scenario("partition-heal");
-    let result = Simulation::new(&scenario).transport(Acked { fire_and_forget: true }).run(1).unwrap();
+    let result = Simulation::new(&scenario).transport(Acked::FIRE_AND_FORGET).run(1).unwrap();
     let delivery = result.summary.get(Invariant::Delivery);
     assert_eq!(delivery.status, Status::Violated, "{}", result.summary);
     assert!(delivery.count(shipsim_trace::DeliveryRule::NoLoss) > 0, "{}", result.summary);
     assert!(delivery.relaxed.as_deref().is_some_and(|r| r.contains("reports no acks")));
+}
+
+/// A transport that says its `Ok` means the sink accepted is held to it: fire-and-forget,
+/// claiming so, on a run with no fault to lose an event by, is caught by `ok-before-delivery`
+/// (deliveries stamped after the `Ok`); not claiming so, its remote calls are not judged by it.
+#[test]
+fn a_transport_that_claims_its_ok_means_accepted_is_held_to_it() {
+    let scenario = scenario("baseline");
+    let run = |claims_accept| {
+        let transport = Acked { fire_and_forget: true, claims_accept };
+        let result = Simulation::new(&scenario).transport(transport).run(1).unwrap();
+        result.summary.get(Invariant::Delivery).count(shipsim_trace::DeliveryRule::OkBeforeDelivery)
+    };
+    assert!(run(true) > 0, "claimed, and not so");
+    assert_eq!(run(false), 0, "not claimed");
 }
 
 /// A fresh folder holding copies of bundled scenarios, as a user's `tests/scenarios/` would.
@@ -181,7 +209,7 @@ fn quiet(dir: &Path) -> libtest_mimic::Arguments {
 #[test]
 fn a_scenario_folder_becomes_passing_cases_on_an_acked_transport() {
     let dir = scenario_folder("acked", &["baseline", "stale-route"]);
-    let suite = shipsim::Suite::new().dir(&dir).transport(Acked { fire_and_forget: false });
+    let suite = shipsim::Suite::new().dir(&dir).transport(Acked::HONEST);
     let names: Vec<String> = suite.trials().iter().map(|t| t.name().to_string()).collect();
     assert!(names.iter().any(|n| n == "baseline::deterministic"), "{names:?}");
     assert!(names.iter().any(|n| n == "stale-route::deterministic"), "{names:?}");
@@ -193,8 +221,7 @@ fn a_scenario_folder_becomes_passing_cases_on_an_acked_transport() {
 fn a_scenario_folder_fails_a_fire_and_forget_transport_with_a_repro_per_failure() {
     let dir = scenario_folder("forget", &["partition-heal"]);
     let failures = dir.join("failures");
-    let suite =
-        shipsim::Suite::new().dir(&dir).transport(Acked { fire_and_forget: true }).failures(&failures);
+    let suite = shipsim::Suite::new().dir(&dir).transport(Acked::FIRE_AND_FORGET).failures(&failures);
     let conclusion = suite.run_with(&quiet(&dir));
     assert!(conclusion.num_failed > 0, "no case failed");
     let repros = std::fs::read_dir(&failures).map(|d| d.count()).unwrap_or(0);

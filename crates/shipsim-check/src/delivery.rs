@@ -27,8 +27,9 @@
 //!   mode, so by time, which every process reads from one clock). An `Ok`
 //!   given before the sink has the event is lost by a crash in between, a
 //!   window no fault in the trace marks; this rule sees it in every run, crash
-//!   or none. Other transports are held to it for local calls only: one may
-//!   answer once a broker stored the event, before any sink has it.
+//!   or none. Another transport is held to it for remote calls only when the
+//!   trace's `Start` says its `Ok` means the sink accepted (`ok_after_accept`):
+//!   one may answer once a broker stored the event, before any sink has it.
 //!
 //! A delivery is attributed to the latest shipment of its id to the
 //! delivering node begun before it; with unique event ids that is simply
@@ -72,8 +73,9 @@ struct Seen {
 
 pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) {
     let mut seen: Vec<Seen> = vec![Seen::default(); index.shipments()];
-    let acks_after_accept =
-        index.start().is_some_and(|s| ACKS_AFTER_ACCEPT.contains(&s.transport_name.as_str()));
+    let acks_after_accept = index
+        .start()
+        .is_some_and(|s| s.ok_after_accept || ACKS_AFTER_ACCEPT.contains(&s.transport_name.as_str()));
     for delivery in &index.deliveries {
         fabrication(index, delivery, findings);
         if delivery.shipment != NONE && mode == ExpectDelivery::ExactlyOnce {
@@ -118,7 +120,8 @@ fn lost(index: &Index, batch: &Batch, end: End, i: u32, findings: &mut Findings)
 }
 
 /// The transports whose answer to a call is sent only after the receiver's sink accepted its
-/// events (docs/transports.md): a remote call on them is held to `ok-before-delivery`.
+/// events (docs/transports.md): a remote call on them is held to `ok-before-delivery`, as on
+/// any transport whose trace says so (`Start::ok_after_accept`).
 const ACKS_AFTER_ACCEPT: [&str; 3] = ["tcp", "grpc", "nats"];
 
 /// Whether `delivery`, the first of an event `batch` counted shipped, came after the call's
@@ -666,6 +669,8 @@ mod tests {
         assert_eq!(event(&only(&check(&late), DeliveryRule::OkBeforeDelivery)), (3, "n1", 1, 2));
         let broker = with_start(later(15 * MS), |s| s.transport_name = "kafka".into());
         assert_eq!(check(&broker), vec![]);
+        let claimed = with_start(broker, |s| s.ok_after_accept = true);
+        assert_eq!(rules(&check(&claimed)), [("delivery", "ok-before-delivery")]);
         let mut tb = Tb::new(&["n1"]);
         tb.begin(10 * MS, "n1", 1, 1, "n1", &[1, 2]).deliver(10 * MS, "n1", 1, "n1", 1);
         tb.end(11 * MS, "n1", 1, 1, 1, Outcome::Ambiguous).deliver(12 * MS, "n1", 1, "n1", 2);

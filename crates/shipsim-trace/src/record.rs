@@ -345,6 +345,13 @@ pub struct Start {
     /// transports): the rules that need it are skipped and the report says why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lacks: Vec<Lack>,
+    /// The transport says its `Ok` to a call means the receiver's sink accepted every event
+    /// the call counts (it answers only after the accept): the rule `ok-before-delivery` then
+    /// holds remote calls too. The bundled transports are known by name; absent (false) from
+    /// every other trace that does not say it, whose remote calls may be answered once a broker
+    /// stored the events.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ok_after_accept: bool,
 }
 
 /// A change of the cluster's membership.

@@ -75,6 +75,7 @@ impl Start {
             transport: None,
             declared: None,
             lacks: Vec::new(),
+            ok_after_accept: false,
         }
     }
 }

@@ -599,6 +599,7 @@ pub(crate) mod tests {
                 transport: Some(crate::fixtures::TIMING),
                 declared: None,
                 lacks: Vec::new(),
+                ok_after_accept: false,
             })),
             Record::Phase { t: 0, phase: Phase::Faults },
             life(0, "n1", 1, LifeState::Up),

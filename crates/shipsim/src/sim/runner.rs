@@ -397,6 +397,7 @@ pub(crate) fn start_record(scenario: &Scenario, seed: u64, factory: &dyn Transpo
         transport: timing.map(|t| transport_timing(scenario, t)),
         declared: Some(declared(scenario)),
         lacks,
+        ok_after_accept: factory.ok_after_accept(),
     }
 }
 
