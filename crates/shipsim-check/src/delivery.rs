@@ -26,8 +26,9 @@
 //!   delivery is stamped no later than the `ShipEnd` (two processes in real
 //!   mode, so by time, which every process reads from one clock). An `Ok`
 //!   given before the sink has the event is lost by a crash in between, a
-//!   window no fault in the trace marks; this rule sees it in every run, crash
-//!   or none. Another transport is held to it for remote calls only when the
+//!   window no fault in the trace marks; this rule sees it with no crash
+//!   needed (always for a local call; for a remote one, whenever the sink took
+//!   the event after the call ended). Another transport is held to it for remote calls only when the
 //!   trace's `Start` says its `Ok` means the sink accepted (`ok_after_accept`):
 //!   one may answer once a broker stored the event, before any sink has it.
 //!

@@ -106,8 +106,8 @@ pub trait TransportFactory: Send + Sync + 'static {
     /// Whether this transport's `Ok` to a call means the receiver's sink accepted every event
     /// the call counts, its answer sent only after the accept. Say so, and the rule
     /// `ok-before-delivery` holds its remote calls to it: a delivery stamped after the call's
-    /// end fires it, in every run, where a crash in that window would lose an acknowledged
-    /// event. The default: `false`, for a transport that may answer once a broker stored the
+    /// end fires it with no crash needed, where only a crash in that window would show the
+    /// acknowledged event lost. The default: `false`, for a transport that may answer once a broker stored the
     /// events; its local calls are held to the rule all the same. The bundled transports are
     /// known to the checker by name.
     fn ok_after_accept(&self) -> bool {
