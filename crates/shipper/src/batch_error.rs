@@ -1,5 +1,7 @@
 //! The error of a batch that stopped part-way: how far it got, and the events to resume with.
 
+use std::future::Future;
+
 use thiserror::Error;
 
 use crate::error::ShipperError;
@@ -31,4 +33,25 @@ impl From<BatchError> for ShipperError {
     fn from(err: BatchError) -> Self {
         err.error
     }
+}
+
+/// Sends `events` one at a time, in order, with `send`, which hands back an event it did not
+/// send along with the error. The first failure stops the batch: the [`BatchError`] holds the
+/// failed event, then the rest.
+pub(crate) async fn send_in_order<F, Fut>(events: Vec<ShippedEvent>, mut send: F) -> Result<usize, BatchError>
+where
+    F: FnMut(ShippedEvent) -> Fut,
+    Fut: Future<Output = Result<(), (ShipperError, ShippedEvent)>>,
+{
+    let mut events = events.into_iter();
+    let mut shipped = 0;
+    while let Some(event) = events.next() {
+        if let Err((error, failed)) = send(event).await {
+            let mut unshipped = vec![failed];
+            unshipped.extend(events);
+            return Err(BatchError { shipped, error, unshipped });
+        }
+        shipped += 1;
+    }
+    Ok(shipped)
 }

@@ -7,7 +7,7 @@
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::batch_error::BatchError;
+use crate::batch_error::{BatchError, send_in_order};
 use crate::error::{ShipperError, ShipperResult};
 use crate::event::ShippedEvent;
 use crate::ids::NodeId;
@@ -36,18 +36,14 @@ pub(crate) async fn send_all(
     events: Vec<ShippedEvent>,
     deadline: Option<Instant>,
 ) -> Result<usize, BatchError> {
-    let mut events = events.into_iter();
-    let mut shipped = 0;
-    while let Some(event) = events.next() {
+    send_in_order(events, move |event| async move {
         match reserve_until(dst, tx, deadline).await {
-            Ok(permit) => permit.send(event),
-            Err(error) => {
-                let mut unshipped = vec![event];
-                unshipped.extend(events);
-                return Err(BatchError { shipped, error, unshipped });
+            Ok(permit) => {
+                permit.send(event);
+                Ok(())
             }
+            Err(error) => Err((error, event)),
         }
-        shipped += 1;
-    }
-    Ok(shipped)
+    })
+    .await
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::batch_error::BatchError;
+use crate::batch_error::{BatchError, send_in_order};
 use crate::channel::{reserve_until, send_all};
 use crate::error::{ShipperError, ShipperResult};
 use crate::event::ShippedEvent;
@@ -61,19 +61,12 @@ impl LocalSink {
             LocalSink::Channel(tx) => return send_all(node, tx, events, deadline).await,
             LocalSink::Sink(sink) => sink,
         };
-        let mut events = events.into_iter();
-        let mut shipped = 0;
-        while let Some(event) = events.next() {
+        send_in_order(events, move |event| async move {
             // Kept to hand back should the accept fail: the sink takes the event by value.
             let kept = event.clone();
-            if let Err(error) = accept_until(node, sink, event, deadline).await {
-                let mut unshipped = vec![kept];
-                unshipped.extend(events);
-                return Err(BatchError { shipped, error, unshipped });
-            }
-            shipped += 1;
-        }
-        Ok(shipped)
+            accept_until(node, sink, event, deadline).await.map_err(|error| (error, kept))
+        })
+        .await
     }
 
     /// Whether this is the sink `other` is: a failed sink is uninstalled only if it is still

@@ -157,16 +157,7 @@ impl EventShipper {
         let local = dst == &self.config.local_node;
         let total = events.len() as u64;
         let result = if local {
-            match self.local_sink(dst) {
-                Ok(sink) => {
-                    let result = sink.send_batch(dst, events, deadline).await;
-                    if result.as_ref().is_err_and(|err| matches!(err.error, ShipperError::NoRoute(_))) {
-                        self.drop_dead_local_sink(&sink);
-                    }
-                    result
-                }
-                Err(error) => Err(BatchError { shipped: 0, error, unshipped: events }),
-            }
+            self.ship_local_batch(dst, events, deadline).await
         } else {
             self.transport.send_batch_at(dst, events, deadline, epoch).await
         };
@@ -215,6 +206,23 @@ impl EventShipper {
         let sink = self.local_sink(dst)?;
         let result = sink.send(dst, event, deadline).await;
         if matches!(result, Err(ShipperError::NoRoute(_))) {
+            self.drop_dead_local_sink(&sink);
+        }
+        result
+    }
+
+    async fn ship_local_batch(
+        &self,
+        dst: &NodeId,
+        events: Vec<ShippedEvent>,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BatchError> {
+        let sink = match self.local_sink(dst) {
+            Ok(sink) => sink,
+            Err(error) => return Err(BatchError { shipped: 0, error, unshipped: events }),
+        };
+        let result = sink.send_batch(dst, events, deadline).await;
+        if result.as_ref().is_err_and(|err| matches!(err.error, ShipperError::NoRoute(_))) {
             self.drop_dead_local_sink(&sink);
         }
         result

@@ -74,9 +74,9 @@ struct Seen {
 
 pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) {
     let mut seen: Vec<Seen> = vec![Seen::default(); index.shipments()];
-    let acks_after_accept = index
+    let ok_after_accept = index
         .start()
-        .is_some_and(|s| s.ok_after_accept || ACKS_AFTER_ACCEPT.contains(&s.transport_name.as_str()));
+        .is_some_and(|s| s.ok_after_accept || OK_AFTER_ACCEPT.contains(&s.transport_name.as_str()));
     for delivery in &index.deliveries {
         fabrication(index, delivery, findings);
         if delivery.shipment != NONE && mode == ExpectDelivery::ExactlyOnce {
@@ -90,7 +90,7 @@ pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) 
             if i < shipped && first == NONE {
                 lost(index, batch, end, i, findings);
             } else if i < shipped
-                && delivered_late(batch, end, &index.deliveries[first as usize], acks_after_accept)
+                && delivered_late(batch, end, &index.deliveries[first as usize], ok_after_accept)
             {
                 ok_before_delivery(index, batch, end, i, &index.deliveries[first as usize], findings);
             } else if i >= shipped && first != NONE && batch.certainly_failed() {
@@ -123,13 +123,13 @@ fn lost(index: &Index, batch: &Batch, end: End, i: u32, findings: &mut Findings)
 /// The transports whose answer to a call is sent only after the receiver's sink accepted its
 /// events (docs/transports.md): a remote call on them is held to `ok-before-delivery`, as on
 /// any transport whose trace says so (`Start::ok_after_accept`).
-const ACKS_AFTER_ACCEPT: [&str; 3] = ["tcp", "grpc", "nats"];
+const OK_AFTER_ACCEPT: [&str; 3] = ["tcp", "grpc", "nats"];
 
 /// Whether `delivery`, the first of an event `batch` counted shipped, came after the call's
 /// `end`: by position for a local call, by time for a remote one on a transport that acks
-/// after the accept (`acks_after_accept`), never for another transport's remote call.
-fn delivered_late(batch: &Batch, end: End, delivery: &Delivery, acks_after_accept: bool) -> bool {
-    if batch.node == batch.dst { delivery.pos > end.pos } else { acks_after_accept && delivery.t > end.t }
+/// after the accept (`ok_after_accept`), never for another transport's remote call.
+fn delivered_late(batch: &Batch, end: End, delivery: &Delivery, ok_after_accept: bool) -> bool {
+    if batch.node == batch.dst { delivery.pos > end.pos } else { ok_after_accept && delivery.t > end.t }
 }
 
 /// `ok-before-delivery` for event `i` of `batch`, in its shipped prefix and delivered (first

@@ -107,9 +107,9 @@ pub trait TransportFactory: Send + Sync + 'static {
     /// the call counts, its answer sent only after the accept. Say so, and the rule
     /// `ok-before-delivery` holds its remote calls to it: a delivery stamped after the call's
     /// end fires it with no crash needed, where only a crash in that window would show the
-    /// acknowledged event lost. The default: `false`, for a transport that may answer once a broker stored the
-    /// events; its local calls are held to the rule all the same. The bundled transports are
-    /// known to the checker by name.
+    /// acknowledged event lost. The default: `false`, for a transport that may answer once a
+    /// broker stored the events; its local calls are held to the rule all the same. The
+    /// bundled transports are known to the checker by name.
     fn ok_after_accept(&self) -> bool {
         false
     }
