@@ -48,6 +48,7 @@ use shipsim_trace::{Invariant, Record, Violation};
 use crate::findings::Findings;
 use crate::index::{Batch, Delivered, Delivery, End, Index, NEVER, NONE};
 use crate::report::clip;
+use crate::table::{Fixed, Table};
 use shipsim_trace::fmt_t;
 
 /// Checks every delivery rule (`exactly-once`), whatever the trace's `Start` says.
@@ -64,7 +65,7 @@ pub(crate) fn check_with(records: &[Record], mode: ExpectDelivery) -> Vec<Violat
 
 /// Per (event id, destination node): which life last got it, and how often.
 /// Kept on the earliest shipment of the id to that node; a `count` of 0 is "never delivered"
-/// (no `Option`, so one is 16 bytes: there is one per shipment).
+/// (no `Option`, so one is 16 bytes: there is one per shipment, in a [`Table`]).
 #[derive(Clone, Copy, Default)]
 struct Seen {
     life: u32,
@@ -72,29 +73,48 @@ struct Seen {
     last_t: u64,
 }
 
+impl Fixed for Seen {
+    const BYTES: usize = 16;
+    fn put(&self, out: &mut Vec<u8>) {
+        self.life.put(out);
+        self.count.put(out);
+        self.last_t.put(out);
+    }
+    fn take(bytes: &mut &[u8]) -> Self {
+        Seen { life: u32::take(bytes), count: u32::take(bytes), last_t: u64::take(bytes) }
+    }
+}
+
 pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) {
-    let mut seen: Vec<Seen> = vec![Seen::default(); index.shipments()];
+    let mut seen = Table::filled(index.shipments(), Seen::default());
     let ok_after_accept = index
         .start()
         .is_some_and(|s| s.ok_after_accept || OK_AFTER_ACCEPT.contains(&s.transport_name.as_str()));
-    for delivery in &index.deliveries {
-        fabrication(index, delivery, findings);
+    for delivery in index.deliveries.iter() {
+        fabrication(index, &delivery, findings);
         if delivery.shipment != NONE && mode == ExpectDelivery::ExactlyOnce {
-            duplicates(index, delivery, &mut seen, findings);
+            duplicates(index, &delivery, &mut seen, findings);
         }
     }
-    for batch in &index.batches {
+    for batch in index.batches.iter() {
         let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
         for i in 0..batch.len() {
-            let first = index.first_delivery[(batch.first + i) as usize];
+            let first = index.first_delivery.get((batch.first + i) as usize);
             if i < shipped && first == NONE {
-                lost(index, batch, end, i, findings);
+                lost(index, &batch, end, i, findings);
             } else if i < shipped
-                && delivered_late(batch, end, &index.deliveries[first as usize], ok_after_accept)
+                && delivered_late(&batch, end, &index.deliveries.get(first as usize), ok_after_accept)
             {
-                ok_before_delivery(index, batch, end, i, &index.deliveries[first as usize], findings);
+                ok_before_delivery(index, &batch, end, i, &index.deliveries.get(first as usize), findings);
             } else if i >= shipped && first != NONE && batch.certainly_failed() {
-                delivered_despite_error(index, batch, end, i, &index.deliveries[first as usize], findings);
+                delivered_despite_error(
+                    index,
+                    &batch,
+                    end,
+                    i,
+                    &index.deliveries.get(first as usize),
+                    findings,
+                );
             }
         }
     }
@@ -111,11 +131,7 @@ fn lost(index: &Index, batch: &Batch, end: End, i: u32, findings: &mut Findings)
         (
             Some(index.event_ref(batch.first + i)),
             format!("delivered to {} (its ship_batch {how} at {})", index.name(batch.dst), fmt_t(end.t)),
-            format!(
-                "no delivery of event {} at {}",
-                index.events(batch)[i as usize].id,
-                index.name(batch.dst)
-            ),
+            format!("no delivery of event {} at {}", index.event(batch, i).id, index.name(batch.dst)),
         )
     });
 }
@@ -222,7 +238,7 @@ fn unshipped(index: &Index, d: &Delivery, id: EventId, findings: &mut Findings) 
             if index.batch_of(g).dst == d.node {
                 later_here = g;
             }
-            g = index.prev_same_id[g as usize];
+            g = index.prev_same_id.get(g as usize);
         }
         if later_here != NONE {
             let begin = index.batch_of(later_here).t;
@@ -322,11 +338,11 @@ impl ShippedHere {
                 let (_, at) = index.event_of(g);
                 let certainly_not = batch.certainly_failed() && batch.shipped().is_some_and(|n| at >= n);
                 if certainly_not {
-                    g = index.prev_same_id[g as usize];
+                    g = index.prev_same_id.get(g as usize);
                     continue;
                 }
                 here.count += 1;
-                let acked = index.acked_at[g as usize];
+                let acked = index.acked_at.get(g as usize);
                 if acked == NEVER || acked > d.pos {
                     here.all_acked = false;
                 } else if acked >= here.last_ack {
@@ -334,26 +350,25 @@ impl ShippedHere {
                     here.last_acked = g;
                 }
             }
-            g = index.prev_same_id[g as usize];
+            g = index.prev_same_id.get(g as usize);
         }
         here
     }
 }
 
 /// `no-duplicate` and `redelivery-after-ack` for one attributed delivery.
-fn duplicates(index: &Index, d: &Delivery, seen: &mut [Seen], findings: &mut Findings) {
+fn duplicates(index: &Index, d: &Delivery, seen: &mut Table<Seen>, findings: &mut Findings) {
     let here = ShippedHere::of(index, d);
-    let state = &mut seen[here.head as usize];
-    let prev = *state;
+    let prev = seen.get(here.head as usize);
     if prev.count > 0 && prev.life == d.life {
         let count = prev.count + 1;
-        *state = Seen { count, last_t: d.t, ..prev };
+        seen.set(here.head as usize, Seen { count, last_t: d.t, ..prev });
         if count > here.count {
             duplicate(index, d, prev, count, here.count, findings);
         }
         return;
     }
-    *state = Seen { life: d.life, count: 1, last_t: d.t };
+    seen.set(here.head as usize, Seen { life: d.life, count: 1, last_t: d.t });
     if prev.count > 0 && here.all_acked {
         redelivery(index, d, prev, here.last_acked, findings);
     }

@@ -12,6 +12,8 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::table::Table;
+
 /// "No such item" in the u32 index arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 
@@ -85,24 +87,35 @@ impl Numbered {
     }
 }
 
-/// A `u64 -> u32` map for keys in dense runs (values must not be [`NONE`]).
+/// A `u64 -> u32` map for keys in dense runs (values must not be [`NONE`]). Its pages of
+/// values sit one after another in a [`Table`], which keeps only a few of them in memory.
 #[derive(Default)]
 pub(crate) struct DenseMap {
-    pages: FastMap<u64, Box<[u32; PAGE]>>,
+    /// Where each page's values start in `values`, by the page's first key.
+    pages: FastMap<u64, u32>,
+    values: Table<u32>,
 }
 
 impl DenseMap {
     /// The value of `key`, if it has one.
     pub(crate) fn get(&self, key: u64) -> Option<u32> {
-        let value = self.pages.get(&(key >> PAGE_BITS))?[(key & SLOT) as usize];
+        let start = *self.pages.get(&(key >> PAGE_BITS))?;
+        let value = self.values.get(start as usize + (key & SLOT) as usize);
         (value != NONE).then_some(value)
     }
 
     /// Sets `key` to `value`; returns the value it had.
     pub(crate) fn insert(&mut self, key: u64, value: u32) -> Option<u32> {
         debug_assert_ne!(value, NONE, "NONE marks an empty slot");
-        let page = self.pages.entry(key >> PAGE_BITS).or_insert_with(|| Box::new([NONE; PAGE]));
-        let old = std::mem::replace(&mut page[(key & SLOT) as usize], value);
+        let values = &mut self.values;
+        let start = *self.pages.entry(key >> PAGE_BITS).or_insert_with(|| {
+            let start = values.len() as u32;
+            (0..PAGE).for_each(|_| values.push(NONE));
+            start
+        });
+        let slot = start as usize + (key & SLOT) as usize;
+        let old = self.values.get(slot);
+        self.values.set(slot, value);
         (old != NONE).then_some(old)
     }
 }

@@ -14,10 +14,15 @@
 //! Cost: O(R + E) for R records and E shipped events (lookups by id and by
 //! (node, batch) in [`DenseMap`]s; a delivery walks the shipments of its id,
 //! which is one unless a restarted sender shipped the same event again).
-//! Memory: O(E), about 160 bytes per event shipped, delivered and acked once: its
+//! Size: O(E), about 160 bytes per event shipped, delivered and acked once: its
 //! shipped event (24 bytes: the payload by digest, its text only until the ack),
-//! its shipment's links (20), its delivery (32) and its ack (40), and its share of
-//! its batch (80 bytes a batch); docs/benchmarks.md, memory.
+//! its shipment's links (20), its delivery (32) and its ack (36), and its share of
+//! its batch (85 bytes a batch). Exactly-once needs every event's history to the
+//! end, since any event may be delivered again; so these lists are [`Table`]s,
+//! which keep a few pages in memory and the rest in a temporary file: the memory a
+//! run takes does not grow with its length (docs/benchmarks.md, memory). What stays
+//! in memory grows with what is in flight (payload texts until their acks) and with
+//! the records kept whole.
 //!
 //! Maps here are for lookup only: nothing iterates them, so no output order
 //! depends on them.
@@ -34,6 +39,9 @@ pub(crate) use crate::dense::NONE;
 use crate::dense::{DenseMap, FastMap, Numbered};
 use crate::findings::Findings;
 use crate::jumps::Jumps;
+use crate::table::Table;
+
+mod encode;
 
 /// "Never" in the record-position arrays.
 pub(crate) const NEVER: usize = usize::MAX;
@@ -52,7 +60,7 @@ pub(crate) struct End {
 }
 
 /// One `ship_batch` call (a `ShipBegin` and its `ShipEnd`, if any).
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Batch {
     /// Position of the `ShipBegin` record.
     pub pos: usize,
@@ -121,7 +129,7 @@ pub(crate) struct Shipped {
 }
 
 /// A `Deliver` record, as the checkers read it.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Delivery {
     /// Position of the record.
     pub pos: usize,
@@ -185,7 +193,7 @@ pub(crate) struct EndRecord {
 }
 
 /// An `Ack` record.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct AckRecord {
     /// Position of the record.
     pub pos: usize,
@@ -217,13 +225,13 @@ pub(crate) enum Item<'i> {
     /// A record of a kind the index keeps whole.
     Other(&'i Record),
     /// A `ShipBegin`.
-    Begin(&'i Batch),
+    Begin(Batch),
     /// A `ShipEnd`.
     End(EndRecord),
     /// A `Deliver`.
-    Deliver(&'i Delivery),
+    Deliver(Delivery),
     /// An `Ack`.
-    Ack(&'i AckRecord),
+    Ack(AckRecord),
 }
 
 /// Everything the checkers look up, built one record at a time.
@@ -243,36 +251,36 @@ pub(crate) struct Index {
     /// The sources deliveries claim, by first mention.
     sources: Numbered,
     /// Every `ship_batch` call, in `ShipBegin` order.
-    pub batches: Vec<Batch>,
+    pub batches: Table<Batch>,
     /// Per node (by index): its batches by number.
     batch_by_key: Vec<DenseMap>,
     /// Per shipment: the event shipped.
-    shipped: Vec<Shipped>,
+    shipped: Table<Shipped>,
     /// Routing keys, by first mention.
     keys: Numbered,
     /// The payload text of each shipment not yet acknowledged, by shipment.
     texts: FastMap<u32, Text>,
     /// Per shipment: its batch.
-    pub shipment_batch: Vec<u32>,
+    pub shipment_batch: Table<u32>,
     /// Per shipment: the shipment of the same id begun just before it, or [`NONE`].
-    pub prev_same_id: Vec<u32>,
+    pub prev_same_id: Table<u32>,
     latest_by_id: DenseMap,
     /// Per shipment: the first delivery attributed to it (an index into
     /// `deliveries`), or [`NONE`].
-    pub first_delivery: Vec<u32>,
+    pub first_delivery: Table<u32>,
     /// Per shipment: position of the first record telling the sender it was
     /// delivered (its `Ack`, or a `ShipEnd` counting it as shipped), or [`NEVER`].
-    pub acked_at: Vec<usize>,
+    pub acked_at: Table<usize>,
     /// Every `Deliver` record, in trace order.
-    pub deliveries: Vec<Delivery>,
+    pub deliveries: Table<Delivery>,
     /// The batch of each `ShipEnd` record that ends its batch as it should (the first end,
     /// in the batch's life), in trace order: the record is the batch's [`Batch::end`].
-    ends: Vec<u32>,
+    ends: Table<u32>,
     /// Every other `ShipEnd` record (of no batch, a second end, an end in another life),
     /// in trace order: a malformed trace's.
     odd_ends: Vec<EndRecord>,
     /// Every `Ack` record, in trace order.
-    pub acks: Vec<AckRecord>,
+    pub acks: Table<AckRecord>,
     /// The records of the kinds kept whole, with their positions, in trace order.
     others: Vec<(usize, Record)>,
     /// What each delivery that needs it keeps aside, by its record's position.
@@ -312,20 +320,20 @@ impl Index {
             names: Vec::new(),
             name_ix: FastMap::default(),
             sources: Numbered::default(),
-            batches: Vec::new(),
+            batches: Table::default(),
             batch_by_key: Vec::new(),
-            shipped: Vec::new(),
+            shipped: Table::default(),
             keys: Numbered::default(),
             texts: FastMap::default(),
-            shipment_batch: Vec::new(),
-            prev_same_id: Vec::new(),
+            shipment_batch: Table::default(),
+            prev_same_id: Table::default(),
             latest_by_id: DenseMap::default(),
-            first_delivery: Vec::new(),
-            acked_at: Vec::new(),
-            deliveries: Vec::new(),
-            ends: Vec::new(),
+            first_delivery: Table::default(),
+            acked_at: Table::default(),
+            deliveries: Table::default(),
+            ends: Table::default(),
             odd_ends: Vec::new(),
-            acks: Vec::new(),
+            acks: Table::default(),
             others: Vec::new(),
             aside: BTreeMap::new(),
             errors: BTreeMap::new(),
@@ -469,19 +477,25 @@ impl Index {
     }
 
     /// The batch of shipment `g`.
-    pub(crate) fn batch_of(&self, g: u32) -> &Batch {
-        &self.batches[self.shipment_batch[g as usize] as usize]
+    pub(crate) fn batch_of(&self, g: u32) -> Batch {
+        self.batches.get(self.shipment_batch.get(g as usize) as usize)
     }
 
     /// The events of `batch`, in batch order.
-    pub(crate) fn events(&self, batch: &Batch) -> &[Shipped] {
-        &self.shipped[batch.first as usize..(batch.first + batch.len) as usize]
+    pub(crate) fn events(&self, batch: &Batch) -> impl Iterator<Item = Shipped> + '_ {
+        self.shipped.range(batch.first as usize..(batch.first + batch.len) as usize)
+    }
+
+    /// Event `i` of `batch`.
+    pub(crate) fn event(&self, batch: &Batch, i: u32) -> Shipped {
+        assert!(i < batch.len, "event {i} of a batch of {}", batch.len);
+        self.shipped.get((batch.first + i) as usize)
     }
 
     /// The event of shipment `g` and its index in its batch.
-    pub(crate) fn event_of(&self, g: u32) -> (&Shipped, u32) {
+    pub(crate) fn event_of(&self, g: u32) -> (Shipped, u32) {
         let batch = self.batch_of(g);
-        (&self.shipped[g as usize], g - batch.first)
+        (self.shipped.get(g as usize), g - batch.first)
     }
 
     /// How a report names shipment `g`.
@@ -492,7 +506,7 @@ impl Index {
     }
 
     /// The routing key of `event`.
-    pub(crate) fn key(&self, event: &Shipped) -> &str {
+    pub(crate) fn key(&self, event: Shipped) -> &str {
         self.keys.text(event.key)
     }
 
@@ -510,7 +524,7 @@ impl Index {
     /// The source, id and payload of delivery `d`.
     pub(crate) fn delivered(&self, d: &Delivery) -> Delivered<'_> {
         let aside = self.aside.get(&d.pos);
-        let shipped = (d.shipment != NONE).then(|| &self.shipped[d.shipment as usize]);
+        let shipped = (d.shipment != NONE).then(|| self.shipped.get(d.shipment as usize));
         Delivered {
             source: self.source_of(d),
             id: aside.map_or(shipped.map(|s| s.id), |a| a.id),
@@ -545,16 +559,16 @@ impl Index {
     /// [`Index::acked_at`]): an `Ack`, or the `ShipEnd` of its batch; 0 for no shipment, or
     /// one never acknowledged. Looked up rather than kept, as only a report needs it.
     pub(crate) fn acked_t(&self, g: u32) -> Micros {
-        let Some(&pos) = self.acked_at.get(g as usize).filter(|&&pos| pos != NEVER) else { return 0 };
+        let Some(pos) = self.acked_at.try_get(g as usize).filter(|&pos| pos != NEVER) else { return 0 };
         match self.acks.binary_search_by_key(&pos, |ack| ack.pos) {
-            Ok(a) => self.acks[a].t,
+            Ok(a) => self.acks.get(a).t,
             Err(_) => self.batch_of(g).end.map_or(0, |end| end.t),
         }
     }
 
     /// The `ShipEnd` record that ended batch `b`, in its life.
     fn end_record(&self, b: u32) -> EndRecord {
-        let batch = &self.batches[b as usize];
+        let batch = self.batches.get(b as usize);
         let end = batch.end.expect("a batch listed in `ends` has ended");
         EndRecord {
             pos: end.pos,
@@ -567,7 +581,7 @@ impl Index {
 
     /// Every record the checkers read, in trace order.
     pub(crate) fn items(&self) -> Items<'_> {
-        Items { ix: self, next: [0; 6] }
+        Items::new(self)
     }
 
     /// Indexes one record: checks its time against the last, then files it by kind.
@@ -703,12 +717,12 @@ impl Index {
         let source = self.sources.number(source);
         let mut shipment = id.map_or(NONE, |id| self.latest_shipment(id));
         while shipment != NONE && self.batch_of(shipment).dst != node {
-            shipment = self.prev_same_id[shipment as usize];
+            shipment = self.prev_same_id.get(shipment as usize);
         }
-        if shipment != NONE && self.first_delivery[shipment as usize] == NONE {
-            self.first_delivery[shipment as usize] = self.deliveries.len() as u32;
+        if shipment != NONE && self.first_delivery.get(shipment as usize) == NONE {
+            self.first_delivery.set(shipment as usize, self.deliveries.len() as u32);
         }
-        let differs = (shipment == NONE) || self.shipped[shipment as usize].digest != *digest;
+        let differs = (shipment == NONE) || self.shipped.get(shipment as usize).digest != *digest;
         if differs || payload.is_some() {
             let aside = Aside {
                 id: *id,
@@ -808,7 +822,7 @@ impl Index {
         self.acked_at.push(NEVER);
         // Batch `b` is filed after its shipments: an id listed twice in it is caught here,
         // before anything looks the batch up.
-        if prev != NONE && self.shipment_batch[prev as usize] == b {
+        if prev != NONE && self.shipment_batch.get(prev as usize) == b {
             self.malformed.add(t, TraceRule::ShipBegin, || {
                 (
                     None,
@@ -852,7 +866,7 @@ impl Index {
             });
             return None;
         };
-        let entry = &self.batches[b as usize];
+        let entry = self.batches.get(b as usize);
         let len = entry.len();
         let problem = if entry.end.is_some() {
             Some(format!("batch {batch} of {node} ends twice"))
@@ -868,11 +882,12 @@ impl Index {
                 (None, "one `ship-end` per batch, in its life, shipped ≤ len".into(), problem)
             });
         }
-        let entry = &mut self.batches[b as usize];
         if entry.end.is_some() {
             return None;
         }
+        let mut entry = entry;
         entry.end = Some(End { pos, t, shipped, outcome });
+        self.batches.set(b as usize, entry);
         let in_life = entry.life == life;
         let (first, shipped) = (entry.first as usize, entry.shipped().unwrap_or(0) as usize);
         for g in first..first + shipped {
@@ -889,7 +904,7 @@ impl Index {
         self.acks.push(AckRecord { pos, t, node: node_ix, life, dst: dst_ix, id });
         let mut g = self.latest_shipment(id);
         while g != NONE && (self.batch_of(g).node != node_ix || self.batch_of(g).dst != dst_ix) {
-            g = self.prev_same_id[g as usize];
+            g = self.prev_same_id.get(g as usize);
         }
         if g == NONE {
             self.malformed.add(t, TraceRule::Ack, || {
@@ -907,11 +922,12 @@ impl Index {
     /// Shipment `g` was acknowledged by the record at `pos`: the first one counts, and its
     /// payload text is let go.
     fn acked(&mut self, g: usize, pos: usize) {
-        if self.acked_at[g] == NEVER {
+        let acked_at = self.acked_at.get(g);
+        if acked_at == NEVER {
             self.texts.remove(&(g as u32));
         }
-        if pos < self.acked_at[g] {
-            self.acked_at[g] = pos;
+        if pos < acked_at {
+            self.acked_at.set(g, pos);
         }
     }
 }
@@ -931,33 +947,45 @@ pub(crate) struct Items<'i> {
     ix: &'i Index,
     /// The next entry of each list: others, batches, ends, odd ends, deliveries, acks.
     next: [usize; 6],
+    /// Each list's next entry, read, with its record's position.
+    heads: [Option<(usize, Item<'i>)>; 6],
+}
+
+impl<'i> Items<'i> {
+    fn new(ix: &'i Index) -> Self {
+        let mut items = Items { ix, next: [0; 6], heads: [None, None, None, None, None, None] };
+        (0..6).for_each(|list| items.read(list));
+        items
+    }
+
+    /// Reads the next entry of `list` into its head.
+    fn read(&mut self, list: usize) {
+        let (ix, i) = (self.ix, self.next[list]);
+        self.heads[list] = match list {
+            0 => ix.others.get(i).map(|(pos, record)| (*pos, Item::Other(record))),
+            1 => ix.batches.try_get(i).map(|batch| (batch.pos, Item::Begin(batch))),
+            2 => ix.ends.try_get(i).map(|b| ix.end_record(b)).map(|end| (end.pos, Item::End(end))),
+            3 => ix.odd_ends.get(i).map(|end| (end.pos, Item::End(*end))),
+            4 => ix.deliveries.try_get(i).map(|delivery| (delivery.pos, Item::Deliver(delivery))),
+            _ => ix.acks.try_get(i).map(|ack| (ack.pos, Item::Ack(ack))),
+        };
+    }
 }
 
 impl<'i> Iterator for Items<'i> {
     type Item = Item<'i>;
 
     fn next(&mut self) -> Option<Item<'i>> {
-        let ix = self.ix;
-        let [o, b, e, oe, d, a] = self.next;
-        let positions = [
-            ix.others.get(o).map(|(pos, _)| *pos),
-            ix.batches.get(b).map(|batch| batch.pos),
-            ix.ends.get(e).and_then(|&batch| ix.batches[batch as usize].end).map(|end| end.pos),
-            ix.odd_ends.get(oe).map(|end| end.pos),
-            ix.deliveries.get(d).map(|delivery| delivery.pos),
-            ix.acks.get(a).map(|ack| ack.pos),
-        ];
-        let (list, _) =
-            positions.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).min_by_key(|&(_, p)| p)?;
+        let (list, _) = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter_map(|(list, head)| head.as_ref().map(|(pos, _)| (list, *pos)))
+            .min_by_key(|&(_, pos)| pos)?;
+        let (_, item) = self.heads[list].take()?;
         self.next[list] += 1;
-        Some(match list {
-            0 => Item::Other(&ix.others[o].1),
-            1 => Item::Begin(&ix.batches[b]),
-            2 => Item::End(ix.end_record(ix.ends[e])),
-            3 => Item::End(ix.odd_ends[oe]),
-            4 => Item::Deliver(&ix.deliveries[d]),
-            _ => Item::Ack(&ix.acks[a]),
-        })
+        self.read(list);
+        Some(item)
     }
 }
 
@@ -972,7 +1000,7 @@ mod tests {
     fn payload_texts_are_held_only_until_the_ack() {
         let index = Index::build(&clean_run());
         let unacked: Vec<u32> =
-            (0..index.shipments() as u32).filter(|&g| index.acked_at[g as usize] == NEVER).collect();
+            (0..index.shipments() as u32).filter(|&g| index.acked_at.get(g as usize) == NEVER).collect();
         let mut held: Vec<u32> = index.texts.keys().copied().collect();
         held.sort_unstable();
         assert_eq!(held, unacked);
@@ -990,7 +1018,7 @@ mod tests {
         assert!(index.batch_of(by_end).local);
         assert_eq!((index.acked_t(by_ack), index.acked_t(by_end)), (211 * MS, 20 * MS));
         let never = index.latest_shipment(7);
-        assert_eq!(index.acked_at[never as usize], NEVER);
+        assert_eq!(index.acked_at.get(never as usize), NEVER);
         assert_eq!((index.acked_t(never), index.acked_t(NONE)), (0, 0), "never acknowledged, or no shipment");
     }
 }

@@ -36,6 +36,7 @@ mod report;
 mod spacing;
 mod stats;
 mod summary;
+mod table;
 
 #[cfg(test)]
 mod fixtures;

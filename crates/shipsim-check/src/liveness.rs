@@ -47,10 +47,10 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
     // The three per-batch rules run batch by batch, in this order, so that
     // findings at one time keep the order they always had.
     let window = detection_window(index);
-    for batch in &index.batches {
-        deadline(index, batch, findings);
-        settle_ok(index, batch, window, findings);
-        unfinished_ship(index, batch, findings);
+    for batch in index.batches.iter() {
+        deadline(index, &batch, findings);
+        settle_ok(index, &batch, window, findings);
+        unfinished_ship(index, &batch, findings);
     }
     super::recovery::run(index, findings);
     super::contract::run(index, findings);

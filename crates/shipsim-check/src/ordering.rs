@@ -40,6 +40,7 @@ use shipsim_trace::{OrderingRule, Outcome, Record};
 use crate::delivery::outcome_name;
 use crate::findings::Findings;
 use crate::index::{Batch, Index, NONE};
+use crate::table::{Fixed, Table};
 use shipsim_trace::fmt_t;
 
 /// Checks per-batch ordering, whatever the trace's `Start` says.
@@ -55,6 +56,17 @@ struct Break {
     delivery: u32,
     /// The index it delivered.
     got: u32,
+}
+
+impl Fixed for Break {
+    const BYTES: usize = 8;
+    fn put(&self, out: &mut Vec<u8>) {
+        self.delivery.put(out);
+        self.got.put(out);
+    }
+    fn take(bytes: &mut &[u8]) -> Self {
+        Break { delivery: u32::take(bytes), got: u32::take(bytes) }
+    }
 }
 
 pub(crate) fn run(index: &Index, findings: &mut Findings) {
@@ -88,32 +100,32 @@ fn stream_gaps(index: &Index, findings: &mut Findings) {
 fn batches(index: &Index, findings: &mut Findings) {
     let (next, broken) = progress(index);
     for (b, batch) in index.batches.iter().enumerate() {
-        match broken[b] {
-            Some(brk) => out_of_order(index, batch, next[b], brk, findings),
-            None => incomplete(index, batch, next[b], findings),
+        match broken.get(b) {
+            Some(brk) => out_of_order(index, &batch, next.get(b), brk, findings),
+            None => incomplete(index, &batch, next.get(b), findings),
         }
     }
 }
 
 /// Per batch: the next index expected (the length of its in-order prefix of first
 /// deliveries) and the first break in that order, from one pass over the deliveries.
-fn progress(index: &Index) -> (Vec<u32>, Vec<Option<Break>>) {
-    let mut next = vec![0u32; index.batches.len()];
-    let mut broken: Vec<Option<Break>> = vec![None; index.batches.len()];
+fn progress(index: &Index) -> (Table<u32>, Table<Option<Break>>) {
+    let mut next = Table::filled(index.batches.len(), 0u32);
+    let mut broken: Table<Option<Break>> = Table::filled(index.batches.len(), None);
     for (k, delivery) in index.deliveries.iter().enumerate() {
         let g = delivery.shipment;
-        if g == NONE || index.first_delivery[g as usize] != k as u32 {
+        if g == NONE || index.first_delivery.get(g as usize) != k as u32 {
             continue;
         }
-        let b = index.shipment_batch[g as usize] as usize;
-        if broken[b].is_some() {
+        let b = index.shipment_batch.get(g as usize) as usize;
+        if broken.get(b).is_some() {
             continue;
         }
-        let got = g - index.batches[b].first;
-        if got == next[b] {
-            next[b] += 1;
+        let got = g - index.batches.get(b).first;
+        if got == next.get(b) {
+            next.update(b, |next| *next += 1);
         } else {
-            broken[b] = Some(Break { delivery: k as u32, got });
+            broken.set(b, Some(Break { delivery: k as u32, got }));
         }
     }
     (next, broken)
@@ -127,8 +139,8 @@ fn what(index: &Index, batch: &Batch) -> String {
 /// `gap` or `swap`: `batch` delivered index `brk.got` while index `k` was next;
 /// a gap if `k` never arrived, a swap if it arrived later.
 fn out_of_order(index: &Index, batch: &Batch, k: u32, brk: Break, findings: &mut Findings) {
-    let delivery = &index.deliveries[brk.delivery as usize];
-    let later = index.first_delivery[(batch.first + k) as usize];
+    let delivery = index.deliveries.get(brk.delivery as usize);
+    let later = index.first_delivery.get((batch.first + k) as usize);
     let rule = if later == NONE { OrderingRule::Gap } else { OrderingRule::Swap };
     findings.add(delivery.t, rule, || {
         let before = match k {
@@ -138,7 +150,7 @@ fn out_of_order(index: &Index, batch: &Batch, k: u32, brk: Break, findings: &mut
         };
         let fate = match later {
             NONE => "never delivered".to_owned(),
-            later => format!("delivered only later, at {}", fmt_t(index.deliveries[later as usize].t)),
+            later => format!("delivered only later, at {}", fmt_t(index.deliveries.get(later as usize).t)),
         };
         (
             Some(index.event_ref(batch.first + brk.got)),
@@ -146,9 +158,9 @@ fn out_of_order(index: &Index, batch: &Batch, k: u32, brk: Break, findings: &mut
             format!(
                 "index {} (event {}) delivered at {} {before}; index {k} (event {}) {fate}",
                 brk.got,
-                index.events(batch)[brk.got as usize].id,
+                index.event(batch, brk.got).id,
                 fmt_t(delivery.t),
-                index.events(batch)[k as usize].id
+                index.event(batch, k).id
             ),
         )
     });
@@ -186,7 +198,7 @@ fn incomplete(index: &Index, batch: &Batch, k: u32, findings: &mut Findings) {
         (
             Some(index.event_ref(batch.first + k)),
             expected,
-            format!("{delivered}; index {k} (event {}) never", index.events(batch)[k as usize].id),
+            format!("{delivered}; index {k} (event {}) never", index.event(batch, k).id),
         )
     });
 }

@@ -103,9 +103,9 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
                 let (node, dst) = (index.name(b.node), index.name(b.dst));
                 let begin =
                     Begin { t: b.t, node, life: b.life, batch: b.batch, dst, local: b.local, epoch: b.epoch };
-                ship_begin(index, &state, &begin, index.events(b), findings);
+                ship_begin(index, &state, &begin, index.events(&b), findings);
             }
-            Item::Deliver(d) => deliver(index, &state, d, d.t, index.name(d.node), d.life, findings),
+            Item::Deliver(d) => deliver(index, &state, &d, d.t, index.name(d.node), d.life, findings),
             Item::Other(Record::Phase { t, phase: Phase::End }) => end_t = Some(*t),
             _ => {}
         }
@@ -138,7 +138,7 @@ fn ship_begin(
     index: &Index,
     state: &State<'_>,
     begin: &Begin<'_>,
-    events: &[Shipped],
+    events: impl Iterator<Item = Shipped>,
     findings: &mut Findings,
 ) {
     let Some(members) = state.epochs.get(&begin.epoch) else {
@@ -156,13 +156,13 @@ fn ship_begin(
     // must not hand itself what it knows it no longer owns.
     let knows =
         if begin.local { state.adopted(begin.node, begin.life).filter(|e| *e > begin.epoch) } else { None };
-    for (i, event) in events.iter().enumerate() {
+    for (i, event) in events.enumerate() {
         let key = index.key(event);
         let shard = shard_of(key, state.shards);
         if shard != event.shard {
             findings.add(begin.t, PlacementRule::Shard, || {
                 (
-                    Some(begin.event_ref(i, event)),
+                    Some(begin.event_ref(i, &event)),
                     format!("key {key:?} in shard {shard} of {}", state.shards),
                     format!("shipped as shard {}", event.shard),
                 )
@@ -172,7 +172,7 @@ fn ship_begin(
         if owner != Some(begin.dst) {
             findings.add(begin.t, PlacementRule::WrongOwner, || {
                 (
-                    Some(begin.event_ref(i, event)),
+                    Some(begin.event_ref(i, &event)),
                     format!(
                         "shard {shard} to its owner {} under epoch {}",
                         owner.unwrap_or("(none)"),
@@ -183,7 +183,7 @@ fn ship_begin(
             });
         }
         if let Some(known) = knows {
-            handed_to_itself(state, begin, known, i, event, shard, findings);
+            handed_to_itself(state, begin, known, i, &event, shard, findings);
         }
     }
 }

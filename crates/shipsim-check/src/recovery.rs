@@ -125,6 +125,7 @@ use crate::contract;
 use crate::findings::Findings;
 use crate::index::{Batch, Index, Item, NONE};
 use crate::jumps::Jumps;
+use crate::table::Table;
 use shipsim_trace::fmt_t;
 
 /// `(sender, sender life, destination)`: one transport's slots to one peer.
@@ -172,7 +173,7 @@ struct Recovery<'i, 'a> {
     /// Slots per transport (`timing.connections`).
     connections: usize,
     /// Per batch: its slot, if it reached the transport.
-    slot_of: Vec<Option<usize>>,
+    slot_of: Table<Option<usize>>,
     /// Per peer and slot: the first call's time, then the latest ack's.
     last_ack: BTreeMap<(Peer, usize), Micros>,
     /// Per `(from, to)` pair: its open window, if a heal opened one.
@@ -184,7 +185,7 @@ struct Recovery<'i, 'a> {
     /// Per (sender, destination, slot): the calls in flight on it, in the order begun.
     pending: BTreeMap<(u32, u32, usize), Vec<usize>>,
     /// Per batch: the events that may be ahead of it on its slot's stream when it began.
-    ahead: Vec<u64>,
+    ahead: Table<u64>,
 }
 
 impl<'i, 'a> Recovery<'i, 'a> {
@@ -201,7 +202,7 @@ impl<'i, 'a> Recovery<'i, 'a> {
             open: BTreeMap::new(),
             obligations: Vec::new(),
             pending: BTreeMap::new(),
-            ahead: vec![0; index.batches.len()],
+            ahead: Table::filled(index.batches.len(), 0),
         }
     }
 
@@ -252,14 +253,14 @@ impl<'i, 'a> Recovery<'i, 'a> {
             let Some(&b) = self.pending.get(&(from, to, slot)).and_then(|calls| calls.first()) else {
                 continue;
             };
-            let batch = &self.index.batches[b];
+            let batch = self.index.batches.get(b);
             if batch.end.is_some_and(|end| end.outcome == Outcome::Ambiguous) {
                 continue;
             }
             let reset = self.last_ack[&((batch.node, batch.life, batch.dst), slot)];
             let Some(bound) = self.bound(heal, b, heal, reset) else { continue };
             window.judged[slot] = true;
-            let restarted = restarted_since(self.index, batch, reset, self.hop());
+            let restarted = restarted_since(self.index, &batch, reset, self.hop());
             self.oblige(
                 (from, to),
                 Obligation { batch: b, heal, bound, last_ack: reset, closed: None, restarted },
@@ -273,10 +274,10 @@ impl<'i, 'a> Recovery<'i, 'a> {
         let index = self.index;
         let b = index.batch(node, batch).map(|b| b as usize);
         if let Some(b) = b
-            && index.batches[b].end.is_some_and(|end| end.pos == pos)
-            && let Some(slot) = self.slot_of[b]
+            && index.batches.get(b).end.is_some_and(|end| end.pos == pos)
+            && let Some(slot) = self.slot_of.get(b)
         {
-            let batch = &index.batches[b];
+            let batch = index.batches.get(b);
             if let Some(calls) = self.pending.get_mut(&(batch.node, batch.dst, slot)) {
                 calls.retain(|&call| call != b);
             }
@@ -287,14 +288,15 @@ impl<'i, 'a> Recovery<'i, 'a> {
     /// slot's first ship in an open window of its pair, owes a recovery.
     fn ship_begin(&mut self, pos: usize) {
         let Some(b) = self.index.batch_at(pos) else { return };
-        let Some(slot) = self.slot_of[b] else { return };
-        let batch = &self.index.batches[b];
+        let Some(slot) = self.slot_of.get(b) else { return };
+        let batch = self.index.batches.get(b);
         let peer = (batch.node, batch.life, batch.dst);
         let reset = *self.last_ack.entry((peer, slot)).or_insert(batch.t);
         let calls = self.pending.entry((batch.node, batch.dst, slot)).or_default();
         if !calls.is_empty() {
-            let in_flight: u64 = calls.iter().map(|&call| u64::from(self.index.batches[call].len())).sum();
-            self.ahead[b] = u64::from(self.timing.max_unacked) + in_flight;
+            let in_flight: u64 =
+                calls.iter().map(|&call| u64::from(self.index.batches.get(call).len())).sum();
+            self.ahead.set(b, u64::from(self.timing.max_unacked) + in_flight);
         }
         calls.push(b);
         let Some(window) = self.windows.get(&(batch.node, batch.dst)) else { return };
@@ -306,7 +308,7 @@ impl<'i, 'a> Recovery<'i, 'a> {
         if let Some(window) = self.windows.get_mut(&(batch.node, batch.dst)) {
             window.judged[slot] = true;
         }
-        let restarted = restarted_since(self.index, batch, reset, self.hop());
+        let restarted = restarted_since(self.index, &batch, reset, self.hop());
         self.oblige(
             (batch.node, batch.dst),
             Obligation { batch: b, heal, bound, last_ack: reset, closed: None, restarted },
@@ -320,8 +322,8 @@ impl<'i, 'a> Recovery<'i, 'a> {
     /// ([`crate::jumps`]). On a slow clock of either end every wait of the bound lasts longer:
     /// the bound stretches by the slowest pace of the two from the call's start or the heal on.
     fn bound(&self, heal: Micros, b: usize, from: Micros, reset: Micros) -> Option<Micros> {
-        let batch = &self.index.batches[b];
-        let n = u64::from(batch.len()) + self.ahead[b];
+        let batch = self.index.batches.get(b);
+        let n = u64::from(batch.len()) + self.ahead.get(b);
         let jumps = &self.index.jumps;
         let jumped = |from, to| jumps.within(batch.node, from, to);
         let bound = bound(&self.timing, self.start.tick_us, heal, n, (from, reset), &jumped);
@@ -352,8 +354,8 @@ fn judge(index: &Index, timing: &TransportTiming, o: &Obligation, findings: &mut
     if o.closed.is_some_and(|closed| closed <= o.bound) {
         return;
     }
-    let batch = &index.batches[o.batch];
-    if may_give_up_healthy(index, timing, o, batch) {
+    let batch = index.batches.get(o.batch);
+    if may_give_up_healthy(index, timing, o, &batch) {
         return;
     }
     // A sender bounced at the heal itself: its old life's call died with it.
@@ -373,7 +375,7 @@ fn judge(index: &Index, timing: &TransportTiming, o: &Obligation, findings: &mut
     };
     findings.add(at, LivenessRule::Recovery, || {
         let first = (batch.len() > 0).then(|| index.event_ref(batch.first));
-        (first, expected(index, timing, o, batch), actual(index, o, batch))
+        (first, expected(index, timing, o, &batch), actual(index, o, &batch))
     });
 }
 
@@ -509,7 +511,7 @@ fn restarted_since(index: &Index, batch: &Batch, reset: Micros, hop: Micros) -> 
 /// sender life's calls to the same destination, modulo `connections`. Local
 /// calls, empty ones and those refused with `NoRoute` (no slot is picked for
 /// them) have none.
-fn slots(index: &Index, connections: usize) -> Vec<Option<usize>> {
+fn slots(index: &Index, connections: usize) -> Table<Option<usize>> {
     let mut calls: BTreeMap<Peer, usize> = BTreeMap::new();
     index
         .batches
@@ -530,7 +532,7 @@ fn slots(index: &Index, connections: usize) -> Vec<Option<usize>> {
 /// The slot whose call shipped event `id` from `node` (life `life`) to `dst`.
 fn acked_slot(
     index: &Index,
-    slot_of: &[Option<usize>],
+    slot_of: &Table<Option<usize>>,
     node: u32,
     life: u32,
     dst: u32,
@@ -538,12 +540,12 @@ fn acked_slot(
 ) -> Option<usize> {
     let mut shipment = index.latest_shipment(id);
     while shipment != NONE {
-        let b = index.shipment_batch[shipment as usize] as usize;
-        let batch = &index.batches[b];
+        let b = index.shipment_batch.get(shipment as usize) as usize;
+        let batch = index.batches.get(b);
         if batch.node == node && batch.life == life && batch.dst == dst {
-            return slot_of[b];
+            return slot_of.get(b);
         }
-        shipment = index.prev_same_id[shipment as usize];
+        shipment = index.prev_same_id.get(shipment as usize);
     }
     None
 }

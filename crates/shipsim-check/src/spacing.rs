@@ -94,7 +94,7 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
             }
             Item::Ack(ack) => answered(&mut runs, (ack.node, ack.life, ack.dst)),
             Item::End(end) if matches!(end.outcome, Outcome::Ok | Outcome::Refused | Outcome::Ambiguous) => {
-                if let Some(b) = index.batch(end.node, end.batch).map(|b| &index.batches[b as usize]) {
+                if let Some(b) = index.batch(end.node, end.batch).map(|b| index.batches.get(b as usize)) {
                     answered(&mut runs, (end.node, end.life, b.dst));
                 }
             }

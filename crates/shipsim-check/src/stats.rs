@@ -86,7 +86,7 @@ pub(crate) fn run(index: &Index, findings: &mut Findings) {
             Item::Deliver(d) => {
                 let e = expected.entry((d.node, d.life)).or_default();
                 e.sink += 1;
-                if index.source_of(d) != index.name(d.node) {
+                if index.source_of(&d) != index.name(d.node) {
                     e.received += 1;
                 }
             }
@@ -112,7 +112,7 @@ fn count_ship_end(
     expected: &mut BTreeMap<(u32, u32), Expected>,
 ) {
     let Some(b) = index.batch(node, batch) else { return };
-    let batch = &index.batches[b as usize];
+    let batch = index.batches.get(b as usize);
     let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { return };
     if end.pos != pos {
         return; // a second ShipEnd: malformed, counted once
@@ -259,9 +259,9 @@ fn totals(index: &Index, last: &BTreeMap<(u32, u32), Seen>, end_t: Micros, findi
     let sent: u64 = last.values().map(|s| s.shipper.sent).sum();
     let local: u64 = last.values().map(|s| s.shipper.local).sum();
     let (mut remote_delivered, mut local_delivered) = (0u64, 0u64);
-    for batch in &index.batches {
+    for batch in index.batches.iter() {
         let range = batch.first as usize..(batch.first + batch.len()) as usize;
-        let delivered = index.first_delivery[range].iter().filter(|&&d| d != NONE).count() as u64;
+        let delivered = index.first_delivery.range(range).filter(|&d| d != NONE).count() as u64;
         *(if batch.local { &mut local_delivered } else { &mut remote_delivered }) += delivered;
     }
     for (counter, total, delivered, kind) in
