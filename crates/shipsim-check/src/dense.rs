@@ -92,7 +92,7 @@ impl Numbered {
 #[derive(Default)]
 pub(crate) struct DenseMap {
     /// Where each page's values start in `values`, by the page's first key.
-    pages: FastMap<u64, u32>,
+    pages: FastMap<u64, usize>,
     values: Table<u32>,
 }
 
@@ -100,7 +100,7 @@ impl DenseMap {
     /// The value of `key`, if it has one.
     pub(crate) fn get(&self, key: u64) -> Option<u32> {
         let start = *self.pages.get(&(key >> PAGE_BITS))?;
-        let value = self.values.get(start as usize + (key & SLOT) as usize);
+        let value = self.values.get(start + (key & SLOT) as usize);
         (value != NONE).then_some(value)
     }
 
@@ -109,11 +109,11 @@ impl DenseMap {
         debug_assert_ne!(value, NONE, "NONE marks an empty slot");
         let values = &mut self.values;
         let start = *self.pages.entry(key >> PAGE_BITS).or_insert_with(|| {
-            let start = values.len() as u32;
+            let start = values.len();
             (0..PAGE).for_each(|_| values.push(NONE));
             start
         });
-        let slot = start as usize + (key & SLOT) as usize;
+        let slot = start + (key & SLOT) as usize;
         let old = self.values.get(slot);
         self.values.set(slot, value);
         (old != NONE).then_some(old)

@@ -17,7 +17,7 @@
 //! Size: O(E), about 160 bytes per event shipped, delivered and acked once: its
 //! shipped event (24 bytes: the payload by digest, its text only until the ack),
 //! its shipment's links (20), its delivery (32) and its ack (36), and its share of
-//! its batch (85 bytes a batch). Exactly-once needs every event's history to the
+//! its batch (75 bytes a batch). Exactly-once needs every event's history to the
 //! end, since any event may be delivered again; so these lists are [`Table`]s,
 //! which keep a few pages in memory and the rest in a temporary file: the memory a
 //! run takes does not grow with its length (docs/benchmarks.md, memory). What stays
@@ -885,9 +885,9 @@ impl Index {
         if entry.end.is_some() {
             return None;
         }
-        let mut entry = entry;
-        entry.end = Some(End { pos, t, shipped, outcome });
-        self.batches.set(b as usize, entry);
+        let end = Some(End { pos, t, shipped, outcome });
+        self.batches.update(b as usize, |batch| batch.end = end);
+        let entry = Batch { end, ..entry };
         let in_life = entry.life == life;
         let (first, shipped) = (entry.first as usize, entry.shipped().unwrap_or(0) as usize);
         for g in first..first + shipped {
@@ -922,12 +922,13 @@ impl Index {
     /// Shipment `g` was acknowledged by the record at `pos`: the first one counts, and its
     /// payload text is let go.
     fn acked(&mut self, g: usize, pos: usize) {
-        let acked_at = self.acked_at.get(g);
-        if acked_at == NEVER {
+        let mut first = false;
+        self.acked_at.update(g, |acked_at| {
+            first = *acked_at == NEVER;
+            *acked_at = pos.min(*acked_at);
+        });
+        if first {
             self.texts.remove(&(g as u32));
-        }
-        if pos < acked_at {
-            self.acked_at.set(g, pos);
         }
     }
 }

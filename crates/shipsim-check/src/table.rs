@@ -9,8 +9,9 @@
 //! encoded with [`Fixed`], and are read back when an entry of theirs is asked for. The
 //! index is written in trace order and read in trace order, with lookups near the entry
 //! being read (a delivery's shipment, an ack's batch), so a few resident pages serve nearly
-//! every access and the operating system's page cache the rest. A run small enough to fit
-//! never writes the file.
+//! every access and the operating system's page cache the rest. A table that fits in its
+//! resident pages is one plain vector, so a run small enough (most of them: under 65,536
+//! entries per list) pays a branch per access and never makes the file.
 //!
 //! If the temporary file cannot be made or written, the pages stay in memory: the run
 //! costs more memory, never a wrong verdict.
@@ -24,8 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// read their index back from the file.
 const PAGE_BITS: usize = if cfg!(test) { 2 } else { 10 };
 const PAGE: usize = 1 << PAGE_BITS;
-/// Pages a table keeps in memory: 64 pages of the largest entry (a batch, 85 bytes) are
-/// 5.4 MiB. One in this crate's own tests.
+/// Pages a table keeps in memory: 64 pages of the largest entry (a batch, 75 bytes) are
+/// 4.7 MiB. One in this crate's own tests.
 const RESIDENT: usize = if cfg!(test) { 1 } else { 64 };
 
 /// An entry of a fixed encoded size, so that page `p` sits at a known place in the file.
@@ -107,23 +108,22 @@ impl<T: Fixed> Fixed for Option<T> {
     }
 }
 
-/// An append-only list of entries, kept in pages (see the module's doc).
+/// An append-only list of entries, kept in pages once it outgrows [`RESIDENT`] pages (see
+/// the module's doc).
 pub(crate) struct Table<T: Fixed> {
-    len: usize,
-    pages: RefCell<Pages<T>>,
+    storage: Storage<T>,
+}
+
+/// A table is one vector while it fits in its resident pages, so that a run that never
+/// needs the file pays nothing for it; the first entry past them turns it into pages.
+enum Storage<T> {
+    Flat(Vec<T>),
+    Paged { len: usize, pages: RefCell<Pages<T>> },
 }
 
 impl<T: Fixed> Default for Table<T> {
     fn default() -> Self {
-        Table {
-            len: 0,
-            pages: RefCell::new(Pages {
-                pages: Vec::new(),
-                resident: Vec::new(),
-                clock: 0,
-                file: Spill::None,
-            }),
-        }
+        Table { storage: Storage::Flat(Vec::new()) }
     }
 }
 
@@ -157,7 +157,9 @@ enum Spill {
     /// Not needed yet.
     None,
     Open(File),
-    /// It could not be made or written: every page stays in memory.
+    /// A write failed: the pages it holds are read back from it, no page is written to it.
+    ReadOnly(File),
+    /// It could not be made: every page stays in memory.
     Failed,
 }
 
@@ -171,50 +173,73 @@ impl<T: Fixed> Table<T> {
 
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        match &self.storage {
+            Storage::Flat(entries) => entries.len(),
+            Storage::Paged { len, .. } => *len,
+        }
     }
 
     /// Adds `entry` at the end.
+    #[inline]
     pub(crate) fn push(&mut self, entry: T) {
-        let i = self.len;
-        self.len += 1;
-        let pages = self.pages.get_mut();
-        if i.is_multiple_of(PAGE) {
-            pages.pages.push(Page::Resident { entries: Vec::with_capacity(PAGE), used: 0, dirty: true });
-            pages.resident.push(i >> PAGE_BITS);
-            pages.evict(i >> PAGE_BITS);
+        match &mut self.storage {
+            Storage::Flat(entries) if entries.len() < PAGE * RESIDENT => entries.push(entry),
+            _ => self.push_paged(entry),
         }
-        pages.entries_mut(i >> PAGE_BITS).push(entry);
+    }
+
+    /// Adds `entry` at the end of a table that has outgrown its resident pages, turning it
+    /// into pages first if it is still one vector.
+    #[cold]
+    #[inline(never)]
+    fn push_paged(&mut self, entry: T) {
+        if let Storage::Flat(entries) = &mut self.storage {
+            let pages = Pages::of(std::mem::take(entries));
+            self.storage = Storage::Paged { len: PAGE * RESIDENT, pages: RefCell::new(pages) };
+        }
+        let Storage::Paged { len, pages } = &mut self.storage else { unreachable!("paged above") };
+        let i = *len;
+        *len += 1;
+        pages.get_mut().push(i, entry);
     }
 
     /// Entry `i`. Panics past the end, as indexing a slice does.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> T {
-        // Past the end, the page or the entry in it is missing: indexing panics.
-        self.pages.borrow_mut().entries(i >> PAGE_BITS)[i & (PAGE - 1)]
+        match &self.storage {
+            Storage::Flat(entries) => entries[i],
+            // Past the end, the page or the entry in it is missing: indexing panics.
+            Storage::Paged { pages, .. } => pages.borrow_mut().entries(i >> PAGE_BITS)[i & (PAGE - 1)],
+        }
     }
 
     /// Entry `i`, if there is one.
     #[inline]
     pub(crate) fn try_get(&self, i: usize) -> Option<T> {
-        (i < self.len).then(|| self.get(i))
+        (i < self.len()).then(|| self.get(i))
     }
 
     /// Changes entry `i`.
+    #[inline]
     pub(crate) fn update(&mut self, i: usize, change: impl FnOnce(&mut T)) {
-        assert!(i < self.len, "entry {i} of a table of {}", self.len);
-        let pages = self.pages.get_mut();
-        change(&mut pages.entries_mut(i >> PAGE_BITS)[i & (PAGE - 1)]);
+        match &mut self.storage {
+            Storage::Flat(entries) => change(&mut entries[i]),
+            Storage::Paged { len, pages } => {
+                assert!(i < *len, "entry {i} of a table of {len}");
+                change(&mut pages.get_mut().entries_mut(i >> PAGE_BITS)[i & (PAGE - 1)]);
+            }
+        }
     }
 
     /// Sets entry `i` to `entry`.
+    #[inline]
     pub(crate) fn set(&mut self, i: usize, entry: T) {
         self.update(i, |slot| *slot = entry);
     }
 
     /// The entries, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        (0..self.len).map(|i| self.get(i))
+        (0..self.len()).map(|i| self.get(i))
     }
 
     /// The entries `range`, in order.
@@ -228,7 +253,7 @@ impl<T: Fixed> Table<T> {
         want: &K,
         key: impl Fn(T) -> K,
     ) -> Result<usize, usize> {
-        let (mut low, mut high) = (0, self.len);
+        let (mut low, mut high) = (0, self.len());
         while low < high {
             let mid = low + (high - low) / 2;
             match key(self.get(mid)).cmp(want) {
@@ -243,13 +268,40 @@ impl<T: Fixed> Table<T> {
     /// Whether some page has left memory (for tests).
     #[cfg(test)]
     pub(crate) fn spilled(&self) -> bool {
-        self.pages.borrow().pages.iter().any(|page| matches!(page, Page::Written(_)))
+        let Storage::Paged { pages, .. } = &self.storage else { return false };
+        pages.borrow().pages.iter().any(|page| matches!(page, Page::Written(_)))
+    }
+
+    /// The pages, once the table has them (for tests).
+    #[cfg(test)]
+    fn pages(&self) -> std::cell::Ref<'_, Pages<T>> {
+        let Storage::Paged { pages, .. } = &self.storage else { panic!("a flat table") };
+        pages.borrow()
     }
 }
 
 impl<T: Fixed> Pages<T> {
+    /// A flat table's entries, [`RESIDENT`] full pages, all in memory.
+    fn of(entries: Vec<T>) -> Self {
+        let pages: Vec<Page<T>> = entries
+            .chunks(PAGE)
+            .map(|page| Page::Resident { entries: page.to_vec(), used: 0, dirty: true })
+            .collect();
+        Pages { resident: (0..pages.len()).collect(), pages, clock: 0, file: Spill::None }
+    }
+
+    /// Adds `entry` as entry `i`, the next one.
+    fn push(&mut self, i: usize, entry: T) {
+        if i.is_multiple_of(PAGE) {
+            self.pages.push(Page::Resident { entries: Vec::with_capacity(PAGE), used: 0, dirty: true });
+            self.resident.push(i >> PAGE_BITS);
+            self.evict(i >> PAGE_BITS);
+        }
+        self.entries_mut(i >> PAGE_BITS).push(entry);
+    }
+
     /// Page `p`'s entries, read back into memory if needed.
-    #[inline]
+    #[inline(always)]
     fn entries(&mut self, p: usize) -> &Vec<T> {
         self.touch(p);
         let Page::Resident { entries, .. } = &self.pages[p] else { unreachable!("loaded") };
@@ -266,7 +318,7 @@ impl<T: Fixed> Pages<T> {
     }
 
     /// Marks page `p` most recently used, reading it back first if it is not in memory.
-    #[inline]
+    #[inline(always)]
     fn touch(&mut self, p: usize) {
         self.clock += 1;
         match &mut self.pages[p] {
@@ -278,11 +330,12 @@ impl<T: Fixed> Pages<T> {
     /// Reads page `p` back into memory, most recently used, and writes out the page least
     /// recently used.
     #[cold]
+    #[inline(never)]
     fn load(&mut self, p: usize) {
         let clock = self.clock;
         let Page::Written(count) = self.pages[p] else { unreachable!("not resident") };
-        let Spill::Open(file) = &mut self.file else {
-            unreachable!("a page is written only to an open file")
+        let (Spill::Open(file) | Spill::ReadOnly(file)) = &mut self.file else {
+            unreachable!("a page is written only to a file, which is kept")
         };
         let mut bytes = vec![0; count * T::BYTES];
         let read = file
@@ -299,18 +352,21 @@ impl<T: Fixed> Pages<T> {
     }
 
     /// Writes out pages least recently used, other than `keep`, until at most [`RESIDENT`]
-    /// are in memory.
+    /// are in memory. Once the file takes no more writes, only pages it already holds leave.
     fn evict(&mut self, keep: usize) {
         while self.resident.len() > RESIDENT {
+            let writable = matches!(self.file, Spill::None | Spill::Open(_));
             let oldest = (0..self.resident.len())
-                .filter(|&r| self.resident[r] != keep)
-                .min_by_key(|&r| match &self.pages[self.resident[r]] {
-                    Page::Resident { used, .. } => *used,
+                .filter_map(|r| match &self.pages[self.resident[r]] {
+                    Page::Resident { used, dirty, .. } => {
+                        (self.resident[r] != keep && (writable || !dirty)).then_some((r, *used))
+                    }
                     Page::Written(_) => unreachable!("listed as resident"),
                 })
-                .expect("more than one page is resident");
+                .min_by_key(|&(_, used)| used);
+            let Some((oldest, _)) = oldest else { return };
             let p = self.resident[oldest];
-            let Some(count) = self.write(p) else { return };
+            let Some(count) = self.write(p) else { continue };
             self.resident.swap_remove(oldest);
             self.pages[p] = Page::Written(count);
         }
@@ -324,16 +380,20 @@ impl<T: Fixed> Pages<T> {
         if !*dirty {
             return Some(count);
         }
-        let mut bytes = Vec::with_capacity(count * T::BYTES);
-        entries.iter().for_each(|entry| entry.put(&mut bytes));
         if matches!(self.file, Spill::None) {
             self.file = temp_file().map_or(Spill::Failed, Spill::Open);
         }
         let Spill::Open(file) = &mut self.file else { return None };
+        let mut bytes = Vec::with_capacity(count * T::BYTES);
+        entries.iter().for_each(|entry| entry.put(&mut bytes));
         let written =
             file.seek(SeekFrom::Start((p * PAGE * T::BYTES) as u64)).and_then(|_| file.write_all(&bytes));
         if written.is_err() {
-            self.file = Spill::Failed;
+            // The pages written so far stay readable; the rest stay in memory.
+            let Spill::Open(file) = std::mem::replace(&mut self.file, Spill::Failed) else {
+                unreachable!("open")
+            };
+            self.file = Spill::ReadOnly(file);
             return None;
         }
         Some(count)
@@ -364,7 +424,7 @@ mod tests {
         let n = PAGE * (RESIDENT + 10) + PAGE / 2 + 1;
         (0..n).for_each(|i| table.push(i * 3));
         assert!(table.spilled(), "some page left memory");
-        assert!(table.pages.borrow().resident.len() <= RESIDENT);
+        assert!(table.pages().resident.len() <= RESIDENT);
         assert_eq!(table.get(0), 0);
         assert_eq!(table.get(n - 1), (n - 1) * 3);
         let (set, updated) = (1, PAGE * 3 + 1);
@@ -391,7 +451,7 @@ mod tests {
         (0..=RESIDENT).for_each(|p| _ = table.get(p * PAGE));
         let partial = n % PAGE;
         assert!(
-            matches!(table.pages.borrow().pages.last(), Some(&Page::Written(c)) if c == partial),
+            matches!(table.pages().pages.last(), Some(&Page::Written(c)) if c == partial),
             "the last page left memory"
         );
         table.push(1);
@@ -400,6 +460,45 @@ mod tests {
             (n + 1, 1, (n - 1) * 3),
             "the last page grows"
         );
+    }
+
+    /// Once a write fails, the pages written before it are still read back, and the rest stay
+    /// in memory: nothing is lost, nothing panics.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn after_a_failed_write_every_entry_still_reads_back() {
+        use std::os::fd::AsRawFd;
+        let mut table: Table<usize> = Table::default();
+        let n = PAGE * (RESIDENT + 4);
+        (0..n).for_each(|i| table.push(i));
+        let Storage::Paged { pages, .. } = &mut table.storage else { panic!("paged") };
+        let pages = pages.get_mut();
+        let Spill::Open(file) = &pages.file else { panic!("the file is open") };
+        // The same file, opened for reading only: every write to it fails.
+        let read_only = File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("reopen");
+        pages.file = Spill::Open(read_only);
+        (n..n * 3).for_each(|i| table.push(i));
+        table.update(1, |e| *e += 100);
+        assert!((0..n * 3).all(|i| table.get(i) == if i == 1 { 101 } else { i }));
+        assert!(matches!(table.pages().file, Spill::ReadOnly(_)), "the file is kept for reading");
+        assert!(table.pages().resident.len() > RESIDENT, "what could not be written stays in memory");
+    }
+
+    /// Of several pages in memory, the one used least recently leaves first.
+    #[test]
+    fn the_page_used_least_recently_leaves_first() {
+        let mut pages: Pages<u32> = Pages::of(vec![0; PAGE * (RESIDENT + 2)]);
+        pages.file = Spill::Failed; // nothing can be written: only clean pages may leave
+        pages.pages.iter_mut().for_each(|page| {
+            if let Page::Resident { dirty, .. } = page {
+                *dirty = false;
+            }
+        });
+        let _ = pages.entries(0);
+        pages.evict(usize::MAX);
+        let written: Vec<usize> =
+            (0..pages.pages.len()).filter(|&p| matches!(pages.pages[p], Page::Written(_))).collect();
+        assert_eq!(written, (1..3).collect::<Vec<_>>(), "page 0 was used last");
     }
 
     /// An optional entry reads back as it was, whichever way.
@@ -422,7 +521,7 @@ mod tests {
         let mut table: Table<u32> = Table::default();
         (0..(PAGE * RESIDENT) as u32).for_each(|i| table.push(i));
         assert!(!table.spilled());
-        assert!(matches!(table.pages.borrow().file, Spill::None));
+        assert!(matches!(table.storage, Storage::Flat(_)), "a table that fits is one vector");
         assert_eq!(table.range(1..3).collect::<Vec<_>>(), [1, 2]);
     }
 }
