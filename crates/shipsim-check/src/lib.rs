@@ -49,7 +49,7 @@ pub use checker::check_invariant;
 pub use findings::MAX_PER_RULE;
 pub use html::page as html_page;
 pub use online::{Online, check_all, summarize};
-pub use report::{faults_before, render_violation, transport_suffix, truncate};
+pub use report::{Quoted, faults_before, render_violation, transport_suffix, truncate};
 pub use summary::{CheckSummary, InvariantResult, Status};
 
 /// The shards (of `shards`) whose owner differs between the members `before` and `after`, by

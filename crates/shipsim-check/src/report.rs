@@ -32,6 +32,47 @@ pub fn faults_before(records: &[Record], t: Micros, n: usize) -> Vec<String> {
     last.into_iter().map(str::to_owned).collect()
 }
 
+/// What a violation's report quotes of a trace ([`faults_before`]), kept from the trace as it
+/// goes by, so that a long run or trace file need not be kept to explain its violations: its
+/// `fault` records, each after the latest record before it whose time is past every kept one,
+/// so that the scan stops where it would stop over the whole trace.
+#[derive(Debug, Default)]
+pub struct Quoted {
+    kept: Vec<Record>,
+    /// The latest time among `kept`.
+    kept_t: Micros,
+    /// The record since the last kept one with the latest time past `kept_t`, if any.
+    latest: Option<Record>,
+}
+
+impl Quoted {
+    /// The next record of the trace.
+    pub fn feed(&mut self, record: &Record) {
+        match record {
+            Record::Fault { .. } => {
+                if let Some(latest) = self.latest.take() {
+                    self.kept.push(latest);
+                }
+                self.kept_t = self.kept_t.max(record.t());
+                self.kept.push(record.clone());
+            }
+            Record::Violation(_) => {}
+            other => {
+                let past = self.latest.as_ref().map_or(self.kept_t, Record::t);
+                if other.t() > past {
+                    self.latest = Some(other.clone());
+                }
+            }
+        }
+    }
+
+    /// The records kept: [`render_violation`] over them reads what it reads over the whole
+    /// trace.
+    pub fn into_records(self) -> Vec<Record> {
+        self.kept
+    }
+}
+
 /// One violation: the invariant, the event, expected and actual, the faults before it.
 pub fn render_violation(v: &Violation, records: &[Record]) -> String {
     let mut out = String::new();
@@ -88,6 +129,30 @@ pub(crate) fn clip(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// A report quotes the same faults from the kept records as from the whole trace, at any
+    /// time, time going back in the trace included.
+    #[test]
+    fn the_quoted_records_give_the_faults_the_whole_trace_would() {
+        use shipsim_trace::{FaultAction, HealTarget, Phase, Start, TraceWriter};
+        let mut trace = TraceWriter::new(Start::new("ctx", &["n1", "n2"], 1_000));
+        trace.fault(10, "{at: 10us, crash: n2}", FaultAction::Crash("n2".into()));
+        trace.phase(50, Phase::Faults).phase(30, Phase::Faults);
+        trace.fault(40, "{at: 40us, heal: all}", FaultAction::Heal(HealTarget::All));
+        trace.phase(20, Phase::Settle);
+        trace.fault(60, "{at: 60us, restart: n2}", FaultAction::Restart("n2".into()));
+        trace.phase(70, Phase::End);
+        let records = trace.records();
+        let mut quoted = Quoted::default();
+        records.iter().for_each(|record| quoted.feed(record));
+        let kept = quoted.into_records();
+        for t in 0..80 {
+            for n in 1..4 {
+                assert_eq!(faults_before(&kept, t, n), faults_before(records, t, n), "at {t}, {n} faults");
+            }
+        }
+        assert!(kept.len() < records.len());
+    }
     use super::*;
     use crate::fixtures::*;
 

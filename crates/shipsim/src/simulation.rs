@@ -259,6 +259,24 @@ mod tests {
         assert_eq!(kept.counts, dropped.counts);
     }
 
+    /// A failing run that keeps no records explains its violations as one that keeps them
+    /// does: the same report, the faults before each violation quoted from the few records it
+    /// kept for that.
+    #[test]
+    fn a_failing_run_that_keeps_no_records_reports_as_one_that_keeps_them() {
+        let mut s = scenario("crash-restart-receiver");
+        s.duration = std::time::Duration::from_millis(1_500);
+        s.expect.settle = std::time::Duration::from_millis(100);
+        let kept = Simulation::new(&s).run(2).unwrap();
+        let dropped = Simulation::new(&s).keep_records(false).run(2).unwrap();
+        assert!(!kept.passed(), "the run is cut before its workload ends");
+        let render = |r: &RunResult| crate::report::render("s.yaml", 2, r, std::time::Duration::ZERO);
+        assert_eq!(render(&kept), render(&dropped));
+        assert!(render(&dropped).contains("crash: "), "{}", render(&dropped));
+        assert!(dropped.records.is_empty() && dropped.quoted.len() < kept.records.len() / 10);
+        assert!(kept.quoted.is_empty());
+    }
+
     /// A transport too small for the scenario's frames is refused before the run starts.
     #[test]
     fn a_run_checks_its_transport_s_limits() {

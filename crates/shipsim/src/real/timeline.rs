@@ -48,6 +48,7 @@ pub(super) async fn run(
         simulated: started.elapsed(),
         probes: Default::default(),
         written: None,
+        quoted: Vec::new(),
     })
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct Recorder {
     dropped: usize,
     /// Whether released records are dropped rather than kept.
     drop_records: bool,
+    /// When they are dropped: the few a violation's report quotes.
+    quoted: shipsim_check::Quoted,
     /// Where the trace streams as it is made, if anywhere.
     out: Option<TraceOut>,
     /// The checkers, fed each record as it is released, if the run checks as it goes.
@@ -172,6 +174,9 @@ impl Recorder {
             }
             self.traffic.feed(record);
             self.tally.feed(record);
+            if self.drop_records {
+                self.quoted.feed(record);
+            }
         }
         self.written = self.records.len();
         if self.drop_records {
@@ -191,6 +196,12 @@ impl Recorder {
     pub(crate) fn take_records(&mut self) -> Vec<Record> {
         self.written = 0;
         std::mem::take(&mut self.records)
+    }
+
+    /// The records a violation's report quotes, kept while the others were dropped (none if
+    /// every record was kept).
+    pub(crate) fn take_quoted(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.quoted).into_records()
     }
 
     /// The book of `node`.

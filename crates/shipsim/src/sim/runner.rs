@@ -77,12 +77,22 @@ pub struct RunResult {
     /// A traced run ([`crate::Simulation::run_traced`]): the digest and length of the trace it
     /// wrote as it went, or why it could not.
     pub written: Option<Result<(u64, u64), String>>,
+    /// A run that kept no records ([`crate::Simulation::keep_records`]): the few a violation's
+    /// report quotes (its faults), so that a failure is explained without running it again
+    /// keeping all of them. Empty when the records are kept.
+    pub quoted: Vec<Record>,
 }
 
 impl RunResult {
     /// Whether every invariant held.
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
+    }
+
+    /// What a report of a violation reads: the records when they were kept, else the ones
+    /// kept for it ([`RunResult::quoted`]).
+    pub fn report_records(&self) -> &[Record] {
+        if self.records.is_empty() { &self.quoted } else { &self.records }
     }
 }
 
@@ -168,8 +178,9 @@ pub(crate) fn run_traced(
         rec.push(Record::Violation(Box::new(violation.clone())));
     }
     let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
-    let (records, counts) = (rec.take_records(), rec.counts());
-    Ok(RunResult { records, violations, summary, simulated: sim.elapsed(), probes, counts, written })
+    let (records, quoted, counts) = (rec.take_records(), rec.take_quoted(), rec.counts());
+    let simulated = sim.elapsed();
+    Ok(RunResult { records, violations, summary, simulated, probes, counts, written, quoted })
 }
 
 /// The run is over: the faults' effects, then (with the `probes` feature) the probes, recorded,
