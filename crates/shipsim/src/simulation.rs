@@ -252,11 +252,18 @@ mod tests {
         assert!(!kept.records.is_empty());
         assert_eq!(kept.summary, dropped.summary);
         let (digest, len) = kept.written.clone().unwrap().unwrap();
-        assert_eq!(dropped.written.unwrap().unwrap(), (digest, len));
+        assert_eq!(dropped.written.clone().unwrap().unwrap(), (digest, len));
         assert_eq!(shipsim_trace::Digest::of(&kept.records), (digest, len));
         assert!(kept.records.iter().any(|r| matches!(r, Record::FaultEffect(_))), "faults judged");
         assert_eq!(dropped.counts, shipsim_trace::Counts::of(&kept.records));
         assert_eq!(kept.counts, dropped.counts);
+        // What a sweep reads of a run (faults, their effects, each life's probes): the same.
+        let judged =
+            |r: &&Record| matches!(r, Record::Fault { .. } | Record::FaultEffect(_) | Record::LifeProbes(_));
+        let of_kept: Vec<&Record> = kept.records.iter().filter(judged).collect();
+        assert!(of_kept.iter().any(|r| matches!(r, Record::FaultEffect(_))));
+        assert_eq!(dropped.judgement_records().iter().collect::<Vec<_>>(), of_kept);
+        assert_eq!(kept.judgement_records(), &kept.records[..]);
     }
 
     /// A failing run that keeps no records explains its violations as one that keeps them

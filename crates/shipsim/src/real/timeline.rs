@@ -49,6 +49,7 @@ pub(super) async fn run(
         probes: Default::default(),
         written: None,
         quoted: Vec::new(),
+        judgement: Vec::new(),
     })
 }
 

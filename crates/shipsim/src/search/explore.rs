@@ -284,19 +284,22 @@ pub(super) fn run_variant(
     factory: Option<Arc<dyn TransportFactory>>,
 ) -> SeedResult {
     let factory = factory.unwrap_or_else(|| crate::transport::kinds::scenario_factory(&scenario));
-    let (outcome, probes, faults, first_hits) = match crate::sim::run_with(&scenario, seed, factory) {
-        Ok(result) => {
-            let faults = fault_tally::judged(&result.records);
-            let first_hits = first_hits(&result.records);
-            let outcome = if result.violations.is_empty() {
-                SeedOutcome::Pass
-            } else {
-                SeedOutcome::Fail(result.violations)
-            };
-            (outcome, result.probes, faults, first_hits)
-        }
-        Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new(), Vec::new(), FirstHits::new()),
-    };
+    // A sweep reads the verdict, the probes, the faults' effects and the first hits: the run
+    // keeps no other record, so a sweep of a long scenario does not hold each run's trace.
+    let (outcome, probes, faults, first_hits) =
+        match crate::sim::run_traced(&scenario, seed, factory, None, false) {
+            Ok(result) => {
+                let faults = fault_tally::judged(result.judgement_records());
+                let first_hits = first_hits(result.judgement_records());
+                let outcome = if result.violations.is_empty() {
+                    SeedOutcome::Pass
+                } else {
+                    SeedOutcome::Fail(result.violations)
+                };
+                (outcome, result.probes, faults, first_hits)
+            }
+            Err(err) => (SeedOutcome::Error(err.to_string()), BTreeMap::new(), Vec::new(), FirstHits::new()),
+        };
     SeedResult { seed, scenario, outcome, probes, faults, first_hits }
 }
 

@@ -49,6 +49,9 @@ pub(crate) struct Recorder {
     drop_records: bool,
     /// When they are dropped: the few a violation's report quotes.
     quoted: shipsim_check::Quoted,
+    /// When they are dropped: the few a sweep reads of the run (faults, their effects and each
+    /// life's probes).
+    judgement: Vec<Record>,
     /// Where the trace streams as it is made, if anywhere.
     out: Option<TraceOut>,
     /// The checkers, fed each record as it is released, if the run checks as it goes.
@@ -176,6 +179,9 @@ impl Recorder {
             self.tally.feed(record);
             if self.drop_records {
                 self.quoted.feed(record);
+                if matches!(record, Record::Fault { .. } | Record::FaultEffect(_) | Record::LifeProbes(_)) {
+                    self.judgement.push(record.clone());
+                }
             }
         }
         self.written = self.records.len();
@@ -202,6 +208,12 @@ impl Recorder {
     /// every record was kept).
     pub(crate) fn take_quoted(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.quoted).into_records()
+    }
+
+    /// The faults, their effects and each life's probe records, kept while the others were
+    /// dropped (none if every record was kept).
+    pub(crate) fn take_judgement(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.judgement)
     }
 
     /// The book of `node`.

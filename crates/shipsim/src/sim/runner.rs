@@ -81,6 +81,10 @@ pub struct RunResult {
     /// report quotes (its faults), so that a failure is explained without running it again
     /// keeping all of them. Empty when the records are kept.
     pub quoted: Vec<Record>,
+    /// A run that kept no records: its `fault`, `fault-effect` and `life-probes` records, what
+    /// a sweep reads of a run ([`RunResult::judgement_records`]). Empty when the records are
+    /// kept.
+    pub judgement: Vec<Record>,
 }
 
 impl RunResult {
@@ -93,6 +97,12 @@ impl RunResult {
     /// kept for it ([`RunResult::quoted`]).
     pub fn report_records(&self) -> &[Record] {
         if self.records.is_empty() { &self.quoted } else { &self.records }
+    }
+
+    /// What a sweep reads of the run (the faults, their effects and each life's probes): the
+    /// records when they were kept, else the ones kept for it ([`RunResult::judgement`]).
+    pub fn judgement_records(&self) -> &[Record] {
+        if self.records.is_empty() { &self.judgement } else { &self.records }
     }
 }
 
@@ -178,9 +188,9 @@ pub(crate) fn run_traced(
         rec.push(Record::Violation(Box::new(violation.clone())));
     }
     let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
-    let (records, quoted, counts) = (rec.take_records(), rec.take_quoted(), rec.counts());
-    let simulated = sim.elapsed();
-    Ok(RunResult { records, violations, summary, simulated, probes, counts, written, quoted })
+    let (records, quoted, judgement) = (rec.take_records(), rec.take_quoted(), rec.take_judgement());
+    let (counts, simulated) = (rec.counts(), sim.elapsed());
+    Ok(RunResult { records, violations, summary, simulated, probes, counts, written, quoted, judgement })
 }
 
 /// The run is over: the faults' effects, then (with the `probes` feature) the probes, recorded,
