@@ -34,15 +34,16 @@ pub fn faults_before(records: &[Record], t: Micros, n: usize) -> Vec<String> {
 
 /// What a violation's report quotes of a trace ([`faults_before`]), kept from the trace as it
 /// goes by, so that a long run or trace file need not be kept to explain its violations: its
-/// `fault` records, each after the latest record before it whose time is past every kept one,
-/// so that the scan stops where it would stop over the whole trace.
+/// `fault` records, each after a time marker (a `phase` record) standing for the latest record
+/// before it whose time is past every kept one, so that the scan stops where it would stop
+/// over the whole trace.
 #[derive(Debug, Default)]
 pub struct Quoted {
     kept: Vec<Record>,
     /// The latest time among `kept`.
     kept_t: Micros,
-    /// The record since the last kept one with the latest time past `kept_t`, if any.
-    latest: Option<Record>,
+    /// The latest time past `kept_t` since the last kept record, if any.
+    latest: Option<Micros>,
 }
 
 impl Quoted {
@@ -50,17 +51,17 @@ impl Quoted {
     pub fn feed(&mut self, record: &Record) {
         match record {
             Record::Fault { .. } => {
-                if let Some(latest) = self.latest.take() {
-                    self.kept.push(latest);
+                if let Some(t) = self.latest.take() {
+                    self.kept.push(Record::Phase { t, phase: shipsim_trace::Phase::Faults });
+                    self.kept_t = self.kept_t.max(t);
                 }
                 self.kept_t = self.kept_t.max(record.t());
                 self.kept.push(record.clone());
             }
             Record::Violation(_) => {}
             other => {
-                let past = self.latest.as_ref().map_or(self.kept_t, Record::t);
-                if other.t() > past {
-                    self.latest = Some(other.clone());
+                if other.t() > self.latest.unwrap_or(self.kept_t) {
+                    self.latest = Some(other.t());
                 }
             }
         }
@@ -129,6 +130,7 @@ pub(crate) fn clip(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// A report quotes the same faults from the kept records as from the whole trace, at any
     /// time, time going back in the trace included.
@@ -153,7 +155,6 @@ mod tests {
         }
         assert!(kept.len() < records.len());
     }
-    use super::*;
     use crate::fixtures::*;
 
     #[test]

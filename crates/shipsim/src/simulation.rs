@@ -56,9 +56,9 @@ impl<'a> Simulation<'a> {
     /// Whether [`Self::run`] and [`Self::run_traced`] keep the run's records in their result
     /// (`RunResult::records`; the default). Without them the checkers still take in every
     /// record as it is made, so the verdict is the same, but the run's memory is what the
-    /// checkers keep, not the whole trace: for long runs whose trace nobody reads. A run that
-    /// failed and must be explained runs again with its records kept (the same seed gives the
-    /// same trace: compare `written` digests to be sure).
+    /// checkers keep, not the whole trace: for long runs whose trace nobody reads. A failing
+    /// run is still explained: it keeps the few records a report quotes
+    /// (`RunResult::quoted`) and those a sweep reads (`RunResult::judgement`).
     pub fn keep_records(mut self, keep: bool) -> Self {
         self.keep_records = keep;
         self

@@ -143,8 +143,8 @@ fn run_seeds(
 
 /// One run of `seed` (twice, compared, when `twice`), its trace written to `trace` if given:
 /// as the run makes it, or after a run made twice. The trace's digest and length, or why it
-/// could not be written. Without a trace and unless `diagram` (which draws the records), a
-/// passing run keeps no records ([`lean`]).
+/// could not be written. Without a trace and unless `diagram` (which draws the records), the
+/// run keeps only the records its report quotes ([`lean`]).
 #[allow(clippy::type_complexity)]
 fn simulate(
     simulation: &Simulation<'_>,
