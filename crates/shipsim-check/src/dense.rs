@@ -5,8 +5,8 @@
 //! position; at a million events a hash map of those is tens of megabytes
 //! (about 34 bytes a key). But event ids are `node << 40 | seq` and batch
 //! numbers count up per node: they come in dense runs, so a table of pages
-//! of consecutive keys holds them in about 5 bytes a key, and still takes
-//! any key (a sparse key costs one page).
+//! of consecutive keys holds them in about 4 bytes a key, and still takes
+//! any key (a sparse key costs one page of 1,024).
 //!
 //! Nothing here is iterated, so no output order depends on hashing.
 
@@ -57,8 +57,9 @@ impl Hasher for FxHasher {
     }
 }
 
-/// Keys per page: a page is 256 bytes.
-const PAGE_BITS: u32 = 6;
+/// Keys per page: a page is 4 KiB of the values' table (mostly out of memory in a long run),
+/// and the map that finds it holds one entry per 1,024 keys.
+const PAGE_BITS: u32 = 10;
 const PAGE: usize = 1 << PAGE_BITS;
 const SLOT: u64 = PAGE as u64 - 1;
 
@@ -127,7 +128,8 @@ mod tests {
     #[test]
     fn dense_map_gets_what_was_inserted_at_any_key() {
         let mut map = DenseMap::default();
-        let keys = [0, 1, 63, 64, 65, (2 << 40) | 7, u64::MAX, u64::MAX - 64];
+        let page = PAGE as u64;
+        let keys = [0, 1, page - 1, page, page + 1, (2 << 40) | 7, u64::MAX, u64::MAX - 64];
         for (i, &key) in keys.iter().enumerate() {
             assert_eq!(map.get(key), None);
             assert_eq!(map.insert(key, i as u32), None);
@@ -135,11 +137,11 @@ mod tests {
         for (i, &key) in keys.iter().enumerate() {
             assert_eq!(map.get(key), Some(i as u32), "key {key}");
         }
-        assert_eq!(map.insert(64, 100), Some(3));
-        assert_eq!(map.get(64), Some(100));
+        assert_eq!(map.insert(page, 100), Some(3));
+        assert_eq!(map.get(page), Some(100));
         assert_eq!(map.get(2), None, "a neighbour in a page is not set");
         assert_eq!(map.get(1 << 40), None);
-        assert_eq!(map.pages.len(), 5, "pages are shared by neighbours");
+        assert_eq!(map.pages.len(), 4, "pages are shared by neighbours");
     }
 
     #[test]
