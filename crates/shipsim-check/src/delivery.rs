@@ -100,21 +100,16 @@ pub(crate) fn run(index: &Index, mode: ExpectDelivery, findings: &mut Findings) 
         let (Some(end), Some(shipped)) = (batch.end, batch.shipped()) else { continue };
         for i in 0..batch.len() {
             let first = index.first_delivery.get((batch.first + i) as usize);
-            if i < shipped && first == NONE {
-                lost(index, &batch, end, i, findings);
-            } else if i < shipped
-                && delivered_late(&batch, end, &index.deliveries.get(first as usize), ok_after_accept)
-            {
-                ok_before_delivery(index, &batch, end, i, &index.deliveries.get(first as usize), findings);
-            } else if i >= shipped && first != NONE && batch.certainly_failed() {
-                delivered_despite_error(
-                    index,
-                    &batch,
-                    end,
-                    i,
-                    &index.deliveries.get(first as usize),
-                    findings,
-                );
+            let delivery = (first != NONE).then(|| index.deliveries.get(first as usize));
+            match delivery {
+                None if i < shipped => lost(index, &batch, end, i, findings),
+                Some(d) if i < shipped && delivered_late(&batch, end, &d, ok_after_accept) => {
+                    ok_before_delivery(index, &batch, end, i, &d, findings);
+                }
+                Some(d) if i >= shipped && batch.certainly_failed() => {
+                    delivered_despite_error(index, &batch, end, i, &d, findings);
+                }
+                _ => {}
             }
         }
     }

@@ -114,9 +114,8 @@ impl DenseMap {
             (0..PAGE).for_each(|_| values.push(NONE));
             start
         });
-        let slot = start + (key & SLOT) as usize;
-        let old = self.values.get(slot);
-        self.values.set(slot, value);
+        let mut old = NONE;
+        self.values.update(start + (key & SLOT) as usize, |slot| old = std::mem::replace(slot, value));
         (old != NONE).then_some(old)
     }
 }

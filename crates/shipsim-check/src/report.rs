@@ -50,14 +50,7 @@ impl Quoted {
     /// The next record of the trace.
     pub fn feed(&mut self, record: &Record) {
         match record {
-            Record::Fault { .. } => {
-                if let Some(t) = self.latest.take() {
-                    self.kept.push(Record::Phase { t, phase: shipsim_trace::Phase::Faults });
-                    self.kept_t = self.kept_t.max(t);
-                }
-                self.kept_t = self.kept_t.max(record.t());
-                self.kept.push(record.clone());
-            }
+            Record::Fault { .. } => self.keep(record),
             Record::Violation(_) => {}
             other => {
                 if other.t() > self.latest.unwrap_or(self.kept_t) {
@@ -65,6 +58,19 @@ impl Quoted {
                 }
             }
         }
+    }
+
+    /// Keeps `record`, the next record of the trace, whatever its kind, for a reader of its
+    /// own (a sweep reads each fault's effect). A report reads the same faults: any records of
+    /// the trace, kept in their order, leave the scan's stopping place between the same two
+    /// faults.
+    pub fn keep(&mut self, record: &Record) {
+        if let Some(t) = self.latest.take() {
+            self.kept.push(Record::Phase { t, phase: shipsim_trace::Phase::Faults });
+            self.kept_t = self.kept_t.max(t);
+        }
+        self.kept_t = self.kept_t.max(record.t());
+        self.kept.push(record.clone());
     }
 
     /// The records kept: [`render_violation`] over them reads what it reads over the whole
@@ -148,9 +154,19 @@ mod tests {
         let mut quoted = Quoted::default();
         records.iter().for_each(|record| quoted.feed(record));
         let kept = quoted.into_records();
+        // Any other records kept as well, in their order: the same faults.
+        let mut quoted = Quoted::default();
+        for record in records {
+            match record {
+                Record::Phase { phase: Phase::Settle | Phase::End, .. } => quoted.keep(record),
+                _ => quoted.feed(record),
+            }
+        }
+        let with_more = quoted.into_records();
         for t in 0..80 {
             for n in 1..4 {
                 assert_eq!(faults_before(&kept, t, n), faults_before(records, t, n), "at {t}, {n} faults");
+                assert_eq!(faults_before(&with_more, t, n), faults_before(records, t, n), "at {t}, {n}");
             }
         }
         assert!(kept.len() < records.len());

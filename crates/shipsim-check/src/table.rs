@@ -40,14 +40,14 @@ pub(crate) trait Fixed: Copy {
 }
 
 /// Reads a little-endian `u64` from the front of `bytes`.
-pub(crate) fn take_u64(bytes: &mut &[u8]) -> u64 {
+fn take_u64(bytes: &mut &[u8]) -> u64 {
     let (head, rest) = bytes.split_at(8);
     *bytes = rest;
     u64::from_le_bytes(head.try_into().expect("8 bytes"))
 }
 
 /// Reads a little-endian `u32` from the front of `bytes`.
-pub(crate) fn take_u32(bytes: &mut &[u8]) -> u32 {
+fn take_u32(bytes: &mut &[u8]) -> u32 {
     let (head, rest) = bytes.split_at(4);
     *bytes = rest;
     u32::from_le_bytes(head.try_into().expect("4 bytes"))
@@ -71,12 +71,12 @@ impl Fixed for u32 {
 }
 
 impl Fixed for usize {
-    const BYTES: usize = 8;
+    const BYTES: usize = u64::BYTES;
     fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&(*self as u64).to_le_bytes());
+        (*self as u64).put(out);
     }
     fn take(bytes: &mut &[u8]) -> Self {
-        take_u64(bytes) as usize
+        u64::take(bytes) as usize
     }
 }
 
@@ -224,8 +224,8 @@ impl<T: Fixed> Table<T> {
     pub(crate) fn update(&mut self, i: usize, change: impl FnOnce(&mut T)) {
         match &mut self.storage {
             Storage::Flat(entries) => change(&mut entries[i]),
-            Storage::Paged { len, pages } => {
-                assert!(i < *len, "entry {i} of a table of {len}");
+            // Past the end, the page or the entry in it is missing: indexing panics.
+            Storage::Paged { pages, .. } => {
                 change(&mut pages.get_mut().entries_mut(i >> PAGE_BITS)[i & (PAGE - 1)]);
             }
         }

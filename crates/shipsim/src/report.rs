@@ -55,7 +55,7 @@ pub fn render(scenario_path: &str, seed: u64, result: &RunResult, wall: Duration
         return out;
     }
     for violation in result.violations.iter().take(SHOWN_VIOLATIONS) {
-        out.push_str(&render_violation(violation, result.report_records()));
+        out.push_str(&render_violation(violation, result.records_or_kept()));
     }
     if result.violations.len() > SHOWN_VIOLATIONS {
         let _ = writeln!(

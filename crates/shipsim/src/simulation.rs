@@ -57,8 +57,8 @@ impl<'a> Simulation<'a> {
     /// (`RunResult::records`; the default). Without them the checkers still take in every
     /// record as it is made, so the verdict is the same, but the run's memory is what the
     /// checkers keep, not the whole trace: for long runs whose trace nobody reads. A failing
-    /// run is still explained: it keeps the few records a report quotes
-    /// (`RunResult::quoted`) and those a sweep reads (`RunResult::judgement`).
+    /// run is still explained: it keeps the few records a report or a sweep reads
+    /// (`RunResult::kept`).
     pub fn keep_records(mut self, keep: bool) -> Self {
         self.keep_records = keep;
         self
@@ -262,8 +262,9 @@ mod tests {
             |r: &&Record| matches!(r, Record::Fault { .. } | Record::FaultEffect(_) | Record::LifeProbes(_));
         let of_kept: Vec<&Record> = kept.records.iter().filter(judged).collect();
         assert!(of_kept.iter().any(|r| matches!(r, Record::FaultEffect(_))));
-        assert_eq!(dropped.judgement_records().iter().collect::<Vec<_>>(), of_kept);
-        assert_eq!(kept.judgement_records(), &kept.records[..]);
+        let of_dropped: Vec<&Record> = dropped.records_or_kept().iter().filter(judged).collect();
+        assert_eq!(of_dropped, of_kept);
+        assert_eq!(kept.records_or_kept(), &kept.records[..]);
     }
 
     /// A failing run that keeps no records explains its violations as one that keeps them
@@ -280,8 +281,8 @@ mod tests {
         let render = |r: &RunResult| crate::report::render("s.yaml", 2, r, std::time::Duration::ZERO);
         assert_eq!(render(&kept), render(&dropped));
         assert!(render(&dropped).contains("crash: "), "{}", render(&dropped));
-        assert!(dropped.records.is_empty() && dropped.quoted.len() < kept.records.len() / 10);
-        assert!(kept.quoted.is_empty());
+        assert!(dropped.records.is_empty() && dropped.kept.len() < kept.records.len() / 10);
+        assert!(kept.kept.is_empty());
     }
 
     /// A transport too small for the scenario's frames is refused before the run starts.

@@ -3,7 +3,7 @@
 use shipsim_trace::{Outcome, PayloadDigest};
 
 use super::{AckRecord, Batch, Delivery, End, Shipped};
-use crate::table::{Fixed, take_u8, take_u32, take_u64};
+use crate::table::{Fixed, take_u8};
 
 fn outcome_byte(outcome: Outcome) -> u8 {
     match outcome {
@@ -25,55 +25,47 @@ fn outcome_of(byte: u8) -> Outcome {
     }
 }
 
-fn put_u64(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(&n.to_le_bytes());
-}
-
-fn put_u32(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(&n.to_le_bytes());
-}
-
 impl Fixed for Batch {
     const BYTES: usize = 8 + 8 + 4 + 4 + 8 + 4 + 1 + 8 + 4 + 4 + (1 + 8 + 8 + 4 + 1);
 
     fn put(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.pos as u64);
-        put_u64(out, self.t);
-        put_u32(out, self.node);
-        put_u32(out, self.life);
-        put_u64(out, self.batch);
-        put_u32(out, self.dst);
+        self.pos.put(out);
+        self.t.put(out);
+        self.node.put(out);
+        self.life.put(out);
+        self.batch.put(out);
+        self.dst.put(out);
         out.push(u8::from(self.local));
-        put_u64(out, self.epoch);
-        put_u32(out, self.first);
-        put_u32(out, self.len);
+        self.epoch.put(out);
+        self.first.put(out);
+        self.len.put(out);
         let end = self.end.unwrap_or(End { pos: 0, t: 0, shipped: 0, outcome: Outcome::Ok });
         out.push(u8::from(self.end.is_some()));
-        put_u64(out, end.pos as u64);
-        put_u64(out, end.t);
-        put_u32(out, end.shipped);
+        end.pos.put(out);
+        end.t.put(out);
+        end.shipped.put(out);
         out.push(outcome_byte(end.outcome));
     }
 
     fn take(bytes: &mut &[u8]) -> Self {
         let mut batch = Batch {
-            pos: take_u64(bytes) as usize,
-            t: take_u64(bytes),
-            node: take_u32(bytes),
-            life: take_u32(bytes),
-            batch: take_u64(bytes),
-            dst: take_u32(bytes),
+            pos: usize::take(bytes),
+            t: u64::take(bytes),
+            node: u32::take(bytes),
+            life: u32::take(bytes),
+            batch: u64::take(bytes),
+            dst: u32::take(bytes),
             local: take_u8(bytes) != 0,
-            epoch: take_u64(bytes),
-            first: take_u32(bytes),
-            len: take_u32(bytes),
+            epoch: u64::take(bytes),
+            first: u32::take(bytes),
+            len: u32::take(bytes),
             end: None,
         };
         let ended = take_u8(bytes) != 0;
         let end = End {
-            pos: take_u64(bytes) as usize,
-            t: take_u64(bytes),
-            shipped: take_u32(bytes),
+            pos: usize::take(bytes),
+            t: u64::take(bytes),
+            shipped: u32::take(bytes),
             outcome: outcome_of(take_u8(bytes)),
         };
         batch.end = ended.then_some(end);
@@ -85,18 +77,18 @@ impl Fixed for Shipped {
     const BYTES: usize = 8 + 8 + 4 + 4;
 
     fn put(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.id);
-        put_u64(out, self.digest.0);
-        put_u32(out, self.key);
-        put_u32(out, self.shard);
+        self.id.put(out);
+        self.digest.0.put(out);
+        self.key.put(out);
+        self.shard.put(out);
     }
 
     fn take(bytes: &mut &[u8]) -> Self {
         Shipped {
-            id: take_u64(bytes),
-            digest: PayloadDigest(take_u64(bytes)),
-            key: take_u32(bytes),
-            shard: take_u32(bytes),
+            id: u64::take(bytes),
+            digest: PayloadDigest(u64::take(bytes)),
+            key: u32::take(bytes),
+            shard: u32::take(bytes),
         }
     }
 }
@@ -105,22 +97,22 @@ impl Fixed for Delivery {
     const BYTES: usize = 8 + 8 + 4 + 4 + 4 + 4;
 
     fn put(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.pos as u64);
-        put_u64(out, self.t);
-        put_u32(out, self.node);
-        put_u32(out, self.life);
-        put_u32(out, self.shipment);
-        put_u32(out, self.source);
+        self.pos.put(out);
+        self.t.put(out);
+        self.node.put(out);
+        self.life.put(out);
+        self.shipment.put(out);
+        self.source.put(out);
     }
 
     fn take(bytes: &mut &[u8]) -> Self {
         Delivery {
-            pos: take_u64(bytes) as usize,
-            t: take_u64(bytes),
-            node: take_u32(bytes),
-            life: take_u32(bytes),
-            shipment: take_u32(bytes),
-            source: take_u32(bytes),
+            pos: usize::take(bytes),
+            t: u64::take(bytes),
+            node: u32::take(bytes),
+            life: u32::take(bytes),
+            shipment: u32::take(bytes),
+            source: u32::take(bytes),
         }
     }
 }
@@ -129,22 +121,22 @@ impl Fixed for AckRecord {
     const BYTES: usize = 8 + 8 + 4 + 4 + 4 + 8;
 
     fn put(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.pos as u64);
-        put_u64(out, self.t);
-        put_u32(out, self.node);
-        put_u32(out, self.life);
-        put_u32(out, self.dst);
-        put_u64(out, self.id);
+        self.pos.put(out);
+        self.t.put(out);
+        self.node.put(out);
+        self.life.put(out);
+        self.dst.put(out);
+        self.id.put(out);
     }
 
     fn take(bytes: &mut &[u8]) -> Self {
         AckRecord {
-            pos: take_u64(bytes) as usize,
-            t: take_u64(bytes),
-            node: take_u32(bytes),
-            life: take_u32(bytes),
-            dst: take_u32(bytes),
-            id: take_u64(bytes),
+            pos: usize::take(bytes),
+            t: u64::take(bytes),
+            node: u32::take(bytes),
+            life: u32::take(bytes),
+            dst: u32::take(bytes),
+            id: u64::take(bytes),
         }
     }
 }

@@ -260,7 +260,7 @@ mod tests {
         let kept = Simulation::new(&failing).run(3).unwrap();
         assert!(!kept.passed(), "the workload cannot finish");
         let lean_failure = lean(&Simulation::new(&failing), 3).unwrap();
-        assert!(lean_failure.records.is_empty() && !lean_failure.quoted.is_empty());
+        assert!(lean_failure.records.is_empty() && !lean_failure.kept.is_empty());
         let render = |r: &RunResult| report::render("slow.yaml", 3, r, std::time::Duration::ZERO);
         assert_eq!(render(&lean_failure), render(&kept));
         assert!(render(&kept).contains("crash: n2"), "{}", render(&kept));

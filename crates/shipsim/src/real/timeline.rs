@@ -48,8 +48,7 @@ pub(super) async fn run(
         simulated: started.elapsed(),
         probes: Default::default(),
         written: None,
-        quoted: Vec::new(),
-        judgement: Vec::new(),
+        kept: Vec::new(),
     })
 }
 

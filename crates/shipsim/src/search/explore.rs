@@ -289,8 +289,8 @@ pub(super) fn run_variant(
     let (outcome, probes, faults, first_hits) =
         match crate::sim::run_traced(&scenario, seed, factory, None, false) {
             Ok(result) => {
-                let faults = fault_tally::judged(result.judgement_records());
-                let first_hits = first_hits(result.judgement_records());
+                let faults = fault_tally::judged(result.records_or_kept());
+                let first_hits = first_hits(result.records_or_kept());
                 let outcome = if result.violations.is_empty() {
                     SeedOutcome::Pass
                 } else {

@@ -47,11 +47,9 @@ pub(crate) struct Recorder {
     dropped: usize,
     /// Whether released records are dropped rather than kept.
     drop_records: bool,
-    /// When they are dropped: the few a violation's report quotes.
-    quoted: shipsim_check::Quoted,
-    /// When they are dropped: the few a sweep reads of the run (faults, their effects and each
-    /// life's probes).
-    judgement: Vec<Record>,
+    /// When they are dropped: the few a violation's report quotes (the faults) and those a
+    /// sweep reads (the faults' effects, each life's probes).
+    kept: shipsim_check::Quoted,
     /// Where the trace streams as it is made, if anywhere.
     out: Option<TraceOut>,
     /// The checkers, fed each record as it is released, if the run checks as it goes.
@@ -178,9 +176,9 @@ impl Recorder {
             self.traffic.feed(record);
             self.tally.feed(record);
             if self.drop_records {
-                self.quoted.feed(record);
-                if matches!(record, Record::Fault { .. } | Record::FaultEffect(_) | Record::LifeProbes(_)) {
-                    self.judgement.push(record.clone());
+                match record {
+                    Record::FaultEffect(_) | Record::LifeProbes(_) => self.kept.keep(record),
+                    _ => self.kept.feed(record),
                 }
             }
         }
@@ -204,16 +202,10 @@ impl Recorder {
         std::mem::take(&mut self.records)
     }
 
-    /// The records a violation's report quotes, kept while the others were dropped (none if
+    /// The records a report or a sweep reads, kept while the others were dropped (none if
     /// every record was kept).
-    pub(crate) fn take_quoted(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.quoted).into_records()
-    }
-
-    /// The faults, their effects and each life's probe records, kept while the others were
-    /// dropped (none if every record was kept).
-    pub(crate) fn take_judgement(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.judgement)
+    pub(crate) fn take_kept(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.kept).into_records()
     }
 
     /// The book of `node`.

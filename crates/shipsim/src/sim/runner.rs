@@ -77,14 +77,11 @@ pub struct RunResult {
     /// A traced run ([`crate::Simulation::run_traced`]): the digest and length of the trace it
     /// wrote as it went, or why it could not.
     pub written: Option<Result<(u64, u64), String>>,
-    /// A run that kept no records ([`crate::Simulation::keep_records`]): the few a violation's
-    /// report quotes (its faults), so that a failure is explained without running it again
-    /// keeping all of them. Empty when the records are kept.
-    pub quoted: Vec<Record>,
-    /// A run that kept no records: its `fault`, `fault-effect` and `life-probes` records, what
-    /// a sweep reads of a run ([`RunResult::judgement_records`]). Empty when the records are
-    /// kept.
-    pub judgement: Vec<Record>,
+    /// A run that kept no records ([`crate::Simulation::keep_records`]): the few a report or a
+    /// sweep reads of it (its faults, their effects and each life's probes), so that a failure
+    /// is explained without running it again keeping all of them
+    /// ([`RunResult::records_or_kept`]). Empty when the records are kept.
+    pub kept: Vec<Record>,
 }
 
 impl RunResult {
@@ -93,16 +90,10 @@ impl RunResult {
         self.violations.is_empty()
     }
 
-    /// What a report of a violation reads: the records when they were kept, else the ones
-    /// kept for it ([`RunResult::quoted`]).
-    pub fn report_records(&self) -> &[Record] {
-        if self.records.is_empty() { &self.quoted } else { &self.records }
-    }
-
-    /// What a sweep reads of the run (the faults, their effects and each life's probes): the
-    /// records when they were kept, else the ones kept for it ([`RunResult::judgement`]).
-    pub fn judgement_records(&self) -> &[Record] {
-        if self.records.is_empty() { &self.judgement } else { &self.records }
+    /// What a report of a violation or a sweep reads of the run: the records when they were
+    /// kept, else the few kept for them ([`RunResult::kept`]).
+    pub fn records_or_kept(&self) -> &[Record] {
+        if self.records.is_empty() { &self.kept } else { &self.records }
     }
 }
 
@@ -188,9 +179,9 @@ pub(crate) fn run_traced(
         rec.push(Record::Violation(Box::new(violation.clone())));
     }
     let written = rec.take_out().map(|out| out.finish().map_err(|e| e.to_string()));
-    let (records, quoted, judgement) = (rec.take_records(), rec.take_quoted(), rec.take_judgement());
+    let (records, kept) = (rec.take_records(), rec.take_kept());
     let (counts, simulated) = (rec.counts(), sim.elapsed());
-    Ok(RunResult { records, violations, summary, simulated, probes, counts, written, quoted, judgement })
+    Ok(RunResult { records, violations, summary, simulated, probes, counts, written, kept })
 }
 
 /// The run is over: the faults' effects, then (with the `probes` feature) the probes, recorded,
